@@ -1,0 +1,1 @@
+"""Jesh Storage service kit: what every service shares, written once."""

@@ -1,0 +1,136 @@
+"""create_service_app(): the one wiring point every service's create_app() calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from jeshkit.consumer import Handler
+from jeshkit.db import make_engine, make_session_factory
+from jeshkit.errors import error_response, install_error_handlers
+from jeshkit.logs import configure_logging
+from jeshkit.messaging import Messaging, PeriodicJob
+from jeshkit.middleware import RequestIdMiddleware, TrailingSlashMiddleware
+from jeshkit.peers import make_http_client
+from jeshkit.security import TokenVerifier
+from jeshkit.settings import ServiceSettings
+
+log = logging.getLogger("jeshkit.app")
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    handlers: Mapping[str, Handler] | None = None,
+    jobs: Sequence[PeriodicJob] = (),
+    on_startup: Callable[[FastAPI], None] | None = None,
+    description: str = "",
+) -> FastAPI:
+    """Build a service: envelope errors, request ids, JWT, DB, NATS, relay, consumer, jobs, health."""
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        session_factory = make_session_factory(engine)
+        session_factory.kw["info"] = {
+            "service": settings.service_name,
+            "subject_prefix": settings.events_subject_prefix,
+        }
+        app.state.engine = engine
+        app.state.session_factory = session_factory
+        app.state.http = make_http_client()
+        messaging = Messaging(settings, engine, session_factory, handlers=handlers, jobs=list(jobs))
+        app.state.messaging = messaging
+        if on_startup is not None:
+            await asyncio.to_thread(on_startup, app)
+        await messaging.start(workers=settings.run_workers)
+        log.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            await messaging.stop()
+            app.state.http.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        redirect_slashes=False,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(
+        settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    install_error_handlers(app)
+    app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    def readyz(request: Request) -> JSONResponse:
+        problems = []
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001
+            problems.append("database")
+        if not request.app.state.messaging.is_connected:
+            problems.append("nats")
+        if problems:
+            return error_response(503, "Not ready: " + ", ".join(problems) + " unreachable")
+        return JSONResponse({"status": "ready"})
+
+    @router.get("/_errors/{status_code}")
+    def gateway_error_page(status_code: int) -> JSONResponse:
+        # The gateway's errors middleware renders its own refusals (404, 413, 429, 502, 503) with this.
+        messages = {
+            404: "Not found",
+            413: "Request body too large",
+            429: "Too many requests, please slow down",
+            502: "Service unavailable, please retry",
+            503: "Service unavailable, please retry",
+            504: "Service timed out, please retry",
+        }
+        code = status_code if status_code in messages else 502
+        return error_response(code, messages[code])
+
+    return router
+
+
+def ok(data: Any = None, *, status_code: int = 200, **extra: Any) -> JSONResponse:
+    """The success envelope {"success": true, "data": ...} (plus any extra top-level keys)."""
+    body: dict[str, Any] = {"success": True}
+    body.update(extra)
+    if data is not None:
+        body["data"] = data
+    return JSONResponse(body, status_code=status_code)

@@ -1,0 +1,171 @@
+"""The process's one NATS connection, the stream declaration, and the background workers' lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from nats.js.api import StorageType, StreamConfig
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from jeshkit.consumer import EventConsumer, Handler
+from jeshkit.outbox import OutboxRelay
+from jeshkit.settings import ServiceSettings
+
+log = logging.getLogger("jeshkit.messaging")
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A function run every `interval` seconds in a worker thread; it must claim its work with row locks."""
+
+    name: str
+    interval: float
+    run: Callable[[sessionmaker[Session]], Any]
+
+
+async def ensure_stream(js: Any, settings: ServiceSettings) -> None:
+    """Declare the events stream (idempotent: an existing stream is left as it is)."""
+    config = StreamConfig(
+        name=settings.events_stream,
+        subjects=[f"{settings.events_subject_prefix}.>"],
+        storage=StorageType.FILE,
+        duplicate_window=settings.events_duplicate_window_seconds,
+    )
+    try:
+        await js.stream_info(settings.events_stream)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            pass  # another replica created it first
+
+
+class Messaging:
+    """Owns the NATS connection, the relay, the consumer and the periodic jobs of one process."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        engine: Engine,
+        session_factory: sessionmaker[Session],
+        *,
+        handlers: Mapping[str, Handler] | None = None,
+        jobs: list[PeriodicJob] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._session_factory = session_factory
+        self._handlers = dict(handlers or {})
+        self._jobs = list(jobs or [])
+        self.nc: Any = None
+        self._js: Any = None
+        self._connected = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.relay: OutboxRelay | None = None
+
+    # --- connection -----------------------------------------------------------------------------
+    def jetstream(self) -> Any:
+        if self.nc is None or not self.nc.is_connected:
+            return None
+        return self._js
+
+    async def wait_jetstream(self) -> Any:
+        await self._connected.wait()
+        return self._js
+
+    @property
+    def is_connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                self.nc = await nats.connect(
+                    self.settings.nats_url,
+                    name=self.settings.service_name,
+                    connect_timeout=2,
+                    reconnect_time_wait=0.5,
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                    error_cb=self._on_error,
+                    reconnected_cb=self._on_reconnected,
+                )
+                self._js = self.nc.jetstream(timeout=5)
+                await ensure_stream(self._js, self.settings)
+                self._connected.set()
+                log.info("connected to NATS at %s", self.settings.nats_url)
+                return
+            except Exception as exc:  # noqa: BLE001 - NATS not there yet: keep trying, APIs keep answering
+                log.warning("NATS unavailable (%s), retrying in %.1fs", exc, delay)
+                if self.nc is not None:
+                    try:
+                        await self.nc.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    self.nc = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("NATS: %s", exc)
+
+    async def _on_reconnected(self) -> None:
+        log.info("NATS reconnected")
+        try:
+            await ensure_stream(self._js, self.settings)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("stream check after reconnect failed: %s", exc)
+        if self.relay is not None:
+            self.relay._wakeup.set()
+
+    # --- workers --------------------------------------------------------------------------------
+    async def start(self, *, workers: bool) -> None:
+        self._tasks.append(asyncio.create_task(self._connect_forever(), name="nats-connect"))
+        if not workers:
+            return
+        self.relay = OutboxRelay(self._engine, self)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        if self._handlers:
+            consumer = EventConsumer(
+                name=self.settings.service_name,
+                handlers=self._handlers,
+                session_factory=self._session_factory,
+                messaging=self,
+                max_deliveries=self.settings.consumer_max_deliveries,
+            )
+            self._tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
+        for job in self._jobs:
+            self._tasks.append(asyncio.create_task(self._run_job(job), name=f"job-{job.name}"))
+
+    async def _run_job(self, job: PeriodicJob) -> None:
+        # A random start spreads replicas apart; row locks keep them from doing the same work.
+        await asyncio.sleep(random.uniform(0, min(job.interval, 1.0)))
+        while True:
+            try:
+                await asyncio.to_thread(job.run, self._session_factory)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a failed round is retried at the next tick
+                log.exception("periodic job %s failed", job.name)
+            await asyncio.sleep(job.interval)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.relay is not None:
+            self.relay.close()
+        if self.nc is not None:
+            try:
+                await self.nc.drain()
+            except Exception:  # noqa: BLE001
+                pass

@@ -1,0 +1,231 @@
+"""Integration events, the transactional outbox and the relay that sends it to JetStream.
+
+`stage(session, type, data)` writes the event in the caller's transaction and NOTIFYs the relay,
+which PostgreSQL delivers only if that transaction commits. The relay claims unsent rows with
+`FOR UPDATE SKIP LOCKED` (several replicas share the work), publishes each with `Nats-Msg-Id` =
+event id, and marks a row sent only after JetStream's PubAck. A row whose publish failed stays
+unsent and is retried with backoff; a periodic sweep picks up anything a lost NOTIFY left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from jeshkit.logs import current_request_id
+
+log = logging.getLogger("jeshkit.outbox")
+
+NOTIFY_CHANNEL = "jesh_outbox"
+
+
+@dataclass(frozen=True)
+class Event:
+    """The contract's envelope: {id, type, version, occurred_at, source, data}."""
+
+    id: str
+    type: str
+    version: int
+    occurred_at: str
+    source: str
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at,
+            "source": self.source,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "Event":
+        if not isinstance(raw, dict):
+            raise ValueError("event is not a JSON object")
+        try:
+            event = cls(
+                id=str(uuid.UUID(str(raw["id"]))),
+                type=str(raw["type"]),
+                version=int(raw["version"]),
+                occurred_at=str(raw["occurred_at"]),
+                source=str(raw["source"]),
+                data=raw["data"],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed event envelope: {exc}") from exc
+        if not isinstance(event.data, dict):
+            raise ValueError("event data is not a JSON object")
+        return event
+
+
+def subject_for(prefix: str, event_type: str) -> str:
+    return f"{prefix}.{event_type}"
+
+
+def stage(session: Session, event_type: str, data: dict[str, Any], *, version: int = 1) -> Event:
+    """Write an event into the outbox inside the caller's transaction (sent iff the transaction commits)."""
+    event = Event(
+        id=str(uuid.uuid4()),
+        type=event_type,
+        version=version,
+        occurred_at=datetime.now(UTC).isoformat(),
+        source=session.info.get("service", "unknown"),
+        data=data,
+    )
+    session.execute(
+        text(
+            "INSERT INTO outbox (id, type, version, subject, payload, request_id) "
+            "VALUES (:id, :type, :version, :subject, CAST(:payload AS jsonb), :request_id)"
+        ),
+        {
+            "id": event.id,
+            "type": event.type,
+            "version": event.version,
+            "subject": subject_for(session.info.get("subject_prefix", "jesh.events"), event.type),
+            "payload": json.dumps(event.to_dict(), default=str),
+            "request_id": current_request_id(),
+        },
+    )
+    session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    return event
+
+
+class OutboxRelay:
+    """Sends every unsent outbox row to JetStream, once acknowledged, in order of creation."""
+
+    batch_size = 200
+    sweep_interval = 1.0  # safety net for a NOTIFY lost while the listener reconnected
+    max_backoff = 10.0
+
+    def __init__(self, engine: Engine, messaging: Any) -> None:
+        self._engine = engine
+        self._messaging = messaging  # jeshkit.messaging.Messaging: gives the current JetStream context
+        self._wakeup = asyncio.Event()
+        self._listen_conn: Any = None
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while True:
+            self._ensure_listener()
+            try:
+                sent, more = await self.relay_once()
+                backoff = 0.2
+            except Exception as exc:  # noqa: BLE001 - any failure: keep rows, retry later
+                log.warning("outbox relay failed, will retry: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            if more:
+                continue
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.sweep_interval)
+            except TimeoutError:
+                pass
+
+    async def relay_once(self) -> tuple[int, bool]:
+        """Claim a batch of unsent rows, publish them, mark the acknowledged ones. Returns (sent, more)."""
+        js = self._messaging.jetstream()
+        if js is None:
+            raise ConnectionError("NATS not connected")
+        conn = await asyncio.to_thread(self._engine.connect)
+        try:
+            rows = await asyncio.to_thread(self._claim, conn)
+            if not rows:
+                await asyncio.to_thread(conn.rollback)
+                return 0, False
+            sent: list[str] = []
+            error: str | None = None
+            for row in rows:
+                headers = {"Nats-Msg-Id": str(row.id)}
+                if row.request_id:
+                    headers["X-Request-Id"] = row.request_id
+                try:
+                    await js.publish(row.subject, json.dumps(row.payload).encode(), headers=headers, timeout=2)
+                except Exception as exc:  # noqa: BLE001 - stop at the first failure to keep order
+                    error = f"{type(exc).__name__}: {exc}"
+                    failed_id = str(row.id)
+                    break
+                sent.append(str(row.id))
+            await asyncio.to_thread(self._mark, conn, sent, None if error is None else (failed_id, error))
+        finally:
+            await asyncio.to_thread(conn.close)
+        if error is not None:
+            raise ConnectionError(error)
+        return len(sent), len(rows) == self.batch_size
+
+    def _claim(self, conn: Any) -> list[Any]:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT id, subject, payload, request_id FROM outbox WHERE sent_at IS NULL "
+                    "ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
+                ),
+                {"limit": self.batch_size},
+            )
+        )
+
+    @staticmethod
+    def _mark(conn: Any, sent: list[str], failure: tuple[str, str] | None) -> None:
+        if sent:
+            conn.execute(
+                text("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                {"ids": sent},
+            )
+        if failure:
+            conn.execute(
+                text("UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE id = :id"),
+                {"id": failure[0], "error": failure[1][:500]},
+            )
+        conn.commit()
+
+    # --- LISTEN/NOTIFY: wake up within milliseconds of a commit ---------------------------------
+    def _ensure_listener(self) -> None:
+        if self._listen_conn is not None:
+            return
+        try:
+            raw = self._engine.raw_connection()
+            raw.detach()  # a dedicated connection, never returned to the pool
+            dbapi = raw.dbapi_connection
+            dbapi.autocommit = True
+            with dbapi.cursor() as cur:
+                cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            asyncio.get_running_loop().add_reader(dbapi.fileno(), self._on_notify)
+            self._listen_conn = dbapi
+        except Exception as exc:  # noqa: BLE001 - fall back to the sweep until the database is back
+            log.warning("outbox listener unavailable, sweeping every %.1fs: %s", self.sweep_interval, exc)
+
+    def _on_notify(self) -> None:
+        conn = self._listen_conn
+        try:
+            conn.poll()
+            conn.notifies.clear()
+        except Exception:  # noqa: BLE001 - connection lost: drop it, the loop will listen again
+            self._drop_listener()
+        self._wakeup.set()
+
+    def _drop_listener(self) -> None:
+        conn, self._listen_conn = self._listen_conn, None
+        if conn is None:
+            return
+        try:
+            asyncio.get_running_loop().remove_reader(conn.fileno())
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def close(self) -> None:
+        self._drop_listener()

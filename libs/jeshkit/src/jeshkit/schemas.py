@@ -1,0 +1,31 @@
+"""Response envelopes shared by every service's OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    success: bool = True
+    data: T
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    success: bool = False
+    message: str
+    errors: list[FieldError] | None = None
+
+
+# Declared on routes so that the OpenAPI documents the error envelope.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorEnvelope} for code in (400, 401, 403, 404, 409, 503)
+}

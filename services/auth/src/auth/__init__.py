@@ -1,0 +1,1 @@
+"""Jesh Storage auth service: accounts, tokens, admin bootstrap."""

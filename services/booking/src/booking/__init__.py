@@ -1,0 +1,1 @@
+"""Jesh Storage booking service: bookings, holds, expiry, cancellation."""

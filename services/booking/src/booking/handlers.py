@@ -1,0 +1,5 @@
+"""Reactions of the booking service to other services' events (idempotent; run inside the consumer's transaction)."""
+
+from jeshkit.consumer import Handler
+
+HANDLERS: dict[str, Handler] = {}

@@ -1,0 +1,1 @@
+"""Jesh Storage inventory service: the unit catalogue, its status and availability."""

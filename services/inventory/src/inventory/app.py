@@ -1,0 +1,19 @@
+"""create_app(): the one place that wires the inventory service."""
+
+from fastapi import FastAPI
+
+from jeshkit.app import create_service_app
+from inventory.api import router
+from inventory.handlers import HANDLERS
+from inventory.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_service_app(
+        settings,
+        title="Jesh Storage — inventory",
+        description="the unit catalogue, its status and availability",
+        routers=[router],
+        handlers=HANDLERS,
+    )

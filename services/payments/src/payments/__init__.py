@@ -1,0 +1,1 @@
+"""Jesh Storage payments service: M-PESA STK Push through Daraja."""

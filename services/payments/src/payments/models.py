@@ -1,0 +1,9 @@
+"""Tables of the payments database."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from jeshkit.db import new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()

@@ -1,0 +1,7 @@
+"""Payments settings: the shared base plus this service's own knobs."""
+
+from jeshkit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "payments"

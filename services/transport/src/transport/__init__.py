@@ -1,0 +1,1 @@
+"""Jesh Storage transport service: pickup and delivery requests."""

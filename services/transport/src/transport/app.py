@@ -1,0 +1,19 @@
+"""create_app(): the one place that wires the transport service."""
+
+from fastapi import FastAPI
+
+from jeshkit.app import create_service_app
+from transport.api import router
+from transport.handlers import HANDLERS
+from transport.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_service_app(
+        settings,
+        title="Jesh Storage — transport",
+        description="pickup and delivery requests",
+        routers=[router],
+        handlers=HANDLERS,
+    )

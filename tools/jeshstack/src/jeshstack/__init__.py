@@ -1,0 +1,1 @@
+"""Jesh Storage local stack and test harness."""

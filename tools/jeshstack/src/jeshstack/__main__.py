@@ -1,0 +1,3 @@
+from jeshstack.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""pytest fixtures: real PostgreSQL and NATS once per test session, a clean database per test.
+
+Loaded by the repository's root conftest.py. No mocks of our own infrastructure.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from jeshstack.procs import Nats, Postgres, free_port
+from jeshstack.testing import EventBus, SigningKeys
+
+REPO = Path(__file__).resolve().parents[4]
+
+
+def run_migrations(service: str, url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(REPO / "services" / service / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+
+
+def truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).scalars().all()
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def jesh_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    root = tmp_path_factory.mktemp("postgres")
+    server = Postgres(root / "data", free_port())
+    server.init()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def jesh_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nats]:
+    root = tmp_path_factory.mktemp("nats")
+    server = Nats(root / "store", free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> SigningKeys:
+    return SigningKeys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def migrated_databases(jesh_postgres: Postgres) -> Callable[[str], str]:
+    """service name -> URL of its test database, migrated to head once per session."""
+    done: dict[str, str] = {}
+
+    def get(service: str) -> str:
+        if service not in done:
+            url = jesh_postgres.ensure_database(f"{service}_test")
+            run_migrations(service, url)
+            done[service] = url
+        return done[service]
+
+    return get
+
+
+@pytest.fixture
+def event_bus(jesh_nats: Nats) -> EventBus:
+    bus = EventBus(jesh_nats.url)
+    bus.reset()
+    return bus
+
+
+@pytest.fixture
+def service_settings(
+    migrated_databases: Callable[[str], str], jesh_nats: Nats, signing_keys: SigningKeys
+) -> Callable[..., Any]:
+    """service name (+ overrides) -> that service's Settings pointing at the test infrastructure."""
+
+    def make(service: str, **overrides: Any) -> Any:
+        settings_cls = importlib.import_module(f"{service}.settings").Settings
+        values: dict[str, Any] = {
+            "database_url": migrated_databases(service),
+            "nats_url": jesh_nats.url,
+            "auth_jwks_url": signing_keys.jwks_url,
+            "environment": "test",
+        }
+        values.update(overrides)
+        return settings_cls(**values)
+
+    return make
+
+
+@pytest.fixture
+def make_service(service_settings: Callable[..., Any], event_bus: EventBus) -> Iterator[Callable[..., Any]]:
+    """Start a service in-process (lifespan included: relay, consumer, jobs) and give a TestClient.
+
+    Its database is emptied the first time it is made in a test; calling it twice for the same service
+    gives a second replica on the same database.
+    """
+    from fastapi.testclient import TestClient
+
+    cleaned: set[str] = set()
+    started: list[TestClient] = []
+    servers: list[LiveServer] = []
+
+    def make(service: str, *, serve: bool = False, **overrides: Any) -> Any:
+        """serve=False: an in-process TestClient. serve=True: a real uvicorn on a free port (for callers
+        that must reach the service over HTTP, e.g. the Daraja simulator's callback); returns an
+        httpx.Client whose base_url is the server and whose `.port` attribute is its port."""
+        port = free_port() if serve else None
+        if serve and "public_base_url" not in overrides:
+            settings_fields = importlib.import_module(f"{service}.settings").Settings.model_fields
+            if "public_base_url" in settings_fields:
+                overrides["public_base_url"] = f"http://127.0.0.1:{port}"
+        settings = service_settings(service, **overrides)
+        if service not in cleaned:
+            truncate_all(settings.database_url)
+            cleaned.add(service)
+        app = importlib.import_module(f"{service}.app").create_app(settings)
+        if serve:
+            assert port is not None
+            server = LiveServer(app, port)
+            servers.append(server)
+            return server.client
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        started.append(client)
+        return client
+
+    yield make
+    for client in reversed(started):
+        client.__exit__(None, None, None)
+    for server in reversed(servers):
+        server.stop()
+
+
+class LiveServer:
+    """A real uvicorn server in a background thread, on a loopback port."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        import threading
+
+        import httpx
+        import uvicorn
+
+        self.port = port
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False)
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        from jeshstack.procs import wait_until
+
+        wait_until(lambda: self.server.started, timeout=30, what=f"uvicorn on {port}")
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        self.client.port = port  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=15)

@@ -1,0 +1,151 @@
+"""Test helpers: signing keys that mint access tokens, an event bus client, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jwt
+import nats
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+T = TypeVar("T")
+
+
+class SigningKeys:
+    """An Ed25519 key pair standing in for the auth service's; its JWKS is served from a file."""
+
+    def __init__(self, folder: Path, *, issuer: str = "jesh-auth", audience: str = "jesh-api") -> None:
+        self.private_key = Ed25519PrivateKey.generate()
+        self.kid = uuid.uuid4().hex[:16]
+        self.issuer = issuer
+        self.audience = audience
+        jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.private_key.public_key()))
+        jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
+        folder.mkdir(parents=True, exist_ok=True)
+        self.jwks_path = folder / "jwks.json"
+        self.jwks_path.write_text(json.dumps({"keys": [jwk]}))
+
+    @property
+    def jwks_url(self) -> str:
+        return self.jwks_path.resolve().as_uri()
+
+    def token(self, user_id: int, role: str = "user", *, expires_in: int = 900, **overrides: Any) -> str:
+        now = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "role": role,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + timedelta(seconds=expires_in),
+            "jti": uuid.uuid4().hex,
+        }
+        claims.update(overrides)
+        return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, user_id: int, role: str = "user") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user_id, role)}"}
+
+
+def wait_for(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> T:
+    """Poll until check() returns something truthy; return it, or fail with `what`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class EventBus:
+    """Synchronous test access to the JetStream events stream."""
+
+    def __init__(self, nats_url: str, *, stream: str = "JESH_EVENTS", prefix: str = "jesh.events") -> None:
+        self.nats_url = nats_url
+        self.stream = stream
+        self.prefix = prefix
+
+    def _run(self, coro_fn: Callable[[Any, Any], Any]) -> Any:
+        async def main() -> Any:
+            nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=1)
+            try:
+                return await coro_fn(nc, nc.jetstream(timeout=5))
+            finally:
+                await nc.close()
+
+        return asyncio.run(main())
+
+    def reset(self) -> None:
+        """Delete the stream (and with it every consumer), so that a test starts with no history."""
+
+        async def go(_: Any, js: Any) -> None:
+            try:
+                await js.delete_stream(self.stream)
+            except nats.js.errors.NotFoundError:
+                pass
+
+        self._run(go)
+
+    def envelope(self, event_type: str, data: dict[str, Any], *, event_id: str | None = None,
+                 source: str = "test", version: int = 1) -> dict[str, Any]:
+        return {
+            "id": event_id or str(uuid.uuid4()),
+            "type": event_type,
+            "version": version,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source": source,
+            "data": data,
+        }
+
+    def publish(self, event_type: str, data: dict[str, Any], *, event_id: str | None = None,
+                source: str = "test", dedupe: bool = True) -> dict[str, Any]:
+        """Publish an event as a service's relay would. dedupe=False sends it again past JetStream's window."""
+        env = self.envelope(event_type, data, event_id=event_id, source=source)
+        headers = {"Nats-Msg-Id": env["id"] if dedupe else uuid.uuid4().hex}
+
+        async def go(_: Any, js: Any) -> None:
+            from jeshkit.messaging import ensure_stream
+            from jeshkit.settings import ServiceSettings
+
+            await ensure_stream(js, ServiceSettings(events_stream=self.stream, events_subject_prefix=self.prefix))
+            await js.publish(f"{self.prefix}.{event_type}", json.dumps(env).encode(), headers=headers)
+
+        self._run(go)
+        return env
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Every event now in the stream (optionally of one type), oldest first."""
+
+        async def go(_: Any, js: Any) -> list[dict[str, Any]]:
+            subject = f"{self.prefix}.{event_type}" if event_type else f"{self.prefix}.>"
+            try:
+                info = await js.stream_info(self.stream)
+            except nats.js.errors.NotFoundError:
+                return []
+            if info.state.messages == 0:
+                return []
+            sub = await js.pull_subscribe(subject, stream=self.stream)
+            out: list[dict[str, Any]] = []
+            try:
+                while True:
+                    try:
+                        msgs = await sub.fetch(100, timeout=0.5)
+                    except TimeoutError:
+                        break
+                    for msg in msgs:
+                        out.append(json.loads(msg.data))
+                        await msg.ack()
+            finally:
+                await sub.unsubscribe()
+            return out
+
+        return list(self._run(go))
