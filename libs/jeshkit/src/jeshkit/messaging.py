@@ -153,7 +153,7 @@ class Messaging:
                 await asyncio.to_thread(job.run, self._session_factory)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a failed round is retried at the next tick
+            except Exception:
                 log.exception("periodic job %s failed", job.name)
             await asyncio.sleep(job.interval)
 

@@ -47,6 +47,6 @@ class TrailingSlashMiddleware:
             path = scope["path"]
             if len(path) > 1 and path.endswith("/"):
                 scope = dict(scope, path=path.rstrip("/") or "/")
-                if "raw_path" in scope and scope["raw_path"]:
+                if scope.get("raw_path"):
                     scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
         await self.app(scope, receive, send)

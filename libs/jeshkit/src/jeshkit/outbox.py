@@ -49,7 +49,7 @@ class Event:
         }
 
     @classmethod
-    def from_dict(cls, raw: Any) -> "Event":
+    def from_dict(cls, raw: Any) -> Event:
         if not isinstance(raw, dict):
             raise ValueError("event is not a JSON object")
         try:
@@ -118,7 +118,7 @@ class OutboxRelay:
         while True:
             self._ensure_listener()
             try:
-                sent, more = await self.relay_once()
+                _, more = await self.relay_once()
                 backoff = 0.2
             except Exception as exc:  # noqa: BLE001 - any failure: keep rows, retry later
                 log.warning("outbox relay failed, will retry: %s", exc)

@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
         return {}
 
     @model_validator(mode="after")
-    def _refuse_dev_secrets_outside_development(self) -> "ServiceSettings":
+    def _refuse_dev_secrets_outside_development(self) -> ServiceSettings:
         if self.environment == "production":
             weak = [
                 name

@@ -1,2 +1,193 @@
-def main() -> int:
+"""./jesh — up [--detach] | down | status | logs [name] [-f] | reset | test [pytest args] | lint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from jeshstack.procs import http_ok, port_open
+from jeshstack.stack import REPO, Stack, StackConfig
+
+STATE_DIR = Path(os.environ.get("JESH_STATE_DIR", REPO / ".jesh"))
+STATE_FILE = STATE_DIR / "state.json"
+
+
+def _state() -> dict | None:
+    try:
+        state = json.loads(STATE_FILE.read_text())
+    except (OSError, ValueError):
+        return None
+    pid = int(state.get("supervisor_pid", 0))
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return state
+
+
+def _print_state(state: dict) -> None:
+    rows = [("gateway", state["gateway"]), ("gateway ping/metrics", state["gateway_internal"]),
+            ("postgres", state["postgres"]), ("nats", state["nats"]), ("daraja simulator", state["daraja_simulator"])]
+    rows += [(name, url) for name, url in state["services"].items()]
+    print()
+    for name, url in rows:
+        print(f"  {name:<22} {url}")
+    print(f"\n  logs in {state['logs']}   admin: {state['admin_email']}")
+    print(f"  try: curl {state['gateway']}/api/units\n")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    state = _state()
+    if state:
+        print("jesh: the stack is already running")
+        _print_state(state)
+        return 0
+    gateway_port = int(os.environ.get("JESH_GATEWAY_PORT", "5000"))
+    if port_open(gateway_port):
+        print(f"jesh: port {gateway_port} is in use; set JESH_GATEWAY_PORT to another port", file=sys.stderr)
+        return 1
+    if args.detach:
+        return _up_detached()
+    stack = Stack(StackConfig(state_dir=STATE_DIR, gateway_port=gateway_port,
+                              console=None if args.quiet else sys.stdout))
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        _print_state(stack.describe())
+        print("jesh: running; Ctrl-C stops everything", flush=True)
+        stack.supervise(stop)
+    except Exception as exc:  # noqa: BLE001 - say what failed, then clean up
+        print(f"jesh: start-up failed: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print("jesh: stopping", flush=True)
+    stack.stop()
     return 0
+
+
+def _up_detached() -> int:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    log = STATE_DIR / "jesh.log"
+    with open(log, "ab") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "jeshstack", "up", "--quiet"], stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO,
+        )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            print(f"jesh: the stack failed to start; see {log}", file=sys.stderr)
+            print(log.read_text()[-3000:], file=sys.stderr)
+            return 1
+        state = _state()
+        if state and state.get("supervisor_pid") == child.pid:
+            print("jesh: the stack is up (detached); ./jesh down stops it")
+            _print_state(state)
+            return 0
+        time.sleep(0.5)
+    print("jesh: timed out waiting for the stack", file=sys.stderr)
+    return 1
+
+
+def cmd_down(_: argparse.Namespace) -> int:
+    state = _state()
+    if not state:
+        print("jesh: nothing is running")
+        return 0
+    pid = int(state["supervisor_pid"])
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(120):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            print("jesh: stopped")
+            return 0
+        time.sleep(0.5)
+    print("jesh: the stack did not stop in 60 s", file=sys.stderr)
+    return 1
+
+
+def cmd_status(_: argparse.Namespace) -> int:
+    state = _state()
+    if not state:
+        print("jesh: not running")
+        return 3
+    print(f"jesh: running (supervisor pid {state['supervisor_pid']})")
+    for name, url in state["services"].items():
+        print(f"  {name:<14} {url:<28} {'ready' if http_ok(f'{url}/readyz') else 'NOT READY'}")
+    gateway_up = http_ok(state["gateway_internal"] + "/ping")
+    print(f"  {'gateway':<14} {state['gateway']:<28} {'up' if gateway_up else 'DOWN'}")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    log_dir = STATE_DIR / "logs"
+    files = sorted(log_dir.glob(f"{args.name}.log" if args.name else "*.log"))
+    if not files:
+        print(f"jesh: no logs in {log_dir}", file=sys.stderr)
+        return 1
+    tail = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + [str(f) for f in files]
+    return subprocess.call(tail)
+
+
+def cmd_reset(_: argparse.Namespace) -> int:
+    cmd_down(argparse.Namespace())
+    if STATE_DIR.exists():
+        shutil.rmtree(STATE_DIR)
+    print(f"jesh: removed {STATE_DIR}")
+    return 0
+
+
+def cmd_test(pytest_args: list[str]) -> int:
+    """Every test (unit, integration, end-to-end). pytest's 'no tests collected' (5) is a failure."""
+    targets = pytest_args or [d for d in ("libs", "tools", "services", "tests") if (REPO / d).is_dir()]
+    code = subprocess.call([sys.executable, "-m", "pytest", *targets], cwd=REPO)
+    if code == 5:
+        print("jesh: pytest collected no tests: failing", file=sys.stderr)
+        return 1
+    return code
+
+
+def cmd_lint(_: argparse.Namespace) -> int:
+    return subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=REPO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jesh", description="Jesh Storage local stack and tests")
+    sub = parser.add_subparsers(dest="command", required=False)
+    up = sub.add_parser("up", help="start the whole stack (gateway on JESH_GATEWAY_PORT, default 5000)")
+    up.add_argument("--detach", action="store_true", help="return once ready and leave it running")
+    up.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop a detached stack").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="what runs where, and whether it is ready").set_defaults(func=cmd_status)
+    logs = sub.add_parser("logs", help="show the logs (all, or one process)")
+    logs.add_argument("name", nargs="?")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.set_defaults(func=cmd_logs)
+    sub.add_parser("reset", help="stop and wipe the stack's state (.jesh/)").set_defaults(func=cmd_reset)
+    sub.add_parser("test", help="run every test (extra arguments go to pytest)")
+    sub.add_parser("lint", help="ruff").set_defaults(func=cmd_lint)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["test"]:
+        return cmd_test(argv[1:])
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args))

