@@ -50,8 +50,15 @@ class EventConsumer:
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_seconds,
             max_ack_pending=1000,
-            filter_subjects=sorted(subject_for(prefix, t) for t in self.handlers),
+            filter_subjects=sorted({subject_for(prefix, t.split(".v")[0]) for t in self.handlers}),
         )
+
+    def handler_for(self, event: Event) -> Handler | None:
+        """Handlers are keyed "Type" (version 1) or "Type.vN"; an unknown version is never guessed at."""
+        versioned = self.handlers.get(f"{event.type}.v{event.version}")
+        if versioned is not None or event.version != 1:
+            return versioned
+        return self.handlers.get(event.type)
 
     async def run(self) -> None:
         while True:
@@ -89,8 +96,9 @@ class EventConsumer:
             await asyncio.to_thread(self._park, None, msg, f"malformed: {exc}", deliveries)
             await msg.term()
             return
-        handler = self.handlers.get(event.type)
+        handler = self.handler_for(event)
         if handler is None:
+            log.warning("consumer %s has no handler for %s v%d; skipped", self.name, event.type, event.version)
             await msg.ack()
             return
         try:

@@ -21,6 +21,12 @@ from jeshkit.settings import ServiceSettings
 log = logging.getLogger("jeshkit.messaging")
 
 
+def redact_url(url: str) -> str:
+    """The URL without its credentials, for logs."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url
+
+
 @dataclass(frozen=True)
 class PeriodicJob:
     """A function run every `interval` seconds in a worker thread; it must claim its work with row locks."""
@@ -101,7 +107,7 @@ class Messaging:
                 self._js = self.nc.jetstream(timeout=5)
                 await ensure_stream(self._js, self.settings)
                 self._connected.set()
-                log.info("connected to NATS at %s", self.settings.nats_url)
+                log.info("connected to NATS at %s", redact_url(self.settings.nats_url))
                 return
             except Exception as exc:  # noqa: BLE001 - NATS not there yet: keep trying, APIs keep answering
                 log.warning("NATS unavailable (%s), retrying in %.1fs", exc, delay)
