@@ -179,7 +179,7 @@ def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             gateway_port=free_port(),
             replicas={"booking": 2, "payments": 2},
             env={
-                "BOOKING_HOLD_SECONDS": "900",
+                "BOOKING_HOLD_SECONDS": "8",
                 "PAYMENT_RECONCILE_AFTER_SECONDS": "5",
                 "DARAJA_SIM_CALLBACK_DELAY_SECONDS": "0.2",
                 "DARAJA_SIM_SLOW_CALLBACK_DELAY_SECONDS": "2",

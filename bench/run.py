@@ -1,0 +1,368 @@
+"""Jesh Storage benchmark: one command, one machine, one Traefik; prints a table and writes it to a file.
+
+    ./jesh bench            (or: .venv/bin/python bench/run.py [--duration 10] [--connections 32])
+
+Everything is measured in the same run through the same gateway, and throughput is reported as a ratio
+against the ceiling (a constant JSON answer from a trivial uvicorn app behind that Traefik), so the
+figures travel between machines. Needs `wrk` (Debian package `wrk`; installed on first use when run as
+root). Not a test: it asserts nothing, it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from jeshstack.procs import free_port, http_ok, wait_until  # noqa: E402
+from jeshstack.stack import ManagedProcess, Stack, StackConfig  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+TARGETS = {
+    "read_ratio": 0.60,
+    "write_ratio": 0.10,
+    "callback_to_confirmed_p99_ms": 100.0,
+    "event_delivery_p99_ms": 20.0,
+    "rss_mb": 150.0,
+}
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("bench: needs wrk (apt-get install wrk)")
+    return found
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def run_wrk(wrk: str, url: str, *, duration: int, connections: int, script: Path | None = None,
+            env: dict[str, str] | None = None) -> dict[str, float]:
+    cmd = [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, env={**os.environ, **(env or {})}).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    result = {"rps": rps}
+    for label, key in (("50%", "p50_ms"), ("99%", "p99_ms")):
+        m = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            value, unit = float(m.group(1)), m.group(2)
+            result[key] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non_2xx"] = float(non2xx.group(1)) if non2xx else 0.0
+    total = re.search(r"(\d+) requests in", out)
+    result["requests"] = float(total.group(1)) if total else 0.0
+    return result
+
+
+WRITE_LUA = """
+local tokens = {}
+for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
+local units = {}
+for id in string.gmatch(os.getenv("BENCH_UNITS"), "%d+") do units[#units + 1] = tonumber(id) end
+local base = tonumber(os.getenv("BENCH_BASE_DAY"))
+local thread_count = 0
+function setup(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+end
+local n = 0
+function request()
+  -- every request a different (unit, range): tid * 10^6 + n keeps threads apart
+  local k = tid * 1000000 + n
+  n = n + 1
+  local unit = units[(k % #units) + 1]
+  local slot = math.floor(k / #units)
+  local start = base + (slot % 1700)
+  local body = string.format('{"unit_id": %d, "start_date": "%s", "end_date": "%s"}', unit,
+      os.date("!%Y-%m-%d", start * 86400), os.date("!%Y-%m-%d", (start + 1) * 86400))
+  local token = tokens[(k % #tokens) + 1]
+  return wrk.format("POST", "/api/bookings", {["Content-Type"] = "application/json",
+      ["Authorization"] = "Bearer " .. token}, body)
+end
+"""
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.state = Path(tempfile.mkdtemp(prefix="jesh-bench-"))
+        self.stack = Stack(StackConfig(
+            state_dir=self.state, gateway_port=free_port(), seed_demo_units=False,
+            env={
+                "BOOKING_HOLD_SECONDS": "3600",
+                "PAYMENT_RECONCILE_AFTER_SECONDS": "120",
+                "DARAJA_SIM_CALLBACK_DELAY_SECONDS": "0.05",
+                "JESH_RATE_LIMIT_AUTH_AVERAGE": "100000", "JESH_RATE_LIMIT_AUTH_BURST": "100000",
+                "JESH_RATE_LIMIT_API_AVERAGE": "1000000", "JESH_RATE_LIMIT_API_BURST": "1000000",
+                "LOG_LEVEL": "WARNING",
+            },
+        ))
+        self.ceiling_port = free_port()
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.figures: dict[str, Any] = {}
+
+    def start(self) -> None:
+        ceiling = ManagedProcess(
+            "ceiling",
+            [sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--host", "127.0.0.1", "--port",
+             str(self.ceiling_port), "--no-access-log", "--log-level", "warning"],
+            {**os.environ, "PYTHONPATH": str(REPO)}, self.state / "ceiling.log", None,
+        )
+        (self.state / "logs").mkdir(parents=True, exist_ok=True)
+        ceiling.start()
+        self.stack.processes["ceiling"] = ceiling
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ceiling_port}/"), timeout=30, what="ceiling app")
+        self.stack.extra_routes = {"bench-ceiling": ("/bench/ceiling", f"http://127.0.0.1:{self.ceiling_port}")}
+        self.stack.start()
+
+    # --- data -----------------------------------------------------------------------------------
+    def seed(self) -> None:
+        gw = self.stack.gateway_url
+        admin = {"Authorization": f"Bearer {self.stack.admin_token()}"}
+        self.units = []
+        for i in range(50):
+            r = httpx.post(f"{gw}/api/units", headers=admin, timeout=30, json={
+                "unit_number": f"BENCH-{i:03d}", "size": ["small", "medium", "large"][i % 3],
+                "dimensions": "3m x 2m x 2.4m", "monthly_price": 3000 + 250 * i, "description": "benchmark unit"})
+            r.raise_for_status()
+            self.units.append(r.json()["data"]["id"])
+        self.tokens = []
+        self.users = []
+        for i in range(20):
+            r = httpx.post(f"{gw}/api/auth/register", timeout=30, json={
+                "email": f"bench-{i}-{uuid.uuid4().hex[:6]}@example.co.ke", "phone": "0712345678",
+                "name": f"Bench {i}", "password": "benchmark-password"})
+            r.raise_for_status()
+            self.tokens.append(r.json()["token"])
+            self.users.append(r.json()["user"])
+        assert len(httpx.get(f"{gw}/api/units", timeout=30).json()["data"]) == 50
+
+    # --- measurements ---------------------------------------------------------------------------
+    def throughput(self, wrk: str) -> None:
+        gw = self.stack.gateway_url
+        d, c = self.args.duration, self.args.connections
+        ceiling = run_wrk(wrk, f"{gw}/bench/ceiling", duration=d, connections=c)
+        read = run_wrk(wrk, f"{gw}/api/units", duration=d, connections=c)
+        tokens_file = self.state / "tokens.txt"
+        tokens_file.write_text("\n".join(self.tokens) + "\n")
+        script = self.state / "write.lua"
+        script.write_text(WRITE_LUA)
+        base_day = (date.today() + timedelta(days=60) - date(1970, 1, 1)).days
+        write = run_wrk(wrk, gw, duration=d, connections=c, script=script, env={
+            "BENCH_TOKENS": str(tokens_file), "BENCH_UNITS": ",".join(map(str, self.units)),
+            "BENCH_BASE_DAY": str(base_day)})
+        self.figures.update(ceiling=ceiling, read=read, write=write)
+        read_ratio = read["rps"] / ceiling["rps"]
+        write_ratio = write["rps"] / ceiling["rps"]
+        self.rows += [
+            ("ceiling: constant JSON via Traefik", f"{ceiling['rps']:.0f} req/s",
+             f"p50 {ceiling.get('p50_ms', 0):.1f} ms, p99 {ceiling.get('p99_ms', 0):.1f} ms", "baseline"),
+            ("read: GET /api/units (50 units)", f"{read['rps']:.0f} req/s = {read_ratio:.0%} of ceiling",
+             f"p50 {read.get('p50_ms', 0):.1f} ms, p99 {read.get('p99_ms', 0):.1f} ms; non-2xx {read['non_2xx']:.0f}",
+             _verdict(read_ratio >= TARGETS["read_ratio"], "≥ 60%")),
+            ("write: POST /api/bookings", f"{write['rps']:.0f} req/s = {write_ratio:.0%} of ceiling",
+             f"p50 {write.get('p50_ms', 0):.1f} ms, p99 {write.get('p99_ms', 0):.1f} ms; "
+             f"non-2xx {write['non_2xx']:.0f} of {write['requests']:.0f}",
+             _verdict(write_ratio >= TARGETS["write_ratio"], "≥ 10%")),
+        ]
+
+    def full_flow(self, flows: int) -> None:
+        gw = self.stack.gateway_url
+        client = httpx.Client(base_url=gw, timeout=30)
+        booking_ids = []
+        start = date.today() + timedelta(days=2000)  # beyond the write test's dates
+        for i in range(flows):
+            token = self.tokens[i % len(self.tokens)]
+            h = {"Authorization": f"Bearer {token}"}
+            s = start + timedelta(days=2 * (i // len(self.units)))
+            r = client.post("/api/bookings", headers=h, json={
+                "unit_id": self.units[i % len(self.units)], "start_date": s.isoformat(),
+                "end_date": (s + timedelta(days=1)).isoformat()})
+            r.raise_for_status()
+            booking_id = r.json()["data"]["id"]
+            r = client.post("/api/payments/mpesa/initiate", headers=h,
+                            json={"booking_id": booking_id, "phone_number": "0712345678"})
+            r.raise_for_status()
+            booking_ids.append((booking_id, r.json()["data"]["CheckoutRequestID"], h))
+        deadline = time.monotonic() + 60
+        pending = {b for b, _, _ in booking_ids}
+        while pending and time.monotonic() < deadline:
+            for booking_id, _, h in booking_ids:
+                if booking_id in pending:
+                    r = client.get(f"/api/payments/status/{booking_id}", headers=h)
+                    if r.status_code == 200 and r.json()["data"]["status"] == "success":
+                        pending.discard(booking_id)
+            time.sleep(0.2)
+        time.sleep(1.0)
+        callback_to_confirmed = self._callback_to_confirmed([b for b, _, _ in booking_ids])
+        delivery = self._event_delivery()
+        self.figures.update(callback_to_confirmed_ms=callback_to_confirmed, event_delivery_ms=delivery)
+        c99 = pct(callback_to_confirmed, 99)
+        d99 = pct(delivery, 99)
+        self.rows += [
+            (f"full flow ×{flows}: callback → booking confirmed",
+             f"p50 {pct(callback_to_confirmed, 50):.1f} ms, p99 {c99:.1f} ms",
+             f"{len(callback_to_confirmed)} confirmed, {len(pending)} not settled in 60 s",
+             _verdict(c99 <= TARGETS["callback_to_confirmed_p99_ms"], "p99 ≤ 100 ms")),
+            ("event delivery through the outbox", f"p50 {pct(delivery, 50):.1f} ms, p99 {d99:.1f} ms",
+             f"{len(delivery)} deliveries (outbox commit → consumer transaction)",
+             _verdict(d99 <= TARGETS["event_delivery_p99_ms"], "p99 ≤ 20 ms")),
+        ]
+
+    def _db(self, service: str) -> Any:
+        return create_engine(self.stack.database_urls[service])
+
+    def _callback_to_confirmed(self, booking_ids: list[int]) -> list[float]:
+        """From the payments service receiving the callback (its inbox-free marker: the payment row's
+        callback time) to the booking service committing BookingConfirmed."""
+        payments, booking = self._db("payments"), self._db("booking")
+        with payments.connect() as conn:
+            received = dict(conn.execute(text(
+                "SELECT booking_id, callback_received_at FROM payments "
+                "WHERE status = 'success' AND callback_received_at IS NOT NULL")).all())
+        with booking.connect() as conn:
+            confirmed = {int(p["data"]["booking_id"]): c for p, c in conn.execute(text(
+                "SELECT payload, created_at FROM outbox WHERE type = 'BookingConfirmed'")).all()}
+        payments.dispose()
+        booking.dispose()
+        return [(confirmed[b] - received[b]).total_seconds() * 1000 for b in booking_ids
+                if b in received and b in confirmed]
+
+    def _event_delivery(self) -> list[float]:
+        published: dict[str, datetime] = {}
+        for service in self.stack.database_urls:
+            engine = self._db(service)
+            with engine.connect() as conn:
+                published.update({str(i): c for i, c in conn.execute(text("SELECT id, created_at FROM outbox"))})
+            engine.dispose()
+        out = []
+        for service in self.stack.database_urls:
+            engine = self._db(service)
+            with engine.connect() as conn:
+                for event_id, processed in conn.execute(text("SELECT event_id, processed_at FROM inbox")):
+                    if str(event_id) in published:
+                        out.append((processed - published[str(event_id)]).total_seconds() * 1000)
+            engine.dispose()
+        return out
+
+    def contention(self, attempts: int = 200) -> None:
+        gw = self.stack.gateway_url
+        unit = self.units[0]
+        s = date.today() + timedelta(days=1800)
+        body = {"unit_id": unit, "start_date": s.isoformat(), "end_date": (s + timedelta(days=30)).isoformat()}
+        statuses: list[int] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(attempts)
+
+        def one(i: int) -> None:
+            h = {"Authorization": f"Bearer {self.tokens[i % len(self.tokens)]}"}
+            with httpx.Client(base_url=gw, timeout=60) as c:
+                barrier.wait()
+                code = c.post("/api/bookings", headers=h, json=body).status_code
+            with lock:
+                statuses.append(code)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(attempts)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        created = statuses.count(201)
+        five = sum(1 for c in statuses if c >= 500)
+        refused = statuses.count(400)
+        self.figures["contention"] = {"created": created, "refused": refused, "5xx": five}
+        self.rows.append((f"contention: {attempts} concurrent bookings, one unit and range",
+                          f"{created} created, {refused} refused (400)", f"{five} 5xx, others {attempts - created - refused - five}",
+                          _verdict(created == 1 and five == 0, "exactly one, zero 5xx")))
+
+    def memory(self) -> None:
+        rss = {}
+        for name, proc in self.stack.processes.items():
+            if proc.proc is None or name in ("daraja-sim", "ceiling"):
+                continue
+            status = Path(f"/proc/{proc.proc.pid}/status").read_text()
+            rss[name] = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+        self.figures["rss_mb"] = rss
+        worst = max(rss.values())
+        self.rows.append(("memory: RSS of each service after the run",
+                          ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()), f"max {worst:.0f} MB",
+                          _verdict(worst < TARGETS["rss_mb"], "< 150 MB")))
+
+    def report(self) -> str:
+        head = (f"Jesh Storage benchmark — {datetime.now().isoformat(timespec='seconds')}, {os.cpu_count()} cores, "
+                f"wrk -t2 -c{self.args.connections} -d{self.args.duration}s, one replica per service\n\n")
+        lines = ["| measure | result | detail | target |", "|---|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        return head + "\n".join(lines) + "\n"
+
+    def stop(self) -> None:
+        self.stack.stop()
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+def _verdict(ok: bool, target: str) -> str:
+    return f"{'met' if ok else 'MISSED'} ({target})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--flows", type=int, default=100, help="full book→pay→confirm flows")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    bench = Bench(args)
+    try:
+        bench.start()
+        bench.seed()
+        bench.throughput(wrk)
+        bench.full_flow(args.flows)
+        bench.contention()
+        bench.memory()
+    finally:
+        bench.stop()
+    report = bench.report()
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.md").write_text(report)
+    (RESULTS / "latest.json").write_text(json.dumps(bench.figures, indent=2, default=str))
+    print(f"written to {RESULTS / 'latest.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

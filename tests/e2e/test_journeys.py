@@ -1,0 +1,131 @@
+"""Customers' and staff's journeys through the real gateway, services, PostgreSQL, NATS and simulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from jeshstack.testing import wait_for
+from tests.e2e.api import Api, far_future
+
+pytestmark = pytest.mark.e2e
+
+PAYS = "0712345678"  # the simulator's default outcome: success
+CANCELS = "0712341032"  # ResultCode 1032: cancelled by the user
+
+
+def test_register_browse_book_pay_confirms_booking_and_books_the_unit(customer: Api, new_unit: Any) -> None:
+    unit = new_unit(monthly_price=4500)
+    listing = customer.get("/api/units").json()
+    assert listing["success"] is True
+    assert unit["id"] in [u["id"] for u in listing["data"]]
+    assert customer.unit(unit["id"])["status"] == "available"
+
+    r = customer.book(unit["id"], far_future(), days=45)
+    assert r.status_code == 201, r.text
+    booking = r.json()["data"]
+    assert booking["status"] == "pending" and booking["payment_status"] == "pending"
+    assert booking["total_price"] == 6750  # ceil(4500 * 45 / 30), computed by the server
+
+    r = customer.pay(booking["id"], PAYS)
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["CheckoutRequestID"]
+
+    confirmed = customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
+    assert confirmed["total_price"] == 6750
+    wait_for(lambda: customer.unit(unit["id"])["status"] == "booked", timeout=10, what="the unit to be booked")
+    status = customer.get(f"/api/payments/status/{booking['id']}").json()["data"]
+    assert status["status"] == "success" and status["amount"] == 6750 and status["transaction_code"]
+
+
+def test_cancelled_payment_can_be_retried_and_then_confirms(customer: Api, new_unit: Any) -> None:
+    unit = new_unit()
+    booking = customer.book(unit["id"], far_future(10), days=30).json()["data"]
+
+    assert customer.pay(booking["id"], CANCELS).status_code == 200
+    failed = customer.wait_booking(booking["id"], payment_status="failed")
+    assert failed["status"] == "pending"  # still held: the customer may try again
+    assert customer.get(f"/api/payments/status/{booking['id']}").json()["data"]["status"] == "failed"
+
+    r = customer.pay(booking["id"], PAYS)
+    assert r.status_code == 200, r.text
+    customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
+
+
+def test_unpaid_hold_expires_and_the_dates_are_bookable_again(
+    customer: Api, new_unit: Any, jesh_stack: Any
+) -> None:
+    unit = new_unit()
+    start = far_future(20)
+    booking = customer.book(unit["id"], start, days=10).json()["data"]
+    hold_expires_at = datetime.fromisoformat(booking["hold_expires_at"])
+    assert hold_expires_at > datetime.now(UTC)
+    assert customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == [
+        {"start_date": booking["start_date"], "end_date": booking["end_date"]}
+    ]
+
+    hold = float(jesh_stack.config.env["BOOKING_HOLD_SECONDS"])
+    customer.wait_booking(booking["id"], timeout=hold + 15, status="cancelled")
+    wait_for(lambda: customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == [],
+             timeout=10, what="the dates to be released")
+    r = customer.book(unit["id"], start, days=10)
+    assert r.status_code == 201, r.text
+
+
+def test_cancelling_a_booking_cancels_its_open_transport_request(customer: Api, new_unit: Any) -> None:
+    unit = new_unit()
+    booking = customer.book(unit["id"], far_future(40), days=30).json()["data"]
+    r = customer.post("/api/transport-requests", {
+        "booking_id": booking["id"], "pickup_address": "Kilimani, Nairobi", "delivery_address": "Jesh Storage",
+        "distance": 12.5, "preferred_time": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+        "items_description": "Sofa, two boxes", "estimated_cost": 1,
+    })
+    assert r.status_code == 201, r.text
+    request = r.json()["data"]
+    assert request["status"] == "requested"
+    assert request["estimated_cost"] == 1000 + 1250  # base fee + ceil(12.5 * 100), not the client's 1
+
+    cancelled = customer.post(f"/api/bookings/{booking['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["status"] == "cancelled"
+    assert customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == []
+
+    def transport_status() -> str:
+        rows = customer.get(f"/api/transport-requests/{customer.user['id']}").json()["data"]
+        return str(next(t for t in rows if t["id"] == request["id"])["status"])
+
+    wait_for(lambda: transport_status() == "cancelled", timeout=15, what="the transport request to be cancelled")
+
+
+def test_a_unit_in_maintenance_cannot_be_booked(customer: Api, admin: Api, new_unit: Any) -> None:
+    unit = new_unit()
+    r = admin.put(f"/api/units/{unit['id']}", {"status": "maintenance"})
+    assert r.status_code == 200, r.text
+    assert r.json()["message"] == "Unit updated"
+    assert r.json()["data"]["status"] == "maintenance"
+
+    def refused() -> bool:
+        r = customer.book(unit["id"], far_future(60), days=5)
+        assert r.status_code in (201, 400), r.text
+        if r.status_code == 201:  # the booking service had not heard yet: undo and try again
+            customer.post(f"/api/bookings/{r.json()['data']['id']}/cancel")
+            return False
+        return bool(r.json()["message"] == "Unit not available")
+
+    wait_for(refused, timeout=10, what="booking a unit in maintenance to be refused")
+    assert customer.put(f"/api/units/{unit['id']}", {"status": "available"}).status_code == 403
+
+
+def test_another_customers_bookings_are_forbidden(customer: Api, gateway: str) -> None:
+    other = Api(gateway)
+    r = other.post("/api/auth/register", {"email": f"other-{customer.user['id']}@example.co.ke",
+                                          "phone": "0798765432", "name": "Other", "password": "password123"})
+    other.token = r.json()["token"]
+    try:
+        r = other.get(f"/api/bookings/{customer.user['id']}")
+        assert r.status_code == 403
+        assert r.json() == {"success": False, "message": "Unauthorized"}
+    finally:
+        other.close()
