@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.logs import request_id_var
 from jeshkit.outbox import Event, subject_for
+from jeshkit.tasks import raise_if_cancelling
 
 log = logging.getLogger("jeshkit.consumer")
 
@@ -65,6 +66,7 @@ class EventConsumer:
             try:
                 sub = await self._subscribe()
                 while True:
+                    raise_if_cancelling()
                     try:
                         msgs = await sub.fetch(self.fetch_batch, timeout=2)
                     except TimeoutError:
@@ -74,6 +76,7 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS away or restarting: resubscribe shortly
+                raise_if_cancelling()
                 log.warning("consumer %s interrupted, resubscribing: %s", self.name, exc)
                 await asyncio.sleep(1.0)
 

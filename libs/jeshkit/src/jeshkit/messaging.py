@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jeshkit.consumer import EventConsumer, Handler
 from jeshkit.outbox import OutboxRelay
 from jeshkit.settings import ServiceSettings
+from jeshkit.tasks import raise_if_cancelling
 
 log = logging.getLogger("jeshkit.messaging")
 
@@ -155,6 +156,7 @@ class Messaging:
         # A random start spreads replicas apart; row locks keep them from doing the same work.
         await asyncio.sleep(random.uniform(0, min(job.interval, 1.0)))
         while True:
+            raise_if_cancelling()
             try:
                 await asyncio.to_thread(job.run, self._session_factory)
             except asyncio.CancelledError:
@@ -164,9 +166,16 @@ class Messaging:
             await asyncio.sleep(job.interval)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Cancel until every worker has ended: a library may swallow one cancellation.
+        pending = {task for task in self._tasks if not task.done()}
+        for _ in range(50):
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.2)
+        if pending:
+            log.error("workers still running at shutdown: %s", ", ".join(t.get_name() for t in pending))
         self._tasks.clear()
         if self.relay is not None:
             self.relay.close()

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from jeshkit.logs import current_request_id
+from jeshkit.tasks import raise_if_cancelling
 
 log = logging.getLogger("jeshkit.outbox")
 
@@ -116,6 +117,7 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = 0.2
         while True:
+            raise_if_cancelling()
             self._ensure_listener()
             try:
                 _, more = await self.relay_once()

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -155,7 +156,12 @@ def cmd_reset(_: argparse.Namespace) -> int:
 def cmd_test(pytest_args: list[str]) -> int:
     """Every test (unit, integration, end-to-end). pytest's 'no tests collected' (5) is a failure."""
     targets = pytest_args or [d for d in ("libs", "tools", "services", "tests") if (REPO / d).is_dir()]
-    code = subprocess.call([sys.executable, "-m", "pytest", *targets], cwd=REPO)
+    # A folder of this run's own: pytest's shared default may be cleaned by a concurrent run.
+    basetemp = tempfile.mkdtemp(prefix="jesh-test-")
+    try:
+        code = subprocess.call([sys.executable, "-m", "pytest", f"--basetemp={basetemp}", *targets], cwd=REPO)
+    finally:
+        shutil.rmtree(basetemp, ignore_errors=True)
     if code == 5:
         print("jesh: pytest collected no tests: failing", file=sys.stderr)
         return 1

@@ -48,8 +48,11 @@ def jesh_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nats]:
 
 
 @pytest.fixture(scope="session")
-def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> SigningKeys:
-    return SigningKeys(tmp_path_factory.mktemp("keys"))
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SigningKeys]:
+    keys = SigningKeys(tmp_path_factory.mktemp("keys"))
+    keys.serve()
+    yield keys
+    keys.close()
 
 
 @pytest.fixture(scope="session")

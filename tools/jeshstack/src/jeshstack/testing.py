@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,9 +34,37 @@ class SigningKeys:
         self.jwks_path = folder / "jwks.json"
         self.jwks_path.write_text(json.dumps({"keys": [jwk]}))
 
+        self._server: ThreadingHTTPServer | None = None
+
+    def serve(self) -> None:
+        """Serve the JWKS over HTTP on a loopback port, as the auth service does (PyJWT refuses file://)."""
+        body = self.jwks_path.read_bytes()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
     @property
     def jwks_url(self) -> str:
-        return self.jwks_path.resolve().as_uri()
+        if self._server is None:
+            self.serve()
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
 
     def token(self, user_id: int, role: str = "user", *, expires_in: int = 900, **overrides: Any) -> str:
         now = datetime.now(UTC)
