@@ -1,5 +1,130 @@
 """Thin HTTP routes of the inventory service."""
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator, Field, StringConstraints
+
+from inventory import service
+from inventory.schemas import (
+    AvailabilityEnvelope,
+    BookableUnit,
+    BookableUnitDocument,
+    DateRange,
+    UnitCreate,
+    UnitEnvelope,
+    UnitListEnvelope,
+    UnitOut,
+    UnitStatus,
+    UnitUpdate,
+    UnitUpdatedEnvelope,
+)
+from jeshkit.app import ok
+from jeshkit.db import SessionDep
+from jeshkit.errors import BadRequest
+from jeshkit.schemas import ERROR_RESPONSES
+from jeshkit.security import AdminUser
 
 router = APIRouter(prefix="/api/units", tags=["inventory"])
+internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _blank_is_absent(value: object) -> object:
+    # Forms send every filter, the unused ones empty (`?status=&size=`): those filter nothing.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Blank = BeforeValidator(_blank_is_absent)
+SizeFilter = Annotated[str, StringConstraints(max_length=50)]
+PriceFilter = Annotated[int, Field(ge=0)]
+DayFilter = Annotated[str, StringConstraints(pattern=DATE_PATTERN)]
+
+
+def _day(value: str | None, field: str, errors: list[dict[str, str]]) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append({"field": field, "message": "Must be a real date in the form YYYY-MM-DD"})
+        return None
+
+
+def unit_filters(
+    status: Annotated[UnitStatus | None, Blank, Query()] = None,
+    size: Annotated[SizeFilter | None, Blank, Query(description="exact size, case-insensitive")] = None,
+    min_price: Annotated[PriceFilter | None, Blank, Query(description="KES per month, inclusive")] = None,
+    max_price: Annotated[PriceFilter | None, Blank, Query(description="KES per month, inclusive")] = None,
+    available_from: Annotated[
+        DayFilter | None, Blank, Query(description="YYYY-MM-DD, together with available_to")
+    ] = None,
+    available_to: Annotated[
+        DayFilter | None, Blank, Query(description="YYYY-MM-DD, exclusive (a booking's end date)")
+    ] = None,
+) -> service.UnitFilters:
+    """The list's query parameters, checked together (400 with field errors)."""
+    errors: list[dict[str, str]] = []
+    start = _day(available_from, "available_from", errors)
+    end = _day(available_to, "available_to", errors)
+    if (available_from is None) != (available_to is None):
+        missing = "available_to" if available_to is None else "available_from"
+        errors.append({"field": missing, "message": "available_from and available_to go together"})
+    elif start is not None and end is not None and start >= end:
+        errors.append({"field": "available_to", "message": "Must be after available_from"})
+    if min_price is not None and max_price is not None and min_price > max_price:
+        errors.append({"field": "max_price", "message": "Must not be below min_price"})
+    if errors:
+        raise BadRequest("Invalid filter", errors)
+    return service.UnitFilters(
+        status=status,
+        size=size.strip() if size is not None else None,
+        min_price=min_price,
+        max_price=max_price,
+        available_from=start,
+        available_to=end,
+    )
+
+
+@router.get("", response_model=UnitListEnvelope, responses=ERROR_RESPONSES)
+def list_units(session: SessionDep, filters: Annotated[service.UnitFilters, Depends(unit_filters)]) -> JSONResponse:
+    """The catalogue (anyone). `available_from`+`available_to`: only units free for that whole range."""
+    units = service.list_units(session=session, filters=filters)
+    # The hottest read path: plain dicts straight to JSON (the response model above documents the shape).
+    return ok([unit.as_dict() for unit in units])
+
+
+@router.post("", status_code=201, response_model=UnitEnvelope, responses=ERROR_RESPONSES)
+def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser) -> UnitEnvelope:
+    """Add a unit (admin). Duplicate unit_number (case-insensitive): 409."""
+    unit = service.create_unit(session=session, **body.model_dump())
+    return UnitEnvelope(data=UnitOut.model_validate(unit))
+
+
+@router.get("/{unit_id}", response_model=UnitEnvelope, responses=ERROR_RESPONSES)
+def get_unit(unit_id: int, session: SessionDep) -> UnitEnvelope:
+    """One unit (anyone)."""
+    return UnitEnvelope(data=UnitOut.model_validate(service.get_unit(session=session, unit_id=unit_id)))
+
+
+@router.put("/{unit_id}", response_model=UnitUpdatedEnvelope, responses=ERROR_RESPONSES)
+def update_unit(unit_id: int, body: UnitUpdate, session: SessionDep, _: AdminUser) -> UnitUpdatedEnvelope:
+    """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
+    unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes())
+    return UnitUpdatedEnvelope(data=UnitOut.model_validate(unit))
+
+
+@router.get("/{unit_id}/availability", response_model=AvailabilityEnvelope, responses=ERROR_RESPONSES)
+def unit_availability(unit_id: int, session: SessionDep) -> AvailabilityEnvelope:
+    """The date ranges [start_date, end_date) taken by the unit's active bookings that have not ended."""
+    ranges = service.unit_availability(session=session, unit_id=unit_id)
+    return AvailabilityEnvelope(data=[DateRange(start_date=start, end_date=end) for start, end in ranges])
+
+
+@internal_router.get("/{unit_id}")
+def internal_unit(unit_id: int, session: SessionDep) -> BookableUnitDocument:
+    """For the booking service when a UnitCreated/UnitUpdated has not arrived yet (never routed by the gateway)."""
+    return BookableUnitDocument(data=BookableUnit(**service.bookable_unit(session=session, unit_id=unit_id)))

@@ -2,10 +2,10 @@
 
 from fastapi import FastAPI
 
-from jeshkit.app import create_service_app
-from inventory.api import router
+from inventory.api import internal_router, router
 from inventory.handlers import HANDLERS
 from inventory.settings import Settings
+from jeshkit.app import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -14,6 +14,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Jesh Storage — inventory",
         description="the unit catalogue, its status and availability",
-        routers=[router],
+        routers=[router, internal_router],
         handlers=HANDLERS,
     )

@@ -1,5 +1,106 @@
-"""Reactions of the inventory service to other services' events (idempotent; run inside the consumer's transaction)."""
+"""Reactions of the inventory service to other services' events (idempotent; run inside the consumer's transaction).
 
+Each booking event upserts the one `unit_bookings` row of its booking_id. A booking only moves forward,
+held → confirmed → cancelled, so an event that would move it back (a late or redelivered one) changes
+nothing: a BookingCancelled arriving before its BookingCreated leaves a `cancelled` tombstone that the
+BookingCreated cannot revive. The consumer's inbox already drops an exact redelivery; this ordering rule
+covers the events that arrive out of order. The upsert locks the row, so replicas cannot interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from inventory.models import UnitBooking
 from jeshkit.consumer import Handler
+from jeshkit.outbox import Event
 
-HANDLERS: dict[str, Handler] = {}
+log = logging.getLogger("inventory.handlers")
+
+
+def _rank(state: Any) -> Any:
+    return case((state == "held", 1), (state == "confirmed", 2), else_=3)
+
+
+def _int(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{name} is not an integer: {value!r}")
+    return int(value)
+
+
+def _date(data: dict[str, Any], name: str, *, required: bool) -> date | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not a date: {value!r}")
+    return date.fromisoformat(value)
+
+
+def _timestamp(data: dict[str, Any], name: str) -> datetime | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def record_booking(session: Session, event: Event, *, state: str) -> None:
+    """Move the booking's row forward to `state` (insert it if this is the first event seen for it)."""
+    data = event.data
+    active = state != "cancelled"
+    values = {
+        "booking_id": _int(data, "booking_id"),
+        "unit_id": _int(data, "unit_id"),
+        "start_date": _date(data, "start_date", required=active),
+        "end_date": _date(data, "end_date", required=active),
+        "state": state,
+        "hold_expires_at": _timestamp(data, "hold_expires_at") if state == "held" else None,
+        "updated_at": func.now(),
+    }
+    statement = insert(UnitBooking).values(**values)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[UnitBooking.booking_id],
+        set_={
+            "unit_id": excluded.unit_id,
+            "start_date": func.coalesce(excluded.start_date, UnitBooking.start_date),
+            "end_date": func.coalesce(excluded.end_date, UnitBooking.end_date),
+            "state": excluded.state,
+            "hold_expires_at": excluded.hold_expires_at,
+            "updated_at": func.now(),
+        },
+        where=_rank(UnitBooking.state) < _rank(excluded.state),
+    ).returning(UnitBooking.booking_id)
+    moved = session.execute(statement).first() is not None
+    log.info(
+        "booking %s of unit %s %s by %s",
+        values["booking_id"], values["unit_id"], f"now {state}" if moved else "unchanged (already further)", event.type,
+    )
+
+
+def on_booking_created(session: Session, event: Event) -> None:
+    record_booking(session, event, state="held")
+
+
+def on_booking_confirmed(session: Session, event: Event) -> None:
+    record_booking(session, event, state="confirmed")
+
+
+def on_booking_ended(session: Session, event: Event) -> None:
+    record_booking(session, event, state="cancelled")
+
+
+HANDLERS: dict[str, Handler] = {
+    "BookingCreated": on_booking_created,
+    "BookingConfirmed": on_booking_confirmed,
+    "BookingCancelled": on_booking_ended,
+    "UnitReleased": on_booking_ended,
+}
