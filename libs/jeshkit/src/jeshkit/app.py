@@ -111,8 +111,9 @@ def health_router() -> APIRouter:
         return JSONResponse({"status": "ready"})
 
     @router.get("/_errors/{status_code}")
-    def gateway_error_page(status_code: int) -> JSONResponse:
-        # The gateway's errors middleware renders its own refusals (404, 413, 429, 502, 503) with this.
+    def gateway_error_page(status_code: int, retry_after: int | None = None) -> JSONResponse:
+        # The gateway's errors middleware renders its own refusals (404, 413, 429, 502, 503) with this;
+        # it drops the refused answer's headers, so the 429's Retry-After comes back as a query parameter.
         messages = {
             404: "Not found",
             413: "Request body too large",
@@ -122,7 +123,8 @@ def health_router() -> APIRouter:
             504: "Service timed out, please retry",
         }
         code = status_code if status_code in messages else 502
-        return error_response(code, messages[code])
+        headers = {"Retry-After": str(min(max(retry_after or 1, 1), 3600))} if code == 429 else None
+        return error_response(code, messages[code], headers=headers)
 
     return router
 

@@ -18,6 +18,11 @@ from jeshkit.tasks import raise_if_cancelling
 
 log = logging.getLogger("jeshkit.consumer")
 
+class PoisonEvent(Exception):
+    """Raised by a handler for an event that can never be applied (e.g. a required field missing):
+    it is parked in dead_letter at once instead of being retried."""
+
+
 # A handler applies one event inside the given session; it must not commit.
 Handler = Callable[[Session, Event], None]
 
@@ -107,7 +112,7 @@ class EventConsumer:
         try:
             applied = await asyncio.to_thread(self._apply, event, handler)
         except Exception as exc:  # noqa: BLE001 - transient until proven otherwise
-            if deliveries >= self._max_deliveries:
+            if isinstance(exc, PoisonEvent) or deliveries >= self._max_deliveries:
                 log.error(
                     "consumer %s parks event %s (%s) after %d deliveries: %s",
                     self.name, event.id, event.type, deliveries, exc,

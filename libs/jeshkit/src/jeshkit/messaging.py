@@ -180,7 +180,13 @@ class Messaging:
         if self.relay is not None:
             self.relay.close()
         if self.nc is not None:
+            # Workers are gone and every fetched message was acked or nak'ed: nothing to drain for long.
             try:
-                await self.nc.drain()
-            except Exception:  # noqa: BLE001
+                await asyncio.wait_for(self.nc.drain(), timeout=1.0)
+            except Exception:  # noqa: BLE001 - drain timed out or the connection is already gone
                 pass
+            if not self.nc.is_closed:
+                try:
+                    await self.nc.close()
+                except Exception:  # noqa: BLE001
+                    pass

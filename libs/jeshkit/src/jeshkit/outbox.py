@@ -101,6 +101,17 @@ def stage(session: Session, event_type: str, data: dict[str, Any], *, version: i
     return event
 
 
+async def _in_thread(fn: Any, *args: Any) -> Any:
+    """Run blocking DB work in a thread; a cancellation waits for the thread, so that no two threads
+    ever use the relay's connection at once."""
+    work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
+
+
 class OutboxRelay:
     """Sends every unsent outbox row to JetStream, once acknowledged, in order of creation."""
 
@@ -140,11 +151,11 @@ class OutboxRelay:
         js = self._messaging.jetstream()
         if js is None:
             raise ConnectionError("NATS not connected")
-        conn = await asyncio.to_thread(self._engine.connect)
+        conn = await _in_thread(self._engine.connect)
         try:
-            rows = await asyncio.to_thread(self._claim, conn)
+            rows = await _in_thread(self._claim, conn)
             if not rows:
-                await asyncio.to_thread(conn.rollback)
+                await _in_thread(conn.rollback)
                 return 0, False
             sent: list[str] = []
             error: str | None = None
@@ -159,9 +170,9 @@ class OutboxRelay:
                     failed_id = str(row.id)
                     break
                 sent.append(str(row.id))
-            await asyncio.to_thread(self._mark, conn, sent, None if error is None else (failed_id, error))
+            await _in_thread(self._mark, conn, sent, None if error is None else (failed_id, error))
         finally:
-            await asyncio.to_thread(conn.close)
+            await _in_thread(conn.close)
         if error is not None:
             raise ConnectionError(error)
         return len(sent), len(rows) == self.batch_size

@@ -27,5 +27,5 @@ class ErrorEnvelope(BaseModel):
 
 # Declared on routes so that the OpenAPI documents the error envelope.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorEnvelope} for code in (400, 401, 403, 404, 409, 503)
+    code: {"model": ErrorEnvelope} for code in (400, 401, 403, 404, 409, 502, 503)
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import jwt
 from fastapi import Depends, Request
@@ -28,12 +28,17 @@ class Principal:
         return self.role == "admin"
 
 
+class KeySource(Protocol):
+    def get_signing_key(self, kid: str) -> jwt.PyJWK: ...
+
+
 class TokenVerifier:
     """Verifies access tokens: signature by a key from the JWKS, algorithm pinned, exp/iss/aud checked."""
 
-    def __init__(self, jwks_url: str, *, issuer: str, audience: str) -> None:
+    def __init__(self, jwks_url: str, *, issuer: str, audience: str, key_source: KeySource | None = None) -> None:
         # PyJWKClient caches the key set and refetches it when a token names an unknown kid.
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        # The auth service passes its own key_source and never fetches its own JWKS over HTTP.
+        self._jwks: KeySource = key_source or jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
         self._issuer = issuer
         self._audience = audience
 

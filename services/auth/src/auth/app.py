@@ -1,19 +1,65 @@
 """create_app(): the one place that wires the auth service."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
-from jeshkit.app import create_service_app
 from auth.api import router
 from auth.handlers import HANDLERS
+from auth.passwords import Passwords
+from auth.service import Credentials, LoginPolicy, bootstrap_admin, purge_expired
 from auth.settings import Settings
+from auth.tokens import AccessTokens, load_key_ring
+from jeshkit.app import create_service_app
+from jeshkit.messaging import PeriodicJob
+from jeshkit.security import TokenVerifier
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    key_ring = load_key_ring(settings)
+    credentials = Credentials(
+        passwords=Passwords(
+            memory_kib=settings.password_hash_memory_kib,
+            time_cost=settings.password_hash_time_cost,
+            parallelism=settings.password_hash_parallelism,
+        ),
+        access_tokens=AccessTokens(
+            key_ring,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_seconds=settings.access_token_ttl_seconds,
+        ),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        login_policy=LoginPolicy(
+            max_failures=settings.login_max_failures,
+            window=timedelta(seconds=settings.login_failure_window_seconds),
+            lockout=timedelta(seconds=settings.login_lockout_seconds),
+        ),
+    )
+
+    def create_first_admin(app: FastAPI) -> None:
+        bootstrap_admin(
+            session_factory=app.state.session_factory,
+            passwords=credentials.passwords,
+            email=settings.jesh_admin_email,
+            password=settings.jesh_admin_password,
+            name=settings.jesh_admin_name,
+        )
+
+    app = create_service_app(
         settings,
         title="Jesh Storage — auth",
         description="accounts, tokens, admin bootstrap",
         routers=[router],
         handlers=HANDLERS,
+        jobs=[PeriodicJob("purge-expired-credentials", settings.purge_interval_seconds, purge_expired)],
+        on_startup=create_first_admin,
     )
+    app.state.key_ring = key_ring
+    app.state.credentials = credentials
+    # Auth verifies its own tokens (/profile, /logout) with the keys it holds, never over HTTP.
+    app.state.token_verifier = TokenVerifier(
+        settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience, key_source=key_ring
+    )
+    return app

@@ -1,7 +1,71 @@
 """Auth settings: the shared base plus this service's own knobs."""
 
+from pathlib import Path
+
+from pydantic import model_validator
+
 from jeshkit.settings import ServiceSettings
+
+DEV_SIGNING_KEY_FILE = ".jesh/auth/signing-key.pem"
+DEV_ADMIN_EMAIL = "admin@jesh.local"
+DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
 
 
 class Settings(ServiceSettings):
     service_name: str = "auth"
+
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    # The Ed25519 private key that signs access tokens: PEM text (production: from a secret), or a PEM file.
+    # In development and tests, with neither set, one is generated once and kept in the (default) file.
+    auth_signing_key: str | None = None
+    auth_signing_key_file: str | None = None
+    # Rotation: a PEM file with the keys that signed tokens still in circulation (public or private halves).
+    # They are published in the JWKS and accepted, never used to sign.
+    auth_previous_keys_file: str | None = None
+    jwks_cache_seconds: int = 300
+
+    # Argon2id cost. Defaults are OWASP's recommended minimum (m=19 MiB, t=2, p=1), see auth.passwords.
+    password_hash_memory_kib: int = 19456
+    password_hash_time_cost: int = 2
+    password_hash_parallelism: int = 1
+
+    # Brute force: an account (by email) gets this many unproven login attempts per window, then a lockout.
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    login_lockout_seconds: int = 900
+
+    # The first admin, created once at start-up (JESH_ADMIN_EMAIL / JESH_ADMIN_PASSWORD).
+    jesh_admin_email: str = DEV_ADMIN_EMAIL
+    jesh_admin_password: str = DEV_ADMIN_PASSWORD
+    jesh_admin_name: str = "Administrator"
+
+    # How often expired refresh tokens and stale login counters are purged.
+    purge_interval_seconds: float = 3600.0
+
+    @property
+    def signing_key_path(self) -> Path:
+        return Path(self.auth_signing_key_file or DEV_SIGNING_KEY_FILE)
+
+    def secrets_to_check(self) -> dict[str, str | None]:
+        key_file = self.auth_signing_key_file
+        configured_key = self.auth_signing_key or (
+            key_file if key_file and Path(key_file).is_file() else None
+        )
+        admin_email, admin_password = self.jesh_admin_email, self.jesh_admin_password
+        return {
+            "AUTH_SIGNING_KEY (or an existing AUTH_SIGNING_KEY_FILE)": configured_key,
+            "JESH_ADMIN_EMAIL": None if admin_email.strip().lower() == DEV_ADMIN_EMAIL else admin_email,
+            "JESH_ADMIN_PASSWORD": None if admin_password == DEV_ADMIN_PASSWORD else admin_password,
+        }
+
+    @model_validator(mode="after")
+    def _check_auth_knobs(self) -> "Settings":
+        if len(self.jesh_admin_password) < 8:
+            raise ValueError("JESH_ADMIN_PASSWORD must be at least 8 characters")
+        if self.access_token_ttl_seconds <= 0 or self.refresh_token_ttl_seconds <= 0:
+            raise ValueError("token lifetimes must be positive")
+        if self.login_max_failures < 1:
+            raise ValueError("LOGIN_MAX_FAILURES must be at least 1")
+        return self

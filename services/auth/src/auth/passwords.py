@@ -1,0 +1,42 @@
+"""Password hashing with Argon2id.
+
+Parameters: OWASP's Password Storage Cheat Sheet minimum for Argon2id, m=19 MiB, t=2, p=1, rather than
+argon2-cffi's default (RFC 9106 "low memory": m=64 MiB, t=3, p=4). Both are considered safe; OWASP's
+costs a third of the memory per concurrent login (~30 ms on one core), which matters for a small service
+that runs several replicas on two cores and must not be knocked over by a burst of logins. Each hash
+records its own parameters, so raising them later is a setting change: hashes are upgraded at the next
+successful login (`needs_rehash`).
+
+Login of an unknown email verifies the password against a dummy hash made with the same parameters, so
+that the answer takes the same time whether the account exists or not.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class Passwords:
+    """Hashes and verifies passwords; one per process (its dummy hash costs one hash at start-up)."""
+
+    def __init__(self, *, memory_kib: int, time_cost: int, parallelism: int) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
+        )
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """True when `password` matches; with no hash (unknown account) it spends the same time and says no."""
+        try:
+            return self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)

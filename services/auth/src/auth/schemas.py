@@ -1,0 +1,98 @@
+"""Request and response models of the auth API, and the contract's input rules (email, Kenyan phone)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field, field_validator
+
+EMAIL_MAX_LENGTH = 254
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 1024  # Argon2 takes any length; this only bounds the work one request can ask for
+NAME_MAX_LENGTH = 100
+
+# Pragmatic address syntax: one @, a local part without spaces, a dotted domain of valid labels.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+# 07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX, 2547XXXXXXXX (and the same with 1): stored as 254[17]XXXXXXXX.
+_KENYAN_PHONE = re.compile(r"^(?:\+?254|0)([17]\d{8})$")
+_PHONE_SEPARATORS = re.compile(r"[\s-]")
+
+
+def normalise_email(value: str) -> str:
+    """Trimmed and lower-cased; ValueError when it is not an address."""
+    email = value.strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH or not _EMAIL.match(email):
+        raise ValueError("Enter a valid email address")
+    return email
+
+
+def normalise_phone(value: str) -> str:
+    """A Kenyan mobile number in its stored form 2547XXXXXXXX / 2541XXXXXXXX; ValueError otherwise."""
+    match = _KENYAN_PHONE.match(_PHONE_SEPARATORS.sub("", value))
+    if match is None:
+        raise ValueError("Enter a Kenyan phone number such as 0712345678 or 254712345678")
+    return "254" + match.group(1)
+
+
+def normalise_name(value: str) -> str:
+    name = value.strip()
+    if not 1 <= len(name) <= NAME_MAX_LENGTH:
+        raise ValueError(f"Name must be 1 to {NAME_MAX_LENGTH} characters")
+    return name
+
+
+class RegisterIn(BaseModel):
+    """A new account. Unknown fields (a `role` above all) are ignored: every registration is a user."""
+
+    email: str
+    phone: str
+    name: str
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+    _email = field_validator("email")(normalise_email)
+    _phone = field_validator("phone")(normalise_phone)
+    _name = field_validator("name")(normalise_name)
+
+
+class LoginIn(BaseModel):
+    email: str = Field(max_length=1024)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    phone: str | None
+
+
+class AuthOut(BaseModel):
+    """Register, login and refresh: the compat shape plus the refresh token."""
+
+    success: bool = True
+    token: str
+    refresh_token: str
+    user: UserOut
+
+
+class ProfileOut(BaseModel):
+    """GET /profile answers the user at the top level (compat: no envelope)."""
+
+    id: int
+    email: str
+    name: str
+    phone: str | None
+    role: str
+
+
+class MessageOut(BaseModel):
+    success: bool = True
+    message: str

@@ -1,0 +1,273 @@
+"""Use cases of the auth service: each owns its transaction and commits it.
+
+Refresh tokens: a login starts a family; each refresh spends the presented token and issues the next one
+of the same family. Presenting a spent token means two parties hold the family (a stolen token), so the
+whole family is revoked and both must log in again. Rotation and revocation lock the family row, so a
+logout cannot miss a token issued by a refresh running at the same moment.
+
+Brute force: every login attempt for an email (existing or not, so that a 429 reveals nothing either)
+is counted in `login_throttles` *before* the password is checked, under a row lock; a right password
+clears the count. More than `login_max_failures` unproven attempts within `login_failure_window_seconds`
+lock that email out for `login_lockout_seconds` (429 with Retry-After). Counting before checking means
+parallel guesses cannot slip past the limit while earlier ones are still being verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from auth.models import LoginThrottle, RefreshFamily, RefreshToken, User
+from auth.passwords import Passwords
+from auth.schemas import normalise_email, normalise_name
+from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
+from jeshkit.errors import AppError, BadRequest, Unauthorized
+from jeshkit.outbox import stage
+
+log = logging.getLogger("auth.service")
+
+INVALID_CREDENTIALS = "Invalid credentials"
+INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int
+    window: timedelta
+    lockout: timedelta
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the use cases need besides a session: password hashing, token minting, the login policy."""
+
+    passwords: Passwords
+    access_tokens: AccessTokens
+    refresh_ttl: timedelta
+    login_policy: LoginPolicy
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    user: User
+    token: str
+    refresh_token: str
+
+
+class TooManyAttempts(AppError):
+    def __init__(self, retry_after: timedelta) -> None:
+        seconds = max(1, math.ceil(retry_after.total_seconds()))
+        super().__init__(
+            429, "Too many failed login attempts, please try again later", headers={"Retry-After": str(seconds)}
+        )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def register(
+    *, session: Session, credentials: Credentials, email: str, phone: str, name: str, password: str
+) -> AuthResult:
+    """Create a user account (role user), publish UserRegistered and start a session."""
+    password_hash = credentials.passwords.hash(password)
+    user = _insert_user(session, email=email, name=name, phone=phone, role="user", password_hash=password_hash)
+    if user is None:
+        session.rollback()
+        raise BadRequest("Email already registered")
+    result = _start_session(session, credentials=credentials, user=user, now=utcnow())
+    session.commit()
+    log.info("user %s registered", user.id)
+    return result
+
+
+def login(*, session: Session, credentials: Credentials, email: str, password: str) -> AuthResult:
+    """Check email and password (same answer and time for an unknown email) and start a session."""
+    email = email.strip().lower()
+    now = utcnow()
+    _count_login_attempt(session, email=email, policy=credentials.login_policy, now=now)
+    user = session.scalars(select(User).where(User.email == email)).one_or_none()
+    if not credentials.passwords.verify(user.password_hash if user else None, password):
+        session.rollback()
+        raise Unauthorized(INVALID_CREDENTIALS)
+    assert user is not None  # verify() is False without a hash
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == email))
+    if credentials.passwords.needs_rehash(user.password_hash):
+        user.password_hash = credentials.passwords.hash(password)
+        user.updated_at = now
+    result = _start_session(session, credentials=credentials, user=user, now=now)
+    session.commit()
+    return result
+
+
+def refresh(*, session: Session, credentials: Credentials, refresh_token: str) -> AuthResult:
+    """Spend a refresh token for a new access token and the next refresh token of its family."""
+    now = utcnow()
+    token_hash = hash_refresh_token(refresh_token)
+    family_id = session.scalar(select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash))
+    if family_id is None:
+        raise Unauthorized(INVALID_REFRESH_TOKEN)
+    family = session.scalars(
+        select(RefreshFamily).where(RefreshFamily.id == family_id).with_for_update()
+    ).one_or_none()
+    # Read under the family lock: a concurrent refresh of the same token has committed or not started.
+    token = session.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).one_or_none()
+    if family is None or token is None or family.revoked_at is not None:  # None: purged (long expired)
+        session.rollback()
+        raise Unauthorized(INVALID_REFRESH_TOKEN)
+    if token.used_at is not None:
+        family.revoked_at = now
+        family.revoked_reason = "reuse"
+        session.commit()
+        log.warning("refresh token reused: family %s of user %s revoked", family.id, family.user_id)
+        raise Unauthorized("Refresh token already used; please log in again")
+    if token.expires_at <= now:
+        session.rollback()
+        raise Unauthorized(INVALID_REFRESH_TOKEN)
+    user = session.get_one(User, family.user_id)
+    token.used_at = now
+    next_token = _add_refresh_token(session, family_id=family.id, ttl=credentials.refresh_ttl, now=now)
+    access_token = credentials.access_tokens.mint(user_id=user.id, role=user.role, now=now)
+    session.commit()
+    return AuthResult(user=user, token=access_token, refresh_token=next_token)
+
+
+def logout(*, session: Session, user_id: int, refresh_token: str) -> None:
+    """Revoke the family of the caller's refresh token (a token of someone else, or none, changes nothing)."""
+    family_id = session.scalar(
+        select(RefreshToken.family_id)
+        .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
+        .where(RefreshToken.token_hash == hash_refresh_token(refresh_token), RefreshFamily.user_id == user_id)
+    )
+    if family_id is not None:
+        session.execute(
+            update(RefreshFamily)
+            .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason="logout")
+        )
+    session.commit()
+
+
+def get_profile(*, session: Session, user_id: int) -> User:
+    """The caller's account."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise Unauthorized("Account no longer exists")
+    return user
+
+
+def bootstrap_admin(
+    *, session_factory: sessionmaker[Session], passwords: Passwords, email: str, password: str, name: str
+) -> bool:
+    """Create the first admin unless that email exists (never overwritten; safe with replicas starting at once)."""
+    email = normalise_email(email)
+    with session_factory() as session:
+        existing = session.scalar(select(User.role).where(User.email == email))
+        if existing is None:
+            user = _insert_user(
+                session, email=email, name=normalise_name(name), phone=None, role="admin",
+                password_hash=passwords.hash(password),
+            )
+            if user is not None:
+                session.commit()
+                log.info("admin account %s created", email)
+                return True
+            existing = session.scalar(select(User.role).where(User.email == email))
+        if existing != "admin":
+            log.warning("admin bootstrap: %s already exists with role %s; left unchanged", email, existing)
+        return False
+
+
+def purge_expired(session_factory: sessionmaker[Session]) -> None:
+    """Delete refresh tokens a day past expiry, families left empty, and login counters past their use."""
+    now = utcnow()
+    with session_factory() as session:
+        expired = (
+            select(RefreshToken.id)
+            .where(RefreshToken.expires_at < now - timedelta(days=1))
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(RefreshToken).where(RefreshToken.id.in_(expired)))
+        empty = (
+            select(RefreshFamily.id)
+            .where(~select(RefreshToken.id).where(RefreshToken.family_id == RefreshFamily.id).exists())
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(RefreshFamily).where(RefreshFamily.id.in_(empty)))
+        stale = (
+            select(LoginThrottle.email)
+            .where(
+                LoginThrottle.window_started_at < now - timedelta(days=1),
+                (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
+            )
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(LoginThrottle).where(LoginThrottle.email.in_(stale)))
+        session.commit()
+
+
+# --- helpers (never commit) -----------------------------------------------------------------------
+
+
+def _insert_user(
+    session: Session, *, email: str, name: str, phone: str | None, role: str, password_hash: str
+) -> User | None:
+    """Insert a user and stage UserRegistered; None when the email is taken (the unique key decides)."""
+    user_id = session.scalar(
+        insert(User)
+        .values(email=email, name=name, phone=phone, role=role, password_hash=password_hash)
+        .on_conflict_do_nothing(index_elements=[User.email])
+        .returning(User.id)
+    )
+    if user_id is None:
+        return None
+    user = session.get_one(User, user_id)
+    stage(session, "UserRegistered", {"user_id": user.id, "email": user.email, "name": user.name, "role": user.role})
+    return user
+
+
+def _start_session(session: Session, *, credentials: Credentials, user: User, now: datetime) -> AuthResult:
+    family = RefreshFamily(id=uuid.uuid4(), user_id=user.id, created_at=now)
+    session.add(family)
+    session.flush()
+    refresh_token = _add_refresh_token(session, family_id=family.id, ttl=credentials.refresh_ttl, now=now)
+    access_token = credentials.access_tokens.mint(user_id=user.id, role=user.role, now=now)
+    return AuthResult(user=user, token=access_token, refresh_token=refresh_token)
+
+
+def _add_refresh_token(session: Session, *, family_id: uuid.UUID, ttl: timedelta, now: datetime) -> str:
+    token = new_refresh_token()
+    session.add(
+        RefreshToken(token_hash=hash_refresh_token(token), family_id=family_id, created_at=now, expires_at=now + ttl)
+    )
+    return token
+
+
+def _count_login_attempt(session: Session, *, email: str, policy: LoginPolicy, now: datetime) -> None:
+    """Count one attempt for `email` and commit it; TooManyAttempts while that email is locked out."""
+    session.execute(
+        insert(LoginThrottle).values(email=email, attempts=0, window_started_at=now).on_conflict_do_nothing()
+    )
+    throttle = session.scalars(select(LoginThrottle).where(LoginThrottle.email == email).with_for_update()).one()
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        session.rollback()
+        raise TooManyAttempts(throttle.locked_until - now)
+    if throttle.locked_until is not None or throttle.window_started_at <= now - policy.window:
+        throttle.attempts, throttle.window_started_at, throttle.locked_until = 0, now, None
+    if throttle.attempts >= policy.max_failures:
+        throttle.locked_until = now + policy.lockout
+        session.commit()
+        log.warning("login locked out for one account after %d unproven attempts", policy.max_failures)
+        raise TooManyAttempts(policy.lockout)
+    throttle.attempts += 1
+    session.commit()
