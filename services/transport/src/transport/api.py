@@ -1,5 +1,100 @@
 """Thin HTTP routes of the transport service."""
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/api/transport-requests", tags=["transport"])
+from fastapi import APIRouter, Path, Query, Request
+
+from jeshkit.db import SessionDep
+from jeshkit.peers import fetch_json
+from jeshkit.schemas import ERROR_RESPONSES, Envelope
+from jeshkit.security import AdminUser, CurrentUser
+from transport import service
+from transport.models import TransportRequest
+from transport.schemas import MAX_ID, Created, Status, StatusChange, TransportRequestCreate, TransportRequestOut
+from transport.settings import Settings
+
+router = APIRouter(prefix="/api/transport-requests", tags=["transport"], responses=ERROR_RESPONSES)
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def _out(row: TransportRequest) -> TransportRequestOut:
+    return TransportRequestOut.model_validate(row, from_attributes=True)
+
+
+def _booking_lookup(request: Request) -> service.BookingLookup:
+    settings: Settings = request.app.state.settings
+    base_url = settings.booking_url.rstrip("/")
+
+    def lookup(booking_id: int) -> dict[str, Any] | None:
+        return fetch_json(request.app.state.http, f"{base_url}/internal/bookings/{booking_id}", peer="booking")
+
+    return lookup
+
+
+@router.post("", status_code=201, response_model=Envelope[Created], summary="Request a pickup or delivery (compat)")
+def create_transport_request(
+    body: TransportRequestCreate, user: CurrentUser, session: SessionDep, request: Request
+) -> Envelope[Created]:
+    """`estimated_cost` is computed by the server (TRANSPORT_BASE_FEE + ceil(distance * TRANSPORT_PER_KM));
+    one sent by the client is ignored. `booking_id`, when given, must be the caller's own, not cancelled,
+    booking (400 "Invalid booking" otherwise)."""
+    settings: Settings = request.app.state.settings
+    created = service.create_request(
+        session=session,
+        user=user,
+        payload=body,
+        tariff=service.Tariff(base_fee=settings.transport_base_fee, per_km=settings.transport_per_km),
+        lookup_booking=_booking_lookup(request),
+    )
+    return Envelope(data=Created(id=created.id, status=created.status, estimated_cost=created.estimated_cost))
+
+
+@router.get("", response_model=Envelope[list[TransportRequestOut]], summary="List requests for planning the trucks")
+def list_transport_requests(
+    user: CurrentUser,
+    session: SessionDep,
+    status: Status | None = None,
+    on_date: Annotated[date | None, Query(alias="date", description="one Nairobi calendar day, YYYY-MM-DD")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="first Nairobi day, YYYY-MM-DD")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="last Nairobi day (inclusive), YYYY-MM-DD")] = None,
+    user_id: OptionalId = None,
+    booking_id: OptionalId = None,
+) -> Envelope[list[TransportRequestOut]]:
+    """Sorted by `preferred_time`. An admin sees every user's requests (and may filter by `user_id`);
+    anyone else sees only their own. Date filters apply to `preferred_time`, in Nairobi calendar days."""
+    filters = service.ListFilters(
+        status=status,
+        on_date=on_date,
+        date_from=date_from,
+        date_to=date_to,
+        user_id=user_id,
+        booking_id=booking_id,
+    )
+    rows = service.list_requests(session=session, user=user, filters=filters)
+    return Envelope(data=[_out(row) for row in rows])
+
+
+@router.get(
+    "/{user_id}", response_model=Envelope[list[TransportRequestOut]], summary="A user's requests (compat)"
+)
+def list_user_transport_requests(
+    user_id: Id, user: CurrentUser, session: SessionDep
+) -> Envelope[list[TransportRequestOut]]:
+    """Newest first. Only that user or an admin; anybody else 403 "Unauthorized"."""
+    rows = service.list_for_user(session=session, user=user, user_id=user_id)
+    return Envelope(data=[_out(row) for row in rows])
+
+
+@router.patch(
+    "/{request_id}/status", response_model=Envelope[TransportRequestOut], summary="Change a request's status (admin)"
+)
+def change_transport_request_status(
+    request_id: Id, body: StatusChange, _admin: AdminUser, session: SessionDep
+) -> Envelope[TransportRequestOut]:
+    """Forward only: requested→scheduled→in_progress→completed, and →cancelled from any state before
+    completed. Any other move (including to the same status) is 409; an unknown status value is 400."""
+    changed = service.change_status(session=session, request_id=request_id, status=body.status)
+    return Envelope(data=_out(changed))

@@ -1,0 +1,254 @@
+"""Use cases of the transport service: each owns its transaction and stages its events."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import ROUND_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
+from jeshkit.outbox import stage
+from jeshkit.security import Principal
+from transport.models import KnownBooking, TransportRequest
+from transport.schemas import TransportRequestCreate
+
+log = logging.getLogger("transport.service")
+
+# The moves an admin may make; anything else is a 409. "cancelled" is possible until "completed".
+ALLOWED_MOVES: dict[str, frozenset[str]] = {
+    "requested": frozenset({"scheduled", "cancelled"}),
+    "scheduled": frozenset({"in_progress", "cancelled"}),
+    "in_progress": frozenset({"completed", "cancelled"}),
+    "completed": frozenset(),
+    "cancelled": frozenset(),
+}
+# What a cancelled booking takes down with it: a truck already on the road is left to the team.
+CANCELLED_WITH_BOOKING = ("requested", "scheduled")
+
+# East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
+NAIROBI = timezone(timedelta(hours=3), "EAT")
+
+# booking id -> the booking service's internal view of it ({booking_id, user_id, status, ...}), None if unknown.
+BookingLookup = Callable[[int], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Tariff:
+    base_fee: int
+    per_km: int
+
+    def estimate(self, distance_km: Decimal) -> int:
+        """The server's price, integer KES: base fee + ceil(distance * per-km rate), in exact decimals."""
+        return self.base_fee + math.ceil(distance_km * self.per_km)
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: str | None = None
+    on_date: date | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    user_id: int | None = None
+    booking_id: int | None = None
+
+
+def create_request(
+    *,
+    session: Session,
+    user: Principal,
+    payload: TransportRequestCreate,
+    tariff: Tariff,
+    lookup_booking: BookingLookup,
+) -> TransportRequest:
+    """Create a transport request for the caller, priced by the server, optionally tied to their booking."""
+    if payload.booking_id is not None:
+        booking = _lock_known_booking(session, payload.booking_id, lookup_booking)
+        if booking is None or booking.user_id != user.id:
+            raise BadRequest("Invalid booking", [{"field": "booking_id", "message": "must be one of your bookings"}])
+        if booking.cancelled:
+            raise BadRequest("Invalid booking", [{"field": "booking_id", "message": "that booking is cancelled"}])
+    # Kept to 10 m, rounded up (a tiny positive distance never becomes 0); the price is computed from the
+    # distance as stored, so that anyone can recompute it from what the request shows.
+    distance = payload.distance.quantize(Decimal("0.01"), rounding=ROUND_UP)
+    request = TransportRequest(
+        user_id=user.id,
+        booking_id=payload.booking_id,
+        pickup_address=payload.pickup_address,
+        delivery_address=payload.delivery_address,
+        distance=distance,
+        estimated_cost=tariff.estimate(distance),
+        preferred_time=payload.preferred_time,
+        items_description=payload.items_description,
+        status="requested",
+    )
+    session.add(request)
+    session.flush()
+    _stage_status_changed(session, request, previous_status=None)
+    session.commit()
+    return request
+
+
+def list_for_user(*, session: Session, user: Principal, user_id: int) -> list[TransportRequest]:
+    """The requests of one user, newest first; only that user or an admin may see them."""
+    if user.id != user_id and not user.is_admin:
+        raise Forbidden("Unauthorized")
+    rows = session.scalars(
+        select(TransportRequest)
+        .where(TransportRequest.user_id == user_id)
+        .order_by(TransportRequest.created_at.desc(), TransportRequest.id.desc())
+    ).all()
+    return list(rows)
+
+
+def list_requests(*, session: Session, user: Principal, filters: ListFilters) -> list[TransportRequest]:
+    """Requests by preferred time (admin: everybody's; anyone else: their own), filtered by status and dates."""
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise BadRequest("Invalid request", [{"field": "to", "message": "must not be before 'from'"}])
+    query = select(TransportRequest)
+    if not user.is_admin:
+        query = query.where(TransportRequest.user_id == user.id)
+    elif filters.user_id is not None:
+        query = query.where(TransportRequest.user_id == filters.user_id)
+    if filters.booking_id is not None:
+        query = query.where(TransportRequest.booking_id == filters.booking_id)
+    if filters.status is not None:
+        query = query.where(TransportRequest.status == filters.status)
+    # Dates are Nairobi calendar days: what the team means by "the trucks of the 3rd".
+    if filters.on_date is not None:
+        query = query.where(
+            TransportRequest.preferred_time >= _nairobi_midnight(filters.on_date),
+            TransportRequest.preferred_time < _nairobi_midnight(filters.on_date + timedelta(days=1)),
+        )
+    if filters.date_from is not None:
+        query = query.where(TransportRequest.preferred_time >= _nairobi_midnight(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(TransportRequest.preferred_time < _nairobi_midnight(filters.date_to + timedelta(days=1)))
+    return list(session.scalars(query.order_by(TransportRequest.preferred_time, TransportRequest.id)).all())
+
+
+def change_status(*, session: Session, request_id: int, status: str) -> TransportRequest:
+    """Move a request along the allowed transitions (admin); any other move is a conflict."""
+    request = session.scalars(
+        select(TransportRequest).where(TransportRequest.id == request_id).with_for_update()
+    ).one_or_none()
+    if request is None:
+        raise NotFound("Transport request not found")
+    previous = request.status
+    if status not in ALLOWED_MOVES[previous]:
+        raise Conflict(f"Cannot change a transport request from {previous} to {status}")
+    request.status = status
+    request.updated_at = func.now()
+    session.flush()
+    _stage_status_changed(session, request, previous_status=previous)
+    session.commit()
+    session.refresh(request)
+    return request
+
+
+# --- reactions to booking events (run inside the consumer's transaction; they never commit) ----------
+def remember_booking(*, session: Session, booking_id: int, user_id: int) -> None:
+    """Record a booking transport may tie requests to (a later or earlier cancellation wins)."""
+    session.execute(
+        insert(KnownBooking)
+        .values(booking_id=booking_id, user_id=user_id, cancelled=False)
+        .on_conflict_do_nothing(index_elements=[KnownBooking.booking_id])
+    )
+
+
+def cancel_booking(*, session: Session, booking_id: int, user_id: int) -> list[TransportRequest]:
+    """Mark a booking cancelled and cancel its requested/scheduled transport requests; returns those."""
+    # Upserting the booking row locks it: a create that read it as active (FOR SHARE) commits first,
+    # and its request is then seen and cancelled below; a later create sees it cancelled.
+    session.execute(
+        insert(KnownBooking)
+        .values(booking_id=booking_id, user_id=user_id, cancelled=True)
+        .on_conflict_do_update(
+            index_elements=[KnownBooking.booking_id], set_={"cancelled": True, "updated_at": func.now()}
+        )
+    )
+    requests = session.scalars(
+        select(TransportRequest)
+        .where(TransportRequest.booking_id == booking_id)
+        .where(TransportRequest.status.in_((*CANCELLED_WITH_BOOKING, "in_progress")))
+        .order_by(TransportRequest.id)
+        .with_for_update()
+    ).all()
+    cancelled = []
+    for request in requests:
+        if request.status not in CANCELLED_WITH_BOOKING:
+            log.warning(
+                "booking %s cancelled while transport request %s is in progress: left for the team",
+                booking_id,
+                request.id,
+                extra={"booking_id": booking_id, "request_id": request.id},
+            )
+            continue
+        previous = request.status
+        request.status = "cancelled"
+        request.updated_at = func.now()
+        session.flush()
+        _stage_status_changed(session, request, previous_status=previous)
+        cancelled.append(request)
+    return cancelled
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+def _lock_known_booking(session: Session, booking_id: int, lookup_booking: BookingLookup) -> KnownBooking | None:
+    """The booking as transport knows it, share-locked until commit; asks the booking service if unheard of."""
+    booking = _select_booking_for_share(session, booking_id)
+    if booking is not None:
+        return booking
+    fetched = lookup_booking(booking_id)
+    if fetched is None:
+        return None
+    try:
+        owner = int(fetched["user_id"])
+        cancelled = str(fetched.get("status", "")) == "cancelled"
+    except (KeyError, TypeError, ValueError):
+        log.error("booking service answered a malformed booking %s: %r", booking_id, fetched)
+        raise UpstreamUnavailable("The booking service is unavailable, please retry", 503) from None
+    # An event may have landed meanwhile: a cancellation, from either side, is never undone.
+    statement = insert(KnownBooking).values(booking_id=booking_id, user_id=owner, cancelled=cancelled)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[KnownBooking.booking_id],
+            set_={"cancelled": or_(KnownBooking.cancelled, statement.excluded.cancelled)},
+        )
+    )
+    session.commit()  # a fact learnt from the booking service is kept, whatever becomes of this request
+    return _select_booking_for_share(session, booking_id)
+
+
+def _select_booking_for_share(session: Session, booking_id: int) -> KnownBooking | None:
+    return session.scalars(
+        select(KnownBooking)
+        .where(KnownBooking.booking_id == booking_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _stage_status_changed(session: Session, request: TransportRequest, *, previous_status: str | None) -> None:
+    stage(
+        session,
+        "TransportStatusChanged",
+        {
+            "request_id": request.id,
+            "user_id": request.user_id,
+            "booking_id": request.booking_id,
+            "status": request.status,
+            "previous_status": previous_status,
+        },
+    )
+
+
+def _nairobi_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=NAIROBI).astimezone(UTC)

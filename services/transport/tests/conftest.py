@@ -1,0 +1,188 @@
+"""Fixtures of the transport tests: the service on real PostgreSQL and NATS, a stand-in booking service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, create_engine, text
+
+from jeshstack.procs import free_port
+from jeshstack.pytest_plugin import LiveServer
+from jeshstack.testing import EventBus, SigningKeys, wait_for
+
+
+@dataclass
+class FakeBookingService:
+    """Serves GET /internal/bookings/{id} in the documented shape, from `bookings`; counts the calls."""
+
+    url: str
+    bookings: dict[int, dict[str, Any]] = field(default_factory=dict)
+    calls: list[int] = field(default_factory=list)
+
+    def add(self, booking_id: int, user_id: int, status: str = "pending") -> None:
+        self.bookings[booking_id] = {
+            "booking_id": booking_id,
+            "user_id": user_id,
+            "unit_id": 1,
+            "start_date": "2030-01-01",
+            "end_date": "2030-02-01",
+            "total_price": 5000,
+            "status": status,
+            "payment_status": "pending",
+            "hold_expires_at": None,
+        }
+
+
+@pytest.fixture
+def fake_booking() -> Iterator[FakeBookingService]:
+    app = FastAPI()
+    fake = FakeBookingService(url="")
+
+    @app.get("/internal/bookings/{booking_id}")
+    def internal_booking(booking_id: int) -> JSONResponse:
+        fake.calls.append(booking_id)
+        if booking_id not in fake.bookings:
+            return JSONResponse({"success": False, "message": "Booking not found"}, status_code=404)
+        return JSONResponse({"data": fake.bookings[booking_id]})
+
+    server = LiveServer(app, free_port())
+    fake.url = f"http://127.0.0.1:{server.port}"
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def start_transport(make_service: Callable[..., Any]) -> Callable[..., Any]:
+    """Start a transport replica; by default its booking service cannot be reached (see fake_booking)."""
+
+    def start(**overrides: Any) -> Any:
+        overrides.setdefault("booking_url", f"http://127.0.0.1:{free_port()}")
+        return make_service("transport", **overrides)
+
+    return start
+
+
+@pytest.fixture
+def transport(start_transport: Callable[..., Any]) -> Any:
+    return start_transport()
+
+
+@pytest.fixture
+def db(migrated_databases: Callable[[str], str]) -> Iterator[Engine]:
+    engine = create_engine(migrated_databases("transport"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def admin(signing_keys: SigningKeys) -> dict[str, str]:
+    return signing_keys.headers(900, "admin")
+
+
+class Transport:
+    """Drives the transport service in a test: the client, tokens, its database and the events stream."""
+
+    def __init__(self, client: Any, keys: SigningKeys, db: Engine, bus: EventBus) -> None:
+        self.client = client
+        self.keys = keys
+        self.db = db
+        self.bus = bus
+
+    @staticmethod
+    def future(hours: float = 48) -> str:
+        return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+    @classmethod
+    def body(cls, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "pickup_address": "12 Moi Avenue, Nairobi",
+            "delivery_address": "Jesh Storage, Mombasa Road",
+            "distance": 12.5,
+            "preferred_time": cls.future(),
+            "items_description": "Two sofas and ten boxes",
+        }
+        body.update(overrides)
+        return body
+
+    def as_user(self, user_id: int, role: str = "user") -> dict[str, str]:
+        return self.keys.headers(user_id, role)
+
+    def create(self, user_id: int = 1, **overrides: Any) -> int:
+        """A request created by user_id; returns its id."""
+        response = self.post(self.body(**overrides), user_id)
+        assert response.status_code == 201, response.text
+        return int(response.json()["data"]["id"])
+
+    def post(self, body: Any, user_id: int = 1, role: str = "user") -> Any:
+        return self.client.post("/api/transport-requests", json=body, headers=self.as_user(user_id, role))
+
+    def patch_status(self, request_id: int, status: Any, *, headers: dict[str, str] | None = None) -> Any:
+        return self.client.patch(
+            f"/api/transport-requests/{request_id}/status",
+            json={"status": status},
+            headers=headers or self.as_user(900, "admin"),
+        )
+
+    def statuses(self) -> dict[int, str]:
+        with self.db.connect() as conn:
+            return dict(conn.execute(text("SELECT id, status FROM transport_requests ORDER BY id")).tuples().all())
+
+    def known_booking(self, booking_id: int) -> dict[str, Any] | None:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                text("SELECT booking_id, user_id, cancelled FROM known_bookings WHERE booking_id = :id"),
+                {"id": booking_id},
+            ).mappings().first()
+        return dict(row) if row else None
+
+    def status_events(self) -> list[dict[str, Any]]:
+        """The data of every TransportStatusChanged in the stream, oldest first."""
+        return [event["data"] for event in self.bus.events("TransportStatusChanged")]
+
+    def booking_created(self, booking_id: int, user_id: int) -> None:
+        """Publish BookingCreated as the booking service would, and wait until transport has recorded it."""
+        self.bus.publish(
+            "BookingCreated",
+            {
+                "booking_id": booking_id,
+                "user_id": user_id,
+                "unit_id": 1,
+                "start_date": "2030-01-01",
+                "end_date": "2030-02-01",
+                "total_price": 5000,
+                "hold_expires_at": self.future(0.25),
+            },
+            source="booking",
+        )
+        wait_for(lambda: self.known_booking(booking_id) is not None, what=f"booking {booking_id} known")
+
+    def booking_cancelled(self, booking_id: int, user_id: int, reason: str = "user", **kwargs: Any) -> dict[str, Any]:
+        """Publish BookingCancelled as the booking service would; returns the envelope."""
+        return self.bus.publish(
+            "BookingCancelled",
+            {
+                "booking_id": booking_id,
+                "user_id": user_id,
+                "unit_id": 1,
+                "start_date": "2030-01-01",
+                "end_date": "2030-02-01",
+                "reason": reason,
+            },
+            source="booking",
+            **kwargs,
+        )
+
+    def inbox_count(self) -> int:
+        with self.db.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM inbox")).scalar_one())
+
+
+@pytest.fixture
+def t(transport: Any, signing_keys: SigningKeys, db: Engine, event_bus: EventBus) -> Transport:
+    return Transport(transport, signing_keys, db, event_bus)

@@ -1,0 +1,117 @@
+"""booking_id on a new request: the caller's own, not cancelled booking, known from events or asked for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jeshstack.testing import wait_for
+
+
+def refused_as_invalid_booking(response: Any) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["success"] is False
+    assert body["message"] == "Invalid booking"
+    assert [error["field"] for error in body["errors"]] == ["booking_id"]
+
+
+# --- known from BookingCreated ------------------------------------------------------------------------
+def test_own_booking_known_from_its_event_is_accepted(t: Any) -> None:
+    t.booking_created(booking_id=41, user_id=1)
+    response = t.post(t.body(booking_id=41), user_id=1)
+    assert response.status_code == 201, response.text
+    [item] = t.client.get("/api/transport-requests/1", headers=t.as_user(1)).json()["data"]
+    assert item["booking_id"] == 41
+    events = wait_for(t.status_events, what="TransportStatusChanged")
+    assert events[0]["booking_id"] == 41
+
+
+def test_another_users_booking_is_refused(t: Any) -> None:
+    t.booking_created(booking_id=42, user_id=2)
+    refused_as_invalid_booking(t.post(t.body(booking_id=42), user_id=1))
+    assert t.statuses() == {}
+
+
+def test_an_admin_may_not_tie_a_request_to_someone_elses_booking_either(t: Any) -> None:
+    t.booking_created(booking_id=43, user_id=2)
+    refused_as_invalid_booking(t.post(t.body(booking_id=43), user_id=900, role="admin"))
+
+
+def test_a_cancelled_booking_is_refused(t: Any) -> None:
+    t.booking_created(booking_id=44, user_id=1)
+    t.booking_cancelled(booking_id=44, user_id=1)
+    wait_for(lambda: t.known_booking(44)["cancelled"], what="booking 44 cancelled")
+    refused_as_invalid_booking(t.post(t.body(booking_id=44), user_id=1))
+
+
+def test_a_cancellation_heard_before_the_creation_is_not_undone(t: Any) -> None:
+    t.booking_cancelled(booking_id=45, user_id=1, reason="expired")
+    wait_for(lambda: t.known_booking(45), what="booking 45 known")
+    t.booking_created(booking_id=46, user_id=1)  # processed after the stale BookingCreated below
+    t.bus.publish("BookingCreated", {"booking_id": 45, "user_id": 1}, source="booking")
+    t.booking_created(booking_id=47, user_id=1)
+    assert t.known_booking(45) == {"booking_id": 45, "user_id": 1, "cancelled": True}
+    refused_as_invalid_booking(t.post(t.body(booking_id=45), user_id=1))
+
+
+# --- asked of the booking service when no event has come yet --------------------------------------------
+@pytest.fixture
+def with_booking_service(start_transport: Any, fake_booking: Any, t: Any) -> Any:
+    t.client = start_transport(booking_url=fake_booking.url)
+    return fake_booking
+
+
+def test_unheard_of_own_booking_is_asked_for_then_remembered(t: Any, with_booking_service: Any) -> None:
+    with_booking_service.add(51, user_id=1)
+    assert t.post(t.body(booking_id=51), user_id=1).status_code == 201
+    assert with_booking_service.calls == [51]
+    assert t.known_booking(51) == {"booking_id": 51, "user_id": 1, "cancelled": False}
+    assert t.post(t.body(booking_id=51), user_id=1).status_code == 201
+    assert with_booking_service.calls == [51]  # the second time it is known
+
+
+def test_unheard_of_booking_of_another_user_is_refused(t: Any, with_booking_service: Any) -> None:
+    with_booking_service.add(52, user_id=2)
+    refused_as_invalid_booking(t.post(t.body(booking_id=52), user_id=1))
+    assert with_booking_service.calls == [52]
+    assert t.statuses() == {}
+
+
+def test_a_booking_the_booking_service_does_not_know_is_refused(t: Any, with_booking_service: Any) -> None:
+    refused_as_invalid_booking(t.post(t.body(booking_id=53), user_id=1))
+    assert with_booking_service.calls == [53]
+    assert t.known_booking(53) is None
+
+
+def test_unheard_of_cancelled_booking_is_refused(t: Any, with_booking_service: Any) -> None:
+    with_booking_service.add(54, user_id=1, status="cancelled")
+    refused_as_invalid_booking(t.post(t.body(booking_id=54), user_id=1))
+    assert t.known_booking(54) == {"booking_id": 54, "user_id": 1, "cancelled": True}
+
+
+@pytest.mark.parametrize("status", ["pending", "confirmed"])
+def test_unheard_of_active_booking_is_accepted(t: Any, with_booking_service: Any, status: str) -> None:
+    with_booking_service.add(55, user_id=1, status=status)
+    assert t.post(t.body(booking_id=55), user_id=1).status_code == 201
+
+
+def test_the_booking_service_is_not_asked_about_a_booking_known_from_events(
+    t: Any, with_booking_service: Any
+) -> None:
+    t.booking_created(booking_id=56, user_id=1)
+    assert t.post(t.body(booking_id=56), user_id=1).status_code == 201
+    assert with_booking_service.calls == []
+
+
+def test_booking_service_unreachable_is_503_and_creates_nothing(t: Any) -> None:
+    response = t.post(t.body(booking_id=57), user_id=1)
+    assert response.status_code == 503
+    assert response.json()["success"] is False
+    assert t.statuses() == {}
+
+
+def test_a_request_without_booking_never_asks_the_booking_service(t: Any) -> None:
+    # The default fixture's booking service is unreachable: this must not matter.
+    assert t.post(t.body(), user_id=1).status_code == 201
