@@ -1,7 +1,83 @@
 """Payments settings: the shared base plus this service's own knobs."""
 
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+
 from jeshkit.settings import ServiceSettings
+
+SANDBOX_SHORTCODE = "174379"
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+DEV_CONSUMER_KEY = "jesh-dev-consumer-key"
+DEV_CONSUMER_SECRET = "jesh-dev-consumer-secret"
+# Safaricom refuses callback URLs containing these words.
+FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "exe", "cmd", "sql", "query")
+CALLBACK_PATH = "/api/payments/hooks/stk/"
 
 
 class Settings(ServiceSettings):
     service_name: str = "payments"
+
+    # Daraja: the local simulator in development, sandbox or production otherwise.
+    daraja_base_url: str = "http://127.0.0.1:8010"
+    daraja_consumer_key: str = DEV_CONSUMER_KEY
+    daraja_consumer_secret: str = DEV_CONSUMER_SECRET
+    daraja_timeout_seconds: float = 10.0
+    # Refresh the OAuth token this long before Daraja says it expires.
+    daraja_token_refresh_margin_seconds: float = 60.0
+
+    mpesa_shortcode: str = SANDBOX_SHORTCODE
+    mpesa_passkey: str = SANDBOX_PASSKEY
+    mpesa_transaction_type: Literal["CustomerPayBillOnline", "CustomerBuyGoodsOnline"] = "CustomerPayBillOnline"
+    # The till number for CustomerBuyGoodsOnline; the shortcode itself when unset.
+    mpesa_party_b: str | None = None
+    mpesa_transaction_desc: str = "Unit rental"
+    # Secret path segment of the CallBackURL; unset: a random one per process, and the compat
+    # /api/payments/mpesa/callback path is processed too.
+    mpesa_callback_token: str | None = None
+
+    public_base_url: str = "http://127.0.0.1:5000"
+    booking_url: str = "http://127.0.0.1:8003"
+
+    # A push still pending this long is settled by STK Push Query.
+    payment_reconcile_after_seconds: float = 120.0
+    reconcile_interval_seconds: float = 15.0
+    # How many pending pushes one reconciliation round checks at most.
+    reconcile_batch_size: int = 25
+
+    @field_validator("mpesa_callback_token", "mpesa_party_b", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _callback_url_acceptable_to_safaricom(self) -> Settings:
+        url = (self.public_base_url + CALLBACK_PATH + (self.mpesa_callback_token or "")).lower()
+        bad = [word for word in FORBIDDEN_CALLBACK_WORDS if word in url]
+        if bad:
+            raise ValueError(
+                "PUBLIC_BASE_URL / MPESA_CALLBACK_TOKEN make a callback URL Safaricom refuses (contains "
+                + ", ".join(repr(w) for w in bad)
+                + ")"
+            )
+        if len(self.mpesa_transaction_desc) > 13 or not self.mpesa_transaction_desc:
+            raise ValueError("MPESA_TRANSACTION_DESC must be 1 to 13 characters")
+        return self
+
+    @property
+    def mpesa_payee(self) -> str:
+        """PartyB: the till for buy goods, else the paybill shortcode."""
+        return self.mpesa_party_b or self.mpesa_shortcode
+
+    def secrets_to_check(self) -> dict[str, str | None]:
+        def unless_default(value: str | None, default: str) -> str | None:
+            return None if value == default else value
+
+        return {
+            "DARAJA_CONSUMER_KEY": unless_default(self.daraja_consumer_key, DEV_CONSUMER_KEY),
+            "DARAJA_CONSUMER_SECRET": unless_default(self.daraja_consumer_secret, DEV_CONSUMER_SECRET),
+            "MPESA_PASSKEY": unless_default(self.mpesa_passkey, SANDBOX_PASSKEY),
+            "MPESA_CALLBACK_TOKEN": self.mpesa_callback_token,
+        }

@@ -1,0 +1,283 @@
+"""The Daraja client against the simulator over HTTP, the wire-format helpers, reasons and settings."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from payments.daraja import (
+    DarajaClient,
+    DarajaRefused,
+    DarajaUnavailable,
+    daraja_timestamp,
+    normalize_phone,
+    parse_stk_callback,
+    stk_password,
+)
+from payments.result_codes import REASONS, reason_for
+from payments.settings import SANDBOX_PASSKEY, Settings
+
+CALLBACK_URL = "http://127.0.0.1:9/api/payments/hooks/stk/abc"
+
+
+@pytest.fixture
+def http() -> Any:
+    with httpx.Client() as client:
+        yield client
+
+
+def client_for(http: httpx.Client, base_url: str, **overrides: Any) -> DarajaClient:
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "consumer_key": "key",
+        "consumer_secret": "secret",
+        "shortcode": "174379",
+        "passkey": SANDBOX_PASSKEY,
+        "timeout": 5.0,
+    }
+    options.update(overrides)
+    return DarajaClient(http, **options)
+
+
+def push(client: DarajaClient, phone: str = "254708374149", amount: int = 10) -> Any:
+    return client.stk_push(
+        amount=amount,
+        phone_number=phone,
+        callback_url=CALLBACK_URL,
+        account_reference="JESH-1",
+        transaction_desc="Unit rental",
+        transaction_type="CustomerPayBillOnline",
+        party_b="174379",
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0708374149", "254708374149"),
+        ("0112345678", "254112345678"),
+        ("+254708374149", "254708374149"),
+        ("254708374149", "254708374149"),
+        ("254 708-374 149", "254708374149"),
+        ("708374149", "254708374149"),
+        (254708374149, "254708374149"),
+        ("0808374149", None),
+        ("2547083741", None),
+        ("25470837414900", None),
+        ("abc", None),
+        ("", None),
+        (True, None),
+        (None, None),
+    ],
+)
+def test_normalize_phone(raw: Any, expected: str | None) -> None:
+    assert normalize_phone(raw) == expected
+
+
+def test_timestamp_is_nairobi_time_and_password_is_base64_of_code_passkey_timestamp() -> None:
+    assert daraja_timestamp(datetime(2026, 12, 31, 21, 30, 5, tzinfo=UTC)) == "20270101003005"
+    password = stk_password("174379", "pk", "20270101003005")
+    assert base64.b64decode(password) == b"174379pk20270101003005"
+
+
+def test_parse_the_reference_success_callback() -> None:
+    body = {"Body": {"stkCallback": {
+        "MerchantRequestID": "29115-34620561-1", "CheckoutRequestID": "ws_CO_191220191020363925",
+        "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
+        "CallbackMetadata": {"Item": [
+            {"Name": "PhoneNumber", "Value": 254708374149},  # order does not matter
+            {"Name": "Amount", "Value": 4500.00}, {"Name": "MpesaReceiptNumber", "Value": "NLJ7RT61SV"},
+            {"Name": "Balance"}, {"Name": "TransactionDate", "Value": 20261127143042}]}}}}
+    callback = parse_stk_callback(body)
+    assert callback is not None
+    assert callback.checkout_request_id == "ws_CO_191220191020363925"
+    assert callback.result_code == 0
+    assert callback.amount == Decimal("4500")
+    assert callback.receipt == "NLJ7RT61SV"
+    assert callback.phone_number == "254708374149"
+    assert callback.transaction_date == datetime(2026, 11, 27, 11, 30, 42, tzinfo=UTC)
+
+
+def test_parse_a_failure_callback_and_refuse_what_is_not_one() -> None:
+    failure = parse_stk_callback({"Body": {"stkCallback": {
+        "MerchantRequestID": "1", "CheckoutRequestID": "ws_CO_1", "ResultCode": 1032,
+        "ResultDesc": "Request cancelled by user"}}})
+    assert failure is not None and failure.result_code == 1032 and failure.amount is None
+    assert parse_stk_callback({"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": "1037"}}}) is not None
+    for garbage in (None, [], "x", {}, {"Body": []}, {"Body": {"stkCallback": {"CheckoutRequestID": "x"}}},
+                    {"Body": {"stkCallback": {"CheckoutRequestID": "", "ResultCode": 0}}},
+                    {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": True}}},
+                    {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": 1.5}}}):
+        assert parse_stk_callback(garbage) is None
+    odd = parse_stk_callback({"Body": {"stkCallback": {
+        "CheckoutRequestID": "x", "ResultCode": 0,
+        "CallbackMetadata": {"Item": [{"Name": "Amount", "Value": "nan?"}, "junk", {"Value": 1}]}}}})
+    assert odd is not None and odd.amount is None and odd.receipt is None
+
+
+def test_every_documented_result_code_has_a_readable_reason() -> None:
+    for code in (0, 1, 2, 3, 4, 8, 17, 1001, 1019, 1025, 1032, 1037, 2001, 2028, 8006):
+        assert code in REASONS and reason_for(code) == REASONS[code]
+    assert reason_for(9999, "Something odd") == "The payment failed (M-PESA result 9999): Something odd"
+    assert reason_for(9999) == "The payment failed (M-PESA result 9999)"
+
+
+# --- the client over HTTP -----------------------------------------------------------------------------
+def test_push_and_query_through_the_simulator(sim: Any, http: httpx.Client) -> None:
+    client = client_for(http, sim.url)
+    accepted = push(client)
+    assert accepted.response_code == "0" and accepted.checkout_request_id.startswith("ws_CO_")
+    assert client.stk_query(accepted.checkout_request_id) is None  # still being processed
+    sim.settled_callback(accepted.checkout_request_id)
+    result = client.stk_query(accepted.checkout_request_id)
+    assert result is not None and result.result_code == 0
+
+
+def test_token_is_cached_and_fetched_once_by_concurrent_callers(sim: Any, http: httpx.Client) -> None:
+    client = client_for(http, sim.url)
+    barrier = threading.Barrier(8)
+    tokens: list[str] = []
+
+    def get() -> None:
+        barrier.wait()
+        tokens.append(client.access_token())
+
+    threads = [threading.Thread(target=get) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(tokens)) == 1
+    push(client)
+    push(client)
+    assert sim.daraja.stats["tokens_issued"] == 1
+
+
+def test_an_invalidated_token_is_refreshed_once_and_the_call_retried(sim: Any, http: httpx.Client) -> None:
+    first = client_for(http, sim.url)
+    second = client_for(http, sim.url)  # same consumer key: each new token invalidates the other's
+    push(first)
+    push(second)
+    push(first)
+    assert sim.daraja.stats["stk_pushes"] == 3
+    sim.client.post("/simulator/tokens/revoke")
+    assert push(first).response_code == "0"
+    assert sim.daraja.stats["tokens_issued"] == 4
+
+
+def test_token_expiring_soon_is_refreshed_early(http: httpx.Client) -> None:
+    from daraja_sim.app import create_app
+    from daraja_sim.settings import SimSettings
+    from jeshstack.procs import free_port
+    from jeshstack.pytest_plugin import LiveServer
+
+    server = LiveServer(create_app(SimSettings(token_ttl_seconds=2)), free_port())  # expires_in "2"
+    try:
+        client = client_for(http, f"http://127.0.0.1:{server.port}")  # refreshes 1 s before expiry
+        first = client.access_token()
+        assert client.access_token() == first
+        time.sleep(1.1)
+        second = client.access_token()
+        assert second != first
+        assert push(client).response_code == "0"  # the new token is the valid one
+    finally:
+        server.stop()
+
+
+def test_refusals_carry_darajas_message(sim: Any, http: httpx.Client) -> None:
+    with pytest.raises(DarajaRefused) as refused:
+        push(client_for(http, sim.url, passkey="wrong"))
+    assert refused.value.code == "500.001.1001" and refused.value.message == "Wrong credentials"
+    with pytest.raises(DarajaRefused) as refused:
+        push(client_for(http, sim.url), amount=0)
+    assert refused.value.message == "Bad Request - Invalid Amount"
+    with pytest.raises(DarajaRefused) as refused:
+        client_for(http, sim.url).stk_query("ws_CO_unknown")
+    assert refused.value.message == "Bad Request - Invalid CheckoutRequestID"
+    with pytest.raises(DarajaRefused) as refused:
+        client_for(http, sim.url, consumer_key="").access_token()
+    assert refused.value.code == "400.008.01"
+
+
+def test_unreachable_and_silent_daraja_are_clean_errors(http: httpx.Client) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(DarajaUnavailable) as down:
+        push(client_for(http, f"http://127.0.0.1:{closed_port}"))
+    assert down.value.message == "M-PESA is unavailable, please retry"
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        started = time.monotonic()
+        with pytest.raises(DarajaUnavailable) as slow:
+            push(client_for(http, f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.3))
+        assert time.monotonic() - started < 3
+    assert slow.value.message == "M-PESA did not answer in time, please retry"
+
+
+def test_non_daraja_answers_are_unavailable_not_crashes(http: httpx.Client) -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    from jeshstack.procs import free_port
+    from jeshstack.pytest_plugin import LiveServer
+
+    app = FastAPI()
+
+    @app.get("/oauth/v1/generate")
+    def token() -> JSONResponse:
+        return JSONResponse({"access_token": "t", "expires_in": "soon"})
+
+    @app.post("/mpesa/stkpush/v1/processrequest")
+    def broken() -> HTMLResponse:
+        return HTMLResponse("<html>502 Bad Gateway</html>", status_code=502)
+
+    server = LiveServer(app, free_port())
+    try:
+        with pytest.raises(DarajaUnavailable) as bad:
+            push(client_for(http, f"http://127.0.0.1:{server.port}"))
+        assert "HTTP 502" in bad.value.message
+    finally:
+        server.stop()
+
+
+# --- settings -----------------------------------------------------------------------------------------
+def test_production_refuses_development_secrets() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(environment="production")
+    message = str(refused.value)
+    for name in ("DARAJA_CONSUMER_KEY", "DARAJA_CONSUMER_SECRET", "MPESA_PASSKEY", "MPESA_CALLBACK_TOKEN"):
+        assert name in message
+    Settings(
+        environment="production",
+        daraja_consumer_key="live-key",
+        daraja_consumer_secret="live-secret",
+        mpesa_passkey="live-passkey",
+        mpesa_callback_token="f00dfeed",
+    )
+
+
+def test_settings_refuse_a_callback_url_safaricom_would_refuse() -> None:
+    with pytest.raises(ValidationError):
+        Settings(public_base_url="https://mpesa.example.co.ke")
+    with pytest.raises(ValidationError):
+        Settings(mpesa_callback_token="sqltoken")
+    assert Settings(mpesa_callback_token="  ").mpesa_callback_token is None
+
+
+def test_party_b_is_the_till_for_buy_goods_else_the_shortcode() -> None:
+    assert Settings().mpesa_payee == "174379"
+    till = Settings(mpesa_transaction_type="CustomerBuyGoodsOnline", mpesa_party_b="600100")
+    assert till.mpesa_payee == "600100"

@@ -1,0 +1,137 @@
+"""The simulator's HTTP face: Daraja's paths and wire format, plus a few /simulator/* admin paths.
+
+Run it:  uvicorn daraja_sim.app:create_app --factory --host 127.0.0.1 --port 8010
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from daraja_sim.daraja import Daraja, DarajaError, Transaction, bad_request
+from daraja_sim.settings import SimSettings
+
+log = logging.getLogger("daraja_sim")
+
+
+def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = None) -> FastAPI:
+    """Build the simulator. Pass `daraja` to keep its state across a restart (tests)."""
+    settings = settings or SimSettings()
+    daraja = daraja or Daraja(settings)
+    pending_deliveries: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.http = httpx.AsyncClient(timeout=settings.callback_timeout_seconds)
+        try:
+            yield
+        finally:
+            for task in pending_deliveries:
+                task.cancel()
+            await asyncio.gather(*pending_deliveries, return_exceptions=True)
+            await app.state.http.aclose()
+
+    app = FastAPI(title="Daraja simulator", version="1.0.0", lifespan=lifespan, redirect_slashes=False)
+    app.state.daraja = daraja
+
+    async def deliver(transaction: Transaction) -> dict[str, Any]:
+        """POST the callback to CallBackURL once; the outcome is recorded on the transaction."""
+        record: dict[str, Any] = {"at": datetime.now(UTC).isoformat()}
+        try:
+            response = await app.state.http.post(transaction.callback_url, json=transaction.callback_body())
+            record["status_code"] = response.status_code
+        except httpx.HTTPError as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("callback to %s failed: %s", transaction.callback_url, exc)
+        daraja.record_delivery(transaction, record)
+        return record
+
+    async def deliver_when_settled(transaction: Transaction, delay: float) -> None:
+        await asyncio.sleep(max(delay, 0.0))
+        if transaction.send_callback:
+            await deliver(transaction)
+
+    def daraja_error(exc: DarajaError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.http_status)
+
+    async def json_body(request: Request) -> Any:
+        try:
+            return json.loads(await request.body())
+        except ValueError:
+            raise bad_request("JSON") from None
+
+    # --- Daraja's own paths ---------------------------------------------------------------------
+    @app.get("/oauth/v1/generate")
+    async def generate_token(request: Request) -> JSONResponse:
+        try:
+            answer = daraja.issue_token(request.headers.get("authorization"), request.query_params.get("grant_type"))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        return JSONResponse(answer)
+
+    @app.post("/mpesa/stkpush/v1/processrequest")
+    async def stk_push(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+            transaction, answer, delay = daraja.stk_push(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        task = asyncio.create_task(deliver_when_settled(transaction, delay))
+        pending_deliveries.add(task)
+        task.add_done_callback(pending_deliveries.discard)
+        return JSONResponse(answer)
+
+    @app.post("/mpesa/stkpushquery/v1/query")
+    async def stk_push_query(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+            answer = daraja.stk_query(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        return JSONResponse(answer)
+
+    # --- admin paths for tests and developers (not Daraja's) ------------------------------------
+    @app.get("/simulator/transactions")
+    async def list_transactions() -> dict[str, Any]:
+        return {"transactions": [t.to_dict() for t in daraja.all()]}
+
+    @app.get("/simulator/transactions/{checkout_request_id}")
+    async def show_transaction(checkout_request_id: str) -> JSONResponse:
+        transaction = daraja.get(checkout_request_id)
+        if transaction is None:
+            return JSONResponse({"message": "Unknown CheckoutRequestID"}, status_code=404)
+        return JSONResponse(transaction.to_dict())
+
+    @app.post("/simulator/callbacks/{checkout_request_id}/resend")
+    async def resend_callback(checkout_request_id: str) -> JSONResponse:
+        """Deliver the callback (again) now, even for a 0000 phone; 409 while the payer has not answered."""
+        transaction = daraja.get(checkout_request_id)
+        if transaction is None:
+            return JSONResponse({"message": "Unknown CheckoutRequestID"}, status_code=404)
+        if not transaction.is_settled():
+            return JSONResponse({"message": "The transaction is still being processed"}, status_code=409)
+        return JSONResponse(await deliver(transaction))
+
+    @app.post("/simulator/tokens/revoke")
+    async def revoke_tokens() -> dict[str, int]:
+        """Invalidate every access token, as a token fetched elsewhere with the same key would."""
+        return {"revoked": daraja.revoke_tokens()}
+
+    @app.get("/simulator/stats")
+    async def stats() -> dict[str, int]:
+        return dict(daraja.stats)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
