@@ -1,0 +1,125 @@
+"""Refusals by the gateway itself: bodies over 1 MiB (413) and rate limits per client IP (429)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+MIB = 1024 * 1024
+
+
+def test_a_body_over_1_mib_is_refused_with_413_before_reaching_the_service(start_gateway: Any, envelope: Any) -> None:
+    # auth renders the gateway's refusals (first of the chain): inventory's counter counts inventory's requests.
+    gateway = start_gateway(["inventory", "auth"])
+    client = gateway.client()
+
+    r = client.post("/api/units", content=b"x" * (MIB + 1), headers={"Content-Type": "application/json"})
+    assert envelope(r, 413)["message"] == "Request body too large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the body grows past the limit
+        for _ in range(17):
+            yield b"x" * (64 * 1024)
+
+    envelope(client.post("/api/units", content=chunks(), headers={"Content-Type": "application/json"}), 413)
+    assert gateway.requests_to("inventory-replicas") == 0
+
+    # Exactly 1 MiB passes, to the service (which refuses it for reasons of its own).
+    request_id = f"mib-{uuid.uuid4().hex[:8]}"
+    exactly = client.post("/api/units", content=b"x" * MIB,
+                          headers={"Content-Type": "application/json", "X-Request-Id": request_id})
+    assert exactly.status_code != 413, exactly.text
+    assert gateway.requests_to("inventory-replicas") == 1
+
+
+def login(client: Any, **headers: str) -> Any:
+    # A new email every time: auth locks an email out after failed attempts (its own 429), whatever the IP.
+    email = f"nobody-{uuid.uuid4().hex[:10]}@example.co.ke"
+    return client.post("/api/auth/login", json={"email": email, "password": "not the right one"}, headers=headers)
+
+
+def test_login_is_rate_limited_per_client_ip(start_gateway: Any, envelope: Any) -> None:
+    gateway = start_gateway(["auth"], JESH_RATE_LIMIT_AUTH_AVERAGE="1", JESH_RATE_LIMIT_AUTH_BURST="3")
+    first_ip = gateway.client()                           # 127.0.0.1
+    second_ip = gateway.client(source_ip="127.0.0.2")    # another client, another address
+
+    for _ in range(3):
+        assert login(first_ip).status_code == 401  # Invalid credentials, from auth
+    assert envelope(login(first_ip), 429)["message"] == "Too many requests, please slow down"
+
+    # Register shares the strict limit; the other routes of auth do not.
+    envelope(first_ip.post("/api/auth/register", json={}), 429)
+    assert first_ip.get("/api/auth/profile").status_code == 401
+
+    # Another client IP is not affected.
+    assert login(second_ip).status_code == 401
+
+
+def test_behind_a_trusted_proxy_the_client_ip_is_the_one_it_forwards(start_gateway: Any, envelope: Any) -> None:
+    gateway = start_gateway(["auth"], JESH_RATE_LIMIT_AUTH_AVERAGE="1", JESH_RATE_LIMIT_AUTH_BURST="2")
+    proxy = gateway.client()  # 127.0.0.1, in entryPoints.web.forwardedHeaders.trustedIPs
+
+    for _ in range(2):
+        assert login(proxy, **{"X-Forwarded-For": "203.0.113.7"}).status_code == 401
+    envelope(login(proxy, **{"X-Forwarded-For": "203.0.113.7"}), 429)
+    # The proxy's other clients, and the proxy's own requests, have buckets of their own.
+    assert login(proxy, **{"X-Forwarded-For": "203.0.113.8"}).status_code == 401
+    assert login(proxy, **{"X-Forwarded-For": "198.51.100.1, 203.0.113.9"}).status_code == 401
+    assert login(proxy).status_code == 401
+
+    # An untrusted client cannot pick its bucket: its X-Forwarded-For is dropped.
+    untrusted = gateway.client(source_ip="127.0.0.2")
+    for n in range(2):
+        assert login(untrusted, **{"X-Forwarded-For": f"192.0.2.{n}"}).status_code == 401
+    envelope(login(untrusted, **{"X-Forwarded-For": "192.0.2.99"}), 429)
+
+
+def test_the_daraja_callbacks_are_never_rate_limited(start_gateway: Any, envelope: Any) -> None:
+    gateway = start_gateway(["payments"], JESH_RATE_LIMIT_API_AVERAGE="1", JESH_RATE_LIMIT_API_BURST="2")
+    client = gateway.client()
+    callback = {"Body": {"stkCallback": {"MerchantRequestID": "m", "CheckoutRequestID": "ws_CO_unknown",
+                                         "ResultCode": 1032, "ResultDesc": "Request cancelled by user"}}}
+    for path in ["/api/payments/hooks/stk/not-the-token"] * 6 + ["/api/payments/mpesa/callback"] * 6:
+        r = client.post(path, json=callback)
+        assert r.status_code == 200, r.text
+        assert r.json()["ResultCode"] == 0
+
+    # The rest of payments has the generous limit (here: 2 at once, then 1 per second).
+    responses = [client.get("/api/payments/status/1") for _ in range(2)]
+    while responses[-1].status_code != 429 and len(responses) < 10:
+        responses.append(client.get("/api/payments/status/1"))
+    assert [r.status_code for r in responses[:2]] == [401, 401]
+    envelope(responses[-1], 429)
+
+
+def test_a_429_says_when_to_retry(start_gateway: Any, envelope: Any) -> None:
+    gateway = start_gateway(["auth"], JESH_RATE_LIMIT_AUTH_AVERAGE="4", JESH_RATE_LIMIT_AUTH_BURST="1",
+                            JESH_RATE_LIMIT_API_AVERAGE="1", JESH_RATE_LIMIT_API_BURST="1")
+    client = gateway.client()
+
+    assert login(client).status_code == 401
+    refused = login(client)
+    envelope(refused, 429)
+    assert refused.headers["retry-after"] == "15"  # 4 per minute: one more attempt every 15 s
+
+    responses = [client.get("/api/auth/profile") for _ in range(3)]
+    assert responses[0].status_code == 401
+    refused = next(r for r in responses if r.status_code == 429)
+    envelope(refused, 429)
+    assert refused.headers["retry-after"] == "1"
+
+
+def test_the_callback_allow_list_when_configured(start_gateway: Any, envelope: Any) -> None:
+    gateway = start_gateway(["payments"], JESH_CALLBACK_ALLOWLIST="192.0.2.0/24, 198.51.100.7")
+    proxy = gateway.client()  # 127.0.0.1: trusted to say whom it forwards
+    callback = {"Body": {"stkCallback": {"MerchantRequestID": "m", "CheckoutRequestID": "ws_CO_unknown",
+                                         "ResultCode": 0, "ResultDesc": "The service request is processed."}}}
+    for path in ("/api/payments/hooks/stk/not-the-token", "/api/payments/mpesa/callback"):
+        for allowed in ("192.0.2.44", "198.51.100.7"):
+            r = proxy.post(path, json=callback, headers={"X-Forwarded-For": allowed})
+            assert r.status_code == 200 and r.json()["ResultCode"] == 0, r.text
+        # Anybody else: nothing there.
+        envelope(proxy.post(path, json=callback, headers={"X-Forwarded-For": "203.0.113.5"}), 404)
+        envelope(proxy.post(path, json=callback), 404)
+    # The rest of payments is not concerned.
+    assert proxy.get("/api/payments/status/1").status_code == 401
