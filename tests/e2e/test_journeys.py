@@ -90,7 +90,11 @@ def test_cancelling_a_booking_cancels_its_open_transport_request(customer: Api, 
     cancelled = customer.post(f"/api/bookings/{booking['id']}/cancel")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["data"]["status"] == "cancelled"
-    assert customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == []
+    # The dates are free at once for booking; inventory's availability view follows within moments.
+    wait_for(lambda: customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == [],
+             timeout=10, what="inventory to release the dates")
+    rebooked = customer.book(unit["id"], far_future(40), days=30)
+    assert rebooked.status_code == 201, rebooked.text
 
     def transport_status() -> str:
         rows = customer.get(f"/api/transport-requests/{customer.user['id']}").json()["data"]

@@ -102,6 +102,7 @@ class Messaging:
                     reconnect_time_wait=0.5,
                     max_reconnect_attempts=-1,
                     allow_reconnect=True,
+                    drain_timeout=1,  # at shutdown the workers are gone: nothing worth waiting 30 s for
                     error_cb=self._on_error,
                     reconnected_cb=self._on_reconnected,
                 )
@@ -182,7 +183,7 @@ class Messaging:
         if self.nc is not None:
             # Workers are gone and every fetched message was acked or nak'ed: nothing to drain for long.
             try:
-                await asyncio.wait_for(self.nc.drain(), timeout=1.0)
+                await asyncio.wait_for(self.nc.drain(), timeout=2.0)
             except Exception:  # noqa: BLE001 - drain timed out or the connection is already gone
                 pass
             if not self.nc.is_closed:

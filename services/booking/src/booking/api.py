@@ -1,5 +1,113 @@
 """Thin HTTP routes of the booking service."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/bookings", tags=["booking"])
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from booking import service
+from booking.schemas import MAX_ID, BookingCreate, BookingOut, BookingStatus, InternalBooking
+from booking.settings import Settings
+from jeshkit.app import ok
+from jeshkit.db import SessionDep
+from jeshkit.errors import Forbidden
+from jeshkit.peers import fetch_json
+from jeshkit.schemas import ERROR_RESPONSES, Envelope
+from jeshkit.security import CurrentUser
+
+router = APIRouter(prefix="/api/bookings", tags=["booking"], responses=ERROR_RESPONSES)
+internal_router = APIRouter(prefix="/internal/bookings", include_in_schema=False)
+
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def unit_fetcher(request: Request) -> service.UnitFetcher:
+    """Asks inventory's GET /internal/units/{id} (for a unit this service has not heard of yet)."""
+    http = request.app.state.http
+    base = _settings(request).inventory_url.rstrip("/")
+
+    def fetch(unit_id: int) -> dict[str, Any] | None:
+        return fetch_json(http, f"{base}/internal/units/{unit_id}", peer="inventory")
+
+    return fetch
+
+
+UnitFetcherDep = Annotated[service.UnitFetcher, Depends(unit_fetcher)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+@router.post("", status_code=201, response_model=Envelope[BookingOut], summary="Book a unit (compat)")
+def create_booking(
+    body: BookingCreate, user: CurrentUser, session: SessionDep, fetch_unit: UnitFetcherDep, settings: SettingsDep
+) -> JSONResponse:
+    """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap)."""
+    booking = service.create_booking(
+        session=session,
+        user_id=user.id,
+        unit_id=body.unit_id,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        fetch_unit=fetch_unit,
+        hold_seconds=settings.booking_hold_seconds,
+    )
+    return ok(BookingOut.render(booking, admin=user.is_admin), status_code=201)
+
+
+@router.get("", response_model=Envelope[list[BookingOut]], summary="The caller's bookings (admin: all)")
+def list_bookings(
+    user: CurrentUser,
+    session: SessionDep,
+    status: Annotated[BookingStatus | None, Query()] = None,
+    user_id: QueryId = None,
+    unit_id: QueryId = None,
+    refund_status: Annotated[Literal["required"] | None, Query(description="Admins: bookings owing a refund")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> JSONResponse:
+    """A user sees only their own bookings (a `user_id` filter naming someone else is 403); an admin sees all."""
+    if not user.is_admin:
+        if user_id is not None and user_id != user.id:
+            raise Forbidden("Unauthorized")
+        user_id = user.id
+    bookings = service.list_bookings(
+        session=session,
+        user_id=user_id,
+        status=status,
+        unit_id=unit_id,
+        refund_status=refund_status,
+        limit=limit,
+        offset=offset,
+    )
+    return ok([BookingOut.render(b, admin=user.is_admin) for b in bookings])
+
+
+@router.get("/{user_id}", response_model=Envelope[list[BookingOut]], summary="A user's bookings (compat)")
+def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) -> JSONResponse:
+    """That user or an admin; anybody else 403."""
+    if not user.is_admin and user.id != user_id:
+        raise Forbidden("Unauthorized")
+    bookings = service.list_bookings(session=session, user_id=user_id)
+    return ok([BookingOut.render(b, admin=user.is_admin) for b in bookings])
+
+
+@router.post("/{booking_id}/cancel", response_model=Envelope[BookingOut], summary="Cancel a booking")
+def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -> JSONResponse:
+    """Owner (while pending) or admin (any time); its dates are free at once. Already cancelled: 409."""
+    booking = service.cancel_booking(
+        session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
+    )
+    return ok(BookingOut.render(booking, admin=user.is_admin))
+
+
+@internal_router.get("/{booking_id}")
+def internal_booking(booking_id: PathId, session: SessionDep) -> JSONResponse:
+    """For peers (payments, transport): the booking as docs/integration.md describes it."""
+    booking = service.get_booking(session=session, booking_id=booking_id)
+    return JSONResponse({"data": InternalBooking.render(booking)})

@@ -1,5 +1,119 @@
 """Reactions of the booking service to other services' events (idempotent; run inside the consumer's transaction)."""
 
-from jeshkit.consumer import Handler
+from __future__ import annotations
 
-HANDLERS: dict[str, Handler] = {}
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.models import Booking
+from booking.schemas import PaymentOutcome, UnitSnapshot
+from booking.service import is_overlap_refusal, lock_booking, require_refund, save_unit_snapshot, stage_confirmed
+from jeshkit.consumer import Handler
+from jeshkit.outbox import Event
+
+log = logging.getLogger("booking.handlers")
+
+
+def _occurred_at(event: Event) -> datetime:
+    try:
+        moment = datetime.fromisoformat(event.occurred_at)
+    except ValueError:
+        return datetime.now(UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def on_unit_changed(session: Session, event: Event) -> None:
+    """UnitCreated / UnitUpdated: refresh the unit copy (an older event arriving late changes nothing)."""
+    snapshot = UnitSnapshot.model_validate(event.data)
+    save_unit_snapshot(session=session, snapshot=snapshot, source_time=_occurred_at(event))
+
+
+def _mark_paid(booking: Booking, payment: PaymentOutcome, now: datetime) -> None:
+    booking.payment_status = "success"
+    booking.payment_id = payment.payment_id
+    booking.payment_receipt = payment.receipt
+    booking.amount_paid = payment.amount if payment.amount is not None else booking.total_price
+    booking.updated_at = now
+
+
+def _try_reconfirm(session: Session, booking: Booking, payment: PaymentOutcome, now: datetime) -> bool:
+    # A savepoint: if the exclusion constraint says the dates are taken now, only this attempt is undone.
+    savepoint = session.begin_nested()
+    booking.status = "confirmed"
+    booking.cancel_reason = None
+    booking.cancelled_at = None
+    booking.confirmed_at = now
+    _mark_paid(booking, payment, now)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        if not is_overlap_refusal(exc):
+            raise
+        return False
+    savepoint.commit()
+    return True
+
+
+def on_payment_succeeded(session: Session, event: Event) -> None:
+    """PaymentSucceeded: confirm the booking; money that can no longer buy its dates is recorded for refund."""
+    payment = PaymentOutcome.model_validate(event.data)
+    booking = lock_booking(session=session, booking_id=payment.booking_id)
+    if booking is None:
+        log.error("payment %s succeeded for unknown booking %s", payment.payment_id, payment.booking_id)
+        return
+    now = datetime.now(UTC)
+
+    if booking.status == "pending":
+        booking.status = "confirmed"
+        booking.confirmed_at = now
+        _mark_paid(booking, payment, now)
+        stage_confirmed(session=session, booking=booking)
+        return
+    if booking.status == "confirmed":
+        if payment.payment_id is not None and booking.payment_id == payment.payment_id:
+            return  # the payment that confirmed it, reported again
+        reason = "duplicate_payment"
+    elif booking.cancel_reason == "expired":
+        # Paid after its hold ran out: the booking stands again if nobody has taken its dates meanwhile.
+        if _try_reconfirm(session, booking, payment, now):
+            stage_confirmed(session=session, booking=booking)
+            return
+        reason = "dates_taken"
+    else:
+        reason = "booking_cancelled"  # the customer or an admin cancelled it before the money arrived
+
+    if booking.status == "cancelled":
+        _mark_paid(booking, payment, now)
+    require_refund(
+        session=session,
+        booking=booking,
+        amount=payment.amount if payment.amount is not None else booking.total_price,
+        payment_id=payment.payment_id,
+        receipt=payment.receipt,
+        reason=reason,
+    )
+
+
+def on_payment_failed(session: Session, event: Event) -> None:
+    """PaymentFailed: note it (the booking stays pending and payable within its hold); never undo a success."""
+    payment = PaymentOutcome.model_validate(event.data)
+    booking = lock_booking(session=session, booking_id=payment.booking_id)
+    if booking is None:
+        log.warning("payment failed for unknown booking %s", payment.booking_id)
+        return
+    if booking.payment_status == "success":
+        return
+    booking.payment_status = "failed"
+    booking.updated_at = datetime.now(UTC)
+
+
+HANDLERS: dict[str, Handler] = {
+    "UnitCreated": on_unit_changed,
+    "UnitUpdated": on_unit_changed,
+    "PaymentSucceeded": on_payment_succeeded,
+    "PaymentFailed": on_payment_failed,
+}

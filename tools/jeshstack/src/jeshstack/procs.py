@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -127,6 +128,9 @@ class Postgres:
         ).returncode == 0
 
     def stop(self) -> None:
+        # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
         stop_process(self.proc, timeout=20)
         self.proc = None
 

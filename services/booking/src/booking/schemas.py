@@ -1,0 +1,159 @@
+"""Request and response models of the booking service (the HTTP contract)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from booking.models import Booking
+
+MAX_ID = 2**63 - 1
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("Input should be a date in YYYY-MM-DD format")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("Input should be a valid calendar date") from None
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+# An integer id (a JSON string of digits is accepted too, a boolean is not).
+IdInt = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_ID)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
+
+BookingStatus = Literal["pending", "confirmed", "cancelled"]
+PaymentStatus = Literal["pending", "success", "failed"]
+
+
+class BookingCreate(BaseModel):
+    """POST /api/bookings. A `total_price` sent by the client is ignored: the server computes it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    unit_id: IdInt
+    start_date: IsoDate
+    end_date: IsoDate
+
+
+class RefundOut(BaseModel):
+    payment_id: int | None
+    amount: int
+    receipt: str | None
+    reason: str
+    status: Literal["required"]
+    created_at: UtcTimestamp
+
+
+class BookingOut(BaseModel):
+    """The booking object. `hold_expires_at` only while pending; `refund_status`/`refunds` only for admins."""
+
+    id: int
+    user_id: int
+    unit_id: int
+    start_date: date
+    end_date: date
+    total_price: int
+    status: BookingStatus
+    payment_status: PaymentStatus
+    created_at: UtcTimestamp
+    hold_expires_at: UtcTimestamp | None = Field(default=None, description="Only while the booking is pending.")
+    refund_status: Literal["required"] | None = Field(
+        default=None, description="Admins only: `required` when money arrived that must go back."
+    )
+    refunds: list[RefundOut] | None = Field(default=None, description="Admins only: the refunds to make.")
+
+    @classmethod
+    def render(cls, booking: Booking, *, admin: bool) -> dict[str, Any]:
+        """The JSON form of a booking as the caller may see it."""
+        out = cls(
+            id=booking.id,
+            user_id=booking.user_id,
+            unit_id=booking.unit_id,
+            start_date=booking.start_date,
+            end_date=booking.end_date,
+            total_price=booking.total_price,
+            status=booking.status,  # type: ignore[arg-type]
+            payment_status=booking.payment_status,  # type: ignore[arg-type]
+            created_at=booking.created_at,
+            hold_expires_at=booking.hold_expires_at if booking.status == "pending" else None,
+        )
+        exclude = {"refund_status", "refunds"}
+        if out.hold_expires_at is None:
+            exclude.add("hold_expires_at")
+        body = out.model_dump(mode="json", exclude=exclude)
+        if admin:
+            refunds = [RefundOut.model_validate(r, from_attributes=True) for r in booking.refunds]
+            body["refund_status"] = "required" if any(r.status == "required" for r in refunds) else None
+            body["refunds"] = [r.model_dump(mode="json") for r in refunds]
+        return body
+
+
+class InternalBooking(BaseModel):
+    """GET /internal/bookings/{id}: what peers (payments, transport) need to know about a booking."""
+
+    booking_id: int
+    user_id: int
+    unit_id: int
+    start_date: date
+    end_date: date
+    total_price: int
+    status: BookingStatus
+    payment_status: PaymentStatus
+    hold_expires_at: UtcTimestamp | None
+
+    @classmethod
+    def render(cls, booking: Booking) -> dict[str, Any]:
+        return cls(
+            booking_id=booking.id,
+            user_id=booking.user_id,
+            unit_id=booking.unit_id,
+            start_date=booking.start_date,
+            end_date=booking.end_date,
+            total_price=booking.total_price,
+            status=booking.status,  # type: ignore[arg-type]
+            payment_status=booking.payment_status,  # type: ignore[arg-type]
+            hold_expires_at=booking.hold_expires_at,
+        ).model_dump(mode="json")
+
+
+class UnitSnapshot(BaseModel):
+    """A unit as inventory describes it (UnitCreated/UnitUpdated data, or GET /internal/units/{id})."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    unit_id: int = Field(ge=1, le=MAX_ID)
+    unit_number: str
+    size: str | None = None
+    # Bounded so that a total price (at most five years of it) always fits the database's bigint.
+    monthly_price: int = Field(ge=0, le=10**12)
+    bookable: bool
+
+
+class PaymentOutcome(BaseModel):
+    """What booking reads from PaymentSucceeded / PaymentFailed data."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    booking_id: int
+    payment_id: int | None = None
+    amount: int | None = None
+    receipt: str | None = None

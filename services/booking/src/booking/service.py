@@ -1,0 +1,363 @@
+"""Booking use cases: each owns its transaction and stages its events in it (outbox)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from booking.models import Booking, Refund, Unit
+from booking.schemas import UnitSnapshot
+from jeshkit import outbox
+from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
+
+log = logging.getLogger("booking.service")
+
+NAIROBI = ZoneInfo("Africa/Nairobi")
+MAX_BOOKING_YEARS = 5
+EXCLUSION_VIOLATION = "23P01"  # SQLSTATE of an exclusion constraint refusing a row
+
+# Asks inventory for a unit: its GET /internal/units/{id} data, or None when inventory does not know it.
+UnitFetcher = Callable[[int], dict[str, Any] | None]
+
+
+# --- rules ------------------------------------------------------------------------------------------
+def today_in_nairobi() -> date:
+    """Today's date where the customers are."""
+    return datetime.now(NAIROBI).date()
+
+
+def years_after(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def check_booking_dates(*, start_date: date, end_date: date, today: date) -> None:
+    """Refuse a range that starts in the past, is empty or reversed, or is longer than five years."""
+    errors = []
+    if start_date < today:
+        errors.append({"field": "start_date", "message": "start_date must be today or later"})
+    if end_date <= start_date:
+        errors.append({"field": "end_date", "message": "end_date must be after start_date"})
+    elif start_date.year + MAX_BOOKING_YEARS <= date.max.year and end_date > years_after(
+        start_date, MAX_BOOKING_YEARS
+    ):
+        errors.append({"field": "end_date", "message": "A booking may last at most 5 years"})
+    if errors:
+        raise BadRequest("Invalid request", errors)
+
+
+def total_price(*, monthly_price: int, start_date: date, end_date: date) -> int:
+    """ceil(monthly_price * days / 30) in whole shillings, without floating point."""
+    days = (end_date - start_date).days
+    return -(-monthly_price * days // 30)
+
+
+def is_overlap_refusal(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "pgcode", None) == EXCLUSION_VIOLATION
+
+
+# --- the unit copy ----------------------------------------------------------------------------------
+def save_unit_snapshot(*, session: Session, snapshot: UnitSnapshot, source_time: datetime) -> None:
+    """Upsert the copy of one unit unless what is stored is newer (no commit: the caller owns it)."""
+    stmt = pg_insert(Unit).values(
+        unit_id=snapshot.unit_id,
+        unit_number=snapshot.unit_number,
+        size=snapshot.size,
+        monthly_price=snapshot.monthly_price,
+        bookable=snapshot.bookable,
+        source_time=source_time,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Unit.unit_id],
+        set_={
+            "unit_number": stmt.excluded.unit_number,
+            "size": stmt.excluded.size,
+            "monthly_price": stmt.excluded.monthly_price,
+            "bookable": stmt.excluded.bookable,
+            "source_time": stmt.excluded.source_time,
+        },
+        where=Unit.source_time <= stmt.excluded.source_time,
+    )
+    session.execute(stmt)
+
+
+def get_unit(*, session: Session, unit_id: int, fetch_unit: UnitFetcher) -> Unit:
+    """The unit from the local copy, filled from inventory when this service has not heard of it yet."""
+    unit = session.get(Unit, unit_id)
+    if unit is not None:
+        return unit
+    session.rollback()  # no transaction stays open while inventory is asked
+    fetched_at = datetime.now(UTC)
+    data = fetch_unit(unit_id)
+    if data is None:
+        raise NotFound("Unit not found")
+    try:
+        snapshot = UnitSnapshot.model_validate(data)
+    except ValueError:
+        log.error("inventory answered an unexpected unit document for %s: %r", unit_id, data)
+        raise UpstreamUnavailable("The inventory service is unavailable, please retry", 503) from None
+    if snapshot.unit_id != unit_id:
+        raise UpstreamUnavailable("The inventory service is unavailable, please retry", 503)
+    save_unit_snapshot(session=session, snapshot=snapshot, source_time=fetched_at)
+    session.commit()
+    unit = session.get(Unit, unit_id)
+    if unit is None:  # pragma: no cover - just upserted
+        raise NotFound("Unit not found")
+    return unit
+
+
+# --- state changes shared by use cases and event handlers (no commit) -------------------------------
+def _day(value: date) -> str:
+    return value.isoformat()
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def cancel_row(*, session: Session, booking: Booking, reason: str, now: datetime) -> None:
+    """Cancel a locked booking, release its dates, stage BookingCancelled + UnitReleased."""
+    booking.status = "cancelled"
+    booking.cancel_reason = reason
+    booking.cancelled_at = now
+    booking.updated_at = now
+    outbox.stage(
+        session,
+        "BookingCancelled",
+        {
+            "booking_id": booking.id,
+            "user_id": booking.user_id,
+            "unit_id": booking.unit_id,
+            "start_date": _day(booking.start_date),
+            "end_date": _day(booking.end_date),
+            "reason": reason,
+        },
+    )
+    outbox.stage(
+        session,
+        "UnitReleased",
+        {
+            "booking_id": booking.id,
+            "unit_id": booking.unit_id,
+            "start_date": _day(booking.start_date),
+            "end_date": _day(booking.end_date),
+            "reason": reason,
+        },
+    )
+
+
+def stage_confirmed(*, session: Session, booking: Booking) -> None:
+    """Stage BookingConfirmed for a booking that just became confirmed."""
+    outbox.stage(
+        session,
+        "BookingConfirmed",
+        {
+            "booking_id": booking.id,
+            "user_id": booking.user_id,
+            "unit_id": booking.unit_id,
+            "start_date": _day(booking.start_date),
+            "end_date": _day(booking.end_date),
+            "total_price": booking.total_price,
+        },
+    )
+
+
+def require_refund(
+    *, session: Session, booking: Booking, amount: int, payment_id: int | None, receipt: str | None, reason: str
+) -> bool:
+    """Record money that must go back to the payer and stage RefundRequired (once per payment)."""
+    if payment_id is not None and session.scalar(select(exists().where(Refund.payment_id == payment_id))):
+        return False
+    booking.refunds.append(
+        Refund(payment_id=payment_id, amount=amount, receipt=receipt, reason=reason, status="required")
+    )
+    outbox.stage(
+        session,
+        "RefundRequired",
+        {
+            "booking_id": booking.id,
+            "user_id": booking.user_id,
+            "unit_id": booking.unit_id,
+            "amount": amount,
+            "payment_id": payment_id,
+            "receipt": receipt,
+            "reason": reason,
+        },
+    )
+    log.warning("refund required for booking %s (payment %s, %s KES): %s", booking.id, payment_id, amount, reason)
+    return True
+
+
+def lock_booking(*, session: Session, booking_id: int) -> Booking | None:
+    """The booking, its row locked until the transaction ends."""
+    return session.scalars(select(Booking).where(Booking.id == booking_id).with_for_update()).first()
+
+
+def _release_stale_holds(*, session: Session, unit_id: int, start_date: date, end_date: date, now: datetime) -> None:
+    # Expired holds the sweeper has not reached yet must not block a new customer.
+    stale = session.scalars(
+        select(Booking)
+        .where(
+            Booking.unit_id == unit_id,
+            Booking.status == "pending",
+            Booking.hold_expires_at < now,
+            Booking.start_date < end_date,
+            Booking.end_date > start_date,
+        )
+        .order_by(Booking.id)
+        .with_for_update()
+    ).all()
+    for booking in stale:
+        cancel_row(session=session, booking=booking, reason="expired", now=now)
+    if stale:
+        session.flush()
+
+
+# --- use cases ---------------------------------------------------------------------------------------
+def create_booking(
+    *,
+    session: Session,
+    user_id: int,
+    unit_id: int,
+    start_date: date,
+    end_date: date,
+    fetch_unit: UnitFetcher,
+    hold_seconds: int,
+) -> Booking:
+    """Book a unit for [start_date, end_date): priced here, held until paid, never overlapping another."""
+    check_booking_dates(start_date=start_date, end_date=end_date, today=today_in_nairobi())
+    unit = get_unit(session=session, unit_id=unit_id, fetch_unit=fetch_unit)
+    if not unit.bookable:
+        raise BadRequest("Unit not available")
+    now = datetime.now(UTC)
+    _release_stale_holds(session=session, unit_id=unit_id, start_date=start_date, end_date=end_date, now=now)
+    booking = Booking(
+        user_id=user_id,
+        unit_id=unit_id,
+        start_date=start_date,
+        end_date=end_date,
+        total_price=total_price(monthly_price=unit.monthly_price, start_date=start_date, end_date=end_date),
+        status="pending",
+        payment_status="pending",
+        created_at=now,
+        updated_at=now,
+        hold_expires_at=now + timedelta(seconds=hold_seconds),
+    )
+    session.add(booking)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        if is_overlap_refusal(exc):
+            raise BadRequest("Unit not available") from None
+        raise
+    outbox.stage(
+        session,
+        "BookingCreated",
+        {
+            "booking_id": booking.id,
+            "user_id": booking.user_id,
+            "unit_id": booking.unit_id,
+            "start_date": _day(booking.start_date),
+            "end_date": _day(booking.end_date),
+            "total_price": booking.total_price,
+            "hold_expires_at": _timestamp(booking.hold_expires_at),
+        },
+    )
+    session.commit()
+    return booking
+
+
+def get_booking(*, session: Session, booking_id: int) -> Booking:
+    """One booking by id."""
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound("Booking not found")
+    return booking
+
+
+def list_bookings(
+    *,
+    session: Session,
+    user_id: int | None = None,
+    status: str | None = None,
+    unit_id: int | None = None,
+    refund_status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Sequence[Booking]:
+    """Bookings matching every given filter, newest first."""
+    query = select(Booking)
+    if user_id is not None:
+        query = query.where(Booking.user_id == user_id)
+    if status is not None:
+        query = query.where(Booking.status == status)
+    if unit_id is not None:
+        query = query.where(Booking.unit_id == unit_id)
+    if refund_status is not None:
+        query = query.where(exists().where(Refund.booking_id == Booking.id, Refund.status == refund_status))
+    query = query.order_by(Booking.created_at.desc(), Booking.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is_admin: bool) -> Booking:
+    """Cancel a booking (owner: while pending; admin: any time) and free its dates at once."""
+    booking = lock_booking(session=session, booking_id=booking_id)
+    if booking is None:
+        raise NotFound("Booking not found")
+    if not actor_is_admin and booking.user_id != actor_id:
+        raise Forbidden("Unauthorized")
+    if booking.status == "cancelled":
+        raise Conflict("Booking is already cancelled")
+    if booking.status == "confirmed" and not actor_is_admin:
+        raise Conflict("A confirmed booking can only be cancelled by an admin")
+    now = datetime.now(UTC)
+    cancel_row(session=session, booking=booking, reason="admin" if actor_is_admin else "user", now=now)
+    if booking.payment_status == "success":
+        require_refund(
+            session=session,
+            booking=booking,
+            amount=booking.amount_paid if booking.amount_paid is not None else booking.total_price,
+            payment_id=booking.payment_id,
+            receipt=booking.payment_receipt,
+            reason="cancelled_after_payment",
+        )
+    session.commit()
+    return booking
+
+
+def release_expired_holds(*, session_factory: sessionmaker[Session], batch_size: int) -> int:
+    """Cancel unpaid bookings whose hold has expired (reason `expired`) and release their dates."""
+    released = 0
+    while True:
+        now = datetime.now(UTC)
+        with session_factory() as session:
+            expired = session.scalars(
+                select(Booking)
+                .where(Booking.status == "pending", Booking.hold_expires_at < now)
+                .order_by(Booking.hold_expires_at)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)  # replicas share the work, never do it twice
+            ).all()
+            for booking in expired:
+                cancel_row(session=session, booking=booking, reason="expired", now=now)
+            session.commit()
+        released += len(expired)
+        if len(expired) < batch_size:
+            break
+    if released:
+        log.info("released %d expired holds", released)
+    return released

@@ -1,0 +1,188 @@
+"""Reactions to PaymentSucceeded / PaymentFailed: confirm, retry, and never lose money that arrives late."""
+
+from __future__ import annotations
+
+import time
+
+from jeshstack.testing import wait_for
+
+
+def _book(client, headers, day, unit=1, start=1, end=5):
+    r = client.post("/api/bookings", json={"unit_id": unit, "start_date": day(start), "end_date": day(end)},
+                    headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()["data"]
+
+
+def _admin_view(client, signing_keys, booking_id):
+    found = client.get("/api/bookings", headers=signing_keys.headers(1, "admin")).json()["data"]
+    return next(b for b in found if b["id"] == booking_id)
+
+
+def _wait_status(kit, booking_id, status, payment_status):
+    return wait_for(
+        lambda: (row := kit.booking_row(booking_id))["status"] == status
+        and row["payment_status"] == payment_status
+        and row,
+        what=f"booking {booking_id} {status}/{payment_status}",
+    )
+
+
+def test_payment_succeeded_confirms_the_booking(start_booking, kit, signing_keys, day):
+    client = start_booking()
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day)
+
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=77))
+
+    row = _wait_status(kit, booking["id"], "confirmed", "success")
+    paid = (row["payment_id"], row["payment_receipt"], row["amount_paid"])
+    assert paid == (77, "RCPT000077", booking["total_price"])
+    [confirmed] = kit.wait_events("BookingConfirmed", booking_id=booking["id"])
+    assert confirmed == {"booking_id": booking["id"], "user_id": 5, "unit_id": 1, "start_date": day(1),
+                         "end_date": day(5), "total_price": booking["total_price"]}
+    seen = client.get("/api/bookings/5", headers=signing_keys.headers(5)).json()["data"][0]
+    assert (seen["status"], seen["payment_status"]) == ("confirmed", "success")
+    assert "hold_expires_at" not in seen
+    assert _book(client, signing_keys.headers(6), day, start=5, end=6)  # adjacent to a confirmed one
+    assert client.post("/api/bookings", json={"unit_id": 1, "start_date": day(4), "end_date": day(6)},
+                       headers=signing_keys.headers(6)).status_code == 400
+
+
+def test_payment_failed_keeps_the_booking_pending_and_payable(start_booking, kit, signing_keys, day):
+    client = start_booking()
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day)
+
+    kit.bus.publish("PaymentFailed", {**kit.payment(booking, payment_id=1), "result_code": 1032,
+                                      "reason": "Request cancelled by user"})
+    _wait_status(kit, booking["id"], "pending", "failed")
+    seen = client.get("/api/bookings", headers=signing_keys.headers(5)).json()["data"][0]
+    assert (seen["status"], seen["payment_status"]) == ("pending", "failed")
+    assert "hold_expires_at" in seen
+    assert client.post("/api/bookings", json={"unit_id": 1, "start_date": day(1), "end_date": day(2)},
+                       headers=signing_keys.headers(6)).status_code == 400  # still held
+
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=2))  # the retry
+    _wait_status(kit, booking["id"], "confirmed", "success")
+    assert kit.events("RefundRequired") == []
+
+
+def test_a_late_failure_never_downgrades_a_confirmed_booking(start_booking, kit, signing_keys, day):
+    client = start_booking()
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day)
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=1))
+    _wait_status(kit, booking["id"], "confirmed", "success")
+
+    kit.bus.publish("PaymentFailed", {**kit.payment(booking, payment_id=2), "result_code": 1037, "reason": "timeout"})
+    kit.seed_unit(2)  # a later event applied: the consumer is past the failure
+    time.sleep(0.2)
+    row = kit.booking_row(booking["id"])
+    assert (row["status"], row["payment_status"]) == ("confirmed", "success")
+
+
+def test_a_redelivered_payment_changes_nothing(start_booking, kit, signing_keys, day):
+    client = start_booking()
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day)
+    event = kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=1))
+    _wait_status(kit, booking["id"], "confirmed", "success")
+
+    kit.bus.publish("PaymentSucceeded", event["data"], event_id=event["id"], dedupe=False)  # same event again
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=1))  # same payment, new event id
+    kit.seed_unit(2)  # a later event applied: the consumer is past both
+    kit.wait_events("BookingConfirmed", 1)
+    time.sleep(0.3)  # a second confirmation would have been relayed by now
+    assert len(kit.events("BookingConfirmed")) == 1
+    assert kit.events("RefundRequired") == []
+
+
+def test_a_second_payment_for_a_confirmed_booking_is_recorded_for_refund(start_booking, kit, signing_keys, day):
+    client = start_booking()
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day)
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=1))
+    _wait_status(kit, booking["id"], "confirmed", "success")
+
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=2))
+
+    [refund] = kit.wait_events("RefundRequired", booking_id=booking["id"])
+    assert refund == {"booking_id": booking["id"], "user_id": 5, "unit_id": 1, "amount": booking["total_price"],
+                      "payment_id": 2, "receipt": "RCPT000002", "reason": "duplicate_payment"}
+    view = _admin_view(client, signing_keys, booking["id"])
+    assert view["status"] == "confirmed" and view["refund_status"] == "required"
+    assert [(r["payment_id"], r["reason"]) for r in view["refunds"]] == [(2, "duplicate_payment")]
+
+
+def test_a_payment_after_expiry_reconfirms_when_the_dates_are_still_free(start_booking, kit, signing_keys, day):
+    client = start_booking(booking_hold_seconds=1, hold_sweep_interval_seconds=0.2)
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day)
+    _wait_status(kit, booking["id"], "cancelled", "pending")
+    kit.wait_events("UnitReleased", booking_id=booking["id"])
+
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=9))
+
+    row = _wait_status(kit, booking["id"], "confirmed", "success")
+    assert (row["cancel_reason"], row["cancelled_at"]) == (None, None)
+    kit.wait_events("BookingConfirmed", booking_id=booking["id"])
+    assert kit.events("RefundRequired") == []
+    assert _admin_view(client, signing_keys, booking["id"])["refund_status"] is None
+    assert client.post("/api/bookings", json={"unit_id": 1, "start_date": day(2), "end_date": day(3)},
+                       headers=signing_keys.headers(6)).status_code == 400  # its dates are taken again
+
+
+def test_a_payment_after_expiry_is_recorded_for_refund_when_the_dates_are_taken(start_booking, kit,
+                                                                               signing_keys, day):
+    client = start_booking(booking_hold_seconds=1, hold_sweep_interval_seconds=0.2)
+    kit.seed_unit(1)
+    late = _book(client, signing_keys.headers(5), day, start=1, end=10)
+    _wait_status(kit, late["id"], "cancelled", "pending")
+    taker = _book(client, signing_keys.headers(6), day, start=8, end=12)
+    kit.bus.publish("PaymentSucceeded", kit.payment(taker, payment_id=1))
+    _wait_status(kit, taker["id"], "confirmed", "success")
+
+    kit.bus.publish("PaymentSucceeded", kit.payment(late, payment_id=2))
+
+    [refund] = kit.wait_events("RefundRequired", booking_id=late["id"])
+    assert refund == {"booking_id": late["id"], "user_id": 5, "unit_id": 1, "amount": late["total_price"],
+                      "payment_id": 2, "receipt": "RCPT000002", "reason": "dates_taken"}
+    row = kit.booking_row(late["id"])
+    assert (row["status"], row["payment_status"], row["cancel_reason"]) == ("cancelled", "success", "expired")
+    assert kit.booking_row(taker["id"])["status"] == "confirmed"
+    assert kit.events("BookingConfirmed", booking_id=late["id"]) == []
+
+    view = _admin_view(client, signing_keys, late["id"])
+    assert view["refund_status"] == "required"
+    [entry] = view["refunds"]
+    assert (entry["payment_id"], entry["amount"], entry["receipt"], entry["reason"], entry["status"]) == (
+        2, late["total_price"], "RCPT000002", "dates_taken", "required")
+    owing = client.get("/api/bookings?refund_status=required", headers=signing_keys.headers(1, "admin")).json()
+    assert [b["id"] for b in owing["data"]] == [late["id"]]
+    mine = client.get("/api/bookings/5", headers=signing_keys.headers(5)).json()["data"][0]
+    assert "refund_status" not in mine and "refunds" not in mine  # admin-only
+
+
+def test_a_payment_for_a_booking_the_customer_cancelled_is_recorded_for_refund(start_booking, kit,
+                                                                              signing_keys, day):
+    client = start_booking()
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day)
+    assert client.post(f"/api/bookings/{booking['id']}/cancel", headers=signing_keys.headers(5)).status_code == 200
+
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=3))
+
+    [refund] = kit.wait_events("RefundRequired", booking_id=booking["id"])
+    assert refund["reason"] == "booking_cancelled" and refund["amount"] == booking["total_price"]
+    assert kit.booking_row(booking["id"])["status"] == "cancelled"
+
+
+def test_a_payment_for_an_unknown_booking_is_dropped_without_blocking_others(start_booking, kit, signing_keys,
+                                                                            day):
+    client = start_booking()
+    kit.seed_unit(1)
+    kit.bus.publish("PaymentSucceeded", kit.payment({"id": 999, "user_id": 1, "total_price": 10}))
+    booking = _book(client, signing_keys.headers(5), day)
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=4))
+    _wait_status(kit, booking["id"], "confirmed", "success")
