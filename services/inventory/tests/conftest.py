@@ -100,8 +100,9 @@ class BookingEvents:
     def confirmed(self, booking_id: int, unit_id: int, start: date, end: date, **options: Any) -> dict[str, Any]:
         return self.publish("BookingConfirmed", self.data(booking_id, unit_id, start, end, total_price=3000), **options)
 
-    def cancelled(self, booking_id: int, unit_id: int, start: date, end: date, **options: Any) -> dict[str, Any]:
-        return self.publish("BookingCancelled", self.data(booking_id, unit_id, start, end, reason="user"), **options)
+    def cancelled(self, booking_id: int, unit_id: int, start: date, end: date, reason: str = "user",
+                  **options: Any) -> dict[str, Any]:
+        return self.publish("BookingCancelled", self.data(booking_id, unit_id, start, end, reason=reason), **options)
 
     def released(self, booking_id: int, unit_id: int, start: date, end: date, **options: Any) -> dict[str, Any]:
         data = self.data(booking_id, unit_id, start, end, reason="expired")

@@ -80,6 +80,27 @@ def test_cancelled_before_created_leaves_the_dates_free(client, new_unit, bookin
     assert status_of(client, unit["id"]) == "available"
 
 
+def test_a_payment_after_expiry_reconfirms_in_either_delivery_order(client, new_unit, bookings, today):
+    # The booking service re-confirms an expired hold when the money arrives late and the dates are free.
+    unit, other = new_unit(), new_unit()
+    start, end = today + timedelta(days=2), today + timedelta(days=9)
+    bookings.created(20, unit["id"], start, end)
+    bookings.cancelled(20, unit["id"], start, end, reason="expired")
+    bookings.released(20, unit["id"], start, end)
+    assert status_of(client, unit["id"]) == "available"
+    bookings.confirmed(20, unit["id"], start, end)
+    assert status_of(client, unit["id"]) == "booked"
+    # Delivered the other way round (two replicas, two batches): the expiry arrives after the confirmation.
+    bookings.created(21, other["id"], start, end)
+    bookings.confirmed(21, other["id"], start, end)
+    bookings.cancelled(21, other["id"], start, end, reason="expired")
+    bookings.released(21, other["id"], start, end)
+    assert status_of(client, other["id"]) == "booked"
+    # A user's or an admin's cancellation of a confirmed booking still frees it.
+    bookings.cancelled(21, other["id"], start, end, reason="admin")
+    assert status_of(client, other["id"]) == "available"
+
+
 def test_confirmed_before_created_stays_confirmed_after_the_hold_would_expire(client, new_unit, bookings, today):
     unit = new_unit()
     start, end = today + timedelta(days=2), today + timedelta(days=9)

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("hold_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancel_reason", sa.Text(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.CheckConstraint("state IN ('held', 'confirmed', 'cancelled')", name="ck_unit_bookings_state_known"),
         sa.CheckConstraint(

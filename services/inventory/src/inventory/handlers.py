@@ -3,7 +3,11 @@
 Each booking event upserts the one `unit_bookings` row of its booking_id. A booking only moves forward,
 held → confirmed → cancelled, so an event that would move it back (a late or redelivered one) changes
 nothing: a BookingCancelled arriving before its BookingCreated leaves a `cancelled` tombstone that the
-BookingCreated cannot revive. The consumer's inbox already drops an exact redelivery; this ordering rule
+BookingCreated cannot revive. One exception, from the booking service's rules: only an unconfirmed
+booking ever expires, and a payment that arrives after the expiry re-confirms the booking when its dates
+are still free. So a confirmation and an expiry of one booking meet in one order only, whatever order
+they are delivered in: the confirmation wins (it revives a row cancelled as `expired`, and an `expired`
+cancellation never touches a confirmed row). The consumer's inbox already drops an exact redelivery; this ordering rule
 covers the events that arrive out of order. The upsert locks the row, so replicas cannot interleave.
 """
 
@@ -13,7 +17,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func, not_, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -52,10 +56,20 @@ def _timestamp(data: dict[str, Any], name: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _moves_forward(row: Any, incoming: Any) -> Any:
+    expiry = and_(incoming.state == "cancelled", incoming.cancel_reason.is_not_distinct_from("expired"))
+    return or_(
+        and_(_rank(row.state) < _rank(incoming.state), not_(and_(expiry, row.state == "confirmed"))),
+        and_(row.state == "cancelled", row.cancel_reason.is_not_distinct_from("expired"),
+             incoming.state == "confirmed"),
+    )
+
+
 def record_booking(session: Session, event: Event, *, state: str) -> None:
     """Move the booking's row forward to `state` (insert it if this is the first event seen for it)."""
     data = event.data
     active = state != "cancelled"
+    reason = data.get("reason") if state == "cancelled" else None
     values = {
         "booking_id": _int(data, "booking_id"),
         "unit_id": _int(data, "unit_id"),
@@ -63,6 +77,7 @@ def record_booking(session: Session, event: Event, *, state: str) -> None:
         "end_date": _date(data, "end_date", required=active),
         "state": state,
         "hold_expires_at": _timestamp(data, "hold_expires_at") if state == "held" else None,
+        "cancel_reason": str(reason) if reason is not None else None,
         "updated_at": func.now(),
     }
     statement = insert(UnitBooking).values(**values)
@@ -75,9 +90,10 @@ def record_booking(session: Session, event: Event, *, state: str) -> None:
             "end_date": func.coalesce(excluded.end_date, UnitBooking.end_date),
             "state": excluded.state,
             "hold_expires_at": excluded.hold_expires_at,
+            "cancel_reason": excluded.cancel_reason,
             "updated_at": func.now(),
         },
-        where=_rank(UnitBooking.state) < _rank(excluded.state),
+        where=_moves_forward(UnitBooking, excluded),
     ).returning(UnitBooking.booking_id)
     moved = session.execute(statement).first() is not None
     log.info(

@@ -68,4 +68,6 @@ class UnitBooking(Base):
     state: Mapped[str] = mapped_column(Text, nullable=False)
     # Until then a `held` (pending, unpaid) booking keeps its dates; after it they count as free.
     hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Why a cancelled row was cancelled (`expired`, `user`, `admin`): a late payment re-confirms only an expiry.
+    cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
