@@ -49,6 +49,12 @@ def unsent_outbox_rows(stack: Any) -> int:
     return total
 
 
+def availability(api: Api, unit_id: int) -> list[dict[str, str]] | None:
+    """The unit's taken ranges, or None while the gateway has not seen the restarted service healthy yet."""
+    r = api.get(f"/api/units/{unit_id}/availability")
+    return r.json()["data"] if r.status_code == 200 else None
+
+
 def wait_all_ready(stack: Any, timeout: float = 60) -> None:
     for name, url in stack.process_urls().items():
         wait_for(lambda u=url: http_ok(f"{u}/readyz"), timeout=timeout, what=f"{name} ready")
@@ -100,11 +106,10 @@ def test_a_killed_service_resumes_its_consumer_where_it_stopped(
     finally:
         jesh_stack.start_process("inventory")
     # Inventory consumed BookingCreated then BookingCancelled after its restart: dates free, unit available.
-    wait_for(lambda: customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == [], timeout=15,
-             what="the availability after restart")
+    wait_for(lambda: availability(customer, unit["id"]) == [], timeout=15, what="the availability after restart")
     second = customer.book(unit["id"], far_future(130), days=20)
     assert second.status_code == 201
-    wait_for(lambda: customer.get(f"/api/units/{unit['id']}/availability").json()["data"] != [], timeout=15,
+    wait_for(lambda: availability(customer, unit["id"]) not in (None, []), timeout=15,
              what="inventory to see the new booking")
 
 
