@@ -129,7 +129,7 @@ class OutboxRelay:
         backoff = 0.2
         while True:
             raise_if_cancelling()
-            self._ensure_listener()
+            await self._ensure_listener()
             try:
                 _, more = await self.relay_once()
                 backoff = 0.2
@@ -203,20 +203,27 @@ class OutboxRelay:
         conn.commit()
 
     # --- LISTEN/NOTIFY: wake up within milliseconds of a commit ---------------------------------
-    def _ensure_listener(self) -> None:
+    async def _ensure_listener(self) -> None:
         if self._listen_conn is not None:
             return
         try:
-            raw = self._engine.raw_connection()
-            raw.detach()  # a dedicated connection, never returned to the pool
-            dbapi = raw.dbapi_connection
-            dbapi.autocommit = True
-            with dbapi.cursor() as cur:
-                cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            asyncio.get_running_loop().add_reader(dbapi.fileno(), self._on_notify)
-            self._listen_conn = dbapi
+            # Connecting blocks: never on the event loop, which serves the API too.
+            conn = await _in_thread(self._open_listener)
+            asyncio.get_running_loop().add_reader(conn.fileno(), self._on_notify)
+            self._listen_conn = conn
         except Exception as exc:  # noqa: BLE001 - fall back to the sweep until the database is back
             log.warning("outbox listener unavailable, sweeping every %.1fs: %s", self.sweep_interval, exc)
+
+    def _open_listener(self) -> Any:
+        """A dedicated connection outside the pool, in autocommit, listening for commits' NOTIFY."""
+        import psycopg2
+
+        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg2.connect(dsn, connect_timeout=3)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return conn
 
     def _on_notify(self) -> None:
         conn = self._listen_conn
