@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,7 +72,7 @@ def run_wrk(wrk: str, url: str, *, duration: int, connections: int, script: Path
     cmd = [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", str(script)]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, env={**os.environ, **(env or {})}).stdout
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, env={**os.environ, **(env or {})}).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     result = {"rps": rps}
     for label, key in (("50%", "p50_ms"), ("99%", "p99_ms")):
@@ -120,8 +119,10 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.state = Path(tempfile.mkdtemp(prefix="jesh-bench-"))
+        self.ceiling_port = free_port()
         self.stack = Stack(StackConfig(
             state_dir=self.state, gateway_port=free_port(), seed_demo_units=False,
+            extra_routes={"bench-ceiling": ("/bench/ceiling", f"http://127.0.0.1:{self.ceiling_port}")},
             env={
                 "BOOKING_HOLD_SECONDS": "3600",
                 "PAYMENT_RECONCILE_AFTER_SECONDS": "120",
@@ -131,7 +132,6 @@ class Bench:
                 "LOG_LEVEL": "WARNING",
             },
         ))
-        self.ceiling_port = free_port()
         self.rows: list[tuple[str, str, str, str]] = []
         self.figures: dict[str, Any] = {}
 
@@ -146,7 +146,6 @@ class Bench:
         ceiling.start()
         self.stack.processes["ceiling"] = ceiling
         wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ceiling_port}/"), timeout=30, what="ceiling app")
-        self.stack.extra_routes = {"bench-ceiling": ("/bench/ceiling", f"http://127.0.0.1:{self.ceiling_port}")}
         self.stack.start()
 
     # --- data -----------------------------------------------------------------------------------
@@ -234,7 +233,7 @@ class Bench:
         c99 = pct(callback_to_confirmed, 99)
         d99 = pct(delivery, 99)
         self.rows += [
-            (f"full flow ×{flows}: callback → booking confirmed",
+            (f"full flow x{flows}: callback → booking confirmed",
              f"p50 {pct(callback_to_confirmed, 50):.1f} ms, p99 {c99:.1f} ms",
              f"{len(callback_to_confirmed)} confirmed, {len(pending)} not settled in 60 s",
              _verdict(c99 <= TARGETS["callback_to_confirmed_p99_ms"], "p99 ≤ 100 ms")),
@@ -252,8 +251,8 @@ class Bench:
         payments, booking = self._db("payments"), self._db("booking")
         with payments.connect() as conn:
             received = dict(conn.execute(text(
-                "SELECT booking_id, callback_received_at FROM payments "
-                "WHERE status = 'success' AND callback_received_at IS NOT NULL")).all())
+                "SELECT booking_id, last_callback_at FROM payments "
+                "WHERE status = 'success' AND last_callback_at IS NOT NULL")).all())
         with booking.connect() as conn:
             confirmed = {int(p["data"]["booking_id"]): c for p, c in conn.execute(text(
                 "SELECT payload, created_at FROM outbox WHERE type = 'BookingConfirmed'")).all()}
@@ -306,7 +305,8 @@ class Bench:
         refused = statuses.count(400)
         self.figures["contention"] = {"created": created, "refused": refused, "5xx": five}
         self.rows.append((f"contention: {attempts} concurrent bookings, one unit and range",
-                          f"{created} created, {refused} refused (400)", f"{five} 5xx, others {attempts - created - refused - five}",
+                          f"{created} created, {refused} refused (400)",
+                          f"{five} 5xx, others {attempts - created - refused - five}",
                           _verdict(created == 1 and five == 0, "exactly one, zero 5xx")))
 
     def memory(self) -> None:

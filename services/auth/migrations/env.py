@@ -1,22 +1,7 @@
-"""Alembic environment: the URL comes from the caller (-x / config) or from the service's settings."""
-
-from alembic import context
-from sqlalchemy import create_engine
+"""Alembic environment of the auth database (the shared body lives in the kit)."""
 
 from auth.models import Base
 from auth.settings import Settings
+from jeshkit.migrations import run_migrations_online
 
-target_metadata = Base.metadata
-
-
-def run_migrations_online() -> None:
-    url = context.config.get_main_option("sqlalchemy.url") or Settings().database_url
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
-
-
-run_migrations_online()
+run_migrations_online(Base.metadata, Settings().database_url)

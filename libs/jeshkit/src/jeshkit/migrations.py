@@ -59,3 +59,30 @@ def drop_messaging_tables() -> None:
 
     for statement in DROP_MESSAGING_DDL:
         op.execute(statement)
+
+
+def run_migrations_online(target_metadata: object, default_url: str) -> None:
+    """The body of every service's migrations/env.py.
+
+    The URL comes from the caller (`sqlalchemy.url` in the Alembic config) or the service's settings.
+    An advisory lock makes replicas that start together migrate one after the other.
+    """
+    from alembic import context
+    from sqlalchemy import create_engine, text
+
+    url = context.config.get_main_option("sqlalchemy.url") or default_url
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(hashtext('jesh-alembic'))"))
+            connection.commit()
+            try:
+                context.configure(connection=connection, target_metadata=target_metadata)
+                with context.begin_transaction():
+                    context.run_migrations()
+                connection.commit()
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(hashtext('jesh-alembic'))"))
+                connection.commit()
+    finally:
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""./jesh — up [--detach] | down | status | logs [name] [-f] | reset | test [pytest args] | lint."""
+"""./jesh — up [--detach] | down | status | logs [name] [-f] | reset | test [pytest args] | lint | bench."""
 
 from __future__ import annotations
 
@@ -168,6 +168,11 @@ def cmd_test(pytest_args: list[str]) -> int:
     return code
 
 
+def cmd_bench(args: list[str]) -> int:
+    """The benchmark (bench/run.py): prints a table and writes bench/results/latest.md."""
+    return subprocess.call([sys.executable, str(REPO / "bench" / "run.py"), *args], cwd=REPO)
+
+
 def cmd_lint(_: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=REPO)
 
@@ -189,9 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("reset", help="stop and wipe the stack's state (.jesh/)").set_defaults(func=cmd_reset)
     sub.add_parser("test", help="run every test (extra arguments go to pytest)")
     sub.add_parser("lint", help="ruff").set_defaults(func=cmd_lint)
+    sub.add_parser("bench", help="the benchmark (extra arguments go to bench/run.py)")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:
         return cmd_test(argv[1:])
+    if argv[:1] == ["bench"]:
+        return cmd_bench(argv[1:])
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

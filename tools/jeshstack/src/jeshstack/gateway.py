@@ -26,13 +26,28 @@ def urls_variable(service: str) -> str:
     return f"JESH_{service.upper()}_URLS"
 
 
-def write_traefik_config(state_dir: Path, *, web_port: int, internal_port: int, log_dir: Path) -> Path:
-    """Write <state_dir>/traefik.yml: gateway/traefik.yml on loopback ports, logging into log_dir."""
+def write_traefik_config(
+    state_dir: Path, *, web_port: int, internal_port: int, log_dir: Path,
+    extra_dynamic: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """Write <state_dir>/traefik.yml: gateway/traefik.yml on loopback ports, logging into log_dir.
+
+    extra_dynamic (file name → dynamic configuration) adds configuration beside the repository's, in a
+    copy of gateway/dynamic under state_dir (the benchmark's ceiling route uses it).
+    """
     config: dict[str, Any] = yaml.safe_load(STATIC_CONFIG.read_text())
     entry_points = config["entryPoints"]
     entry_points["web"]["address"] = f"127.0.0.1:{web_port}"
     entry_points["internal"]["address"] = f"127.0.0.1:{internal_port}"
-    config["providers"]["file"]["directory"] = str(DYNAMIC_DIR)
+    dynamic_dir = DYNAMIC_DIR
+    if extra_dynamic:
+        dynamic_dir = Path(state_dir) / "dynamic"
+        dynamic_dir.mkdir(parents=True, exist_ok=True)
+        for source in DYNAMIC_DIR.glob("*.yml"):
+            (dynamic_dir / source.name).write_text(source.read_text())
+        for name, content in extra_dynamic.items():
+            (dynamic_dir / f"{name}.yml").write_text(yaml.safe_dump(dict(content), sort_keys=False))
+    config["providers"]["file"]["directory"] = str(dynamic_dir)
     log_dir = Path(log_dir).resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     config.setdefault("log", {})["filePath"] = str(log_dir / "traefik.log")

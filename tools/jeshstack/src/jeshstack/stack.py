@@ -104,6 +104,8 @@ class StackConfig:
     replicas: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every service
     seed_demo_units: bool = True
+    # Extra gateway routes, name → (path prefix, backend URL), behind the same middlewares as /api routes.
+    extra_routes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class Stack:
@@ -247,12 +249,24 @@ class Stack:
 
         self.internal_port = free_port()
         config_file = write_traefik_config(
-            self.state_dir, web_port=self.config.gateway_port, internal_port=self.internal_port, log_dir=self.log_dir
+            self.state_dir, web_port=self.config.gateway_port, internal_port=self.internal_port, log_dir=self.log_dir,
+            extra_dynamic=self._extra_dynamic(),
         )
         self.traefik = Traefik(config_file, traefik_env(self.service_urls, self.base_env_gateway()),
                                self.log_dir / "traefik.log")
         self.traefik.start(f"http://127.0.0.1:{self.internal_port}/ping")
         self._say(f"gateway on {self.gateway_url}")
+
+    def _extra_dynamic(self) -> dict[str, Any] | None:
+        if not self.config.extra_routes:
+            return None
+        middlewares = ["cors", "security-headers", "errors-api", "ratelimit-api", "body-limit", "retry"]
+        routers, services = {}, {}
+        for name, (prefix, url) in self.config.extra_routes.items():
+            routers[name] = {"entryPoints": ["web"], "rule": f"PathPrefix(`{prefix}`)", "priority": 250,
+                             "service": name, "middlewares": middlewares}
+            services[name] = {"loadBalancer": {"servers": [{"url": url}]}}
+        return {"extra-routes": {"http": {"routers": routers, "services": services}}}
 
     def base_env_gateway(self) -> dict[str, str]:
         return {k: v for k, v in self.base_env.items() if k.startswith("JESH_")}
