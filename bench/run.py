@@ -199,8 +199,27 @@ class Bench:
              _verdict(write_ratio >= TARGETS["write_ratio"], "≥ 10%")),
         ]
 
+    def wait_quiet(self, timeout: float = 180) -> None:
+        """Let the write test's backlog drain (every outbox sent, every event applied) before measuring latency."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            unsent, applied = 0, 0
+            for service in self.stack.database_urls:
+                engine = self._db(service)
+                with engine.connect() as conn:
+                    unsent += conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar_one()
+                    applied += conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
+                engine.dispose()
+            if unsent == 0 and applied == self._applied_last:
+                return
+            self._applied_last = applied
+            time.sleep(2)
+
     def full_flow(self, flows: int) -> None:
         gw = self.stack.gateway_url
+        self._applied_last = -1
+        self.wait_quiet()
+        self.flow_started = datetime.now().astimezone()
         client = httpx.Client(base_url=gw, timeout=30)
         booking_ids = []
         start = date.today() + timedelta(days=2000)  # beyond the write test's dates
@@ -238,7 +257,7 @@ class Bench:
              f"{len(callback_to_confirmed)} confirmed, {len(pending)} not settled in 60 s",
              _verdict(c99 <= TARGETS["callback_to_confirmed_p99_ms"], "p99 ≤ 100 ms")),
             ("event delivery through the outbox", f"p50 {pct(delivery, 50):.1f} ms, p99 {d99:.1f} ms",
-             f"{len(delivery)} deliveries (outbox commit → consumer transaction)",
+             f"{len(delivery)} deliveries during the flows (outbox row → consumer transaction)",
              _verdict(d99 <= TARGETS["event_delivery_p99_ms"], "p99 ≤ 20 ms")),
         ]
 
@@ -266,7 +285,8 @@ class Bench:
         for service in self.stack.database_urls:
             engine = self._db(service)
             with engine.connect() as conn:
-                published.update({str(i): c for i, c in conn.execute(text("SELECT id, created_at FROM outbox"))})
+                published.update({str(i): c for i, c in conn.execute(
+                    text("SELECT id, created_at FROM outbox WHERE created_at >= :t"), {"t": self.flow_started})})
             engine.dispose()
         out = []
         for service in self.stack.database_urls:

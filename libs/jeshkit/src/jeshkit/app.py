@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from jeshkit.cache import ResponseCache
 from jeshkit.consumer import Handler
 from jeshkit.db import make_engine, make_session_factory
 from jeshkit.errors import error_response, install_error_handlers
@@ -34,6 +35,7 @@ def create_service_app(
     jobs: Sequence[PeriodicJob] = (),
     on_startup: Callable[[FastAPI], None] | None = None,
     description: str = "",
+    cache_channel: str | None = None,
 ) -> FastAPI:
     """Build a service: envelope errors, request ids, JWT, DB, NATS, relay, consumer, jobs, health."""
     configure_logging(settings.service_name, settings.log_level)
@@ -59,10 +61,18 @@ def create_service_app(
         if on_startup is not None:
             await asyncio.to_thread(on_startup, app)
         await messaging.start(workers=settings.run_workers)
+        cache_task = None
+        if cache_channel is not None:
+            app.state.response_cache = ResponseCache(engine, cache_channel)
+            cache_task = asyncio.create_task(app.state.response_cache.run(), name="response-cache")
         log.info("%s started", settings.service_name)
         try:
             yield
         finally:
+            if cache_task is not None:
+                cache_task.cancel()
+                await asyncio.gather(cache_task, return_exceptions=True)
+                app.state.response_cache.close()
             await messaging.stop()
             app.state.http.close()
             engine.dispose()

@@ -21,7 +21,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from jeshkit.logs import current_request_id
-from jeshkit.tasks import raise_if_cancelling
+from jeshkit.pglisten import PgListener, notify
+from jeshkit.tasks import in_thread, raise_if_cancelling
 
 log = logging.getLogger("jeshkit.outbox")
 
@@ -97,19 +98,8 @@ def stage(session: Session, event_type: str, data: dict[str, Any], *, version: i
             "request_id": current_request_id(),
         },
     )
-    session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    notify(session, NOTIFY_CHANNEL)
     return event
-
-
-async def _in_thread(fn: Any, *args: Any) -> Any:
-    """Run blocking DB work in a thread; a cancellation waits for the thread, so that no two threads
-    ever use the relay's connection at once."""
-    work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
-    try:
-        return await asyncio.shield(work)
-    except asyncio.CancelledError:
-        await asyncio.wait([work])
-        raise
 
 
 class OutboxRelay:
@@ -123,13 +113,14 @@ class OutboxRelay:
         self._engine = engine
         self._messaging = messaging  # jeshkit.messaging.Messaging: gives the current JetStream context
         self._wakeup = asyncio.Event()
-        self._listen_conn: Any = None
+        # Wakes the relay within milliseconds of a commit that staged events.
+        self._listener = PgListener(engine, NOTIFY_CHANNEL, self._wakeup.set)
 
     async def run(self) -> None:
         backoff = 0.2
         while True:
             raise_if_cancelling()
-            await self._ensure_listener()
+            await self._listener.ensure()
             try:
                 _, more = await self.relay_once()
                 backoff = 0.2
@@ -151,11 +142,11 @@ class OutboxRelay:
         js = self._messaging.jetstream()
         if js is None:
             raise ConnectionError("NATS not connected")
-        conn = await _in_thread(self._engine.connect)
+        conn = await in_thread(self._engine.connect)
         try:
-            rows = await _in_thread(self._claim, conn)
+            rows = await in_thread(self._claim, conn)
             if not rows:
-                await _in_thread(conn.rollback)
+                await in_thread(conn.rollback)
                 return 0, False
             sent: list[str] = []
             error: str | None = None
@@ -170,9 +161,9 @@ class OutboxRelay:
                     failed_id = str(row.id)
                     break
                 sent.append(str(row.id))
-            await _in_thread(self._mark, conn, sent, None if error is None else (failed_id, error))
+            await in_thread(self._mark, conn, sent, None if error is None else (failed_id, error))
         finally:
-            await _in_thread(conn.close)
+            await in_thread(conn.close)
         if error is not None:
             raise ConnectionError(error)
         return len(sent), len(rows) == self.batch_size
@@ -202,50 +193,5 @@ class OutboxRelay:
             )
         conn.commit()
 
-    # --- LISTEN/NOTIFY: wake up within milliseconds of a commit ---------------------------------
-    async def _ensure_listener(self) -> None:
-        if self._listen_conn is not None:
-            return
-        try:
-            # Connecting blocks: never on the event loop, which serves the API too.
-            conn = await _in_thread(self._open_listener)
-            asyncio.get_running_loop().add_reader(conn.fileno(), self._on_notify)
-            self._listen_conn = conn
-        except Exception as exc:  # noqa: BLE001 - fall back to the sweep until the database is back
-            log.warning("outbox listener unavailable, sweeping every %.1fs: %s", self.sweep_interval, exc)
-
-    def _open_listener(self) -> Any:
-        """A dedicated connection outside the pool, in autocommit, listening for commits' NOTIFY."""
-        import psycopg2
-
-        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        conn = psycopg2.connect(dsn, connect_timeout=3)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        return conn
-
-    def _on_notify(self) -> None:
-        conn = self._listen_conn
-        try:
-            conn.poll()
-            conn.notifies.clear()
-        except Exception:  # noqa: BLE001 - connection lost: drop it, the loop will listen again
-            self._drop_listener()
-        self._wakeup.set()
-
-    def _drop_listener(self) -> None:
-        conn, self._listen_conn = self._listen_conn, None
-        if conn is None:
-            return
-        try:
-            asyncio.get_running_loop().remove_reader(conn.fileno())
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001
-            pass
-
     def close(self) -> None:
-        self._drop_listener()
+        self._listener.close()

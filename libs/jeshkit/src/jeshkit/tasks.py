@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
 def raise_if_cancelling() -> None:
@@ -10,3 +11,14 @@ def raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def in_thread(fn: Any, *args: Any) -> Any:
+    """Run blocking work in a thread; a cancellation waits for the thread to finish, so that no two threads
+    ever use the same connection at once."""
+    work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise

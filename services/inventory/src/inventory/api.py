@@ -1,10 +1,12 @@
 """Thin HTTP routes of the inventory service."""
 
-from datetime import date
-from typing import Annotated
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from inventory import service
@@ -21,7 +23,6 @@ from inventory.schemas import (
     UnitUpdate,
     UnitUpdatedEnvelope,
 )
-from jeshkit.app import ok
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
 from jeshkit.schemas import ERROR_RESPONSES
@@ -54,7 +55,7 @@ def _day(value: str | None, field: str, errors: list[dict[str, str]]) -> date | 
         return None
 
 
-def unit_filters(
+async def unit_filters(
     status: Annotated[UnitStatus | None, Blank, Query()] = None,
     size: Annotated[SizeFilter | None, Blank, Query(description="exact size, case-insensitive")] = None,
     min_price: Annotated[PriceFilter | None, Blank, Query(description="KES per month, inclusive")] = None,
@@ -90,11 +91,26 @@ def unit_filters(
 
 
 @router.get("", response_model=UnitListEnvelope, responses=ERROR_RESPONSES)
-def list_units(session: SessionDep, filters: Annotated[service.UnitFilters, Depends(unit_filters)]) -> JSONResponse:
+async def list_units(request: Request, filters: Annotated[service.UnitFilters, Depends(unit_filters)]) -> Response:
     """The catalogue (anyone). `available_from`+`available_to`: only units free for that whole range."""
-    units = service.list_units(session=session, filters=filters)
-    # The hottest read path: plain dicts straight to JSON (the response model above documents the shape).
-    return ok([unit.as_dict() for unit in units])
+    # The hottest read path of the product: answers are cached per filter set, in every replica, and dropped
+    # at once when any replica commits a change to units or bookings (see jeshkit.cache).
+    cache = request.app.state.response_cache
+    body = cache.get(filters)
+    if body is None:
+        generation = cache.generation
+        body, valid_for = await run_in_threadpool(_listing, request.app.state.session_factory, filters)
+        cache.put(filters, body, generation=generation, valid_for=valid_for)
+    return Response(body, media_type="application/json")
+
+
+def _listing(session_factory: Any, filters: service.UnitFilters) -> tuple[bytes, float]:
+    with session_factory() as session:
+        now = datetime.now(UTC)
+        units = service.list_units(session=session, filters=filters)
+        valid_for = service.listing_valid_for(session=session, now=now)
+    body = json.dumps({"success": True, "data": [unit.as_dict() for unit in units]}, separators=(",", ":"))
+    return body.encode(), valid_for
 
 
 @router.post("", status_code=201, response_model=UnitEnvelope, responses=ERROR_RESPONSES)

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from inventory.api import internal_router, router
 from inventory.handlers import HANDLERS
+from inventory.service import UNITS_CHANGED
 from inventory.settings import Settings
 from jeshkit.app import create_service_app
 
@@ -16,4 +17,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="the unit catalogue, its status and availability",
         routers=[router, internal_router],
         handlers=HANDLERS,
+        cache_channel=UNITS_CHANGED,
     )

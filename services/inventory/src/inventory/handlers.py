@@ -22,8 +22,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from inventory.models import UnitBooking
+from inventory.service import UNITS_CHANGED
 from jeshkit.consumer import Handler
 from jeshkit.outbox import Event
+from jeshkit.pglisten import notify
 
 log = logging.getLogger("inventory.handlers")
 
@@ -96,6 +98,8 @@ def record_booking(session: Session, event: Event, *, state: str) -> None:
         where=_moves_forward(UnitBooking, excluded),
     ).returning(UnitBooking.booking_id)
     moved = session.execute(statement).first() is not None
+    if moved:
+        notify(session, UNITS_CHANGED)
     log.info(
         "booking %s of unit %s %s by %s",
         values["booking_id"], values["unit_id"], f"now {state}" if moved else "unchanged (already further)", event.type,

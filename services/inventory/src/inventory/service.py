@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from inventory.models import Unit, UnitBooking
 from jeshkit import outbox
 from jeshkit.errors import BadRequest, Conflict, NotFound
+from jeshkit.pglisten import notify
 
 
 def _nairobi() -> tzinfo:
@@ -24,6 +25,11 @@ def _nairobi() -> tzinfo:
 
 
 NAIROBI = _nairobi()
+
+
+# NOTIFY channel of every change that can alter a unit's listing (units, and the bookings that hold them):
+# each replica empties its cache of list answers when it hears it.
+UNITS_CHANGED = "inventory_units_changed"
 
 
 def nairobi_today(now: datetime) -> date:
@@ -154,6 +160,18 @@ def list_units(*, session: Session, filters: UnitFilters) -> list[UnitView]:
     return [_view(row) for row in session.connection().execute(query)]
 
 
+def listing_valid_for(*, session: Session, now: datetime) -> float:
+    """Seconds until a listing computed now may change with no event: the next hold expiry or Kenyan midnight."""
+    next_expiry = session.execute(
+        select(func.min(UnitBooking.hold_expires_at)).where(
+            UnitBooking.state == "held", UnitBooking.hold_expires_at > now
+        )
+    ).scalar()
+    midnight = datetime.combine(nairobi_today(now) + timedelta(days=1), datetime.min.time(), NAIROBI)
+    until = min(t for t in (next_expiry, midnight) if t is not None)
+    return (until - now).total_seconds()
+
+
 def get_unit(*, session: Session, unit_id: int) -> UnitView:
     """One unit with its status; NotFound when unknown."""
     return _fetch_unit(session, unit_id, datetime.now(UTC))
@@ -217,6 +235,7 @@ def update_unit(*, session: Session, unit_id: int, changes: dict[str, Any]) -> U
     if _fields(unit) != before:
         unit.updated_at = now
         outbox.stage(session, "UnitUpdated", _event_data(unit))
+        notify(session, UNITS_CHANGED)
     session.flush()
     view = _fetch_unit(session, unit_id, now)
     session.commit()

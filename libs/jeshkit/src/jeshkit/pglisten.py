@@ -1,0 +1,78 @@
+"""LISTEN/NOTIFY: hear another transaction's commit within milliseconds, on a dedicated connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from jeshkit.tasks import in_thread
+
+log = logging.getLogger("jeshkit.pglisten")
+
+
+def notify(session: Session, channel: str) -> None:
+    """Announce a change on `channel`; PostgreSQL delivers it only if the session's transaction commits."""
+    session.execute(text(f"NOTIFY {channel}"))
+
+
+class PgListener:
+    """A connection outside the pool that LISTENs on one channel and calls on_notify() on the event loop."""
+
+    def __init__(self, engine: Engine, channel: str, on_notify: Callable[[], None]) -> None:
+        self._engine = engine
+        self._channel = channel
+        self._on_notify = on_notify
+        self._conn: Any = None
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    async def ensure(self) -> bool:
+        """Listen if not yet listening (connecting happens in a thread, never on the event loop)."""
+        if self._conn is not None:
+            return True
+        try:
+            conn = await in_thread(self._open)
+        except Exception as exc:  # noqa: BLE001 - the database is away: the caller falls back
+            log.warning("cannot LISTEN on %s: %s", self._channel, exc)
+            return False
+        asyncio.get_running_loop().add_reader(conn.fileno(), self._readable)
+        self._conn = conn
+        return True
+
+    def _open(self) -> Any:
+        import psycopg2
+
+        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg2.connect(dsn, connect_timeout=3)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"LISTEN {self._channel}")
+        return conn
+
+    def _readable(self) -> None:
+        try:
+            self._conn.poll()
+            self._conn.notifies.clear()
+        except Exception:  # noqa: BLE001 - connection lost: drop it; ensure() listens again
+            self.close()
+        self._on_notify()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            asyncio.get_running_loop().remove_reader(conn.fileno())
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001
+            pass
