@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from jeshkit.cache import ResponseCache
+from jeshkit.cache import CachedGetMiddleware, ResponseCache
 from jeshkit.consumer import Handler
 from jeshkit.db import make_engine, make_session_factory
 from jeshkit.errors import error_response, install_error_handlers
@@ -91,6 +91,8 @@ def create_service_app(
         settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     install_error_handlers(app)
+    if cache_channel is not None:
+        app.add_middleware(CachedGetMiddleware)  # innermost of ours: after the slash and request id
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router())

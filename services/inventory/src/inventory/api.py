@@ -23,6 +23,7 @@ from inventory.schemas import (
     UnitUpdate,
     UnitUpdatedEnvelope,
 )
+from jeshkit.cache import request_key
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
 from jeshkit.schemas import ERROR_RESPONSES
@@ -95,12 +96,11 @@ async def list_units(request: Request, filters: Annotated[service.UnitFilters, D
     """The catalogue (anyone). `available_from`+`available_to`: only units free for that whole range."""
     # The hottest read path of the product: answers are cached per filter set, in every replica, and dropped
     # at once when any replica commits a change to units or bookings (see jeshkit.cache).
+    # A cached answer never reaches this route: jeshkit.cache.CachedGetMiddleware serves it before routing.
     cache = request.app.state.response_cache
-    body = cache.get(filters)
-    if body is None:
-        generation = cache.generation
-        body, valid_for = await run_in_threadpool(_listing, request.app.state.session_factory, filters)
-        cache.put(filters, body, generation=generation, valid_for=valid_for)
+    generation = cache.generation
+    body, valid_for = await run_in_threadpool(_listing, request.app.state.session_factory, filters)
+    cache.put(request_key(request.scope), body, generation=generation, valid_for=valid_for)
     return Response(body, media_type="application/json")
 
 
