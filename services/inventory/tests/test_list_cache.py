@@ -31,6 +31,13 @@ def test_a_change_through_one_replica_shows_at_once_on_the_other(
     wait_for(lambda: listed(other, unit["id"])["status"] == "booked", timeout=1, what="booked in the other replica")
 
 
+def test_the_replica_that_made_a_change_shows_it_to_the_very_next_read(client, new_unit, admin):
+    new_unit()
+    for i in range(20):  # no pause between the write and the read
+        created = new_unit()
+        assert created["id"] in [u["id"] for u in client.get("/api/units").json()["data"]], i
+
+
 def test_a_change_nobody_announced_is_not_seen_until_the_entry_ages(client, new_unit, db):
     # The counter-test: proves the answers really are served from the cache.
     wait_for(lambda: client.app.state.response_cache._listener.connected, timeout=10, what="the cache listener")

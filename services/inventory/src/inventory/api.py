@@ -114,9 +114,12 @@ def _listing(session_factory: Any, filters: service.UnitFilters) -> tuple[bytes,
 
 
 @router.post("", status_code=201, response_model=UnitEnvelope, responses=ERROR_RESPONSES)
-def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser) -> UnitEnvelope:
+def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser, request: Request) -> UnitEnvelope:
     """Add a unit (admin). Duplicate unit_number (case-insensitive): 409."""
     unit = service.create_unit(session=session, **body.model_dump())
+    # Other replicas hear the commit's NOTIFY within milliseconds; this one forgets before it answers,
+    # so that the admin's next read here shows the change.
+    request.app.state.response_cache.invalidate()
     return UnitEnvelope(data=UnitOut.model_validate(unit))
 
 
@@ -127,9 +130,12 @@ def get_unit(unit_id: int, session: SessionDep) -> UnitEnvelope:
 
 
 @router.put("/{unit_id}", response_model=UnitUpdatedEnvelope, responses=ERROR_RESPONSES)
-def update_unit(unit_id: int, body: UnitUpdate, session: SessionDep, _: AdminUser) -> UnitUpdatedEnvelope:
+def update_unit(
+    unit_id: int, body: UnitUpdate, session: SessionDep, _: AdminUser, request: Request
+) -> UnitUpdatedEnvelope:
     """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
     unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes())
+    request.app.state.response_cache.invalidate()
     return UnitUpdatedEnvelope(data=UnitOut.model_validate(unit))
 
 
