@@ -30,7 +30,6 @@ Handler = Callable[[Session, Event], None]
 class EventConsumer:
     """A durable pull consumer shared by all replicas of one service (each message goes to one of them)."""
 
-    fetch_batch = 50
     ack_wait_seconds = 30.0
 
     def __init__(
@@ -73,7 +72,9 @@ class EventConsumer:
                 while True:
                     raise_if_cancelling()
                     try:
-                        msgs = await sub.fetch(self.fetch_batch, timeout=2)
+                        # One at a time: nats-py's fetch of N, when it has to wait, holds the first message
+                        # until N arrive or the timeout passes; fetching one hands it over the moment it comes.
+                        msgs = await sub.fetch(1, timeout=2)
                     except TimeoutError:
                         continue
                     for msg in msgs:
