@@ -9,14 +9,20 @@ successful login (`needs_rehash`).
 
 Login of an unknown email verifies the password against a dummy hash made with the same parameters, so
 that the answer takes the same time whether the account exists or not.
+
+At most `MAX_CONCURRENT_HASHES` hashes run at once per process: each takes 19 MiB and a core for ~30 ms,
+so a burst of logins queues briefly instead of multiplying the memory and starving the other requests.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+
+MAX_CONCURRENT_HASHES = 2
 
 
 class Passwords:
@@ -27,14 +33,18 @@ class Passwords:
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         """True when `password` matches; with no hash (unknown account) it spends the same time and says no."""
         try:
-            return self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
+            with self._slots:
+                matches = self._hasher.verify(password_hash or self._dummy_hash, password)
+            return matches and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 

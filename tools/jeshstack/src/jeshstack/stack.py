@@ -220,6 +220,8 @@ class Stack:
                 "DARAJA_BASE_URL": self.simulator_url,
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
+                # glibc gives every thread its own arena: with a thread pool that multiplies idle memory.
+                "MALLOC_ARENA_MAX": self.env_value("MALLOC_ARENA_MAX", "2"),
                 "AUTH_SIGNING_KEY_FILE": self.env_value(
                     "AUTH_SIGNING_KEY_FILE", str(self.state_dir / "auth" / "signing-key.pem")
                 ),
