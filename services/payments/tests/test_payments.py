@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -579,3 +580,17 @@ def test_buy_goods_pushes_pay_the_configured_till(stack: Any, booking_id: int) -
     pushed = stack.sim.transaction(checkout)
     assert pushed["TransactionType"] == "CustomerBuyGoodsOnline" and pushed["PartyB"] == "600100"
     assert stack.wait_event("PaymentSucceeded", booking_id)["checkout_request_id"] == checkout
+
+
+def test_replicas_share_one_daraja_token_instead_of_revoking_each_others(stack: Any) -> None:
+    # Daraja (and the simulator) revoke an app's token when another is issued: replicas that each fetched
+    # their own would keep refusing each other's, and a push could fail twice in a row (502).
+    first, second = stack.start(), stack.start()
+    bookings = [uuid.uuid4().int % 1_000_000 + 1 for _ in range(6)]
+    for booking_id in bookings:
+        stack.booking(booking_id, OWNER, total_price=1500)
+    for i, booking_id in enumerate(bookings):
+        replica = first if i % 2 == 0 else second
+        r = stack.initiate(replica, booking_id, OWNER)
+        assert r.status_code == 200, r.text
+    assert stack.sim.client.get("/simulator/stats").json()["tokens_issued"] == 1

@@ -82,9 +82,20 @@ def upgrade() -> None:
         ["next_check_at"],
         postgresql_where=sa.text("status = 'pending'"),
     )
+    # The one Daraja OAuth token every replica shares (payments.token_store).
+    op.create_table(
+        "daraja_token",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("access_token", sa.Text(), nullable=True),
+        sa.Column("good_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("id = 1", name="ck_daraja_token_single_row"),
+        sa.PrimaryKeyConstraint("id", name="pk_daraja_token"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("daraja_token")
     op.drop_table("payments")
     op.drop_table("bookings")
     drop_messaging_tables()

@@ -15,6 +15,7 @@ from payments.daraja import DarajaClient
 from payments.handlers import HANDLERS
 from payments.providers import MpesaProvider, PaymentProviders
 from payments.settings import Settings
+from payments.token_store import DatabaseTokenStore
 
 log = logging.getLogger("payments.app")
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             passkey=settings.mpesa_passkey,
             timeout=settings.daraja_timeout_seconds,
             refresh_margin=settings.daraja_token_refresh_margin_seconds,
+            token_store=DatabaseTokenStore(app.state.session_factory),
         )
         providers.register(MpesaProvider(daraja, settings, callback_token=callback_token))
         app.state.providers = providers

@@ -10,10 +10,11 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -134,8 +135,29 @@ def parse_stk_callback(raw: Any) -> StkCallback | None:
     )
 
 
+TokenFetch = Callable[[], tuple[str, float]]
+
+
+class TokenStore(Protocol):
+    """Where the OAuth token lives. Daraja invalidates a token as soon as another is issued for the same app,
+    so every replica must share one token, fetched by one of them at a time."""
+
+    def obtain(self, fetch: TokenFetch, *, stale: str | None, margin: float) -> tuple[str, float]:
+        """A token and the epoch second until which to use it; `stale` is a token Daraja just refused."""
+        ...
+
+
+class ProcessTokenStore:
+    """One process on its own (tests of the client): fetch whenever asked."""
+
+    def obtain(self, fetch: TokenFetch, *, stale: str | None, margin: float) -> tuple[str, float]:
+        token, expires_in = fetch()
+        return token, time.time() + expires_in - min(margin, expires_in / 2)
+
+
 class DarajaClient:
-    """OAuth token cache (single-flight), STK Push and STK Push Query, over the process's httpx client."""
+    """OAuth token cache (single-flight across threads, and across replicas through the TokenStore),
+    STK Push and STK Push Query, over the process's httpx client."""
 
     def __init__(
         self,
@@ -148,6 +170,7 @@ class DarajaClient:
         passkey: str,
         timeout: float = 10.0,
         refresh_margin: float = 60.0,
+        token_store: TokenStore | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -159,26 +182,30 @@ class DarajaClient:
         # Daraja invalidates a token when another is issued: one fetch at a time, shared by all threads.
         self._token_lock = threading.Lock()
         self._token: str | None = None
-        self._token_good_until = 0.0
+        self._token_good_until = 0.0  # epoch seconds: replicas compare it through the store
+        self._refused_token: str | None = None
+        self._token_store: TokenStore = token_store or ProcessTokenStore()
 
     # --- OAuth ----------------------------------------------------------------------------------
     def access_token(self) -> str:
         """The cached token, or a fresh one (only one thread fetches; the others wait for it)."""
         token = self._token
-        if token is not None and time.monotonic() < self._token_good_until:
+        if token is not None and time.time() < self._token_good_until:
             return token
         with self._token_lock:
-            if self._token is not None and time.monotonic() < self._token_good_until:
+            if self._token is not None and time.time() < self._token_good_until:
                 return self._token
-            token, expires_in = self._fetch_token()
-            margin = min(self._refresh_margin, expires_in / 2)
-            self._token, self._token_good_until = token, time.monotonic() + expires_in - margin
+            token, good_until = self._token_store.obtain(
+                self._fetch_token, stale=self._refused_token, margin=self._refresh_margin
+            )
+            self._token, self._token_good_until, self._refused_token = token, good_until, None
             return token
 
     def _forget_token(self, token: str) -> None:
         with self._token_lock:
             if self._token == token:  # another thread may already hold a newer one
                 self._token = None
+                self._refused_token = token
 
     def _fetch_token(self) -> tuple[str, float]:
         response = self._send(

@@ -83,3 +83,15 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
+
+
+class DarajaToken(Base):
+    """The one Daraja OAuth token all replicas share (see payments.token_store); a single row, id 1."""
+
+    __tablename__ = "daraja_token"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    access_token: Mapped[str | None] = mapped_column(Text)
+    good_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
