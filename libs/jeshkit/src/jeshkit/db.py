@@ -28,7 +28,8 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, statem
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,  # a restarted PostgreSQL costs one failed checkout, not a broken pool
+        # No pre-ping (a round trip on every checkout): when PostgreSQL restarts, the first statement on a
+        # dead connection fails (503 to that one request) and SQLAlchemy then discards the whole pool.
         pool_recycle=1800,
         connect_args={"connect_timeout": 3, "options": f"-c statement_timeout={statement_timeout_ms}"},
     )

@@ -21,6 +21,16 @@ MESSAGING_DDL = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS ix_outbox_unsent ON outbox (created_at, id) WHERE sent_at IS NULL",
+    # Wake the relay when a transaction that staged events commits (NOTIFY is delivered at commit only).
+    """
+    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('jesh_outbox', '');
+        RETURN NULL;
+    END $$
+    """,
+    "CREATE OR REPLACE TRIGGER outbox_notify AFTER INSERT ON outbox "
+    "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
     """
     CREATE TABLE IF NOT EXISTS inbox (
         consumer text NOT NULL,
@@ -43,7 +53,12 @@ MESSAGING_DDL = [
     """,
 ]
 
-DROP_MESSAGING_DDL = ["DROP TABLE IF EXISTS dead_letter", "DROP TABLE IF EXISTS inbox", "DROP TABLE IF EXISTS outbox"]
+DROP_MESSAGING_DDL = [
+    "DROP TABLE IF EXISTS dead_letter",
+    "DROP TABLE IF EXISTS inbox",
+    "DROP TABLE IF EXISTS outbox",
+    "DROP FUNCTION IF EXISTS outbox_notify()",
+]
 
 
 def create_messaging_tables() -> None:

@@ -1,7 +1,7 @@
 """Integration events, the transactional outbox and the relay that sends it to JetStream.
 
-`stage(session, type, data)` writes the event in the caller's transaction and NOTIFYs the relay,
-which PostgreSQL delivers only if that transaction commits. The relay claims unsent rows with
+`stage(session, type, data)` writes the event in the caller's transaction; a trigger on the outbox
+NOTIFYs the relay, which PostgreSQL delivers only if that transaction commits. The relay claims unsent rows with
 `FOR UPDATE SKIP LOCKED` (several replicas share the work), publishes each with `Nats-Msg-Id` =
 event id, and marks a row sent only after JetStream's PubAck. A row whose publish failed stays
 unsent and is retried with backoff; a periodic sweep picks up anything a lost NOTIFY left behind.
@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from jeshkit.logs import current_request_id
-from jeshkit.pglisten import PgListener, notify
+from jeshkit.pglisten import PgListener
 from jeshkit.tasks import in_thread, raise_if_cancelling
 
 log = logging.getLogger("jeshkit.outbox")
@@ -98,8 +98,7 @@ def stage(session: Session, event_type: str, data: dict[str, Any], *, version: i
             "request_id": current_request_id(),
         },
     )
-    notify(session, NOTIFY_CHANNEL)
-    return event
+    return event  # the outbox's trigger NOTIFYs the relay (jeshkit.migrations)
 
 
 class OutboxRelay:

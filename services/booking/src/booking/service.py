@@ -204,8 +204,8 @@ def lock_booking(*, session: Session, booking_id: int) -> Booking | None:
     return session.scalars(select(Booking).where(Booking.id == booking_id).with_for_update()).first()
 
 
-def _release_stale_holds(*, session: Session, unit_id: int, start_date: date, end_date: date, now: datetime) -> None:
-    # Expired holds the sweeper has not reached yet must not block a new customer.
+def _release_stale_holds(*, session: Session, unit_id: int, start_date: date, end_date: date, now: datetime) -> bool:
+    """Cancel (as expired) the unpaid holds of this unit overlapping the range whose time is up; any?"""
     stale = session.scalars(
         select(Booking)
         .where(
@@ -222,6 +222,7 @@ def _release_stale_holds(*, session: Session, unit_id: int, start_date: date, en
         cancel_row(session=session, booking=booking, reason="expired", now=now)
     if stale:
         session.flush()
+    return bool(stale)
 
 
 # --- use cases ---------------------------------------------------------------------------------------
@@ -241,27 +242,44 @@ def create_booking(
     if not unit.bookable:
         raise BadRequest("Unit not available")
     now = datetime.now(UTC)
-    _release_stale_holds(session=session, unit_id=unit_id, start_date=start_date, end_date=end_date, now=now)
-    booking = Booking(
-        user_id=user_id,
-        unit_id=unit_id,
-        start_date=start_date,
-        end_date=end_date,
-        total_price=total_price(monthly_price=unit.monthly_price, start_date=start_date, end_date=end_date),
-        status="pending",
-        payment_status="pending",
-        created_at=now,
-        updated_at=now,
-        hold_expires_at=now + timedelta(seconds=hold_seconds),
-    )
-    session.add(booking)
-    try:
+    price = total_price(monthly_price=unit.monthly_price, start_date=start_date, end_date=end_date)
+
+    def insert() -> Booking:
+        booking = Booking(
+            user_id=user_id,
+            unit_id=unit_id,
+            start_date=start_date,
+            end_date=end_date,
+            total_price=price,
+            status="pending",
+            payment_status="pending",
+            created_at=now,
+            updated_at=now,
+            hold_expires_at=now + timedelta(seconds=hold_seconds),
+        )
+        session.add(booking)
         session.flush()
+        return booking
+
+    try:
+        booking = insert()
     except IntegrityError as exc:
         session.rollback()
-        if is_overlap_refusal(exc):
+        if not is_overlap_refusal(exc):
+            raise
+        # In the way may be an expired hold the sweeper has not reached yet: it must not block a new
+        # customer. Release such holds and try once more, in one transaction (the common path never pays
+        # for this look-up).
+        if not _release_stale_holds(session=session, unit_id=unit_id, start_date=start_date, end_date=end_date,
+                                    now=now):
             raise BadRequest("Unit not available") from None
-        raise
+        try:
+            booking = insert()
+        except IntegrityError as again:
+            session.rollback()
+            if is_overlap_refusal(again):
+                raise BadRequest("Unit not available") from None
+            raise
     outbox.stage(
         session,
         "BookingCreated",
