@@ -296,7 +296,12 @@ class Stack:
             time.sleep(0.2)
         if pending:
             raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
-        wait_until(lambda: http_ok(f"{self.gateway_url}/api/units"), timeout=30, what="the gateway route to units")
+        # Traefik health-checks each replica on its own schedule: wait until it routes to every service.
+        probes = {"/api/units": 200, "/api/auth/profile": 401, "/api/bookings": 401,
+                  "/api/payments/status/1": 401, "/api/transport-requests": 401}
+        for path, status in probes.items():
+            wait_until(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
+                       what=f"the gateway route {path}")
         self._say("every service is ready")
 
     # --- demo data --------------------------------------------------------------------------------
@@ -386,6 +391,13 @@ class Stack:
         state = self.state_dir / "state.json"
         if state.exists():
             state.unlink()
+
+
+def _status_of(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
 
 
 def _with_db(base_url: str, database: str) -> str:
