@@ -142,7 +142,7 @@ class OutboxRelay:
         if js is None:
             raise ConnectionError("NATS not connected")
         # One thread hop to claim, one to mark and release: each hop costs latency on a busy machine.
-        conn, rows = await in_thread(self._connect_and_claim)
+        conn, rows = await in_thread(self._connect_and_claim, discard=self._release_claim)
         if not rows:
             return 0, False
         sent: list[str] = []
@@ -177,6 +177,12 @@ class OutboxRelay:
             conn.rollback()
             conn.close()
         return conn, rows
+
+    def _release_claim(self, claimed: tuple[Any, list[Any]]) -> None:
+        """Give back a claim nobody will publish (the relay was stopped): end its transaction, close."""
+        conn, rows = claimed
+        if rows:
+            self._mark_and_close(conn, [], None)
 
     def _mark_and_close(self, conn: Any, sent: list[str], failure: tuple[str, str] | None) -> None:
         try:

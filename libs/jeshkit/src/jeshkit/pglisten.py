@@ -38,7 +38,7 @@ class PgListener:
         if self._conn is not None:
             return True
         try:
-            conn = await in_thread(self._open)
+            conn = await in_thread(self._open, discard=lambda c: c.close())
         except Exception as exc:  # noqa: BLE001 - the database is away: the caller falls back
             log.warning("cannot LISTEN on %s: %s", self._channel, exc)
             return False

@@ -24,6 +24,8 @@ def truncate_all(url: str) -> None:
             text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
         ).scalars().all()
         if tables:
+            # A connection left open by an earlier test would block this forever: fail loudly instead.
+            conn.execute(text("SET LOCAL lock_timeout = '30s'"))
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
