@@ -62,9 +62,10 @@ def test_unpaid_hold_expires_and_the_dates_are_bookable_again(
     booking = customer.book(unit["id"], start, days=10).json()["data"]
     hold_expires_at = datetime.fromisoformat(booking["hold_expires_at"])
     assert hold_expires_at > datetime.now(UTC)
-    assert customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == [
-        {"start_date": booking["start_date"], "end_date": booking["end_date"]}
-    ]
+    taken = [{"start_date": booking["start_date"], "end_date": booking["end_date"]}]
+    # Inventory learns of the booking from its event, moments later.
+    wait_for(lambda: customer.get(f"/api/units/{unit['id']}/availability").json()["data"] == taken,
+             timeout=10, what="inventory to show the held dates")
 
     hold = float(jesh_stack.config.env["BOOKING_HOLD_SECONDS"])
     customer.wait_booking(booking["id"], timeout=hold + 15, status="cancelled")
