@@ -18,8 +18,6 @@ from sqlalchemy import Engine, create_engine
 
 # Cheap Argon2 for speed; tests about the hashing itself start auth with the real (default) cost.
 CHEAP_HASHING = {"password_hash_memory_kib": 1024, "password_hash_time_cost": 1}
-# Auth never fetches a JWKS; the test harness's file:// URL is refused by PyJWKClient (see the report).
-UNUSED_JWKS_URL = "http://127.0.0.1:9/unused/jwks.json"
 PASSWORD = "correct horse 1"
 
 
@@ -33,7 +31,7 @@ def start_auth(make_service: Callable[..., Any], key_file: Path) -> Callable[...
     """Start (another replica of) auth: start_auth(serve=False, cheap_hashing=True, **settings)."""
 
     def start(*, serve: bool = False, cheap_hashing: bool = True, **overrides: Any) -> Any:
-        values: dict[str, Any] = {"auth_signing_key_file": str(key_file), "auth_jwks_url": UNUSED_JWKS_URL}
+        values: dict[str, Any] = {"auth_signing_key_file": str(key_file)}
         if cheap_hashing:
             values.update(CHEAP_HASHING)
         values.update(overrides)

@@ -184,14 +184,11 @@ class Stack:
         self.nats_url = self.nats.url
         self._say(f"NATS (JetStream) on {self.nats_url}")
 
-    def _python_cmd(self, *args: str) -> list[str]:
-        return [sys.executable, *args]
-
     def _uvicorn(self, target: str, port: int) -> list[str]:
-        return self._python_cmd(
-            "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
+        return [
+            sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
-        )
+        ]
 
     def _start_simulator(self) -> None:
         if self.env_value("DARAJA_BASE_URL"):
