@@ -193,7 +193,7 @@ def test_internal_booking_for_peers(three_bookings):
     client, a, *_ = three_bookings
     r = client.get(f"/internal/bookings/{a['id']}")
     assert r.status_code == 200
-    assert r.json() == {"data": {
+    assert r.json() == {"success": True, "data": {
         "booking_id": a["id"], "user_id": 5, "unit_id": 1, "start_date": a["start_date"], "end_date": a["end_date"],
         "total_price": a["total_price"], "status": "pending", "payment_status": "pending",
         "hold_expires_at": a["hold_expires_at"],

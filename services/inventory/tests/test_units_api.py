@@ -223,8 +223,8 @@ def test_internal_unit_gives_what_booking_needs(client, admin, new_unit):
     unit = new_unit(unit_number="I-1", size="large", monthly_price=9000)
     response = client.get(f"/internal/units/{unit['id']}")
     assert response.status_code == 200
-    assert response.json() == {"data": {"unit_id": unit["id"], "unit_number": "I-1", "size": "large",
-                                        "monthly_price": 9000, "bookable": True}}
+    assert response.json() == {"success": True, "data": {"unit_id": unit["id"], "unit_number": "I-1", "size": "large",
+                                                         "monthly_price": 9000, "bookable": True}}
     client.put(f"/api/units/{unit['id']}", json={"status": "maintenance"}, headers=admin)
     assert client.get(f"/internal/units/{unit['id']}").json()["data"]["bookable"] is False
     missing = client.get("/internal/units/31337")

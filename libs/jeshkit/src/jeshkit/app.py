@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -140,11 +139,3 @@ def health_router() -> APIRouter:
 
     return router
 
-
-def ok(data: Any = None, *, status_code: int = 200, **extra: Any) -> JSONResponse:
-    """The success envelope {"success": true, "data": ...} (plus any extra top-level keys)."""
-    body: dict[str, Any] = {"success": True}
-    body.update(extra)
-    if data is not None:
-        body["data"] = data
-    return JSONResponse(body, status_code=status_code)
