@@ -35,8 +35,17 @@ def http() -> Any:
         yield client
 
 
+class ProcessTokenStore:
+    """One process on its own (these tests of the client): fetch whenever asked."""
+
+    def obtain(self, fetch: Any, *, stale: str | None, margin: float) -> tuple[str, float]:
+        token, expires_in = fetch()
+        return token, time.time() + expires_in - min(margin, expires_in / 2)
+
+
 def client_for(http: httpx.Client, base_url: str, **overrides: Any) -> DarajaClient:
     options: dict[str, Any] = {
+        "token_store": ProcessTokenStore(),
         "base_url": base_url,
         "consumer_key": "key",
         "consumer_secret": "secret",

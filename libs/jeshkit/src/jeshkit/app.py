@@ -14,10 +14,11 @@ from sqlalchemy import text
 from jeshkit.cache import CachedGetMiddleware, ResponseCache
 from jeshkit.consumer import Handlers
 from jeshkit.db import make_engine, make_session_factory
+from jeshkit.deadletters import dead_letter_router
 from jeshkit.errors import error_response, install_error_handlers
 from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging, PeriodicJob
-from jeshkit.middleware import RequestIdMiddleware, TrailingSlashMiddleware
+from jeshkit.middleware import InputSanityMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
 from jeshkit.settings import ServiceSettings
@@ -35,8 +36,10 @@ def create_service_app(
     on_startup: Callable[[FastAPI], None] | None = None,
     description: str = "",
     cache_channel: str | None = None,
+    api_prefix: str | None = None,
 ) -> FastAPI:
-    """Build a service: envelope errors, request ids, JWT, DB, NATS, relay, consumer, jobs, health."""
+    """Build a service: envelope errors, request ids, JWT, DB, NATS, relay, consumer, jobs, health, and the
+    admin's parked-message routes under `api_prefix` (default: the first router's `/api/...` prefix)."""
     configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
@@ -46,6 +49,7 @@ def create_service_app(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            pool_timeout=settings.db_pool_timeout_seconds,
         )
         session_factory = make_session_factory(engine)
         session_factory.kw["info"] = {
@@ -89,12 +93,17 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+    app.state.event_handlers = dict(handlers or {})
     install_error_handlers(app)
     if cache_channel is not None:
         app.add_middleware(CachedGetMiddleware)  # innermost of ours: after the slash and request id
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(InputSanityMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router())
+    prefix = api_prefix or next((r.prefix for r in routers if r.prefix.startswith("/api/")), None)
+    if prefix is not None:
+        app.include_router(dead_letter_router(prefix))  # before the service's own "/{id}/..." routes
     for router in routers:
         app.include_router(router)
     return app

@@ -147,14 +147,6 @@ class TokenStore(Protocol):
         ...
 
 
-class ProcessTokenStore:
-    """One process on its own (tests of the client): fetch whenever asked."""
-
-    def obtain(self, fetch: TokenFetch, *, stale: str | None, margin: float) -> tuple[str, float]:
-        token, expires_in = fetch()
-        return token, time.time() + expires_in - min(margin, expires_in / 2)
-
-
 class DarajaClient:
     """OAuth token cache (single-flight across threads, and across replicas through the TokenStore),
     STK Push and STK Push Query, over the process's httpx client."""
@@ -170,7 +162,7 @@ class DarajaClient:
         passkey: str,
         timeout: float = 10.0,
         refresh_margin: float = 60.0,
-        token_store: TokenStore | None = None,
+        token_store: TokenStore,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -184,7 +176,7 @@ class DarajaClient:
         self._token: str | None = None
         self._token_good_until = 0.0  # epoch seconds: replicas compare it through the store
         self._refused_token: str | None = None
-        self._token_store: TokenStore = token_store or ProcessTokenStore()
+        self._token_store = token_store
 
     # --- OAuth ----------------------------------------------------------------------------------
     def access_token(self) -> str:
