@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -37,6 +38,19 @@ def normalise_phone(value: str) -> str:
     return "254" + match.group(1)
 
 
+# The same rules as JSON Schema, for the OpenAPI documents (the validators above are what decides).
+PHONE_PATTERN = r"^(?:\+?254|0)[17][0-9]{8}$"
+Email = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": EMAIL_MAX_LENGTH})]
+Phone = Annotated[
+    str,
+    Field(json_schema_extra={
+        "pattern": PHONE_PATTERN,
+        "description": "Kenyan mobile number: 07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX, 2547XXXXXXXX (or with 1)",
+    }),
+]
+Name = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
+
+
 def normalise_name(value: str) -> str:
     name = value.strip()
     if not 1 <= len(name) <= NAME_MAX_LENGTH:
@@ -47,10 +61,22 @@ def normalise_name(value: str) -> str:
 class RegisterIn(BaseModel):
     """A new account. Unknown fields (a `role` above all) are ignored: every registration is a user."""
 
-    email: str
-    phone: str
-    name: str
+    email: Email
+    phone: Phone
+    name: Name
     password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+    _email = field_validator("email")(normalise_email)
+    _phone = field_validator("phone")(normalise_phone)
+    _name = field_validator("name")(normalise_name)
+
+
+class ProfileIn(BaseModel):
+    """PATCH /profile: any of email, phone and name, by the rules of registration."""
+
+    email: Email = None  # type: ignore[assignment]  # absent: unchanged; null is refused
+    phone: Phone = None  # type: ignore[assignment]
+    name: Name = None  # type: ignore[assignment]
 
     _email = field_validator("email")(normalise_email)
     _phone = field_validator("phone")(normalise_phone)
