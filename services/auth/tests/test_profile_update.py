@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from jeshstack.testing import wait_for
@@ -87,3 +89,31 @@ def test_an_update_publishes_user_updated_with_the_whole_profile(auth, register,
     assert [e["data"] for e in events] == [{"user_id": user["id"], "email": "evented-update@example.com",
                                            "phone": "254712345678", "name": "New Name", "role": "user"}]
     assert events[0]["source"] == "auth"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("name", "Wan\u0000jiru"), ("name", "Wan\ud800jiru"), ("name", "Two\nlines"),
+    ("email", "a\u0000b@example.com"), ("phone", "0712\u0000345678"),
+])
+def test_nul_control_characters_and_lone_surrogates_are_400_not_500(auth, register, field, value):
+    _, headers = signed_up(auth, register, name="Clean")
+
+    # Sent as JSON text: a lone surrogate is only expressible as an escape.
+    body = '{"%s": %s}' % (field, json.dumps(value))
+    patched = auth.patch("/api/auth/profile", content=body, headers={**headers, "Content-Type": "application/json"})
+    registered = register(auth, **{field: value}) if "\ud800" not in value else None
+
+    assert patched.status_code == 400, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == [field]
+    if registered is not None:
+        assert registered.status_code == 400, registered.text
+
+
+@pytest.mark.parametrize("body", [
+    '{"email": "a\\u0000b@example.com", "password": "x"}',
+    '{"email": "a\\ud800b@example.com", "password": "x"}',
+    '{"email": "a@example.com", "password": "x\\u0000"}',
+])
+def test_login_with_unstorable_text_is_400(auth, body):
+    r = auth.post("/api/auth/login", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text

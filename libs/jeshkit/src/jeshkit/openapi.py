@@ -14,7 +14,8 @@ FastAPI's document is generated from the routes, then corrected here, genericall
   an integer id (`id`, `*_id`) without bounds gets the database's (1 .. 2^63-1);
 - a bearer security scheme, set on the operations that need a token.
 
-A route may add request bodies it reads itself (a webhook) with `openapi_extra=json_body(Model)`.
+A route may document a request body it reads itself (a webhook) with `openapi_extra=json_body(Model)`; such an
+operation is marked `x-raw-body` and declares no validation 400 (it answers whatever arrives).
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def truthful_openapi(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
             authenticated = current_user in calls or admin_user in calls
             needs_token |= authenticated
             _fix_parameters(operation)
+            if route is not None and route.body_field is None and "requestBody" in operation:
+                operation["x-raw-body"] = True  # documented by json_body(); the route reads it itself
             _declare_errors(operation, authenticated=authenticated, admin=admin_user in calls)
             if authenticated:
                 operation["security"] = [{"bearer": []}]
@@ -181,8 +184,9 @@ def _declare_errors(operation: dict[str, Any], *, authenticated: bool, admin: bo
     responses.pop("422", None)
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
+    validated_body = has_body and not operation.get("x-raw-body")
     codes = {"429", "502", "503"}
-    if has_body or any(p.get("in") == "query" for p in parameters):
+    if validated_body or any(p.get("in") == "query" for p in parameters):
         codes.add("400")
     if has_body:
         codes.add("413")

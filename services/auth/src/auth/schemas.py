@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
@@ -20,6 +21,20 @@ _EMAIL = re.compile(
 # 07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX, 2547XXXXXXXX (and the same with 1): stored as 254[17]XXXXXXXX.
 _KENYAN_PHONE = re.compile(r"^(?:\+?254|0)([17]\d{8})$")
 _PHONE_SEPARATORS = re.compile(r"[\s-]")
+
+
+def storable(value: str) -> str:
+    """ValueError for what PostgreSQL text and UTF-8 cannot carry: NUL and lone surrogates."""
+    if "\x00" in value or any(unicodedata.category(c) == "Cs" for c in value):
+        raise ValueError("Must not contain NUL characters or lone surrogates")
+    return value
+
+
+def plain_text(value: str) -> str:
+    """ValueError for control characters (NUL, newlines...) and lone surrogates: a name is one line of text."""
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise ValueError("Must not contain control characters")
+    return value
 
 
 def normalise_email(value: str) -> str:
@@ -52,7 +67,7 @@ Name = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": NAME
 
 
 def normalise_name(value: str) -> str:
-    name = value.strip()
+    name = plain_text(value).strip()
     if not 1 <= len(name) <= NAME_MAX_LENGTH:
         raise ValueError(f"Name must be 1 to {NAME_MAX_LENGTH} characters")
     return name
@@ -69,6 +84,7 @@ class RegisterIn(BaseModel):
     _email = field_validator("email")(normalise_email)
     _phone = field_validator("phone")(normalise_phone)
     _name = field_validator("name")(normalise_name)
+    _password = field_validator("password")(storable)
 
 
 class ProfileIn(BaseModel):
@@ -87,9 +103,14 @@ class LoginIn(BaseModel):
     email: str = Field(max_length=1024)
     password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
+    _email = field_validator("email")(storable)
+    _password = field_validator("password")(storable)
+
 
 class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=512)
+
+    _token = field_validator("refresh_token")(storable)
 
 
 class UserOut(BaseModel):

@@ -11,11 +11,18 @@ from fastapi.responses import JSONResponse
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.openapi import json_body
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from jeshkit.security import CurrentUser
 from payments import service
 from payments.daraja import normalize_phone
-from payments.schemas import CallbackAck, InitiateMpesaPayment, MpesaPaymentStarted, PaymentStatus
+from payments.schemas import (
+    CallbackAck,
+    InitiateMpesaPayment,
+    MpesaPaymentStarted,
+    PaymentStatus,
+    StkCallbackRequest,
+)
 
 log = logging.getLogger("payments.api")
 
@@ -55,14 +62,14 @@ def initiate_mpesa_payment(
     return Envelope(data=MpesaPaymentStarted(**started))
 
 
-@router.post("/hooks/stk/{token}", response_model=CallbackAck)
+@router.post("/hooks/stk/{token}", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def stk_callback(token: str, request: Request) -> JSONResponse:
     """Daraja's callback (the CallBackURL we give it): always 200, whatever arrives."""
     await _process_callback(request, token)
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.post("/mpesa/callback", response_model=CallbackAck)
+@router.post("/mpesa/callback", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def compat_mpesa_callback(request: Request) -> JSONResponse:
     """The old callback path (compat): processed only while MPESA_CALLBACK_TOKEN is unset."""
     if request.app.state.settings.mpesa_callback_token is None:
