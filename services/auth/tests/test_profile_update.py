@@ -99,7 +99,7 @@ def test_nul_control_characters_and_lone_surrogates_are_400_not_500(auth, regist
     _, headers = signed_up(auth, register, name="Clean")
 
     # Sent as JSON text: a lone surrogate is only expressible as an escape.
-    body = '{"%s": %s}' % (field, json.dumps(value))
+    body = json.dumps({field: value})  # ASCII JSON: a lone surrogate as its escape
     patched = auth.patch("/api/auth/profile", content=body, headers={**headers, "Content-Type": "application/json"})
     registered = register(auth, **{field: value}) if "\ud800" not in value else None
 
