@@ -226,3 +226,14 @@ def test_an_unsafe_pod_is_reported(staging):
     assert "inventory: readinessProbe must GET /readyz" in problems
     assert "inventory: the Deployment must run at least 2 replicas" in problems
     assert any(p.startswith("inventory: an init container 'migrate' must run alembic") for p in problems)
+
+
+def test_a_new_service_gets_its_image_line_in_each_overlay():
+    specs = {**service_specs(), "ghost": {"calls": {}, "secrets": [], "settings": [], "internet": []}}
+    path = REPO / "deploy" / "k8s" / "overlays" / "production" / "kustomization.yaml"
+    text = k8s_generate.overlay_kustomization(path, specs)
+    assert text.startswith(path.read_text().partition("\nimages:\n")[0])  # the hand-written part is kept
+    images = {i["name"]: i for i in yaml.safe_load(text)["images"]}
+    assert images["jesh/ghost"] == {"name": "jesh/ghost", "newName": "registry.example.com/jesh/ghost",
+                                    "newTag": images["jesh/auth"]["newTag"]}
+    assert len(images) == len(specs)
