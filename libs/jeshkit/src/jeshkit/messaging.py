@@ -44,6 +44,7 @@ async def ensure_stream(js: Any, settings: ServiceSettings) -> None:
         subjects=[f"{settings.events_subject_prefix}.>"],
         storage=StorageType.FILE,
         duplicate_window=settings.events_duplicate_window_seconds,
+        num_replicas=settings.events_stream_replicas,
     )
     try:
         await js.stream_info(settings.events_stream)
