@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from jeshkit.cache import CachedGetMiddleware, ResponseCache
-from jeshkit.consumer import Handler
+from jeshkit.consumer import Handlers
 from jeshkit.db import make_engine, make_session_factory
 from jeshkit.errors import error_response, install_error_handlers
 from jeshkit.logs import configure_logging
@@ -32,7 +32,7 @@ def create_service_app(
     *,
     title: str,
     routers: Sequence[APIRouter],
-    handlers: Mapping[str, Handler] | None = None,
+    handlers: Handlers | None = None,
     jobs: Sequence[PeriodicJob] = (),
     on_startup: Callable[[FastAPI], None] | None = None,
     description: str = "",
