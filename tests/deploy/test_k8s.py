@@ -237,3 +237,9 @@ def test_a_new_service_gets_its_image_line_in_each_overlay():
     assert images["jesh/ghost"] == {"name": "jesh/ghost", "newName": "registry.example.com/jesh/ghost",
                                     "newTag": images["jesh/auth"]["newTag"]}
     assert len(images) == len(specs)
+
+
+def test_the_generated_manifests_are_plain_yaml():
+    for path in (REPO / "deploy" / "k8s" / "base").rglob("*.yaml"):
+        text = path.read_text()
+        assert "&id" not in text and "*id" not in text, f"{path}: YAML anchors/aliases"
