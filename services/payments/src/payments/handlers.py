@@ -1,29 +1,103 @@
-"""Reactions of the payments service to other services' events (idempotent; run inside the consumer's transaction)."""
+"""Reactions of the payments service to other services' events (idempotent; run inside the consumer's transaction,
+so none of them calls anything outside: a push asked for by billing is queued and sent by a job)."""
 
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from jeshkit.consumer import Handler
+from jeshkit.consumer import Handler, PoisonEvent
 from jeshkit.outbox import Event
-from payments.service import booking_snapshot, remember_booking
+from payments.daraja_wire import MAX_AMOUNT, normalize_phone
+from payments.events import AutopayRequested, BookingFacts, RefundRequired
+from payments.models import Payment
+from payments.service import on_booking_cancelled, on_refund_required, remember_booking
+from payments.service.initiate import new_callback_token
+from payments.settings import Settings
+
+log = logging.getLogger("payments.handlers")
+
+
+def _occurred_at(event: Event) -> datetime:
+    moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _remember(session: Session, event: Event, status: str) -> BookingFacts:
+    data = BookingFacts.model_validate(event.data)
+    remember_booking(
+        session,
+        booking_id=data.booking_id,
+        status=status,
+        status_at=_occurred_at(event),
+        user_id=data.user_id,
+        unit_id=data.unit_id,
+        total_price=data.total_price,
+        hold_expires_at=data.hold_expires_at,
+    )
+    return data
 
 
 def on_booking_created(session: Session, event: Event) -> None:
     """Remember a new booking: who owns it and what it costs."""
-    remember_booking(session, **booking_snapshot(event.data, status="pending"))
+    _remember(session, event, "pending")
 
 
 def on_booking_confirmed(session: Session, event: Event) -> None:
-    """A confirmed booking takes no more payments."""
-    remember_booking(session, **booking_snapshot(event.data, status="confirmed"))
+    """A confirmed booking takes no more payments (also when confirmed again after a late payment)."""
+    _remember(session, event, "confirmed")
 
 
-def on_booking_cancelled(session: Session, event: Event) -> None:
-    """A cancelled booking takes no more payments (pushes already in flight are still settled)."""
-    remember_booking(session, **booking_snapshot(event.data, status="cancelled"))
+def make_on_booking_cancelled(fee: int) -> Handler:
+    def on_cancelled(session: Session, event: Event) -> None:
+        """A cancelled booking takes no more payments; a paid one cancelled by its owner or an admin is refunded."""
+        data = _remember(session, event, "cancelled")
+        if data.start_date is None or data.reason is None:
+            raise PoisonEvent("BookingCancelled without start_date or reason")
+        on_booking_cancelled(
+            session, booking_id=data.booking_id, reason=data.reason, start_date=data.start_date,
+            cancelled_at=_occurred_at(event), fee=fee,
+        )
+
+    return on_cancelled
 
 
-HANDLERS: dict[str, Handler] = {
-    "BookingCreated": on_booking_created,
-    "BookingConfirmed": on_booking_confirmed,
-    "BookingCancelled": on_booking_cancelled,
-}
+def on_refund_required_event(session: Session, event: Event) -> None:
+    """Booking could not use a payment: refund it."""
+    data = RefundRequired.model_validate(event.data)
+    on_refund_required(session, payment_id=data.payment_id, amount=data.amount, reason=data.reason)
+
+
+def on_autopay_requested(session: Session, event: Event) -> None:
+    """Billing asks for an invoice to be charged: queue the push (a job sends it; at most one per invoice)."""
+    data = AutopayRequested.model_validate(event.data)
+    phone = normalize_phone(data.phone_number)
+    if phone is None or not 1 <= data.amount <= MAX_AMOUNT:
+        log.warning("autopay for invoice %s not possible (phone %r, %s KES)", data.invoice_id, data.phone_number,
+                    data.amount)
+        return
+    queued = session.execute(
+        insert(Payment)
+        .values(
+            booking_id=data.booking_id, invoice_id=data.invoice_id, user_id=data.user_id, method="mpesa",
+            amount=data.amount, status="pending", phone_number=phone, account_reference=f"INV-{data.invoice_id}"[:12],
+            callback_token=new_callback_token(), push_sent_at=None,
+        )
+        .on_conflict_do_nothing()  # a push already unsettled for this invoice
+        .returning(Payment.id)
+    ).first()
+    if queued is None:
+        log.info("autopay for invoice %s skipped: a payment is already in progress", data.invoice_id)
+
+
+def handlers(settings: Settings) -> dict[str, Handler]:
+    return {
+        "BookingCreated": on_booking_created,
+        "BookingConfirmed": on_booking_confirmed,
+        "BookingCancelled": make_on_booking_cancelled(settings.cancellation_fee_kes),
+        "RefundRequired": on_refund_required_event,
+        "AutopayRequested": on_autopay_requested,
+    }
