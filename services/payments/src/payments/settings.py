@@ -49,7 +49,8 @@ class Settings(ServiceSettings):
 
     public_base_url: str = "http://127.0.0.1:5000"
     booking_url: str = "http://127.0.0.1:8003"
-    billing_url: str = "http://127.0.0.1:8006"
+    # billing's internal base URL (invoice payments); unset: invoice payments answer 503
+    billing_url: str | None = None
 
     # A push still pending this long is settled by STK Push Query.
     payment_reconcile_after_seconds: float = 120.0

@@ -110,7 +110,7 @@ def initiate_invoice_payment(
     *,
     session: Session,
     http: httpx.Client,
-    billing_url: str,
+    billing_url: str | None,
     provider: PaymentProvider,
     user: Principal,
     invoice_id: int,
@@ -118,6 +118,8 @@ def initiate_invoice_payment(
 ) -> dict[str, Any]:
     """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open)."""
     session.rollback()
+    if not billing_url:
+        raise UpstreamUnavailable("The billing service is unavailable, please retry", 503)
     invoice = fetch_json(http, f"{billing_url.rstrip('/')}/internal/invoices/{invoice_id}", peer="billing")
     if invoice is None:
         raise NotFound("Invoice not found")

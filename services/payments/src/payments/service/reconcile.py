@@ -38,7 +38,7 @@ def reconcile_pending_payments(
                     Payment.push_sent_at.is_not(None),
                     or_(
                         Payment.created_at <= func.now() - timedelta(seconds=settle_after_seconds),
-                        Payment.callbacks_received > 0,
+                        Payment.next_check_at.is_not(None),  # a callback Daraja could not confirm yet
                     ),
                     or_(Payment.next_check_at.is_(None), Payment.next_check_at <= func.now()),
                 )
