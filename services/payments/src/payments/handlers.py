@@ -9,12 +9,19 @@ from datetime import UTC, datetime
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from jeshkit.consumer import Handler, PoisonEvent
-from jeshkit.outbox import Event
+from jeshkit.consumer import Handler, Handlers
+from jeshkit.events import (
+    AutopayRequested,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingCreated,
+    Event,
+    RefundRequired,
+)
+from payments import service
 from payments.daraja_wire import MAX_AMOUNT, normalize_phone
-from payments.events import AutopayRequested, BookingFacts, RefundRequired
 from payments.models import Payment
-from payments.service import on_booking_cancelled, on_refund_required, remember_booking
+from payments.service import remember_booking
 from payments.service.initiate import new_callback_token
 from payments.settings import Settings
 
@@ -26,38 +33,41 @@ def _occurred_at(event: Event) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _remember(session: Session, event: Event, status: str) -> BookingFacts:
-    data = BookingFacts.model_validate(event.data)
+def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
+    """Remember a new booking: who owns it and what it costs."""
     remember_booking(
         session,
         booking_id=data.booking_id,
-        status=status,
+        status="pending",
         status_at=_occurred_at(event),
         user_id=data.user_id,
         unit_id=data.unit_id,
         total_price=data.total_price,
         hold_expires_at=data.hold_expires_at,
     )
-    return data
 
 
-def on_booking_created(session: Session, event: Event) -> None:
-    """Remember a new booking: who owns it and what it costs."""
-    _remember(session, event, "pending")
-
-
-def on_booking_confirmed(session: Session, event: Event) -> None:
+def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event) -> None:
     """A confirmed booking takes no more payments (also when confirmed again after a late payment)."""
-    _remember(session, event, "confirmed")
+    remember_booking(
+        session,
+        booking_id=data.booking_id,
+        status="confirmed",
+        status_at=_occurred_at(event),
+        user_id=data.user_id,
+        unit_id=data.unit_id,
+        total_price=data.total_price,
+    )
 
 
 def make_on_booking_cancelled(fee: int) -> Handler:
-    def on_cancelled(session: Session, event: Event) -> None:
+    def on_cancelled(session: Session, data: BookingCancelled, event: Event) -> None:
         """A cancelled booking takes no more payments; a paid one cancelled by its owner or an admin is refunded."""
-        data = _remember(session, event, "cancelled")
-        if data.start_date is None or data.reason is None:
-            raise PoisonEvent("BookingCancelled without start_date or reason")
-        on_booking_cancelled(
+        remember_booking(
+            session, booking_id=data.booking_id, status="cancelled", status_at=_occurred_at(event),
+            user_id=data.user_id, unit_id=data.unit_id,
+        )
+        service.on_booking_cancelled(
             session, booking_id=data.booking_id, reason=data.reason, start_date=data.start_date,
             cancelled_at=_occurred_at(event), fee=fee,
         )
@@ -65,15 +75,13 @@ def make_on_booking_cancelled(fee: int) -> Handler:
     return on_cancelled
 
 
-def on_refund_required_event(session: Session, event: Event) -> None:
+def on_refund_required(session: Session, data: RefundRequired, event: Event) -> None:
     """Booking could not use a payment: refund it."""
-    data = RefundRequired.model_validate(event.data)
-    on_refund_required(session, payment_id=data.payment_id, amount=data.amount, reason=data.reason)
+    service.on_refund_required(session, payment_id=data.payment_id, amount=data.amount, reason=data.reason)
 
 
-def on_autopay_requested(session: Session, event: Event) -> None:
+def on_autopay_requested(session: Session, data: AutopayRequested, event: Event) -> None:
     """Billing asks for an invoice to be charged: queue the push (a job sends it; at most one per invoice)."""
-    data = AutopayRequested.model_validate(event.data)
     phone = normalize_phone(data.phone_number)
     if phone is None or not 1 <= data.amount <= MAX_AMOUNT:
         log.warning("autopay for invoice %s not possible (phone %r, %s KES)", data.invoice_id, data.phone_number,
@@ -93,11 +101,11 @@ def on_autopay_requested(session: Session, event: Event) -> None:
         log.info("autopay for invoice %s skipped: a payment is already in progress", data.invoice_id)
 
 
-def handlers(settings: Settings) -> dict[str, Handler]:
+def handlers(settings: Settings) -> Handlers:
     return {
-        "BookingCreated": on_booking_created,
-        "BookingConfirmed": on_booking_confirmed,
-        "BookingCancelled": make_on_booking_cancelled(settings.cancellation_fee_kes),
-        "RefundRequired": on_refund_required_event,
-        "AutopayRequested": on_autopay_requested,
+        BookingCreated: on_booking_created,
+        BookingConfirmed: on_booking_confirmed,
+        BookingCancelled: make_on_booking_cancelled(settings.cancellation_fee_kes),
+        RefundRequired: on_refund_required,
+        AutopayRequested: on_autopay_requested,
     }
