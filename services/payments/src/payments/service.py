@@ -217,7 +217,16 @@ def payment_status(*, session: Session, user: Principal, booking_id: int) -> dic
         "method": payment.method,
         "transaction_code": payment.receipt,
         "timestamp": payment.created_at,
+        "reason": _failure_reason(payment),
     }
+
+
+def _failure_reason(payment: Payment) -> str | None:
+    if payment.status != "failed":
+        return None
+    if payment.result_code is None:
+        return "The payment failed"
+    return reason_for(payment.result_code, payment.result_desc)
 
 
 # --- callbacks --------------------------------------------------------------------------------------

@@ -1,0 +1,103 @@
+"""A customer on a phone: signs up, books, pays by M-PESA (the Daraja simulator), sees the booking confirmed;
+a failed payment shows why and a retry succeeds; the language is switchable and remembered."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PHONE, register_customer
+
+
+def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=4200)
+    page = new_page(PHONE)
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("M-PESA")
+    check_page(page, "01-units-phone")
+
+    page.get_by_role("link", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/signup$"))
+    page.get_by_label("Full name").fill("Wanjiru Kamau")
+    page.get_by_label("Email").fill(f"wanjiru-{uuid.uuid4().hex[:8]}@example.co.ke")
+    page.get_by_label("Phone number").fill("0712 345 678")
+    page.get_by_label("Password").fill("nyumba-yangu-2026")
+    check_page(page, "02-signup-phone")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("link", name="My bookings")).to_be_visible()
+
+    # Find the unit in the catalogue, filtered by size, and open it.
+    page.get_by_label("Size").select_option("medium")
+    page.get_by_role("button", name="Show units").click()
+    page.get_by_role("link", name=f"Unit {unit['unit_number']}").click()
+    expect(page.get_by_role("heading", name=f"Unit {unit['unit_number']}")).to_be_visible()
+    # 30 days by default: the estimate follows the server's rule, ceil(4200 * 30 / 30).
+    expect(page.get_by_text("KES 4,200").first).to_be_visible()
+    check_page(page, "03-unit-phone")
+    page.get_by_role("button", name="Reserve and continue to payment").click()
+
+    expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
+    expect(page.get_by_role("heading", name="Pay with M-PESA")).to_be_visible()
+    expect(page.get_by_label("M-PESA phone number")).to_have_value("0712 345 678")
+    check_page(page, "04-booking-pay-phone")
+    page.get_by_role("button", name="Pay KES 4,200").click()
+    expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
+    expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Confirmed").first).to_be_visible()
+    check_page(page, "05-booking-confirmed-phone")
+
+    page.get_by_role("link", name="My bookings", exact=True).click()
+    item = page.get_by_role("listitem").filter(has_text=f"Unit {unit['unit_number']}")
+    expect(item).to_contain_text("Confirmed")
+    expect(item).to_contain_text("KES 4,200")
+    check_page(page, "06-my-bookings-phone")
+
+    # The server agrees: the unit is booked.
+    assert httpx.get(f"{portal}/api/units/{unit['id']}").json()["data"]["status"] == "booked"
+
+
+def test_a_failed_payment_shows_the_reason_and_a_retry_succeeds(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=3000, size="small")
+    customer = register_customer(portal, phone="0712341032")  # the simulator: 1032, cancelled by the user
+    page = new_page(PHONE)
+    page.goto(f"/units/{unit['id']}")
+    page.get_by_role("button", name="Log in to book").click()
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Email").fill(customer["email"])
+    page.get_by_label("Password").fill(customer["password"])
+    check_page(page, "07-login-phone")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=f"Unit {unit['unit_number']}")).to_be_visible()
+    page.get_by_role("button", name="Reserve and continue to payment").click()
+
+    page.get_by_role("button", name="Pay KES 3,000").click()
+    alert = page.get_by_role("alert").filter(has_text="did not go through")
+    expect(alert).to_contain_text("The payment was cancelled by the user", timeout=30_000)
+    check_page(page, "08-payment-failed-phone")
+
+    page.get_by_label("M-PESA phone number").fill("0712 345 678")
+    page.get_by_role("button", name="Try again: pay KES 3,000").click()
+    expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
+
+
+def test_swahili_is_switchable_and_remembered(new_page: Any, check_page: Any, portal: str) -> None:
+    page = new_page(DESKTOP)
+    page.goto("/")
+    check_page(page, "10-units-desktop")
+    page.get_by_role("button", name="Kiswahili").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hifadhi salama, lipa kwa M-PESA")
+    expect(page.locator("html")).to_have_attribute("lang", "sw")
+    page.reload()
+    expect(page.get_by_role("link", name="Jisajili")).to_be_visible()
+    expect(page.get_by_role("button", name="Kiswahili")).to_have_attribute("aria-pressed", "true")
+    check_page(page, "11-units-desktop-sw")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("link", name="Sign up")).to_be_visible()
