@@ -52,11 +52,24 @@ def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
     expect(page.get_by_text("Confirmed").first).to_be_visible()
     check_page(page, "05-booking-confirmed-phone")
 
+    # Order a truck for it: the server's estimate is shown.
+    page.get_by_role("link", name="Order a truck").click()
+    expect(page).to_have_url(re.compile(r"/transport\?booking=\d+$"))
+    page.get_by_label("Pickup address").fill("Kilimani, Argwings Kodhek Rd")
+    page.get_by_label("Delivery address").fill("Jesh Storage, Mombasa Rd")
+    page.get_by_label("Distance (km)").fill("12")
+    page.get_by_label("What are we moving?").fill("Sofa, bed, 10 boxes")
+    expect(page.get_by_text("Estimated cost: KES 2,200")).to_be_visible()
+    page.get_by_role("button", name="Request truck").click()
+    expect(page.get_by_role("status").filter(has_text="Request received")).to_contain_text("KES 2,200")
+    expect(page.get_by_role("listitem").filter(has_text="Kilimani")).to_contain_text("Requested")
+    check_page(page, "06-transport-phone")
+
     page.get_by_role("link", name="My bookings", exact=True).click()
     item = page.get_by_role("listitem").filter(has_text=f"Unit {unit['unit_number']}")
     expect(item).to_contain_text("Confirmed")
     expect(item).to_contain_text("KES 4,200")
-    check_page(page, "06-my-bookings-phone")
+    check_page(page, "06b-my-bookings-phone")
 
     # The server agrees: the unit is booked.
     assert httpx.get(f"{portal}/api/units/{unit['id']}").json()["data"]["status"] == "booked"

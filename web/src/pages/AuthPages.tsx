@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
+import { tokens } from "../auth/tokens";
 import type { ApiError } from "../api/client";
 import { ErrorAlert, PageTitle, TextField } from "../components/ui";
 import { normalizeKenyanPhone } from "../lib/phone";
@@ -28,7 +29,7 @@ export function LoginPage() {
     const err = await login(email, password).catch(() => ({ message: "", status: 0 }));
     setBusy(false);
     if (err) setError(err);
-    else navigate(next || "/bookings", { replace: true });
+    else navigate(next || (tokens.session?.user.role === "admin" ? "/admin" : "/bookings"), { replace: true });
   };
 
   return (

@@ -56,14 +56,14 @@ export function AdminTransport() {
                       <p className="muted">{t("admin.customerId")}: {r.user_id}{r.booking_id ? ` · ${t("bookings.booking", { id: r.booking_id })}` : ""}</p>
                       <div className="actions">
                         {next && (
-                          <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => move(r, next)}
-                            aria-label={t("admin.moveTo", { id: r.id, status: t(`status.${next}` as MessageKey) })}>
-                            {t(`admin.action.${next}` as MessageKey)}
+                          <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => move(r, next)}>
+                            {t(`admin.action.${next}` as MessageKey)}<span className="sr-only"> {t("admin.requestNo", { id: r.id })}</span>
                           </button>
                         )}
                         {col !== "completed" && col !== "cancelled" && (
-                          <button type="button" className="btn btn-small btn-ghost" disabled={busy === r.id} onClick={() => move(r, "cancelled")}
-                            aria-label={t("admin.cancelRequest", { id: r.id })}>{t("admin.cancel")}</button>
+                          <button type="button" className="btn btn-small btn-ghost" disabled={busy === r.id} onClick={() => move(r, "cancelled")}>
+                            {t("admin.cancel")}<span className="sr-only"> {t("admin.requestNo", { id: r.id })}</span>
+                          </button>
                         )}
                       </div>
                     </li>
