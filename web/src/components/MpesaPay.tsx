@@ -13,8 +13,8 @@ type Stage = "idle" | "sending" | "waiting" | "success" | "failed" | "timeout";
  * Pay a booking by M-PESA: confirm the phone, send the STK Push, "check your phone" while the prompt is out,
  * then the live status until it is paid or failed (with the reason and a retry).
  */
-export function MpesaPay({ bookingId, amount, resume, onPaid }: {
-  bookingId: number; amount: number; resume: boolean; onPaid: () => void;
+export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed }: {
+  bookingId: number; amount: number; resume: boolean; onPaid: () => void; onFailed?: () => void;
 }) {
   const { t } = useI18n();
   const { user } = useSession();
@@ -26,6 +26,8 @@ export function MpesaPay({ bookingId, amount, resume, onPaid }: {
   const poller = useRef<Poller | null>(null);
   const paidRef = useRef(onPaid);
   paidRef.current = onPaid;
+  const failedRef = useRef(onFailed);
+  failedRef.current = onFailed;
 
   const watch = () => {
     poller.current?.stop();
@@ -55,6 +57,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid }: {
           paidRef.current();
         } else if (s.status === "failed") {
           setStage("failed");
+          failedRef.current?.();
         }
       },
       onDone: (outcome) => {

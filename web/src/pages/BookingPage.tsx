@@ -102,13 +102,13 @@ export function BookingPage() {
           </div>
         </section>
         {payable && (
-          <section className="card" aria-labelledby="pay">
+          <section className="card pay-card" aria-labelledby="pay">
             <h2 id="pay">{t("pay.title")}</h2>
             <p className="muted">{t("pay.lead")}</p>
             <p className="quote-total"><Price amount={booking.total_price} /></p>
             {payment.loading && payment.data === undefined ? <Spinner label={t("common.loading")} /> : (
               <MpesaPay bookingId={booking.id} amount={booking.total_price} resume={paymentPending}
-                onPaid={() => { setPaid(true); void bookings.reload(); }} />
+                onPaid={() => { setPaid(true); void bookings.reload(); }} onFailed={() => void bookings.reload()} />
             )}
           </section>
         )}
