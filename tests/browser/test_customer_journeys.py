@@ -3,7 +3,10 @@ a failed payment shows why and a retry succeeds; the language is switchable and 
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import time
 import uuid
 from typing import Any
 
@@ -114,3 +117,50 @@ def test_swahili_is_switchable_and_remembered(new_page: Any, check_page: Any, po
     check_page(page, "11-units-desktop-sw")
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("link", name="Sign up")).to_be_visible()
+
+
+def _expiring(token: str, seconds: int) -> str:
+    """The same token with an exp claim `seconds` from now (the signature no longer matches: only the client's
+    decision to refresh reads it; the server never sees it because the client refreshes first)."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(time.time()) + seconds
+    encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{header}.{encoded}.{signature}"
+
+
+def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
+    new_page: Any, check_page: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    page = new_page(PHONE)
+    page.goto("/login")
+    page.get_by_label("Email").fill(customer["email"])
+    page.get_by_label("Password").fill(customer["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/bookings$"))
+    expect(page.get_by_text("You have no bookings yet.")).to_be_visible()
+    read = "() => JSON.parse(localStorage.getItem('jesh.session'))"
+    before = page.evaluate(read)
+
+    # The access token is about to expire: the next request rotates the refresh token first.
+    page.evaluate("(t) => { const s = JSON.parse(localStorage.getItem('jesh.session')); s.token = t;"
+                  " localStorage.setItem('jesh.session', JSON.stringify(s)); }", _expiring(before["token"], 20))
+    page.get_by_role("link", name="Profile").click()
+    expect(page.get_by_role("heading", name="Akinyi Otieno")).to_be_visible()
+    expect(page.get_by_text("0712 345 678")).to_be_visible()
+    after = page.evaluate(read)
+    assert after["refresh_token"] != before["refresh_token"]
+    assert after["token"] != before["token"]
+    check_page(page, "09-profile-phone")
+
+    page.goto("/units/1/nothing-here")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    check_page(page, "12-not-found-phone")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    assert page.evaluate(read) is None
+    # Logged out: that refresh token family is revoked on the server.
+    r = httpx.post(f"{portal}/api/auth/refresh", json={"refresh_token": after["refresh_token"]}, timeout=10)
+    assert r.status_code == 401
