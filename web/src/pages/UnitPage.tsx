@@ -87,7 +87,7 @@ export function UnitPage() {
             <p className="muted">{t("unit.allFree")}</p>
           )}
         </section>
-        <section className="card" aria-labelledby="book">
+        <section className="card book-card" aria-labelledby="book">
           <h2 id="book">{t("book.title")}</h2>
           {u.status === "maintenance" ? (
             <Alert kind="warning">{t("book.maintenance")}</Alert>

@@ -38,7 +38,7 @@ export function AdminBookings() {
     <div className="stack">
       <PageTitle sub={t("admin.bookingsSub")}>{t("admin.bookings")}</PageTitle>
       <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => { e.preventDefault(); set("user_id", userInput); }}>
-        <SelectField label={t("booking.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
+        <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
           <option value="">{t("admin.all")}</option>
           {STATUSES.map((s) => <option key={s} value={s}>{t(`status.${s}`)}</option>)}
         </SelectField>
