@@ -4,7 +4,9 @@ export type Booking = bookingSchemas["BookingOut"];
 export type Unit = inventorySchemas["UnitOut"];
 
 /** The caller's bookings (an admin's: everyone's, with the filters given), newest first. */
-export async function loadBookings(query: { status?: "pending" | "confirmed" | "cancelled"; user_id?: number; unit_id?: number } = {}) {
+export async function loadBookings(query: {
+  status?: "pending" | "confirmed" | "cancelled"; user_id?: number; unit_id?: number; refund_status?: "required";
+} = {}) {
   const { data, error, response } = await api.GET("/api/bookings", { params: { query } });
   if (!data) return { error: errorOf(error, response.status) };
   return { data: [...data.data].sort((a, b) => b.id - a.id) };

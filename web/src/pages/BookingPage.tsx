@@ -6,6 +6,7 @@ import { useLoad } from "../lib/useLoad";
 import { loadBookings } from "../lib/bookings";
 import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/dates";
 import { Price } from "../components/Price";
+import { formatKES } from "../lib/money";
 import { MpesaPay } from "../components/MpesaPay";
 import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
 
@@ -90,6 +91,13 @@ export function BookingPage() {
             )}
             <div><dt>{t("booking.created")}</dt><dd>{formatInstant(booking.created_at, lang)}</dd></div>
           </dl>
+          {booking.refunds && booking.refunds.length > 0 && (
+            <Alert kind="info" title={t("booking.refundTitle")}>
+              {booking.refunds.map((r) => (
+                <p key={r.created_at}>{t("booking.refundText", { amount: formatKES(r.amount) })} {r.reason}</p>
+              ))}
+            </Alert>
+          )}
           {booking.status === "pending" && booking.hold_expires_at && (
             <p className="hold" role="timer" aria-live="off">
               {left > 0 ? t("booking.holdLeft", { time: `${minutes}:${seconds}` }) : t("booking.holdOver")}

@@ -3,8 +3,8 @@ import { useSearchParams } from "react-router-dom";
 import { api, errorOf, type ApiError, type transportSchemas } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
-import { loadBookings } from "../lib/bookings";
-import { formatInstant, nairobiLocalToIso, nairobiDate, addDays } from "../lib/dates";
+import { loadBookings, loadUnitIndex } from "../lib/bookings";
+import { formatDay, formatInstant, nairobiLocalToIso, nairobiDate, addDays } from "../lib/dates";
 import { formatKES, transportEstimate } from "../lib/money";
 import { Price } from "../components/Price";
 import { Alert, ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge, TextField } from "../components/ui";
@@ -19,6 +19,7 @@ export function TransportPage() {
     return data ? { data: [...data.data].sort((a, b) => b.id - a.id) } : { error: errorOf(error, response.status) };
   }, []);
   const bookings = useLoad(() => loadBookings({ status: "confirmed" }), []);
+  const units = useLoad(() => loadUnitIndex(), []);
   const [form, setForm] = useState({
     booking: params.get("booking") ?? "", pickup: "", delivery: "", distance: "",
     when: `${addDays(nairobiDate(), 1)}T09:00`, items: "",
@@ -65,7 +66,13 @@ export function TransportPage() {
           <form className="stack-sm" onSubmit={submit}>
             <SelectField label={t("transport.booking")} value={form.booking} onChange={(e) => setForm({ ...form, booking: e.target.value })}>
               <option value="">{t("transport.noBooking")}</option>
-              {bookings.data?.map((b) => <option key={b.id} value={b.id}>{t("bookings.booking", { id: b.id })}</option>)}
+              {bookings.data?.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {t("bookings.booking", { id: b.id })}
+                  {units.data?.get(b.unit_id) ? ` · ${t("units.unit", { number: units.data.get(b.unit_id)!.unit_number })}` : ""}
+                  {` · ${formatDay(b.start_date, lang)}`}
+                </option>
+              ))}
             </SelectField>
             <TextField label={t("transport.pickup")} required value={form.pickup} autoComplete="street-address"
               onChange={(e) => setForm({ ...form, pickup: e.target.value })} />

@@ -17,8 +17,10 @@ export function AdminBookings() {
   const status = (STATUSES as readonly string[]).includes(params.get("status") ?? "") ? (params.get("status") as Status) : undefined;
   const unitId = Number(params.get("unit_id")) || undefined;
   const userId = Number(params.get("user_id")) || undefined;
+  const owingRefund = params.get("refund_status") === "required" ? ("required" as const) : undefined;
   const units = useLoad(() => loadUnitIndex(), []);
-  const bookings = useLoad(() => loadBookings({ status, unit_id: unitId, user_id: userId }), [status, unitId, userId]);
+  const bookings = useLoad(() => loadBookings({ status, unit_id: unitId, user_id: userId, refund_status: owingRefund }),
+    [status, unitId, userId, owingRefund]);
   const [userInput, setUserInput] = useState(userId ? String(userId) : "");
   const set = (key: string, value: string) => {
     const next = new URLSearchParams(params);
@@ -48,6 +50,10 @@ export function AdminBookings() {
         </SelectField>
         <TextField label={t("admin.customerId")} type="number" min={1} value={userInput} onChange={(e) => setUserInput(e.target.value)}
           onBlur={() => set("user_id", userInput)} />
+        <label className="check">
+          <input type="checkbox" checked={!!owingRefund} onChange={(e) => set("refund_status", e.target.checked ? "required" : "")} />
+          {t("admin.owingRefund")}
+        </label>
       </form>
       <ErrorAlert error={bookings.error} />
       {bookings.loading && !bookings.data ? <Spinner label={t("common.loading")} /> : bookings.data?.length === 0 ? (
@@ -72,7 +78,10 @@ export function AdminBookings() {
                   <td>{formatDay(b.start_date, lang)} – {formatDay(b.end_date, lang)}</td>
                   <td><Price amount={b.total_price} /></td>
                   <td><StatusBadge status={b.status} /></td>
-                  <td><StatusBadge status={b.payment_status} /></td>
+                  <td>
+                    <StatusBadge status={b.payment_status} />
+                    {b.refund_status === "required" && <> <span className="badge badge-bad">{t("admin.refundDue")}</span></>}
+                  </td>
                   <td>{b.status !== "cancelled" && (
                     <button type="button" className="btn btn-small btn-ghost" onClick={() => cancel(b.id)}
                       aria-label={t("admin.cancelBooking", { id: b.id })}>{t("booking.cancel")}</button>
