@@ -103,6 +103,7 @@ class PaymentStatus(BaseModel):
     method: str = Field(description="mpesa | paypal | card")
     transaction_code: str | None = Field(description="the M-PESA receipt number once paid")
     timestamp: datetime = Field(description="when the payment was started (UTC)")
+    reason: str | None = Field(default=None, description="why a failed payment failed, in words a person can read")
     refund: RefundView | None = Field(default=None, description="the booking's latest refund, if any")
 
 
