@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -27,7 +28,7 @@ from auth.schemas import normalise_email, normalise_name
 from auth.throttle import LoginPolicy, clear_login_attempts, count_login_attempt
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
 from jeshkit.errors import BadRequest, Conflict, Unauthorized
-from jeshkit.outbox import stage
+from jeshkit.events import UserRegistered, UserUpdated, stage
 
 log = logging.getLogger("auth.service")
 
@@ -171,7 +172,7 @@ def update_profile(
         except IntegrityError:  # the same email taken at the same moment by another account
             session.rollback()
             raise Conflict("Email already registered") from None
-        stage(session, "UserUpdated", _profile_data(user))
+        stage(session, UserUpdated(**_profile_data(user)))
     session.commit()
     if changes:
         log.info("user %s updated %s", user_id, ", ".join(sorted(changes)))
@@ -256,11 +257,11 @@ def _insert_user(
     if user_id is None:
         return None
     user = session.get_one(User, user_id)
-    stage(session, "UserRegistered", _profile_data(user))
+    stage(session, UserRegistered(**_profile_data(user)))
     return user
 
 
-def _profile_data(user: User) -> dict[str, object]:
+def _profile_data(user: User) -> dict[str, Any]:
     """The data of UserRegistered and UserUpdated: the whole profile."""
     return {"user_id": user.id, "email": user.email, "phone": user.phone, "name": user.name, "role": user.role}
 
