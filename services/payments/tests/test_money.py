@@ -99,6 +99,14 @@ def test_one_pooled_connection_is_enough_to_pay(stack: Any, booking_id: int) -> 
     r = stack.initiate(client, booking_id, OWNER)
     assert r.status_code == 200, r.text
     stack.wait_event("PaymentSucceeded", booking_id)
+    # and a refund, paid by B2C, the same way
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+    [refund] = wait_for(lambda: admin_get(stack, client, "/api/payments/refunds"), what="the refund")
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    stack.wait_event("RefundPaid", booking_id)
 
 
 # --- 3. the hold and the prompt --------------------------------------------------------------------------

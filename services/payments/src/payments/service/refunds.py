@@ -191,17 +191,19 @@ def retry_unsure_payouts(
 def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None:
     refund = session.get(Refund, refund_id)
     assert refund is not None
-    session.rollback()
+    method = refund.method
+    payout = {
+        "amount": refund.amount,
+        "payee": refund.phone_number or "",
+        "originator_id": refund.originator_conversation_id or "",
+        "result_token": refund.result_token or "",
+        "remarks": f"Jesh Storage refund {refund.id}",
+    }
+    session.rollback()  # nothing may hold a connection while Daraja is asked
     error: ProviderError | None = None
     conversation_id = None
     try:
-        started = providers.get(refund.method).pay_out(
-            amount=refund.amount,
-            payee=refund.phone_number or "",
-            originator_id=refund.originator_conversation_id or "",
-            result_token=refund.result_token or "",
-            remarks=f"Jesh Storage refund {refund.id}",
-        )
+        started = providers.get(method).pay_out(**payout)
         conversation_id = started.conversation_id
     except ProviderError as exc:
         error = exc
