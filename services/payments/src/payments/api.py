@@ -145,6 +145,13 @@ def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[Unmatched
     return Envelope(data=[UnmatchedMoney(**u) for u in service.list_unmatched(session=session)])
 
 
+@router.post("/unmatched/{unmatched_id}/refund", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)
+def refund_unmatched(unmatched_id: int, _: AdminUser, session: SessionDep, request: Request) -> Envelope[RefundView]:
+    """Turn unmatched money into a refund (admin), once M-PESA confirms it was paid; then approve it as any."""
+    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id)
+    return Envelope(data=RefundView(**service.refund_view(refund)))
+
+
 # --- what Daraja POSTs ----------------------------------------------------------------------------------
 @router.post("/hooks/stk/{token}", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def stk_callback(token: str, request: Request) -> JSONResponse:
