@@ -18,7 +18,9 @@ from jeshkit.deadletters import dead_letter_router
 from jeshkit.errors import error_response, install_error_handlers
 from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging, PeriodicJob
+from jeshkit.metrics import MetricsMiddleware, metrics_router
 from jeshkit.middleware import InputSanityMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
+from jeshkit.openapi import install_openapi
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
 from jeshkit.settings import ServiceSettings
@@ -95,12 +97,15 @@ def create_service_app(
     )
     app.state.event_handlers = dict(handlers or {})
     install_error_handlers(app)
+    install_openapi(app)
     if cache_channel is not None:
         app.add_middleware(CachedGetMiddleware)  # innermost of ours: after the slash and request id
+    app.add_middleware(MetricsMiddleware)  # outside the cache, inside the slash rewrite: sees the matched route
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(InputSanityMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router())
+    app.include_router(metrics_router())
     prefix = api_prefix or next((r.prefix for r in routers if r.prefix.startswith("/api/")), None)
     if prefix is not None:
         app.include_router(dead_letter_router(prefix))  # before the service's own "/{id}/..." routes

@@ -37,6 +37,7 @@ async def ensure_stream(js: Any, settings: ServiceSettings) -> None:
         duplicate_window=settings.events_duplicate_window_seconds,
         max_age=settings.events_max_age_seconds,
         max_bytes=settings.events_max_bytes,
+        num_replicas=settings.events_stream_replicas,
     )
     try:
         info = await js.stream_info(settings.events_stream)

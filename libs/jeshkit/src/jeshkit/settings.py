@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
     events_subject_prefix: str = "jesh.events"
     # JetStream de-duplicates by Nats-Msg-Id inside this window (seconds).
     events_duplicate_window_seconds: float = 3600.0
+    # Copies of the stream JetStream keeps (when the stream is first declared): 3 on a 3-server cluster.
+    events_stream_replicas: int = 1
     # The stream keeps events this long / up to this size (oldest dropped first); an existing stream is updated
     # to these limits at start-up. Every consumer must have read an event before it ages out.
     events_max_age_seconds: float = 7 * 86400.0
