@@ -112,3 +112,33 @@ class CallbackAck(BaseModel):
 
     ResultCode: int = 0
     ResultDesc: str = "Success"
+
+
+# --- Daraja's STK Push callback, as documented (the route reads the raw body itself, whatever arrives) ---
+
+
+class StkCallbackItem(BaseModel):
+    Name: str
+    Value: str | int | float | None = None
+
+
+class StkCallbackMetadata(BaseModel):
+    Item: list[StkCallbackItem]
+
+
+class StkCallback(BaseModel):
+    MerchantRequestID: str
+    CheckoutRequestID: str
+    ResultCode: int
+    ResultDesc: str
+    CallbackMetadata: StkCallbackMetadata | None = Field(default=None, description="only on success")
+
+
+class StkCallbackBody(BaseModel):
+    stkCallback: StkCallback
+
+
+class StkCallbackRequest(BaseModel):
+    """What Daraja POSTs to the CallBackURL after an STK Push."""
+
+    Body: StkCallbackBody
