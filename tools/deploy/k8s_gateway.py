@@ -28,6 +28,9 @@ from k8s_parts import (
 GATEWAY = REPO / "gateway"
 GATEWAY_PORT = 5000
 GATEWAY_INTERNAL_PORT = 8082
+# The gateway's backends that are not services: the portal's static files (web/Dockerfile: nginx, port 8080,
+# user 101), present when gateway/dynamic reads JESH_<NAME>_URLS for them.
+STATIC_BACKENDS = {"web": {"port": 8080, "uid": 101}}
 
 
 def gateway_knobs() -> list[str]:
@@ -38,11 +41,22 @@ def gateway_knobs() -> list[str]:
     return sorted(k for k in knobs if not re.fullmatch(r"JESH_[A-Z]+_URLS", k))
 
 
+def static_backends() -> dict[str, dict[str, int]]:
+    """The static backends the gateway's files route to (JESH_<NAME>_URLS read by gateway/dynamic)."""
+    text = "".join(p.read_text() for p in sorted((GATEWAY / "dynamic").glob("*.y*ml")))
+    return {name: spec for name, spec in STATIC_BACKENDS.items() if f"JESH_{name.upper()}_URLS" in text}
+
+
+def backends(specs: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Every workload the gateway forwards to: name -> port."""
+    return {**dict.fromkeys(specs, SERVICE_PORT), **{n: s["port"] for n, s in static_backends().items()}}
+
+
 def gateway_objects(specs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     name = "gateway"
     env: list[dict[str, Any]] = [
-        {"name": f"JESH_{service_name.upper()}_URLS", "value": f"http://{service_name}:{SERVICE_PORT}"}
-        for service_name in specs
+        {"name": f"JESH_{backend.upper()}_URLS", "value": f"http://{backend}:{port}"}
+        for backend, port in backends(specs).items()
     ]
     env += [{"name": knob, "valueFrom": settings_ref(knob, optional=True)} for knob in gateway_knobs()]
     dynamic_files = sorted(p.name for p in (GATEWAY / "dynamic").glob("*.y*ml"))
@@ -120,8 +134,65 @@ def gateway_objects(specs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 {"ports": [{"protocol": "TCP", "port": GATEWAY_PORT}]},
                 {"from": [MONITORING], "ports": [{"protocol": "TCP", "port": GATEWAY_INTERNAL_PORT}]},
             ],
-            "egress": [DNS, {"to": [pods(s) for s in specs], "ports": [{"protocol": "TCP", "port": SERVICE_PORT}]}],
+            "egress": [DNS, *({"to": [pods(backend)], "ports": [{"protocol": "TCP", "port": port}]}
+                              for backend, port in backends(specs).items())],
         },
     }
     return [deployment_object, public_service, disruption_budget(name, "gateway"),
             autoscaler(name, "gateway", 6), policy]
+
+
+def static_backend_objects(name: str, port: int, uid: int) -> list[dict[str, Any]]:
+    """A static file server behind the gateway (the portal): no database, no NATS, no way out."""
+    container = {
+        "name": name,
+        "image": f"jesh/{name}:latest",
+        "ports": [{"name": "http", "containerPort": port}],
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": container_security(),
+        "resources": resources("20m", "32Mi", "500m", "128Mi"),
+        "livenessProbe": probe("/healthz", "http", period=10, failures=3),
+        "readinessProbe": probe("/healthz", "http", period=5, failures=2),
+        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+    }
+    deployment_object = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels(name, "frontend")},
+        "spec": {
+            "replicas": 2,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(name)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": labels(name, "frontend")},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": pod_security(uid),
+                    "topologySpreadConstraints": spread(name),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+    service_object = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "labels": labels(name, "frontend")},
+        "spec": {"selector": selector(name), "ports": [{"name": "http", "port": port, "targetPort": "http"}]},
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "labels": labels(name, "frontend")},
+        "spec": {
+            **pods(name),
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [pods("gateway")], "ports": [{"protocol": "TCP", "port": port}]}],
+            "egress": [],
+        },
+    }
+    return [deployment_object, service_object, disruption_budget(name, "frontend"),
+            autoscaler(name, "frontend", 4), policy]

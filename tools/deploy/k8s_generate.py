@@ -23,7 +23,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from deployment import REPO, SERVICE_PORT, service_specs
-from k8s_gateway import GATEWAY, gateway_objects
+from k8s_gateway import GATEWAY, gateway_objects, static_backend_objects, static_backends
 from k8s_parts import autoscaler, disruption_budget, service
 from k8s_services import backup_objects, backup_patch, database, deployment, service_policy
 
@@ -57,6 +57,7 @@ def kustomization(specs: dict[str, dict[str, Any]]) -> str:
             "platform/default-deny.yaml",
             "nats/nats.yaml",
             "gateway/gateway.yaml",
+            *(f"gateway/{name}.yaml" for name in static_backends()),
             *(f"databases/{name}.yaml" for name in specs),
             *(f"services/{name}.yaml" for name in specs),
         ],
@@ -78,7 +79,7 @@ def overlay_kustomization(path: Path, specs: dict[str, dict[str, Any]]) -> str:
     first = existing[0] if existing else {"newName": "registry.example.com/jesh/service", "newTag": "latest"}
     registry = str(first["newName"]).rsplit("/", 1)[0]
     lines = []
-    for name in specs:
+    for name in [*specs, *static_backends()]:
         image = by_name.get(f"jesh/{name}") or {"name": f"jesh/{name}", "newName": f"{registry}/{name}",
                                                  "newTag": first.get("newTag", "latest")}
         tag = json.dumps(str(image["newTag"]))
@@ -97,6 +98,8 @@ def generated_files() -> dict[Path, str]:
         ])
         files[BASE / "databases" / f"{name}.yaml"] = dump(database(name))
     files[BASE / "gateway" / "gateway.yaml"] = dump(gateway_objects(specs))
+    for name, backend in static_backends().items():
+        files[BASE / "gateway" / f"{name}.yaml"] = dump(static_backend_objects(name, backend["port"], backend["uid"]))
     production = BASE.parent / "overlays" / "production"
     files[production / "backups.yaml"] = dump([obj for name in specs for obj in backup_objects(name)])
     files[production / "backup-patches.yaml"] = dump([backup_patch(name) for name in specs])
@@ -113,7 +116,7 @@ def stale_files() -> list[str]:
     """Generated files whose content differs from what this script writes, and leftovers it no longer writes."""
     files = generated_files()
     stale = [str(p.relative_to(REPO)) for p, text in files.items() if not p.is_file() or p.read_text() != text]
-    for folder in ("services", "databases", "gateway/dynamic"):
+    for folder in ("services", "databases", "gateway", "gateway/dynamic"):
         for existing in sorted((BASE / folder).glob("*")):
             if existing.is_file() and existing not in files:
                 stale.append(f"{existing.relative_to(REPO)} (no longer generated)")
@@ -129,7 +132,7 @@ def main(argv: list[str]) -> int:
             print("run: .venv/bin/python tools/deploy/k8s_generate.py", file=sys.stderr)
         return 1 if stale else 0
     files = generated_files()
-    for folder in ("services", "databases", "gateway/dynamic"):
+    for folder in ("services", "databases", "gateway", "gateway/dynamic"):
         for existing in (BASE / folder).glob("*"):
             if existing.is_file() and existing not in files:
                 existing.unlink()

@@ -20,6 +20,7 @@ from jeshkit.security import AdminUser, CurrentUser, Principal
 from payments import service
 from payments.daraja_wire import normalize_phone
 from payments.schemas import (
+    B2cResultRequest,
     CallbackAck,
     InitiateMpesaPayment,
     MpesaPaymentStarted,
@@ -145,6 +146,13 @@ def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[Unmatched
     return Envelope(data=[UnmatchedMoney(**u) for u in service.list_unmatched(session=session)])
 
 
+@router.post("/unmatched/{unmatched_id}/refund", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)
+def refund_unmatched(unmatched_id: int, _: AdminUser, session: SessionDep, request: Request) -> Envelope[RefundView]:
+    """Turn unmatched money into a refund (admin), once M-PESA confirms it was paid; then approve it as any."""
+    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id)
+    return Envelope(data=RefundView(**service.refund_view(refund)))
+
+
 # --- what Daraja POSTs ----------------------------------------------------------------------------------
 @router.post("/hooks/stk/{token}", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def stk_callback(token: str, request: Request) -> JSONResponse:
@@ -161,14 +169,14 @@ async def compat_mpesa_callback(request: Request) -> JSONResponse:
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.post("/hooks/b2c/result/{token}", response_model=CallbackAck)
+@router.post("/hooks/b2c/result/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
 async def b2c_result(token: str, request: Request) -> JSONResponse:
     """The result of a refund payout (its ResultURL): always 200."""
     await _process(request, lambda session, raw: service.process_b2c_result(session=session, raw=raw, token=token))
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.post("/hooks/b2c/timeout/{token}", response_model=CallbackAck)
+@router.post("/hooks/b2c/timeout/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
 async def b2c_queue_timeout(token: str, request: Request) -> JSONResponse:
     """A refund payout that timed out in M-PESA's queue (its QueueTimeOutURL): always 200."""
     await _process(request, lambda session, raw: service.process_b2c_timeout(session=session, raw=raw, token=token))

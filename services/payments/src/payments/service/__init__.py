@@ -13,6 +13,7 @@ from payments.service.refunds import (
     process_b2c_result,
     process_b2c_timeout,
     raise_refund,
+    refund_unmatched,
     retry_unsure_payouts,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "process_stk_callback",
     "raise_refund",
     "reconcile_pending_payments",
+    "refund_unmatched",
     "refund_view",
     "remember_booking",
     "retry_unsure_payouts",

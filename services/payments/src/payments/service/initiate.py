@@ -181,24 +181,26 @@ def send_push(
     Not sent (refused, unreachable): the intent is deleted so that a retry may go ahead, or with `keep_failed`
     (autopay) marked failed with PaymentFailed. Maybe sent: it stays pending. Both answer the client 502.
     """
-    session.rollback()
+    payment_id = payment.id
+    request = {
+        "amount": payment.amount,
+        "payer": payment.phone_number or "",
+        "account_reference": payment.account_reference or f"JESH-{payment.booking_id}",
+        "callback_token": payment.callback_token or "",
+    }
+    session.rollback()  # nothing may hold a connection while Daraja is asked
     try:
-        started = provider.start(
-            amount=payment.amount,
-            payer=payment.phone_number or "",
-            account_reference=payment.account_reference or f"JESH-{payment.booking_id}",
-            callback_token=payment.callback_token or "",
-        )
+        started = provider.start(**request)
     except ProviderUncertain:
         # It may have reached the phone: the payment stays pending, its callback (by token) or reconciliation
         # settles it, and no second push is allowed meanwhile.
-        log.warning("payment %s: the push may have been sent; waiting for its callback", payment.id)
+        log.warning("payment %s: the push may have been sent; waiting for its callback", payment_id)
         raise UpstreamUnavailable(UNCERTAIN, 502) from None
     except ProviderError as exc:
-        _not_sent(session, payment.id, exc.message, keep_failed=keep_failed)
+        _not_sent(session, payment_id, exc.message, keep_failed=keep_failed)
         raise UpstreamUnavailable(exc.message, 502) from None
-    record_accepted(session, provider, payment.id, started)
-    return {"payment_id": payment.id, **started.answer}
+    record_accepted(session, provider, payment_id, started)
+    return {"payment_id": payment_id, **started.answer}
 
 
 def _not_sent(session: Session, payment_id: int, message: str, *, keep_failed: bool) -> None:
