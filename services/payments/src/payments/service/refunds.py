@@ -114,7 +114,7 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
         raise NotFound("Refund not found")
     if refund.status not in ("required", "failed"):
         raise Conflict(f"Refund is {refund.status}, not awaiting approval")
-    if not refund.phone_number:
+    if refund.method == "mpesa" and not refund.phone_number:
         raise Conflict("This refund has no phone number to pay")
     refund.status = "approved"
     refund.approved_by = admin.id
@@ -153,13 +153,16 @@ def retry_unsure_payouts(
 def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None:
     refund = session.get(Refund, refund_id)
     assert refund is not None
+    payee = refund.phone_number or ""
+    if refund.method == "card":  # Pesapal refunds the card (or wallet) that paid, named by its confirmation code
+        payee = session.scalar(select(Payment.receipt).where(Payment.id == refund.payment_id)) or ""
     session.rollback()
     error: ProviderError | None = None
     conversation_id = None
     try:
         started = providers.get(refund.method).pay_out(
             amount=refund.amount,
-            payee=refund.phone_number or "",
+            payee=payee,
             originator_id=refund.originator_conversation_id or "",
             result_token=refund.result_token or "",
             remarks=f"Jesh Storage refund {refund.id}",
