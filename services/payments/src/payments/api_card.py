@@ -47,7 +47,8 @@ def initiate_card_payment(
     return Envelope(data=CardPaymentStarted(**started))
 
 
-@card_router.api_route("/hooks/pesapal/{token}", methods=["GET", "POST"], response_model=PesapalAck)
+@card_router.get("/hooks/pesapal/{token}", response_model=PesapalAck, operation_id="pesapal_ipn_get")
+@card_router.post("/hooks/pesapal/{token}", response_model=PesapalAck, operation_id="pesapal_ipn_post")
 async def pesapal_ipn(token: str, request: Request) -> JSONResponse:
     """Pesapal's IPN (query string on GET, JSON or a form on POST): always 200 with the acknowledgement it expects.
     A wrong token changes nothing; the outcome is only ever taken from GetTransactionStatus."""
