@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from jeshkit.security import AdminUser, CurrentUser, Principal
 from payments import service
@@ -64,8 +65,7 @@ def initiate_mpesa_payment(
         return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, body.invoice_id, payer)))
     started = service.initiate_payment(
         session=session,
-        http=state.http,
-        booking_url=state.settings.booking_url,
+        booking_service=Peer("booking", state.settings.booking_url, state.http),
         provider=state.providers.get("mpesa"),
         user=user,
         booking_id=body.booking_id,
@@ -88,10 +88,10 @@ def pay_invoice(
 
 def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id: int, payer: str) -> dict[str, Any]:
     state = request.app.state
+    billing_url = state.settings.billing_url
     return service.initiate_invoice_payment(
         session=session,
-        http=state.http,
-        billing_url=state.settings.billing_url,
+        billing=Peer("billing", billing_url, state.http) if billing_url else None,
         provider=state.providers.get("mpesa"),
         user=user,
         invoice_id=invoice_id,
@@ -141,6 +141,13 @@ def approve_refund(refund_id: int, admin: AdminUser, session: SessionDep, reques
 def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[UnmatchedMoney]]:
     """Money that arrived but settles no payment (admin)."""
     return Envelope(data=[UnmatchedMoney(**u) for u in service.list_unmatched(session=session)])
+
+
+@router.post("/unmatched/{unmatched_id}/refund", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)
+def refund_unmatched(unmatched_id: int, _: AdminUser, session: SessionDep, request: Request) -> Envelope[RefundView]:
+    """Turn unmatched money into a refund (admin), once M-PESA confirms it was paid; then approve it as any."""
+    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id)
+    return Envelope(data=RefundView(**service.refund_view(refund)))
 
 
 # --- what Daraja POSTs ----------------------------------------------------------------------------------

@@ -18,15 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit import outbox
 from jeshkit.errors import UpstreamUnavailable
+from jeshkit.peers import Peer
 from jeshkit.security import Principal
 from payments.daraja_wire import normalize_phone
 from payments.models import Payment, Refund, Unmatched
 from payments.pesapal import REVERSED, Customer, PesapalProvider
 from payments.providers import ProviderError, Settlement
 from payments.service.initiate import initiate_invoice_payment, initiate_payment
-from payments.service.refunds import _event_data
+from payments.service.refunds import _stage
 from payments.service.settle import flag, lock_payment, settle
 
 log = logging.getLogger("payments.service")
@@ -64,11 +64,12 @@ def initiate_card_payment(
     checkout = provider.for_customer(customer)
     payer = customer.phone or ""
     if invoice_id is not None:
-        return initiate_invoice_payment(session=session, http=http, billing_url=billing_url, provider=checkout,
-                                        user=user, invoice_id=invoice_id, payer=payer)
+        billing = Peer("billing", billing_url, http) if billing_url else None
+        return initiate_invoice_payment(session=session, billing=billing, provider=checkout, user=user,
+                                        invoice_id=invoice_id, payer=payer)
     assert booking_id is not None
-    return initiate_payment(session=session, http=http, booking_url=booking_url, provider=checkout, user=user,
-                            booking_id=booking_id, payer=payer, amount=None, account_reference=None,
+    return initiate_payment(session=session, booking_service=Peer("booking", booking_url, http), provider=checkout,
+                            user=user, booking_id=booking_id, payer=payer, amount=None, account_reference=None,
                             min_hold_seconds=min_hold_seconds)
 
 
@@ -128,7 +129,7 @@ def _reversed_after_success(session: Session, payment: Payment) -> None:
     refund.status = "paid"
     refund.receipt = payment.receipt or refund.conversation_id or refund.originator_conversation_id
     refund.paid_at = datetime.now(UTC)
-    outbox.stage(session, "RefundPaid", {**_event_data(refund), "receipt": refund.receipt or f"R{refund.id}"})
+    _stage(session, refund, "RefundPaid", receipt=refund.receipt or f"R{refund.id}")
     log.info("card refund %s paid (payment %s reversed by Pesapal)", refund.id, payment.id)
 
 
