@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.openapi import json_body
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from jeshkit.security import AdminUser, CurrentUser, Principal
@@ -26,6 +27,7 @@ from payments.schemas import (
     PaymentRecord,
     PaymentStatus,
     RefundView,
+    StkCallbackRequest,
     UnmatchedMoney,
 )
 
@@ -151,14 +153,14 @@ def refund_unmatched(unmatched_id: int, _: AdminUser, session: SessionDep, reque
 
 
 # --- what Daraja POSTs ----------------------------------------------------------------------------------
-@router.post("/hooks/stk/{token}", response_model=CallbackAck)
+@router.post("/hooks/stk/{token}", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def stk_callback(token: str, request: Request) -> JSONResponse:
     """Daraja's callback (the push's own CallBackURL): always 200, whatever arrives."""
     await _process(request, lambda session, raw: _stk(request, session, raw, token))
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.post("/mpesa/callback", response_model=CallbackAck)
+@router.post("/mpesa/callback", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def compat_mpesa_callback(request: Request) -> JSONResponse:
     """The old callback path (compat): processed only while MPESA_CALLBACK_TOKEN is unset."""
     if request.app.state.settings.mpesa_callback_token is None:
