@@ -8,18 +8,25 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest, NotFound
+from jeshkit.openapi import json_body
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import CurrentUser
 from payments.api import MAX_CALLBACK_BYTES, UPSTREAM_ERRORS
 from payments.models import Payment
-from payments.schemas import CardPaymentReturn, CardPaymentStarted, InitiateCardPayment, PesapalAck
+from payments.schemas import (
+    CardPaymentReturn,
+    CardPaymentStarted,
+    InitiateCardPayment,
+    PesapalAck,
+    PesapalNotification,
+)
 from payments.service import card
 
 log = logging.getLogger("payments.api")
@@ -48,15 +55,23 @@ def initiate_card_payment(
 
 
 @card_router.get("/hooks/pesapal/{token}", response_model=PesapalAck, operation_id="pesapal_ipn_get")
-@card_router.post("/hooks/pesapal/{token}", response_model=PesapalAck, operation_id="pesapal_ipn_post")
-async def pesapal_ipn(token: str, request: Request) -> JSONResponse:
+@card_router.post("/hooks/pesapal/{token}", response_model=PesapalAck, operation_id="pesapal_ipn_post",
+                  openapi_extra=json_body(PesapalNotification))
+async def pesapal_ipn(  # the notification's parameters are declared for the document; _notification reads them
+    token: str,
+    request: Request,
+    OrderTrackingId: str | None = None,
+    OrderMerchantReference: str | None = None,
+    OrderNotificationType: str | None = None,
+) -> JSONResponse:
     """Pesapal's IPN (query string on GET, JSON or a form on POST): always 200 with the acknowledgement it expects.
     A wrong token changes nothing; the outcome is only ever taken from GetTransactionStatus."""
     notice = await _notification(request)
     tracking = notice.get("OrderTrackingId", "")
     ack = {"orderNotificationType": notice.get("OrderNotificationType") or "IPNCHANGE", "orderTrackingId": tracking,
            "orderMerchantReference": notice.get("OrderMerchantReference", ""), "status": 200}
-    if not secrets.compare_digest(token.encode(), request.app.state.settings.pesapal_ipn_token.encode()):
+    expected = request.app.state.settings.pesapal_ipn_token.encode()
+    if not secrets.compare_digest(token.encode("utf-8", "replace"), expected):
         log.warning("ignored a Pesapal IPN with a wrong token")
         return JSONResponse(ack)
     if tracking and await run_in_threadpool(_apply, request, notice) is None:
@@ -65,13 +80,19 @@ async def pesapal_ipn(token: str, request: Request) -> JSONResponse:
 
 
 @card_router.get("/card/return", response_model=Envelope[CardPaymentReturn], responses=ERROR_RESPONSES)
-def card_return(request: Request, session: SessionDep) -> Envelope[CardPaymentReturn]:
+def card_return(
+    request: Request,
+    session: SessionDep,
+    OrderTrackingId: str = Query(min_length=1, max_length=200),
+    OrderMerchantReference: str | None = Query(default=None, max_length=200),
+    OrderNotificationType: str | None = Query(default=None, max_length=50),
+) -> Envelope[CardPaymentReturn]:
     """Where Pesapal sends the customer's browser back (`callback_url`): Pesapal is asked at once, and the payment's
     state is answered (unless PESAPAL_CALLBACK_URL sends the browser to the frontend instead)."""
-    notice = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    tracking = notice.get("OrderTrackingId")
-    if not tracking:
-        raise BadRequest("OrderTrackingId is required", [{"field": "OrderTrackingId", "message": "required"}])
+    tracking = _storable(OrderTrackingId)
+    if tracking is None:
+        raise NotFound("Payment not found")
+    notice = {"OrderTrackingId": tracking, "OrderMerchantReference": _storable(OrderMerchantReference) or ""}
     state = _apply(request, notice)
     if not state:
         payment = session.scalars(select(Payment).where(Payment.checkout_request_id == tracking,
@@ -114,5 +135,16 @@ async def _notification(request: Request) -> dict[str, str]:
             if isinstance(body, dict):
                 found.update({k: v for k, v in body.items() if isinstance(v, str)})
     keys = ("OrderTrackingId", "OrderMerchantReference", "OrderNotificationType")
-    lowered = {k.lower(): v for k, v in found.items()}
-    return {key: lowered[key.lower()] for key in keys if lowered.get(key.lower())}
+    lowered = {k.lower(): _storable(v) for k, v in found.items()}
+    return {key: value for key in keys if (value := lowered.get(key.lower()))}
+
+
+def _storable(value: str | None) -> str | None:
+    """The value, unless PostgreSQL could not take it (NUL, a lone surrogate): such a thing names no order."""
+    if not value or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value

@@ -180,3 +180,11 @@ class PesapalAck(BaseModel):
     orderTrackingId: str
     orderMerchantReference: str
     status: int = 200
+
+
+class PesapalNotification(BaseModel):
+    """Pesapal's IPN (a JSON body on POST, the query string on GET); it never carries the outcome."""
+
+    OrderTrackingId: str
+    OrderMerchantReference: str
+    OrderNotificationType: str = Field(description="IPNCHANGE (RECURRING for subscriptions)")
