@@ -348,3 +348,17 @@ def test_production_refuses_the_development_pesapal_secrets() -> None:
                  mpesa_callback_token="t")
     for name in ("PESAPAL_CONSUMER_KEY", "PESAPAL_CONSUMER_SECRET", "PESAPAL_IPN_TOKEN"):
         assert name in str(refused.value)
+
+
+def test_a_completed_order_for_another_amount_or_currency_is_flagged_never_confirmed() -> None:
+    from decimal import Decimal
+
+    from payments.models import Payment
+    from payments.providers import Settlement
+    from payments.service.settle import settle
+
+    for amount, currency in ((Decimal("1.00"), "KES"), (Decimal("4500.00"), "USD")):
+        payment = Payment(id=5, booking_id=9, user_id=OWNER, method="card", amount=4500, status="pending")
+        settle(None, payment, Settlement(0, "Completed", amount=amount, currency=currency, receipt="X1"))  # type: ignore[arg-type]
+        assert payment.status == "pending" and payment.receipt is None
+        assert payment.discrepancy and ("reports" in payment.discrepancy)
