@@ -169,7 +169,7 @@ def test_postgresql_restart_answers_503_json_then_recovers(jesh_stack: Any, cust
 def test_daraja_outage_answers_502_writes_nothing_and_reconciliation_settles_later(
     jesh_stack: Any, customer: Api, new_unit: Any
 ) -> None:
-    unit = new_unit()
+    unit, later_unit = new_unit(), new_unit()
     booking = customer.book(unit["id"], far_future(160), days=30).json()["data"]
     jesh_stack.stop_process("daraja-sim")
     try:
@@ -177,14 +177,18 @@ def test_daraja_outage_answers_502_writes_nothing_and_reconciliation_settles_lat
         assert r.status_code == 502, r.text
         assert r.json()["success"] is False
         assert customer.get(f"/api/payments/status/{booking['id']}").status_code == 404  # nothing half-written
+        again = customer.pay(booking["id"], PAYS)  # a push that surely never left blocks no retry (not 409)
+        assert again.status_code == 502, again.text
     finally:
         jesh_stack.start_process("daraja-sim")
         wait_for(lambda: http_ok(f"{jesh_stack.simulator_url}/healthz"), timeout=20, what="simulator")
 
-    # The callback of this push never comes; reconciliation (STK Push Query) settles it.
-    r = customer.pay(booking["id"], NO_CALLBACK)
+    # The callback of this push never comes; reconciliation (STK Push Query) settles it. (A new booking: the
+    # first one's short test hold may be nearly over after the simulator's restart.)
+    later = customer.book(later_unit["id"], far_future(165), days=30).json()["data"]
+    r = customer.pay(later["id"], NO_CALLBACK)
     assert r.status_code == 200, r.text
-    customer.wait_booking(booking["id"], timeout=40, status="confirmed", payment_status="success")
+    customer.wait_booking(later["id"], timeout=40, status="confirmed", payment_status="success")
 
 
 def test_two_replicas_expire_each_hold_once_and_confirm_each_payment_once(
