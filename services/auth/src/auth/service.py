@@ -232,7 +232,11 @@ def _insert_user(
     if user_id is None:
         return None
     user = session.get_one(User, user_id)
-    stage(session, "UserRegistered", {"user_id": user.id, "email": user.email, "name": user.name, "role": user.role})
+    stage(
+        session,
+        "UserRegistered",
+        {"user_id": user.id, "email": user.email, "name": user.name, "role": user.role, "phone": user.phone},
+    )
     return user
 
 

@@ -18,7 +18,8 @@ def main() -> None:
     parser.add_argument("--maildir", default=".jesh/mail")
     args = parser.parse_args()
     folder = Path(args.maildir).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    for sub in ("tmp", "new", "cur"):  # a Maildir, even in a folder that already exists
+        (folder / sub).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(str(folder)), hostname=args.host, port=args.port)
     controller.start()
     print(f"smtp_sim: listening on {args.host}:{args.port}, keeping mail in {folder}", flush=True)
