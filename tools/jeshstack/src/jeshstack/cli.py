@@ -36,7 +36,8 @@ def _state() -> dict | None:
 
 def _print_state(state: dict) -> None:
     rows = [("gateway", state["gateway"]), ("gateway ping/metrics", state["gateway_internal"]),
-            ("postgres", state["postgres"]), ("nats", state["nats"]), ("daraja simulator", state["daraja_simulator"])]
+            ("postgres", state["postgres"]), ("nats", state["nats"]), ("daraja simulator", state["daraja_simulator"]),
+            ("sms simulator", f"{state['sms_simulator']}/simulator/messages"), ("mail (Maildir)", state["mail"])]
     rows += [(name, url) for name, url in state["services"].items()]
     print()
     for name, url in rows:

@@ -190,6 +190,9 @@ def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 "DARAJA_SIM_SLOW_CALLBACK_DELAY_SECONDS": "2",
                 "JESH_RATE_LIMIT_AUTH_AVERAGE": "1000",
                 "JESH_RATE_LIMIT_AUTH_BURST": "1000",
+                "NOTIFY_QUIET_HOURS": "",  # the tests must not depend on the hour they run at
+                "NOTIFY_RETRY_BASE_SECONDS": "1",
+                "NOTIFY_RETRY_MAX_SECONDS": "4",
             },
         )
     )

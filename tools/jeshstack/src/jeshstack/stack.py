@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -19,10 +20,10 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_until
+from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, stop_process, wait_until
 
 REPO = Path(__file__).resolve().parents[4]
-SERVICES = ("auth", "inventory", "booking", "payments", "transport")
+SERVICES = ("auth", "inventory", "booking", "payments", "transport", "notifications")
 DEV_ADMIN_EMAIL = "admin@jesh.local"
 DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
 
@@ -123,6 +124,10 @@ class Stack:
         self.nats_url = ""
         self.internal_port = 0
         self.simulator_url = ""
+        self.sms_simulator_url = ""
+        self.smtp_url = ""
+        self.mail_dir: Path | None = None
+        self.at_callback_token = ""
         self._supervising = threading.Event()
 
     # --- addresses ----------------------------------------------------------------------------
@@ -140,6 +145,7 @@ class Stack:
         self._start_postgres()
         self._start_nats()
         self._start_simulator()
+        self._start_notification_simulators()
         self._start_services()
         self._start_gateway()
         self.wait_ready()
@@ -203,6 +209,33 @@ class Stack:
         proc.start()
         self.processes["daraja-sim"] = proc
 
+    def _start_notification_simulators(self) -> None:
+        """Africa's Talking (SMS, posting delivery reports through the gateway) and an SMTP server keeping mail
+        in .jesh/mail (a Maildir), unless AT_BASE_URL / SMTP_URL point at real ones."""
+        self.at_callback_token = self.env_value("AT_CALLBACK_TOKEN") or secrets.token_urlsafe(24)
+        self.sms_simulator_url = self.env_value("AT_BASE_URL")
+        if not self.sms_simulator_url:
+            port = free_port()
+            self.sms_simulator_url = f"http://127.0.0.1:{port}"
+            public = self.env_value("PUBLIC_BASE_URL", self.gateway_url).rstrip("/")
+            env = {**self.base_env, "AT_SIM_STORE": str(self.state_dir / "sms" / "messages.jsonl"),
+                   "AT_SIM_CALLBACK_URL": f"{public}/api/notifications/hooks/sms/{self.at_callback_token}"}
+            self.processes["sms-sim"] = ManagedProcess(
+                "sms-sim", self._uvicorn("at_sim.app:create_app", port), env, self.log_dir / "sms-sim.log",
+                self.config.console,
+            )
+            self.processes["sms-sim"].start()
+        self.smtp_url = self.env_value("SMTP_URL")
+        if not self.smtp_url:
+            port = free_port()
+            self.smtp_url = f"smtp://127.0.0.1:{port}"
+            self.mail_dir = self.state_dir / "mail"
+            cmd = [sys.executable, "-m", "smtp_sim", "--port", str(port), "--maildir", str(self.mail_dir)]
+            self.processes["smtp-sim"] = ManagedProcess(
+                "smtp-sim", cmd, dict(self.base_env), self.log_dir / "smtp-sim.log", self.config.console
+            )
+            self.processes["smtp-sim"].start()
+
     def service_env(self, name: str) -> dict[str, str]:
         auth_url = self.service_urls["auth"][0]
         env = dict(self.base_env)
@@ -215,6 +248,9 @@ class Stack:
                 "INVENTORY_URL": self.service_urls["inventory"][0],
                 "BOOKING_URL": self.service_urls["booking"][0],
                 "DARAJA_BASE_URL": self.simulator_url,
+                "AT_BASE_URL": self.sms_simulator_url,
+                "AT_CALLBACK_TOKEN": self.at_callback_token,
+                "SMTP_URL": self.smtp_url,
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
                 # glibc gives every thread its own arena: with a thread pool that multiplies idle memory.
@@ -281,6 +317,8 @@ class Stack:
         checks: dict[str, str] = {f"{k}": f"{u}/readyz" for k, u in self.process_urls().items()}
         if "daraja-sim" in self.processes:
             checks["daraja-sim"] = f"{self.simulator_url}/healthz"
+        if "sms-sim" in self.processes:
+            checks["sms-sim"] = f"{self.sms_simulator_url}/healthz"
         pending = dict(checks)
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
@@ -293,9 +331,12 @@ class Stack:
             time.sleep(0.2)
         if pending:
             raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+        if "smtp-sim" in self.processes:
+            smtp_port = int(self.smtp_url.rsplit(":", 1)[1])
+            wait_until(lambda: port_open(smtp_port), timeout=30, what="the SMTP simulator")
         # Traefik health-checks each replica on its own schedule: wait until it routes to every service.
         probes = {"/api/units": 200, "/api/auth/profile": 401, "/api/bookings": 401,
-                  "/api/payments/status/1": 401, "/api/transport-requests": 401}
+                  "/api/payments/status/1": 401, "/api/transport-requests": 401, "/api/notifications": 401}
         for path, status in probes.items():
             wait_until(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
                        what=f"the gateway route {path}")
@@ -339,6 +380,8 @@ class Stack:
             "postgres": f"127.0.0.1:{self.postgres.port}" if self.postgres else "external",
             "nats": self.nats_url,
             "daraja_simulator": self.simulator_url,
+            "sms_simulator": self.sms_simulator_url,
+            "mail": str(self.mail_dir) if self.mail_dir else self.smtp_url,
             "services": self.process_urls(),
             "logs": str(self.log_dir),
             "admin_email": self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
