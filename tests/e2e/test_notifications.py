@@ -139,6 +139,8 @@ def test_billing_refund_and_transport_messages_once_each_even_when_redelivered(
         bus.publish("InvoiceReminder", {**invoice, "days_until_due": 3}, source="billing"),
         bus.publish("InvoiceOverdue", {**invoice, "days_overdue": 5, "late_fee": 500, "balance": 4000},
                     source="billing"),
+        bus.publish("InvoicePaid", {**invoice, "amount_paid": 4000, "balance": 0, "receipt": "SBX42Q"},
+                    source="billing"),
         bus.publish("AccessSuspended", {"booking_id": 1, "user_id": user_id, "unit_id": 1, "balance": 4000},
                     source="billing"),
         bus.publish("AccessRestored", {"booking_id": 1, "user_id": user_id, "unit_id": 1, "balance": 0},
@@ -154,8 +156,8 @@ def test_billing_refund_and_transport_messages_once_each_even_when_redelivered(
     request_id = r.json()["data"]["id"]
     for status in ("scheduled", "in_progress", "completed"):
         assert admin.patch(f"/api/transport-requests/{request_id}/status", {"status": status}).status_code == 200
-    templates = ["invoice_issued", "payment_reminder", "invoice_overdue", "access_suspended", "access_restored",
-                 "refund_paid", "transport_scheduled", "transport_completed"]
+    templates = ["invoice_issued", "payment_reminder", "invoice_overdue", "payment_received", "access_suspended",
+                 "access_restored", "refund_paid", "transport_scheduled", "transport_completed"]
     for template in templates:
         wait_sent(person, template)
     # Every event again, as a redelivery (same event ids, past JetStream's de-duplication): nothing new.

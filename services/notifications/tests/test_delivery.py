@@ -47,7 +47,7 @@ def test_delivery_reports_update_the_status(n):
     assert delivered[0]["provider_id"].startswith("ATXid_")
     failed = n.wait_status("failed", user_id=2, channel="sms")
     assert failed[0]["last_error"] == "delivery report: Failed"
-    assert n.rows(user_id=2, channel="email")[0]["status"] == "sent"
+    n.wait_status("sent", user_id=2, channel="email")  # email has no delivery reports
 
 
 def test_the_hook_needs_its_token_and_ignores_what_it_does_not_know(n):

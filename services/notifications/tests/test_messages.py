@@ -120,6 +120,7 @@ def test_every_billing_refund_and_transport_event_has_its_message(n):
     n.publish("InvoiceIssued", invoice(6), source="billing")
     n.publish("InvoiceReminder", invoice(6, days_until_due=3), source="billing")
     n.publish("InvoiceOverdue", invoice(6, days_overdue=5, late_fee=500, balance=4000), source="billing")
+    n.publish("InvoicePaid", invoice(6, amount_paid=4000, balance=0, receipt="SBX7Q"), source="billing")
     n.publish("AccessSuspended", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 4000}, source="billing")
     n.publish("AccessRestored", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 0}, source="billing")
     n.publish("RefundPaid", {"refund_id": 3, "booking_id": 70, "invoice_id": 7, "user_id": 6, "amount": 1200,
@@ -134,6 +135,8 @@ def test_every_billing_refund_and_transport_event_has_its_message(n):
                             "to keep access to your unit.",
         "invoice_overdue": "Invoice INV-2031-00007 is 5 days overdue. Late fee KES 500 added; KES 4,000 now due. "
                            "Please pay by M-PESA today.",
+        "payment_received": "Received KES 4,000 for invoice INV-2031-00007, M-PESA ref SBX7Q. Balance now KES 0. "
+                            "Thank you, Wanjiku!",
         "access_suspended": "Access to your unit (booking #70) is suspended: KES 4,000 unpaid. Pay by M-PESA to "
                             "restore it at once.",
         "access_restored": "Thank you, Wanjiku. Access to your unit (booking #70) is restored.",

@@ -126,6 +126,11 @@ class InvoiceOverdue(Invoice):
     late_fee: int = 0
 
 
+class InvoicePaid(Invoice):
+    amount_paid: int
+    receipt: str | None = None
+
+
 class AccessSuspended(EventData):
     booking_id: Id
     user_id: Id

@@ -7,7 +7,7 @@ of BookingConfirmed and PaymentSucceeded, is keyed by the booking). Sending happ
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -88,7 +88,7 @@ def make_handlers(policy: Policy) -> dict[str, Handler]:
                            source_key=event.id, values={"request_id": data.request_id})
 
     def invoice_handler(model: type[events.Invoice], template: str,
-                        extra: Callable[[events.Invoice], dict[str, int]]) -> Handler:
+                        extra: Callable[[events.Invoice], dict[str, Any]]) -> Handler:
         def handle(session: Session, event: Event) -> None:
             data = _data(model, event)
             values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date,
@@ -124,6 +124,10 @@ def make_handlers(policy: Policy) -> dict[str, Handler]:
         "InvoiceOverdue": invoice_handler(
             events.InvoiceOverdue, "invoice_overdue",
             lambda d: {"days": d.days_overdue, "late_fee": d.late_fee} if isinstance(d, events.InvoiceOverdue) else {},
+        ),
+        "InvoicePaid": invoice_handler(
+            events.InvoicePaid, "payment_received",
+            lambda d: {"amount": d.amount_paid, "receipt": d.receipt} if isinstance(d, events.InvoicePaid) else {},
         ),
         "AccessSuspended": access_handler(events.AccessSuspended, "access_suspended"),
         "AccessRestored": access_handler(events.AccessRestored, "access_restored"),

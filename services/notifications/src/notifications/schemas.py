@@ -12,7 +12,7 @@ Status = Literal["queued", "sent", "delivered", "failed"]
 Language = Literal["en", "sw"]
 Template = Literal[
     "welcome", "booking_confirmed", "payment_failed", "hold_expiring", "booking_cancelled", "invoice_issued",
-    "payment_reminder", "invoice_overdue", "access_suspended", "access_restored", "refund_paid",
+    "payment_reminder", "invoice_overdue", "payment_received", "access_suspended", "access_restored", "refund_paid",
     "transport_scheduled", "transport_completed",
 ]
 # Ids are PostgreSQL bigints; a larger number can only be an unknown id.

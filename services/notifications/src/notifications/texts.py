@@ -32,6 +32,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "invoice_issued": {"number": "INV-2031-00012", "total": 25000, "balance": 25000, "due": date(2031, 1, 5)},
     "payment_reminder": {"number": "INV-2031-00012", "balance": 25000, "due": date(2031, 1, 5), "days": 3},
     "invoice_overdue": {"number": "INV-2031-00012", "balance": 25500, "late_fee": 500, "days": 5},
+    "payment_received": {"number": "INV-2031-00012", "amount": 25000, "balance": 0, "receipt": "SBX1A2B3C4"},
     "access_suspended": {"booking_id": 12345, "balance": 25500},
     "access_restored": {"booking_id": 12345},
     "refund_paid": {"booking_id": 12345, "amount": 25000, "receipt": "SBX1A2B3C4"},
