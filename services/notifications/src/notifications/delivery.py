@@ -138,7 +138,14 @@ def run_schedule(session_factory: sessionmaker[Session], *, policy: Policy, batc
             .with_for_update(skip_locked=True)
         ).all()
         for notice in due:
-            facts = session.get(BookingFacts, notice.booking_id, with_for_update=True)
+            # Handlers lock the booking's facts before its notices; here it is the other way round, so a facts
+            # row a handler holds is skipped (next round) rather than waited for (which could deadlock).
+            facts = session.scalars(
+                select(BookingFacts).where(BookingFacts.booking_id == notice.booking_id)
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if facts is None and session.get(BookingFacts, notice.booking_id) is not None:
+                continue
             if facts is None or facts.cancelled:
                 session.delete(notice)
             elif notice.kind == "receipt_wait":
