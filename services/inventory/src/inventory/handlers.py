@@ -14,7 +14,6 @@ covers the events that arrive out of order. The upsert locks the row, so replica
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, not_, or_
@@ -23,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from inventory.models import UnitBooking
 from inventory.service import UNITS_CHANGED
-from jeshkit.consumer import Handler
-from jeshkit.outbox import Event
+from jeshkit.consumer import Handlers
+from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, Event, UnitReleased
 from jeshkit.pglisten import notify
 
 log = logging.getLogger("inventory.handlers")
@@ -32,30 +31,6 @@ log = logging.getLogger("inventory.handlers")
 
 def _rank(state: Any) -> Any:
     return case((state == "held", 1), (state == "confirmed", 2), else_=3)
-
-
-def _int(data: dict[str, Any], name: str) -> int:
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"{name} is not an integer: {value!r}")
-    return int(value)
-
-
-def _date(data: dict[str, Any], name: str, *, required: bool) -> date | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is not a date: {value!r}")
-    return date.fromisoformat(value)
-
-
-def _timestamp(data: dict[str, Any], name: str) -> datetime | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _moves_forward(row: Any, incoming: Any) -> Any:
@@ -67,19 +42,19 @@ def _moves_forward(row: Any, incoming: Any) -> Any:
     )
 
 
-def record_booking(session: Session, event: Event, *, state: str) -> None:
+BookingEvent = BookingCreated | BookingConfirmed | BookingCancelled | UnitReleased
+
+
+def record_booking(session: Session, data: BookingEvent, event: Event, *, state: str) -> None:
     """Move the booking's row forward to `state` (insert it if this is the first event seen for it)."""
-    data = event.data
-    active = state != "cancelled"
-    reason = data.get("reason") if state == "cancelled" else None
     values = {
-        "booking_id": _int(data, "booking_id"),
-        "unit_id": _int(data, "unit_id"),
-        "start_date": _date(data, "start_date", required=active),
-        "end_date": _date(data, "end_date", required=active),
+        "booking_id": data.booking_id,
+        "unit_id": data.unit_id,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
         "state": state,
-        "hold_expires_at": _timestamp(data, "hold_expires_at") if state == "held" else None,
-        "cancel_reason": str(reason) if reason is not None else None,
+        "hold_expires_at": data.hold_expires_at if isinstance(data, BookingCreated) else None,
+        "cancel_reason": data.reason if isinstance(data, BookingCancelled | UnitReleased) else None,
         "updated_at": func.now(),
     }
     statement = insert(UnitBooking).values(**values)
@@ -106,21 +81,21 @@ def record_booking(session: Session, event: Event, *, state: str) -> None:
     )
 
 
-def on_booking_created(session: Session, event: Event) -> None:
-    record_booking(session, event, state="held")
+def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
+    record_booking(session, data, event, state="held")
 
 
-def on_booking_confirmed(session: Session, event: Event) -> None:
-    record_booking(session, event, state="confirmed")
+def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event) -> None:
+    record_booking(session, data, event, state="confirmed")
 
 
-def on_booking_ended(session: Session, event: Event) -> None:
-    record_booking(session, event, state="cancelled")
+def on_booking_ended(session: Session, data: BookingCancelled | UnitReleased, event: Event) -> None:
+    record_booking(session, data, event, state="cancelled")
 
 
-HANDLERS: dict[str, Handler] = {
-    "BookingCreated": on_booking_created,
-    "BookingConfirmed": on_booking_confirmed,
-    "BookingCancelled": on_booking_ended,
-    "UnitReleased": on_booking_ended,
+HANDLERS: Handlers = {
+    BookingCreated: on_booking_created,
+    BookingConfirmed: on_booking_confirmed,
+    BookingCancelled: on_booking_ended,
+    UnitReleased: on_booking_ended,
 }
