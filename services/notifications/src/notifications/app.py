@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "sms": AfricasTalkingSms(sms_client, base_url=settings.at_base_url, username=settings.at_username,
                                  api_key=settings.at_api_key, sender_id=settings.at_sender_id),
         "email": SmtpEmail(SmtpServer.from_url(settings.smtp_url), sender=settings.smtp_from,
-                           timeout=settings.smtp_timeout_seconds),
+                           timeout=settings.smtp_timeout_seconds, ca_file=settings.smtp_ca_file),
     }
     retry = delivery.Retry(
         max_attempts=settings.notify_max_attempts,

@@ -123,10 +123,11 @@ class SmtpEmail:
 
     name = "email"
 
-    def __init__(self, server: SmtpServer, *, sender: str, timeout: float = 10.0) -> None:
+    def __init__(self, server: SmtpServer, *, sender: str, timeout: float = 10.0, ca_file: str | None = None) -> None:
         self._server = server
         self._sender = sender
         self._timeout = timeout
+        self._ca_file = ca_file
 
     def send(self, message: Outgoing) -> str | None:
         mail = EmailMessage()
@@ -154,7 +155,7 @@ class SmtpEmail:
 
     def _connect(self) -> smtplib.SMTP:
         server = self._server
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self._ca_file)
         smtp: smtplib.SMTP
         if server.implicit_tls:
             smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=self._timeout, context=context)

@@ -32,6 +32,8 @@ class Settings(ServiceSettings):
     smtp_url: str = DEV_SMTP_URL
     smtp_from: str = "Jesh Storage <no-reply@jesh.local>"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # CA bundle that signs the mail server's certificate, if not a public CA (a private relay); unset: the system's.
+    smtp_ca_file: str | None = None
 
     # No reminders in these Nairobi hours ("HH:MM-HH:MM", may wrap midnight); empty: none.
     notify_quiet_hours: str = "21:00-08:00"
@@ -48,7 +50,7 @@ class Settings(ServiceSettings):
     # A claimed message not reported back within this long (the process died mid-send) is claimed again.
     notify_claim_lease_seconds: float = Field(default=120.0, gt=0)
 
-    @field_validator("at_sender_id", "at_callback_token", mode="before")
+    @field_validator("at_sender_id", "at_callback_token", "smtp_ca_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
