@@ -106,6 +106,11 @@ def test_quiet_hours_defer_a_reminder_and_let_a_receipt_through(start_notificati
         assert row["status"] == "queued" and row["attempts"] == 0
         assert row["next_attempt_at"] == end.astimezone(UTC)
     assert not any("Reminder" in m["message"] for m in n.sms.messages())
+    # Turning SMS off withdraws the waiting SMS reminder (and only it).
+    assert n.client.put("/api/notifications/preferences", json={"sms": False},
+                        headers=n.keys.headers(1)).status_code == 200
+    assert [r["channel"] for r in n.rows(template="payment_reminder")] == ["email"]
+    assert len(n.rows(template="refund_paid")) == 2
     # When the quiet hours are over, it goes.
     with n.db.begin() as conn:
         conn.execute(text("UPDATE notifications SET next_attempt_at = now() WHERE template = 'payment_reminder'"))

@@ -61,7 +61,8 @@ def get_preferences(user: CurrentUser, session: SessionDep) -> Envelope[Preferen
 
 @router.put("/preferences", response_model=Envelope[PreferencesOut], summary="Set the caller's language and opt-outs")
 def set_preferences(body: PreferencesIn, user: CurrentUser, session: SessionDep) -> Envelope[PreferencesOut]:
-    """`sms:false` / `email:false` stop reminders on that channel; receipts and security messages always go."""
+    """`sms:false` / `email:false` stop reminders on that channel (those still waiting are withdrawn); receipts
+    and security messages always go."""
     row = service.set_preferences(session=session, user=user, language=body.language, sms=body.sms,
                                   email=body.email)
     return Envelope(data=_preferences(row))

@@ -236,6 +236,15 @@ def set_preferences(*, session: Session, user: Principal, language: str | None, 
         if values
         else statement.on_conflict_do_nothing(index_elements=[Recipient.user_id])
     )
+    # Reminders still waiting (e.g. for the quiet hours to end) on a channel just turned off are withdrawn.
+    stopped = [channel for channel, wanted in (("sms", sms), ("email", email)) if wanted is False]
+    if stopped:
+        session.execute(
+            delete(Notification).where(
+                Notification.user_id == user.id, Notification.channel.in_(stopped),
+                Notification.template.in_(REMINDERS), Notification.status == "queued", Notification.attempts == 0,
+            )
+        )
     session.commit()
     recipient = session.get(Recipient, user.id, populate_existing=True)
     assert recipient is not None
