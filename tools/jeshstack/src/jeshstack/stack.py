@@ -107,6 +107,9 @@ class StackConfig:
     seed_demo_units: bool = True
     # Extra gateway routes, name → (path prefix, backend URL), behind the same middlewares as /api routes.
     extra_routes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Build web/ (npm ci + npm run build when its sources changed) before serving it; the static server
+    # starts either way and serves whatever web/dist holds (the browser tests build it themselves).
+    build_web: bool = False
 
 
 class Stack:
@@ -128,6 +131,7 @@ class Stack:
         self.smtp_url = ""
         self.mail_dir: Path | None = None
         self.at_callback_token = ""
+        self.web_url = ""
         self._supervising = threading.Event()
 
     # --- addresses ----------------------------------------------------------------------------
@@ -146,6 +150,7 @@ class Stack:
         self._start_nats()
         self._start_simulator()
         self._start_notification_simulators()
+        self._start_web()
         self._start_services()
         self._start_gateway()
         self.wait_ready()
@@ -235,6 +240,17 @@ class Stack:
                 "smtp-sim", cmd, dict(self.base_env), self.log_dir / "smtp-sim.log", self.config.console
             )
             self.processes["smtp-sim"].start()
+    def _start_web(self) -> None:
+        from jeshstack import web
+
+        if self.config.build_web:
+            self._say("building web/ (when its sources changed)")
+            web.ensure_built(self.config.console)
+        self.web_url = f"http://127.0.0.1:{free_port()}"
+        cmd = [sys.executable, "-m", "jeshstack.web", "--port", self.web_url.rsplit(":", 1)[1], "--root", str(web.DIST)]
+        proc = ManagedProcess("web", cmd, dict(self.base_env), self.log_dir / "web.log", self.config.console)
+        proc.start()
+        self.processes["web"] = proc
 
     def service_env(self, name: str) -> dict[str, str]:
         auth_url = self.service_urls["auth"][0]
@@ -304,7 +320,10 @@ class Stack:
         return {"extra-routes": {"http": {"routers": routers, "services": services}}}
 
     def base_env_gateway(self) -> dict[str, str]:
-        return {k: v for k, v in self.base_env.items() if k.startswith("JESH_")}
+        env = {k: v for k, v in self.base_env.items() if k.startswith("JESH_")}
+        if self.web_url:
+            env["JESH_WEB_URLS"] = self.web_url
+        return env
 
     def process_urls(self) -> dict[str, str]:
         out = {}
@@ -319,6 +338,8 @@ class Stack:
             checks["daraja-sim"] = f"{self.simulator_url}/healthz"
         if "sms-sim" in self.processes:
             checks["sms-sim"] = f"{self.sms_simulator_url}/healthz"
+        if self.web_url:
+            checks["web"] = f"{self.web_url}/healthz"
         pending = dict(checks)
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
@@ -382,6 +403,7 @@ class Stack:
             "daraja_simulator": self.simulator_url,
             "sms_simulator": self.sms_simulator_url,
             "mail": str(self.mail_dir) if self.mail_dir else self.smtp_url,
+            "web": self.web_url,
             "services": self.process_urls(),
             "logs": str(self.log_dir),
             "admin_email": self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),

@@ -1,0 +1,104 @@
+"""Payments' own copy of the bookings it takes money for (fed by Booking* events, fetched once on a miss)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import and_, case, func, or_, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from jeshkit.errors import UpstreamUnavailable
+from jeshkit.peers import Peer, fetch_on_miss
+from payments.models import BOOKING_STATUSES, Booking
+
+log = logging.getLogger("payments.service")
+
+
+def remember_booking(
+    session: Session,
+    *,
+    booking_id: int,
+    status: str,
+    status_at: datetime | None = None,
+    user_id: int | None = None,
+    unit_id: int | None = None,
+    total_price: int | None = None,
+    hold_expires_at: datetime | None = None,
+) -> None:
+    """Upsert the copy of a booking. Does not commit.
+
+    A booking never goes back to `pending`; between `confirmed` and `cancelled` the later event wins (a booking
+    paid after its hold expired is confirmed again), and without times `cancelled` wins.
+    """
+    if status not in BOOKING_STATUSES:
+        raise ValueError(f"unknown booking status {status!r}")
+    statement = insert(Booking).values(
+        booking_id=booking_id,
+        user_id=user_id,
+        unit_id=unit_id,
+        total_price=total_price,
+        status=status,
+        status_at=status_at,
+        hold_expires_at=hold_expires_at,
+    )
+    new, old = statement.excluded, Booking
+    newer = and_(new.status_at.is_not(None), or_(old.status_at.is_(None), new.status_at > old.status_at))
+    untimed = and_(new.status_at.is_(None), old.status_at.is_(None), new.status == "cancelled")
+    statement = statement.on_conflict_do_update(
+        index_elements=[Booking.booking_id],
+        set_={
+            "user_id": func.coalesce(new.user_id, old.user_id),
+            "unit_id": func.coalesce(new.unit_id, old.unit_id),
+            "total_price": func.coalesce(new.total_price, old.total_price),
+            "hold_expires_at": func.coalesce(new.hold_expires_at, old.hold_expires_at),
+            "status": case(
+                (new.status == "pending", old.status),
+                (old.status == "pending", new.status),
+                (or_(newer, untimed), new.status),
+                else_=old.status,
+            ),
+            "status_at": func.greatest(new.status_at, old.status_at),
+            "updated_at": func.now(),
+        },
+    )
+    session.execute(statement)
+
+
+class InternalBooking(BaseModel):
+    """booking's `GET /internal/bookings/{id}`: what payments keeps of it."""
+
+    booking_id: int
+    user_id: int
+    unit_id: int | None = None
+    total_price: int | None = None
+    status: Literal["pending", "confirmed", "cancelled"]
+    hold_expires_at: AwareDatetime | None = None
+
+
+def locked_booking(session: Session, *, booking_service: Peer, booking_id: int, lock_timeout: str) -> Booking | None:
+    """The copy of a booking, row-locked; fetched from the booking service first when payments has not heard of
+    it (with no transaction open across the call)."""
+
+    def load() -> Booking | None:
+        session.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+        return session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+
+    def save(fetched: InternalBooking) -> None:
+        if fetched.booking_id != booking_id:
+            raise UpstreamUnavailable("The booking service is unavailable, please retry", 503)
+        remember_booking(
+            session, booking_id=booking_id, status=fetched.status, status_at=datetime.now(UTC),  # as of now
+            user_id=fetched.user_id, unit_id=fetched.unit_id, total_price=fetched.total_price,
+            hold_expires_at=fetched.hold_expires_at,
+        )
+
+    return fetch_on_miss(
+        session,
+        load=load,
+        fetch=lambda: booking_service.get_as(f"/internal/bookings/{booking_id}", InternalBooking),
+        save=save,
+    )
