@@ -61,7 +61,12 @@ def test_the_hook_needs_its_token_and_ignores_what_it_does_not_know(n):
                                                                                       "status": "Buffered"}):
         answer = n.client.post(f"/api/notifications/hooks/sms/{token}", data=form)
         assert answer.status_code == 200 and answer.json()["success"] is True
-    # A late failure report never turns a delivered message back.
+    for body in ("not json", "[1]"):
+        answer = n.client.post(f"/api/notifications/hooks/sms/{token}", content=body,
+                               headers={"Content-Type": "application/json"})
+        assert answer.status_code == 200
+    # A late failure report never turns a delivered message back (a JSON report is read as well as a form).
+    n.client.post(f"/api/notifications/hooks/sms/{token}", json={"id": row["provider_id"], "status": "Failed"})
     n.client.post(f"/api/notifications/hooks/sms/{token}", data={"id": row["provider_id"], "status": "Failed"})
     assert n.rows(id=row["id"])[0]["status"] == "delivered"
 
