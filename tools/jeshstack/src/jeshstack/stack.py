@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, stop_process, wait_until
+from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[4]
 SERVICES = ("auth", "inventory", "booking", "payments", "transport", "notifications")
@@ -354,13 +354,13 @@ class Stack:
             raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
         if "smtp-sim" in self.processes:
             smtp_port = int(self.smtp_url.rsplit(":", 1)[1])
-            wait_until(lambda: port_open(smtp_port), timeout=30, what="the SMTP simulator")
+            wait_for(lambda: port_open(smtp_port), timeout=30, what="the SMTP simulator")
         # Traefik health-checks each replica on its own schedule: wait until it routes to every service.
         probes = {"/api/units": 200, "/api/auth/profile": 401, "/api/bookings": 401,
                   "/api/payments/status/1": 401, "/api/transport-requests": 401, "/api/notifications": 401}
         for path, status in probes.items():
-            wait_until(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
-                       what=f"the gateway route {path}")
+            wait_for(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
+                       what=f"the gateway route {path}", tolerate=(Exception,))
         self._say("every service is ready")
 
     # --- demo data --------------------------------------------------------------------------------
@@ -439,7 +439,7 @@ class Stack:
         if wait:
             url = self.process_urls().get(name)
             if url:
-                wait_until(lambda: http_ok(f"{url}/readyz"), timeout=60, what=name)
+                wait_for(lambda: http_ok(f"{url}/readyz"), timeout=60, what=name, tolerate=(Exception,))
 
     def stop(self) -> None:
         if self.traefik:
