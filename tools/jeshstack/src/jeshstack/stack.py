@@ -1,4 +1,4 @@
-"""The whole stack as local processes: PostgreSQL, NATS, the Daraja simulator, five services, Traefik.
+"""The whole stack as local processes: PostgreSQL, NATS, the Daraja and Pesapal simulators, the services, Traefik.
 
 Used by `./jesh up` (state in .jesh/, gateway on JESH_GATEWAY_PORT) and by the end-to-end tests
 (state in a temporary folder, every port picked free), so a running `./jesh up` never breaks the tests.
@@ -131,6 +131,7 @@ class Stack:
         self.smtp_url = ""
         self.mail_dir: Path | None = None
         self.at_callback_token = ""
+        self.pesapal_url = ""
         self.web_url = ""
         self._supervising = threading.Event()
 
@@ -150,6 +151,7 @@ class Stack:
         self._start_nats()
         self._start_simulator()
         self._start_notification_simulators()
+        self._start_pesapal_simulator()
         self._start_web()
         self._start_services()
         self._start_gateway()
@@ -240,6 +242,18 @@ class Stack:
                 "smtp-sim", cmd, dict(self.base_env), self.log_dir / "smtp-sim.log", self.config.console
             )
             self.processes["smtp-sim"].start()
+    def _start_pesapal_simulator(self) -> None:
+        if self.env_value("PESAPAL_BASE_URL"):
+            self.pesapal_url = self.env_value("PESAPAL_BASE_URL")
+            return
+        port = free_port()
+        self.pesapal_url = f"http://127.0.0.1:{port}"
+        proc = ManagedProcess(
+            "pesapal-sim", self._uvicorn("pesapal_sim.app:create_app", port), dict(self.base_env),
+            self.log_dir / "pesapal-sim.log", self.config.console,
+        )
+        proc.start()
+        self.processes["pesapal-sim"] = proc
     def _start_web(self) -> None:
         from jeshstack import web
 
@@ -267,6 +281,7 @@ class Stack:
                 "AT_BASE_URL": self.sms_simulator_url,
                 "AT_CALLBACK_TOKEN": self.at_callback_token,
                 "SMTP_URL": self.smtp_url,
+                "PESAPAL_BASE_URL": self.pesapal_url,
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
                 # glibc gives every thread its own arena: with a thread pool that multiplies idle memory.
@@ -338,6 +353,8 @@ class Stack:
             checks["daraja-sim"] = f"{self.simulator_url}/healthz"
         if "sms-sim" in self.processes:
             checks["sms-sim"] = f"{self.sms_simulator_url}/healthz"
+        if "pesapal-sim" in self.processes:
+            checks["pesapal-sim"] = f"{self.pesapal_url}/healthz"
         if self.web_url:
             checks["web"] = f"{self.web_url}/healthz"
         pending = dict(checks)
@@ -403,6 +420,7 @@ class Stack:
             "daraja_simulator": self.simulator_url,
             "sms_simulator": self.sms_simulator_url,
             "mail": str(self.mail_dir) if self.mail_dir else self.smtp_url,
+            "pesapal_simulator": self.pesapal_url,
             "web": self.web_url,
             "services": self.process_urls(),
             "logs": str(self.log_dir),
