@@ -81,38 +81,3 @@ class UnitUpdate(BaseModel):
 class DateRange(BaseModel):
     start_date: date
     end_date: date
-
-
-class UnitEnvelope(BaseModel):
-    success: bool = True
-    data: UnitOut
-
-
-class UnitUpdatedEnvelope(BaseModel):
-    success: bool = True
-    message: str = "Unit updated"
-    data: UnitOut
-
-
-class UnitListEnvelope(BaseModel):
-    success: bool = True
-    data: list[UnitOut]
-
-
-class AvailabilityEnvelope(BaseModel):
-    success: bool = True
-    data: list[DateRange]
-
-
-class BookableUnit(BaseModel):
-    """What the booking service needs to know of a unit (the UnitCreated/UnitUpdated data)."""
-
-    unit_id: int
-    unit_number: str
-    size: str
-    monthly_price: int
-    bookable: bool
-
-
-class BookableUnitDocument(BaseModel):
-    data: BookableUnit

@@ -1,4 +1,4 @@
-"""The whole stack as local processes: PostgreSQL, NATS, the Daraja simulator, five services, Traefik.
+"""The whole stack as local processes: PostgreSQL, NATS, the Daraja and Pesapal simulators, the services, Traefik.
 
 Used by `./jesh up` (state in .jesh/, gateway on JESH_GATEWAY_PORT) and by the end-to-end tests
 (state in a temporary folder, every port picked free), so a running `./jesh up` never breaks the tests.
@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_until
+from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[4]
 SERVICES = ("auth", "inventory", "booking", "payments", "transport")
@@ -126,6 +126,7 @@ class Stack:
         self.nats_url = ""
         self.internal_port = 0
         self.simulator_url = ""
+        self.pesapal_url = ""
         self.web_url = ""
         self._supervising = threading.Event()
 
@@ -144,6 +145,7 @@ class Stack:
         self._start_postgres()
         self._start_nats()
         self._start_simulator()
+        self._start_pesapal_simulator()
         self._start_web()
         self._start_services()
         self._start_gateway()
@@ -208,6 +210,18 @@ class Stack:
         proc.start()
         self.processes["daraja-sim"] = proc
 
+    def _start_pesapal_simulator(self) -> None:
+        if self.env_value("PESAPAL_BASE_URL"):
+            self.pesapal_url = self.env_value("PESAPAL_BASE_URL")
+            return
+        port = free_port()
+        self.pesapal_url = f"http://127.0.0.1:{port}"
+        proc = ManagedProcess(
+            "pesapal-sim", self._uvicorn("pesapal_sim.app:create_app", port), dict(self.base_env),
+            self.log_dir / "pesapal-sim.log", self.config.console,
+        )
+        proc.start()
+        self.processes["pesapal-sim"] = proc
     def _start_web(self) -> None:
         from jeshstack import web
 
@@ -232,6 +246,7 @@ class Stack:
                 "INVENTORY_URL": self.service_urls["inventory"][0],
                 "BOOKING_URL": self.service_urls["booking"][0],
                 "DARAJA_BASE_URL": self.simulator_url,
+                "PESAPAL_BASE_URL": self.pesapal_url,
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
                 # glibc gives every thread its own arena: with a thread pool that multiplies idle memory.
@@ -301,6 +316,8 @@ class Stack:
         checks: dict[str, str] = {f"{k}": f"{u}/readyz" for k, u in self.process_urls().items()}
         if "daraja-sim" in self.processes:
             checks["daraja-sim"] = f"{self.simulator_url}/healthz"
+        if "pesapal-sim" in self.processes:
+            checks["pesapal-sim"] = f"{self.pesapal_url}/healthz"
         if self.web_url:
             checks["web"] = f"{self.web_url}/healthz"
         pending = dict(checks)
@@ -319,8 +336,8 @@ class Stack:
         probes = {"/api/units": 200, "/api/auth/profile": 401, "/api/bookings": 401,
                   "/api/payments/status/1": 401, "/api/transport-requests": 401}
         for path, status in probes.items():
-            wait_until(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
-                       what=f"the gateway route {path}")
+            wait_for(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
+                       what=f"the gateway route {path}", tolerate=(Exception,))
         self._say("every service is ready")
 
     # --- demo data --------------------------------------------------------------------------------
@@ -361,6 +378,7 @@ class Stack:
             "postgres": f"127.0.0.1:{self.postgres.port}" if self.postgres else "external",
             "nats": self.nats_url,
             "daraja_simulator": self.simulator_url,
+            "pesapal_simulator": self.pesapal_url,
             "web": self.web_url,
             "services": self.process_urls(),
             "logs": str(self.log_dir),
@@ -397,7 +415,7 @@ class Stack:
         if wait:
             url = self.process_urls().get(name)
             if url:
-                wait_until(lambda: http_ok(f"{url}/readyz"), timeout=60, what=name)
+                wait_for(lambda: http_ok(f"{url}/readyz"), timeout=60, what=name, tolerate=(Exception,))
 
     def stop(self) -> None:
         if self.traefik:
