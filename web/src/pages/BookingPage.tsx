@@ -49,7 +49,7 @@ export function BookingPage() {
 
   // Once confirmed, show the payment's receipt.
   useEffect(() => {
-    if (booking?.status === "confirmed") void payment.reload();
+    if (booking?.status === "confirmed" || booking?.status === "cancelled") void payment.reload();
   }, [booking?.status, payment.reload]);
 
   if (bookings.loading && !bookings.data) return <Spinner label={t("common.loading")} />;
@@ -101,11 +101,13 @@ export function BookingPage() {
             )}
             <div><dt>{t("booking.created")}</dt><dd>{formatInstant(booking.created_at, lang)}</dd></div>
           </dl>
-          {booking.refunds && booking.refunds.length > 0 && (
-            <Alert kind="info" title={t("booking.refundTitle")}>
-              {booking.refunds.map((r) => (
-                <p key={r.created_at}>{t("booking.refundText", { amount: formatKES(r.amount) })} {r.reason}</p>
-              ))}
+          {payment.data?.refund && (
+            <Alert kind={payment.data.refund.status === "paid" ? "success" : "info"} title={t("booking.refundTitle")}>
+              <p>
+                {payment.data.refund.status === "paid"
+                  ? t("booking.refundPaid", { amount: formatKES(payment.data.refund.amount), receipt: payment.data.refund.receipt ?? "—" })
+                  : t("booking.refundText", { amount: formatKES(payment.data.refund.amount) })}
+              </p>
             </Alert>
           )}
           {booking.status === "pending" && booking.hold_expires_at && (
