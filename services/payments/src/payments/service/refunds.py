@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import outbox
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
+from jeshkit.mpesa import DARAJA_TIME as KENYA
 from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout
 from payments.models import Payment, Refund, Unmatched
@@ -28,7 +29,6 @@ from payments.service.settle import LOCK_TIMEOUT
 
 log = logging.getLogger("payments.service")
 
-NAIROBI_OFFSET = timedelta(hours=3)  # East Africa Time has no daylight saving
 MAX_PAYOUT_ATTEMPTS = 5
 
 
@@ -75,7 +75,7 @@ def on_booking_cancelled(
     for payment in paid:
         if reason == "admin":
             raise_refund(session, payment, amount=payment.amount, reason="cancelled by an admin")
-        elif (cancelled_at + NAIROBI_OFFSET).date() < start_date:
+        elif cancelled_at.astimezone(KENYA).date() < start_date:  # before the start, in Kenyan dates
             raise_refund(
                 session, payment, amount=payment.amount - fee, reason="cancelled by the customer before the start"
             )
