@@ -5,8 +5,8 @@ FastAPI's document is generated from the routes, then corrected here, genericall
 - no 422 anywhere (jeshkit.errors answers validation failures with 400 and the envelope), and no
   HTTPValidationError / ValidationError schemas;
 - every operation declares, with the error envelope, the refusals it can give:
-  400 when it takes a body or query parameters (validation), 401 when it needs a token, 403 when it
-  needs an admin, 404 when it has path parameters (an unknown or malformed id), 413 when it takes a
+  400 when it takes a body, query or path parameters (validation; a NUL or lone surrogate), 401 when it needs
+  a token, 403 when it needs an admin, 404 when it has path parameters (an unknown or malformed id), 413 when it takes a
   body (the gateway's body limit), 429 everywhere (the gateway's rate limits; auth's own on login and
   register), 502/503 everywhere (no healthy replica, a dead replica, a database away); plus whatever
   the route declares itself (409, an ownership 403...);
@@ -17,7 +17,8 @@ FastAPI's document is generated from the routes, then corrected here, genericall
 - a bearer security scheme, set on the operations that need a token.
 
 A route may document a request body it reads itself (a webhook) with `openapi_extra=json_body(Model)`; such an
-operation is marked `x-raw-body` and declares no validation 400 (it answers whatever arrives).
+operation is marked `x-raw-body` and declares no validation 400 of its own (it answers whatever arrives), only the
+kit's refusal of a NUL or lone surrogate (jeshkit.middleware.InputSanityMiddleware).
 """
 
 from __future__ import annotations
@@ -215,9 +216,10 @@ def _declare_errors(operation: dict[str, Any], *, authenticated: bool, admin: bo
     responses.pop("422", None)
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
-    validated_body = has_body and not operation.get("x-raw-body")
     codes = {"429", "502", "503"}
-    if validated_body or any(p.get("in") == "query" for p in parameters):
+    # Validation, or text no service can store (a NUL, a lone surrogate: refused by the kit in any body, query or
+    # path, raw-body webhooks included).
+    if has_body or any(p.get("in") in ("query", "path") for p in parameters):
         codes.add("400")
     if has_body:
         codes.add("413")
