@@ -50,7 +50,10 @@ def built_web() -> Path:
     return web.ensure_built()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the stack and Playwright stop once the browser tests are done. Playwright's sync API
+# keeps its event loop marked as running in the main thread while it lives, which would break every later test that
+# calls asyncio.run(), and a whole idle stack would compete for the two cores with the rest of the suite.
+@pytest.fixture(scope="package")
 def portal_stack(built_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from jeshstack.stack import Stack, StackConfig
 
@@ -70,12 +73,12 @@ def portal_stack(built_web: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal(portal_stack: Any) -> str:
     return str(portal_stack.gateway_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
