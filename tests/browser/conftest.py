@@ -159,7 +159,7 @@ class Admin:
         return dict(r.json()["data"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_api(portal: str, portal_stack: Any) -> Iterator[Admin]:
     admin = Admin(portal, portal_stack)
     yield admin
