@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
+from jeshstack.testing import wait_for
 from tests.browser.conftest import DESKTOP, PHONE, register_customer
 
 
@@ -204,3 +205,32 @@ def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
     page.get_by_role("button", name="Pay", exact=True).click()
     expect(page).to_have_url(booking_url, timeout=30_000)
     expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
+
+
+def test_a_customer_reads_their_messages_and_sets_how_to_be_reached(
+    new_page: Any, check_page: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    headers = {"Authorization": f"Bearer {customer['token']}"}
+    # The welcome message follows the registration by an event.
+    wait_for(lambda: httpx.get(f"{portal}/api/notifications", headers=headers).json()["data"], timeout=30,
+             what="the welcome message")
+    page = new_page(PHONE)
+    page.goto("/login")
+    page.get_by_label("Email").fill(customer["email"])
+    page.get_by_label("Password").fill(customer["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/bookings$"))
+    page.get_by_role("link", name="Messages").click()
+    expect(page.locator(".message-body").first).to_contain_text("Akinyi")
+    check_page(page, "14-messages-phone")
+
+    page.get_by_label("SMS reminders").uncheck()
+    page.get_by_label("Kiswahili").check()
+    page.get_by_role("button", name="Save preferences").click()
+    # The language of the messages is the portal's too from now on.
+    expect(page.get_by_role("status").filter(has_text="Mapendeleo yamehifadhiwa.")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "sw")
+    prefs = httpx.get(f"{portal}/api/notifications/preferences", headers=headers).json()["data"]
+    assert prefs["sms"] is False and prefs["email"] is True and prefs["language"] == "sw"
+    check_page(page, "15-messages-phone-sw")
