@@ -50,14 +50,19 @@ def built_web() -> Path:
     return web.ensure_built()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the stack and Playwright stop once the browser tests are done. Playwright's sync API
+# keeps its event loop marked as running in the main thread while it lives, which would break every later test that
+# calls asyncio.run(), and a whole idle stack would compete for the two cores with the rest of the suite.
+@pytest.fixture(scope="package")
 def portal_stack(built_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from jeshstack.stack import Stack, StackConfig
 
+    port = free_port()
     stack = Stack(StackConfig(
-        state_dir=tmp_path_factory.mktemp("portal-stack"), gateway_port=free_port(),
+        state_dir=tmp_path_factory.mktemp("portal-stack"), gateway_port=port,
         env={"BOOKING_HOLD_SECONDS": "300", "DARAJA_SIM_CALLBACK_DELAY_SECONDS": "0.3",
-             "JESH_RATE_LIMIT_AUTH_AVERAGE": "1000", "JESH_RATE_LIMIT_AUTH_BURST": "1000"},
+             # Pesapal's page sends the browser back to the portal, as ./jesh up has it.
+             "PESAPAL_CALLBACK_URL": f"http://127.0.0.1:{port}/bookings/card-return"},
     ))
     try:
         stack.start()
@@ -68,12 +73,12 @@ def portal_stack(built_web: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal(portal_stack: Any) -> str:
     return str(portal_stack.gateway_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -154,7 +159,7 @@ class Admin:
         return dict(r.json()["data"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_api(portal: str, portal_stack: Any) -> Iterator[Admin]:
     admin = Admin(portal, portal_stack)
     yield admin

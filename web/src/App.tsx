@@ -10,6 +10,8 @@ import { BookingPage } from "./pages/BookingPage";
 import { TransportPage } from "./pages/TransportPage";
 import { ProfilePage } from "./pages/ProfilePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { CardReturnPage } from "./pages/CardReturnPage";
+import { NotificationsPage } from "./pages/NotificationsPage";
 import { AdminLayout } from "./pages/admin/AdminLayout";
 import { AdminUnits } from "./pages/admin/AdminUnits";
 import { AdminBookings } from "./pages/admin/AdminBookings";
@@ -34,9 +36,11 @@ export function App() {
         <Route path="login" element={<LoginPage />} />
         <Route path="signup" element={<SignupPage />} />
         <Route path="bookings" element={<RequireUser><BookingsPage /></RequireUser>} />
+        <Route path="bookings/card-return" element={<RequireUser><CardReturnPage /></RequireUser>} />
         <Route path="bookings/:bookingId" element={<RequireUser><BookingPage /></RequireUser>} />
         <Route path="transport" element={<RequireUser><TransportPage /></RequireUser>} />
         <Route path="profile" element={<RequireUser><ProfilePage /></RequireUser>} />
+        <Route path="profile/notifications" element={<RequireUser><NotificationsPage /></RequireUser>} />
         <Route path="admin" element={<RequireUser admin><AdminLayout /></RequireUser>}>
           <Route index element={<Navigate to="units" replace />} />
           <Route path="units" element={<AdminUnits />} />

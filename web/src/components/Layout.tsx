@@ -42,7 +42,8 @@ export function Layout() {
           {isAdmin && <NavLink to="/admin" className={link}>{t("nav.console")}</NavLink>}
           {user ? (
             <>
-              <NavLink to="/profile" className={link}>{t("nav.profile")}</NavLink>
+              <NavLink to="/profile/notifications" className={link}>{t("nav.notifications")}</NavLink>
+              <NavLink to="/profile" end className={link}>{t("nav.profile")}</NavLink>
               <button type="button" className="nav-link nav-button" onClick={async () => { await logout(); navigate("/"); }}>
                 {t("nav.logout")}
               </button>

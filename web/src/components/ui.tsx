@@ -72,6 +72,7 @@ const BADGE: Record<string, string> = {
   pending: "warn", requested: "warn",
   maintenance: "muted", cancelled: "muted", failed: "bad",
   required: "warn", approved: "info", paying: "info", paid: "ok",
+  queued: "muted", sent: "info", delivered: "ok",
 };
 
 const REFUND_LABELS: Record<string, string> = {

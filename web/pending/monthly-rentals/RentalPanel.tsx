@@ -1,0 +1,165 @@
+import { useState, type FormEvent } from "react";
+import { api, errorOf, type ApiError } from "../api/client";
+import { useI18n } from "../i18n/i18n";
+import { useSession } from "../auth/session";
+import { useLoad } from "../lib/useLoad";
+import { addDays, formatDay, nairobiDate } from "../lib/dates";
+import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
+import { Price } from "./Price";
+import { MpesaPay } from "./MpesaPay";
+import { Alert, ErrorAlert, Spinner, StatusBadge, TextField } from "./ui";
+import type { MessageKey } from "../i18n/messages";
+
+/** A confirmed monthly rental: gate code, balance and delinquency, invoices with pay now, autopay, move-out notice. */
+export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onChanged: () => void }) {
+  const { t, lang } = useI18n();
+  const { user } = useSession();
+  const account = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/billing/rentals/{booking_id}", {
+      params: { path: { booking_id: bookingId } },
+    });
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, [bookingId]);
+  const invoices = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/invoices", {});
+    return data ? { data: data.data.filter((i) => i.booking_id === bookingId) } : { error: errorOf(error, response.status) };
+  }, [bookingId]);
+  const [paying, setPaying] = useState<number | null>(null);
+  const [autopayPhone, setAutopayPhone] = useState(displayPhone(user?.phone ?? ""));
+  const [autopayError, setAutopayError] = useState<ApiError | null>(null);
+  const [moveOut, setMoveOut] = useState(addDays(nairobiDate(), 30));
+  const [moveOutError, setMoveOutError] = useState<ApiError | null>(null);
+  const [movedOut, setMovedOut] = useState(false);
+
+  if (account.loading && !account.data) return <Spinner label={t("common.loading")} />;
+  if (!account.data) {
+    // Billing opens the rental when it hears of the confirmation: a moment after the payment.
+    return account.error?.status === 404 ? <p className="muted">{t("rental.opening")}</p> : <ErrorAlert error={account.error} />;
+  }
+  const a = account.data;
+  const suspended = a.access === "suspended";
+
+  const setAutopay = async (enabled: boolean) => {
+    const phone = normalizeKenyanPhone(autopayPhone);
+    setAutopayError(null);
+    const body = enabled ? { enabled, phone_number: phone } : { enabled };
+    const { data, error, response } = await api.PUT("/api/billing/rentals/{booking_id}/autopay", {
+      params: { path: { booking_id: bookingId } }, body,
+    });
+    if (data) account.setData(data.data);
+    else setAutopayError(errorOf(error, response.status));
+  };
+
+  const giveNotice = async (e: FormEvent) => {
+    e.preventDefault();
+    setMoveOutError(null);
+    const { data, error, response } = await api.POST("/api/bookings/{booking_id}/move-out", {
+      params: { path: { booking_id: bookingId } }, body: { move_out_date: moveOut },
+    });
+    if (!data) {
+      setMoveOutError(errorOf(error, response.status));
+      return;
+    }
+    setMovedOut(true);
+    onChanged();
+    void account.reload();
+  };
+
+  return (
+    <div className="stack">
+      <section className="card" aria-labelledby="rental">
+        <h2 id="rental">{t("rental.title")}</h2>
+        {suspended && (
+          <Alert kind="error" title={t("rental.suspendedTitle")}>
+            <p>{t("rental.suspendedText")}</p>
+          </Alert>
+        )}
+        <p className="field-hint">{t("rental.gateCode")}</p>
+        <p className={`gate-code${suspended ? " suspended" : ""}`} aria-label={t("rental.gateCodeIs", { code: a.gate_code.split("").join(" ") })}>
+          {a.gate_code}
+        </p>
+        <dl className="facts">
+          <div><dt>{t("rental.access")}</dt><dd><StatusBadge status={suspended ? "failed" : "confirmed"} /></dd></div>
+          <div><dt>{t("rental.stage")}</dt><dd>{t(`stage.${a.delinquency_stage}` as MessageKey)}</dd></div>
+          <div><dt>{t("rental.balance")}</dt><dd><Price amount={a.balance} /></dd></div>
+          <div><dt>{t("booking.monthlyRate")}</dt><dd><Price amount={a.monthly_rate} per="month" /></dd></div>
+          {a.paid_through && <div><dt>{t("rental.paidThrough")}</dt><dd>{formatDay(a.paid_through, lang)}</dd></div>}
+          {a.next_invoice_date && <div><dt>{t("rental.nextInvoice")}</dt><dd>{formatDay(a.next_invoice_date, lang)}</dd></div>}
+          {a.end_date && <div><dt>{t("rental.moveOut")}</dt><dd>{formatDay(a.end_date, lang)}</dd></div>}
+        </dl>
+      </section>
+
+      <section className="card" aria-labelledby="invoices">
+        <h2 id="invoices">{t("rental.invoices")}</h2>
+        <ErrorAlert error={invoices.error} />
+        {invoices.data?.length === 0 ? <p className="muted">{t("rental.noInvoices")}</p> : (
+          <ul className="list">
+            {invoices.data?.map((inv) => (
+              <li key={inv.id} className="invoice">
+                <div className="invoice-head">
+                  <div>
+                    <p className="list-title">{inv.number}</p>
+                    <p className="muted">{formatDay(inv.period_start, lang)} – {formatDay(inv.period_end, lang)}</p>
+                    <p className="muted">{t("rental.due", { date: formatDay(inv.due_date, lang) })}
+                      {inv.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: inv.days_overdue })}</strong></>}</p>
+                  </div>
+                  <div className="list-side">
+                    <StatusBadge status={inv.status === "open" ? "pending" : inv.status === "paid" ? "success" : "cancelled"} />
+                    <Price amount={inv.status === "open" ? inv.balance : inv.total} />
+                  </div>
+                </div>
+                {inv.lines.length > 1 && (
+                  <ul className="plain-list">{inv.lines.map((l, i) => <li key={i}>{l.description}: <Price amount={l.amount} /></li>)}</ul>
+                )}
+                {inv.status === "open" && inv.balance > 0 && (paying === inv.id ? (
+                  <MpesaPay bookingId={bookingId} amount={inv.balance} resume={false}
+                    start={async (phone) => {
+                      const { data, error, response } = await api.POST("/api/invoices/{invoice_id}/pay", {
+                        params: { path: { invoice_id: inv.id } }, body: { phone_number: phone },
+                      });
+                      return data ? null : errorOf(error, response.status);
+                    }}
+                    onPaid={() => { void invoices.reload(); void account.reload(); }} />
+                ) : (
+                  <button type="button" className="btn btn-mpesa" onClick={() => setPaying(inv.id)}>
+                    {t("rental.payNow")}<span className="sr-only"> {inv.number}</span>
+                  </button>
+                ))}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section className="card stack-sm" aria-labelledby="autopay">
+        <h2 id="autopay">{t("rental.autopay")}</h2>
+        <p className="muted">{t("rental.autopayText")}</p>
+        {a.autopay.enabled ? (
+          <>
+            <Alert kind="success">{t("rental.autopayOn", { phone: displayPhone(a.autopay.phone_number) })}</Alert>
+            <button type="button" className="btn btn-ghost" onClick={() => setAutopay(false)}>{t("rental.autopayOff")}</button>
+          </>
+        ) : (
+          <>
+            <TextField label={t("pay.phone")} type="tel" inputMode="tel" value={autopayPhone}
+              onChange={(e) => setAutopayPhone(e.target.value)} />
+            <button type="button" className="btn btn-primary" onClick={() => setAutopay(true)}
+              disabled={!normalizeKenyanPhone(autopayPhone)}>{t("rental.autopayEnable")}</button>
+          </>
+        )}
+        <ErrorAlert error={autopayError} />
+      </section>
+
+      {!a.end_date && (
+        <form className="card stack-sm" onSubmit={giveNotice} aria-labelledby="moveout">
+          <h2 id="moveout">{t("rental.moveOutTitle")}</h2>
+          <p className="muted">{t("rental.moveOutText")}</p>
+          <TextField label={t("rental.moveOut")} type="date" min={nairobiDate()} value={moveOut} onChange={(e) => setMoveOut(e.target.value)} />
+          <ErrorAlert error={moveOutError} />
+          {movedOut && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
+          <button type="submit" className="btn btn-secondary">{t("rental.moveOutSubmit")}</button>
+        </form>
+      )}
+    </div>
+  );
+}
