@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from booking import service
-from booking.schemas import MAX_ID, BookingCreate, BookingOut, BookingStatus, InternalBooking
+from booking import rentals, service
+from booking.schemas import MAX_ID, BookingCreate, BookingOut, BookingStatus, InternalBooking, MoveOut
 from booking.settings import Settings
 from jeshkit.app import ok
 from jeshkit.db import SessionDep
@@ -47,7 +47,9 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 def create_booking(
     body: BookingCreate, user: CurrentUser, session: SessionDep, fetch_unit: UnitFetcherDep, settings: SettingsDep
 ) -> JSONResponse:
-    """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap)."""
+    """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap).
+
+    `plan:"monthly"`: a monthly rental (`end_date` optional, `monthly_rate` fixed now, `total_price` = first month)."""
     booking = service.create_booking(
         session=session,
         user_id=user.id,
@@ -56,6 +58,7 @@ def create_booking(
         end_date=body.end_date,
         fetch_unit=fetch_unit,
         hold_seconds=settings.booking_hold_seconds,
+        plan=body.plan,
     )
     return ok(BookingOut.render(booking, admin=user.is_admin), status_code=201)
 
@@ -102,6 +105,20 @@ def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -
     """Owner (while pending) or admin (any time); its dates are free at once. Already cancelled: 409."""
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
+    )
+    return ok(BookingOut.render(booking, admin=user.is_admin))
+
+
+@router.post("/{booking_id}/move-out", response_model=Envelope[BookingOut], summary="Move-out notice (monthly)")
+def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep) -> JSONResponse:
+    """Owner or admin: a confirmed monthly rental ends on `move_out_date` (today or later, after start_date);
+    the later dates are free at once and billing stops. Anything but a confirmed monthly rental: 409."""
+    booking = rentals.move_out(
+        session=session,
+        booking_id=booking_id,
+        actor_id=user.id,
+        actor_is_admin=user.is_admin,
+        move_out_date=body.move_out_date,
     )
     return ok(BookingOut.render(booking, admin=user.is_admin))
 

@@ -61,6 +61,8 @@ def _try_reconfirm(session: Session, booking: Booking, payment: PaymentOutcome, 
 def on_payment_succeeded(session: Session, event: Event) -> None:
     """PaymentSucceeded: confirm the booking; money that can no longer buy its dates is recorded for refund."""
     payment = PaymentOutcome.model_validate(event.data)
+    if payment.invoice_id is not None:
+        return  # rent for a later month of a monthly rental: billing applies it
     booking = lock_booking(session=session, booking_id=payment.booking_id)
     if booking is None:
         log.error("payment %s succeeded for unknown booking %s", payment.payment_id, payment.booking_id)
@@ -101,6 +103,8 @@ def on_payment_succeeded(session: Session, event: Event) -> None:
 def on_payment_failed(session: Session, event: Event) -> None:
     """PaymentFailed: note it (the booking stays pending and payable within its hold); never undo a success."""
     payment = PaymentOutcome.model_validate(event.data)
+    if payment.invoice_id is not None:
+        return  # an invoice's payment failed: the booking's own payment is untouched
     booking = lock_booking(session=session, booking_id=payment.booking_id)
     if booking is None:
         log.warning("payment failed for unknown booking %s", payment.booking_id)

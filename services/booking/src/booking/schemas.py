@@ -42,16 +42,26 @@ UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 
 BookingStatus = Literal["pending", "confirmed", "cancelled"]
 PaymentStatus = Literal["pending", "success", "failed"]
+Plan = Literal["fixed", "monthly"]
 
 
 class BookingCreate(BaseModel):
-    """POST /api/bookings. A `total_price` sent by the client is ignored: the server computes it."""
+    """POST /api/bookings. A `total_price` sent by the client is ignored: the server computes it.
+
+    `plan` absent: `fixed` (the compat booking, `end_date` required). `monthly`: `end_date` optional."""
 
     model_config = ConfigDict(extra="ignore")
 
     unit_id: IdInt
     start_date: IsoDate
-    end_date: IsoDate
+    end_date: IsoDate | None = None
+    plan: Plan = "fixed"
+
+
+class MoveOut(BaseModel):
+    """POST /api/bookings/{id}/move-out."""
+
+    move_out_date: IsoDate
 
 
 class RefundOut(BaseModel):
@@ -70,11 +80,13 @@ class BookingOut(BaseModel):
     user_id: int
     unit_id: int
     start_date: date
-    end_date: date
-    total_price: int
+    end_date: date | None = Field(description="null: an open-ended monthly rental")
+    total_price: int = Field(description="fixed: the whole booking; monthly: the first month's rent")
     status: BookingStatus
     payment_status: PaymentStatus
     created_at: UtcTimestamp
+    plan: Plan = "fixed"
+    monthly_rate: int | None = Field(default=None, description="Monthly rentals only: the rent, fixed at booking.")
     hold_expires_at: UtcTimestamp | None = Field(default=None, description="Only while the booking is pending.")
     refund_status: Literal["required"] | None = Field(
         default=None, description="Admins only: `required` when money arrived that must go back."
@@ -94,9 +106,13 @@ class BookingOut(BaseModel):
             status=booking.status,  # type: ignore[arg-type]
             payment_status=booking.payment_status,  # type: ignore[arg-type]
             created_at=booking.created_at,
+            plan=booking.plan,  # type: ignore[arg-type]
+            monthly_rate=booking.monthly_rate,
             hold_expires_at=booking.hold_expires_at if booking.status == "pending" else None,
         )
         exclude = {"refund_status", "refunds"}
+        if booking.plan != "monthly":
+            exclude.add("monthly_rate")
         if out.hold_expires_at is None:
             exclude.add("hold_expires_at")
         body = out.model_dump(mode="json", exclude=exclude)
@@ -114,11 +130,13 @@ class InternalBooking(BaseModel):
     user_id: int
     unit_id: int
     start_date: date
-    end_date: date
+    end_date: date | None
     total_price: int
     status: BookingStatus
     payment_status: PaymentStatus
     hold_expires_at: UtcTimestamp | None
+    plan: Plan = "fixed"
+    monthly_rate: int | None = None
 
     @classmethod
     def render(cls, booking: Booking) -> dict[str, Any]:
@@ -132,6 +150,8 @@ class InternalBooking(BaseModel):
             status=booking.status,  # type: ignore[arg-type]
             payment_status=booking.payment_status,  # type: ignore[arg-type]
             hold_expires_at=booking.hold_expires_at,
+            plan=booking.plan,  # type: ignore[arg-type]
+            monthly_rate=booking.monthly_rate,
         ).model_dump(mode="json")
 
 
@@ -157,3 +177,5 @@ class PaymentOutcome(BaseModel):
     payment_id: int | None = None
     amount: int | None = None
     receipt: str | None = None
+    # Set when the payment was for a monthly rental's invoice (billing's business, not the booking's).
+    invoice_id: int | None = None
