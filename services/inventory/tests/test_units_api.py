@@ -234,6 +234,7 @@ def test_internal_unit_gives_what_booking_needs(client, admin, new_unit):
 
 def test_openapi_documents_the_public_routes_only(client):
     paths: dict[str, Any] = client.get("/openapi.json").json()["paths"]
-    assert set(paths) == {"/api/units", "/api/units/{unit_id}", "/api/units/{unit_id}/availability"}
+    assert set(paths) == {"/api/units", "/api/units/{unit_id}", "/api/units/{unit_id}/availability",
+                          "/api/units/reports/occupancy"}
     assert set(paths["/api/units"]) == {"get", "post"}
     assert set(paths["/api/units/{unit_id}"]) == {"get", "put"}

@@ -15,6 +15,8 @@ from inventory.schemas import (
     BookableUnit,
     BookableUnitDocument,
     DateRange,
+    Occupancy,
+    OccupancyEnvelope,
     UnitCreate,
     UnitEnvelope,
     UnitListEnvelope,
@@ -121,6 +123,12 @@ def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser, request: Re
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
     return UnitEnvelope(data=UnitOut.model_validate(unit))
+
+
+@router.get("/reports/occupancy", response_model=OccupancyEnvelope, responses=ERROR_RESPONSES)
+def occupancy_report(session: SessionDep, _: AdminUser) -> OccupancyEnvelope:
+    """Admin: units by status; physical and economic occupancy today, in percent."""
+    return OccupancyEnvelope(data=Occupancy.model_validate(service.occupancy(session=session)))
 
 
 @router.get("/{unit_id}", response_model=UnitEnvelope, responses=ERROR_RESPONSES)

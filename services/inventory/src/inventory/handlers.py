@@ -17,7 +17,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_
+from sqlalchemy import and_, case, func, not_, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -76,7 +76,8 @@ def record_booking(session: Session, event: Event, *, state: str) -> None:
         "booking_id": _int(data, "booking_id"),
         "unit_id": _int(data, "unit_id"),
         "start_date": _date(data, "start_date", required=active),
-        "end_date": _date(data, "end_date", required=active),
+        "end_date": _date(data, "end_date", required=False),  # NULL: an open-ended monthly rental
+        "monthly_rate": _int(data, "monthly_rate") if data.get("monthly_rate") is not None else None,
         "state": state,
         "hold_expires_at": _timestamp(data, "hold_expires_at") if state == "held" else None,
         "cancel_reason": str(reason) if reason is not None else None,
@@ -90,6 +91,7 @@ def record_booking(session: Session, event: Event, *, state: str) -> None:
             "unit_id": excluded.unit_id,
             "start_date": func.coalesce(excluded.start_date, UnitBooking.start_date),
             "end_date": func.coalesce(excluded.end_date, UnitBooking.end_date),
+            "monthly_rate": func.coalesce(excluded.monthly_rate, UnitBooking.monthly_rate),
             "state": excluded.state,
             "hold_expires_at": excluded.hold_expires_at,
             "cancel_reason": excluded.cancel_reason,
@@ -118,9 +120,43 @@ def on_booking_ended(session: Session, event: Event) -> None:
     record_booking(session, event, state="cancelled")
 
 
+def end_rental_on(session: Session, booking_id: int, last_day_exclusive: date) -> None:
+    """A monthly rental moved out: it holds its unit until then only (an earlier end never moves back)."""
+    moved = session.execute(
+        update(UnitBooking)
+        .where(
+            UnitBooking.booking_id == booking_id,
+            UnitBooking.state != "cancelled",
+            or_(UnitBooking.end_date.is_(None), UnitBooking.end_date > last_day_exclusive),
+            UnitBooking.start_date < last_day_exclusive,
+        )
+        .values(end_date=last_day_exclusive, updated_at=func.now())
+        .returning(UnitBooking.booking_id)
+    ).first()
+    if moved is not None:
+        notify(session, UNITS_CHANGED)
+
+
+def on_unit_released(session: Session, event: Event) -> None:
+    """UnitReleased: a cancellation frees the booking's dates; a move-out frees only those from its date on."""
+    if event.data.get("reason") == "moved_out":
+        moved_out = _date(event.data, "start_date", required=True)
+        assert moved_out is not None
+        end_rental_on(session, _int(event.data, "booking_id"), moved_out)
+        return
+    on_booking_ended(session, event)
+
+
+def on_booking_moved_out(session: Session, event: Event) -> None:
+    moved_out = _date(event.data, "move_out_date", required=True)
+    assert moved_out is not None
+    end_rental_on(session, _int(event.data, "booking_id"), moved_out)
+
+
 HANDLERS: dict[str, Handler] = {
     "BookingCreated": on_booking_created,
     "BookingConfirmed": on_booking_confirmed,
     "BookingCancelled": on_booking_ended,
-    "UnitReleased": on_booking_ended,
+    "UnitReleased": on_unit_released,
+    "BookingMovedOut": on_booking_moved_out,
 }
