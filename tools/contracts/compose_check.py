@@ -30,7 +30,7 @@ SHARED = REPO / ".." / "shared"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 COMPOSE_SCHEMA = SHARED / "compose-spec.json"
 ENV_EXAMPLE = REPO / "deploy" / ".env.example"
-SERVICES = ("auth", "inventory", "booking", "payments", "transport")
+SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing")
 SERVICE_PORT = 8000
 
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, ${VAR:+alt}; $$ is a literal $.

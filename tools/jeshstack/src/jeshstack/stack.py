@@ -1,4 +1,4 @@
-"""The whole stack as local processes: PostgreSQL, NATS, the Daraja simulator, five services, Traefik.
+"""The whole stack as local processes: PostgreSQL, NATS, the Daraja simulator, the services, Traefik.
 
 Used by `./jesh up` (state in .jesh/, gateway on JESH_GATEWAY_PORT) and by the end-to-end tests
 (state in a temporary folder, every port picked free), so a running `./jesh up` never breaks the tests.
@@ -22,7 +22,7 @@ import httpx
 from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_until
 
 REPO = Path(__file__).resolve().parents[4]
-SERVICES = ("auth", "inventory", "booking", "payments", "transport")
+SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing")
 DEV_ADMIN_EMAIL = "admin@jesh.local"
 DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
 
@@ -214,6 +214,7 @@ class Stack:
                 "AUTH_JWKS_URL": f"{auth_url}/api/auth/.well-known/jwks.json",
                 "INVENTORY_URL": self.service_urls["inventory"][0],
                 "BOOKING_URL": self.service_urls["booking"][0],
+                "BILLING_URL": self.service_urls["billing"][0],
                 "DARAJA_BASE_URL": self.simulator_url,
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
@@ -295,7 +296,8 @@ class Stack:
             raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
         # Traefik health-checks each replica on its own schedule: wait until it routes to every service.
         probes = {"/api/units": 200, "/api/auth/profile": 401, "/api/bookings": 401,
-                  "/api/payments/status/1": 401, "/api/transport-requests": 401}
+                  "/api/payments/status/1": 401, "/api/transport-requests": 401,
+                  "/api/invoices": 401, "/api/billing/rentals/1": 401}
         for path, status in probes.items():
             wait_until(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
                        what=f"the gateway route {path}")
