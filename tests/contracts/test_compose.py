@@ -68,7 +68,7 @@ def test_the_schema_check_can_fail(compose):
 def test_every_service_and_its_migration_job_is_there(compose):
     for name in SERVICES:
         service = compose["services"][name]
-        assert service["build"] == {"context": ".", "dockerfile": f"services/{name}/Dockerfile"}
+        assert service["build"] == {"context": ".", "dockerfile": "Dockerfile", "args": {"SERVICE": name}}
         assert compose["services"][f"{name}-migrate"]["command"][-2:] == ["upgrade", "head"]
 
 
@@ -186,28 +186,38 @@ def test_interpolation_follows_compose():
         interpolate("${EMPTY:?}", values)
 
 
-def test_dockerfiles_copy_only_paths_that_exist(tmp_path):
+def test_the_one_dockerfile_builds_every_service(tmp_path):
+    assert sorted(REPO.glob("services/*/Dockerfile")) == [], "one Dockerfile for every service (ARG SERVICE)"
     for name in SERVICES:
-        assert dockerfile_problems(REPO / "services" / name / "Dockerfile", REPO, name) == []
+        assert dockerfile_problems(REPO / "Dockerfile", REPO, name) == []
+    # built for a service that does not exist, every per-service path is missing
+    ghost = dockerfile_problems(REPO / "Dockerfile", REPO, "ghost")
+    assert "Dockerfile: COPY source services/ghost/src does not exist in the build context" in ghost
+    assert "Dockerfile: CMD must run uvicorn ghost.app:create_app --factory" not in ghost  # the CMD follows SERVICE
     broken = tmp_path / "Dockerfile"
-    dockerfile = (REPO / "services" / "auth" / "Dockerfile").read_text()
+    dockerfile = (REPO / "Dockerfile").read_text()
     dockerfile = dockerfile.replace("USER 10001:10001", "USER root")
-    dockerfile = dockerfile.replace("COPY services/auth/migrations", "COPY services/auth/migratoins")
+    dockerfile = dockerfile.replace("COPY services/${SERVICE}/migrations", "COPY services/${SERVICE}/migratoins")
+    dockerfile = dockerfile.replace('"${JESH_SERVICE}.app:create_app"', "auth.app:create_app")
     broken.write_text(dockerfile + "RUN apt-get install -y gcc\n")
-    problems = dockerfile_problems(broken, REPO, "auth")
+    problems = dockerfile_problems(broken, REPO, "booking")
     label = str(broken)
-    assert f"{label}: COPY source services/auth/migratoins does not exist in the build context" in problems
+    assert f"{label}: COPY source services/booking/migratoins does not exist in the build context" in problems
     assert f"{label}: the final stage must run as a non-root USER" in problems
     assert f"{label}: no build tools in the final stage (apt-get install -y gcc)" in problems
+    assert f"{label}: CMD must run uvicorn booking.app:create_app --factory" in problems
 
 
-def test_a_missing_dockerfile_is_reported(compose):
+def test_a_missing_dockerfile_or_build_arg_is_reported(compose):
     def change(services):
         services["transport"]["build"] = {"context": ".", "dockerfile": "services/transport/Dockerfile.prod"}
+        services["booking"]["build"] = {"context": ".", "dockerfile": "Dockerfile", "args": {"SERVICE": "inventory"}}
 
     problems = problems_after(compose, change)
-    assert "transport: must be built from services/transport/Dockerfile (build.dockerfile)" in problems
+    assert "transport: must be built from the one Dockerfile (build.dockerfile)" in problems
     assert "services/transport/Dockerfile.prod: missing" in problems
+    assert "booking: must be built with build.args.SERVICE: booking" in problems
+    assert "traefik: JESH_BOOKING_URLS points at 'booking', which does not run booking" in problems
 
 
 def test_the_migration_commands_find_the_files_the_images_copy(compose):

@@ -2,140 +2,49 @@
 
     .venv/bin/python tools/contracts/compose_check.py      # prints every problem; exit 1 if any
 
-Against the code means: the five services (and their migration jobs) are there; each service's Settings
-class would start in production with the environment compose gives it; peer URLs point at services that
-exist; each DATABASE_URL names the service's own database and role; every gateway backend URL points at
-the right service; every path a Dockerfile copies exists; every secret is required through ${VAR:?}.
+Against the code means: the services of deploy/services.yml (and their migration jobs) are there; each
+service's Settings class would start in production with the environment compose gives it; peer URLs point
+at services that exist; each DATABASE_URL names the service's own database and role; every gateway backend
+URL points at the right service; the one Dockerfile builds each service; every secret is required through
+${VAR:?}. The pieces: compose_env (interpolation), settings_check, dockerfile_check, deployment (the list).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import json
-import os
 import re
 import shlex
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from compose_env import (
+    ENV_EXAMPLE,
+    REQUIRED_REFERENCE,
+    MissingVariable,
+    deployment_variables,
+    env_example_values,
+    interpolate,
+    referenced_variables,
+)
+from deployment import REPO, SECRET_NAME, SERVICE_PORT, SERVICES, dummy_value
+from dockerfile_check import dockerfile_instructions, dockerfile_problems
+from settings_check import environment_for, settings_problems
+from settings_check import settings_class as settings_class
 
-REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 COMPOSE_SCHEMA = SHARED / "compose-spec.json"
-ENV_EXAMPLE = REPO / "deploy" / ".env.example"
-SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing")
-SERVICE_PORT = 8000
+DOCKERFILE = "Dockerfile"
 
-# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, ${VAR:+alt}; $$ is a literal $.
-_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-_REQUIRED_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*):?\?[^}]*\}$")
-_SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PASSKEY|(^|_)KEY$|SIGNING_KEY|PRIVATE")
-
-
-# --- interpolation ---------------------------------------------------------------------------------
-class MissingVariable(KeyError):
-    pass
-
-
-def interpolate(value: Any, variables: Mapping[str, str]) -> Any:
-    """Compose's interpolation of every string in a loaded compose tree."""
-    if isinstance(value, dict):
-        return {key: interpolate(item, variables) for key, item in value.items()}
-    if isinstance(value, list):
-        return [interpolate(item, variables) for item in value]
-    if not isinstance(value, str):
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1) or match.group(4)
-        operator, argument = match.group(2) or "", match.group(3) or ""
-        present = name in variables and (variables[name] != "" or not operator.startswith(":"))
-        if operator.endswith("?") and not present:
-            raise MissingVariable(f"{name}: {argument or 'required'}")
-        if operator.endswith("-") and not present:
-            return argument
-        if operator.endswith("+"):
-            return argument if present else ""
-        return variables.get(name, "")
-
-    return _REFERENCE.sub(replace, value)
-
-
-def referenced_variables(tree: Any) -> dict[str, str]:
-    """Every ${VAR} the tree uses -> 'required' (${VAR:?}), 'default' (${VAR:-x}) or 'plain'."""
-    found: dict[str, str] = {}
-    rank = {"plain": 0, "default": 1, "required": 2}
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str):
-            for match in _REFERENCE.finditer(value):
-                name = match.group(1) or match.group(4)
-                if not name:
-                    continue
-                operator = match.group(2) or ""
-                kind = "required" if "?" in operator else "default" if operator else "plain"
-                if rank[kind] > rank.get(found.get(name, ""), -1):
-                    found[name] = kind
-
-    walk(tree)
-    return found
-
-
-def env_example_values(path: Path = ENV_EXAMPLE, *, documented: bool = False) -> dict[str, str]:
-    """NAME=value lines of the example env file; documented=True also counts commented-out '# NAME=value'."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    pattern = r"^\s*#?\s*([A-Z][A-Z0-9_]*)=(.*)$" if documented else r"^\s*([A-Z][A-Z0-9_]*)=(.*)$"
-    for line in path.read_text().splitlines():
-        match = re.match(pattern, line)
-        if match:
-            values.setdefault(match.group(1), match.group(2).strip().strip('"').strip("'"))
-    return values
-
-
-def dummy_value(name: str) -> str:
-    """A plausible, non-development value for a required variable (never a real secret)."""
-    if name.endswith("_EMAIL"):
-        return "operations@example.com"
-    if name.endswith("_URL"):
-        return "https://storage.example.com"
-    if "SIGNING_KEY" in name or "PRIVATE_KEY" in name:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        return Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
-    if name.endswith("SHORTCODE"):
-        return "174379"
-    # hex: no word a validator might refuse (Safaricom's callback URL check refuses "mpesa", "sql"...)
-    return "d" + hashlib.sha256(name.encode()).hexdigest()[:31]
-
-
-def deployment_variables(compose: Mapping[str, Any], example: Path = ENV_EXAMPLE) -> dict[str, str]:
-    """What an operator's .env would hold: the example's values, dummies for required ones left blank."""
-    examples = env_example_values(example)
-    values = {}
-    for name, kind in referenced_variables(compose).items():
-        if kind == "required":
-            values[name] = examples.get(name) or dummy_value(name)
-    return values
+__all__ = [
+    "COMPOSE_FILE", "COMPOSE_SCHEMA", "ENV_EXAMPLE", "SERVICES", "MissingVariable", "check_compose",
+    "deployment_variables", "dockerfile_instructions", "dockerfile_problems", "dummy_value", "environment_for",
+    "interpolate", "load_compose", "schema_problems", "settings_class",
+]
 
 
 # --- loading -----------------------------------------------------------------------------------------
@@ -206,8 +115,10 @@ def _check_services_present(compose: Mapping[str, Any]) -> list[str]:
             problems.append(f"{name}: missing from services")
             continue
         build = service.get("build") or {}
-        if not isinstance(build, dict) or build.get("dockerfile") != f"services/{name}/Dockerfile":
-            problems.append(f"{name}: must be built from services/{name}/Dockerfile (build.dockerfile)")
+        if not isinstance(build, dict) or build.get("dockerfile") != DOCKERFILE:
+            problems.append(f"{name}: must be built from the one {DOCKERFILE} (build.dockerfile)")
+        elif (build.get("args") or {}).get("SERVICE") != name:
+            problems.append(f"{name}: must be built with build.args.SERVICE: {name}")
         elif build.get("context") not in (".", "./"):
             problems.append(f"{name}: the build context must be the repository root ('.')")
         if not service.get("restart"):
@@ -271,82 +182,26 @@ def _check_secrets(compose: Mapping[str, Any]) -> list[str]:
     problems = []
     for name, service in _services(compose).items():
         for key, value in environment_of(service).items():
-            if _SECRET_NAME.search(key) and not _REQUIRED_REFERENCE.match(value):
+            if SECRET_NAME.search(key) and not REQUIRED_REFERENCE.match(value):
                 problems.append(f"{name}: {key} is a secret and must be given as ${{{key}:?message}}")
             for url_password in re.findall(r"://[^/:@\s]+:([^@\s]+)@", value):
-                if not _REQUIRED_REFERENCE.match(url_password):
+                if not REQUIRED_REFERENCE.match(url_password):
                     problems.append(f"{name}: the password inside {key} must be a ${{VAR:?message}} reference")
     return problems
 
 
-def _env_names(field_name: str, field: Any) -> list[str]:
-    """The environment variable(s) pydantic-settings reads for a field (no prefix, case-insensitive)."""
-    from pydantic import AliasChoices, AliasPath
-
-    alias = field.validation_alias or field.alias
-    if isinstance(alias, str):
-        return [alias.upper()]
-    if isinstance(alias, AliasChoices):
-        return [choice.upper() for choice in alias.choices if isinstance(choice, str)]
-    if isinstance(alias, AliasPath):
-        return [str(alias.path[0]).upper()]
-    return [field_name.upper()]
-
-
-@contextmanager
-def environment_for(cls: Any, values: Mapping[str, str]) -> Iterator[None]:
-    """Inside the block, the variables `cls` reads are exactly those in `values` (as in the container)."""
-    names = {name for field_name, field in cls.model_fields.items() for name in _env_names(field_name, field)}
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.upper() in names:
-            del os.environ[key]
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def settings_class(service: str) -> Any:
-    return importlib.import_module(f"{service}.settings").Settings
-
-
 def _check_settings(compose: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[str]:
-    from pydantic import ValidationError
-
     problems = []
     raw_services, services = _services(compose), _services(resolved)
     for name in SERVICES:
         if name not in services:
             continue
-        raw_env, env = environment_of(raw_services[name]), environment_of(services[name])
-        given = {key.upper() for key in env}
-        cls = settings_class(name)
-        if env.get("ENVIRONMENT") != "production":
-            problems.append(f"{name}: ENVIRONMENT must be production")
-        for field_name, field in cls.model_fields.items():
-            names = _env_names(field_name, field)
-            if given.isdisjoint(names) and field.is_required():
-                problems.append(f"{name}: its Settings require {names[0]}, which compose does not provide")
-            default = field.default if isinstance(field.default, str) else ""
-            if given.isdisjoint(names) and re.search(r"//([^/@]*@)?(127\.0\.0\.1|localhost)\b", default):
-                problems.append(f"{name}: {names[0]} defaults to {default!r}, which means the container itself")
-        try:
-            with environment_for(cls, env):
-                settings = cls()
-        except ValidationError as exc:
-            reasons = "; ".join(error["msg"] for error in exc.errors())
-            problems.append(f"{name}: would refuse to start in production with the compose environment: {reasons}")
-            continue
-        for label in settings.secrets_to_check():
-            candidates = re.findall(r"\b[A-Z][A-Z0-9_]{2,}\b", label) or [label.upper()]
-            provided = [c for c in candidates if c in given]
-            if not provided:
-                problems.append(f"{name}: secret {label} is not provided")
-            elif not any(_REQUIRED_REFERENCE.match(raw_env.get(c, "")) for c in provided):
-                problems.append(f"{name}: secret {label} must come from ${{VAR:?message}}")
+        raw_env = environment_of(raw_services[name])
+        from_secrets = [key for key, value in raw_env.items() if REQUIRED_REFERENCE.match(value)]
+        problems += settings_problems(
+            name, settings_class(name), environment_of(services[name]), from_secrets,
+            source="compose", secret_rule="${VAR:?message}",
+        )
     return problems
 
 
@@ -380,10 +235,10 @@ def _check_databases(compose: Mapping[str, Any], resolved: Mapping[str, Any]) ->
         users[url.username or ""] = name
         password_ref = re.search(r"://[^:@/]+:(\$\{[^}]+\})@", raw)
         expected = f"{name.upper()}_DB_PASSWORD"
-        match = _REQUIRED_REFERENCE.match(password_ref.group(1)) if password_ref else None
+        match = REQUIRED_REFERENCE.match(password_ref.group(1)) if password_ref else None
         if not match or match.group(1) != expected:
             problems.append(f"{name}: the DATABASE_URL password must be ${{{expected}:?...}}")
-        elif not _REQUIRED_REFERENCE.match(postgres_raw.get(expected, "")):
+        elif not REQUIRED_REFERENCE.match(postgres_raw.get(expected, "")):
             problems.append(f"postgres: needs {expected} (required) to create the {name} role")
     return problems
 
@@ -407,10 +262,11 @@ def _check_peer_urls(resolved: Mapping[str, Any]) -> list[str]:
 
 
 def _service_of(services: Mapping[str, Any], host: str) -> str | None:
-    """Which of the five services a compose service runs (by the Dockerfile it is built from)."""
+    """Which service a compose service runs (the SERVICE it is built for)."""
     build = (services.get(host) or {}).get("build") or {}
-    match = re.fullmatch(r"services/([a-z]+)/Dockerfile", str(build.get("dockerfile", "")))
-    return match.group(1) if match else None
+    if not isinstance(build, dict) or build.get("dockerfile") != DOCKERFILE:
+        return None
+    return (build.get("args") or {}).get("SERVICE")
 
 
 def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo: Path) -> list[str]:
@@ -465,78 +321,6 @@ def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo
     return problems
 
 
-def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
-    instructions, current = [], ""
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue
-        current += " " + stripped.rstrip("\\").strip() if current else stripped.rstrip("\\").strip()
-        if not stripped.endswith("\\"):
-            keyword, _, arguments = current.partition(" ")
-            instructions.append((keyword.upper(), arguments.strip()))
-            current = ""
-    return instructions
-
-
-def dockerfile_problems(path: Path, context: Path, service: str) -> list[str]:
-    """What a service's Dockerfile gets wrong: missing COPY sources, root user, build tools, paths."""
-    label = str(path.relative_to(context)) if path.is_relative_to(context) else str(path)
-    if not path.is_file():
-        return [f"{label}: missing"]
-    problems: list[str] = []
-    stages: list[list[tuple[str, str]]] = []
-    for keyword, arguments in dockerfile_instructions(path):
-        if keyword == "FROM":
-            stages.append([])
-            image = arguments.split()[0]
-            if image != "python:3.11-slim" and not image.startswith("python:3.11-slim@"):
-                problems.append(f"{label}: every stage must start FROM python:3.11-slim, not {image}")
-        if not stages:
-            continue
-        stages[-1].append((keyword, arguments))
-        if keyword in ("COPY", "ADD"):
-            words = shlex.split(arguments)
-            if any(w.startswith("--from") for w in words):
-                continue
-            sources = [w for w in words if not w.startswith("--")][:-1]
-            for source in sources:
-                if not any(context.glob(source)) and not (context / source).exists():
-                    problems.append(f"{label}: COPY source {source} does not exist in the build context")
-    if len(stages) < 2:
-        problems.append(f"{label}: must be multi-stage (build wheels, then install only them)")
-        return problems
-    final = stages[-1]
-    users = [a for k, a in final if k == "USER"]
-    if not users or users[-1].split(":")[0] in ("root", "0"):
-        problems.append(f"{label}: the final stage must run as a non-root USER")
-    if ("EXPOSE", str(SERVICE_PORT)) not in final:
-        problems.append(f"{label}: the final stage must EXPOSE {SERVICE_PORT}")
-    for keyword, arguments in final:
-        if keyword == "RUN" and re.search(r"apt-get|apk add|gcc|build-essential", arguments):
-            problems.append(f"{label}: no build tools in the final stage ({arguments[:60]})")
-        if keyword == "RUN" and "pip install" in arguments and "--no-index" not in arguments:
-            problems.append(f"{label}: the final stage installs wheels only (pip install --no-index)")
-    workdir = PurePosixPath("/")
-    copied = set()
-    for keyword, arguments in final:
-        if keyword == "WORKDIR":
-            workdir = workdir / arguments
-        elif keyword == "COPY":
-            destination = [w for w in shlex.split(arguments) if not w.startswith("--")][-1]
-            copied.add(str(workdir / destination).rstrip("/"))
-    for needed in (f"/app/services/{service}/alembic.ini", f"/app/services/{service}/migrations"):
-        if needed not in copied:
-            problems.append(f"{label}: the final stage must COPY {needed} (the migration job runs it)")
-    commands = " ".join(a for k, a in final if k in ("CMD", "ENTRYPOINT"))
-    if f"{service}.app:create_app" not in commands or "--factory" not in commands:
-        problems.append(f"{label}: CMD must run uvicorn {service}.app:create_app --factory")
-    return problems
-
-
 def _check_dockerfiles(compose: Mapping[str, Any], repo: Path) -> list[str]:
     problems = []
     for name in SERVICES:
@@ -544,7 +328,8 @@ def _check_dockerfiles(compose: Mapping[str, Any], repo: Path) -> list[str]:
         if not isinstance(build, dict):
             continue
         context = (repo / str(build.get("context", "."))).resolve()
-        problems += dockerfile_problems(context / str(build.get("dockerfile", "Dockerfile")), context, name)
+        args = {key: str(value) for key, value in (build.get("args") or {}).items()}
+        problems += dockerfile_problems(context / str(build.get("dockerfile", "Dockerfile")), context, name, args)
     return problems
 
 

@@ -5,7 +5,10 @@
     validate_event(row_payload)            # raises EventContractError naming every broken rule
     validate_outbox(database_url)          # every outbox row of one service database; returns the count
 
-`python tools/contracts/event_contracts.py` checks every example (pass must pass, fail must fail).
+The schemas are generated from the event models of `jeshkit.events` (the one source of each contract):
+`python tools/contracts/event_contracts.py --write` rewrites them; `schema_drift()` lists every file that
+differs from its model (a test keeps it empty). Without arguments the script checks drift and every example
+(pass must pass, fail must fail).
 """
 
 from __future__ import annotations
@@ -120,8 +123,41 @@ def example_problems(examples_dir: Path = EXAMPLES_DIR, events_dir: Path = EVENT
     return problems
 
 
+def generated_schemas() -> dict[str, dict[str, Any]]:
+    """'<Type>.v<N>' -> the schema generated from its jeshkit.events model."""
+    from jeshkit.events import EVENT_TYPES, contract_schema
+
+    return {
+        f"{t}.v{v}": contract_schema(model)
+        for (t, v), model in sorted(EVENT_TYPES.items())
+        if model.__module__.startswith("jeshkit.events.")  # not a test's own event type
+    }
+
+
+def schema_drift(events_dir: Path = EVENTS_DIR) -> list[str]:
+    """Every contract file that differs from its model, and every model or file without the other."""
+    generated = generated_schemas()
+    problems = [f"{name}: a schema file without a model in jeshkit.events"
+                for name in contract_names(events_dir) if name not in generated]
+    for name, schema in generated.items():
+        path = events_dir / f"{name}.schema.json"
+        if not path.is_file():
+            problems.append(f"{name}: no {path.name} (run tools/contracts/event_contracts.py --write)")
+        elif json.loads(path.read_text()) != schema:
+            problems.append(f"{name}: {path.name} differs from its model (run event_contracts.py --write)")
+    return problems
+
+
+def write_schemas(events_dir: Path = EVENTS_DIR) -> int:
+    for name, schema in generated_schemas().items():
+        (events_dir / f"{name}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+    return len(generated_schemas())
+
+
 def main() -> int:
-    problems = example_problems()
+    if sys.argv[1:] == ["--write"]:
+        print(f"wrote {write_schemas()} event contracts")
+    problems = schema_drift() + example_problems()
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"{len(contract_names())} event contracts, {len(problems)} problem(s)")

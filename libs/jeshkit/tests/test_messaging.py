@@ -11,13 +11,22 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from jeshkit.consumer import UnknownReference
 from jeshkit.db import make_engine, make_session_factory
+from jeshkit.events import EventData, EventDataError, Int
 from jeshkit.messaging import Messaging
 from jeshkit.migrations import MESSAGING_DDL
 from jeshkit.outbox import Event, stage
 from jeshkit.settings import ServiceSettings
 from jeshstack.procs import Nats, Postgres
 from jeshstack.testing import EventBus
+
+
+class Ping(EventData):
+    """A test event."""
+
+    source = "kit"
+    n: Int
 
 
 @pytest.fixture
@@ -47,7 +56,7 @@ def stage_committed(factory: Any, n: int) -> list[str]:
     ids = []
     for i in range(n):
         with factory() as session:
-            ids.append(stage(session, "Ping", {"n": i}).id)
+            ids.append(stage(session, Ping(n=i)).id)
             session.commit()
     return ids
 
@@ -74,7 +83,7 @@ def test_outbox_survives_nats_down_and_delivers_each_event_once(
     try:
         committed = stage_committed(factory, 5)
         with factory() as session:  # rolled back: must never be sent
-            rolled_back = stage(session, "Ping", {"n": "rolled back"}).id
+            rolled_back = stage(session, Ping(n=-1)).id
             session.rollback()
 
         async def scenario() -> None:
@@ -123,7 +132,7 @@ def run_consumer(engine: Engine, nats: Nats, handler: Any, until: Any, **setting
     factory = session_factory(engine)
 
     async def scenario() -> None:
-        messaging = Messaging(settings_for(nats, **settings), engine, factory, handlers={"Ping": handler})
+        messaging = Messaging(settings_for(nats, **settings), engine, factory, handlers={Ping: handler})
         await messaging.start(workers=True)
         try:
             await wait_async(until, 20, "the consumer")
@@ -134,8 +143,8 @@ def run_consumer(engine: Engine, nats: Nats, handler: Any, until: Any, **setting
     asyncio.run(scenario())
 
 
-def record(session: Session, event: Event) -> None:
-    session.execute(text("INSERT INTO applied (event_id, n) VALUES (:id, :n)"), {"id": event.id, "n": event.data["n"]})
+def record(session: Session, data: Ping, event: Event) -> None:
+    session.execute(text("INSERT INTO applied (event_id, n) VALUES (:id, :n)"), {"id": event.id, "n": data.n})
 
 
 def applied(engine: Engine) -> list[tuple[str, int]]:
@@ -161,14 +170,14 @@ def test_consumer_retries_a_transient_failure_and_parks_a_poison_message(
 ) -> None:
     calls: dict[int, int] = {}
 
-    def flaky(session: Session, event: Event) -> None:
-        n = event.data["n"]
+    def flaky(session: Session, data: Ping, event: Event) -> None:
+        n = data.n
         calls[n] = calls.get(n, 0) + 1
         if n == 1 and calls[n] < 2:
             raise ConnectionError("transient")
         if n == 99:
             raise ValueError("never works")
-        record(session, event)
+        record(session, data, event)
 
     event_bus.publish("Ping", {"n": 1})
     poison = event_bus.publish("Ping", {"n": 99})
@@ -186,3 +195,45 @@ def test_consumer_retries_a_transient_failure_and_parks_a_poison_message(
     assert str(row.event_id) == poison["id"]
     assert row.deliveries == 3
     assert "never works" in row.error
+
+
+def parked_rows(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT event_id, error FROM dead_letter ORDER BY id")))
+
+
+def test_data_that_breaks_the_contract_an_unknown_version_and_an_unknown_reference_are_parked_not_applied(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    def strict(session: Session, data: Ping, event: Event) -> None:
+        record(session, data, event)  # written first: must be undone with the rest
+        if data.n == 404:
+            raise UnknownReference("ping 404 refers to nothing known")
+
+    bad_data = event_bus.publish("Ping", {"n": "1"})  # a string is not an integer: never coerced
+    missing = event_bus.publish("Ping", {})
+    future = event_bus.publish("Ping", {"n": 2}, version=2)  # no handler for v2: never guessed at
+    unknown = event_bus.publish("Ping", {"n": 404})
+    event_bus.publish("Ping", {"n": 3})
+    run_consumer(kit_db, jesh_nats, strict, lambda: len(parked_rows(kit_db)) >= 4 and applied(kit_db))
+    assert [n for _, n in applied(kit_db)] == [3]
+    parked = {str(row.event_id): row.error for row in parked_rows(kit_db)}
+    assert set(parked) == {bad_data["id"], missing["id"], future["id"], unknown["id"]}
+    assert "does not match its contract" in parked[bad_data["id"]]
+    assert "no handler for Ping v2" in parked[future["id"]]
+    assert "refers to nothing known" in parked[unknown["id"]]
+    with kit_db.connect() as conn:  # nothing of a parked event was kept, its inbox row included
+        assert conn.execute(text("SELECT count(*) FROM inbox")).scalar_one() == 1
+
+
+def test_staging_refuses_data_its_model_refuses(kit_db: Engine) -> None:
+    factory = session_factory(kit_db)
+    with factory() as session:
+        with pytest.raises(EventDataError):
+            stage(session, "Ping", {"n": "one"})
+        with pytest.raises(EventDataError, match="no event model"):
+            stage(session, "Pong", {"n": 1})
+        with pytest.raises(ValueError):
+            Ping(n="one")  # type: ignore[arg-type]
+        event = stage(session, "Ping", {"n": 5})
+    assert event.type == "Ping" and event.source == "kit" and event.data == {"n": 5}

@@ -64,7 +64,7 @@ def test_register_publishes_user_registered(auth, register, event_bus):
     assert events[0]["source"] == "auth"
     assert events[0]["version"] == 1
     assert events[0]["data"] == {"user_id": user["id"], "email": "evented@example.com", "name": "Evented One",
-                                 "role": "user"}
+                                 "role": "user", "phone": user["phone"]}
 
 
 @pytest.mark.parametrize(

@@ -196,7 +196,7 @@ def test_internal_booking_for_peers(three_bookings):
     assert r.json() == {"data": {
         "booking_id": a["id"], "user_id": 5, "unit_id": 1, "start_date": a["start_date"], "end_date": a["end_date"],
         "total_price": a["total_price"], "status": "pending", "payment_status": "pending",
-        "hold_expires_at": a["hold_expires_at"], "plan": "fixed", "monthly_rate": None,
+        "hold_expires_at": a["hold_expires_at"],
     }}
     assert client.get("/internal/bookings/999999").status_code == 404
     assert client.get("/internal/bookings/abc").status_code == 404

@@ -48,6 +48,7 @@ def test_happy_path_prompt_callback_confirmation_and_event(stack: Any, booking_i
     assert event == {
         "payment_id": data["payment_id"],
         "booking_id": booking_id,
+        "invoice_id": None,
         "user_id": OWNER,
         "amount": 4500,
         "method": "mpesa",
@@ -65,6 +66,7 @@ def test_happy_path_prompt_callback_confirmation_and_event(stack: Any, booking_i
             "method": "mpesa",
             "transaction_code": receipt,
             "timestamp": status["data"]["timestamp"],
+            "refund": None,
         },
     }
     assert stack.outbox("PaymentFailed", booking_id) == []
@@ -97,6 +99,7 @@ def test_each_failure_code_fails_the_payment_and_allows_a_retry(
     assert event == {
         "payment_id": started["payment_id"],
         "booking_id": booking_id,
+        "invoice_id": None,
         "user_id": OWNER,
         "amount": 4500,
         "method": "mpesa",
@@ -284,7 +287,8 @@ def test_garbage_callbacks_are_answered_200_and_change_nothing(stack: Any, booki
     checkout = stack.pay(client, booking_id, OWNER, phone="0708370000")["CheckoutRequestID"]
     genuine = stack.sim.settled_callback(checkout)
     url = stack.callback_url(checkout)
-    assert url.endswith("/api/payments/hooks/stk/s3cret-hook-token")
+    token = url.rsplit("/", 1)[1]  # the push's own token, not the shared one
+    assert token != "s3cret-hook-token" and len(token) >= 32 and stack.payment(checkout)["callback_token"] == token
 
     bad_code = b'{"Body": {"stkCallback": {"CheckoutRequestID": "%s", "ResultCode": "zero"}}}' % checkout.encode()
     bodies = [*GARBAGE, bad_code]
@@ -507,7 +511,7 @@ def test_daraja_refusal_gives_502_with_its_message(stack: Any, booking_id: int) 
     assert stack.payments(booking_id) == []
 
 
-def test_daraja_that_never_answers_times_out_cleanly(stack: Any, booking_id: int) -> None:
+def test_daraja_that_never_answers_times_out_cleanly_and_keeps_the_push(stack: Any, booking_id: int) -> None:
     import socket
 
     silent = socket.socket()
@@ -520,8 +524,13 @@ def test_daraja_that_never_answers_times_out_cleanly(stack: Any, booking_id: int
         started = time.monotonic()
         r = stack.initiate(client, booking_id, OWNER)
         assert time.monotonic() - started < 5
-        assert r.status_code == 502 and r.json()["message"] == "M-PESA did not answer in time, please retry"
-        assert stack.payments(booking_id) == []
+        # the token fetch may have reached Daraja: the push is kept, unsettled, and no second one may go out
+        assert r.status_code == 502 and r.json()["message"].startswith("M-PESA did not confirm the payment request")
+        [row] = stack.payments(booking_id)
+        assert row["status"] == "pending" and row["checkout_request_id"] is None and row["callback_token"]
+        again = stack.initiate(client, booking_id, OWNER)
+        assert again.status_code == 409
+        assert again.json()["message"] == "A payment is already in progress for this booking"
     finally:
         silent.close()
 

@@ -24,6 +24,7 @@ class FakeBookingService:
     url: str
     bookings: dict[int, dict[str, Any]] = field(default_factory=dict)
     calls: list[int] = field(default_factory=list)
+    during_call: Callable[[], Any] | None = None  # run inside each call, e.g. to look at transport's database
 
     def add(self, booking_id: int, user_id: int, status: str = "pending") -> None:
         self.bookings[booking_id] = {
@@ -47,6 +48,8 @@ def fake_booking() -> Iterator[FakeBookingService]:
     @app.get("/internal/bookings/{booking_id}")
     def internal_booking(booking_id: int) -> JSONResponse:
         fake.calls.append(booking_id)
+        if fake.during_call is not None:
+            fake.during_call()
         if booking_id not in fake.bookings:
             return JSONResponse({"success": False, "message": "Booking not found"}, status_code=404)
         return JSONResponse({"data": fake.bookings[booking_id]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from jeshstack.testing import wait_for
 
@@ -70,6 +71,23 @@ def test_unheard_of_own_booking_is_asked_for_then_remembered(t: Any, with_bookin
     assert t.known_booking(51) == {"booking_id": 51, "user_id": 1, "cancelled": False}
     assert t.post(t.body(booking_id=51), user_id=1).status_code == 201
     assert with_booking_service.calls == [51]  # the second time it is known
+
+
+def test_no_transaction_of_transport_stays_open_while_the_booking_service_is_asked(
+    t: Any, with_booking_service: Any
+) -> None:
+    def open_transactions() -> int:
+        with t.db.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+            )).scalar_one())
+
+    seen: list[int] = []
+    with_booking_service.during_call = lambda: seen.append(open_transactions())
+    with_booking_service.add(53, user_id=1)
+    assert t.post(t.body(booking_id=53), user_id=1).status_code == 201
+    assert seen == [0]
 
 
 def test_unheard_of_booking_of_another_user_is_refused(t: Any, with_booking_service: Any) -> None:

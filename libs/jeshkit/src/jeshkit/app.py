@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,11 +13,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from jeshkit.cache import CachedGetMiddleware, ResponseCache
-from jeshkit.consumer import Handler
+from jeshkit.consumer import Handlers
 from jeshkit.db import make_engine, make_session_factory
 from jeshkit.errors import error_response, install_error_handlers
 from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging, PeriodicJob
+from jeshkit.metrics import MetricsMiddleware, metrics_router
 from jeshkit.middleware import RequestIdMiddleware, TrailingSlashMiddleware
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
@@ -31,7 +32,7 @@ def create_service_app(
     *,
     title: str,
     routers: Sequence[APIRouter],
-    handlers: Mapping[str, Handler] | None = None,
+    handlers: Handlers | None = None,
     jobs: Sequence[PeriodicJob] = (),
     on_startup: Callable[[FastAPI], None] | None = None,
     description: str = "",
@@ -93,9 +94,11 @@ def create_service_app(
     install_error_handlers(app)
     if cache_channel is not None:
         app.add_middleware(CachedGetMiddleware)  # innermost of ours: after the slash and request id
+    app.add_middleware(MetricsMiddleware)  # outside the cache, inside the slash rewrite: sees the matched route
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router())
+    app.include_router(metrics_router())
     for router in routers:
         app.include_router(router)
     return app

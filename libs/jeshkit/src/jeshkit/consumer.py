@@ -12,19 +12,27 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit.events.base import EventData, EventDataError
 from jeshkit.logs import request_id_var
 from jeshkit.outbox import Event, subject_for
 from jeshkit.tasks import raise_if_cancelling
 
 log = logging.getLogger("jeshkit.consumer")
 
+
 class PoisonEvent(Exception):
-    """Raised by a handler for an event that can never be applied (e.g. a required field missing):
-    it is parked in dead_letter at once instead of being retried."""
+    """Raised by a handler for an event that cannot be applied as it is: it is parked in dead_letter at once
+    (an admin can replay it) instead of being retried."""
 
 
-# A handler applies one event inside the given session; it must not commit.
-Handler = Callable[[Session, Event], None]
+class UnknownReference(PoisonEvent):
+    """The event refers to something this service does not know (e.g. a payment for an unknown booking)."""
+
+
+# A handler applies one event's validated data inside the given session; it must not commit.
+Handler = Callable[[Session, Any, Event], None]
+# What a service consumes: each event model (type and version) with its handler.
+Handlers = Mapping[type[EventData], Handler]
 
 
 class EventConsumer:
@@ -36,13 +44,16 @@ class EventConsumer:
         self,
         *,
         name: str,
-        handlers: Mapping[str, Handler],
+        handlers: Handlers,
         session_factory: sessionmaker[Session],
         messaging: Any,
         max_deliveries: int,
     ) -> None:
         self.name = name
-        self.handlers = dict(handlers)
+        for model in handlers:
+            if not (isinstance(model, type) and issubclass(model, EventData)):
+                raise TypeError(f"handlers are keyed by event model (jeshkit.events), not {model!r}")
+        self.handlers = {(model.event_type, model.version): (model, handler) for model, handler in handlers.items()}
         self._session_factory = session_factory
         self._messaging = messaging
         self._max_deliveries = max_deliveries
@@ -55,15 +66,12 @@ class EventConsumer:
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_seconds,
             max_ack_pending=1000,
-            filter_subjects=sorted({subject_for(prefix, t.split(".v")[0]) for t in self.handlers}),
+            filter_subjects=sorted({subject_for(prefix, event_type) for event_type, _ in self.handlers}),
         )
 
-    def handler_for(self, event: Event) -> Handler | None:
-        """Handlers are keyed "Type" (version 1) or "Type.vN"; an unknown version is never guessed at."""
-        versioned = self.handlers.get(f"{event.type}.v{event.version}")
-        if versioned is not None or event.version != 1:
-            return versioned
-        return self.handlers.get(event.type)
+    def handler_for(self, event: Event) -> tuple[type[EventData], Handler] | None:
+        """The model and handler of the event's type and version; an unknown version is never guessed at."""
+        return self.handlers.get((event.type, event.version))
 
     async def run(self) -> None:
         while True:
@@ -105,25 +113,21 @@ class EventConsumer:
             await asyncio.to_thread(self._park, None, msg, f"malformed: {exc}", deliveries)
             await msg.term()
             return
-        handler = self.handler_for(event)
-        if handler is None:
-            log.warning("consumer %s has no handler for %s v%d; skipped", self.name, event.type, event.version)
-            await msg.ack()
+        found = self.handler_for(event)
+        if found is None:
+            await self._give_up(event, msg, f"no handler for {event.type} v{event.version}", deliveries)
+            return
+        model, handler = found
+        try:
+            data = model.parse(event.data)
+        except EventDataError as exc:  # never half applied: parked before anything is written
+            await self._give_up(event, msg, str(exc), deliveries)
             return
         try:
-            applied = await asyncio.to_thread(self._apply, event, handler)
+            applied = await asyncio.to_thread(self._apply, event, data, handler)
         except Exception as exc:  # noqa: BLE001 - transient until proven otherwise
             if isinstance(exc, PoisonEvent) or deliveries >= self._max_deliveries:
-                log.error(
-                    "consumer %s parks event %s (%s) after %d deliveries: %s",
-                    self.name, event.id, event.type, deliveries, exc,
-                )
-                try:
-                    await asyncio.to_thread(self._park, event, msg, repr(exc), deliveries)
-                except Exception:  # noqa: BLE001 - cannot park now: let it come back later
-                    await msg.nak(delay=30)
-                    return
-                await msg.term()
+                await self._give_up(event, msg, repr(exc), deliveries)
             else:
                 log.warning("consumer %s failed on %s (%s), retrying: %s", self.name, event.id, event.type, exc)
                 await msg.nak(delay=min(0.5 * 2 ** (deliveries - 1), 30.0))
@@ -132,7 +136,20 @@ class EventConsumer:
             log.info("consumer %s skipped duplicate event %s", self.name, event.id)
         await msg.ack()
 
-    def _apply(self, event: Event, handler: Handler) -> bool:
+    async def _give_up(self, event: Event, msg: Any, error: str, deliveries: int) -> None:
+        """Park the message in dead_letter (an admin can replay it) and tell JetStream to stop delivering it."""
+        log.error(
+            "consumer %s parks event %s (%s v%d) after %d deliveries: %s",
+            self.name, event.id, event.type, event.version, deliveries, error,
+        )
+        try:
+            await asyncio.to_thread(self._park, event, msg, error, deliveries)
+        except Exception:  # noqa: BLE001 - cannot park now: let it come back later
+            await msg.nak(delay=30)
+            return
+        await msg.term()
+
+    def _apply(self, event: Event, data: EventData, handler: Handler) -> bool:
         with self._session_factory() as session:
             first_time = session.execute(
                 text(
@@ -143,7 +160,7 @@ class EventConsumer:
             ).first()
             if first_time is None:
                 return False
-            handler(session, event)
+            handler(session, data, event)
             session.commit()
             return True
 

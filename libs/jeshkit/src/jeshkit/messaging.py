@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from nats.js.api import StorageType, StreamConfig
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit.consumer import EventConsumer, Handler
+from jeshkit.consumer import EventConsumer, Handlers
 from jeshkit.outbox import OutboxRelay
 from jeshkit.settings import ServiceSettings
 from jeshkit.tasks import raise_if_cancelling
@@ -44,6 +44,7 @@ async def ensure_stream(js: Any, settings: ServiceSettings) -> None:
         subjects=[f"{settings.events_subject_prefix}.>"],
         storage=StorageType.FILE,
         duplicate_window=settings.events_duplicate_window_seconds,
+        num_replicas=settings.events_stream_replicas,
     )
     try:
         await js.stream_info(settings.events_stream)
@@ -63,7 +64,7 @@ class Messaging:
         engine: Engine,
         session_factory: sessionmaker[Session],
         *,
-        handlers: Mapping[str, Handler] | None = None,
+        handlers: Handlers | None = None,
         jobs: list[PeriodicJob] | None = None,
     ) -> None:
         self.settings = settings

@@ -15,7 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 from jeshkit.logs import current_request_id
 from jeshkit.pglisten import PgListener
 from jeshkit.tasks import in_thread, raise_if_cancelling
+
+if TYPE_CHECKING:
+    from jeshkit.events.base import EventData
 
 log = logging.getLogger("jeshkit.outbox")
 
@@ -74,15 +77,31 @@ def subject_for(prefix: str, event_type: str) -> str:
     return f"{prefix}.{event_type}"
 
 
-def stage(session: Session, event_type: str, data: dict[str, Any], *, version: int = 1) -> Event:
-    """Write an event into the outbox inside the caller's transaction (sent iff the transaction commits)."""
-    event = Event(
+def stage(
+    session: Session, event: EventData | str, data: dict[str, Any] | None = None, *, version: int = 1
+) -> Event:
+    """Write an event into the outbox inside the caller's transaction (sent iff the transaction commits).
+
+    `stage(session, PaymentSucceeded(...))`: type, version and source come from the model (jeshkit.events).
+    The older `stage(session, "PaymentSucceeded", {...})` is checked against the same model, so neither form
+    can publish data its contract refuses (EventDataError).
+    """
+    from jeshkit.events.base import EventData, EventDataError, model_for
+
+    if isinstance(event, EventData):
+        model: EventData = event
+    else:
+        model_class = model_for(event, version)
+        if model_class is None:
+            raise EventDataError(f"no event model for {event} v{version} (add it to jeshkit.events)")
+        model = model_class.parse(data if data is not None else {})
+    envelope = Event(
         id=str(uuid.uuid4()),
-        type=event_type,
-        version=version,
+        type=model.event_type,
+        version=model.version,
         occurred_at=datetime.now(UTC).isoformat(),
         source=session.info.get("service", "unknown"),
-        data=data,
+        data=model.to_data(),
     )
     session.execute(
         text(
@@ -90,15 +109,15 @@ def stage(session: Session, event_type: str, data: dict[str, Any], *, version: i
             "VALUES (:id, :type, :version, :subject, CAST(:payload AS jsonb), :request_id)"
         ),
         {
-            "id": event.id,
-            "type": event.type,
-            "version": event.version,
-            "subject": subject_for(session.info.get("subject_prefix", "jesh.events"), event.type),
-            "payload": json.dumps(event.to_dict(), default=str),
+            "id": envelope.id,
+            "type": envelope.type,
+            "version": envelope.version,
+            "subject": subject_for(session.info.get("subject_prefix", "jesh.events"), envelope.type),
+            "payload": json.dumps(envelope.to_dict()),
             "request_id": current_request_id(),
         },
     )
-    return event  # the outbox's trigger NOTIFYs the relay (jeshkit.migrations)
+    return envelope  # the outbox's trigger NOTIFYs the relay (jeshkit.migrations)
 
 
 class OutboxRelay:

@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     events_subject_prefix: str = "jesh.events"
     # JetStream de-duplicates by Nats-Msg-Id inside this window (seconds).
     events_duplicate_window_seconds: float = 3600.0
+    # Copies of the stream JetStream keeps (when the stream is first declared): 3 on a 3-server cluster.
+    events_stream_replicas: int = 1
     # A message delivered this many times and still failing is parked in dead_letter.
     consumer_max_deliveries: int = 8
 

@@ -1,5 +1,5 @@
 """Reactions of the auth service to other services' events (idempotent; run inside the consumer's transaction)."""
 
-from jeshkit.consumer import Handler
+from jeshkit.consumer import Handlers
 
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: Handlers = {}

@@ -29,7 +29,7 @@ from auth.passwords import Passwords
 from auth.schemas import normalise_email, normalise_name
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
 from jeshkit.errors import AppError, BadRequest, Unauthorized
-from jeshkit.outbox import stage
+from jeshkit.events import UserRegistered, stage
 
 log = logging.getLogger("auth.service")
 
@@ -232,7 +232,10 @@ def _insert_user(
     if user_id is None:
         return None
     user = session.get_one(User, user_id)
-    stage(session, "UserRegistered", {"user_id": user.id, "email": user.email, "name": user.name, "role": user.role})
+    stage(
+        session,
+        UserRegistered(user_id=user.id, email=user.email, name=user.name, role=user.role, phone=user.phone),
+    )
     return user
 
 

@@ -9,11 +9,10 @@ from sqlalchemy.orm import Session
 from billing import events as ev
 from billing import service
 from billing.rules import Rules
-from jeshkit.consumer import Handler
-from jeshkit.outbox import Event
+from jeshkit.consumer import Handlers
 
 
-def _occurred_at(event: Event) -> datetime:
+def _occurred_at(event: ev.Event) -> datetime:
     try:
         moment = datetime.fromisoformat(event.occurred_at)
     except ValueError:
@@ -21,40 +20,38 @@ def _occurred_at(event: Event) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def make_handlers(rules: Rules) -> dict[str, Handler]:
+def make_handlers(rules: Rules) -> Handlers:
     """The consumer's handlers, bound to this process's ladder rules."""
 
-    def on_booking_confirmed(session: Session, data: ev.BookingConfirmed, _: Event) -> None:
+    def on_booking_confirmed(session: Session, data: ev.BookingConfirmed, _: ev.Event) -> None:
         service.start_rental(session=session, data=data)
 
-    def on_booking_cancelled(session: Session, data: ev.BookingCancelled, _: Event) -> None:
+    def on_booking_cancelled(session: Session, data: ev.BookingCancelled, _: ev.Event) -> None:
         service.end_rental(session=session, data=data, rules=rules)
 
-    def on_booking_moved_out(session: Session, data: ev.BookingMovedOut, _: Event) -> None:
+    def on_booking_moved_out(session: Session, data: ev.BookingMovedOut, _: ev.Event) -> None:
         service.move_out(session=session, data=data, rules=rules)
 
-    def on_payment_succeeded(session: Session, data: ev.PaymentSucceeded, _: Event) -> None:
+    def on_payment_succeeded(session: Session, data: ev.PaymentSucceeded, _: ev.Event) -> None:
         service.record_payment(session=session, data=data, rules=rules)
 
-    def on_refund_paid(session: Session, data: ev.RefundPaid, event: Event) -> None:
+    def on_refund_paid(session: Session, data: ev.RefundPaid, event: ev.Event) -> None:
         service.record_refund(session=session, data=data, occurred_at=_occurred_at(event))
 
-    def on_user(session: Session, data: ev.UserRegistered, _: Event) -> None:
+    def on_user(session: Session, data: ev.UserRegistered | ev.UserUpdated, _: ev.Event) -> None:
         service.save_tenant(session=session, data=data)
 
-    def on_unit(session: Session, data: ev.UnitCreated, _: Event) -> None:
+    def on_unit(session: Session, data: ev.UnitCreated | ev.UnitUpdated, _: ev.Event) -> None:
         service.save_unit(session=session, data=data)
 
-    return dict(
-        [
-            ev.handler(ev.BookingConfirmed, on_booking_confirmed),
-            ev.handler(ev.BookingCancelled, on_booking_cancelled),
-            ev.handler(ev.BookingMovedOut, on_booking_moved_out),
-            ev.handler(ev.PaymentSucceeded, on_payment_succeeded),
-            ev.handler(ev.RefundPaid, on_refund_paid),
-            ev.handler(ev.UserRegistered, on_user),
-            ev.handler(ev.UserUpdated, on_user),
-            ev.handler(ev.UnitCreated, on_unit),
-            ev.handler(ev.UnitUpdated, on_unit),
-        ]
-    )
+    return {
+        ev.BookingConfirmed: on_booking_confirmed,
+        ev.BookingCancelled: on_booking_cancelled,
+        ev.BookingMovedOut: on_booking_moved_out,
+        ev.PaymentSucceeded: on_payment_succeeded,
+        ev.RefundPaid: on_refund_paid,
+        ev.UserRegistered: on_user,
+        ev.UserUpdated: on_user,
+        ev.UnitCreated: on_unit,
+        ev.UnitUpdated: on_unit,
+    }

@@ -396,7 +396,7 @@ def record_refund(*, session: Session, data: ev.RefundPaid, occurred_at: datetim
     )
 
 
-def save_tenant(*, session: Session, data: ev.UserRegistered) -> None:
+def save_tenant(*, session: Session, data: ev.UserRegistered | ev.UserUpdated) -> None:
     stmt = pg_insert(Tenant).values(user_id=data.user_id, name=data.name, email=data.email, phone=data.phone)
     session.execute(
         stmt.on_conflict_do_update(
@@ -406,7 +406,7 @@ def save_tenant(*, session: Session, data: ev.UserRegistered) -> None:
     )
 
 
-def save_unit(*, session: Session, data: ev.UnitCreated) -> None:
+def save_unit(*, session: Session, data: ev.UnitCreated | ev.UnitUpdated) -> None:
     stmt = pg_insert(UnitCopy).values(unit_id=data.unit_id, unit_number=data.unit_number)
     session.execute(
         stmt.on_conflict_do_update(index_elements=[UnitCopy.unit_id], set_={"unit_number": stmt.excluded.unit_number})

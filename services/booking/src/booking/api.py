@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from booking import rentals, service
-from booking.schemas import MAX_ID, BookingCreate, BookingOut, BookingStatus, InternalBooking, MoveOut
+from booking.schemas import MAX_ID, BookingCreate, BookingOut, BookingStatus, MoveOut
 from booking.settings import Settings
 from jeshkit.app import ok
 from jeshkit.db import SessionDep
 from jeshkit.errors import Forbidden
-from jeshkit.peers import fetch_json
+from jeshkit.internal import InternalBooking
+from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import CurrentUser
 
@@ -28,24 +29,18 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def unit_fetcher(request: Request) -> service.UnitFetcher:
-    """Asks inventory's GET /internal/units/{id} (for a unit this service has not heard of yet)."""
-    http = request.app.state.http
-    base = _settings(request).inventory_url.rstrip("/")
-
-    def fetch(unit_id: int) -> dict[str, Any] | None:
-        return fetch_json(http, f"{base}/internal/units/{unit_id}", peer="inventory")
-
-    return fetch
+def inventory_peer(request: Request) -> Peer:
+    """Inventory's internal API (for a unit this service has not heard of yet)."""
+    return Peer("inventory", _settings(request).inventory_url, request.app.state.http)
 
 
-UnitFetcherDep = Annotated[service.UnitFetcher, Depends(unit_fetcher)]
+InventoryDep = Annotated[Peer, Depends(inventory_peer)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 @router.post("", status_code=201, response_model=Envelope[BookingOut], summary="Book a unit (compat)")
 def create_booking(
-    body: BookingCreate, user: CurrentUser, session: SessionDep, fetch_unit: UnitFetcherDep, settings: SettingsDep
+    body: BookingCreate, user: CurrentUser, session: SessionDep, inventory: InventoryDep, settings: SettingsDep
 ) -> JSONResponse:
     """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap).
 
@@ -56,7 +51,7 @@ def create_booking(
         unit_id=body.unit_id,
         start_date=body.start_date,
         end_date=body.end_date,
-        fetch_unit=fetch_unit,
+        inventory=inventory,
         hold_seconds=settings.booking_hold_seconds,
         plan=body.plan,
     )
@@ -127,4 +122,14 @@ def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: Sess
 def internal_booking(booking_id: PathId, session: SessionDep) -> JSONResponse:
     """For peers (payments, transport): the booking as docs/integration.md describes it."""
     booking = service.get_booking(session=session, booking_id=booking_id)
-    return JSONResponse({"data": InternalBooking.render(booking)})
+    return JSONResponse({"data": InternalBooking(
+        booking_id=booking.id,
+        user_id=booking.user_id,
+        unit_id=booking.unit_id,
+        start_date=booking.start_date,
+        end_date=booking.end_date,
+        total_price=booking.total_price,
+        status=booking.status,
+        payment_status=booking.payment_status,
+        hold_expires_at=booking.hold_expires_at,
+    ).model_dump(mode="json")})

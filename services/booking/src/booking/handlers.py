@@ -9,10 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.models import Booking
-from booking.schemas import PaymentOutcome, UnitSnapshot
 from booking.service import is_overlap_refusal, lock_booking, require_refund, save_unit_snapshot, stage_confirmed
-from jeshkit.consumer import Handler
-from jeshkit.outbox import Event
+from jeshkit.consumer import Handlers, UnknownReference
+from jeshkit.events import Event, PaymentFailed, PaymentSucceeded, UnitCreated, UnitUpdated
 
 log = logging.getLogger("booking.handlers")
 
@@ -25,21 +24,20 @@ def _occurred_at(event: Event) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def on_unit_changed(session: Session, event: Event) -> None:
+def on_unit_changed(session: Session, data: UnitCreated | UnitUpdated, event: Event) -> None:
     """UnitCreated / UnitUpdated: refresh the unit copy (an older event arriving late changes nothing)."""
-    snapshot = UnitSnapshot.model_validate(event.data)
-    save_unit_snapshot(session=session, snapshot=snapshot, source_time=_occurred_at(event))
+    save_unit_snapshot(session=session, snapshot=data, source_time=_occurred_at(event))
 
 
-def _mark_paid(booking: Booking, payment: PaymentOutcome, now: datetime) -> None:
+def _mark_paid(booking: Booking, payment: PaymentSucceeded, now: datetime) -> None:
     booking.payment_status = "success"
     booking.payment_id = payment.payment_id
     booking.payment_receipt = payment.receipt
-    booking.amount_paid = payment.amount if payment.amount is not None else booking.total_price
+    booking.amount_paid = payment.amount
     booking.updated_at = now
 
 
-def _try_reconfirm(session: Session, booking: Booking, payment: PaymentOutcome, now: datetime) -> bool:
+def _try_reconfirm(session: Session, booking: Booking, payment: PaymentSucceeded, now: datetime) -> bool:
     # A savepoint: if the exclusion constraint says the dates are taken now, only this attempt is undone.
     savepoint = session.begin_nested()
     booking.status = "confirmed"
@@ -58,15 +56,13 @@ def _try_reconfirm(session: Session, booking: Booking, payment: PaymentOutcome, 
     return True
 
 
-def on_payment_succeeded(session: Session, event: Event) -> None:
+def on_payment_succeeded(session: Session, payment: PaymentSucceeded, event: Event) -> None:
     """PaymentSucceeded: confirm the booking; money that can no longer buy its dates is recorded for refund."""
-    payment = PaymentOutcome.model_validate(event.data)
     if payment.invoice_id is not None:
         return  # rent for a later month of a monthly rental: billing applies it
     booking = lock_booking(session=session, booking_id=payment.booking_id)
     if booking is None:
-        log.error("payment %s succeeded for unknown booking %s", payment.payment_id, payment.booking_id)
-        return
+        raise UnknownReference(f"payment {payment.payment_id} succeeded for unknown booking {payment.booking_id}")
     now = datetime.now(UTC)
 
     if booking.status == "pending":
@@ -76,7 +72,7 @@ def on_payment_succeeded(session: Session, event: Event) -> None:
         stage_confirmed(session=session, booking=booking)
         return
     if booking.status == "confirmed":
-        if payment.payment_id is not None and booking.payment_id == payment.payment_id:
+        if booking.payment_id == payment.payment_id:
             return  # the payment that confirmed it, reported again
         reason = "duplicate_payment"
     elif booking.cancel_reason == "expired":
@@ -93,31 +89,29 @@ def on_payment_succeeded(session: Session, event: Event) -> None:
     require_refund(
         session=session,
         booking=booking,
-        amount=payment.amount if payment.amount is not None else booking.total_price,
+        amount=payment.amount,
         payment_id=payment.payment_id,
         receipt=payment.receipt,
         reason=reason,
     )
 
 
-def on_payment_failed(session: Session, event: Event) -> None:
+def on_payment_failed(session: Session, payment: PaymentFailed, event: Event) -> None:
     """PaymentFailed: note it (the booking stays pending and payable within its hold); never undo a success."""
-    payment = PaymentOutcome.model_validate(event.data)
     if payment.invoice_id is not None:
         return  # an invoice's payment failed: the booking's own payment is untouched
     booking = lock_booking(session=session, booking_id=payment.booking_id)
     if booking is None:
-        log.warning("payment failed for unknown booking %s", payment.booking_id)
-        return
+        raise UnknownReference(f"payment {payment.payment_id} failed for unknown booking {payment.booking_id}")
     if booking.payment_status == "success":
         return
     booking.payment_status = "failed"
     booking.updated_at = datetime.now(UTC)
 
 
-HANDLERS: dict[str, Handler] = {
-    "UnitCreated": on_unit_changed,
-    "UnitUpdated": on_unit_changed,
-    "PaymentSucceeded": on_payment_succeeded,
-    "PaymentFailed": on_payment_failed,
+HANDLERS: Handlers = {
+    UnitCreated: on_unit_changed,
+    UnitUpdated: on_unit_changed,
+    PaymentSucceeded: on_payment_succeeded,
+    PaymentFailed: on_payment_failed,
 }

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from booking.models import Booking
-from booking.service import day_or_none, lock_booking, today_in_nairobi
-from jeshkit import outbox
+from booking.service import lock_booking, today_in_nairobi
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
+from jeshkit.events import BookingMovedOut, UnitReleased, stage
 
 
 def move_out(
@@ -38,27 +38,22 @@ def move_out(
     freed_until = booking.end_date
     booking.end_date = move_out_date
     booking.updated_at = datetime.now(UTC)
-    outbox.stage(
+    stage(
         session,
-        "BookingMovedOut",
-        {
-            "booking_id": booking.id,
-            "user_id": booking.user_id,
-            "unit_id": booking.unit_id,
-            "move_out_date": move_out_date.isoformat(),
-        },
+        BookingMovedOut(
+            booking_id=booking.id, user_id=booking.user_id, unit_id=booking.unit_id, move_out_date=move_out_date
+        ),
     )
     # The freed dates: [move_out_date, the old end) (to infinity for an open-ended rental).
-    outbox.stage(
+    stage(
         session,
-        "UnitReleased",
-        {
-            "booking_id": booking.id,
-            "unit_id": booking.unit_id,
-            "start_date": move_out_date.isoformat(),
-            "end_date": day_or_none(freed_until),
-            "reason": "moved_out",
-        },
+        UnitReleased(
+            booking_id=booking.id,
+            unit_id=booking.unit_id,
+            start_date=move_out_date,
+            end_date=freed_until,
+            reason="moved_out",
+        ),
     )
     session.commit()
     return booking

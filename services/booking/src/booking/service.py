@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, or_, select
@@ -14,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from booking.models import Booking, Refund, Unit
-from booking.schemas import UnitSnapshot
-from jeshkit import outbox
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
+from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, RefundRequired, UnitReleased, stage
+from jeshkit.events.inventory import UnitFacts
+from jeshkit.peers import Peer, fetch_on_miss
 
 log = logging.getLogger("booking.service")
 
@@ -24,8 +24,6 @@ NAIROBI = ZoneInfo("Africa/Nairobi")
 MAX_BOOKING_YEARS = 5
 EXCLUSION_VIOLATION = "23P01"  # SQLSTATE of an exclusion constraint refusing a row
 
-# Asks inventory for a unit: its GET /internal/units/{id} data, or None when inventory does not know it.
-UnitFetcher = Callable[[int], dict[str, Any] | None]
 
 
 # --- rules ------------------------------------------------------------------------------------------
@@ -73,7 +71,7 @@ def is_overlap_refusal(exc: IntegrityError) -> bool:
 
 
 # --- the unit copy ----------------------------------------------------------------------------------
-def save_unit_snapshot(*, session: Session, snapshot: UnitSnapshot, source_time: datetime) -> None:
+def save_unit_snapshot(*, session: Session, snapshot: UnitFacts, source_time: datetime) -> None:
     """Upsert the copy of one unit unless what is stored is newer (no commit: the caller owns it)."""
     stmt = pg_insert(Unit).values(
         unit_id=snapshot.unit_id,
@@ -97,92 +95,71 @@ def save_unit_snapshot(*, session: Session, snapshot: UnitSnapshot, source_time:
     session.execute(stmt)
 
 
-def get_unit(*, session: Session, unit_id: int, fetch_unit: UnitFetcher) -> Unit:
-    """The unit from the local copy, filled from inventory when this service has not heard of it yet."""
-    unit = session.get(Unit, unit_id)
-    if unit is not None:
-        return unit
-    session.rollback()  # no transaction stays open while inventory is asked
-    fetched_at = datetime.now(UTC)
-    data = fetch_unit(unit_id)
-    if data is None:
-        raise NotFound("Unit not found")
-    try:
-        snapshot = UnitSnapshot.model_validate(data)
-    except ValueError:
-        log.error("inventory answered an unexpected unit document for %s: %r", unit_id, data)
-        raise UpstreamUnavailable("The inventory service is unavailable, please retry", 503) from None
-    if snapshot.unit_id != unit_id:
-        raise UpstreamUnavailable("The inventory service is unavailable, please retry", 503)
-    save_unit_snapshot(session=session, snapshot=snapshot, source_time=fetched_at)
-    session.commit()
-    unit = session.get(Unit, unit_id)
-    if unit is None:  # pragma: no cover - just upserted
+def get_unit(*, session: Session, unit_id: int, inventory: Peer) -> Unit:
+    """The unit from the local copy, filled from inventory's GET /internal/units/{id} when unheard of."""
+    asked_at = datetime.now(UTC)  # an event about a later change of the unit still wins over this answer
+
+    def save(snapshot: UnitFacts) -> None:
+        if snapshot.unit_id != unit_id:
+            raise UpstreamUnavailable("The inventory service is unavailable, please retry", 503)
+        save_unit_snapshot(session=session, snapshot=snapshot, source_time=asked_at)
+
+    unit = fetch_on_miss(
+        session,
+        load=lambda: session.get(Unit, unit_id),
+        fetch=lambda: inventory.get_as(f"/internal/units/{unit_id}", UnitFacts),
+        save=save,
+    )
+    if unit is None:
         raise NotFound("Unit not found")
     return unit
 
 
 # --- state changes shared by use cases and event handlers (no commit) -------------------------------
-def _day(value: date) -> str:
-    return value.isoformat()
-
-
-def day_or_none(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _timestamp(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
-
-
 def cancel_row(*, session: Session, booking: Booking, reason: str, now: datetime) -> None:
     """Cancel a locked booking, release its dates, stage BookingCancelled + UnitReleased."""
     booking.status = "cancelled"
     booking.cancel_reason = reason
     booking.cancelled_at = now
     booking.updated_at = now
-    outbox.stage(
+    stage(
         session,
-        "BookingCancelled",
-        {
-            "booking_id": booking.id,
-            "user_id": booking.user_id,
-            "unit_id": booking.unit_id,
-            "start_date": _day(booking.start_date),
-            "end_date": day_or_none(booking.end_date),
-            "reason": reason,
-        },
+        BookingCancelled(
+            booking_id=booking.id,
+            user_id=booking.user_id,
+            unit_id=booking.unit_id,
+            start_date=booking.start_date,
+            end_date=booking.end_date,
+            reason=reason,  # type: ignore[arg-type]
+        ),
     )
-    outbox.stage(
+    stage(
         session,
-        "UnitReleased",
-        {
-            "booking_id": booking.id,
-            "unit_id": booking.unit_id,
-            "start_date": _day(booking.start_date),
-            "end_date": day_or_none(booking.end_date),
-            "reason": reason,
-        },
+        UnitReleased(
+            booking_id=booking.id,
+            unit_id=booking.unit_id,
+            start_date=booking.start_date,
+            end_date=booking.end_date,
+            reason=reason,
+        ),
     )
-
-
-def booking_event_data(booking: Booking) -> dict[str, Any]:
-    """The fields BookingCreated and BookingConfirmed share."""
-    return {
-        "booking_id": booking.id,
-        "user_id": booking.user_id,
-        "unit_id": booking.unit_id,
-        "start_date": _day(booking.start_date),
-        "end_date": day_or_none(booking.end_date),
-        "total_price": booking.total_price,
-        "plan": booking.plan,
-        "monthly_rate": booking.monthly_rate,
-    }
 
 
 def stage_confirmed(*, session: Session, booking: Booking) -> None:
     """Stage BookingConfirmed for a booking that just became confirmed."""
-    outbox.stage(session, "BookingConfirmed", booking_event_data(booking))
+    stage(
+        session,
+        BookingConfirmed(
+            booking_id=booking.id,
+            user_id=booking.user_id,
+            unit_id=booking.unit_id,
+            start_date=booking.start_date,
+            end_date=booking.end_date,
+            total_price=booking.total_price,
+            plan=booking.plan,  # type: ignore[arg-type]
+            monthly_rate=booking.monthly_rate,
+        ),
+    )
 
 
 def require_refund(
@@ -194,18 +171,17 @@ def require_refund(
     booking.refunds.append(
         Refund(payment_id=payment_id, amount=amount, receipt=receipt, reason=reason, status="required")
     )
-    outbox.stage(
+    stage(
         session,
-        "RefundRequired",
-        {
-            "booking_id": booking.id,
-            "user_id": booking.user_id,
-            "unit_id": booking.unit_id,
-            "amount": amount,
-            "payment_id": payment_id,
-            "receipt": receipt,
-            "reason": reason,
-        },
+        RefundRequired(
+            booking_id=booking.id,
+            user_id=booking.user_id,
+            unit_id=booking.unit_id,
+            amount=amount,
+            payment_id=payment_id,
+            receipt=receipt,
+            reason=reason,
+        ),
     )
     log.warning("refund required for booking %s (payment %s, %s KES): %s", booking.id, payment_id, amount, reason)
     return True
@@ -249,7 +225,7 @@ def create_booking(
     unit_id: int,
     start_date: date,
     end_date: date | None,
-    fetch_unit: UnitFetcher,
+    inventory: Peer,
     hold_seconds: int,
     plan: str = "fixed",
 ) -> Booking:
@@ -258,7 +234,7 @@ def create_booking(
     A `monthly` rental keeps the unit's monthly_price as its rate and charges the first month now; without
     an end_date it holds the unit from start_date on."""
     check_booking_dates(start_date=start_date, end_date=end_date, today=today_in_nairobi(), plan=plan)
-    unit = get_unit(session=session, unit_id=unit_id, fetch_unit=fetch_unit)
+    unit = get_unit(session=session, unit_id=unit_id, inventory=inventory)
     if not unit.bookable:
         raise BadRequest("Unit not available")
     now = datetime.now(UTC)
@@ -307,10 +283,19 @@ def create_booking(
             if is_overlap_refusal(again):
                 raise BadRequest("Unit not available") from None
             raise
-    outbox.stage(
+    stage(
         session,
-        "BookingCreated",
-        {**booking_event_data(booking), "hold_expires_at": _timestamp(booking.hold_expires_at)},
+        BookingCreated(
+            booking_id=booking.id,
+            user_id=booking.user_id,
+            unit_id=booking.unit_id,
+            start_date=booking.start_date,
+            end_date=booking.end_date,
+            total_price=booking.total_price,
+            hold_expires_at=booking.hold_expires_at,
+            plan=booking.plan,  # type: ignore[arg-type]
+            monthly_rate=booking.monthly_rate,
+        ),
     )
     session.commit()
     return booking
@@ -398,4 +383,3 @@ def release_expired_holds(*, session_factory: sessionmaker[Session], batch_size:
     if released:
         log.info("released %d expired holds", released)
     return released
-

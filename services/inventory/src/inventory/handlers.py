@@ -14,7 +14,7 @@ covers the events that arrive out of order. The upsert locks the row, so replica
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, case, func, not_, or_, update
@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from inventory.models import UnitBooking
 from inventory.service import UNITS_CHANGED
-from jeshkit.consumer import Handler
-from jeshkit.outbox import Event
+from jeshkit.consumer import Handlers
+from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, BookingMovedOut, Event, UnitReleased
 from jeshkit.pglisten import notify
 
 log = logging.getLogger("inventory.handlers")
@@ -32,30 +32,6 @@ log = logging.getLogger("inventory.handlers")
 
 def _rank(state: Any) -> Any:
     return case((state == "held", 1), (state == "confirmed", 2), else_=3)
-
-
-def _int(data: dict[str, Any], name: str) -> int:
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"{name} is not an integer: {value!r}")
-    return int(value)
-
-
-def _date(data: dict[str, Any], name: str, *, required: bool) -> date | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is not a date: {value!r}")
-    return date.fromisoformat(value)
-
-
-def _timestamp(data: dict[str, Any], name: str) -> datetime | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _moves_forward(row: Any, incoming: Any) -> Any:
@@ -67,20 +43,20 @@ def _moves_forward(row: Any, incoming: Any) -> Any:
     )
 
 
-def record_booking(session: Session, event: Event, *, state: str) -> None:
+BookingEvent = BookingCreated | BookingConfirmed | BookingCancelled | UnitReleased
+
+
+def record_booking(session: Session, data: BookingEvent, event: Event, *, state: str) -> None:
     """Move the booking's row forward to `state` (insert it if this is the first event seen for it)."""
-    data = event.data
-    active = state != "cancelled"
-    reason = data.get("reason") if state == "cancelled" else None
     values = {
-        "booking_id": _int(data, "booking_id"),
-        "unit_id": _int(data, "unit_id"),
-        "start_date": _date(data, "start_date", required=active),
-        "end_date": _date(data, "end_date", required=False),  # NULL: an open-ended monthly rental
-        "monthly_rate": _int(data, "monthly_rate") if data.get("monthly_rate") is not None else None,
+        "booking_id": data.booking_id,
+        "unit_id": data.unit_id,
+        "start_date": data.start_date,
+        "end_date": data.end_date,  # NULL on an active row: an open-ended monthly rental
+        "monthly_rate": data.monthly_rate if isinstance(data, BookingCreated | BookingConfirmed) else None,
         "state": state,
-        "hold_expires_at": _timestamp(data, "hold_expires_at") if state == "held" else None,
-        "cancel_reason": str(reason) if reason is not None else None,
+        "hold_expires_at": data.hold_expires_at if isinstance(data, BookingCreated) else None,
+        "cancel_reason": data.reason if isinstance(data, BookingCancelled | UnitReleased) else None,
         "updated_at": func.now(),
     }
     statement = insert(UnitBooking).values(**values)
@@ -108,16 +84,16 @@ def record_booking(session: Session, event: Event, *, state: str) -> None:
     )
 
 
-def on_booking_created(session: Session, event: Event) -> None:
-    record_booking(session, event, state="held")
+def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
+    record_booking(session, data, event, state="held")
 
 
-def on_booking_confirmed(session: Session, event: Event) -> None:
-    record_booking(session, event, state="confirmed")
+def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event) -> None:
+    record_booking(session, data, event, state="confirmed")
 
 
-def on_booking_ended(session: Session, event: Event) -> None:
-    record_booking(session, event, state="cancelled")
+def on_booking_ended(session: Session, data: BookingCancelled | UnitReleased, event: Event) -> None:
+    record_booking(session, data, event, state="cancelled")
 
 
 def end_rental_on(session: Session, booking_id: int, last_day_exclusive: date) -> None:
@@ -137,26 +113,22 @@ def end_rental_on(session: Session, booking_id: int, last_day_exclusive: date) -
         notify(session, UNITS_CHANGED)
 
 
-def on_unit_released(session: Session, event: Event) -> None:
+def on_unit_released(session: Session, data: UnitReleased, event: Event) -> None:
     """UnitReleased: a cancellation frees the booking's dates; a move-out frees only those from its date on."""
-    if event.data.get("reason") == "moved_out":
-        moved_out = _date(event.data, "start_date", required=True)
-        assert moved_out is not None
-        end_rental_on(session, _int(event.data, "booking_id"), moved_out)
+    if data.reason == "moved_out":
+        end_rental_on(session, data.booking_id, data.start_date)
         return
-    on_booking_ended(session, event)
+    on_booking_ended(session, data, event)
 
 
-def on_booking_moved_out(session: Session, event: Event) -> None:
-    moved_out = _date(event.data, "move_out_date", required=True)
-    assert moved_out is not None
-    end_rental_on(session, _int(event.data, "booking_id"), moved_out)
+def on_booking_moved_out(session: Session, data: BookingMovedOut, event: Event) -> None:
+    end_rental_on(session, data.booking_id, data.move_out_date)
 
 
-HANDLERS: dict[str, Handler] = {
-    "BookingCreated": on_booking_created,
-    "BookingConfirmed": on_booking_confirmed,
-    "BookingCancelled": on_booking_ended,
-    "UnitReleased": on_unit_released,
-    "BookingMovedOut": on_booking_moved_out,
+HANDLERS: Handlers = {
+    BookingCreated: on_booking_created,
+    BookingConfirmed: on_booking_confirmed,
+    BookingCancelled: on_booking_ended,
+    UnitReleased: on_unit_released,
+    BookingMovedOut: on_booking_moved_out,
 }

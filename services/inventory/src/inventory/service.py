@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from inventory.models import Unit, UnitBooking
-from jeshkit import outbox
 from jeshkit.errors import BadRequest, Conflict, NotFound
+from jeshkit.events import UnitCreated, UnitUpdated, stage
 from jeshkit.pglisten import notify
 
 
@@ -115,7 +115,7 @@ def _fetch_unit(session: Session, unit_id: int, now: datetime) -> UnitView:
     return _view(row)
 
 
-def _event_data(unit: Unit) -> dict[str, Any]:
+def _unit_facts(unit: Unit) -> dict[str, Any]:
     return {
         "unit_id": unit.id,
         "unit_number": unit.unit_number,
@@ -203,7 +203,7 @@ def create_unit(
         session.rollback()
         raise Conflict("Unit number already exists")
     unit = session.get_one(Unit, unit_id)
-    outbox.stage(session, "UnitCreated", _event_data(unit))
+    stage(session, UnitCreated(**_unit_facts(unit)))
     view = _fetch_unit(session, unit_id, datetime.now(UTC))
     session.commit()
     return view
@@ -234,7 +234,7 @@ def update_unit(*, session: Session, unit_id: int, changes: dict[str, Any]) -> U
         setattr(unit, name, value)
     if _fields(unit) != before:
         unit.updated_at = now
-        outbox.stage(session, "UnitUpdated", _event_data(unit))
+        stage(session, UnitUpdated(**_unit_facts(unit)))
         notify(session, UNITS_CHANGED)
     session.flush()
     view = _fetch_unit(session, unit_id, now)
@@ -260,7 +260,7 @@ def bookable_unit(*, session: Session, unit_id: int) -> dict[str, Any]:
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("Unit not found")
-    return _event_data(unit)
+    return _unit_facts(unit)
 
 
 def _fields(unit: Unit) -> tuple[Any, ...]:

@@ -3,62 +3,151 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
-from jeshkit.security import CurrentUser
+from jeshkit.security import AdminUser, CurrentUser, Principal
 from payments import service
-from payments.daraja import normalize_phone
-from payments.schemas import CallbackAck, InitiateMpesaPayment, MpesaPaymentStarted, PaymentStatus
+from payments.daraja_wire import normalize_phone
+from payments.schemas import (
+    CallbackAck,
+    InitiateMpesaPayment,
+    MpesaPaymentStarted,
+    PayInvoice,
+    PaymentRecord,
+    PaymentStatus,
+    RefundView,
+    UnmatchedMoney,
+)
 
 log = logging.getLogger("payments.api")
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
+invoices_router = APIRouter(prefix="/api/invoices", tags=["payments"])
 
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    502: {"model": ErrorEnvelope, "description": "M-PESA refused the request or is unavailable"},
+    502: {"model": ErrorEnvelope, "description": "M-PESA refused the request, is unavailable, or did not answer"},
 }
 # A Daraja callback is a few hundred bytes; anything much bigger is not one.
 MAX_CALLBACK_BYTES = 64 * 1024
 CALLBACK_ACK = {"ResultCode": 0, "ResultDesc": "Success"}
+PHONE_ERROR = [{"field": "phone_number", "message": "must be a Kenyan mobile number such as 0712345678"}]
+
+
+def _payer(raw: object) -> str:
+    payer = normalize_phone(raw)
+    if payer is None:
+        raise BadRequest("Invalid phone number", PHONE_ERROR)
+    return payer
 
 
 @router.post("/mpesa/initiate", response_model=Envelope[MpesaPaymentStarted], responses=UPSTREAM_ERRORS)
 def initiate_mpesa_payment(
     body: InitiateMpesaPayment, user: CurrentUser, session: SessionDep, request: Request
 ) -> Envelope[MpesaPaymentStarted]:
-    """Send an M-PESA prompt for the booking's total_price to the owner's phone (compat)."""
-    payer = normalize_phone(body.phone_number)
-    if payer is None:
-        raise BadRequest(
-            "Invalid phone number",
-            [{"field": "phone_number", "message": "must be a Kenyan mobile number such as 0712345678"}],
-        )
+    """Send an M-PESA prompt to the owner's phone: a booking's total_price (compat) or an invoice's balance."""
+    if (body.booking_id is None) == (body.invoice_id is None):
+        field = "booking_id" if body.booking_id is None else "invoice_id"
+        raise BadRequest("Give either booking_id or invoice_id", [{"field": field, "message": "give exactly one"}])
+    payer = _payer(body.phone_number)
+    state = request.app.state
+    if body.invoice_id is not None:
+        return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, body.invoice_id, payer)))
     started = service.initiate_payment(
         session=session,
-        http=request.app.state.http,
-        booking_url=request.app.state.settings.booking_url,
-        provider=request.app.state.providers.get("mpesa"),
+        http=state.http,
+        booking_url=state.settings.booking_url,
+        provider=state.providers.get("mpesa"),
         user=user,
         booking_id=body.booking_id,
         payer=payer,
         amount=body.amount,
         account_reference=body.account_reference,
+        min_hold_seconds=state.settings.min_hold_seconds,
     )
     return Envelope(data=MpesaPaymentStarted(**started))
 
 
+@invoices_router.post("/{invoice_id}/pay", response_model=Envelope[MpesaPaymentStarted], responses=UPSTREAM_ERRORS)
+def pay_invoice(
+    invoice_id: int, body: PayInvoice, user: CurrentUser, session: SessionDep, request: Request
+) -> Envelope[MpesaPaymentStarted]:
+    """An STK Push for the invoice's balance, answered like /api/payments/mpesa/initiate."""
+    payer = _payer(body.phone_number)
+    return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, invoice_id, payer)))
+
+
+def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id: int, payer: str) -> dict[str, Any]:
+    state = request.app.state
+    return service.initiate_invoice_payment(
+        session=session,
+        http=state.http,
+        billing_url=state.settings.billing_url,
+        provider=state.providers.get("mpesa"),
+        user=user,
+        invoice_id=invoice_id,
+        payer=payer,
+    )
+
+
+@router.get("/status/{booking_id}", response_model=Envelope[PaymentStatus], responses=ERROR_RESPONSES)
+def get_payment_status(booking_id: int, user: CurrentUser, session: SessionDep) -> Envelope[PaymentStatus]:
+    """The booking's latest payment (and refund), for its owner or an admin (compat)."""
+    return Envelope(data=PaymentStatus(**service.payment_status(session=session, user=user, booking_id=booking_id)))
+
+
+@router.get("", response_model=Envelope[list[PaymentRecord]], responses=ERROR_RESPONSES, include_in_schema=False)
+@router.get("/", response_model=Envelope[list[PaymentRecord]], responses=ERROR_RESPONSES)
+def list_payments(
+    _: AdminUser,
+    session: SessionDep,
+    status: Literal["pending", "success", "failed", "unknown"] | None = None,
+    booking_id: int | None = Query(default=None, ge=1),
+) -> Envelope[list[PaymentRecord]]:
+    """Payments, newest first (admin); `status=unknown`: those M-PESA never gave a final answer for."""
+    rows = service.list_payments(session=session, status=status, booking_id=booking_id)
+    return Envelope(data=[PaymentRecord(**r) for r in rows])
+
+
+@router.get("/refunds", response_model=Envelope[list[RefundView]], responses=ERROR_RESPONSES)
+def list_refunds(
+    _: AdminUser,
+    session: SessionDep,
+    status: Literal["required", "approved", "paying", "paid", "failed"] | None = None,
+) -> Envelope[list[RefundView]]:
+    """Refunds, newest first (admin)."""
+    return Envelope(data=[RefundView(**r) for r in service.list_refunds(session=session, status=status)])
+
+
+@router.post("/refunds/{refund_id}/approve", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)
+def approve_refund(refund_id: int, admin: AdminUser, session: SessionDep, request: Request) -> Envelope[RefundView]:
+    """Pay a refund back by M-PESA B2C to the phone that paid (admin); its result arrives later."""
+    refund = service.approve_refund(
+        session=session, providers=request.app.state.providers, admin=admin, refund_id=refund_id
+    )
+    return Envelope(data=RefundView(**service.refund_view(refund)))
+
+
+@router.get("/unmatched", response_model=Envelope[list[UnmatchedMoney]], responses=ERROR_RESPONSES)
+def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[UnmatchedMoney]]:
+    """Money that arrived but settles no payment (admin)."""
+    return Envelope(data=[UnmatchedMoney(**u) for u in service.list_unmatched(session=session)])
+
+
+# --- what Daraja POSTs ----------------------------------------------------------------------------------
 @router.post("/hooks/stk/{token}", response_model=CallbackAck)
 async def stk_callback(token: str, request: Request) -> JSONResponse:
-    """Daraja's callback (the CallBackURL we give it): always 200, whatever arrives."""
-    await _process_callback(request, token)
+    """Daraja's callback (the push's own CallBackURL): always 200, whatever arrives."""
+    await _process(request, lambda session, raw: _stk(request, session, raw, token))
     return JSONResponse(CALLBACK_ACK)
 
 
@@ -66,17 +155,33 @@ async def stk_callback(token: str, request: Request) -> JSONResponse:
 async def compat_mpesa_callback(request: Request) -> JSONResponse:
     """The old callback path (compat): processed only while MPESA_CALLBACK_TOKEN is unset."""
     if request.app.state.settings.mpesa_callback_token is None:
-        await _process_callback(request, None)
+        await _process(request, lambda session, raw: _stk(request, session, raw, None))
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.get("/status/{booking_id}", response_model=Envelope[PaymentStatus], responses=ERROR_RESPONSES)
-def get_payment_status(booking_id: int, user: CurrentUser, session: SessionDep) -> Envelope[PaymentStatus]:
-    """The booking's latest payment, for its owner or an admin (compat)."""
-    return Envelope(data=PaymentStatus(**service.payment_status(session=session, user=user, booking_id=booking_id)))
+@router.post("/hooks/b2c/result/{token}", response_model=CallbackAck)
+async def b2c_result(token: str, request: Request) -> JSONResponse:
+    """The result of a refund payout (its ResultURL): always 200."""
+    await _process(request, lambda session, raw: service.process_b2c_result(session=session, raw=raw, token=token))
+    return JSONResponse(CALLBACK_ACK)
 
 
-async def _process_callback(request: Request, token: str | None) -> None:
+@router.post("/hooks/b2c/timeout/{token}", response_model=CallbackAck)
+async def b2c_queue_timeout(token: str, request: Request) -> JSONResponse:
+    """A refund payout that timed out in M-PESA's queue (its QueueTimeOutURL): always 200."""
+    await _process(request, lambda session, raw: service.process_b2c_timeout(session=session, raw=raw, token=token))
+    return JSONResponse(CALLBACK_ACK)
+
+
+def _stk(request: Request, session: Session, raw: bytes, token: str | None) -> None:
+    state = request.app.state
+    service.process_stk_callback(
+        session=session, providers=state.providers, raw=raw, token=token,
+        shared_token=state.settings.mpesa_callback_token,
+    )
+
+
+async def _process(request: Request, apply: Callable[[Session, bytes], None]) -> None:
     try:
         raw = await request.body()
     except Exception:  # noqa: BLE001 - a broken upload is still answered 200
@@ -84,13 +189,13 @@ async def _process_callback(request: Request, token: str | None) -> None:
     if len(raw) > MAX_CALLBACK_BYTES:
         log.warning("ignored a %d-byte callback", len(raw))
         return
-    app = request.app
+    factory = request.app.state.session_factory
 
     def process() -> None:
-        with app.state.session_factory() as session:
-            service.process_stk_callback(session=session, providers=app.state.providers, raw=raw, token=token)
+        with factory() as session:
+            apply(session, raw)
 
     try:
         await run_in_threadpool(process)
     except Exception:
-        log.exception("callback processing failed; reconciliation will settle the payment")
+        log.exception("callback processing failed; reconciliation will settle it")

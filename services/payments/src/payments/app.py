@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.app import create_service_app
 from jeshkit.messaging import PeriodicJob
 from payments import service
-from payments.api import router
+from payments.api import invoices_router, router
 from payments.daraja import DarajaClient
-from payments.handlers import HANDLERS
-from payments.providers import MpesaProvider, PaymentProviders
+from payments.handlers import handlers
+from payments.mpesa import MpesaProvider
+from payments.providers import PaymentProviders
 from payments.settings import Settings
 from payments.token_store import DatabaseTokenStore
 
@@ -22,8 +23,6 @@ log = logging.getLogger("payments.app")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    # Unset: a random token for this process (hex, so it never spells a word Safaricom refuses).
-    callback_token = settings.mpesa_callback_token or secrets.token_hex(24)
     providers = PaymentProviders()
 
     def on_startup(app: FastAPI) -> None:
@@ -38,26 +37,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             refresh_margin=settings.daraja_token_refresh_margin_seconds,
             token_store=DatabaseTokenStore(app.state.session_factory),
         )
-        providers.register(MpesaProvider(daraja, settings, callback_token=callback_token))
+        providers.register(MpesaProvider(daraja, settings))
         app.state.providers = providers
         if settings.mpesa_callback_token is None:
-            log.info("MPESA_CALLBACK_TOKEN unset: using a random callback token; /api/payments/mpesa/callback is open")
+            log.info("MPESA_CALLBACK_TOKEN unset: /api/payments/mpesa/callback is processed too")
 
-    def reconcile(session_factory: object) -> int:
-        return service.reconcile_pending_payments(
-            session_factory=session_factory,  # type: ignore[arg-type]
+    def settle_money(session_factory: sessionmaker[Session]) -> int:
+        """Every payment and refund towards a final state: queued pushes, reconciliation, unsure payouts."""
+        done = service.send_queued_pushes(
+            session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
+        )
+        done += service.reconcile_pending_payments(
+            session_factory=session_factory,
             providers=providers,
             settle_after_seconds=settings.payment_reconcile_after_seconds,
             retry_after_seconds=settings.reconcile_interval_seconds,
             batch_size=settings.reconcile_batch_size,
+            max_attempts=settings.payment_reconcile_max_attempts,
         )
+        done += service.retry_unsure_payouts(
+            session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
+        )
+        return done
 
     return create_service_app(
         settings,
         title="Jesh Storage — payments",
-        description="M-PESA STK Push through Daraja",
-        routers=[router],
-        handlers=HANDLERS,
-        jobs=[PeriodicJob("reconcile-payments", settings.reconcile_interval_seconds, reconcile)],
+        description="M-PESA STK Push, refunds by B2C, and invoice payments, through Daraja",
+        routers=[router, invoices_router],
+        handlers=handlers(settings),
+        jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money)],
         on_startup=on_startup,
     )

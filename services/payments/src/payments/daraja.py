@@ -1,52 +1,29 @@
-"""Safaricom Daraja's wire format: the OAuth/STK Push/STK Push Query client and the callback parser.
+"""Safaricom Daraja's client: OAuth, STK Push, STK Push Query and B2C (refunds).
 
-Only this module knows Daraja's field names. One DarajaClient per process (it caches the OAuth token).
+Only this module and `daraja_wire` know Daraja's field names. One DarajaClient per process (it caches the
+OAuth token). Errors are the providers' (ProviderUnavailable / ProviderUncertain / ProviderRefused): a caller
+can tell "surely not sent" from "maybe acted upon".
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from jeshkit.mpesa import stk_password, stk_timestamp
+from payments.daraja_wire import as_int
+from payments.providers import ProviderError, ProviderRefused, ProviderUnavailable, ProviderUncertain
+
 log = logging.getLogger("payments.daraja")
 
-NAIROBI = ZoneInfo("Africa/Nairobi")
-TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 INVALID_TOKEN = "404.001.03"
 STILL_PROCESSING = "500.001.1001"
-MAX_AMOUNT = 250_000
-_PHONE = re.compile(r"254[17]\d{8}")
-
-
-class DarajaError(Exception):
-    """Daraja could not do what was asked; `message` is one readable sentence."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class DarajaUnavailable(DarajaError):
-    """Daraja could not be reached, timed out, or answered something that is not Daraja's JSON."""
-
-
-class DarajaRefused(DarajaError):
-    """Daraja answered with an error (errorCode/errorMessage, or a non-zero ResponseCode)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -68,73 +45,6 @@ class StkQueryResult:
     result_desc: str
 
 
-@dataclass(frozen=True)
-class StkCallback:
-    """The parts of a `Body.stkCallback` we use; CallbackMetadata items read by Name."""
-
-    checkout_request_id: str
-    merchant_request_id: str | None
-    result_code: int
-    result_desc: str
-    amount: Decimal | None = None
-    receipt: str | None = None
-    phone_number: str | None = None
-    transaction_date: datetime | None = None
-
-
-def daraja_timestamp(now: datetime | None = None) -> str:
-    """YYYYMMDDHHmmss in Nairobi time, as Daraja wants it."""
-    return (now or datetime.now(UTC)).astimezone(NAIROBI).strftime(TIMESTAMP_FORMAT)
-
-
-def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
-    return base64.b64encode(f"{shortcode}{passkey}{timestamp}".encode()).decode()
-
-
-def normalize_phone(raw: object) -> str | None:
-    """Kenyan mobile numbers (07…, 01…, +2547…, 2547…, 7…) as 2547XXXXXXXX / 2541XXXXXXXX; None if not one."""
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        return None
-    digits = re.sub(r"[\s\-()]", "", str(raw)).removeprefix("+")
-    if re.fullmatch(r"0[17]\d{8}", digits):
-        digits = "254" + digits[1:]
-    elif re.fullmatch(r"[17]\d{8}", digits):
-        digits = "254" + digits
-    return digits if _PHONE.fullmatch(digits) else None
-
-
-def parse_stk_callback(raw: Any) -> StkCallback | None:
-    """The callback Daraja POSTs, or None when the body is not one (never raises)."""
-    try:
-        callback = raw["Body"]["stkCallback"]
-        checkout_request_id = callback["CheckoutRequestID"]
-        result_code = _as_int(callback["ResultCode"])
-    except (KeyError, TypeError, IndexError):
-        return None
-    if not isinstance(checkout_request_id, str) or not 0 < len(checkout_request_id) <= 100 or result_code is None:
-        return None
-    merchant_request_id = callback.get("MerchantRequestID")
-    result_desc = callback.get("ResultDesc")
-    items: dict[str, Any] = {}
-    metadata = callback.get("CallbackMetadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("Item"), list):
-        for item in metadata["Item"]:
-            if isinstance(item, dict) and isinstance(item.get("Name"), str):
-                items[item["Name"]] = item.get("Value")  # Balance may come without a Value
-    receipt = items.get("MpesaReceiptNumber")
-    phone = items.get("PhoneNumber")
-    return StkCallback(
-        checkout_request_id=checkout_request_id,
-        merchant_request_id=merchant_request_id if isinstance(merchant_request_id, str) else None,
-        result_code=result_code,
-        result_desc=str(result_desc)[:500] if result_desc is not None else "",
-        amount=_as_decimal(items.get("Amount")),
-        receipt=receipt.strip()[:40] if isinstance(receipt, str) and receipt.strip() else None,
-        phone_number=str(phone) if isinstance(phone, int | str) and not isinstance(phone, bool) else None,
-        transaction_date=_as_nairobi_time(items.get("TransactionDate")),
-    )
-
-
 TokenFetch = Callable[[], tuple[str, float]]
 
 
@@ -147,17 +57,9 @@ class TokenStore(Protocol):
         ...
 
 
-class ProcessTokenStore:
-    """One process on its own (tests of the client): fetch whenever asked."""
-
-    def obtain(self, fetch: TokenFetch, *, stale: str | None, margin: float) -> tuple[str, float]:
-        token, expires_in = fetch()
-        return token, time.time() + expires_in - min(margin, expires_in / 2)
-
-
 class DarajaClient:
     """OAuth token cache (single-flight across threads, and across replicas through the TokenStore),
-    STK Push and STK Push Query, over the process's httpx client."""
+    STK Push, STK Push Query and B2C, over the process's httpx client."""
 
     def __init__(
         self,
@@ -168,9 +70,9 @@ class DarajaClient:
         consumer_secret: str,
         shortcode: str,
         passkey: str,
+        token_store: TokenStore,
         timeout: float = 10.0,
         refresh_margin: float = 60.0,
-        token_store: TokenStore | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -184,7 +86,7 @@ class DarajaClient:
         self._token: str | None = None
         self._token_good_until = 0.0  # epoch seconds: replicas compare it through the store
         self._refused_token: str | None = None
-        self._token_store: TokenStore = token_store or ProcessTokenStore()
+        self._token_store = token_store
 
     # --- OAuth ----------------------------------------------------------------------------------
     def access_token(self) -> str:
@@ -213,7 +115,7 @@ class DarajaClient:
         )
         body = _json_object(response)
         token = body.get("access_token") if body else None
-        if response.status_code == 200 and isinstance(token, str) and token:
+        if response.status_code == 200 and body and isinstance(token, str) and token:
             try:
                 expires_in = float(str(body.get("expires_in", "3599")))  # often a string
             except ValueError:
@@ -234,7 +136,7 @@ class DarajaClient:
         party_b: str,
     ) -> StkPushAccepted:
         """Send the payment prompt to the payer's phone (accepted means 'prompt sent', not 'paid')."""
-        timestamp = daraja_timestamp()
+        timestamp = stk_timestamp()
         payload = {
             "BusinessShortCode": self._shortcode,
             "Password": stk_password(self._shortcode, self._passkey, timestamp),
@@ -261,7 +163,7 @@ class DarajaClient:
 
     def stk_query(self, checkout_request_id: str) -> StkQueryResult | None:
         """The push's settled result, or None while Daraja says it is still being processed."""
-        timestamp = daraja_timestamp()
+        timestamp = stk_timestamp()
         payload = {
             "BusinessShortCode": self._shortcode,
             "Password": stk_password(self._shortcode, self._passkey, timestamp),
@@ -270,13 +172,49 @@ class DarajaClient:
         }
         response, body = self._authorized_post("/mpesa/stkpushquery/v1/query", payload)
         if body and response.status_code == 200 and "ResultCode" in body:
-            code = _as_int(body["ResultCode"])
+            code = as_int(body["ResultCode"])
             if code is not None:
                 return StkQueryResult(result_code=code, result_desc=str(body.get("ResultDesc", "")))
         message = str(body.get("errorMessage", "")) if body else ""
         if body and body.get("errorCode") == STILL_PROCESSING and "process" in message.lower():
             return None
         raise _error_from(response, body, "M-PESA could not report on the payment")
+
+    # --- B2C ------------------------------------------------------------------------------------
+    def b2c_payment(
+        self,
+        *,
+        originator_conversation_id: str,
+        initiator_name: str,
+        security_credential: str,
+        command_id: str,
+        amount: int,
+        party_a: str,
+        phone_number: str,
+        remarks: str,
+        result_url: str,
+        queue_timeout_url: str,
+        occasion: str = "",
+    ) -> str:
+        """Ask Daraja to pay `amount` to a phone; returns its ConversationID (accepted only: the result comes
+        to ResultURL). The same OriginatorConversationID sent again never pays twice."""
+        payload = {
+            "OriginatorConversationID": originator_conversation_id,
+            "InitiatorName": initiator_name,
+            "SecurityCredential": security_credential,
+            "CommandID": command_id,
+            "Amount": int(amount),
+            "PartyA": party_a,
+            "PartyB": phone_number,
+            "Remarks": remarks[:100] or "Refund",
+            "QueueTimeOutURL": queue_timeout_url,
+            "ResultURL": result_url,
+            "Occasion": occasion[:100],
+        }
+        response, body = self._authorized_post("/mpesa/b2c/v3/paymentrequest", payload)
+        if body and str(body.get("ResponseCode")) == "0":
+            return str(body.get("ConversationID") or "")
+        raise _error_from(response, body, "M-PESA did not accept the refund")
 
     # --- transport ------------------------------------------------------------------------------
     def _authorized_post(self, path: str, payload: dict[str, Any]) -> tuple[httpx.Response, dict[str, Any] | None]:
@@ -296,12 +234,15 @@ class DarajaClient:
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
-        except httpx.TimeoutException:
-            log.warning("Daraja timed out on %s", path)
-            raise DarajaUnavailable("M-PESA did not answer in time, please retry") from None
-        except httpx.HTTPError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             log.warning("Daraja unreachable on %s: %s", path, exc)
-            raise DarajaUnavailable("M-PESA is unavailable, please retry") from None
+            raise ProviderUnavailable("M-PESA is unavailable, please retry") from None
+        except httpx.TimeoutException:
+            log.warning("Daraja sent no answer in time on %s", path)
+            raise ProviderUncertain("M-PESA did not answer in time") from None
+        except httpx.HTTPError as exc:  # the connection broke after the request went out
+            log.warning("Daraja's answer was lost on %s: %s", path, exc)
+            raise ProviderUncertain("M-PESA's answer was lost") from None
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -312,43 +253,13 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _error_from(response: httpx.Response, body: dict[str, Any] | None, fallback: str) -> DarajaError:
+def _error_from(response: httpx.Response, body: dict[str, Any] | None, fallback: str) -> ProviderError:
     if body and body.get("errorCode"):
-        return DarajaRefused(str(body["errorCode"]), str(body.get("errorMessage") or fallback))
+        return ProviderRefused(str(body.get("errorMessage") or fallback), code=str(body["errorCode"]))
     if body and body.get("ResponseCode") not in (None, "0", 0):
-        return DarajaRefused(str(body["ResponseCode"]), str(body.get("ResponseDescription") or fallback))
+        return ProviderRefused(str(body.get("ResponseDescription") or fallback), code=str(body["ResponseCode"]))
     log.warning("Daraja answered HTTP %s without a usable body", response.status_code)
-    return DarajaUnavailable(f"M-PESA answered unexpectedly (HTTP {response.status_code}), please retry")
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
-        return int(value.strip())
-    return None
-
-
-def _as_decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def _as_nairobi_time(value: Any) -> datetime | None:
-    """TransactionDate (a number YYYYMMDDHHmmss, Nairobi time) as an aware UTC datetime."""
-    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    if not re.fullmatch(r"\d{14}", text):
-        return None
-    try:
-        return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=NAIROBI).astimezone(UTC)
-    except ValueError:
-        return None
+    message = f"M-PESA answered unexpectedly (HTTP {response.status_code}), please retry"
+    if response.status_code >= 500:  # a gateway's error page: the request may have been acted upon
+        return ProviderUncertain(message)
+    return ProviderRefused(message)

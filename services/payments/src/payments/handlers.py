@@ -1,29 +1,111 @@
-"""Reactions of the payments service to other services' events (idempotent; run inside the consumer's transaction)."""
+"""Reactions of the payments service to other services' events (idempotent; run inside the consumer's transaction,
+so none of them calls anything outside: a push asked for by billing is queued and sent by a job)."""
 
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from jeshkit.consumer import Handler
-from jeshkit.outbox import Event
-from payments.service import booking_snapshot, remember_booking
+from jeshkit.consumer import Handler, Handlers
+from jeshkit.events import (
+    AutopayRequested,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingCreated,
+    Event,
+    RefundRequired,
+)
+from payments import service
+from payments.daraja_wire import MAX_AMOUNT, normalize_phone
+from payments.models import Payment
+from payments.service import remember_booking
+from payments.service.initiate import new_callback_token
+from payments.settings import Settings
+
+log = logging.getLogger("payments.handlers")
 
 
-def on_booking_created(session: Session, event: Event) -> None:
+def _occurred_at(event: Event) -> datetime:
+    moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
     """Remember a new booking: who owns it and what it costs."""
-    remember_booking(session, **booking_snapshot(event.data, status="pending"))
+    remember_booking(
+        session,
+        booking_id=data.booking_id,
+        status="pending",
+        status_at=_occurred_at(event),
+        user_id=data.user_id,
+        unit_id=data.unit_id,
+        total_price=data.total_price,
+        hold_expires_at=data.hold_expires_at,
+    )
 
 
-def on_booking_confirmed(session: Session, event: Event) -> None:
-    """A confirmed booking takes no more payments."""
-    remember_booking(session, **booking_snapshot(event.data, status="confirmed"))
+def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event) -> None:
+    """A confirmed booking takes no more payments (also when confirmed again after a late payment)."""
+    remember_booking(
+        session,
+        booking_id=data.booking_id,
+        status="confirmed",
+        status_at=_occurred_at(event),
+        user_id=data.user_id,
+        unit_id=data.unit_id,
+        total_price=data.total_price,
+    )
 
 
-def on_booking_cancelled(session: Session, event: Event) -> None:
-    """A cancelled booking takes no more payments (pushes already in flight are still settled)."""
-    remember_booking(session, **booking_snapshot(event.data, status="cancelled"))
+def make_on_booking_cancelled(fee: int) -> Handler:
+    def on_cancelled(session: Session, data: BookingCancelled, event: Event) -> None:
+        """A cancelled booking takes no more payments; a paid one cancelled by its owner or an admin is refunded."""
+        remember_booking(
+            session, booking_id=data.booking_id, status="cancelled", status_at=_occurred_at(event),
+            user_id=data.user_id, unit_id=data.unit_id,
+        )
+        service.on_booking_cancelled(
+            session, booking_id=data.booking_id, reason=data.reason, start_date=data.start_date,
+            cancelled_at=_occurred_at(event), fee=fee,
+        )
+
+    return on_cancelled
 
 
-HANDLERS: dict[str, Handler] = {
-    "BookingCreated": on_booking_created,
-    "BookingConfirmed": on_booking_confirmed,
-    "BookingCancelled": on_booking_cancelled,
-}
+def on_refund_required(session: Session, data: RefundRequired, event: Event) -> None:
+    """Booking could not use a payment: refund it."""
+    service.on_refund_required(session, payment_id=data.payment_id, amount=data.amount, reason=data.reason)
+
+
+def on_autopay_requested(session: Session, data: AutopayRequested, event: Event) -> None:
+    """Billing asks for an invoice to be charged: queue the push (a job sends it; at most one per invoice)."""
+    phone = normalize_phone(data.phone_number)
+    if phone is None or not 1 <= data.amount <= MAX_AMOUNT:
+        log.warning("autopay for invoice %s not possible (phone %r, %s KES)", data.invoice_id, data.phone_number,
+                    data.amount)
+        return
+    queued = session.execute(
+        insert(Payment)
+        .values(
+            booking_id=data.booking_id, invoice_id=data.invoice_id, user_id=data.user_id, method="mpesa",
+            amount=data.amount, status="pending", phone_number=phone, account_reference=f"INV-{data.invoice_id}"[:12],
+            callback_token=new_callback_token(), push_sent_at=None,
+        )
+        .on_conflict_do_nothing()  # a push already unsettled for this invoice
+        .returning(Payment.id)
+    ).first()
+    if queued is None:
+        log.info("autopay for invoice %s skipped: a payment is already in progress", data.invoice_id)
+
+
+def handlers(settings: Settings) -> Handlers:
+    return {
+        BookingCreated: on_booking_created,
+        BookingConfirmed: on_booking_confirmed,
+        BookingCancelled: make_on_booking_cancelled(settings.cancellation_fee_kes),
+        RefundRequired: on_refund_required,
+        AutopayRequested: on_autopay_requested,
+    }

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, Text, func, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, Integer, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jeshkit.db import new_metadata
 
 BOOKING_STATUSES = ("pending", "confirmed", "cancelled")
-PAYMENT_STATUSES = ("pending", "success", "failed")
+# `unknown`: reconciliation gave up asking (an admin looks at it); like `pending`, it blocks a new attempt.
+PAYMENT_STATUSES = ("pending", "success", "failed", "unknown")
+UNSETTLED = ("pending", "unknown")
 PAYMENT_METHODS = ("mpesa", "paypal", "card")
+REFUND_STATUSES = ("required", "approved", "paying", "paid", "failed")
 
 
 class Base(DeclarativeBase):
@@ -33,31 +38,44 @@ class Booking(Base):
     total_price: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(Text, nullable=False)
     hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the event that set `status` happened (a re-confirmation after an expiry must win over it).
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class Payment(Base):
-    """One attempt to collect a booking's total_price (for M-PESA: one STK Push)."""
+    """One attempt to collect money for a booking or an invoice (for M-PESA: one STK Push).
+
+    The row is written and committed *before* Daraja is asked, with the push's own callback token, so that a
+    push Daraja accepted is never forgotten: its callback finds the row by that token even when the answer
+    carrying the CheckoutRequestID never came back.
+    """
 
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'success', 'failed')", name="status_known"),
+        CheckConstraint("status IN ('pending', 'success', 'failed', 'unknown')", name="status_known"),
         CheckConstraint("method IN ('mpesa', 'paypal', 'card')", name="method_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("method <> 'mpesa' OR checkout_request_id IS NOT NULL", name="mpesa_has_checkout_id"),
-        # At most one push in flight per booking, whatever the concurrency.
+        # At most one unsettled push per booking (or per invoice), whatever the concurrency.
         Index(
-            "uq_payments_one_pending_per_booking",
+            "uq_payments_one_unsettled_per_booking",
             "booking_id",
             unique=True,
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text("status IN ('pending', 'unknown') AND invoice_id IS NULL"),
+        ),
+        Index(
+            "uq_payments_one_unsettled_per_invoice",
+            "invoice_id",
+            unique=True,
+            postgresql_where=text("status IN ('pending', 'unknown') AND invoice_id IS NOT NULL"),
         ),
         Index("ix_payments_booking_id_created_at", "booking_id", "created_at"),
         Index("ix_payments_pending_next_check_at", "next_check_at", postgresql_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    booking_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bookings.booking_id"), nullable=False)
+    booking_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     method: Mapped[str] = mapped_column(Text, nullable=False)
     amount: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -65,9 +83,12 @@ class Payment(Base):
     phone_number: Mapped[str | None] = mapped_column(Text)
     account_reference: Mapped[str | None] = mapped_column(Text)
     merchant_request_id: Mapped[str | None] = mapped_column(Text)
+    # Null until Daraja's answer arrives (or the push's callback tells it).
     checkout_request_id: Mapped[str | None] = mapped_column(Text, unique=True)
-    # The secret path segment of the CallBackURL this push was given; its callbacks must carry it.
-    callback_token: Mapped[str | None] = mapped_column(Text)
+    # The secret last path segment of this push's CallBackURL; its callbacks carry it.
+    callback_token: Mapped[str | None] = mapped_column(Text, unique=True)
+    # When the push was (or was being) sent; null: queued (autopay), a job sends it.
+    push_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     result_code: Mapped[int | None] = mapped_column(Integer)
     result_desc: Mapped[str | None] = mapped_column(Text)
     receipt: Mapped[str | None] = mapped_column(Text, unique=True)
@@ -77,12 +98,74 @@ class Payment(Base):
     discrepancy: Mapped[str | None] = mapped_column(Text)
     callbacks_received: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     last_callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A failure callback Daraja's query could not confirm yet: what it said, re-checked later.
+    reported_result_code: Mapped[int | None] = mapped_column(Integer)
     check_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
+
+
+class Refund(Base):
+    """Money owed back to a payer: `required -> approved -> paying -> paid | failed` (failed may be approved again)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('required', 'approved', 'paying', 'paid', 'failed')", name="status_known"
+        ),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # One refund per payment, whatever raised it (a cancellation, money for dates taken...).
+        Index("uq_refunds_payment_id", "payment_id", unique=True, postgresql_where=text("payment_id IS NOT NULL")),
+        Index("ix_refunds_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    booking_id: Mapped[int | None] = mapped_column(BigInteger)
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    payment_id: Mapped[int | None] = mapped_column(BigInteger)
+    unmatched_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    amount: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    method: Mapped[str] = mapped_column(Text, nullable=False, server_default="mpesa")
+    phone_number: Mapped[str | None] = mapped_column(Text)
+    # Ours, unique per payout attempt: sending the same one again never pays twice. A new one is made only
+    # once M-PESA said the previous attempt did not pay.
+    originator_conversation_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    conversation_id: Mapped[str | None] = mapped_column(Text)
+    result_token: Mapped[str | None] = mapped_column(Text, unique=True)
+    receipt: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Unmatched(Base):
+    """Money that arrived but settles no payment: kept, never dropped, for an admin to look at or refund."""
+
+    __tablename__ = "unmatched"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source: Mapped[str] = mapped_column(Text, nullable=False)  # stk_callback, late_payment...
+    reference: Mapped[str | None] = mapped_column(Text)  # CheckoutRequestID
+    amount: Mapped[int | None] = mapped_column(Integer)
+    receipt: Mapped[str | None] = mapped_column(Text, unique=True)
+    phone_number: Mapped[str | None] = mapped_column(Text)
+    result_code: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    payment_id: Mapped[int | None] = mapped_column(BigInteger)
+    booking_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class DarajaToken(Base):
@@ -95,3 +178,4 @@ class DarajaToken(Base):
     access_token: Mapped[str | None] = mapped_column(Text)
     good_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetching_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

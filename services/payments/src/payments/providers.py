@@ -1,6 +1,5 @@
-"""Payment providers behind one small interface, so that a new method never touches the booking flow.
-
-Only M-PESA (STK Push through Daraja) is built; `paypal` and `card` are reserved method names.
+"""Payment providers behind one small interface, so that a new method (Pesapal card, later) never touches the
+payment flow. The one set of errors every provider (and the Daraja client under M-PESA) raises lives here.
 """
 
 from __future__ import annotations
@@ -8,24 +7,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from payments.daraja import DarajaClient, DarajaRefused, DarajaUnavailable
-from payments.settings import CALLBACK_PATH, Settings
-
 
 class ProviderError(Exception):
     """The provider could not do what was asked; `message` is one readable sentence."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 class ProviderUnavailable(ProviderError):
-    """The provider is down or did not answer in time: retry later."""
+    """The request surely never reached the provider (refused connection, connect timeout): nothing happened."""
+
+
+class ProviderUncertain(ProviderError):
+    """The request may have reached the provider, but no usable answer came back (read timeout, reset
+    after sending, a gateway error): it may have been acted upon, so it must be treated as possibly sent."""
 
 
 class ProviderRefused(ProviderError):
-    """The provider answered with a refusal."""
+    """The provider answered with a refusal: nothing happened."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,6 @@ class StartedPayment:
 
     reference: str  # what callbacks and status checks are matched by (M-PESA: CheckoutRequestID)
     merchant_reference: str
-    callback_token: str
     answer: dict[str, str]  # the provider's own fields the client sees (Daraja's names for M-PESA)
 
 
@@ -50,70 +51,31 @@ class Settlement:
         return self.result_code == 0
 
 
+@dataclass(frozen=True)
+class StartedPayout:
+    """The provider accepted a payout (a refund); its result arrives later."""
+
+    conversation_id: str
+
+
 class PaymentProvider(Protocol):
     method: str
 
-    def start(self, *, amount: int, payer: str, account_reference: str) -> StartedPayment:
-        """Ask the payer to pay `amount`; raises ProviderRefused / ProviderUnavailable."""
+    def start(self, *, amount: int, payer: str, account_reference: str, callback_token: str) -> StartedPayment:
+        """Ask the payer to pay `amount`; the outcome arrives on the push's own callback (`callback_token`).
+        Raises ProviderRefused / ProviderUnavailable (nothing sent) or ProviderUncertain (maybe sent)."""
         ...
 
     def check(self, *, reference: str) -> Settlement | None:
-        """The settled outcome, or None while still undecided; raises ProviderRefused / ProviderUnavailable."""
+        """The settled outcome, or None while still undecided; raises a ProviderError."""
         ...
 
-
-class MpesaProvider:
-    """M-PESA Express (STK Push) through Daraja."""
-
-    method = "mpesa"
-
-    def __init__(self, daraja: DarajaClient, settings: Settings, *, callback_token: str) -> None:
-        self._daraja = daraja
-        self._settings = settings
-        self.callback_token = callback_token
-
-    @property
-    def callback_url(self) -> str:
-        return self._settings.public_base_url.rstrip("/") + CALLBACK_PATH + self.callback_token
-
-    def start(self, *, amount: int, payer: str, account_reference: str) -> StartedPayment:
-        try:
-            accepted = self._daraja.stk_push(
-                amount=amount,
-                phone_number=payer,
-                callback_url=self.callback_url,
-                account_reference=account_reference,
-                transaction_desc=self._settings.mpesa_transaction_desc,
-                transaction_type=self._settings.mpesa_transaction_type,
-                party_b=self._settings.mpesa_payee,
-            )
-        except DarajaUnavailable as exc:
-            raise ProviderUnavailable(exc.message) from None
-        except DarajaRefused as exc:
-            raise ProviderRefused(f"M-PESA refused the payment request: {exc.message}") from None
-        return StartedPayment(
-            reference=accepted.checkout_request_id,
-            merchant_reference=accepted.merchant_request_id,
-            callback_token=self.callback_token,
-            answer={
-                "MerchantRequestID": accepted.merchant_request_id,
-                "CheckoutRequestID": accepted.checkout_request_id,
-                "ResponseCode": accepted.response_code,
-                "ResponseDescription": accepted.response_description,
-                "CustomerMessage": accepted.customer_message,
-            },
-        )
-
-    def check(self, *, reference: str) -> Settlement | None:
-        try:
-            result = self._daraja.stk_query(reference)
-        except DarajaUnavailable as exc:
-            raise ProviderUnavailable(exc.message) from None
-        except DarajaRefused as exc:
-            raise ProviderRefused(f"M-PESA could not report on the payment: {exc.message}") from None
-        if result is None:
-            return None
-        return Settlement(result_code=result.result_code, result_desc=result.result_desc)
+    def pay_out(
+        self, *, amount: int, payee: str, originator_id: str, result_token: str, remarks: str
+    ) -> StartedPayout:
+        """Send money back (a refund); `originator_id` is unique per payout, so sending it again never pays
+        twice; the result arrives on the payout's own result URL (`result_token`). Raises a ProviderError."""
+        ...
 
 
 class PaymentProviders:

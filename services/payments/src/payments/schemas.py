@@ -10,16 +10,30 @@ from pydantic import BaseModel, Field, field_validator
 class InitiateMpesaPayment(BaseModel):
     """POST /api/payments/mpesa/initiate (compat). `amount` is only checked against the booking's total."""
 
-    booking_id: int
+    booking_id: int | None = Field(default=None, description="the booking to pay (or give invoice_id)")
+    invoice_id: int | None = Field(default=None, description="an invoice to pay (its balance), instead of a booking")
     phone_number: str | int = Field(description="07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX or 2547XXXXXXXX")
     amount: float | None = Field(default=None, description="must equal the booking's total_price")
     account_reference: str | None = Field(default=None, description="shown to the payer; at most 12 characters")
 
-    @field_validator("booking_id", "phone_number", "amount", mode="before")
+    @field_validator("booking_id", "invoice_id", "phone_number", "amount", mode="before")
     @classmethod
     def _not_a_boolean(cls, value: object) -> object:
         if isinstance(value, bool):
             raise ValueError("must be a number")  # JSON true is not 1 here
+        return value
+
+
+class PayInvoice(BaseModel):
+    """POST /api/invoices/{invoice_id}/pay: an STK Push for the invoice's balance."""
+
+    phone_number: str | int = Field(description="07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX or 2547XXXXXXXX")
+
+    @field_validator("phone_number", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a phone number")
         return value
 
 
@@ -32,6 +46,54 @@ class MpesaPaymentStarted(BaseModel):
     CustomerMessage: str
 
 
+class RefundView(BaseModel):
+    id: int
+    booking_id: int | None
+    invoice_id: int | None
+    user_id: int | None
+    amount: int
+    reason: str
+    status: str = Field(description="required | approved | paying | paid | failed")
+    method: str
+    phone_number: str | None
+    receipt: str | None = Field(description="the M-PESA B2C receipt once paid")
+    failure_reason: str | None
+    created_at: datetime
+
+
+class UnmatchedMoney(BaseModel):
+    id: int
+    source: str = Field(description="stk_callback (no payment has its reference) | booking_unavailable")
+    reference: str | None = Field(description="the CheckoutRequestID")
+    amount: int | None
+    receipt: str | None
+    phone_number: str | None
+    result_code: int | None
+    reason: str
+    payment_id: int | None
+    booking_id: int | None
+    refund_id: int | None
+    created_at: datetime
+
+
+class PaymentRecord(BaseModel):
+    """A payment as an admin sees it."""
+
+    id: int
+    booking_id: int
+    invoice_id: int | None
+    user_id: int
+    amount: int
+    method: str
+    status: str = Field(description="pending | success | failed | unknown (reconciliation gave up; see discrepancy)")
+    phone_number: str | None
+    checkout_request_id: str | None
+    receipt: str | None
+    check_attempts: int
+    discrepancy: str | None
+    created_at: datetime
+
+
 class PaymentStatus(BaseModel):
     """GET /api/payments/status/{booking_id} (compat): the booking's latest payment."""
 
@@ -41,6 +103,7 @@ class PaymentStatus(BaseModel):
     method: str = Field(description="mpesa | paypal | card")
     transaction_code: str | None = Field(description="the M-PESA receipt number once paid")
     timestamp: datetime = Field(description="when the payment was started (UTC)")
+    refund: RefundView | None = Field(default=None, description="the booking's latest refund, if any")
 
 
 class CallbackAck(BaseModel):

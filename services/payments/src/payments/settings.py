@@ -15,6 +15,9 @@ DEV_CONSUMER_SECRET = "jesh-dev-consumer-secret"
 # Safaricom refuses callback URLs containing these words.
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "exe", "cmd", "sql", "query")
 CALLBACK_PATH = "/api/payments/hooks/stk/"
+B2C_RESULT_PATH = "/api/payments/hooks/b2c/result/"
+B2C_TIMEOUT_PATH = "/api/payments/hooks/b2c/timeout/"
+DEV_B2C_CREDENTIAL = "jesh-dev-b2c-security-credential"
 
 
 class Settings(ServiceSettings):
@@ -38,14 +41,36 @@ class Settings(ServiceSettings):
     # /api/payments/mpesa/callback path is processed too.
     mpesa_callback_token: str | None = None
 
+    # B2C (refunds): the paying shortcode, the API initiator and its password encrypted with Safaricom's
+    # certificate (RSA PKCS#1 v1.5, base64; the portal's "generate credential" gives it).
+    mpesa_b2c_shortcode: str = "600000"
+    mpesa_b2c_initiator_name: str = "testapi"
+    mpesa_b2c_security_credential: str = DEV_B2C_CREDENTIAL
+
     public_base_url: str = "http://127.0.0.1:5000"
     booking_url: str = "http://127.0.0.1:8003"
+    # billing's internal base URL (invoice payments); unset: invoice payments answer 503
+    billing_url: str | None = None
 
     # A push still pending this long is settled by STK Push Query.
     payment_reconcile_after_seconds: float = 120.0
     reconcile_interval_seconds: float = 15.0
     # How many pending pushes one reconciliation round checks at most.
     reconcile_batch_size: int = 25
+    # Queries of one push before it is parked as `unknown` for an admin (backoff doubles up to 10 minutes).
+    payment_reconcile_max_attempts: int = 12
+
+    # A push is refused (409) when the booking's hold has less than this left: the payer needs the prompt's
+    # lifetime to answer. Never more than a quarter of BOOKING_HOLD_SECONDS (short holds in tests).
+    payment_min_hold_seconds: float = 60.0
+    booking_hold_seconds: float = 900.0
+
+    # Kept when an owner cancels a paid booking before it starts (an admin's cancellation refunds in full).
+    cancellation_fee_kes: int = 0
+
+    @property
+    def min_hold_seconds(self) -> float:
+        return min(self.payment_min_hold_seconds, self.booking_hold_seconds / 4)
 
     @field_validator("mpesa_callback_token", "mpesa_party_b", mode="before")
     @classmethod

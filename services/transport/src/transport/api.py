@@ -1,12 +1,12 @@
 """Thin HTTP routes of the transport service."""
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
 from jeshkit.db import SessionDep
-from jeshkit.peers import fetch_json
+from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser
 from transport import service
@@ -24,14 +24,9 @@ def _out(row: TransportRequest) -> TransportRequestOut:
     return TransportRequestOut.model_validate(row, from_attributes=True)
 
 
-def _booking_lookup(request: Request) -> service.BookingLookup:
+def _booking_service(request: Request) -> Peer:
     settings: Settings = request.app.state.settings
-    base_url = settings.booking_url.rstrip("/")
-
-    def lookup(booking_id: int) -> dict[str, Any] | None:
-        return fetch_json(request.app.state.http, f"{base_url}/internal/bookings/{booking_id}", peer="booking")
-
-    return lookup
+    return Peer("booking", settings.booking_url, request.app.state.http)
 
 
 @router.post("", status_code=201, response_model=Envelope[Created], summary="Request a pickup or delivery (compat)")
@@ -47,7 +42,7 @@ def create_transport_request(
         user=user,
         payload=body,
         tariff=service.Tariff(base_fee=settings.transport_base_fee, per_km=settings.transport_per_km),
-        lookup_booking=_booking_lookup(request),
+        booking_service=_booking_service(request),
     )
     return Envelope(data=Created(id=created.id, status=created.status, estimated_cost=created.estimated_cost))
 

@@ -2,26 +2,22 @@
 
 from sqlalchemy.orm import Session
 
-from jeshkit.consumer import Handler
-from jeshkit.outbox import Event
+from jeshkit.consumer import Handlers
+from jeshkit.events import BookingCancelled, BookingCreated, Event
 from transport import service
 
 
-def on_booking_created(session: Session, event: Event) -> None:
+def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
     """Remember the booking's owner, so that a request can be tied to it without asking the booking service."""
-    service.remember_booking(
-        session=session, booking_id=int(event.data["booking_id"]), user_id=int(event.data["user_id"])
-    )
+    service.remember_booking(session=session, booking_id=data.booking_id, user_id=data.user_id)
 
 
-def on_booking_cancelled(session: Session, event: Event) -> None:
+def on_booking_cancelled(session: Session, data: BookingCancelled, event: Event) -> None:
     """Whatever the reason (user, admin, expired hold), the booking's open transport requests go with it."""
-    service.cancel_booking(
-        session=session, booking_id=int(event.data["booking_id"]), user_id=int(event.data["user_id"])
-    )
+    service.cancel_booking(session=session, booking_id=data.booking_id, user_id=data.user_id)
 
 
-HANDLERS: dict[str, Handler] = {
-    "BookingCreated": on_booking_created,
-    "BookingCancelled": on_booking_cancelled,
+HANDLERS: Handlers = {
+    BookingCreated: on_booking_created,
+    BookingCancelled: on_booking_cancelled,
 }

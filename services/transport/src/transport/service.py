@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_UP, Decimal
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
-from jeshkit.outbox import stage
+from jeshkit.events import TransportStatusChanged, stage
+from jeshkit.internal import InternalBooking
+from jeshkit.peers import Peer, fetch_on_miss
 from jeshkit.security import Principal
 from transport.models import KnownBooking, TransportRequest
 from transport.schemas import TransportRequestCreate
@@ -37,7 +37,6 @@ CANCELLED_WITH_BOOKING = ("requested", "scheduled")
 NAIROBI = timezone(timedelta(hours=3), "EAT")
 
 # booking id -> the booking service's internal view of it ({booking_id, user_id, status, ...}), None if unknown.
-BookingLookup = Callable[[int], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -66,11 +65,11 @@ def create_request(
     user: Principal,
     payload: TransportRequestCreate,
     tariff: Tariff,
-    lookup_booking: BookingLookup,
+    booking_service: Peer,
 ) -> TransportRequest:
     """Create a transport request for the caller, priced by the server, optionally tied to their booking."""
     if payload.booking_id is not None:
-        booking = _lock_known_booking(session, payload.booking_id, lookup_booking)
+        booking = _lock_known_booking(session, payload.booking_id, booking_service)
         if booking is None or booking.user_id != user.id:
             raise BadRequest("Invalid booking", [{"field": "booking_id", "message": "must be one of your bookings"}])
         if booking.cancelled:
@@ -201,30 +200,30 @@ def cancel_booking(*, session: Session, booking_id: int, user_id: int) -> list[T
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-def _lock_known_booking(session: Session, booking_id: int, lookup_booking: BookingLookup) -> KnownBooking | None:
-    """The booking as transport knows it, share-locked until commit; asks the booking service if unheard of."""
-    booking = _select_booking_for_share(session, booking_id)
-    if booking is not None:
-        return booking
-    fetched = lookup_booking(booking_id)
-    if fetched is None:
-        return None
-    try:
-        owner = int(fetched["user_id"])
-        cancelled = str(fetched.get("status", "")) == "cancelled"
-    except (KeyError, TypeError, ValueError):
-        log.error("booking service answered a malformed booking %s: %r", booking_id, fetched)
-        raise UpstreamUnavailable("The booking service is unavailable, please retry", 503) from None
-    # An event may have landed meanwhile: a cancellation, from either side, is never undone.
-    statement = insert(KnownBooking).values(booking_id=booking_id, user_id=owner, cancelled=cancelled)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[KnownBooking.booking_id],
-            set_={"cancelled": or_(KnownBooking.cancelled, statement.excluded.cancelled)},
+def _lock_known_booking(session: Session, booking_id: int, booking_service: Peer) -> KnownBooking | None:
+    """The booking as transport knows it, share-locked until commit; asks the booking service if unheard of
+    (with no transaction open meanwhile)."""
+
+    def save(fetched: InternalBooking) -> None:
+        if fetched.booking_id != booking_id:
+            raise UpstreamUnavailable("The booking service is unavailable, please retry", 503)
+        # An event may have landed meanwhile: a cancellation, from either side, is never undone.
+        statement = insert(KnownBooking).values(
+            booking_id=booking_id, user_id=fetched.user_id, cancelled=fetched.status == "cancelled"
         )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[KnownBooking.booking_id],
+                set_={"cancelled": or_(KnownBooking.cancelled, statement.excluded.cancelled)},
+            )
+        )
+
+    return fetch_on_miss(
+        session,
+        load=lambda: _select_booking_for_share(session, booking_id),
+        fetch=lambda: booking_service.get_as(f"/internal/bookings/{booking_id}", InternalBooking),
+        save=save,
     )
-    session.commit()  # a fact learnt from the booking service is kept, whatever becomes of this request
-    return _select_booking_for_share(session, booking_id)
 
 
 def _select_booking_for_share(session: Session, booking_id: int) -> KnownBooking | None:
@@ -239,14 +238,13 @@ def _select_booking_for_share(session: Session, booking_id: int) -> KnownBooking
 def _stage_status_changed(session: Session, request: TransportRequest, *, previous_status: str | None) -> None:
     stage(
         session,
-        "TransportStatusChanged",
-        {
-            "request_id": request.id,
-            "user_id": request.user_id,
-            "booking_id": request.booking_id,
-            "status": request.status,
-            "previous_status": previous_status,
-        },
+        TransportStatusChanged(
+            request_id=request.id,
+            user_id=request.user_id,
+            booking_id=request.booking_id,
+            status=request.status,  # type: ignore[arg-type]
+            previous_status=previous_status,  # type: ignore[arg-type]
+        ),
     )
 
 

@@ -17,8 +17,10 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from daraja_sim.daraja import Daraja, DarajaError, Transaction, bad_request
+from daraja_sim.b2c import Payout
+from daraja_sim.daraja import Daraja, Transaction
 from daraja_sim.settings import SimSettings
+from daraja_sim.wire import DarajaError, bad_request
 
 log = logging.getLogger("daraja_sim")
 
@@ -90,6 +92,35 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
         task.add_done_callback(pending_deliveries.discard)
         return JSONResponse(answer)
 
+    @app.post("/mpesa/b2c/v3/paymentrequest")
+    async def b2c_payment(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+            payout, new = daraja.payouts.request(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        daraja.stats["b2c_requests"] += 1
+        if new:  # the same OriginatorConversationID again: the first answer, no second payout, no second result
+            task = asyncio.create_task(deliver_payout_result(payout))
+            pending_deliveries.add(task)
+            task.add_done_callback(pending_deliveries.discard)
+        return JSONResponse(payout.answer())
+
+    async def deliver_payout_result(payout: Payout) -> None:
+        await asyncio.sleep(max(settings.callback_delay_seconds, 0.0))
+        url, body = (
+            (payout.queue_timeout_url, payout.timeout_body()) if payout.queue_timeout
+            else (payout.result_url, payout.result_body())
+        )
+        record: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "url": url}
+        try:
+            response = await app.state.http.post(url, json=body)
+            record["status_code"] = response.status_code
+        except httpx.HTTPError as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("B2C result to %s failed: %s", url, exc)
+        daraja.payouts.record_delivery(payout, record)
+
     @app.post("/mpesa/stkpushquery/v1/query")
     async def stk_push_query(request: Request) -> JSONResponse:
         try:
@@ -120,6 +151,10 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
         if not transaction.is_settled():
             return JSONResponse({"message": "The transaction is still being processed"}, status_code=409)
         return JSONResponse(await deliver(transaction))
+
+    @app.get("/simulator/payouts")
+    async def list_payouts() -> dict[str, Any]:
+        return {"payouts": [p.to_dict() for p in daraja.payouts.all()], "paid_total": daraja.payouts.paid_total}
 
     @app.post("/simulator/tokens/revoke")
     async def revoke_tokens() -> dict[str, int]:

@@ -5,8 +5,6 @@ No web framework here: app.py turns these calls into Daraja's HTTP answers and d
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import secrets
 import string
@@ -14,18 +12,23 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
+from daraja_sim.b2c import Payouts
 from daraja_sim.settings import SimSettings
+from daraja_sim.wire import (
+    DarajaError,
+    bad_request,
+    basic_credentials,
+    digits_of,
+    nairobi_now,
+    new_request_id,
+    phone_of,
+    valid_callback_url,
+    whole_amount,
+)
+from jeshkit.mpesa import DARAJA_TIME, TIMESTAMP_FORMAT, parse_stk_timestamp, stk_password
 
-NAIROBI = ZoneInfo("Africa/Nairobi")
-TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
-PHONE_PATTERN = re.compile(r"^254[17]\d{8}$")
 TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
-# Safaricom refuses callback URLs containing these words.
-FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "exe", "cmd", "sql", "query")
-MAX_AMOUNT = 250_000
 
 RESULT_DESCRIPTIONS = {
     0: "The service request is processed successfully.",
@@ -35,34 +38,6 @@ RESULT_DESCRIPTIONS = {
     2001: "The initiator information is invalid.",
     2028: "The request is not permitted according to product assignment.",
 }
-
-
-class DarajaError(Exception):
-    """An error answer in Daraja's shape; the HTTP status is the code's first part (400, 404, 500)."""
-
-    def __init__(self, error_code: str, error_message: str) -> None:
-        super().__init__(f"{error_code} {error_message}")
-        self.error_code = error_code
-        self.error_message = error_message
-
-    @property
-    def http_status(self) -> int:
-        return int(self.error_code.split(".", 1)[0])
-
-    def body(self) -> dict[str, str]:
-        return {"requestId": new_request_id(), "errorCode": self.error_code, "errorMessage": self.error_message}
-
-
-def bad_request(what: str) -> DarajaError:
-    return DarajaError("400.002.02", f"Bad Request - Invalid {what}")
-
-
-def new_request_id() -> str:
-    return f"{secrets.randbelow(90000) + 10000}-{secrets.randbelow(90_000_000) + 10_000_000}-1"
-
-
-def nairobi_now() -> datetime:
-    return datetime.now(NAIROBI)
 
 
 @dataclass(frozen=True)
@@ -126,7 +101,7 @@ class Transaction:
             "ResultDesc": self.result_desc,
         }
         if self.result_code == 0:
-            paid_at = self.settles_at.astimezone(NAIROBI)
+            paid_at = self.settles_at.astimezone(DARAJA_TIME)
             callback["CallbackMetadata"] = {
                 "Item": [
                     {"Name": "Amount", "Value": float(self.amount)},
@@ -186,14 +161,15 @@ class Daraja:
         self._tokens: dict[str, tuple[str, datetime]] = {}  # token -> (consumer key, expires at)
         self.transactions: dict[str, Transaction] = {}
         self._receipts: set[str] = set()
-        self.stats = {"tokens_issued": 0, "stk_pushes": 0, "stk_queries": 0, "callbacks_sent": 0}
+        self.stats = {"tokens_issued": 0, "stk_pushes": 0, "stk_queries": 0, "callbacks_sent": 0, "b2c_requests": 0}
+        self.payouts = Payouts(settings)
 
     # --- OAuth ----------------------------------------------------------------------------------
     def issue_token(self, authorization: str | None, grant_type: str | None) -> dict[str, str]:
         """GET /oauth/v1/generate: a new token for these credentials; the previous one stops working."""
         if grant_type != "client_credentials":
             raise DarajaError("400.008.02", "Invalid grant type passed")
-        key, secret = _basic_credentials(authorization)
+        key, secret = basic_credentials(authorization)
         if not key or not secret:
             raise DarajaError("400.008.01", "Invalid Authentication passed")
         if not self.settings.accept_any_credentials and not (
@@ -238,20 +214,20 @@ class Daraja:
         transaction_type = body.get("TransactionType")
         if transaction_type not in TRANSACTION_TYPES:
             raise bad_request("TransactionType")
-        amount = _whole_amount(body.get("Amount"))
+        amount = whole_amount(body.get("Amount"))
         if amount is None:
             raise bad_request("Amount")
-        party_a = _phone(body.get("PartyA"))
+        party_a = phone_of(body.get("PartyA"))
         if party_a is None:
             raise bad_request("PartyA")
-        party_b = _digits(body.get("PartyB"))
+        party_b = digits_of(body.get("PartyB"))
         if party_b is None:
             raise bad_request("PartyB")
-        phone = _phone(body.get("PhoneNumber"))
+        phone = phone_of(body.get("PhoneNumber"))
         if phone is None:
             raise bad_request("PhoneNumber")
         callback_url = body.get("CallBackURL")
-        if not _valid_callback_url(callback_url):
+        if not valid_callback_url(callback_url):
             raise bad_request("CallBackURL")
         account_reference = body.get("AccountReference")
         if not isinstance(account_reference, str) or not 1 <= len(account_reference) <= 12:
@@ -329,21 +305,21 @@ class Daraja:
     # --- helpers --------------------------------------------------------------------------------
     def _check_credentials(self, body: dict[str, Any]) -> str:
         """BusinessShortCode known, Timestamp well-formed (Nairobi time), Password = b64(code+passkey+ts)."""
-        shortcode = _digits(body.get("BusinessShortCode"))
+        shortcode = digits_of(body.get("BusinessShortCode"))
         if shortcode is None or shortcode != self.settings.shortcode:
             raise bad_request("BusinessShortCode")
         timestamp = body.get("Timestamp")
         if not isinstance(timestamp, str) or not re.fullmatch(r"\d{14}", timestamp):
             raise bad_request("Timestamp")
         try:
-            moment = datetime.strptime(timestamp, TIMESTAMP_FORMAT).replace(tzinfo=NAIROBI)
+            moment = parse_stk_timestamp(timestamp)
         except ValueError:
             raise bad_request("Timestamp") from None
         tolerance = self.settings.timestamp_tolerance_seconds
         if tolerance and abs((moment - nairobi_now()).total_seconds()) > tolerance:
             raise bad_request("Timestamp")
         password = body.get("Password")
-        expected = base64.b64encode(f"{shortcode}{self.settings.passkey}{timestamp}".encode()).decode()
+        expected = stk_password(shortcode, self.settings.passkey, timestamp)
         if not isinstance(password, str) or not secrets.compare_digest(password, expected):
             raise DarajaError("500.001.1001", "Wrong credentials")
         return shortcode
@@ -362,49 +338,3 @@ class Daraja:
             if candidate not in self._receipts:
                 self._receipts.add(candidate)
                 return candidate
-
-
-def _basic_credentials(authorization: str | None) -> tuple[str, str]:
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "basic" or not encoded.strip():
-        return "", ""
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    key, _, secret = decoded.partition(":")
-    return key, secret
-
-
-def _digits(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value) if value >= 0 else None
-    if isinstance(value, str) and value.isdigit() and value.isascii():
-        return value
-    return None
-
-
-def _phone(value: Any) -> str | None:
-    digits = _digits(value)
-    return digits if digits is not None and PHONE_PATTERN.fullmatch(digits) else None
-
-
-def _whole_amount(value: Any) -> int | None:
-    """Whole shillings only: an int or a string of digits, 1..250000; a decimal (even 10.0) is refused."""
-    digits = _digits(value)
-    if digits is None:
-        return None
-    amount = int(digits)
-    return amount if 1 <= amount <= MAX_AMOUNT else None
-
-
-def _valid_callback_url(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) > 2048:
-        return False
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return False
-    lowered = value.lower()
-    return not any(word in lowered for word in FORBIDDEN_CALLBACK_WORDS)

@@ -137,9 +137,9 @@ class EventBus:
         }
 
     def publish(self, event_type: str, data: dict[str, Any], *, event_id: str | None = None,
-                source: str = "test", dedupe: bool = True) -> dict[str, Any]:
+                source: str = "test", dedupe: bool = True, version: int = 1) -> dict[str, Any]:
         """Publish an event as a service's relay would. dedupe=False sends it again past JetStream's window."""
-        env = self.envelope(event_type, data, event_id=event_id, source=source)
+        env = self.envelope(event_type, data, event_id=event_id, source=source, version=version)
         headers = {"Nats-Msg-Id": env["id"] if dedupe else uuid.uuid4().hex}
 
         async def go(_: Any, js: Any) -> None:

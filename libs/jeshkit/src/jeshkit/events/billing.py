@@ -1,0 +1,82 @@
+"""Events published by billing."""
+
+from __future__ import annotations
+
+from jeshkit.events.base import Count, Day, EventData, Id, Kes, Text
+
+
+class InvoiceFacts(EventData):
+    """The fields every invoice event carries."""
+
+    abstract = True
+    source = "billing"
+    invoice_id: Id
+    number: Text
+    booking_id: Id
+    user_id: Id
+    total: Kes
+    balance: Kes
+    due_date: Day
+    period_start: Day
+    period_end: Day
+
+
+class InvoiceIssued(InvoiceFacts):
+    """An invoice was issued for a rental period."""
+
+
+class InvoiceReminder(InvoiceFacts):
+    """An open invoice falls due soon."""
+
+    days_until_due: Count
+
+
+class InvoiceOverdue(InvoiceFacts):
+    """An invoice passed its due date unpaid."""
+
+    days_overdue: Count
+    late_fee: Kes
+
+
+class LateFeeCharged(InvoiceFacts):
+    """A late fee was added to an overdue invoice."""
+
+    amount: Kes
+
+
+class InvoicePaid(InvoiceFacts):
+    """An invoice was paid in full."""
+
+    amount_paid: Kes
+    receipt: Text | None
+
+
+class AccessFacts(EventData):
+    """The fields of an access change."""
+
+    abstract = True
+    source = "billing"
+    booking_id: Id
+    user_id: Id
+    unit_id: Id
+    balance: Kes
+
+
+class AccessSuspended(AccessFacts):
+    """A customer's access to a unit was suspended for an unpaid balance."""
+
+
+class AccessRestored(AccessFacts):
+    """A customer's access to a unit was restored."""
+
+
+class AutopayRequested(EventData):
+    """Billing asks payments to charge an open invoice by STK Push (billing never talks to Daraja)."""
+
+    source = "billing"
+    invoice_id: Id
+    booking_id: Id
+    user_id: Id
+    amount: Kes
+    phone_number: Text
+    attempt: Id

@@ -1,0 +1,70 @@
+"""Events published by payments."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from jeshkit.events.base import EventData, Id, Int, Kes, Moment, Text
+
+Method = Literal["mpesa", "card"]
+INVOICE = "the billing invoice paid, when the payment was for one"
+
+
+class PaymentSucceeded(EventData):
+    """Daraja confirmed a payment for a booking."""
+
+    source = "payments"
+    payment_id: Id
+    booking_id: Id
+    user_id: Id
+    amount: Kes
+    method: Method
+    receipt: Text | None = Field(
+        description="MpesaReceiptNumber; null when the payment was settled by STK Push Query, which carries no receipt"
+    )
+    checkout_request_id: Text
+    paid_at: Moment
+    invoice_id: Id | None = Field(default=None, description=INVOICE)
+
+
+class PaymentFailed(EventData):
+    """A payment attempt for a booking failed (the booking stays pending)."""
+
+    source = "payments"
+    payment_id: Id
+    booking_id: Id
+    user_id: Id
+    amount: Kes
+    method: Method
+    result_code: Int = Field(description="Daraja's ResultCode")
+    reason: Text = Field(description="why, in words a customer can read")
+    checkout_request_id: Text | None
+    invoice_id: Id | None = Field(default=None, description=INVOICE)
+
+
+class RefundPaid(EventData):
+    """A refund reached the customer."""
+
+    source = "payments"
+    refund_id: Id
+    booking_id: Id
+    invoice_id: Id | None = None
+    user_id: Id
+    amount: Kes
+    method: Method
+    receipt: Text
+
+
+class RefundFailed(EventData):
+    """A refund could not be paid (an admin decides what next)."""
+
+    source = "payments"
+    refund_id: Id
+    booking_id: Id
+    invoice_id: Id | None = None
+    user_id: Id
+    amount: Kes
+    method: Method
+    reason: Text

@@ -1,0 +1,155 @@
+"""What Daraja POSTs to us (STK callbacks, B2C results), parsed without ever raising; Kenyan phone numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from jeshkit.mpesa import parse_stk_timestamp
+
+MAX_AMOUNT = 250_000
+_PHONE = re.compile(r"254[17]\d{8}")
+
+
+@dataclass(frozen=True)
+class StkCallback:
+    """The parts of a `Body.stkCallback` we use; CallbackMetadata items read by Name."""
+
+    checkout_request_id: str
+    merchant_request_id: str | None
+    result_code: int
+    result_desc: str
+    amount: Decimal | None = None
+    receipt: str | None = None
+    phone_number: str | None = None
+    transaction_date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class B2cResult:
+    """The parts of a B2C `Result` we use (ResultParameters read by Key)."""
+
+    originator_conversation_id: str
+    conversation_id: str | None
+    result_code: int
+    result_desc: str
+    receipt: str | None
+    amount: Decimal | None
+
+
+def normalize_phone(raw: object) -> str | None:
+    """Kenyan mobile numbers (07…, 01…, +2547…, 2547…, 7…) as 2547XXXXXXXX / 2541XXXXXXXX; None if not one."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return None
+    digits = re.sub(r"[\s\-()]", "", str(raw)).removeprefix("+")
+    if re.fullmatch(r"0[17]\d{8}", digits):
+        digits = "254" + digits[1:]
+    elif re.fullmatch(r"[17]\d{8}", digits):
+        digits = "254" + digits
+    return digits if _PHONE.fullmatch(digits) else None
+
+
+def parse_stk_callback(raw: Any) -> StkCallback | None:
+    """The callback Daraja POSTs, or None when the body is not one (never raises)."""
+    try:
+        callback = raw["Body"]["stkCallback"]
+        checkout_request_id = callback["CheckoutRequestID"]
+        result_code = as_int(callback["ResultCode"])
+    except (KeyError, TypeError, IndexError):
+        return None
+    if not isinstance(checkout_request_id, str) or not 0 < len(checkout_request_id) <= 100 or result_code is None:
+        return None
+    merchant_request_id = callback.get("MerchantRequestID")
+    result_desc = callback.get("ResultDesc")
+    items: dict[str, Any] = {}
+    metadata = callback.get("CallbackMetadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("Item"), list):
+        for item in metadata["Item"]:
+            if isinstance(item, dict) and isinstance(item.get("Name"), str):
+                items[item["Name"]] = item.get("Value")  # Balance may come without a Value
+    receipt = items.get("MpesaReceiptNumber")
+    phone = items.get("PhoneNumber")
+    return StkCallback(
+        checkout_request_id=checkout_request_id,
+        merchant_request_id=merchant_request_id if isinstance(merchant_request_id, str) else None,
+        result_code=result_code,
+        result_desc=str(result_desc)[:500] if result_desc is not None else "",
+        amount=as_decimal(items.get("Amount")),
+        receipt=receipt.strip()[:40] if isinstance(receipt, str) and receipt.strip() else None,
+        phone_number=str(phone) if isinstance(phone, int | str) and not isinstance(phone, bool) else None,
+        transaction_date=_as_daraja_time(items.get("TransactionDate")),
+    )
+
+
+def parse_b2c_result(raw: Any) -> B2cResult | None:
+    """The B2C result Daraja POSTs to ResultURL, or None when the body is not one (never raises)."""
+    try:
+        result = raw["Result"]
+        originator = result["OriginatorConversationID"]
+        result_code = as_int(result["ResultCode"])
+    except (KeyError, TypeError, IndexError):
+        return None
+    if not isinstance(originator, str) or not 0 < len(originator) <= 100 or result_code is None:
+        return None
+    parameters: dict[str, Any] = {}
+    listed = result.get("ResultParameters")
+    entries = listed.get("ResultParameter") if isinstance(listed, dict) else None
+    if isinstance(entries, dict):
+        entries = [entries]  # a single parameter arrives as an object
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("Key"), str):
+            parameters[entry["Key"]] = entry.get("Value")
+    receipt = parameters.get("TransactionReceipt") or result.get("TransactionID")
+    conversation = result.get("ConversationID")
+    return B2cResult(
+        originator_conversation_id=originator,
+        conversation_id=conversation if isinstance(conversation, str) else None,
+        result_code=result_code,
+        result_desc=str(result.get("ResultDesc") or "")[:500],
+        receipt=receipt.strip()[:40] if isinstance(receipt, str) and receipt.strip() else None,
+        amount=as_decimal(parameters.get("TransactionAmount")),
+    )
+
+
+def parse_b2c_timeout(raw: Any) -> str | None:
+    """The OriginatorConversationID of a request that timed out in Daraja's queue (QueueTimeOutURL)."""
+    for container in (raw.get("Result") if isinstance(raw, dict) else None, raw):
+        if isinstance(container, dict) and isinstance(container.get("OriginatorConversationID"), str):
+            return str(container["OriginatorConversationID"])[:100]
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
+        return int(value.strip())
+    return None
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _as_daraja_time(value: Any) -> datetime | None:
+    """TransactionDate (a number YYYYMMDDHHmmss, Nairobi time) as an aware UTC datetime."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not re.fullmatch(r"\d{14}", text):
+        return None
+    try:
+        return parse_stk_timestamp(text)
+    except ValueError:
+        return None

@@ -1,0 +1,73 @@
+"""M-PESA as a payment provider: STK Push to collect, STK Push Query to confirm, B2C to pay refunds."""
+
+from __future__ import annotations
+
+from payments.daraja import DarajaClient
+from payments.providers import ProviderRefused, Settlement, StartedPayment, StartedPayout
+from payments.settings import B2C_RESULT_PATH, B2C_TIMEOUT_PATH, CALLBACK_PATH, Settings
+
+
+class MpesaProvider:
+    """M-PESA Express (STK Push) and B2C through Daraja."""
+
+    method = "mpesa"
+
+    def __init__(self, daraja: DarajaClient, settings: Settings) -> None:
+        self._daraja = daraja
+        self._settings = settings
+
+    def _url(self, path: str, token: str) -> str:
+        return self._settings.public_base_url.rstrip("/") + path + token
+
+    def start(self, *, amount: int, payer: str, account_reference: str, callback_token: str) -> StartedPayment:
+        try:
+            accepted = self._daraja.stk_push(
+                amount=amount,
+                phone_number=payer,
+                callback_url=self._url(CALLBACK_PATH, callback_token),
+                account_reference=account_reference,
+                transaction_desc=self._settings.mpesa_transaction_desc,
+                transaction_type=self._settings.mpesa_transaction_type,
+                party_b=self._settings.mpesa_payee,
+            )
+        except ProviderRefused as exc:
+            raise ProviderRefused(f"M-PESA refused the payment request: {exc.message}", code=exc.code) from None
+        return StartedPayment(
+            reference=accepted.checkout_request_id,
+            merchant_reference=accepted.merchant_request_id,
+            answer={
+                "MerchantRequestID": accepted.merchant_request_id,
+                "CheckoutRequestID": accepted.checkout_request_id,
+                "ResponseCode": accepted.response_code,
+                "ResponseDescription": accepted.response_description,
+                "CustomerMessage": accepted.customer_message,
+            },
+        )
+
+    def check(self, *, reference: str) -> Settlement | None:
+        try:
+            result = self._daraja.stk_query(reference)
+        except ProviderRefused as exc:
+            raise ProviderRefused(f"M-PESA could not report on the payment: {exc.message}", code=exc.code) from None
+        if result is None:
+            return None
+        return Settlement(result_code=result.result_code, result_desc=result.result_desc)
+
+    def pay_out(
+        self, *, amount: int, payee: str, originator_id: str, result_token: str, remarks: str
+    ) -> StartedPayout:
+        settings = self._settings
+        conversation_id = self._daraja.b2c_payment(
+            originator_conversation_id=originator_id,
+            initiator_name=settings.mpesa_b2c_initiator_name,
+            security_credential=settings.mpesa_b2c_security_credential,
+            command_id="BusinessPayment",
+            amount=amount,
+            party_a=settings.mpesa_b2c_shortcode,
+            phone_number=payee,
+            remarks=remarks,
+            result_url=self._url(B2C_RESULT_PATH, result_token),
+            queue_timeout_url=self._url(B2C_TIMEOUT_PATH, result_token),
+            occasion="Refund",
+        )
+        return StartedPayout(conversation_id=conversation_id)

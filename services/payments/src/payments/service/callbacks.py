@@ -1,0 +1,186 @@
+"""Daraja's STK callbacks: matched by CheckoutRequestID or by the push's own token, trusted only once STK Push
+Query agrees, and never with a transaction open across that query."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from payments.daraja_wire import StkCallback, normalize_phone, parse_stk_callback
+from payments.models import UNSETTLED, Payment, Unmatched
+from payments.providers import PaymentProvider, PaymentProviders, ProviderError, Settlement
+from payments.service.settle import LOCK_TIMEOUT, flag, lock_payment, settle
+
+log = logging.getLogger("payments.service")
+
+
+def process_stk_callback(
+    *, session: Session, providers: PaymentProviders, raw: bytes, token: str | None, shared_token: str | None
+) -> None:
+    """Apply a callback that arrived on `/hooks/stk/<token>` (token None: the compat path).
+
+    The token must be the push's own, or the operator's MPESA_CALLBACK_TOKEN (`shared_token`). A callback that
+    matches no payment is kept as unmatched money, never dropped.
+    """
+    try:
+        body = json.loads(raw)
+        callback = parse_stk_callback(body)
+    except (ValueError, RecursionError):
+        callback = None
+    if callback is None:
+        log.warning("ignored a callback that is not an stkCallback (%d bytes)", len(raw))
+        return
+    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    payment = session.scalars(
+        select(Payment).where(Payment.checkout_request_id == callback.checkout_request_id).with_for_update()
+    ).first()
+    shared = token is None or (shared_token is not None and secrets.compare_digest(token, shared_token))
+    if payment is None and token is not None and not shared:
+        # The push's own token: its answer (with the CheckoutRequestID) may not have been recorded yet.
+        payment = session.scalars(
+            select(Payment).where(Payment.callback_token == token).with_for_update()
+        ).first()
+        if payment is not None and payment.checkout_request_id is None:
+            payment.checkout_request_id = callback.checkout_request_id
+            log.info("payment %s learnt its CheckoutRequestID from its callback", payment.id)
+        elif payment is not None:
+            log.warning(
+                "ignored a callback for %r on the token of payment %s", callback.checkout_request_id, payment.id
+            )
+            session.rollback()
+            return
+    if payment is None:
+        if token is not None and not shared:
+            log.warning("ignored a callback for %r with an unknown token", callback.checkout_request_id)
+            session.rollback()
+            return
+        keep_unmatched(session, callback, body, reason="no payment has this CheckoutRequestID")
+        session.commit()
+        return
+    if not shared and token is not None and payment.callback_token is not None and not secrets.compare_digest(
+        token, payment.callback_token
+    ):
+        log.warning("ignored a callback for payment %s with a wrong token", payment.id)
+        session.rollback()
+        return
+    session.commit()
+    apply_stk_callback(session, providers.get(payment.method), body, payment.id)
+
+
+def apply_stk_callback(session: Session, provider: PaymentProvider, body: Any, payment_id: int) -> None:
+    """Lock -> decide -> commit -> STK Push Query -> lock again -> apply."""
+    callback = parse_stk_callback(body)
+    if callback is None:
+        return
+    payment = lock_payment(session, payment_id)
+    if payment is None:
+        session.rollback()
+        return
+    now = datetime.now(UTC)
+    payment.callbacks_received += 1
+    payment.last_callback_at = now
+    if not _needs_query(session, payment, callback):
+        session.commit()
+        return
+    reference = payment.checkout_request_id or callback.checkout_request_id
+    session.commit()
+
+    try:
+        settlement = provider.check(reference=reference)  # no transaction open
+    except ProviderError as exc:
+        log.warning("cannot confirm the callback of payment %s now: %s", payment_id, exc.message)
+        settlement = None
+
+    payment = lock_payment(session, payment_id)
+    if payment is None:
+        session.rollback()
+        return
+    if settlement is not None and settlement.result_code != callback.result_code:
+        flag(payment, f"a callback said {callback.result_code} but Daraja's query says {settlement.result_code}")
+    if payment.status not in UNSETTLED:
+        if payment.status == "success" and callback.result_code == 0 and payment.receipt is None:
+            payment.receipt = callback.receipt  # settled meanwhile by a query, which carries no receipt
+        session.commit()
+        return
+    if settlement is None:
+        # Unconfirmed, success or failure alike: stay pending; reconciliation asks Daraja again soon.
+        if callback.result_code != 0:
+            payment.reported_result_code = callback.result_code
+        payment.next_check_at = now
+        log.info("callback of payment %s (result %s) not confirmed by Daraja yet", payment_id, callback.result_code)
+        session.commit()
+        return
+    trusted = settlement.succeeded and callback.result_code == 0
+    settle(
+        session,
+        payment,
+        Settlement(settlement.result_code, settlement.result_desc),
+        receipt=callback.receipt if trusted else None,
+        paid_at=callback.transaction_date if trusted else None,
+    )
+    session.commit()
+
+
+def _needs_query(session: Session, payment: Payment, callback: StkCallback) -> bool:
+    """Decide under the lock whether Daraja must be asked; records what needs no query."""
+    if callback.result_code == 0:
+        problem = _untrustworthy_success(session, payment, callback)
+        if problem:
+            flag(payment, problem)
+            return False
+        if payment.status == "success":  # a repeat: at most it brings the receipt a query could not
+            if payment.receipt is None and callback.receipt:
+                payment.receipt = callback.receipt
+            return False
+        return True
+    if payment.status == "success":
+        flag(payment, f"a callback reported {callback.result_code} ({callback.result_desc}) after confirmation")
+        return False
+    return payment.status in UNSETTLED
+
+
+def _untrustworthy_success(session: Session, payment: Payment, callback: StkCallback) -> str | None:
+    """Why a success callback cannot be believed (wrong amount, reused receipt), or None."""
+    if callback.amount is None:
+        return "a success callback came without an Amount"
+    if callback.amount != Decimal(payment.amount):
+        return f"a success callback claimed {callback.amount} KES but {payment.amount} KES was charged"
+    if callback.receipt:
+        owner = session.scalar(
+            select(Payment.id).where(Payment.receipt == callback.receipt, Payment.id != payment.id)
+        )
+        if owner is not None:
+            return f"a success callback carried receipt {callback.receipt} of payment {owner}"
+    return None
+
+
+def keep_unmatched(session: Session, callback: StkCallback, body: Any, *, reason: str) -> None:
+    """Store a callback no payment claims (money that came in must never be dropped). Does not commit."""
+    known = session.scalar(
+        select(Unmatched.id).where(
+            Unmatched.reference == callback.checkout_request_id, Unmatched.result_code == callback.result_code
+        )
+    )
+    if known is not None:
+        return  # a repeat of a callback already kept
+    log.warning("callback for an unknown CheckoutRequestID %r kept as unmatched", callback.checkout_request_id)
+    amount = int(callback.amount) if callback.amount is not None and callback.amount == int(callback.amount) else None
+    statement = insert(Unmatched).values(
+        source="stk_callback",
+        reference=callback.checkout_request_id,
+        amount=amount,
+        receipt=callback.receipt,
+        phone_number=normalize_phone(callback.phone_number) or callback.phone_number,
+        result_code=callback.result_code,
+        reason=reason,
+        payload=body,
+    )
+    session.execute(statement.on_conflict_do_nothing())  # the same receipt twice is one sum of money

@@ -1,0 +1,274 @@
+"""Starting a payment: the intent is committed before Daraja is asked, and Daraja is never asked with a
+transaction or a row lock open (lock -> decide -> commit -> call -> lock again -> apply)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
+from jeshkit.peers import fetch_json
+from jeshkit.security import Principal
+from payments.daraja_wire import MAX_AMOUNT
+from payments.models import UNSETTLED, Booking, Payment, Unmatched
+from payments.providers import (
+    PaymentProvider,
+    PaymentProviders,
+    ProviderError,
+    ProviderUncertain,
+    StartedPayment,
+)
+from payments.service.bookings import ensure_booking_copy
+from payments.service.settle import LOCK_NOT_AVAILABLE, LOCK_TIMEOUT, fail, flag, lock_payment
+
+log = logging.getLogger("payments.service")
+
+IN_PROGRESS = "A payment is already in progress for this booking"
+UNCERTAIN = (
+    "M-PESA did not confirm the payment request in time. If a prompt reaches your phone, answer it: "
+    "the payment will be matched. Do not pay again; check the payment status instead"
+)
+# The PaymentFailed result code of a push that could not be sent at all (Daraja's own code for it).
+PUSH_NOT_SENT = 1025
+
+
+def initiate_payment(
+    *,
+    session: Session,
+    http: httpx.Client,
+    booking_url: str,
+    provider: PaymentProvider,
+    user: Principal,
+    booking_id: int,
+    payer: str,
+    amount: float | None,
+    account_reference: str | None,
+    min_hold_seconds: float,
+) -> dict[str, Any]:
+    """Ask the booking's owner to pay its total_price."""
+    ensure_booking_copy(session, http=http, booking_url=booking_url, booking_id=booking_id)
+    _set_lock_timeout(session)
+    try:
+        booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    except OperationalError as exc:
+        if getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
+            raise Conflict(IN_PROGRESS) from None
+        raise
+    if booking is None:
+        raise NotFound("Booking not found")
+    if booking.user_id != user.id:
+        raise Forbidden("Unauthorized")
+    total = booking.total_price
+    if amount is not None and total is not None and Decimal(str(amount)) != total:
+        raise BadRequest(
+            "Amount does not match the booking total",
+            [{"field": "amount", "message": f"must be the booking's total_price ({total})"}],
+        )
+    if booking.status != "pending" or total is None:
+        raise Conflict("Booking is not pending")
+    now = datetime.now(UTC)
+    if booking.hold_expires_at is not None:
+        if booking.hold_expires_at <= now:
+            raise Conflict("The booking's hold has expired")
+        if booking.hold_expires_at - now < timedelta(seconds=min_hold_seconds):
+            raise Conflict(
+                "Too little time is left on this booking's hold to answer an M-PESA prompt; "
+                "please book again to pay"
+            )
+    live = set(
+        session.scalars(
+            select(Payment.status).where(
+                Payment.booking_id == booking_id,
+                Payment.invoice_id.is_(None),
+                Payment.status.in_(("success", *UNSETTLED)),
+            )
+        )
+    )
+    if "success" in live:
+        raise Conflict("Booking is already paid")
+    if live:
+        raise Conflict(IN_PROGRESS)
+    _check_amount(total, "this booking totals")
+    payment = _record_intent(
+        session, booking_id=booking_id, invoice_id=None, user_id=user.id, amount=total, payer=payer,
+        method=provider.method, reference=_account_reference(account_reference, f"JESH-{booking_id}"),
+        conflict=IN_PROGRESS,
+    )
+    return send_push(session, provider, payment)
+
+
+def initiate_invoice_payment(
+    *,
+    session: Session,
+    http: httpx.Client,
+    billing_url: str | None,
+    provider: PaymentProvider,
+    user: Principal,
+    invoice_id: int,
+    payer: str,
+) -> dict[str, Any]:
+    """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open)."""
+    session.rollback()
+    if not billing_url:
+        raise UpstreamUnavailable("The billing service is unavailable, please retry", 503)
+    invoice = fetch_json(http, f"{billing_url.rstrip('/')}/internal/invoices/{invoice_id}", peer="billing")
+    if invoice is None:
+        raise NotFound("Invoice not found")
+    try:
+        owner, booking_id, balance = int(invoice["user_id"]), int(invoice["booking_id"]), int(invoice["balance"])
+        status, number = str(invoice.get("status", "open")), str(invoice.get("number") or f"INV-{invoice_id}")
+    except (KeyError, TypeError, ValueError):
+        log.error("the billing service answered an unusable invoice %s: %r", invoice_id, invoice)
+        raise UpstreamUnavailable("The billing service is unavailable, please retry", 503) from None
+    if owner != user.id:
+        raise Forbidden("Unauthorized")
+    if status != "open" or balance <= 0:
+        raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
+    _check_amount(balance, "this invoice's balance is")
+    payment = _record_intent(
+        session, booking_id=booking_id, invoice_id=invoice_id, user_id=user.id, amount=balance, payer=payer,
+        method=provider.method, reference=_account_reference(None, number),
+        conflict="A payment is already in progress for this invoice",
+    )
+    return send_push(session, provider, payment)
+
+
+def _record_intent(
+    session: Session, *, booking_id: int, invoice_id: int | None, user_id: int, amount: int, payer: str,
+    method: str, reference: str, conflict: str,
+) -> Payment:
+    """Write and commit the payment, with its own callback token, before anything is sent."""
+    payment = Payment(
+        booking_id=booking_id,
+        invoice_id=invoice_id,
+        user_id=user_id,
+        method=method,
+        amount=amount,
+        status="pending",
+        phone_number=payer,
+        account_reference=reference,
+        callback_token=new_callback_token(),
+        push_sent_at=datetime.now(UTC),
+    )
+    session.add(payment)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(conflict) from None
+    return payment
+
+
+def send_push(
+    session: Session, provider: PaymentProvider, payment: Payment, *, keep_failed: bool = False
+) -> dict[str, Any]:
+    """Send a recorded intent (no transaction open) and record Daraja's answer.
+
+    Not sent (refused, unreachable): the intent is deleted so that a retry may go ahead, or with `keep_failed`
+    (autopay) marked failed with PaymentFailed. Maybe sent: it stays pending. Both answer the client 502.
+    """
+    session.rollback()
+    try:
+        started = provider.start(
+            amount=payment.amount,
+            payer=payment.phone_number or "",
+            account_reference=payment.account_reference or f"JESH-{payment.booking_id}",
+            callback_token=payment.callback_token or "",
+        )
+    except ProviderUncertain:
+        # It may have reached the phone: the payment stays pending, its callback (by token) or reconciliation
+        # settles it, and no second push is allowed meanwhile.
+        log.warning("payment %s: the push may have been sent; waiting for its callback", payment.id)
+        raise UpstreamUnavailable(UNCERTAIN, 502) from None
+    except ProviderError as exc:
+        _not_sent(session, payment.id, exc.message, keep_failed=keep_failed)
+        raise UpstreamUnavailable(exc.message, 502) from None
+    record_accepted(session, provider, payment.id, started)
+    return {"payment_id": payment.id, **started.answer}
+
+
+def _not_sent(session: Session, payment_id: int, message: str, *, keep_failed: bool) -> None:
+    payment = lock_payment(session, payment_id)
+    if payment is not None and payment.status == "pending" and payment.checkout_request_id is None:
+        if keep_failed:
+            fail(session, payment, PUSH_NOT_SENT, message, reason=f"The M-PESA prompt could not be sent: {message}")
+        else:
+            session.delete(payment)
+    session.commit()
+
+
+def record_accepted(session: Session, provider: PaymentProvider, payment_id: int, started: StartedPayment) -> None:
+    """Note the CheckoutRequestID (a callback may have brought it first), then apply a callback that came
+    for it before it was known (kept as unmatched meanwhile)."""
+    payment = lock_payment(session, payment_id)
+    if payment is None:
+        session.rollback()
+        return
+    if payment.checkout_request_id is None:
+        payment.checkout_request_id = started.reference
+    elif payment.checkout_request_id != started.reference:
+        flag(payment, f"Daraja answered {started.reference} but a callback said {payment.checkout_request_id}")
+    payment.merchant_request_id = payment.merchant_request_id or started.merchant_reference
+    early = session.scalars(
+        select(Unmatched).where(Unmatched.reference == started.reference, Unmatched.payment_id.is_(None))
+    ).first()
+    if early is not None:
+        early.payment_id = payment.id
+    session.commit()
+    if early is not None and early.payload is not None:
+        log.info("payment %s: applying the callback that arrived before its CheckoutRequestID", payment_id)
+        from payments.service.callbacks import apply_stk_callback  # callbacks imports this module
+
+        apply_stk_callback(session, provider, early.payload, payment_id)
+
+
+def send_queued_pushes(*, session_factory: sessionmaker[Session], providers: PaymentProviders, batch_size: int) -> int:
+    """Send the pushes other services asked for (autopay), each claimed by one replica."""
+    sent = 0
+    for _ in range(batch_size):
+        with session_factory() as session:
+            payment = session.scalars(
+                select(Payment)
+                .where(Payment.status == "pending", Payment.push_sent_at.is_(None))
+                .order_by(Payment.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if payment is None:
+                break
+            payment.push_sent_at = datetime.now(UTC)  # claimed: no other replica sends it
+            session.commit()
+            try:
+                send_push(session, providers.get(payment.method), payment, keep_failed=True)
+                sent += 1
+            except UpstreamUnavailable as exc:
+                log.warning("autopay push of payment %s not confirmed: %s", payment.id, exc.message)
+    return sent
+
+
+def new_callback_token() -> str:
+    return secrets.token_hex(24)  # hex: never spells a word Safaricom refuses in a callback URL
+
+
+def _check_amount(amount: int, what: str) -> None:
+    if not 1 <= amount <= MAX_AMOUNT:
+        raise BadRequest(f"M-PESA accepts 1 to {MAX_AMOUNT:,} KES per payment; {what} {amount:,} KES")
+
+
+def _account_reference(requested: str | None, fallback: str) -> str:
+    """What the payer sees on the prompt: the client's (cleaned, at most 12 characters) or ours."""
+    cleaned = re.sub(r"[^A-Za-z0-9 \-]", "", requested or "").strip()[:12].strip()
+    return cleaned or fallback[:12]
+
+
+def _set_lock_timeout(session: Session) -> None:
+    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))

@@ -1,0 +1,124 @@
+"""Read-only views: a booking's payment status (with its refund), and the admin lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jeshkit.errors import Forbidden, NotFound
+from jeshkit.security import Principal
+from payments.models import Booking, Payment, Refund, Unmatched
+
+
+def payment_status(*, session: Session, user: Principal, booking_id: int) -> dict[str, Any]:
+    """The latest payment of a booking (and its refund, if any), for its owner or an admin."""
+    booking = session.get(Booking, booking_id)
+    payment = session.scalars(
+        select(Payment)
+        .where(Payment.booking_id == booking_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    ).first()
+    owner = booking.user_id if booking is not None and booking.user_id is not None else None
+    if owner is None and payment is not None:
+        owner = payment.user_id
+    if owner is not None and owner != user.id and not user.is_admin:
+        raise Forbidden("Unauthorized")
+    if payment is None:
+        raise NotFound("Payment not found")
+    refund = session.scalars(
+        select(Refund).where(Refund.booking_id == booking_id).order_by(Refund.id.desc()).limit(1)
+    ).first()
+    return {
+        "id": payment.id,
+        # `unknown` (an admin is looking into it) is still unsettled for the customer
+        "status": "pending" if payment.status == "unknown" else payment.status,
+        "amount": payment.amount,
+        "method": payment.method,
+        "transaction_code": payment.receipt,
+        "timestamp": payment.created_at,
+        "refund": refund_view(refund) if refund is not None else None,
+    }
+
+
+def refund_view(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "booking_id": refund.booking_id,
+        "invoice_id": refund.invoice_id,
+        "user_id": refund.user_id,
+        "amount": refund.amount,
+        "reason": refund.reason,
+        "status": refund.status,
+        "method": refund.method,
+        "phone_number": refund.phone_number,
+        "receipt": refund.receipt,
+        "failure_reason": refund.failure_reason,
+        "created_at": refund.created_at,
+    }
+
+
+def list_refunds(*, session: Session, status: str | None) -> list[dict[str, Any]]:
+    query = select(Refund).order_by(Refund.id.desc()).limit(500)
+    if status:
+        query = query.where(Refund.status == status)
+    return [refund_view(r) for r in session.scalars(query)]
+
+
+def list_unmatched(*, session: Session) -> list[dict[str, Any]]:
+    """Money that settles no payment: callbacks for unknown references, payments a booking could not take."""
+    rows = session.execute(
+        select(Unmatched, Refund.id)
+        .outerjoin(Refund, Refund.unmatched_id == Unmatched.id)
+        .where(Unmatched.payment_id.is_(None) | (Unmatched.source != "stk_callback"))
+        .order_by(Unmatched.id.desc())
+        .limit(500)
+    ).all()
+    return [
+        {
+            "id": u.id,
+            "source": u.source,
+            "reference": u.reference,
+            "amount": u.amount,
+            "receipt": u.receipt,
+            "phone_number": u.phone_number,
+            "result_code": u.result_code,
+            "reason": u.reason,
+            "payment_id": u.payment_id,
+            "booking_id": u.booking_id,
+            "refund_id": refund_id,
+            "created_at": u.created_at,
+        }
+        for u, refund_id in rows
+    ]
+
+
+def list_payments(*, session: Session, status: str | None, booking_id: int | None) -> list[dict[str, Any]]:
+    """Payments for an admin, newest first; `status=unknown` lists those reconciliation gave up on."""
+    query = select(Payment).order_by(Payment.id.desc()).limit(500)
+    if status:
+        query = query.where(Payment.status == status)
+    if booking_id is not None:
+        query = query.where(Payment.booking_id == booking_id)
+    return [
+        {
+            "id": p.id,
+            "booking_id": p.booking_id,
+            "invoice_id": p.invoice_id,
+            "user_id": p.user_id,
+            "amount": p.amount,
+            "method": p.method,
+            "status": p.status,
+            "phone_number": p.phone_number,
+            "checkout_request_id": p.checkout_request_id,
+            "receipt": p.receipt,
+            "check_attempts": p.check_attempts,
+            "discrepancy": p.discrepancy,
+            "created_at": p.created_at,
+        }
+        for p in session.scalars(query)
+    ]
+
+

@@ -1,0 +1,79 @@
+"""Reconciliation: every payment reaches a final state. Pushes whose callback is late, lost or unconfirmed
+are settled with STK Push Query, with backoff, up to a bound; then parked as `unknown` for an admin."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from payments.models import Payment
+from payments.providers import PaymentProviders, ProviderError, ProviderRefused
+from payments.service.settle import flag, lock_payment, settle
+
+log = logging.getLogger("payments.service")
+
+MAX_BACKOFF_SECONDS = 600.0
+
+
+def reconcile_pending_payments(
+    *,
+    session_factory: sessionmaker[Session],
+    providers: PaymentProviders,
+    settle_after_seconds: float,
+    retry_after_seconds: float,
+    batch_size: int,
+    max_attempts: int,
+) -> int:
+    """Settle what is due: pushes pending past settle_after_seconds, and callbacks Daraja did not confirm yet."""
+    settled = 0
+    for _ in range(batch_size):
+        with session_factory() as session:
+            payment = session.scalars(
+                select(Payment)
+                .where(
+                    Payment.status == "pending",
+                    Payment.push_sent_at.is_not(None),
+                    or_(
+                        Payment.created_at <= func.now() - timedelta(seconds=settle_after_seconds),
+                        Payment.next_check_at.is_not(None),  # a callback Daraja could not confirm yet
+                    ),
+                    or_(Payment.next_check_at.is_(None), Payment.next_check_at <= func.now()),
+                )
+                .order_by(Payment.next_check_at.asc().nulls_first(), Payment.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)  # replicas share the work, never the same row
+            ).first()
+            if payment is None:
+                break
+            if payment.check_attempts >= max_attempts:
+                payment.status = "unknown"
+                payment.next_check_at = None
+                flag(payment, f"no final answer from M-PESA after {payment.check_attempts} checks; parked as unknown")
+                session.commit()
+                continue
+            payment.check_attempts += 1
+            backoff = min(retry_after_seconds * 2 ** min(payment.check_attempts - 1, 10), MAX_BACKOFF_SECONDS)
+            payment.next_check_at = datetime.now(UTC) + timedelta(seconds=backoff)  # also a lease on the row
+            payment_id, reference, method = payment.id, payment.checkout_request_id, payment.method
+            session.commit()
+            if reference is None:
+                continue  # Daraja's answer never came: only the push's callback (by its token) can tell
+            try:
+                settlement = providers.get(method).check(reference=reference)  # no transaction open
+            except ProviderRefused as exc:
+                log.warning("cannot settle payment %s yet: %s", payment_id, exc.message)
+                continue
+            except ProviderError as exc:
+                log.warning("reconciliation paused, M-PESA unavailable: %s", exc.message)
+                break
+            if settlement is None:
+                continue
+            payment = lock_payment(session, payment_id)
+            if payment is not None and payment.status in ("pending", "unknown"):
+                settle(session, payment, settlement)
+                settled += 1
+            session.commit()
+    return settled

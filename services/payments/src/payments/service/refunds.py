@@ -1,0 +1,266 @@
+"""Refunds: raised by a cancellation of a paid booking or by money that could no longer buy its dates, approved
+by an admin, paid by M-PESA B2C: `required -> approved -> paying -> paid | failed`.
+
+The OriginatorConversationID is ours and unique per payout: sending it again never pays twice, so a payout whose
+outcome is unsure is re-sent with the same one; a new one is made only once M-PESA said the last did not pay.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from jeshkit import outbox
+from jeshkit.errors import Conflict, NotFound
+from jeshkit.security import Principal
+from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout
+from payments.models import Payment, Refund, Unmatched
+from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
+from payments.service.settle import LOCK_TIMEOUT
+
+log = logging.getLogger("payments.service")
+
+NAIROBI_OFFSET = timedelta(hours=3)  # East Africa Time has no daylight saving
+MAX_PAYOUT_ATTEMPTS = 5
+
+
+# --- raising ------------------------------------------------------------------------------------------
+def raise_refund(
+    session: Session, payment: Payment, *, amount: int, reason: str, unmatched_id: int | None = None
+) -> bool:
+    """Owe `amount` of a successful payment back to its payer (once per payment). Does not commit."""
+    if amount <= 0:
+        return False
+    created = session.execute(
+        insert(Refund)
+        .values(
+            booking_id=payment.booking_id,
+            invoice_id=payment.invoice_id,
+            user_id=payment.user_id,
+            payment_id=payment.id,
+            unmatched_id=unmatched_id,
+            amount=amount,
+            reason=reason,
+            status="required",
+            method=payment.method,
+            phone_number=payment.phone_number,
+        )
+        .on_conflict_do_nothing()
+        .returning(Refund.id)
+    ).first()
+    if created is not None:
+        log.warning("refund %s required: payment %s, %s KES (%s)", created[0], payment.id, amount, reason)
+    return created is not None
+
+
+def on_booking_cancelled(
+    session: Session, *, booking_id: int, reason: str, start_date: date, cancelled_at: datetime, fee: int
+) -> None:
+    """A paid booking cancelled by its owner before it starts (less the fee) or by an admin (in full)."""
+    if reason not in ("user", "admin"):
+        return  # an expired hold was never paid; money arriving later is booking's RefundRequired
+    paid = session.scalars(
+        select(Payment).where(
+            Payment.booking_id == booking_id, Payment.invoice_id.is_(None), Payment.status == "success"
+        )
+    ).all()
+    for payment in paid:
+        if reason == "admin":
+            raise_refund(session, payment, amount=payment.amount, reason="cancelled by an admin")
+        elif (cancelled_at + NAIROBI_OFFSET).date() < start_date:
+            raise_refund(
+                session, payment, amount=payment.amount - fee, reason="cancelled by the customer before the start"
+            )
+        else:
+            log.info("booking %s cancelled by its owner on or after its start: no refund", booking_id)
+
+
+def on_refund_required(session: Session, *, payment_id: int, amount: int, reason: str) -> None:
+    """Booking could not use a payment (dates taken, booking cancelled first, paid twice): refund it in full
+    and list the money as unmatched. Cancellations of paid bookings come through BookingCancelled instead."""
+    if reason == "cancelled_after_payment":
+        return
+    payment = session.get(Payment, payment_id)
+    if payment is None or payment.status != "success":
+        log.error("RefundRequired for payment %s, which payments has not seen succeed", payment_id)
+        return
+    unmatched_id = session.execute(
+        insert(Unmatched)
+        .values(
+            source="booking_unavailable", reference=payment.checkout_request_id, amount=payment.amount,
+            phone_number=payment.phone_number, result_code=0, payment_id=payment.id, booking_id=payment.booking_id,
+            reason=f"the booking could not take this payment ({reason})",
+        )
+        .returning(Unmatched.id)
+    ).scalar_one()
+    raise_refund(session, payment, amount=min(amount, payment.amount) or payment.amount, reason=reason,
+                 unmatched_id=unmatched_id)
+
+
+# --- paying -------------------------------------------------------------------------------------------
+def approve_refund(*, session: Session, providers: PaymentProviders, admin: Principal, refund_id: int) -> Refund:
+    """Pay a refund back to the phone that paid (lock -> decide -> commit -> B2C -> lock -> apply)."""
+    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    refund = _lock(session, refund_id)
+    if refund is None:
+        raise NotFound("Refund not found")
+    if refund.status not in ("required", "failed"):
+        raise Conflict(f"Refund is {refund.status}, not awaiting approval")
+    if not refund.phone_number:
+        raise Conflict("This refund has no phone number to pay")
+    refund.status = "approved"
+    refund.approved_by = admin.id
+    refund.failure_reason = None
+    refund.originator_conversation_id = refund.originator_conversation_id or f"JESH-R{refund.id}-{uuid.uuid4().hex}"
+    refund.result_token = refund.result_token or secrets.token_hex(24)
+    session.commit()
+    _send(session, providers, refund.id)
+    return _reload(session, refund_id)
+
+
+def retry_unsure_payouts(
+    *, session_factory: sessionmaker[Session], providers: PaymentProviders, batch_size: int
+) -> int:
+    """Re-send approved payouts whose outcome is unsure, with their same OriginatorConversationID."""
+    sent = 0
+    for _ in range(batch_size):
+        with session_factory() as session:
+            refund = session.scalars(
+                select(Refund)
+                .where(Refund.status == "approved", Refund.updated_at < datetime.now(UTC) - timedelta(seconds=30))
+                .order_by(Refund.updated_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if refund is None:
+                break
+            refund.updated_at = datetime.now(UTC)  # a lease: the other replicas skip it for a while
+            refund_id = refund.id
+            session.commit()
+            _send(session, providers, refund_id)
+            sent += 1
+    return sent
+
+
+def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None:
+    refund = session.get(Refund, refund_id)
+    assert refund is not None
+    session.rollback()
+    error: ProviderError | None = None
+    conversation_id = None
+    try:
+        started = providers.get(refund.method).pay_out(
+            amount=refund.amount,
+            payee=refund.phone_number or "",
+            originator_id=refund.originator_conversation_id or "",
+            result_token=refund.result_token or "",
+            remarks=f"Jesh Storage refund {refund.id}",
+        )
+        conversation_id = started.conversation_id
+    except ProviderError as exc:
+        error = exc
+    refund = _lock(session, refund_id)
+    assert refund is not None
+    refund.attempts += 1
+    if error is None:
+        if refund.status == "approved":  # its result may have come already
+            refund.status = "paying"
+        refund.conversation_id = refund.conversation_id or conversation_id
+    elif isinstance(error, ProviderUncertain) and refund.attempts < MAX_PAYOUT_ATTEMPTS:
+        log.warning("refund %s: B2C outcome unsure (%s); re-sent later with the same id", refund_id, error.message)
+    elif refund.status == "approved":
+        unsure = isinstance(error, ProviderUncertain)
+        _failed(session, refund, f"M-PESA did not take the refund: {error.message}", renew_id=not unsure)
+    session.commit()
+
+
+def process_b2c_result(*, session: Session, raw: bytes, token: str) -> None:
+    """The payout's result at its ResultURL: paid with a receipt, or failed with M-PESA's reason."""
+    try:
+        result = parse_b2c_result(json.loads(raw))
+    except (ValueError, RecursionError):
+        result = None
+    if result is None:
+        log.warning("ignored a B2C result that is not one (%d bytes)", len(raw))
+        return
+    refund = _by_token(session, token, result.originator_conversation_id)
+    if refund is None or refund.status == "paid" or (refund.status == "failed" and result.result_code != 0):
+        session.rollback()  # a late success still counts: that money did leave
+        return
+    refund.conversation_id = refund.conversation_id or result.conversation_id
+    if result.result_code == 0:
+        refund.status = "paid"
+        refund.receipt = result.receipt or result.conversation_id or refund.originator_conversation_id
+        refund.paid_at = datetime.now(UTC)
+        outbox.stage(session, "RefundPaid", {**_event_data(refund), "receipt": refund.receipt})
+        log.info("refund %s paid (%s)", refund.id, refund.receipt)
+    else:
+        _failed(session, refund, result.result_desc or f"M-PESA result {result.result_code}", renew_id=True)
+    session.commit()
+
+
+def process_b2c_timeout(*, session: Session, raw: bytes, token: str) -> None:
+    """The payout timed out in M-PESA's queue: not paid; re-sent later with the same id (never pays twice)."""
+    try:
+        originator = parse_b2c_timeout(json.loads(raw))
+    except (ValueError, RecursionError):
+        originator = None
+    refund = _by_token(session, token, originator)
+    if refund is None or refund.status not in ("approved", "paying"):
+        session.rollback()
+        return
+    if refund.attempts >= MAX_PAYOUT_ATTEMPTS:
+        _failed(session, refund, "the refund timed out in M-PESA's queue", renew_id=False)
+    else:
+        refund.status = "approved"
+        refund.updated_at = datetime.now(UTC) - timedelta(seconds=30)  # due for a re-send now
+    session.commit()
+
+
+def _failed(session: Session, refund: Refund, reason: str, *, renew_id: bool) -> None:
+    refund.status = "failed"
+    refund.failure_reason = reason[:500]
+    if renew_id:
+        refund.originator_conversation_id = None  # M-PESA said it did not pay: the next approval is a new payout
+    outbox.stage(session, "RefundFailed", {**_event_data(refund), "reason": refund.failure_reason})
+    log.warning("refund %s failed: %s", refund.id, reason)
+
+
+def _event_data(refund: Refund) -> dict[str, Any]:
+    return {
+        "refund_id": refund.id,
+        "booking_id": refund.booking_id,
+        "invoice_id": refund.invoice_id,
+        "user_id": refund.user_id,
+        "amount": refund.amount,
+        "method": refund.method,
+    }
+
+
+def _by_token(session: Session, token: str, originator: str | None) -> Refund | None:
+    refund = session.scalars(select(Refund).where(Refund.result_token == token).with_for_update()).first()
+    if refund is None or (originator is not None and originator != refund.originator_conversation_id):
+        log.warning("ignored a B2C result for an unknown refund")
+        return None
+    return refund
+
+
+def _lock(session: Session, refund_id: int) -> Refund | None:
+    return session.scalars(
+        select(Refund).where(Refund.id == refund_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+
+
+def _reload(session: Session, refund_id: int) -> Refund:
+    refund = session.get(Refund, refund_id, populate_existing=True)
+    session.rollback()
+    assert refund is not None
+    return refund

@@ -1,0 +1,107 @@
+"""Recording a provider's final word on a payment, and the events it causes (shared by callbacks and
+reconciliation)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jeshkit import outbox
+from payments.models import Payment
+from payments.providers import Settlement
+from payments.result_codes import reason_for
+
+log = logging.getLogger("payments.service")
+
+# How long a request waits for a row another request holds before giving up.
+LOCK_TIMEOUT = "3s"
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def lock_payment(session: Session, payment_id: int) -> Payment | None:
+    return session.scalars(
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+
+
+def settle(
+    session: Session,
+    payment: Payment,
+    settlement: Settlement,
+    *,
+    receipt: str | None = None,
+    paid_at: datetime | None = None,
+) -> None:
+    """Record the provider's final word and stage its event; a confirmed success is never downgraded."""
+    now = datetime.now(UTC)
+    if settlement.succeeded:
+        if payment.status == "success":
+            if payment.receipt is None and receipt:
+                payment.receipt = receipt
+            return
+        payment.status = "success"
+        payment.result_code = 0
+        payment.result_desc = settlement.result_desc
+        payment.receipt = payment.receipt or receipt
+        payment.paid_at = paid_at or now
+        payment.settled_at = now
+        payment.next_check_at = None
+        outbox.stage(
+            session,
+            "PaymentSucceeded",
+            {
+                "payment_id": payment.id,
+                "booking_id": payment.booking_id,
+                "invoice_id": payment.invoice_id,
+                "user_id": payment.user_id,
+                "amount": payment.amount,
+                "method": payment.method,
+                "receipt": payment.receipt,
+                "checkout_request_id": payment.checkout_request_id,
+                "paid_at": payment.paid_at.isoformat(),
+            },
+        )
+        log.info("payment %s of booking %s succeeded", payment.id, payment.booking_id)
+        return
+    if payment.status == "success":
+        flag(payment, f"Daraja reported {settlement.result_code} ({settlement.result_desc}) after confirmation")
+        return
+    if payment.status == "failed":
+        return
+    fail(session, payment, settlement.result_code, settlement.result_desc)
+
+
+def fail(session: Session, payment: Payment, result_code: int, result_desc: str, *, reason: str | None = None) -> None:
+    """Mark an unsettled payment failed (nobody was charged) and stage PaymentFailed."""
+    reason = reason or reason_for(result_code, result_desc)
+    payment.status = "failed"
+    payment.result_code = result_code
+    payment.result_desc = result_desc
+    payment.settled_at = datetime.now(UTC)
+    payment.next_check_at = None
+    outbox.stage(
+        session,
+        "PaymentFailed",
+        {
+            "payment_id": payment.id,
+            "booking_id": payment.booking_id,
+            "invoice_id": payment.invoice_id,
+            "user_id": payment.user_id,
+            "amount": payment.amount,
+            "method": payment.method,
+            "result_code": result_code,
+            "reason": reason,
+            "checkout_request_id": payment.checkout_request_id,
+        },
+    )
+    log.info("payment %s of booking %s failed: %s", payment.id, payment.booking_id, reason)
+
+
+def flag(payment: Payment, note: str) -> None:
+    """Keep a disagreement for a human to look at (never acted upon automatically)."""
+    log.warning("payment %s: %s", payment.id, note)
+    stamped = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {note}"
+    payment.discrepancy = (f"{payment.discrepancy}; {stamped}" if payment.discrepancy else stamped)[-4000:]

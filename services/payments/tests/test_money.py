@@ -1,0 +1,357 @@
+"""Money is never lost: pushes whose answer comes late, unsettled payments, holds, refunds, unmatched money,
+invoice payments. Real PostgreSQL and NATS, the Daraja simulator over HTTP (a delaying proxy in front of it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from daraja_sim.proxy import delaying_proxy
+from jeshstack.procs import free_port
+from jeshstack.pytest_plugin import LiveServer
+from jeshstack.testing import wait_for
+
+OWNER = 11
+STRANGER = 12
+ADMIN = 1
+STK_PUSH = "/mpesa/stkpush/v1/processrequest"
+
+
+@pytest.fixture
+def slow_daraja(sim: Any) -> Iterator[LiveServer]:
+    """The simulator behind a proxy that holds its accepted STK Push answers 2 s."""
+    server = LiveServer(delaying_proxy(sim.url, {STK_PUSH: 2.0}), free_port())
+    yield server
+    server.stop()
+
+
+def admin_get(stack: Any, client: Any, path: str) -> Any:
+    r = client.get(path, headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+# --- 1. a push Daraja accepted is never forgotten ------------------------------------------------------
+def test_a_push_answered_after_the_timeout_is_settled_by_its_callback_and_never_sent_twice(
+    stack: Any, slow_daraja: LiveServer, booking_id: int
+) -> None:
+    client = stack.start(daraja_base_url=f"http://127.0.0.1:{slow_daraja.port}", daraja_timeout_seconds=1.0)
+    stack.booking(booking_id, OWNER, total_price=3000)
+
+    r = stack.initiate(client, booking_id, OWNER)
+    assert r.status_code == 502, r.text
+    assert r.json()["message"].startswith("M-PESA did not confirm the payment request in time")
+    [row] = stack.payments(booking_id)
+    assert row["status"] in ("pending", "success") and row["callback_token"]  # recorded before Daraja was asked
+
+    retry = stack.initiate(client, booking_id, OWNER)  # the customer tries again: refused, not charged twice
+    assert retry.status_code == 409
+    assert retry.json()["message"] in ("A payment is already in progress for this booking", "Booking is already paid")
+
+    # The callback came on the push's own URL before its answer: matched by its token, confirmed by the query.
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    assert event["payment_id"] == row["id"] and event["amount"] == 3000
+    [transaction] = [t for t in stack.sim.daraja.all() if t.account_reference == f"JESH-{booking_id}"]
+    assert event["checkout_request_id"] == transaction.checkout_request_id
+    assert event["receipt"] == transaction.receipt
+    assert stack.sim.daraja.stats["stk_pushes"] == 1
+    assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "success"
+
+
+def test_a_callback_before_the_answer_on_the_compat_path_is_kept_and_applied(
+    stack: Any, slow_daraja: LiveServer, booking_id: int
+) -> None:
+    # The simulator posts to the push's URL; here the same callback also comes on the compat path first.
+    client = stack.start(daraja_base_url=f"http://127.0.0.1:{slow_daraja.port}", daraja_timeout_seconds=5.0)
+    stack.booking(booking_id, OWNER)
+    import threading
+
+    answers: list[Any] = []
+    thread = threading.Thread(target=lambda: answers.append(stack.initiate(client, booking_id, OWNER, "0708370000")))
+    thread.start()
+    transaction = wait_for(
+        lambda: next((t for t in stack.sim.daraja.all() if t.account_reference == f"JESH-{booking_id}"), None),
+        what="the push to reach the simulator",
+    )
+    body = stack.sim.settled_callback(transaction.checkout_request_id)
+    r = stack.post_callback(f"http://127.0.0.1:{client.port}/api/payments/mpesa/callback", body)
+    assert r.status_code == 200
+    unmatched = admin_get(stack, client, "/api/payments/unmatched")
+    assert [u["reference"] for u in unmatched] == [transaction.checkout_request_id]  # kept, not dropped
+    thread.join()
+    assert answers[0].status_code == 200, answers[0].text
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    assert event["receipt"] == transaction.receipt  # the early callback's receipt, applied once known
+    assert admin_get(stack, client, "/api/payments/unmatched") == []
+
+
+# --- 2. no outside call with a connection held ---------------------------------------------------------
+def test_one_pooled_connection_is_enough_to_pay(stack: Any, booking_id: int) -> None:
+    # Before: the booking row stayed locked while Daraja was called, and the shared OAuth token took a
+    # second connection: with a pool of one, the push waited for the pool and failed.
+    client = stack.start(db_pool_size=1, db_max_overflow=0)
+    stack.booking(booking_id, OWNER)
+    r = stack.initiate(client, booking_id, OWNER)
+    assert r.status_code == 200, r.text
+    stack.wait_event("PaymentSucceeded", booking_id)
+
+
+# --- 3. the hold and the prompt --------------------------------------------------------------------------
+def test_a_push_is_refused_when_too_little_hold_is_left(stack: Any, booking_id: int) -> None:
+    client = stack.start(payment_min_hold_seconds=60)
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    stack.booking(booking_id, OWNER, hold_expires_at=soon)
+    r = stack.initiate(client, booking_id, OWNER)
+    assert r.status_code == 409
+    assert r.json()["message"].startswith("Too little time is left on this booking's hold")
+    assert stack.payments(booking_id) == [] and stack.sim.daraja.stats["stk_pushes"] == 0
+
+    later = booking_id + 1
+    stack.booking(later, OWNER, hold_expires_at=(datetime.now(UTC) + timedelta(seconds=300)).isoformat())
+    assert stack.initiate(client, later, OWNER).status_code == 200
+
+
+# --- 4. every payment reaches a final state --------------------------------------------------------------
+def test_a_payment_daraja_never_settles_is_parked_unknown_for_an_admin_and_blocks_a_second_push(
+    stack: Any, booking_id: int
+) -> None:
+    client = stack.start(payment_reconcile_after_seconds=0.1, reconcile_interval_seconds=0.1,
+                         payment_reconcile_max_attempts=3)
+    stack.booking(booking_id, OWNER)
+    started = stack.pay(client, booking_id, OWNER, phone="0708370000")  # no callback ever
+    stack.sim.stop()  # and Daraja never answers a query again
+    try:
+        wait_for(lambda: stack.payments(booking_id)[0]["status"] == "unknown", timeout=20, what="unknown")
+        [row] = stack.payments(booking_id)
+        assert row["check_attempts"] == 3 and "parked as unknown" in row["discrepancy"]
+        listed = admin_get(stack, client, "/api/payments?status=unknown")
+        assert [p["id"] for p in listed] == [started["payment_id"]]
+        assert client.get("/api/payments", headers=stack.keys.headers(OWNER)).status_code == 403
+        r = stack.initiate(client, booking_id, OWNER)
+        assert r.status_code == 409  # Daraja never said it failed: no second push
+        assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "pending"
+        assert stack.outbox("PaymentFailed", booking_id) == [] and stack.outbox("PaymentSucceeded", booking_id) == []
+    finally:
+        stack.sim.start()
+
+
+def test_a_failure_callback_the_query_cannot_confirm_is_checked_again_later(stack: Any, booking_id: int) -> None:
+    client = stack.start(payment_reconcile_after_seconds=3600, reconcile_interval_seconds=0.2)
+    stack.booking(booking_id, OWNER)
+    checkout = stack.pay(client, booking_id, OWNER, phone="0708371037")["CheckoutRequestID"]  # slow callback
+    url = stack.callback_url(checkout)
+    stack.sim.stop()  # before it calls back; Daraja cannot be asked either
+    try:
+        failure = stack.sim.settled_callback(checkout)
+        assert stack.post_callback(url, failure).status_code == 200
+        # Before: a failure was trusted at once. Now it stays pending until Daraja's query agrees.
+        row = stack.payment(checkout)
+        assert row["status"] == "pending" and row["reported_result_code"] == 1037
+        assert stack.outbox("PaymentFailed", booking_id) == []
+        assert stack.initiate(client, booking_id, OWNER).status_code == 409
+    finally:
+        stack.sim.start()
+    event = stack.wait_event("PaymentFailed", booking_id, timeout=15)
+    assert event["result_code"] == 1037
+
+
+def test_booking_confirmed_again_after_its_expiry_is_followed(stack: Any, booking_id: int) -> None:
+    stack.start()
+    stack.booking(booking_id, OWNER)
+    facts = {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7, "start_date": "2030-01-01",
+             "end_date": "2030-02-01"}
+    stack.event_bus.publish("BookingCancelled", {**facts, "reason": "expired"})
+    wait_for(lambda: stack.booking_row(booking_id)["status"] == "cancelled", what="the expiry")
+    stack.event_bus.publish("BookingConfirmed", {**facts, "total_price": 4500})  # a late payment re-confirmed it
+    wait_for(lambda: stack.booking_row(booking_id)["status"] == "confirmed", what="the re-confirmation")
+# --- 5. refunds and unmatched money ----------------------------------------------------------------------
+def paid_booking(stack: Any, client: Any, booking_id: int, phone: str = "0708374149", **extra: Any) -> dict[str, Any]:
+    stack.booking(booking_id, OWNER, **extra)
+    started = stack.pay(client, booking_id, OWNER, phone=phone)
+    stack.wait_event("PaymentSucceeded", booking_id)
+    return started
+
+
+def cancel(stack: Any, booking_id: int, reason: str, start_date: str = "2030-01-01") -> None:
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": start_date, "end_date": "2030-02-01",
+                                                 "reason": reason})
+
+
+def refunds(stack: Any, client: Any, status: str | None = None) -> list[dict[str, Any]]:
+    return admin_get(stack, client, "/api/payments/refunds" + (f"?status={status}" if status else ""))
+
+
+def test_an_admin_cancellation_of_a_paid_booking_is_refunded_in_full_by_b2c(stack: Any, booking_id: int) -> None:
+    client = stack.start(cancellation_fee_kes=500)
+    started = paid_booking(stack, client, booking_id)
+    cancel(stack, booking_id, "admin")
+    [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+    assert refund["status"] == "required" and refund["amount"] == 4500 and refund["booking_id"] == booking_id
+    assert refund["phone_number"] == "254708374149" and refund["user_id"] == OWNER
+
+    assert client.post(f"/api/payments/refunds/{refund['id']}/approve",
+                       headers=stack.keys.headers(OWNER)).status_code == 403
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["status"] in ("paying", "paid")
+    again = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert again.status_code == 409
+
+    event = stack.wait_event("RefundPaid", booking_id)
+    [payout] = stack.sim.daraja.payouts.all()
+    assert event == {"refund_id": refund["id"], "booking_id": booking_id, "invoice_id": None, "user_id": OWNER,
+                     "amount": 4500, "method": "mpesa", "receipt": payout.receipt}
+    assert payout.amount == 4500 and payout.phone == "254708374149"
+    status = stack.status(client, booking_id, OWNER).json()["data"]
+    assert status["id"] == started["payment_id"] and status["refund"]["status"] == "paid"
+    assert status["refund"]["receipt"] == payout.receipt
+    assert client.post("/api/payments/refunds/999999/approve",
+                       headers=stack.keys.headers(ADMIN, "admin")).status_code == 404
+
+
+def test_an_owner_cancellation_before_the_start_keeps_the_fee_and_a_failed_payout_can_be_approved_again(
+    stack: Any, booking_id: int
+) -> None:
+    client = stack.start(cancellation_fee_kes=500)
+    paid_booking(stack, client, booking_id, phone="0708379999")  # B2C to a phone ending 9999 fails
+    cancel(stack, booking_id, "user")
+    [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+    assert refund["amount"] == 4000 and refund["status"] == "required"
+
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    event = stack.wait_event("RefundFailed", booking_id)
+    assert event["refund_id"] == refund["id"] and event["reason"].startswith("Credit Party customer type")
+    [failed] = refunds(stack, client, "failed")
+    assert failed["failure_reason"] == event["reason"]
+
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200  # approved again: a new payout (the first one paid nothing)
+    wait_for(lambda: len(stack.sim.daraja.payouts.all()) == 2, what="the second payout")
+    first, second = stack.sim.daraja.payouts.all()
+    assert first.originator_conversation_id != second.originator_conversation_id
+    assert stack.sim.daraja.payouts.paid_total == 0
+
+
+def test_no_refund_for_an_expiry_or_an_owner_cancelling_on_the_start_day(stack: Any, booking_id: int) -> None:
+    client = stack.start()
+    paid_booking(stack, client, booking_id)
+    today = (datetime.now(UTC) + timedelta(hours=3)).date().isoformat()
+    cancel(stack, booking_id, "user", start_date=today)
+    expired = booking_id + 1
+    stack.booking(expired, OWNER)
+    cancel(stack, expired, "expired")
+    wait_for(lambda: stack.booking_row(booking_id)["status"] == "cancelled", what="the cancellation")
+    wait_for(lambda: stack.booking_row(expired)["status"] == "cancelled", what="the expiry")
+    assert refunds(stack, client) == []
+
+
+def test_a_payout_sent_twice_with_the_same_originator_id_pays_once(stack: Any, booking_id: int) -> None:
+    client = stack.start()
+    paid_booking(stack, client, booking_id, phone="0708379998")  # its payout times out in M-PESA's queue
+    cancel(stack, booking_id, "admin")
+    [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+    client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    # the queue timeout puts it back to approved; the job re-sends it with the same OriginatorConversationID
+    wait_for(lambda: stack.sim.daraja.stats["b2c_requests"] >= 2, timeout=60, what="the re-send")
+    assert len(stack.sim.daraja.payouts.all()) == 1
+
+
+def test_money_for_a_booking_that_could_not_take_it_is_unmatched_and_refunded(stack: Any, booking_id: int) -> None:
+    client = stack.start()
+    started = paid_booking(stack, client, booking_id)
+    stack.event_bus.publish("RefundRequired", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                               "amount": 4500, "payment_id": started["payment_id"],
+                                               "receipt": None, "reason": "dates_taken"})
+    [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+    assert refund["amount"] == 4500 and refund["reason"] == "dates_taken"
+    [money] = admin_get(stack, client, "/api/payments/unmatched")
+    assert money["source"] == "booking_unavailable" and money["refund_id"] == refund["id"]
+    assert money["payment_id"] == started["payment_id"] and money["amount"] == 4500
+
+
+def test_a_callback_for_an_unknown_checkout_request_is_kept_as_unmatched_once(stack: Any) -> None:
+    client = stack.start()
+    body = {"Body": {"stkCallback": {"MerchantRequestID": "1-2-3", "CheckoutRequestID": "ws_CO_nobody",
+                                     "ResultCode": 0, "ResultDesc": "ok", "CallbackMetadata": {"Item": [
+                                         {"Name": "Amount", "Value": 700.0},
+                                         {"Name": "MpesaReceiptNumber", "Value": "QWE123RTY9"},
+                                         {"Name": "PhoneNumber", "Value": 254708374149}]}}}}
+    for _ in range(2):
+        r = stack.post_callback(f"http://127.0.0.1:{client.port}/api/payments/mpesa/callback", body)
+        assert r.status_code == 200
+    [money] = admin_get(stack, client, "/api/payments/unmatched")
+    assert money["reference"] == "ws_CO_nobody" and money["amount"] == 700 and money["receipt"] == "QWE123RTY9"
+    assert money["phone_number"] == "254708374149" and money["refund_id"] is None
+    assert client.get("/api/payments/unmatched", headers=stack.keys.headers(OWNER)).status_code == 403
+
+
+# --- 6. invoices ------------------------------------------------------------------------------------------
+@pytest.fixture
+def billing() -> Iterator[dict[str, Any]]:
+    """A stand-in for billing's internal invoice route (the real one is billing's)."""
+    invoices: dict[int, dict[str, Any]] = {}
+    app = FastAPI()
+
+    @app.get("/internal/invoices/{invoice_id}")
+    def invoice(invoice_id: int) -> JSONResponse:
+        if invoice_id not in invoices:
+            return JSONResponse({"success": False, "message": "Invoice not found"}, status_code=404)
+        return JSONResponse({"success": True, "data": invoices[invoice_id]})
+
+    server = LiveServer(app, free_port())
+    yield {"url": f"http://127.0.0.1:{server.port}", "invoices": invoices}
+    server.stop()
+
+
+def test_an_invoice_is_paid_by_its_balance_by_either_route(stack: Any, billing: dict[str, Any]) -> None:
+    client = stack.start(billing_url=billing["url"])
+    billing["invoices"][501] = {"id": 501, "number": "INV-000501", "booking_id": 77, "user_id": OWNER,
+                                "total": 3500, "balance": 3000, "status": "open"}
+    billing["invoices"][502] = {"id": 502, "number": "INV-000502", "booking_id": 77, "user_id": OWNER,
+                                "total": 3500, "balance": 0, "status": "paid"}
+    headers = stack.keys.headers(OWNER)
+    r = client.post("/api/payments/mpesa/initiate", json={"invoice_id": 501, "phone_number": "0708374149"},
+                    headers=headers)
+    assert r.status_code == 200, r.text
+    pushed = stack.sim.transaction(r.json()["data"]["CheckoutRequestID"])
+    assert pushed["Amount"] == 3000 and pushed["AccountReference"] == "INV-000501"
+    busy = client.post("/api/invoices/501/pay", json={"phone_number": "0708374149"}, headers=headers)
+    assert busy.status_code == 409 and busy.json()["message"] == "A payment is already in progress for this invoice"
+
+    event = stack.wait_event("PaymentSucceeded", 77)
+    assert event["invoice_id"] == 501 and event["amount"] == 3000 and event["method"] == "mpesa"
+
+    billing["invoices"][501]["balance"] = 500  # billing applied it; the rest is still open
+    r = client.post("/api/invoices/501/pay", json={"phone_number": "0708374149"}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert stack.sim.transaction(r.json()["data"]["CheckoutRequestID"])["Amount"] == 500
+
+    assert client.post("/api/invoices/502/pay", json={"phone_number": "0708374149"},
+                       headers=headers).json()["message"] == "Invoice is already paid"
+    assert client.post("/api/invoices/501/pay", json={"phone_number": "0708374149"},
+                       headers=stack.keys.headers(STRANGER)).status_code == 403
+    assert client.post("/api/invoices/999/pay", json={"phone_number": "0708374149"},
+                       headers=headers).status_code == 404
+    assert client.post("/api/invoices/501/pay", json={"phone_number": "12"}, headers=headers).status_code == 400
+    both = client.post("/api/payments/mpesa/initiate", json={"invoice_id": 501, "booking_id": 1,
+                                                             "phone_number": "0708374149"}, headers=headers)
+    assert both.status_code == 400
+
+
+def test_autopay_requested_by_billing_pushes_for_the_invoice(stack: Any) -> None:
+    stack.start(reconcile_interval_seconds=0.2)
+    request = {"invoice_id": 601, "booking_id": 88, "user_id": OWNER, "amount": 2500,
+               "phone_number": "0708374149", "attempt": 1}
+    stack.event_bus.publish("AutopayRequested", request)
+    event = stack.wait_event("PaymentSucceeded", 88, timeout=15)
+    assert event["invoice_id"] == 601 and event["amount"] == 2500
+    stack.event_bus.publish("AutopayRequested", {**request, "attempt": 2})  # a second request: one more push
+    wait_for(lambda: stack.sim.daraja.stats["stk_pushes"] == 2, what="the second autopay push")
+    assert len(stack.payments(88)) == 2

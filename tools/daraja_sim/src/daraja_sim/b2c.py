@@ -1,0 +1,170 @@
+"""Simulated B2C payouts (refunds): `POST /mpesa/b2c/v3/paymentrequest`, the result POSTed to ResultURL later.
+
+The receiving phone picks the outcome: ending in `9999` fails (ResultCode 2040), ending in `9998` times out in
+the queue (QueueTimeOutURL is called instead), anything else is paid. An OriginatorConversationID seen before
+gets the first answer again and pays nothing more.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from daraja_sim.settings import SimSettings
+from daraja_sim.wire import bad_request, digits_of, nairobi_now, phone_of, valid_callback_url, whole_amount
+
+COMMAND_IDS = ("BusinessPayment", "SalaryPayment", "PromotionPayment")
+FAILS = "9999"
+QUEUE_TIMEOUT = "9998"
+RESULT_DESCRIPTIONS = {
+    0: "The service request is processed successfully.",
+    2040: "Credit Party customer type (Unregistered or Registered Customer) can't be supported by the service.",
+}
+
+
+@dataclass
+class Payout:
+    originator_conversation_id: str
+    conversation_id: str
+    amount: int
+    party_a: str
+    phone: str
+    result_url: str
+    queue_timeout_url: str
+    result_code: int
+    queue_timeout: bool
+    receipt: str | None
+    created_at: datetime
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self) -> dict[str, str]:
+        return {
+            "ConversationID": self.conversation_id,
+            "OriginatorConversationID": self.originator_conversation_id,
+            "ResponseCode": "0",
+            "ResponseDescription": "Accept the service request successfully.",
+        }
+
+    def result_body(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "ResultType": 0,
+            "ResultCode": self.result_code,
+            "ResultDesc": RESULT_DESCRIPTIONS.get(self.result_code, "The service request failed."),
+            "OriginatorConversationID": self.originator_conversation_id,
+            "ConversationID": self.conversation_id,
+            "TransactionID": self.receipt or self.conversation_id[-10:],
+            "ReferenceData": {"ReferenceItem": {"Key": "QueueTimeoutURL", "Value": self.queue_timeout_url}},
+        }
+        if self.result_code == 0:
+            result["ResultParameters"] = {
+                "ResultParameter": [
+                    {"Key": "TransactionAmount", "Value": self.amount},
+                    {"Key": "TransactionReceipt", "Value": self.receipt},
+                    {"Key": "ReceiverPartyPublicName", "Value": f"{self.phone} - Simulated Customer"},
+                    {"Key": "TransactionCompletedDateTime", "Value": nairobi_now().strftime("%d.%m.%Y %H:%M:%S")},
+                    {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
+                ]
+            }
+        return {"Result": result}
+
+    def timeout_body(self) -> dict[str, Any]:
+        return {
+            "Result": {
+                "ResultType": 1,
+                "ResultCode": "SVC0403",
+                "ResultDesc": "The request timed out in the queue",
+                "OriginatorConversationID": self.originator_conversation_id,
+                "ConversationID": self.conversation_id,
+            }
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "OriginatorConversationID": self.originator_conversation_id,
+            "ConversationID": self.conversation_id,
+            "Amount": self.amount,
+            "PartyA": self.party_a,
+            "PartyB": self.phone,
+            "ResultCode": self.result_code,
+            "queue_timeout": self.queue_timeout,
+            "TransactionReceipt": self.receipt,
+            "deliveries": list(self.deliveries),
+        }
+
+
+class Payouts:
+    """Every B2C payout the simulator accepted, by OriginatorConversationID."""
+
+    def __init__(self, settings: SimSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self.by_originator: dict[str, Payout] = {}
+        self.paid_total = 0
+
+    def request(self, body: Any) -> tuple[Payout, bool]:
+        """Validate a payment request; returns the payout and whether it is new (a repeat pays nothing)."""
+        if not isinstance(body, dict):
+            raise bad_request("JSON")
+        originator = body.get("OriginatorConversationID")
+        if not isinstance(originator, str) or not 1 <= len(originator) <= 100:
+            raise bad_request("OriginatorConversationID")
+        for name in ("InitiatorName", "SecurityCredential"):
+            if not isinstance(body.get(name), str) or not body[name].strip():
+                raise bad_request(name)
+        if body.get("CommandID") not in COMMAND_IDS:
+            raise bad_request("CommandID")
+        amount = whole_amount(body.get("Amount"))
+        if amount is None:
+            raise bad_request("Amount")
+        party_a = digits_of(body.get("PartyA"))
+        if party_a is None:
+            raise bad_request("PartyA")
+        payee = phone_of(body.get("PartyB"))
+        if payee is None:
+            raise bad_request("PartyB")
+        for name in ("ResultURL", "QueueTimeOutURL"):
+            if not valid_callback_url(body.get(name)):
+                raise bad_request(name)
+        with self._lock:
+            seen = self.by_originator.get(originator)
+            if seen is not None:
+                return seen, False
+            fails = payee.endswith(FAILS)
+            payout = Payout(
+                originator_conversation_id=originator,
+                conversation_id=f"AG_{nairobi_now():%Y%m%d}_{secrets.token_hex(10)}",
+                amount=amount,
+                party_a=party_a,
+                phone=payee,
+                result_url=str(body["ResultURL"]),
+                queue_timeout_url=str(body["QueueTimeOutURL"]),
+                result_code=2040 if fails else 0,
+                queue_timeout=payee.endswith(QUEUE_TIMEOUT),
+                receipt=None if fails else _receipt(),
+                created_at=datetime.now(UTC),
+            )
+            self.by_originator[originator] = payout
+            if payout.result_code == 0 and not payout.queue_timeout:
+                self.paid_total += amount
+            return payout, True
+
+    def get(self, originator: str) -> Payout | None:
+        with self._lock:
+            return self.by_originator.get(originator)
+
+    def all(self) -> list[Payout]:
+        with self._lock:
+            return sorted(self.by_originator.values(), key=lambda p: p.created_at)
+
+    def record_delivery(self, payout: Payout, record: dict[str, Any]) -> None:
+        with self._lock:
+            payout.deliveries.append(record)
+
+
+def _receipt() -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return secrets.choice(string.ascii_uppercase) + "".join(secrets.choice(alphabet) for _ in range(9))
