@@ -1,7 +1,6 @@
 """Monthly rentals and billing through the real gateway, with each rental's test clock.
 
-The invoice payments (POST /api/invoices/<id>/pay, autopay's STK Push) are served by payments; a test that
-needs them is skipped, saying so, while the running payments service does not document that route yet.
+Invoice payments (POST /api/invoices/<id>/pay, autopay's STK Push) are served by payments, with the Daraja simulator.
 """
 
 from __future__ import annotations
@@ -82,14 +81,6 @@ def billing_events(stack: Any, event_type: str, booking_id: int) -> list[dict[st
     return [p["data"] for p in rows if p["data"].get("booking_id") == booking_id]
 
 
-@pytest.fixture(scope="session")
-def invoice_payments(jesh_stack: Any) -> None:
-    """Skip unless payments serves POST /api/invoices/{id}/pay (built on another branch)."""
-    paths = httpx.get(f"{jesh_stack.service_urls['payments'][0]}/openapi.json", timeout=10).json()["paths"]
-    if not any(p.startswith("/api/invoices/") and p.endswith("/pay") for p in paths):
-        pytest.skip("payments does not serve POST /api/invoices/{id}/pay yet (the payments branch)")
-
-
 def pay_invoice(customer: Api, invoice_id: int) -> None:
     r = customer.post(f"/api/invoices/{invoice_id}/pay", {"phone_number": PAYS})
     assert r.status_code == 200, r.text
@@ -97,7 +88,7 @@ def pay_invoice(customer: Api, invoice_id: int) -> None:
 
 
 def test_invoice_two_is_issued_on_its_lead_day_reminded_and_paid_by_mpesa(
-    customer: Api, admin: Api, new_unit: Any, jesh_stack: Any, invoice_payments: None
+    customer: Api, admin: Api, new_unit: Any, jesh_stack: Any
 ) -> None:
     unit = new_unit(monthly_price=4500)
     start = nairobi_today() + timedelta(days=1)
@@ -156,8 +147,7 @@ def test_unpaid_rent_gets_one_late_fee_then_lock_out_then_lien(customer: Api, ad
                          {"to": (due + timedelta(days=LIEN + 1)).isoformat()}).status_code == 403
 
 
-def test_paying_everything_restores_access_at_once(customer: Api, admin: Api, new_unit: Any, jesh_stack: Any,
-                                                   invoice_payments: None) -> None:
+def test_paying_everything_restores_access_at_once(customer: Api, admin: Api, new_unit: Any, jesh_stack: Any) -> None:
     unit = new_unit(monthly_price=2500)
     start = nairobi_today() + timedelta(days=1)
     booking = rent(customer, unit, start)
@@ -176,8 +166,7 @@ def test_paying_everything_restores_access_at_once(customer: Api, admin: Api, ne
     assert len(billing_events(jesh_stack, "AccessRestored", booking["id"])) == 1
 
 
-def test_autopay_pushes_on_the_due_date_and_pays(customer: Api, admin: Api, new_unit: Any, jesh_stack: Any,
-                                                 invoice_payments: None) -> None:
+def test_autopay_pushes_on_the_due_date_and_pays(customer: Api, admin: Api, new_unit: Any, jesh_stack: Any) -> None:
     unit = new_unit(monthly_price=3500)
     start = nairobi_today() + timedelta(days=1)
     booking = rent(customer, unit, start)
