@@ -21,7 +21,7 @@ from billing.schemas import (
     InvoiceOut,
     InvoiceStatus,
     RentalAccount,
-    RentRoll,
+    RentRollRow,
     Revenue,
 )
 from billing.settings import Settings
@@ -151,14 +151,15 @@ def advance(
 
 
 # --- reports -------------------------------------------------------------------------------------------
-@billing_router.get("/reports/rent-roll", response_model=Envelope[RentRoll], responses=CSV_RESPONSE,
+@billing_router.get("/reports/rent-roll", response_model=Envelope[list[RentRollRow]], responses=CSV_RESPONSE,
                     summary="Rent roll")
 def rent_roll(_: AdminUser, session: SessionDep, request: Request, format: Format = "json") -> Any:
-    """A row per active rental (and per ended one still owing money); totals of rate and balance."""
-    report = reports.rent_roll(session=session, rules=rules_of(request))
+    """A row per active rental (and per ended one still owing money): its account's fields, the tenant's name,
+    the unit number and days_past_due. The balances add up to the open invoices' (and to the aging total)."""
+    rows = reports.rent_roll(session=session, rules=rules_of(request))
     if format == "csv":
-        return _csv(reports.to_csv(report["rows"], reports.RENT_ROLL_COLUMNS), "rent-roll")
-    return Envelope(data=RentRoll.model_validate(report))
+        return _csv(reports.to_csv(rows, reports.RENT_ROLL_COLUMNS), "rent-roll")
+    return Envelope(data=[RentRollRow.model_validate(row) for row in rows])
 
 
 @billing_router.get("/reports/aging", response_model=Envelope[Aging], responses=CSV_RESPONSE, summary="Aging")

@@ -72,7 +72,7 @@ def _balance(rental: Rental, open_invoices: list[Invoice]) -> int:
     return max(sum(invoice.balance for invoice in open_invoices) - rental.credit, 0)
 
 
-def rent_roll(*, session: Session, rules: Rules) -> dict[str, Any]:
+def rent_roll(*, session: Session, rules: Rules) -> list[dict[str, Any]]:
     open_by_rental = _open_by_rental(session)
     tenants, units = _names(session)
     rows = []
@@ -96,12 +96,7 @@ def rent_roll(*, session: Session, rules: Rules) -> dict[str, Any]:
             "access": rental.access,
             "as_of": rental.as_of.isoformat(),
         })
-    totals = {
-        "rentals": len(rows),
-        "monthly_rate": sum(r["monthly_rate"] for r in rows),
-        "balance": sum(r["balance"] for r in rows),
-    }
-    return {"rows": rows, "totals": totals}
+    return rows
 
 
 def aging(*, session: Session) -> dict[str, Any]:

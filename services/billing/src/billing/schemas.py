@@ -196,17 +196,6 @@ class RentRollRow(BaseModel):
     as_of: date
 
 
-class RentRollTotals(BaseModel):
-    rentals: int
-    monthly_rate: int
-    balance: int
-
-
-class RentRoll(BaseModel):
-    rows: list[RentRollRow]
-    totals: RentRollTotals
-
-
 class AgingBuckets(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
