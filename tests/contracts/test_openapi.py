@@ -27,3 +27,59 @@ def test_rendering_is_stable_and_the_check_mode_agrees():
     assert render("auth") == render("auth")
     assert (OPENAPI_DIR / "auth.json").read_text() == render("auth")
     assert main(["--check", "auth"]) == 0
+
+
+def operations(service):
+    spec = json.loads((OPENAPI_DIR / f"{service}.json").read_text())
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            yield spec, f"{method.upper()} {path}", operation
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_422_and_every_refusal_is_declared_with_the_envelope(service):
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for _, label, operation in operations(service):
+        responses = operation["responses"]
+        assert "422" not in responses, label
+        parameters = operation.get("parameters", [])
+        expected = {"429", "502", "503"}
+        if "requestBody" in operation:
+            expected.add("413")
+            if "x-raw-body" not in operation:  # a webhook reads its body itself: never a validation 400
+                expected.add("400")
+        if any(p["in"] == "query" for p in parameters):
+            expected.add("400")
+        if any(p["in"] == "path" for p in parameters):
+            expected.add("404")
+        if operation.get("security"):
+            expected.add("401")
+        assert expected <= set(responses), f"{label}: {sorted(expected - set(responses))} not declared"
+        for code, response in responses.items():
+            if code.startswith(("4", "5")):
+                assert response["content"]["application/json"]["schema"] == envelope, f"{label} {code}"
+        assert "Retry-After" in responses["429"]["headers"], label
+    schemas = json.loads((OPENAPI_DIR / f"{service}.json").read_text())["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert schemas["ErrorEnvelope"]["required"] == ["success", "message"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_ids_have_the_databases_range_and_query_parameters_are_never_null(service):
+    for _, label, operation in operations(service):
+        for parameter in operation.get("parameters", []):
+            schema = parameter["schema"]
+            assert "anyOf" not in schema or all(o.get("type") != "null" for o in schema["anyOf"]), label
+            if schema.get("type") == "integer" and parameter["name"].endswith("_id"):
+                assert schema["minimum"] >= 1 and schema["maximum"] <= 2**63 - 1, f"{label} {parameter['name']}"
+
+
+def test_auth_documents_its_real_input_rules():
+    schemas = json.loads((OPENAPI_DIR / "auth.json").read_text())["components"]["schemas"]
+    register = schemas["RegisterIn"]["properties"]
+    assert register["email"]["format"] == "email"
+    assert register["phone"]["pattern"] == r"^(?:\+?254|0)[17][0-9]{8}$"
+    assert (register["name"]["minLength"], register["name"]["maxLength"]) == (1, 100)
+    assert register["password"]["minLength"] == 8
+    profile = schemas["ProfileIn"]["properties"]
+    assert set(profile) == {"email", "phone", "name"} and "required" not in schemas["ProfileIn"]

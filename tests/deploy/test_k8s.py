@@ -125,7 +125,7 @@ def test_each_overlay_pins_an_image_for_every_service():
         path = REPO / "deploy" / "k8s" / "overlays" / overlay / "kustomization.yaml"
         kustomization = yaml.safe_load(path.read_text())
         pinned = {image["name"] for image in kustomization.get("images") or []}
-        assert {f"jesh/{name}" for name in SERVICES} <= pinned, overlay
+        assert {f"jesh/{name}" for name in [*SERVICES, *k8s_check.static_backends()]} <= pinned, overlay
 
 
 # --- the checks can fail ---------------------------------------------------------------------------------
@@ -213,6 +213,25 @@ def test_gateway_drift_and_a_missing_backend_are_reported(staging):
     assert "gateway: JESH_TRANSPORT_URLS must be http://transport:8000 (got None)" in problems
 
 
+def test_the_portal_behind_the_gateway_is_checked(staging):
+    if "web" not in k8s_check.static_backends():
+        pytest.skip("the gateway routes to no static portal")
+    assert {("Deployment", "web"), ("Service", "web"), ("NetworkPolicy", "web")} <= {
+        (o["kind"], o["metadata"]["name"]) for o in staging}
+
+    def change(objects):
+        pod = find(objects, "Deployment", "web")["spec"]["template"]["spec"]
+        pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+        find(objects, "NetworkPolicy", "web")["spec"]["egress"] = [{}]
+        env = find(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]["env"]
+        next(item for item in env if item["name"] == "JESH_WEB_URLS")["value"] = "http://web:80"
+
+    problems = problems_after(staging, change)
+    assert "web: must run as non-root with a read-only root filesystem" in problems
+    assert "web: its NetworkPolicy must let only the gateway in and nothing out" in problems
+    assert "gateway: JESH_WEB_URLS must be http://web:8080 (got 'http://web:80')" in problems
+
+
 def test_an_unsafe_pod_is_reported(staging):
     def change(objects):
         pod = find(objects, "Deployment", "inventory")["spec"]["template"]["spec"]
@@ -226,3 +245,20 @@ def test_an_unsafe_pod_is_reported(staging):
     assert "inventory: readinessProbe must GET /readyz" in problems
     assert "inventory: the Deployment must run at least 2 replicas" in problems
     assert any(p.startswith("inventory: an init container 'migrate' must run alembic") for p in problems)
+
+
+def test_a_new_service_gets_its_image_line_in_each_overlay():
+    specs = {**service_specs(), "ghost": {"calls": {}, "secrets": [], "settings": [], "internet": []}}
+    path = REPO / "deploy" / "k8s" / "overlays" / "production" / "kustomization.yaml"
+    text = k8s_generate.overlay_kustomization(path, specs)
+    assert text.startswith(path.read_text().partition("\nimages:\n")[0])  # the hand-written part is kept
+    images = {i["name"]: i for i in yaml.safe_load(text)["images"]}
+    assert images["jesh/ghost"] == {"name": "jesh/ghost", "newName": "registry.example.com/jesh/ghost",
+                                    "newTag": images["jesh/auth"]["newTag"]}
+    assert len(images) == len(specs) + len(k8s_check.static_backends())
+
+
+def test_the_generated_manifests_are_plain_yaml():
+    for path in (REPO / "deploy" / "k8s" / "base").rglob("*.yaml"):
+        text = path.read_text()
+        assert "&id" not in text and "*id" not in text, f"{path}: YAML anchors/aliases"

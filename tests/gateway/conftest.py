@@ -1,8 +1,9 @@
 """The real Traefik, with the repository's gateway/ configuration, in front of real services.
 
-`start_gateway(services, replicas={service: n}, **knobs)` starts the named services (real uvicorn servers
-on the real PostgreSQL and NATS of the test session) and Traefik in front of them, its environment holding
-the knobs (JESH_...). A service not named is given a closed port, as if it were down.
+`start_gateway(services, replicas={service: n}, settings={service: {...}}, **knobs)` starts the named services
+(real uvicorn servers on the real PostgreSQL and NATS of the test session, with those settings) and Traefik in
+front of them, its environment holding the knobs (JESH_...). A service not named is given a closed port, as if
+it were down.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from jeshstack.gateway import SERVICES, traefik_env, write_traefik_config
 from jeshstack.procs import Traefik, free_port, wait_until
-from jeshstack.pytest_plugin import LiveServer
+from jeshstack.pytest_plugin import LiveServer, truncate_all
 from jeshstack.testing import wait_for
 
 
@@ -103,7 +104,8 @@ def start_gateway(
             monkeypatch.delenv(name)
     started: list[Gateway] = []
 
-    def start(services: Sequence[str] = (), *, replicas: Mapping[str, int] | None = None, **knobs: str) -> Gateway:
+    def start(services: Sequence[str] = (), *, replicas: Mapping[str, int] | None = None,
+              settings: Mapping[str, Mapping[str, Any]] | None = None, **knobs: str) -> Gateway:
         replicas_by_service: dict[str, list[Replica]] = {}
         urls: dict[str, list[str]] = {}
         for service in SERVICES:
@@ -111,9 +113,11 @@ def start_gateway(
                 urls[service] = [f"http://127.0.0.1:{free_port()}"]  # nobody listens there
                 continue
             # HTTP only: the outbox relay, the consumer and the periodic jobs have nothing to do with the gateway.
-            settings = service_settings(service, run_workers=False)
+            overrides = dict((settings or {}).get(service, {}))
+            service_config = service_settings(service, run_workers=False, **overrides)
+            truncate_all(service_config.database_url)  # e.g. auth's rate buckets from an earlier test
             module = importlib.import_module(f"{service}.app")
-            pool = [Replica(service, free_port(), lambda m=module, s=settings: m.create_app(s))
+            pool = [Replica(service, free_port(), lambda m=module, s=service_config: m.create_app(s))
                     for _ in range((replicas or {}).get(service, 1))]
             for replica in pool:
                 replica.start()

@@ -32,14 +32,19 @@ def test_a_body_over_1_mib_is_refused_with_413_before_reaching_the_service(start
     assert gateway.requests_to("inventory-replicas") == 1
 
 
-def login(client: Any, **headers: str) -> Any:
-    # A new email every time: auth locks an email out after failed attempts (its own 429), whatever the IP.
-    email = f"nobody-{uuid.uuid4().hex[:10]}@example.co.ke"
-    return client.post("/api/auth/login", json={"email": email, "password": "not the right one"}, headers=headers)
+def login(client: Any, email: str | None = None, password: str = "not the right one", **headers: str) -> Any:  # noqa: S107
+    # A new email every time unless told: auth makes an (email, client IP) pair wait after failed attempts.
+    email = email or f"nobody-{uuid.uuid4().hex[:10]}@example.co.ke"
+    return client.post("/api/auth/login", json={"email": email, "password": password}, headers=headers)
+
+
+def auth_limits(average: int, burst: int, **more: Any) -> dict[str, dict[str, Any]]:
+    """The credentials rate limit is auth's own (so that its 429s reach the client as they are)."""
+    return {"auth": {"jesh_rate_limit_auth_average": average, "jesh_rate_limit_auth_burst": burst, **more}}
 
 
 def test_login_is_rate_limited_per_client_ip(start_gateway: Any, envelope: Any) -> None:
-    gateway = start_gateway(["auth"], JESH_RATE_LIMIT_AUTH_AVERAGE="1", JESH_RATE_LIMIT_AUTH_BURST="3")
+    gateway = start_gateway(["auth"], settings=auth_limits(1, 3))
     first_ip = gateway.client()                           # 127.0.0.1
     second_ip = gateway.client(source_ip="127.0.0.2")    # another client, another address
 
@@ -56,7 +61,7 @@ def test_login_is_rate_limited_per_client_ip(start_gateway: Any, envelope: Any) 
 
 
 def test_behind_a_trusted_proxy_the_client_ip_is_the_one_it_forwards(start_gateway: Any, envelope: Any) -> None:
-    gateway = start_gateway(["auth"], JESH_RATE_LIMIT_AUTH_AVERAGE="1", JESH_RATE_LIMIT_AUTH_BURST="2")
+    gateway = start_gateway(["auth"], settings=auth_limits(1, 2))
     proxy = gateway.client()  # 127.0.0.1, in entryPoints.web.forwardedHeaders.trustedIPs
 
     for _ in range(2):
@@ -72,6 +77,24 @@ def test_behind_a_trusted_proxy_the_client_ip_is_the_one_it_forwards(start_gatew
     for n in range(2):
         assert login(untrusted, **{"X-Forwarded-For": f"192.0.2.{n}"}).status_code == 401
     envelope(login(untrusted, **{"X-Forwarded-For": "192.0.2.99"}), 429)
+
+
+def test_auths_own_lockout_reaches_the_client_with_its_retry_after(start_gateway: Any, envelope: Any) -> None:
+    gateway = start_gateway(["auth"], settings=auth_limits(
+        600, 100, login_max_failures=3, login_backoff_seconds=600, jesh_admin_email="boss@example.co.ke",
+        jesh_admin_password="Boss-pass-2026"))
+    stranger = gateway.client(source_ip="127.0.0.3")
+    admin = gateway.client(source_ip="127.0.0.4")
+
+    assert [login(stranger, "boss@example.co.ke").status_code for _ in range(3)] == [401, 401, 401]
+    locked = login(stranger, "boss@example.co.ke", "Boss-pass-2026")
+
+    # auth's answer, not the gateway's generic one: its message and its Retry-After (600 s, not 1-3 s).
+    assert envelope(locked, 429)["message"] == "Too many failed login attempts, please try again later"
+    assert 590 <= int(locked.headers["retry-after"]) <= 600
+    assert locked.headers["x-content-type-options"] == "nosniff"  # still through the gateway's middlewares
+    # The stranger did not lock the admin out: from another address, the right password gets in.
+    assert login(admin, "boss@example.co.ke", "Boss-pass-2026").status_code == 200
 
 
 def test_the_daraja_callbacks_are_never_rate_limited(start_gateway: Any, envelope: Any) -> None:
@@ -93,14 +116,14 @@ def test_the_daraja_callbacks_are_never_rate_limited(start_gateway: Any, envelop
 
 
 def test_a_429_says_when_to_retry(start_gateway: Any, envelope: Any) -> None:
-    gateway = start_gateway(["auth"], JESH_RATE_LIMIT_AUTH_AVERAGE="4", JESH_RATE_LIMIT_AUTH_BURST="1",
+    gateway = start_gateway(["auth"], settings=auth_limits(4, 1),
                             JESH_RATE_LIMIT_API_AVERAGE="1", JESH_RATE_LIMIT_API_BURST="1")
     client = gateway.client()
 
     assert login(client).status_code == 401
     refused = login(client)
     envelope(refused, 429)
-    assert refused.headers["retry-after"] == "15"  # 4 per minute: one more attempt every 15 s
+    assert refused.headers["retry-after"] in ("14", "15")  # 4 per minute: one more attempt every 15 s
 
     responses = [client.get("/api/auth/profile") for _ in range(3)]
     assert responses[0].status_code == 401

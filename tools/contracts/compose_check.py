@@ -269,6 +269,18 @@ def _service_of(services: Mapping[str, Any], host: str) -> str | None:
     return (build.get("args") or {}).get("SERVICE")
 
 
+def _web_backend_problems(services: Mapping[str, Any], key: str, host: str, port: int) -> list[str]:
+    """The portal's static server: built from web/Dockerfile (nginx on 8080)."""
+    build = (services.get(host) or {}).get("build") or {}
+    if host not in services:
+        return [f"traefik: {key} points at {host!r}, which is not a compose service"]
+    if build.get("dockerfile") != "web/Dockerfile":
+        return [f"traefik: {key} points at {host!r}, which is not built from web/Dockerfile"]
+    if port != 8080:
+        return [f"traefik: {key} must use port 8080 (where the portal's nginx listens)"]
+    return []
+
+
 def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo: Path) -> list[str]:
     services, problems = _services(resolved), []
     traefik = services.get("traefik")
@@ -286,6 +298,9 @@ def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo
         for url in filter(None, (u.strip() for u in value.split(","))):
             parts = urlsplit(url)
             host = parts.hostname or ""
+            if match.group(1) == "WEB":
+                problems += _web_backend_problems(services, key, host, parts.port or 80)
+                continue
             if host not in services:
                 problems.append(f"traefik: {key} points at {host!r}, which is not a compose service")
             elif _service_of(services, host) != match.group(1).lower():

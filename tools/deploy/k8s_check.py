@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from deployment import REPO, SECRET_NAME, SERVICE_PORT, SERVICES, dummy_value
 from gateway_routes import route_for, routes
+from k8s_gateway import static_backends
 from settings_check import settings_class, settings_problems
 
 K8S = REPO / "deploy" / "k8s"
@@ -294,6 +295,8 @@ def gateway_problems(objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> li
             problems.append(f"gateway: {key} must be http://{name}:{SERVICE_PORT} (got {env.get(key)!r})")
         elif not allows(_policy_for(objects, "gateway"), "egress", name, SERVICE_PORT):
             problems.append(f"gateway: its NetworkPolicy does not let it reach {name}")
+    for backend, spec in static_backends().items():
+        problems += _static_backend_problems(backend, spec["port"], env, objects)
     volumes = {v["name"]: v for v in pod_spec(deployment).get("volumes") or []}
     mounted = {m["mountPath"]: volumes.get(m["name"], {}) for m in container.get("volumeMounts") or []}
     wanted = {"/etc/traefik/traefik.yml": [GATEWAY / "traefik.yml"],
@@ -310,6 +313,31 @@ def gateway_problems(objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> li
     given = {item["name"] for item in container.get("env") or []}
     problems += [f"gateway: the gateway reads {knob} but the Deployment does not pass it"
                  for knob in sorted(knobs - given)]
+    return problems
+
+
+def _static_backend_problems(name: str, port: int, gateway_env: Mapping[str, str],
+                             objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[str]:
+    """A static backend of the gateway (the portal): reachable by the gateway only, unprivileged, read-only."""
+    key = f"JESH_{name.upper()}_URLS"
+    problems = []
+    if gateway_env.get(key) != f"http://{name}:{port}":
+        problems.append(f"gateway: {key} must be http://{name}:{port} (got {gateway_env.get(key)!r})")
+    deployment = objects.get(("Deployment", name))
+    service = objects.get(("Service", name))
+    if deployment is None or service is None or dig(service, "spec.selector") != {"app.kubernetes.io/name": name}:
+        return [*problems, f"{name}: needs a Deployment and a Service selecting its pods"]
+    pod = pod_spec(deployment)
+    (container,) = pod["containers"]
+    if not dig(pod, "securityContext.runAsNonRoot") or not dig(container, "securityContext.readOnlyRootFilesystem"):
+        problems.append(f"{name}: must run as non-root with a read-only root filesystem")
+    if (deployment["spec"].get("replicas") or 1) < 2 or objects.get(("PodDisruptionBudget", name)) is None:
+        problems.append(f"{name}: needs 2+ replicas and a PodDisruptionBudget")
+    if not allows(_policy_for(objects, "gateway"), "egress", name, port):
+        problems.append(f"gateway: its NetworkPolicy does not let it reach {name}")
+    policy = _policy_for(objects, name)
+    if not allows(policy, "ingress", "gateway", port) or dig(policy, "spec.egress") != []:
+        problems.append(f"{name}: its NetworkPolicy must let only the gateway in and nothing out")
     return problems
 
 

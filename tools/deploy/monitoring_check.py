@@ -1,7 +1,7 @@
-"""Check deploy/monitoring without Prometheus or Grafana (promtool comes only with the whole Prometheus server
-package, not from PyPI, so this reads the files itself): the alert rules
-and the dashboard parse, carry what Prometheus/Grafana need, and use only metrics the code exports
-(jeshkit.metrics, Prometheus' own `up`, Traefik's `traefik_*` from gateway/traefik.yml)."""
+"""Check deploy/monitoring without Prometheus or Grafana: the alert rules and the dashboard parse, carry what
+Prometheus/Grafana need, and use only metrics the code exports (jeshkit.metrics, Prometheus' own `up`,
+Traefik's `traefik_*` from gateway/traefik.yml). promtool (Debian's `prometheus` package; none on PyPI) checks
+the rules and runs their unit tests too where it is installed (tests/deploy/test_monitoring.py)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def register() -> Callable[..., Any]:
     """register(client, email=..., **fields) -> the response; sensible defaults for every field."""
     counter = iter(range(1, 10_000))
 
-    def go(client: Any, **fields: Any) -> Any:
+    def go(client: Any, headers: dict[str, str] | None = None, **fields: Any) -> Any:
         body = {
             "email": f"user{next(counter)}@example.com",
             "phone": "0712345678",
@@ -58,7 +58,7 @@ def register() -> Callable[..., Any]:
             "password": PASSWORD,
         }
         body.update(fields)
-        return client.post("/api/auth/register", json=body)
+        return client.post("/api/auth/register", json=body, headers=headers or {})
 
     return go
 

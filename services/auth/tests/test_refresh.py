@@ -148,8 +148,13 @@ def test_purge_removes_only_what_has_expired(auth, register, auth_engine):
             {"t": long_ago},
         )
         conn.execute(
-            text("INSERT INTO login_throttles (email, attempts, window_started_at) VALUES "
-                 "('stale@example.com', 2, :t), ('recent@example.com', 2, now())"),
+            text("INSERT INTO login_throttles (email, client_ip, attempts, last_attempt_at) VALUES "
+                 "('stale@example.com', '192.0.2.1', 2, :t), ('recent@example.com', '192.0.2.1', 2, now())"),
+            {"t": long_ago},
+        )
+        conn.execute(
+            text("INSERT INTO credential_buckets (client_ip, tokens, updated_at) VALUES "
+                 "('192.0.2.1', 3, :t), ('192.0.2.2', 3, now())"),
             {"t": long_ago},
         )
 
@@ -158,6 +163,8 @@ def test_purge_removes_only_what_has_expired(auth, register, auth_engine):
     with auth_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM refresh_tokens")) == 1
         assert list(conn.scalars(text("SELECT email FROM login_throttles"))) == ["recent@example.com"]
+        buckets = set(conn.scalars(text("SELECT client_ip FROM credential_buckets")))
+        assert "192.0.2.2" in buckets and "192.0.2.1" not in buckets
         families = conn.scalars(text("SELECT u.email FROM refresh_families f JOIN users u ON u.id = f.user_id"))
         assert list(families) == ["fresh@example.com"]
     assert refresh(auth, old["refresh_token"]).status_code == 401

@@ -99,6 +99,14 @@ def test_one_pooled_connection_is_enough_to_pay(stack: Any, booking_id: int) -> 
     r = stack.initiate(client, booking_id, OWNER)
     assert r.status_code == 200, r.text
     stack.wait_event("PaymentSucceeded", booking_id)
+    # and a refund, paid by B2C, the same way
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+    [refund] = wait_for(lambda: admin_get(stack, client, "/api/payments/refunds"), what="the refund")
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    stack.wait_event("RefundPaid", booking_id)
 
 
 # --- 3. the hold and the prompt --------------------------------------------------------------------------
@@ -355,3 +363,56 @@ def test_autopay_requested_by_billing_pushes_for_the_invoice(stack: Any) -> None
     stack.event_bus.publish("AutopayRequested", {**request, "attempt": 2})  # a second request: one more push
     wait_for(lambda: stack.sim.daraja.stats["stk_pushes"] == 2, what="the second autopay push")
     assert len(stack.payments(88)) == 2
+
+
+def test_unmatched_money_becomes_a_refund_only_once_daraja_confirms_it(stack: Any) -> None:
+    from jeshkit.mpesa import stk_password, stk_timestamp
+
+    client = stack.start(mpesa_callback_token="shared0token")
+    admin = stack.keys.headers(ADMIN, "admin")
+    hook = f"http://127.0.0.1:{client.port}/api/payments/hooks/stk/shared0token"  # the operator's shared token
+    # A push payments has no record of (as if its intent had been lost), calling back on the compat path.
+    token = stack.sim.client.get("/oauth/v1/generate", params={"grant_type": "client_credentials"},
+                                 auth=("k", "s")).json()["access_token"]
+    timestamp = stk_timestamp()
+    push = stack.sim.client.post("/mpesa/stkpush/v1/processrequest", headers={"Authorization": f"Bearer {token}"},
+                                 json={"BusinessShortCode": "174379", "Timestamp": timestamp,
+                                       "Password": stk_password("174379", stack.sim.settings.passkey, timestamp),
+                                       "TransactionType": "CustomerPayBillOnline", "Amount": 900,
+                                       "PartyA": "254708374149", "PartyB": "174379", "PhoneNumber": "254708374149",
+                                       "CallBackURL": hook,
+                                       "AccountReference": "LOST", "TransactionDesc": "Unit rental"}).json()
+    money = wait_for(lambda: admin_get(stack, client, "/api/payments/unmatched"), what="the unmatched money")[0]
+    assert money["reference"] == push["CheckoutRequestID"] and money["amount"] == 900
+
+    forged = {"Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_forged", "ResultCode": 0, "ResultDesc": "ok",
+                                       "CallbackMetadata": {"Item": [{"Name": "Amount", "Value": 100000.0},
+                                                                     {"Name": "PhoneNumber", "Value": 254700000001}]}}}}
+    stack.post_callback(hook, forged)
+    fake = next(u for u in admin_get(stack, client, "/api/payments/unmatched") if u["reference"] == "ws_CO_forged")
+    r = client.post(f"/api/payments/unmatched/{fake['id']}/refund", headers=admin)
+    assert r.status_code in (409, 502)  # Daraja never heard of it: no refund of money that never came
+    assert refunds(stack, client) == []
+
+    assert client.post(f"/api/payments/unmatched/{money['id']}/refund",
+                       headers=stack.keys.headers(OWNER)).status_code == 403
+    r = client.post(f"/api/payments/unmatched/{money['id']}/refund", headers=admin)
+    assert r.status_code == 200, r.text
+    refund = r.json()["data"]
+    assert refund["amount"] == 900 and refund["status"] == "required" and refund["phone_number"] == "254708374149"
+    assert client.post(f"/api/payments/unmatched/{money['id']}/refund", headers=admin).status_code == 409
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=admin)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: refunds(stack, client, "paid"), what="the payout")
+    assert stack.sim.daraja.payouts.paid_total == 900
+
+
+def test_payments_and_daraja_calls_are_counted_for_the_alerts(stack: Any, booking_id: int) -> None:
+    client = stack.start()
+    stack.booking(booking_id, OWNER)
+    stack.pay(client, booking_id, OWNER)
+    stack.wait_event("PaymentSucceeded", booking_id)
+    exported = client.get("/metrics").text
+    assert 'jesh_payments_total{method="mpesa",outcome="succeeded"}' in exported
+    assert 'jesh_daraja_request_duration_seconds_count{operation="stkpush",outcome="ok"}' in exported
+    assert 'jesh_daraja_request_duration_seconds_count{operation="stkquery",outcome="ok"}' in exported

@@ -66,6 +66,7 @@ def test_happy_path_prompt_callback_confirmation_and_event(stack: Any, booking_i
             "method": "mpesa",
             "transaction_code": receipt,
             "timestamp": status["data"]["timestamp"],
+            "reason": None,
             "refund": None,
         },
     }
@@ -109,6 +110,7 @@ def test_each_failure_code_fails_the_payment_and_allows_a_retry(
     }
     status = stack.status(client, booking_id, OWNER).json()["data"]
     assert status["status"] == "failed" and status["transaction_code"] is None
+    assert status["reason"] == reason  # the portal shows it
     assert stack.outbox("PaymentSucceeded", booking_id) == []
 
     retry = stack.pay(client, booking_id, OWNER, phone="0708374149")  # the booking is still pending

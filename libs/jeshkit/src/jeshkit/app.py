@@ -20,6 +20,7 @@ from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging, PeriodicJob
 from jeshkit.metrics import MetricsMiddleware, metrics_router
 from jeshkit.middleware import RequestIdMiddleware, TrailingSlashMiddleware
+from jeshkit.openapi import install_openapi
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
 from jeshkit.settings import ServiceSettings
@@ -92,6 +93,7 @@ def create_service_app(
         settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     install_error_handlers(app)
+    install_openapi(app)
     if cache_channel is not None:
         app.add_middleware(CachedGetMiddleware)  # innermost of ours: after the slash and request id
     app.add_middleware(MetricsMiddleware)  # outside the cache, inside the slash rewrite: sees the matched route

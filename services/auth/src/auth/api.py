@@ -6,10 +6,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from auth import service
-from auth.schemas import AuthOut, LoginIn, MessageOut, ProfileOut, RefreshIn, RegisterIn, UserOut
-from auth.service import AuthResult, Credentials
+from auth.client_ip import client_ip
+from auth.models import User
+from auth.schemas import AuthOut, LoginIn, MessageOut, ProfileIn, ProfileOut, RefreshIn, RegisterIn, UserOut
+from auth.service import AuthResult, Credentials, utcnow
+from auth.throttle import spend_credential_token
 from auth.tokens import KeyRing
 from jeshkit.db import SessionDep
+from jeshkit.errors import BadRequest
 from jeshkit.schemas import ERROR_RESPONSES, ErrorEnvelope
 from jeshkit.security import CurrentUser
 
@@ -26,7 +30,20 @@ def get_key_ring(request: Request) -> KeyRing:
     return request.app.state.key_ring
 
 
+def get_client_ip(request: Request) -> str:
+    return client_ip(request, request.app.state.trusted_proxies)
+
+
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
+ClientIpDep = Annotated[str, Depends(get_client_ip)]
+
+
+def credentials_rate_limit(session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep) -> None:
+    """Every /login and /register request spends a token of its client address, valid or not (429 when empty)."""
+    spend_credential_token(session, client_ip=ip, policy=credentials.login_policy, now=utcnow())
+
+
+RATE_LIMITED = [Depends(credentials_rate_limit)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
@@ -39,9 +56,11 @@ def _auth_out(result: AuthResult) -> AuthOut:
     )
 
 
-@router.post("/register", status_code=201, response_model=AuthOut, responses=ERROR_RESPONSES)
+@router.post("/register", status_code=201, response_model=AuthOut, responses=LOGIN_RESPONSES,
+             dependencies=RATE_LIMITED)
 def register(body: RegisterIn, session: SessionDep, credentials: CredentialsDep) -> AuthOut:
-    """Create an account (always role `user`) and sign it in."""
+    """Create an account (always role `user`) and sign it in. 429 with Retry-After when this client address
+    has sent too many /login and /register requests."""
     result = service.register(
         session=session, credentials=credentials,
         email=body.email, phone=body.phone, name=body.name, password=body.password,
@@ -49,10 +68,13 @@ def register(body: RegisterIn, session: SessionDep, credentials: CredentialsDep)
     return _auth_out(result)
 
 
-@router.post("/login", response_model=AuthOut, responses=LOGIN_RESPONSES)
-def login(body: LoginIn, session: SessionDep, credentials: CredentialsDep) -> AuthOut:
-    """Sign in with email and password; 429 with Retry-After while the account is locked out."""
-    return _auth_out(service.login(session=session, credentials=credentials, email=body.email, password=body.password))
+@router.post("/login", response_model=AuthOut, responses=LOGIN_RESPONSES, dependencies=RATE_LIMITED)
+def login(body: LoginIn, session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep) -> AuthOut:
+    """Sign in with email and password. 429 with Retry-After while this email must wait after failed attempts
+    from this client address (other addresses are not concerned), or when this address sends too many requests."""
+    result = service.login(session=session, credentials=credentials, email=body.email, password=body.password,
+                           client_ip=ip)
+    return _auth_out(result)
 
 
 @router.post("/refresh", response_model=AuthOut, responses=ERROR_RESPONSES)
@@ -71,7 +93,22 @@ def logout(body: RefreshIn, user: CurrentUser, session: SessionDep) -> MessageOu
 @router.get("/profile", response_model=ProfileOut, responses=ERROR_RESPONSES)
 def profile(user: CurrentUser, session: SessionDep) -> ProfileOut:
     """The caller's account, at the top level (no envelope)."""
-    account = service.get_profile(session=session, user_id=user.id)
+    return _profile_out(service.get_profile(session=session, user_id=user.id))
+
+
+@router.patch("/profile", response_model=ProfileOut, responses=ERROR_RESPONSES)
+def update_profile(body: ProfileIn, user: CurrentUser, session: SessionDep) -> ProfileOut:
+    """Change any of email, phone and name (the rules of registration); answers the profile as GET does.
+    An email another account has: 409. Publishes UserUpdated."""
+    if body.email is None and body.phone is None and body.name is None:
+        raise BadRequest("Give at least one of email, phone, name")
+    account = service.update_profile(
+        session=session, user_id=user.id, email=body.email, phone=body.phone, name=body.name
+    )
+    return _profile_out(account)
+
+
+def _profile_out(account: User) -> ProfileOut:
     return ProfileOut(id=account.id, email=account.email, name=account.name, phone=account.phone, role=account.role)
 
 

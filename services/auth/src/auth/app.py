@@ -5,10 +5,12 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from auth.api import router
+from auth.client_ip import parse_networks
 from auth.handlers import HANDLERS
 from auth.passwords import Passwords
-from auth.service import Credentials, LoginPolicy, bootstrap_admin, purge_expired
+from auth.service import Credentials, bootstrap_admin, purge_expired
 from auth.settings import Settings
+from auth.throttle import LoginPolicy
 from auth.tokens import AccessTokens, load_key_ring
 from jeshkit.app import create_service_app
 from jeshkit.messaging import PeriodicJob
@@ -34,7 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         login_policy=LoginPolicy(
             max_failures=settings.login_max_failures,
             window=timedelta(seconds=settings.login_failure_window_seconds),
-            lockout=timedelta(seconds=settings.login_lockout_seconds),
+            max_lockout=timedelta(seconds=settings.login_lockout_seconds),
+            backoff_base=timedelta(seconds=settings.login_backoff_seconds),
+            per_minute=settings.jesh_rate_limit_auth_average,
+            burst=settings.jesh_rate_limit_auth_burst,
         ),
     )
 
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.key_ring = key_ring
     app.state.credentials = credentials
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxy_ips)
     # Auth verifies its own tokens (/profile, /logout) with the keys it holds, never over HTTP.
     app.state.token_verifier = TokenVerifier(
         settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience, key_source=key_ring

@@ -3,7 +3,19 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Integer, String, Text, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jeshkit.db import new_metadata
@@ -63,12 +75,23 @@ class RefreshToken(Base):
 
 
 class LoginThrottle(Base):
-    """Login attempts not yet proven right for one email (known or not), in the current window."""
+    """Login attempts not yet proven right for one email (known or not) from one client address."""
 
     __tablename__ = "login_throttles"
     __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_non_negative"),)
 
     email: Mapped[str] = mapped_column(Text, primary_key=True)
+    client_ip: Mapped[str] = mapped_column(Text, primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
-    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CredentialBucket(Base):
+    """Token bucket of one client address on /login and /register (the credentials rate limit)."""
+
+    __tablename__ = "credential_buckets"
+
+    client_ip: Mapped[str] = mapped_column(Text, primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

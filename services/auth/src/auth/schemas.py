@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -21,6 +23,20 @@ _KENYAN_PHONE = re.compile(r"^(?:\+?254|0)([17]\d{8})$")
 _PHONE_SEPARATORS = re.compile(r"[\s-]")
 
 
+def storable(value: str) -> str:
+    """ValueError for what PostgreSQL text and UTF-8 cannot carry: NUL and lone surrogates."""
+    if "\x00" in value or any(unicodedata.category(c) == "Cs" for c in value):
+        raise ValueError("Must not contain NUL characters or lone surrogates")
+    return value
+
+
+def plain_text(value: str) -> str:
+    """ValueError for control characters (NUL, newlines...) and lone surrogates: a name is one line of text."""
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise ValueError("Must not contain control characters")
+    return value
+
+
 def normalise_email(value: str) -> str:
     """Trimmed and lower-cased; ValueError when it is not an address."""
     email = value.strip().lower()
@@ -37,8 +53,21 @@ def normalise_phone(value: str) -> str:
     return "254" + match.group(1)
 
 
+# The same rules as JSON Schema, for the OpenAPI documents (the validators above are what decides).
+PHONE_PATTERN = r"^(?:\+?254|0)[17][0-9]{8}$"
+Email = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": EMAIL_MAX_LENGTH})]
+Phone = Annotated[
+    str,
+    Field(json_schema_extra={
+        "pattern": PHONE_PATTERN,
+        "description": "Kenyan mobile number: 07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX, 2547XXXXXXXX (or with 1)",
+    }),
+]
+Name = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
+
+
 def normalise_name(value: str) -> str:
-    name = value.strip()
+    name = plain_text(value).strip()
     if not 1 <= len(name) <= NAME_MAX_LENGTH:
         raise ValueError(f"Name must be 1 to {NAME_MAX_LENGTH} characters")
     return name
@@ -47,10 +76,23 @@ def normalise_name(value: str) -> str:
 class RegisterIn(BaseModel):
     """A new account. Unknown fields (a `role` above all) are ignored: every registration is a user."""
 
-    email: str
-    phone: str
-    name: str
+    email: Email
+    phone: Phone
+    name: Name
     password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+    _email = field_validator("email")(normalise_email)
+    _phone = field_validator("phone")(normalise_phone)
+    _name = field_validator("name")(normalise_name)
+    _password = field_validator("password")(storable)
+
+
+class ProfileIn(BaseModel):
+    """PATCH /profile: any of email, phone and name, by the rules of registration."""
+
+    email: Email = None  # type: ignore[assignment]  # absent: unchanged; null is refused
+    phone: Phone = None  # type: ignore[assignment]
+    name: Name = None  # type: ignore[assignment]
 
     _email = field_validator("email")(normalise_email)
     _phone = field_validator("phone")(normalise_phone)
@@ -61,9 +103,14 @@ class LoginIn(BaseModel):
     email: str = Field(max_length=1024)
     password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
+    _email = field_validator("email")(storable)
+    _password = field_validator("password")(storable)
+
 
 class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=512)
+
+    _token = field_validator("refresh_token")(storable)
 
 
 class UserOut(BaseModel):

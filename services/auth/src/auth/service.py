@@ -5,43 +5,35 @@ of the same family. Presenting a spent token means two parties hold the family (
 whole family is revoked and both must log in again. Rotation and revocation lock the family row, so a
 logout cannot miss a token issued by a refresh running at the same moment.
 
-Brute force: every login attempt for an email (existing or not, so that a 429 reveals nothing either)
-is counted in `login_throttles` *before* the password is checked, under a row lock; a right password
-clears the count. More than `login_max_failures` unproven attempts within `login_failure_window_seconds`
-lock that email out for `login_lockout_seconds` (429 with Retry-After). Counting before checking means
-parallel guesses cannot slip past the limit while earlier ones are still being verified.
+Brute force and floods: see auth.throttle (per email and client address, exponential backoff; a token
+bucket per client address on /login and /register).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from auth.models import LoginThrottle, RefreshFamily, RefreshToken, User
+from auth.models import CredentialBucket, LoginThrottle, RefreshFamily, RefreshToken, User
 from auth.passwords import Passwords
 from auth.schemas import normalise_email, normalise_name
+from auth.throttle import LoginPolicy, clear_login_attempts, count_login_attempt
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
-from jeshkit.errors import AppError, BadRequest, Unauthorized
-from jeshkit.events import UserRegistered, stage
+from jeshkit.errors import BadRequest, Conflict, Unauthorized
+from jeshkit.events import UserRegistered, UserUpdated, stage
 
 log = logging.getLogger("auth.service")
 
 INVALID_CREDENTIALS = "Invalid credentials"
 INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"
-
-
-@dataclass(frozen=True)
-class LoginPolicy:
-    max_failures: int
-    window: timedelta
-    lockout: timedelta
 
 
 @dataclass(frozen=True)
@@ -59,14 +51,6 @@ class AuthResult:
     user: User
     token: str
     refresh_token: str
-
-
-class TooManyAttempts(AppError):
-    def __init__(self, retry_after: timedelta) -> None:
-        seconds = max(1, math.ceil(retry_after.total_seconds()))
-        super().__init__(
-            429, "Too many failed login attempts, please try again later", headers={"Retry-After": str(seconds)}
-        )
 
 
 def utcnow() -> datetime:
@@ -88,17 +72,17 @@ def register(
     return result
 
 
-def login(*, session: Session, credentials: Credentials, email: str, password: str) -> AuthResult:
+def login(*, session: Session, credentials: Credentials, email: str, password: str, client_ip: str) -> AuthResult:
     """Check email and password (same answer and time for an unknown email) and start a session."""
     email = email.strip().lower()
     now = utcnow()
-    _count_login_attempt(session, email=email, policy=credentials.login_policy, now=now)
+    count_login_attempt(session, email=email, client_ip=client_ip, policy=credentials.login_policy, now=now)
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
     if not credentials.passwords.verify(user.password_hash if user else None, password):
         session.rollback()
         raise Unauthorized(INVALID_CREDENTIALS)
     assert user is not None  # verify() is False without a hash
-    session.execute(delete(LoginThrottle).where(LoginThrottle.email == email))
+    clear_login_attempts(session, email=email, client_ip=client_ip)
     if credentials.passwords.needs_rehash(user.password_hash):
         user.password_hash = credentials.passwords.hash(password)
         user.updated_at = now
@@ -163,6 +147,38 @@ def get_profile(*, session: Session, user_id: int) -> User:
     return user
 
 
+def update_profile(
+    *, session: Session, user_id: int, email: str | None, phone: str | None, name: str | None
+) -> User:
+    """Change any of email, phone and name (already normalised); UserUpdated when something changed."""
+    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+    if user is None:
+        session.rollback()
+        raise Unauthorized("Account no longer exists")
+    changes = {
+        field: value
+        for field, value in (("email", email), ("phone", phone), ("name", name))
+        if value is not None and value != getattr(user, field)
+    }
+    if "email" in changes and session.scalar(select(User.id).where(User.email == changes["email"], User.id != user_id)):
+        session.rollback()
+        raise Conflict("Email already registered")
+    if changes:
+        for field, value in changes.items():
+            setattr(user, field, value)
+        user.updated_at = utcnow()
+        try:
+            session.flush()
+        except IntegrityError:  # the same email taken at the same moment by another account
+            session.rollback()
+            raise Conflict("Email already registered") from None
+        stage(session, UserUpdated(**_profile_data(user)))
+    session.commit()
+    if changes:
+        log.info("user %s updated %s", user_id, ", ".join(sorted(changes)))
+    return user
+
+
 def bootstrap_admin(
     *, session_factory: sessionmaker[Session], passwords: Passwords, email: str, password: str, name: str
 ) -> bool:
@@ -204,15 +220,24 @@ def purge_expired(session_factory: sessionmaker[Session]) -> None:
         )
         session.execute(delete(RefreshFamily).where(RefreshFamily.id.in_(empty)))
         stale = (
-            select(LoginThrottle.email)
+            select(LoginThrottle.email, LoginThrottle.client_ip)
             .where(
-                LoginThrottle.window_started_at < now - timedelta(days=1),
+                LoginThrottle.last_attempt_at < now - timedelta(days=1),
                 (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
             )
             .limit(1000)
             .with_for_update(skip_locked=True)
         )
-        session.execute(delete(LoginThrottle).where(LoginThrottle.email.in_(stale)))
+        session.execute(
+            delete(LoginThrottle).where(tuple_(LoginThrottle.email, LoginThrottle.client_ip).in_(stale))
+        )
+        idle = (
+            select(CredentialBucket.client_ip)
+            .where(CredentialBucket.updated_at < now - timedelta(hours=1))
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(CredentialBucket).where(CredentialBucket.client_ip.in_(idle)))
         session.commit()
 
 
@@ -232,11 +257,13 @@ def _insert_user(
     if user_id is None:
         return None
     user = session.get_one(User, user_id)
-    stage(
-        session,
-        UserRegistered(user_id=user.id, email=user.email, name=user.name, role=user.role, phone=user.phone),
-    )
+    stage(session, UserRegistered(**_profile_data(user)))
     return user
+
+
+def _profile_data(user: User) -> dict[str, Any]:
+    """The data of UserRegistered and UserUpdated: the whole profile."""
+    return {"user_id": user.id, "email": user.email, "phone": user.phone, "name": user.name, "role": user.role}
 
 
 def _start_session(session: Session, *, credentials: Credentials, user: User, now: datetime) -> AuthResult:
@@ -254,23 +281,3 @@ def _add_refresh_token(session: Session, *, family_id: uuid.UUID, ttl: timedelta
         RefreshToken(token_hash=hash_refresh_token(token), family_id=family_id, created_at=now, expires_at=now + ttl)
     )
     return token
-
-
-def _count_login_attempt(session: Session, *, email: str, policy: LoginPolicy, now: datetime) -> None:
-    """Count one attempt for `email` and commit it; TooManyAttempts while that email is locked out."""
-    session.execute(
-        insert(LoginThrottle).values(email=email, attempts=0, window_started_at=now).on_conflict_do_nothing()
-    )
-    throttle = session.scalars(select(LoginThrottle).where(LoginThrottle.email == email).with_for_update()).one()
-    if throttle.locked_until is not None and throttle.locked_until > now:
-        session.rollback()
-        raise TooManyAttempts(throttle.locked_until - now)
-    if throttle.locked_until is not None or throttle.window_started_at <= now - policy.window:
-        throttle.attempts, throttle.window_started_at, throttle.locked_until = 0, now, None
-    if throttle.attempts >= policy.max_failures:
-        throttle.locked_until = now + policy.lockout
-        session.commit()
-        log.warning("login locked out for one account after %d unproven attempts", policy.max_failures)
-        raise TooManyAttempts(policy.lockout)
-    throttle.attempts += 1
-    session.commit()

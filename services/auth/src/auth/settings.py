@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pydantic import model_validator
 
+from auth.client_ip import parse_networks
 from jeshkit.settings import ServiceSettings
 
 DEV_SIGNING_KEY_FILE = ".jesh/auth/signing-key.pem"
@@ -31,10 +32,18 @@ class Settings(ServiceSettings):
     password_hash_time_cost: int = 2
     password_hash_parallelism: int = 1
 
-    # Brute force: an account (by email) gets this many unproven login attempts per window, then a lockout.
+    # Brute force (auth.throttle): an email gets this many unproven login attempts from one client address, then
+    # that address waits LOGIN_BACKOFF_SECONDS, twice that after each further failure, at most LOGIN_LOCKOUT_SECONDS;
+    # forgotten after LOGIN_FAILURE_WINDOW_SECONDS of quiet. Other addresses are not concerned.
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
     login_lockout_seconds: int = 900
+    login_backoff_seconds: int = 60
+    # The credentials rate limit: per client address, /login and /register together, a token bucket.
+    jesh_rate_limit_auth_average: float = 120.0  # per minute
+    jesh_rate_limit_auth_burst: int = 60
+    # Proxies whose X-Forwarded-For is believed: the gateway's entryPoints.web.forwardedHeaders.trustedIPs.
+    trusted_proxy_ips: str = "127.0.0.1/32,::1/128"
 
     # The first admin, created once at start-up (JESH_ADMIN_EMAIL / JESH_ADMIN_PASSWORD).
     jesh_admin_email: str = DEV_ADMIN_EMAIL
@@ -68,4 +77,9 @@ class Settings(ServiceSettings):
             raise ValueError("token lifetimes must be positive")
         if self.login_max_failures < 1:
             raise ValueError("LOGIN_MAX_FAILURES must be at least 1")
+        if self.jesh_rate_limit_auth_average <= 0 or self.jesh_rate_limit_auth_burst < 1:
+            raise ValueError("JESH_RATE_LIMIT_AUTH_AVERAGE must be positive and JESH_RATE_LIMIT_AUTH_BURST at least 1")
+        if self.login_backoff_seconds < 1 or self.login_lockout_seconds < 1:
+            raise ValueError("LOGIN_BACKOFF_SECONDS and LOGIN_LOCKOUT_SECONDS must be at least 1")
+        parse_networks(self.trusted_proxy_ips)  # ValueError on a malformed entry
         return self

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.openapi import json_body
+from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from jeshkit.security import AdminUser, CurrentUser, Principal
 from payments import service
@@ -25,6 +27,7 @@ from payments.schemas import (
     PaymentRecord,
     PaymentStatus,
     RefundView,
+    StkCallbackRequest,
     UnmatchedMoney,
 )
 
@@ -64,8 +67,7 @@ def initiate_mpesa_payment(
         return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, body.invoice_id, payer)))
     started = service.initiate_payment(
         session=session,
-        http=state.http,
-        booking_url=state.settings.booking_url,
+        booking_service=Peer("booking", state.settings.booking_url, state.http),
         provider=state.providers.get("mpesa"),
         user=user,
         booking_id=body.booking_id,
@@ -88,10 +90,10 @@ def pay_invoice(
 
 def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id: int, payer: str) -> dict[str, Any]:
     state = request.app.state
+    billing_url = state.settings.billing_url
     return service.initiate_invoice_payment(
         session=session,
-        http=state.http,
-        billing_url=state.settings.billing_url,
+        billing=Peer("billing", billing_url, state.http) if billing_url else None,
         provider=state.providers.get("mpesa"),
         user=user,
         invoice_id=invoice_id,
@@ -143,15 +145,22 @@ def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[Unmatched
     return Envelope(data=[UnmatchedMoney(**u) for u in service.list_unmatched(session=session)])
 
 
+@router.post("/unmatched/{unmatched_id}/refund", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)
+def refund_unmatched(unmatched_id: int, _: AdminUser, session: SessionDep, request: Request) -> Envelope[RefundView]:
+    """Turn unmatched money into a refund (admin), once M-PESA confirms it was paid; then approve it as any."""
+    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id)
+    return Envelope(data=RefundView(**service.refund_view(refund)))
+
+
 # --- what Daraja POSTs ----------------------------------------------------------------------------------
-@router.post("/hooks/stk/{token}", response_model=CallbackAck)
+@router.post("/hooks/stk/{token}", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def stk_callback(token: str, request: Request) -> JSONResponse:
     """Daraja's callback (the push's own CallBackURL): always 200, whatever arrives."""
     await _process(request, lambda session, raw: _stk(request, session, raw, token))
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.post("/mpesa/callback", response_model=CallbackAck)
+@router.post("/mpesa/callback", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def compat_mpesa_callback(request: Request) -> JSONResponse:
     """The old callback path (compat): processed only while MPESA_CALLBACK_TOKEN is unset."""
     if request.app.state.settings.mpesa_callback_token is None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from jeshkit.metrics import DARAJA_REQUEST_SECONDS
 from jeshkit.mpesa import stk_password, stk_timestamp
 from payments.daraja_wire import as_int
 from payments.providers import ProviderError, ProviderRefused, ProviderUnavailable, ProviderUncertain
@@ -23,6 +24,12 @@ from payments.providers import ProviderError, ProviderRefused, ProviderUnavailab
 log = logging.getLogger("payments.daraja")
 
 INVALID_TOKEN = "404.001.03"
+OPERATIONS = {
+    "/oauth/v1/generate": "oauth",
+    "/mpesa/stkpush/v1/processrequest": "stkpush",
+    "/mpesa/stkpushquery/v1/query": "stkquery",
+    "/mpesa/b2c/v3/paymentrequest": "b2c",
+}
 STILL_PROCESSING = "500.001.1001"
 
 
@@ -232,8 +239,13 @@ class DarajaClient:
         raise AssertionError("unreachable")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        started, outcome = time.perf_counter(), "error"
         try:
-            return self._http.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
+            response = self._http.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
+            # "still processing" is STK Push Query's HTTP 500 that is not an error
+            if response.status_code < 500 or OPERATIONS.get(path) == "stkquery":
+                outcome = "ok"
+            return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             log.warning("Daraja unreachable on %s: %s", path, exc)
             raise ProviderUnavailable("M-PESA is unavailable, please retry") from None
@@ -243,6 +255,8 @@ class DarajaClient:
         except httpx.HTTPError as exc:  # the connection broke after the request went out
             log.warning("Daraja's answer was lost on %s: %s", path, exc)
             raise ProviderUncertain("M-PESA's answer was lost") from None
+        finally:
+            DARAJA_REQUEST_SECONDS.labels(OPERATIONS.get(path, "other"), outcome).observe(time.perf_counter() - started)
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:

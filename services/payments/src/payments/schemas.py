@@ -103,6 +103,7 @@ class PaymentStatus(BaseModel):
     method: str = Field(description="mpesa | paypal | card")
     transaction_code: str | None = Field(description="the M-PESA receipt number once paid")
     timestamp: datetime = Field(description="when the payment was started (UTC)")
+    reason: str | None = Field(default=None, description="why a failed payment failed, in words a person can read")
     refund: RefundView | None = Field(default=None, description="the booking's latest refund, if any")
 
 
@@ -111,3 +112,33 @@ class CallbackAck(BaseModel):
 
     ResultCode: int = 0
     ResultDesc: str = "Success"
+
+
+# --- Daraja's STK Push callback, as documented (the route reads the raw body itself, whatever arrives) ---
+
+
+class StkCallbackItem(BaseModel):
+    Name: str
+    Value: str | int | float | None = None
+
+
+class StkCallbackMetadata(BaseModel):
+    Item: list[StkCallbackItem]
+
+
+class StkCallback(BaseModel):
+    MerchantRequestID: str
+    CheckoutRequestID: str
+    ResultCode: int
+    ResultDesc: str
+    CallbackMetadata: StkCallbackMetadata | None = Field(default=None, description="only on success")
+
+
+class StkCallbackBody(BaseModel):
+    stkCallback: StkCallback
+
+
+class StkCallbackRequest(BaseModel):
+    """What Daraja POSTs to the CallBackURL after an STK Push."""
+
+    Body: StkCallbackBody

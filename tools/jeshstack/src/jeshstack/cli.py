@@ -36,13 +36,14 @@ def _state() -> dict | None:
 
 def _print_state(state: dict) -> None:
     rows = [("gateway", state["gateway"]), ("gateway ping/metrics", state["gateway_internal"]),
-            ("postgres", state["postgres"]), ("nats", state["nats"]), ("daraja simulator", state["daraja_simulator"])]
+            ("postgres", state["postgres"]), ("nats", state["nats"]), ("daraja simulator", state["daraja_simulator"]),
+            ("web (static files)", state.get("web", ""))]
     rows += [(name, url) for name, url in state["services"].items()]
     print()
     for name, url in rows:
         print(f"  {name:<22} {url}")
     print(f"\n  logs in {state['logs']}   admin: {state['admin_email']}")
-    print(f"  try: curl {state['gateway']}/api/units\n")
+    print(f"  portal: {state['gateway']}/   try: curl {state['gateway']}/api/units\n")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -57,7 +58,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     if args.detach:
         return _up_detached()
-    stack = Stack(StackConfig(state_dir=STATE_DIR, gateway_port=gateway_port,
+    stack = Stack(StackConfig(state_dir=STATE_DIR, gateway_port=gateway_port, build_web=True,
                               console=None if args.quiet else sys.stdout))
     stop = threading.Event()
 

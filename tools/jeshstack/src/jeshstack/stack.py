@@ -106,6 +106,9 @@ class StackConfig:
     seed_demo_units: bool = True
     # Extra gateway routes, name → (path prefix, backend URL), behind the same middlewares as /api routes.
     extra_routes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Build web/ (npm ci + npm run build when its sources changed) before serving it; the static server
+    # starts either way and serves whatever web/dist holds (the browser tests build it themselves).
+    build_web: bool = False
 
 
 class Stack:
@@ -123,6 +126,7 @@ class Stack:
         self.nats_url = ""
         self.internal_port = 0
         self.simulator_url = ""
+        self.web_url = ""
         self._supervising = threading.Event()
 
     # --- addresses ----------------------------------------------------------------------------
@@ -140,6 +144,7 @@ class Stack:
         self._start_postgres()
         self._start_nats()
         self._start_simulator()
+        self._start_web()
         self._start_services()
         self._start_gateway()
         self.wait_ready()
@@ -202,6 +207,18 @@ class Stack:
         )
         proc.start()
         self.processes["daraja-sim"] = proc
+
+    def _start_web(self) -> None:
+        from jeshstack import web
+
+        if self.config.build_web:
+            self._say("building web/ (when its sources changed)")
+            web.ensure_built(self.config.console)
+        self.web_url = f"http://127.0.0.1:{free_port()}"
+        cmd = [sys.executable, "-m", "jeshstack.web", "--port", self.web_url.rsplit(":", 1)[1], "--root", str(web.DIST)]
+        proc = ManagedProcess("web", cmd, dict(self.base_env), self.log_dir / "web.log", self.config.console)
+        proc.start()
+        self.processes["web"] = proc
 
     def service_env(self, name: str) -> dict[str, str]:
         auth_url = self.service_urls["auth"][0]
@@ -269,7 +286,10 @@ class Stack:
         return {"extra-routes": {"http": {"routers": routers, "services": services}}}
 
     def base_env_gateway(self) -> dict[str, str]:
-        return {k: v for k, v in self.base_env.items() if k.startswith("JESH_")}
+        env = {k: v for k, v in self.base_env.items() if k.startswith("JESH_")}
+        if self.web_url:
+            env["JESH_WEB_URLS"] = self.web_url
+        return env
 
     def process_urls(self) -> dict[str, str]:
         out = {}
@@ -282,6 +302,8 @@ class Stack:
         checks: dict[str, str] = {f"{k}": f"{u}/readyz" for k, u in self.process_urls().items()}
         if "daraja-sim" in self.processes:
             checks["daraja-sim"] = f"{self.simulator_url}/healthz"
+        if self.web_url:
+            checks["web"] = f"{self.web_url}/healthz"
         pending = dict(checks)
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
@@ -341,6 +363,7 @@ class Stack:
             "postgres": f"127.0.0.1:{self.postgres.port}" if self.postgres else "external",
             "nats": self.nats_url,
             "daraja_simulator": self.simulator_url,
+            "web": self.web_url,
             "services": self.process_urls(),
             "logs": str(self.log_dir),
             "admin_email": self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),

@@ -1,7 +1,7 @@
 """Use cases of the payments service, one module per use case; each owns its transaction and stages the events
 it causes, and none calls Daraja or a peer service with a transaction or a row lock open."""
 
-from payments.service.bookings import booking_snapshot, ensure_booking_copy, remember_booking
+from payments.service.bookings import locked_booking, remember_booking
 from payments.service.callbacks import apply_stk_callback, process_stk_callback
 from payments.service.initiate import initiate_invoice_payment, initiate_payment, send_queued_pushes
 from payments.service.queries import list_payments, list_refunds, list_unmatched, payment_status, refund_view
@@ -13,13 +13,30 @@ from payments.service.refunds import (
     process_b2c_result,
     process_b2c_timeout,
     raise_refund,
+    refund_unmatched,
     retry_unsure_payouts,
 )
 
 __all__ = [
-    "apply_stk_callback", "approve_refund", "booking_snapshot", "ensure_booking_copy", "initiate_invoice_payment",
-    "initiate_payment", "list_payments", "list_refunds", "list_unmatched", "on_booking_cancelled",
-    "on_refund_required", "payment_status", "process_b2c_result", "process_b2c_timeout", "process_stk_callback",
-    "raise_refund", "reconcile_pending_payments", "refund_view", "remember_booking",
-    "retry_unsure_payouts", "send_queued_pushes",
+    "apply_stk_callback",
+    "approve_refund",
+    "initiate_invoice_payment",
+    "initiate_payment",
+    "list_payments",
+    "list_refunds",
+    "list_unmatched",
+    "locked_booking",
+    "on_booking_cancelled",
+    "on_refund_required",
+    "payment_status",
+    "process_b2c_result",
+    "process_b2c_timeout",
+    "process_stk_callback",
+    "raise_refund",
+    "reconcile_pending_payments",
+    "refund_unmatched",
+    "refund_view",
+    "remember_booking",
+    "retry_unsure_payouts",
+    "send_queued_pushes",
 ]

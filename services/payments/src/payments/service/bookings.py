@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Literal
 
-import httpx
-from sqlalchemy import and_, case, func, or_
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import and_, case, func, or_, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from jeshkit.errors import NotFound, UpstreamUnavailable
-from jeshkit.peers import fetch_json
+from jeshkit.errors import UpstreamUnavailable
+from jeshkit.peers import Peer, fetch_on_miss
 from payments.models import BOOKING_STATUSES, Booking
 
 log = logging.getLogger("payments.service")
@@ -68,47 +68,37 @@ def remember_booking(
     session.execute(statement)
 
 
-def booking_snapshot(data: dict[str, Any], *, status: str | None = None) -> dict[str, Any]:
-    """The fields remember_booking takes, from the booking service's data."""
-    return {
-        "booking_id": int(data["booking_id"]),
-        "status": status or str(data["status"]),
-        "user_id": _int_or_none(data.get("user_id")),
-        "unit_id": _int_or_none(data.get("unit_id")),
-        "total_price": _int_or_none(data.get("total_price")),
-        "hold_expires_at": _time_or_none(data.get("hold_expires_at")),
-    }
+class InternalBooking(BaseModel):
+    """booking's `GET /internal/bookings/{id}`: what payments keeps of it."""
+
+    booking_id: int
+    user_id: int
+    unit_id: int | None = None
+    total_price: int | None = None
+    status: Literal["pending", "confirmed", "cancelled"]
+    hold_expires_at: AwareDatetime | None = None
 
 
-def ensure_booking_copy(session: Session, *, http: httpx.Client, booking_url: str, booking_id: int) -> None:
-    """Make sure the copy exists, fetching it from the booking service with no transaction open."""
-    if session.get(Booking, booking_id) is not None:
-        session.rollback()  # end the read's transaction: the caller starts its own
-        return
-    session.rollback()  # never hold a connection or a transaction across the HTTP call
-    data = fetch_json(http, f"{booking_url.rstrip('/')}/internal/bookings/{booking_id}", peer="booking")
-    if data is None:
-        raise NotFound("Booking not found")
-    try:
-        snapshot = booking_snapshot(data)
-    except (KeyError, TypeError, ValueError):
-        log.error("the booking service answered an unusable booking %s: %r", booking_id, data)
-        raise UpstreamUnavailable("The booking service is unavailable, please retry", 503) from None
-    remember_booking(session, **snapshot, status_at=datetime.now(UTC))  # the state as of now
-    session.commit()
+def locked_booking(session: Session, *, booking_service: Peer, booking_id: int, lock_timeout: str) -> Booking | None:
+    """The copy of a booking, row-locked; fetched from the booking service first when payments has not heard of
+    it (with no transaction open across the call)."""
 
+    def load() -> Booking | None:
+        session.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+        return session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
 
-def _int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    return int(value)
+    def save(fetched: InternalBooking) -> None:
+        if fetched.booking_id != booking_id:
+            raise UpstreamUnavailable("The booking service is unavailable, please retry", 503)
+        remember_booking(
+            session, booking_id=booking_id, status=fetched.status, status_at=datetime.now(UTC),  # as of now
+            user_id=fetched.user_id, unit_id=fetched.unit_id, total_price=fetched.total_price,
+            hold_expires_at=fetched.hold_expires_at,
+        )
 
-
-def _time_or_none(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return fetch_on_miss(
+        session,
+        load=load,
+        fetch=lambda: booking_service.get_as(f"/internal/bookings/{booking_id}", InternalBooking),
+        save=save,
+    )

@@ -10,16 +10,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
-from sqlalchemy import select, text
+from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
-from jeshkit.peers import fetch_json
+from jeshkit.peers import Peer
 from jeshkit.security import Principal
 from payments.daraja_wire import MAX_AMOUNT
-from payments.models import UNSETTLED, Booking, Payment, Unmatched
+from payments.models import UNSETTLED, Payment, Unmatched
 from payments.providers import (
     PaymentProvider,
     PaymentProviders,
@@ -27,7 +27,7 @@ from payments.providers import (
     ProviderUncertain,
     StartedPayment,
 )
-from payments.service.bookings import ensure_booking_copy
+from payments.service.bookings import locked_booking
 from payments.service.settle import LOCK_NOT_AVAILABLE, LOCK_TIMEOUT, fail, flag, lock_payment
 
 log = logging.getLogger("payments.service")
@@ -44,8 +44,7 @@ PUSH_NOT_SENT = 1025
 def initiate_payment(
     *,
     session: Session,
-    http: httpx.Client,
-    booking_url: str,
+    booking_service: Peer,
     provider: PaymentProvider,
     user: Principal,
     booking_id: int,
@@ -55,10 +54,9 @@ def initiate_payment(
     min_hold_seconds: float,
 ) -> dict[str, Any]:
     """Ask the booking's owner to pay its total_price."""
-    ensure_booking_copy(session, http=http, booking_url=booking_url, booking_id=booking_id)
-    _set_lock_timeout(session)
     try:
-        booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+        booking = locked_booking(session, booking_service=booking_service, booking_id=booking_id,
+                                 lock_timeout=LOCK_TIMEOUT)
     except OperationalError as exc:
         if getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
             raise Conflict(IN_PROGRESS) from None
@@ -109,26 +107,21 @@ def initiate_payment(
 def initiate_invoice_payment(
     *,
     session: Session,
-    http: httpx.Client,
-    billing_url: str | None,
+    billing: Peer | None,
     provider: PaymentProvider,
     user: Principal,
     invoice_id: int,
     payer: str,
 ) -> dict[str, Any]:
     """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open)."""
-    session.rollback()
-    if not billing_url:
+    session.rollback()  # no transaction open across the call
+    if billing is None:
         raise UpstreamUnavailable("The billing service is unavailable, please retry", 503)
-    invoice = fetch_json(http, f"{billing_url.rstrip('/')}/internal/invoices/{invoice_id}", peer="billing")
+    invoice = billing.get_as(f"/internal/invoices/{invoice_id}", InternalInvoice)
     if invoice is None:
         raise NotFound("Invoice not found")
-    try:
-        owner, booking_id, balance = int(invoice["user_id"]), int(invoice["booking_id"]), int(invoice["balance"])
-        status, number = str(invoice.get("status", "open")), str(invoice.get("number") or f"INV-{invoice_id}")
-    except (KeyError, TypeError, ValueError):
-        log.error("the billing service answered an unusable invoice %s: %r", invoice_id, invoice)
-        raise UpstreamUnavailable("The billing service is unavailable, please retry", 503) from None
+    owner, booking_id, balance, status = invoice.user_id, invoice.booking_id, invoice.balance, invoice.status
+    number = invoice.number or f"INV-{invoice_id}"
     if owner != user.id:
         raise Forbidden("Unauthorized")
     if status != "open" or balance <= 0:
@@ -140,6 +133,18 @@ def initiate_invoice_payment(
         conflict="A payment is already in progress for this invoice",
     )
     return send_push(session, provider, payment)
+
+
+class InternalInvoice(BaseModel):
+    """billing's `GET /internal/invoices/{id}`."""
+
+    id: int
+    number: str | None = None
+    booking_id: int
+    user_id: int
+    total: int
+    balance: int
+    status: str
 
 
 def _record_intent(
@@ -176,24 +181,26 @@ def send_push(
     Not sent (refused, unreachable): the intent is deleted so that a retry may go ahead, or with `keep_failed`
     (autopay) marked failed with PaymentFailed. Maybe sent: it stays pending. Both answer the client 502.
     """
-    session.rollback()
+    payment_id = payment.id
+    request = {
+        "amount": payment.amount,
+        "payer": payment.phone_number or "",
+        "account_reference": payment.account_reference or f"JESH-{payment.booking_id}",
+        "callback_token": payment.callback_token or "",
+    }
+    session.rollback()  # nothing may hold a connection while Daraja is asked
     try:
-        started = provider.start(
-            amount=payment.amount,
-            payer=payment.phone_number or "",
-            account_reference=payment.account_reference or f"JESH-{payment.booking_id}",
-            callback_token=payment.callback_token or "",
-        )
+        started = provider.start(**request)
     except ProviderUncertain:
         # It may have reached the phone: the payment stays pending, its callback (by token) or reconciliation
         # settles it, and no second push is allowed meanwhile.
-        log.warning("payment %s: the push may have been sent; waiting for its callback", payment.id)
+        log.warning("payment %s: the push may have been sent; waiting for its callback", payment_id)
         raise UpstreamUnavailable(UNCERTAIN, 502) from None
     except ProviderError as exc:
-        _not_sent(session, payment.id, exc.message, keep_failed=keep_failed)
+        _not_sent(session, payment_id, exc.message, keep_failed=keep_failed)
         raise UpstreamUnavailable(exc.message, 502) from None
-    record_accepted(session, provider, payment.id, started)
-    return {"payment_id": payment.id, **started.answer}
+    record_accepted(session, provider, payment_id, started)
+    return {"payment_id": payment_id, **started.answer}
 
 
 def _not_sent(session: Session, payment_id: int, message: str, *, keep_failed: bool) -> None:
@@ -268,7 +275,3 @@ def _account_reference(requested: str | None, fallback: str) -> str:
     """What the payer sees on the prompt: the client's (cleaned, at most 12 characters) or ours."""
     cleaned = re.sub(r"[^A-Za-z0-9 \-]", "", requested or "").strip()[:12].strip()
     return cleaned or fallback[:12]
-
-
-def _set_lock_timeout(session: Session) -> None:
-    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))

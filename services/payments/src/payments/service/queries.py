@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from jeshkit.errors import Forbidden, NotFound
 from jeshkit.security import Principal
 from payments.models import Booking, Payment, Refund, Unmatched
+from payments.result_codes import reason_for
 
 
 def payment_status(*, session: Session, user: Principal, booking_id: int) -> dict[str, Any]:
@@ -40,7 +41,17 @@ def payment_status(*, session: Session, user: Principal, booking_id: int) -> dic
         "transaction_code": payment.receipt,
         "timestamp": payment.created_at,
         "refund": refund_view(refund) if refund is not None else None,
+        "reason": _failure_reason(payment),
     }
+
+
+def _failure_reason(payment: Payment) -> str | None:
+    """Why a failed payment failed, in words the customer can read (the portal shows it beside the retry)."""
+    if payment.status != "failed":
+        return None
+    if payment.result_code is None:
+        return "The payment failed"
+    return reason_for(payment.result_code, payment.result_desc)
 
 
 def refund_view(refund: Refund) -> dict[str, Any]:

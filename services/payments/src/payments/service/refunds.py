@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import outbox
-from jeshkit.errors import Conflict, NotFound
+from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout
 from payments.models import Payment, Refund, Unmatched
@@ -105,6 +105,44 @@ def on_refund_required(session: Session, *, payment_id: int, amount: int, reason
                  unmatched_id=unmatched_id)
 
 
+def refund_unmatched(*, session: Session, providers: PaymentProviders, unmatched_id: int) -> Refund:
+    """Turn money that settles no payment into a refund (admin), once Daraja confirms it really was paid:
+    lock -> decide -> commit -> STK Push Query -> lock again -> apply."""
+    money = session.get(Unmatched, unmatched_id)
+    if money is None:
+        raise NotFound("Unmatched payment not found")
+    existing = session.scalar(select(Refund.id).where(Refund.unmatched_id == unmatched_id))
+    if existing is not None:
+        raise Conflict("This money already has a refund")
+    if money.source != "stk_callback" or money.result_code != 0 or not money.amount or not money.reference:
+        raise Conflict("Only a success callback with an amount can be refunded")
+    if not money.phone_number:
+        raise Conflict("This money has no phone number to pay back")
+    reference = money.reference
+    session.rollback()
+    try:
+        settlement = providers.get("mpesa").check(reference=reference)  # no transaction open
+    except ProviderError as exc:
+        raise UpstreamUnavailable(f"M-PESA could not confirm this payment: {exc.message}", 502) from None
+    if settlement is None or not settlement.succeeded:
+        raise Conflict("M-PESA does not confirm that this payment succeeded")
+    money = session.get(Unmatched, unmatched_id, with_for_update=True, populate_existing=True)
+    assert money is not None
+    created = session.execute(
+        insert(Refund)
+        .values(
+            unmatched_id=unmatched_id, booking_id=money.booking_id, amount=money.amount or 0, status="required",
+            reason="money that matched no payment", method="mpesa", phone_number=money.phone_number,
+        )
+        .on_conflict_do_nothing()
+        .returning(Refund.id)
+    ).first()
+    session.commit()
+    if created is None:
+        raise Conflict("This money already has a refund")
+    return _reload(session, created[0])
+
+
 # --- paying -------------------------------------------------------------------------------------------
 def approve_refund(*, session: Session, providers: PaymentProviders, admin: Principal, refund_id: int) -> Refund:
     """Pay a refund back to the phone that paid (lock -> decide -> commit -> B2C -> lock -> apply)."""
@@ -153,17 +191,19 @@ def retry_unsure_payouts(
 def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None:
     refund = session.get(Refund, refund_id)
     assert refund is not None
-    session.rollback()
+    method = refund.method
+    payout = {
+        "amount": refund.amount,
+        "payee": refund.phone_number or "",
+        "originator_id": refund.originator_conversation_id or "",
+        "result_token": refund.result_token or "",
+        "remarks": f"Jesh Storage refund {refund.id}",
+    }
+    session.rollback()  # nothing may hold a connection while Daraja is asked
     error: ProviderError | None = None
     conversation_id = None
     try:
-        started = providers.get(refund.method).pay_out(
-            amount=refund.amount,
-            payee=refund.phone_number or "",
-            originator_id=refund.originator_conversation_id or "",
-            result_token=refund.result_token or "",
-            remarks=f"Jesh Storage refund {refund.id}",
-        )
+        started = providers.get(method).pay_out(**payout)
         conversation_id = started.conversation_id
     except ProviderError as exc:
         error = exc
@@ -200,7 +240,7 @@ def process_b2c_result(*, session: Session, raw: bytes, token: str) -> None:
         refund.status = "paid"
         refund.receipt = result.receipt or result.conversation_id or refund.originator_conversation_id
         refund.paid_at = datetime.now(UTC)
-        outbox.stage(session, "RefundPaid", {**_event_data(refund), "receipt": refund.receipt})
+        _stage(session, refund, "RefundPaid", receipt=refund.receipt)
         log.info("refund %s paid (%s)", refund.id, refund.receipt)
     else:
         _failed(session, refund, result.result_desc or f"M-PESA result {result.result_code}", renew_id=True)
@@ -230,8 +270,15 @@ def _failed(session: Session, refund: Refund, reason: str, *, renew_id: bool) ->
     refund.failure_reason = reason[:500]
     if renew_id:
         refund.originator_conversation_id = None  # M-PESA said it did not pay: the next approval is a new payout
-    outbox.stage(session, "RefundFailed", {**_event_data(refund), "reason": refund.failure_reason})
+    _stage(session, refund, "RefundFailed", reason=refund.failure_reason)
     log.warning("refund %s failed: %s", refund.id, reason)
+
+
+def _stage(session: Session, refund: Refund, event_type: str, **extra: Any) -> None:
+    """RefundPaid / RefundFailed, for refunds of a known booking and customer (unmatched money has neither)."""
+    if refund.booking_id is None or refund.user_id is None:
+        return
+    outbox.stage(session, event_type, {**_event_data(refund), **extra})
 
 
 def _event_data(refund: Refund) -> dict[str, Any]:

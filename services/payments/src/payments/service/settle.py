@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jeshkit import outbox
+from jeshkit.metrics import PAYMENTS
 from payments.models import Payment
 from payments.providers import Settlement
 from payments.result_codes import reason_for
@@ -64,6 +65,7 @@ def settle(
                 "paid_at": payment.paid_at.isoformat(),
             },
         )
+        PAYMENTS.labels(payment.method, "succeeded").inc()
         log.info("payment %s of booking %s succeeded", payment.id, payment.booking_id)
         return
     if payment.status == "success":
@@ -97,6 +99,7 @@ def fail(session: Session, payment: Payment, result_code: int, result_desc: str,
             "checkout_request_id": payment.checkout_request_id,
         },
     )
+    PAYMENTS.labels(payment.method, "failed").inc()
     log.info("payment %s of booking %s failed: %s", payment.id, payment.booking_id, reason)
 
 

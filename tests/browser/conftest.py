@@ -1,0 +1,169 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the whole real stack, the portal built from web/.
+
+The stack here is the browser tests' own (a longer booking hold than the end-to-end tests' 8 s, so that a person's
+pace through the payment pages never races the hold). Screenshots go to test-output/browser/ (not committed;
+JESH_BROWSER_OUTPUT moves it); every page is checked with axe-core (from web/node_modules).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jeshstack import web
+from jeshstack.procs import free_port
+from jeshstack.stack import REPO
+
+OUTPUT = Path(os.environ.get("JESH_BROWSER_OUTPUT", REPO / "test-output" / "browser"))
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 860}
+
+
+def chromium_executable() -> str:
+    """Debian's chromium (Playwright cannot download its own browser here); installed when missing (as root)."""
+    for name in CHROMIUM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.geteuid() != 0:
+        pytest.fail("Chromium is missing: apt-get install -y chromium (as root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=True)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True, check=True)
+    found = shutil.which("chromium")
+    assert found, "apt-get installed chromium but it is not on PATH"
+    return found
+
+
+@pytest.fixture(scope="session")
+def built_web() -> Path:
+    return web.ensure_built()
+
+
+@pytest.fixture(scope="session")
+def portal_stack(built_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from jeshstack.stack import Stack, StackConfig
+
+    stack = Stack(StackConfig(
+        state_dir=tmp_path_factory.mktemp("portal-stack"), gateway_port=free_port(),
+        env={"BOOKING_HOLD_SECONDS": "300", "DARAJA_SIM_CALLBACK_DELAY_SECONDS": "0.3",
+             "JESH_RATE_LIMIT_AUTH_AVERAGE": "1000", "JESH_RATE_LIMIT_AUTH_BURST": "1000"},
+    ))
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def portal(portal_stack: Any) -> str:
+    return str(portal_stack.gateway_url)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_executable()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=["--disable-dev-shm-usage", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT
+
+
+@pytest.fixture
+def new_page(browser: Any, portal: str) -> Iterator[Any]:
+    """new_page(viewport) -> a page in a fresh context (its own storage: a new visitor)."""
+    contexts: list[Any] = []
+
+    def make(viewport: dict[str, int] = PHONE) -> Any:
+        context = browser.new_context(base_url=portal, viewport=viewport, locale="en-KE",
+                                      timezone_id="Africa/Nairobi", device_scale_factor=1)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.js_errors = errors  # type: ignore[attr-defined]
+        return page
+
+    yield make
+    for context in contexts:
+        for page in context.pages:
+            assert not page.js_errors, f"uncaught errors in the page: {page.js_errors}"  # type: ignore[attr-defined]
+        context.close()
+
+
+AXE_SOURCE = web.WEB / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def check_page(output_dir: Path) -> Any:
+    """check_page(page, name): axe-core finds no serious or critical violation; a full-page screenshot is saved."""
+
+    def check(page: Any, name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            # evaluate, not a <script> tag: the portal's Content-Security-Policy refuses inline scripts.
+            page.evaluate(AXE_SOURCE.read_text() + "\n;undefined")
+        result = page.evaluate("""async () => {
+            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                           nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }""")
+        page.screenshot(path=str(output_dir / f"{name}.png"), full_page=True)
+        bad = [v for v in result if v["impact"] in ("serious", "critical")]
+        assert not bad, f"{name}: accessibility violations: {bad}"
+
+    return check
+
+
+class Admin:
+    """The operator, through the gateway's API (set-up steps the journeys do not look at)."""
+
+    def __init__(self, portal: str, stack: Any) -> None:
+        self.client = httpx.Client(base_url=portal, timeout=30,
+                                   headers={"Authorization": f"Bearer {stack.admin_token()}"})
+
+    def unit(self, price: int = 4200, size: str = "medium") -> dict[str, Any]:
+        r = self.client.post("/api/units", json={
+            "unit_number": f"W-{uuid.uuid4().hex[:6].upper()}", "size": size, "dimensions": "3m x 2m x 2.4m",
+            "monthly_price": price, "description": "Browser test unit"})
+        assert r.status_code == 201, r.text
+        return dict(r.json()["data"])
+
+
+@pytest.fixture(scope="session")
+def admin_api(portal: str, portal_stack: Any) -> Iterator[Admin]:
+    admin = Admin(portal, portal_stack)
+    yield admin
+    admin.client.close()
+
+
+def register_customer(portal: str, phone: str = "0712345678") -> dict[str, Any]:
+    email = f"mteja-{uuid.uuid4().hex[:8]}@example.co.ke"
+    r = httpx.post(f"{portal}/api/auth/register", json={"email": email, "phone": phone, "name": "Akinyi Otieno",
+                                                          "password": "salama-sana-2026"}, timeout=30)
+    assert r.status_code == 201, r.text
+    return {**r.json(), "email": email, "password": "salama-sana-2026"}

@@ -1,0 +1,166 @@
+"""A customer on a phone: signs up, books, pays by M-PESA (the Daraja simulator), sees the booking confirmed;
+a failed payment shows why and a retry succeeds; the language is switchable and remembered."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PHONE, register_customer
+
+
+def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=4200)
+    page = new_page(PHONE)
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("M-PESA")
+    check_page(page, "01-units-phone")
+
+    page.get_by_role("link", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/signup$"))
+    page.get_by_label("Full name").fill("Wanjiru Kamau")
+    page.get_by_label("Email").fill(f"wanjiru-{uuid.uuid4().hex[:8]}@example.co.ke")
+    page.get_by_label("Phone number").fill("0712 345 678")
+    page.get_by_label("Password").fill("nyumba-yangu-2026")
+    check_page(page, "02-signup-phone")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("link", name="My bookings")).to_be_visible()
+
+    # Find the unit in the catalogue, filtered by size, and open it.
+    page.get_by_label("Size").select_option("medium")
+    page.get_by_role("button", name="Show units").click()
+    page.get_by_role("link", name=f"Unit {unit['unit_number']}").click()
+    expect(page.get_by_role("heading", name=f"Unit {unit['unit_number']}")).to_be_visible()
+    # 30 days by default: the estimate follows the server's rule, ceil(4200 * 30 / 30).
+    expect(page.get_by_text("KES 4,200").first).to_be_visible()
+    check_page(page, "03-unit-phone")
+    page.get_by_role("button", name="Reserve and continue to payment").click()
+
+    expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
+    expect(page.get_by_role("heading", name="Pay with M-PESA")).to_be_visible()
+    expect(page.get_by_label("M-PESA phone number")).to_have_value("0712 345 678")
+    check_page(page, "04-booking-pay-phone")
+    page.get_by_role("button", name="Pay KES 4,200").click()
+    expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
+    expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Confirmed").first).to_be_visible()
+    check_page(page, "05-booking-confirmed-phone")
+
+    # Order a truck for it: the server's estimate is shown.
+    page.get_by_role("link", name="Order a truck").click()
+    expect(page).to_have_url(re.compile(r"/transport\?booking=\d+$"))
+    page.get_by_label("Pickup address").fill("Kilimani, Argwings Kodhek Rd")
+    page.get_by_label("Delivery address").fill("Jesh Storage, Mombasa Rd")
+    page.get_by_label("Distance (km)").fill("12")
+    page.get_by_label("What are we moving?").fill("Sofa, bed, 10 boxes")
+    expect(page.get_by_text("Estimated cost: KES 2,200")).to_be_visible()
+    page.get_by_role("button", name="Request truck").click()
+    expect(page.get_by_role("status").filter(has_text="Request received")).to_contain_text("KES 2,200")
+    expect(page.get_by_role("listitem").filter(has_text="Kilimani")).to_contain_text("Requested")
+    check_page(page, "06-transport-phone")
+
+    page.get_by_role("link", name="My bookings", exact=True).click()
+    item = page.get_by_role("listitem").filter(has_text=f"Unit {unit['unit_number']}")
+    expect(item).to_contain_text("Confirmed")
+    expect(item).to_contain_text("KES 4,200")
+    check_page(page, "06b-my-bookings-phone")
+
+    # The server agrees: the unit is booked.
+    assert httpx.get(f"{portal}/api/units/{unit['id']}").json()["data"]["status"] == "booked"
+
+
+def test_a_failed_payment_shows_the_reason_and_a_retry_succeeds(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=3000, size="small")
+    customer = register_customer(portal, phone="0712341032")  # the simulator: 1032, cancelled by the user
+    page = new_page(PHONE)
+    page.goto(f"/units/{unit['id']}")
+    page.get_by_role("button", name="Log in to book").click()
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Email").fill(customer["email"])
+    page.get_by_label("Password").fill(customer["password"])
+    check_page(page, "07-login-phone")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=f"Unit {unit['unit_number']}")).to_be_visible()
+    page.get_by_role("button", name="Reserve and continue to payment").click()
+
+    page.get_by_role("button", name="Pay KES 3,000").click()
+    alert = page.get_by_role("alert").filter(has_text="did not go through")
+    expect(alert).to_contain_text("The payment was cancelled by the user", timeout=30_000)
+    check_page(page, "08-payment-failed-phone")
+
+    page.get_by_label("M-PESA phone number").fill("0712 345 678")
+    page.get_by_role("button", name="Try again: pay KES 3,000").click()
+    expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
+
+
+def test_swahili_is_switchable_and_remembered(new_page: Any, check_page: Any, portal: str) -> None:
+    page = new_page(DESKTOP)
+    page.goto("/")
+    check_page(page, "10-units-desktop")
+    page.get_by_role("button", name="Kiswahili").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hifadhi salama, lipa kwa M-PESA")
+    expect(page.locator("html")).to_have_attribute("lang", "sw")
+    page.reload()
+    expect(page.get_by_role("link", name="Jisajili")).to_be_visible()
+    expect(page.get_by_role("button", name="Kiswahili")).to_have_attribute("aria-pressed", "true")
+    check_page(page, "11-units-desktop-sw")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("link", name="Sign up")).to_be_visible()
+
+
+def _expiring(token: str, seconds: int) -> str:
+    """The same token with an exp claim `seconds` from now (the signature no longer matches: only the client's
+    decision to refresh reads it; the server never sees it because the client refreshes first)."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(time.time()) + seconds
+    encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{header}.{encoded}.{signature}"
+
+
+def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
+    new_page: Any, check_page: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    page = new_page(PHONE)
+    page.goto("/login")
+    page.get_by_label("Email").fill(customer["email"])
+    page.get_by_label("Password").fill(customer["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/bookings$"))
+    expect(page.get_by_text("You have no bookings yet.")).to_be_visible()
+    read = "() => JSON.parse(localStorage.getItem('jesh.session'))"
+    before = page.evaluate(read)
+
+    # The access token is about to expire: the next request rotates the refresh token first.
+    page.evaluate("(t) => { const s = JSON.parse(localStorage.getItem('jesh.session')); s.token = t;"
+                  " localStorage.setItem('jesh.session', JSON.stringify(s)); }", _expiring(before["token"], 20))
+    page.get_by_role("link", name="Profile").click()
+    expect(page.get_by_role("heading", name="Akinyi Otieno")).to_be_visible()
+    expect(page.get_by_text("0712 345 678")).to_be_visible()
+    after = page.evaluate(read)
+    assert after["refresh_token"] != before["refresh_token"]
+    assert after["token"] != before["token"]
+    check_page(page, "09-profile-phone")
+
+    page.goto("/units/1/nothing-here")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    check_page(page, "12-not-found-phone")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    assert page.evaluate(read) is None
+    # Logged out: that refresh token family is revoked on the server.
+    r = httpx.post(f"{portal}/api/auth/refresh", json={"refresh_token": after["refresh_token"]}, timeout=10)
+    assert r.status_code == 401

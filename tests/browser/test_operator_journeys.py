@@ -1,0 +1,113 @@
+"""An operator at a desk: creates a unit, puts another under maintenance, sees a customer's booking of it, and moves
+a transport request along the dispatch board to completed."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect
+
+from jeshstack.stack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
+from jeshstack.testing import wait_for
+from tests.browser.conftest import DESKTOP, PHONE, register_customer
+
+
+def _customer_books_and_pays(portal: str, unit_id: int) -> tuple[dict[str, Any], int]:
+    customer = register_customer(portal)
+    headers = {"Authorization": f"Bearer {customer['token']}"}
+    with httpx.Client(base_url=portal, headers=headers, timeout=30) as client:
+        today = datetime.now(UTC) + timedelta(hours=3)  # Nairobi
+        start = today.date() + timedelta(days=1)
+        r = client.post("/api/bookings", json={"unit_id": unit_id, "start_date": start.isoformat(),
+                                               "end_date": (start + timedelta(days=60)).isoformat()})
+        assert r.status_code == 201, r.text
+        booking_id = r.json()["data"]["id"]
+        r = client.post("/api/payments/mpesa/initiate", json={"booking_id": booking_id, "phone_number": "0712345678"})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: client.get("/api/bookings").json()["data"][0]["status"] == "confirmed", timeout=30,
+                 what="the booking confirmed")
+    return customer, booking_id
+
+
+def test_an_operator_creates_a_unit_sees_it_booked_and_completes_a_transport_request(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    page = new_page(DESKTOP)
+    page.goto("/login")
+    page.get_by_label("Email").fill(DEV_ADMIN_EMAIL)
+    page.get_by_label("Password").fill(DEV_ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/units$"))
+
+    # Create a unit.
+    number = f"OP-{uuid.uuid4().hex[:5].upper()}"
+    page.get_by_text("Add a unit").click()
+    page.get_by_label("Unit number").fill(number)
+    page.get_by_label("Size").select_option("large")
+    page.get_by_label("Dimensions").fill("4m x 3m x 2.4m")
+    page.get_by_label("Monthly price (KES)").fill("11000")
+    page.get_by_label("Description").fill("Corner unit by the loading bay")
+    page.get_by_role("button", name="Create unit").click()
+    expect(page.get_by_role("status").filter(has_text=f"Unit {number} created.")).to_be_visible()
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=number))
+    expect(row).to_contain_text("KES 11,000")
+    expect(row).to_contain_text("Available")
+    check_page(page, "20-console-units-desktop")
+    unit = next(u for u in httpx.get(f"{portal}/api/units").json()["data"] if u["unit_number"] == number)
+
+    # Put another unit under maintenance, with a new price.
+    other = admin_api.unit(price=5000, size="small")
+    page.reload()
+    page.get_by_role("button", name=f"Edit unit {other['unit_number']}").click()
+    editing = page.locator("tr.editing")
+    editing.get_by_label("Monthly price (KES)").fill("5500")
+    editing.get_by_label("Maintenance").check()
+    editing.get_by_role("button", name="Save").click()
+    other_row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=other["unit_number"]))
+    expect(other_row).to_contain_text("Maintenance")
+    expect(other_row).to_contain_text("KES 5,500")
+    assert httpx.get(f"{portal}/api/units/{other['id']}").json()["data"]["status"] == "maintenance"
+
+    # A customer books and pays the new unit: the console shows it booked.
+    customer, booking_id = _customer_books_and_pays(portal, unit["id"])
+    page.reload()
+    expect(page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=number))).to_contain_text("Booked")
+    page.get_by_role("link", name="Bookings", exact=True).click()
+    page.get_by_label("Unit", exact=True).select_option(label=number)
+    booking_row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=str(booking_id)))
+    expect(booking_row).to_contain_text("Confirmed")
+    expect(booking_row).to_contain_text("Paid")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    check_page(page, "21-console-bookings-desktop")
+
+    # The customer asks for a truck; the operator moves it to completed on the dispatch board.
+    preferred = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0).isoformat()
+    r = httpx.post(f"{portal}/api/transport-requests", headers={"Authorization": f"Bearer {customer['token']}"},
+                   json={"booking_id": booking_id, "pickup_address": "Westlands, Waiyaki Way",
+                         "delivery_address": f"Jesh Storage unit {number}", "distance": 9.5,
+                         "preferred_time": preferred, "items_description": "Office archive boxes"}, timeout=30)
+    assert r.status_code == 201, r.text
+    request_id = r.json()["data"]["id"]
+    page.get_by_role("link", name="Dispatch").click()
+    card = page.locator(f'[data-request-id="{request_id}"]')
+    expect(page.get_by_role("region", name=re.compile("^Requested")).locator(card)).to_be_visible()
+    check_page(page, "22-console-dispatch-desktop")
+    for action, status in (("Schedule", "Scheduled"), ("Start trip", "On the way"), ("Mark completed", "Completed")):
+        page.get_by_role("button", name=f"{action} request #{request_id}").click()
+        expect(page.get_by_role("region", name=re.compile(f"^{status}")).locator(card)).to_be_visible()
+    mine = httpx.get(f"{portal}/api/transport-requests", headers={"Authorization": f"Bearer {customer['token']}"})
+    assert [t["status"] for t in mine.json()["data"] if t["id"] == request_id] == ["completed"]
+
+    # The console works on a phone too.
+    phone = new_page(PHONE)
+    phone.goto("/login")
+    phone.get_by_label("Email").fill(DEV_ADMIN_EMAIL)
+    phone.get_by_label("Password").fill(DEV_ADMIN_PASSWORD)
+    phone.get_by_role("button", name="Log in").click()
+    phone.get_by_role("link", name="Dispatch").click()
+    expect(phone.locator(f'[data-request-id="{request_id}"]')).to_be_visible()
+    check_page(phone, "23-console-dispatch-phone")

@@ -1,0 +1,49 @@
+import { Navigate, Route, Routes, useLocation } from "react-router-dom";
+import type { ReactNode } from "react";
+import { Layout } from "./components/Layout";
+import { useSession } from "./auth/session";
+import { UnitsPage } from "./pages/UnitsPage";
+import { UnitPage } from "./pages/UnitPage";
+import { LoginPage, SignupPage } from "./pages/AuthPages";
+import { BookingsPage } from "./pages/BookingsPage";
+import { BookingPage } from "./pages/BookingPage";
+import { TransportPage } from "./pages/TransportPage";
+import { ProfilePage } from "./pages/ProfilePage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { AdminLayout } from "./pages/admin/AdminLayout";
+import { AdminUnits } from "./pages/admin/AdminUnits";
+import { AdminBookings } from "./pages/admin/AdminBookings";
+import { AdminTransport } from "./pages/admin/AdminTransport";
+
+function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean }) {
+  const { user, isAdmin } = useSession();
+  const location = useLocation();
+  if (!user) return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  if (admin && !isAdmin) return <Navigate to="/" replace />;
+  return <>{children}</>;
+}
+
+// Every top-level path here must also be routed to the portal by the gateway (gateway/dynamic/web.yml).
+export function App() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route index element={<UnitsPage />} />
+        <Route path="units/:unitId" element={<UnitPage />} />
+        <Route path="login" element={<LoginPage />} />
+        <Route path="signup" element={<SignupPage />} />
+        <Route path="bookings" element={<RequireUser><BookingsPage /></RequireUser>} />
+        <Route path="bookings/:bookingId" element={<RequireUser><BookingPage /></RequireUser>} />
+        <Route path="transport" element={<RequireUser><TransportPage /></RequireUser>} />
+        <Route path="profile" element={<RequireUser><ProfilePage /></RequireUser>} />
+        <Route path="admin" element={<RequireUser admin><AdminLayout /></RequireUser>}>
+          <Route index element={<Navigate to="units" replace />} />
+          <Route path="units" element={<AdminUnits />} />
+          <Route path="bookings" element={<AdminBookings />} />
+          <Route path="transport" element={<AdminTransport />} />
+        </Route>
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}

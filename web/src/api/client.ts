@@ -1,0 +1,51 @@
+// The one API client: generated from contracts/openapi (openapi-typescript) and called through openapi-fetch.
+// Same origin: the gateway serves the portal and /api alike.
+import createClient, { type Middleware } from "openapi-fetch";
+import type { paths } from "./generated";
+import { tokens } from "../auth/tokens";
+
+export type { paths };
+export type {
+  authSchemas, bookingSchemas, inventorySchemas, paymentsSchemas, transportSchemas,
+} from "./generated";
+
+/** Without the bearer middleware: login, register and refresh themselves. */
+export const publicApi = createClient<paths>({ baseUrl: "" });
+
+const bearer: Middleware = {
+  async onRequest({ request }) {
+    const token = await tokens.freshAccessToken(refreshTokens);
+    if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    return request;
+  },
+  async onResponse({ response }) {
+    if (response.status === 401) tokens.onUnauthorized();
+    return response;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: "" });
+api.use(bearer);
+
+/** Rotate the refresh token (the server revokes the whole family if a spent one is reused). */
+async function refreshTokens(refreshToken: string): Promise<{ token: string; refresh_token: string } | null> {
+  const { data, response } = await publicApi.POST("/api/auth/refresh", { body: { refresh_token: refreshToken } });
+  if (data) return { token: data.token, refresh_token: data.refresh_token };
+  if (response.status === 401 || response.status === 400) return null;
+  throw new Error(`refresh failed: ${response.status}`);
+}
+
+export interface ApiError {
+  message: string;
+  errors?: { field: string; message: string }[];
+  status: number;
+}
+
+/** The readable message of an error envelope (or of a network failure). */
+export function errorOf(error: unknown, status: number): ApiError {
+  if (error && typeof error === "object" && "message" in error && typeof error.message === "string") {
+    const errors = "errors" in error && Array.isArray(error.errors) ? (error.errors as ApiError["errors"]) : undefined;
+    return { message: error.message, errors, status };
+  }
+  return { message: "", status };
+}

@@ -1,0 +1,66 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { api, errorOf, publicApi, type ApiError } from "../api/client";
+import { tokens, type StoredSession } from "./tokens";
+
+type User = StoredSession["user"];
+
+interface Session {
+  user: User | null;
+  isAdmin: boolean;
+  login: (email: string, password: string) => Promise<ApiError | null>;
+  register: (body: { email: string; phone: string; name: string; password: string }) => Promise<ApiError | null>;
+  logout: () => Promise<void>;
+}
+
+const Ctx = createContext<Session | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [session, setSession] = useState<StoredSession | null>(() => tokens.session);
+  useEffect(() => tokens.subscribe(setSession), []);
+  useEffect(() => {
+    // Another tab logged in or out.
+    const onStorage = (e: StorageEvent) => {
+      if (e.key === "jesh.session") setSession(tokens.session);
+    };
+    window.addEventListener("storage", onStorage);
+    return () => window.removeEventListener("storage", onStorage);
+  }, []);
+
+  const login = useCallback(async (email: string, password: string) => {
+    const { data, error, response } = await publicApi.POST("/api/auth/login", { body: { email, password } });
+    if (!data) return errorOf(error, response.status);
+    tokens.set({ token: data.token, refresh_token: data.refresh_token, user: data.user });
+    return null;
+  }, []);
+
+  const register = useCallback(async (body: { email: string; phone: string; name: string; password: string }) => {
+    const { data, error, response } = await publicApi.POST("/api/auth/register", { body });
+    if (!data) return errorOf(error, response.status);
+    tokens.set({ token: data.token, refresh_token: data.refresh_token, user: data.user });
+    return null;
+  }, []);
+
+  const logout = useCallback(async () => {
+    const current = tokens.session;
+    if (current) {
+      try {
+        await api.POST("/api/auth/logout", { body: { refresh_token: current.refresh_token } });
+      } catch {
+        /* offline: forget the tokens anyway */
+      }
+    }
+    tokens.set(null);
+  }, []);
+
+  const value = useMemo<Session>(
+    () => ({ user: session?.user ?? null, isAdmin: session?.user.role === "admin", login, register, logout }),
+    [session, login, register, logout],
+  );
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useSession(): Session {
+  const ctx = useContext(Ctx);
+  if (!ctx) throw new Error("useSession outside SessionProvider");
+  return ctx;
+}

@@ -1,0 +1,75 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { jwtExpiry, tokens, type StoredSession } from "./tokens";
+
+function jwt(expInSeconds: number, tag = "x"): string {
+  const b64 = (o: object) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return `${b64({ alg: "EdDSA" })}.${b64({ sub: "7", exp: Math.floor(Date.now() / 1000) + expInSeconds, tag })}.sig`;
+}
+
+function session(token: string, refresh: string): StoredSession {
+  return { token, refresh_token: refresh, user: { id: 7, email: "a@b.ke", name: "A", role: "user" } };
+}
+
+beforeEach(() => {
+  const data = new Map<string, string>();
+  globalThis.localStorage = {
+    get length() { return data.size; },
+    clear: () => data.clear(),
+    getItem: (k: string) => data.get(k) ?? null,
+    key: (i: number) => [...data.keys()][i] ?? null,
+    removeItem: (k: string) => { data.delete(k); },
+    setItem: (k: string, v: string) => { data.set(k, v); },
+  } as Storage;
+});
+
+describe("the token store", () => {
+  it("reads a JWT's expiry", () => {
+    const token = jwt(900);
+    expect(jwtExpiry(token)).toBeGreaterThan(Date.now() / 1000 + 890);
+    expect(jwtExpiry("not a jwt")).toBe(0);
+  });
+
+  it("uses the access token while it has more than a minute left", async () => {
+    const token = jwt(600);
+    tokens.set(session(token, "r1"));
+    const refresh = vi.fn();
+    expect(await tokens.freshAccessToken(refresh)).toBe(token);
+    expect(refresh).not.toHaveBeenCalled();
+  });
+
+  it("rotates once, whatever the number of requests waiting, and keeps the new refresh token", async () => {
+    tokens.set(session(jwt(30), "r1"));
+    const fresh = jwt(900, "new");
+    const refresh = vi.fn(async (rt: string) => {
+      expect(rt).toBe("r1");
+      await new Promise((r) => setTimeout(r, 5));
+      return { token: fresh, refresh_token: "r2" };
+    });
+    const got = await Promise.all([1, 2, 3].map(() => tokens.freshAccessToken(refresh)));
+    expect(got).toEqual([fresh, fresh, fresh]);
+    expect(refresh).toHaveBeenCalledTimes(1);
+    expect(tokens.session?.refresh_token).toBe("r2");
+    expect(tokens.session?.user.id).toBe(7);
+  });
+
+  it("logs out when the refresh token is refused", async () => {
+    tokens.set(session(jwt(10), "spent"));
+    const seen: (StoredSession | null)[] = [];
+    const unsubscribe = tokens.subscribe((s) => seen.push(s));
+    expect(await tokens.freshAccessToken(async () => null)).toBeNull();
+    expect(tokens.session).toBeNull();
+    expect(seen).toEqual([null]);
+    unsubscribe();
+  });
+
+  it("takes another tab's rotation instead of logging out", async () => {
+    tokens.set(session(jwt(10), "r1"));
+    const theirs = jwt(900, "other-tab");
+    const refresh = async () => {
+      localStorage.setItem("jesh.session", JSON.stringify(session(theirs, "r2-other-tab")));
+      return null; // our spent r1 was refused
+    };
+    expect(await tokens.freshAccessToken(refresh)).toBe(theirs);
+    expect(tokens.session?.refresh_token).toBe("r2-other-tab");
+  });
+});

@@ -1,0 +1,135 @@
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { api, errorOf, type ApiError } from "../api/client";
+import { useI18n } from "../i18n/i18n";
+import { useSession } from "../auth/session";
+import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
+import { normalizeStatus, startPaymentPoller, type PaymentSnapshot, type Poller } from "../lib/paymentPoller";
+import { Alert, ErrorAlert, Spinner, TextField } from "./ui";
+import { formatKES } from "../lib/money";
+
+type Stage = "idle" | "sending" | "waiting" | "success" | "failed" | "timeout";
+
+/**
+ * Pay a booking by M-PESA: confirm the phone, send the STK Push, "check your phone" while the prompt is out,
+ * then the live status until it is paid or failed (with the reason and a retry).
+ */
+export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed }: {
+  bookingId: number; amount: number; resume: boolean; onPaid: () => void; onFailed?: () => void;
+}) {
+  const { t } = useI18n();
+  const { user } = useSession();
+  const [phone, setPhone] = useState(displayPhone(user?.phone ?? ""));
+  const [stage, setStage] = useState<Stage>("idle");
+  const [snapshot, setSnapshot] = useState<PaymentSnapshot | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [touched, setTouched] = useState(false);
+  const poller = useRef<Poller | null>(null);
+  const paidRef = useRef(onPaid);
+  paidRef.current = onPaid;
+  const failedRef = useRef(onFailed);
+  failedRef.current = onFailed;
+
+  const watch = () => {
+    poller.current?.stop();
+    setStage("waiting");
+    poller.current = startPaymentPoller({
+      intervalMs: 1000,
+      maxIntervalMs: 4000,
+      timeoutMs: 150_000,
+      fetchStatus: async () => {
+        const { data, response } = await api.GET("/api/payments/status/{booking_id}", {
+          params: { path: { booking_id: bookingId } },
+        });
+        if (!data) {
+          if (response.status === 404) return null;
+          throw new Error(String(response.status));
+        }
+        return {
+          status: normalizeStatus(data.data.status),
+          reason: data.data.reason ?? null,
+          transactionCode: data.data.transaction_code,
+        };
+      },
+      onUpdate: (s) => {
+        setSnapshot(s);
+        if (s.status === "success") {
+          setStage("success");
+          paidRef.current();
+        } else if (s.status === "failed") {
+          setStage("failed");
+          failedRef.current?.();
+        }
+      },
+      onDone: (outcome) => {
+        if (outcome === "timeout") setStage("timeout");
+      },
+    });
+  };
+
+  useEffect(() => {
+    if (resume) watch();
+    return () => poller.current?.stop();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [bookingId]);
+
+  const normalized = normalizeKenyanPhone(phone);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    if (!normalized) return;
+    setError(null);
+    setSnapshot(null);
+    setStage("sending");
+    try {
+      const { data, error: err, response } = await api.POST("/api/payments/mpesa/initiate", {
+        body: { booking_id: bookingId, phone_number: normalized },
+      });
+      if (!data) {
+        setError(errorOf(err, response.status));
+        setStage("idle");
+        return;
+      }
+      watch();
+    } catch {
+      setError({ message: "", status: 0 });
+      setStage("idle");
+    }
+  };
+
+  if (stage === "success") {
+    return (
+      <Alert kind="success" title={t("pay.successTitle")}>
+        <p>{t("pay.successText", { code: snapshot?.transactionCode ?? "—" })}</p>
+      </Alert>
+    );
+  }
+  if (stage === "waiting") {
+    return (
+      <div className="pay-waiting" aria-live="polite">
+        <div className="phone-illustration" aria-hidden="true">📱</div>
+        <h3>{t("pay.checkPhone")}</h3>
+        <p>{t("pay.checkPhoneText", { amount: formatKES(amount), phone: displayPhone(normalized ?? phone) })}</p>
+        <Spinner label={t("pay.waiting")} />
+      </div>
+    );
+  }
+  return (
+    <form className="stack-sm" onSubmit={submit} noValidate>
+      {stage === "failed" && (
+        <Alert kind="error" title={t("pay.failedTitle")}>
+          <p>{snapshot?.reason ?? t("pay.failedGeneric")}</p>
+          <p>{t("pay.retryHint")}</p>
+        </Alert>
+      )}
+      {stage === "timeout" && <Alert kind="warning">{t("pay.timeout")}</Alert>}
+      <TextField label={t("pay.phone")} type="tel" inputMode="tel" autoComplete="tel" value={phone}
+        hint={t("pay.phoneHint")} error={touched && !normalized ? t("signup.phoneError") : undefined}
+        onChange={(e) => setPhone(e.target.value)} />
+      <ErrorAlert error={error} />
+      <button className="btn btn-mpesa btn-block" type="submit" disabled={stage === "sending"}>
+        {stage === "sending" ? t("common.wait") : stage === "failed" || stage === "timeout"
+          ? t("pay.retry", { amount: formatKES(amount) }) : t("pay.submit", { amount: formatKES(amount) })}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,20 @@
+import { api, errorOf, type bookingSchemas, type inventorySchemas } from "../api/client";
+
+export type Booking = bookingSchemas["BookingOut"];
+export type Unit = inventorySchemas["UnitOut"];
+
+/** The caller's bookings (an admin's: everyone's, with the filters given), newest first. */
+export async function loadBookings(query: {
+  status?: "pending" | "confirmed" | "cancelled"; user_id?: number; unit_id?: number; refund_status?: "required";
+} = {}) {
+  const { data, error, response } = await api.GET("/api/bookings", { params: { query } });
+  if (!data) return { error: errorOf(error, response.status) };
+  return { data: [...data.data].sort((a, b) => b.id - a.id) };
+}
+
+/** Units by id (the catalogue is public and cached by the server). */
+export async function loadUnitIndex() {
+  const { data, error, response } = await api.GET("/api/units", {});
+  if (!data) return { error: errorOf(error, response.status) };
+  return { data: new Map<number, Unit>(data.data.map((u) => [u.id, u])) };
+}

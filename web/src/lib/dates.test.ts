@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { addDays, daysBetween, formatDay, formatInstant, isIsoDate, nairobiDate, nairobiLocalToIso, secondsUntil } from "./dates";
+
+describe("nairobiDate: today as the business counts it", () => {
+  it("is already tomorrow in Nairobi at 21:30 UTC", () => {
+    expect(nairobiDate(new Date("2026-12-01T21:30:00Z"))).toBe("2026-12-02");
+  });
+  it("is still today at 20:59 UTC", () => {
+    expect(nairobiDate(new Date("2026-12-01T20:59:59Z"))).toBe("2026-12-01");
+  });
+  it("crosses a year in Nairobi before it does in UTC", () => {
+    expect(nairobiDate(new Date("2026-12-31T22:00:00Z"))).toBe("2027-01-01");
+  });
+});
+
+describe("calendar arithmetic", () => {
+  it("adds days across months and leap years", () => {
+    expect(addDays("2026-12-01", 30)).toBe("2026-12-31");
+    expect(addDays("2028-02-28", 1)).toBe("2028-02-29");
+    expect(addDays("2027-02-28", 1)).toBe("2027-03-01");
+    expect(addDays("2027-01-01", -1)).toBe("2026-12-31");
+  });
+  it("counts days with an exclusive end, as bookings do", () => {
+    expect(daysBetween("2026-12-01", "2026-12-31")).toBe(30);
+    expect(daysBetween("2028-02-01", "2028-03-01")).toBe(29);
+    expect(daysBetween("2026-12-05", "2026-12-01")).toBe(-4);
+  });
+  it("accepts only real dates", () => {
+    expect(isIsoDate("2026-02-29")).toBe(false);
+    expect(isIsoDate("2028-02-29")).toBe(true);
+    expect(isIsoDate("2026-13-01")).toBe(false);
+    expect(isIsoDate("1/12/2026")).toBe(false);
+    expect(() => addDays("nope", 1)).toThrow(RangeError);
+  });
+});
+
+describe("display", () => {
+  it("shows a day without shifting it by a time zone", () => {
+    expect(formatDay("2026-12-01", "en")).toContain("1 Dec 2026");
+  });
+  it("shows an instant in Nairobi time", () => {
+    expect(formatInstant("2026-12-01T21:05:00Z", "en")).toMatch(/2 Dec 2026.*00:05/);
+  });
+  it("reads a datetime-local value as Nairobi time", () => {
+    expect(nairobiLocalToIso("2026-12-05T09:30")).toBe("2026-12-05T09:30:00+03:00");
+    expect(nairobiLocalToIso("2026-02-30T09:30")).toBeNull();
+  });
+  it("counts the seconds left on a hold", () => {
+    const now = new Date("2026-12-01T10:00:00Z");
+    expect(secondsUntil("2026-12-01T10:15:00Z", now)).toBe(900);
+    expect(secondsUntil("2026-12-01T09:00:00Z", now)).toBe(0);
+  });
+});

@@ -1,0 +1,126 @@
+import { useEffect, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { api, errorOf, type ApiError } from "../api/client";
+import { useI18n } from "../i18n/i18n";
+import { useLoad } from "../lib/useLoad";
+import { loadBookings } from "../lib/bookings";
+import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/dates";
+import { Price } from "../components/Price";
+import { formatKES } from "../lib/money";
+import { MpesaPay } from "../components/MpesaPay";
+import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
+
+function useCountdown(iso: string | null | undefined): number {
+  const [left, setLeft] = useState(() => (iso ? secondsUntil(iso) : 0));
+  useEffect(() => {
+    if (!iso) return;
+    setLeft(secondsUntil(iso));
+    const h = setInterval(() => setLeft(secondsUntil(iso)), 1000);
+    return () => clearInterval(h);
+  }, [iso]);
+  return left;
+}
+
+export function BookingPage() {
+  const { bookingId } = useParams();
+  const id = Number(bookingId);
+  const { t, lang } = useI18n();
+  const bookings = useLoad(() => loadBookings(), [id]);
+  const booking = bookings.data?.find((b) => b.id === id);
+  const unit = useLoad(async () => {
+    if (!booking) return {};
+    const { data, error, response } = await api.GET("/api/units/{unit_id}", { params: { path: { unit_id: booking.unit_id } } });
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, [booking?.unit_id]);
+  const payment = useLoad(async () => {
+    const { data, response } = await api.GET("/api/payments/status/{booking_id}", { params: { path: { booking_id: id } } });
+    return data ? { data: data.data } : response.status === 404 ? { data: null } : {};
+  }, [id]);
+  const [paid, setPaid] = useState(false);
+  const [cancelError, setCancelError] = useState<ApiError | null>(null);
+  const left = useCountdown(booking?.status === "pending" ? booking.hold_expires_at : null);
+
+  // After a successful payment the booking is confirmed by an event: look again until it is.
+  useEffect(() => {
+    if (!paid || booking?.status !== "pending") return;
+    const h = setInterval(() => void bookings.reload(), 1000);
+    return () => clearInterval(h);
+  }, [paid, booking?.status, bookings.reload]);
+
+  // Once confirmed, show the payment's receipt.
+  useEffect(() => {
+    if (booking?.status === "confirmed") void payment.reload();
+  }, [booking?.status, payment.reload]);
+
+  if (bookings.loading && !bookings.data) return <Spinner label={t("common.loading")} />;
+  if (!booking) return <ErrorAlert error={bookings.error ?? { message: t("booking.notFound"), status: 404 }} />;
+
+  const cancel = async () => {
+    if (!window.confirm(t("booking.cancelConfirm"))) return;
+    const { error, response } = await api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } });
+    if (error) setCancelError(errorOf(error, response.status));
+    else void bookings.reload();
+  };
+
+  const title = unit.data ? t("units.unit", { number: unit.data.unit_number }) : t("bookings.booking", { id });
+  const payable = booking.status === "pending" && booking.payment_status !== "success";
+  const paymentPending = payment.data?.status === "pending";
+  const minutes = Math.floor(left / 60);
+  const seconds = String(left % 60).padStart(2, "0");
+
+  return (
+    <div className="stack">
+      <p><Link to="/bookings" className="back-link"><span aria-hidden="true">← </span>{t("bookings.title")}</Link></p>
+      <PageTitle sub={t("bookings.booking", { id })}>{title}</PageTitle>
+      {booking.status === "confirmed" && (
+        <Alert kind="success" title={t("booking.confirmedTitle")}>{t("booking.confirmedText")}</Alert>
+      )}
+      {booking.status === "cancelled" && <Alert kind="info">{t("booking.cancelledText")}</Alert>}
+      <div className="two-col">
+        <section className="card" aria-labelledby="summary">
+          <h2 id="summary">{t("booking.summary")}</h2>
+          <dl className="facts">
+            <div><dt>{t("booking.status")}</dt><dd><StatusBadge status={booking.status} /></dd></div>
+            <div><dt>{t("booking.payment")}</dt><dd><StatusBadge status={booking.payment_status} /></dd></div>
+            <div><dt>{t("book.start")}</dt><dd>{formatDay(booking.start_date, lang)}</dd></div>
+            <div><dt>{t("book.end")}</dt><dd>{formatDay(booking.end_date, lang)}</dd></div>
+            <div><dt>{t("booking.length")}</dt><dd>{t("book.days", { n: daysBetween(booking.start_date, booking.end_date) })}</dd></div>
+            <div><dt>{t("booking.total")}</dt><dd><Price amount={booking.total_price} className="price-lg" /></dd></div>
+            {payment.data?.transaction_code && booking.status === "confirmed" && (
+              <div><dt>{t("booking.receipt")}</dt><dd>{payment.data.transaction_code}</dd></div>
+            )}
+            <div><dt>{t("booking.created")}</dt><dd>{formatInstant(booking.created_at, lang)}</dd></div>
+          </dl>
+          {booking.refunds && booking.refunds.length > 0 && (
+            <Alert kind="info" title={t("booking.refundTitle")}>
+              {booking.refunds.map((r) => (
+                <p key={r.created_at}>{t("booking.refundText", { amount: formatKES(r.amount) })} {r.reason}</p>
+              ))}
+            </Alert>
+          )}
+          {booking.status === "pending" && booking.hold_expires_at && (
+            <p className="hold" role="timer" aria-live="off">
+              {left > 0 ? t("booking.holdLeft", { time: `${minutes}:${seconds}` }) : t("booking.holdOver")}
+            </p>
+          )}
+          <ErrorAlert error={cancelError} />
+          <div className="actions">
+            {booking.status === "confirmed" && <Link to={`/transport?booking=${booking.id}`} className="btn btn-secondary">{t("booking.orderTruck")}</Link>}
+            {booking.status === "pending" && <button type="button" className="btn btn-ghost" onClick={cancel}>{t("booking.cancel")}</button>}
+          </div>
+        </section>
+        {payable && (
+          <section className="card pay-card" aria-labelledby="pay">
+            <h2 id="pay">{t("pay.title")}</h2>
+            <p className="muted">{t("pay.lead")}</p>
+            <p className="quote-total"><Price amount={booking.total_price} /></p>
+            {payment.loading && payment.data === undefined ? <Spinner label={t("common.loading")} /> : (
+              <MpesaPay bookingId={booking.id} amount={booking.total_price} resume={paymentPending}
+                onPaid={() => { setPaid(true); void bookings.reload(); }} onFailed={() => void bookings.reload()} />
+            )}
+          </section>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,47 @@
+import { Link } from "react-router-dom";
+import { useI18n } from "../i18n/i18n";
+import { useLoad } from "../lib/useLoad";
+import { loadBookings, loadUnitIndex } from "../lib/bookings";
+import { formatDay } from "../lib/dates";
+import { Price } from "../components/Price";
+import { ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
+
+export function BookingsPage() {
+  const { t, lang } = useI18n();
+  const bookings = useLoad(() => loadBookings(), []);
+  const units = useLoad(() => loadUnitIndex(), []);
+  return (
+    <div className="stack">
+      <PageTitle sub={t("bookings.sub")}>{t("bookings.title")}</PageTitle>
+      <ErrorAlert error={bookings.error} />
+      {bookings.loading && !bookings.data ? <Spinner label={t("common.loading")} /> : bookings.data?.length === 0 ? (
+        <div className="card empty-card">
+          <p>{t("bookings.none")}</p>
+          <Link className="btn btn-primary" to="/">{t("bookings.browse")}</Link>
+        </div>
+      ) : (
+        <ul className="list">
+          {bookings.data?.map((b) => {
+            const unit = units.data?.get(b.unit_id);
+            return (
+              <li key={b.id} className="card list-item">
+                <div className="list-main">
+                  <h2 className="list-title">
+                    <Link to={`/bookings/${b.id}`} className="stretched">
+                      {unit ? t("units.unit", { number: unit.unit_number }) : t("bookings.booking", { id: b.id })}
+                    </Link>
+                  </h2>
+                  <p className="muted">{formatDay(b.start_date, lang)} – {formatDay(b.end_date, lang)}</p>
+                </div>
+                <div className="list-side">
+                  <StatusBadge status={b.status} />
+                  <Price amount={b.total_price} />
+                </div>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,97 @@
+import { useState } from "react";
+import { Link, useSearchParams } from "react-router-dom";
+import { api, errorOf } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { useLoad } from "../../lib/useLoad";
+import { loadBookings, loadUnitIndex } from "../../lib/bookings";
+import { formatDay } from "../../lib/dates";
+import { Price } from "../../components/Price";
+import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge, TextField } from "../../components/ui";
+
+const STATUSES = ["pending", "confirmed", "cancelled"] as const;
+type Status = (typeof STATUSES)[number];
+
+export function AdminBookings() {
+  const { t, lang } = useI18n();
+  const [params, setParams] = useSearchParams();
+  const status = (STATUSES as readonly string[]).includes(params.get("status") ?? "") ? (params.get("status") as Status) : undefined;
+  const unitId = Number(params.get("unit_id")) || undefined;
+  const userId = Number(params.get("user_id")) || undefined;
+  const owingRefund = params.get("refund_status") === "required" ? ("required" as const) : undefined;
+  const units = useLoad(() => loadUnitIndex(), []);
+  const bookings = useLoad(() => loadBookings({ status, unit_id: unitId, user_id: userId, refund_status: owingRefund }),
+    [status, unitId, userId, owingRefund]);
+  const [userInput, setUserInput] = useState(userId ? String(userId) : "");
+  const set = (key: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setParams(next);
+  };
+  const cancel = async (id: number) => {
+    if (!window.confirm(t("booking.cancelConfirm"))) return;
+    const { error, response } = await api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } });
+    if (error) window.alert(errorOf(error, response.status).message);
+    void bookings.reload();
+  };
+  const sortedUnits = [...(units.data?.values() ?? [])].sort((a, b) => a.unit_number.localeCompare(b.unit_number));
+
+  return (
+    <div className="stack">
+      <PageTitle sub={t("admin.bookingsSub")}>{t("admin.bookings")}</PageTitle>
+      <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => { e.preventDefault(); set("user_id", userInput); }}>
+        <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
+          <option value="">{t("admin.all")}</option>
+          {STATUSES.map((s) => <option key={s} value={s}>{t(`status.${s}`)}</option>)}
+        </SelectField>
+        <SelectField label={t("admin.unit")} value={unitId ? String(unitId) : ""} onChange={(e) => set("unit_id", e.target.value)}>
+          <option value="">{t("admin.all")}</option>
+          {sortedUnits.map((u) => <option key={u.id} value={u.id}>{u.unit_number}</option>)}
+        </SelectField>
+        <TextField label={t("admin.customerId")} type="number" min={1} value={userInput} onChange={(e) => setUserInput(e.target.value)}
+          onBlur={() => set("user_id", userInput)} />
+        <label className="check">
+          <input type="checkbox" checked={!!owingRefund} onChange={(e) => set("refund_status", e.target.checked ? "required" : "")} />
+          {t("admin.owingRefund")}
+        </label>
+      </form>
+      <ErrorAlert error={bookings.error} />
+      {bookings.loading && !bookings.data ? <Spinner label={t("common.loading")} /> : bookings.data?.length === 0 ? (
+        <p className="empty">{t("admin.noBookings")}</p>
+      ) : (
+        <div className="table-wrap" role="region" aria-label={t("admin.bookings")} tabIndex={0}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">#</th><th scope="col">{t("admin.unit")}</th><th scope="col">{t("admin.customerId")}</th>
+                <th scope="col">{t("admin.dates")}</th><th scope="col">{t("booking.total")}</th>
+                <th scope="col">{t("booking.status")}</th><th scope="col">{t("booking.payment")}</th>
+                <th scope="col"><span className="sr-only">{t("admin.actions")}</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {bookings.data?.map((b) => (
+                <tr key={b.id}>
+                  <th scope="row">{b.id}</th>
+                  <td>{units.data?.get(b.unit_id)?.unit_number ?? b.unit_id}</td>
+                  <td><Link to={`/admin/bookings?user_id=${b.user_id}`}>{b.user_id}</Link></td>
+                  <td>{formatDay(b.start_date, lang)} – {formatDay(b.end_date, lang)}</td>
+                  <td><Price amount={b.total_price} /></td>
+                  <td><StatusBadge status={b.status} /></td>
+                  <td>
+                    <StatusBadge status={b.payment_status} />
+                    {b.refund_status === "required" && <> <span className="badge badge-bad">{t("admin.refundDue")}</span></>}
+                  </td>
+                  <td>{b.status !== "cancelled" && (
+                    <button type="button" className="btn btn-small btn-ghost" onClick={() => cancel(b.id)}
+                      aria-label={t("admin.cancelBooking", { id: b.id })}>{t("booking.cancel")}</button>
+                  )}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}

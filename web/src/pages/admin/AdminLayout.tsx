@@ -1,0 +1,17 @@
+import { NavLink, Outlet } from "react-router-dom";
+import { useI18n } from "../../i18n/i18n";
+
+export function AdminLayout() {
+  const { t } = useI18n();
+  const tab = ({ isActive }: { isActive: boolean }) => (isActive ? "tab active" : "tab");
+  return (
+    <div className="stack">
+      <nav className="tabs" aria-label={t("admin.sections")}>
+        <NavLink to="/admin/units" className={tab}>{t("admin.units")}</NavLink>
+        <NavLink to="/admin/bookings" className={tab}>{t("admin.bookings")}</NavLink>
+        <NavLink to="/admin/transport" className={tab}>{t("admin.transport")}</NavLink>
+      </nav>
+      <Outlet />
+    </div>
+  );
+}

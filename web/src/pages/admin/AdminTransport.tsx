@@ -1,0 +1,79 @@
+import { useState } from "react";
+import { api, errorOf, type ApiError } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { useLoad } from "../../lib/useLoad";
+import { formatInstant } from "../../lib/dates";
+import { Price } from "../../components/Price";
+import { ErrorAlert, PageTitle, Spinner } from "../../components/ui";
+import type { MessageKey } from "../../i18n/messages";
+import type { TransportRequest } from "../TransportPage";
+
+const COLUMNS = ["requested", "scheduled", "in_progress", "completed", "cancelled"] as const;
+type Column = (typeof COLUMNS)[number];
+const NEXT: Partial<Record<Column, Column>> = { requested: "scheduled", scheduled: "in_progress", in_progress: "completed" };
+
+export function AdminTransport() {
+  const { t, lang } = useI18n();
+  const requests = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/transport-requests", {});
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, []);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState<number | null>(null);
+
+  const move = async (r: TransportRequest, status: Column) => {
+    setBusy(r.id);
+    setError(null);
+    const { error: err, response } = await api.PATCH("/api/transport-requests/{request_id}/status", {
+      params: { path: { request_id: r.id } }, body: { status },
+    });
+    if (err) setError(errorOf(err, response.status));
+    await requests.reload();
+    setBusy(null);
+  };
+
+  const byStatus = (s: Column) => (requests.data ?? []).filter((r) => r.status === s);
+  return (
+    <div className="stack">
+      <PageTitle sub={t("admin.transportSub")}>{t("admin.transport")}</PageTitle>
+      <ErrorAlert error={error} />
+      <ErrorAlert error={requests.error} />
+      {requests.loading && !requests.data ? <Spinner label={t("common.loading")} /> : (
+        <div className="board">
+          {COLUMNS.map((col) => (
+            <section key={col} className={`board-col board-${col}`} aria-labelledby={`col-${col}`}>
+              <h2 id={`col-${col}`} className="board-title">
+                {t(`status.${col}` as MessageKey)} <span className="count">{byStatus(col).length}</span>
+              </h2>
+              <ul className="board-list">
+                {byStatus(col).map((r) => {
+                  const next = NEXT[col];
+                  return (
+                    <li key={r.id} className="card board-card" data-request-id={r.id}>
+                      <p className="board-card-title">#{r.id} · {r.pickup_address} → {r.delivery_address}</p>
+                      <p className="muted">{formatInstant(r.preferred_time, lang)}</p>
+                      <p className="muted">{r.items_description} · {r.distance} km · <Price amount={r.estimated_cost} /></p>
+                      <p className="muted">{t("admin.customerId")}: {r.user_id}{r.booking_id ? ` · ${t("bookings.booking", { id: r.booking_id })}` : ""}</p>
+                      <div className="actions">
+                        {next && (
+                          <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => move(r, next)}>
+                            {t(`admin.action.${next}` as MessageKey)}<span className="sr-only"> {t("admin.requestNo", { id: r.id })}</span>
+                          </button>
+                        )}
+                        {col !== "completed" && col !== "cancelled" && (
+                          <button type="button" className="btn btn-small btn-ghost" disabled={busy === r.id} onClick={() => move(r, "cancelled")}>
+                            {t("admin.cancel")}<span className="sr-only"> {t("admin.requestNo", { id: r.id })}</span>
+                          </button>
+                        )}
+                      </div>
+                    </li>
+                  );
+                })}
+              </ul>
+            </section>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
