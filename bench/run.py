@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jeshstack.procs import free_port, http_ok, wait_until  # noqa: E402
+from jeshstack.procs import free_port, http_ok, wait_for  # noqa: E402
 from jeshstack.stack import ManagedProcess, Stack, StackConfig  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
@@ -146,7 +146,8 @@ class Bench:
         (self.state / "logs").mkdir(parents=True, exist_ok=True)
         ceiling.start()
         self.stack.processes["ceiling"] = ceiling
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ceiling_port}/"), timeout=30, what="ceiling app")
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{self.ceiling_port}/"), timeout=30, what="ceiling app",
+                 tolerate=(Exception,))
         self.stack.start()
 
     # --- data -----------------------------------------------------------------------------------

@@ -147,11 +147,20 @@ def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
     page.evaluate("(t) => { const s = JSON.parse(localStorage.getItem('jesh.session')); s.token = t;"
                   " localStorage.setItem('jesh.session', JSON.stringify(s)); }", _expiring(before["token"], 20))
     page.get_by_role("link", name="Profile").click()
-    expect(page.get_by_role("heading", name="Akinyi Otieno")).to_be_visible()
-    expect(page.get_by_text("0712 345 678")).to_be_visible()
+    expect(page.get_by_label("Full name")).to_have_value("Akinyi Otieno")
+    expect(page.get_by_label("Phone number")).to_have_value("0712 345 678")
     after = page.evaluate(read)
     assert after["refresh_token"] != before["refresh_token"]
     assert after["token"] != before["token"]
+
+    # Edit the profile: the new phone is what the next M-PESA prompt will go to.
+    page.get_by_label("Phone number").fill("0722 000 111")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Your details are saved.")).to_be_visible()
+    assert page.evaluate(read)["user"]["phone"] == "254722000111"
+    token = page.evaluate(read)["token"]
+    profile = httpx.get(f"{portal}/api/auth/profile", headers={"Authorization": f"Bearer {token}"})
+    assert profile.json()["phone"] == "254722000111"
     check_page(page, "09-profile-phone")
 
     page.goto("/units/1/nothing-here")

@@ -111,3 +111,39 @@ def test_an_operator_creates_a_unit_sees_it_booked_and_completes_a_transport_req
     phone.get_by_role("link", name="Dispatch").click()
     expect(phone.locator(f'[data-request-id="{request_id}"]')).to_be_visible()
     check_page(phone, "23-console-dispatch-phone")
+
+
+def _admin_logs_in(page: Any) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(DEV_ADMIN_EMAIL)
+    page.get_by_label("Password").fill(DEV_ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/units$"))
+
+
+def test_an_operator_approves_the_refund_of_a_cancelled_paid_booking(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=2500, size="small")
+    _, booking_id = _customer_books_and_pays(portal, unit["id"])
+    assert admin_api.client.post(f"/api/bookings/{booking_id}/cancel").status_code == 200
+
+    def refund() -> dict[str, Any] | None:
+        rows = admin_api.client.get("/api/payments/refunds").json()["data"]
+        return next((r for r in rows if r["booking_id"] == booking_id), None)
+
+    owed = wait_for(refund, timeout=30, what="the refund of the cancelled paid booking")
+    assert owed["status"] == "required" and owed["amount"] == 5000  # 60 days at KES 2,500 a month
+
+    page = new_page(DESKTOP)
+    _admin_logs_in(page)
+    page.get_by_role("link", name="Money").click()
+    row = page.locator(f'tr[data-refund-id="{owed["id"]}"]')
+    expect(row).to_contain_text("KES 5,000")
+    expect(row).to_contain_text("To approve")
+    check_page(page, "24-console-money-desktop")
+    page.get_by_role("button", name=f"Approve and pay refund #{owed['id']}").click()
+
+    wait_for(lambda: (refund() or {}).get("status") == "paid", timeout=30, what="the refund paid by B2C")
+    page.get_by_label("Status").select_option("paid")
+    expect(row).to_contain_text("Refunded")

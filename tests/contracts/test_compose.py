@@ -25,7 +25,7 @@ from compose_check import (
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from jeshstack.procs import BIN, Postgres, free_port, port_open, stop_process, wait_until
+from jeshstack.procs import BIN, Postgres, free_port, port_open, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 INIT_SCRIPT = REPO / "deploy" / "postgres" / "initdb" / "10-service-databases.sh"
@@ -308,9 +308,10 @@ def test_the_nats_config_enables_jetstream_and_refuses_clients_without_the_passw
         env={**os.environ, "NATS_PASSWORD": "s3cret-hex"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: port_open(client_port) and port_open(monitor_port), timeout=15, what="nats-server")
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{monitor_port}/healthz").status_code == 200,
-                   timeout=15, what="nats healthz")
+        wait_for(lambda: port_open(client_port) and port_open(monitor_port), timeout=15, what="nats-server",
+                 tolerate=(Exception,))
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{monitor_port}/healthz").status_code == 200,
+                 timeout=15, what="nats healthz", tolerate=(Exception,))
 
         async def jetstream_answers(url: str) -> bool:
             connection = await nats.connect(

@@ -83,3 +83,33 @@ def test_auth_documents_its_real_input_rules():
     assert register["password"]["minLength"] == 8
     profile = schemas["ProfileIn"]["properties"]
     assert set(profile) == {"email", "phone", "name"} and "required" not in schemas["ProfileIn"]
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_bounds_are_json_schema_and_integer_bounds_are_exact(service):
+    spec = json.loads((OPENAPI_DIR / f"{service}.json").read_text())
+    for schema in _walk(spec):
+        if "type" in schema:
+            assert not {"ge", "le", "gt", "lt"} & set(schema), schema
+        if schema.get("type") == "integer":
+            for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                assert not isinstance(schema.get(keyword), float), schema
+                assert schema.get(keyword, 0) <= 2**63 - 1, schema
+
+
+def test_transport_documents_its_real_limits():
+    body = json.loads((OPENAPI_DIR / "transport.json").read_text())["components"]["schemas"]["TransportRequestCreate"]
+    distance = body["properties"]["distance"]
+    assert (distance["type"], distance["exclusiveMinimum"], distance["maximum"]) == ("number", 0, 500)
+    for address in ("pickup_address", "delivery_address"):
+        assert (body["properties"][address]["minLength"], body["properties"][address]["maxLength"]) == (1, 255)

@@ -262,3 +262,13 @@ def test_the_generated_manifests_are_plain_yaml():
     for path in (REPO / "deploy" / "k8s" / "base").rglob("*.yaml"):
         text = path.read_text()
         assert "&id" not in text and "*id" not in text, f"{path}: YAML anchors/aliases"
+
+
+def test_internet_egress_is_given_as_ports(tmp_path):
+    listing = tmp_path / "services.yml"
+    listing.write_text(
+        "services:\n  a: {internet: true}\n  b: {internet: [443, 587]}\n"
+        "  c: {internet: true, internet_ports: [443, 465]}\n  d: {}\n"
+    )
+    specs = service_specs.__wrapped__(listing)
+    assert [specs[n]["internet"] for n in "abcd"] == [[443], [443, 587], [443, 465], []]

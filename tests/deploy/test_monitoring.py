@@ -91,3 +91,16 @@ def test_the_kit_exports_the_families_the_rules_need():
 def test_traefik_exports_prometheus_metrics_for_the_dashboard():
     static = yaml.safe_load((REPO / "gateway" / "traefik.yml").read_text())
     assert static["metrics"]["prometheus"]["entryPoint"] == "internal"
+
+
+def test_the_monitoring_files_render_as_configmaps_that_validate():
+    from k8s_check import render, schema_problems
+
+    objects = render(MONITORING)
+    assert schema_problems(objects) == []
+    by_name = {o["metadata"]["name"]: o for o in objects}
+    dashboards = by_name["jesh-grafana-dashboards"]
+    assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert dashboards["data"]["jesh.json"] == (MONITORING / "grafana" / "dashboards" / "jesh.json").read_text()
+    assert by_name["jesh-prometheus"]["data"]["alerts.yml"] == ALERTS.read_text()
+    assert {o["metadata"]["namespace"] for o in objects} == {"monitoring"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -98,7 +99,9 @@ def test_a_push_is_refused_when_the_hold_is_about_to_expire(jesh_stack: Any, cus
     hold = float(jesh_stack.config.env["BOOKING_HOLD_SECONDS"])
     unit = new_unit()
     booking = customer.book(unit["id"], far_future(410), days=10).json()["data"]
-    time.sleep(hold - hold / 4 + 0.5)  # less than a quarter of the hold is left: too little for a prompt
+    expires = datetime.fromisoformat(booking["hold_expires_at"].replace("Z", "+00:00"))
+    # less than a quarter of the hold is left: too little for a prompt (but the hold has not run out yet)
+    time.sleep(max((expires - datetime.now(UTC)).total_seconds() - hold / 8, 0))
     r = customer.pay(booking["id"], PAYS)
     assert r.status_code == 409, r.text
     assert r.json()["message"].startswith("Too little time is left on this booking's hold")

@@ -20,9 +20,8 @@ import httpx
 import pytest
 
 from jeshstack.gateway import SERVICES, traefik_env, write_traefik_config
-from jeshstack.procs import Traefik, free_port, wait_until
+from jeshstack.procs import Traefik, free_port, wait_for
 from jeshstack.pytest_plugin import LiveServer, truncate_all
-from jeshstack.testing import wait_for
 
 
 @dataclass
@@ -134,8 +133,8 @@ def start_gateway(
         traefik.start(f"{gateway.internal_url}/ping")
         # /ping answers before the file provider's routers are in place; until then Traefik answers its own
         # plain-text 404. Wait for the catch-all router's JSON one.
-        wait_until(lambda: httpx.get(f"{gateway.url}/api/_gateway_ready").headers.get("content-type", "")
-                   .startswith("application/json"), timeout=15, what="the gateway's routers")
+        wait_for(lambda: httpx.get(f"{gateway.url}/api/_gateway_ready").headers.get("content-type", "")
+                   .startswith("application/json"), timeout=15, what="the gateway's routers", tolerate=(Exception,))
         return gateway
 
     yield start

@@ -27,16 +27,19 @@ def service_specs(path: Path = SERVICES_FILE) -> dict[str, dict[str, Any]]:
             "calls": dict((spec or {}).get("calls") or {}),
             "secrets": list((spec or {}).get("secrets") or []),
             "settings": list((spec or {}).get("settings") or []),
-            "internet": _ports((spec or {}).get("internet", False)),
+            "internet": _ports((spec or {}).get("internet", False), (spec or {}).get("internet_ports")),
         }
         for name, spec in raw.items()
     }
 
 
-def _ports(value: Any) -> list[int]:
+def _ports(value: Any, ports: Any = None) -> list[int]:
+    """`internet: true` (HTTPS), `internet: [443, 587]`, or `internet: true` with `internet_ports: [...]`."""
+    if isinstance(value, list):
+        return [int(port) for port in value]
     if value is True:
-        return [443]
-    return [int(port) for port in value] if isinstance(value, list) else []
+        return [int(port) for port in ports] if isinstance(ports, list) and ports else [443]
+    return []
 
 
 SERVICES: tuple[str, ...] = tuple(service_specs())

@@ -14,6 +14,7 @@ import { AdminLayout } from "./pages/admin/AdminLayout";
 import { AdminUnits } from "./pages/admin/AdminUnits";
 import { AdminBookings } from "./pages/admin/AdminBookings";
 import { AdminTransport } from "./pages/admin/AdminTransport";
+import { AdminMoney } from "./pages/admin/AdminMoney";
 
 function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean }) {
   const { user, isAdmin } = useSession();
@@ -41,6 +42,7 @@ export function App() {
           <Route path="units" element={<AdminUnits />} />
           <Route path="bookings" element={<AdminBookings />} />
           <Route path="transport" element={<AdminTransport />} />
+          <Route path="money" element={<AdminMoney />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -237,3 +239,59 @@ def test_staging_refuses_data_its_model_refuses(kit_db: Engine) -> None:
             Ping(n="one")  # type: ignore[arg-type]
         event = stage(session, "Ping", {"n": 5})
     assert event.type == "Ping" and event.source == "kit" and event.data == {"n": 5}
+
+
+def test_transient_failures_are_retried_past_the_delivery_count_until_the_time_bound(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    calls: dict[int, int] = {}
+
+    def database_away(session: Session, data: Ping, event: Event) -> None:
+        calls[data.n] = calls.get(data.n, 0) + 1
+        if data.n == 2 or calls[data.n] <= 4:  # n=2: away for good
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        record(session, data, event)
+
+    event_bus.publish("Ping", {"n": 1})
+    stuck = event_bus.publish("Ping", {"n": 2})
+    run_consumer(
+        kit_db, jesh_nats, database_away, lambda: applied(kit_db) and parked_rows(kit_db),
+        consumer_max_deliveries=2, consumer_retry_seconds=4.0,
+    )
+    assert [n for _, n in applied(kit_db)] == [1]
+    assert calls[1] == 5  # a PostgreSQL outage longer than max_deliveries allowed parks nothing
+    assert [str(row.event_id) for row in parked_rows(kit_db)] == [stuck["id"]]  # but time does
+    assert calls[2] > 2
+
+
+def test_an_unpublishable_outbox_row_does_not_hold_up_the_rows_behind_it(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    factory = session_factory(kit_db)
+    first = stage_committed(factory, 1)
+    huge = str(uuid.uuid4())  # beyond NATS's max_payload: it can never be published
+    with kit_db.begin() as conn:
+        conn.execute(
+            text("INSERT INTO outbox (id, type, version, subject, payload) "
+                 "VALUES (:id, 'Ping', 1, 'jesh.events.Ping', CAST(:payload AS jsonb))"),
+            {"id": huge, "payload": json.dumps({"id": huge, "type": "Ping", "data": {"n": 0, "pad": "x" * 2_000_000}})},
+        )
+    behind = stage_committed(factory, 2)
+
+    async def scenario() -> None:
+        messaging = Messaging(settings_for(jesh_nats, outbox_max_attempts=2), kit_db, factory)
+        await messaging.start(workers=True)
+        try:
+            await wait_async(lambda: unsent(kit_db) == 0, 20, "every row sent or parked")
+        finally:
+            await messaging.stop()
+
+    asyncio.run(scenario())
+    delivered = [e["id"] for e in event_bus.events("Ping")]
+    assert sorted(delivered) == sorted(first + behind)
+    with kit_db.connect() as conn:
+        row = conn.execute(text("SELECT consumer, event_id, deliveries, error FROM dead_letter")).one()
+    assert (row.consumer, str(row.event_id), row.deliveries) == ("outbox", huge, 2)
+    assert "MaxPayload" in row.error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 # Cheap Argon2 for speed; tests about the hashing itself start auth with the real (default) cost.
 CHEAP_HASHING = {"password_hash_memory_kib": 1024, "password_hash_time_cost": 1}
@@ -64,10 +64,9 @@ def register() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def auth_engine(migrated_databases: Callable[[str], str]) -> Iterator[Engine]:
-    engine = create_engine(migrated_databases("auth"))
-    yield engine
-    engine.dispose()
+def auth_engine(service_db: Engine) -> Engine:
+    """The auth test database (the plugin's service_db, under the name these tests use)."""
+    return service_db
 
 
 @pytest.fixture

@@ -6,26 +6,22 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import nats
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from jeshkit.clock import nairobi_today
 from jeshkit.messaging import ensure_stream
 from jeshkit.settings import ServiceSettings
 from jeshstack.procs import free_port
 from jeshstack.pytest_plugin import LiveServer
 from jeshstack.testing import EventBus, wait_for
-
-
-def nairobi_today() -> date:
-    return datetime.now(ZoneInfo("Africa/Nairobi")).date()
 
 
 @pytest.fixture
@@ -67,13 +63,6 @@ def inventory_stub() -> Iterator[InventoryStub]:
     stub = InventoryStub()
     yield stub
     stub.server.stop()
-
-
-@pytest.fixture
-def booking_db(migrated_databases: Callable[[str], str]) -> Iterator[Engine]:
-    engine = create_engine(migrated_databases("booking"))
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -179,5 +168,5 @@ class Kit:
 
 
 @pytest.fixture
-def kit(event_bus: EventBus, booking_db: Engine, inventory_stub: InventoryStub) -> Kit:
-    return Kit(event_bus, booking_db, inventory_stub)
+def kit(event_bus: EventBus, service_db: Engine, inventory_stub: InventoryStub) -> Kit:
+    return Kit(event_bus, service_db, inventory_stub)

@@ -179,11 +179,40 @@ def test_a_payment_for_a_booking_the_customer_cancelled_is_recorded_for_refund(s
     assert kit.booking_row(booking["id"])["status"] == "cancelled"
 
 
-def test_a_payment_for_an_unknown_booking_is_dropped_without_blocking_others(start_booking, kit, signing_keys,
-                                                                            day):
+def test_a_payment_for_an_unknown_booking_is_parked_without_blocking_others(start_booking, kit, signing_keys,
+                                                                           day):
     client = start_booking()
     kit.seed_unit(1)
     kit.bus.publish("PaymentSucceeded", kit.payment({"id": 999, "user_id": 1, "total_price": 10}))
     booking = _book(client, signing_keys.headers(5), day)
     kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=4))
     _wait_status(kit, booking["id"], "confirmed", "success")
+
+
+def test_a_payment_for_an_unknown_booking_is_parked_and_an_admin_replays_it_once_the_booking_exists(
+    start_booking, kit, signing_keys, day
+):
+    client = start_booking()
+    kit.seed_unit(1)
+    first = _book(client, signing_keys.headers(5), day)
+    later_id = first["id"] + 1  # the next booking, not made yet
+    payment = {**kit.payment(first, payment_id=91), "booking_id": later_id}
+    kit.bus.publish("PaymentSucceeded", payment)
+
+    admin = signing_keys.headers(1, "admin")
+    parked = wait_for(lambda: client.get("/api/bookings/admin/dead-letters", headers=admin).json()["data"],
+                      what="the payment parked")
+    assert [(p["consumer"], p["event_type"]) for p in parked] == [("booking", "PaymentSucceeded")]
+    assert f"unknown booking {later_id}" in parked[0]["error"]
+    assert client.get("/api/bookings/admin/dead-letters", headers=signing_keys.headers(5)).status_code == 403
+    refused = client.post(f"/api/bookings/admin/dead-letters/{parked[0]['id']}/replay", headers=admin)
+    assert refused.status_code == 409 and "unknown booking" in refused.json()["message"]  # still unknown
+
+    later = _book(client, signing_keys.headers(5), day, start=6, end=9)
+    assert later["id"] == later_id
+    r = client.post(f"/api/bookings/admin/dead-letters/{parked[0]['id']}/replay", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["outcome"] == "applied"
+    assert kit.booking_row(later_id)["status"] == "confirmed"
+    assert client.get("/api/bookings/admin/dead-letters", headers=admin).json()["data"] == []
+    assert client.post(f"/api/bookings/admin/dead-letters/{parked[0]['id']}/replay", headers=admin).status_code == 404

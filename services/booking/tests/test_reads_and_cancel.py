@@ -193,7 +193,7 @@ def test_internal_booking_for_peers(three_bookings):
     client, a, *_ = three_bookings
     r = client.get(f"/internal/bookings/{a['id']}")
     assert r.status_code == 200
-    assert r.json() == {"data": {
+    assert r.json() == {"success": True, "data": {
         "booking_id": a["id"], "user_id": 5, "unit_id": 1, "start_date": a["start_date"], "end_date": a["end_date"],
         "total_price": a["total_price"], "status": "pending", "payment_status": "pending",
         "hold_expires_at": a["hold_expires_at"],
@@ -205,5 +205,6 @@ def test_internal_booking_for_peers(three_bookings):
 def test_openapi_documents_the_public_routes_only(start_booking):
     paths = start_booking().get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/bookings", "/api/bookings/{user_id}", "/api/bookings/{booking_id}/cancel",
+                          "/api/bookings/admin/dead-letters", "/api/bookings/admin/dead-letters/{letter_id}/replay",
                           "/api/bookings/{booking_id}/move-out"}
     assert set(paths["/api/bookings"]) == {"get", "post"}

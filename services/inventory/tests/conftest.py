@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from inventory.service import nairobi_today
+from jeshkit.clock import nairobi_today
 from jeshstack.testing import EventBus, SigningKeys, wait_for
 
 
@@ -39,13 +39,6 @@ def today() -> date:
 
 
 @pytest.fixture
-def db(migrated_databases: Callable[[str], str]) -> Iterator[Engine]:
-    engine = create_engine(migrated_databases("inventory"))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def new_unit(client: Any, admin: dict[str, str]) -> Callable[..., dict[str, Any]]:
     """Create a unit through the API and return it."""
     counter = iter(range(1, 10_000))
@@ -63,9 +56,9 @@ def new_unit(client: Any, admin: dict[str, str]) -> Callable[..., dict[str, Any]
 class BookingEvents:
     """Publishes the booking service's events and waits until inventory's consumer has applied them."""
 
-    def __init__(self, bus: EventBus, db: Engine) -> None:
+    def __init__(self, bus: EventBus, service_db: Engine) -> None:
         self.bus = bus
-        self.db = db
+        self.db = service_db
 
     def processed(self, event_id: str) -> bool:
         with self.db.connect() as conn:
@@ -111,5 +104,5 @@ class BookingEvents:
 
 
 @pytest.fixture
-def bookings(client: Any, event_bus: EventBus, db: Engine) -> BookingEvents:
-    return BookingEvents(event_bus, db)
+def bookings(client: Any, event_bus: EventBus, service_db: Engine) -> BookingEvents:
+    return BookingEvents(event_bus, service_db)

@@ -46,7 +46,7 @@ def test_unit_released_frees_the_dates(client, new_unit, bookings, today):
     assert status_of(client, unit["id"]) == "available"
 
 
-def test_a_redelivered_event_changes_nothing(client, new_unit, bookings, today, db):
+def test_a_redelivered_event_changes_nothing(client, new_unit, bookings, today, service_db):
     unit = new_unit()
     start, end = today + timedelta(days=1), today + timedelta(days=5)
     created = bookings.created(3, unit["id"], start, end)
@@ -61,7 +61,7 @@ def test_a_redelivered_event_changes_nothing(client, new_unit, bookings, today, 
 
     assert status_of(client, unit["id"]) == "available"
     assert ranges_of(client, unit["id"]) == []
-    with db.connect() as conn:
+    with service_db.connect() as conn:
         seen = conn.execute(
             text("SELECT count(*) FROM inbox WHERE consumer = 'inventory' AND event_id = :id"), {"id": created["id"]}
         ).scalar()

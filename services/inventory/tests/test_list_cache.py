@@ -38,12 +38,12 @@ def test_the_replica_that_made_a_change_shows_it_to_the_very_next_read(client, n
         assert created["id"] in [u["id"] for u in client.get("/api/units").json()["data"]], i
 
 
-def test_a_change_nobody_announced_is_not_seen_until_the_entry_ages(client, new_unit, db):
+def test_a_change_nobody_announced_is_not_seen_until_the_entry_ages(client, new_unit, service_db):
     # The counter-test: proves the answers really are served from the cache.
     wait_for(lambda: client.app.state.response_cache._listener.connected, timeout=10, what="the cache listener")
     unit = new_unit(monthly_price=3000)
     assert listed(client, unit["id"])["monthly_price"] == 3000
-    with db.begin() as conn:  # behind the service's back: no NOTIFY
+    with service_db.begin() as conn:  # behind the service's back: no NOTIFY
         conn.execute(text("UPDATE units SET monthly_price = 9999 WHERE id = :id"), {"id": unit["id"]})
     assert listed(client, unit["id"])["monthly_price"] == 3000
     client.app.state.response_cache.invalidate()

@@ -146,12 +146,12 @@ def test_put_updates_any_subset_and_publishes_unit_updated(client, admin, new_un
                                   "monthly_price": 4500, "bookable": True}
 
 
-def test_put_that_changes_nothing_publishes_nothing(client, admin, new_unit, event_bus, db):
+def test_put_that_changes_nothing_publishes_nothing(client, admin, new_unit, event_bus, service_db):
     unit = new_unit(monthly_price=3000)
     response = client.put(f"/api/units/{unit['id']}", json={"monthly_price": 3000, "status": "available"},
                           headers=admin)
     assert response.status_code == 200
-    with db.connect() as conn:
+    with service_db.connect() as conn:
         types = conn.execute(text("SELECT type FROM outbox ORDER BY created_at")).scalars().all()
     assert types == ["UnitCreated"]
 
@@ -223,8 +223,8 @@ def test_internal_unit_gives_what_booking_needs(client, admin, new_unit):
     unit = new_unit(unit_number="I-1", size="large", monthly_price=9000)
     response = client.get(f"/internal/units/{unit['id']}")
     assert response.status_code == 200
-    assert response.json() == {"data": {"unit_id": unit["id"], "unit_number": "I-1", "size": "large",
-                                        "monthly_price": 9000, "bookable": True}}
+    assert response.json() == {"success": True, "data": {"unit_id": unit["id"], "unit_number": "I-1", "size": "large",
+                                                         "monthly_price": 9000, "bookable": True}}
     client.put(f"/api/units/{unit['id']}", json={"status": "maintenance"}, headers=admin)
     assert client.get(f"/internal/units/{unit['id']}").json()["data"]["bookable"] is False
     missing = client.get("/internal/units/31337")
@@ -235,6 +235,14 @@ def test_internal_unit_gives_what_booking_needs(client, admin, new_unit):
 def test_openapi_documents_the_public_routes_only(client):
     paths: dict[str, Any] = client.get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/units", "/api/units/{unit_id}", "/api/units/{unit_id}/availability",
+                          "/api/units/admin/dead-letters", "/api/units/admin/dead-letters/{letter_id}/replay",
                           "/api/units/reports/occupancy"}
     assert set(paths["/api/units"]) == {"get", "post"}
     assert set(paths["/api/units/{unit_id}"]) == {"get", "put"}
+
+
+def test_the_parked_messages_route_is_not_taken_for_a_unit_id(client, admin):
+    r = client.get("/api/units/admin/dead-letters", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"success": True, "data": []}
+    assert client.get("/api/units/admin/dead-letters").status_code == 401

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 try:
     import daraja_sim  # noqa: F401
@@ -189,17 +189,10 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def payments_db(migrated_databases: Any) -> Iterator[Engine]:
-    engine = create_engine(migrated_databases("payments"))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def stack(
-    make_service: Any, sim: Simulator, event_bus: Any, payments_db: Engine, signing_keys: Any
+    make_service: Any, sim: Simulator, event_bus: Any, service_db: Engine, signing_keys: Any
 ) -> Iterator[Stack]:
-    stack = Stack(make_service, sim, event_bus, payments_db, signing_keys)
+    stack = Stack(make_service, sim, event_bus, service_db, signing_keys)
     yield stack
     stack.http.close()
 

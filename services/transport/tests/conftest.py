@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from jeshstack.procs import free_port
 from jeshstack.pytest_plugin import LiveServer
@@ -77,13 +77,6 @@ def transport(start_transport: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def db(migrated_databases: Callable[[str], str]) -> Iterator[Engine]:
-    engine = create_engine(migrated_databases("transport"))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def admin(signing_keys: SigningKeys) -> dict[str, str]:
     return signing_keys.headers(900, "admin")
 
@@ -91,10 +84,10 @@ def admin(signing_keys: SigningKeys) -> dict[str, str]:
 class Transport:
     """Drives the transport service in a test: the client, tokens, its database and the events stream."""
 
-    def __init__(self, client: Any, keys: SigningKeys, db: Engine, bus: EventBus) -> None:
+    def __init__(self, client: Any, keys: SigningKeys, service_db: Engine, bus: EventBus) -> None:
         self.client = client
         self.keys = keys
-        self.db = db
+        self.db = service_db
         self.bus = bus
 
     @staticmethod
@@ -187,5 +180,5 @@ class Transport:
 
 
 @pytest.fixture
-def t(transport: Any, signing_keys: SigningKeys, db: Engine, event_bus: EventBus) -> Transport:
-    return Transport(transport, signing_keys, db, event_bus)
+def t(transport: Any, signing_keys: SigningKeys, service_db: Engine, event_bus: EventBus) -> Transport:
+    return Transport(transport, signing_keys, service_db, event_bus)

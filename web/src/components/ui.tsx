@@ -71,11 +71,16 @@ const BADGE: Record<string, string> = {
   booked: "info", scheduled: "info", in_progress: "info",
   pending: "warn", requested: "warn",
   maintenance: "muted", cancelled: "muted", failed: "bad",
+  required: "warn", approved: "info", paying: "info", paid: "ok",
+};
+
+const REFUND_LABELS: Record<string, string> = {
+  required: "refund.required", approved: "refund.approved", paying: "refund.paying", paid: "refund.paid",
 };
 
 export function StatusBadge({ status }: { status: string }) {
   const { t } = useI18n();
-  const key = `status.${status}` as MessageKey;
+  const key = (status in REFUND_LABELS ? REFUND_LABELS[status] : `status.${status}`) as MessageKey;
   const label = t(key) === key ? status : t(key);
   return <span className={`badge badge-${BADGE[status] ?? "muted"}`}>{label}</span>;
 }

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -15,11 +14,12 @@ from sqlalchemy import text
 from jeshkit.cache import CachedGetMiddleware, ResponseCache
 from jeshkit.consumer import Handlers
 from jeshkit.db import make_engine, make_session_factory
+from jeshkit.deadletters import dead_letter_router
 from jeshkit.errors import error_response, install_error_handlers
 from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging, PeriodicJob
 from jeshkit.metrics import MetricsMiddleware, metrics_router
-from jeshkit.middleware import RequestIdMiddleware, TrailingSlashMiddleware
+from jeshkit.middleware import InputSanityMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
 from jeshkit.openapi import install_openapi
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
@@ -38,8 +38,10 @@ def create_service_app(
     on_startup: Callable[[FastAPI], None] | None = None,
     description: str = "",
     cache_channel: str | None = None,
+    api_prefix: str | None = None,
 ) -> FastAPI:
-    """Build a service: envelope errors, request ids, JWT, DB, NATS, relay, consumer, jobs, health."""
+    """Build a service: envelope errors, request ids, JWT, DB, NATS, relay, consumer, jobs, health, and the
+    admin's parked-message routes under `api_prefix` (default: the first router's `/api/...` prefix)."""
     configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
@@ -49,6 +51,7 @@ def create_service_app(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            pool_timeout=settings.db_pool_timeout_seconds,
         )
         session_factory = make_session_factory(engine)
         session_factory.kw["info"] = {
@@ -92,15 +95,20 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+    app.state.event_handlers = dict(handlers or {})
     install_error_handlers(app)
     install_openapi(app)
     if cache_channel is not None:
         app.add_middleware(CachedGetMiddleware)  # innermost of ours: after the slash and request id
     app.add_middleware(MetricsMiddleware)  # outside the cache, inside the slash rewrite: sees the matched route
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(InputSanityMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router())
     app.include_router(metrics_router())
+    prefix = api_prefix or next((r.prefix for r in routers if r.prefix.startswith("/api/")), None)
+    if prefix is not None:
+        app.include_router(dead_letter_router(prefix))  # before the service's own "/{id}/..." routes
     for router in routers:
         app.include_router(router)
     return app
@@ -145,11 +153,3 @@ def health_router() -> APIRouter:
 
     return router
 
-
-def ok(data: Any = None, *, status_code: int = 200, **extra: Any) -> JSONResponse:
-    """The success envelope {"success": true, "data": ...} (plus any extra top-level keys)."""
-    body: dict[str, Any] = {"success": True}
-    body.update(extra)
-    if data is not None:
-        body["data"] = data
-    return JSONResponse(body, status_code=status_code)

@@ -6,12 +6,16 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit.errors import AppError
 from jeshkit.events.base import EventData, EventDataError
 from jeshkit.logs import request_id_var
 from jeshkit.outbox import Event, subject_for
@@ -29,10 +33,50 @@ class UnknownReference(PoisonEvent):
     """The event refers to something this service does not know (e.g. a payment for an unknown booking)."""
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Failures that say nothing about the message (the database or a peer away or busy, a lock conflict, a
+    timeout): retried for as long as consumer_retry_seconds allows, however many deliveries that takes."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError | TimeoutError):
+        return True  # psycopg2: lost connections, deadlocks, serialization and lock timeouts, statement timeouts
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, AppError) and exc.status_code in (502, 503, 504)
+
+
 # A handler applies one event's validated data inside the given session; it must not commit.
 Handler = Callable[[Session, Any, Event], None]
 # What a service consumes: each event model (type and version) with its handler.
 Handlers = Mapping[type[EventData], Handler]
+
+
+def handler_table(handlers: Handlers) -> dict[tuple[str, int], tuple[type[EventData], Handler]]:
+    """(type, version) -> (model, handler); refuses keys that are not event models."""
+    for model in handlers:
+        if not (isinstance(model, type) and issubclass(model, EventData)):
+            raise TypeError(f"handlers are keyed by event model (jeshkit.events), not {model!r}")
+    return {(model.event_type, model.version): (model, handler) for model, handler in handlers.items()}
+
+
+def apply_once(session: Session, consumer: str, event: Event, data: EventData, handler: Handler) -> bool:
+    """Apply an event in the caller's transaction together with its inbox row; False (nothing done) when this
+    consumer has applied it before. The caller commits."""
+    first_time = session.execute(
+        text(
+            "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        ),
+        {"consumer": consumer, "event_id": event.id},
+    ).first()
+    if first_time is None:
+        return False
+    handler(session, data, event)
+    return True
+
+
+def _age_seconds(msg: Any) -> float:
+    """How long ago the message was first stored in the stream (0 when unknown)."""
+    stamp = msg.metadata.timestamp if msg.metadata else None
+    return max((datetime.now(UTC) - stamp).total_seconds(), 0.0) if stamp is not None else 0.0
 
 
 class EventConsumer:
@@ -48,15 +92,14 @@ class EventConsumer:
         session_factory: sessionmaker[Session],
         messaging: Any,
         max_deliveries: int,
+        retry_seconds: float = 86400.0,
     ) -> None:
         self.name = name
-        for model in handlers:
-            if not (isinstance(model, type) and issubclass(model, EventData)):
-                raise TypeError(f"handlers are keyed by event model (jeshkit.events), not {model!r}")
-        self.handlers = {(model.event_type, model.version): (model, handler) for model, handler in handlers.items()}
+        self.handlers = handler_table(handlers)
         self._session_factory = session_factory
         self._messaging = messaging
         self._max_deliveries = max_deliveries
+        self._retry_seconds = retry_seconds
 
     def consumer_config(self) -> ConsumerConfig:
         prefix = self._messaging.settings.events_subject_prefix
@@ -125,12 +168,20 @@ class EventConsumer:
             return
         try:
             applied = await asyncio.to_thread(self._apply, event, data, handler)
-        except Exception as exc:  # noqa: BLE001 - transient until proven otherwise
-            if isinstance(exc, PoisonEvent) or deliveries >= self._max_deliveries:
+        except Exception as exc:  # noqa: BLE001 - retried unless it can never work
+            age = _age_seconds(msg)
+            if isinstance(exc, PoisonEvent):
+                give_up = True
+            elif is_transient(exc):  # bounded by time: a long outage must not park what is fine
+                give_up = age >= self._retry_seconds
+            else:  # bounded by count: a bug shows itself in a few deliveries
+                give_up = deliveries >= self._max_deliveries
+            if give_up:
                 await self._give_up(event, msg, repr(exc), deliveries)
             else:
-                log.warning("consumer %s failed on %s (%s), retrying: %s", self.name, event.id, event.type, exc)
-                await msg.nak(delay=min(0.5 * 2 ** (deliveries - 1), 30.0))
+                log.warning("consumer %s failed on %s (%s, delivery %d, %.0fs old), retrying: %s",
+                            self.name, event.id, event.type, deliveries, age, exc)
+                await msg.nak(delay=min(0.5 * 2 ** (min(deliveries, 10) - 1), 30.0))
             return
         if not applied:
             log.info("consumer %s skipped duplicate event %s", self.name, event.id)
@@ -151,18 +202,9 @@ class EventConsumer:
 
     def _apply(self, event: Event, data: EventData, handler: Handler) -> bool:
         with self._session_factory() as session:
-            first_time = session.execute(
-                text(
-                    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) "
-                    "ON CONFLICT DO NOTHING RETURNING event_id"
-                ),
-                {"consumer": self.name, "event_id": event.id},
-            ).first()
-            if first_time is None:
-                return False
-            handler(session, data, event)
+            applied = apply_once(session, self.name, event, data, handler)
             session.commit()
-            return True
+            return applied
 
     def _park(self, event: Event | None, msg: Any, error: str, deliveries: int) -> None:
         with self._session_factory() as session:

@@ -23,11 +23,20 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, statement_timeout_ms: int = 5000) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    statement_timeout_ms: int = 5000,
+    pool_timeout: float = 3.0,
+) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        # A request waits this long for a pooled connection, then answers 503 (jeshkit.errors), never 30 s.
+        pool_timeout=pool_timeout,
         # No pre-ping (a round trip on every checkout): when PostgreSQL restarts, the first statement on a
         # dead connection fails (503 to that one request) and SQLAlchemy then discards the whole pool.
         pool_recycle=1800,

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("jeshkit.errors")
@@ -123,6 +124,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc.orig)
         return error_response(503, "Service temporarily unavailable, please retry")
+
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
+        # Dates or numbers at the edge of what Python can represent (e.g. ?date=0001-01-01 shifted to UTC,
+        # 9999-12-31 plus a day): the input is out of range, not the server broken.
+        log.info("input out of range: %s", exc)
+        return error_response(
+            400, "Invalid request", [{"field": "value", "message": "A date or number is out of range"}]
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+        log.error("no database connection free in time: %s", exc)
+        return error_response(503, "Service busy, please retry", headers={"Retry-After": "1"})
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:

@@ -1,12 +1,11 @@
-"""The process's one NATS connection, the stream declaration, and the background workers' lifecycle."""
+"""The process's one NATS connection, the stream declaration, and the lifecycle of the background workers
+(outbox relay, consumer, the periodic jobs of jeshkit.jobs)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import random
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import nats
@@ -15,9 +14,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.consumer import EventConsumer, Handlers
+from jeshkit.jobs import PeriodicJob, run_periodically  # PeriodicJob: also imported from here by services
 from jeshkit.outbox import OutboxRelay
+from jeshkit.retention import prune_messaging
 from jeshkit.settings import ServiceSettings
-from jeshkit.tasks import raise_if_cancelling
 
 log = logging.getLogger("jeshkit.messaging")
 
@@ -28,31 +28,36 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url
 
 
-@dataclass(frozen=True)
-class PeriodicJob:
-    """A function run every `interval` seconds in a worker thread; it must claim its work with row locks."""
-
-    name: str
-    interval: float
-    run: Callable[[sessionmaker[Session]], Any]
-
-
 async def ensure_stream(js: Any, settings: ServiceSettings) -> None:
-    """Declare the events stream (idempotent: an existing stream is left as it is)."""
+    """Declare the events stream with its limits; an existing stream is updated to the configured limits."""
     config = StreamConfig(
         name=settings.events_stream,
         subjects=[f"{settings.events_subject_prefix}.>"],
         storage=StorageType.FILE,
         duplicate_window=settings.events_duplicate_window_seconds,
+        max_age=settings.events_max_age_seconds,
+        max_bytes=settings.events_max_bytes,
         num_replicas=settings.events_stream_replicas,
     )
     try:
-        await js.stream_info(settings.events_stream)
+        info = await js.stream_info(settings.events_stream)
     except nats.js.errors.NotFoundError:
         try:
             await js.add_stream(config)
+            return
         except nats.js.errors.BadRequestError:
-            pass  # another replica created it first
+            info = await js.stream_info(settings.events_stream)  # another replica created it first
+    current = info.config
+    if (current.max_age, current.max_bytes, current.duplicate_window) != (
+        config.max_age, config.max_bytes, config.duplicate_window
+    ):
+        log.info(
+            "updating stream %s limits: max_age %ss, max_bytes %s, duplicate_window %ss",
+            config.name, config.max_age, config.max_bytes, config.duplicate_window,
+        )
+        await js.update_stream(dataclasses.replace(
+            current, max_age=config.max_age, max_bytes=config.max_bytes, duplicate_window=config.duplicate_window
+        ))
 
 
 class Messaging:
@@ -71,7 +76,10 @@ class Messaging:
         self._engine = engine
         self._session_factory = session_factory
         self._handlers = dict(handlers or {})
-        self._jobs = list(jobs or [])
+        # Every service prunes its messaging tables (jeshkit.retention).
+        self._jobs = [*list(jobs or []), PeriodicJob(
+            "prune-messaging", settings.retention_interval_seconds, lambda factory: prune_messaging(factory, settings)
+        )]
         self.nc: Any = None
         self._js: Any = None
         self._connected = asyncio.Event()
@@ -133,14 +141,14 @@ class Messaging:
         except Exception as exc:  # noqa: BLE001
             log.warning("stream check after reconnect failed: %s", exc)
         if self.relay is not None:
-            self.relay._wakeup.set()
+            self.relay.wake()
 
     # --- workers --------------------------------------------------------------------------------
     async def start(self, *, workers: bool) -> None:
         self._tasks.append(asyncio.create_task(self._connect_forever(), name="nats-connect"))
         if not workers:
             return
-        self.relay = OutboxRelay(self._engine, self)
+        self.relay = OutboxRelay(self._engine, self, max_attempts=self.settings.outbox_max_attempts)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self._handlers:
             consumer = EventConsumer(
@@ -149,23 +157,12 @@ class Messaging:
                 session_factory=self._session_factory,
                 messaging=self,
                 max_deliveries=self.settings.consumer_max_deliveries,
+                retry_seconds=self.settings.consumer_retry_seconds,
             )
             self._tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
         for job in self._jobs:
-            self._tasks.append(asyncio.create_task(self._run_job(job), name=f"job-{job.name}"))
-
-    async def _run_job(self, job: PeriodicJob) -> None:
-        # A random start spreads replicas apart; row locks keep them from doing the same work.
-        await asyncio.sleep(random.uniform(0, min(job.interval, 1.0)))
-        while True:
-            raise_if_cancelling()
-            try:
-                await asyncio.to_thread(job.run, self._session_factory)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("periodic job %s failed", job.name)
-            await asyncio.sleep(job.interval)
+            runner = run_periodically(job, self._session_factory)
+            self._tasks.append(asyncio.create_task(runner, name=f"job-{job.name}"))
 
     async def stop(self) -> None:
         # Cancel until every worker has ended: a library may swallow one cancellation.

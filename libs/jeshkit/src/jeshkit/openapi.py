@@ -10,6 +10,8 @@ FastAPI's document is generated from the routes, then corrected here, genericall
   body (the gateway's body limit), 429 everywhere (the gateway's rate limits; auth's own on login and
   register), 502/503 everywhere (no healthy replica, a dead replica, a database away); plus whatever
   the route declares itself (409, an ownership 403...);
+- bounds are JSON Schema (pydantic's `ge`/`le` leaking as such become minimum/maximum; an integer's bounds are
+  exact integers);
 - parameters say what a URL can carry: an optional query parameter is its type, not "anyOf [type, null]";
   an integer id (`id`, `*_id`) without bounds gets the database's (1 .. 2^63-1);
 - a bearer security scheme, set on the operations that need a token.
@@ -83,6 +85,7 @@ def truthful_openapi(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
         schemas.pop(name, None)
     _add_envelope(schemas)
     _hoist_defs(spec, schemas)
+    _fix_bounds(spec)
     routes = {(method.lower(), route.path_format): route for route in _api_routes(app) for method in route.methods}
     needs_token = False
     for path, item in spec.get("paths", {}).items():
@@ -162,6 +165,34 @@ def _hoist_defs(node: Any, schemas: dict[str, Any]) -> None:
     elif isinstance(node, list):
         for value in node:
             _hoist_defs(value, schemas)
+
+
+LEAKED_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _fix_bounds(node: Any) -> None:
+    """Bounds as JSON Schema: pydantic's `ge`/`le`/`gt`/`lt` (left as such when a validator precedes Field()) become
+    minimum/maximum..., and an integer's bounds are integers (2**63 - 1 stays exact, not 9.223372036854776e18)."""
+    if isinstance(node, dict):
+        if "type" in node or "anyOf" in node:
+            for leaked, keyword in LEAKED_BOUNDS.items():
+                if leaked in node and isinstance(node[leaked], (int, float)) and not isinstance(node[leaked], bool):
+                    node.setdefault(keyword, node.pop(leaked))
+        if node.get("type") == "integer":
+            for keyword in BOUNDS:
+                value = node.get(keyword)
+                if isinstance(value, float):
+                    node[keyword] = ID_MAX if value >= ID_MAX else (-ID_MAX - 1 if value <= -ID_MAX - 1 else int(value))
+            if node.get("exclusiveMinimum") is not None and "minimum" not in node:
+                node["minimum"] = node.pop("exclusiveMinimum") + 1
+            if node.get("exclusiveMaximum") is not None and "maximum" not in node:
+                node["maximum"] = node.pop("exclusiveMaximum") - 1
+        for value in node.values():
+            _fix_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fix_bounds(value)
 
 
 def _fix_parameters(operation: dict[str, Any]) -> None:

@@ -1,10 +1,14 @@
 """Integration events, the transactional outbox and the relay that sends it to JetStream.
 
-`stage(session, type, data)` writes the event in the caller's transaction; a trigger on the outbox
+`stage(session, SomeEvent(...))` writes the event in the caller's transaction; a trigger on the outbox
 NOTIFYs the relay, which PostgreSQL delivers only if that transaction commits. The relay claims unsent rows with
 `FOR UPDATE SKIP LOCKED` (several replicas share the work), publishes each with `Nats-Msg-Id` =
-event id, and marks a row sent only after JetStream's PubAck. A row whose publish failed stays
-unsent and is retried with backoff; a periodic sweep picks up anything a lost NOTIFY left behind.
+event id, and marks a row sent only after JetStream's PubAck; a periodic sweep picks up anything a lost NOTIFY
+left behind. When NATS is away the relay backs off and every row waits. A row that fails for a reason of its own
+(e.g. too large) does not hold up the rows behind it: it is retried in the next rounds and, after
+`outbox_max_attempts`, moved to dead_letter (consumer "outbox"), where an admin can see and replay it.
+Rows are published oldest first, but no order is guaranteed to consumers (a retried row goes out after later
+ones, and replicas publish in parallel): handlers must not depend on the order of events.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import nats
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -120,16 +125,35 @@ def stage(
     return envelope  # the outbox's trigger NOTIFYs the relay (jeshkit.migrations)
 
 
+# Failures that are NATS being away or slow (every row would fail alike): stop the round, back off.
+NATS_AWAY: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    ConnectionError,
+    OSError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoRespondersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.StaleConnectionError,
+    nats.errors.TimeoutError,
+    nats.js.errors.NoStreamResponseError,
+)
+
+OUTBOX_CONSUMER = "outbox"  # dead_letter.consumer of rows the relay could not publish
+
+
 class OutboxRelay:
-    """Sends every unsent outbox row to JetStream, once acknowledged, in order of creation."""
+    """Sends every unsent outbox row to JetStream, marking each sent once acknowledged."""
 
     batch_size = 200
     sweep_interval = 1.0  # safety net for a NOTIFY lost while the listener reconnected
     max_backoff = 10.0
 
-    def __init__(self, engine: Engine, messaging: Any) -> None:
+    def __init__(self, engine: Engine, messaging: Any, *, max_attempts: int = 5) -> None:
         self._engine = engine
         self._messaging = messaging  # jeshkit.messaging.Messaging: gives the current JetStream context
+        self.max_attempts = max_attempts
         self._wakeup = asyncio.Event()
         # Wakes the relay within milliseconds of a commit that staged events.
         self._listener = PgListener(engine, NOTIFY_CHANNEL, self._wakeup.set)
@@ -165,8 +189,8 @@ class OutboxRelay:
         if not rows:
             return 0, False
         sent: list[str] = []
-        error: str | None = None
-        failure: tuple[str, str] | None = None
+        failures: list[tuple[str, str]] = []
+        away: str | None = None
         try:
             for row in rows:
                 headers = {"Nats-Msg-Id": str(row.id)}
@@ -174,15 +198,19 @@ class OutboxRelay:
                     headers["X-Request-Id"] = row.request_id
                 try:
                     await js.publish(row.subject, json.dumps(row.payload).encode(), headers=headers, timeout=2)
-                except Exception as exc:  # noqa: BLE001 - stop at the first failure to keep order
-                    error = f"{type(exc).__name__}: {exc}"
-                    failure = (str(row.id), error)
+                except NATS_AWAY as exc:  # the rest would fail alike: stop, back off
+                    away = f"{type(exc).__name__}: {exc}"
+                    failures.append((str(row.id), away))
                     break
+                except Exception as exc:  # noqa: BLE001 - this row's own problem: note it, go on with the rest
+                    log.error("outbox row %s (%s) cannot be published: %s", row.id, row.subject, exc)
+                    failures.append((str(row.id), f"{type(exc).__name__}: {exc}"))
+                    continue
                 sent.append(str(row.id))
         finally:
-            await in_thread(self._mark_and_close, conn, sent, failure)
-        if error is not None:
-            raise ConnectionError(error)
+            await in_thread(self._mark_and_close, conn, sent, failures, away is None)
+        if away is not None:
+            raise ConnectionError(away)
         return len(sent), len(rows) == self.batch_size
 
     def _connect_and_claim(self) -> tuple[Any, list[Any]]:
@@ -201,11 +229,11 @@ class OutboxRelay:
         """Give back a claim nobody will publish (the relay was stopped): end its transaction, close."""
         conn, rows = claimed
         if rows:
-            self._mark_and_close(conn, [], None)
+            self._mark_and_close(conn, [], [], False)
 
-    def _mark_and_close(self, conn: Any, sent: list[str], failure: tuple[str, str] | None) -> None:
+    def _mark_and_close(self, conn: Any, sent: list[str], failures: list[tuple[str, str]], count: bool) -> None:
         try:
-            self._mark(conn, sent, failure)
+            self._mark(conn, sent, failures, count)
         finally:
             conn.close()
 
@@ -220,19 +248,36 @@ class OutboxRelay:
             )
         )
 
-    @staticmethod
-    def _mark(conn: Any, sent: list[str], failure: tuple[str, str] | None) -> None:
+    def _mark(self, conn: Any, sent: list[str], failures: list[tuple[str, str]], count: bool) -> None:
+        """Mark sent rows; note failures (counted only when NATS itself was fine); park rows out of attempts."""
         if sent:
             conn.execute(
                 text("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY(CAST(:ids AS uuid[]))"),
                 {"ids": sent},
             )
-        if failure:
+        for row_id, error in failures:
             conn.execute(
-                text("UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE id = :id"),
-                {"id": failure[0], "error": failure[1][:500]},
+                text("UPDATE outbox SET attempts = attempts + :step, last_error = :error WHERE id = :id"),
+                {"id": row_id, "error": error[:500], "step": 1 if count else 0},
             )
+        if failures and count:
+            parked = conn.execute(
+                text(
+                    "WITH gone AS (DELETE FROM outbox WHERE id = ANY(CAST(:ids AS uuid[])) AND sent_at IS NULL "
+                    "AND attempts >= :max RETURNING id, subject, payload, last_error, attempts) "
+                    "INSERT INTO dead_letter (consumer, event_id, subject, payload, error, deliveries) "
+                    "SELECT :consumer, id, subject, payload::text, coalesce(last_error, ''), attempts FROM gone "
+                    "RETURNING event_id"
+                ),
+                {"ids": [row_id for row_id, _ in failures], "max": self.max_attempts, "consumer": OUTBOX_CONSUMER},
+            ).scalars().all()
+            for event_id in parked:
+                log.error("outbox row %s parked in dead_letter after %d attempts", event_id, self.max_attempts)
         conn.commit()
+
+    def wake(self) -> None:
+        """Look for unsent rows now (e.g. NATS is back)."""
+        self._wakeup.set()
 
     def close(self) -> None:
         self._listener.close()

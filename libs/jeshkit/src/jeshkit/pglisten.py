@@ -28,6 +28,10 @@ class PgListener:
         self._channel = channel
         self._on_notify = on_notify
         self._conn: Any = None
+        # The descriptor the reader is registered on, kept: once the connection is closed, fileno() raises,
+        # and a reader left on that number would serve whichever socket reuses it next (a hung request, or
+        # the event loop spinning on a peer's closed socket).
+        self._fd: int | None = None
 
     @property
     def connected(self) -> bool:
@@ -42,8 +46,9 @@ class PgListener:
         except Exception as exc:  # noqa: BLE001 - the database is away: the caller falls back
             log.warning("cannot LISTEN on %s: %s", self._channel, exc)
             return False
-        asyncio.get_running_loop().add_reader(conn.fileno(), self._readable)
-        self._conn = conn
+        fd = conn.fileno()
+        asyncio.get_running_loop().add_reader(fd, self._readable)
+        self._conn, self._fd = conn, fd
         return True
 
     def _open(self) -> Any:
@@ -57,22 +62,31 @@ class PgListener:
         return conn
 
     def _readable(self) -> None:
+        conn = self._conn
+        if conn is None:  # pragma: no cover - the reader is removed together with the connection
+            return
         try:
-            self._conn.poll()
-            self._conn.notifies.clear()
-        except Exception:  # noqa: BLE001 - connection lost: drop it; ensure() listens again
-            self.close()
+            conn.poll()
+            conn.notifies.clear()
+            lost = bool(conn.closed)
+        except Exception:  # noqa: BLE001 - connection lost
+            lost = True
+        if lost:
+            log.warning("LISTEN connection on %s lost; listening again shortly", self._channel)
+            self.close()  # ensure() listens again; meanwhile the callers' sweeps cover
         self._on_notify()
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            asyncio.get_running_loop().remove_reader(conn.fileno())
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001
-            pass
+        """Stop reading the descriptor first (by the number kept, never by asking the connection), then close."""
+        conn, fd = self._conn, self._fd
+        self._conn, self._fd = None, None
+        if fd is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(fd)
+            except RuntimeError:  # no running loop (interpreter shutdown): nothing is reading it any more
+                pass
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass

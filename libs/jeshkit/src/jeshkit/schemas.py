@@ -10,7 +10,17 @@ T = TypeVar("T")
 
 
 class Envelope(BaseModel, Generic[T]):
+    """Every success answer: {"success": true, "data": ...}; a route declares `response_model=Envelope[T]`."""
+
     success: bool = True
+    data: T
+
+
+class MessageEnvelope(BaseModel, Generic[T]):
+    """The success envelope with a sentence, for the few answers whose contract carries one."""
+
+    success: bool = True
+    message: str
     data: T
 
 

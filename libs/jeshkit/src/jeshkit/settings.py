@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = 5000
+    # How long a request waits for a pooled database connection before it answers 503.
+    db_pool_timeout_seconds: float = 3.0
 
     nats_url: str = "nats://127.0.0.1:4222"
     events_stream: str = "JESH_EVENTS"
@@ -32,8 +34,23 @@ class ServiceSettings(BaseSettings):
     events_duplicate_window_seconds: float = 3600.0
     # Copies of the stream JetStream keeps (when the stream is first declared): 3 on a 3-server cluster.
     events_stream_replicas: int = 1
-    # A message delivered this many times and still failing is parked in dead_letter.
+    # The stream keeps events this long / up to this size (oldest dropped first); an existing stream is updated
+    # to these limits at start-up. Every consumer must have read an event before it ages out.
+    events_max_age_seconds: float = 7 * 86400.0
+    events_max_bytes: int = 1024**3
+    # A message that keeps failing is parked in dead_letter after this many deliveries, or, when its failures are
+    # transient (database or peer away, lock conflicts, timeouts), once it is older than consumer_retry_seconds.
     consumer_max_deliveries: int = 8
+    consumer_retry_seconds: float = 86400.0
+    # Outbox rows that fail to publish for a reason of their own (not NATS being away) are moved to dead_letter
+    # after this many attempts, so that the rows behind them flow.
+    outbox_max_attempts: int = 5
+    # Retention: sent outbox rows and inbox rows older than messaging_retention_days, and parked messages older
+    # than dead_letter_retention_days, are deleted by a job every retention_interval_seconds. The inbox must
+    # outlive the stream's max age (a redelivery must still be recognised), which is checked at start-up.
+    messaging_retention_days: float = 14.0
+    dead_letter_retention_days: float = 90.0
+    retention_interval_seconds: float = 3600.0
 
     jwt_issuer: str = "jesh-auth"
     jwt_audience: str = "jesh-api"
@@ -46,6 +63,13 @@ class ServiceSettings(BaseSettings):
     def secrets_to_check(self) -> dict[str, str | None]:
         """Names and values of secrets that must not keep a development default in production."""
         return {}
+
+    @model_validator(mode="after")
+    def _inbox_outlives_the_stream(self) -> ServiceSettings:
+        if self.messaging_retention_days * 86400 < self.events_max_age_seconds:
+            raise ValueError("MESSAGING_RETENTION_DAYS must cover EVENTS_MAX_AGE_SECONDS (the inbox must outlive "
+                             "the stream, or a redelivered event would be applied twice)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_development(self) -> ServiceSettings:

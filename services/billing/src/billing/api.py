@@ -110,13 +110,12 @@ def get_invoice(invoice_id: PathId, user: CurrentUser, session: SessionDep) -> E
 
 
 @internal_router.get("/{invoice_id}")
-def internal_invoice(invoice_id: PathId, session: SessionDep) -> dict[str, Any]:
+def internal_invoice(invoice_id: PathId, session: SessionDep) -> Envelope[InternalInvoice]:
     """For payments (never routed by the gateway): what it needs to charge the invoice's balance."""
     invoice = service.get_invoice(session=session, invoice_id=invoice_id, actor_id=None, actor_is_admin=True)
-    data = InternalInvoice(id=invoice.id, number=invoice.number, booking_id=invoice.booking_id,
-                           user_id=invoice.user_id, total=invoice.total, balance=invoice.balance,
-                           status=invoice.status)  # type: ignore[arg-type]
-    return {"data": data.model_dump(mode="json")}
+    return Envelope(data=InternalInvoice(id=invoice.id, number=invoice.number, booking_id=invoice.booking_id,
+                                         user_id=invoice.user_id, total=invoice.total, balance=invoice.balance,
+                                         status=invoice.status))  # type: ignore[arg-type]
 
 
 # --- rental accounts ------------------------------------------------------------------------------------

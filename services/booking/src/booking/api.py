@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
 
 from booking import rentals, service
-from booking.schemas import MAX_ID, BookingCreate, BookingOut, BookingStatus, MoveOut
+from booking.schemas import MAX_ID, AnyBookingOut, BookingCreate, BookingOut, BookingStatus, MoveOut
 from booking.settings import Settings
-from jeshkit.app import ok
 from jeshkit.db import SessionDep
 from jeshkit.errors import Forbidden
 from jeshkit.internal import InternalBooking
@@ -38,10 +36,10 @@ InventoryDep = Annotated[Peer, Depends(inventory_peer)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-@router.post("", status_code=201, response_model=Envelope[BookingOut], summary="Book a unit (compat)")
+@router.post("", status_code=201, response_model=Envelope[AnyBookingOut], summary="Book a unit (compat)")
 def create_booking(
     body: BookingCreate, user: CurrentUser, session: SessionDep, inventory: InventoryDep, settings: SettingsDep
-) -> JSONResponse:
+) -> Envelope[AnyBookingOut]:
     """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap).
 
     `plan:"monthly"`: a monthly rental (`end_date` optional, `monthly_rate` fixed now, `total_price` = first month)."""
@@ -55,10 +53,10 @@ def create_booking(
         hold_seconds=settings.booking_hold_seconds,
         plan=body.plan,
     )
-    return ok(BookingOut.render(booking, admin=user.is_admin), status_code=201)
+    return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
 
 
-@router.get("", response_model=Envelope[list[BookingOut]], summary="The caller's bookings (admin: all)")
+@router.get("", response_model=Envelope[list[AnyBookingOut]], summary="The caller's bookings (admin: all)")
 def list_bookings(
     user: CurrentUser,
     session: SessionDep,
@@ -68,7 +66,7 @@ def list_bookings(
     refund_status: Annotated[Literal["required"] | None, Query(description="Admins: bookings owing a refund")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-) -> JSONResponse:
+) -> Envelope[list[AnyBookingOut]]:
     """A user sees only their own bookings (a `user_id` filter naming someone else is 403); an admin sees all."""
     if not user.is_admin:
         if user_id is not None and user_id != user.id:
@@ -83,29 +81,29 @@ def list_bookings(
         limit=limit,
         offset=offset,
     )
-    return ok([BookingOut.render(b, admin=user.is_admin) for b in bookings])
+    return Envelope(data=[BookingOut.of(b, admin=user.is_admin) for b in bookings])
 
 
-@router.get("/{user_id}", response_model=Envelope[list[BookingOut]], summary="A user's bookings (compat)")
-def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) -> JSONResponse:
+@router.get("/{user_id}", response_model=Envelope[list[AnyBookingOut]], summary="A user's bookings (compat)")
+def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) -> Envelope[list[AnyBookingOut]]:
     """That user or an admin; anybody else 403."""
     if not user.is_admin and user.id != user_id:
         raise Forbidden("Unauthorized")
     bookings = service.list_bookings(session=session, user_id=user_id)
-    return ok([BookingOut.render(b, admin=user.is_admin) for b in bookings])
+    return Envelope(data=[BookingOut.of(b, admin=user.is_admin) for b in bookings])
 
 
-@router.post("/{booking_id}/cancel", response_model=Envelope[BookingOut], summary="Cancel a booking")
-def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -> JSONResponse:
+@router.post("/{booking_id}/cancel", response_model=Envelope[AnyBookingOut], summary="Cancel a booking")
+def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -> Envelope[AnyBookingOut]:
     """Owner (while pending) or admin (any time); its dates are free at once. Already cancelled: 409."""
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
     )
-    return ok(BookingOut.render(booking, admin=user.is_admin))
+    return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
 
 
-@router.post("/{booking_id}/move-out", response_model=Envelope[BookingOut], summary="Move-out notice (monthly)")
-def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep) -> JSONResponse:
+@router.post("/{booking_id}/move-out", response_model=Envelope[AnyBookingOut], summary="Move-out notice (monthly)")
+def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep) -> Envelope[AnyBookingOut]:
     """Owner or admin: a confirmed monthly rental ends on `move_out_date` (today or later, after start_date);
     the later dates are free at once and billing stops. Anything but a confirmed monthly rental: 409."""
     booking = rentals.move_out(
@@ -115,14 +113,14 @@ def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: Sess
         actor_is_admin=user.is_admin,
         move_out_date=body.move_out_date,
     )
-    return ok(BookingOut.render(booking, admin=user.is_admin))
+    return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
 
 
 @internal_router.get("/{booking_id}")
-def internal_booking(booking_id: PathId, session: SessionDep) -> JSONResponse:
+def internal_booking(booking_id: PathId, session: SessionDep) -> Envelope[InternalBooking]:
     """For peers (payments, transport): the booking as docs/integration.md describes it."""
     booking = service.get_booking(session=session, booking_id=booking_id)
-    return JSONResponse({"data": InternalBooking(
+    return Envelope(data=InternalBooking(
         booking_id=booking.id,
         user_id=booking.user_id,
         unit_id=booking.unit_id,
@@ -132,4 +130,4 @@ def internal_booking(booking_id: PathId, session: SessionDep) -> JSONResponse:
         status=booking.status,
         payment_status=booking.payment_status,
         hold_expires_at=booking.hold_expires_at,
-    ).model_dump(mode="json")})
+    ))

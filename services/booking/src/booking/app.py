@@ -7,7 +7,7 @@ from booking.api import internal_router, router
 from booking.handlers import HANDLERS
 from booking.settings import Settings
 from jeshkit.app import create_service_app
-from jeshkit.messaging import PeriodicJob
+from jeshkit.jobs import PeriodicJob
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

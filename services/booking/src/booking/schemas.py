@@ -74,7 +74,7 @@ class RefundOut(BaseModel):
 
 
 class BookingOut(BaseModel):
-    """The booking object. `hold_expires_at` only while pending; `refund_status`/`refunds` only for admins."""
+    """The booking object. `hold_expires_at` only while pending."""
 
     id: int
     user_id: int
@@ -86,38 +86,49 @@ class BookingOut(BaseModel):
     payment_status: PaymentStatus
     created_at: UtcTimestamp
     plan: Plan = "fixed"
-    monthly_rate: int | None = Field(default=None, description="Monthly rentals only: the rent, fixed at booking.")
-    hold_expires_at: UtcTimestamp | None = Field(default=None, description="Only while the booking is pending.")
-    refund_status: Literal["required"] | None = Field(
-        default=None, description="Admins only: `required` when money arrived that must go back."
+    monthly_rate: int | None = Field(
+        default=None, description="Monthly rentals only: the rent, fixed at booking.",
+        exclude_if=lambda value: value is None,
     )
-    refunds: list[RefundOut] | None = Field(default=None, description="Admins only: the refunds to make.")
+    hold_expires_at: UtcTimestamp | None = Field(
+        default=None, description="Only while the booking is pending.", exclude_if=lambda value: value is None
+    )
 
-    @classmethod
-    def render(cls, booking: Booking, *, admin: bool) -> dict[str, Any]:
-        """The JSON form of a booking as the caller may see it."""
-        out = cls(
-            id=booking.id,
-            user_id=booking.user_id,
-            unit_id=booking.unit_id,
-            start_date=booking.start_date,
-            end_date=booking.end_date,
-            total_price=booking.total_price,
-            status=booking.status,  # type: ignore[arg-type]
-            payment_status=booking.payment_status,  # type: ignore[arg-type]
-            created_at=booking.created_at,
-            plan=booking.plan,  # type: ignore[arg-type]
-            monthly_rate=booking.monthly_rate,
-            hold_expires_at=booking.hold_expires_at if booking.status == "pending" else None,
+    @staticmethod
+    def of(booking: Booking, *, admin: bool) -> BookingOut | AdminBookingOut:
+        """The booking as the caller may see it (an admin also sees its refunds)."""
+        fields: dict[str, Any] = {
+            "id": booking.id,
+            "user_id": booking.user_id,
+            "unit_id": booking.unit_id,
+            "start_date": booking.start_date,
+            "end_date": booking.end_date,
+            "total_price": booking.total_price,
+            "status": booking.status,
+            "payment_status": booking.payment_status,
+            "created_at": booking.created_at,
+            "plan": booking.plan,
+            "monthly_rate": booking.monthly_rate,
+            "hold_expires_at": booking.hold_expires_at if booking.status == "pending" else None,
+        }
+        if not admin:
+            return BookingOut(**fields)
+        refunds = [RefundOut.model_validate(r, from_attributes=True) for r in booking.refunds]
+        return AdminBookingOut(
+            **fields,
+            refund_status="required" if any(r.status == "required" for r in refunds) else None,
+            refunds=refunds,
         )
-        exclude = {"refund_status", "refunds"}
-        if booking.plan != "monthly":
-            exclude.add("monthly_rate")
-        if out.hold_expires_at is None:
-            exclude.add("hold_expires_at")
-        body = out.model_dump(mode="json", exclude=exclude)
-        if admin:
-            refunds = [RefundOut.model_validate(r, from_attributes=True) for r in booking.refunds]
-            body["refund_status"] = "required" if any(r.status == "required" for r in refunds) else None
-            body["refunds"] = [r.model_dump(mode="json") for r in refunds]
-        return body
+
+
+class AdminBookingOut(BookingOut):
+    """The booking object as an admin sees it."""
+
+    refund_status: Literal["required"] | None = Field(
+        description="`required` when money arrived that must go back."
+    )
+    refunds: list[RefundOut] = Field(description="The refunds to make.")
+
+
+# What the booking routes answer: a user's view, or an admin's (with refunds).
+AnyBookingOut = BookingOut | AdminBookingOut

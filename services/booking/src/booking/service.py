@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from booking.models import Booking, Refund, Unit
+from jeshkit.clock import nairobi_today
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, RefundRequired, UnitReleased, stage
 from jeshkit.events.inventory import UnitFacts
@@ -20,7 +20,6 @@ from jeshkit.peers import Peer, fetch_on_miss
 
 log = logging.getLogger("booking.service")
 
-NAIROBI = ZoneInfo("Africa/Nairobi")
 MAX_BOOKING_YEARS = 5
 EXCLUSION_VIOLATION = "23P01"  # SQLSTATE of an exclusion constraint refusing a row
 
@@ -29,7 +28,7 @@ EXCLUSION_VIOLATION = "23P01"  # SQLSTATE of an exclusion constraint refusing a 
 # --- rules ------------------------------------------------------------------------------------------
 def today_in_nairobi() -> date:
     """Today's date where the customers are."""
-    return datetime.now(NAIROBI).date()
+    return nairobi_today()
 
 
 def years_after(day: date, years: int) -> date:

@@ -10,25 +10,12 @@ from fastapi.responses import Response
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from inventory import service
-from inventory.schemas import (
-    AvailabilityEnvelope,
-    BookableUnit,
-    BookableUnitDocument,
-    DateRange,
-    Occupancy,
-    OccupancyEnvelope,
-    UnitCreate,
-    UnitEnvelope,
-    UnitListEnvelope,
-    UnitOut,
-    UnitStatus,
-    UnitUpdate,
-    UnitUpdatedEnvelope,
-)
+from inventory.schemas import DateRange, Occupancy, UnitCreate, UnitOut, UnitStatus, UnitUpdate
 from jeshkit.cache import request_key
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
-from jeshkit.schemas import ERROR_RESPONSES
+from jeshkit.internal import InternalUnit
+from jeshkit.schemas import ERROR_RESPONSES, Envelope, MessageEnvelope
 from jeshkit.security import AdminUser
 
 router = APIRouter(prefix="/api/units", tags=["inventory"])
@@ -93,7 +80,7 @@ async def unit_filters(
     )
 
 
-@router.get("", response_model=UnitListEnvelope, responses=ERROR_RESPONSES)
+@router.get("", response_model=Envelope[list[UnitOut]], responses=ERROR_RESPONSES)
 async def list_units(request: Request, filters: Annotated[service.UnitFilters, Depends(unit_filters)]) -> Response:
     """The catalogue (anyone). `available_from`+`available_to`: only units free for that whole range."""
     # The hottest read path of the product: answers are cached per filter set, in every replica, and dropped
@@ -115,46 +102,46 @@ def _listing(session_factory: Any, filters: service.UnitFilters) -> tuple[bytes,
     return body.encode(), valid_for
 
 
-@router.post("", status_code=201, response_model=UnitEnvelope, responses=ERROR_RESPONSES)
-def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser, request: Request) -> UnitEnvelope:
+@router.post("", status_code=201, response_model=Envelope[UnitOut], responses=ERROR_RESPONSES)
+def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser, request: Request) -> Envelope[UnitOut]:
     """Add a unit (admin). Duplicate unit_number (case-insensitive): 409."""
     unit = service.create_unit(session=session, **body.model_dump())
     # Other replicas hear the commit's NOTIFY within milliseconds; this one forgets before it answers,
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
-    return UnitEnvelope(data=UnitOut.model_validate(unit))
+    return Envelope(data=UnitOut.model_validate(unit))
 
 
-@router.get("/reports/occupancy", response_model=OccupancyEnvelope, responses=ERROR_RESPONSES)
-def occupancy_report(session: SessionDep, _: AdminUser) -> OccupancyEnvelope:
+@router.get("/reports/occupancy", response_model=Envelope[Occupancy], responses=ERROR_RESPONSES)
+def occupancy_report(session: SessionDep, _: AdminUser) -> Envelope[Occupancy]:
     """Admin: units by status; physical and economic occupancy today, in percent."""
-    return OccupancyEnvelope(data=Occupancy.model_validate(service.occupancy(session=session)))
+    return Envelope(data=Occupancy.model_validate(service.occupancy(session=session)))
 
 
-@router.get("/{unit_id}", response_model=UnitEnvelope, responses=ERROR_RESPONSES)
-def get_unit(unit_id: int, session: SessionDep) -> UnitEnvelope:
+@router.get("/{unit_id}", response_model=Envelope[UnitOut], responses=ERROR_RESPONSES)
+def get_unit(unit_id: int, session: SessionDep) -> Envelope[UnitOut]:
     """One unit (anyone)."""
-    return UnitEnvelope(data=UnitOut.model_validate(service.get_unit(session=session, unit_id=unit_id)))
+    return Envelope(data=UnitOut.model_validate(service.get_unit(session=session, unit_id=unit_id)))
 
 
-@router.put("/{unit_id}", response_model=UnitUpdatedEnvelope, responses=ERROR_RESPONSES)
+@router.put("/{unit_id}", response_model=MessageEnvelope[UnitOut], responses=ERROR_RESPONSES)
 def update_unit(
     unit_id: int, body: UnitUpdate, session: SessionDep, _: AdminUser, request: Request
-) -> UnitUpdatedEnvelope:
+) -> MessageEnvelope[UnitOut]:
     """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
     unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes())
     request.app.state.response_cache.invalidate()
-    return UnitUpdatedEnvelope(data=UnitOut.model_validate(unit))
+    return MessageEnvelope(message="Unit updated", data=UnitOut.model_validate(unit))
 
 
-@router.get("/{unit_id}/availability", response_model=AvailabilityEnvelope, responses=ERROR_RESPONSES)
-def unit_availability(unit_id: int, session: SessionDep) -> AvailabilityEnvelope:
+@router.get("/{unit_id}/availability", response_model=Envelope[list[DateRange]], responses=ERROR_RESPONSES)
+def unit_availability(unit_id: int, session: SessionDep) -> Envelope[list[DateRange]]:
     """The date ranges [start_date, end_date) taken by the unit's active bookings that have not ended."""
     ranges = service.unit_availability(session=session, unit_id=unit_id)
-    return AvailabilityEnvelope(data=[DateRange(start_date=start, end_date=end) for start, end in ranges])
+    return Envelope(data=[DateRange(start_date=start, end_date=end) for start, end in ranges])
 
 
 @internal_router.get("/{unit_id}")
-def internal_unit(unit_id: int, session: SessionDep) -> BookableUnitDocument:
+def internal_unit(unit_id: int, session: SessionDep) -> Envelope[InternalUnit]:
     """For the booking service when a UnitCreated/UnitUpdated has not arrived yet (never routed by the gateway)."""
-    return BookableUnitDocument(data=BookableUnit(**service.bookable_unit(session=session, unit_id=unit_id)))
+    return Envelope(data=InternalUnit(**service.bookable_unit(session=session, unit_id=unit_id)))

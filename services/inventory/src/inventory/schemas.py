@@ -98,46 +98,6 @@ class Occupancy(BaseModel):
     economic_occupancy: float = Field(description="occupied_rent / potential_rent, percent (1 decimal)")
 
 
-class OccupancyEnvelope(BaseModel):
-    success: bool = True
-    data: Occupancy
-
-
 class DateRange(BaseModel):
     start_date: date
     end_date: date | None = Field(description="exclusive; null: an open-ended monthly rental")
-
-
-class UnitEnvelope(BaseModel):
-    success: bool = True
-    data: UnitOut
-
-
-class UnitUpdatedEnvelope(BaseModel):
-    success: bool = True
-    message: str = "Unit updated"
-    data: UnitOut
-
-
-class UnitListEnvelope(BaseModel):
-    success: bool = True
-    data: list[UnitOut]
-
-
-class AvailabilityEnvelope(BaseModel):
-    success: bool = True
-    data: list[DateRange]
-
-
-class BookableUnit(BaseModel):
-    """What the booking service needs to know of a unit (the UnitCreated/UnitUpdated data)."""
-
-    unit_id: int
-    unit_number: str
-    size: str
-    monthly_price: int
-    bookable: bool
-
-
-class BookableUnitDocument(BaseModel):
-    data: BookableUnit

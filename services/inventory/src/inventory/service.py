@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from inventory.models import Unit, UnitBooking
+from jeshkit.clock import NAIROBI, nairobi_today
 from jeshkit.errors import BadRequest, Conflict, NotFound
 from jeshkit.events import UnitCreated, UnitUpdated, stage
 from jeshkit.pglisten import notify
 
-
-def _nairobi() -> tzinfo:
-    try:
-        return ZoneInfo("Africa/Nairobi")
-    except ZoneInfoNotFoundError:  # a slim image without tzdata: Kenya has been UTC+3 without DST since 1942
-        return timezone(timedelta(hours=3), "EAT")
-
-
-NAIROBI = _nairobi()
-
-
 # NOTIFY channel of every change that can alter a unit's listing (units, and the bookings that hold them):
 # each replica empties its cache of list answers when it hears it.
 UNITS_CHANGED = "inventory_units_changed"
-
-
-def nairobi_today(now: datetime) -> date:
-    """The calendar day in Kenya at instant `now` (bookings are day-based in local time)."""
-    return now.astimezone(NAIROBI).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from jeshkit.security import AdminUser, CurrentUser, Principal
 from payments import service
 from payments.daraja_wire import normalize_phone
 from payments.schemas import (
+    B2cResultRequest,
     CallbackAck,
     InitiateMpesaPayment,
     MpesaPaymentStarted,
@@ -168,14 +169,14 @@ async def compat_mpesa_callback(request: Request) -> JSONResponse:
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.post("/hooks/b2c/result/{token}", response_model=CallbackAck)
+@router.post("/hooks/b2c/result/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
 async def b2c_result(token: str, request: Request) -> JSONResponse:
     """The result of a refund payout (its ResultURL): always 200."""
     await _process(request, lambda session, raw: service.process_b2c_result(session=session, raw=raw, token=token))
     return JSONResponse(CALLBACK_ACK)
 
 
-@router.post("/hooks/b2c/timeout/{token}", response_model=CallbackAck)
+@router.post("/hooks/b2c/timeout/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
 async def b2c_queue_timeout(token: str, request: Request) -> JSONResponse:
     """A refund payout that timed out in M-PESA's queue (its QueueTimeOutURL): always 200."""
     await _process(request, lambda session, raw: service.process_b2c_timeout(session=session, raw=raw, token=token))

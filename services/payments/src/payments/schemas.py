@@ -142,3 +142,31 @@ class StkCallbackRequest(BaseModel):
     """What Daraja POSTs to the CallBackURL after an STK Push."""
 
     Body: StkCallbackBody
+
+
+# --- Daraja's B2C result (refund payouts), as documented ---
+
+
+class B2cResultParameter(BaseModel):
+    Key: str
+    Value: str | int | float | None = None
+
+
+class B2cResultParameters(BaseModel):
+    ResultParameter: list[B2cResultParameter]
+
+
+class B2cResult(BaseModel):
+    ResultType: int | None = None
+    ResultCode: int | str
+    ResultDesc: str | None = None
+    OriginatorConversationID: str
+    ConversationID: str | None = None
+    TransactionID: str | None = None
+    ResultParameters: B2cResultParameters | None = Field(default=None, description="only on success")
+
+
+class B2cResultRequest(BaseModel):
+    """What Daraja POSTs to a payout's ResultURL (or QueueTimeOutURL) after a B2C request."""
+
+    Result: B2cResult

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 Status = Literal["requested", "scheduled", "in_progress", "completed", "cancelled"]
 
@@ -67,8 +67,11 @@ def _parse_preferred_time(value: Any) -> datetime:
     return in_utc
 
 
-Address = Annotated[str, _text(255)]
-Distance = Annotated[Decimal, BeforeValidator(_not_a_bool), Field(allow_inf_nan=False), AfterValidator(_check_distance)]
+Address = Annotated[str, _text(255), Field(json_schema_extra={"minLength": 1, "maxLength": 255})]
+Distance = Annotated[
+    Decimal, BeforeValidator(_not_a_bool), Field(allow_inf_nan=False), AfterValidator(_check_distance),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 500}),
+]
 # Timestamps leave as ISO 8601 with the UTC offset spelled "+00:00", as in the events.
 Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.astimezone(UTC).isoformat(), return_type=str)]
 PreferredTime = Annotated[datetime, BeforeValidator(_parse_preferred_time)]
@@ -85,7 +88,7 @@ class TransportRequestCreate(BaseModel):
     delivery_address: Address
     distance: Distance = Field(description="km, greater than 0 and at most 500; kept to 0.01 km (rounded up)")
     preferred_time: PreferredTime = Field(description="ISO 8601 with an offset or Z, in the future")
-    items_description: Annotated[str, _text(1000)]
+    items_description: Annotated[str, _text(1000), Field(json_schema_extra={"minLength": 1, "maxLength": 1000})]
 
 
 class StatusChange(BaseModel):

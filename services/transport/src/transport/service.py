@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_UP, Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from jeshkit.clock import NAIROBI
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import TransportStatusChanged, stage
 from jeshkit.internal import InternalBooking
@@ -34,9 +35,7 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
 CANCELLED_WITH_BOOKING = ("requested", "scheduled")
 
 # East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
-NAIROBI = timezone(timedelta(hours=3), "EAT")
 
-# booking id -> the booking service's internal view of it ({booking_id, user_id, status, ...}), None if unknown.
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-from jeshstack.procs import http_ok, port_open
+from jeshstack.procs import http_ok, port_open, wait_for
 from jeshstack.stack import REPO, Stack, StackConfig
 
 STATE_DIR = Path(os.environ.get("JESH_STATE_DIR", REPO / ".jesh"))
@@ -89,20 +88,25 @@ def _up_detached() -> int:
             [sys.executable, "-m", "jeshstack", "up", "--quiet"], stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO,
         )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
+
+    def outcome() -> str | None:
         if child.poll() is not None:
-            print(f"jesh: the stack failed to start; see {log}", file=sys.stderr)
-            print(log.read_text()[-3000:], file=sys.stderr)
-            return 1
+            return "failed"
         state = _state()
-        if state and state.get("supervisor_pid") == child.pid:
-            print("jesh: the stack is up (detached); ./jesh down stops it")
-            _print_state(state)
-            return 0
-        time.sleep(0.5)
-    print("jesh: timed out waiting for the stack", file=sys.stderr)
-    return 1
+        return "up" if state and state.get("supervisor_pid") == child.pid else None
+
+    try:
+        result = wait_for(outcome, timeout=300, interval=0.5, what="the stack")
+    except AssertionError:
+        print("jesh: timed out waiting for the stack", file=sys.stderr)
+        return 1
+    if result == "failed":
+        print(f"jesh: the stack failed to start; see {log}", file=sys.stderr)
+        print(log.read_text()[-3000:], file=sys.stderr)
+        return 1
+    print("jesh: the stack is up (detached); ./jesh down stops it")
+    _print_state(_state() or {})
+    return 0
 
 
 def cmd_down(_: argparse.Namespace) -> int:
@@ -112,15 +116,21 @@ def cmd_down(_: argparse.Namespace) -> int:
         return 0
     pid = int(state["supervisor_pid"])
     os.kill(pid, signal.SIGTERM)
-    for _ in range(120):
+
+    def gone() -> bool:
         try:
             os.kill(pid, 0)
         except OSError:
-            print("jesh: stopped")
-            return 0
-        time.sleep(0.5)
-    print("jesh: the stack did not stop in 60 s", file=sys.stderr)
-    return 1
+            return True
+        return False
+
+    try:
+        wait_for(gone, timeout=60, interval=0.5, what="the stack to stop")
+    except AssertionError:
+        print("jesh: the stack did not stop in 60 s", file=sys.stderr)
+        return 1
+    print("jesh: stopped")
+    return 0
 
 
 def cmd_status(_: argparse.Namespace) -> int:

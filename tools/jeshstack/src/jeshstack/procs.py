@@ -9,9 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 BIN = Path(sys.executable).parent  # nats-server and traefik are installed beside the venv's python
 
@@ -28,16 +32,30 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def wait_until(check: object, *, timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_for(
+    check: Callable[[], T],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    what: str = "condition",
+    tolerate: tuple[type[BaseException], ...] = (),
+) -> T:
+    """The one polling helper: call check() until it returns something truthy and return that; an exception of a
+    `tolerate` type counts as "not yet". Fails with an AssertionError naming `what` and the last answer."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    last: Any = None
+    while True:
         try:
-            if check():  # type: ignore[operator]
-                return
-        except Exception:  # noqa: BLE001 - not ready yet
-            pass
+            last = check()
+        except tolerate as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
         time.sleep(interval)
-    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
 
 
 def http_ok(url: str) -> bool:
@@ -117,7 +135,7 @@ class Postgres:
             stdout=open(self.log_file, "ab"), stderr=subprocess.STDOUT, user=self._user,
             start_new_session=True,
         )
-        wait_until(self.ready, timeout=timeout, what="PostgreSQL")
+        wait_for(self.ready, timeout=timeout, what="PostgreSQL", tolerate=(Exception,))
 
     def ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
@@ -171,7 +189,7 @@ class Nats:
              "-n", f"jesh-{self.port}"],
             stdout=open(self.log_file, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
-        wait_until(lambda: port_open(self.port), timeout=timeout, what="nats-server")
+        wait_for(lambda: port_open(self.port), timeout=timeout, what="nats-server", tolerate=(Exception,))
 
     def stop(self) -> None:
         stop_process(self.proc)
@@ -196,7 +214,7 @@ class Traefik:
             env={**os.environ, **self.env}, stdout=open(self.log_file, "ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_until(lambda: http_ok(ping_url), timeout=timeout, what="Traefik")
+        wait_for(lambda: http_ok(ping_url), timeout=timeout, what="Traefik", tolerate=(Exception,))
 
     def stop(self) -> None:
         stop_process(self.proc)

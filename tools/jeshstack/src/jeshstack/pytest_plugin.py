@@ -73,6 +73,17 @@ def migrated_databases(jesh_postgres: Postgres) -> Callable[[str], str]:
 
 
 @pytest.fixture
+def service_db(request: pytest.FixtureRequest, migrated_databases: Callable[[str], str]) -> Iterator[Any]:
+    """An engine on the migrated test database of the service whose tests ask (services/<name>/tests/...)."""
+    parts = request.path.parts
+    if "services" not in parts:
+        raise RuntimeError("service_db is for the tests under services/<name>/tests")
+    engine = create_engine(migrated_databases(parts[parts.index("services") + 1]))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def event_bus(jesh_nats: Nats) -> EventBus:
     bus = EventBus(jesh_nats.url)
     bus.reset()
@@ -158,9 +169,9 @@ class LiveServer:
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        from jeshstack.procs import wait_until
+        from jeshstack.procs import wait_for
 
-        wait_until(lambda: self.server.started, timeout=30, what=f"uvicorn on {port}")
+        wait_for(lambda: self.server.started, timeout=30, what=f"uvicorn on {port}", tolerate=(Exception,))
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         self.client.port = port  # type: ignore[attr-defined]
 

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_until
+from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[4]
 SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing")
@@ -321,8 +321,8 @@ class Stack:
                   "/api/payments/status/1": 401, "/api/transport-requests": 401,
                   "/api/invoices": 401, "/api/billing/rentals/1": 401}
         for path, status in probes.items():
-            wait_until(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
-                       what=f"the gateway route {path}")
+            wait_for(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
+                       what=f"the gateway route {path}", tolerate=(Exception,))
         self._say("every service is ready")
 
     # --- demo data --------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ class Stack:
         if wait:
             url = self.process_urls().get(name)
             if url:
-                wait_until(lambda: http_ok(f"{url}/readyz"), timeout=60, what=name)
+                wait_for(lambda: http_ok(f"{url}/readyz"), timeout=60, what=name, tolerate=(Exception,))
 
     def stop(self) -> None:
         if self.traefik:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,8 @@ from typing import Any, TypeVar
 import jwt
 import nats
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from jeshstack.procs import wait_for  # noqa: F401 - the one polling helper, re-exported for the tests
 
 T = TypeVar("T")
 
@@ -82,18 +83,6 @@ class SigningKeys:
 
     def headers(self, user_id: int, role: str = "user") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user_id, role)}"}
-
-
-def wait_for(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> T:
-    """Poll until check() returns something truthy; return it, or fail with `what`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class EventBus:

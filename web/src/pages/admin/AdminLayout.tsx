@@ -10,6 +10,7 @@ export function AdminLayout() {
         <NavLink to="/admin/units" className={tab}>{t("admin.units")}</NavLink>
         <NavLink to="/admin/bookings" className={tab}>{t("admin.bookings")}</NavLink>
         <NavLink to="/admin/transport" className={tab}>{t("admin.transport")}</NavLink>
+        <NavLink to="/admin/money" className={tab}>{t("money.title")}</NavLink>
       </nav>
       <Outlet />
     </div>

@@ -1,0 +1,117 @@
+import { useState } from "react";
+import { useSearchParams } from "react-router-dom";
+import { api, errorOf, type ApiError } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { useLoad } from "../../lib/useLoad";
+import { formatInstant } from "../../lib/dates";
+import { displayPhone } from "../../lib/phone";
+import { Price } from "../../components/Price";
+import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
+import type { MessageKey } from "../../i18n/messages";
+
+const REFUND_STATUSES = ["required", "approved", "paying", "paid", "failed"] as const;
+type RefundStatus = (typeof REFUND_STATUSES)[number];
+
+/** Money that needs an operator: refunds to approve, money that matched nothing, payments M-PESA never settled. */
+export function AdminMoney() {
+  const { t, lang } = useI18n();
+  const [params, setParams] = useSearchParams();
+  const asked = params.get("refunds") ?? "required";
+  const status = (REFUND_STATUSES as readonly string[]).includes(asked) ? (asked as RefundStatus) : "all";
+  const refunds = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/payments/refunds", {
+      params: { query: status === "all" ? {} : { status } },
+    });
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, [status]);
+  const unmatched = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/payments/unmatched", {});
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, []);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState<number | null>(null);
+
+  const approve = async (id: number) => {
+    setBusy(id);
+    setError(null);
+    const { error: err, response } = await api.POST("/api/payments/refunds/{refund_id}/approve", {
+      params: { path: { refund_id: id } },
+    });
+    if (err) setError(errorOf(err, response.status));
+    await refunds.reload();
+    setBusy(null);
+  };
+
+  return (
+    <div className="stack">
+      <PageTitle sub={t("money.sub")}>{t("money.title")}</PageTitle>
+      <section className="stack-sm" aria-labelledby="refunds">
+        <div className="section-head">
+          <h2 id="refunds">{t("money.refunds")}</h2>
+          <SelectField label={t("unit.status")} value={status}
+            onChange={(e) => setParams(new URLSearchParams({ refunds: e.target.value }))}>
+            <option value="all">{t("admin.all")}</option>
+            {REFUND_STATUSES.map((s) => <option key={s} value={s}>{t(`refund.${s}` as MessageKey)}</option>)}
+          </SelectField>
+        </div>
+        <ErrorAlert error={error ?? refunds.error} />
+        {refunds.loading && !refunds.data ? <Spinner label={t("common.loading")} /> : refunds.data?.length === 0 ? (
+          <p className="empty">{t("money.noRefunds")}</p>
+        ) : (
+          <div className="table-wrap" role="region" aria-label={t("money.refunds")} tabIndex={0}>
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">#</th><th scope="col">{t("money.booking")}</th><th scope="col">{t("money.amount")}</th>
+                  <th scope="col">{t("money.reason")}</th><th scope="col">{t("money.phone")}</th>
+                  <th scope="col">{t("unit.status")}</th><th scope="col">{t("money.when")}</th>
+                  <th scope="col"><span className="sr-only">{t("admin.actions")}</span></th>
+                </tr>
+              </thead>
+              <tbody>
+                {refunds.data?.map((r) => (
+                  <tr key={r.id} data-refund-id={r.id}>
+                    <th scope="row">{r.id}</th>
+                    <td>{r.booking_id ?? "—"}</td>
+                    <td><Price amount={r.amount} /></td>
+                    <td className="wrap">{r.reason}{r.failure_reason ? ` — ${r.failure_reason}` : ""}</td>
+                    <td>{displayPhone(r.phone_number)}</td>
+                    <td><StatusBadge status={r.status} />{r.receipt ? ` ${r.receipt}` : ""}</td>
+                    <td>{formatInstant(r.created_at, lang)}</td>
+                    <td>{(r.status === "required" || r.status === "failed") && (
+                      <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => approve(r.id)}>
+                        {t("money.approve")}<span className="sr-only"> {t("money.refundNo", { id: r.id })}</span>
+                      </button>
+                    )}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section className="stack-sm" aria-labelledby="unmatched">
+        <h2 id="unmatched">{t("money.unmatched")}</h2>
+        <p className="muted">{t("money.unmatchedSub")}</p>
+        <ErrorAlert error={unmatched.error} />
+        {unmatched.data?.length === 0 ? <p className="empty">{t("money.noUnmatched")}</p> : (
+          <ul className="list">
+            {unmatched.data?.map((u) => (
+              <li key={u.id} className="card list-item">
+                <div className="list-main">
+                  <p className="list-title">{u.reason}</p>
+                  <p className="muted">
+                    {[u.source, u.receipt, u.reference, displayPhone(u.phone_number), u.booking_id ? t("bookings.booking", { id: u.booking_id }) : null]
+                      .filter(Boolean).join(" · ")}
+                  </p>
+                  <p className="muted">{formatInstant(u.created_at, lang)}</p>
+                </div>
+                <div className="list-side">{u.amount !== null && <Price amount={u.amount} />}</div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
