@@ -33,4 +33,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=routers,
         handlers=make_handlers(rules),
         jobs=[daily_job],
+        api_prefix="/api/billing",  # the admin's parked messages: /api/billing/admin/dead-letters
     )
