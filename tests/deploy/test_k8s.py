@@ -22,6 +22,7 @@ from k8s_check import (
     route_problems,
     schema_problems,
 )
+from k8s_gateway import static_backends
 from settings_check import settings_class
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +126,7 @@ def test_each_overlay_pins_an_image_for_every_service():
         path = REPO / "deploy" / "k8s" / "overlays" / overlay / "kustomization.yaml"
         kustomization = yaml.safe_load(path.read_text())
         pinned = {image["name"] for image in kustomization.get("images") or []}
-        assert {f"jesh/{name}" for name in [*SERVICES, *k8s_check.static_backends()]} <= pinned, overlay
+        assert {f"jesh/{name}" for name in [*SERVICES, *static_backends()]} <= pinned, overlay
 
 
 # --- the checks can fail ---------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def test_gateway_drift_and_a_missing_backend_are_reported(staging):
 
 
 def test_the_portal_behind_the_gateway_is_checked(staging):
-    if "web" not in k8s_check.static_backends():
+    if "web" not in static_backends():
         pytest.skip("the gateway routes to no static portal")
     assert {("Deployment", "web"), ("Service", "web"), ("NetworkPolicy", "web")} <= {
         (o["kind"], o["metadata"]["name"]) for o in staging}
@@ -255,7 +256,7 @@ def test_a_new_service_gets_its_image_line_in_each_overlay():
     images = {i["name"]: i for i in yaml.safe_load(text)["images"]}
     assert images["jesh/ghost"] == {"name": "jesh/ghost", "newName": "registry.example.com/jesh/ghost",
                                     "newTag": images["jesh/auth"]["newTag"]}
-    assert len(images) == len(specs) + len(k8s_check.static_backends())
+    assert len(images) == len(specs) + len(static_backends())
 
 
 def test_the_generated_manifests_are_plain_yaml():

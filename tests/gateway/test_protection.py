@@ -106,6 +106,9 @@ def test_the_daraja_callbacks_are_never_rate_limited(start_gateway: Any, envelop
         r = client.post(path, json=callback)
         assert r.status_code == 200, r.text
         assert r.json()["ResultCode"] == 0
+    for _ in range(6):  # nor Pesapal's IPN
+        r = client.get("/api/payments/hooks/pesapal/not-the-token", params={"OrderTrackingId": "t"})
+        assert r.status_code == 200 and r.json()["orderTrackingId"] == "t", r.text
 
     # The rest of payments has the generous limit (here: 2 at once, then 1 per second).
     responses = [client.get("/api/payments/status/1") for _ in range(2)]
@@ -144,5 +147,8 @@ def test_the_callback_allow_list_when_configured(start_gateway: Any, envelope: A
         # Anybody else: nothing there.
         envelope(proxy.post(path, json=callback, headers={"X-Forwarded-For": "203.0.113.5"}), 404)
         envelope(proxy.post(path, json=callback), 404)
-    # The rest of payments is not concerned.
+    # The rest of payments is not concerned, nor Pesapal's IPN (Pesapal publishes no addresses).
     assert proxy.get("/api/payments/status/1").status_code == 401
+    r = proxy.get("/api/payments/hooks/pesapal/not-the-token", params={"OrderTrackingId": "t"},
+                  headers={"X-Forwarded-For": "203.0.113.5"})
+    assert r.status_code == 200 and r.json()["status"] == 200, r.text

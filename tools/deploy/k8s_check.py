@@ -7,7 +7,6 @@ and check the manifests against the code (the compose check's counterpart).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -21,17 +20,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deployment import REPO, SECRET_NAME, SERVICE_PORT, SERVICES, dummy_value
-from gateway_routes import route_for, routes
-from k8s_gateway import static_backends
+from deployment import REPO, SECRET_NAME, SERVICE_PORT, SERVICES
+from k8s_check_gateway import gateway_problems, route_problems
+from k8s_read import allows, dig, index, label, pod_spec, policy_for, resolve_env
 from settings_check import settings_class, settings_problems
 
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = ("production", "staging")
 # The cluster version the manifests are written for (kubernetes-validate ships its schemas in the wheel).
 K8S_VERSION = "1.37.0"
-GATEWAY = REPO / "gateway"
-OPENAPI = REPO / "contracts" / "openapi"
 
 # What the operators refuse without (from the CRDs' openAPIV3Schema `required` lists and CloudNativePG's
 # admission webhook, which wants a storage size): kind -> dotted paths.
@@ -59,18 +56,6 @@ def render(overlay: str | Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
-def label(obj: Mapping[str, Any]) -> str:
-    return f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
-
-
-def dig(obj: Any, dotted: str) -> Any:
-    for key in dotted.split("."):
-        if not isinstance(obj, Mapping) or key not in obj:
-            return None
-        obj = obj[key]
-    return obj
-
-
 # --- schemas ------------------------------------------------------------------------------------------
 def schema_problems(objects: Iterable[Mapping[str, Any]], version: str = K8S_VERSION) -> list[str]:
     import kubernetes_validate
@@ -93,68 +78,6 @@ def schema_problems(objects: Iterable[Mapping[str, Any]], version: str = K8S_VER
 
 
 # --- against the code ---------------------------------------------------------------------------------
-def index(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping[str, Any]]:
-    return {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
-
-
-def pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return dig(obj, "spec.template.spec") or {}
-
-
-def resolve_env(container: Mapping[str, Any], objects: Mapping[tuple[str, str], Mapping[str, Any]]
-                ) -> tuple[dict[str, str], set[str], list[str]]:
-    """The environment a container would get: (values, names that come from Secrets, problems)."""
-    values: dict[str, str] = {}
-    from_secrets: set[str] = set()
-    problems: list[str] = []
-    for item in container.get("env") or []:
-        name, source = item["name"], item.get("valueFrom") or {}
-        if "value" in item:
-            values[name] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: values.get(m.group(1), m.group(0)),
-                                  str(item["value"]))
-        elif "secretKeyRef" in source:
-            ref = source["secretKeyRef"]
-            from_secrets.add(name)
-            if ref["name"].endswith("-db-app") and ref["key"] == "uri":
-                owner = ref["name"].removesuffix("-db-app").removesuffix("-db") or "x"
-                cluster = ref["name"].removesuffix("-app")
-                values[name] = f"postgresql://{owner}:{dummy_value(name)}@{cluster}-rw:5432/{owner}"
-            else:
-                values[name] = dummy_value(name)
-        elif "configMapKeyRef" in source:
-            ref = source["configMapKeyRef"]
-            data = (objects.get(("ConfigMap", ref["name"])) or {}).get("data") or {}
-            if ref["key"] in data:
-                values[name] = str(data[ref["key"]])
-            elif not ref.get("optional"):
-                problems.append(f"{name} reads key {ref['key']} of ConfigMap {ref['name']}, which has no such key")
-    return values, from_secrets, problems
-
-
-def _selects(policy_peer: Mapping[str, Any], app: str) -> bool:
-    return dig(policy_peer, "podSelector.matchLabels") == {"app.kubernetes.io/name": app} and \
-        "namespaceSelector" not in policy_peer
-
-
-def _policy_for(objects: Mapping[tuple[str, str], Mapping[str, Any]], app: str) -> Mapping[str, Any]:
-    for (kind, _), obj in objects.items():
-        if kind == "NetworkPolicy" and dig(obj, "spec.podSelector.matchLabels") == {"app.kubernetes.io/name": app}:
-            return obj
-    return {}
-
-
-def allows(policy: Mapping[str, Any], direction: str, app: str, port: int) -> bool:
-    """Does the NetworkPolicy's ingress (from) / egress (to) list let pods of `app` through on `port`?"""
-    side = "from" if direction == "ingress" else "to"
-    for rule in dig(policy, f"spec.{direction}") or []:
-        ports = [p.get("port") for p in rule.get("ports") or []]
-        if ports and port not in ports:
-            continue
-        if any(_selects(peer, app) for peer in rule.get(side) or []):
-            return True
-    return False
-
-
 def service_problems(name: str, objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[str]:
     deployment = objects.get(("Deployment", name))
     if deployment is None:
@@ -229,7 +152,7 @@ def _database_problems(name: str, container: Mapping[str, Any],
         for other in SERVICES:
             if allows(policy, "ingress", other, 5432) != (other == name):
                 problems.append(f"{cluster_name}: port 5432 must be open to {name} only (wrong for {other})")
-    if not allows(_policy_for(objects, name), "egress", "nats", 4222):
+    if not allows(policy_for(objects, name), "egress", "nats", 4222):
         problems.append(f"{name}: its NetworkPolicy must let it reach NATS (4222)")
     return problems
 
@@ -238,7 +161,7 @@ def _peer_problems(name: str, env: Mapping[str, str], objects: Mapping[tuple[str
                    ) -> list[str]:
     """Every internal URL names a Service that runs the service it is meant for, and the policies allow it."""
     problems = []
-    policy = _policy_for(objects, name)
+    policy = policy_for(objects, name)
     for key, value in env.items():
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname or "." in parts.hostname:
@@ -258,7 +181,7 @@ def _peer_problems(name: str, env: Mapping[str, str], objects: Mapping[tuple[str
             continue  # auth reads its own keys locally (auth.tokens.KeyRing), never over the network
         if not allows(policy, "egress", runs, SERVICE_PORT):
             problems.append(f"{name}: its NetworkPolicy does not let it call {runs} ({key})")
-        if not allows(_policy_for(objects, runs), "ingress", name, SERVICE_PORT):
+        if not allows(policy_for(objects, runs), "ingress", name, SERVICE_PORT):
             problems.append(f"{runs}: its NetworkPolicy does not let {name} call it ({key})")
     return problems
 
@@ -274,90 +197,9 @@ def _companions_problems(name: str, objects: Mapping[tuple[str, str], Mapping[st
     hpa = objects.get(("HorizontalPodAutoscaler", name))
     if hpa is None or dig(hpa, "spec.scaleTargetRef.name") != name or (dig(hpa, "spec.minReplicas") or 1) < 2:
         problems.append(f"{name}: no HorizontalPodAutoscaler on its Deployment with minReplicas >= 2")
-    policy = _policy_for(objects, name)
+    policy = policy_for(objects, name)
     if not allows(policy, "ingress", "gateway", SERVICE_PORT):
         problems.append(f"{name}: its NetworkPolicy must let the gateway in on {SERVICE_PORT}")
-    return problems
-
-
-def gateway_problems(objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[str]:
-    """The gateway serves gateway/ byte for byte, with a backend per service, and every route reaches its owner."""
-    problems = []
-    deployment = objects.get(("Deployment", "gateway"))
-    if deployment is None:
-        return ["gateway: no Deployment"]
-    (container,) = pod_spec(deployment)["containers"]
-    env, _, env_problems = resolve_env(container, objects)
-    problems += [f"gateway: {p}" for p in env_problems]
-    for name in SERVICES:
-        key = f"JESH_{name.upper()}_URLS"
-        if env.get(key) != f"http://{name}:{SERVICE_PORT}":
-            problems.append(f"gateway: {key} must be http://{name}:{SERVICE_PORT} (got {env.get(key)!r})")
-        elif not allows(_policy_for(objects, "gateway"), "egress", name, SERVICE_PORT):
-            problems.append(f"gateway: its NetworkPolicy does not let it reach {name}")
-    for backend, spec in static_backends().items():
-        problems += _static_backend_problems(backend, spec["port"], env, objects)
-    volumes = {v["name"]: v for v in pod_spec(deployment).get("volumes") or []}
-    mounted = {m["mountPath"]: volumes.get(m["name"], {}) for m in container.get("volumeMounts") or []}
-    wanted = {"/etc/traefik/traefik.yml": [GATEWAY / "traefik.yml"],
-              "/etc/traefik/dynamic": sorted((GATEWAY / "dynamic").glob("*.y*ml"))}
-    for mount_path, files in wanted.items():
-        config_map = objects.get(("ConfigMap", dig(mounted.get(mount_path, {}), "configMap.name") or ""))
-        data = (config_map or {}).get("data") or {}
-        for file in files:
-            if data.get(file.name) != file.read_text():
-                problems.append(f"gateway: {mount_path} does not serve gateway/{file.relative_to(GATEWAY)} as it is")
-    knobs = set()
-    for dynamic in wanted["/etc/traefik/dynamic"]:
-        knobs |= set(re.findall(r"""env\s+["']([A-Z][A-Z0-9_]*)["']""", dynamic.read_text()))
-    given = {item["name"] for item in container.get("env") or []}
-    problems += [f"gateway: the gateway reads {knob} but the Deployment does not pass it"
-                 for knob in sorted(knobs - given)]
-    return problems
-
-
-def _static_backend_problems(name: str, port: int, gateway_env: Mapping[str, str],
-                             objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[str]:
-    """A static backend of the gateway (the portal): reachable by the gateway only, unprivileged, read-only."""
-    key = f"JESH_{name.upper()}_URLS"
-    problems = []
-    if gateway_env.get(key) != f"http://{name}:{port}":
-        problems.append(f"gateway: {key} must be http://{name}:{port} (got {gateway_env.get(key)!r})")
-    deployment = objects.get(("Deployment", name))
-    service = objects.get(("Service", name))
-    if deployment is None or service is None or dig(service, "spec.selector") != {"app.kubernetes.io/name": name}:
-        return [*problems, f"{name}: needs a Deployment and a Service selecting its pods"]
-    pod = pod_spec(deployment)
-    (container,) = pod["containers"]
-    if not dig(pod, "securityContext.runAsNonRoot") or not dig(container, "securityContext.readOnlyRootFilesystem"):
-        problems.append(f"{name}: must run as non-root with a read-only root filesystem")
-    if (deployment["spec"].get("replicas") or 1) < 2 or objects.get(("PodDisruptionBudget", name)) is None:
-        problems.append(f"{name}: needs 2+ replicas and a PodDisruptionBudget")
-    if not allows(_policy_for(objects, "gateway"), "egress", name, port):
-        problems.append(f"gateway: its NetworkPolicy does not let it reach {name}")
-    policy = _policy_for(objects, name)
-    if not allows(policy, "ingress", "gateway", port) or dig(policy, "spec.egress") != []:
-        problems.append(f"{name}: its NetworkPolicy must let only the gateway in and nothing out")
-    return problems
-
-
-def route_problems() -> list[str]:
-    """Every /api operation in each service's OpenAPI document reaches that service through the gateway."""
-    problems, table = [], routes()
-    for name in SERVICES:
-        document = OPENAPI / f"{name}.json"
-        if not document.is_file():
-            problems.append(f"{name}: contracts/openapi/{name}.json is missing")
-            continue
-        for path, operations in json.loads(document.read_text())["paths"].items():
-            if not path.startswith("/api/"):
-                continue
-            concrete = re.sub(r"\{[^}]+\}", "1", path)
-            for method in operations:
-                route = route_for(method, concrete, table)
-                owner = route.service if route else None
-                if owner != name:
-                    problems.append(f"{name}: {method.upper()} {path} is routed to {owner or 'nothing'}")
     return problems
 
 

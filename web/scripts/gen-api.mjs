@@ -6,7 +6,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const contracts = join(here, "..", "..", "contracts", "openapi");
+// OPENAPI_DIR: another folder of OpenAPI documents (trying pages against a contract not on main yet).
+const contracts = process.env.OPENAPI_DIR ?? join(here, "..", "..", "contracts", "openapi");
 const out = join(here, "..", "src", "api", "generated");
 
 rmSync(out, { recursive: true, force: true });

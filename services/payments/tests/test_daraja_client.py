@@ -273,6 +273,9 @@ def test_production_refuses_development_secrets() -> None:
         daraja_consumer_secret="live-secret",
         mpesa_passkey="live-passkey",
         mpesa_callback_token="f00dfeed",
+        pesapal_consumer_key="live-pesapal-key",
+        pesapal_consumer_secret="live-pesapal-secret",
+        pesapal_ipn_token="0ddba11",
     )
 
 

@@ -7,14 +7,23 @@ import { normalizeStatus, startPaymentPoller, type PaymentSnapshot, type Poller 
 import { Alert, ErrorAlert, Spinner, TextField } from "./ui";
 import { formatKES } from "../lib/money";
 
+async function initiateBookingPayment(bookingId: number, phone: string): Promise<ApiError | null> {
+  const { data, error, response } = await api.POST("/api/payments/mpesa/initiate", {
+    body: { booking_id: bookingId, phone_number: phone },
+  });
+  return data ? null : errorOf(error, response.status);
+}
+
 type Stage = "idle" | "sending" | "waiting" | "success" | "failed" | "timeout";
 
 /**
  * Pay a booking by M-PESA: confirm the phone, send the STK Push, "check your phone" while the prompt is out,
  * then the live status until it is paid or failed (with the reason and a retry).
  */
-export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed }: {
+export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }: {
   bookingId: number; amount: number; resume: boolean; onPaid: () => void; onFailed?: () => void;
+  /** Sends the STK Push (default: the booking's own payment); its status is followed through the booking. */
+  start?: (phone: string) => Promise<ApiError | null>;
 }) {
   const { t } = useI18n();
   const { user } = useSession();
@@ -81,11 +90,9 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed }: {
     setSnapshot(null);
     setStage("sending");
     try {
-      const { data, error: err, response } = await api.POST("/api/payments/mpesa/initiate", {
-        body: { booking_id: bookingId, phone_number: normalized },
-      });
-      if (!data) {
-        setError(errorOf(err, response.status));
+      const refused = start ? await start(normalized) : await initiateBookingPayment(bookingId, normalized);
+      if (refused) {
+        setError(refused);
         setStage("idle");
         return;
       }

@@ -18,3 +18,14 @@ export async function loadUnitIndex() {
   if (!data) return { error: errorOf(error, response.status) };
   return { data: new Map<number, Unit>(data.data.map((u) => [u.id, u])) };
 }
+
+/** A monthly rental (open-ended unless a move-out date is set) rather than a fixed range. Reads the fields the
+ * booking contract adds for monthly rentals, so that it works with the contract before and after they land. */
+export function isMonthly(b: Booking): boolean {
+  return "plan" in b && b.plan === "monthly";
+}
+
+/** The monthly rate fixed at booking (monthly rentals), or null. */
+export function monthlyRateOf(b: Booking): number | null {
+  return "monthly_rate" in b && typeof b.monthly_rate === "number" ? b.monthly_rate : null;
+}

@@ -43,7 +43,8 @@ export type Lang = "en" | "sw";
 const LOCALE: Record<Lang, string> = { en: "en-KE", sw: "sw-KE" };
 
 /** "Tue, 1 Dec 2026" for a calendar day (no time zone shift: it is a day, not an instant). */
-export function formatDay(day: string, lang: Lang): string {
+export function formatDay(day: string | null | undefined, lang: Lang): string {
+  if (!day) return "";
   if (!isIsoDate(day)) return day;
   return new Intl.DateTimeFormat(LOCALE[lang], {
     timeZone: "UTC", weekday: "short", day: "numeric", month: "short", year: "numeric",

@@ -3,7 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
-import { loadBookings } from "../lib/bookings";
+import { isMonthly, loadBookings, monthlyRateOf } from "../lib/bookings";
 import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/dates";
 import { Price } from "../components/Price";
 import { formatKES } from "../lib/money";
@@ -62,6 +62,8 @@ export function BookingPage() {
     else void bookings.reload();
   };
 
+  const monthly = isMonthly(booking);
+  const rate = monthlyRateOf(booking);
   const title = unit.data ? t("units.unit", { number: unit.data.unit_number }) : t("bookings.booking", { id });
   const payable = booking.status === "pending" && booking.payment_status !== "success";
   const paymentPending = payment.data?.status === "pending";
@@ -83,9 +85,17 @@ export function BookingPage() {
             <div><dt>{t("booking.status")}</dt><dd><StatusBadge status={booking.status} /></dd></div>
             <div><dt>{t("booking.payment")}</dt><dd><StatusBadge status={booking.payment_status} /></dd></div>
             <div><dt>{t("book.start")}</dt><dd>{formatDay(booking.start_date, lang)}</dd></div>
-            <div><dt>{t("book.end")}</dt><dd>{formatDay(booking.end_date, lang)}</dd></div>
-            <div><dt>{t("booking.length")}</dt><dd>{t("book.days", { n: daysBetween(booking.start_date, booking.end_date) })}</dd></div>
-            <div><dt>{t("booking.total")}</dt><dd><Price amount={booking.total_price} className="price-lg" /></dd></div>
+            <div><dt>{t("book.end")}</dt><dd>{booking.end_date ? formatDay(booking.end_date, lang) : t("booking.openEnded")}</dd></div>
+            {booking.end_date && !monthly && (
+              <div><dt>{t("booking.length")}</dt><dd>{t("book.days", { n: daysBetween(booking.start_date, booking.end_date) })}</dd></div>
+            )}
+            {monthly && rate !== null && (
+              <div><dt>{t("booking.monthlyRate")}</dt><dd><Price amount={rate} per="month" /></dd></div>
+            )}
+            <div>
+              <dt>{monthly ? t("booking.firstMonth") : t("booking.total")}</dt>
+              <dd><Price amount={booking.total_price} className="price-lg" /></dd>
+            </div>
             {payment.data?.transaction_code && booking.status === "confirmed" && (
               <div><dt>{t("booking.receipt")}</dt><dd>{payment.data.transaction_code}</dd></div>
             )}

@@ -1,7 +1,7 @@
 import { Link } from "react-router-dom";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
-import { loadBookings, loadUnitIndex } from "../lib/bookings";
+import { isMonthly, loadBookings, loadUnitIndex, monthlyRateOf } from "../lib/bookings";
 import { formatDay } from "../lib/dates";
 import { Price } from "../components/Price";
 import { ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
@@ -31,11 +31,13 @@ export function BookingsPage() {
                       {unit ? t("units.unit", { number: unit.unit_number }) : t("bookings.booking", { id: b.id })}
                     </Link>
                   </h2>
-                  <p className="muted">{formatDay(b.start_date, lang)} – {formatDay(b.end_date, lang)}</p>
+                  <p className="muted">{formatDay(b.start_date, lang)} – {b.end_date ? formatDay(b.end_date, lang) : t("booking.openEnded")}</p>
                 </div>
                 <div className="list-side">
                   <StatusBadge status={b.status} />
-                  <Price amount={b.total_price} />
+                  {isMonthly(b) && monthlyRateOf(b) !== null
+                    ? <Price amount={monthlyRateOf(b)!} per="month" />
+                    : <Price amount={b.total_price} />}
                 </div>
               </li>
             );

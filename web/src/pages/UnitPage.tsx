@@ -50,9 +50,9 @@ export function UnitPage() {
     setSubmitting(true);
     setBookError(null);
     try {
-      const { data, error, response } = await api.POST("/api/bookings", {
-        body: { unit_id: id, start_date: start, end_date: end },
-      });
+      // A variable, not a literal: `plan` is checked by the server's contract once monthly rentals land.
+      const body = { unit_id: id, start_date: start, end_date: end, plan: "fixed" as const };
+      const { data, error, response } = await api.POST("/api/bookings", { body });
       if (data) navigate(`/bookings/${data.data.id}`);
       else setBookError(errorOf(error, response.status));
     } catch {

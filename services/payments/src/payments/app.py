@@ -11,10 +11,13 @@ from jeshkit.app import create_service_app
 from jeshkit.messaging import PeriodicJob
 from payments import service
 from payments.api import invoices_router, router
+from payments.api_card import card_router
 from payments.daraja import DarajaClient
 from payments.handlers import handlers
 from payments.mpesa import MpesaProvider
+from payments.pesapal import IpnRegistry, PesapalClient, PesapalProvider
 from payments.providers import PaymentProviders
+from payments.service import card
 from payments.settings import Settings
 from payments.token_store import DatabaseTokenStore
 
@@ -38,6 +41,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             token_store=DatabaseTokenStore(app.state.session_factory),
         )
         providers.register(MpesaProvider(daraja, settings))
+        pesapal = PesapalClient(
+            app.state.http,
+            base_url=settings.pesapal_base_url,
+            consumer_key=settings.pesapal_consumer_key,
+            consumer_secret=settings.pesapal_consumer_secret,
+            timeout=settings.pesapal_timeout_seconds,
+            refresh_margin=settings.pesapal_token_refresh_margin_seconds,
+            token_store=DatabaseTokenStore(app.state.session_factory, table="pesapal_token", provider="Pesapal"),
+        )
+        ipns = IpnRegistry(pesapal, app.state.session_factory, settings)
+        providers.register(PesapalProvider(pesapal, ipns, settings))
         app.state.providers = providers
         if settings.mpesa_callback_token is None:
             log.info("MPESA_CALLBACK_TOKEN unset: /api/payments/mpesa/callback is processed too")
@@ -58,13 +72,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         done += service.retry_unsure_payouts(
             session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
         )
+        done += card.settle_card_refunds(
+            session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
+        )
+        done += card.fail_abandoned_card_orders(
+            session_factory=session_factory, providers=providers,
+            older_than_seconds=settings.pesapal_order_timeout_seconds, batch_size=settings.reconcile_batch_size,
+        )
         return done
 
     return create_service_app(
         settings,
         title="Jesh Storage — payments",
-        description="M-PESA STK Push, refunds by B2C, and invoice payments, through Daraja",
-        routers=[router, invoices_router],
+        description="M-PESA STK Push (Daraja) and card / Airtel Money (Pesapal API 3.0): bookings and invoices, "
+        "refunds by B2C or Pesapal",
+        routers=[router, invoices_router, card_router],
         handlers=handlers(settings),
         jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money)],
         on_startup=on_startup,

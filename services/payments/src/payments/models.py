@@ -179,3 +179,26 @@ class DarajaToken(Base):
     good_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     fetching_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PesapalToken(Base):
+    """The one Pesapal access token all replicas share (5 minutes; see payments.token_store); a single row, id 1."""
+
+    __tablename__ = "pesapal_token"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    access_token: Mapped[str | None] = mapped_column(Text)
+    good_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetching_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PesapalIpn(Base):
+    """The IPN id Pesapal gave for each IPN URL we registered (registered once per URL, then kept)."""
+
+    __tablename__ = "pesapal_ipn"
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    ipn_id: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from payments.daraja import DarajaClient
+from payments.daraja_wire import MAX_AMOUNT
 from payments.providers import ProviderRefused, Settlement, StartedPayment, StartedPayout
 from payments.settings import B2C_RESULT_PATH, B2C_TIMEOUT_PATH, CALLBACK_PATH, Settings
 
@@ -11,6 +12,8 @@ class MpesaProvider:
     """M-PESA Express (STK Push) and B2C through Daraja."""
 
     method = "mpesa"
+    name = "M-PESA"
+    max_amount = MAX_AMOUNT
 
     def __init__(self, daraja: DarajaClient, settings: Settings) -> None:
         self._daraja = daraja

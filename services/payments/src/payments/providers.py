@@ -5,6 +5,7 @@ payment flow. The one set of errors every provider (and the Daraja client under 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 
@@ -41,10 +42,16 @@ class StartedPayment:
 
 @dataclass(frozen=True)
 class Settlement:
-    """The provider's final word on a payment."""
+    """The provider's final word on a payment. A provider whose status report carries the money (Pesapal) gives
+    `amount` and `currency`, which must be what was charged; `receipt` its transaction code; `reason` the words
+    a customer reads when it failed."""
 
     result_code: int
     result_desc: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    receipt: str | None = None
+    reason: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -60,6 +67,8 @@ class StartedPayout:
 
 class PaymentProvider(Protocol):
     method: str
+    name: str  # as customers know it, in messages
+    max_amount: int  # KES per payment
 
     def start(self, *, amount: int, payer: str, account_reference: str, callback_token: str) -> StartedPayment:
         """Ask the payer to pay `amount`; the outcome arrives on the push's own callback (`callback_token`).

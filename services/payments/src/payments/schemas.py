@@ -170,3 +170,49 @@ class B2cResultRequest(BaseModel):
     """What Daraja POSTs to a payout's ResultURL (or QueueTimeOutURL) after a B2C request."""
 
     Result: B2cResult
+
+
+class InitiateCardPayment(BaseModel):
+    """POST /api/payments/card/initiate: a Pesapal order for a booking's total_price or an invoice's balance."""
+
+    booking_id: int | None = Field(default=None, description="the booking to pay (or give invoice_id)")
+    invoice_id: int | None = Field(default=None, description="an invoice to pay (its balance), instead of a booking")
+
+    @field_validator("booking_id", "invoice_id", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        return value
+
+
+class CardPaymentStarted(BaseModel):
+    payment_id: int
+    redirect_url: str = Field(description="Pesapal's payment page (card or Airtel Money): send the customer there")
+    order_tracking_id: str = Field(description="Pesapal's OrderTrackingId of the order")
+
+
+class CardPaymentReturn(BaseModel):
+    """Where Pesapal sends the customer's browser back: the payment as Pesapal's status query left it."""
+
+    payment_id: int
+    booking_id: int
+    invoice_id: int | None
+    status: str = Field(description="pending | success | failed")
+
+
+class PesapalAck(BaseModel):
+    """The acknowledgement Pesapal expects from the IPN URL (status 500: received, but could not be processed)."""
+
+    orderNotificationType: str = "IPNCHANGE"
+    orderTrackingId: str
+    orderMerchantReference: str
+    status: int = 200
+
+
+class PesapalNotification(BaseModel):
+    """Pesapal's IPN (a JSON body on POST, the query string on GET); it never carries the outcome."""
+
+    OrderTrackingId: str
+    OrderMerchantReference: str
+    OrderNotificationType: str = Field(description="IPNCHANGE (RECURRING for subscriptions)")

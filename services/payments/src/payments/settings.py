@@ -18,6 +18,11 @@ CALLBACK_PATH = "/api/payments/hooks/stk/"
 B2C_RESULT_PATH = "/api/payments/hooks/b2c/result/"
 B2C_TIMEOUT_PATH = "/api/payments/hooks/b2c/timeout/"
 DEV_B2C_CREDENTIAL = "jesh-dev-b2c-security-credential"
+DEV_PESAPAL_KEY = "jesh-dev-pesapal-key"
+DEV_PESAPAL_SECRET = "jesh-dev-pesapal-secret"
+DEV_PESAPAL_IPN_TOKEN = "jesh-dev-pesapal-ipn-token"
+PESAPAL_IPN_PATH = "/api/payments/hooks/pesapal/"
+CARD_RETURN_PATH = "/api/payments/card/return"
 
 
 class Settings(ServiceSettings):
@@ -68,11 +73,43 @@ class Settings(ServiceSettings):
     # Kept when an owner cancels a paid booking before it starts (an admin's cancellation refunds in full).
     cancellation_fee_kes: int = 0
 
+    # Pesapal API 3.0 (card, Airtel Money): the local simulator in development; sandbox
+    # https://cybqa.pesapal.com/pesapalv3 or live https://pay.pesapal.com/v3 otherwise.
+    pesapal_base_url: str = "http://127.0.0.1:8011"
+    pesapal_consumer_key: str = DEV_PESAPAL_KEY
+    pesapal_consumer_secret: str = DEV_PESAPAL_SECRET
+    # Secret last path segment of the IPN URL registered with Pesapal
+    # ({PUBLIC_BASE_URL}/api/payments/hooks/pesapal/<it>).
+    pesapal_ipn_token: str = DEV_PESAPAL_IPN_TOKEN
+    # How Pesapal calls the IPN URL; an IPN id registered beforehand may be given (else registered once and kept).
+    pesapal_ipn_method: Literal["GET", "POST"] = "GET"
+    pesapal_ipn_id: str | None = None
+    # Where Pesapal sends the payer's browser back (the frontend's page);
+    # unset: {PUBLIC_BASE_URL}/api/payments/card/return.
+    pesapal_callback_url: str | None = None
+    pesapal_timeout_seconds: float = 10.0
+    pesapal_token_refresh_margin_seconds: float = 60.0
+    # A card order nobody paid this long after it was made is failed (its page abandoned), freeing the booking.
+    pesapal_order_timeout_seconds: float = 1800.0
+    # Who asks Pesapal for refunds (RefundRequest's `username`).
+    pesapal_refund_username: str = "Jesh Storage"
+    # Where the customer's email and phone (Pesapal's billing_address) are read; unset: the base of AUTH_JWKS_URL.
+    auth_url: str | None = None
+
     @property
     def min_hold_seconds(self) -> float:
         return min(self.payment_min_hold_seconds, self.booking_hold_seconds / 4)
 
-    @field_validator("mpesa_callback_token", "mpesa_party_b", mode="before")
+    @property
+    def auth_base_url(self) -> str:
+        return (self.auth_url or self.auth_jwks_url.split("/api/auth/", 1)[0]).rstrip("/")
+
+    @property
+    def card_return_url(self) -> str:
+        return self.pesapal_callback_url or self.public_base_url.rstrip("/") + CARD_RETURN_PATH
+
+    @field_validator("mpesa_callback_token", "mpesa_party_b", "pesapal_ipn_id", "pesapal_callback_url", "auth_url",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -105,4 +142,7 @@ class Settings(ServiceSettings):
             "DARAJA_CONSUMER_SECRET": unless_default(self.daraja_consumer_secret, DEV_CONSUMER_SECRET),
             "MPESA_PASSKEY": unless_default(self.mpesa_passkey, SANDBOX_PASSKEY),
             "MPESA_CALLBACK_TOKEN": self.mpesa_callback_token,
+            "PESAPAL_CONSUMER_KEY": unless_default(self.pesapal_consumer_key, DEV_PESAPAL_KEY),
+            "PESAPAL_CONSUMER_SECRET": unless_default(self.pesapal_consumer_secret, DEV_PESAPAL_SECRET),
+            "PESAPAL_IPN_TOKEN": unless_default(self.pesapal_ipn_token, DEV_PESAPAL_IPN_TOKEN),
         }

@@ -19,17 +19,28 @@ from payments.providers import ProviderUnavailable
 
 
 class DatabaseTokenStore:
-    def __init__(self, session_factory: sessionmaker[Session], *, lease_seconds: float = 15.0) -> None:
+    """One provider's token in its single-row table (`daraja_token`, `pesapal_token`)."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        lease_seconds: float = 15.0,
+        table: str = "daraja_token",
+        provider: str = "M-PESA",
+    ) -> None:
         self._session_factory = session_factory
         self._lease = lease_seconds
+        self._table = table  # a constant of ours, never input
+        self._provider = provider
 
     def obtain(self, fetch: TokenFetch, *, stale: str | None, margin: float) -> tuple[str, float]:
         deadline = time.monotonic() + self._lease + 5
         while True:
             with self._session_factory() as session:
-                session.execute(text("INSERT INTO daraja_token (id) VALUES (1) ON CONFLICT DO NOTHING"))
+                session.execute(text(f"INSERT INTO {self._table} (id) VALUES (1) ON CONFLICT DO NOTHING"))
                 row = session.execute(
-                    text("SELECT access_token, good_until, fetching_until FROM daraja_token WHERE id = 1 FOR UPDATE")
+                    text(f"SELECT access_token, good_until, fetching_until FROM {self._table} WHERE id = 1 FOR UPDATE")
                 ).one()
                 now = datetime.now(UTC)
                 if row.access_token and row.access_token != stale and row.good_until and row.good_until > now:
@@ -38,14 +49,14 @@ class DatabaseTokenStore:
                 leased = row.fetching_until is not None and row.fetching_until > now
                 if not leased:
                     session.execute(
-                        text("UPDATE daraja_token SET fetching_until = :until WHERE id = 1"),
+                        text(f"UPDATE {self._table} SET fetching_until = :until WHERE id = 1"),
                         {"until": now + timedelta(seconds=self._lease)},
                     )
                 session.commit()
             if not leased:
                 return self._fetch_and_share(fetch, margin)
             if time.monotonic() > deadline:
-                raise ProviderUnavailable("M-PESA is unavailable, please retry")
+                raise ProviderUnavailable(f"{self._provider} is unavailable, please retry")
             time.sleep(0.05)  # another replica is fetching: wait for its token
 
     def _fetch_and_share(self, fetch: TokenFetch, margin: float) -> tuple[str, float]:
@@ -53,14 +64,14 @@ class DatabaseTokenStore:
             token, expires_in = fetch()  # no transaction open
         except BaseException:
             with self._session_factory() as session:
-                session.execute(text("UPDATE daraja_token SET fetching_until = NULL WHERE id = 1"))
+                session.execute(text(f"UPDATE {self._table} SET fetching_until = NULL WHERE id = 1"))
                 session.commit()
             raise
         good_until = datetime.now(UTC) + timedelta(seconds=expires_in - min(margin, expires_in / 2))
         with self._session_factory() as session:
             session.execute(
                 text(
-                    "UPDATE daraja_token SET access_token = :token, good_until = :until, fetched_at = now(), "
+                    f"UPDATE {self._table} SET access_token = :token, good_until = :until, fetched_at = now(), "
                     "fetching_until = NULL WHERE id = 1"
                 ),
                 {"token": token, "until": good_until},

@@ -36,6 +36,7 @@ def _state() -> dict | None:
 def _print_state(state: dict) -> None:
     rows = [("gateway", state["gateway"]), ("gateway ping/metrics", state["gateway_internal"]),
             ("postgres", state["postgres"]), ("nats", state["nats"]), ("daraja simulator", state["daraja_simulator"]),
+            ("pesapal simulator", state.get("pesapal_simulator", "")),
             ("web (static files)", state.get("web", ""))]
     rows += [(name, url) for name, url in state["services"].items()]
     print()

@@ -1,4 +1,4 @@
-"""The whole stack as local processes: PostgreSQL, NATS, the Daraja simulator, the services, Traefik.
+"""The whole stack as local processes: PostgreSQL, NATS, the Daraja and Pesapal simulators, the services, Traefik.
 
 Used by `./jesh up` (state in .jesh/, gateway on JESH_GATEWAY_PORT) and by the end-to-end tests
 (state in a temporary folder, every port picked free), so a running `./jesh up` never breaks the tests.
@@ -126,6 +126,7 @@ class Stack:
         self.nats_url = ""
         self.internal_port = 0
         self.simulator_url = ""
+        self.pesapal_url = ""
         self.web_url = ""
         self._supervising = threading.Event()
 
@@ -144,6 +145,7 @@ class Stack:
         self._start_postgres()
         self._start_nats()
         self._start_simulator()
+        self._start_pesapal_simulator()
         self._start_web()
         self._start_services()
         self._start_gateway()
@@ -208,6 +210,18 @@ class Stack:
         proc.start()
         self.processes["daraja-sim"] = proc
 
+    def _start_pesapal_simulator(self) -> None:
+        if self.env_value("PESAPAL_BASE_URL"):
+            self.pesapal_url = self.env_value("PESAPAL_BASE_URL")
+            return
+        port = free_port()
+        self.pesapal_url = f"http://127.0.0.1:{port}"
+        proc = ManagedProcess(
+            "pesapal-sim", self._uvicorn("pesapal_sim.app:create_app", port), dict(self.base_env),
+            self.log_dir / "pesapal-sim.log", self.config.console,
+        )
+        proc.start()
+        self.processes["pesapal-sim"] = proc
     def _start_web(self) -> None:
         from jeshstack import web
 
@@ -233,6 +247,7 @@ class Stack:
                 "BOOKING_URL": self.service_urls["booking"][0],
                 "BILLING_URL": self.service_urls["billing"][0],
                 "DARAJA_BASE_URL": self.simulator_url,
+                "PESAPAL_BASE_URL": self.pesapal_url,
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
                 # glibc gives every thread its own arena: with a thread pool that multiplies idle memory.
@@ -302,6 +317,8 @@ class Stack:
         checks: dict[str, str] = {f"{k}": f"{u}/readyz" for k, u in self.process_urls().items()}
         if "daraja-sim" in self.processes:
             checks["daraja-sim"] = f"{self.simulator_url}/healthz"
+        if "pesapal-sim" in self.processes:
+            checks["pesapal-sim"] = f"{self.pesapal_url}/healthz"
         if self.web_url:
             checks["web"] = f"{self.web_url}/healthz"
         pending = dict(checks)
@@ -363,6 +380,7 @@ class Stack:
             "postgres": f"127.0.0.1:{self.postgres.port}" if self.postgres else "external",
             "nats": self.nats_url,
             "daraja_simulator": self.simulator_url,
+            "pesapal_simulator": self.pesapal_url,
             "web": self.web_url,
             "services": self.process_urls(),
             "logs": str(self.log_dir),

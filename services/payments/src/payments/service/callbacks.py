@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -51,7 +51,8 @@ def process_stk_callback(
         if payment is not None and payment.checkout_request_id is None:
             payment.checkout_request_id = callback.checkout_request_id
             log.info("payment %s learnt its CheckoutRequestID from its callback", payment.id)
-        elif payment is not None:
+        elif payment is not None and payment.checkout_request_id != callback.checkout_request_id:
+            # (equal: Daraja's answer was recorded between the two look-ups)
             log.warning(
                 "ignored a callback for %r on the token of payment %s", callback.checkout_request_id, payment.id
             )
@@ -64,6 +65,20 @@ def process_stk_callback(
             return
         keep_unmatched(session, callback, body, reason="no payment has this CheckoutRequestID")
         session.commit()
+        # Daraja's answer may have been recorded meanwhile (after it looked for early callbacks): apply it now.
+        late = session.scalar(select(Payment.id).where(Payment.checkout_request_id == callback.checkout_request_id))
+        if late is None:
+            session.rollback()
+            return
+        session.execute(
+            update(Unmatched)
+            .where(Unmatched.reference == callback.checkout_request_id, Unmatched.payment_id.is_(None))
+            .values(payment_id=late)
+        )
+        session.commit()
+        method = session.scalar(select(Payment.method).where(Payment.id == late))
+        session.rollback()
+        apply_stk_callback(session, providers.get(method or "mpesa"), body, late)
         return
     if not shared and token is not None and payment.callback_token is not None and not secrets.compare_digest(
         token, payment.callback_token

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.peers import Peer
 from jeshkit.security import Principal
-from payments.daraja_wire import MAX_AMOUNT
 from payments.models import UNSETTLED, Payment, Unmatched
 from payments.providers import (
     PaymentProvider,
@@ -95,7 +94,7 @@ def initiate_payment(
         raise Conflict("Booking is already paid")
     if live:
         raise Conflict(IN_PROGRESS)
-    _check_amount(total, "this booking totals")
+    _check_amount(provider, total, "this booking totals")
     payment = _record_intent(
         session, booking_id=booking_id, invoice_id=None, user_id=user.id, amount=total, payer=payer,
         method=provider.method, reference=_account_reference(account_reference, f"JESH-{booking_id}"),
@@ -126,7 +125,7 @@ def initiate_invoice_payment(
         raise Forbidden("Unauthorized")
     if status != "open" or balance <= 0:
         raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
-    _check_amount(balance, "this invoice's balance is")
+    _check_amount(provider, balance, "this invoice's balance is")
     payment = _record_intent(
         session, booking_id=booking_id, invoice_id=invoice_id, user_id=user.id, amount=balance, payer=payer,
         method=provider.method, reference=_account_reference(None, number),
@@ -266,9 +265,9 @@ def new_callback_token() -> str:
     return secrets.token_hex(24)  # hex: never spells a word Safaricom refuses in a callback URL
 
 
-def _check_amount(amount: int, what: str) -> None:
-    if not 1 <= amount <= MAX_AMOUNT:
-        raise BadRequest(f"M-PESA accepts 1 to {MAX_AMOUNT:,} KES per payment; {what} {amount:,} KES")
+def _check_amount(provider: PaymentProvider, amount: int, what: str) -> None:
+    if not 1 <= amount <= provider.max_amount:
+        raise BadRequest(f"{provider.name} accepts 1 to {provider.max_amount:,} KES per payment; {what} {amount:,} KES")
 
 
 def _account_reference(requested: str | None, fallback: str) -> str:

@@ -152,7 +152,7 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
         raise NotFound("Refund not found")
     if refund.status not in ("required", "failed"):
         raise Conflict(f"Refund is {refund.status}, not awaiting approval")
-    if not refund.phone_number:
+    if refund.method == "mpesa" and not refund.phone_number:
         raise Conflict("This refund has no phone number to pay")
     refund.status = "approved"
     refund.approved_by = admin.id
@@ -192,9 +192,12 @@ def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None
     refund = session.get(Refund, refund_id)
     assert refund is not None
     method = refund.method
+    payee = refund.phone_number or ""
+    if method == "card":  # Pesapal refunds the card (or wallet) that paid, named by its confirmation code
+        payee = session.scalar(select(Payment.receipt).where(Payment.id == refund.payment_id)) or ""
     payout = {
         "amount": refund.amount,
-        "payee": refund.phone_number or "",
+        "payee": payee,
         "originator_id": refund.originator_conversation_id or "",
         "result_token": refund.result_token or "",
         "remarks": f"Jesh Storage refund {refund.id}",

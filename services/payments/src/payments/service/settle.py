@@ -39,6 +39,11 @@ def settle(
     """Record the provider's final word and stage its event; a confirmed success is never downgraded."""
     now = datetime.now(UTC)
     if settlement.succeeded:
+        wrong = _wrong_money(payment, settlement)
+        if wrong:
+            flag(payment, wrong)  # never confirmed: a human looks at it
+            return
+        receipt = receipt or settlement.receipt
         if payment.status == "success":
             if payment.receipt is None and receipt:
                 payment.receipt = receipt
@@ -73,7 +78,16 @@ def settle(
         return
     if payment.status == "failed":
         return
-    fail(session, payment, settlement.result_code, settlement.result_desc)
+    fail(session, payment, settlement.result_code, settlement.result_desc, reason=settlement.reason)
+
+
+def _wrong_money(payment: Payment, settlement: Settlement) -> str | None:
+    """Why a reported success does not pay this payment (another amount or currency), or None."""
+    if settlement.amount is not None and settlement.amount != payment.amount:
+        return f"the provider reports {settlement.amount} paid but {payment.amount} KES was charged"
+    if settlement.currency is not None and settlement.currency.upper() != "KES":
+        return f"the provider reports a payment in {settlement.currency}, not KES"
+    return None
 
 
 def fail(session: Session, payment: Payment, result_code: int, result_desc: str, *, reason: str | None = None) -> None:

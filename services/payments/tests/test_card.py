@@ -1,0 +1,364 @@
+"""Card and Airtel Money payments through Pesapal API 3.0: real PostgreSQL and NATS, payments as a real HTTP server,
+the Pesapal simulator over HTTP (its payment page posts the IPN back to payments), a stand-in for auth's profile."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+try:
+    import pesapal_sim  # noqa: F401
+except ImportError:  # not pip-installed yet (./jesh installs tools/* editable)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools" / "pesapal_sim" / "src"))
+
+from jeshstack.procs import free_port
+from jeshstack.pytest_plugin import LiveServer
+from jeshstack.testing import wait_for
+from pesapal_sim.app import create_app as create_pesapal
+from pesapal_sim.pesapal import DECLINED, PAYS, Pesapal
+from pesapal_sim.settings import SimSettings
+
+OWNER = 11
+STRANGER = 12
+ADMIN = 1
+IPN_TOKEN = "test-ipn-token-0123456789"
+PROFILES = {OWNER: {"id": OWNER, "email": "wanjiku@example.co.ke", "phone": "254712345678", "name": "Wanjiku Kamau",
+                    "role": "user"}}
+
+
+class PesapalSim:
+    def __init__(self) -> None:
+        self.pesapal = Pesapal(SimSettings(ipn_delay_seconds=0.05, refund_delay_seconds=0.2))
+        self.server = LiveServer(create_pesapal(self.pesapal.settings, pesapal=self.pesapal), free_port())
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.browser = httpx.Client(timeout=30, follow_redirects=False)
+
+    def order(self, tracking_id: str) -> dict[str, Any]:
+        order = self.pesapal.get(tracking_id)
+        assert order is not None, tracking_id
+        return order.to_dict()
+
+    def pay(self, redirect_url: str, card: str = PAYS, **form: str) -> httpx.Response:
+        """The customer on Pesapal's page: the form is posted, the browser is sent back with 303."""
+        assert self.browser.get(redirect_url).status_code == 200
+        return self.browser.post(redirect_url, data={"card_number": card, **form})
+
+    def close(self) -> None:
+        self.browser.close()
+        self.server.stop()
+
+
+@pytest.fixture
+def pesapal() -> Iterator[PesapalSim]:
+    sim = PesapalSim()
+    yield sim
+    sim.close()
+
+
+@pytest.fixture
+def auth() -> Iterator[str]:
+    """A stand-in for auth's GET /api/auth/profile (the caller's own token tells who they are)."""
+    app = FastAPI()
+
+    @app.get("/api/auth/profile")
+    def profile(request: Request) -> JSONResponse:
+        user = int(request.headers.get("x-test-user", OWNER))
+        return JSONResponse(PROFILES.get(user, {"id": user, "email": f"u{user}@example.com", "phone": "0711111111",
+                                                "name": "Someone", "role": "user"}))
+
+    server = LiveServer(app, free_port())
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
+
+
+@pytest.fixture
+def card(stack: Any, pesapal: PesapalSim, auth: str) -> Any:
+    """Start payments wired to the Pesapal simulator; returns the client."""
+
+    def start(**overrides: Any) -> httpx.Client:
+        return stack.start(**{"pesapal_base_url": pesapal.url, "pesapal_ipn_token": IPN_TOKEN, "auth_url": auth,
+                              **overrides})
+
+    return start
+
+
+def initiate(stack: Any, client: httpx.Client, user: int = OWNER, **body: Any) -> httpx.Response:
+    return client.post("/api/payments/card/initiate", json=body, headers=stack.keys.headers(user))
+
+
+def started(stack: Any, client: httpx.Client, booking_id: int) -> dict[str, Any]:
+    r = initiate(stack, client, booking_id=booking_id)
+    assert r.status_code == 200, r.text
+    return dict(r.json()["data"])
+
+
+def admin_get(stack: Any, client: httpx.Client, path: str) -> Any:
+    r = client.get(path, headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+def ipn(client: httpx.Client, order: dict[str, Any], token: str = IPN_TOKEN, method: str = "GET") -> httpx.Response:
+    params = {"OrderTrackingId": order["order_tracking_id"], "OrderMerchantReference": order["merchant_reference"],
+              "OrderNotificationType": "IPNCHANGE"}
+    if method == "GET":
+        return client.get(f"/api/payments/hooks/pesapal/{token}", params=params)
+    return client.post(f"/api/payments/hooks/pesapal/{token}", json=params)
+
+
+# --- success, declines, retries -------------------------------------------------------------------------
+def test_a_card_payment_confirms_the_booking_only_once_pesapal_says_completed(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    order = pesapal.order(data["order_tracking_id"])
+    assert order["amount"] == 4500 and order["currency"] == "KES" and data["redirect_url"].startswith(pesapal.url)
+    assert order["billing_address"]["email_address"] == "wanjiku@example.co.ke"
+    assert order["ipn_url"].endswith(f"/api/payments/hooks/pesapal/{IPN_TOKEN}")
+    assert order["merchant_reference"].startswith(f"JESH-{booking_id}-")
+    assert initiate(stack, client, booking_id=booking_id).status_code == 409  # an order is already open
+    assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "pending"
+
+    back = pesapal.pay(data["redirect_url"])
+    assert back.status_code == 303
+    assert back.headers["location"].startswith(f"http://127.0.0.1:{client.port}/api/payments/card/return?")
+    assert f"OrderTrackingId={data['order_tracking_id']}" in back.headers["location"]
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    code = pesapal.order(data["order_tracking_id"])["confirmation_code"]
+    assert event["method"] == "card" and event["amount"] == 4500 and event["receipt"] == code
+    assert event["checkout_request_id"] == data["order_tracking_id"] and event["invoice_id"] is None
+    status = stack.status(client, booking_id, OWNER).json()["data"]
+    assert status["method"] == "card" and status["status"] == "success" and status["transaction_code"] == code
+    [delivery] = wait_for(lambda: pesapal.order(data["order_tracking_id"])["ipn_deliveries"], what="the IPN")
+    assert delivery["status_code"] == 200
+    assert delivery["answer"] == {"orderNotificationType": "IPNCHANGE", "orderTrackingId": data["order_tracking_id"],
+                                  "orderMerchantReference": order["merchant_reference"], "status": 200}
+    # the browser's return asks Pesapal too and shows the outcome
+    r = httpx.get(back.headers["location"])
+    assert r.status_code == 200 and r.json()["data"] == {"payment_id": data["payment_id"], "booking_id": booking_id,
+                                                         "invoice_id": None, "status": "success"}
+
+
+def test_a_declined_card_leaves_the_booking_pending_and_payable_again(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    first = started(stack, client, booking_id)
+    assert pesapal.pay(first["redirect_url"], DECLINED).status_code == 303
+    failed = stack.wait_event("PaymentFailed", booking_id)
+    assert failed["method"] == "card" and "Unable to Authorize" in failed["reason"]
+    assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "failed"
+    assert stack.booking_row(booking_id)["status"] == "pending"
+
+    second = started(stack, client, booking_id)  # retryable at once
+    assert second["order_tracking_id"] != first["order_tracking_id"]
+    pesapal.pay(second["redirect_url"])
+    assert stack.wait_event("PaymentSucceeded", booking_id)["receipt"]
+    assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "success"
+
+
+def test_initiate_checks_the_request_and_the_owner(stack: Any, card: Any, booking_id: int) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    assert initiate(stack, client, booking_id=booking_id, invoice_id=3).status_code == 400
+    assert initiate(stack, client).status_code == 400
+    assert initiate(stack, client, booking_id=True).status_code == 400
+    assert initiate(stack, client, STRANGER, booking_id=booking_id).status_code == 403
+    assert client.post("/api/payments/card/initiate", json={"booking_id": booking_id}).status_code == 401
+    assert client.get("/api/payments/card/return").status_code == 400
+    assert client.get("/api/payments/card/return", params={"OrderTrackingId": "nobody"}).status_code == 404
+    assert client.get("/api/payments/card/return?OrderTrackingId=%00").status_code == 404
+    nul = client.post(f"/api/payments/hooks/pesapal/{IPN_TOKEN}", json={"OrderTrackingId": "a\u0000b"})
+    assert nul.status_code == 200 and nul.json()["orderTrackingId"] == ""
+
+
+# --- forged, replayed and missing IPNs ------------------------------------------------------------------
+def test_a_forged_or_replayed_ipn_changes_nothing(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    order = pesapal.order(data["order_tracking_id"])
+    # an IPN for an order nobody paid: Pesapal's status query says so, nothing happens
+    for method in ("GET", "POST"):
+        r = ipn(client, order, method=method)
+        assert r.status_code == 200 and r.json()["status"] == 200
+    forged = {**order, "order_tracking_id": "00000000-0000-0000-0000-000000000000"}
+    assert ipn(client, forged).json()["orderTrackingId"] == forged["order_tracking_id"]
+    assert ipn(client, order, token="wrong").status_code == 200
+    assert stack.payments(booking_id)[0]["status"] == "pending"
+    assert not stack.outbox("PaymentSucceeded", booking_id) and not stack.outbox("PaymentFailed", booking_id)
+    assert admin_get(stack, client, "/api/payments/unmatched") == []
+
+    pesapal.pay(data["redirect_url"])
+    stack.wait_event("PaymentSucceeded", booking_id)
+    for _ in range(3):  # Pesapal (or anyone) sends it again: one payment, one event
+        assert ipn(client, order, method="POST").json()["status"] == 200
+    assert len(stack.outbox("PaymentSucceeded", booking_id)) == 1
+    assert stack.payments(booking_id)[0]["callbacks_received"] >= 4
+
+
+def test_an_order_whose_ipn_never_comes_is_settled_by_reconciliation(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card(payment_reconcile_after_seconds=1)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    assert pesapal.pay(data["redirect_url"], send_ipn="0").status_code == 303
+    event = stack.wait_event("PaymentSucceeded", booking_id, timeout=15)
+    code = pesapal.order(data["order_tracking_id"])["confirmation_code"]
+    assert event["method"] == "card" and event["receipt"] == code
+    assert pesapal.order(data["order_tracking_id"])["ipn_deliveries"] == []
+
+
+def test_an_unpaid_order_is_failed_after_its_timeout_and_a_chargeback_is_flagged(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card(pesapal_order_timeout_seconds=0.5, payment_reconcile_after_seconds=3600)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    abandoned = started(stack, client, booking_id)
+    # an abandoned page; the job waits 30 s between looks at a row, so make it due now
+    with stack.db.begin() as conn:
+        conn.exec_driver_sql("UPDATE payments SET updated_at = now() - interval '1 minute'")
+    failed = stack.wait_event("PaymentFailed", booking_id, timeout=15)
+    assert failed["reason"] == "The card payment was not completed"
+
+    paid = started(stack, client, booking_id)
+    assert paid["payment_id"] != abandoned["payment_id"]
+    pesapal.pay(paid["redirect_url"])
+    stack.wait_event("PaymentSucceeded", booking_id)
+    r = pesapal.server.client.post(f"/simulator/orders/{paid['order_tracking_id']}/reverse")
+    assert r.json()["answer"]["status"] == 200
+    rows = admin_get(stack, client, f"/api/payments?booking_id={booking_id}")
+    [row] = [p for p in rows if p["id"] == paid["payment_id"]]
+    assert row["status"] == "success" and "REVERSED" in row["discrepancy"]
+
+
+# --- the access token --------------------------------------------------------------------------------------
+def test_an_expired_token_is_refreshed_once_across_concurrent_calls_and_replicas(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    first, second = card(), card()  # two replicas on one database
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, first, booking_id)
+    issued = pesapal.pesapal.stats["tokens_issued"]
+    assert issued == 1
+    assert pesapal.server.client.post("/simulator/tokens/expire").json()["expired"] == 1
+
+    location = f"/api/payments/card/return?OrderTrackingId={data['order_tracking_id']}"
+    answers: list[int] = []
+    gate = threading.Barrier(8)
+
+    def ask(client: httpx.Client) -> None:
+        gate.wait()
+        answers.append(httpx.get(f"http://127.0.0.1:{client.port}{location}", timeout=30).status_code)
+
+    threads = [threading.Thread(target=ask, args=(c,)) for c in (first, second) * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200] * 8
+    assert pesapal.pesapal.stats["tokens_issued"] == 2  # one refresh for everybody
+    assert pesapal.pesapal.stats["rejected_tokens"] >= 1
+
+
+# --- refunds and invoices ---------------------------------------------------------------------------------
+def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_reversed(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    pesapal.pay(data["redirect_url"])
+    stack.wait_event("PaymentSucceeded", booking_id)
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+    [refund] = wait_for(lambda: admin_get(stack, client, "/api/payments/refunds"), what="the refund")
+    assert refund["method"] == "card" and refund["amount"] == 4500 and refund["status"] == "required"
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["status"] in ("paying", "paid")
+
+    event = stack.wait_event("RefundPaid", booking_id)
+    order = pesapal.order(data["order_tracking_id"])
+    assert order["refund"]["amount"] == 4500 and order["payment_status_description"] == "REVERSED"
+    assert event["method"] == "card" and event["amount"] == 4500 and event["receipt"] == order["confirmation_code"]
+    status = stack.status(client, booking_id, OWNER).json()["data"]
+    assert status["status"] == "success" and status["refund"]["status"] == "paid"
+    [row] = admin_get(stack, client, f"/api/payments?booking_id={booking_id}")
+    assert row["discrepancy"] is None  # a reversal we asked for is no chargeback
+
+
+@pytest.fixture
+def billing() -> Iterator[dict[str, Any]]:
+    """A stand-in for billing's internal invoice route (the real one is billing's)."""
+    invoices: dict[int, dict[str, Any]] = {}
+    app = FastAPI()
+
+    @app.get("/internal/invoices/{invoice_id}")
+    def invoice(invoice_id: int) -> JSONResponse:
+        if invoice_id not in invoices:
+            return JSONResponse({"success": False, "message": "Invoice not found"}, status_code=404)
+        return JSONResponse({"success": True, "data": invoices[invoice_id]})
+
+    server = LiveServer(app, free_port())
+    yield {"url": f"http://127.0.0.1:{server.port}", "invoices": invoices}
+    server.stop()
+
+
+def test_an_invoice_is_paid_by_card_for_its_balance(
+    stack: Any, card: Any, pesapal: PesapalSim, billing: dict[str, Any]
+) -> None:
+    client = card(billing_url=billing["url"])
+    billing["invoices"][701] = {"id": 701, "number": "INV-000701", "booking_id": 91, "user_id": OWNER,
+                                "total": 300000, "balance": 280000, "status": "open"}  # above M-PESA's limit
+    r = initiate(stack, client, invoice_id=701)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    order = pesapal.order(data["order_tracking_id"])
+    assert order["amount"] == 280000 and order["merchant_reference"].startswith("INV-000701-")
+    busy = initiate(stack, client, invoice_id=701)
+    assert busy.status_code == 409 and busy.json()["message"] == "A payment is already in progress for this invoice"
+    pesapal.pay(data["redirect_url"])
+    event = stack.wait_event("PaymentSucceeded", 91)
+    assert event["invoice_id"] == 701 and event["amount"] == 280000 and event["method"] == "card"
+    assert initiate(stack, client, STRANGER, invoice_id=701).status_code == 403
+    assert initiate(stack, client, invoice_id=999).status_code == 404
+
+
+def test_production_refuses_the_development_pesapal_secrets() -> None:
+    from payments.settings import Settings
+
+    with pytest.raises(Exception) as refused:
+        Settings(environment="production", daraja_consumer_key="k", daraja_consumer_secret="s", mpesa_passkey="p",
+                 mpesa_callback_token="t")
+    for name in ("PESAPAL_CONSUMER_KEY", "PESAPAL_CONSUMER_SECRET", "PESAPAL_IPN_TOKEN"):
+        assert name in str(refused.value)
+
+
+def test_a_completed_order_for_another_amount_or_currency_is_flagged_never_confirmed() -> None:
+    from decimal import Decimal
+
+    from payments.models import Payment
+    from payments.providers import Settlement
+    from payments.service.settle import settle
+
+    for amount, currency in ((Decimal("1.00"), "KES"), (Decimal("4500.00"), "USD")):
+        payment = Payment(id=5, booking_id=9, user_id=OWNER, method="card", amount=4500, status="pending")
+        settle(None, payment, Settlement(0, "Completed", amount=amount, currency=currency, receipt="X1"))  # type: ignore[arg-type]
+        assert payment.status == "pending" and payment.receipt is None
+        assert payment.discrepancy and ("reports" in payment.discrepancy)
