@@ -16,6 +16,7 @@ WRONG_METHOD = {
     "payments": ("GET", "/api/payments/mpesa/initiate"),
     "transport": ("DELETE", "/api/transport-requests"),
     "billing": ("DELETE", "/api/invoices"),
+    "notifications": ("DELETE", "/api/notifications"),
 }
 
 

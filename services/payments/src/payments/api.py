@@ -66,6 +66,7 @@ def initiate_mpesa_payment(
     state = request.app.state
     if body.invoice_id is not None:
         return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, body.invoice_id, payer)))
+    assert body.booking_id is not None
     started = service.initiate_payment(
         session=session,
         booking_service=Peer("booking", state.settings.booking_url, state.http),

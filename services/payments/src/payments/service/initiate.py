@@ -180,16 +180,12 @@ def send_push(
     Not sent (refused, unreachable): the intent is deleted so that a retry may go ahead, or with `keep_failed`
     (autopay) marked failed with PaymentFailed. Maybe sent: it stays pending. Both answer the client 502.
     """
-    payment_id = payment.id
-    request = {
-        "amount": payment.amount,
-        "payer": payment.phone_number or "",
-        "account_reference": payment.account_reference or f"JESH-{payment.booking_id}",
-        "callback_token": payment.callback_token or "",
-    }
+    payment_id, amount, payer = payment.id, payment.amount, payment.phone_number or ""
+    reference = payment.account_reference or f"JESH-{payment.booking_id}"
+    token = payment.callback_token or ""
     session.rollback()  # nothing may hold a connection while Daraja is asked
     try:
-        started = provider.start(**request)
+        started = provider.start(amount=amount, payer=payer, account_reference=reference, callback_token=token)
     except ProviderUncertain:
         # It may have reached the phone: the payment stays pending, its callback (by token) or reconciliation
         # settles it, and no second push is allowed meanwhile.

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import outbox
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
+from jeshkit.mpesa import DARAJA_TIME as KENYA
 from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout
 from payments.models import Payment, Refund, Unmatched
@@ -28,7 +29,6 @@ from payments.service.settle import LOCK_TIMEOUT
 
 log = logging.getLogger("payments.service")
 
-NAIROBI_OFFSET = timedelta(hours=3)  # East Africa Time has no daylight saving
 MAX_PAYOUT_ATTEMPTS = 5
 
 
@@ -75,7 +75,7 @@ def on_booking_cancelled(
     for payment in paid:
         if reason == "admin":
             raise_refund(session, payment, amount=payment.amount, reason="cancelled by an admin")
-        elif (cancelled_at + NAIROBI_OFFSET).date() < start_date:
+        elif cancelled_at.astimezone(KENYA).date() < start_date:  # before the start, in Kenyan dates
             raise_refund(
                 session, payment, amount=payment.amount - fee, reason="cancelled by the customer before the start"
             )
@@ -191,22 +191,18 @@ def retry_unsure_payouts(
 def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None:
     refund = session.get(Refund, refund_id)
     assert refund is not None
-    method = refund.method
-    payee = refund.phone_number or ""
+    method, amount, payee = refund.method, refund.amount, refund.phone_number or ""
     if method == "card":  # Pesapal refunds the card (or wallet) that paid, named by its confirmation code
         payee = session.scalar(select(Payment.receipt).where(Payment.id == refund.payment_id)) or ""
-    payout = {
-        "amount": refund.amount,
-        "payee": payee,
-        "originator_id": refund.originator_conversation_id or "",
-        "result_token": refund.result_token or "",
-        "remarks": f"Jesh Storage refund {refund.id}",
-    }
+    originator, token = refund.originator_conversation_id or "", refund.result_token or ""
     session.rollback()  # nothing may hold a connection while Daraja is asked
     error: ProviderError | None = None
     conversation_id = None
     try:
-        started = providers.get(method).pay_out(**payout)
+        started = providers.get(method).pay_out(
+            amount=amount, payee=payee, originator_id=originator, result_token=token,
+            remarks=f"Jesh Storage refund {refund_id}",
+        )
         conversation_id = started.conversation_id
     except ProviderError as exc:
         error = exc
