@@ -39,7 +39,7 @@ def test_a_user_lists_their_own_bookings(three_bookings, signing_keys):
     assert body["success"] is True
     assert [x["id"] for x in body["data"]] == [b["id"], a["id"]]  # newest first
     assert set(body["data"][0]) == {"id", "user_id", "unit_id", "start_date", "end_date", "total_price", "status",
-                                    "payment_status", "created_at", "hold_expires_at"}
+                                    "payment_status", "created_at", "hold_expires_at", "plan"}
 
 
 def test_another_users_bookings_are_403(three_bookings, signing_keys):
@@ -205,5 +205,6 @@ def test_internal_booking_for_peers(three_bookings):
 def test_openapi_documents_the_public_routes_only(start_booking):
     paths = start_booking().get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/bookings", "/api/bookings/{user_id}", "/api/bookings/{booking_id}/cancel",
-                          "/api/bookings/admin/dead-letters", "/api/bookings/admin/dead-letters/{letter_id}/replay"}
+                          "/api/bookings/admin/dead-letters", "/api/bookings/admin/dead-letters/{letter_id}/replay",
+                          "/api/bookings/{booking_id}/move-out"}
     assert set(paths["/api/bookings"]) == {"get", "post"}
