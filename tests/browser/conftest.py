@@ -54,10 +54,12 @@ def built_web() -> Path:
 def portal_stack(built_web: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from jeshstack.stack import Stack, StackConfig
 
+    port = free_port()
     stack = Stack(StackConfig(
-        state_dir=tmp_path_factory.mktemp("portal-stack"), gateway_port=free_port(),
+        state_dir=tmp_path_factory.mktemp("portal-stack"), gateway_port=port,
         env={"BOOKING_HOLD_SECONDS": "300", "DARAJA_SIM_CALLBACK_DELAY_SECONDS": "0.3",
-             "JESH_RATE_LIMIT_AUTH_AVERAGE": "1000", "JESH_RATE_LIMIT_AUTH_BURST": "1000"},
+             # Pesapal's page sends the browser back to the portal, as ./jesh up has it.
+             "PESAPAL_CALLBACK_URL": f"http://127.0.0.1:{port}/bookings/card-return"},
     ))
     try:
         stack.start()

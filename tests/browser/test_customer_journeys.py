@@ -173,3 +173,34 @@ def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
     # Logged out: that refresh token family is revoked on the server.
     r = httpx.post(f"{portal}/api/auth/refresh", json={"refresh_token": after["refresh_token"]}, timeout=10)
     assert r.status_code == 401
+
+
+def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=3600, size="small")
+    customer = register_customer(portal)
+    page = new_page(PHONE)
+    page.goto("/login")
+    page.get_by_label("Email").fill(customer["email"])
+    page.get_by_label("Password").fill(customer["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/bookings$"))
+    page.goto(f"/units/{unit['id']}")
+    page.get_by_role("button", name="Reserve and continue to payment").click()
+    expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
+    booking_url = page.url
+    page.get_by_role("button", name="Pay by card or Airtel Money").click()
+
+    # Pesapal's page (the simulator): a declined card first, then a good one.
+    page.get_by_label("Card number").fill("4000000000000002")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="The card payment did not go through")).to_be_visible()
+    check_page(page, "13-card-declined-phone")
+    page.get_by_role("link", name="Back to the booking").click()
+    expect(page).to_have_url(booking_url)
+    page.get_by_role("button", name="Pay by card or Airtel Money").click()
+    page.get_by_label("Card number").fill("4111111111111111")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page).to_have_url(booking_url, timeout=30_000)
+    expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)

@@ -125,7 +125,7 @@ def test_an_operator_approves_the_refund_of_a_cancelled_paid_booking(
     new_page: Any, check_page: Any, admin_api: Any, portal: str
 ) -> None:
     unit = admin_api.unit(price=2500, size="small")
-    _, booking_id = _customer_books_and_pays(portal, unit["id"])
+    customer, booking_id = _customer_books_and_pays(portal, unit["id"])
     assert admin_api.client.post(f"/api/bookings/{booking_id}/cancel").status_code == 200
 
     def refund() -> dict[str, Any] | None:
@@ -147,3 +147,15 @@ def test_an_operator_approves_the_refund_of_a_cancelled_paid_booking(
     wait_for(lambda: (refund() or {}).get("status") == "paid", timeout=30, what="the refund paid by B2C")
     page.get_by_label("Status").select_option("paid")
     expect(row).to_contain_text("Refunded")
+
+    # The customer sees the money came back.
+    phone = new_page(PHONE)
+    phone.goto("/login")
+    phone.get_by_label("Email").fill(customer["email"])
+    phone.get_by_label("Password").fill(customer["password"])
+    phone.get_by_role("button", name="Log in").click()
+    expect(phone).to_have_url(re.compile(r"/bookings$"))
+    phone.goto(f"/bookings/{booking_id}")
+    expect(phone.get_by_text("This booking is cancelled")).to_be_visible()
+    expect(phone.get_by_text(re.compile(r"KES 5,000 was paid back to your M-PESA \(receipt \w+\)"))).to_be_visible()
+    check_page(phone, "25-booking-refunded-phone")

@@ -35,21 +35,15 @@ SPARED = {("POST", "/api/auth/logout"), ("PATCH", "/api/auth/profile")}
 
 @dataclass
 class Findings:
-    """Problems by (operation, kind). `pending`: a NUL or lone surrogate answered with a 5xx by a service other than
-    auth, which helper "kit" fixes for every service in the kit (issue 12, item 10): reported, not failed on."""
+    """Problems by (operation, kind): the first example of each."""
 
     problems: dict[tuple[str, str], str] = field(default_factory=dict)
-    pending: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def record(self, label: str, kind: str, detail: str, *, pending: bool = False) -> None:
-        (self.pending if pending else self.problems).setdefault((label, kind), detail)
-
-    @staticmethod
-    def format(problems: dict[tuple[str, str], str]) -> str:
-        return "\n\n".join(f"{label}: {kind}\n{detail}" for (label, kind), detail in sorted(problems.items()))
+    def record(self, label: str, kind: str, detail: str) -> None:
+        self.problems.setdefault((label, kind), detail)
 
     def report(self) -> str:
-        return self.format(self.problems)
+        return "\n\n".join(f"{label}: {kind}\n{detail}" for (label, kind), detail in sorted(self.problems.items()))
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +83,7 @@ def tainted(case: Any, bad: str) -> Any:
 NUL, SURROGATE = "\x00", "\ud800"
 
 
-def fuzz_operation(operation: Any, base_url: str, headers: dict[str, str], findings: Findings,
-                   service: str = "") -> None:
+def fuzz_operation(operation: Any, base_url: str, headers: dict[str, str], findings: Findings) -> None:
     label = operation.label
     positive = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
     negative = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
@@ -125,15 +118,13 @@ def fuzz_operation(operation: Any, base_url: str, headers: dict[str, str], findi
                     label, f"{response.status_code} with a lone surrogate",
                     f"declared: {sorted(declared)}\n  answer: {response.text[:300]}\n  replay: {case.method} "
                     f"{case.formatted_path} with the JSON body {json.dumps(case.body)[:1000]}",
-                    pending=response.status_code >= 500 and service != "auth",
                 )
             return
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001  (each failure is recorded, the run goes on)
             detail = f"{str(exc).strip()[:1500]}\n  replay: {case.as_curl_command(headers=headers)[:1500]}"
-            pending = bool(bad) and response.status_code >= 500 and service != "auth"
-            findings.record(label, f"{response.status_code} {type(exc).__name__}", detail, pending=pending)
+            findings.record(label, f"{response.status_code} {type(exc).__name__}", detail)
 
     run()
 
@@ -152,11 +143,8 @@ def test_the_stack_answers_as_its_openapi_documents_say(service: str, jesh_stack
         if (operation.method.upper(), operation.path) in SPARED:
             continue
         for headers in callers.values():
-            fuzz_operation(operation, base_url, headers, findings, service)
+            fuzz_operation(operation, base_url, headers, findings)
     assert not findings.problems, f"{service}: {len(findings.problems)} problem(s)\n\n{findings.report()}"
-    if findings.pending:
-        pytest.xfail(f"{service}: NUL / lone surrogate answered 5xx, pending the kit's fix (issue 12 item 10)\n\n"
-                     + findings.format(findings.pending))
 
 
 def test_a_finding_is_reported(jesh_stack: Any) -> None:

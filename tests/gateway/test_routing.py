@@ -15,6 +15,7 @@ WRONG_METHOD = {
     "booking": ("DELETE", "/api/bookings"),
     "payments": ("GET", "/api/payments/mpesa/initiate"),
     "transport": ("DELETE", "/api/transport-requests"),
+    "notifications": ("DELETE", "/api/notifications"),
 }
 
 

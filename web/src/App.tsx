@@ -10,6 +10,7 @@ import { BookingPage } from "./pages/BookingPage";
 import { TransportPage } from "./pages/TransportPage";
 import { ProfilePage } from "./pages/ProfilePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { CardReturnPage } from "./pages/CardReturnPage";
 import { AdminLayout } from "./pages/admin/AdminLayout";
 import { AdminUnits } from "./pages/admin/AdminUnits";
 import { AdminBookings } from "./pages/admin/AdminBookings";
@@ -34,6 +35,7 @@ export function App() {
         <Route path="login" element={<LoginPage />} />
         <Route path="signup" element={<SignupPage />} />
         <Route path="bookings" element={<RequireUser><BookingsPage /></RequireUser>} />
+        <Route path="bookings/card-return" element={<RequireUser><CardReturnPage /></RequireUser>} />
         <Route path="bookings/:bookingId" element={<RequireUser><BookingPage /></RequireUser>} />
         <Route path="transport" element={<RequireUser><TransportPage /></RequireUser>} />
         <Route path="profile" element={<RequireUser><ProfilePage /></RequireUser>} />

@@ -38,6 +38,8 @@ export function BookingPage() {
   }, [id]);
   const [paid, setPaid] = useState(false);
   const [cancelError, setCancelError] = useState<ApiError | null>(null);
+  const [cardError, setCardError] = useState<ApiError | null>(null);
+  const [cardBusy, setCardBusy] = useState(false);
   const left = useCountdown(booking?.status === "pending" ? booking.hold_expires_at : null);
 
   // After a successful payment the booking is confirmed by an event: look again until it is.
@@ -49,11 +51,23 @@ export function BookingPage() {
 
   // Once confirmed, show the payment's receipt.
   useEffect(() => {
-    if (booking?.status === "confirmed") void payment.reload();
+    if (booking?.status === "confirmed" || booking?.status === "cancelled") void payment.reload();
   }, [booking?.status, payment.reload]);
 
   if (bookings.loading && !bookings.data) return <Spinner label={t("common.loading")} />;
   if (!booking) return <ErrorAlert error={bookings.error ?? { message: t("booking.notFound"), status: 404 }} />;
+
+  const payByCard = async () => {
+    setCardBusy(true);
+    setCardError(null);
+    const { data, error, response } = await api.POST("/api/payments/card/initiate", { body: { booking_id: id } });
+    if (data) {
+      window.location.assign(data.data.redirect_url); // Pesapal's page; it sends the customer back to /bookings/card-return
+      return;
+    }
+    setCardError(errorOf(error, response.status));
+    setCardBusy(false);
+  };
 
   const cancel = async () => {
     if (!window.confirm(t("booking.cancelConfirm"))) return;
@@ -101,11 +115,13 @@ export function BookingPage() {
             )}
             <div><dt>{t("booking.created")}</dt><dd>{formatInstant(booking.created_at, lang)}</dd></div>
           </dl>
-          {booking.refunds && booking.refunds.length > 0 && (
-            <Alert kind="info" title={t("booking.refundTitle")}>
-              {booking.refunds.map((r) => (
-                <p key={r.created_at}>{t("booking.refundText", { amount: formatKES(r.amount) })} {r.reason}</p>
-              ))}
+          {payment.data?.refund && (
+            <Alert kind={payment.data.refund.status === "paid" ? "success" : "info"} title={t("booking.refundTitle")}>
+              <p>
+                {payment.data.refund.status === "paid"
+                  ? t("booking.refundPaid", { amount: formatKES(payment.data.refund.amount), receipt: payment.data.refund.receipt ?? "—" })
+                  : t("booking.refundText", { amount: formatKES(payment.data.refund.amount) })}
+              </p>
             </Alert>
           )}
           {booking.status === "pending" && booking.hold_expires_at && (
@@ -127,6 +143,15 @@ export function BookingPage() {
             {payment.loading && payment.data === undefined ? <Spinner label={t("common.loading")} /> : (
               <MpesaPay bookingId={booking.id} amount={booking.total_price} resume={paymentPending}
                 onPaid={() => { setPaid(true); void bookings.reload(); }} onFailed={() => void bookings.reload()} />
+            )}
+            {!paid && (
+              <div className="or-card">
+                <p className="muted">{t("card.or")}</p>
+                <ErrorAlert error={cardError} />
+                <button type="button" className="btn btn-ghost btn-block" onClick={payByCard} disabled={cardBusy}>
+                  {cardBusy ? t("common.wait") : t("card.pay")}
+                </button>
+              </div>
             )}
           </section>
         )}

@@ -5,7 +5,8 @@ FastAPI's document is generated from the routes, then corrected here, genericall
 - no 422 anywhere (jeshkit.errors answers validation failures with 400 and the envelope), and no
   HTTPValidationError / ValidationError schemas;
 - every operation declares, with the error envelope, the refusals it can give:
-  400 when it takes a body or query parameters (validation), 401 when it needs a token, 403 when it
+  400 everywhere (validation; and text no service can store, refused by jeshkit.middleware for any path,
+  query string or body), 401 when it needs a token, 403 when it
   needs an admin, 404 when it has path parameters (an unknown or malformed id), 413 when it takes a
   body (the gateway's body limit), 429 everywhere (the gateway's rate limits; auth's own on login and
   register), 502/503 everywhere (no healthy replica, a dead replica, a database away); plus whatever
@@ -16,8 +17,7 @@ FastAPI's document is generated from the routes, then corrected here, genericall
   an integer id (`id`, `*_id`) without bounds gets the database's (1 .. 2^63-1);
 - a bearer security scheme, set on the operations that need a token.
 
-A route may document a request body it reads itself (a webhook) with `openapi_extra=json_body(Model)`; such an
-operation is marked `x-raw-body` and declares no validation 400 (it answers whatever arrives).
+A route may document a request body it reads itself (a webhook) with `openapi_extra=json_body(Model)`.
 """
 
 from __future__ import annotations
@@ -98,8 +98,6 @@ def truthful_openapi(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
             authenticated = current_user in calls or admin_user in calls
             needs_token |= authenticated
             _fix_parameters(operation)
-            if route is not None and route.body_field is None and "requestBody" in operation:
-                operation["x-raw-body"] = True  # documented by json_body(); the route reads it itself
             _declare_errors(operation, authenticated=authenticated, admin=admin_user in calls)
             if authenticated:
                 operation["security"] = [{"bearer": []}]
@@ -215,10 +213,9 @@ def _declare_errors(operation: dict[str, Any], *, authenticated: bool, admin: bo
     responses.pop("422", None)
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
-    validated_body = has_body and not operation.get("x-raw-body")
-    codes = {"429", "502", "503"}
-    if validated_body or any(p.get("in") == "query" for p in parameters):
-        codes.add("400")
+    # 400 everywhere: besides validation, jeshkit's InputSanityMiddleware refuses a NUL or a lone surrogate in
+    # any path, query string or JSON body, whatever the route (a webhook included).
+    codes = {"400", "429", "502", "503"}
     if has_body:
         codes.add("413")
     if any(p.get("in") == "path" for p in parameters):

@@ -8,11 +8,9 @@ can tell "surely not sent" from "maybe acted upon".
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -20,6 +18,9 @@ from jeshkit.metrics import DARAJA_REQUEST_SECONDS
 from jeshkit.mpesa import stk_password, stk_timestamp
 from payments.daraja_wire import as_int
 from payments.providers import ProviderError, ProviderRefused, ProviderUnavailable, ProviderUncertain
+from payments.token_cache import SharedToken, TokenFetch, TokenStore
+
+__all__ = ["DarajaClient", "StkPushAccepted", "StkQueryResult", "TokenFetch", "TokenStore"]
 
 log = logging.getLogger("payments.daraja")
 
@@ -52,18 +53,6 @@ class StkQueryResult:
     result_desc: str
 
 
-TokenFetch = Callable[[], tuple[str, float]]
-
-
-class TokenStore(Protocol):
-    """Where the OAuth token lives. Daraja invalidates a token as soon as another is issued for the same app,
-    so every replica must share one token, fetched by one of them at a time."""
-
-    def obtain(self, fetch: TokenFetch, *, stale: str | None, margin: float) -> tuple[str, float]:
-        """A token and the epoch second until which to use it; `stale` is a token Daraja just refused."""
-        ...
-
-
 class DarajaClient:
     """OAuth token cache (single-flight across threads, and across replicas through the TokenStore),
     STK Push, STK Push Query and B2C, over the process's httpx client."""
@@ -87,34 +76,16 @@ class DarajaClient:
         self._shortcode = shortcode
         self._passkey = passkey
         self._timeout = timeout
-        self._refresh_margin = refresh_margin
-        # Daraja invalidates a token when another is issued: one fetch at a time, shared by all threads.
-        self._token_lock = threading.Lock()
-        self._token: str | None = None
-        self._token_good_until = 0.0  # epoch seconds: replicas compare it through the store
-        self._refused_token: str | None = None
-        self._token_store = token_store
+        # Daraja invalidates a token when another is issued: one fetch at a time, shared by all threads and replicas.
+        self._token = SharedToken(token_store, self._fetch_token, margin=refresh_margin)
 
     # --- OAuth ----------------------------------------------------------------------------------
     def access_token(self) -> str:
         """The cached token, or a fresh one (only one thread fetches; the others wait for it)."""
-        token = self._token
-        if token is not None and time.time() < self._token_good_until:
-            return token
-        with self._token_lock:
-            if self._token is not None and time.time() < self._token_good_until:
-                return self._token
-            token, good_until = self._token_store.obtain(
-                self._fetch_token, stale=self._refused_token, margin=self._refresh_margin
-            )
-            self._token, self._token_good_until, self._refused_token = token, good_until, None
-            return token
+        return self._token.get()
 
     def _forget_token(self, token: str) -> None:
-        with self._token_lock:
-            if self._token == token:  # another thread may already hold a newer one
-                self._token = None
-                self._refused_token = token
+        self._token.forget(token)
 
     def _fetch_token(self) -> tuple[str, float]:
         response = self._send(

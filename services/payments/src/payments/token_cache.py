@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Protocol
 
-from payments.daraja import TokenFetch, TokenStore
+TokenFetch = Callable[[], tuple[str, float]]
+
+
+class TokenStore(Protocol):
+    """Where a provider's token lives (the database: payments.token_store). Daraja invalidates a token as soon as
+    another is issued for the same app, so every replica must share one token, fetched by one of them at a time."""
+
+    def obtain(self, fetch: TokenFetch, *, stale: str | None, margin: float) -> tuple[str, float]:
+        """A token and the epoch second until which to use it; `stale` is a token the provider just refused."""
+        ...
 
 
 class SharedToken:

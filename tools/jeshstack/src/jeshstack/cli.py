@@ -36,6 +36,7 @@ def _state() -> dict | None:
 def _print_state(state: dict) -> None:
     rows = [("gateway", state["gateway"]), ("gateway ping/metrics", state["gateway_internal"]),
             ("postgres", state["postgres"]), ("nats", state["nats"]), ("daraja simulator", state["daraja_simulator"]),
+            ("sms simulator", f"{state['sms_simulator']}/simulator/messages"), ("mail (Maildir)", state["mail"]),
             ("pesapal simulator", state.get("pesapal_simulator", "")),
             ("web (static files)", state.get("web", ""))]
     rows += [(name, url) for name, url in state["services"].items()]
@@ -58,7 +59,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     if args.detach:
         return _up_detached()
+    # Pesapal sends the customer's browser back to the portal's page for it (PESAPAL_CALLBACK_URL overrides).
+    public = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{gateway_port}").rstrip("/")
+    card_return = os.environ.get("PESAPAL_CALLBACK_URL") or f"{public}/bookings/card-return"
     stack = Stack(StackConfig(state_dir=STATE_DIR, gateway_port=gateway_port, build_web=True,
+                              env={"PESAPAL_CALLBACK_URL": card_return},
                               console=None if args.quiet else sys.stdout))
     stop = threading.Event()
 

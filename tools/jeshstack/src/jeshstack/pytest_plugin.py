@@ -185,7 +185,7 @@ class LiveServer:
 def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The whole stack as processes (Traefik included) on free ports, once per test session.
 
-    Booking and payments run as two replicas each, as they may in production.
+    Booking, payments and notifications run as two replicas each, as they may in production.
     """
     from jeshstack.stack import Stack, StackConfig
 
@@ -193,7 +193,7 @@ def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         StackConfig(
             state_dir=tmp_path_factory.mktemp("stack"),
             gateway_port=free_port(),
-            replicas={"booking": 2, "payments": 2},
+            replicas={"booking": 2, "payments": 2, "notifications": 2},
             env={
                 "BOOKING_HOLD_SECONDS": "8",
                 "PAYMENT_RECONCILE_AFTER_SECONDS": "5",
@@ -201,6 +201,9 @@ def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 "DARAJA_SIM_SLOW_CALLBACK_DELAY_SECONDS": "2",
                 "JESH_RATE_LIMIT_AUTH_AVERAGE": "1000",
                 "JESH_RATE_LIMIT_AUTH_BURST": "1000",
+                "NOTIFY_QUIET_HOURS": "",  # the tests must not depend on the hour they run at
+                "NOTIFY_RETRY_BASE_SECONDS": "1",
+                "NOTIFY_RETRY_MAX_SECONDS": "4",
             },
         )
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -19,10 +20,10 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, stop_process, wait_for
+from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[4]
-SERVICES = ("auth", "inventory", "booking", "payments", "transport")
+SERVICES = ("auth", "inventory", "booking", "payments", "transport", "notifications")
 DEV_ADMIN_EMAIL = "admin@jesh.local"
 DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
 
@@ -126,6 +127,10 @@ class Stack:
         self.nats_url = ""
         self.internal_port = 0
         self.simulator_url = ""
+        self.sms_simulator_url = ""
+        self.smtp_url = ""
+        self.mail_dir: Path | None = None
+        self.at_callback_token = ""
         self.pesapal_url = ""
         self.web_url = ""
         self._supervising = threading.Event()
@@ -145,6 +150,7 @@ class Stack:
         self._start_postgres()
         self._start_nats()
         self._start_simulator()
+        self._start_notification_simulators()
         self._start_pesapal_simulator()
         self._start_web()
         self._start_services()
@@ -210,6 +216,32 @@ class Stack:
         proc.start()
         self.processes["daraja-sim"] = proc
 
+    def _start_notification_simulators(self) -> None:
+        """Africa's Talking (SMS, posting delivery reports through the gateway) and an SMTP server keeping mail
+        in .jesh/mail (a Maildir), unless AT_BASE_URL / SMTP_URL point at real ones."""
+        self.at_callback_token = self.env_value("AT_CALLBACK_TOKEN") or secrets.token_urlsafe(24)
+        self.sms_simulator_url = self.env_value("AT_BASE_URL")
+        if not self.sms_simulator_url:
+            port = free_port()
+            self.sms_simulator_url = f"http://127.0.0.1:{port}"
+            public = self.env_value("PUBLIC_BASE_URL", self.gateway_url).rstrip("/")
+            env = {**self.base_env, "AT_SIM_STORE": str(self.state_dir / "sms" / "messages.jsonl"),
+                   "AT_SIM_CALLBACK_URL": f"{public}/api/notifications/hooks/sms/{self.at_callback_token}"}
+            self.processes["sms-sim"] = ManagedProcess(
+                "sms-sim", self._uvicorn("at_sim.app:create_app", port), env, self.log_dir / "sms-sim.log",
+                self.config.console,
+            )
+            self.processes["sms-sim"].start()
+        self.smtp_url = self.env_value("SMTP_URL")
+        if not self.smtp_url:
+            port = free_port()
+            self.smtp_url = f"smtp://127.0.0.1:{port}"
+            self.mail_dir = self.state_dir / "mail"
+            cmd = [sys.executable, "-m", "smtp_sim", "--port", str(port), "--maildir", str(self.mail_dir)]
+            self.processes["smtp-sim"] = ManagedProcess(
+                "smtp-sim", cmd, dict(self.base_env), self.log_dir / "smtp-sim.log", self.config.console
+            )
+            self.processes["smtp-sim"].start()
     def _start_pesapal_simulator(self) -> None:
         if self.env_value("PESAPAL_BASE_URL"):
             self.pesapal_url = self.env_value("PESAPAL_BASE_URL")
@@ -246,6 +278,9 @@ class Stack:
                 "INVENTORY_URL": self.service_urls["inventory"][0],
                 "BOOKING_URL": self.service_urls["booking"][0],
                 "DARAJA_BASE_URL": self.simulator_url,
+                "AT_BASE_URL": self.sms_simulator_url,
+                "AT_CALLBACK_TOKEN": self.at_callback_token,
+                "SMTP_URL": self.smtp_url,
                 "PESAPAL_BASE_URL": self.pesapal_url,
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
@@ -316,6 +351,8 @@ class Stack:
         checks: dict[str, str] = {f"{k}": f"{u}/readyz" for k, u in self.process_urls().items()}
         if "daraja-sim" in self.processes:
             checks["daraja-sim"] = f"{self.simulator_url}/healthz"
+        if "sms-sim" in self.processes:
+            checks["sms-sim"] = f"{self.sms_simulator_url}/healthz"
         if "pesapal-sim" in self.processes:
             checks["pesapal-sim"] = f"{self.pesapal_url}/healthz"
         if self.web_url:
@@ -332,9 +369,12 @@ class Stack:
             time.sleep(0.2)
         if pending:
             raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+        if "smtp-sim" in self.processes:
+            smtp_port = int(self.smtp_url.rsplit(":", 1)[1])
+            wait_for(lambda: port_open(smtp_port), timeout=30, what="the SMTP simulator")
         # Traefik health-checks each replica on its own schedule: wait until it routes to every service.
         probes = {"/api/units": 200, "/api/auth/profile": 401, "/api/bookings": 401,
-                  "/api/payments/status/1": 401, "/api/transport-requests": 401}
+                  "/api/payments/status/1": 401, "/api/transport-requests": 401, "/api/notifications": 401}
         for path, status in probes.items():
             wait_for(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
                        what=f"the gateway route {path}", tolerate=(Exception,))
@@ -378,6 +418,8 @@ class Stack:
             "postgres": f"127.0.0.1:{self.postgres.port}" if self.postgres else "external",
             "nats": self.nats_url,
             "daraja_simulator": self.simulator_url,
+            "sms_simulator": self.sms_simulator_url,
+            "mail": str(self.mail_dir) if self.mail_dir else self.smtp_url,
             "pesapal_simulator": self.pesapal_url,
             "web": self.web_url,
             "services": self.process_urls(),

@@ -80,7 +80,7 @@ export function AdminBookings() {
                   <td><StatusBadge status={b.status} /></td>
                   <td>
                     <StatusBadge status={b.payment_status} />
-                    {b.refund_status === "required" && <> <span className="badge badge-bad">{t("admin.refundDue")}</span></>}
+                    {"refund_status" in b && b.refund_status === "required" && <> <span className="badge badge-bad">{t("admin.refundDue")}</span></>}
                   </td>
                   <td>{b.status !== "cancelled" && (
                     <button type="button" className="btn btn-small btn-ghost" onClick={() => cancel(b.id)}

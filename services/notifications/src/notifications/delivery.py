@@ -1,0 +1,168 @@
+"""The sender and the scheduler: periodic jobs shared by every replica through row locks.
+
+The sender claims due queued messages with FOR UPDATE SKIP LOCKED, leasing them (next_attempt_at moves past
+the lease) in a short transaction, sends each with no transaction open, then records the outcome. A transient
+failure is retried with exponential backoff from the database; after NOTIFY_MAX_ATTEMPTS, or on a permanent
+failure, the message is `failed`. A process that dies mid-send leaves its claim to expire and be taken again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifications import service
+from notifications.channels import Channel, Outgoing, PermanentFailure, TransientFailure
+from notifications.models import BookingFacts, ScheduledNotice
+from notifications.service import Policy
+from notifications.texts import as_html
+
+log = logging.getLogger("notifications.delivery")
+
+
+@dataclass(frozen=True)
+class Retry:
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
+    lease_seconds: float
+
+    def backoff(self, attempts: int) -> float:
+        return float(min(self.base_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    channel: str
+    to: str
+    subject: str | None
+    body: str
+    attempts: int
+
+
+_CLAIM = text(
+    """
+    UPDATE notifications SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => :lease)
+    WHERE id IN (
+        SELECT id FROM notifications
+        WHERE status = 'queued' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at, id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, channel, "to", subject, body, attempts
+    """
+)
+
+
+def claim(session_factory: sessionmaker[Session], *, limit: int, lease_seconds: float) -> list[Claimed]:
+    with session_factory() as session:
+        rows = session.execute(_CLAIM, {"limit": limit, "lease": lease_seconds}).all()
+        session.commit()
+    return [Claimed(*row) for row in sorted(rows)]
+
+
+def send_due(session_factory: sessionmaker[Session], *, channels: Mapping[str, Channel], retry: Retry,
+             batch_size: int) -> int:
+    """One round of the sender: claim, send (no transaction open), record. Returns how many were claimed."""
+    claimed = claim(session_factory, limit=batch_size, lease_seconds=retry.lease_seconds)
+    for message in claimed:
+        channel = channels[message.channel]
+        outgoing = Outgoing(to=message.to, subject=message.subject, body=message.body,
+                            html=as_html(message.body) if message.channel == "email" else None)
+        try:
+            provider_id = channel.send(outgoing)
+        except PermanentFailure as exc:
+            _record_failure(session_factory, message, str(exc), retry=None)
+        except TransientFailure as exc:
+            _record_failure(session_factory, message, str(exc), retry=retry)
+        except Exception as exc:  # a bug in a channel must not lose the message: retry it
+            log.exception("channel %s crashed on message %s", message.channel, message.id)
+            _record_failure(session_factory, message, f"unexpected: {exc!r}", retry=retry)
+        else:
+            _record_sent(session_factory, message, provider_id)
+    return len(claimed)
+
+
+def _record_sent(session_factory: sessionmaker[Session], message: Claimed, provider_id: str | None) -> None:
+    with session_factory() as session:
+        session.execute(
+            text(
+                "UPDATE notifications SET status = 'sent', sent_at = now(), provider_id = :provider_id, "
+                "last_error = NULL WHERE id = :id AND status = 'queued'"
+            ),
+            {"id": message.id, "provider_id": provider_id},
+        )
+        session.commit()
+    log.info("sent %s message %s", message.channel, message.id, extra={"notification_id": message.id})
+
+
+def _record_failure(session_factory: sessionmaker[Session], message: Claimed, error: str, *,
+                    retry: Retry | None) -> None:
+    final = retry is None or message.attempts >= retry.max_attempts
+    with session_factory() as session:
+        if final:
+            session.execute(
+                text("UPDATE notifications SET status = 'failed', last_error = :error "
+                     "WHERE id = :id AND status = 'queued'"),
+                {"id": message.id, "error": error[:500]},
+            )
+        else:
+            assert retry is not None
+            session.execute(
+                text("UPDATE notifications SET last_error = :error, "
+                     "next_attempt_at = now() + make_interval(secs => :delay) WHERE id = :id AND status = 'queued'"),
+                {"id": message.id, "error": error[:500], "delay": retry.backoff(message.attempts)},
+            )
+        session.commit()
+    log.warning("%s message %s %s: %s", message.channel, message.id,
+                "failed for good" if final else f"will be retried (attempt {message.attempts})", error,
+                extra={"notification_id": message.id})
+
+
+def run_schedule(session_factory: sessionmaker[Session], *, policy: Policy, batch_size: int = 50) -> int:
+    """Turn due scheduled notices into messages (or drop those the booking's fate made pointless)."""
+    now = datetime.now(UTC)
+    with session_factory() as session:
+        due = session.scalars(
+            select(ScheduledNotice)
+            .where(ScheduledNotice.due_at <= now)
+            .order_by(ScheduledNotice.due_at)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for notice in due:
+            # Handlers lock the booking's facts before its notices; here it is the other way round, so a facts
+            # row a handler holds is skipped (next round) rather than waited for (which could deadlock).
+            facts = session.scalars(
+                select(BookingFacts).where(BookingFacts.booking_id == notice.booking_id)
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if facts is None and session.get(BookingFacts, notice.booking_id) is not None:
+                continue
+            if facts is None or facts.cancelled:
+                session.delete(notice)
+            elif notice.kind == "receipt_wait":
+                service.announce_confirmed(session=session, policy=policy, facts=facts)
+            elif facts.confirmed or facts.hold_expires_at is None or facts.hold_expires_at <= now:
+                session.delete(notice)
+            elif policy.quiet_hours.contains(now):
+                # Not in the middle of the night; by the morning the hold has usually ended, and then nothing goes.
+                notice.due_at = policy.quiet_hours.next_allowed(now)
+            else:
+                service.notify(
+                    session=session, policy=policy, user_id=facts.user_id, template="hold_expiring",
+                    source_key=notice.source_key,
+                    values={"booking_id": facts.booking_id, "amount": facts.total_price or 0,
+                            "expires": facts.hold_expires_at},
+                )
+                session.delete(notice)
+        session.commit()
+        return len(due)
+

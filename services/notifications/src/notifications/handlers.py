@@ -1,0 +1,126 @@
+"""Reactions of the notifications service to other services' events (idempotent; inside the consumer's transaction).
+
+Each event queues at most one message per channel, keyed by the event's id (the booking confirmation, made
+of BookingConfirmed and PaymentSucceeded, is keyed by the booking). Sending happens later, in delivery.py.
+The kit validates each event's data against its model (jeshkit.events) before a handler runs.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from jeshkit.consumer import Handler, Handlers
+from jeshkit.events import (
+    AccessRestored,
+    AccessSuspended,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingCreated,
+    Event,
+    InvoiceIssued,
+    InvoiceOverdue,
+    InvoicePaid,
+    InvoiceReminder,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundPaid,
+    TransportStatusChanged,
+    UserRegistered,
+    UserUpdated,
+)
+from jeshkit.events.billing import AccessFacts, InvoiceFacts
+from notifications import service
+from notifications.service import Policy
+
+TRANSPORT_TEMPLATES = {"scheduled": "transport_scheduled", "completed": "transport_completed"}
+
+
+def make_handlers(policy: Policy) -> Handlers:
+    """The event model → handler registry, bound to the texts and timing rules."""
+
+    def on_user_registered(session: Session, data: UserRegistered, event: Event) -> None:
+        service.remember_user(session=session, user_id=data.user_id, email=data.email, phone=data.phone,
+                              name=data.name)
+        service.notify(session=session, policy=policy, user_id=data.user_id, template="welcome",
+                       source_key=event.id, values={})
+
+    def on_user_updated(session: Session, data: UserUpdated, event: Event) -> None:
+        service.remember_user(session=session, user_id=data.user_id, email=data.email, phone=data.phone,
+                              name=data.name)
+
+    def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
+        service.booking_created(
+            session=session, policy=policy, source_key=event.id, booking_id=data.booking_id, user_id=data.user_id,
+            unit_id=data.unit_id, start_date=data.start_date, end_date=data.end_date,
+            total_price=data.total_price, hold_expires_at=data.hold_expires_at,
+        )
+
+    def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event) -> None:
+        service.booking_confirmed(
+            session=session, policy=policy, booking_id=data.booking_id, user_id=data.user_id, unit_id=data.unit_id,
+            start_date=data.start_date, end_date=data.end_date, total_price=data.total_price,
+        )
+
+    def on_booking_cancelled(session: Session, data: BookingCancelled, event: Event) -> None:
+        service.booking_cancelled(session=session, policy=policy, source_key=event.id, booking_id=data.booking_id,
+                                  user_id=data.user_id, start_date=data.start_date, reason=data.reason)
+
+    def on_payment_succeeded(session: Session, data: PaymentSucceeded, event: Event) -> None:
+        if data.invoice_id is not None:
+            return  # an invoice's payment: billing's InvoicePaid speaks of it
+        service.payment_succeeded(session=session, policy=policy, booking_id=data.booking_id, user_id=data.user_id,
+                                  amount=data.amount, receipt=data.receipt)
+
+    def on_payment_failed(session: Session, data: PaymentFailed, event: Event) -> None:
+        service.payment_failed(session=session, policy=policy, source_key=event.id, booking_id=data.booking_id,
+                               user_id=data.user_id, amount=data.amount, result_code=data.result_code)
+
+    def on_refund_paid(session: Session, data: RefundPaid, event: Event) -> None:
+        service.notify(session=session, policy=policy, user_id=data.user_id, template="refund_paid",
+                       source_key=event.id,
+                       values={"booking_id": data.booking_id, "amount": data.amount, "receipt": data.receipt})
+
+    def on_transport_status_changed(session: Session, data: TransportStatusChanged, event: Event) -> None:
+        template = TRANSPORT_TEMPLATES.get(data.status)
+        if template is not None:
+            service.notify(session=session, policy=policy, user_id=data.user_id, template=template,
+                           source_key=event.id, values={"request_id": data.request_id})
+
+    def invoice_handler(template: str) -> Handler:
+        def handle(session: Session, data: InvoiceFacts, event: Event) -> None:
+            values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date}
+            if isinstance(data, InvoiceReminder):
+                values["days"] = data.days_until_due
+            elif isinstance(data, InvoiceOverdue):
+                values.update(days=data.days_overdue, late_fee=data.late_fee)
+            elif isinstance(data, InvoicePaid):
+                values.update(amount=data.amount_paid, receipt=data.receipt)
+            service.notify(session=session, policy=policy, user_id=data.user_id, template=template,
+                           source_key=event.id, values=values)
+
+        return handle
+
+    def access_handler(template: str) -> Handler:
+        def handle(session: Session, data: AccessFacts, event: Event) -> None:
+            service.notify(session=session, policy=policy, user_id=data.user_id, template=template,
+                           source_key=event.id, values={"booking_id": data.booking_id, "balance": data.balance})
+
+        return handle
+
+    return {
+        UserRegistered: on_user_registered,
+        UserUpdated: on_user_updated,
+        BookingCreated: on_booking_created,
+        BookingConfirmed: on_booking_confirmed,
+        BookingCancelled: on_booking_cancelled,
+        PaymentSucceeded: on_payment_succeeded,
+        PaymentFailed: on_payment_failed,
+        RefundPaid: on_refund_paid,
+        TransportStatusChanged: on_transport_status_changed,
+        InvoiceIssued: invoice_handler("invoice_issued"),
+        InvoiceReminder: invoice_handler("payment_reminder"),
+        InvoiceOverdue: invoice_handler("invoice_overdue"),
+        InvoicePaid: invoice_handler("payment_received"),
+        AccessSuspended: access_handler("access_suspended"),
+        AccessRestored: access_handler("access_restored"),
+    }

@@ -1,0 +1,55 @@
+"""Request and response models of the notifications HTTP contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, StrictBool
+
+Channel = Literal["sms", "email"]
+Status = Literal["queued", "sent", "delivered", "failed"]
+Language = Literal["en", "sw"]
+Template = Literal[
+    "welcome", "booking_confirmed", "payment_failed", "hold_expiring", "booking_cancelled", "invoice_issued",
+    "payment_reminder", "invoice_overdue", "payment_received", "access_suspended", "access_restored", "refund_paid",
+    "transport_scheduled", "transport_completed",
+]
+# Ids are PostgreSQL bigints; a larger number can only be an unknown id.
+MAX_ID = 2**63 - 1
+
+Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.astimezone(UTC).isoformat(), return_type=str)]
+
+
+class NotificationOut(BaseModel):
+    id: int
+    user_id: int
+    channel: Channel
+    to: str
+    template: Template
+    language: Language
+    body: str
+    status: Status
+    created_at: Timestamp
+    sent_at: Timestamp | None
+
+
+class PreferencesIn(BaseModel):
+    """Any of the three; a field left out keeps its value. sms/email false stop reminders on that channel."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    language: Language | None = None
+    sms: StrictBool | None = None
+    email: StrictBool | None = None
+
+
+class PreferencesOut(BaseModel):
+    user_id: int
+    language: Language
+    sms: bool
+    email: bool
+
+
+class Acknowledged(BaseModel):
+    received: bool = True

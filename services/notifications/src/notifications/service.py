@@ -1,0 +1,269 @@
+"""Use cases of the notifications service: what events teach it, which messages they make, and the API's actions.
+
+The reactions to events run inside the consumer's transaction (they never commit) and only write rows:
+a message is queued here and sent later by the sender (delivery.py), never inside this transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from jeshkit.security import Principal
+from notifications.models import BookingFacts, Notification, Recipient, ScheduledNotice
+from notifications.quiet import QuietHours
+from notifications.texts import Texts
+
+log = logging.getLogger("notifications.service")
+
+# Reminders wait out quiet hours and respect the user's opt-outs; every other message (receipts, security,
+# what the customer just did) always goes, at once.
+REMINDERS = frozenset({"hold_expiring", "invoice_issued", "payment_reminder", "invoice_overdue"})
+# Africa's Talking delivery report statuses that end a message's journey.
+DELIVERED_REPORTS = frozenset({"Success"})
+FAILED_REPORTS = frozenset({"Failed", "Rejected", "AbsentSubscriber", "Expired"})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the reactions need besides the event: the texts and the timing rules (from Settings)."""
+
+    texts: Texts
+    quiet_hours: QuietHours
+    hold_reminder: timedelta
+    receipt_wait: timedelta
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    template: str | None = None
+    channel: str | None = None
+    status: str | None = None
+    user_id: int | None = None
+    limit: int = 100
+
+
+# --- what the events teach ------------------------------------------------------------------------
+def remember_user(*, session: Session, user_id: int, email: str | None, phone: str | None, name: str | None) -> None:
+    """Keep a customer's contact details (the latest event wins); preferences are left as they are."""
+    values = {"email": email, "phone": phone or None, "name": name}
+    statement = insert(Recipient).values(user_id=user_id, **values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Recipient.user_id], set_={**values, "updated_at": datetime.now(UTC)}
+        )
+    )
+
+
+def _booking_facts(session: Session, booking_id: int, user_id: int, **values: Any) -> BookingFacts:
+    """Upsert what is known of a booking and return the row, locked until commit (events about one booking
+    handled by two replicas at once take turns here)."""
+    statement = insert(BookingFacts).values(booking_id=booking_id, user_id=user_id, **values)
+    changes = {key: getattr(statement.excluded, key) for key in values}
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[BookingFacts.booking_id], set_={**changes, "updated_at": datetime.now(UTC)}
+        )
+    )
+    return session.scalars(
+        select(BookingFacts).where(BookingFacts.booking_id == booking_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def booking_created(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
+                    unit_id: int, start_date: date, end_date: date | None, total_price: int,
+                    hold_expires_at: datetime) -> None:
+    """Remember the booking and plan the "hold about to expire" reminder (unless it is already settled)."""
+    facts = _booking_facts(session, booking_id, user_id, unit_id=unit_id, start_date=start_date, end_date=end_date,
+                           total_price=total_price, hold_expires_at=hold_expires_at)
+    if facts.confirmed or facts.cancelled:
+        return
+    due = max(datetime.now(UTC), hold_expires_at - policy.hold_reminder)
+    _schedule(session, "hold_expiring", booking_id, source_key, due)
+
+
+def payment_succeeded(*, session: Session, policy: Policy, booking_id: int, user_id: int, amount: int,
+                      receipt: str | None) -> None:
+    """A booking's payment: its receipt goes into the confirmation, whichever of the two events comes first."""
+    facts = _booking_facts(session, booking_id, user_id, paid=True, amount_paid=amount, receipt=receipt)
+    if facts.confirmed and not facts.cancelled:
+        announce_confirmed(session=session, policy=policy, facts=facts)
+
+
+def booking_confirmed(*, session: Session, policy: Policy, booking_id: int, user_id: int, unit_id: int,
+                      start_date: date, end_date: date | None, total_price: int) -> None:
+    """The booking is confirmed: no hold reminder any more; announce it with the receipt (or wait a little)."""
+    facts = _booking_facts(session, booking_id, user_id, unit_id=unit_id, start_date=start_date, end_date=end_date,
+                           total_price=total_price, confirmed=True)
+    _unschedule(session, "hold_expiring", booking_id)
+    if facts.paid:
+        announce_confirmed(session=session, policy=policy, facts=facts)
+    else:
+        _schedule(session, "receipt_wait", booking_id, f"booking:{booking_id}:confirmed",
+                  datetime.now(UTC) + policy.receipt_wait)
+
+
+def announce_confirmed(*, session: Session, policy: Policy, facts: BookingFacts) -> None:
+    _unschedule(session, "receipt_wait", facts.booking_id)
+    notify(
+        session=session, policy=policy, user_id=facts.user_id, template="booking_confirmed",
+        source_key=f"booking:{facts.booking_id}:confirmed",
+        values={"booking_id": facts.booking_id, "start": facts.start_date, "end": facts.end_date,
+                "amount": facts.amount_paid if facts.amount_paid is not None else facts.total_price or 0,
+                "receipt": facts.receipt},
+    )
+
+
+def booking_cancelled(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
+                      start_date: date, reason: str) -> None:
+    facts = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
+    _unschedule(session, "hold_expiring", booking_id)
+    _unschedule(session, "receipt_wait", booking_id)
+    language = _language_of(session, facts.user_id)
+    notify(
+        session=session, policy=policy, user_id=user_id, template="booking_cancelled", source_key=source_key,
+        values={"booking_id": booking_id, "start": start_date,
+                "reason": policy.texts.words(language, "cancel_reasons", reason)},
+    )
+
+
+def payment_failed(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
+                   amount: int, result_code: int | None) -> None:
+    language = _language_of(session, user_id)
+    reason = policy.texts.words(language, "payment_reasons", str(result_code) if result_code is not None else "other")
+    notify(session=session, policy=policy, user_id=user_id, template="payment_failed", source_key=source_key,
+           values={"booking_id": booking_id, "amount": amount, "reason": reason})
+
+
+# --- messages ------------------------------------------------------------------------------------------
+def notify(*, session: Session, policy: Policy, user_id: int, template: str, source_key: str,
+           values: dict[str, Any], now: datetime | None = None) -> int:
+    """Queue `template` for the user on each channel they can be reached on; returns how many were queued.
+
+    The key (source_key, channel) is unique: a redelivered event or another replica queues nothing new.
+    """
+    now = now or datetime.now(UTC)
+    recipient = session.get(Recipient, user_id)
+    if recipient is None:
+        log.warning("no contact details for user %s: %s not sent", user_id, template,
+                    extra={"user_id": user_id, "template": template})
+        return 0
+    reminder = template in REMINDERS
+    rendered = policy.texts.render(template, recipient.language, {"name": recipient.name, **values})
+    due = policy.quiet_hours.next_allowed(now) if reminder else now
+    queued = 0
+    for channel, address, wanted, subject, body in (
+        ("sms", recipient.phone, recipient.sms_enabled, None, rendered.sms),
+        ("email", recipient.email, recipient.email_enabled, rendered.subject, rendered.email_text),
+    ):
+        if not address or (reminder and not wanted):
+            continue
+        result = session.execute(
+            insert(Notification)
+            .values(source_key=source_key, user_id=user_id, channel=channel, to=address, template=template,
+                    language=recipient.language, subject=subject, body=body, status="queued",
+                    next_attempt_at=due)
+            .on_conflict_do_nothing(constraint="uq_notifications_source_channel")
+            .returning(Notification.id)
+        ).first()
+        queued += result is not None
+    return queued
+
+
+def _language_of(session: Session, user_id: int) -> str:
+    language = session.scalar(select(Recipient.language).where(Recipient.user_id == user_id))
+    return language or "en"
+
+
+def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due_at: datetime) -> None:
+    session.execute(
+        insert(ScheduledNotice)
+        .values(kind=kind, booking_id=booking_id, source_key=source_key, due_at=due_at)
+        .on_conflict_do_nothing(constraint="uq_scheduled_notices_kind_booking")
+    )
+
+
+def _unschedule(session: Session, kind: str, booking_id: int) -> None:
+    session.execute(
+        delete(ScheduledNotice).where(ScheduledNotice.kind == kind, ScheduledNotice.booking_id == booking_id)
+    )
+
+
+# --- the API's actions --------------------------------------------------------------------------------
+def list_notifications(*, session: Session, user: Principal, filters: ListFilters) -> list[Notification]:
+    """Newest first: the caller's own (an admin: everybody's, or one user's)."""
+    query = select(Notification)
+    if not user.is_admin:
+        query = query.where(Notification.user_id == user.id)
+    elif filters.user_id is not None:
+        query = query.where(Notification.user_id == filters.user_id)
+    if filters.template is not None:
+        query = query.where(Notification.template == filters.template)
+    if filters.channel is not None:
+        query = query.where(Notification.channel == filters.channel)
+    if filters.status is not None:
+        query = query.where(Notification.status == filters.status)
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(filters.limit)
+    return list(session.scalars(query).all())
+
+
+def get_preferences(*, session: Session, user: Principal) -> Recipient:
+    return session.get(Recipient, user.id) or Recipient(user_id=user.id, language="en", sms_enabled=True,
+                                                         email_enabled=True)
+
+
+def set_preferences(*, session: Session, user: Principal, language: str | None, sms: bool | None,
+                    email: bool | None) -> Recipient:
+    """Set the caller's language and opt-outs (fields left out keep their value)."""
+    values: dict[str, Any] = {}
+    if language is not None:
+        values["language"] = language
+    if sms is not None:
+        values["sms_enabled"] = sms
+    if email is not None:
+        values["email_enabled"] = email
+    statement = insert(Recipient).values(user_id=user.id, **values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Recipient.user_id], set_={**values, "updated_at": datetime.now(UTC)}
+        )
+        if values
+        else statement.on_conflict_do_nothing(index_elements=[Recipient.user_id])
+    )
+    # Reminders still waiting (e.g. for the quiet hours to end) on a channel just turned off are withdrawn.
+    stopped = [channel for channel, wanted in (("sms", sms), ("email", email)) if wanted is False]
+    if stopped:
+        session.execute(
+            delete(Notification).where(
+                Notification.user_id == user.id, Notification.channel.in_(stopped),
+                Notification.template.in_(REMINDERS), Notification.status == "queued", Notification.attempts == 0,
+            )
+        )
+    session.commit()
+    recipient = session.get(Recipient, user.id, populate_existing=True)
+    assert recipient is not None
+    return recipient
+
+
+def record_delivery_report(*, session: Session, provider_id: str, status: str) -> bool:
+    """Africa's Talking's delivery report: Success → delivered, a final failure → failed; returns if one changed."""
+    if status in DELIVERED_REPORTS:
+        changes: dict[str, Any] = {"status": "delivered", "delivered_at": datetime.now(UTC)}
+    elif status in FAILED_REPORTS:
+        changes = {"status": "failed", "last_error": f"delivery report: {status}"}
+    else:
+        return False  # Sent, Submitted, Buffered: still on its way
+    result = session.execute(
+        update(Notification)
+        .where(Notification.channel == "sms", Notification.provider_id == provider_id,
+               Notification.status.in_(("queued", "sent")))
+        .values(**changes)
+    )
+    session.commit()
+    return bool(result.rowcount)

@@ -1,0 +1,163 @@
+"""The sender: once per message whatever the replicas, retries from the database, permanent failures, reports,
+quiet hours and opt-outs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from jeshstack.testing import wait_for
+from notifications.texts import NAIROBI
+
+
+def refund(user_id: int, refund_id: int = 1) -> dict[str, object]:
+    return {"refund_id": refund_id, "booking_id": 5, "invoice_id": None, "user_id": user_id, "amount": 3500,
+            "method": "mpesa", "receipt": f"RFD{refund_id}"}
+
+
+def reminder(user_id: int, invoice_id: int = 7) -> dict[str, object]:
+    return {"invoice_id": invoice_id, "number": f"INV-{invoice_id}", "booking_id": 70, "user_id": user_id,
+            "total": 3500, "balance": 3500, "due_date": "2031-01-05", "period_start": "2031-01-05",
+            "period_end": "2031-02-04", "days_until_due": 3}
+
+
+def test_two_replicas_send_each_message_once(start_notifications):
+    n = start_notifications()
+    start_notifications()
+    start_notifications()
+    for user_id in range(1, 6):
+        n.user(user_id, phone=f"25470000100{user_id}")
+    for refund_id in range(1, 11):
+        n.publish("RefundPaid", refund(1 + refund_id % 5, refund_id), source="payments")
+    n.wait_rows(2 * 15)
+    n.wait_status("sent", "delivered", channel="sms")
+    n.wait_status("sent", "delivered", channel="email")
+    sent = n.sms.messages()
+    assert len(sent) == 15
+    assert len({(m["to"], m["message"]) for m in sent}) == 15
+    assert len(n.mail.mail()) == 15
+    assert all(r["attempts"] == 1 for r in n.rows())
+
+
+def test_delivery_reports_update_the_status(n):
+    n.user(1, phone="254712345678")
+    n.user(2, phone="254700009999")  # the simulator reports this number's messages as not delivered
+    delivered = n.wait_status("delivered", user_id=1, channel="sms")
+    assert delivered[0]["provider_id"].startswith("ATXid_")
+    failed = n.wait_status("failed", user_id=2, channel="sms")
+    assert failed[0]["last_error"] == "delivery report: Failed"
+    n.wait_status("sent", user_id=2, channel="email")  # email has no delivery reports
+
+
+def test_the_hook_needs_its_token_and_ignores_what_it_does_not_know(n):
+    n.user(1)
+    row = n.wait_status("delivered", user_id=1, channel="sms")[0]
+    wrong = n.client.post("/api/notifications/hooks/sms/not-the-token", data={"id": row["provider_id"],
+                                                                              "status": "Failed"})
+    assert wrong.status_code == 404 and wrong.json()["success"] is False
+    token = n.sms.callback_url.rsplit("/", 1)[1]
+    for form in ({"id": "ATXid_unknown", "status": "Success"}, {"status": "Success"}, {"id": row["provider_id"],
+                                                                                      "status": "Buffered"}):
+        answer = n.client.post(f"/api/notifications/hooks/sms/{token}", data=form)
+        assert answer.status_code == 200 and answer.json()["success"] is True
+    for body in ("not json", "[1]"):
+        answer = n.client.post(f"/api/notifications/hooks/sms/{token}", content=body,
+                               headers={"Content-Type": "application/json"})
+        assert answer.status_code == 200
+    # A late failure report never turns a delivered message back.
+    n.client.post(f"/api/notifications/hooks/sms/{token}", data={"id": row["provider_id"], "status": "Failed"})
+    assert n.rows(id=row["id"])[0]["status"] == "delivered"
+    # A report sent as JSON is read too.
+    with n.db.begin() as conn:
+        conn.execute(text("UPDATE notifications SET status = 'sent' WHERE id = :id"), {"id": row["id"]})
+    n.client.post(f"/api/notifications/hooks/sms/{token}", json={"id": row["provider_id"], "status": "Success"})
+    assert n.rows(id=row["id"])[0]["status"] == "delivered"
+
+
+def test_a_permanently_refused_number_is_failed_at_once_not_retried(n):
+    n.user(1, phone="254700000403")  # the simulator answers 403 InvalidPhoneNumber
+    row = n.wait_status("failed", user_id=1, channel="sms")[0]
+    assert row["attempts"] == 1 and "403 InvalidPhoneNumber" in row["last_error"]
+    assert n.sms.messages() == []
+
+
+def test_a_transient_refusal_is_retried_then_failed_after_the_last_attempt(start_notifications):
+    n = start_notifications(notify_max_attempts=3)
+    n.user(1, phone="254700000500")  # the simulator answers 500 InternalServerError every time
+    row = n.wait_status("failed", user_id=1, channel="sms")[0]
+    assert row["attempts"] == 3 and "500 InternalServerError" in row["last_error"]
+
+
+def test_sms_gateway_down_then_back_the_message_is_retried_and_sent(start_notifications):
+    n = start_notifications(sms_up=False)
+    n.user(1, phone="254712345678")
+    queued = wait_for(lambda: [r for r in n.rows(channel="sms") if r["attempts"] >= 2], what="failed attempts")
+    assert queued[0]["status"] == "queued" and "unreachable" in queued[0]["last_error"]
+    n.sms.start()
+    n.wait_status("sent", "delivered", channel="sms", timeout=20)
+    assert len(n.sms.messages("254712345678")) == 1
+
+
+def test_quiet_hours_defer_a_reminder_and_let_a_receipt_through(start_notifications):
+    now = datetime.now(NAIROBI)
+    quiet = f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}"
+    n = start_notifications(notify_quiet_hours=quiet)
+    n.user(1, phone="254712345678")
+    n.publish("InvoiceReminder", reminder(1), source="billing")
+    n.publish("RefundPaid", refund(1), source="payments")
+    n.wait_status("sent", "delivered", template="refund_paid")
+    deferred = n.wait_rows(2, template="payment_reminder")
+    end = datetime.combine(now.date(), datetime.strptime(quiet[-5:], "%H:%M").time(), tzinfo=NAIROBI)
+    if end <= now:
+        end += timedelta(days=1)
+    for row in deferred:
+        assert row["status"] == "queued" and row["attempts"] == 0
+        assert row["next_attempt_at"] == end.astimezone(UTC)
+    assert not any("Reminder" in m["message"] for m in n.sms.messages())
+    # Turning SMS off withdraws the waiting SMS reminder (and only it).
+    assert n.client.put("/api/notifications/preferences", json={"sms": False},
+                        headers=n.keys.headers(1)).status_code == 200
+    assert [r["channel"] for r in n.rows(template="payment_reminder")] == ["email"]
+    assert len(n.rows(template="refund_paid")) == 2
+    # When the quiet hours are over, it goes.
+    with n.db.begin() as conn:
+        conn.execute(text("UPDATE notifications SET next_attempt_at = now() WHERE template = 'payment_reminder'"))
+    n.wait_status("sent", "delivered", template="payment_reminder")
+
+
+def test_an_opt_out_stops_reminders_not_receipts(n):
+    n.user(1, phone="254712345678", email="one@example.co.ke")
+    r = n.client.put("/api/notifications/preferences", json={"sms": False}, headers=n.keys.headers(1))
+    assert r.status_code == 200 and r.json()["data"] == {"user_id": 1, "language": "en", "sms": False, "email": True}
+    n.publish("InvoiceReminder", reminder(1), source="billing")
+    n.publish("RefundPaid", refund(1), source="payments")
+    n.wait_rows(2, template="refund_paid")
+    reminders = n.wait_rows(1, template="payment_reminder")
+    n.wait_status("sent", "delivered", template="refund_paid")
+    assert [r["channel"] for r in reminders] == ["email"]
+    texts = [m["message"] for m in n.sms.messages()]
+    assert any(t.startswith("Refund of KES 3,500") for t in texts)
+    assert not any(t.startswith("Reminder") for t in texts)
+
+
+def test_a_hold_reminder_is_dropped_when_the_booking_is_confirmed_or_cancelled_first(start_notifications):
+    n = start_notifications(notify_hold_reminder_seconds=60)
+    n.user(1, phone="254712345678")
+    ends = (datetime.now(UTC) + timedelta(seconds=62)).isoformat()  # reminder due in 2 s
+    booking = {"booking_id": 11, "user_id": 1, "unit_id": 1, "start_date": "2031-01-05", "end_date": "2031-02-05",
+               "total_price": 3500, "hold_expires_at": ends}
+    for booking_id in (11, 12, 13):
+        n.publish("BookingCreated", {**booking, "booking_id": booking_id}, source="booking")
+    n.publish("BookingConfirmed", {k: v for k, v in booking.items() if k != "hold_expires_at"}, source="booking")
+    n.publish("BookingCancelled", {"booking_id": 12, "user_id": 1, "unit_id": 1, "start_date": "2031-01-05",
+                                   "end_date": "2031-02-05", "reason": "user"}, source="booking")
+    reminders = n.wait_rows(2, template="hold_expiring", timeout=20)
+    assert {r["body"].split(" is held")[0] for r in reminders if r["channel"] == "sms"} == {"Wanjiku, booking #13"}
+
+    def scheduled() -> int:
+        with n.db.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM scheduled_notices WHERE kind = 'hold_expiring'"))
+                       .scalar_one())
+
+    assert scheduled() == 0

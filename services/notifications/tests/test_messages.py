@@ -1,0 +1,200 @@
+"""Each event makes its message once per channel, in the user's language, sent through the simulators."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from jeshstack.testing import wait_for
+
+PHONE = "254712345678"
+
+
+def invoice(user_id: int, **extra: object) -> dict[str, object]:
+    return {"invoice_id": 7, "number": "INV-2031-00007", "booking_id": 70, "user_id": user_id, "total": 3500,
+            "balance": 3500, "due_date": "2031-01-05", "period_start": "2031-01-05", "period_end": "2031-02-04",
+            **extra}
+
+
+def test_welcome_goes_once_by_sms_and_email(n):
+    env = n.user(1, phone=PHONE, email="wanjiku@example.co.ke")
+    rows = n.wait_status("sent", "delivered", user_id=1, template="welcome")
+    assert sorted(r["channel"] for r in rows) == ["email", "sms"]
+    sms = wait_for(lambda: n.sms.messages(PHONE), what="the SMS at the gateway")
+    assert len(sms) == 1 and sms[0]["to"] == "+254712345678"
+    assert sms[0]["message"].startswith("Karibu Jesh Storage, Wanjiku!")
+    mails = wait_for(lambda: n.mail.mail("wanjiku@example.co.ke"), what="the email")
+    assert mails[0]["Subject"] == "Welcome to Jesh Storage"
+    assert {part.get_content_type() for part in mails[0].iter_parts()} == {"text/plain", "text/html"}
+
+    # The same event again (a redelivery past JetStream's de-duplication): nothing new is sent.
+    n.publish("UserRegistered", env["data"], event_id=env["id"], source="auth", dedupe=False)
+    wait_for(lambda: _inbox_has(n, env["id"]), what="the redelivery handled")
+    n.publish("UserUpdated", {"user_id": 1, "email": "wanjiku@example.co.ke", "phone": PHONE,
+                              "name": "Wanjiku Kamau", "role": "user"}, source="auth")
+    wait_for(lambda: _inbox_count(n) >= 2, what="UserUpdated handled")
+    assert len(n.rows(user_id=1)) == 2
+    assert len(n.sms.messages(PHONE)) == 1
+    assert len(n.mail.mail("wanjiku@example.co.ke")) == 1
+
+
+def _inbox_has(n, event_id: str) -> bool:
+    from sqlalchemy import text
+
+    with n.db.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM inbox WHERE event_id = :id"), {"id": event_id}).scalar_one() > 0
+
+
+def _inbox_count(n) -> int:
+    from sqlalchemy import text
+
+    with n.db.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM inbox")).scalar_one())
+
+
+def test_user_updated_changes_where_messages_go(n):
+    n.user(2, phone="254700000002")
+    n.publish("UserUpdated", {"user_id": 2, "email": "new@example.co.ke", "phone": "254700000222",
+                              "name": "Achieng Otieno", "role": "user"}, source="auth")
+    wait_for(lambda: (n.recipient(2) or {}).get("phone") == "254700000222", what="the new phone")
+    n.publish("RefundPaid", {"refund_id": 1, "booking_id": 5, "invoice_id": None, "user_id": 2, "amount": 3500,
+                             "method": "mpesa", "receipt": "RFD123"}, source="payments")
+    rows = n.wait_rows(2, template="refund_paid")
+    assert {r["to"] for r in rows} == {"254700000222", "new@example.co.ke"}
+    sms = next(r for r in rows if r["channel"] == "sms")
+    assert sms["body"] == "Refund of KES 3,500 for booking #5 sent to your M-PESA, ref RFD123."
+
+
+def test_booking_confirmed_carries_the_mpesa_receipt_whichever_event_comes_first(n):
+    n.user(3)
+    booking = {"booking_id": 31, "user_id": 3, "unit_id": 4, "start_date": "2031-01-05", "end_date": "2031-02-05",
+               "total_price": 3500}
+    paid = {"payment_id": 9, "booking_id": 31, "user_id": 3, "amount": 3500, "method": "mpesa",
+            "receipt": "SBX1A2B3C4", "checkout_request_id": "ws_CO_1", "paid_at": n.later(0), "invoice_id": None}
+    n.publish("PaymentSucceeded", paid, source="payments")
+    n.publish("BookingConfirmed", booking, source="booking")
+    # The other order, for another booking.
+    n.publish("BookingConfirmed", {**booking, "booking_id": 32}, source="booking")
+    n.publish("PaymentSucceeded", {**paid, "booking_id": 32, "payment_id": 10, "receipt": "SBX9Z8Y7X6"},
+              source="payments")
+    rows = n.wait_rows(4, template="booking_confirmed")
+    sms = {r["body"] for r in rows if r["channel"] == "sms"}
+    assert sms == {
+        "Booking #31 confirmed: 5 Jan 2031 to 5 Feb 2031. Paid KES 3,500, M-PESA ref SBX1A2B3C4. Thank you, Wanjiku!",
+        "Booking #32 confirmed: 5 Jan 2031 to 5 Feb 2031. Paid KES 3,500, M-PESA ref SBX9Z8Y7X6. Thank you, Wanjiku!",
+    }
+    n.wait_status("sent", "delivered", template="booking_confirmed", channel="email")
+
+
+def test_messages_follow_the_users_language(n):
+    n.user(4, phone="254700000004", language="sw")
+    n.publish("PaymentFailed", {"payment_id": 1, "booking_id": 41, "user_id": 4, "amount": 4500, "method": "mpesa",
+                                "result_code": 1, "reason": "The balance is insufficient for the transaction.",
+                                "checkout_request_id": "ws_CO_2"}, source="payments")
+    n.publish("BookingCancelled", {"booking_id": 41, "user_id": 4, "unit_id": 1, "start_date": "2031-03-01",
+                                   "end_date": "2031-04-01", "reason": "expired"}, source="booking")
+    failed = n.wait_rows(2, template="payment_failed")
+    assert all(r["language"] == "sw" for r in failed)
+    sms = next(r for r in failed if r["channel"] == "sms")
+    assert sms["body"] == ("Malipo ya KES 4,500 kwa nafasi #41 hayakufaulu: salio lako la M-PESA halitoshi. "
+                           "Kujaribu tena, fungua nafasi yako ubonyeze Lipa.")
+    cancelled = n.wait_rows(2, template="booking_cancelled")
+    assert next(r for r in cancelled if r["channel"] == "sms")["body"] == (
+        "Nafasi #41 (1 Machi 2031) imeghairiwa: haikulipwa kwa wakati. Marejesho yoyote yanatumwa kwa M-PESA yako.")
+    email = next(r for r in cancelled if r["channel"] == "email")
+    assert email["subject"] == "Nafasi #41 imeghairiwa" and email["body"].startswith("Habari Wanjiku,")
+
+
+def test_payment_failed_says_why_in_plain_words_and_how_to_retry(n):
+    n.user(5, phone="254700000005")
+    for code in (1032, 2001, 17):
+        n.publish("PaymentFailed", {"payment_id": code, "booking_id": 51, "user_id": 5, "amount": 3500,
+                                    "method": "mpesa", "result_code": code, "reason": "Daraja's words",
+                                    "checkout_request_id": None}, source="payments")
+    rows = n.wait_rows(3, template="payment_failed", channel="sms")
+    for row, words in zip(rows, ("cancelled", "PIN was wrong", "did not complete it"), strict=True):
+        assert words in row["body"] and "To retry, open your booking and tap Pay again." in row["body"]
+
+
+def test_every_billing_refund_and_transport_event_has_its_message(n):
+    n.user(6, phone="254700000006", email="six@example.co.ke")
+    n.publish("InvoiceIssued", invoice(6), source="billing")
+    n.publish("InvoiceReminder", invoice(6, days_until_due=3), source="billing")
+    n.publish("InvoiceOverdue", invoice(6, days_overdue=5, late_fee=500, balance=4000), source="billing")
+    n.publish("InvoicePaid", invoice(6, amount_paid=4000, balance=0, receipt="SBX7Q"), source="billing")
+    n.publish("AccessSuspended", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 4000}, source="billing")
+    n.publish("AccessRestored", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 0}, source="billing")
+    n.publish("RefundPaid", {"refund_id": 3, "booking_id": 70, "invoice_id": 7, "user_id": 6, "amount": 1200,
+                             "method": "mpesa", "receipt": "RFD9"}, source="payments")
+    for status in ("requested", "scheduled", "in_progress", "completed"):
+        n.publish("TransportStatusChanged", {"request_id": 12, "user_id": 6, "booking_id": 70, "status": status,
+                                             "previous_status": None}, source="transport")
+    expected = {
+        "invoice_issued": "Invoice INV-2031-00007: KES 3,500 due 5 Jan 2031. Pay by M-PESA from your Jesh account. "
+                          "Thank you, Wanjiku.",
+        "payment_reminder": "Reminder: invoice INV-2031-00007, KES 3,500 due 5 Jan 2031 (in 3 days). Pay by M-PESA "
+                            "to keep access to your unit.",
+        "invoice_overdue": "Invoice INV-2031-00007 is 5 days overdue. Late fee KES 500 added; KES 4,000 now due. "
+                           "Please pay by M-PESA today.",
+        "payment_received": "Received KES 4,000 for invoice INV-2031-00007, M-PESA ref SBX7Q. Balance now KES 0. "
+                            "Thank you, Wanjiku!",
+        "access_suspended": "Access to your unit (booking #70) is suspended: KES 4,000 unpaid. Pay by M-PESA to "
+                            "restore it at once.",
+        "access_restored": "Thank you, Wanjiku. Access to your unit (booking #70) is restored.",
+        "refund_paid": "Refund of KES 1,200 for booking #70 sent to your M-PESA, ref RFD9.",
+        "transport_scheduled": "Your transport request #12 is scheduled. Our team will call you before the truck "
+                               "comes.",
+        "transport_completed": "Transport request #12 is complete: your goods have been delivered. Thank you, "
+                               "Wanjiku!",
+    }
+    rows = n.wait_rows(2 * (len(expected) + 1), user_id=6)  # + welcome
+    n.wait_status("sent", "delivered", user_id=6, channel="sms")
+    by_template: dict[str, list[dict]] = {}
+    for row in rows:
+        by_template.setdefault(row["template"], []).append(row)
+    assert set(by_template) == {"welcome", *expected}
+    for template, body in expected.items():
+        assert sorted(r["channel"] for r in by_template[template]) == ["email", "sms"], template
+        assert next(r for r in by_template[template] if r["channel"] == "sms")["body"] == body
+    texts = [m["message"] for m in n.sms.messages("254700000006")]
+    assert sorted(texts) == sorted(r["body"] for r in rows if r["channel"] == "sms")
+    n.wait_status("sent", "delivered", user_id=6, channel="email")
+    subjects = sorted(m["Subject"] for m in n.mail.mail("six@example.co.ke"))
+    assert "Invoice INV-2031-00007 is overdue" in subjects and len(subjects) == len(expected) + 1
+
+
+def test_an_event_for_an_unknown_user_sends_nothing_and_is_not_retried(n):
+    env = n.publish("RefundPaid", {"refund_id": 1, "booking_id": 5, "invoice_id": None, "user_id": 999,
+                                   "amount": 100, "method": "mpesa", "receipt": "X"}, source="payments")
+    wait_for(lambda: _inbox_has(n, env["id"]), what="the event handled")
+    assert n.rows(user_id=999) == []
+
+
+def test_malformed_event_data_is_parked_not_half_applied(n):
+    from sqlalchemy import text
+
+    env = n.publish("InvoiceIssued", {"invoice_id": "not a number", "user_id": 1}, source="billing")
+
+    def parked() -> bool:
+        with n.db.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM dead_letter WHERE event_id = :id"),
+                                {"id": env["id"]}).scalar_one() == 1
+
+    wait_for(parked, what="the event parked")
+    assert n.rows() == []
+
+
+def test_the_hold_reminder_gives_the_end_of_the_hold_in_nairobi_time_and_none_for_a_hold_already_over(n):
+    n.user(8, phone="254700000008")
+    ends = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=120)
+    booking = {"booking_id": 81, "user_id": 8, "unit_id": 1, "start_date": "2031-12-31", "end_date": "2032-01-31",
+               "total_price": 12000, "hold_expires_at": ends.isoformat()}
+    n.publish("BookingCreated", booking, source="booking")
+    n.publish("BookingCreated", {**booking, "booking_id": 82, "hold_expires_at": "2020-01-01T10:30:00+00:00"},
+              source="booking")
+    reminder = n.wait_rows(1, template="hold_expiring", channel="sms")
+    nairobi = (ends + timedelta(hours=3)).strftime("%H:%M")
+    assert reminder[0]["body"] == (f"Wanjiku, booking #81 is held until {nairobi}. Pay KES 12,000 by M-PESA before "
+                                   "then to keep the unit.")
+    wait_for(lambda: _inbox_count(n) >= 3, what="the BookingCreated events handled")
+    n.wait_status("sent", "delivered", template="hold_expiring")
+    assert len(n.rows(template="hold_expiring")) == 2  # booking 81 by SMS and email; nothing for booking 82

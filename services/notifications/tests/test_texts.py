@@ -1,0 +1,71 @@
+"""The message texts: every template in every language renders, fits one SMS, and is plain GSM text."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from notifications.quiet import QuietHours
+from notifications.texts import LANGUAGES, SAMPLES, Texts, money
+
+# The GSM 03.38 basic character set: anything else makes a UCS-2 SMS of 70 characters.
+GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+          "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("template", sorted(SAMPLES))
+def test_every_template_fits_one_gsm_sms(language, template):
+    rendered = Texts().render(template, language, {"name": "Nyambura Wanjiru", **SAMPLES[template]})
+    assert len(rendered.sms) <= 160, rendered.sms
+    assert set(rendered.sms) <= GSM, set(rendered.sms) - GSM
+    assert "{" not in rendered.sms and "{" not in rendered.subject and rendered.subject
+    assert rendered.sms in rendered.email_text and "<p>" in rendered.email_html
+
+
+def test_amounts_dates_and_times_are_formatted_for_kenya():
+    texts = Texts()
+    assert money(3500) == "KES 3,500" and money(1250000) == "KES 1,250,000"
+    r = texts.render("booking_confirmed", "sw", {"name": "Otieno", "booking_id": 1, "start": date(2031, 3, 1),
+                                                 "end": None, "amount": 3500, "receipt": None})
+    assert r.sms.startswith("Nafasi #1 imethibitishwa: 1 Machi 2031 hadi bila tarehe ya mwisho.")
+    assert "kumbukumbu ya M-PESA itafuata" in r.sms
+    r = texts.render("hold_expiring", "en", {"name": "Otieno", "booking_id": 1, "amount": 3500,
+                                             "expires": datetime(2031, 1, 1, 21, 30, tzinfo=UTC)})
+    assert "held until 00:30" in r.sms  # Nairobi is UTC+3
+
+
+def test_a_broken_template_file_stops_the_service_at_load(tmp_path):
+    from notifications.texts import TEMPLATES_DIR
+
+    for language in LANGUAGES:
+        (tmp_path / f"{language}.toml").write_text((TEMPLATES_DIR / f"{language}.toml").read_text())
+    broken = (tmp_path / "sw.toml").read_text().replace("{booking_id}", "{bookingid}", 1)
+    (tmp_path / "sw.toml").write_text(broken)
+    with pytest.raises(ValueError, match=r"sw\.toml"):
+        Texts(tmp_path)
+
+
+def test_quiet_hours_across_midnight():
+    quiet = QuietHours.parse("21:00-08:00")
+    at = lambda h, m=0: datetime(2031, 1, 1, h, m, tzinfo=UTC)  # noqa: E731 - UTC hours
+    assert quiet.contains(at(18))  # 21:00 Nairobi
+    assert not quiet.contains(at(17, 59))
+    assert quiet.contains(at(4, 59)) and not quiet.contains(at(5))  # 07:59 / 08:00 Nairobi
+    assert quiet.next_allowed(at(19)) == datetime(2031, 1, 2, 5, 0, tzinfo=UTC)
+    assert quiet.next_allowed(at(2)) == datetime(2031, 1, 1, 5, 0, tzinfo=UTC)
+    assert quiet.next_allowed(at(12)) == at(12)
+    assert not QuietHours.parse("").contains(at(20))
+    assert QuietHours.parse("13:00-14:00").end == time(14, 0)
+
+
+def test_production_refuses_missing_or_development_secrets():
+    from notifications.settings import Settings
+
+    with pytest.raises(ValueError, match="AT_API_KEY, AT_CALLBACK_TOKEN, AT_USERNAME, SMTP_URL"):
+        Settings(environment="production")
+    Settings(environment="production", at_username="jesh", at_api_key="k" * 20, at_callback_token="t" * 20,
+             smtp_url="smtp://mailer:pw@smtp.example.com:587")
+    with pytest.raises(ValueError, match="NOTIFY_QUIET_HOURS"):
+        Settings(notify_quiet_hours="9pm-8am")

@@ -1,0 +1,58 @@
+import { useEffect, useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
+import { api, errorOf, type ApiError } from "../api/client";
+import { useI18n } from "../i18n/i18n";
+import { Alert, ErrorAlert, PageTitle, Spinner } from "../components/ui";
+
+/** Where Pesapal sends the customer back after the card page: ask the server how the payment went. */
+export function CardReturnPage() {
+  const { t } = useI18n();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const [state, setState] = useState<{ status: string; booking_id: number } | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const tracking = params.get("OrderTrackingId") ?? "";
+
+  useEffect(() => {
+    let stop = false;
+    let tries = 0;
+    const ask = async () => {
+      const { data, error: err, response } = await api.GET("/api/payments/card/return", {
+        params: {
+          query: {
+            OrderTrackingId: tracking,
+            OrderMerchantReference: params.get("OrderMerchantReference") ?? undefined,
+            OrderNotificationType: params.get("OrderNotificationType") ?? undefined,
+          },
+        },
+      });
+      if (stop) return;
+      if (!data) {
+        setError(errorOf(err, response.status));
+        return;
+      }
+      setState(data.data);
+      if (data.data.status === "success") navigate(`/bookings/${data.data.booking_id}`, { replace: true });
+      else if (data.data.status === "pending" && tries++ < 40) setTimeout(() => void ask(), 1500);
+    };
+    void ask();
+    return () => {
+      stop = true;
+    };
+  }, [tracking, params, navigate]);
+
+  return (
+    <div className="narrow stack">
+      <PageTitle>{t("card.title")}</PageTitle>
+      <ErrorAlert error={error} />
+      {!state && !error && <Spinner label={t("card.checking")} />}
+      {state?.status === "pending" && <Spinner label={t("card.checking")} />}
+      {state?.status === "failed" && (
+        <Alert kind="error" title={t("card.failedTitle")}>
+          <p>{t("card.failedText")}</p>
+          <p><Link to={`/bookings/${state.booking_id}`}>{t("card.back")}</Link></p>
+        </Alert>
+      )}
+    </div>
+  );
+}
