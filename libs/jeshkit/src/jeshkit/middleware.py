@@ -84,15 +84,15 @@ def _bad_json_field(value: Any, where: str = "") -> str | None:
     return None
 
 
-# Webhooks answer their sender in its own protocol (Daraja, Pesapal, Africa's Talking) whatever arrives, and read
-# their raw body themselves: never the 400 envelope (the contract: "always 200").
-WEBHOOK_PATHS = re.compile(r"^/api/[a-z]+/hooks/|^/api/payments/mpesa/callback/?$")
+# Daraja's callbacks are answered 200 whatever arrives (the contract), never the 400 envelope: those routes read
+# their raw body and check what they use themselves.
+WEBHOOK_PATHS = re.compile(r"^/api/payments/(hooks/(stk|b2c)/|mpesa/callback/?$)")
 
 
 class InputSanityMiddleware:
     """Refuses, with the 400 envelope, text no service can store: a NUL character or a lone surrogate in the
     path, a query parameter or a JSON body (once here, for every route, instead of a 500 from the database).
-    Webhooks (WEBHOOK_PATHS) are left to check what they read themselves."""
+    Daraja's callbacks (WEBHOOK_PATHS) are left to check what they read themselves."""
 
     max_checked_body = 8 * 1024 * 1024  # the gateway refuses bodies past 1 MiB long before this
 
