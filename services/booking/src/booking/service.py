@@ -335,7 +335,8 @@ def list_bookings(
 
 
 def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is_admin: bool) -> Booking:
-    """Cancel a booking (owner: while pending; admin: any time) and free its dates at once."""
+    """Cancel a booking (owner: while pending, or once paid until the day before it starts; admin: any time) and
+    free its dates at once. A paid booking's refund is raised by payments from BookingCancelled."""
     booking = lock_booking(session=session, booking_id=booking_id)
     if booking is None:
         raise NotFound("Booking not found")
@@ -343,9 +344,9 @@ def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is
         raise Forbidden("Unauthorized")
     if booking.status == "cancelled":
         raise Conflict("Booking is already cancelled")
-    if booking.status == "confirmed" and not actor_is_admin:
-        raise Conflict("A confirmed booking can only be cancelled by an admin")
     now = datetime.now(UTC)
+    if booking.status == "confirmed" and not actor_is_admin and nairobi_today(now) >= booking.start_date:
+        raise Conflict("A booking that has started can no longer be cancelled; ask us to end it")
     cancel_row(session=session, booking=booking, reason="admin" if actor_is_admin else "user", now=now)
     if booking.payment_status == "success":
         require_refund(
