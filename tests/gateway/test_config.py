@@ -47,7 +47,7 @@ def test_traefik_env_lists_the_replicas_of_each_service() -> None:
         "JESH_AUTH_URLS": "http://127.0.0.1:8001",
         "JESH_RATE_LIMIT_AUTH_AVERAGE": "50",
     }
-    with pytest.raises(ValueError, match="unknown services: billing"):
-        traefik_env({"billing": ["http://127.0.0.1:1"]})
+    with pytest.raises(ValueError, match="unknown services: warehouse"):
+        traefik_env({"warehouse": ["http://127.0.0.1:1"]})
     with pytest.raises(ValueError, match="no URL for auth"):
         traefik_env({"auth": []})

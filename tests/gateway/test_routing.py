@@ -15,6 +15,7 @@ WRONG_METHOD = {
     "booking": ("DELETE", "/api/bookings"),
     "payments": ("GET", "/api/payments/mpesa/initiate"),
     "transport": ("DELETE", "/api/transport-requests"),
+    "billing": ("DELETE", "/api/invoices"),
     "notifications": ("DELETE", "/api/notifications"),
 }
 
@@ -33,6 +34,22 @@ def test_each_prefix_reaches_its_own_service_with_the_path_unchanged(start_gatew
         assert entry["ServiceURL"] == gateway.replicas[service][0].url
         assert entry["OriginStatus"] == 405
         assert entry["downstream_X-Request-Id"] == request_id
+
+
+def test_billing_owns_its_prefixes_but_an_invoice_payment_goes_to_payments(start_gateway: Any) -> None:
+    gateway = start_gateway(["billing", "payments"])
+    client = gateway.client()
+    for method, path, router, service in (
+        ("GET", "/api/billing/rentals/1", "billing@file", "billing"),
+        ("GET", "/api/invoices/1", "billing@file", "billing"),
+        ("GET", "/api/invoices/1/pay", "billing@file", "billing"),  # only POST .../pay is a payment
+        ("POST", "/api/invoices/1/pay", "invoice-pay@file", "payments"),
+        ("POST", "/api/invoices/1/pay/", "invoice-pay@file", "payments"),
+    ):
+        request_id = f"billing-{uuid.uuid4().hex[:8]}"
+        client.request(method, path, headers={"X-Request-Id": request_id})
+        (entry,) = gateway.access_entries(request_id)
+        assert (entry["RouterName"], entry["ServiceURL"]) == (router, gateway.replicas[service][0].url), path
 
 
 def test_the_access_log_is_json_without_credentials(start_gateway: Any) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI_DIR = REPO / "contracts" / "openapi"
-SERVICES = ("auth", "inventory", "booking", "payments", "transport", "notifications")
+SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", "notifications")
 
 
 def render(service: str) -> str:

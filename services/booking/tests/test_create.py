@@ -40,6 +40,8 @@ def test_create_books_a_unit_at_the_servers_price(start_booking, kit, signing_ke
         "start_date": day(1),
         "end_date": day(32),
         "total_price": 1034,
+        "plan": "fixed",
+        "monthly_rate": None,
         "hold_expires_at": booking["hold_expires_at"],
     }
 

@@ -40,7 +40,8 @@ def test_payment_succeeded_confirms_the_booking(start_booking, kit, signing_keys
     assert paid == (77, "RCPT000077", booking["total_price"])
     [confirmed] = kit.wait_events("BookingConfirmed", booking_id=booking["id"])
     assert confirmed == {"booking_id": booking["id"], "user_id": 5, "unit_id": 1, "start_date": day(1),
-                         "end_date": day(5), "total_price": booking["total_price"]}
+                         "end_date": day(5), "total_price": booking["total_price"],
+                         "plan": "fixed", "monthly_rate": None}
     seen = client.get("/api/bookings/5", headers=signing_keys.headers(5)).json()["data"][0]
     assert (seen["status"], seen["payment_status"]) == ("confirmed", "success")
     assert "hold_expires_at" not in seen

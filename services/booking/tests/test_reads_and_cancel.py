@@ -39,7 +39,7 @@ def test_a_user_lists_their_own_bookings(three_bookings, signing_keys):
     assert body["success"] is True
     assert [x["id"] for x in body["data"]] == [b["id"], a["id"]]  # newest first
     assert set(body["data"][0]) == {"id", "user_id", "unit_id", "start_date", "end_date", "total_price", "status",
-                                    "payment_status", "created_at", "hold_expires_at"}
+                                    "payment_status", "created_at", "hold_expires_at", "plan"}
 
 
 def test_another_users_bookings_are_403(three_bookings, signing_keys):
@@ -156,7 +156,7 @@ def test_cancel_by_someone_else_is_403_and_unknown_is_404(three_bookings, signin
     assert client.post(f"/api/bookings/{a['id']}/cancel").status_code == 401
 
 
-def test_a_confirmed_booking_is_cancelled_by_an_admin_only_and_its_payment_is_recorded_for_refund(
+def test_an_owner_cancels_a_paid_booking_before_it_starts_and_its_payment_is_recorded_for_refund(
     start_booking, kit, signing_keys, day
 ):
     from jeshstack.testing import wait_for
@@ -164,12 +164,32 @@ def test_a_confirmed_booking_is_cancelled_by_an_admin_only_and_its_payment_is_re
     client = start_booking()
     kit.seed_unit(1)
     booking = _book(client, signing_keys.headers(5), day)
+    kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=41))
+    wait_for(lambda: kit.booking_row(booking["id"])["status"] == "confirmed", what="confirmation")
+
+    by_owner = client.post(f"/api/bookings/{booking['id']}/cancel", headers=signing_keys.headers(5))
+    assert by_owner.status_code == 200, by_owner.text
+    data = by_owner.json()["data"]
+    assert (data["status"], data["payment_status"]) == ("cancelled", "success")
+    assert kit.wait_events("BookingCancelled", booking_id=booking["id"])[0]["reason"] == "user"
+    assert kit.wait_events("RefundRequired", booking_id=booking["id"])[0]["payment_id"] == 41
+    _book(client, signing_keys.headers(6), day)  # the dates are free again
+
+
+def test_a_started_paid_booking_is_cancelled_by_an_admin_only_and_its_payment_is_recorded_for_refund(
+    start_booking, kit, signing_keys, day
+):
+    from jeshstack.testing import wait_for
+
+    client = start_booking()
+    kit.seed_unit(1)
+    booking = _book(client, signing_keys.headers(5), day, start=0)
     kit.bus.publish("PaymentSucceeded", kit.payment(booking, payment_id=31))
     wait_for(lambda: kit.booking_row(booking["id"])["status"] == "confirmed", what="confirmation")
 
     by_owner = client.post(f"/api/bookings/{booking['id']}/cancel", headers=signing_keys.headers(5))
     assert by_owner.status_code == 409
-    assert by_owner.json()["message"] == "A confirmed booking can only be cancelled by an admin"
+    assert by_owner.json()["message"] == "A booking that has started can no longer be cancelled; ask us to end it"
 
     by_admin = client.post(f"/api/bookings/{booking['id']}/cancel", headers=signing_keys.headers(99, "admin"))
     assert by_admin.status_code == 200, by_admin.text
@@ -181,7 +201,7 @@ def test_a_confirmed_booking_is_cancelled_by_an_admin_only_and_its_payment_is_re
     [refund] = kit.wait_events("RefundRequired", booking_id=booking["id"])
     assert refund == {"booking_id": booking["id"], "user_id": 5, "unit_id": 1, "amount": booking["total_price"],
                       "payment_id": 31, "receipt": "RCPT000031", "reason": "cancelled_after_payment"}
-    _book(client, signing_keys.headers(6), day)  # the dates are free again
+    _book(client, signing_keys.headers(6), day, start=0)  # the dates are free again
 
     # Every event staged on the way matches its published contract (contracts/events).
     checked = validate_outbox(kit.db.url.render_as_string(hide_password=False))
@@ -205,5 +225,6 @@ def test_internal_booking_for_peers(three_bookings):
 def test_openapi_documents_the_public_routes_only(start_booking):
     paths = start_booking().get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/bookings", "/api/bookings/{user_id}", "/api/bookings/{booking_id}/cancel",
-                          "/api/bookings/admin/dead-letters", "/api/bookings/admin/dead-letters/{letter_id}/replay"}
+                          "/api/bookings/admin/dead-letters", "/api/bookings/admin/dead-letters/{letter_id}/replay",
+                          "/api/bookings/{booking_id}/move-out"}
     assert set(paths["/api/bookings"]) == {"get", "post"}

@@ -235,7 +235,8 @@ def test_internal_unit_gives_what_booking_needs(client, admin, new_unit):
 def test_openapi_documents_the_public_routes_only(client):
     paths: dict[str, Any] = client.get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/units", "/api/units/{unit_id}", "/api/units/{unit_id}/availability",
-                          "/api/units/admin/dead-letters", "/api/units/admin/dead-letters/{letter_id}/replay"}
+                          "/api/units/admin/dead-letters", "/api/units/admin/dead-letters/{letter_id}/replay",
+                          "/api/units/reports/occupancy"}
     assert set(paths["/api/units"]) == {"get", "post"}
     assert set(paths["/api/units/{unit_id}"]) == {"get", "put"}
 

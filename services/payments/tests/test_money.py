@@ -416,3 +416,19 @@ def test_payments_and_daraja_calls_are_counted_for_the_alerts(stack: Any, bookin
     assert 'jesh_payments_total{method="mpesa",outcome="succeeded"}' in exported
     assert 'jesh_daraja_request_duration_seconds_count{operation="stkpush",outcome="ok"}' in exported
     assert 'jesh_daraja_request_duration_seconds_count{operation="stkquery",outcome="ok"}' in exported
+
+
+def test_webhooks_answer_their_sender_200_even_with_text_no_database_stores(stack: Any) -> None:
+    client = stack.start()
+    bodies = [b'{"Body": {"stkCallback": {"CheckoutRequestID": "ws_\\u0000", "ResultCode": 0}}}',
+              b'{"Result": {"OriginatorConversationID": "\\ud800", "ResultCode": 0}}']
+    for path in ("/api/payments/hooks/stk/tok", "/api/payments/hooks/stk/%00", "/api/payments/mpesa/callback",
+                 "/api/payments/hooks/b2c/result/tok", "/api/payments/hooks/b2c/timeout/%00"):
+        for body in bodies:
+            r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 200 and r.json() == {"ResultCode": 0, "ResultDesc": "Success"}, (path, r.text)
+    assert admin_get(stack, client, "/api/payments/unmatched") == []
+    # elsewhere the kit still refuses it with the 400 envelope
+    r = client.post("/api/payments/mpesa/initiate", content=b'{"booking_id": 1, "phone_number": "07\\u0000"}',
+                    headers={**stack.keys.headers(OWNER), "Content-Type": "application/json"})
+    assert r.status_code == 400

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from booking import service
-from booking.schemas import MAX_ID, AnyBookingOut, BookingCreate, BookingOut, BookingStatus
+from booking import rentals, service
+from booking.schemas import MAX_ID, AnyBookingOut, BookingCreate, BookingOut, BookingStatus, MoveOut
 from booking.settings import Settings
 from jeshkit.db import SessionDep
 from jeshkit.errors import Forbidden
@@ -40,7 +40,9 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 def create_booking(
     body: BookingCreate, user: CurrentUser, session: SessionDep, inventory: InventoryDep, settings: SettingsDep
 ) -> Envelope[AnyBookingOut]:
-    """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap)."""
+    """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap).
+
+    `plan:"monthly"`: a monthly rental (`end_date` optional, `monthly_rate` fixed now, `total_price` = first month)."""
     booking = service.create_booking(
         session=session,
         user_id=user.id,
@@ -49,6 +51,7 @@ def create_booking(
         end_date=body.end_date,
         inventory=inventory,
         hold_seconds=settings.booking_hold_seconds,
+        plan=body.plan,
     )
     return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
 
@@ -95,6 +98,20 @@ def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -
     """Owner (while pending) or admin (any time); its dates are free at once. Already cancelled: 409."""
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
+    )
+    return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
+
+
+@router.post("/{booking_id}/move-out", response_model=Envelope[AnyBookingOut], summary="Move-out notice (monthly)")
+def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep) -> Envelope[AnyBookingOut]:
+    """Owner or admin: a confirmed monthly rental ends on `move_out_date` (today or later, after start_date);
+    the later dates are free at once and billing stops. Anything but a confirmed monthly rental: 409."""
+    booking = rentals.move_out(
+        session=session,
+        booking_id=booking_id,
+        actor_id=user.id,
+        actor_is_admin=user.is_admin,
+        move_out_date=body.move_out_date,
     )
     return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
 

@@ -58,6 +58,8 @@ def _try_reconfirm(session: Session, booking: Booking, payment: PaymentSucceeded
 
 def on_payment_succeeded(session: Session, payment: PaymentSucceeded, event: Event) -> None:
     """PaymentSucceeded: confirm the booking; money that can no longer buy its dates is recorded for refund."""
+    if payment.invoice_id is not None:
+        return  # rent for a later month of a monthly rental: billing applies it
     booking = lock_booking(session=session, booking_id=payment.booking_id)
     if booking is None:
         raise UnknownReference(f"payment {payment.payment_id} succeeded for unknown booking {payment.booking_id}")
@@ -96,6 +98,8 @@ def on_payment_succeeded(session: Session, payment: PaymentSucceeded, event: Eve
 
 def on_payment_failed(session: Session, payment: PaymentFailed, event: Event) -> None:
     """PaymentFailed: note it (the booking stays pending and payable within its hold); never undo a success."""
+    if payment.invoice_id is not None:
+        return  # an invoice's payment failed: the booking's own payment is untouched
     booking = lock_booking(session=session, booking_id=payment.booking_id)
     if booking is None:
         raise UnknownReference(f"payment {payment.payment_id} failed for unknown booking {payment.booking_id}")

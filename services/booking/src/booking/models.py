@@ -50,11 +50,17 @@ class Unit(Base):
 
 
 class Booking(Base):
-    """A booking of one unit for [start_date, end_date)."""
+    """A booking of one unit for [start_date, end_date) (end_date NULL: an open-ended monthly rental)."""
 
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("end_date > start_date", name="dates_ordered"),
+        CheckConstraint("plan IN ('fixed', 'monthly')", name="plan_known"),
+        # A fixed booking has an end; a monthly rental has its rate (its end is only known at move-out).
+        CheckConstraint(
+            "(plan = 'fixed' AND end_date IS NOT NULL) OR (plan = 'monthly' AND monthly_rate IS NOT NULL)",
+            name="plan_fields",
+        ),
         CheckConstraint("total_price >= 0", name="total_price_not_negative"),
         CheckConstraint("status IN ('pending', 'confirmed', 'cancelled')", name="status_known"),
         CheckConstraint("payment_status IN ('pending', 'success', 'failed')", name="payment_status_known"),
@@ -63,6 +69,7 @@ class Booking(Base):
         # The invariant itself: two active bookings of one unit never overlap, whatever the concurrency.
         ExcludeConstraint(
             ("unit_id", "="),
+            # An open-ended monthly rental (end_date NULL) holds [start_date, infinity).
             (text("daterange(start_date, end_date, '[)')"), "&&"),
             name="ex_bookings_unit_dates_overlap",
             using="gist",
@@ -77,7 +84,11 @@ class Booking(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     unit_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("units.unit_id"), nullable=False)
     start_date: Mapped[date] = mapped_column(Date, nullable=False)
-    end_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # `fixed`: a date range paid up front; `monthly`: a rental billed every month by the billing service.
+    plan: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'fixed'"), default="fixed")
+    # The unit's monthly_price when a monthly rental was booked, kept for the whole rental.
+    monthly_rate: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     total_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False)
     payment_status: Mapped[str] = mapped_column(Text, nullable=False)

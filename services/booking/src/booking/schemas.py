@@ -42,16 +42,26 @@ UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 
 BookingStatus = Literal["pending", "confirmed", "cancelled"]
 PaymentStatus = Literal["pending", "success", "failed"]
+Plan = Literal["fixed", "monthly"]
 
 
 class BookingCreate(BaseModel):
-    """POST /api/bookings. A `total_price` sent by the client is ignored: the server computes it."""
+    """POST /api/bookings. A `total_price` sent by the client is ignored: the server computes it.
+
+    `plan` absent: `fixed` (the compat booking, `end_date` required). `monthly`: `end_date` optional."""
 
     model_config = ConfigDict(extra="ignore")
 
     unit_id: IdInt
     start_date: IsoDate
-    end_date: IsoDate
+    end_date: IsoDate | None = None
+    plan: Plan = "fixed"
+
+
+class MoveOut(BaseModel):
+    """POST /api/bookings/{id}/move-out."""
+
+    move_out_date: IsoDate
 
 
 class RefundOut(BaseModel):
@@ -70,11 +80,16 @@ class BookingOut(BaseModel):
     user_id: int
     unit_id: int
     start_date: date
-    end_date: date
-    total_price: int
+    end_date: date | None = Field(description="null: an open-ended monthly rental")
+    total_price: int = Field(description="fixed: the whole booking; monthly: the first month's rent")
     status: BookingStatus
     payment_status: PaymentStatus
     created_at: UtcTimestamp
+    plan: Plan = "fixed"
+    monthly_rate: int | None = Field(
+        default=None, description="Monthly rentals only: the rent, fixed at booking.",
+        exclude_if=lambda value: value is None,
+    )
     hold_expires_at: UtcTimestamp | None = Field(
         default=None, description="Only while the booking is pending.", exclude_if=lambda value: value is None
     )
@@ -92,6 +107,8 @@ class BookingOut(BaseModel):
             "status": booking.status,
             "payment_status": booking.payment_status,
             "created_at": booking.created_at,
+            "plan": booking.plan,
+            "monthly_rate": booking.monthly_rate,
             "hold_expires_at": booking.hold_expires_at if booking.status == "pending" else None,
         }
         if not admin:

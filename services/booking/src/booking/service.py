@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,12 +39,17 @@ def years_after(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def check_booking_dates(*, start_date: date, end_date: date, today: date) -> None:
-    """Refuse a range that starts in the past, is empty or reversed, or is longer than five years."""
+def check_booking_dates(*, start_date: date, end_date: date | None, today: date, plan: str = "fixed") -> None:
+    """Refuse a range that starts in the past, is empty or reversed, or is longer than five years.
+
+    Only a monthly rental may leave `end_date` out (open-ended)."""
     errors = []
     if start_date < today:
         errors.append({"field": "start_date", "message": "start_date must be today or later"})
-    if end_date <= start_date:
+    if end_date is None:
+        if plan != "monthly":
+            errors.append({"field": "end_date", "message": "Field required"})
+    elif end_date <= start_date:
         errors.append({"field": "end_date", "message": "end_date must be after start_date"})
     elif start_date.year + MAX_BOOKING_YEARS <= date.max.year and end_date > years_after(
         start_date, MAX_BOOKING_YEARS
@@ -150,6 +155,8 @@ def stage_confirmed(*, session: Session, booking: Booking) -> None:
             start_date=booking.start_date,
             end_date=booking.end_date,
             total_price=booking.total_price,
+            plan=booking.plan,  # type: ignore[arg-type]
+            monthly_rate=booking.monthly_rate,
         ),
     )
 
@@ -184,16 +191,20 @@ def lock_booking(*, session: Session, booking_id: int) -> Booking | None:
     return session.scalars(select(Booking).where(Booking.id == booking_id).with_for_update()).first()
 
 
-def _release_stale_holds(*, session: Session, unit_id: int, start_date: date, end_date: date, now: datetime) -> bool:
+def _release_stale_holds(
+    *, session: Session, unit_id: int, start_date: date, end_date: date | None, now: datetime
+) -> bool:
     """Cancel (as expired) the unpaid holds of this unit overlapping the range whose time is up; any?"""
+    overlapping = [or_(Booking.end_date.is_(None), Booking.end_date > start_date)]
+    if end_date is not None:
+        overlapping.append(Booking.start_date < end_date)
     stale = session.scalars(
         select(Booking)
         .where(
             Booking.unit_id == unit_id,
             Booking.status == "pending",
             Booking.hold_expires_at < now,
-            Booking.start_date < end_date,
-            Booking.end_date > start_date,
+            *overlapping,
         )
         .order_by(Booking.id)
         .with_for_update()
@@ -212,17 +223,26 @@ def create_booking(
     user_id: int,
     unit_id: int,
     start_date: date,
-    end_date: date,
+    end_date: date | None,
     inventory: Peer,
     hold_seconds: int,
+    plan: str = "fixed",
 ) -> Booking:
-    """Book a unit for [start_date, end_date): priced here, held until paid, never overlapping another."""
-    check_booking_dates(start_date=start_date, end_date=end_date, today=today_in_nairobi())
+    """Book a unit for [start_date, end_date): priced here, held until paid, never overlapping another.
+
+    A `monthly` rental keeps the unit's monthly_price as its rate and charges the first month now; without
+    an end_date it holds the unit from start_date on."""
+    check_booking_dates(start_date=start_date, end_date=end_date, today=today_in_nairobi(), plan=plan)
     unit = get_unit(session=session, unit_id=unit_id, inventory=inventory)
     if not unit.bookable:
         raise BadRequest("Unit not available")
     now = datetime.now(UTC)
-    price = total_price(monthly_price=unit.monthly_price, start_date=start_date, end_date=end_date)
+    monthly_rate = unit.monthly_price if plan == "monthly" else None
+    if monthly_rate is not None:
+        price = monthly_rate
+    else:
+        assert end_date is not None  # checked above
+        price = total_price(monthly_price=unit.monthly_price, start_date=start_date, end_date=end_date)
 
     def insert() -> Booking:
         booking = Booking(
@@ -230,6 +250,8 @@ def create_booking(
             unit_id=unit_id,
             start_date=start_date,
             end_date=end_date,
+            plan=plan,
+            monthly_rate=monthly_rate,
             total_price=price,
             status="pending",
             payment_status="pending",
@@ -270,6 +292,8 @@ def create_booking(
             end_date=booking.end_date,
             total_price=booking.total_price,
             hold_expires_at=booking.hold_expires_at,
+            plan=booking.plan,  # type: ignore[arg-type]
+            monthly_rate=booking.monthly_rate,
         ),
     )
     session.commit()
@@ -311,7 +335,8 @@ def list_bookings(
 
 
 def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is_admin: bool) -> Booking:
-    """Cancel a booking (owner: while pending; admin: any time) and free its dates at once."""
+    """Cancel a booking (owner: while pending, or once paid until the day before it starts; admin: any time) and
+    free its dates at once. A paid booking's refund is raised by payments from BookingCancelled."""
     booking = lock_booking(session=session, booking_id=booking_id)
     if booking is None:
         raise NotFound("Booking not found")
@@ -319,9 +344,9 @@ def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is
         raise Forbidden("Unauthorized")
     if booking.status == "cancelled":
         raise Conflict("Booking is already cancelled")
-    if booking.status == "confirmed" and not actor_is_admin:
-        raise Conflict("A confirmed booking can only be cancelled by an admin")
     now = datetime.now(UTC)
+    if booking.status == "confirmed" and not actor_is_admin and nairobi_today(now) >= booking.start_date:
+        raise Conflict("A booking that has started can no longer be cancelled; ask us to end it")
     cancel_row(session=session, booking=booking, reason="admin" if actor_is_admin else "user", now=now)
     if booking.payment_status == "success":
         require_refund(

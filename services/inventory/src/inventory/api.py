@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from inventory import service
-from inventory.schemas import DateRange, UnitCreate, UnitOut, UnitStatus, UnitUpdate
+from inventory.schemas import DateRange, Occupancy, UnitCreate, UnitOut, UnitStatus, UnitUpdate
 from jeshkit.cache import request_key
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
@@ -110,6 +110,12 @@ def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser, request: Re
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
     return Envelope(data=UnitOut.model_validate(unit))
+
+
+@router.get("/reports/occupancy", response_model=Envelope[Occupancy], responses=ERROR_RESPONSES)
+def occupancy_report(session: SessionDep, _: AdminUser) -> Envelope[Occupancy]:
+    """Admin: units by status; physical and economic occupancy today, in percent."""
+    return Envelope(data=Occupancy.model_validate(service.occupancy(session=session)))
 
 
 @router.get("/{unit_id}", response_model=Envelope[UnitOut], responses=ERROR_RESPONSES)

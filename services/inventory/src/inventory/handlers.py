@@ -14,16 +14,17 @@ covers the events that arrive out of order. The upsert locks the row, so replica
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_
+from sqlalchemy import and_, case, func, not_, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from inventory.models import UnitBooking
 from inventory.service import UNITS_CHANGED
 from jeshkit.consumer import Handlers
-from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, Event, UnitReleased
+from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, BookingMovedOut, Event, UnitReleased
 from jeshkit.pglisten import notify
 
 log = logging.getLogger("inventory.handlers")
@@ -51,7 +52,8 @@ def record_booking(session: Session, data: BookingEvent, event: Event, *, state:
         "booking_id": data.booking_id,
         "unit_id": data.unit_id,
         "start_date": data.start_date,
-        "end_date": data.end_date,
+        "end_date": data.end_date,  # NULL on an active row: an open-ended monthly rental
+        "monthly_rate": data.monthly_rate if isinstance(data, BookingCreated | BookingConfirmed) else None,
         "state": state,
         "hold_expires_at": data.hold_expires_at if isinstance(data, BookingCreated) else None,
         "cancel_reason": data.reason if isinstance(data, BookingCancelled | UnitReleased) else None,
@@ -65,6 +67,7 @@ def record_booking(session: Session, data: BookingEvent, event: Event, *, state:
             "unit_id": excluded.unit_id,
             "start_date": func.coalesce(excluded.start_date, UnitBooking.start_date),
             "end_date": func.coalesce(excluded.end_date, UnitBooking.end_date),
+            "monthly_rate": func.coalesce(excluded.monthly_rate, UnitBooking.monthly_rate),
             "state": excluded.state,
             "hold_expires_at": excluded.hold_expires_at,
             "cancel_reason": excluded.cancel_reason,
@@ -93,9 +96,39 @@ def on_booking_ended(session: Session, data: BookingCancelled | UnitReleased, ev
     record_booking(session, data, event, state="cancelled")
 
 
+def end_rental_on(session: Session, booking_id: int, last_day_exclusive: date) -> None:
+    """A monthly rental moved out: it holds its unit until then only (an earlier end never moves back)."""
+    moved = session.execute(
+        update(UnitBooking)
+        .where(
+            UnitBooking.booking_id == booking_id,
+            UnitBooking.state != "cancelled",
+            or_(UnitBooking.end_date.is_(None), UnitBooking.end_date > last_day_exclusive),
+            UnitBooking.start_date < last_day_exclusive,
+        )
+        .values(end_date=last_day_exclusive, updated_at=func.now())
+        .returning(UnitBooking.booking_id)
+    ).first()
+    if moved is not None:
+        notify(session, UNITS_CHANGED)
+
+
+def on_unit_released(session: Session, data: UnitReleased, event: Event) -> None:
+    """UnitReleased: a cancellation frees the booking's dates; a move-out frees only those from its date on."""
+    if data.reason == "moved_out":
+        end_rental_on(session, data.booking_id, data.start_date)
+        return
+    on_booking_ended(session, data, event)
+
+
+def on_booking_moved_out(session: Session, data: BookingMovedOut, event: Event) -> None:
+    end_rental_on(session, data.booking_id, data.move_out_date)
+
+
 HANDLERS: Handlers = {
     BookingCreated: on_booking_created,
     BookingConfirmed: on_booking_confirmed,
     BookingCancelled: on_booking_ended,
-    UnitReleased: on_booking_ended,
+    UnitReleased: on_unit_released,
+    BookingMovedOut: on_booking_moved_out,
 }

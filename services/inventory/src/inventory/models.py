@@ -48,7 +48,7 @@ class UnitBooking(Base):
     __table_args__ = (
         CheckConstraint("state IN ('held', 'confirmed', 'cancelled')", name="state_known"),
         CheckConstraint(
-            "state = 'cancelled' OR (start_date IS NOT NULL AND end_date IS NOT NULL AND end_date > start_date)",
+            "state = 'cancelled' OR (start_date IS NOT NULL AND (end_date IS NULL OR end_date > start_date))",
             name="active_range_valid",
         ),
         # Status and availability only ever look at the not-cancelled rows of one unit.
@@ -64,7 +64,10 @@ class UnitBooking(Base):
     booking_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     unit_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # NULL on an active row: an open-ended monthly rental, holding the unit from start_date on.
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # A monthly rental's rent (the economic occupancy counts it; other bookings count the unit's price).
+    monthly_rate: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     state: Mapped[str] = mapped_column(Text, nullable=False)
     # Until then a `held` (pending, unpaid) booking keeps its dates; after it they count as free.
     hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

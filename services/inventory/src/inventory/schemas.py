@@ -78,6 +78,26 @@ class UnitUpdate(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set if name in type(self).model_fields}
 
 
+class UnitsByStatus(BaseModel):
+    available: int
+    booked: int
+    maintenance: int
+
+
+class Occupancy(BaseModel):
+    """GET /api/units/reports/occupancy."""
+
+    as_of: date = Field(description="today in Nairobi")
+    units: int
+    by_status: UnitsByStatus
+    rentable_units: int = Field(description="units not in maintenance")
+    occupied_units: int = Field(description="rentable units a confirmed booking covers today")
+    physical_occupancy: float = Field(description="occupied_units / rentable_units, percent (1 decimal)")
+    potential_rent: int = Field(description="KES a month: the monthly_price of every rentable unit")
+    occupied_rent: int = Field(description="KES a month: a monthly rental's rate, else the unit's price, if occupied")
+    economic_occupancy: float = Field(description="occupied_rent / potential_rent, percent (1 decimal)")
+
+
 class DateRange(BaseModel):
     start_date: date
-    end_date: date
+    end_date: date | None = Field(description="exclusive; null: an open-ended monthly rental")

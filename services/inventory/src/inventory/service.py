@@ -52,7 +52,7 @@ def _active_booking(now: datetime, today: date) -> ColumnElement[bool]:
     return and_(
         UnitBooking.unit_id == Unit.id,
         UnitBooking.state != "cancelled",  # lets the planner use the partial index ix_unit_bookings_active
-        UnitBooking.end_date > today,
+        or_(UnitBooking.end_date.is_(None), UnitBooking.end_date > today),
         or_(
             UnitBooking.state == "confirmed",
             and_(
@@ -137,7 +137,7 @@ def list_units(*, session: Session, filters: UnitFilters) -> list[UnitView]:
         overlapping = exists().where(
             _active_booking(now, today),
             UnitBooking.start_date < filters.available_to,
-            UnitBooking.end_date > filters.available_from,
+            or_(UnitBooking.end_date.is_(None), UnitBooking.end_date > filters.available_from),
         )
         query = query.where(not_(Unit.in_maintenance), not_(overlapping))
     # Core execution: the rows are plain tuples, no ORM identity map on the hottest path.
@@ -226,7 +226,7 @@ def update_unit(*, session: Session, unit_id: int, changes: dict[str, Any]) -> U
     return view
 
 
-def unit_availability(*, session: Session, unit_id: int) -> list[tuple[date, date]]:
+def unit_availability(*, session: Session, unit_id: int) -> list[tuple[date, date | None]]:
     """The date ranges [start, end) taken by the unit's active bookings that have not ended, in order."""
     now = datetime.now(UTC)
     _fetch_unit(session, unit_id, now)
@@ -254,3 +254,57 @@ def _fields(unit: Unit) -> tuple[Any, ...]:
 def _unit_has_active_booking(session: Session, unit_id: int, now: datetime) -> bool:
     query = select(_has_active_booking(now, nairobi_today(now))).where(Unit.id == unit_id)
     return bool(session.execute(query).scalar())
+
+
+def occupancy(*, session: Session) -> dict[str, Any]:
+    """Units by status; physical occupancy (occupied ÷ rentable units) and economic occupancy (rent of the
+    occupied units ÷ rent of all rentable units), in percent. Rentable: not in maintenance. Occupied: a
+    confirmed booking covers today. A monthly rental's rent is its own rate, any other unit's its price."""
+    now = datetime.now(UTC)
+    today = nairobi_today(now)
+    by_status = dict.fromkeys(("available", "booked", "maintenance"), 0)
+    for status, count in session.execute(
+        select(_status(now, today).label("status"), func.count()).select_from(Unit).group_by("status")
+    ):
+        by_status[status] = int(count)
+    occupant = (
+        select(UnitBooking.unit_id, func.max(UnitBooking.monthly_rate).label("monthly_rate"))
+        .where(
+            UnitBooking.state == "confirmed",
+            UnitBooking.start_date <= today,
+            or_(UnitBooking.end_date.is_(None), UnitBooking.end_date > today),
+        )
+        .group_by(UnitBooking.unit_id)
+        .subquery()
+    )
+    rentable, occupied, potential_rent, occupied_rent = session.execute(
+        select(
+            func.count(),
+            func.count(occupant.c.unit_id),
+            func.coalesce(func.sum(Unit.monthly_price), 0),
+            func.coalesce(
+                func.sum(case((occupant.c.unit_id.is_not(None),
+                               func.coalesce(occupant.c.monthly_rate, Unit.monthly_price)), else_=0)),
+                0,
+            ),
+        )
+        .select_from(Unit)
+        .outerjoin(occupant, occupant.c.unit_id == Unit.id)
+        .where(not_(Unit.in_maintenance))
+    ).one()
+    session.commit()
+
+    def percent(part: int, whole: int) -> float:
+        return round(100 * part / whole, 1) if whole else 0.0
+
+    return {
+        "as_of": today,
+        "units": sum(by_status.values()),
+        "by_status": by_status,
+        "rentable_units": int(rentable),
+        "occupied_units": int(occupied),
+        "physical_occupancy": percent(int(occupied), int(rentable)),
+        "potential_rent": int(potential_rent),
+        "occupied_rent": int(occupied_rent),
+        "economic_occupancy": percent(int(occupied_rent), int(potential_rent)),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.middleware import bad_text
 from jeshkit.openapi import json_body
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
@@ -200,6 +202,9 @@ async def _process(request: Request, apply: Callable[[Session, bytes], None]) ->
     if len(raw) > MAX_CALLBACK_BYTES:
         log.warning("ignored a %d-byte callback", len(raw))
         return
+    if not _storable(request.url.path, raw):
+        log.warning("ignored a callback with a NUL character or a lone surrogate (no provider sends one)")
+        return
     factory = request.app.state.session_factory
 
     def process() -> None:
@@ -210,3 +215,26 @@ async def _process(request: Request, apply: Callable[[Session, bytes], None]) ->
         await run_in_threadpool(process)
     except Exception:
         log.exception("callback processing failed; reconciliation will settle it")
+
+
+def _storable(path: str, raw: bytes) -> bool:
+    """False when the path or a JSON string of the body holds text no database stores (NUL, lone surrogate)."""
+    if bad_text(path):
+        return False
+    if b"\\u" not in raw and b"\x00" not in raw:
+        return True
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return True  # not JSON: the parser ignores it
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and bad_text(value):
+            return False
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True

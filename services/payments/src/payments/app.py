@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.app import create_service_app
-from jeshkit.messaging import PeriodicJob
+from jeshkit.jobs import PeriodicJob
 from payments import service
 from payments.api import invoices_router, router
 from payments.api_card import card_router

@@ -18,7 +18,7 @@ GATEWAY_DIR = REPO / "gateway"
 STATIC_CONFIG = GATEWAY_DIR / "traefik.yml"
 DYNAMIC_DIR = GATEWAY_DIR / "dynamic"
 
-SERVICES = ("auth", "inventory", "booking", "payments", "transport", "notifications")
+SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", "notifications")
 
 
 def urls_variable(service: str) -> str:

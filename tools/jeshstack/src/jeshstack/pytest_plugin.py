@@ -185,7 +185,7 @@ class LiveServer:
 def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The whole stack as processes (Traefik included) on free ports, once per test session.
 
-    Booking, payments and notifications run as two replicas each, as they may in production.
+    Booking, payments, billing and notifications run as two replicas each, as they may in production.
     """
     from jeshstack.stack import Stack, StackConfig
 
@@ -193,7 +193,7 @@ def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         StackConfig(
             state_dir=tmp_path_factory.mktemp("stack"),
             gateway_port=free_port(),
-            replicas={"booking": 2, "payments": 2, "notifications": 2},
+            replicas={"booking": 2, "payments": 2, "billing": 2, "notifications": 2},
             env={
                 "BOOKING_HOLD_SECONDS": "8",
                 "PAYMENT_RECONCILE_AFTER_SECONDS": "5",

@@ -23,7 +23,7 @@ import httpx
 from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[4]
-SERVICES = ("auth", "inventory", "booking", "payments", "transport", "notifications")
+SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", "notifications")
 DEV_ADMIN_EMAIL = "admin@jesh.local"
 DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
 
@@ -277,6 +277,7 @@ class Stack:
                 "AUTH_JWKS_URL": f"{auth_url}/api/auth/.well-known/jwks.json",
                 "INVENTORY_URL": self.service_urls["inventory"][0],
                 "BOOKING_URL": self.service_urls["booking"][0],
+                "BILLING_URL": self.service_urls["billing"][0],
                 "DARAJA_BASE_URL": self.simulator_url,
                 "AT_BASE_URL": self.sms_simulator_url,
                 "AT_CALLBACK_TOKEN": self.at_callback_token,
@@ -374,7 +375,8 @@ class Stack:
             wait_for(lambda: port_open(smtp_port), timeout=30, what="the SMTP simulator")
         # Traefik health-checks each replica on its own schedule: wait until it routes to every service.
         probes = {"/api/units": 200, "/api/auth/profile": 401, "/api/bookings": 401,
-                  "/api/payments/status/1": 401, "/api/transport-requests": 401, "/api/notifications": 401}
+                  "/api/payments/status/1": 401, "/api/transport-requests": 401,
+                  "/api/invoices": 401, "/api/billing/rentals/1": 401, "/api/notifications": 401}
         for path, status in probes.items():
             wait_for(lambda p=path, s=status: _status_of(f"{self.gateway_url}{p}") == s, timeout=30,
                        what=f"the gateway route {path}", tolerate=(Exception,))

@@ -1,0 +1,1 @@
+"""Jesh Storage billing service."""

@@ -1,0 +1,30 @@
+"""The events billing reads and writes: the kit's typed layer (jeshkit.events), named in one place."""
+
+from jeshkit.events import (
+    AccessRestored,
+    AccessSuspended,
+    AutopayRequested,
+    BookingCancelled,
+    BookingConfirmed,
+    BookingMovedOut,
+    Event,
+    InvoiceIssued,
+    InvoiceOverdue,
+    InvoicePaid,
+    InvoiceReminder,
+    LateFeeCharged,
+    PaymentSucceeded,
+    RefundPaid,
+    UnitCreated,
+    UnitUpdated,
+    UserRegistered,
+    UserUpdated,
+    stage,
+)
+
+__all__ = [
+    "AccessRestored", "AccessSuspended", "AutopayRequested", "BookingCancelled", "BookingConfirmed",
+    "BookingMovedOut", "Event", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder",
+    "LateFeeCharged", "PaymentSucceeded", "RefundPaid", "UnitCreated", "UnitUpdated", "UserRegistered",
+    "UserUpdated", "stage",
+]

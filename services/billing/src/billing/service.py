@@ -1,0 +1,413 @@
+"""Billing use cases for rentals and money: start a rental, record payments and refunds, apply them to invoices,
+keep the rental's standing (stage, access). State changes here never commit: the caller (a use case in api/
+handlers/daily, which owns the transaction) does."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from billing import events as ev
+from billing.models import Allocation, Invoice, InvoiceLine, Payment, Refund, Rental, Tenant, UnitCopy
+from billing.rules import Rules, access_for, is_worse, period_after, period_end, stage_for, today_in_nairobi
+from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
+
+log = logging.getLogger("billing.service")
+
+GATE_CODE_ATTEMPTS = 50
+
+
+# --- reading -----------------------------------------------------------------------------------------
+def lock_rental(*, session: Session, booking_id: int) -> Rental | None:
+    """The rental, its row locked until the transaction ends (fresh values, not the session's cache)."""
+    return session.scalars(
+        select(Rental).where(Rental.booking_id == booking_id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    ).first()
+
+
+def open_invoices(*, session: Session, booking_id: int, lock: bool = False) -> list[Invoice]:
+    """The rental's open invoices, oldest first (the order payments are applied in)."""
+    query = (
+        select(Invoice)
+        .where(Invoice.booking_id == booking_id, Invoice.status == "open")
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query).all())
+
+
+def rental_balance(*, session: Session, rental: Rental) -> int:
+    """What the rental owes now: its open invoices' balances less any credit (never below 0)."""
+    owed = session.scalar(
+        select(func.coalesce(func.sum(Invoice.total - Invoice.amount_paid), 0)).where(
+            Invoice.booking_id == rental.booking_id, Invoice.status == "open"
+        )
+    )
+    return max(int(owed or 0) - rental.credit, 0)
+
+
+def days_overdue(invoice: Invoice, as_of: date) -> int:
+    return max((as_of - invoice.due_date).days, 0) if invoice.status == "open" else 0
+
+
+def get_rental(*, session: Session, booking_id: int, actor_id: int, actor_is_admin: bool) -> Rental:
+    """The rental account of a monthly booking, for its owner or an admin."""
+    rental = session.get(Rental, booking_id)
+    if rental is None:
+        raise NotFound("Rental not found")
+    if not actor_is_admin and rental.user_id != actor_id:
+        raise Forbidden("Unauthorized")
+    return rental
+
+
+def get_invoice(*, session: Session, invoice_id: int, actor_id: int | None, actor_is_admin: bool) -> Invoice:
+    """One invoice, for its owner or an admin (actor_id None: a peer service)."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound("Invoice not found")
+    if actor_id is not None and not actor_is_admin and invoice.user_id != actor_id:
+        raise Forbidden("Unauthorized")
+    return invoice
+
+
+def list_invoices(
+    *,
+    session: Session,
+    user_id: int | None = None,
+    status: str | None = None,
+    booking_id: int | None = None,
+    overdue: bool = False,
+    limit: int = 200,
+    offset: int = 0,
+) -> Sequence[Invoice]:
+    """Invoices matching every given filter, newest first."""
+    query = select(Invoice)
+    if user_id is not None:
+        query = query.where(Invoice.user_id == user_id)
+    if status is not None:
+        query = query.where(Invoice.status == status)
+    if booking_id is not None:
+        query = query.where(Invoice.booking_id == booking_id)
+    if overdue:
+        query = query.join(Rental, Rental.booking_id == Invoice.booking_id).where(
+            Invoice.status == "open", Invoice.due_date < Rental.as_of
+        )
+    query = query.order_by(Invoice.period_start.desc(), Invoice.id.desc()).offset(offset).limit(limit)
+    return session.scalars(query).all()
+
+
+# --- events' facts --------------------------------------------------------------------------------------
+def invoice_facts(invoice: Invoice) -> dict[str, object]:
+    return {
+        "invoice_id": invoice.id,
+        "number": invoice.number,
+        "booking_id": invoice.booking_id,
+        "user_id": invoice.user_id,
+        "total": invoice.total,
+        "balance": invoice.balance,
+        "due_date": invoice.due_date,
+        "period_start": invoice.period_start,
+        "period_end": invoice.period_end,
+    }
+
+
+def access_facts(*, session: Session, rental: Rental) -> dict[str, object]:
+    return {
+        "booking_id": rental.booking_id,
+        "user_id": rental.user_id,
+        "unit_id": rental.unit_id,
+        "balance": rental_balance(session=session, rental=rental),
+    }
+
+
+# --- invoices -------------------------------------------------------------------------------------------
+def new_invoice(*, session: Session, rental: Rental, period_start: date, issued_on: date) -> Invoice:
+    """Insert the rent invoice of one period (flushed, so it has its id and number)."""
+    invoice = Invoice(
+        booking_id=rental.booking_id,
+        user_id=rental.user_id,
+        period_start=period_start,
+        period_end=period_end(period_start, rental.billing_day),
+        issue_date=issued_on,
+        due_date=period_start,
+        total=rental.monthly_rate,
+        amount_paid=0,
+        status="open",
+    )
+    invoice.lines.append(
+        InvoiceLine(
+            kind="rent",
+            description=f"Rent {period_start.isoformat()} to {invoice.period_end.isoformat()}",
+            amount=rental.monthly_rate,
+        )
+    )
+    session.add(invoice)
+    session.flush()
+    session.refresh(invoice, ["number"])
+    return invoice
+
+
+def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment | None, now: datetime) -> None:
+    """Put `amount` (at most the balance) on the invoice; paid in full: status paid and InvoicePaid."""
+    if amount <= 0:
+        return
+    invoice.amount_paid += amount
+    if payment is not None:
+        session.add(Allocation(payment_id=payment.payment_id, invoice_id=invoice.id, amount=amount))
+    if invoice.amount_paid >= invoice.total:
+        invoice.status = "paid"
+        invoice.paid_at = now
+        receipt = payment.receipt if payment is not None else None
+        ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt))
+
+
+def refresh_standing(*, session: Session, rental: Rental, rules: Rules) -> str:
+    """Set the stage and access from the oldest open invoice as of the rental's day; stage the access change.
+
+    Returns the previous stage."""
+    previous = rental.delinquency_stage
+    oldest = session.scalar(
+        select(func.min(Invoice.due_date)).where(Invoice.booking_id == rental.booking_id, Invoice.status == "open")
+    )
+    past_due = (rental.as_of - oldest).days if oldest is not None else 0
+    stage = stage_for(past_due, rules)
+    access = access_for(stage)
+    if stage != previous:
+        rental.delinquency_stage = stage
+        rental.updated_at = datetime.now(UTC)
+    if access != rental.access:
+        rental.access = access
+        facts = access_facts(session=session, rental=rental)
+        ev.stage(session, ev.AccessSuspended(**facts) if access == "suspended" else ev.AccessRestored(**facts))
+    return previous
+
+
+def stage_got_worse(previous: str, rental: Rental) -> bool:
+    return is_worse(rental.delinquency_stage, previous)
+
+
+# --- rentals --------------------------------------------------------------------------------------------
+def _new_gate_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | None:
+    """A confirmed monthly booking becomes a rental (once); its first payment becomes invoice 1 (paid)."""
+    if data.plan != "monthly" or data.monthly_rate is None:
+        return None
+    rental = lock_rental(session=session, booking_id=data.booking_id)
+    if rental is None:
+        for _ in range(GATE_CODE_ATTEMPTS):
+            savepoint = session.begin_nested()
+            rental = Rental(
+                booking_id=data.booking_id,
+                user_id=data.user_id,
+                unit_id=data.unit_id,
+                monthly_rate=data.monthly_rate,
+                start_date=data.start_date,
+                end_date=data.end_date,
+                billing_day=data.start_date.day,
+                next_period_start=period_after(data.start_date, data.start_date.day),
+                # Billing runs from the day of confirmation (the daily job bills it at the run hour).
+                as_of=today_in_nairobi() - timedelta(days=1),
+                status="active",
+                delinquency_stage="current",
+                access="active",
+                credit=0,
+                autopay_enabled=False,
+                gate_code=_new_gate_code(),
+            )
+            session.add(rental)
+            try:
+                session.flush()
+            except IntegrityError:  # that gate code is in use: draw again
+                savepoint.rollback()
+                rental = None
+                continue
+            savepoint.commit()
+            break
+        if rental is None:
+            raise RuntimeError("no free gate code found")
+    record_first_invoice(session=session, rental=rental)
+    return rental
+
+
+def record_first_invoice(*, session: Session, rental: Rental) -> Invoice | None:
+    """Invoice 1 (the first period), paid by the booking's first payment, once that payment is known."""
+    if session.scalar(
+        select(exists().where(Invoice.booking_id == rental.booking_id, Invoice.period_start == rental.start_date))
+    ):
+        return None
+    payment = session.scalars(
+        select(Payment)
+        .where(Payment.booking_id == rental.booking_id, Payment.invoice_id.is_(None), Payment.applied.is_(False))
+        .order_by(Payment.paid_at, Payment.payment_id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if payment is None:
+        return None  # the PaymentSucceeded has not arrived yet: it records invoice 1 when it does
+    invoice = new_invoice(session=session, rental=rental, period_start=rental.start_date, issued_on=payment.paid_on)
+    paid = min(payment.amount, invoice.total)
+    settle(session=session, invoice=invoice, amount=paid, payment=payment, now=payment.paid_at)
+    rental.credit += payment.amount - paid
+    payment.applied = True
+    return invoice
+
+
+def record_payment(*, session: Session, data: ev.PaymentSucceeded, rules: Rules) -> None:
+    """Keep every payment (the revenue report); a rental's money goes to its invoices, oldest open first."""
+    paid_at = data.paid_at if data.paid_at.tzinfo else data.paid_at.replace(tzinfo=UTC)
+    inserted = session.execute(
+        pg_insert(Payment)
+        .values(
+            payment_id=data.payment_id,
+            booking_id=data.booking_id,
+            invoice_id=data.invoice_id,
+            user_id=data.user_id,
+            amount=data.amount,
+            method=data.method,
+            receipt=data.receipt,
+            paid_at=paid_at,
+            paid_on=today_in_nairobi(paid_at),
+            applied=False,
+        )
+        .on_conflict_do_nothing(index_elements=[Payment.payment_id])
+        .returning(Payment.payment_id)
+    ).first()
+    if inserted is None:
+        return  # this payment was recorded already
+    booking_id = data.booking_id
+    if data.invoice_id is not None:
+        invoice = session.get(Invoice, data.invoice_id)
+        if invoice is not None:
+            booking_id = invoice.booking_id
+    rental = lock_rental(session=session, booking_id=booking_id)
+    if rental is None:
+        return  # a fixed booking's payment, or a rental not confirmed yet (start_rental picks it up)
+    if data.invoice_id is None:
+        record_first_invoice(session=session, rental=rental)
+        return
+    payment = session.get(Payment, data.payment_id)
+    assert payment is not None
+    apply_payment(session=session, rental=rental, payment=payment, rules=rules)
+
+
+def apply_payment(*, session: Session, rental: Rental, payment: Payment, rules: Rules) -> None:
+    """Spread the payment over the open invoices, oldest first; any rest is credit. Then the standing."""
+    now = datetime.now(UTC)
+    remaining = payment.amount
+    for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
+        if remaining <= 0:
+            break
+        part = min(remaining, invoice.balance)
+        settle(session=session, invoice=invoice, amount=part, payment=payment, now=now)
+        remaining -= part
+    rental.credit += remaining
+    payment.applied = True
+    rental.updated_at = now
+    refresh_standing(session=session, rental=rental, rules=rules)
+
+
+def void_invoices_from(*, session: Session, rental: Rental, first_day: date, rules: Rules) -> None:
+    """Void the unpaid invoices of periods starting on or after first_day (the rental ends before them)."""
+    for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
+        if invoice.period_start >= first_day and invoice.amount_paid == 0:
+            invoice.status = "void"
+    refresh_standing(session=session, rental=rental, rules=rules)
+
+
+def move_out(*, session: Session, data: ev.BookingMovedOut, rules: Rules) -> None:
+    """BookingMovedOut: no period starting on or after the move-out date is billed."""
+    rental = lock_rental(session=session, booking_id=data.booking_id)
+    if rental is None:
+        return
+    rental.end_date = data.move_out_date
+    rental.updated_at = datetime.now(UTC)
+    void_invoices_from(session=session, rental=rental, first_day=data.move_out_date, rules=rules)
+
+
+def end_rental(*, session: Session, data: ev.BookingCancelled, rules: Rules) -> None:
+    """BookingCancelled (by an admin): the rental ends now; its unpaid future periods are voided."""
+    rental = lock_rental(session=session, booking_id=data.booking_id)
+    if rental is None:
+        return
+    rental.status = "ended"
+    rental.end_date = min(rental.end_date or date.max, max(rental.as_of + timedelta(days=1), rental.start_date))
+    rental.updated_at = datetime.now(UTC)
+    void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
+
+
+def set_autopay(
+    *, session: Session, booking_id: int, actor_id: int, enabled: bool, phone_number: str | None
+) -> Rental:
+    """The owner turns autopay on (with a phone: the one given, else their profile's) or off."""
+    rental = lock_rental(session=session, booking_id=booking_id)
+    if rental is None:
+        raise NotFound("Rental not found")
+    if rental.user_id != actor_id:
+        raise Forbidden("Unauthorized")
+    if enabled:
+        phone = phone_number
+        if phone is None:
+            tenant = session.get(Tenant, rental.user_id)
+            phone = tenant.phone if tenant is not None else None
+        if phone is None:
+            raise BadRequest("Invalid request", [{"field": "phone_number", "message": "phone_number is required"}])
+        rental.autopay_phone = phone
+    elif phone_number is not None:
+        rental.autopay_phone = phone_number
+    rental.autopay_enabled = enabled
+    rental.updated_at = datetime.now(UTC)
+    session.commit()
+    return rental
+
+
+def refuse_going_back(rental: Rental, to: date) -> None:
+    if to < rental.as_of:
+        raise Conflict(f"The rental's billing has already run up to {rental.as_of.isoformat()}")
+
+
+# --- copies of other services' facts ---------------------------------------------------------------------
+def record_refund(*, session: Session, data: ev.RefundPaid, occurred_at: datetime) -> None:
+    session.execute(
+        pg_insert(Refund)
+        .values(
+            refund_id=data.refund_id,
+            booking_id=data.booking_id,
+            invoice_id=data.invoice_id,
+            user_id=data.user_id,
+            amount=data.amount,
+            method=data.method,
+            receipt=data.receipt,
+            paid_on=today_in_nairobi(occurred_at),
+        )
+        .on_conflict_do_nothing(index_elements=[Refund.refund_id])
+    )
+
+
+def save_tenant(*, session: Session, data: ev.UserRegistered | ev.UserUpdated) -> None:
+    stmt = pg_insert(Tenant).values(user_id=data.user_id, name=data.name, email=data.email, phone=data.phone)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Tenant.user_id],
+            set_={"name": stmt.excluded.name, "email": stmt.excluded.email, "phone": stmt.excluded.phone},
+        )
+    )
+
+
+def save_unit(*, session: Session, data: ev.UnitCreated | ev.UnitUpdated) -> None:
+    stmt = pg_insert(UnitCopy).values(unit_id=data.unit_id, unit_number=data.unit_number)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=[UnitCopy.unit_id], set_={"unit_number": stmt.excluded.unit_number})
+    )

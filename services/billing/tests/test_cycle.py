@@ -1,0 +1,170 @@
+"""The billing cycle with the test clock: invoice 2 on its lead day, reminders, payment; the unpaid ladder."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from billing.rules import anniversary
+from jeshstack.testing import wait_for
+
+
+def nairobi_today() -> date:
+    from datetime import datetime
+
+    return datetime.now(ZoneInfo("Africa/Nairobi")).date()
+
+
+def test_a_rental_paid_at_booking_gets_invoice_two_on_its_lead_day_reminders_and_is_current_once_paid(
+    start_billing,
+):
+    billing = start_billing()
+    start = nairobi_today() + timedelta(days=1)
+    account = billing.confirm_rental(11, start, rate=4500)
+
+    [first] = billing.invoices(11)
+    assert (first["status"], first["total"], first["amount_paid"], first["balance"]) == ("paid", 4500, 4500, 0)
+    assert (first["period_start"], first["due_date"]) == (start.isoformat(), start.isoformat())
+    assert first["period_end"] == (anniversary(start, 1, start.day) - timedelta(days=1)).isoformat()
+    assert first["lines"] == [{"kind": "rent", "description": first["lines"][0]["description"], "amount": 4500}]
+    assert first["payments"][0]["receipt"].startswith("RCP") and first["number"].startswith("INV-")
+    assert len(first["number"]) == len("INV-000123")
+    assert (account["delinquency_stage"], account["access"], account["balance"]) == ("current", "active", 0)
+    assert len(account["gate_code"]) == 6 and account["gate_code"].isdigit()
+    assert account["paid_through"] == first["period_end"]
+    second_start = anniversary(start, 1, start.day)
+    lead_day = second_start - timedelta(days=7)
+    assert account["next_invoice_date"] == lead_day.isoformat()
+
+    billing.advance(11, lead_day - timedelta(days=1))
+    assert len(billing.invoices(11)) == 1
+    account = billing.advance(11, lead_day)
+    first, second = billing.invoices(11)
+    assert (second["issue_date"], second["due_date"], second["status"]) == (
+        lead_day.isoformat(), second_start.isoformat(), "open")
+    assert second["total"] == second["balance"] == 4500 and second["number"] != first["number"]
+    assert account["balance"] == 4500 and account["delinquency_stage"] == "current"
+    [issued] = billing.events("InvoiceIssued", booking_id=11)
+    assert issued["invoice_id"] == second["id"] and issued["due_date"] == second_start.isoformat()
+
+    billing.advance(11, second_start)
+    reminders = billing.events("InvoiceReminder", invoice_id=second["id"])
+    assert [r["days_until_due"] for r in reminders] == [3, 0]
+
+    billing.pay(11, 4500, invoice_id=second["id"])
+    paid = wait_for(lambda: (i := billing.invoices(11)[1])["status"] == "paid" and i, what="invoice 2 paid")
+    assert paid["balance"] == 0 and paid["payments"][0]["amount"] == 4500
+    account = billing.account(11)
+    assert (account["balance"], account["delinquency_stage"], account["access"]) == (0, "current", "active")
+    assert [e["invoice_id"] for e in billing.events("InvoicePaid", booking_id=11)] == [first["id"], second["id"]]
+    # Running the same days again changes nothing.
+    billing.advance(11, second_start)
+    assert len(billing.invoices(11)) == 2 and len(billing.events("InvoiceReminder", booking_id=11)) == 2
+
+
+def test_an_unpaid_rental_gets_one_late_fee_then_is_locked_out_then_lien_and_paying_restores_access_at_once(
+    start_billing,
+):
+    billing = start_billing(billing_late_fee_kes=700)
+    start = nairobi_today()
+    billing.confirm_rental(12, start, rate=3000)
+    due = anniversary(start, 1, start.day)
+
+    account = billing.advance(12, due + timedelta(days=4))
+    assert account["delinquency_stage"] == "current" and billing.events("LateFeeCharged") == []
+    account = billing.advance(12, due + timedelta(days=5))
+    invoice = billing.invoices(12)[1]
+    assert [line["kind"] for line in invoice["lines"]] == ["rent", "late_fee"]
+    assert (invoice["total"], invoice["balance"], invoice["days_overdue"]) == (3700, 3700, 5)
+    assert (account["delinquency_stage"], account["access"], account["balance"]) == ("late", "active", 3700)
+    [fee] = billing.events("LateFeeCharged", booking_id=12)
+    assert fee["amount"] == 700 and fee["invoice_id"] == invoice["id"]
+
+    account = billing.advance(12, due + timedelta(days=9))
+    assert account["access"] == "active"
+    account = billing.advance(12, due + timedelta(days=10))
+    assert (account["delinquency_stage"], account["access"]) == ("locked_out", "suspended")
+    [suspended] = billing.events("AccessSuspended", booking_id=12)
+    assert suspended == {"booking_id": 12, "user_id": 5, "unit_id": 1, "balance": 3700}
+
+    account = billing.advance(12, due + timedelta(days=45))
+    assert (account["delinquency_stage"], account["access"]) == ("lien", "suspended")
+    assert len(billing.events("LateFeeCharged", booking_id=12)) == 2  # invoice 3 is late too by now, once each
+    fees = [len([ln for ln in i["lines"] if ln["kind"] == "late_fee"]) for i in billing.invoices(12)]
+    assert fees == [0, 1, 1]
+    stages = [(e["days_overdue"], e["late_fee"]) for e in billing.events("InvoiceOverdue", booking_id=12)]
+    assert stages == [(5, 700), (10, 700), (45, 700)]
+    assert len(billing.events("AccessSuspended", booking_id=12)) == 1
+
+    # Paying the whole balance at once: current and active right away (no day has to pass).
+    owed = account["balance"]
+    assert owed == sum(i["balance"] for i in billing.invoices(12))
+    billing.pay(12, owed, invoice_id=billing.invoices(12)[-1]["id"])
+    account = wait_for(lambda: (a := billing.account(12))["balance"] == 0 and a, what="all paid")
+    assert (account["delinquency_stage"], account["access"]) == ("current", "active")
+    [restored] = billing.events("AccessRestored", booking_id=12)
+    assert restored["balance"] == 0
+    assert all(i["status"] == "paid" for i in billing.invoices(12))
+
+
+def test_payments_go_to_the_oldest_open_invoice_first(start_billing):
+    billing = start_billing(billing_late_fee_kes=0)
+    start = nairobi_today()
+    billing.confirm_rental(13, start, rate=2000)
+    billing.advance(13, anniversary(start, 2, start.day))
+    _, second, third = billing.invoices(13)
+    billing.pay(13, 2500, invoice_id=third["id"])  # names the newest: the oldest is paid first anyway
+    wait_for(lambda: billing.invoices(13)[1]["status"] == "paid", what="oldest paid")
+    _, second, third = billing.invoices(13)
+    assert (second["status"], third["status"], third["amount_paid"], third["balance"]) == ("paid", "open", 500, 1500)
+
+
+def test_autopay_asks_payments_on_the_due_date_and_once_more_after_the_retry_days(start_billing):
+    billing = start_billing(billing_autopay_retry_days=2)
+    start = nairobi_today()
+    billing.confirm_rental(14, start, rate=3500, user_id=8)
+    refused = billing.client.put("/api/billing/rentals/14/autopay", json={"enabled": True},
+                                 headers=billing.owner(8))
+    assert refused.status_code == 400  # no phone given and none known for the user
+    assert billing.client.put("/api/billing/rentals/14/autopay", json={"enabled": True, "phone_number": "0712345678"},
+                              headers=billing.owner(9)).status_code == 403
+    r = billing.client.put("/api/billing/rentals/14/autopay", json={"enabled": True, "phone_number": "0712345678"},
+                           headers=billing.owner(8))
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["autopay"] == {"enabled": True, "phone_number": "254712345678"}
+
+    due = anniversary(start, 1, start.day)
+    billing.advance(14, due - timedelta(days=1))
+    assert billing.events("AutopayRequested") == []
+    billing.advance(14, due + timedelta(days=3))
+    invoice = billing.invoices(14)[1]
+    requests = billing.events("AutopayRequested", booking_id=14)
+    assert requests == [
+        {"invoice_id": invoice["id"], "booking_id": 14, "user_id": 8, "amount": 3500, "phone_number": "254712345678",
+         "attempt": 1},
+        {"invoice_id": invoice["id"], "booking_id": 14, "user_id": 8, "amount": 3500, "phone_number": "254712345678",
+         "attempt": 2},
+    ]
+    # Paid after the first push: no second one for the next invoice's retry day.
+    billing.advance(14, anniversary(start, 2, start.day))
+    next_invoice = billing.invoices(14)[2]
+    billing.pay(14, billing.account(14)["balance"], invoice_id=next_invoice["id"], user_id=8)
+    wait_for(lambda: billing.account(14)["balance"] == 0, what="paid")
+    billing.advance(14, anniversary(start, 2, start.day) + timedelta(days=5))
+    assert [e["attempt"] for e in billing.events("AutopayRequested", booking_id=14)] == [1, 2, 1]
+
+    off = billing.client.put("/api/billing/rentals/14/autopay", json={"enabled": False}, headers=billing.owner(8))
+    assert off.status_code == 200 and off.json()["data"]["autopay"]["enabled"] is False
+
+
+def test_a_rental_starting_on_the_31st_is_billed_on_the_last_day_of_shorter_months(start_billing):
+    billing = start_billing()
+    billing.confirm_rental(15, date(2027, 1, 31), rate=1000)
+    billing.confirm_rental(16, date(2028, 1, 31), rate=1000)
+    billing.advance(15, date(2027, 5, 24))  # May 31 minus the 7 lead days
+    billing.advance(16, date(2028, 3, 31))
+    assert [i["period_start"] for i in billing.invoices(15)] == ["2027-01-31", "2027-02-28", "2027-03-31",
+                                                                "2027-04-30", "2027-05-31"]
+    assert [i["period_end"] for i in billing.invoices(15)][:2] == ["2027-02-27", "2027-03-30"]
+    assert [i["period_start"] for i in billing.invoices(16)][:3] == ["2028-01-31", "2028-02-29", "2028-03-31"]
+    assert billing.account(16)["billing_day"] == 31

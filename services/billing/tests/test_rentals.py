@@ -1,0 +1,158 @@
+"""Rentals' life around the cycle: move-out, the daily job on several replicas, the test clock's rules, access."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import sessionmaker
+
+from billing import daily
+from billing.rules import Rules, anniversary
+from jeshstack.testing import wait_for
+
+NAIROBI = ZoneInfo("Africa/Nairobi")
+
+
+def nairobi_today() -> date:
+    return datetime.now(NAIROBI).date()
+
+
+def test_move_out_stops_billing_for_periods_starting_on_or_after_it(start_billing):
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(21, start, rate=3000)
+    second = anniversary(start, 1, start.day)
+    third = anniversary(start, 2, start.day)
+    billing.advance(21, third - timedelta(days=7))  # invoice 3 issued (unpaid), invoice 2 open too
+    assert len(billing.invoices(21)) == 3
+
+    billing.bus.publish("BookingMovedOut", {"booking_id": 21, "user_id": 5, "unit_id": 1,
+                                            "move_out_date": third.isoformat()})
+    wait_for(lambda: billing.invoices(21)[2]["status"] == "void", what="invoice 3 voided")
+    account = billing.advance(21, third + timedelta(days=200))
+    invoices = billing.invoices(21)
+    assert [i["status"] for i in invoices] == ["paid", "open", "void"]  # nothing after the move-out
+    assert invoices[1]["period_start"] == second.isoformat()  # the period before it is still owed
+    assert account["end_date"] == third.isoformat() and account["next_invoice_date"] is None
+    assert account["status"] == "ended" and account["balance"] == invoices[1]["balance"]
+
+
+def test_the_test_clock_never_goes_back_and_only_admins_use_it(start_billing):
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(22, start)
+    billing.advance(22, start + timedelta(days=10))
+    back = billing.client.post("/api/billing/rentals/22/advance", json={"to": start.isoformat()},
+                               headers=billing.admin)
+    assert back.status_code == 409 and back.json()["success"] is False
+    same = billing.advance(22, start + timedelta(days=10))  # the same day again: nothing to do
+    assert same["as_of"] == (start + timedelta(days=10)).isoformat()
+    assert billing.client.post("/api/billing/rentals/22/advance", json={"to": start.isoformat()},
+                               headers=billing.owner(5)).status_code == 403
+    assert billing.client.post("/api/billing/rentals/999/advance", json={"to": start.isoformat()},
+                               headers=billing.admin).status_code == 404
+    bad = billing.client.post("/api/billing/rentals/22/advance", json={"to": "soon"}, headers=billing.admin)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "to"
+
+
+def test_the_test_clock_does_not_exist_in_production(make_service):
+    client = make_service("billing", environment="production")
+    r = client.post("/api/billing/rentals/1/advance", json={"to": "2030-01-01"})
+    assert r.status_code == 404
+    assert "/api/billing/rentals/{booking_id}/advance" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_rental_and_invoice_reads_are_for_the_owner_and_admins(start_billing):
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(23, start, user_id=30)
+    [invoice] = billing.invoices(23)
+    assert billing.client.get("/api/billing/rentals/23", headers=billing.owner(30)).status_code == 200
+    assert billing.client.get("/api/billing/rentals/23", headers=billing.owner(31)).status_code == 403
+    assert billing.client.get("/api/billing/rentals/23").status_code == 401
+    assert billing.client.get("/api/billing/rentals/77", headers=billing.owner(30)).status_code == 404
+    assert billing.client.get(f"/api/invoices/{invoice['id']}", headers=billing.owner(30)).status_code == 200
+    assert billing.client.get(f"/api/invoices/{invoice['id']}", headers=billing.owner(31)).status_code == 403
+    assert billing.client.get("/api/invoices/abc", headers=billing.owner(30)).status_code == 404
+    mine = billing.client.get("/api/invoices", headers=billing.owner(30)).json()["data"]
+    assert [i["id"] for i in mine] == [invoice["id"]]
+    assert billing.client.get("/api/invoices", headers=billing.owner(31)).json()["data"] == []
+    assert billing.client.get("/api/invoices?user_id=30", headers=billing.owner(31)).status_code == 403
+
+    internal = billing.client.get(f"/internal/invoices/{invoice['id']}").json()["data"]
+    assert internal == {"id": invoice["id"], "number": invoice["number"], "booking_id": 23, "user_id": 30,
+                        "total": 3000, "balance": 0, "status": "paid"}
+    assert billing.client.get("/internal/invoices/999999").status_code == 404
+
+
+def test_a_fixed_booking_is_no_rental_and_a_payment_arriving_after_the_confirmation_still_makes_invoice_one(
+    start_billing,
+):
+    billing = start_billing()
+    start = nairobi_today()
+    billing.bus.publish("BookingConfirmed", {"booking_id": 24, "user_id": 5, "unit_id": 1,
+                                             "start_date": start.isoformat(), "end_date": None, "total_price": 900,
+                                             "plan": "monthly", "monthly_rate": 900})
+    billing.bus.publish("BookingConfirmed", {"booking_id": 25, "user_id": 5, "unit_id": 1,
+                                             "start_date": start.isoformat(),
+                                             "end_date": (start + timedelta(days=3)).isoformat(), "total_price": 90})
+    wait_for(lambda: billing.rental_row(24), what="rental 24")
+    assert billing.invoices(24) == []
+    billing.pay(24, 900)
+    [invoice] = billing.wait_invoices(24, 1)
+    assert invoice["status"] == "paid" and invoice["amount_paid"] == 900
+    billing.pay(25, 90)
+    assert billing.rental_row(25) is None
+    assert billing.client.get("/api/billing/rentals/25", headers=billing.admin).status_code == 404
+
+
+def test_gate_codes_are_unique_among_active_rentals(start_billing):
+    billing = start_billing()
+    start = nairobi_today()
+    for booking_id in range(31, 41):
+        billing.confirm_rental(booking_id, start, paid=False)
+    codes = [r["gate_code"] for r in billing.rows("SELECT gate_code FROM rentals WHERE status = 'active'")]
+    assert len(codes) == 10 and len(set(codes)) == 10 and all(len(c) == 6 and c.isdigit() for c in codes)
+
+
+def test_two_replicas_running_the_daily_job_at_once_bill_each_day_once(start_billing, make_service):
+    billing = start_billing()
+    make_service("billing", billing_run_hour=23, billing_job_interval_seconds=3600)  # a second replica
+    start = nairobi_today()
+    for booking_id in range(51, 57):
+        billing.confirm_rental(booking_id, start, rate=1000 + booking_id)
+    # The job as it runs in each replica, many times at once, 100 days from now at 07:00 in Nairobi.
+    later = datetime.combine(start + timedelta(days=100), time(7, 0), NAIROBI).astimezone(UTC)
+    factory = sessionmaker(billing.db, expire_on_commit=False)
+    factory.kw["info"] = {"service": "billing", "subject_prefix": "jesh.events"}
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            daily.run_daily_job(session_factory=factory, rules=Rules(), run_hour=6, batch_size=2, now=lambda: later)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    day = start + timedelta(days=100)
+    for booking_id in range(51, 57):
+        invoices = billing.invoices(booking_id)
+        expected = [start]
+        while (nxt := anniversary(start, len(expected), start.day)) - timedelta(days=7) <= day:
+            expected.append(nxt)
+        assert [i["period_start"] for i in invoices] == [d.isoformat() for d in expected]
+        assert len(billing.events("InvoiceIssued", booking_id=booking_id)) == len(expected) - 1
+        assert len(billing.events("InvoiceReminder", booking_id=booking_id)) == 2 * (len(expected) - 1)
+        assert len(billing.events("LateFeeCharged", booking_id=booking_id)) == len(
+            [d for d in expected[1:] if (day - d).days >= 5])
+        assert billing.account(booking_id)["as_of"] == day.isoformat()
+    days = billing.rows("SELECT booking_id, count(*) AS n, count(DISTINCT day) AS d FROM billed_days "
+                        "GROUP BY booking_id")
+    assert all(r["n"] == r["d"] == 101 for r in days) and len(days) == 6

@@ -1,0 +1,88 @@
+"""Admin reports add up: rent roll balance = open invoices, aging total = rent roll total, revenue = in - out."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from billing.rules import anniversary
+from jeshstack.testing import wait_for
+
+
+def nairobi_today() -> date:
+    return datetime.now(ZoneInfo("Africa/Nairobi")).date()
+
+
+def test_rent_roll_aging_and_revenue_add_up(start_billing):
+    billing = start_billing()
+    billing.bus.publish("UserRegistered", {"user_id": 5, "email": "a@example.co.ke", "name": "Achieng Otieno",
+                                           "role": "user", "phone": "254712345678"})
+    billing.bus.publish("UnitCreated", {"unit_id": 1, "unit_number": "A-101", "size": "small",
+                                        "monthly_price": 3000, "bookable": True})
+    start = nairobi_today()
+    billing.confirm_rental(61, start, rate=3000)                 # will be 40 days behind
+    billing.confirm_rental(62, start, rate=5000, unit_id=2)      # will owe nothing
+    billing.confirm_rental(63, start, rate=7000, unit_id=3)      # one invoice issued, not yet due
+    due = anniversary(start, 1, start.day)
+    billing.advance(61, due + timedelta(days=40))
+    billing.advance(62, due + timedelta(days=1))
+    billing.advance(63, due - timedelta(days=2))
+    paid = billing.invoices(62)[1]
+    billing.pay(62, paid["balance"], invoice_id=paid["id"], method="card")
+    wait_for(lambda: billing.account(62)["balance"] == 0, what="62 paid")
+    billing.bus.publish("RefundPaid", {"refund_id": 9, "booking_id": 99, "invoice_id": None, "user_id": 7,
+                                       "amount": 1200, "method": "mpesa", "receipt": "RFD1"})
+    wait_for(lambda: billing.rows("SELECT 1 FROM refunds WHERE refund_id = 9"), what="refund recorded")
+
+    roll = billing.client.get("/api/billing/reports/rent-roll", headers=billing.admin).json()["data"]
+    rows = {r["booking_id"]: r for r in roll}
+    assert set(rows) == {61, 62, 63}
+    open_total = sum(i["balance"] for b in (61, 62, 63) for i in billing.invoices(b) if i["status"] == "open")
+    roll_balance = sum(r["balance"] for r in roll)
+    assert roll_balance == open_total > 0
+    assert (rows[61]["tenant_name"], rows[61]["unit_number"]) == ("Achieng Otieno", "A-101")
+    assert rows[61]["days_past_due"] == 40 and rows[61]["delinquency_stage"] == "locked_out"
+    assert rows[62]["balance"] == 0 and rows[63]["balance"] == 7000 and rows[63]["days_past_due"] == 0
+    assert sum(r["monthly_rate"] for r in roll) == 15000
+
+    aging = billing.client.get("/api/billing/reports/aging", headers=billing.admin).json()["data"]
+    assert aging["totals"]["total"] == roll_balance
+    by_rental = {r["booking_id"]: r for r in aging["rows"]}
+    assert by_rental[63]["current"] == 7000
+    assert by_rental[61]["31-60"] == 3500  # invoice 2, 40 days past due (with its late fee)
+    assert by_rental[61]["1-30"] == sum(i["balance"] for i in billing.invoices(61)[2:])
+    assert sum(aging["totals"][b] for b in ("current", "1-30", "31-60", "61-90", "90+")) == aging["totals"]["total"]
+
+    today = nairobi_today()
+    revenue = billing.client.get("/api/billing/reports/revenue", headers=billing.admin,
+                                 params={"from": (today - timedelta(days=1)).isoformat(),
+                                         "to": today.isoformat()}).json()["data"]
+    collected = 3000 + 5000 + 7000 + paid["balance"]
+    assert revenue["totals"] == {"collected": collected, "refunds": 1200, "net": collected - 1200}
+    card = [r for r in revenue["rows"] if r["method"] == "card"]
+    assert [(r["collected"], r["refunds"]) for r in card] == [(paid["balance"], 0)]
+    assert sum(r["net"] for r in revenue["rows"]) == revenue["totals"]["net"]
+
+    as_csv = billing.client.get("/api/billing/reports/rent-roll?format=csv", headers=billing.admin)
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert sum(int(r["balance"]) for r in table) == roll_balance
+    aging_csv = list(csv.DictReader(io.StringIO(
+        billing.client.get("/api/billing/reports/aging?format=csv", headers=billing.admin).text)))
+    assert sum(int(r["total"]) for r in aging_csv) == aging["totals"]["total"]
+    revenue_csv = billing.client.get("/api/billing/reports/revenue?format=csv", headers=billing.admin).text
+    assert revenue_csv.splitlines()[0] == "month,method,collected,refunds,net"
+
+
+def test_reports_are_for_admins_and_check_their_dates(start_billing):
+    billing = start_billing()
+    for path in ("rent-roll", "aging", "revenue"):
+        assert billing.client.get(f"/api/billing/reports/{path}", headers=billing.owner(5)).status_code == 403
+    bad = billing.client.get("/api/billing/reports/revenue?from=2026-13-01", headers=billing.admin)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "from"
+    backwards = billing.client.get("/api/billing/reports/revenue?from=2026-05-01&to=2026-04-01",
+                                   headers=billing.admin)
+    assert backwards.status_code == 400
+    assert billing.client.get("/api/billing/reports/aging?format=xml", headers=billing.admin).status_code == 400
