@@ -42,12 +42,14 @@ export function BookingPage() {
   const [cardBusy, setCardBusy] = useState(false);
   const left = useCountdown(booking?.status === "pending" ? booking.hold_expires_at : null);
 
-  // After a successful payment the booking is confirmed by an event: look again until it is.
+  // After a successful payment (M-PESA here, or a card on Pesapal's page before coming back) the booking is
+  // confirmed by an event: look again until it is.
+  const paidNow = paid || payment.data?.status === "success";
   useEffect(() => {
-    if (!paid || booking?.status !== "pending") return;
+    if (!paidNow || booking?.status !== "pending") return;
     const h = setInterval(() => void bookings.reload(), 1000);
     return () => clearInterval(h);
-  }, [paid, booking?.status, bookings.reload]);
+  }, [paidNow, booking?.status, bookings.reload]);
 
   // Once confirmed, show the payment's receipt.
   useEffect(() => {
