@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-DARAJA_TIME = ZoneInfo("Africa/Nairobi")  # Daraja's timestamps are Nairobi local time
+from jeshkit.clock import NAIROBI as DARAJA_TIME  # Daraja's timestamps are Nairobi local time
+
 TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 
 

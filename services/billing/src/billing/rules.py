@@ -5,9 +5,9 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-NAIROBI = ZoneInfo("Africa/Nairobi")
+from jeshkit.clock import NAIROBI
+
 STAGE_ORDER = ("current", "late", "locked_out", "lien")
 
 

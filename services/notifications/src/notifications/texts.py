@@ -11,15 +11,16 @@ import html
 import string
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from jeshkit.clock import NAIROBI
 
 LANGUAGES = ("en", "sw")
 DEFAULT_LANGUAGE = "en"
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 # East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
-NAIROBI = timezone(timedelta(hours=3), "EAT")
 
 # The placeholders each template may use (besides {name}), with sample values for the load-time check.
 SAMPLES: dict[str, dict[str, Any]] = {

@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import outbox
+from jeshkit.clock import nairobi_today
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
-from jeshkit.mpesa import DARAJA_TIME as KENYA
 from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout
 from payments.models import Payment, Refund, Unmatched
@@ -75,7 +75,7 @@ def on_booking_cancelled(
     for payment in paid:
         if reason == "admin":
             raise_refund(session, payment, amount=payment.amount, reason="cancelled by an admin")
-        elif cancelled_at.astimezone(KENYA).date() < start_date:  # before the start, in Kenyan dates
+        elif nairobi_today(cancelled_at) < start_date:  # before the start, in Kenyan dates
             raise_refund(
                 session, payment, amount=payment.amount - fee, reason="cancelled by the customer before the start"
             )
