@@ -6,9 +6,11 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import sessionmaker
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
-from billing import daily
+from billing import daily, service
+from billing import events as ev
 from billing.rules import Rules, anniversary
 from jeshstack.testing import wait_for
 
@@ -156,3 +158,44 @@ def test_two_replicas_running_the_daily_job_at_once_bill_each_day_once(start_bil
     days = billing.rows("SELECT booking_id, count(*) AS n, count(DISTINCT day) AS d FROM billed_days "
                         "GROUP BY booking_id")
     assert all(r["n"] == r["d"] == 101 for r in days) and len(days) == 6
+
+
+@pytest.mark.parametrize("first", ["confirmation", "payment"])
+def test_a_confirmation_and_its_payment_handled_at_once_by_two_replicas_still_make_invoice_one(start_billing, first):
+    """Each handler looks for the other's row; under READ COMMITTED, two open transactions missed each other and
+    invoice 1 was never recorded (seen in CI with two billing replicas). The second now waits for the first."""
+    billing = start_billing()
+    booking_id = 61 if first == "confirmation" else 62
+    start = nairobi_today()
+    confirmed = ev.BookingConfirmed(booking_id=booking_id, user_id=5, unit_id=1, start_date=start, end_date=None,
+                                    total_price=2000, plan="monthly", monthly_rate=2000)
+    paid = ev.PaymentSucceeded(payment_id=9000 + booking_id, booking_id=booking_id, user_id=5, amount=2000,
+                               method="mpesa", receipt=f"RCP{booking_id}", checkout_request_id=f"ws_CO_{booking_id}",
+                               paid_at=datetime.now(UTC))
+
+    def confirm(session: Session) -> None:
+        service.start_rental(session=session, data=confirmed)
+
+    def pay(session: Session) -> None:
+        service.record_payment(session=session, data=paid, rules=Rules())
+
+    one, other = (confirm, pay) if first == "confirmation" else (pay, confirm)
+    factory = sessionmaker(billing.db, expire_on_commit=False)
+    errors: list[BaseException] = []
+
+    def second_replica() -> None:
+        try:
+            with factory.begin() as session:
+                other(session)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    with factory.begin() as session:
+        one(session)  # the first replica's transaction stays open while the second runs
+        thread = threading.Thread(target=second_replica)
+        thread.start()
+        thread.join(timeout=1)  # it waits for this commit now; before the fix it finished here, missing our row
+    thread.join(timeout=10)
+    assert not thread.is_alive() and errors == []
+    [invoice] = billing.invoices(booking_id)
+    assert (invoice["status"], invoice["amount_paid"], invoice["period_start"]) == ("paid", 2000, start.isoformat())

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,6 +25,17 @@ GATE_CODE_ATTEMPTS = 50
 
 
 # --- reading -----------------------------------------------------------------------------------------
+def serialize_booking(*, session: Session, booking_id: int) -> None:
+    """Take this booking's transaction lock: BookingConfirmed (makes the rental) and its first PaymentSucceeded
+    (makes the payment) each look for the other's row. Run at once by two replicas under READ COMMITTED, each would
+    miss the other's uncommitted row and invoice 1 would never be recorded; with the lock the second sees the
+    first's commit."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('billing-rental'), mod(:b, 2147483647)::int)"), {"b": booking_id}
+    )
+
+
+
 def lock_rental(*, session: Session, booking_id: int) -> Rental | None:
     """The rental, its row locked until the transaction ends (fresh values, not the session's cache)."""
     return session.scalars(
@@ -205,6 +216,7 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
     """A confirmed monthly booking becomes a rental (once); its first payment becomes invoice 1 (paid)."""
     if data.plan != "monthly" or data.monthly_rate is None:
         return None
+    serialize_booking(session=session, booking_id=data.booking_id)
     rental = lock_rental(session=session, booking_id=data.booking_id)
     if rental is None:
         for _ in range(GATE_CODE_ATTEMPTS):
@@ -292,6 +304,7 @@ def record_payment(*, session: Session, data: ev.PaymentSucceeded, rules: Rules)
         invoice = session.get(Invoice, data.invoice_id)
         if invoice is not None:
             booking_id = invoice.booking_id
+    serialize_booking(session=session, booking_id=booking_id)
     rental = lock_rental(session=session, booking_id=booking_id)
     if rental is None:
         return  # a fixed booking's payment, or a rental not confirmed yet (start_rental picks it up)
