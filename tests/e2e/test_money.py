@@ -204,7 +204,7 @@ def admin_payments(admin: Api, booking_id: int, status: str | None = None) -> li
 
 @pytest.mark.usefixtures("short_bounds")
 class TestShortBounds:
-    def test_a_push_mpesa_never_settles_is_parked_unknown_and_keeps_the_booking_from_a_second_push(
+    def test_a_push_mpesa_never_settles_is_parked_unknown_keeps_the_booking_and_an_admin_requery_settles_it(
         self, jesh_stack: Any, customer: Api, admin: Api, new_unit: Any, held_phone: str
     ) -> None:
         unit = new_unit(monthly_price=3000)
@@ -231,6 +231,22 @@ class TestShortBounds:
         assert customer.post("/api/payments/card/initiate", {"booking_id": booking["id"]}).status_code == 409
         assert customer.booking(booking["id"])["status"] == "pending"
         assert payments_outbox(jesh_stack, "PaymentFailed")[booking["id"]] == 0
+
+        # an admin asks again: still processing, still unknown; once M-PESA knows (the payer cancelled), it settles
+        requery = f"/api/payments/admin/unknown/{payment_id}/requery"
+        assert customer.post(requery).status_code == 403
+        r = admin.post(requery)
+        assert r.status_code == 200 and r.json()["data"]["status"] == "unknown", r.text
+        release = httpx.post(f"{jesh_stack.simulator_url}/simulator/phones/{held_phone}/release",
+                             json={"ResultCode": 1032}, timeout=10)
+        assert release.json()["settled"] == [checkout]
+        r = admin.post(requery)
+        assert r.status_code == 200 and r.json()["data"]["status"] == "failed", r.text
+        assert admin.post(requery).status_code == 409
+        # Daraja said the first push failed: the booking may be paid again
+        customer.wait_booking(booking["id"], status="pending", payment_status="failed")
+        assert customer.pay(booking["id"], PAYS).status_code == 200
+        customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
 
     def test_a_lock_storm_longer_than_the_retry_count_parks_no_payment(
         self, jesh_stack: Any, customer: Api, new_unit: Any
