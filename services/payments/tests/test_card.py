@@ -351,6 +351,18 @@ def test_production_refuses_the_development_pesapal_secrets() -> None:
         assert name in str(refused.value)
 
 
+def test_production_refuses_the_development_b2c_credential() -> None:
+    from payments.settings import Settings
+
+    production = {"environment": "production", "daraja_consumer_key": "k", "daraja_consumer_secret": "s",
+                  "mpesa_passkey": "p", "mpesa_callback_token": "t", "pesapal_consumer_key": "pk",
+                  "pesapal_consumer_secret": "ps", "pesapal_ipn_token": "pt"}
+    with pytest.raises(Exception) as refused:
+        Settings(**production)  # refunds would be paid with a credential M-PESA refuses
+    assert "MPESA_B2C_SECURITY_CREDENTIAL" in str(refused.value)
+    assert Settings(**production, mpesa_b2c_security_credential="c2VjcmV0").mpesa_b2c_security_credential
+
+
 def test_a_completed_order_for_another_amount_or_currency_is_flagged_never_confirmed() -> None:
     from decimal import Decimal
 
