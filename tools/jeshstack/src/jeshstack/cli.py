@@ -191,7 +191,10 @@ def cmd_bench(args: list[str]) -> int:
 
 
 def cmd_lint(_: argparse.Namespace) -> int:
-    return subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=REPO)
+    """ruff on everything, then mypy --strict on the kit and every service (pyproject.toml's [tool.mypy])."""
+    ruff = subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=REPO)
+    mypy = subprocess.call([sys.executable, "-m", "mypy"], cwd=REPO)
+    return ruff or mypy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.set_defaults(func=cmd_logs)
     sub.add_parser("reset", help="stop and wipe the stack's state (.jesh/)").set_defaults(func=cmd_reset)
     sub.add_parser("test", help="run every test (extra arguments go to pytest)")
-    sub.add_parser("lint", help="ruff").set_defaults(func=cmd_lint)
+    sub.add_parser("lint", help="ruff, then mypy --strict").set_defaults(func=cmd_lint)
     sub.add_parser("bench", help="the benchmark (extra arguments go to bench/run.py)")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:
