@@ -13,8 +13,9 @@ import tempfile
 import threading
 from pathlib import Path
 
+from jeshstack.paths import REPO
 from jeshstack.procs import http_ok, port_open, wait_for
-from jeshstack.stack import REPO, Stack, StackConfig
+from jeshstack.stack import Stack, StackConfig
 
 STATE_DIR = Path(os.environ.get("JESH_STATE_DIR", REPO / ".jesh"))
 STATE_FILE = STATE_DIR / "state.json"
