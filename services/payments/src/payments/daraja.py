@@ -84,9 +84,6 @@ class DarajaClient:
         """The cached token, or a fresh one (only one thread fetches; the others wait for it)."""
         return self._token.get()
 
-    def _forget_token(self, token: str) -> None:
-        self._token.forget(token)
-
     def _fetch_token(self) -> tuple[str, float]:
         response = self._send(
             "GET", "/oauth/v1/generate", params={"grant_type": "client_credentials"}, auth=self._credentials
@@ -197,17 +194,15 @@ class DarajaClient:
     # --- transport ------------------------------------------------------------------------------
     def _authorized_post(self, path: str, payload: dict[str, Any]) -> tuple[httpx.Response, dict[str, Any] | None]:
         """POST with the Bearer token; on an invalid-token answer, refresh once and retry."""
-        for attempt in (1, 2):
-            token = self.access_token()
+        def send(token: str) -> tuple[httpx.Response, dict[str, Any] | None]:
             response = self._send("POST", path, json=payload, headers={"Authorization": f"Bearer {token}"})
-            body = _json_object(response)
-            invalid_token = response.status_code == 401 or (body is not None and body.get("errorCode") == INVALID_TOKEN)
-            if invalid_token and attempt == 1:
-                log.info("Daraja refused our access token, fetching a new one")
-                self._forget_token(token)
-                continue
-            return response, body
-        raise AssertionError("unreachable")
+            return response, _json_object(response)
+
+        def refused(answer: tuple[httpx.Response, dict[str, Any] | None]) -> bool:
+            response, body = answer
+            return response.status_code == 401 or (body is not None and body.get("errorCode") == INVALID_TOKEN)
+
+        return self._token.call(send, refused=refused, provider="Daraja")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         started, outcome = time.perf_counter(), "error"
