@@ -249,6 +249,27 @@ def test_an_admin_cancellation_of_a_paid_booking_is_refunded_in_full_by_b2c(stac
                        headers=stack.keys.headers(ADMIN, "admin")).status_code == 404
 
 
+def test_a_payout_whose_result_never_comes_is_confirmed_by_transaction_status_not_sent_again(
+    stack: Any, booking_id: int
+) -> None:
+    client = stack.start(refund_result_wait_seconds=0.5)
+    paid_booking(stack, client, booking_id, phone="0708379997")  # M-PESA pays this phone but its result is lost
+    cancel(stack, booking_id, "admin")
+    [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200 and r.json()["data"]["status"] == "paying", r.text
+
+    event = stack.wait_event("RefundPaid", booking_id, timeout=15)
+    [payout] = stack.sim.daraja.payouts.all()
+    assert payout.result_lost and payout.deliveries == []
+    assert event["receipt"] == payout.receipt and event["amount"] == 4500
+    assert stack.sim.daraja.stats["status_queries"] >= 1
+    assert stack.sim.daraja.stats["b2c_requests"] == 1  # asked about, never sent again
+    assert stack.sim.daraja.payouts.paid_total == 4500
+    [paid] = refunds(stack, client, "paid")
+    assert paid["receipt"] == payout.receipt
+
+
 def test_an_owner_cancellation_before_the_start_keeps_the_fee_and_a_failed_payout_can_be_approved_again(
     stack: Any, booking_id: int
 ) -> None:

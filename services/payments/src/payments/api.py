@@ -33,6 +33,7 @@ from payments.schemas import (
     StkCallbackRequest,
     UnmatchedMoney,
 )
+from payments.service import payout_status
 
 log = logging.getLogger("payments.api")
 
@@ -197,6 +198,14 @@ async def b2c_result(token: str, request: Request) -> JSONResponse:
 async def b2c_queue_timeout(token: str, request: Request) -> JSONResponse:
     """A refund payout that timed out in M-PESA's queue (its QueueTimeOutURL): always 200."""
     await _process(request, lambda session, raw: service.process_b2c_timeout(session=session, raw=raw, token=token))
+    return JSONResponse(CALLBACK_ACK)
+
+
+@router.post("/hooks/b2c/status/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
+async def b2c_status(token: str, request: Request) -> JSONResponse:
+    """What M-PESA's Transaction Status query found about a payout whose result never came: always 200."""
+    await _process(request, lambda session, raw: payout_status.process_b2c_status(session=session, raw=raw,
+                                                                                   token=token))
     return JSONResponse(CALLBACK_ACK)
 
 

@@ -30,6 +30,7 @@ OPERATIONS = {
     "/mpesa/stkpush/v1/processrequest": "stkpush",
     "/mpesa/stkpushquery/v1/query": "stkquery",
     "/mpesa/b2c/v3/paymentrequest": "b2c",
+    "/mpesa/transactionstatus/v1/query": "transactionstatus",
 }
 STILL_PROCESSING = "500.001.1001"
 
@@ -190,6 +191,37 @@ class DarajaClient:
         if body and str(body.get("ResponseCode")) == "0":
             return str(body.get("ConversationID") or "")
         raise _error_from(response, body, "M-PESA did not accept the refund")
+
+    def transaction_status(
+        self,
+        *,
+        original_conversation_id: str,
+        initiator_name: str,
+        security_credential: str,
+        party_a: str,
+        result_url: str,
+        queue_timeout_url: str,
+        remarks: str,
+    ) -> None:
+        """Ask M-PESA what became of a payout (by our OriginatorConversationID); accepted only: the answer comes to
+        ResultURL."""
+        payload = {
+            "Initiator": initiator_name,
+            "SecurityCredential": security_credential,
+            "CommandID": "TransactionStatusQuery",
+            "TransactionID": "",
+            "OriginalConversationID": original_conversation_id,
+            "PartyA": party_a,
+            "IdentifierType": "4",  # an organisation shortcode
+            "ResultURL": result_url,
+            "QueueTimeOutURL": queue_timeout_url,
+            "Remarks": remarks[:100] or "Refund status",
+            "Occasion": "",
+        }
+        response, body = self._authorized_post("/mpesa/transactionstatus/v1/query", payload)
+        if body and str(body.get("ResponseCode")) == "0":
+            return
+        raise _error_from(response, body, "M-PESA did not accept the status query")
 
     # --- transport ------------------------------------------------------------------------------
     def _authorized_post(self, path: str, payload: dict[str, Any]) -> tuple[httpx.Response, dict[str, Any] | None]:

@@ -275,6 +275,9 @@ class PesapalProvider:
                            username=self._settings.pesapal_refund_username, remarks=remarks)
         return StartedPayout(conversation_id=payee)
 
+    def confirm_payout(self, *, originator_id: str, result_token: str) -> None:
+        raise ProviderRefused("A card refund is confirmed by the order's status (REVERSED), not by a payout query")
+
 
 class PesapalCheckout:
     """The provider bound to one customer's billing details (what initiate's `start` cannot pass)."""
@@ -299,6 +302,9 @@ class PesapalCheckout:
     ) -> StartedPayout:
         return self._provider.pay_out(amount=amount, payee=payee, originator_id=originator_id,
                                       result_token=result_token, remarks=remarks)
+
+    def confirm_payout(self, *, originator_id: str, result_token: str) -> None:
+        self._provider.confirm_payout(originator_id=originator_id, result_token=result_token)
 
 
 def settlement_of(status: OrderStatus) -> Settlement:
