@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from jeshstack import web
+from jeshstack.paths import REPO
 from jeshstack.procs import free_port
-from jeshstack.stack import REPO
 
 OUTPUT = Path(os.environ.get("JESH_BROWSER_OUTPUT", REPO / "test-output" / "browser"))
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")

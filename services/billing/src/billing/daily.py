@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from billing import events as ev
 from billing.models import BilledDay, Invoice, InvoiceLine, Rental
-from billing.rules import NAIROBI, Rules, issue_date, period_after
+from billing.rules import Rules, issue_date, period_after
 from billing.service import (
     invoice_facts,
     lock_rental,
@@ -28,6 +28,7 @@ from billing.service import (
     settle,
     stage_got_worse,
 )
+from jeshkit.clock import NAIROBI
 from jeshkit.errors import BadRequest, NotFound
 
 log = logging.getLogger("billing.daily")

@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -118,7 +119,30 @@ def list_invoices(
 
 
 # --- events' facts --------------------------------------------------------------------------------------
-def invoice_facts(invoice: Invoice) -> dict[str, object]:
+class InvoiceFields(TypedDict):
+    """What every invoice event carries (jeshkit.events.billing.InvoiceFacts)."""
+
+    invoice_id: int
+    number: str
+    booking_id: int
+    user_id: int
+    total: int
+    balance: int
+    due_date: date
+    period_start: date
+    period_end: date
+
+
+class AccessFields(TypedDict):
+    """What AccessSuspended and AccessRestored carry."""
+
+    booking_id: int
+    user_id: int
+    unit_id: int
+    balance: int
+
+
+def invoice_facts(invoice: Invoice) -> InvoiceFields:
     return {
         "invoice_id": invoice.id,
         "number": invoice.number,
@@ -132,7 +156,7 @@ def invoice_facts(invoice: Invoice) -> dict[str, object]:
     }
 
 
-def access_facts(*, session: Session, rental: Rental) -> dict[str, object]:
+def access_facts(*, session: Session, rental: Rental) -> AccessFields:
     return {
         "booking_id": rental.booking_id,
         "user_id": rental.user_id,
