@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from jeshstack.stack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
+from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.testing import wait_for
 from tests.browser.conftest import DESKTOP, PHONE, register_customer
 
