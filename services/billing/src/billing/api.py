@@ -140,12 +140,12 @@ def set_autopay(
 @test_clock_router.post("/rentals/{booking_id}/advance", response_model=Envelope[RentalAccount],
                         summary="The rental's test clock (never in production)")
 def advance(
-    booking_id: PathId, body: Advance, _: AdminUser, session: SessionDep, request: Request
+    booking_id: PathId, body: Advance, admin: AdminUser, session: SessionDep, request: Request
 ) -> Envelope[RentalAccount]:
     """Admin: bill this rental day by day up to `to` exactly as the daily job would (issue, remind, autopay,
     late fee, lock-out, lien). Earlier than the day billing has run up to: 409. Absent in production."""
     rules = rules_of(request)
-    rental = daily.advance(session=session, booking_id=booking_id, to=body.to, rules=rules)
+    rental = daily.advance(session=session, booking_id=booking_id, to=body.to, rules=rules, actor=admin)
     return Envelope(data=_account(session, rental, rules))
 
 
