@@ -165,9 +165,12 @@ def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[Unmatched
 
 
 @router.post("/unmatched/{unmatched_id}/refund", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)
-def refund_unmatched(unmatched_id: int, _: AdminUser, session: SessionDep, request: Request) -> Envelope[RefundView]:
+def refund_unmatched(
+    unmatched_id: int, admin: AdminUser, session: SessionDep, request: Request
+) -> Envelope[RefundView]:
     """Turn unmatched money into a refund (admin), once M-PESA confirms it was paid; then approve it as any."""
-    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id)
+    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id,
+                                      admin=admin)
     return Envelope(data=RefundView(**service.refund_view(refund)))
 
 

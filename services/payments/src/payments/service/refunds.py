@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit import outbox
+from jeshkit import audit, outbox
 from jeshkit.clock import nairobi_today
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
@@ -107,7 +107,9 @@ def on_refund_required(session: Session, *, payment_id: int, amount: int, reason
                  unmatched_id=unmatched_id)
 
 
-def refund_unmatched(*, session: Session, providers: PaymentProviders, unmatched_id: int) -> Refund:
+def refund_unmatched(
+    *, session: Session, providers: PaymentProviders, unmatched_id: int, admin: Principal
+) -> Refund:
     """Turn money that settles no payment into a refund (admin), once its provider confirms it really was paid
     (STK Push Query for M-PESA, GetTransactionStatus for a Pesapal order): lock -> decide -> commit -> query ->
     lock again -> apply. M-PESA money is paid back by B2C to the phone that paid, card money by Pesapal's refund."""
@@ -144,6 +146,9 @@ def refund_unmatched(*, session: Session, providers: PaymentProviders, unmatched
         .on_conflict_do_nothing()
         .returning(Refund.id)
     ).first()
+    if created is not None:
+        audit.record(session, admin, "unmatched.refund_raised", f"refund:{created[0]}",
+                     {"unmatched_id": unmatched_id, "amount": money.amount})
     session.commit()
     if created is None:
         raise Conflict("This money already has a refund")
@@ -182,6 +187,8 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
     refund.failure_reason = None
     refund.originator_conversation_id = refund.originator_conversation_id or f"JESH-R{refund.id}-{uuid.uuid4().hex}"
     refund.result_token = refund.result_token or secrets.token_hex(24)
+    audit.record(session, admin, "refund.approved", f"refund:{refund.id}",
+                 {"amount": refund.amount, "method": refund.method, "booking_id": refund.booking_id})
     session.commit()
     _send(session, providers, refund.id)
     return _reload(session, refund_id)
