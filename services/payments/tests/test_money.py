@@ -170,6 +170,9 @@ def test_an_admin_requeries_an_unknown_payment_and_daraja_s_final_word_settles_i
     assert event["payment_id"] == payment_id
     again = client.post(requery, headers=admin)
     assert again.status_code == 409 and again.json()["message"] == f"Payment is {settled}, not unknown"
+    logged = [(e["action"], e["target"], e["details"]) for e in stack.admin_get(client, "/api/payments/admin/audit")]
+    assert logged == [("payment.requeried", f"payment:{payment_id}", {"status": settled}),
+                      ("payment.requeried", f"payment:{payment_id}", {"status": "unknown"})]  # newest first
     # only Daraja's "failed" frees the booking for a new push
     assert stack.initiate(client, booking_id, OWNER).status_code == (200 if settled == "failed" else 409)
 

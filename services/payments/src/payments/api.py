@@ -127,12 +127,12 @@ def list_payments(
 
 @router.post("/admin/unknown/{payment_id}/requery", response_model=Envelope[PaymentRecord], responses=UPSTREAM_ERRORS)
 def requery_unknown_payment(
-    payment_id: int, _: AdminUser, session: SessionDep, request: Request
+    payment_id: int, admin: AdminUser, session: SessionDep, request: Request
 ) -> Envelope[PaymentRecord]:
     """Ask the provider again now about a payment parked as `unknown` (admin): its final word settles it (a failure
     frees the booking for a new attempt); while it is still processing the payment stays `unknown`. Not unknown: 409."""
     payment = service.requery_unknown_payment(
-        session=session, providers=request.app.state.providers, payment_id=payment_id
+        session=session, providers=request.app.state.providers, admin=admin, payment_id=payment_id
     )
     record = service.payment_record(payment)
     session.rollback()
