@@ -20,6 +20,7 @@ from jeshkit.events.base import EventData, EventDataError
 from jeshkit.logs import request_id_var
 from jeshkit.outbox import Event, subject_for
 from jeshkit.tasks import raise_if_cancelling
+from jeshkit.tracing import consuming
 
 log = logging.getLogger("jeshkit.consumer")
 
@@ -167,7 +168,9 @@ class EventConsumer:
             await self._give_up(event, msg, str(exc), deliveries)
             return
         try:
-            applied = await asyncio.to_thread(self._apply, event, data, handler)
+            with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
+                           consumer=self.name):  # the trace of the request that staged it goes on here
+                applied = await asyncio.to_thread(self._apply, event, data, handler)
         except Exception as exc:  # noqa: BLE001 - retried unless it can never work
             age = _age_seconds(msg)
             if isinstance(exc, PoisonEvent):

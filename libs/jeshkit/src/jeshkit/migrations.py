@@ -19,12 +19,15 @@ MESSAGING_DDL = [
         subject text NOT NULL,
         payload jsonb NOT NULL,
         request_id text,
+        traceparent text,
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         sent_at timestamptz,
         attempts integer NOT NULL DEFAULT 0,
         last_error text
     )
     """,
+    # W3C traceparent of the span that staged the event (jeshkit.tracing); databases made before it get it here.
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text",
     "CREATE INDEX IF NOT EXISTS ix_outbox_unsent ON outbox (created_at, id) WHERE sent_at IS NULL",
     # Wake the relay when a transaction that staged events commits (NOTIFY is delivered at commit only).
     """

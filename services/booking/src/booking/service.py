@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from booking.models import Booking, Refund, Unit
+from jeshkit import audit
+from jeshkit.audit import ActorRef
 from jeshkit.clock import nairobi_today
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, RefundRequired, UnitReleased, stage
@@ -348,10 +350,13 @@ def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is
         raise Forbidden("Unauthorized")
     if booking.status == "cancelled":
         raise Conflict("Booking is already cancelled")
-    now = datetime.now(UTC)
+    now, previous_status = datetime.now(UTC), booking.status
     if booking.status == "confirmed" and not actor_is_admin and nairobi_today(now) >= booking.start_date:
         raise Conflict("A booking that has started can no longer be cancelled; ask us to end it")
     cancel_row(session=session, booking=booking, reason="admin" if actor_is_admin else "user", now=now)
+    if actor_is_admin:
+        audit.record(session, ActorRef(actor_id), "booking.cancelled", f"booking:{booking_id}",
+                     {"previous_status": previous_status, "payment_status": booking.payment_status})
     if booking.payment_status == "success" and booking.payment_id is not None:
         require_refund(
             session=session,

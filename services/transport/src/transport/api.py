@@ -88,9 +88,9 @@ def list_user_transport_requests(
     "/{request_id}/status", response_model=Envelope[TransportRequestOut], summary="Change a request's status (admin)"
 )
 def change_transport_request_status(
-    request_id: Id, body: StatusChange, _admin: AdminUser, session: SessionDep
+    request_id: Id, body: StatusChange, admin: AdminUser, session: SessionDep
 ) -> Envelope[TransportRequestOut]:
     """Forward only: requested→scheduled→in_progress→completed, and →cancelled from any state before
     completed. Any other move (including to the same status) is 409; an unknown status value is 400."""
-    changed = service.change_status(session=session, request_id=request_id, status=body.status)
+    changed = service.change_status(session=session, request_id=request_id, status=body.status, actor=admin)
     return Envelope(data=_out(changed))
