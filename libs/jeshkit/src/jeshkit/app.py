@@ -17,8 +17,9 @@ from jeshkit.consumer import Handlers
 from jeshkit.db import make_engine, make_session_factory
 from jeshkit.deadletters import dead_letter_router
 from jeshkit.errors import error_response, install_error_handlers
+from jeshkit.jobs import PeriodicJob
 from jeshkit.logs import configure_logging
-from jeshkit.messaging import Messaging, PeriodicJob
+from jeshkit.messaging import Messaging
 from jeshkit.metrics import MetricsMiddleware, metrics_router
 from jeshkit.middleware import InputSanityMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
 from jeshkit.openapi import install_openapi

@@ -104,6 +104,7 @@ def replay(session_factory: sessionmaker[Session], consumer: str, handlers: Any,
         if row is None:
             raise NotFound("Parked message not found")
         event_id = str(row.event_id) if row.event_id else None
+        outcome: Literal["applied", "duplicate", "requeued"]
         if row.consumer == OUTBOX_CONSUMER:
             outcome = _requeue(session, row)
         else:

@@ -5,6 +5,11 @@ A service's first Alembic revision calls `create_messaging_tables()`; tests may 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
 MESSAGING_DDL = [
     """
     CREATE TABLE IF NOT EXISTS outbox (
@@ -79,7 +84,7 @@ def drop_messaging_tables() -> None:
         op.execute(statement)
 
 
-def run_migrations_online(target_metadata: object, default_url: str) -> None:
+def run_migrations_online(target_metadata: MetaData, default_url: str) -> None:
     """The body of every service's migrations/env.py.
 
     The URL comes from the caller (`sqlalchemy.url` in the Alembic config) or the service's settings.

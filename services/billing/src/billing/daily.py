@@ -16,20 +16,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing import events as ev
+from billing.invoicing import invoice_facts, new_invoice, open_invoices, settle
 from billing.models import BilledDay, Invoice, InvoiceLine, Rental
-from billing.rules import NAIROBI, Rules, issue_date, period_after
-from billing.service import (
-    invoice_facts,
-    lock_rental,
-    new_invoice,
-    open_invoices,
-    refresh_standing,
-    refuse_going_back,
-    settle,
-    stage_got_worse,
-)
+from billing.rules import Rules, issue_date, period_after
+from billing.service import lock_rental, refresh_standing, refuse_going_back, stage_got_worse
 from jeshkit import audit
 from jeshkit.audit import Actor
+from jeshkit.clock import NAIROBI
 from jeshkit.errors import BadRequest, NotFound
 
 log = logging.getLogger("billing.daily")

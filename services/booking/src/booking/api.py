@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -24,7 +24,7 @@ QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)
 
 
 def inventory_peer(request: Request) -> Peer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict, cast
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,6 +18,7 @@ from jeshkit.audit import ActorRef
 from jeshkit.clock import nairobi_today
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, RefundRequired, UnitReleased, stage
+from jeshkit.events.booking import Plan
 from jeshkit.events.inventory import UnitFacts
 from jeshkit.peers import Peer, fetch_on_miss
 
@@ -146,28 +148,42 @@ def cancel_row(*, session: Session, booking: Booking, reason: str, now: datetime
     )
 
 
+class BookingFields(TypedDict):
+    """What BookingCreated and BookingConfirmed both tell about a booking."""
+
+    booking_id: int
+    user_id: int
+    unit_id: int
+    start_date: date
+    end_date: date | None
+    total_price: int
+    plan: Plan
+    monthly_rate: int | None
+
+
+def booking_fields(booking: Booking) -> BookingFields:
+    return {
+        "booking_id": booking.id,
+        "user_id": booking.user_id,
+        "unit_id": booking.unit_id,
+        "start_date": booking.start_date,
+        "end_date": booking.end_date,
+        "total_price": booking.total_price,
+        "plan": cast(Plan, booking.plan),  # the column's check constraint allows only these
+        "monthly_rate": booking.monthly_rate,
+    }
+
+
 def stage_confirmed(*, session: Session, booking: Booking) -> None:
     """Stage BookingConfirmed for a booking that just became confirmed."""
-    stage(
-        session,
-        BookingConfirmed(
-            booking_id=booking.id,
-            user_id=booking.user_id,
-            unit_id=booking.unit_id,
-            start_date=booking.start_date,
-            end_date=booking.end_date,
-            total_price=booking.total_price,
-            plan=booking.plan,  # type: ignore[arg-type]
-            monthly_rate=booking.monthly_rate,
-        ),
-    )
+    stage(session, BookingConfirmed(**booking_fields(booking)))
 
 
 def require_refund(
-    *, session: Session, booking: Booking, amount: int, payment_id: int | None, receipt: str | None, reason: str
+    *, session: Session, booking: Booking, amount: int, payment_id: int, receipt: str | None, reason: str
 ) -> bool:
     """Record money that must go back to the payer and stage RefundRequired (once per payment)."""
-    if payment_id is not None and session.scalar(select(exists().where(Refund.payment_id == payment_id))):
+    if session.scalar(select(exists().where(Refund.payment_id == payment_id))):
         return False
     booking.refunds.append(
         Refund(payment_id=payment_id, amount=amount, receipt=receipt, reason=reason, status="required")
@@ -239,6 +255,7 @@ def create_booking(
     if not unit.bookable:
         raise BadRequest("Unit not available")
     now = datetime.now(UTC)
+    hold_expires_at = now + timedelta(seconds=hold_seconds)
     monthly_rate = unit.monthly_price if plan == "monthly" else None
     if monthly_rate is not None:
         price = monthly_rate
@@ -259,7 +276,7 @@ def create_booking(
             payment_status="pending",
             created_at=now,
             updated_at=now,
-            hold_expires_at=now + timedelta(seconds=hold_seconds),
+            hold_expires_at=hold_expires_at,
         )
         session.add(booking)
         session.flush()
@@ -284,20 +301,7 @@ def create_booking(
             if is_overlap_refusal(again):
                 raise BadRequest("Unit not available") from None
             raise
-    stage(
-        session,
-        BookingCreated(
-            booking_id=booking.id,
-            user_id=booking.user_id,
-            unit_id=booking.unit_id,
-            start_date=booking.start_date,
-            end_date=booking.end_date,
-            total_price=booking.total_price,
-            hold_expires_at=booking.hold_expires_at,
-            plan=booking.plan,  # type: ignore[arg-type]
-            monthly_rate=booking.monthly_rate,
-        ),
-    )
+    stage(session, BookingCreated(**booking_fields(booking), hold_expires_at=hold_expires_at))
     session.commit()
     return booking
 
@@ -353,7 +357,7 @@ def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is
     if actor_is_admin:
         audit.record(session, ActorRef(actor_id), "booking.cancelled", f"booking:{booking_id}",
                      {"previous_status": previous_status, "payment_status": booking.payment_status})
-    if booking.payment_status == "success":
+    if booking.payment_status == "success" and booking.payment_id is not None:
         require_refund(
             session=session,
             booking=booking,
