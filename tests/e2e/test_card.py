@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from billing.rules import anniversary
+from jeshkit.clock import nairobi_today
 from jeshstack.testing import wait_for
 from tests.e2e.api import Api, far_future
-from tests.e2e.test_billing import LEAD, account, advance, invoices, nairobi_today, rent, wait_rental
+from tests.e2e.test_billing import LEAD, account, advance, invoices, rent, wait_rental
 
 pytestmark = pytest.mark.e2e
 
