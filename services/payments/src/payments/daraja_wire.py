@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from jeshkit.mpesa import parse_stk_timestamp
 
@@ -49,6 +51,17 @@ class B2cStatus:
     originator_conversation_id: str | None
     status: str | None
     receipt: str | None
+
+
+T = TypeVar("T")
+
+
+def parse_body(raw: bytes, parser: Callable[[Any], T | None]) -> T | None:
+    """A body Daraja posted, as `parser` reads it; None when it is not JSON or not that document."""
+    try:
+        return parser(json.loads(raw))
+    except (ValueError, RecursionError):
+        return None
 
 
 def normalize_phone(raw: object) -> str | None:

@@ -8,14 +8,13 @@ to be sent again with the same OriginatorConversationID (which never pays twice)
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from payments.daraja_wire import parse_b2c_status
+from payments.daraja_wire import parse_b2c_status, parse_body
 from payments.models import Refund
 from payments.providers import PaymentProviders, ProviderError
 from payments.service.refunds import _failed, _stage
@@ -59,10 +58,7 @@ def confirm_lost_payouts(
 
 def process_b2c_status(*, session: Session, raw: bytes, token: str) -> None:
     """A Transaction Status result at the payout's status URL: paid, failed, or not found (sent again later)."""
-    try:
-        status = parse_b2c_status(json.loads(raw))
-    except (ValueError, RecursionError):
-        status = None
+    status = parse_body(raw, parse_b2c_status)
     if status is None:
         log.warning("ignored a Transaction Status result that is not one (%d bytes)", len(raw))
         return

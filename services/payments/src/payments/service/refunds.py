@@ -7,7 +7,6 @@ outcome is unsure is re-sent with the same one; a new one is made only once M-PE
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import uuid
@@ -22,7 +21,7 @@ from jeshkit import audit, outbox
 from jeshkit.clock import nairobi_today
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
-from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout
+from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout, parse_body
 from payments.models import Payment, Refund, Unmatched
 from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
 from payments.service.settle import LOCK_TIMEOUT
@@ -253,10 +252,7 @@ def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None
 
 def process_b2c_result(*, session: Session, raw: bytes, token: str) -> None:
     """The payout's result at its ResultURL: paid with a receipt, or failed with M-PESA's reason."""
-    try:
-        result = parse_b2c_result(json.loads(raw))
-    except (ValueError, RecursionError):
-        result = None
+    result = parse_body(raw, parse_b2c_result)
     if result is None:
         log.warning("ignored a B2C result that is not one (%d bytes)", len(raw))
         return
@@ -278,10 +274,7 @@ def process_b2c_result(*, session: Session, raw: bytes, token: str) -> None:
 
 def process_b2c_timeout(*, session: Session, raw: bytes, token: str) -> None:
     """The payout timed out in M-PESA's queue: not paid; re-sent later with the same id (never pays twice)."""
-    try:
-        originator = parse_b2c_timeout(json.loads(raw))
-    except (ValueError, RecursionError):
-        originator = None
+    originator = parse_body(raw, parse_b2c_timeout)
     refund = _by_token(session, token, originator)
     if refund is None or refund.status not in ("approved", "paying"):
         session.rollback()
