@@ -1,4 +1,7 @@
-"""Idempotent JetStream consumer: one transaction per message, inbox row included, ack after commit."""
+"""Idempotent JetStream consumer: an inbox row per event in the transaction that applies it, ack after commit.
+
+Messages that arrive together are applied in one transaction (one inbox row each, every ack after its commit);
+a message that fails there is taken out and handled alone, exactly as if it had come by itself."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from jeshkit.errors import AppError
 from jeshkit.events.base import EventData, EventDataError
 from jeshkit.logs import request_id_var
 from jeshkit.outbox import Event, subject_for
+from jeshkit.pull import PullBatches
 from jeshkit.tasks import raise_if_cancelling
 
 log = logging.getLogger("jeshkit.consumer")
@@ -73,6 +77,19 @@ def apply_once(session: Session, consumer: str, event: Event, data: EventData, h
     return True
 
 
+class BatchFailed(Exception):
+    """One message of a batch failed (`index`, `cause`); the batch's transaction was rolled back."""
+
+    def __init__(self, index: int, cause: Exception) -> None:
+        super().__init__(f"message {index} of the batch failed: {cause!r}")
+        self.index = index
+        self.cause = cause
+
+
+# A message ready to apply: the message, its envelope, its validated data and its handler.
+Ready = tuple[Any, Event, EventData, Handler]
+
+
 def _age_seconds(msg: Any) -> float:
     """How long ago the message was first stored in the stream (0 when unknown)."""
     stamp = msg.metadata.timestamp if msg.metadata else None
@@ -83,6 +100,7 @@ class EventConsumer:
     """A durable pull consumer shared by all replicas of one service (each message goes to one of them)."""
 
     ack_wait_seconds = 30.0
+    batch_size = 64  # most messages applied in one transaction
 
     def __init__(
         self,
@@ -118,26 +136,24 @@ class EventConsumer:
 
     async def run(self) -> None:
         while True:
+            pull: PullBatches | None = None
             try:
-                sub = await self._subscribe()
+                pull = await self._subscribe()
                 while True:
                     raise_if_cancelling()
-                    try:
-                        # One at a time: nats-py's fetch of N, when it has to wait, holds the first message
-                        # until N arrive or the timeout passes; fetching one hands it over the moment it comes.
-                        msgs = await sub.fetch(1, timeout=2)
-                    except TimeoutError:
-                        continue
-                    for msg in msgs:
-                        await self.handle(msg)
+                    # Handed over the moment the first message comes, with whatever else came meanwhile.
+                    await self.handle_batch(await pull.next_batch())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS away or restarting: resubscribe shortly
                 raise_if_cancelling()
                 log.warning("consumer %s interrupted, resubscribing: %s", self.name, exc)
                 await asyncio.sleep(1.0)
+            finally:
+                if pull is not None:
+                    await pull.stop()
 
-    async def _subscribe(self) -> Any:
+    async def _subscribe(self) -> PullBatches:
         js = await self._messaging.wait_jetstream()
         stream = self._messaging.settings.events_stream
         config = self.consumer_config()
@@ -145,7 +161,58 @@ class EventConsumer:
             await js.add_consumer(stream, config=config)
         except Exception:  # noqa: BLE001 - exists with another filter: update it in place
             await js.update_consumer(stream, config=config)
-        return await js.pull_subscribe_bind(durable=self.name, stream=stream)
+        pull = PullBatches(self._messaging.nc, stream=stream, durable=self.name, batch=self.batch_size)
+        await pull.start()
+        return pull
+
+    def _ready(self, msg: Any) -> Ready | None:
+        """The message parsed and validated, or None when handle() must park it (checked again there)."""
+        try:
+            event = Event.from_dict(json.loads(msg.data))
+        except ValueError:
+            return None
+        found = self.handler_for(event)
+        if found is None:
+            return None
+        model, handler = found
+        try:
+            return msg, event, model.parse(event.data), handler
+        except EventDataError:
+            return None
+
+    async def handle_batch(self, msgs: list[Any]) -> None:
+        """Apply what arrived together in one transaction, one inbox row per event, and ack each after the commit.
+        A message that cannot be parsed is left to handle() (which parks it); one whose handler fails is nak'ed or
+        parked as if it had come alone (its handler ran once for this delivery), and the rest, rolled back with
+        it, is applied again without it."""
+        if len(msgs) <= 1:
+            for msg in msgs:
+                await self.handle(msg)
+            return
+        ready: list[Ready] = []
+        for msg in msgs:
+            item = self._ready(msg)
+            if item is None:
+                await self.handle(msg)  # parks it
+            else:
+                ready.append(item)
+        while len(ready) > 1:
+            try:
+                applied = await asyncio.to_thread(self._apply_batch, ready)
+            except BatchFailed as failed:
+                msg, event, _, _ = ready.pop(failed.index)
+                await self._failed(event, msg, failed.cause)
+                continue
+            except Exception as exc:  # noqa: BLE001 - the commit failed or a handler ended the transaction
+                log.warning("consumer %s: a batch of %d failed (%s), applying each alone", self.name, len(ready), exc)
+                break
+            for (msg, event, _, _), first_time in zip(ready, applied, strict=True):
+                if not first_time:
+                    log.info("consumer %s skipped duplicate event %s", self.name, event.id)
+                await msg.ack()
+            return
+        for msg, _, _, _ in ready:
+            await self.handle(msg)
 
     async def handle(self, msg: Any) -> None:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
@@ -169,23 +236,29 @@ class EventConsumer:
         try:
             applied = await asyncio.to_thread(self._apply, event, data, handler)
         except Exception as exc:  # noqa: BLE001 - retried unless it can never work
-            age = _age_seconds(msg)
-            if isinstance(exc, PoisonEvent):
-                give_up = True
-            elif is_transient(exc):  # bounded by time: a long outage must not park what is fine
-                give_up = age >= self._retry_seconds
-            else:  # bounded by count: a bug shows itself in a few deliveries
-                give_up = deliveries >= self._max_deliveries
-            if give_up:
-                await self._give_up(event, msg, repr(exc), deliveries)
-            else:
-                log.warning("consumer %s failed on %s (%s, delivery %d, %.0fs old), retrying: %s",
-                            self.name, event.id, event.type, deliveries, age, exc)
-                await msg.nak(delay=min(0.5 * 2 ** (min(deliveries, 10) - 1), 30.0))
+            await self._failed(event, msg, exc)
             return
         if not applied:
             log.info("consumer %s skipped duplicate event %s", self.name, event.id)
         await msg.ack()
+
+    async def _failed(self, event: Event, msg: Any, exc: Exception) -> None:
+        """A delivery whose handler failed: parked when it can never work or its bound is reached, else nak'ed
+        with a growing delay."""
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        age = _age_seconds(msg)
+        if isinstance(exc, PoisonEvent):
+            give_up = True
+        elif is_transient(exc):  # bounded by time: a long outage must not park what is fine
+            give_up = age >= self._retry_seconds
+        else:  # bounded by count: a bug shows itself in a few deliveries
+            give_up = deliveries >= self._max_deliveries
+        if give_up:
+            await self._give_up(event, msg, repr(exc), deliveries)
+        else:
+            log.warning("consumer %s failed on %s (%s, delivery %d, %.0fs old), retrying: %s",
+                        self.name, event.id, event.type, deliveries, age, exc)
+            await msg.nak(delay=min(0.5 * 2 ** (min(deliveries, 10) - 1), 30.0))
 
     async def _give_up(self, event: Event, msg: Any, error: str, deliveries: int) -> None:
         """Park the message in dead_letter (an admin can replay it) and tell JetStream to stop delivering it."""
@@ -205,6 +278,25 @@ class EventConsumer:
             applied = apply_once(session, self.name, event, data, handler)
             session.commit()
             return applied
+
+    def _apply_batch(self, ready: list[Ready]) -> list[bool]:
+        """Every event of the batch with its inbox row in one transaction; for each, whether it was new.
+        BatchFailed names the one that failed (everything is rolled back)."""
+        applied: list[bool] = []
+        with self._session_factory() as session:
+            transaction = session.begin()
+            for index, (msg, event, data, handler) in enumerate(ready):
+                request_id_var.set((msg.headers or {}).get("X-Request-Id"))
+                try:
+                    applied.append(apply_once(session, self.name, event, data, handler))
+                except Exception as exc:
+                    session.rollback()
+                    raise BatchFailed(index, exc) from exc
+                if session.get_transaction() is not transaction:  # committed or rolled back by the handler
+                    session.rollback()
+                    raise RuntimeError(f"the handler of {event.type} ended the batch's transaction")
+            session.commit()
+        return applied
 
     def _park(self, event: Event | None, msg: Any, error: str, deliveries: int) -> None:
         with self._session_factory() as session:
