@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from jeshstack import web
+from jeshstack.paths import REPO
 from jeshstack.procs import free_port
-from jeshstack.stack import REPO
 
 OUTPUT = Path(os.environ.get("JESH_BROWSER_OUTPUT", REPO / "test-output" / "browser"))
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
@@ -80,8 +80,10 @@ def portal(portal_stack: Any) -> str:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() waits 5 s by default: too short on a loaded CI machine (a page reload alone took longer there).
+    expect.set_options(timeout=15_000)
     executable = chromium_executable()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True,

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from jeshstack.stack import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
+from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.testing import wait_for
 from tests.browser.conftest import DESKTOP, PHONE, register_customer
 
@@ -101,6 +101,24 @@ def test_an_operator_creates_a_unit_sees_it_booked_and_completes_a_transport_req
         expect(page.get_by_role("region", name=re.compile(f"^{status}")).locator(card)).to_be_visible()
     mine = httpx.get(f"{portal}/api/transport-requests", headers={"Authorization": f"Bearer {customer['token']}"})
     assert [t["status"] for t in mine.json()["data"] if t["id"] == request_id] == ["completed"]
+
+    # Reports: the charts, and a CSV download (fetched with the admin's token, saved by the browser).
+    page.get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", name="Occupancy")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"^Units by status\. .*Booked: [1-9]"))).to_be_visible()
+    check_page(page, "26-console-reports-desktop")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Revenue CSV").click()
+    assert re.fullmatch(r"jesh-revenue-\d{4}-\d{2}-\d{2}\.csv", download.value.suggested_filename)
+    with open(download.value.path(), encoding="utf-8") as f:
+        assert f.readline().strip() == "month,method,collected,refunds,net"
+    page.get_by_role("link", name="Rentals").click()
+    expect(page.get_by_role("heading", name="Rentals", level=1)).to_be_visible()
+    check_page(page, "27-console-rentals-desktop")
+    page.get_by_role("link", name="Parked events").click()
+    expect(page.get_by_role("heading", name="Parked events", level=1)).to_be_visible()
+    expect(page.get_by_text("Nothing parked.").or_(page.locator("[data-letter]").first)).to_be_visible()
+    check_page(page, "28-console-events-desktop")
 
     # The console works on a phone too.
     phone = new_page(PHONE)

@@ -273,3 +273,26 @@ def test_internet_egress_is_given_as_ports(tmp_path):
     )
     specs = service_specs.__wrapped__(listing)
     assert [specs[n]["internet"] for n in "abcd"] == [[443], [443, 587], [443, 465], []]
+
+
+def compose_only_variables(objects):
+    """service -> the variables docker-compose.yml gives it that its Kubernetes Deployment does not."""
+    from compose_check import environment_of, load_compose
+
+    compose = load_compose()["services"]
+    missing = {}
+    for name in SERVICES:
+        container = next(c for c in find(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"]
+                         if c["name"] == name)
+        given = {item["name"] for item in container.get("env") or []}
+        missing[name] = sorted(set(environment_of(compose[name])) - given)
+    return missing
+
+
+def test_every_variable_compose_gives_a_service_its_deployment_gives_too(staging):
+    # e.g. auth's JESH_RATE_LIMIT_AUTH_* were once left to their defaults on Kubernetes
+    assert compose_only_variables(staging) == {name: [] for name in SERVICES}
+    changed = copy.deepcopy(staging)
+    auth = find(changed, "Deployment", "auth")["spec"]["template"]["spec"]["containers"][0]
+    auth["env"] = [item for item in auth["env"] if item["name"] != "JESH_RATE_LIMIT_AUTH_BURST"]
+    assert compose_only_variables(changed)["auth"] == ["JESH_RATE_LIMIT_AUTH_BURST"]

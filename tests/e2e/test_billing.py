@@ -6,15 +6,15 @@ Invoice payments (POST /api/invoices/<id>/pay, autopay's STK Push) are served by
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from billing.rules import anniversary
+from jeshkit.clock import nairobi_today
 from jeshstack.testing import wait_for
 from tests.e2e.api import Api
 
@@ -24,9 +24,6 @@ PAYS = "0712345678"  # the simulator's default outcome: success
 LEAD, REMIND, GRACE, LOCKOUT, LIEN, RETRY = 7, 3, 5, 10, 45, 2  # the documented defaults
 LATE_FEE = 500
 
-
-def nairobi_today() -> date:
-    return datetime.now(ZoneInfo("Africa/Nairobi")).date()
 
 
 def rent(customer: Api, unit: dict[str, Any], start: date) -> dict[str, Any]:

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from billing.rules import anniversary
 from jeshstack.testing import wait_for
 from tests.e2e.api import Api, far_future
+from tests.e2e.test_billing import LEAD, account, advance, invoices, nairobi_today, rent, wait_rental
 
 pytestmark = pytest.mark.e2e
 
@@ -174,3 +177,32 @@ def test_a_card_refund_is_paid(jesh_stack: Any, customer: Api, admin: Api, new_u
     assert paid["receipt"] == made["confirmation_code"]
     status = customer.get(f"/api/payments/status/{booking['id']}").json()["data"]
     assert status["refund"]["status"] == "paid"
+
+
+def test_a_card_pays_an_invoice_in_billing(jesh_stack: Any, customer: Api, admin: Api, new_unit: Any) -> None:
+    unit = new_unit(monthly_price=4200)
+    start = nairobi_today() + timedelta(days=2)
+    booking = rent(customer, unit, start)  # the first month by M-PESA
+    wait_rental(customer, booking["id"])
+    advance(admin, booking["id"], anniversary(start, 1, start.day) - timedelta(days=LEAD))  # invoice 2 is issued
+    second = invoices(customer, booking["id"])[1]
+    assert (second["status"], second["balance"]) == ("open", 4200)
+
+    r = customer.post("/api/payments/card/initiate", {"invoice_id": second["id"]})
+    assert r.status_code == 200, r.text
+    started = r.json()["data"]
+    made = order(jesh_stack, started["order_tracking_id"])
+    assert made["amount"] == 4200 and made["currency"] == "KES"
+    assert on_pesapal_page(started["redirect_url"], card_number=PAYS).status_code == 303
+
+    def paid() -> dict[str, Any] | None:
+        invoice = customer.get(f"/api/invoices/{second['id']}").json()["data"]
+        return dict(invoice) if invoice["status"] == "paid" else None
+
+    invoice = wait_for(paid, timeout=30, what="invoice 2 paid by card")
+    code = order(jesh_stack, started["order_tracking_id"])["confirmation_code"]
+    assert invoice["balance"] == 0 and [(p["method"], p["receipt"]) for p in invoice["payments"]] == [("card", code)]
+    rental = account(customer, booking["id"])
+    assert (rental["balance"], rental["delinquency_stage"]) == (0, "current")
+    again = customer.post("/api/payments/card/initiate", {"invoice_id": second["id"]})
+    assert again.status_code == 409, again.text

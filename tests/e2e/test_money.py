@@ -1,15 +1,20 @@
 """Money through the whole stack (gateway, two payments replicas, booking, the Daraja simulator): a push whose
-answer comes too late, holds too short for a prompt, refunds paid by B2C.
+answer comes too late, holds too short for a prompt, refunds paid by B2C, a push M-PESA never settles, a lock storm
+under a PaymentSucceeded.
 
-The slow-Daraja test restarts both payments replicas behind a delaying proxy and always puts them back.
+The slow-Daraja test restarts both payments replicas behind a delaying proxy, TestShortBounds restarts payments and
+booking with short bounds; both always put them back.
 """
 
 from __future__ import annotations
 
 import collections
+import re
+import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,19 +43,35 @@ def payments_outbox(stack: Any, event_type: str) -> collections.Counter[Any]:
         engine.dispose()
 
 
+# A path of each service that answers 401 without a token once the gateway routes to it again.
+PROBES = {"payments": "/api/payments/status/1", "booking": "/api/bookings/1"}
+
+
 def restart_payments(stack: Any, env: dict[str, str | None]) -> None:
-    for name in [n for n in stack.processes if n.split("-")[0] == "payments"]:
-        process = stack.processes[name]
-        process.stop()
-        for key, value in env.items():
-            if value is None:
-                process.env.pop(key, None)
-            else:
-                process.env[key] = value
-        stack.start_process(name)
+    restart_services(stack, {"payments": env})
+
+
+def restart_services(stack: Any, envs: dict[str, dict[str, str | None]]) -> None:
+    """Restart every replica of each service with its environment changed (None: unset)."""
+    for service, env in envs.items():
+        for name in [n for n in stack.processes if n.split("-")[0] == service]:
+            process = stack.processes[name]
+            process.stop()
+            for key, value in env.items():
+                if value is None:
+                    process.env.pop(key, None)
+                else:
+                    process.env[key] = value
+            stack.start_process(name)
     # the gateway routes to them again once its health checks have seen them
-    wait_for(lambda: httpx.get(f"{stack.gateway_url}/api/payments/status/1", timeout=5).status_code == 401,
-             timeout=30, what="the gateway to route to payments")
+    for service in envs:
+        wait_for(lambda s=service: httpx.get(f"{stack.gateway_url}{PROBES[s]}", timeout=5).status_code == 401,
+                 timeout=30, what=f"the gateway to route to {service}")
+
+
+def wait_all_ready(stack: Any) -> None:
+    for name, url in stack.process_urls().items():
+        wait_for(lambda u=url: http_ok(f"{u}/readyz"), timeout=60, what=f"{name} ready")
 
 
 @pytest.fixture
@@ -66,8 +87,7 @@ def slow_daraja(jesh_stack: Any) -> Iterator[LiveServer]:
     finally:
         restart_payments(jesh_stack, before)
         proxy.stop()
-        for name, url in jesh_stack.process_urls().items():
-            wait_for(lambda u=url: http_ok(f"{u}/readyz"), timeout=60, what=f"{name} ready")
+        wait_all_ready(jesh_stack)
 
 
 def test_a_push_accepted_after_the_timeout_charges_once_and_confirms_the_booking(
@@ -133,3 +153,140 @@ def test_an_admin_cancelling_a_paid_booking_refunds_it_by_b2c(
     assert status["refund"]["status"] == "paid" and status["refund"]["amount"] == 3000
     assert admin.post(f"/api/payments/refunds/{required['id']}/approve").status_code == 409
     assert admin.get("/api/payments/unmatched").status_code == 200
+
+
+# Reconciliation gives up after 3 queries 1, 2 and 4 s apart; booking's consumer parks a failing event after 2
+# deliveries unless the failure is transient (then only CONSUMER_RETRY_SECONDS, a day, bounds it); holds last long
+# enough for the tests to look at a booking still pending.
+SHORT_BOUNDS: dict[str, dict[str, str | None]] = {
+    "payments": {"RECONCILE_INTERVAL_SECONDS": "1", "PAYMENT_RECONCILE_MAX_ATTEMPTS": "3",
+                 "BOOKING_HOLD_SECONDS": "300"},
+    "booking": {"BOOKING_HOLD_SECONDS": "300", "CONSUMER_MAX_DELIVERIES": "2", "DB_STATEMENT_TIMEOUT_MS": "2000"},
+}
+MAX_CHECKS, MAX_DELIVERIES = 3, 2
+
+
+@pytest.fixture(scope="class")
+def short_bounds(jesh_stack: Any) -> Iterator[None]:
+    before = {service: {k: jesh_stack.processes[service].env.get(k) for k in env}
+              for service, env in SHORT_BOUNDS.items()}
+    try:
+        restart_services(jesh_stack, SHORT_BOUNDS)
+        yield
+    finally:
+        restart_services(jesh_stack, before)
+        wait_all_ready(jesh_stack)
+
+
+def processing_phone(stack: Any) -> Iterator[str]:
+    """A fresh phone the simulator keeps "being processed" (no callback, the query says so) until released."""
+    phone = f"2547{secrets.randbelow(10**8):08d}"
+    while phone[-4:] in ("1032", "1037", "0001", "2001", "0000"):
+        phone = f"2547{secrets.randbelow(10**8):08d}"
+    assert httpx.post(f"{stack.simulator_url}/simulator/phones/{phone}/processing", timeout=10).status_code == 200
+    try:
+        yield phone
+    finally:
+        httpx.post(f"{stack.simulator_url}/simulator/phones/{phone}/release", timeout=10)
+
+
+@pytest.fixture
+def held_phone(jesh_stack: Any) -> Iterator[str]:
+    yield from processing_phone(jesh_stack)
+
+
+def admin_payments(admin: Api, booking_id: int, status: str | None = None) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"booking_id": booking_id, **({"status": status} if status else {})}
+    r = admin.get("/api/payments", params=params)
+    assert r.status_code == 200, r.text
+    return list(r.json()["data"])
+
+
+@pytest.mark.usefixtures("short_bounds")
+class TestShortBounds:
+    def test_a_push_mpesa_never_settles_is_parked_unknown_keeps_the_booking_and_an_admin_requery_settles_it(
+        self, jesh_stack: Any, customer: Api, admin: Api, new_unit: Any, held_phone: str
+    ) -> None:
+        unit = new_unit(monthly_price=3000)
+        booking = customer.book(unit["id"], far_future(430), days=30).json()["data"]
+        r = customer.pay(booking["id"], held_phone)
+        assert r.status_code == 200, r.text
+        payment_id = r.json()["data"]["payment_id"]
+
+        # no callback, and every STK Push Query says "still processing": queried with backoff, then parked
+        parked = wait_for(lambda: admin_payments(admin, booking["id"], "unknown"), timeout=60,
+                          what="the payment parked as unknown")
+        assert [p["id"] for p in parked] == [payment_id]
+        assert parked[0]["check_attempts"] == MAX_CHECKS
+        assert f"after {MAX_CHECKS} checks; parked as unknown" in parked[0]["discrepancy"]
+        checkout = parked[0]["checkout_request_id"]
+        assert checkout and httpx.get(f"{jesh_stack.simulator_url}/simulator/transactions/{checkout}",
+                                      timeout=10).json()["status"] == "pending"
+
+        # the customer still sees it pending, and M-PESA never said it failed: no second push, by either method
+        assert customer.get(f"/api/payments/status/{booking['id']}").json()["data"]["status"] == "pending"
+        again = customer.pay(booking["id"], PAYS)
+        assert again.status_code == 409, again.text
+        assert again.json()["message"] == "A payment is already in progress for this booking"
+        assert customer.post("/api/payments/card/initiate", {"booking_id": booking["id"]}).status_code == 409
+        assert customer.booking(booking["id"])["status"] == "pending"
+        assert payments_outbox(jesh_stack, "PaymentFailed")[booking["id"]] == 0
+
+        # an admin asks again: still processing, still unknown; once M-PESA knows (the payer cancelled), it settles
+        requery = f"/api/payments/admin/unknown/{payment_id}/requery"
+        assert customer.post(requery).status_code == 403
+        r = admin.post(requery)
+        assert r.status_code == 200 and r.json()["data"]["status"] == "unknown", r.text
+        release = httpx.post(f"{jesh_stack.simulator_url}/simulator/phones/{held_phone}/release",
+                             json={"ResultCode": 1032}, timeout=10)
+        assert release.json()["settled"] == [checkout]
+        r = admin.post(requery)
+        assert r.status_code == 200 and r.json()["data"]["status"] == "failed", r.text
+        assert admin.post(requery).status_code == 409
+        # Daraja said the first push failed: the booking may be paid again
+        customer.wait_booking(booking["id"], status="pending", payment_status="failed")
+        assert customer.pay(booking["id"], PAYS).status_code == 200
+        customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
+
+    def test_a_lock_storm_longer_than_the_retry_count_parks_no_payment(
+        self, jesh_stack: Any, customer: Api, new_unit: Any
+    ) -> None:
+        unit = new_unit()
+        booking = customer.book(unit["id"], far_future(440), days=10).json()["data"]
+        engine = create_engine(jesh_stack.database_urls["booking"])
+        try:
+            with engine.connect() as storm:  # holds the booking's row: every delivery times out on its lock
+                storm.execute(text("SELECT id FROM bookings WHERE id = :id FOR UPDATE"), {"id": booking["id"]})
+                assert customer.pay(booking["id"], PAYS).status_code == 200
+                event_id = wait_for(lambda: payment_succeeded_id(jesh_stack, booking["id"]), timeout=20,
+                                    what="PaymentSucceeded")
+                wait_for(lambda: booking_deliveries(jesh_stack, event_id) > MAX_DELIVERIES, timeout=40,
+                         what=f"more than {MAX_DELIVERIES} deliveries of PaymentSucceeded")
+                assert customer.booking(booking["id"])["status"] == "pending"
+                storm.rollback()
+            customer.wait_booking(booking["id"], timeout=30, status="confirmed", payment_status="success")
+            with engine.connect() as conn:
+                parked = conn.execute(text("SELECT count(*) FROM dead_letter WHERE event_id = :id"),
+                                      {"id": event_id}).scalar_one()
+            assert parked == 0
+        finally:
+            engine.dispose()
+
+
+def payment_succeeded_id(stack: Any, booking_id: int) -> str | None:
+    engine = create_engine(stack.database_urls["payments"])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT payload FROM outbox WHERE type = 'PaymentSucceeded'")).scalars()
+            return next((str(p["id"]) for p in rows if p["data"]["booking_id"] == booking_id), None)
+    finally:
+        engine.dispose()
+
+
+def booking_deliveries(stack: Any, event_id: str) -> int:
+    """How many times booking's consumer has failed on the event so far, by its logs (both replicas)."""
+    pattern = re.compile(re.escape(event_id) + r" \(PaymentSucceeded, delivery (\d+)")
+    seen = [0]
+    for log in Path(stack.log_dir).glob("booking*.log"):
+        seen += [int(n) for n in pattern.findall(log.read_text(errors="replace"))]
+    return max(seen)

@@ -29,6 +29,10 @@ from k8s_parts import (
     spread,
 )
 
+# Traces (README, "Traces"): read from jesh-settings when the key is there (optional refs); no endpoint = off.
+# OTEL_EXPORTER_OTLP_HEADERS may hold a collector's API key: it comes from the optional Secret jesh-otel.
+TRACING_SETTINGS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG")
+
 
 def service_env(name: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The container environment: settings, peers, and secrets by reference only."""
@@ -42,6 +46,9 @@ def service_env(name: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
         {"name": "NATS_URL", "value": "nats://jesh:$(NATS_PASSWORD)@nats:4222"},
         {"name": "EVENTS_STREAM_REPLICAS", "value": str(NATS_REPLICAS)},
         {"name": "AUTH_JWKS_URL", "value": f"http://auth:{SERVICE_PORT}/api/auth/.well-known/jwks.json"},
+        *({"name": key, "valueFrom": settings_ref(key, optional=True)} for key in TRACING_SETTINGS),
+        {"name": "OTEL_EXPORTER_OTLP_HEADERS",
+         "valueFrom": {"secretKeyRef": {"name": "jesh-otel", "key": "OTEL_EXPORTER_OTLP_HEADERS", "optional": True}}},
     ]
     for variable, peer in spec["calls"].items():
         env.append({"name": variable, "value": f"http://{peer}:{SERVICE_PORT}"})

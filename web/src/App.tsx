@@ -17,6 +17,10 @@ import { AdminUnits } from "./pages/admin/AdminUnits";
 import { AdminBookings } from "./pages/admin/AdminBookings";
 import { AdminTransport } from "./pages/admin/AdminTransport";
 import { AdminMoney } from "./pages/admin/AdminMoney";
+import { AdminRentals } from "./pages/admin/AdminRentals";
+import { AdminInvoices } from "./pages/admin/AdminInvoices";
+import { AdminReports } from "./pages/admin/AdminReports";
+import { AdminEvents } from "./pages/admin/AdminEvents";
 
 function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean }) {
   const { user, isAdmin } = useSession();
@@ -47,6 +51,10 @@ export function App() {
           <Route path="bookings" element={<AdminBookings />} />
           <Route path="transport" element={<AdminTransport />} />
           <Route path="money" element={<AdminMoney />} />
+          <Route path="rentals" element={<AdminRentals />} />
+          <Route path="invoices" element={<AdminInvoices />} />
+          <Route path="reports" element={<AdminReports />} />
+          <Route path="events" element={<AdminEvents />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import pytest
@@ -196,10 +195,11 @@ def test_login_takes_as_long_for_an_unknown_email(start_auth, register):
         return time.perf_counter() - started
 
     known, unknown = [], []
-    for _ in range(6):
+    for _ in range(8):
         known.append(timed("timed@example.com"))
         unknown.append(timed("nobody@example.com"))
-    ratio = statistics.median(unknown) / statistics.median(known)
+    # The fastest of each: other work on a loaded machine only ever adds time, so the minimum is the hashing's own.
+    ratio = min(unknown) / min(known)
     assert 0.6 < ratio < 1.7, (known, unknown)
 
 

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from billing.rules import anniversary
+from jeshkit.clock import nairobi_today
 from jeshstack.testing import wait_for
-
-
-def nairobi_today() -> date:
-    from datetime import datetime
-
-    return datetime.now(ZoneInfo("Africa/Nairobi")).date()
 
 
 def test_a_rental_paid_at_booking_gets_invoice_two_on_its_lead_day_reminders_and_is_current_once_paid(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,13 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from billing import daily, service
 from billing import events as ev
 from billing.rules import Rules, anniversary
+from jeshkit.clock import NAIROBI, nairobi_today
 from jeshstack.testing import wait_for
-
-NAIROBI = ZoneInfo("Africa/Nairobi")
-
-
-def nairobi_today() -> date:
-    return datetime.now(NAIROBI).date()
 
 
 def test_move_out_stops_billing_for_periods_starting_on_or_after_it(start_billing):

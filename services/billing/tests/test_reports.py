@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from billing.rules import anniversary
+from jeshkit.clock import nairobi_today
 from jeshstack.testing import wait_for
-
-
-def nairobi_today() -> date:
-    return datetime.now(ZoneInfo("Africa/Nairobi")).date()
 
 
 def test_rent_roll_aging_and_revenue_add_up(start_billing):

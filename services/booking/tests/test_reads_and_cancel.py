@@ -226,5 +226,6 @@ def test_openapi_documents_the_public_routes_only(start_booking):
     paths = start_booking().get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/bookings", "/api/bookings/{user_id}", "/api/bookings/{booking_id}/cancel",
                           "/api/bookings/admin/dead-letters", "/api/bookings/admin/dead-letters/{letter_id}/replay",
+                          "/api/bookings/admin/audit",
                           "/api/bookings/{booking_id}/move-out"}
     assert set(paths["/api/bookings"]) == {"get", "post"}

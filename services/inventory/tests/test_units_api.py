@@ -236,6 +236,7 @@ def test_openapi_documents_the_public_routes_only(client):
     paths: dict[str, Any] = client.get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/units", "/api/units/{unit_id}", "/api/units/{unit_id}/availability",
                           "/api/units/admin/dead-letters", "/api/units/admin/dead-letters/{letter_id}/replay",
+                          "/api/units/admin/audit",
                           "/api/units/reports/occupancy"}
     assert set(paths["/api/units"]) == {"get", "post"}
     assert set(paths["/api/units/{unit_id}"]) == {"get", "put"}

@@ -304,6 +304,44 @@ def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_re
     assert row["discrepancy"] is None  # a reversal we asked for is no chargeback
 
 
+def test_unmatched_card_money_becomes_a_card_refund_paid_when_pesapal_reverses_it(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    known = started(stack, client, booking_id)  # registers our IPN URL with Pesapal
+    ipn_id = pesapal.pesapal.get(known["order_tracking_id"]).ipn.ipn_id  # type: ignore[union-attr]
+    # An order payments has no record of (its intent lost), paid on Pesapal's page: its IPN reaches us.
+    lost = pesapal.pesapal.submit_order({
+        "id": "LOST-ORDER-1", "currency": "KES", "amount": 2700, "description": "Jesh Storage JESH-lost",
+        "callback_url": "https://example.co.ke/back", "notification_id": ipn_id,
+        "billing_address": {"email_address": "wanjiku@example.co.ke"}})
+    pesapal.pay(pesapal.url + lost.redirect_path)
+    money = wait_for(lambda: [u for u in admin_get(stack, client, "/api/payments/unmatched")
+                              if u["reference"] == lost.order_tracking_id], what="the unmatched card money")[0]
+    assert money["source"] == "pesapal_ipn" and money["amount"] == 2700 and money["refund_id"] is None
+
+    admin = stack.keys.headers(ADMIN, "admin")
+    r = client.post(f"/api/payments/unmatched/{money['id']}/refund", headers=admin)
+    assert r.status_code == 200, r.text
+    refund = r.json()["data"]
+    assert (refund["method"], refund["amount"], refund["status"]) == ("card", 2700, "required")
+    assert client.post(f"/api/payments/unmatched/{money['id']}/refund", headers=admin).status_code == 409
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=admin)
+    assert r.status_code == 200, r.text
+
+    def paid() -> dict[str, Any] | None:
+        rows = admin_get(stack, client, "/api/payments/refunds?status=paid")
+        return next((x for x in rows if x["id"] == refund["id"]), None)
+
+    done = wait_for(paid, timeout=15, what="the card refund paid")
+    order = pesapal.order(lost.order_tracking_id)
+    assert order["refund"]["amount"] == 2700 and order["payment_status_description"] == "REVERSED"
+    assert done["receipt"] == order["confirmation_code"]
+    assert next(u for u in admin_get(stack, client, "/api/payments/unmatched")
+                if u["id"] == money["id"])["refund_id"] == refund["id"]
+
+
 @pytest.fixture
 def billing() -> Iterator[dict[str, Any]]:
     """A stand-in for billing's internal invoice route (the real one is billing's)."""
@@ -349,6 +387,18 @@ def test_production_refuses_the_development_pesapal_secrets() -> None:
                  mpesa_callback_token="t")
     for name in ("PESAPAL_CONSUMER_KEY", "PESAPAL_CONSUMER_SECRET", "PESAPAL_IPN_TOKEN"):
         assert name in str(refused.value)
+
+
+def test_production_refuses_the_development_b2c_credential() -> None:
+    from payments.settings import Settings
+
+    production = {"environment": "production", "daraja_consumer_key": "k", "daraja_consumer_secret": "s",
+                  "mpesa_passkey": "p", "mpesa_callback_token": "t", "pesapal_consumer_key": "pk",
+                  "pesapal_consumer_secret": "ps", "pesapal_ipn_token": "pt"}
+    with pytest.raises(Exception) as refused:
+        Settings(**production)  # refunds would be paid with a credential M-PESA refuses
+    assert "MPESA_B2C_SECURITY_CREDENTIAL" in str(refused.value)
+    assert Settings(**production, mpesa_b2c_security_credential="c2VjcmV0").mpesa_b2c_security_credential
 
 
 def test_a_completed_order_for_another_amount_or_currency_is_flagged_never_confirmed() -> None:

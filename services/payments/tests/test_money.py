@@ -148,6 +148,39 @@ def test_a_payment_daraja_never_settles_is_parked_unknown_for_an_admin_and_block
         stack.sim.start()
 
 
+@pytest.mark.parametrize(("result_code", "settled"), [(0, "success"), (1032, "failed")])
+def test_an_admin_requeries_an_unknown_payment_and_daraja_s_final_word_settles_it(
+    stack: Any, booking_id: int, result_code: int, settled: str
+) -> None:
+    client = stack.start(payment_reconcile_after_seconds=0.1, reconcile_interval_seconds=0.1,
+                         payment_reconcile_max_attempts=2)
+    stack.booking(booking_id, OWNER)
+    phone = "254708375555"
+    stack.sim.daraja.hold_phone(phone)  # no callback, and the query says "still processing"
+    try:
+        payment_id = stack.pay(client, booking_id, OWNER, phone=phone)["payment_id"]
+        wait_for(lambda: stack.payments(booking_id)[0]["status"] == "unknown", timeout=20, what="unknown")
+        admin = stack.keys.headers(ADMIN, "admin")
+        requery = f"/api/payments/admin/unknown/{payment_id}/requery"
+        assert client.post(requery, headers=stack.keys.headers(OWNER)).status_code == 403
+        assert client.post("/api/payments/admin/unknown/999999/requery", headers=admin).status_code == 404
+        r = client.post(requery, headers=admin)  # still processing: it stays unknown
+        assert r.status_code == 200, r.text
+        assert r.json()["data"]["status"] == "unknown" and r.json()["data"]["id"] == payment_id
+        assert stack.initiate(client, booking_id, OWNER).status_code == 409
+    finally:
+        stack.sim.daraja.release_phone(phone, result_code)
+    r = client.post(requery, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["status"] == settled
+    event = stack.wait_event("PaymentSucceeded" if settled == "success" else "PaymentFailed", booking_id)
+    assert event["payment_id"] == payment_id
+    again = client.post(requery, headers=admin)
+    assert again.status_code == 409 and again.json()["message"] == f"Payment is {settled}, not unknown"
+    # only Daraja's "failed" frees the booking for a new push
+    assert stack.initiate(client, booking_id, OWNER).status_code == (200 if settled == "failed" else 409)
+
+
 def test_a_failure_callback_the_query_cannot_confirm_is_checked_again_later(stack: Any, booking_id: int) -> None:
     client = stack.start(payment_reconcile_after_seconds=3600, reconcile_interval_seconds=0.2)
     stack.booking(booking_id, OWNER)

@@ -338,3 +338,26 @@ def test_callback_to_an_unreachable_url_is_recorded(sim: httpx.Client) -> None:
         what="a delivery attempt",
     )
     assert "error" in shown["deliveries"][0]
+
+
+def test_a_held_phone_stays_processing_until_released(sim: httpx.Client, receiver: Receiver) -> None:
+    phone = "254708371234"
+    assert sim.post(f"/simulator/phones/{phone}/processing").status_code == 200
+    checkout = push(sim, push_body(receiver.url, phone=phone)).json()["CheckoutRequestID"]
+    time.sleep(0.5)  # well past the callback delay of this simulator
+    still = query(sim, checkout)
+    assert still.status_code == 500 and still.json()["errorCode"] == "500.001.1001"
+    assert receiver.for_checkout(checkout) == []
+    assert sim.get(f"/simulator/transactions/{checkout}").json()["status"] == "pending"
+
+    released = sim.post(f"/simulator/phones/{phone}/release", json={"ResultCode": 1032})
+    assert released.status_code == 200 and released.json()["settled"] == [checkout]
+    answer = query(sim, checkout)
+    assert answer.status_code == 200 and answer.json()["ResultCode"] == "1032"
+    time.sleep(0.3)
+    assert receiver.for_checkout(checkout) == []  # the held push's callback was lost for good
+
+    # released: the phone's next push settles as usual (by its last four digits: success, with a callback)
+    after = push(sim, push_body(receiver.url, phone=phone)).json()["CheckoutRequestID"]
+    assert wait_for(lambda: receiver.for_checkout(after), timeout=5, what="callback")[0]["ResultCode"] == 0
+    assert sim.post("/simulator/phones/not-a-phone/processing").status_code == 400

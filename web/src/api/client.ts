@@ -6,7 +6,7 @@ import { tokens } from "../auth/tokens";
 
 export type { paths };
 export type {
-  authSchemas, bookingSchemas, inventorySchemas, paymentsSchemas, transportSchemas,
+  authSchemas, billingSchemas, bookingSchemas, inventorySchemas, paymentsSchemas, transportSchemas,
 } from "./generated";
 
 /** Without the bearer middleware: login, register and refresh themselves. */

@@ -8,6 +8,7 @@ import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/date
 import { Price } from "../components/Price";
 import { formatKES } from "../lib/money";
 import { MpesaPay } from "../components/MpesaPay";
+import { RentalPanel } from "../components/RentalPanel";
 import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
 
 function useCountdown(iso: string | null | undefined): number {
@@ -137,6 +138,7 @@ export function BookingPage() {
             {booking.status === "pending" && <button type="button" className="btn btn-ghost" onClick={cancel}>{t("booking.cancel")}</button>}
           </div>
         </section>
+        {monthly && booking.status === "confirmed" && <RentalPanel bookingId={booking.id} onChanged={() => void bookings.reload()} />}
         {payable && (
           <section className="card pay-card" aria-labelledby="pay">
             <h2 id="pay">{t("pay.title")}</h2>

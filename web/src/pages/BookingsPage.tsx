@@ -1,4 +1,7 @@
 import { Link } from "react-router-dom";
+import { api } from "../api/client";
+import { balancesByBooking } from "../lib/billing";
+import { formatKES } from "../lib/money";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
 import { isMonthly, loadBookings, loadUnitIndex, monthlyRateOf } from "../lib/bookings";
@@ -10,6 +13,11 @@ export function BookingsPage() {
   const { t, lang } = useI18n();
   const bookings = useLoad(() => loadBookings(), []);
   const units = useLoad(() => loadUnitIndex(), []);
+  // Monthly rentals: what is owed now (the open invoices' balances, as billing computed them).
+  const owed = useLoad(async () => {
+    const { data } = await api.GET("/api/invoices", { params: { query: { status: "open" } } });
+    return { data: balancesByBooking(data?.data ?? []) };
+  }, []);
   return (
     <div className="stack">
       <PageTitle sub={t("bookings.sub")}>{t("bookings.title")}</PageTitle>
@@ -35,6 +43,9 @@ export function BookingsPage() {
                 </div>
                 <div className="list-side">
                   <StatusBadge status={b.status} />
+                  {(owed.data?.get(b.id) ?? 0) > 0 && (
+                    <strong className="overdue">{t("bookings.balanceDue", { amount: formatKES(owed.data!.get(b.id)!) })}</strong>
+                  )}
                   {isMonthly(b) && monthlyRateOf(b) !== null
                     ? <Price amount={monthlyRateOf(b)!} per="month" />
                     : <Price amount={b.total_price} />}

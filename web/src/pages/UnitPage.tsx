@@ -20,6 +20,7 @@ export function UnitPage() {
   const today = nairobiDate();
   const [start, setStart] = useState(params.get("from") ?? today);
   const [end, setEnd] = useState(params.get("to") ?? addDays(params.get("from") ?? today, 30));
+  const [plan, setPlan] = useState<"fixed" | "monthly">(params.get("plan") === "monthly" ? "monthly" : "fixed");
   const [submitting, setSubmitting] = useState(false);
   const [bookError, setBookError] = useState<ApiError | null>(null);
 
@@ -35,8 +36,9 @@ export function UnitPage() {
   if (unit.loading && !unit.data) return <Spinner label={t("common.loading")} />;
   if (!unit.data) return <ErrorAlert error={unit.error ?? { message: t("units.notFound"), status: 404 }} />;
   const u = unit.data;
-  const validRange = isIsoDate(start) && isIsoDate(end) && start >= today && end > start;
-  const days = validRange ? daysBetween(start, end) : 0;
+  const monthly = plan === "monthly";
+  const validRange = isIsoDate(start) && start >= today && (monthly || (isIsoDate(end) && end > start));
+  const days = validRange && !monthly ? daysBetween(start, end) : 0;
   const estimate = validRange ? fixedRangeEstimate(u.monthly_price, days) : null;
   const rangeError = !isIsoDate(start) || !isIsoDate(end) ? undefined
     : start < today ? t("book.startPast") : end <= start ? t("book.endBeforeStart") : undefined;
@@ -44,14 +46,15 @@ export function UnitPage() {
   const book = async (e: FormEvent) => {
     e.preventDefault();
     if (!user) {
-      navigate(`/login?next=${encodeURIComponent(`/units/${id}?from=${start}&to=${end}`)}`);
+      navigate(`/login?next=${encodeURIComponent(`/units/${id}?from=${start}&to=${end}&plan=${plan}`)}`);
       return;
     }
     setSubmitting(true);
     setBookError(null);
     try {
-      // A variable, not a literal: `plan` is checked by the server's contract once monthly rentals land.
-      const body = { unit_id: id, start_date: start, end_date: end, plan: "fixed" as const };
+      const body = monthly
+        ? { unit_id: id, start_date: start, plan: "monthly" as const }
+        : { unit_id: id, start_date: start, end_date: end, plan: "fixed" as const };
       const { data, error, response } = await api.POST("/api/bookings", { body });
       if (data) navigate(`/bookings/${data.data.id}`);
       else setBookError(errorOf(error, response.status));
@@ -93,14 +96,33 @@ export function UnitPage() {
             <Alert kind="warning">{t("book.maintenance")}</Alert>
           ) : (
             <form onSubmit={book} className="stack-sm" noValidate>
+              <fieldset className="plan-choice">
+                <legend>{t("book.plan")}</legend>
+                <label className={`plan-option${monthly ? " selected" : ""}`}>
+                  <input type="radio" name="plan" value="monthly" checked={monthly} onChange={() => setPlan("monthly")} />
+                  <span><strong>{t("book.monthly")}</strong><span className="field-hint">{t("book.monthlyHint")}</span></span>
+                </label>
+                <label className={`plan-option${monthly ? "" : " selected"}`}>
+                  <input type="radio" name="plan" value="fixed" checked={!monthly} onChange={() => setPlan("fixed")} />
+                  <span><strong>{t("book.fixed")}</strong><span className="field-hint">{t("book.fixedHint")}</span></span>
+                </label>
+              </fieldset>
               <div className="row-2">
                 <TextField label={t("book.start")} type="date" min={today} value={start} required
                   onChange={(e) => { setStart(e.target.value); if (isIsoDate(e.target.value) && end <= e.target.value) setEnd(addDays(e.target.value, 30)); }} />
-                <TextField label={t("book.end")} type="date" min={start || today} value={end} required error={rangeError}
-                  onChange={(e) => setEnd(e.target.value)} />
+                {!monthly && (
+                  <TextField label={t("book.end")} type="date" min={start || today} value={end} required error={rangeError}
+                    onChange={(e) => setEnd(e.target.value)} />
+                )}
               </div>
               <div className="quote" aria-live="polite">
-                {estimate !== null ? (
+                {monthly && validRange ? (
+                  <>
+                    <p className="quote-line">{t("book.monthlyQuote")}</p>
+                    <p className="quote-total"><Price amount={u.monthly_price} per="month" /></p>
+                    <p className="field-hint">{t("book.monthlyQuoteHint")}</p>
+                  </>
+                ) : estimate !== null ? (
                   <>
                     <p className="quote-line">{t("book.days", { n: days })}</p>
                     <p className="quote-total"><Price amount={estimate} estimate /></p>

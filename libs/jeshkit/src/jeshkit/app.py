@@ -11,19 +11,22 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from jeshkit.audit_api import audit_router
 from jeshkit.cache import CachedGetMiddleware, ResponseCache
 from jeshkit.consumer import Handlers
 from jeshkit.db import make_engine, make_session_factory
 from jeshkit.deadletters import dead_letter_router
 from jeshkit.errors import error_response, install_error_handlers
+from jeshkit.jobs import PeriodicJob
 from jeshkit.logs import configure_logging
-from jeshkit.messaging import Messaging, PeriodicJob
+from jeshkit.messaging import Messaging
 from jeshkit.metrics import MetricsMiddleware, metrics_router
 from jeshkit.middleware import InputSanityMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
 from jeshkit.openapi import install_openapi
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
 from jeshkit.settings import ServiceSettings
+from jeshkit.tracing import TracingMiddleware, configure_tracing
 
 log = logging.getLogger("jeshkit.app")
 
@@ -40,9 +43,11 @@ def create_service_app(
     cache_channel: str | None = None,
     api_prefix: str | None = None,
 ) -> FastAPI:
-    """Build a service: envelope errors, request ids, JWT, DB, NATS, relay, consumer, jobs, health, and the
-    admin's parked-message routes under `api_prefix` (default: the first router's `/api/...` prefix)."""
+    """Build a service: envelope errors, request ids, traces, JWT, DB, NATS, relay, consumer, jobs, health, and
+    the admin's parked-message and audit-log routes under `api_prefix` (default: the first router's `/api/...`
+    prefix)."""
     configure_logging(settings.service_name, settings.log_level)
+    tracing = configure_tracing(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +106,8 @@ def create_service_app(
     if cache_channel is not None:
         app.add_middleware(CachedGetMiddleware)  # innermost of ours: after the slash and request id
     app.add_middleware(MetricsMiddleware)  # outside the cache, inside the slash rewrite: sees the matched route
+    if tracing:
+        app.add_middleware(TracingMiddleware)  # likewise: names each span by its route
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(InputSanityMiddleware)
     app.add_middleware(RequestIdMiddleware)
@@ -109,6 +116,7 @@ def create_service_app(
     prefix = api_prefix or next((r.prefix for r in routers if r.prefix.startswith("/api/")), None)
     if prefix is not None:
         app.include_router(dead_letter_router(prefix))  # before the service's own "/{id}/..." routes
+        app.include_router(audit_router(prefix))
     for router in routers:
         app.include_router(router)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, MutableMapping
 from typing import Any
 
 from sqlalchemy import Engine
@@ -69,7 +69,7 @@ class ResponseCache:
         self._listener.close()
 
 
-def request_key(scope: dict[str, Any]) -> tuple[str, bytes]:
+def request_key(scope: MutableMapping[str, Any]) -> tuple[str, bytes]:
     """What a cached answer is keyed by: the path and the raw query string (answers must depend on nothing else)."""
     return scope["path"], scope.get("query_string", b"")
 

@@ -24,6 +24,7 @@ from jeshkit.logs import request_id_var
 from jeshkit.outbox import Event, subject_for
 from jeshkit.pull import PullBatches
 from jeshkit.tasks import raise_if_cancelling
+from jeshkit.tracing import consuming
 
 log = logging.getLogger("jeshkit.consumer")
 
@@ -234,7 +235,9 @@ class EventConsumer:
             await self._give_up(event, msg, str(exc), deliveries)
             return
         try:
-            applied = await asyncio.to_thread(self._apply, event, data, handler)
+            with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
+                           consumer=self.name):  # the trace of the request that staged it goes on here
+                applied = await asyncio.to_thread(self._apply, event, data, handler)
         except Exception as exc:  # noqa: BLE001 - retried unless it can never work
             await self._failed(event, msg, exc)
             return
@@ -288,7 +291,9 @@ class EventConsumer:
             for index, (msg, event, data, handler) in enumerate(ready):
                 request_id_var.set((msg.headers or {}).get("X-Request-Id"))
                 try:
-                    applied.append(apply_once(session, self.name, event, data, handler))
+                    with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
+                                   consumer=self.name):  # each event continues its own trace
+                        applied.append(apply_once(session, self.name, event, data, handler))
                 except Exception as exc:
                     session.rollback()
                     raise BatchFailed(index, exc) from exc

@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit import audit
+from jeshkit.audit import Actor
 from jeshkit.consumer import apply_once, handler_table
 from jeshkit.db import SessionDep
 from jeshkit.errors import Conflict, NotFound
@@ -81,17 +83,18 @@ def dead_letter_router(api_prefix: str) -> APIRouter:
 
     @router.post("/{letter_id}/replay", response_model=Envelope[ReplayOut], summary="Replay a parked message (admin)")
     def replay_dead_letter(
-        letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: AdminUser, request: Request
+        letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], admin: AdminUser, request: Request
     ) -> Envelope[ReplayOut]:
         """Apply the message now (or, for an outbox row, send it again); 409 with the reason when it still fails."""
         state = request.app.state
         return Envelope(data=replay(state.session_factory, state.settings.service_name, state.event_handlers,
-                                    letter_id))
+                                    letter_id, actor=admin))
 
     return router
 
 
-def replay(session_factory: sessionmaker[Session], consumer: str, handlers: Any, letter_id: int) -> ReplayOut:
+def replay(session_factory: sessionmaker[Session], consumer: str, handlers: Any, letter_id: int, *,
+           actor: Actor | None = None) -> ReplayOut:
     table = handler_table(handlers or {})
     with session_factory() as session:
         row = session.execute(
@@ -101,6 +104,7 @@ def replay(session_factory: sessionmaker[Session], consumer: str, handlers: Any,
         if row is None:
             raise NotFound("Parked message not found")
         event_id = str(row.event_id) if row.event_id else None
+        outcome: Literal["applied", "duplicate", "requeued"]
         if row.consumer == OUTBOX_CONSUMER:
             outcome = _requeue(session, row)
         else:
@@ -127,6 +131,9 @@ def replay(session_factory: sessionmaker[Session], consumer: str, handlers: Any,
                 raise Conflict(f"Replay failed: {reason}"[:500]) from None
             outcome = "applied" if applied else "duplicate"
         session.execute(text("DELETE FROM dead_letter WHERE id = :id"), {"id": letter_id})
+        if actor is not None:
+            audit.record(session, actor, "dead_letter.replayed", f"dead_letter:{letter_id}",
+                         {"event_id": event_id, "consumer": row.consumer, "outcome": outcome})
         session.commit()
     log.warning("parked message %s (%s) replayed: %s", letter_id, event_id, outcome)
     return ReplayOut(id=letter_id, event_id=event_id, outcome=outcome)

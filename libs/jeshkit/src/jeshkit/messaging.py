@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.consumer import EventConsumer, Handlers
-from jeshkit.jobs import PeriodicJob, run_periodically  # PeriodicJob: also imported from here by services
+from jeshkit.jobs import PeriodicJob, run_periodically
 from jeshkit.outbox import OutboxRelay
 from jeshkit.retention import prune_messaging
 from jeshkit.settings import ServiceSettings

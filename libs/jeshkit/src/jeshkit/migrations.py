@@ -5,6 +5,11 @@ A service's first Alembic revision calls `create_messaging_tables()`; tests may 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
 MESSAGING_DDL = [
     """
     CREATE TABLE IF NOT EXISTS outbox (
@@ -14,12 +19,15 @@ MESSAGING_DDL = [
         subject text NOT NULL,
         payload jsonb NOT NULL,
         request_id text,
+        traceparent text,
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         sent_at timestamptz,
         attempts integer NOT NULL DEFAULT 0,
         last_error text
     )
     """,
+    # W3C traceparent of the span that staged the event (jeshkit.tracing); databases made before it get it here.
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text",
     "CREATE INDEX IF NOT EXISTS ix_outbox_unsent ON outbox (created_at, id) WHERE sent_at IS NULL",
     # Wake the relay when a transaction that staged events commits (NOTIFY is delivered at commit only).
     """
@@ -76,7 +84,7 @@ def drop_messaging_tables() -> None:
         op.execute(statement)
 
 
-def run_migrations_online(target_metadata: object, default_url: str) -> None:
+def run_migrations_online(target_metadata: MetaData, default_url: str) -> None:
     """The body of every service's migrations/env.py.
 
     The URL comes from the caller (`sqlalchemy.url` in the Alembic config) or the service's settings.

@@ -86,7 +86,9 @@ def truthful_openapi(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     _add_envelope(schemas)
     _hoist_defs(spec, schemas)
     _fix_bounds(spec)
-    routes = {(method.lower(), route.path_format): route for route in _api_routes(app) for method in route.methods}
+    routes = {
+        (method.lower(), route.path_format): route for route in _api_routes(app) for method in route.methods or ()
+    }
     needs_token = False
     for path, item in spec.get("paths", {}).items():
         for method in METHODS:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from jeshkit.logs import current_request_id
 from jeshkit.pglisten import PgListener
 from jeshkit.tasks import in_thread, raise_if_cancelling
+from jeshkit.tracing import traceparent
 
 if TYPE_CHECKING:
     from jeshkit.events.base import EventData
@@ -110,8 +111,8 @@ def stage(
     )
     session.execute(
         text(
-            "INSERT INTO outbox (id, type, version, subject, payload, request_id) "
-            "VALUES (:id, :type, :version, :subject, CAST(:payload AS jsonb), :request_id)"
+            "INSERT INTO outbox (id, type, version, subject, payload, request_id, traceparent) "
+            "VALUES (:id, :type, :version, :subject, CAST(:payload AS jsonb), :request_id, :traceparent)"
         ),
         {
             "id": envelope.id,
@@ -120,6 +121,7 @@ def stage(
             "subject": subject_for(session.info.get("subject_prefix", "jesh.events"), envelope.type),
             "payload": json.dumps(envelope.to_dict()),
             "request_id": current_request_id(),
+            "traceparent": traceparent(),  # the trace goes on in the consumers (a NATS header)
         },
     )
     return envelope  # the outbox's trigger NOTIFYs the relay (jeshkit.migrations)
@@ -220,6 +222,8 @@ class OutboxRelay:
         headers = {"Nats-Msg-Id": str(row.id)}
         if row.request_id:
             headers["X-Request-Id"] = row.request_id
+        if row.traceparent:
+            headers["traceparent"] = row.traceparent
         await js.publish(row.subject, row.payload.encode(), headers=headers, timeout=2)
 
     def _connect_and_claim(self) -> tuple[Any, list[Any]]:
@@ -250,7 +254,8 @@ class OutboxRelay:
         return list(
             conn.execute(
                 text(
-                    "SELECT id, subject, payload::text AS payload, request_id FROM outbox WHERE sent_at IS NULL "
+                    "SELECT id, subject, payload::text AS payload, request_id, traceparent FROM outbox "
+                    "WHERE sent_at IS NULL "
                     "ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
                 ),
                 {"limit": self.batch_size},

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.logs import current_request_id
+from jeshkit.tracing import TracingTransport, is_enabled
 
 log = logging.getLogger("jeshkit.peers")
 
@@ -28,7 +29,8 @@ def _add_request_id(request: httpx.Request) -> None:
 
 
 def make_http_client(timeout: float = 5.0) -> httpx.Client:
-    return httpx.Client(timeout=timeout, event_hooks={"request": [_add_request_id]})
+    transport = TracingTransport() if is_enabled() else None  # each call a span, traceparent sent along
+    return httpx.Client(timeout=timeout, event_hooks={"request": [_add_request_id]}, transport=transport)
 
 
 def fetch_json(client: httpx.Client, url: str, *, peer: str) -> dict[str, Any] | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.settings import ServiceSettings
@@ -33,10 +34,11 @@ def prune_messaging(session_factory: sessionmaker[Session], settings: ServiceSet
         total = 0
         while True:
             with session_factory() as session:
-                count = session.execute(
+                result = session.execute(
                     text(f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {old} LIMIT :batch)"),
                     {"keep": keep[retention], "batch": BATCH},
-                ).rowcount
+                )
+                count = cast(CursorResult[Any], result).rowcount
                 session.commit()
             total += count
             if count < BATCH:

@@ -60,6 +60,12 @@ class ServiceSettings(BaseSettings):
     # Run the outbox relay, consumers and periodic jobs in this process.
     run_workers: bool = True
 
+    # Traces (jeshkit.tracing): the standard OpenTelemetry variables; off unless an OTLP endpoint is set.
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_traces_endpoint: str = ""
+    otel_sdk_disabled: bool = False
+    otel_service_name: str = ""  # default: SERVICE_NAME
+
     def secrets_to_check(self) -> dict[str, str | None]:
         """Names and values of secrets that must not keep a development default in production."""
         return {}

@@ -1,6 +1,6 @@
 """Thin HTTP routes of the auth service."""
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -23,11 +23,11 @@ LOGIN_RESPONSES: dict[int | str, dict[str, object]] = {**ERROR_RESPONSES, 429: {
 
 
 def get_credentials(request: Request) -> Credentials:
-    return request.app.state.credentials
+    return cast(Credentials, request.app.state.credentials)
 
 
 def get_key_ring(request: Request) -> KeyRing:
-    return request.app.state.key_ring
+    return cast(KeyRing, request.app.state.key_ring)
 
 
 def get_client_ip(request: Request) -> str:
@@ -100,7 +100,7 @@ def profile(user: CurrentUser, session: SessionDep) -> ProfileOut:
 def update_profile(body: ProfileIn, user: CurrentUser, session: SessionDep) -> ProfileOut:
     """Change any of email, phone and name (the rules of registration); answers the profile as GET does.
     An email another account has: 409. Publishes UserUpdated."""
-    if body.email is None and body.phone is None and body.name is None:
+    if not body.model_fields_set:  # null is refused by the schema: a field set is a field given
         raise BadRequest("Give at least one of email, phone, name")
     account = service.update_profile(
         session=session, user_id=user.id, email=body.email, phone=body.phone, name=body.name

@@ -13,7 +13,7 @@ from auth.settings import Settings
 from auth.throttle import LoginPolicy
 from auth.tokens import AccessTokens, load_key_ring
 from jeshkit.app import create_service_app
-from jeshkit.messaging import PeriodicJob
+from jeshkit.jobs import PeriodicJob
 from jeshkit.security import TokenVerifier
 
 

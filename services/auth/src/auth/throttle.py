@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,7 @@ class LoginPolicy:
     def wait_after(self, attempts: int) -> timedelta:
         """The wait imposed once `attempts` unproven attempts were made (attempts >= max_failures)."""
         doublings = min(attempts - self.max_failures, 30)
-        return min(self.backoff_base * (2**doublings), self.max_lockout)
+        return min(self.backoff_base * (1 << max(doublings, 0)), self.max_lockout)
 
 
 def retry_after_seconds(wait: timedelta) -> int:
@@ -140,5 +140,5 @@ def count_login_attempt(session: Session, *, email: str, client_ip: str, policy:
 def clear_login_attempts(session: Session, *, email: str, client_ip: str) -> None:
     """A right password from this address: its count for this email starts again (never commits)."""
     session.execute(
-        LoginThrottle.__table__.delete().where(LoginThrottle.email == email, LoginThrottle.client_ip == client_ip)
+        delete(LoginThrottle).where(LoginThrottle.email == email, LoginThrottle.client_ip == client_ip)
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from billing import daily, reports, service
+from billing import daily, invoicing, reports, service
 from billing.models import Rental
 from billing.rules import Rules, today_in_nairobi
 from billing.schemas import (
@@ -59,7 +59,7 @@ def rules_from(settings: Settings) -> Rules:
 
 
 def _account(session: Session, rental: Rental, rules: Rules) -> RentalAccount:
-    invoices = service.open_invoices(session=session, booking_id=rental.booking_id)
+    invoices = invoicing.open_invoices(session=session, booking_id=rental.booking_id)
     return RentalAccount.render(
         rental,
         balance=service.rental_balance(session=session, rental=rental),
@@ -69,7 +69,7 @@ def _account(session: Session, rental: Rental, rules: Rules) -> RentalAccount:
 
 
 def _invoice_out(session: Session, invoice_id: int, *, actor_id: int, admin: bool) -> InvoiceOut:
-    invoice = service.get_invoice(session=session, invoice_id=invoice_id, actor_id=actor_id, actor_is_admin=admin)
+    invoice = invoicing.get_invoice(session=session, invoice_id=invoice_id, actor_id=actor_id, actor_is_admin=admin)
     rental = session.get(Rental, invoice.booking_id)
     return InvoiceOut.render(invoice, rental.as_of if rental else invoice.due_date)
 
@@ -96,7 +96,7 @@ def list_invoices(
         if user_id is not None and user_id != user.id:
             raise Forbidden("Unauthorized")
         user_id = user.id
-    found = service.list_invoices(session=session, user_id=user_id, status=status, booking_id=booking_id,
+    found = invoicing.list_invoices(session=session, user_id=user_id, status=status, booking_id=booking_id,
                                   overdue=overdue, limit=limit, offset=offset)
     as_of = {r.booking_id: r.as_of for r in session.query(Rental).filter(
         Rental.booking_id.in_({i.booking_id for i in found} or {0}))}
@@ -112,7 +112,7 @@ def get_invoice(invoice_id: PathId, user: CurrentUser, session: SessionDep) -> E
 @internal_router.get("/{invoice_id}")
 def internal_invoice(invoice_id: PathId, session: SessionDep) -> Envelope[InternalInvoice]:
     """For payments (never routed by the gateway): what it needs to charge the invoice's balance."""
-    invoice = service.get_invoice(session=session, invoice_id=invoice_id, actor_id=None, actor_is_admin=True)
+    invoice = invoicing.get_invoice(session=session, invoice_id=invoice_id, actor_id=None, actor_is_admin=True)
     return Envelope(data=InternalInvoice(id=invoice.id, number=invoice.number, booking_id=invoice.booking_id,
                                          user_id=invoice.user_id, total=invoice.total, balance=invoice.balance,
                                          status=invoice.status))  # type: ignore[arg-type]
@@ -140,12 +140,12 @@ def set_autopay(
 @test_clock_router.post("/rentals/{booking_id}/advance", response_model=Envelope[RentalAccount],
                         summary="The rental's test clock (never in production)")
 def advance(
-    booking_id: PathId, body: Advance, _: AdminUser, session: SessionDep, request: Request
+    booking_id: PathId, body: Advance, admin: AdminUser, session: SessionDep, request: Request
 ) -> Envelope[RentalAccount]:
     """Admin: bill this rental day by day up to `to` exactly as the daily job would (issue, remind, autopay,
     late fee, lock-out, lien). Earlier than the day billing has run up to: 409. Absent in production."""
     rules = rules_of(request)
-    rental = daily.advance(session=session, booking_id=booking_id, to=body.to, rules=rules)
+    rental = daily.advance(session=session, booking_id=booking_id, to=body.to, rules=rules, actor=admin)
     return Envelope(data=_account(session, rental, rules))
 
 

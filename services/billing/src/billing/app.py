@@ -7,7 +7,7 @@ from billing.api import billing_router, internal_router, invoices_router, rules_
 from billing.handlers import make_handlers
 from billing.settings import Settings
 from jeshkit.app import create_service_app
-from jeshkit.messaging import PeriodicJob
+from jeshkit.jobs import PeriodicJob
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

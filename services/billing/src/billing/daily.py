@@ -16,18 +16,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing import events as ev
+from billing.invoicing import invoice_facts, new_invoice, open_invoices, settle
 from billing.models import BilledDay, Invoice, InvoiceLine, Rental
-from billing.rules import NAIROBI, Rules, issue_date, period_after
-from billing.service import (
-    invoice_facts,
-    lock_rental,
-    new_invoice,
-    open_invoices,
-    refresh_standing,
-    refuse_going_back,
-    settle,
-    stage_got_worse,
-)
+from billing.rules import Rules, issue_date, period_after
+from billing.service import lock_rental, refresh_standing, refuse_going_back, stage_got_worse
+from jeshkit import audit
+from jeshkit.audit import Actor
+from jeshkit.clock import NAIROBI
 from jeshkit.errors import BadRequest, NotFound
 
 log = logging.getLogger("billing.daily")
@@ -111,7 +106,7 @@ def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bo
     return True
 
 
-def advance(*, session: Session, booking_id: int, to: date, rules: Rules) -> Rental:
+def advance(*, session: Session, booking_id: int, to: date, rules: Rules, actor: Actor) -> Rental:
     """The test clock: bill the rental day by day up to `to` (never backwards), in one transaction."""
     rental = lock_rental(session=session, booking_id=booking_id)
     if rental is None:
@@ -119,6 +114,8 @@ def advance(*, session: Session, booking_id: int, to: date, rules: Rules) -> Ren
     refuse_going_back(rental, to)
     if (to - rental.as_of).days > MAX_ADVANCE_DAYS:
         raise BadRequest("Invalid request", [{"field": "to", "message": "At most 3 years ahead at a time"}])
+    audit.record(session, actor, "rental.clock_advanced", f"rental:{booking_id}",
+                 {"from": rental.as_of.isoformat(), "to": to.isoformat()})
     day = rental.as_of + timedelta(days=1)
     while day <= to:
         bill_day(session=session, rental=rental, day=day, rules=rules)

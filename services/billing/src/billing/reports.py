@@ -147,8 +147,8 @@ def revenue(*, session: Session, start: date, end: date) -> dict[str, Any]:
          "net": v["collected"] - v["refunds"]}
         for (key, method), v in sorted(table.items())
     ]
-    collected = sum(r["collected"] for r in rows)
-    refunds = sum(r["refunds"] for r in rows)
+    collected = sum(v["collected"] for v in table.values())
+    refunds = sum(v["refunds"] for v in table.values())
     return {"from": start.isoformat(), "to": end.isoformat(), "rows": rows,
             "totals": {"collected": collected, "refunds": refunds, "net": collected - refunds}}
 

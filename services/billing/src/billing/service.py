@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing import events as ev
-from billing.models import Allocation, Invoice, InvoiceLine, Payment, Refund, Rental, Tenant, UnitCopy
-from billing.rules import Rules, access_for, is_worse, period_after, period_end, stage_for, today_in_nairobi
+from billing.invoicing import new_invoice, open_invoices, settle
+from billing.models import Invoice, Payment, Refund, Rental, Tenant, UnitCopy
+from billing.rules import Rules, access_for, is_worse, period_after, stage_for, today_in_nairobi
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
 
 log = logging.getLogger("billing.service")
@@ -25,6 +26,8 @@ GATE_CODE_ATTEMPTS = 50
 
 
 # --- reading -----------------------------------------------------------------------------------------
+
+
 def serialize_booking(*, session: Session, booking_id: int) -> None:
     """Take this booking's transaction lock: BookingConfirmed (makes the rental) and its first PaymentSucceeded
     (makes the payment) each look for the other's row. Run at once by two replicas under READ COMMITTED, each would
@@ -35,7 +38,6 @@ def serialize_booking(*, session: Session, booking_id: int) -> None:
     )
 
 
-
 def lock_rental(*, session: Session, booking_id: int) -> Rental | None:
     """The rental, its row locked until the transaction ends (fresh values, not the session's cache)."""
     return session.scalars(
@@ -43,18 +45,6 @@ def lock_rental(*, session: Session, booking_id: int) -> Rental | None:
             populate_existing=True
         )
     ).first()
-
-
-def open_invoices(*, session: Session, booking_id: int, lock: bool = False) -> list[Invoice]:
-    """The rental's open invoices, oldest first (the order payments are applied in)."""
-    query = (
-        select(Invoice)
-        .where(Invoice.booking_id == booking_id, Invoice.status == "open")
-        .order_by(Invoice.due_date, Invoice.id)
-    )
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return list(session.scalars(query).all())
 
 
 def rental_balance(*, session: Session, rental: Rental) -> int:
@@ -67,10 +57,6 @@ def rental_balance(*, session: Session, rental: Rental) -> int:
     return max(int(owed or 0) - rental.credit, 0)
 
 
-def days_overdue(invoice: Invoice, as_of: date) -> int:
-    return max((as_of - invoice.due_date).days, 0) if invoice.status == "open" else 0
-
-
 def get_rental(*, session: Session, booking_id: int, actor_id: int, actor_is_admin: bool) -> Rental:
     """The rental account of a monthly booking, for its owner or an admin."""
     rental = session.get(Rental, booking_id)
@@ -81,58 +67,19 @@ def get_rental(*, session: Session, booking_id: int, actor_id: int, actor_is_adm
     return rental
 
 
-def get_invoice(*, session: Session, invoice_id: int, actor_id: int | None, actor_is_admin: bool) -> Invoice:
-    """One invoice, for its owner or an admin (actor_id None: a peer service)."""
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None:
-        raise NotFound("Invoice not found")
-    if actor_id is not None and not actor_is_admin and invoice.user_id != actor_id:
-        raise Forbidden("Unauthorized")
-    return invoice
-
-
-def list_invoices(
-    *,
-    session: Session,
-    user_id: int | None = None,
-    status: str | None = None,
-    booking_id: int | None = None,
-    overdue: bool = False,
-    limit: int = 200,
-    offset: int = 0,
-) -> Sequence[Invoice]:
-    """Invoices matching every given filter, newest first."""
-    query = select(Invoice)
-    if user_id is not None:
-        query = query.where(Invoice.user_id == user_id)
-    if status is not None:
-        query = query.where(Invoice.status == status)
-    if booking_id is not None:
-        query = query.where(Invoice.booking_id == booking_id)
-    if overdue:
-        query = query.join(Rental, Rental.booking_id == Invoice.booking_id).where(
-            Invoice.status == "open", Invoice.due_date < Rental.as_of
-        )
-    query = query.order_by(Invoice.period_start.desc(), Invoice.id.desc()).offset(offset).limit(limit)
-    return session.scalars(query).all()
-
-
 # --- events' facts --------------------------------------------------------------------------------------
-def invoice_facts(invoice: Invoice) -> dict[str, object]:
-    return {
-        "invoice_id": invoice.id,
-        "number": invoice.number,
-        "booking_id": invoice.booking_id,
-        "user_id": invoice.user_id,
-        "total": invoice.total,
-        "balance": invoice.balance,
-        "due_date": invoice.due_date,
-        "period_start": invoice.period_start,
-        "period_end": invoice.period_end,
-    }
 
 
-def access_facts(*, session: Session, rental: Rental) -> dict[str, object]:
+class AccessFields(TypedDict):
+    """What AccessSuspended and AccessRestored carry."""
+
+    booking_id: int
+    user_id: int
+    unit_id: int
+    balance: int
+
+
+def access_facts(*, session: Session, rental: Rental) -> AccessFields:
     return {
         "booking_id": rental.booking_id,
         "user_id": rental.user_id,
@@ -142,44 +89,6 @@ def access_facts(*, session: Session, rental: Rental) -> dict[str, object]:
 
 
 # --- invoices -------------------------------------------------------------------------------------------
-def new_invoice(*, session: Session, rental: Rental, period_start: date, issued_on: date) -> Invoice:
-    """Insert the rent invoice of one period (flushed, so it has its id and number)."""
-    invoice = Invoice(
-        booking_id=rental.booking_id,
-        user_id=rental.user_id,
-        period_start=period_start,
-        period_end=period_end(period_start, rental.billing_day),
-        issue_date=issued_on,
-        due_date=period_start,
-        total=rental.monthly_rate,
-        amount_paid=0,
-        status="open",
-    )
-    invoice.lines.append(
-        InvoiceLine(
-            kind="rent",
-            description=f"Rent {period_start.isoformat()} to {invoice.period_end.isoformat()}",
-            amount=rental.monthly_rate,
-        )
-    )
-    session.add(invoice)
-    session.flush()
-    session.refresh(invoice, ["number"])
-    return invoice
-
-
-def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment | None, now: datetime) -> None:
-    """Put `amount` (at most the balance) on the invoice; paid in full: status paid and InvoicePaid."""
-    if amount <= 0:
-        return
-    invoice.amount_paid += amount
-    if payment is not None:
-        session.add(Allocation(payment_id=payment.payment_id, invoice_id=invoice.id, amount=amount))
-    if invoice.amount_paid >= invoice.total:
-        invoice.status = "paid"
-        invoice.paid_at = now
-        receipt = payment.receipt if payment is not None else None
-        ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt))
 
 
 def refresh_standing(*, session: Session, rental: Rental, rules: Rules) -> str:
@@ -208,6 +117,8 @@ def stage_got_worse(previous: str, rental: Rental) -> bool:
 
 
 # --- rentals --------------------------------------------------------------------------------------------
+
+
 def _new_gate_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
@@ -392,6 +303,8 @@ def refuse_going_back(rental: Rental, to: date) -> None:
 
 
 # --- copies of other services' facts ---------------------------------------------------------------------
+
+
 def record_refund(*, session: Session, data: ev.RefundPaid, occurred_at: datetime) -> None:
     session.execute(
         pg_insert(Refund)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -25,12 +25,12 @@ QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request for nothing.
 async def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)
 
 
 async def inventory_peer(request: Request) -> Peer:
     """Inventory's internal API (for a unit this service has not heard of yet)."""
-    return Peer("inventory", request.app.state.settings.inventory_url, request.app.state.http)
+    return Peer("inventory", cast(Settings, request.app.state.settings).inventory_url, request.app.state.http)
 
 
 InventoryDep = Annotated[Peer, Depends(inventory_peer)]

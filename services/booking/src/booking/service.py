@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict, cast
 
-from sqlalchemy import Row, bindparam, exists, insert, or_, select
+from sqlalchemy import Row, Table, bindparam, exists, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from booking.models import Booking, Refund, Unit
+from jeshkit import audit
+from jeshkit.audit import ActorRef
 from jeshkit.clock import nairobi_today
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, RefundRequired, UnitReleased, stage
+from jeshkit.events.booking import Plan
 from jeshkit.events.inventory import UnitFacts
 from jeshkit.peers import Peer, fetch_on_miss
 
@@ -96,10 +100,11 @@ def save_unit_snapshot(*, session: Session, snapshot: UnitFacts, source_time: da
 
 # The hot path (POST /api/bookings) in Core SQL: one statement each, compiled once, no unit of work.
 _UNIT_TERMS = select(Unit.monthly_price, Unit.bookable).where(Unit.unit_id == bindparam("unit_id"))
-_INSERT_BOOKING = insert(Booking.__table__).returning(Booking.__table__.c.id)
+_BOOKINGS = cast(Table, Booking.__table__)
+_INSERT_BOOKING = insert(_BOOKINGS).returning(_BOOKINGS.c.id)
 
 
-def get_unit_terms(*, session: Session, unit_id: int, inventory: Peer) -> Row[tuple[int, bool]]:
+def get_unit_terms(*, session: Session, unit_id: int, inventory: Peer) -> Row[int, bool]:
     """The unit's (monthly_price, bookable) from the local copy, filled from inventory's GET /internal/units/{id}
     when unheard of."""
     asked_at = datetime.now(UTC)  # an event about a later change of the unit still wins over this answer
@@ -150,28 +155,42 @@ def cancel_row(*, session: Session, booking: Booking, reason: str, now: datetime
     )
 
 
+class BookingFields(TypedDict):
+    """What BookingCreated and BookingConfirmed both tell about a booking."""
+
+    booking_id: int
+    user_id: int
+    unit_id: int
+    start_date: date
+    end_date: date | None
+    total_price: int
+    plan: Plan
+    monthly_rate: int | None
+
+
+def booking_fields(booking: Booking) -> BookingFields:
+    return {
+        "booking_id": booking.id,
+        "user_id": booking.user_id,
+        "unit_id": booking.unit_id,
+        "start_date": booking.start_date,
+        "end_date": booking.end_date,
+        "total_price": booking.total_price,
+        "plan": cast(Plan, booking.plan),  # the column's check constraint allows only these
+        "monthly_rate": booking.monthly_rate,
+    }
+
+
 def stage_confirmed(*, session: Session, booking: Booking) -> None:
     """Stage BookingConfirmed for a booking that just became confirmed."""
-    stage(
-        session,
-        BookingConfirmed(
-            booking_id=booking.id,
-            user_id=booking.user_id,
-            unit_id=booking.unit_id,
-            start_date=booking.start_date,
-            end_date=booking.end_date,
-            total_price=booking.total_price,
-            plan=booking.plan,  # type: ignore[arg-type]
-            monthly_rate=booking.monthly_rate,
-        ),
-    )
+    stage(session, BookingConfirmed(**booking_fields(booking)))
 
 
 def require_refund(
-    *, session: Session, booking: Booking, amount: int, payment_id: int | None, receipt: str | None, reason: str
+    *, session: Session, booking: Booking, amount: int, payment_id: int, receipt: str | None, reason: str
 ) -> bool:
     """Record money that must go back to the payer and stage RefundRequired (once per payment)."""
-    if payment_id is not None and session.scalar(select(exists().where(Refund.payment_id == payment_id))):
+    if session.scalar(select(exists().where(Refund.payment_id == payment_id))):
         return False
     booking.refunds.append(
         Refund(payment_id=payment_id, amount=amount, receipt=receipt, reason=reason, status="required")
@@ -243,6 +262,7 @@ def create_booking(
     if not bookable:
         raise BadRequest("Unit not available")
     now = datetime.now(UTC)
+    hold_expires_at = now + timedelta(seconds=hold_seconds)
     monthly_rate = monthly_price if plan == "monthly" else None
     if monthly_rate is not None:
         price = monthly_rate
@@ -261,7 +281,7 @@ def create_booking(
         "payment_status": "pending",
         "created_at": now,
         "updated_at": now,
-        "hold_expires_at": now + timedelta(seconds=hold_seconds),
+        "hold_expires_at": hold_expires_at,
     }
 
     def insert() -> Booking:
@@ -287,20 +307,7 @@ def create_booking(
             if is_overlap_refusal(again):
                 raise BadRequest("Unit not available") from None
             raise
-    stage(
-        session,
-        BookingCreated(
-            booking_id=booking.id,
-            user_id=booking.user_id,
-            unit_id=booking.unit_id,
-            start_date=booking.start_date,
-            end_date=booking.end_date,
-            total_price=booking.total_price,
-            hold_expires_at=booking.hold_expires_at,
-            plan=booking.plan,  # type: ignore[arg-type]
-            monthly_rate=booking.monthly_rate,
-        ),
-    )
+    stage(session, BookingCreated(**booking_fields(booking), hold_expires_at=hold_expires_at))
     session.commit()
     return booking
 
@@ -349,11 +356,14 @@ def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is
         raise Forbidden("Unauthorized")
     if booking.status == "cancelled":
         raise Conflict("Booking is already cancelled")
-    now = datetime.now(UTC)
+    now, previous_status = datetime.now(UTC), booking.status
     if booking.status == "confirmed" and not actor_is_admin and nairobi_today(now) >= booking.start_date:
         raise Conflict("A booking that has started can no longer be cancelled; ask us to end it")
     cancel_row(session=session, booking=booking, reason="admin" if actor_is_admin else "user", now=now)
-    if booking.payment_status == "success":
+    if actor_is_admin:
+        audit.record(session, ActorRef(actor_id), "booking.cancelled", f"booking:{booking_id}",
+                     {"previous_status": previous_status, "payment_status": booking.payment_status})
+    if booking.payment_status == "success" and booking.payment_id is not None:
         require_refund(
             session=session,
             booking=booking,

@@ -103,9 +103,9 @@ def _listing(session_factory: Any, filters: service.UnitFilters) -> tuple[bytes,
 
 
 @router.post("", status_code=201, response_model=Envelope[UnitOut], responses=ERROR_RESPONSES)
-def create_unit(body: UnitCreate, session: SessionDep, _: AdminUser, request: Request) -> Envelope[UnitOut]:
+def create_unit(body: UnitCreate, session: SessionDep, admin: AdminUser, request: Request) -> Envelope[UnitOut]:
     """Add a unit (admin). Duplicate unit_number (case-insensitive): 409."""
-    unit = service.create_unit(session=session, **body.model_dump())
+    unit = service.create_unit(session=session, **body.model_dump(), actor=admin)
     # Other replicas hear the commit's NOTIFY within milliseconds; this one forgets before it answers,
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
@@ -126,10 +126,10 @@ def get_unit(unit_id: int, session: SessionDep) -> Envelope[UnitOut]:
 
 @router.put("/{unit_id}", response_model=MessageEnvelope[UnitOut], responses=ERROR_RESPONSES)
 def update_unit(
-    unit_id: int, body: UnitUpdate, session: SessionDep, _: AdminUser, request: Request
+    unit_id: int, body: UnitUpdate, session: SessionDep, admin: AdminUser, request: Request
 ) -> MessageEnvelope[UnitOut]:
     """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
-    unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes())
+    unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes(), actor=admin)
     request.app.state.response_cache.invalidate()
     return MessageEnvelope(message="Unit updated", data=UnitOut.model_validate(unit))
 

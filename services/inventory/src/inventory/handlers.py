@@ -59,9 +59,9 @@ def record_booking(session: Session, data: BookingEvent, event: Event, *, state:
         "cancel_reason": data.reason if isinstance(data, BookingCancelled | UnitReleased) else None,
         "updated_at": func.now(),
     }
-    statement = insert(UnitBooking).values(**values)
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
+    inserting = insert(UnitBooking).values(**values)
+    excluded = inserting.excluded
+    statement = inserting.on_conflict_do_update(
         index_elements=[UnitBooking.booking_id],
         set_={
             "unit_id": excluded.unit_id,

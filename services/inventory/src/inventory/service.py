@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from inventory.models import Unit, UnitBooking
+from jeshkit import audit
+from jeshkit.audit import Actor
 from jeshkit.clock import NAIROBI, nairobi_today
 from jeshkit.errors import BadRequest, Conflict, NotFound
 from jeshkit.events import UnitCreated, UnitUpdated, stage
@@ -169,6 +171,7 @@ def create_unit(
     dimensions: str,
     monthly_price: int,
     description: str | None,
+    actor: Actor,
 ) -> UnitView:
     """Add a unit to the catalogue (unit numbers unique, case-insensitively) and announce UnitCreated."""
     unit_id = session.execute(
@@ -188,12 +191,14 @@ def create_unit(
         raise Conflict("Unit number already exists")
     unit = session.get_one(Unit, unit_id)
     stage(session, UnitCreated(**_unit_facts(unit)))
+    audit.record(session, actor, "unit.created", f"unit:{unit_id}",
+                 {"unit_number": unit_number, "size": size, "monthly_price": monthly_price})
     view = _fetch_unit(session, unit_id, datetime.now(UTC))
     session.commit()
     return view
 
 
-def update_unit(*, session: Session, unit_id: int, changes: dict[str, Any]) -> UnitView:
+def update_unit(*, session: Session, unit_id: int, changes: dict[str, Any], actor: Actor) -> UnitView:
     """Apply an admin's changes (status: maintenance on/off only; `booked` follows bookings) and announce them."""
     if not changes:
         raise BadRequest("Nothing to update: send any of status, monthly_price, size, dimensions, description")
@@ -220,6 +225,7 @@ def update_unit(*, session: Session, unit_id: int, changes: dict[str, Any]) -> U
         unit.updated_at = now
         stage(session, UnitUpdated(**_unit_facts(unit)))
         notify(session, UNITS_CHANGED)
+    audit.record(session, actor, "unit.updated", f"unit:{unit_id}", {"changes": changes})
     session.flush()
     view = _fetch_unit(session, unit_id, now)
     session.commit()

@@ -9,7 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from jeshkit.app import create_service_app
-from jeshkit.messaging import PeriodicJob
+from jeshkit.jobs import PeriodicJob
 from jeshkit.peers import make_http_client
 from notifications import delivery
 from notifications.api import router

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from notifications.texts import NAIROBI
+from jeshkit.clock import NAIROBI
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -266,4 +266,4 @@ def record_delivery_report(*, session: Session, provider_id: str, status: str) -
         .values(**changes)
     )
     session.commit()
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)

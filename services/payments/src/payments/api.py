@@ -124,6 +124,20 @@ def list_payments(
     return Envelope(data=[PaymentRecord(**r) for r in rows])
 
 
+@router.post("/admin/unknown/{payment_id}/requery", response_model=Envelope[PaymentRecord], responses=UPSTREAM_ERRORS)
+def requery_unknown_payment(
+    payment_id: int, _: AdminUser, session: SessionDep, request: Request
+) -> Envelope[PaymentRecord]:
+    """Ask the provider again now about a payment parked as `unknown` (admin): its final word settles it (a failure
+    frees the booking for a new attempt); while it is still processing the payment stays `unknown`. Not unknown: 409."""
+    payment = service.requery_unknown_payment(
+        session=session, providers=request.app.state.providers, payment_id=payment_id
+    )
+    record = service.payment_record(payment)
+    session.rollback()
+    return Envelope(data=PaymentRecord(**record))
+
+
 @router.get("/refunds", response_model=Envelope[list[RefundView]], responses=ERROR_RESPONSES)
 def list_refunds(
     _: AdminUser,
@@ -150,9 +164,12 @@ def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[Unmatched
 
 
 @router.post("/unmatched/{unmatched_id}/refund", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)
-def refund_unmatched(unmatched_id: int, _: AdminUser, session: SessionDep, request: Request) -> Envelope[RefundView]:
+def refund_unmatched(
+    unmatched_id: int, admin: AdminUser, session: SessionDep, request: Request
+) -> Envelope[RefundView]:
     """Turn unmatched money into a refund (admin), once M-PESA confirms it was paid; then approve it as any."""
-    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id)
+    refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id,
+                                      admin=admin)
     return Envelope(data=RefundView(**service.refund_view(refund)))
 
 

@@ -142,6 +142,7 @@ class Settings(ServiceSettings):
             "DARAJA_CONSUMER_SECRET": unless_default(self.daraja_consumer_secret, DEV_CONSUMER_SECRET),
             "MPESA_PASSKEY": unless_default(self.mpesa_passkey, SANDBOX_PASSKEY),
             "MPESA_CALLBACK_TOKEN": self.mpesa_callback_token,
+            "MPESA_B2C_SECURITY_CREDENTIAL": unless_default(self.mpesa_b2c_security_credential, DEV_B2C_CREDENTIAL),
             "PESAPAL_CONSUMER_KEY": unless_default(self.pesapal_consumer_key, DEV_PESAPAL_KEY),
             "PESAPAL_CONSUMER_SECRET": unless_default(self.pesapal_consumer_secret, DEV_PESAPAL_SECRET),
             "PESAPAL_IPN_TOKEN": unless_default(self.pesapal_ipn_token, DEV_PESAPAL_IPN_TOKEN),

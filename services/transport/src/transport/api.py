@@ -1,7 +1,7 @@
 """Thin HTTP routes of the transport service."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -44,7 +44,8 @@ def create_transport_request(
         tariff=service.Tariff(base_fee=settings.transport_base_fee, per_km=settings.transport_per_km),
         booking_service=_booking_service(request),
     )
-    return Envelope(data=Created(id=created.id, status=created.status, estimated_cost=created.estimated_cost))
+    status = cast(Status, created.status)  # the column's check constraint allows only these
+    return Envelope(data=Created(id=created.id, status=status, estimated_cost=created.estimated_cost))
 
 
 @router.get("", response_model=Envelope[list[TransportRequestOut]], summary="List requests for planning the trucks")
@@ -87,9 +88,9 @@ def list_user_transport_requests(
     "/{request_id}/status", response_model=Envelope[TransportRequestOut], summary="Change a request's status (admin)"
 )
 def change_transport_request_status(
-    request_id: Id, body: StatusChange, _admin: AdminUser, session: SessionDep
+    request_id: Id, body: StatusChange, admin: AdminUser, session: SessionDep
 ) -> Envelope[TransportRequestOut]:
     """Forward only: requested→scheduled→in_progress→completed, and →cancelled from any state before
     completed. Any other move (including to the same status) is 409; an unknown status value is 400."""
-    changed = service.change_status(session=session, request_id=request_id, status=body.status)
+    changed = service.change_status(session=session, request_id=request_id, status=body.status, actor=admin)
     return Envelope(data=_out(changed))

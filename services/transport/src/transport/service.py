@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from jeshkit import audit
 from jeshkit.clock import NAIROBI
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import TransportStatusChanged, stage
@@ -132,7 +133,7 @@ def list_requests(*, session: Session, user: Principal, filters: ListFilters) ->
     return list(session.scalars(query.order_by(TransportRequest.preferred_time, TransportRequest.id)).all())
 
 
-def change_status(*, session: Session, request_id: int, status: str) -> TransportRequest:
+def change_status(*, session: Session, request_id: int, status: str, actor: Principal) -> TransportRequest:
     """Move a request along the allowed transitions (admin); any other move is a conflict."""
     request = session.scalars(
         select(TransportRequest).where(TransportRequest.id == request_id).with_for_update()
@@ -146,6 +147,8 @@ def change_status(*, session: Session, request_id: int, status: str) -> Transpor
     request.updated_at = func.now()
     session.flush()
     _stage_status_changed(session, request, previous_status=previous)
+    audit.record(session, actor, "transport_request.status_changed", f"transport_request:{request_id}",
+                 {"from": previous, "to": status})
     session.commit()
     session.refresh(request)
     return request

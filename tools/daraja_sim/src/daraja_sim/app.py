@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from daraja_sim.b2c import Payout
 from daraja_sim.daraja import Daraja, Transaction
 from daraja_sim.settings import SimSettings
-from daraja_sim.wire import DarajaError, bad_request
+from daraja_sim.wire import DarajaError, bad_request, phone_of
 
 log = logging.getLogger("daraja_sim")
 
@@ -151,6 +151,32 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
         if not transaction.is_settled():
             return JSONResponse({"message": "The transaction is still being processed"}, status_code=409)
         return JSONResponse(await deliver(transaction))
+
+    @app.post("/simulator/phones/{phone}/processing")
+    async def hold_phone(phone: str) -> JSONResponse:
+        """Fault knob: pushes to this phone stay "being processed" (no callback) until released."""
+        number = phone_of(phone)
+        if number is None:
+            return JSONResponse({"message": "Not a phone number (2547XXXXXXXX)"}, status_code=400)
+        daraja.hold_phone(number)
+        return JSONResponse({"phone": number, "processing": True})
+
+    @app.post("/simulator/phones/{phone}/release")
+    async def release_phone(phone: str, request: Request) -> JSONResponse:
+        """Settle the phone's held pushes now (body `{"ResultCode": n}`, default by its last four digits), no
+        callback; later pushes behave as usual."""
+        number = phone_of(phone)
+        if number is None:
+            return JSONResponse({"message": "Not a phone number (2547XXXXXXXX)"}, status_code=400)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return JSONResponse({"message": "The body must be JSON"}, status_code=400)
+        code = body.get("ResultCode") if isinstance(body, dict) else None
+        if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+            return JSONResponse({"message": "ResultCode must be a number"}, status_code=400)
+        return JSONResponse({"phone": number, "settled": daraja.release_phone(number, code)})
 
     @app.get("/simulator/payouts")
     async def list_payouts() -> dict[str, Any]:

@@ -29,6 +29,7 @@ from daraja_sim.wire import (
 from jeshkit.mpesa import DARAJA_TIME, TIMESTAMP_FORMAT, parse_stk_timestamp, stk_password
 
 TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
+NEVER = datetime.max.replace(tzinfo=UTC)  # when a held push settles unless released
 
 RESULT_DESCRIPTIONS = {
     0: "The service request is processed successfully.",
@@ -83,6 +84,8 @@ class Transaction:
     result_code: int
     send_callback: bool
     receipt: str | None = None
+    # Held by a test (its phone was put "processing"): unsettled until released, and its callback is lost.
+    held: bool = False
     deliveries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -163,6 +166,7 @@ class Daraja:
         self._receipts: set[str] = set()
         self.stats = {"tokens_issued": 0, "stk_pushes": 0, "stk_queries": 0, "callbacks_sent": 0, "b2c_requests": 0}
         self.payouts = Payouts(settings)
+        self._processing_phones: set[str] = set()
 
     # --- OAuth ----------------------------------------------------------------------------------
     def issue_token(self, authorization: str | None, grant_type: str | None) -> dict[str, str]:
@@ -242,6 +246,7 @@ class Daraja:
         delay = self.settings.slow_callback_delay_seconds if outcome.slow else self.settings.callback_delay_seconds
         now = datetime.now(UTC)
         with self._lock:
+            held = phone in self._processing_phones
             checkout_request_id = self._new_checkout_request_id()
             receipt = self._new_receipt() if outcome.result_code == 0 else None
             transaction = Transaction(
@@ -257,10 +262,11 @@ class Daraja:
                 account_reference=account_reference,
                 transaction_desc=transaction_desc,
                 created_at=now,
-                settles_at=now + timedelta(seconds=max(delay, 0.0)),
+                settles_at=NEVER if held else now + timedelta(seconds=max(delay, 0.0)),
                 result_code=outcome.result_code,
-                send_callback=outcome.send_callback,
+                send_callback=outcome.send_callback and not held,
                 receipt=receipt,
+                held=held,
             )
             self.transactions[checkout_request_id] = transaction
             self.stats["stk_pushes"] += 1
@@ -288,6 +294,31 @@ class Daraja:
         if not transaction.is_settled():
             raise DarajaError("500.001.1001", "The transaction is being processed")
         return transaction.query_answer()
+
+    # --- fault knobs (admin) -----------------------------------------------------------------------
+    def hold_phone(self, phone: str) -> None:
+        """Pushes to this phone from now on stay "being processed" (STK Push Query answers 500.001.1001) and never
+        call back, until the phone is released: a payer whose outcome M-PESA cannot tell."""
+        with self._lock:
+            self._processing_phones.add(phone)
+
+    def release_phone(self, phone: str, result_code: int | None = None) -> list[str]:
+        """Stop holding the phone; its held pushes settle now with `result_code` (default: the outcome of its last
+        four digits), still without a callback. Returns their CheckoutRequestIDs."""
+        now = datetime.now(UTC)
+        settled = []
+        with self._lock:
+            self._processing_phones.discard(phone)
+            for transaction in self.transactions.values():
+                if transaction.phone != phone or not transaction.held:
+                    continue
+                code = outcome_for(phone).result_code if result_code is None else result_code
+                transaction.held = False
+                transaction.result_code = code
+                transaction.receipt = (transaction.receipt or self._new_receipt()) if code == 0 else None
+                transaction.settles_at = now
+                settled.append(transaction.checkout_request_id)
+        return settled
 
     def get(self, checkout_request_id: str) -> Transaction | None:
         with self._lock:

@@ -13,8 +13,9 @@ import tempfile
 import threading
 from pathlib import Path
 
+from jeshstack.paths import REPO
 from jeshstack.procs import http_ok, port_open, wait_for
-from jeshstack.stack import REPO, Stack, StackConfig
+from jeshstack.stack import Stack, StackConfig
 
 STATE_DIR = Path(os.environ.get("JESH_STATE_DIR", REPO / ".jesh"))
 STATE_FILE = STATE_DIR / "state.json"
@@ -191,7 +192,10 @@ def cmd_bench(args: list[str]) -> int:
 
 
 def cmd_lint(_: argparse.Namespace) -> int:
-    return subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=REPO)
+    """ruff on everything, then mypy --strict on the kit and every service (pyproject.toml's [tool.mypy])."""
+    ruff = subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=REPO)
+    mypy = subprocess.call([sys.executable, "-m", "mypy"], cwd=REPO)
+    return ruff or mypy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.set_defaults(func=cmd_logs)
     sub.add_parser("reset", help="stop and wipe the stack's state (.jesh/)").set_defaults(func=cmd_reset)
     sub.add_parser("test", help="run every test (extra arguments go to pytest)")
-    sub.add_parser("lint", help="ruff").set_defaults(func=cmd_lint)
+    sub.add_parser("lint", help="ruff, then mypy --strict").set_defaults(func=cmd_lint)
     sub.add_parser("bench", help="the benchmark (extra arguments go to bench/run.py)")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[4]
+from jeshstack.paths import REPO
+
 GATEWAY_DIR = REPO / "gateway"
 STATIC_CONFIG = GATEWAY_DIR / "traefik.yml"
 DYNAMIC_DIR = GATEWAY_DIR / "dynamic"

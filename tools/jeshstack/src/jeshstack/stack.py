@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -20,83 +19,13 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, stop_process, wait_for
+from jeshstack import demo
+from jeshstack.databases import create_database_if_missing, run_migrations, with_db
+from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
+from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, wait_for
+from jeshstack.supervision import ManagedProcess, supervise
 
-REPO = Path(__file__).resolve().parents[4]
 SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", "notifications")
-DEV_ADMIN_EMAIL = "admin@jesh.local"
-DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
-
-DEMO_UNITS = [
-    ("A-101", "small", "1.5m x 1.5m x 2.4m", 3500, "Locker-sized unit for boxes and suitcases"),
-    ("A-102", "small", "1.5m x 1.5m x 2.4m", 3500, "Locker-sized unit near the entrance"),
-    ("A-103", "small", "2m x 1.5m x 2.4m", 4500, "Fits the contents of a studio flat"),
-    ("B-201", "medium", "3m x 2m x 2.4m", 7500, "Fits a one-bedroom house"),
-    ("B-202", "medium", "3m x 2m x 2.4m", 7500, "Ground floor, trolley access"),
-    ("B-203", "medium", "3m x 3m x 2.4m", 9000, "Fits a two-bedroom house"),
-    ("C-301", "large", "4m x 3m x 2.4m", 12000, "Fits a three-bedroom house"),
-    ("C-302", "large", "5m x 3m x 2.4m", 14500, "Drive-up access for a small truck"),
-    ("C-303", "large", "6m x 3m x 2.4m", 16000, "Business stock and archives"),
-    ("D-401", "extra_large", "6m x 6m x 3m", 25000, "Vehicle or full household"),
-]
-
-
-def run_migrations(service: str, url: str) -> None:
-    """alembic upgrade head for one service's database."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(REPO / "services" / service / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
-
-
-class ManagedProcess:
-    """A child process whose output goes, line by line and prefixed, to its log file (and the console)."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_file: Path, console: TextIO | None) -> None:
-        self.name = name
-        self.cmd = cmd
-        self.env = env
-        self.log_file = log_file
-        self.console = console
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.wanted = False  # False after an intentional stop: the supervisor leaves it down
-        self.restarts = 0
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._lock:
-            self.wanted = True
-            self.proc = subprocess.Popen(
-                self.cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
-                start_new_session=True,
-            )
-            threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
-
-    def _pump(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        with open(self.log_file, "ab") as log:
-            for raw in proc.stdout:
-                log.write(raw)
-                log.flush()
-                if self.console is not None:
-                    line = raw.decode("utf-8", errors="replace").rstrip()
-                    try:
-                        self.console.write(f"{self.name:<12}| {line}\n")
-                        self.console.flush()
-                    except (ValueError, OSError):
-                        pass
-
-    def stop(self) -> None:
-        with self._lock:
-            self.wanted = False
-            stop_process(self.proc)
-
-    def crashed(self) -> bool:
-        return self.wanted and self.proc is not None and self.proc.poll() is not None
-
-
 @dataclass
 class StackConfig:
     state_dir: Path
@@ -149,9 +78,9 @@ class Stack:
         self._say(f"state in {self.state_dir}")
         self._start_postgres()
         self._start_nats()
-        self._start_simulator()
+        self.simulator_url = self._start_simulator("daraja-sim", "daraja_sim.app:create_app", "DARAJA_BASE_URL")
+        self.pesapal_url = self._start_simulator("pesapal-sim", "pesapal_sim.app:create_app", "PESAPAL_BASE_URL")
         self._start_notification_simulators()
-        self._start_pesapal_simulator()
         self._start_web()
         self._start_services()
         self._start_gateway()
@@ -171,8 +100,8 @@ class Stack:
             self._say("using the PostgreSQL server at JESH_POSTGRES_URL")
             base = external.replace("postgresql://", "postgresql+psycopg2://", 1)
             for name in SERVICES:
-                self.database_urls[name] = self.env_value(f"{name.upper()}_DATABASE_URL") or _with_db(base, name)
-                _create_database_if_missing(base, name)
+                self.database_urls[name] = self.env_value(f"{name.upper()}_DATABASE_URL") or with_db(base, name)
+                create_database_if_missing(base, name)
         else:
             self.postgres = Postgres(self.state_dir / "postgres" / "data", free_port(), self.log_dir / "postgres.log")
             self.postgres.init()
@@ -203,18 +132,16 @@ class Stack:
             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
         ]
 
-    def _start_simulator(self) -> None:
-        if self.env_value("DARAJA_BASE_URL"):
-            self.simulator_url = self.env_value("DARAJA_BASE_URL")
-            return
+    def _start_simulator(self, name: str, target: str, url_variable: str) -> str:
+        """An outside party's simulator on a free port, unless `url_variable` points at the real one; its URL."""
+        if self.env_value(url_variable):
+            return self.env_value(url_variable)
         port = free_port()
-        self.simulator_url = f"http://127.0.0.1:{port}"
-        proc = ManagedProcess(
-            "daraja-sim", self._uvicorn("daraja_sim.app:create_app", port), dict(self.base_env),
-            self.log_dir / "daraja-sim.log", self.config.console,
-        )
+        proc = ManagedProcess(name, self._uvicorn(target, port), dict(self.base_env), self.log_dir / f"{name}.log",
+                              self.config.console)
         proc.start()
-        self.processes["daraja-sim"] = proc
+        self.processes[name] = proc
+        return f"http://127.0.0.1:{port}"
 
     def _start_notification_simulators(self) -> None:
         """Africa's Talking (SMS, posting delivery reports through the gateway) and an SMTP server keeping mail
@@ -242,18 +169,6 @@ class Stack:
                 "smtp-sim", cmd, dict(self.base_env), self.log_dir / "smtp-sim.log", self.config.console
             )
             self.processes["smtp-sim"].start()
-    def _start_pesapal_simulator(self) -> None:
-        if self.env_value("PESAPAL_BASE_URL"):
-            self.pesapal_url = self.env_value("PESAPAL_BASE_URL")
-            return
-        port = free_port()
-        self.pesapal_url = f"http://127.0.0.1:{port}"
-        proc = ManagedProcess(
-            "pesapal-sim", self._uvicorn("pesapal_sim.app:create_app", port), dict(self.base_env),
-            self.log_dir / "pesapal-sim.log", self.config.console,
-        )
-        proc.start()
-        self.processes["pesapal-sim"] = proc
     def _start_web(self) -> None:
         from jeshstack import web
 
@@ -384,32 +299,11 @@ class Stack:
 
     # --- demo data --------------------------------------------------------------------------------
     def admin_token(self) -> str:
-        response = httpx.post(
-            f"{self.gateway_url}/api/auth/login",
-            json={
-                "email": self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
-                "password": self.env_value("JESH_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD),
-            },
-            timeout=30,
-        )
-        response.raise_for_status()
-        return str(response.json()["token"])
+        return demo.admin_token(self.gateway_url, self.env_value("JESH_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
+                                self.env_value("JESH_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD))
 
     def seed_demo_units(self) -> None:
-        units = httpx.get(f"{self.gateway_url}/api/units", timeout=10).json()["data"]
-        if units:
-            return
-        headers = {"Authorization": f"Bearer {self.admin_token()}"}
-        for unit_number, size, dimensions, price, description in DEMO_UNITS:
-            response = httpx.post(
-                f"{self.gateway_url}/api/units",
-                json={"unit_number": unit_number, "size": size, "dimensions": dimensions,
-                      "monthly_price": price, "description": description},
-                headers=headers, timeout=10,
-            )
-            if response.status_code not in (201, 409):
-                raise RuntimeError(f"seeding unit {unit_number} failed: {response.status_code} {response.text}")
-        self._say(f"{len(DEMO_UNITS)} demo units created")
+        demo.seed_demo_units(self.gateway_url, self.admin_token, self._say)
 
     # --- state ------------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -434,17 +328,7 @@ class Stack:
 
     # --- supervision and faults -------------------------------------------------------------------
     def supervise(self, stop: threading.Event, on_restart: Callable[[str], None] | None = None) -> None:
-        """Restart any process that died without being asked to, with a short backoff."""
-        while not stop.wait(1.0):
-            for name, proc in list(self.processes.items()):
-                if proc.crashed():
-                    proc.restarts += 1
-                    if on_restart:
-                        on_restart(name)
-                    self._say(f"{name} exited ({proc.proc.returncode if proc.proc else '?'}); restarting")
-                    time.sleep(min(proc.restarts, 5))
-                    if proc.crashed():
-                        proc.start()
+        supervise(self.processes, stop, self._say, on_restart)
 
     def start_supervisor_thread(self) -> threading.Event:
         stop = threading.Event()
@@ -480,21 +364,3 @@ def _status_of(url: str) -> int:
         return httpx.get(url, timeout=2).status_code
     except httpx.HTTPError:
         return 0
-
-
-def _with_db(base_url: str, database: str) -> str:
-    head, _, _ = base_url.rstrip("/").rpartition("/")
-    if "://" not in head or head.endswith(":/"):
-        return f"{base_url.rstrip('/')}/{database}"
-    return f"{head}/{database}"
-
-
-def _create_database_if_missing(base_url: str, database: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(_with_db(base_url, "postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}).first()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{database}"'))
-    engine.dispose()

@@ -20,7 +20,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TextIO
 
-REPO = Path(__file__).resolve().parents[4]
+from jeshstack.paths import REPO
+
 WEB = REPO / "web"
 DIST = WEB / "dist"
 INSTALL_STAMP = WEB / "node_modules" / ".jesh-npm-ci"

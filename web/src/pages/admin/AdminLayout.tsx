@@ -10,7 +10,11 @@ export function AdminLayout() {
         <NavLink to="/admin/units" className={tab}>{t("admin.units")}</NavLink>
         <NavLink to="/admin/bookings" className={tab}>{t("admin.bookings")}</NavLink>
         <NavLink to="/admin/transport" className={tab}>{t("admin.transport")}</NavLink>
+        <NavLink to="/admin/rentals" className={tab}>{t("admin.rentals")}</NavLink>
+        <NavLink to="/admin/invoices" className={tab}>{t("admin.invoices")}</NavLink>
         <NavLink to="/admin/money" className={tab}>{t("money.title")}</NavLink>
+        <NavLink to="/admin/reports" className={tab}>{t("admin.reports")}</NavLink>
+        <NavLink to="/admin/events" className={tab}>{t("admin.events")}</NavLink>
       </nav>
       <Outlet />
     </div>

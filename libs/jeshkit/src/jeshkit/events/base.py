@@ -117,9 +117,9 @@ def _fragment(annotation: Any) -> dict[str, Any]:
 def data_schema(model: type[EventData]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for name, field in model.model_fields.items():
-        annotation = field.annotation
+        annotation: Any = field.annotation
         if field.metadata:
-            annotation = Annotated[(annotation, *field.metadata)]  # type: ignore[valid-type]
+            annotation = Annotated[(annotation, *field.metadata)]
         fragment = _fragment(annotation)
         if field.description:
             fragment["description"] = field.description

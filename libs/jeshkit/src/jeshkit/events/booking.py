@@ -12,33 +12,29 @@ Plan = Literal["fixed", "monthly"]
 OPEN_ENDED = "YYYY-MM-DD; null for an open-ended monthly rental"
 
 
-class BookingCreated(EventData):
+class BookingFacts(EventData):
+    """The fields BookingCreated and BookingConfirmed both carry."""
+
+    abstract = True
+    source = "booking"
+    booking_id: Id
+    user_id: Id
+    unit_id: Id
+    start_date: Day
+    end_date: Day | None = Field(description=OPEN_ENDED)
+    total_price: Kes
+    plan: Plan = "fixed"
+    monthly_rate: Kes | None = Field(default=None, description="integer Kenya shillings a month; monthly plan only")
+
+
+class BookingCreated(BookingFacts):
     """A pending booking holds its dates until hold_expires_at."""
 
-    source = "booking"
-    booking_id: Id
-    user_id: Id
-    unit_id: Id
-    start_date: Day
-    end_date: Day | None = Field(description=OPEN_ENDED)
-    total_price: Kes
     hold_expires_at: Moment
-    plan: Plan = "fixed"
-    monthly_rate: Kes | None = Field(default=None, description="integer Kenya shillings a month; monthly plan only")
 
 
-class BookingConfirmed(EventData):
+class BookingConfirmed(BookingFacts):
     """A booking was paid and is confirmed."""
-
-    source = "booking"
-    booking_id: Id
-    user_id: Id
-    unit_id: Id
-    start_date: Day
-    end_date: Day | None = Field(description=OPEN_ENDED)
-    total_price: Kes
-    plan: Plan = "fixed"
-    monthly_rate: Kes | None = Field(default=None, description="integer Kenya shillings a month; monthly plan only")
 
 
 class BookingCancelled(EventData):

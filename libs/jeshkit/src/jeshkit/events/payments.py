@@ -44,9 +44,10 @@ class PaymentFailed(EventData):
     invoice_id: Id | None = Field(default=None, description=INVOICE)
 
 
-class RefundPaid(EventData):
-    """A refund reached the customer."""
+class RefundFacts(EventData):
+    """The fields RefundPaid and RefundFailed both carry."""
 
+    abstract = True
     source = "payments"
     refund_id: Id
     booking_id: Id
@@ -54,17 +55,15 @@ class RefundPaid(EventData):
     user_id: Id
     amount: Kes
     method: Method
+
+
+class RefundPaid(RefundFacts):
+    """A refund reached the customer."""
+
     receipt: Text
 
 
-class RefundFailed(EventData):
+class RefundFailed(RefundFacts):
     """A refund could not be paid (an admin decides what next)."""
 
-    source = "payments"
-    refund_id: Id
-    booking_id: Id
-    invoice_id: Id | None = None
-    user_id: Id
-    amount: Kes
-    method: Method
     reason: Text

@@ -4,8 +4,15 @@ it causes, and none calls Daraja or a peer service with a transaction or a row l
 from payments.service.bookings import locked_booking, remember_booking
 from payments.service.callbacks import apply_stk_callback, process_stk_callback
 from payments.service.initiate import initiate_invoice_payment, initiate_payment, send_queued_pushes
-from payments.service.queries import list_payments, list_refunds, list_unmatched, payment_status, refund_view
-from payments.service.reconcile import reconcile_pending_payments
+from payments.service.queries import (
+    list_payments,
+    list_refunds,
+    list_unmatched,
+    payment_record,
+    payment_status,
+    refund_view,
+)
+from payments.service.reconcile import reconcile_pending_payments, requery_unknown_payment
 from payments.service.refunds import (
     approve_refund,
     on_booking_cancelled,
@@ -28,6 +35,7 @@ __all__ = [
     "locked_booking",
     "on_booking_cancelled",
     "on_refund_required",
+    "payment_record",
     "payment_status",
     "process_b2c_result",
     "process_b2c_timeout",
@@ -37,6 +45,7 @@ __all__ = [
     "refund_unmatched",
     "refund_view",
     "remember_booking",
+    "requery_unknown_payment",
     "retry_unsure_payouts",
     "send_queued_pushes",
 ]

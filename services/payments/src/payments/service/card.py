@@ -26,7 +26,7 @@ from payments.models import Payment, Refund, Unmatched
 from payments.pesapal import REVERSED, Customer, PesapalProvider
 from payments.providers import ProviderError, Settlement
 from payments.service.initiate import initiate_invoice_payment, initiate_payment
-from payments.service.refunds import _stage
+from payments.service.refunds import _stage, card_order_of
 from payments.service.settle import flag, lock_payment, settle
 
 log = logging.getLogger("payments.service")
@@ -126,11 +126,32 @@ def _reversed_after_success(session: Session, payment: Payment) -> None:
             flag(payment, "Pesapal reports this payment REVERSED after it was confirmed (no refund was asked): "
                           "the money was taken back")
         return
+    _refund_paid(session, refund, payment.receipt)
+
+
+def _refund_paid(session: Session, refund: Refund, confirmation_code: str | None) -> None:
+    """Pesapal shows the order REVERSED: the card refund asked for it is paid."""
     refund.status = "paid"
-    refund.receipt = payment.receipt or refund.conversation_id or refund.originator_conversation_id
+    refund.receipt = confirmation_code or refund.conversation_id or refund.originator_conversation_id
     refund.paid_at = datetime.now(UTC)
     _stage(session, refund, "RefundPaid", receipt=refund.receipt or f"R{refund.id}")
-    log.info("card refund %s paid (payment %s reversed by Pesapal)", refund.id, payment.id)
+    log.info("card refund %s paid (Pesapal order reversed)", refund.id)
+
+
+def _unmatched_refund_reversed(session: Session, order_tracking_id: str) -> bool:
+    """A card refund of unmatched money whose order Pesapal now shows REVERSED: paid. Commits; False if none."""
+    refund = session.scalars(
+        select(Refund).join(Unmatched, Unmatched.id == Refund.unmatched_id)
+        .where(Unmatched.reference == order_tracking_id, Refund.method == "card",
+               Refund.status.in_(("approved", "paying")))
+        .with_for_update(of=Refund)
+    ).first()
+    if refund is None:
+        session.rollback()
+        return False
+    _refund_paid(session, refund, card_order_of(session, refund)[1])
+    session.commit()
+    return True
 
 
 def _keep_if_money(
@@ -142,6 +163,10 @@ def _keep_if_money(
     except ProviderError as exc:
         log.warning("cannot ask Pesapal about unknown order %r: %s", order_tracking_id, exc.message)
         return None
+    if settlement is not None and settlement.result_code == REVERSED and _unmatched_refund_reversed(
+        session, order_tracking_id
+    ):
+        return {}
     if settlement is None or not settlement.succeeded:
         log.warning("ignored a Pesapal notification for unknown order %r (nothing paid)", order_tracking_id)
         return {}
@@ -172,17 +197,21 @@ def settle_card_refunds(*, session_factory: sessionmaker[Session], providers: An
             if refund is None:
                 break
             refund.updated_at = datetime.now(UTC)  # a lease: the other replicas skip it for a while
-            payment = session.get(Payment, refund.payment_id) if refund.payment_id else None
+            payment_id = refund.payment_id
+            reference = card_order_of(session, refund)[0]
             session.commit()
-            if payment is None or payment.checkout_request_id is None:
+            if reference is None:
                 continue
             try:
-                settlement = providers.get("card").check(reference=payment.checkout_request_id)
+                settlement = providers.get("card").check(reference=reference)
             except ProviderError as exc:
                 log.warning("card refunds paused, Pesapal unavailable: %s", exc.message)
                 break
             if settlement is not None and settlement.result_code == REVERSED:
-                apply_card_settlement(session, payment.id, settlement)
+                if payment_id is not None:
+                    apply_card_settlement(session, payment_id, settlement)
+                else:
+                    _unmatched_refund_reversed(session, reference)
                 done += 1
     return done
 

@@ -113,23 +113,23 @@ def list_payments(*, session: Session, status: str | None, booking_id: int | Non
         query = query.where(Payment.status == status)
     if booking_id is not None:
         query = query.where(Payment.booking_id == booking_id)
-    return [
-        {
-            "id": p.id,
-            "booking_id": p.booking_id,
-            "invoice_id": p.invoice_id,
-            "user_id": p.user_id,
-            "amount": p.amount,
-            "method": p.method,
-            "status": p.status,
-            "phone_number": p.phone_number,
-            "checkout_request_id": p.checkout_request_id,
-            "receipt": p.receipt,
-            "check_attempts": p.check_attempts,
-            "discrepancy": p.discrepancy,
-            "created_at": p.created_at,
-        }
-        for p in session.scalars(query)
-    ]
+    return [payment_record(p) for p in session.scalars(query)]
 
 
+def payment_record(p: Payment) -> dict[str, Any]:
+    """A payment as an admin sees it."""
+    return {
+        "id": p.id,
+        "booking_id": p.booking_id,
+        "invoice_id": p.invoice_id,
+        "user_id": p.user_id,
+        "amount": p.amount,
+        "method": p.method,
+        "status": p.status,
+        "phone_number": p.phone_number,
+        "checkout_request_id": p.checkout_request_id,
+        "receipt": p.receipt,
+        "check_attempts": p.check_attempts,
+        "discrepancy": p.discrepancy,
+        "created_at": p.created_at,
+    }

@@ -1,5 +1,6 @@
 """Reconciliation: every payment reaches a final state. Pushes whose callback is late, lost or unconfirmed
-are settled with STK Push Query, with backoff, up to a bound; then parked as `unknown` for an admin."""
+are settled with STK Push Query, with backoff, up to a bound; then parked as `unknown` for an admin, who may ask
+again (requery_unknown_payment)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from payments.models import Payment
+from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
+from payments.models import UNSETTLED, Payment
 from payments.providers import PaymentProviders, ProviderError, ProviderRefused
 from payments.service.settle import flag, lock_payment, settle
 
@@ -77,3 +79,32 @@ def reconcile_pending_payments(
                 settled += 1
             session.commit()
     return settled
+
+
+def requery_unknown_payment(*, session: Session, providers: PaymentProviders, payment_id: int) -> Payment:
+    """An admin's "ask again now" for a payment parked as `unknown`: the provider's status query, with no transaction
+    open; its final word settles the payment (a failure frees the booking for a new attempt), "still processing"
+    leaves it `unknown`. Lock -> decide -> commit -> query -> lock again -> apply."""
+    payment = lock_payment(session, payment_id)
+    if payment is None:
+        raise NotFound("Payment not found")
+    if payment.status != "unknown":
+        raise Conflict(f"Payment is {payment.status}, not unknown")
+    if payment.checkout_request_id is None:
+        raise Conflict("The provider never gave this payment a reference to ask about: only its callback can settle it")
+    reference, method = payment.checkout_request_id, payment.method
+    payment.check_attempts += 1
+    session.commit()
+    try:
+        settlement = providers.get(method).check(reference=reference)  # no transaction open
+    except ProviderError as exc:
+        raise UpstreamUnavailable(f"The payment provider could not be asked: {exc.message}", 502) from None
+    payment = lock_payment(session, payment_id)
+    assert payment is not None
+    if settlement is None:
+        log.info("payment %s re-queried by an admin: still being processed", payment_id)
+    elif payment.status in UNSETTLED:
+        settle(session, payment, settlement)
+        log.info("payment %s re-queried by an admin: now %s", payment_id, payment.status)
+    session.commit()
+    return payment

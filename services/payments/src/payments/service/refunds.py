@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit import outbox
+from jeshkit import audit, outbox
 from jeshkit.clock import nairobi_today
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
@@ -30,6 +30,8 @@ from payments.service.settle import LOCK_TIMEOUT
 log = logging.getLogger("payments.service")
 
 MAX_PAYOUT_ATTEMPTS = 5
+# Unmatched money that can be refunded, by where it came from: the provider that pays it back.
+UNMATCHED_METHODS = {"stk_callback": "mpesa", "pesapal_ipn": "card"}
 
 
 # --- raising ------------------------------------------------------------------------------------------
@@ -105,42 +107,68 @@ def on_refund_required(session: Session, *, payment_id: int, amount: int, reason
                  unmatched_id=unmatched_id)
 
 
-def refund_unmatched(*, session: Session, providers: PaymentProviders, unmatched_id: int) -> Refund:
-    """Turn money that settles no payment into a refund (admin), once Daraja confirms it really was paid:
-    lock -> decide -> commit -> STK Push Query -> lock again -> apply."""
+def refund_unmatched(
+    *, session: Session, providers: PaymentProviders, unmatched_id: int, admin: Principal
+) -> Refund:
+    """Turn money that settles no payment into a refund (admin), once its provider confirms it really was paid
+    (STK Push Query for M-PESA, GetTransactionStatus for a Pesapal order): lock -> decide -> commit -> query ->
+    lock again -> apply. M-PESA money is paid back by B2C to the phone that paid, card money by Pesapal's refund."""
     money = session.get(Unmatched, unmatched_id)
     if money is None:
         raise NotFound("Unmatched payment not found")
     existing = session.scalar(select(Refund.id).where(Refund.unmatched_id == unmatched_id))
     if existing is not None:
         raise Conflict("This money already has a refund")
-    if money.source != "stk_callback" or money.result_code != 0 or not money.amount or not money.reference:
+    method = UNMATCHED_METHODS.get(money.source)
+    if method is None or money.result_code != 0 or not money.amount or not money.reference:
         raise Conflict("Only a success callback with an amount can be refunded")
-    if not money.phone_number:
+    if method == "mpesa" and not money.phone_number:
         raise Conflict("This money has no phone number to pay back")
+    if method == "card" and not money.receipt:
+        raise Conflict("This money has no Pesapal confirmation code to refund")
     reference = money.reference
     session.rollback()
+    provider = providers.get(method)
     try:
-        settlement = providers.get("mpesa").check(reference=reference)  # no transaction open
+        settlement = provider.check(reference=reference)  # no transaction open
     except ProviderError as exc:
-        raise UpstreamUnavailable(f"M-PESA could not confirm this payment: {exc.message}", 502) from None
+        raise UpstreamUnavailable(f"{provider.name} could not confirm this payment: {exc.message}", 502) from None
     if settlement is None or not settlement.succeeded:
-        raise Conflict("M-PESA does not confirm that this payment succeeded")
+        raise Conflict(f"{provider.name} does not confirm that this payment succeeded")
     money = session.get(Unmatched, unmatched_id, with_for_update=True, populate_existing=True)
     assert money is not None
     created = session.execute(
         insert(Refund)
         .values(
             unmatched_id=unmatched_id, booking_id=money.booking_id, amount=money.amount or 0, status="required",
-            reason="money that matched no payment", method="mpesa", phone_number=money.phone_number,
+            reason="money that matched no payment", method=method, phone_number=money.phone_number,
         )
         .on_conflict_do_nothing()
         .returning(Refund.id)
     ).first()
+    if created is not None:
+        audit.record(session, admin, "unmatched.refund_raised", f"refund:{created[0]}",
+                     {"unmatched_id": unmatched_id, "amount": money.amount})
     session.commit()
     if created is None:
         raise Conflict("This money already has a refund")
     return _reload(session, created[0])
+
+
+def card_order_of(session: Session, refund: Refund) -> tuple[str | None, str | None]:
+    """The Pesapal order a card refund pays back (its OrderTrackingId) and the payment's confirmation code: the
+    payment's, or for unmatched money what its IPN's status query told."""
+    if refund.payment_id is not None:
+        row = session.execute(
+            select(Payment.checkout_request_id, Payment.receipt).where(Payment.id == refund.payment_id)
+        ).first()
+    elif refund.unmatched_id is not None:
+        row = session.execute(
+            select(Unmatched.reference, Unmatched.receipt).where(Unmatched.id == refund.unmatched_id)
+        ).first()
+    else:
+        row = None
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 # --- paying -------------------------------------------------------------------------------------------
@@ -159,6 +187,8 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
     refund.failure_reason = None
     refund.originator_conversation_id = refund.originator_conversation_id or f"JESH-R{refund.id}-{uuid.uuid4().hex}"
     refund.result_token = refund.result_token or secrets.token_hex(24)
+    audit.record(session, admin, "refund.approved", f"refund:{refund.id}",
+                 {"amount": refund.amount, "method": refund.method, "booking_id": refund.booking_id})
     session.commit()
     _send(session, providers, refund.id)
     return _reload(session, refund_id)
@@ -193,7 +223,7 @@ def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None
     assert refund is not None
     method, amount, payee = refund.method, refund.amount, refund.phone_number or ""
     if method == "card":  # Pesapal refunds the card (or wallet) that paid, named by its confirmation code
-        payee = session.scalar(select(Payment.receipt).where(Payment.id == refund.payment_id)) or ""
+        payee = card_order_of(session, refund)[1] or ""
     originator, token = refund.originator_conversation_id or "", refund.result_token or ""
     session.rollback()  # nothing may hold a connection while Daraja is asked
     error: ProviderError | None = None

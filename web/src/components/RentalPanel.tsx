@@ -1,16 +1,23 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
 import { useLoad } from "../lib/useLoad";
+import { accessState, openInvoices, type Invoice } from "../lib/billing";
 import { addDays, formatDay, nairobiDate } from "../lib/dates";
+import { formatKES } from "../lib/money";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
 import { Price } from "./Price";
 import { MpesaPay } from "./MpesaPay";
+import { StageBadge } from "./StageBadge";
 import { Alert, ErrorAlert, Spinner, StatusBadge, TextField } from "./ui";
-import type { MessageKey } from "../i18n/messages";
 
-/** A confirmed monthly rental: gate code, balance and delinquency, invoices with pay now, autopay, move-out notice. */
+const POLL_MS = 1500;
+const POLL_FOR_MS = 120_000;
+
+/** A confirmed monthly rental: gate code, access and why, balance and stage, invoices with pay now (M-PESA or
+ * card), autopay, move-out notice. Billing learns of payments by events: after one the panel looks again until the
+ * invoice shows paid (and opens the account the same way once the first payment confirmed the rental). */
 export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onChanged: () => void }) {
   const { t, lang } = useI18n();
   const { user } = useSession();
@@ -21,23 +28,64 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
   }, [bookingId]);
   const invoices = useLoad(async () => {
-    const { data, error, response } = await api.GET("/api/invoices", {});
+    const { data, error, response } = await api.GET("/api/invoices", { params: { query: { booking_id: bookingId } } });
     return data ? { data: data.data.filter((i) => i.booking_id === bookingId) } : { error: errorOf(error, response.status) };
   }, [bookingId]);
   const [paying, setPaying] = useState<number | null>(null);
+  const [paidInvoices, setPaidInvoices] = useState<string[]>([]);
+  const [pollUntil, setPollUntil] = useState(() => Date.now() + POLL_FOR_MS);
+  const [cardError, setCardError] = useState<ApiError | null>(null);
+  const [cardBusy, setCardBusy] = useState<number | null>(null);
   const [autopayPhone, setAutopayPhone] = useState(displayPhone(user?.phone ?? ""));
   const [autopayError, setAutopayError] = useState<ApiError | null>(null);
   const [moveOut, setMoveOut] = useState(addDays(nairobiDate(), 30));
   const [moveOutError, setMoveOutError] = useState<ApiError | null>(null);
   const [movedOut, setMovedOut] = useState(false);
 
-  if (account.loading && !account.data) return <Spinner label={t("common.loading")} />;
-  if (!account.data) {
-    // Billing opens the rental when it hears of the confirmation: a moment after the payment.
-    return account.error?.status === 404 ? <p className="muted">{t("rental.opening")}</p> : <ErrorAlert error={account.error} />;
-  }
+  const opening = !account.data && account.error?.status === 404;
+  const open = openInvoices(invoices.data ?? []);
+  const recording = paidInvoices.length > 0 && open.some((i) => paidInvoices.includes(i.number));
+  useEffect(() => {
+    if (!opening && !recording) return;
+    const h = setInterval(() => {
+      if (Date.now() > pollUntil) return;
+      void account.reload();
+      void invoices.reload();
+    }, POLL_MS);
+    return () => clearInterval(h);
+  }, [opening, recording, pollUntil, account.reload, invoices.reload]);
+
+  // Once billing has recorded the payments, read the account once more: access may have come back in that commit.
+  const settled = paidInvoices.length > 0 && !recording;
+  useEffect(() => {
+    if (settled) void account.reload();
+  }, [settled, account.reload]);
+
+  if (account.loading && !account.data && !account.error) return <Spinner label={t("common.loading")} />;
+  if (!account.data) return opening ? <p className="muted" role="status">{t("rental.opening")}</p> : <ErrorAlert error={account.error} />;
   const a = account.data;
-  const suspended = a.access === "suspended";
+  const access = accessState(a, invoices.data ?? []);
+  const suspended = access.access === "suspended";
+
+  const paid = (inv: Invoice) => {
+    setPaidInvoices((p) => [...p, inv.number]);
+    setPollUntil(Date.now() + POLL_FOR_MS);
+    setPaying(null);
+    void invoices.reload();
+    void account.reload();
+  };
+
+  const payByCard = async (inv: Invoice) => {
+    setCardBusy(inv.id);
+    setCardError(null);
+    const { data, error, response } = await api.POST("/api/payments/card/initiate", { body: { invoice_id: inv.id } });
+    if (data) {
+      window.location.assign(data.data.redirect_url); // Pesapal's page; it sends the customer back to /bookings/card-return
+      return;
+    }
+    setCardError(errorOf(error, response.status));
+    setCardBusy(null);
+  };
 
   const setAutopay = async (enabled: boolean) => {
     const phone = normalizeKenyanPhone(autopayPhone);
@@ -69,18 +117,29 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
     <div className="stack">
       <section className="card" aria-labelledby="rental">
         <h2 id="rental">{t("rental.title")}</h2>
-        {suspended && (
+        {access.access === "suspended" && (
           <Alert kind="error" title={t("rental.suspendedTitle")}>
-            <p>{t("rental.suspendedText")}</p>
+            <p className="access-why">
+              {access.invoice
+                ? t("rental.suspendedWhy", { number: access.invoice, n: access.daysOverdue })
+                : t("rental.suspendedWhyBalance")}
+            </p>
+            <p>{t("rental.suspendedText", { amount: formatKES(access.balance) })}</p>
           </Alert>
         )}
+        {paidInvoices.length > 0 && (
+          <Alert kind="success" title={t("pay.successTitle")}>
+            <p>{recording ? t("rental.recording") : t("rental.paidInvoices", { numbers: paidInvoices.join(", ") })}</p>
+          </Alert>
+        )}
+        {movedOut && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
         <p className="field-hint">{t("rental.gateCode")}</p>
         <p className={`gate-code${suspended ? " suspended" : ""}`} aria-label={t("rental.gateCodeIs", { code: a.gate_code.split("").join(" ") })}>
           {a.gate_code}
         </p>
         <dl className="facts">
-          <div><dt>{t("rental.access")}</dt><dd><StatusBadge status={suspended ? "failed" : "confirmed"} /></dd></div>
-          <div><dt>{t("rental.stage")}</dt><dd>{t(`stage.${a.delinquency_stage}` as MessageKey)}</dd></div>
+          <div><dt>{t("rental.access")}</dt><dd><StatusBadge status={suspended ? "suspended" : "active"} /></dd></div>
+          <div><dt>{t("rental.stage")}</dt><dd><StageBadge stage={a.delinquency_stage} /></dd></div>
           <div><dt>{t("rental.balance")}</dt><dd><Price amount={a.balance} /></dd></div>
           <div><dt>{t("booking.monthlyRate")}</dt><dd><Price amount={a.monthly_rate} per="month" /></dd></div>
           {a.paid_through && <div><dt>{t("rental.paidThrough")}</dt><dd>{formatDay(a.paid_through, lang)}</dd></div>}
@@ -91,27 +150,27 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
 
       <section className="card" aria-labelledby="invoices">
         <h2 id="invoices">{t("rental.invoices")}</h2>
-        <ErrorAlert error={invoices.error} />
+        <ErrorAlert error={invoices.error ?? cardError} />
         {invoices.data?.length === 0 ? <p className="muted">{t("rental.noInvoices")}</p> : (
           <ul className="list">
             {invoices.data?.map((inv) => (
-              <li key={inv.id} className="invoice">
+              <li key={inv.id} className="invoice" data-invoice={inv.number}>
                 <div className="invoice-head">
                   <div>
                     <p className="list-title">{inv.number}</p>
                     <p className="muted">{formatDay(inv.period_start, lang)} – {formatDay(inv.period_end, lang)}</p>
                     <p className="muted">{t("rental.due", { date: formatDay(inv.due_date, lang) })}
-                      {inv.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: inv.days_overdue })}</strong></>}</p>
+                      {inv.status === "open" && inv.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: inv.days_overdue })}</strong></>}</p>
                   </div>
                   <div className="list-side">
-                    <StatusBadge status={inv.status === "open" ? "pending" : inv.status === "paid" ? "success" : "cancelled"} />
+                    <StatusBadge status={`invoice-${inv.status}`} />
                     <Price amount={inv.status === "open" ? inv.balance : inv.total} />
                   </div>
                 </div>
                 {inv.lines.length > 1 && (
                   <ul className="plain-list">{inv.lines.map((l, i) => <li key={i}>{l.description}: <Price amount={l.amount} /></li>)}</ul>
                 )}
-                {inv.status === "open" && inv.balance > 0 && (paying === inv.id ? (
+                {inv.status === "open" && inv.balance > 0 && !paidInvoices.includes(inv.number) && (paying === inv.id ? (
                   <MpesaPay bookingId={bookingId} amount={inv.balance} resume={false}
                     start={async (phone) => {
                       const { data, error, response } = await api.POST("/api/invoices/{invoice_id}/pay", {
@@ -119,11 +178,16 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
                       });
                       return data ? null : errorOf(error, response.status);
                     }}
-                    onPaid={() => { void invoices.reload(); void account.reload(); }} />
+                    onPaid={() => paid(inv)} />
                 ) : (
-                  <button type="button" className="btn btn-mpesa" onClick={() => setPaying(inv.id)}>
-                    {t("rental.payNow")}<span className="sr-only"> {inv.number}</span>
-                  </button>
+                  <div className="actions">
+                    <button type="button" className="btn btn-mpesa" onClick={() => setPaying(inv.id)}>
+                      {t("rental.payNow")}<span className="sr-only"> {inv.number}</span>
+                    </button>
+                    <button type="button" className="btn btn-ghost" disabled={cardBusy === inv.id} onClick={() => void payByCard(inv)}>
+                      {t("rental.payCard")}<span className="sr-only"> {inv.number}</span>
+                    </button>
+                  </div>
                 ))}
               </li>
             ))}
@@ -136,7 +200,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
         <p className="muted">{t("rental.autopayText")}</p>
         {a.autopay.enabled ? (
           <>
-            <Alert kind="success">{t("rental.autopayOn", { phone: displayPhone(a.autopay.phone_number) })}</Alert>
+            <Alert kind="success">{t("rental.autopayOn", { phone: displayPhone(a.autopay.phone_number ?? "") })}</Alert>
             <button type="button" className="btn btn-ghost" onClick={() => setAutopay(false)}>{t("rental.autopayOff")}</button>
           </>
         ) : (
@@ -156,7 +220,6 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
           <p className="muted">{t("rental.moveOutText")}</p>
           <TextField label={t("rental.moveOut")} type="date" min={nairobiDate()} value={moveOut} onChange={(e) => setMoveOut(e.target.value)} />
           <ErrorAlert error={moveOutError} />
-          {movedOut && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
           <button type="submit" className="btn btn-secondary">{t("rental.moveOutSubmit")}</button>
         </form>
       )}

@@ -1,0 +1,132 @@
+"""Invoices: reading them, issuing one, putting money on one, and the facts their events carry. State changes here
+never commit: the caller (a use case in api/handlers/daily, which owns the transaction) does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TypedDict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing import events as ev
+from billing.models import Allocation, Invoice, InvoiceLine, Payment, Rental
+from billing.rules import period_end
+from jeshkit.errors import Forbidden, NotFound
+
+
+def open_invoices(*, session: Session, booking_id: int, lock: bool = False) -> list[Invoice]:
+    """The rental's open invoices, oldest first (the order payments are applied in)."""
+    query = (
+        select(Invoice)
+        .where(Invoice.booking_id == booking_id, Invoice.status == "open")
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query).all())
+
+
+def get_invoice(*, session: Session, invoice_id: int, actor_id: int | None, actor_is_admin: bool) -> Invoice:
+    """One invoice, for its owner or an admin (actor_id None: a peer service)."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound("Invoice not found")
+    if actor_id is not None and not actor_is_admin and invoice.user_id != actor_id:
+        raise Forbidden("Unauthorized")
+    return invoice
+
+
+def list_invoices(
+    *,
+    session: Session,
+    user_id: int | None = None,
+    status: str | None = None,
+    booking_id: int | None = None,
+    overdue: bool = False,
+    limit: int = 200,
+    offset: int = 0,
+) -> Sequence[Invoice]:
+    """Invoices matching every given filter, newest first."""
+    query = select(Invoice)
+    if user_id is not None:
+        query = query.where(Invoice.user_id == user_id)
+    if status is not None:
+        query = query.where(Invoice.status == status)
+    if booking_id is not None:
+        query = query.where(Invoice.booking_id == booking_id)
+    if overdue:
+        query = query.join(Rental, Rental.booking_id == Invoice.booking_id).where(
+            Invoice.status == "open", Invoice.due_date < Rental.as_of
+        )
+    query = query.order_by(Invoice.period_start.desc(), Invoice.id.desc()).offset(offset).limit(limit)
+    return session.scalars(query).all()
+
+
+class InvoiceFields(TypedDict):
+    """What every invoice event carries (jeshkit.events.billing.InvoiceFacts)."""
+
+    invoice_id: int
+    number: str
+    booking_id: int
+    user_id: int
+    total: int
+    balance: int
+    due_date: date
+    period_start: date
+    period_end: date
+
+
+def invoice_facts(invoice: Invoice) -> InvoiceFields:
+    return {
+        "invoice_id": invoice.id,
+        "number": invoice.number,
+        "booking_id": invoice.booking_id,
+        "user_id": invoice.user_id,
+        "total": invoice.total,
+        "balance": invoice.balance,
+        "due_date": invoice.due_date,
+        "period_start": invoice.period_start,
+        "period_end": invoice.period_end,
+    }
+
+
+def new_invoice(*, session: Session, rental: Rental, period_start: date, issued_on: date) -> Invoice:
+    """Insert the rent invoice of one period (flushed, so it has its id and number)."""
+    invoice = Invoice(
+        booking_id=rental.booking_id,
+        user_id=rental.user_id,
+        period_start=period_start,
+        period_end=period_end(period_start, rental.billing_day),
+        issue_date=issued_on,
+        due_date=period_start,
+        total=rental.monthly_rate,
+        amount_paid=0,
+        status="open",
+    )
+    invoice.lines.append(
+        InvoiceLine(
+            kind="rent",
+            description=f"Rent {period_start.isoformat()} to {invoice.period_end.isoformat()}",
+            amount=rental.monthly_rate,
+        )
+    )
+    session.add(invoice)
+    session.flush()
+    session.refresh(invoice, ["number"])
+    return invoice
+
+
+def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment | None, now: datetime) -> None:
+    """Put `amount` (at most the balance) on the invoice; paid in full: status paid and InvoicePaid."""
+    if amount <= 0:
+        return
+    invoice.amount_paid += amount
+    if payment is not None:
+        session.add(Allocation(payment_id=payment.payment_id, invoice_id=invoice.id, amount=amount))
+    if invoice.amount_paid >= invoice.total:
+        invoice.status = "paid"
+        invoice.paid_at = now
+        receipt = payment.receipt if payment is not None else None
+        ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt))

@@ -1,0 +1,26 @@
+"""An admin's cancellation is in booking's audit log (jeshkit.audit), an owner's is not; customers cannot read it."""
+
+from __future__ import annotations
+
+AUDIT = "/api/bookings/admin/audit"
+
+
+def test_an_admins_cancellation_is_logged_with_the_admin_an_owners_is_not(start_booking, kit, signing_keys, day):
+    client = start_booking()
+    kit.inventory.add(1)
+    kit.inventory.add(2)
+    owner = signing_keys.headers(5)
+    mine = client.post("/api/bookings", json={"unit_id": 1, "start_date": day(1), "end_date": day(3)},
+                       headers=owner).json()["data"]
+    theirs = client.post("/api/bookings", json={"unit_id": 2, "start_date": day(1), "end_date": day(3)},
+                         headers=owner).json()["data"]
+    assert client.post(f"/api/bookings/{mine['id']}/cancel", headers=owner).status_code == 200
+    admin = signing_keys.headers(42, "admin")
+    assert client.post(f"/api/bookings/{theirs['id']}/cancel", headers=admin).status_code == 200
+
+    entries = client.get(AUDIT, headers=admin).json()["data"]
+    assert [(e["action"], e["target"], e["actor_id"], e["details"]) for e in entries] == [
+        ("booking.cancelled", f"booking:{theirs['id']}", 42, {"previous_status": "pending",
+                                                              "payment_status": "pending"}),
+    ]
+    assert client.get(AUDIT, headers=owner).status_code == 403

@@ -1,0 +1,78 @@
+import { useSearchParams } from "react-router-dom";
+import { api, errorOf } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { useLoad } from "../../lib/useLoad";
+import { formatDay } from "../../lib/dates";
+import { Price } from "../../components/Price";
+import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
+import type { MessageKey } from "../../i18n/messages";
+
+const STATUSES = ["open", "paid", "void"] as const;
+type Status = (typeof STATUSES)[number];
+
+/** Every invoice, filtered by status (and overdue, or one rental). */
+export function AdminInvoices() {
+  const { t, lang } = useI18n();
+  const [params, setParams] = useSearchParams();
+  const asked = params.get("status") ?? "";
+  const status = (STATUSES as readonly string[]).includes(asked) ? (asked as Status) : undefined;
+  const overdue = params.get("overdue") === "true";
+  const bookingId = Number(params.get("booking_id")) || undefined;
+  const invoices = useLoad(async () => {
+    const query = { ...(status ? { status } : {}), ...(overdue ? { overdue: true } : {}), ...(bookingId ? { booking_id: bookingId } : {}) };
+    const { data, error, response } = await api.GET("/api/invoices", { params: { query } });
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, [status, overdue, bookingId]);
+  const set = (key: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setParams(next);
+  };
+
+  return (
+    <div className="stack">
+      <PageTitle sub={bookingId ? t("bookings.booking", { id: bookingId }) : t("invoices.sub")}>{t("rental.invoices")}</PageTitle>
+      <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => e.preventDefault()}>
+        <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
+          <option value="">{t("admin.all")}</option>
+          {STATUSES.map((s) => <option key={s} value={s}>{t(`status.invoice-${s}` as MessageKey)}</option>)}
+        </SelectField>
+        <label className="check">
+          <input type="checkbox" checked={overdue} onChange={(e) => set("overdue", e.target.checked ? "true" : "")} />
+          {t("invoices.overdueOnly")}
+        </label>
+      </form>
+      <ErrorAlert error={invoices.error} />
+      {invoices.loading && !invoices.data ? <Spinner label={t("common.loading")} /> : invoices.data?.length === 0 ? (
+        <p className="empty">{t("invoices.none")}</p>
+      ) : (
+        <div className="table-wrap" role="region" aria-label={t("rental.invoices")} tabIndex={0}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t("invoices.number")}</th><th scope="col">{t("money.booking")}</th>
+                <th scope="col">{t("invoices.period")}</th><th scope="col">{t("invoices.due")}</th>
+                <th scope="col">{t("invoices.total")}</th><th scope="col">{t("rental.balance")}</th>
+                <th scope="col">{t("unit.status")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {invoices.data?.map((i) => (
+                <tr key={i.id} data-invoice-id={i.id}>
+                  <th scope="row">{i.number}</th>
+                  <td>#{i.booking_id}</td>
+                  <td>{formatDay(i.period_start, lang)} – {formatDay(i.period_end, lang)}</td>
+                  <td>{formatDay(i.due_date, lang)}{i.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: i.days_overdue })}</strong></>}</td>
+                  <td><Price amount={i.total} /></td>
+                  <td><Price amount={i.balance} /></td>
+                  <td><StatusBadge status={`invoice-${i.status}`} /></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
