@@ -1,7 +1,7 @@
 """Idempotent JetStream consumer: an inbox row per event in the transaction that applies it, ack after commit.
 
-Messages that arrive together are applied in one transaction (one inbox row each, every ack after its commit);
-a message that fails there is taken out and handled alone, exactly as if it had come by itself."""
+Messages that arrive together are applied in one transaction (one inbox row each, every ack after its commit),
+each in a savepoint: a message that fails there is undone and handled as if it had come by itself."""
 
 from __future__ import annotations
 
@@ -62,29 +62,19 @@ def handler_table(handlers: Handlers) -> dict[tuple[str, int], tuple[type[EventD
     return {(model.event_type, model.version): (model, handler) for model, handler in handlers.items()}
 
 
+_INBOX_ROW = text(
+    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
 def apply_once(session: Session, consumer: str, event: Event, data: EventData, handler: Handler) -> bool:
     """Apply an event in the caller's transaction together with its inbox row; False (nothing done) when this
     consumer has applied it before. The caller commits."""
-    first_time = session.execute(
-        text(
-            "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
-        ),
-        {"consumer": consumer, "event_id": event.id},
-    ).first()
+    first_time = session.execute(_INBOX_ROW, {"consumer": consumer, "event_id": event.id}).first()
     if first_time is None:
         return False
     handler(session, data, event)
     return True
-
-
-class BatchFailed(Exception):
-    """One message of a batch failed (`index`, `cause`); the batch's transaction was rolled back."""
-
-    def __init__(self, index: int, cause: Exception) -> None:
-        super().__init__(f"message {index} of the batch failed: {cause!r}")
-        self.index = index
-        self.cause = cause
 
 
 # A message ready to apply: the message, its envelope, its validated data and its handler.
@@ -183,9 +173,9 @@ class EventConsumer:
 
     async def handle_batch(self, msgs: list[Any]) -> None:
         """Apply what arrived together in one transaction, one inbox row per event, and ack each after the commit.
-        A message that cannot be parsed is left to handle() (which parks it); one whose handler fails is nak'ed or
-        parked as if it had come alone (its handler ran once for this delivery), and the rest, rolled back with
-        it, is applied again without it."""
+        A message that cannot be parsed is left to handle() (which parks it); one whose handler fails is undone
+        (a savepoint) and, after the commit, nak'ed or parked as if it had come alone: every handler runs once per
+        delivery."""
         if len(msgs) <= 1:
             for msg in msgs:
                 await self.handle(msg)
@@ -197,23 +187,21 @@ class EventConsumer:
                 await self.handle(msg)  # parks it
             else:
                 ready.append(item)
-        while len(ready) > 1:
-            try:
-                applied = await asyncio.to_thread(self._apply_batch, ready)
-            except BatchFailed as failed:
-                msg, event, _, _ = ready.pop(failed.index)
-                await self._failed(event, msg, failed.cause)
-                continue
-            except Exception as exc:  # noqa: BLE001 - the commit failed or a handler ended the transaction
-                log.warning("consumer %s: a batch of %d failed (%s), applying each alone", self.name, len(ready), exc)
-                break
-            for (msg, event, _, _), first_time in zip(ready, applied, strict=True):
-                if not first_time:
-                    log.info("consumer %s skipped duplicate event %s", self.name, event.id)
-                await msg.ack()
+        if not ready:
             return
-        for msg, _, _, _ in ready:
-            await self.handle(msg)
+        try:
+            applied, failed = await asyncio.to_thread(self._apply_batch, ready)
+        except Exception as exc:  # noqa: BLE001 - the commit failed or a handler ended the transaction
+            log.warning("consumer %s: a batch of %d failed (%s), applying each alone", self.name, len(ready), exc)
+            for msg, _, _, _ in ready:
+                await self.handle(msg)
+            return
+        for (msg, event, _, _), first_time in applied:
+            if not first_time:
+                log.info("consumer %s skipped duplicate event %s", self.name, event.id)
+            await msg.ack()
+        for (msg, event, _, _), error in failed:
+            await self._failed(event, msg, error)
 
     async def handle(self, msg: Any) -> None:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
@@ -282,26 +270,34 @@ class EventConsumer:
             session.commit()
             return applied
 
-    def _apply_batch(self, ready: list[Ready]) -> list[bool]:
-        """Every event of the batch with its inbox row in one transaction; for each, whether it was new.
-        BatchFailed names the one that failed (everything is rolled back)."""
-        applied: list[bool] = []
+    def _apply_batch(self, ready: list[Ready]) -> tuple[list[tuple[Ready, bool]], list[tuple[Ready, Exception]]]:
+        """Every event of the batch in one transaction, each in a savepoint with its inbox row: (the applied ones,
+        each with whether it was new; the failed ones, each with its error, nothing of it kept)."""
+        applied: list[tuple[Ready, bool]] = []
+        failed: list[tuple[Ready, Exception]] = []
         with self._session_factory() as session:
             transaction = session.begin()
-            for index, (msg, event, data, handler) in enumerate(ready):
+            for item in ready:
+                msg, event, data, handler = item
                 request_id_var.set((msg.headers or {}).get("X-Request-Id"))
+                savepoint = session.begin_nested()
                 try:
                     with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
                                    consumer=self.name):  # each event continues its own trace
-                        applied.append(apply_once(session, self.name, event, data, handler))
-                except Exception as exc:
-                    session.rollback()
-                    raise BatchFailed(index, exc) from exc
+                        first_time = apply_once(session, self.name, event, data, handler)
+                except Exception as exc:  # this event's own failure: undone, handled after the commit
+                    if session.get_transaction() is not transaction:
+                        raise
+                    savepoint.rollback()
+                    failed.append((item, exc))
+                    continue
                 if session.get_transaction() is not transaction:  # committed or rolled back by the handler
                     session.rollback()
                     raise RuntimeError(f"the handler of {event.type} ended the batch's transaction")
+                savepoint.commit()
+                applied.append((item, first_time))
             session.commit()
-        return applied
+        return applied, failed
 
     def _park(self, event: Event | None, msg: Any, error: str, deliveries: int) -> None:
         with self._session_factory() as session:
