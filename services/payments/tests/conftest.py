@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 try:
@@ -26,6 +28,7 @@ from jeshstack.pytest_plugin import LiveServer
 from jeshstack.testing import wait_for
 
 CALLBACK_DELAY = 0.3
+ADMIN_ID = 1  # the admin the tests' tokens name
 SLOW_CALLBACK_DELAY = 1.5
 
 
@@ -87,6 +90,12 @@ class Stack:
         }
         settings.update(overrides)
         return self._make_service("payments", serve=True, **settings)
+
+    def admin_get(self, client: httpx.Client, path: str) -> Any:
+        """An admin's GET: the answer's data (asserting 200)."""
+        r = client.get(path, headers=self.keys.headers(ADMIN_ID, "admin"))
+        assert r.status_code == 200, r.text
+        return r.json()["data"]
 
     def booking(self, booking_id: int, user_id: int, total_price: int = 4500, **extra: Any) -> None:
         """Publish BookingCreated as the booking service would, and wait until payments has it."""
@@ -195,6 +204,23 @@ def stack(
     stack = Stack(make_service, sim, event_bus, service_db, signing_keys)
     yield stack
     stack.http.close()
+
+
+@pytest.fixture
+def billing() -> Iterator[dict[str, Any]]:
+    """A stand-in for billing's internal invoice route (the real one is billing's): tests fill `invoices`."""
+    invoices: dict[int, dict[str, Any]] = {}
+    app = FastAPI()
+
+    @app.get("/internal/invoices/{invoice_id}")
+    def invoice(invoice_id: int) -> JSONResponse:
+        if invoice_id not in invoices:
+            return JSONResponse({"success": False, "message": "Invoice not found"}, status_code=404)
+        return JSONResponse({"success": True, "data": invoices[invoice_id]})
+
+    server = LiveServer(app, free_port())
+    yield {"url": f"http://127.0.0.1:{server.port}", "invoices": invoices}
+    server.stop()
 
 
 @pytest.fixture

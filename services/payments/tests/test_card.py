@@ -100,11 +100,6 @@ def started(stack: Any, client: httpx.Client, booking_id: int) -> dict[str, Any]
     return dict(r.json()["data"])
 
 
-def admin_get(stack: Any, client: httpx.Client, path: str) -> Any:
-    r = client.get(path, headers=stack.keys.headers(ADMIN, "admin"))
-    assert r.status_code == 200, r.text
-    return r.json()["data"]
-
 
 def ipn(client: httpx.Client, order: dict[str, Any], token: str = IPN_TOKEN, method: str = "GET") -> httpx.Response:
     params = {"OrderTrackingId": order["order_tracking_id"], "OrderMerchantReference": order["merchant_reference"],
@@ -201,7 +196,7 @@ def test_a_forged_or_replayed_ipn_changes_nothing(
     assert ipn(client, order, token="wrong").status_code == 200
     assert stack.payments(booking_id)[0]["status"] == "pending"
     assert not stack.outbox("PaymentSucceeded", booking_id) and not stack.outbox("PaymentFailed", booking_id)
-    assert admin_get(stack, client, "/api/payments/unmatched") == []
+    assert stack.admin_get(client, "/api/payments/unmatched") == []
 
     pesapal.pay(data["redirect_url"])
     stack.wait_event("PaymentSucceeded", booking_id)
@@ -242,7 +237,7 @@ def test_an_unpaid_order_is_failed_after_its_timeout_and_a_chargeback_is_flagged
     stack.wait_event("PaymentSucceeded", booking_id)
     r = pesapal.server.client.post(f"/simulator/orders/{paid['order_tracking_id']}/reverse")
     assert r.json()["answer"]["status"] == 200
-    rows = admin_get(stack, client, f"/api/payments?booking_id={booking_id}")
+    rows = stack.admin_get(client, f"/api/payments?booking_id={booking_id}")
     [row] = [p for p in rows if p["id"] == paid["payment_id"]]
     assert row["status"] == "success" and "REVERSED" in row["discrepancy"]
 
@@ -288,7 +283,7 @@ def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_re
     stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
                                                  "start_date": "2030-01-01", "end_date": "2030-02-01",
                                                  "reason": "admin"})
-    [refund] = wait_for(lambda: admin_get(stack, client, "/api/payments/refunds"), what="the refund")
+    [refund] = wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the refund")
     assert refund["method"] == "card" and refund["amount"] == 4500 and refund["status"] == "required"
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
     assert r.status_code == 200, r.text
@@ -300,7 +295,7 @@ def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_re
     assert event["method"] == "card" and event["amount"] == 4500 and event["receipt"] == order["confirmation_code"]
     status = stack.status(client, booking_id, OWNER).json()["data"]
     assert status["status"] == "success" and status["refund"]["status"] == "paid"
-    [row] = admin_get(stack, client, f"/api/payments?booking_id={booking_id}")
+    [row] = stack.admin_get(client, f"/api/payments?booking_id={booking_id}")
     assert row["discrepancy"] is None  # a reversal we asked for is no chargeback
 
 
@@ -317,7 +312,7 @@ def test_unmatched_card_money_becomes_a_card_refund_paid_when_pesapal_reverses_i
         "callback_url": "https://example.co.ke/back", "notification_id": ipn_id,
         "billing_address": {"email_address": "wanjiku@example.co.ke"}})
     pesapal.pay(pesapal.url + lost.redirect_path)
-    money = wait_for(lambda: [u for u in admin_get(stack, client, "/api/payments/unmatched")
+    money = wait_for(lambda: [u for u in stack.admin_get(client, "/api/payments/unmatched")
                               if u["reference"] == lost.order_tracking_id], what="the unmatched card money")[0]
     assert money["source"] == "pesapal_ipn" and money["amount"] == 2700 and money["refund_id"] is None
 
@@ -331,32 +326,16 @@ def test_unmatched_card_money_becomes_a_card_refund_paid_when_pesapal_reverses_i
     assert r.status_code == 200, r.text
 
     def paid() -> dict[str, Any] | None:
-        rows = admin_get(stack, client, "/api/payments/refunds?status=paid")
+        rows = stack.admin_get(client, "/api/payments/refunds?status=paid")
         return next((x for x in rows if x["id"] == refund["id"]), None)
 
     done = wait_for(paid, timeout=15, what="the card refund paid")
     order = pesapal.order(lost.order_tracking_id)
     assert order["refund"]["amount"] == 2700 and order["payment_status_description"] == "REVERSED"
     assert done["receipt"] == order["confirmation_code"]
-    assert next(u for u in admin_get(stack, client, "/api/payments/unmatched")
+    assert next(u for u in stack.admin_get(client, "/api/payments/unmatched")
                 if u["id"] == money["id"])["refund_id"] == refund["id"]
 
-
-@pytest.fixture
-def billing() -> Iterator[dict[str, Any]]:
-    """A stand-in for billing's internal invoice route (the real one is billing's)."""
-    invoices: dict[int, dict[str, Any]] = {}
-    app = FastAPI()
-
-    @app.get("/internal/invoices/{invoice_id}")
-    def invoice(invoice_id: int) -> JSONResponse:
-        if invoice_id not in invoices:
-            return JSONResponse({"success": False, "message": "Invoice not found"}, status_code=404)
-        return JSONResponse({"success": True, "data": invoices[invoice_id]})
-
-    server = LiveServer(app, free_port())
-    yield {"url": f"http://127.0.0.1:{server.port}", "invoices": invoices}
-    server.stop()
 
 
 def test_an_invoice_is_paid_by_card_for_its_balance(

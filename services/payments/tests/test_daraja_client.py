@@ -276,6 +276,7 @@ def test_production_refuses_development_secrets() -> None:
         pesapal_consumer_key="live-pesapal-key",
         pesapal_consumer_secret="live-pesapal-secret",
         pesapal_ipn_token="0ddba11",
+        mpesa_b2c_security_credential="bGl2ZS1jcmVkZW50aWFs",
     )
 
 

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 
 from daraja_sim.proxy import delaying_proxy
 from jeshstack.procs import free_port
@@ -29,11 +27,6 @@ def slow_daraja(sim: Any) -> Iterator[LiveServer]:
     yield server
     server.stop()
 
-
-def admin_get(stack: Any, client: Any, path: str) -> Any:
-    r = client.get(path, headers=stack.keys.headers(ADMIN, "admin"))
-    assert r.status_code == 200, r.text
-    return r.json()["data"]
 
 
 # --- 1. a push Daraja accepted is never forgotten ------------------------------------------------------
@@ -81,13 +74,13 @@ def test_a_callback_before_the_answer_on_the_compat_path_is_kept_and_applied(
     body = stack.sim.settled_callback(transaction.checkout_request_id)
     r = stack.post_callback(f"http://127.0.0.1:{client.port}/api/payments/mpesa/callback", body)
     assert r.status_code == 200
-    unmatched = admin_get(stack, client, "/api/payments/unmatched")
+    unmatched = stack.admin_get(client, "/api/payments/unmatched")
     assert [u["reference"] for u in unmatched] == [transaction.checkout_request_id]  # kept, not dropped
     thread.join()
     assert answers[0].status_code == 200, answers[0].text
     event = stack.wait_event("PaymentSucceeded", booking_id)
     assert event["receipt"] == transaction.receipt  # the early callback's receipt, applied once known
-    assert admin_get(stack, client, "/api/payments/unmatched") == []
+    assert stack.admin_get(client, "/api/payments/unmatched") == []
 
 
 # --- 2. no outside call with a connection held ---------------------------------------------------------
@@ -103,7 +96,7 @@ def test_one_pooled_connection_is_enough_to_pay(stack: Any, booking_id: int) -> 
     stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
                                                  "start_date": "2030-01-01", "end_date": "2030-02-01",
                                                  "reason": "admin"})
-    [refund] = wait_for(lambda: admin_get(stack, client, "/api/payments/refunds"), what="the refund")
+    [refund] = wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the refund")
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
     assert r.status_code == 200, r.text
     stack.wait_event("RefundPaid", booking_id)
@@ -137,7 +130,7 @@ def test_a_payment_daraja_never_settles_is_parked_unknown_for_an_admin_and_block
         wait_for(lambda: stack.payments(booking_id)[0]["status"] == "unknown", timeout=20, what="unknown")
         [row] = stack.payments(booking_id)
         assert row["check_attempts"] == 3 and "parked as unknown" in row["discrepancy"]
-        listed = admin_get(stack, client, "/api/payments?status=unknown")
+        listed = stack.admin_get(client, "/api/payments?status=unknown")
         assert [p["id"] for p in listed] == [started["payment_id"]]
         assert client.get("/api/payments", headers=stack.keys.headers(OWNER)).status_code == 403
         r = stack.initiate(client, booking_id, OWNER)
@@ -177,6 +170,9 @@ def test_an_admin_requeries_an_unknown_payment_and_daraja_s_final_word_settles_i
     assert event["payment_id"] == payment_id
     again = client.post(requery, headers=admin)
     assert again.status_code == 409 and again.json()["message"] == f"Payment is {settled}, not unknown"
+    logged = [(e["action"], e["target"], e["details"]) for e in stack.admin_get(client, "/api/payments/admin/audit")]
+    assert logged == [("payment.requeried", f"payment:{payment_id}", {"status": settled}),
+                      ("payment.requeried", f"payment:{payment_id}", {"status": "unknown"})]  # newest first
     # only Daraja's "failed" frees the booking for a new push
     assert stack.initiate(client, booking_id, OWNER).status_code == (200 if settled == "failed" else 409)
 
@@ -225,7 +221,7 @@ def cancel(stack: Any, booking_id: int, reason: str, start_date: str = "2030-01-
 
 
 def refunds(stack: Any, client: Any, status: str | None = None) -> list[dict[str, Any]]:
-    return admin_get(stack, client, "/api/payments/refunds" + (f"?status={status}" if status else ""))
+    return stack.admin_get(client, "/api/payments/refunds" + (f"?status={status}" if status else ""))
 
 
 def test_an_admin_cancellation_of_a_paid_booking_is_refunded_in_full_by_b2c(stack: Any, booking_id: int) -> None:
@@ -254,6 +250,27 @@ def test_an_admin_cancellation_of_a_paid_booking_is_refunded_in_full_by_b2c(stac
     assert status["refund"]["receipt"] == payout.receipt
     assert client.post("/api/payments/refunds/999999/approve",
                        headers=stack.keys.headers(ADMIN, "admin")).status_code == 404
+
+
+def test_a_payout_whose_result_never_comes_is_confirmed_by_transaction_status_not_sent_again(
+    stack: Any, booking_id: int
+) -> None:
+    client = stack.start(refund_result_wait_seconds=0.5)
+    paid_booking(stack, client, booking_id, phone="0708379997")  # M-PESA pays this phone but its result is lost
+    cancel(stack, booking_id, "admin")
+    [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200 and r.json()["data"]["status"] == "paying", r.text
+
+    event = stack.wait_event("RefundPaid", booking_id, timeout=15)
+    [payout] = stack.sim.daraja.payouts.all()
+    assert payout.result_lost and payout.deliveries == []
+    assert event["receipt"] == payout.receipt and event["amount"] == 4500
+    assert stack.sim.daraja.stats["status_queries"] >= 1
+    assert stack.sim.daraja.stats["b2c_requests"] == 1  # asked about, never sent again
+    assert stack.sim.daraja.payouts.paid_total == 4500
+    [paid] = refunds(stack, client, "paid")
+    assert paid["receipt"] == payout.receipt
 
 
 def test_an_owner_cancellation_before_the_start_keeps_the_fee_and_a_failed_payout_can_be_approved_again(
@@ -312,7 +329,7 @@ def test_money_for_a_booking_that_could_not_take_it_is_unmatched_and_refunded(st
                                                "receipt": None, "reason": "dates_taken"})
     [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
     assert refund["amount"] == 4500 and refund["reason"] == "dates_taken"
-    [money] = admin_get(stack, client, "/api/payments/unmatched")
+    [money] = stack.admin_get(client, "/api/payments/unmatched")
     assert money["source"] == "booking_unavailable" and money["refund_id"] == refund["id"]
     assert money["payment_id"] == started["payment_id"] and money["amount"] == 4500
 
@@ -327,30 +344,13 @@ def test_a_callback_for_an_unknown_checkout_request_is_kept_as_unmatched_once(st
     for _ in range(2):
         r = stack.post_callback(f"http://127.0.0.1:{client.port}/api/payments/mpesa/callback", body)
         assert r.status_code == 200
-    [money] = admin_get(stack, client, "/api/payments/unmatched")
+    [money] = stack.admin_get(client, "/api/payments/unmatched")
     assert money["reference"] == "ws_CO_nobody" and money["amount"] == 700 and money["receipt"] == "QWE123RTY9"
     assert money["phone_number"] == "254708374149" and money["refund_id"] is None
     assert client.get("/api/payments/unmatched", headers=stack.keys.headers(OWNER)).status_code == 403
 
 
 # --- 6. invoices ------------------------------------------------------------------------------------------
-@pytest.fixture
-def billing() -> Iterator[dict[str, Any]]:
-    """A stand-in for billing's internal invoice route (the real one is billing's)."""
-    invoices: dict[int, dict[str, Any]] = {}
-    app = FastAPI()
-
-    @app.get("/internal/invoices/{invoice_id}")
-    def invoice(invoice_id: int) -> JSONResponse:
-        if invoice_id not in invoices:
-            return JSONResponse({"success": False, "message": "Invoice not found"}, status_code=404)
-        return JSONResponse({"success": True, "data": invoices[invoice_id]})
-
-    server = LiveServer(app, free_port())
-    yield {"url": f"http://127.0.0.1:{server.port}", "invoices": invoices}
-    server.stop()
-
-
 def test_an_invoice_is_paid_by_its_balance_by_either_route(stack: Any, billing: dict[str, Any]) -> None:
     client = stack.start(billing_url=billing["url"])
     billing["invoices"][501] = {"id": 501, "number": "INV-000501", "booking_id": 77, "user_id": OWNER,
@@ -415,14 +415,14 @@ def test_unmatched_money_becomes_a_refund_only_once_daraja_confirms_it(stack: An
                                        "PartyA": "254708374149", "PartyB": "174379", "PhoneNumber": "254708374149",
                                        "CallBackURL": hook,
                                        "AccountReference": "LOST", "TransactionDesc": "Unit rental"}).json()
-    money = wait_for(lambda: admin_get(stack, client, "/api/payments/unmatched"), what="the unmatched money")[0]
+    money = wait_for(lambda: stack.admin_get(client, "/api/payments/unmatched"), what="the unmatched money")[0]
     assert money["reference"] == push["CheckoutRequestID"] and money["amount"] == 900
 
     forged = {"Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_forged", "ResultCode": 0, "ResultDesc": "ok",
                                        "CallbackMetadata": {"Item": [{"Name": "Amount", "Value": 100000.0},
                                                                      {"Name": "PhoneNumber", "Value": 254700000001}]}}}}
     stack.post_callback(hook, forged)
-    fake = next(u for u in admin_get(stack, client, "/api/payments/unmatched") if u["reference"] == "ws_CO_forged")
+    fake = next(u for u in stack.admin_get(client, "/api/payments/unmatched") if u["reference"] == "ws_CO_forged")
     r = client.post(f"/api/payments/unmatched/{fake['id']}/refund", headers=admin)
     assert r.status_code in (409, 502)  # Daraja never heard of it: no refund of money that never came
     assert refunds(stack, client) == []
@@ -460,7 +460,7 @@ def test_webhooks_answer_their_sender_200_even_with_text_no_database_stores(stac
         for body in bodies:
             r = client.post(path, content=body, headers={"Content-Type": "application/json"})
             assert r.status_code == 200 and r.json() == {"ResultCode": 0, "ResultDesc": "Success"}, (path, r.text)
-    assert admin_get(stack, client, "/api/payments/unmatched") == []
+    assert stack.admin_get(client, "/api/payments/unmatched") == []
     # elsewhere the kit still refuses it with the 400 envelope
     r = client.post("/api/payments/mpesa/initiate", content=b'{"booking_id": 1, "phone_number": "07\\u0000"}',
                     headers={**stack.keys.headers(OWNER), "Content-Type": "application/json"})

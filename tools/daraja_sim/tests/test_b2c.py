@@ -118,3 +118,35 @@ def test_the_proxy_forwards_and_holds_the_chosen_answers(sim: LiveServer) -> Non
         assert proxy.client.get("/simulator/stats").status_code == 200
     finally:
         proxy.stop()
+
+
+def status_query(sim: LiveServer, receiver: Receiver, token: str, **by: str) -> httpx.Response:
+    body = {"Initiator": "testapi", "SecurityCredential": "c2VjcmV0", "CommandID": "TransactionStatusQuery",
+            "PartyA": "600000", "IdentifierType": "4", "ResultURL": f"{receiver.base}/status/{token}",
+            "QueueTimeOutURL": f"{receiver.base}/status/{token}", "Remarks": "Refund status", "Occasion": "", **by}
+    bearer = sim.client.get("/oauth/v1/generate", params={"grant_type": "client_credentials"},
+                            headers={"Authorization": BASIC}).json()["access_token"]
+    return sim.client.post("/mpesa/transactionstatus/v1/query", json=body,
+                           headers={"Authorization": f"Bearer {bearer}"})
+
+
+def test_a_lost_result_is_told_by_the_transaction_status_query(sim: LiveServer, receiver: Receiver) -> None:
+    assert pay_out(sim.client, receiver, "orig-lost", phone="254708379997").status_code == 200
+    time.sleep(0.4)
+    assert receiver.results("orig-lost") == []  # paid, but its result never comes
+    payout = next(p for p in sim.client.get("/simulator/payouts").json()["payouts"]
+                  if p["OriginatorConversationID"] == "orig-lost")
+
+    answer = status_query(sim, receiver, "s1", OriginalConversationID="orig-lost")
+    assert answer.status_code == 200 and answer.json()["ResponseCode"] == "0"
+    mine = answer.json()["OriginatorConversationID"]
+    [(kind, body)] = wait_for(lambda: receiver.results(mine), what="the status result")
+    parameters = {p["Key"]: p["Value"] for p in body["Result"]["ResultParameters"]["ResultParameter"]}
+    assert kind == "status" and body["Result"]["ResultCode"] == 0
+    assert parameters["TransactionStatus"] == "Completed" and parameters["ReceiptNo"] == payout["TransactionReceipt"]
+    assert parameters["Amount"] == 1500 and parameters["OriginatorConversationID"] == "orig-lost"
+
+    unknown = status_query(sim, receiver, "s2", OriginalConversationID="never-sent").json()["OriginatorConversationID"]
+    [(_, body)] = wait_for(lambda: receiver.results(unknown), what="the not-found result")
+    assert body["Result"]["ResultCode"] != 0 and "ResultParameters" not in body["Result"]
+    assert status_query(sim, receiver, "s3").status_code == 400  # neither an id nor a receipt

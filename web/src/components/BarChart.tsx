@@ -10,7 +10,7 @@ export function BarChart({ title, categories, series, format, height = 160 }: {
   title: string; categories: string[]; series: Series[]; format: (v: number) => string; height?: number;
 }) {
   const top = niceMax(stackedMax(series, categories.length));
-  const axis = ticks(top, 4);
+  const axis = ticks(top, top < 4 ? Math.max(1, Math.round(top)) : 4); // counts and shillings: no 0.25 on the axis
   const left = 64;
   const bottom = 22;
   // wide enough for the longest category label (11px text, about 6.5px a character)

@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
+import { useSearchParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
@@ -32,7 +33,12 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
     return data ? { data: data.data.filter((i) => i.booking_id === bookingId) } : { error: errorOf(error, response.status) };
   }, [bookingId]);
   const [paying, setPaying] = useState<number | null>(null);
-  const [paidInvoices, setPaidInvoices] = useState<string[]>([]);
+  const [params] = useSearchParams();
+  // Invoices paid here (or by card on Pesapal's page, which sends the customer back with ?invoice_paid=<id>).
+  const [paidInvoices, setPaidInvoices] = useState<number[]>(() => {
+    const back = Number(params.get("invoice_paid"));
+    return Number.isInteger(back) && back > 0 ? [back] : [];
+  });
   const [pollUntil, setPollUntil] = useState(() => Date.now() + POLL_FOR_MS);
   const [cardError, setCardError] = useState<ApiError | null>(null);
   const [cardBusy, setCardBusy] = useState<number | null>(null);
@@ -44,7 +50,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
 
   const opening = !account.data && account.error?.status === 404;
   const open = openInvoices(invoices.data ?? []);
-  const recording = paidInvoices.length > 0 && open.some((i) => paidInvoices.includes(i.number));
+  const recording = paidInvoices.length > 0 && open.some((i) => paidInvoices.includes(i.id));
   useEffect(() => {
     if (!opening && !recording) return;
     const h = setInterval(() => {
@@ -65,10 +71,11 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
   if (!account.data) return opening ? <p className="muted" role="status">{t("rental.opening")}</p> : <ErrorAlert error={account.error} />;
   const a = account.data;
   const access = accessState(a, invoices.data ?? []);
+  const paidNumbers = (invoices.data ?? []).filter((i) => paidInvoices.includes(i.id)).map((i) => i.number).join(", ");
   const suspended = access.access === "suspended";
 
   const paid = (inv: Invoice) => {
-    setPaidInvoices((p) => [...p, inv.number]);
+    setPaidInvoices((p) => [...p, inv.id]);
     setPollUntil(Date.now() + POLL_FOR_MS);
     setPaying(null);
     void invoices.reload();
@@ -129,7 +136,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
         )}
         {paidInvoices.length > 0 && (
           <Alert kind="success" title={t("pay.successTitle")}>
-            <p>{recording ? t("rental.recording") : t("rental.paidInvoices", { numbers: paidInvoices.join(", ") })}</p>
+            <p>{recording ? t("rental.recording") : t("rental.paidInvoices", { numbers: paidNumbers })}</p>
           </Alert>
         )}
         {movedOut && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
@@ -170,7 +177,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
                 {inv.lines.length > 1 && (
                   <ul className="plain-list">{inv.lines.map((l, i) => <li key={i}>{l.description}: <Price amount={l.amount} /></li>)}</ul>
                 )}
-                {inv.status === "open" && inv.balance > 0 && !paidInvoices.includes(inv.number) && (paying === inv.id ? (
+                {inv.status === "open" && inv.balance > 0 && !paidInvoices.includes(inv.id) && (paying === inv.id ? (
                   <MpesaPay bookingId={bookingId} amount={inv.balance} resume={false}
                     start={async (phone) => {
                       const { data, error, response } = await api.POST("/api/invoices/{invoice_id}/pay", {

@@ -53,4 +53,11 @@ describe("stacked bars", () => {
     expect(html).toContain("Jan: mpesa 6k, card 4k; Feb: mpesa 2k, card 0k");
     expect(html).toContain('class="swatch tone-1"');
   });
+  it("labels an empty chart's axis 0 and 1 only", () => {
+    const html = renderToStaticMarkup(createElement(BarChart, {
+      title: "Aging", categories: ["Not yet due", "1–30 days"], series: [{ name: "KES", values: [0, 0] }], format: String,
+    }));
+    expect([...html.matchAll(/text-anchor="end"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(["0", "1"]);
+    expect(html).not.toContain("<rect ");
+  });
 });

@@ -32,7 +32,11 @@ export function CardReturnPage() {
         return;
       }
       setState(data.data);
-      if (data.data.status === "success") navigate(`/bookings/${data.data.booking_id}`, { replace: true });
+      if (data.data.status === "success") {
+        // An invoice paid by card: the rental panel follows it until billing records it.
+        const paid = data.data.invoice_id ? `?invoice_paid=${data.data.invoice_id}` : "";
+        navigate(`/bookings/${data.data.booking_id}${paid}`, { replace: true });
+      }
       else if (data.data.status === "pending" && tries++ < 40) setTimeout(() => void ask(), 1500);
     };
     void ask();

@@ -33,6 +33,7 @@ from payments.schemas import (
     StkCallbackRequest,
     UnmatchedMoney,
 )
+from payments.service import payout_status
 
 log = logging.getLogger("payments.api")
 
@@ -126,12 +127,12 @@ def list_payments(
 
 @router.post("/admin/unknown/{payment_id}/requery", response_model=Envelope[PaymentRecord], responses=UPSTREAM_ERRORS)
 def requery_unknown_payment(
-    payment_id: int, _: AdminUser, session: SessionDep, request: Request
+    payment_id: int, admin: AdminUser, session: SessionDep, request: Request
 ) -> Envelope[PaymentRecord]:
     """Ask the provider again now about a payment parked as `unknown` (admin): its final word settles it (a failure
     frees the booking for a new attempt); while it is still processing the payment stays `unknown`. Not unknown: 409."""
     payment = service.requery_unknown_payment(
-        session=session, providers=request.app.state.providers, payment_id=payment_id
+        session=session, providers=request.app.state.providers, admin=admin, payment_id=payment_id
     )
     record = service.payment_record(payment)
     session.rollback()
@@ -200,6 +201,14 @@ async def b2c_result(token: str, request: Request) -> JSONResponse:
 async def b2c_queue_timeout(token: str, request: Request) -> JSONResponse:
     """A refund payout that timed out in M-PESA's queue (its QueueTimeOutURL): always 200."""
     await _process(request, lambda session, raw: service.process_b2c_timeout(session=session, raw=raw, token=token))
+    return JSONResponse(CALLBACK_ACK)
+
+
+@router.post("/hooks/b2c/status/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
+async def b2c_status(token: str, request: Request) -> JSONResponse:
+    """What M-PESA's Transaction Status query found about a payout whose result never came: always 200."""
+    await _process(request, lambda session, raw: payout_status.process_b2c_status(session=session, raw=raw,
+                                                                                   token=token))
     return JSONResponse(CALLBACK_ACK)
 
 

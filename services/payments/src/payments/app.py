@@ -17,7 +17,7 @@ from payments.handlers import handlers
 from payments.mpesa import MpesaProvider
 from payments.pesapal import IpnRegistry, PesapalClient, PesapalProvider
 from payments.providers import PaymentProviders
-from payments.service import card
+from payments.service import card, payout_status
 from payments.settings import Settings
 from payments.token_store import DatabaseTokenStore
 
@@ -71,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         done += service.retry_unsure_payouts(
             session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
+        )
+        done += payout_status.confirm_lost_payouts(
+            session_factory=session_factory, providers=providers, wait_seconds=settings.refund_result_wait_seconds,
+            batch_size=settings.reconcile_batch_size,
         )
         done += card.settle_card_refunds(
             session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size

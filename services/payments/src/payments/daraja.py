@@ -30,6 +30,7 @@ OPERATIONS = {
     "/mpesa/stkpush/v1/processrequest": "stkpush",
     "/mpesa/stkpushquery/v1/query": "stkquery",
     "/mpesa/b2c/v3/paymentrequest": "b2c",
+    "/mpesa/transactionstatus/v1/query": "transactionstatus",
 }
 STILL_PROCESSING = "500.001.1001"
 
@@ -83,9 +84,6 @@ class DarajaClient:
     def access_token(self) -> str:
         """The cached token, or a fresh one (only one thread fetches; the others wait for it)."""
         return self._token.get()
-
-    def _forget_token(self, token: str) -> None:
-        self._token.forget(token)
 
     def _fetch_token(self) -> tuple[str, float]:
         response = self._send(
@@ -194,20 +192,49 @@ class DarajaClient:
             return str(body.get("ConversationID") or "")
         raise _error_from(response, body, "M-PESA did not accept the refund")
 
+    def transaction_status(
+        self,
+        *,
+        original_conversation_id: str,
+        initiator_name: str,
+        security_credential: str,
+        party_a: str,
+        result_url: str,
+        queue_timeout_url: str,
+        remarks: str,
+    ) -> None:
+        """Ask M-PESA what became of a payout (by our OriginatorConversationID); accepted only: the answer comes to
+        ResultURL."""
+        payload = {
+            "Initiator": initiator_name,
+            "SecurityCredential": security_credential,
+            "CommandID": "TransactionStatusQuery",
+            "TransactionID": "",
+            "OriginalConversationID": original_conversation_id,
+            "PartyA": party_a,
+            "IdentifierType": "4",  # an organisation shortcode
+            "ResultURL": result_url,
+            "QueueTimeOutURL": queue_timeout_url,
+            "Remarks": remarks[:100] or "Refund status",
+            "Occasion": "",
+        }
+        response, body = self._authorized_post("/mpesa/transactionstatus/v1/query", payload)
+        if body and str(body.get("ResponseCode")) == "0":
+            return
+        raise _error_from(response, body, "M-PESA did not accept the status query")
+
     # --- transport ------------------------------------------------------------------------------
     def _authorized_post(self, path: str, payload: dict[str, Any]) -> tuple[httpx.Response, dict[str, Any] | None]:
         """POST with the Bearer token; on an invalid-token answer, refresh once and retry."""
-        for attempt in (1, 2):
-            token = self.access_token()
+        def send(token: str) -> tuple[httpx.Response, dict[str, Any] | None]:
             response = self._send("POST", path, json=payload, headers={"Authorization": f"Bearer {token}"})
-            body = _json_object(response)
-            invalid_token = response.status_code == 401 or (body is not None and body.get("errorCode") == INVALID_TOKEN)
-            if invalid_token and attempt == 1:
-                log.info("Daraja refused our access token, fetching a new one")
-                self._forget_token(token)
-                continue
-            return response, body
-        raise AssertionError("unreachable")
+            return response, _json_object(response)
+
+        def refused(answer: tuple[httpx.Response, dict[str, Any] | None]) -> bool:
+            response, body = answer
+            return response.status_code == 401 or (body is not None and body.get("errorCode") == INVALID_TOKEN)
+
+        return self._token.call(send, refused=refused, provider="Daraja")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         started, outcome = time.perf_counter(), "error"

@@ -40,6 +40,17 @@ class B2cResult:
     amount: Decimal | None
 
 
+@dataclass(frozen=True)
+class B2cStatus:
+    """A Transaction Status result for a payout: the payout's own OriginatorConversationID when told, its
+    `TransactionStatus` (`Completed`, `Failed`…; None when M-PESA found no such transaction), its receipt."""
+
+    result_code: int
+    originator_conversation_id: str | None
+    status: str | None
+    receipt: str | None
+
+
 def normalize_phone(raw: object) -> str | None:
     """Kenyan mobile numbers (07…, 01…, +2547…, 2547…, 7…) as 2547XXXXXXXX / 2541XXXXXXXX; None if not one."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
@@ -94,14 +105,7 @@ def parse_b2c_result(raw: Any) -> B2cResult | None:
         return None
     if not isinstance(originator, str) or not 0 < len(originator) <= 100 or result_code is None:
         return None
-    parameters: dict[str, Any] = {}
-    listed = result.get("ResultParameters")
-    entries = listed.get("ResultParameter") if isinstance(listed, dict) else None
-    if isinstance(entries, dict):
-        entries = [entries]  # a single parameter arrives as an object
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("Key"), str):
-            parameters[entry["Key"]] = entry.get("Value")
+    parameters = _result_parameters(result)
     receipt = parameters.get("TransactionReceipt") or result.get("TransactionID")
     conversation = result.get("ConversationID")
     return B2cResult(
@@ -112,6 +116,35 @@ def parse_b2c_result(raw: Any) -> B2cResult | None:
         receipt=receipt.strip()[:40] if isinstance(receipt, str) and receipt.strip() else None,
         amount=as_decimal(parameters.get("TransactionAmount")),
     )
+
+
+def parse_b2c_status(raw: Any) -> B2cStatus | None:
+    """A Transaction Status result POSTed to its ResultURL, or None when the body is not one (never raises)."""
+    result = raw.get("Result") if isinstance(raw, dict) else None
+    result_code = as_int(result.get("ResultCode")) if isinstance(result, dict) else None
+    if not isinstance(result, dict) or result_code is None:
+        return None
+    parameters = _result_parameters(result)
+
+    def text(key: str) -> str | None:
+        value = parameters.get(key)
+        return value.strip()[:100] if isinstance(value, str) and value.strip() else None
+
+    return B2cStatus(result_code=result_code, originator_conversation_id=text("OriginatorConversationID"),
+                     status=text("TransactionStatus") if result_code == 0 else None, receipt=text("ReceiptNo"))
+
+
+def _result_parameters(result: dict[str, Any]) -> dict[str, Any]:
+    """`ResultParameters.ResultParameter` as a dict by Key (a single parameter arrives as an object)."""
+    parameters: dict[str, Any] = {}
+    listed = result.get("ResultParameters")
+    entries = listed.get("ResultParameter") if isinstance(listed, dict) else None
+    if isinstance(entries, dict):
+        entries = [entries]
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("Key"), str):
+            parameters[entry["Key"]] = entry.get("Value")
+    return parameters
 
 
 def parse_b2c_timeout(raw: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from payments.daraja import DarajaClient
 from payments.daraja_wire import MAX_AMOUNT
 from payments.providers import ProviderRefused, Settlement, StartedPayment, StartedPayout
-from payments.settings import B2C_RESULT_PATH, B2C_TIMEOUT_PATH, CALLBACK_PATH, Settings
+from payments.settings import B2C_RESULT_PATH, B2C_STATUS_PATH, B2C_TIMEOUT_PATH, CALLBACK_PATH, Settings
 
 
 class MpesaProvider:
@@ -74,3 +74,16 @@ class MpesaProvider:
             occasion="Refund",
         )
         return StartedPayout(conversation_id=conversation_id)
+
+    def confirm_payout(self, *, originator_id: str, result_token: str) -> None:
+        settings = self._settings
+        url = self._url(B2C_STATUS_PATH, result_token)
+        self._daraja.transaction_status(
+            original_conversation_id=originator_id,
+            initiator_name=settings.mpesa_b2c_initiator_name,
+            security_credential=settings.mpesa_b2c_security_credential,
+            party_a=settings.mpesa_b2c_shortcode,
+            result_url=url,
+            queue_timeout_url=url,
+            remarks="Refund status",
+        )

@@ -157,16 +157,12 @@ class PesapalClient:
     # --- transport ------------------------------------------------------------------------------
     def _authorized(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, Any]:
         """Call with the Bearer token; when Pesapal refuses it (401), refresh it once and retry."""
-        for attempt in (1, 2):
-            token = self.token.get()
+        def send(token: str) -> httpx.Response:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            response = self._send(method, path, headers=headers, **kwargs)
-            if response.status_code == 401 and attempt == 1:
-                log.info("Pesapal refused our access token, fetching a new one")
-                self.token.forget(token)
-                continue
-            return response, _json(response)
-        raise AssertionError("unreachable")
+            return self._send(method, path, headers=headers, **kwargs)
+
+        response = self.token.call(send, refused=lambda r: r.status_code == 401, provider="Pesapal")
+        return response, _json(response)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         kwargs.setdefault("headers", {"Accept": "application/json"})
@@ -279,6 +275,9 @@ class PesapalProvider:
                            username=self._settings.pesapal_refund_username, remarks=remarks)
         return StartedPayout(conversation_id=payee)
 
+    def confirm_payout(self, *, originator_id: str, result_token: str) -> None:
+        raise ProviderRefused("A card refund is confirmed by the order's status (REVERSED), not by a payout query")
+
 
 class PesapalCheckout:
     """The provider bound to one customer's billing details (what initiate's `start` cannot pass)."""
@@ -303,6 +302,9 @@ class PesapalCheckout:
     ) -> StartedPayout:
         return self._provider.pay_out(amount=amount, payee=payee, originator_id=originator_id,
                                       result_token=result_token, remarks=remarks)
+
+    def confirm_payout(self, *, originator_id: str, result_token: str) -> None:
+        self._provider.confirm_payout(originator_id=originator_id, result_token=result_token)
 
 
 def settlement_of(status: OrderStatus) -> Settlement:

@@ -86,6 +86,11 @@ class PaymentProvider(Protocol):
         twice; the result arrives on the payout's own result URL (`result_token`). Raises a ProviderError."""
         ...
 
+    def confirm_payout(self, *, originator_id: str, result_token: str) -> None:
+        """Ask what became of a payout whose result never came; the answer arrives on the payout's own status URL
+        (`result_token`). Raises a ProviderError (ProviderRefused where the provider has no such question)."""
+        ...
+
 
 class PaymentProviders:
     """The providers of this process, by method name (filled at start-up)."""

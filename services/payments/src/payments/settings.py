@@ -17,6 +17,7 @@ FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "exe", "cmd", "sql",
 CALLBACK_PATH = "/api/payments/hooks/stk/"
 B2C_RESULT_PATH = "/api/payments/hooks/b2c/result/"
 B2C_TIMEOUT_PATH = "/api/payments/hooks/b2c/timeout/"
+B2C_STATUS_PATH = "/api/payments/hooks/b2c/status/"
 DEV_B2C_CREDENTIAL = "jesh-dev-b2c-security-credential"
 DEV_PESAPAL_KEY = "jesh-dev-pesapal-key"
 DEV_PESAPAL_SECRET = "jesh-dev-pesapal-secret"
@@ -51,6 +52,9 @@ class Settings(ServiceSettings):
     mpesa_b2c_shortcode: str = "600000"
     mpesa_b2c_initiator_name: str = "testapi"
     mpesa_b2c_security_credential: str = DEV_B2C_CREDENTIAL
+    # A payout M-PESA accepted whose result has not come this long after is asked about (Transaction Status query)
+    # instead of being sent again.
+    refund_result_wait_seconds: float = 120.0
 
     public_base_url: str = "http://127.0.0.1:5000"
     booking_url: str = "http://127.0.0.1:8003"

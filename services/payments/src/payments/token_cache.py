@@ -3,12 +3,16 @@ at a time, and shared by every replica through a TokenStore (the database), so t
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+log = logging.getLogger("payments.token_cache")
 
 TokenFetch = Callable[[], tuple[str, float]]
+Answer = TypeVar("Answer")
 
 
 class TokenStore(Protocol):
@@ -49,3 +53,13 @@ class SharedToken:
             if self._token == token:  # another thread may hold a newer one already
                 self._token = None
                 self._refused = token
+
+    def call(self, send: Callable[[str], Answer], *, refused: Callable[[Answer], bool], provider: str) -> Answer:
+        """`send(token)`; when the provider refuses the token (`refused(answer)`), refresh it once and send again."""
+        token = self.get()
+        answer = send(token)
+        if refused(answer):
+            log.info("%s refused our access token, fetching a new one", provider)
+            self.forget(token)
+            answer = send(self.get())
+        return answer

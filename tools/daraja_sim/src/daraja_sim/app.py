@@ -100,7 +100,7 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
         except DarajaError as exc:
             return daraja_error(exc)
         daraja.stats["b2c_requests"] += 1
-        if new:  # the same OriginatorConversationID again: the first answer, no second payout, no second result
+        if new and not payout.result_lost:  # a repeat: the first answer, no second payout, no second result
             task = asyncio.create_task(deliver_payout_result(payout))
             pending_deliveries.add(task)
             task.add_done_callback(pending_deliveries.discard)
@@ -120,6 +120,26 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
             record["error"] = f"{type(exc).__name__}: {exc}"
             log.warning("B2C result to %s failed: %s", url, exc)
         daraja.payouts.record_delivery(payout, record)
+
+    @app.post("/mpesa/transactionstatus/v1/query")
+    async def transaction_status(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+            answer, url, result = daraja.payouts.status_query(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        daraja.stats["status_queries"] += 1
+        task = asyncio.create_task(post_later(url, result))
+        pending_deliveries.add(task)
+        task.add_done_callback(pending_deliveries.discard)
+        return JSONResponse(answer)
+
+    async def post_later(url: str, body: dict[str, Any]) -> None:
+        await asyncio.sleep(max(settings.callback_delay_seconds, 0.0))
+        try:
+            await app.state.http.post(url, json=body)
+        except httpx.HTTPError as exc:
+            log.warning("Transaction Status result to %s failed: %s", url, exc)
 
     @app.post("/mpesa/stkpushquery/v1/query")
     async def stk_push_query(request: Request) -> JSONResponse:

@@ -1,8 +1,14 @@
 """Simulated B2C payouts (refunds): `POST /mpesa/b2c/v3/paymentrequest`, the result POSTed to ResultURL later.
 
 The receiving phone picks the outcome: ending in `9999` fails (ResultCode 2040), ending in `9998` times out in
-the queue (QueueTimeOutURL is called instead), anything else is paid. An OriginatorConversationID seen before
-gets the first answer again and pays nothing more.
+the queue (QueueTimeOutURL is called instead), ending in `9997` is paid but its result is lost (never POSTed: only
+the Transaction Status query tells), anything else is paid. An OriginatorConversationID seen before gets the first
+answer again and pays nothing more.
+
+Transaction Status (`POST /mpesa/transactionstatus/v1/query`, by `OriginalConversationID` or the receipt as
+`TransactionID`) is accepted at once and its result POSTed to its ResultURL: `TransactionStatus` `Completed` with
+`ReceiptNo` and `Amount` for a paid payout, `Failed` for a failed one; for a payout it never processed (unknown, or
+timed out in the queue) the result has ResultCode 1 ("not found"; the simulator's choice, no parameters).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from daraja_sim.wire import bad_request, digits_of, nairobi_now, phone_of, valid
 COMMAND_IDS = ("BusinessPayment", "SalaryPayment", "PromotionPayment")
 FAILS = "9999"
 QUEUE_TIMEOUT = "9998"
+RESULT_LOST = "9997"
+NOT_FOUND = 1
 RESULT_DESCRIPTIONS = {
     0: "The service request is processed successfully.",
     2040: "Credit Party customer type (Unregistered or Registered Customer) can't be supported by the service.",
@@ -38,6 +46,7 @@ class Payout:
     result_code: int
     queue_timeout: bool
     receipt: str | None
+    result_lost: bool
     created_at: datetime
     deliveries: list[dict[str, Any]] = field(default_factory=list)
 
@@ -91,6 +100,7 @@ class Payout:
             "PartyB": self.phone,
             "ResultCode": self.result_code,
             "queue_timeout": self.queue_timeout,
+            "result_lost": self.result_lost,
             "TransactionReceipt": self.receipt,
             "deliveries": list(self.deliveries),
         }
@@ -145,12 +155,58 @@ class Payouts:
                 result_code=2040 if fails else 0,
                 queue_timeout=payee.endswith(QUEUE_TIMEOUT),
                 receipt=None if fails else _receipt(),
+                result_lost=payee.endswith(RESULT_LOST),
                 created_at=datetime.now(UTC),
             )
             self.by_originator[originator] = payout
             if payout.result_code == 0 and not payout.queue_timeout:
                 self.paid_total += amount
             return payout, True
+
+    def status_query(self, body: Any) -> tuple[dict[str, str], str, dict[str, Any]]:
+        """Transaction Status: the synchronous acceptance, then (ResultURL, the result to POST there)."""
+        if not isinstance(body, dict):
+            raise bad_request("JSON")
+        for name in ("Initiator", "SecurityCredential"):
+            if not isinstance(body.get(name), str) or not body[name].strip():
+                raise bad_request(name)
+        if body.get("CommandID") != "TransactionStatusQuery":
+            raise bad_request("CommandID")
+        if digits_of(body.get("PartyA")) is None:
+            raise bad_request("PartyA")
+        if str(body.get("IdentifierType")) not in ("1", "2", "4"):
+            raise bad_request("IdentifierType")
+        for name in ("ResultURL", "QueueTimeOutURL"):
+            if not valid_callback_url(body.get(name)):
+                raise bad_request(name)
+        original, receipt = body.get("OriginalConversationID"), body.get("TransactionID")
+        if not (isinstance(original, str) and original.strip()) and not (isinstance(receipt, str) and receipt.strip()):
+            raise bad_request("TransactionID")
+        with self._lock:
+            payout = self.by_originator.get(original) if isinstance(original, str) else None
+            if payout is None and isinstance(receipt, str) and receipt.strip():
+                payout = next((p for p in self.by_originator.values() if p.receipt == receipt.strip()), None)
+        answer = {"OriginatorConversationID": f"{secrets.randbelow(10**5)}-{secrets.randbelow(10**8)}-1",
+                  "ConversationID": f"AG_{nairobi_now():%Y%m%d}_{secrets.token_hex(10)}",
+                  "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."}
+        result: dict[str, Any] = {"ResultType": 0, "OriginatorConversationID": answer["OriginatorConversationID"],
+                                  "ConversationID": answer["ConversationID"],
+                                  "TransactionID": (receipt if isinstance(receipt, str) else "") or ""}
+        if payout is None or payout.queue_timeout:
+            result.update(ResultCode=NOT_FOUND, ResultDesc="The transaction was not found.")
+        else:
+            status = "Completed" if payout.result_code == 0 else "Failed"
+            result.update(ResultCode=0, ResultDesc="The service request is processed successfully.",
+                          ResultParameters={"ResultParameter": [
+                              {"Key": "ReceiptNo", "Value": payout.receipt or ""},
+                              {"Key": "TransactionStatus", "Value": status},
+                              {"Key": "Amount", "Value": payout.amount},
+                              {"Key": "ReasonType", "Value": "Business Payment to Customer via API"},
+                              {"Key": "OriginatorConversationID", "Value": payout.originator_conversation_id},
+                              {"Key": "ConversationID", "Value": payout.conversation_id},
+                              {"Key": "CreditPartyName", "Value": f"{payout.phone} - Simulated Customer"},
+                          ]})
+        return answer, str(body["ResultURL"]), {"Result": result}
 
     def get(self, originator: str) -> Payout | None:
         with self._lock:

@@ -164,7 +164,8 @@ class Daraja:
         self._tokens: dict[str, tuple[str, datetime]] = {}  # token -> (consumer key, expires at)
         self.transactions: dict[str, Transaction] = {}
         self._receipts: set[str] = set()
-        self.stats = {"tokens_issued": 0, "stk_pushes": 0, "stk_queries": 0, "callbacks_sent": 0, "b2c_requests": 0}
+        self.stats = {"tokens_issued": 0, "stk_pushes": 0, "stk_queries": 0, "callbacks_sent": 0, "b2c_requests": 0,
+                      "status_queries": 0}
         self.payouts = Payouts(settings)
         self._processing_phones: set[str] = set()
 

@@ -30,6 +30,7 @@ export function AdminMoney() {
   }, []);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<number | null>(null);
+  const [unmatchedError, setUnmatchedError] = useState<ApiError | null>(null);
 
   const approve = async (id: number) => {
     setBusy(id);
@@ -39,6 +40,17 @@ export function AdminMoney() {
     });
     if (err) setError(errorOf(err, response.status));
     await refunds.reload();
+    setBusy(null);
+  };
+
+  const refundUnmatched = async (id: number) => {
+    setBusy(-id);
+    setUnmatchedError(null);
+    const { error: err, response } = await api.POST("/api/payments/unmatched/{unmatched_id}/refund", {
+      params: { path: { unmatched_id: id } },
+    });
+    if (err) setUnmatchedError(errorOf(err, response.status));
+    await Promise.all([unmatched.reload(), refunds.reload()]);
     setBusy(null);
   };
 
@@ -93,7 +105,7 @@ export function AdminMoney() {
       <section className="stack-sm" aria-labelledby="unmatched">
         <h2 id="unmatched">{t("money.unmatched")}</h2>
         <p className="muted">{t("money.unmatchedSub")}</p>
-        <ErrorAlert error={unmatched.error} />
+        <ErrorAlert error={unmatchedError ?? unmatched.error} />
         {unmatched.data?.length === 0 ? <p className="empty">{t("money.noUnmatched")}</p> : (
           <ul className="list">
             {unmatched.data?.map((u) => (
@@ -106,7 +118,14 @@ export function AdminMoney() {
                   </p>
                   <p className="muted">{formatInstant(u.created_at, lang)}</p>
                 </div>
-                <div className="list-side">{u.amount !== null && <Price amount={u.amount} />}</div>
+                <div className="list-side">
+                  {u.amount !== null && <Price amount={u.amount} />}
+                  {u.refund_id ? <span className="muted">{t("money.refundNo", { id: u.refund_id })}</span> : (
+                    <button type="button" className="btn btn-small btn-secondary" disabled={busy === -u.id} onClick={() => refundUnmatched(u.id)}>
+                      {t("money.toRefund")}<span className="sr-only"> {u.receipt ?? u.reference ?? `#${u.id}`}</span>
+                    </button>
+                  )}
+                </div>
               </li>
             ))}
           </ul>

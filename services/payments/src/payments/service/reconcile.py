@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit import audit
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
+from jeshkit.security import Principal
 from payments.models import UNSETTLED, Payment
 from payments.providers import PaymentProviders, ProviderError, ProviderRefused
 from payments.service.settle import flag, lock_payment, settle
@@ -81,7 +83,9 @@ def reconcile_pending_payments(
     return settled
 
 
-def requery_unknown_payment(*, session: Session, providers: PaymentProviders, payment_id: int) -> Payment:
+def requery_unknown_payment(
+    *, session: Session, providers: PaymentProviders, admin: Principal, payment_id: int
+) -> Payment:
     """An admin's "ask again now" for a payment parked as `unknown`: the provider's status query, with no transaction
     open; its final word settles the payment (a failure frees the booking for a new attempt), "still processing"
     leaves it `unknown`. Lock -> decide -> commit -> query -> lock again -> apply."""
@@ -106,5 +110,6 @@ def requery_unknown_payment(*, session: Session, providers: PaymentProviders, pa
     elif payment.status in UNSETTLED:
         settle(session, payment, settlement)
         log.info("payment %s re-queried by an admin: now %s", payment_id, payment.status)
+    audit.record(session, admin, "payment.requeried", f"payment:{payment_id}", {"status": payment.status})
     session.commit()
     return payment
