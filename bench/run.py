@@ -43,6 +43,9 @@ TARGETS = {
     "rss_mb": 150.0,
 }
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Frames every sample goes through (process start, event loop, thread pool): left out of the profile summary.
+PLUMBING = re.compile(r"\((<frozen runpy>|click/|uvicorn/(main|server|_compat|__main__)\.py|threading\.py|"
+                      r"concurrent/futures/thread\.py|asyncio/(runners|base_events|events)\.py)")
 
 
 def cpu_table() -> dict[int, tuple[int, float]]:
@@ -222,12 +225,17 @@ class Bench:
         idle = self.cpu_snapshot()
         time.sleep(self.idle_seconds)
         before = self.cpu_snapshot()
+        spies = self.start_profiles(d + 5) if self.args.profile else []
         write = run_wrk(wrk, gw, duration=d, connections=c, script=script, env={
             "BENCH_TOKENS": str(tokens_file), "BENCH_UNITS": ",".join(map(str, self.units)),
             "BENCH_BASE_DAY": str(base_day)})
         self._applied_last = -1
         self.wait_quiet()  # the relay and the consumers finish what the bookings started: part of their cost
         after = self.cpu_snapshot()
+        for spy in spies:
+            spy.wait()
+        if spies:
+            self.summarize_profiles()
         self.figures.update(ceiling=ceiling, read=read, write=write)
         read_ratio = read["rps"] / ceiling["rps"]
         write_ratio = write["rps"] / ceiling["rps"]
@@ -289,6 +297,43 @@ class Bench:
                           f"{created} bookings, {window:.0f} s incl. the event backlog, idle "
                           f"{sum(idle_rate.values()) * 1000:.0f} ms/s subtracted; ms by process: {top}",
                           "halve it (issue 18)"))
+
+    def start_profiles(self, seconds: int) -> list[subprocess.Popen[bytes]]:
+        """py-spy on every service process for the write run and the start of its backlog: CPU samples only
+        (--gil: the thread holding the GIL), written as collapsed stacks, one file per process."""
+        out = Path(self.args.profile)
+        out.mkdir(parents=True, exist_ok=True)
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+        services = {"auth", "inventory", "booking", "payments", "transport", "billing", "notifications"}
+        return [
+            subprocess.Popen([spy, "record", "--gil", "--nonblocking", "-r", "50", "-d", str(seconds), "-f", "raw",
+                              "-p", str(managed.proc.pid), "-o", str(out / f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, managed in self.stack.processes.items()
+            if managed.proc is not None and re.sub(r"-\d+$", "", name) in services
+        ]
+
+    def summarize_profiles(self, top: int = 40) -> None:
+        """summary.txt beside the stacks: per process, the frames where the most CPU samples were (inclusive)."""
+        out = Path(self.args.profile)
+        lines = []
+        for stacks in sorted(out.glob("*.txt")):
+            if stacks.name == "summary.txt":
+                continue
+            inclusive: dict[str, int] = {}
+            total = 0
+            for line in stacks.read_text().splitlines():
+                frames, _, count = line.rpartition(" ")
+                if not count.isdigit():
+                    continue
+                total += int(count)
+                for frame in {re.sub(r":\d+\)$", ")", f) for f in frames.split(";")}:
+                    inclusive[frame] = inclusive.get(frame, 0) + int(count)
+            lines.append(f"== {stacks.stem}: {total} samples")
+            ranked = sorted(((f, n) for f, n in inclusive.items() if not PLUMBING.search(f)), key=lambda kv: -kv[1])
+            lines += [f"{100 * n / total:5.1f}%  {frame}" for frame, n in ranked[:top] if total]
+        (out / "summary.txt").write_text("\n".join(lines) + "\n")
+        print(f"profiles in {out} (summary.txt; the .txt stacks open in speedscope or flamegraph.pl)")
 
     def _engines(self) -> dict[str, Any]:
         if not hasattr(self, "_engine_cache"):
@@ -460,6 +505,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--flows", type=int, default=100, help="full book→pay→confirm flows")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy every service during the write run (CPU samples, "
+                        "collapsed stacks and a summary in DIR); needs py-spy (requirements-dev.txt)")
     args = parser.parse_args()
     wrk = ensure_wrk()
     bench = Bench(args)
