@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             OPENAPI_DIR.mkdir(parents=True, exist_ok=True)
             (OPENAPI_DIR / f"{service}.json").write_text(render(service))
             print(f"wrote contracts/openapi/{service}.json")
+    if not args.check:
+        from api_reference import main as write_reference  # the merged reference follows the files
+
+        write_reference([])
     return 1 if failed else 0
 
 

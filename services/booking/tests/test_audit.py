@@ -24,3 +24,19 @@ def test_an_admins_cancellation_is_logged_with_the_admin_an_owners_is_not(start_
                                                               "payment_status": "pending"}),
     ]
     assert client.get(AUDIT, headers=owner).status_code == 403
+
+
+def test_an_admins_move_out_notice_is_logged(start_booking, kit, signing_keys, day):
+    client = start_booking()
+    kit.seed_unit(1)
+    rental = client.post("/api/bookings", json={"unit_id": 1, "start_date": day(1), "plan": "monthly"},
+                         headers=signing_keys.headers(5)).json()["data"]
+    kit.bus.publish("PaymentSucceeded", kit.payment(rental))
+    kit.wait_events("BookingConfirmed", booking_id=rental["id"])
+    admin = signing_keys.headers(42, "admin")
+    moved = client.post(f"/api/bookings/{rental['id']}/move-out", json={"move_out_date": day(40)}, headers=admin)
+    assert moved.status_code == 200, moved.text
+
+    [entry] = client.get(AUDIT, headers=admin).json()["data"]
+    assert (entry["action"], entry["target"], entry["actor_id"]) == ("booking.moved_out", f"booking:{rental['id']}", 42)
+    assert entry["details"] == {"move_out_date": day(40), "previous_end_date": None}

@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from booking.models import Booking
 from booking.service import lock_booking, today_in_nairobi
+from jeshkit import audit
+from jeshkit.audit import ActorRef
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
 from jeshkit.events import BookingMovedOut, UnitReleased, stage
 
@@ -55,5 +57,8 @@ def move_out(
             reason="moved_out",
         ),
     )
+    if actor_is_admin:
+        audit.record(session, ActorRef(actor_id), "booking.moved_out", f"booking:{booking_id}",
+                     {"move_out_date": move_out_date.isoformat(), "previous_end_date": freed_until})
     session.commit()
     return booking

@@ -110,6 +110,9 @@ class PortalHandler(SimpleHTTPRequestHandler):
     def send_head(self):  # type: ignore[no-untyped-def]
         path = Path(self.translate_path(self.path))
         root = Path(self.directory).resolve()
+        if path.is_dir() and (path / "index.html").is_file() and path != root:  # /api/docs: a page of its own
+            self.path = self.path.split("?", 1)[0].rstrip("/") + "/index.html"
+            path = path / "index.html"
         if not path.is_file() or path.name.startswith("."):
             if self.path.startswith("/assets/"):
                 self._plain(HTTPStatus.NOT_FOUND, b"not found")
