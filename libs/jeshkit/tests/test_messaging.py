@@ -295,3 +295,31 @@ def test_an_unpublishable_outbox_row_does_not_hold_up_the_rows_behind_it(
         row = conn.execute(text("SELECT consumer, event_id, deliveries, error FROM dead_letter")).one()
     assert (row.consumer, str(row.event_id), row.deliveries) == ("outbox", huge, 2)
     assert "MaxPayload" in row.error
+
+
+def test_messages_that_arrive_together_are_applied_in_one_transaction_each_exactly_once(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    calls: dict[int, int] = {}
+
+    def batched(session: Session, data: Ping, event: Event) -> None:
+        calls[data.n] = calls.get(data.n, 0) + 1
+        record(session, data, event)
+        session.execute(text("INSERT INTO txids VALUES (:n, txid_current())"), {"n": data.n})
+        if data.n == 7 and calls[7] == 1:
+            raise ValueError("fails on its first delivery only")
+        if data.n == 12:
+            session.commit()  # a handler that ends the transaction: the batch must not trust it
+
+    with kit_db.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS txids"))
+        conn.execute(text("CREATE TABLE txids (n integer, txid bigint)"))
+    for n in range(20):
+        event_bus.publish("Ping", {"n": n})
+    run_consumer(kit_db, jesh_nats, batched, lambda: len(applied(kit_db)) >= 20)
+    assert sorted(n for _, n in applied(kit_db)) == list(range(20))
+    with kit_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM inbox WHERE consumer = 'kit'")).scalar_one() == 20
+        transactions = conn.execute(text("SELECT count(DISTINCT txid) FROM txids")).scalar_one()
+    assert calls[7] == 2  # its handler ran once per delivery, the failed one rolled back
+    assert transactions < 20  # several events were applied in one transaction

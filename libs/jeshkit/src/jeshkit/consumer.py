@@ -1,4 +1,7 @@
-"""Idempotent JetStream consumer: one transaction per message, inbox row included, ack after commit."""
+"""Idempotent JetStream consumer: an inbox row per event in the transaction that applies it, ack after commit.
+
+Messages that arrive together are applied in one transaction (one inbox row each, every ack after its commit),
+each in a savepoint: a message that fails there is undone and handled as if it had come by itself."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from jeshkit.errors import AppError
 from jeshkit.events.base import EventData, EventDataError
 from jeshkit.logs import request_id_var
 from jeshkit.outbox import Event, subject_for
+from jeshkit.pull import PullBatches
 from jeshkit.tasks import raise_if_cancelling
 from jeshkit.tracing import consuming
 
@@ -58,20 +62,23 @@ def handler_table(handlers: Handlers) -> dict[tuple[str, int], tuple[type[EventD
     return {(model.event_type, model.version): (model, handler) for model, handler in handlers.items()}
 
 
+_INBOX_ROW = text(
+    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
 def apply_once(session: Session, consumer: str, event: Event, data: EventData, handler: Handler) -> bool:
     """Apply an event in the caller's transaction together with its inbox row; False (nothing done) when this
     consumer has applied it before. The caller commits."""
-    first_time = session.execute(
-        text(
-            "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
-        ),
-        {"consumer": consumer, "event_id": event.id},
-    ).first()
+    first_time = session.execute(_INBOX_ROW, {"consumer": consumer, "event_id": event.id}).first()
     if first_time is None:
         return False
     handler(session, data, event)
     return True
+
+
+# A message ready to apply: the message, its envelope, its validated data and its handler.
+Ready = tuple[Any, Event, EventData, Handler]
 
 
 def _age_seconds(msg: Any) -> float:
@@ -84,6 +91,7 @@ class EventConsumer:
     """A durable pull consumer shared by all replicas of one service (each message goes to one of them)."""
 
     ack_wait_seconds = 30.0
+    batch_size = 64  # most messages applied in one transaction
 
     def __init__(
         self,
@@ -119,26 +127,24 @@ class EventConsumer:
 
     async def run(self) -> None:
         while True:
+            pull: PullBatches | None = None
             try:
-                sub = await self._subscribe()
+                pull = await self._subscribe()
                 while True:
                     raise_if_cancelling()
-                    try:
-                        # One at a time: nats-py's fetch of N, when it has to wait, holds the first message
-                        # until N arrive or the timeout passes; fetching one hands it over the moment it comes.
-                        msgs = await sub.fetch(1, timeout=2)
-                    except TimeoutError:
-                        continue
-                    for msg in msgs:
-                        await self.handle(msg)
+                    # Handed over the moment the first message comes, with whatever else came meanwhile.
+                    await self.handle_batch(await pull.next_batch())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS away or restarting: resubscribe shortly
                 raise_if_cancelling()
                 log.warning("consumer %s interrupted, resubscribing: %s", self.name, exc)
                 await asyncio.sleep(1.0)
+            finally:
+                if pull is not None:
+                    await pull.stop()
 
-    async def _subscribe(self) -> Any:
+    async def _subscribe(self) -> PullBatches:
         js = await self._messaging.wait_jetstream()
         stream = self._messaging.settings.events_stream
         config = self.consumer_config()
@@ -146,7 +152,56 @@ class EventConsumer:
             await js.add_consumer(stream, config=config)
         except Exception:  # noqa: BLE001 - exists with another filter: update it in place
             await js.update_consumer(stream, config=config)
-        return await js.pull_subscribe_bind(durable=self.name, stream=stream)
+        pull = PullBatches(self._messaging.nc, stream=stream, durable=self.name, batch=self.batch_size)
+        await pull.start()
+        return pull
+
+    def _ready(self, msg: Any) -> Ready | None:
+        """The message parsed and validated, or None when handle() must park it (checked again there)."""
+        try:
+            event = Event.from_dict(json.loads(msg.data))
+        except ValueError:
+            return None
+        found = self.handler_for(event)
+        if found is None:
+            return None
+        model, handler = found
+        try:
+            return msg, event, model.parse(event.data), handler
+        except EventDataError:
+            return None
+
+    async def handle_batch(self, msgs: list[Any]) -> None:
+        """Apply what arrived together in one transaction, one inbox row per event, and ack each after the commit.
+        A message that cannot be parsed is left to handle() (which parks it); one whose handler fails is undone
+        (a savepoint) and, after the commit, nak'ed or parked as if it had come alone: every handler runs once per
+        delivery."""
+        if len(msgs) <= 1:
+            for msg in msgs:
+                await self.handle(msg)
+            return
+        ready: list[Ready] = []
+        for msg in msgs:
+            item = self._ready(msg)
+            if item is None:
+                await self.handle(msg)  # parks it
+            else:
+                ready.append(item)
+        if not ready:
+            return
+        try:
+            applied, failed = await asyncio.to_thread(self._apply_batch, ready)
+        except Exception as exc:  # noqa: BLE001 - the commit failed or a handler ended the transaction
+            log.warning("consumer %s: a batch of %d failed (%s), applying each alone", self.name, len(ready), exc)
+            for msg, _, _, _ in ready:
+                await self.handle(msg)
+            return
+        for (msg, event, _, _), first_time in applied:
+            if not first_time:
+                log.info("consumer %s skipped duplicate event %s", self.name, event.id)
+            await msg.ack()
+        for (msg, event, _, _), error in failed:
+            await self._failed(event, msg, error)
 
     async def handle(self, msg: Any) -> None:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
@@ -172,23 +227,29 @@ class EventConsumer:
                            consumer=self.name):  # the trace of the request that staged it goes on here
                 applied = await asyncio.to_thread(self._apply, event, data, handler)
         except Exception as exc:  # noqa: BLE001 - retried unless it can never work
-            age = _age_seconds(msg)
-            if isinstance(exc, PoisonEvent):
-                give_up = True
-            elif is_transient(exc):  # bounded by time: a long outage must not park what is fine
-                give_up = age >= self._retry_seconds
-            else:  # bounded by count: a bug shows itself in a few deliveries
-                give_up = deliveries >= self._max_deliveries
-            if give_up:
-                await self._give_up(event, msg, repr(exc), deliveries)
-            else:
-                log.warning("consumer %s failed on %s (%s, delivery %d, %.0fs old), retrying: %s",
-                            self.name, event.id, event.type, deliveries, age, exc)
-                await msg.nak(delay=min(0.5 * 2 ** (min(deliveries, 10) - 1), 30.0))
+            await self._failed(event, msg, exc)
             return
         if not applied:
             log.info("consumer %s skipped duplicate event %s", self.name, event.id)
         await msg.ack()
+
+    async def _failed(self, event: Event, msg: Any, exc: Exception) -> None:
+        """A delivery whose handler failed: parked when it can never work or its bound is reached, else nak'ed
+        with a growing delay."""
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        age = _age_seconds(msg)
+        if isinstance(exc, PoisonEvent):
+            give_up = True
+        elif is_transient(exc):  # bounded by time: a long outage must not park what is fine
+            give_up = age >= self._retry_seconds
+        else:  # bounded by count: a bug shows itself in a few deliveries
+            give_up = deliveries >= self._max_deliveries
+        if give_up:
+            await self._give_up(event, msg, repr(exc), deliveries)
+        else:
+            log.warning("consumer %s failed on %s (%s, delivery %d, %.0fs old), retrying: %s",
+                        self.name, event.id, event.type, deliveries, age, exc)
+            await msg.nak(delay=min(0.5 * 2 ** (min(deliveries, 10) - 1), 30.0))
 
     async def _give_up(self, event: Event, msg: Any, error: str, deliveries: int) -> None:
         """Park the message in dead_letter (an admin can replay it) and tell JetStream to stop delivering it."""
@@ -208,6 +269,35 @@ class EventConsumer:
             applied = apply_once(session, self.name, event, data, handler)
             session.commit()
             return applied
+
+    def _apply_batch(self, ready: list[Ready]) -> tuple[list[tuple[Ready, bool]], list[tuple[Ready, Exception]]]:
+        """Every event of the batch in one transaction, each in a savepoint with its inbox row: (the applied ones,
+        each with whether it was new; the failed ones, each with its error, nothing of it kept)."""
+        applied: list[tuple[Ready, bool]] = []
+        failed: list[tuple[Ready, Exception]] = []
+        with self._session_factory() as session:
+            transaction = session.begin()
+            for item in ready:
+                msg, event, data, handler = item
+                request_id_var.set((msg.headers or {}).get("X-Request-Id"))
+                savepoint = session.begin_nested()
+                try:
+                    with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
+                                   consumer=self.name):  # each event continues its own trace
+                        first_time = apply_once(session, self.name, event, data, handler)
+                except Exception as exc:  # this event's own failure: undone, handled after the commit
+                    if session.get_transaction() is not transaction:
+                        raise
+                    savepoint.rollback()
+                    failed.append((item, exc))
+                    continue
+                if session.get_transaction() is not transaction:  # committed or rolled back by the handler
+                    session.rollback()
+                    raise RuntimeError(f"the handler of {event.type} ended the batch's transaction")
+                savepoint.commit()
+                applied.append((item, first_time))
+            session.commit()
+        return applied, failed
 
     def _park(self, event: Event | None, msg: Any, error: str, deliveries: int) -> None:
         with self._session_factory() as session:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -48,11 +49,21 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; the use case commits, anything left uncommitted is rolled back."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request; the use case commits, anything left uncommitted is rolled back.
+
+    async, so that FastAPI makes and closes it without two thread hops per request: making a session does no I/O
+    (it connects when first used, in the route's thread), nor does closing one whose transaction has ended; a
+    rollback still to do is a round trip, done in a thread."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await asyncio.to_thread(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

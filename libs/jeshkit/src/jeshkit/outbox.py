@@ -157,6 +157,7 @@ class OutboxRelay:
         self._messaging = messaging  # jeshkit.messaging.Messaging: gives the current JetStream context
         self.max_attempts = max_attempts
         self._wakeup = asyncio.Event()
+        self._retry_now = asyncio.Event()  # NATS is back: end the backoff at once
         # Wakes the relay within milliseconds of a commit that staged events.
         self._listener = PgListener(engine, NOTIFY_CHANNEL, self._wakeup.set)
 
@@ -170,7 +171,11 @@ class OutboxRelay:
                 backoff = 0.2
             except Exception as exc:  # noqa: BLE001 - any failure: keep rows, retry later
                 log.warning("outbox relay failed, will retry: %s", exc)
-                await asyncio.sleep(backoff)
+                self._retry_now.clear()
+                try:
+                    await asyncio.wait_for(self._retry_now.wait(), timeout=backoff)
+                except TimeoutError:
+                    pass
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
             if more:
@@ -194,28 +199,32 @@ class OutboxRelay:
         failures: list[tuple[str, str]] = []
         away: str | None = None
         try:
-            for row in rows:
-                headers = {"Nats-Msg-Id": str(row.id)}
-                if row.request_id:
-                    headers["X-Request-Id"] = row.request_id
-                if row.traceparent:
-                    headers["traceparent"] = row.traceparent
-                try:
-                    await js.publish(row.subject, json.dumps(row.payload).encode(), headers=headers, timeout=2)
-                except NATS_AWAY as exc:  # the rest would fail alike: stop, back off
-                    away = f"{type(exc).__name__}: {exc}"
-                    failures.append((str(row.id), away))
-                    break
-                except Exception as exc:  # noqa: BLE001 - this row's own problem: note it, go on with the rest
-                    log.error("outbox row %s (%s) cannot be published: %s", row.id, row.subject, exc)
-                    failures.append((str(row.id), f"{type(exc).__name__}: {exc}"))
-                    continue
-                sent.append(str(row.id))
+            # The whole batch goes out in one flush; the PubAcks are then awaited together.
+            outcomes = await asyncio.gather(*(self._publish(js, row) for row in rows), return_exceptions=True)
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if outcome is None:
+                    sent.append(str(row.id))
+                elif isinstance(outcome, NATS_AWAY):  # NATS itself: back off, the attempt is not the row's fault
+                    away = away or f"{type(outcome).__name__}: {outcome}"
+                    failures.append((str(row.id), f"{type(outcome).__name__}: {outcome}"))
+                elif isinstance(outcome, Exception):  # this row's own problem: noted, the others go on
+                    log.error("outbox row %s (%s) cannot be published: %s", row.id, row.subject, outcome)
+                    failures.append((str(row.id), f"{type(outcome).__name__}: {outcome}"))
+                else:  # cancelled: rows published but not marked go out again (JetStream drops the duplicate)
+                    raise outcome
         finally:
             await in_thread(self._mark_and_close, conn, sent, failures, away is None)
         if away is not None:
             raise ConnectionError(away)
         return len(sent), len(rows) == self.batch_size
+
+    async def _publish(self, js: Any, row: Any) -> None:
+        headers = {"Nats-Msg-Id": str(row.id)}
+        if row.request_id:
+            headers["X-Request-Id"] = row.request_id
+        if row.traceparent:
+            headers["traceparent"] = row.traceparent
+        await js.publish(row.subject, row.payload.encode(), headers=headers, timeout=2)
 
     def _connect_and_claim(self) -> tuple[Any, list[Any]]:
         conn = self._engine.connect()
@@ -245,7 +254,8 @@ class OutboxRelay:
         return list(
             conn.execute(
                 text(
-                    "SELECT id, subject, payload, request_id, traceparent FROM outbox WHERE sent_at IS NULL "
+                    "SELECT id, subject, payload::text AS payload, request_id, traceparent FROM outbox "
+                    "WHERE sent_at IS NULL "
                     "ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
                 ),
                 {"limit": self.batch_size},
@@ -280,7 +290,8 @@ class OutboxRelay:
         conn.commit()
 
     def wake(self) -> None:
-        """Look for unsent rows now (e.g. NATS is back)."""
+        """Look for unsent rows now (e.g. NATS is back), also in the middle of a backoff."""
+        self._retry_now.set()
         self._wakeup.set()
 
     def close(self) -> None:

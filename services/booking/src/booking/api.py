@@ -23,13 +23,14 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
-def _settings(request: Request) -> Settings:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request for nothing.
+async def _settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def inventory_peer(request: Request) -> Peer:
+async def inventory_peer(request: Request) -> Peer:
     """Inventory's internal API (for a unit this service has not heard of yet)."""
-    return Peer("inventory", _settings(request).inventory_url, request.app.state.http)
+    return Peer("inventory", cast(Settings, request.app.state.settings).inventory_url, request.app.state.http)
 
 
 InventoryDep = Annotated[Peer, Depends(inventory_peer)]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TypedDict, cast
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Row, Table, bindparam, exists, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -98,8 +98,15 @@ def save_unit_snapshot(*, session: Session, snapshot: UnitFacts, source_time: da
     session.execute(stmt)
 
 
-def get_unit(*, session: Session, unit_id: int, inventory: Peer) -> Unit:
-    """The unit from the local copy, filled from inventory's GET /internal/units/{id} when unheard of."""
+# The hot path (POST /api/bookings) in Core SQL: one statement each, compiled once, no unit of work.
+_UNIT_TERMS = select(Unit.monthly_price, Unit.bookable).where(Unit.unit_id == bindparam("unit_id"))
+_BOOKINGS = cast(Table, Booking.__table__)
+_INSERT_BOOKING = insert(_BOOKINGS).returning(_BOOKINGS.c.id)
+
+
+def get_unit_terms(*, session: Session, unit_id: int, inventory: Peer) -> Row[int, bool]:
+    """The unit's (monthly_price, bookable) from the local copy, filled from inventory's GET /internal/units/{id}
+    when unheard of."""
     asked_at = datetime.now(UTC)  # an event about a later change of the unit still wins over this answer
 
     def save(snapshot: UnitFacts) -> None:
@@ -107,15 +114,15 @@ def get_unit(*, session: Session, unit_id: int, inventory: Peer) -> Unit:
             raise UpstreamUnavailable("The inventory service is unavailable, please retry", 503)
         save_unit_snapshot(session=session, snapshot=snapshot, source_time=asked_at)
 
-    unit = fetch_on_miss(
+    terms = fetch_on_miss(
         session,
-        load=lambda: session.get(Unit, unit_id),
+        load=lambda: session.execute(_UNIT_TERMS, {"unit_id": unit_id}).first(),
         fetch=lambda: inventory.get_as(f"/internal/units/{unit_id}", UnitFacts),
         save=save,
     )
-    if unit is None:
+    if terms is None:
         raise NotFound("Unit not found")
-    return unit
+    return terms
 
 
 # --- state changes shared by use cases and event handlers (no commit) -------------------------------
@@ -251,36 +258,35 @@ def create_booking(
     A `monthly` rental keeps the unit's monthly_price as its rate and charges the first month now; without
     an end_date it holds the unit from start_date on."""
     check_booking_dates(start_date=start_date, end_date=end_date, today=today_in_nairobi(), plan=plan)
-    unit = get_unit(session=session, unit_id=unit_id, inventory=inventory)
-    if not unit.bookable:
+    monthly_price, bookable = get_unit_terms(session=session, unit_id=unit_id, inventory=inventory)
+    if not bookable:
         raise BadRequest("Unit not available")
     now = datetime.now(UTC)
     hold_expires_at = now + timedelta(seconds=hold_seconds)
-    monthly_rate = unit.monthly_price if plan == "monthly" else None
+    monthly_rate = monthly_price if plan == "monthly" else None
     if monthly_rate is not None:
         price = monthly_rate
     else:
         assert end_date is not None  # checked above
-        price = total_price(monthly_price=unit.monthly_price, start_date=start_date, end_date=end_date)
+        price = total_price(monthly_price=monthly_price, start_date=start_date, end_date=end_date)
+    values = {
+        "user_id": user_id,
+        "unit_id": unit_id,
+        "start_date": start_date,
+        "end_date": end_date,
+        "plan": plan,
+        "monthly_rate": monthly_rate,
+        "total_price": price,
+        "status": "pending",
+        "payment_status": "pending",
+        "created_at": now,
+        "updated_at": now,
+        "hold_expires_at": hold_expires_at,
+    }
 
     def insert() -> Booking:
-        booking = Booking(
-            user_id=user_id,
-            unit_id=unit_id,
-            start_date=start_date,
-            end_date=end_date,
-            plan=plan,
-            monthly_rate=monthly_rate,
-            total_price=price,
-            status="pending",
-            payment_status="pending",
-            created_at=now,
-            updated_at=now,
-            hold_expires_at=hold_expires_at,
-        )
-        session.add(booking)
-        session.flush()
-        return booking
+        booking_id = session.execute(_INSERT_BOOKING, values).scalar_one()
+        return Booking(id=booking_id, **values)  # the answer's object; never added to the session
 
     try:
         booking = insert()
