@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
+# W3C traceparent of the span that staged the event (jeshkit.tracing); databases made before it get it here.
+OUTBOX_TRACE_CONTEXT = "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text"
+
 MESSAGING_DDL = [
     """
     CREATE TABLE IF NOT EXISTS outbox (
@@ -26,8 +29,7 @@ MESSAGING_DDL = [
         last_error text
     )
     """,
-    # W3C traceparent of the span that staged the event (jeshkit.tracing); databases made before it get it here.
-    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text",
+    OUTBOX_TRACE_CONTEXT,
     "CREATE INDEX IF NOT EXISTS ix_outbox_unsent ON outbox (created_at, id) WHERE sent_at IS NULL",
     # Wake the relay when a transaction that staged events commits (NOTIFY is delivered at commit only).
     """
@@ -82,6 +84,19 @@ def drop_messaging_tables() -> None:
 
     for statement in DROP_MESSAGING_DDL:
         op.execute(statement)
+
+
+def add_outbox_trace_context() -> None:
+    """Run inside an Alembic migration: the outbox of a database made before tracing gets its traceparent column."""
+    from alembic import op
+
+    op.execute(OUTBOX_TRACE_CONTEXT)
+
+
+def drop_outbox_trace_context() -> None:
+    from alembic import op
+
+    op.execute("ALTER TABLE outbox DROP COLUMN IF EXISTS traceparent")
 
 
 def run_migrations_online(target_metadata: MetaData, default_url: str) -> None:

@@ -4,9 +4,8 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from alembic import op
-
 from jeshkit.audit import create_audit_log, drop_audit_log
+from jeshkit.migrations import add_outbox_trace_context, drop_outbox_trace_context
 
 revision = "0003"
 down_revision = "0002"
@@ -16,9 +15,9 @@ depends_on = None
 
 def upgrade() -> None:
     create_audit_log()
-    op.execute("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text")
+    add_outbox_trace_context()
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE outbox DROP COLUMN IF EXISTS traceparent")
+    drop_outbox_trace_context()
     drop_audit_log()
