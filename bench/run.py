@@ -121,6 +121,10 @@ def run_wrk(wrk: str, url: str, *, duration: int, connections: int, script: Path
     result["non_2xx"] = float(non2xx.group(1)) if non2xx else 0.0
     total = re.search(r"(\d+) requests in", out)
     result["requests"] = float(total.group(1)) if total else 0.0
+    failures = re.findall(r"^BENCH-NON-2XX (.*)$", out, flags=re.M)  # the write script's own report
+    if failures:
+        result["non_2xx_answers"] = failures  # type: ignore[assignment]
+        print("non-2xx answers:", *failures, sep="\n  ", file=sys.stderr)
     return result
 
 
@@ -131,9 +135,24 @@ local units = {}
 for id in string.gmatch(os.getenv("BENCH_UNITS"), "%d+") do units[#units + 1] = tonumber(id) end
 local base = tonumber(os.getenv("BENCH_BASE_DAY"))
 local thread_count = 0
+local threads = {}
 function setup(thread)
   thread:set("tid", thread_count)
   thread_count = thread_count + 1
+  threads[#threads + 1] = thread
+end
+-- every non-2xx answer's status and the start of its body (the first 20 per thread), printed at the end
+failures = ""
+local failed = 0
+function response(status, headers, body)
+  if status >= 300 and failed < 20 then
+    failed = failed + 1
+    local text = string.gsub(string.sub(body or "", 1, 200), "\\n", " ")
+    failures = failures .. "BENCH-NON-2XX " .. status .. " " .. text .. "\\n"
+  end
+end
+function done(summary, latency, requests)
+  for _, thread in ipairs(threads) do io.write(thread:get("failures")) end
 end
 local n = 0
 function request()
@@ -255,7 +274,8 @@ class Bench:
              _verdict(read_ratio >= TARGETS["read_ratio"], "≥ 80%")),
             ("write: POST /api/bookings", f"{write['rps']:.0f} req/s = {write_ratio:.0%} of ceiling",
              f"p50 {write.get('p50_ms', 0):.1f} ms, p99 {write.get('p99_ms', 0):.1f} ms; "
-             f"non-2xx {write['non_2xx']:.0f} of {write['requests']:.0f}",
+             f"non-2xx {write['non_2xx']:.0f} of {write['requests']:.0f}"
+             + "".join(f" ({a[:100]})" for a in write.get("non_2xx_answers", [])[:3]),  # type: ignore[union-attr]
              _verdict(write_ratio >= TARGETS["write_ratio"], "≥ 10%")),
         ]
         self.cpu_per_booking(idle, before, after)
@@ -547,7 +567,10 @@ class Bench:
         for engine in getattr(self, "_engine_cache", {}).values():
             engine.dispose()
         self.stack.stop()
-        shutil.rmtree(self.state, ignore_errors=True)
+        if self.args.keep:
+            print(f"the stack's state and logs are kept in {self.state}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.state, ignore_errors=True)
 
 
 def _verdict(ok: bool, target: str) -> str:
@@ -561,6 +584,7 @@ def main() -> int:
     parser.add_argument("--flows", type=int, default=100, help="full book→pay→confirm flows")
     parser.add_argument("--profile", metavar="DIR", help="py-spy every service during the write run (CPU samples, "
                         "collapsed stacks and a summary in DIR); needs py-spy (requirements-dev.txt)")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's state folder (its logs) afterwards")
     args = parser.parse_args()
     wrk = ensure_wrk()
     bench = Bench(args)
