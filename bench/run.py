@@ -354,12 +354,15 @@ class Bench:
         """postgres.txt beside the stacks: the statements PostgreSQL spent the most time on (planning + executing)
         during the write run and its backlog, per database, with calls and time per booking."""
         rows = self._statement_stats(
-            "SELECT d.datname AS db, s.calls, s.total_plan_time + s.total_exec_time AS ms, s.query "
+            "SELECT d.datname AS db, s.calls, s.total_plan_time + s.total_exec_time AS ms, s.total_plan_time AS plan, "
+            "s.query "
             "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
             "ORDER BY s.total_plan_time + s.total_exec_time DESC")
         total = sum(r.ms for r in rows) or 1.0
         per = max(bookings, 1.0)
-        lines = [f"PostgreSQL: {total / per:.2f} ms of statement time per booking (plan + execute; "
+        planning = sum(r.plan for r in rows)
+        lines = [f"PostgreSQL: {total / per:.2f} ms of statement time per booking (plan + execute, wall time: it "
+                 f"includes waiting for a core; planning {100 * planning / total:.0f} % of it; "
                  f"{sum(r.calls for r in rows) / per:.1f} statements per booking); the top {top}:",
                  "   ms/booking  calls/booking   share  db             statement"]
         for r in rows[:top]:
