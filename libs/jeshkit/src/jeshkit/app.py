@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 
 from jeshkit.audit_api import audit_router
@@ -29,6 +30,10 @@ from jeshkit.settings import ServiceSettings
 from jeshkit.tracing import TracingMiddleware, configure_tracing
 
 log = logging.getLogger("jeshkit.app")
+
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
+}
 
 
 def create_service_app(
@@ -95,6 +100,9 @@ def create_service_app(
         redirect_slashes=False,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        # FastAPI's own OpenTelemetry (spans, metrics, logs per request) is off: jeshkit.tracing makes the spans and
+        # jeshkit.metrics the Prometheus metrics; on, it would also double every span once a global provider is set.
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(
@@ -126,7 +134,7 @@ def health_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: no thread hop for the gateway's frequent health checks
         return {"status": "ok"}
 
     @router.get("/readyz")
