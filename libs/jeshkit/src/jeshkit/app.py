@@ -22,7 +22,7 @@ from jeshkit.jobs import PeriodicJob
 from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging
 from jeshkit.metrics import MetricsMiddleware, metrics_router
-from jeshkit.middleware import InputSanityMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
+from jeshkit.middleware import RequestMiddleware
 from jeshkit.openapi import install_openapi
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
@@ -116,9 +116,7 @@ def create_service_app(
     app.add_middleware(MetricsMiddleware)  # outside the cache, inside the slash rewrite: sees the matched route
     if tracing:
         app.add_middleware(TracingMiddleware)  # likewise: names each span by its route
-    app.add_middleware(TrailingSlashMiddleware)
-    app.add_middleware(InputSanityMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestMiddleware)  # request id, input sanity, trailing slash: one layer, outermost of ours
     app.include_router(health_router())
     app.include_router(metrics_router())
     prefix = api_prefix or next((r.prefix for r in routers if r.prefix.startswith("/api/")), None)
