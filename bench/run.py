@@ -169,6 +169,11 @@ class Bench:
                 "JESH_RATE_LIMIT_API_AVERAGE": "1000000", "JESH_RATE_LIMIT_API_BURST": "1000000",
                 "LOG_LEVEL": "WARNING",
             },
+            # Commit times are kept: event delivery ends when the consumer's transaction commits.
+            # --profile: PostgreSQL counts time per statement too (what each service's SQL costs the server).
+            postgres_settings={"track_commit_timestamp": "on", **({
+                "shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all",
+                "pg_stat_statements.track_planning": "on"} if args.profile else {})},
         ))
         self.rows: list[tuple[str, str, str, str]] = []
         self.figures: dict[str, Any] = {}
@@ -226,6 +231,8 @@ class Bench:
         time.sleep(self.idle_seconds)
         before = self.cpu_snapshot()
         spies = self.start_profiles(d + 5) if self.args.profile else []
+        if self.args.profile:
+            self._statement_stats("SELECT pg_stat_statements_reset()")
         write = run_wrk(wrk, gw, duration=d, connections=c, script=script, env={
             "BENCH_TOKENS": str(tokens_file), "BENCH_UNITS": ",".join(map(str, self.units)),
             "BENCH_BASE_DAY": str(base_day)})
@@ -235,6 +242,7 @@ class Bench:
         for spy in spies:
             spy.wait()
         if spies:
+            self.summarize_statements(bookings=write["requests"])
             self.summarize_profiles()
         self.figures.update(ceiling=ceiling, read=read, write=write)
         read_ratio = read["rps"] / ceiling["rps"]
@@ -313,12 +321,38 @@ class Bench:
             if managed.proc is not None and re.sub(r"-\d+$", "", name) in services
         ]
 
+    def _statement_stats(self, sql: str) -> list[Any]:
+        engine = create_engine(self.stack.database_urls["auth"].rsplit("/", 1)[0] + "/postgres")
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+                return list(conn.execute(text(sql)))
+        finally:
+            engine.dispose()
+
+    def summarize_statements(self, *, bookings: float, top: int = 25) -> None:
+        """postgres.txt beside the stacks: the statements PostgreSQL spent the most time on (planning + executing)
+        during the write run and its backlog, per database, with calls and time per booking."""
+        rows = self._statement_stats(
+            "SELECT d.datname AS db, s.calls, s.total_plan_time + s.total_exec_time AS ms, s.query "
+            "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+            "ORDER BY s.total_plan_time + s.total_exec_time DESC")
+        total = sum(r.ms for r in rows) or 1.0
+        per = max(bookings, 1.0)
+        lines = [f"PostgreSQL: {total / per:.2f} ms of statement time per booking (plan + execute; "
+                 f"{sum(r.calls for r in rows) / per:.1f} statements per booking); the top {top}:",
+                 "   ms/booking  calls/booking   share  db             statement"]
+        for r in rows[:top]:
+            query = " ".join(r.query.split())[:160]
+            lines.append(f"{r.ms / per:12.3f} {r.calls / per:14.2f} {100 * r.ms / total:6.1f}%  {r.db:<14} {query}")
+        (Path(self.args.profile) / "postgres.txt").write_text("\n".join(lines) + "\n")
+
     def summarize_profiles(self, top: int = 40) -> None:
         """summary.txt beside the stacks: per process, the frames where the most CPU samples were (inclusive)."""
         out = Path(self.args.profile)
         lines = []
         for stacks in sorted(out.glob("*.txt")):
-            if stacks.name == "summary.txt":
+            if stacks.name in ("summary.txt", "postgres.txt"):
                 continue
             inclusive: dict[str, int] = {}
             total = 0
@@ -387,16 +421,21 @@ class Bench:
         time.sleep(1.0)
         callback_to_confirmed = self._callback_to_confirmed([b for b, _, _ in booking_ids])
         delivery = self._event_delivery()
-        self.figures.update(callback_to_confirmed_ms=callback_to_confirmed, event_delivery_ms=delivery)
+        self.figures.update(callback_to_confirmed_ms=callback_to_confirmed, event_delivery_ms=delivery,
+                            relay_claim_ms=self.relay_ms, relay_to_consumer_ms=self.consume_ms)
         c99 = pct(callback_to_confirmed, 99)
         d99 = pct(delivery, 99)
         self.rows += [
             (f"full flow x{flows}: callback → booking confirmed",
              f"p50 {pct(callback_to_confirmed, 50):.1f} ms, p99 {c99:.1f} ms",
-             f"{len(callback_to_confirmed)} confirmed, {len(pending)} not settled in 60 s",
+             f"{len(callback_to_confirmed)} confirmed, {len(pending)} not settled in 60 s; callback → "
+             f"PaymentSucceeded staged (incl. the STK Push Query) p50 {pct(self.callback_to_paid_ms, 50):.1f} / "
+             f"p99 {pct(self.callback_to_paid_ms, 99):.1f} ms",
              _verdict(c99 <= TARGETS["callback_to_confirmed_p99_ms"], "p99 ≤ 100 ms")),
             ("event delivery through the outbox", f"p50 {pct(delivery, 50):.1f} ms, p99 {d99:.1f} ms",
-             f"{len(delivery)} deliveries during the flows (outbox row → consumer transaction)",
+             f"{len(delivery)} deliveries during the flows (outbox row → consumer's commit); to the relay's "
+             f"claim p50 {pct(self.relay_ms, 50):.1f} / p99 {pct(self.relay_ms, 99):.1f} ms, from it to the "
+             f"consumer p50 {pct(self.consume_ms, 50):.1f} / p99 {pct(self.consume_ms, 99):.1f} ms",
              _verdict(d99 <= TARGETS["event_delivery_p99_ms"], "p99 ≤ 20 ms")),
         ]
 
@@ -411,29 +450,44 @@ class Bench:
             received = dict(conn.execute(text(
                 "SELECT booking_id, last_callback_at FROM payments "
                 "WHERE status = 'success' AND last_callback_at IS NOT NULL")).all())
+            paid = {int(p["data"]["booking_id"]): c for p, c in conn.execute(text(
+                "SELECT payload, created_at FROM outbox WHERE type = 'PaymentSucceeded'")).all()}
         with booking.connect() as conn:
             confirmed = {int(p["data"]["booking_id"]): c for p, c in conn.execute(text(
                 "SELECT payload, created_at FROM outbox WHERE type = 'BookingConfirmed'")).all()}
         payments.dispose()
         booking.dispose()
+        # The split: the callback checked (STK Push Query) and PaymentSucceeded staged; then to BookingConfirmed.
+        self.callback_to_paid_ms = [(paid[b] - received[b]).total_seconds() * 1000 for b in booking_ids
+                                    if b in received and b in paid]
         return [(confirmed[b] - received[b]).total_seconds() * 1000 for b in booking_ids
                 if b in received and b in confirmed]
 
     def _event_delivery(self) -> list[float]:
-        published: dict[str, datetime] = {}
+        """Outbox row (written just before its transaction commits: clock_timestamp()) → the consuming
+        transaction's commit (PostgreSQL's commit timestamp of the inbox row), per delivery; also split at the
+        relay's claim (its transaction's start, kept as sent_at) into self.relay_ms / self.consume_ms."""
+        published: dict[str, tuple[datetime, datetime]] = {}
         for service in self.stack.database_urls:
             engine = self._db(service)
             with engine.connect() as conn:
-                published.update({str(i): c for i, c in conn.execute(
-                    text("SELECT id, created_at FROM outbox WHERE created_at >= :t"), {"t": self.flow_started})})
+                published.update({str(i): (c, s) for i, c, s in conn.execute(
+                    text("SELECT id, created_at, sent_at FROM outbox WHERE created_at >= :t"),
+                    {"t": self.flow_started})})
             engine.dispose()
         out = []
+        self.relay_ms = [(sent - created).total_seconds() * 1000 for created, sent in published.values() if sent]
+        self.consume_ms: list[float] = []
         for service in self.stack.database_urls:
             engine = self._db(service)
             with engine.connect() as conn:
-                for event_id, processed in conn.execute(text("SELECT event_id, processed_at FROM inbox")):
+                for event_id, processed in conn.execute(
+                        text("SELECT event_id, pg_xact_commit_timestamp(xmin) FROM inbox")):
                     if str(event_id) in published:
-                        out.append((processed - published[str(event_id)]).total_seconds() * 1000)
+                        created, sent = published[str(event_id)]
+                        out.append((processed - created).total_seconds() * 1000)
+                        if sent:
+                            self.consume_ms.append((processed - sent).total_seconds() * 1000)
             engine.dispose()
         return out
 

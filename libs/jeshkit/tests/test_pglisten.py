@@ -1,4 +1,4 @@
-"""PgListener: a LISTEN connection that dies leaves the event loop clean (no reader on a dead descriptor)."""
+"""PgListener: a LISTEN connection that dies leaves the event loop clean (no reader on a dead descriptor); notify()."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from jeshkit.db import make_engine
-from jeshkit.pglisten import PgListener
+from jeshkit.pglisten import PgListener, notify
 from jeshstack.procs import Postgres
 
 
@@ -61,3 +63,29 @@ def test_notifications_wake_the_listener(engine: Engine) -> None:
 def _terminate(engine: Engine, pid: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+def test_notify_is_sent_once_per_transaction_and_again_in_the_next(engine: Engine) -> None:
+    sent: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("NOTIFY"):
+            sent.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        with Session(engine) as session:
+            for _ in range(3):  # a batch of events in one transaction
+                notify(session, "kit_a")
+            notify(session, "kit_b")
+            session.commit()
+            assert sent == ["NOTIFY kit_a", "NOTIFY kit_b"]
+            notify(session, "kit_a")  # a new transaction announces again
+            session.rollback()
+            notify(session, "kit_a")  # and so does the one after a rollback
+            with session.begin_nested():
+                notify(session, "kit_a")  # a savepoint's rollback would take it away: always sent
+            session.commit()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert sent == ["NOTIFY kit_a", "NOTIFY kit_b"] + ["NOTIFY kit_a"] * 3

@@ -16,8 +16,26 @@ log = logging.getLogger("jeshkit.pglisten")
 
 
 def notify(session: Session, channel: str) -> None:
-    """Announce a change on `channel`; PostgreSQL delivers it only if the session's transaction commits."""
+    """Announce a change on `channel`; PostgreSQL delivers it only if the session's transaction commits.
+
+    Once per transaction is enough (PostgreSQL folds repeats into one anyway): a consumer applying a batch of events
+    in one transaction sends it once, not once per event. Inside a savepoint it is always sent, since rolling the
+    savepoint back would take the NOTIFY with it."""
+    transaction = session.get_transaction()
+    sent = session.info.get(_NOTIFIED)
+    if (transaction is not None and sent is not None and sent[0] is transaction and channel in sent[1]
+            and session.get_nested_transaction() is None):
+        return
     session.execute(text(f"NOTIFY {channel}"))
+    transaction = session.get_transaction()
+    if session.get_nested_transaction() is None:
+        if sent is None or sent[0] is not transaction:
+            sent = (transaction, set[str]())
+            session.info[_NOTIFIED] = sent
+        sent[1].add(channel)
+
+
+_NOTIFIED = "jeshkit.pglisten.notified"  # session.info: (the transaction, the channels it has notified)
 
 
 class PgListener:

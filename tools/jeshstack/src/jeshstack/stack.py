@@ -39,6 +39,7 @@ class StackConfig:
     # Build web/ (npm ci + npm run build when its sources changed) before serving it; the static server
     # starts either way and serves whatever web/dist holds (the browser tests build it themselves).
     build_web: bool = False
+    postgres_settings: dict[str, str] = field(default_factory=dict)  # -c name=value for the local PostgreSQL
 
 
 class Stack:
@@ -103,7 +104,8 @@ class Stack:
                 self.database_urls[name] = self.env_value(f"{name.upper()}_DATABASE_URL") or with_db(base, name)
                 create_database_if_missing(base, name)
         else:
-            self.postgres = Postgres(self.state_dir / "postgres" / "data", free_port(), self.log_dir / "postgres.log")
+            self.postgres = Postgres(self.state_dir / "postgres" / "data", free_port(), self.log_dir / "postgres.log",
+                                     self.config.postgres_settings)
             self.postgres.init()
             self.postgres.start()
             self._say(f"PostgreSQL on 127.0.0.1:{self.postgres.port}")
