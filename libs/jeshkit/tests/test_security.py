@@ -55,3 +55,7 @@ def test_the_key_is_fetched_once_and_every_token_is_still_checked() -> None:
     with pytest.raises(Unauthorized, match="Invalid token"):
         verifier.verify(jwt.encode({"sub": "7"}, "secret-secret-secret-secret-32b!", algorithm="HS256",
                                    headers={"kid": "k1"}))
+    for garbage in ("", "abc", "W10.e30.c2ln", "!!!.e30.c2ln", "eyJhbGciOiJub25lIn0.e30."):  # [] header; alg none
+        with pytest.raises(Unauthorized, match="Invalid token"):
+            verifier.verify(garbage)
+    assert keys.asked == ["k1", "k2"]  # none of them reached the key source
