@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from functools import cache
+from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, Row, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from jeshkit.security import Principal
 from notifications.models import BookingFacts, Notification, Recipient, ScheduledNotice
@@ -61,19 +63,67 @@ def remember_user(*, session: Session, user_id: int, email: str | None, phone: s
     )
 
 
-def _booking_facts(session: Session, booking_id: int, user_id: int, **values: Any) -> BookingFacts:
+# The reactions to events run once per event: their statements are Core SQL built once, on the tables, with a
+# bound parameter for every value (no ORM statement to build, no cache key to compute per event).
+_FACTS = cast(Table, BookingFacts.__table__)
+_RECIPIENTS = cast(Table, Recipient.__table__)
+_NOTICES = cast(Table, ScheduledNotice.__table__)
+_NOTIFICATIONS = cast(Table, Notification.__table__)
+
+_RECIPIENT = select(_RECIPIENTS).where(_RECIPIENTS.c.user_id == bindparam("user_id"))
+# One message for one channel; a redelivered event or another replica queues nothing new (and gets no id back).
+_QUEUE_MESSAGE = (
+    insert(_NOTIFICATIONS)
+    .values({**{key: bindparam(key) for key in ("source_key", "user_id", "channel", "to", "template", "language",
+                                                "subject", "body", "next_attempt_at")}, "status": "queued"})
+    .on_conflict_do_nothing(constraint="uq_notifications_source_channel")
+    .returning(_NOTIFICATIONS.c.id)
+)
+_SCHEDULE = (
+    insert(_NOTICES)
+    .values({key: bindparam(key) for key in ("kind", "booking_id", "source_key", "due_at")})
+    .on_conflict_do_nothing(constraint="uq_scheduled_notices_kind_booking")
+)
+_UNSCHEDULE = delete(_NOTICES).where(
+    _NOTICES.c.kind == bindparam("kind"), _NOTICES.c.booking_id == bindparam("booking_id")
+)
+
+
+class ConfirmationFacts(Protocol):
+    """What the confirmation message needs of a booking: a row of booking_facts (or its BookingFacts)."""
+
+    @property
+    def booking_id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def start_date(self) -> date | None: ...
+    @property
+    def end_date(self) -> date | None: ...
+    @property
+    def total_price(self) -> int | None: ...
+    @property
+    def amount_paid(self) -> int | None: ...
+    @property
+    def receipt(self) -> str | None: ...
+
+
+@cache
+def _facts_upsert(columns: tuple[str, ...]) -> ReturningInsert[Any]:
+    """INSERT … ON CONFLICT DO UPDATE of these columns of a booking's facts, RETURNING the row (one statement
+    per set of columns the reactions give, built on first use)."""
+    statement = insert(_FACTS).values({key: bindparam(key) for key in ("booking_id", "user_id", *columns)})
+    return statement.on_conflict_do_update(
+        index_elements=[_FACTS.c.booking_id],
+        set_={**{key: statement.excluded[key] for key in columns}, "updated_at": bindparam("changed_at")},
+    ).returning(*_FACTS.c)
+
+
+def _booking_facts(session: Session, booking_id: int, user_id: int, **values: Any) -> Row[Any]:
     """Upsert what is known of a booking and return the row, locked until commit (events about one booking
-    handled by two replicas at once take turns here)."""
-    statement = insert(BookingFacts).values(booking_id=booking_id, user_id=user_id, **values)
-    changes = {key: getattr(statement.excluded, key) for key in values}
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[BookingFacts.booking_id], set_={**changes, "updated_at": datetime.now(UTC)}
-        )
-    )
-    return session.scalars(
-        select(BookingFacts).where(BookingFacts.booking_id == booking_id).execution_options(populate_existing=True)
-    ).one()
+    handled by two replicas at once take turns here: the upsert takes the row lock, even when it inserts)."""
+    params = {"booking_id": booking_id, "user_id": user_id, "changed_at": datetime.now(UTC), **values}
+    return session.execute(_facts_upsert(tuple(values)), params).one()
 
 
 def booking_created(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
@@ -109,7 +159,7 @@ def booking_confirmed(*, session: Session, policy: Policy, booking_id: int, user
                   datetime.now(UTC) + policy.receipt_wait)
 
 
-def announce_confirmed(*, session: Session, policy: Policy, facts: BookingFacts) -> None:
+def announce_confirmed(*, session: Session, policy: Policy, facts: ConfirmationFacts) -> None:
     _unschedule(session, "receipt_wait", facts.booking_id)
     notify(
         session=session, policy=policy, user_id=facts.user_id, template="booking_confirmed",
@@ -149,7 +199,7 @@ def notify(*, session: Session, policy: Policy, user_id: int, template: str, sou
     The key (source_key, channel) is unique: a redelivered event or another replica queues nothing new.
     """
     now = now or datetime.now(UTC)
-    recipient = session.get(Recipient, user_id)
+    recipient = session.execute(_RECIPIENT, {"user_id": user_id}).first()
     if recipient is None:
         log.warning("no contact details for user %s: %s not sent", user_id, template,
                     extra={"user_id": user_id, "template": template})
@@ -165,12 +215,9 @@ def notify(*, session: Session, policy: Policy, user_id: int, template: str, sou
         if not address or (reminder and not wanted):
             continue
         result = session.execute(
-            insert(Notification)
-            .values(source_key=source_key, user_id=user_id, channel=channel, to=address, template=template,
-                    language=recipient.language, subject=subject, body=body, status="queued",
-                    next_attempt_at=due)
-            .on_conflict_do_nothing(constraint="uq_notifications_source_channel")
-            .returning(Notification.id)
+            _QUEUE_MESSAGE,
+            {"source_key": source_key, "user_id": user_id, "channel": channel, "to": address, "template": template,
+             "language": recipient.language, "subject": subject, "body": body, "next_attempt_at": due},
         ).first()
         queued += result is not None
     return queued
@@ -182,17 +229,11 @@ def _language_of(session: Session, user_id: int) -> str:
 
 
 def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due_at: datetime) -> None:
-    session.execute(
-        insert(ScheduledNotice)
-        .values(kind=kind, booking_id=booking_id, source_key=source_key, due_at=due_at)
-        .on_conflict_do_nothing(constraint="uq_scheduled_notices_kind_booking")
-    )
+    session.execute(_SCHEDULE, {"kind": kind, "booking_id": booking_id, "source_key": source_key, "due_at": due_at})
 
 
 def _unschedule(session: Session, kind: str, booking_id: int) -> None:
-    session.execute(
-        delete(ScheduledNotice).where(ScheduledNotice.kind == kind, ScheduledNotice.booking_id == booking_id)
-    )
+    session.execute(_UNSCHEDULE, {"kind": kind, "booking_id": booking_id})
 
 
 # --- the API's actions --------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import and_, case, func, or_, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, and_, bindparam, case, func, or_, text
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from jeshkit.errors import UpstreamUnavailable
@@ -18,38 +18,24 @@ from payments.models import BOOKING_STATUSES, Booking
 log = logging.getLogger("payments.service")
 
 
-def remember_booking(
-    session: Session,
-    *,
-    booking_id: int,
-    status: str,
-    status_at: datetime | None = None,
-    user_id: int | None = None,
-    unit_id: int | None = None,
-    total_price: int | None = None,
-    hold_expires_at: datetime | None = None,
-) -> None:
-    """Upsert the copy of a booking. Does not commit.
+_BOOKINGS = cast(Table, Booking.__table__)
+_COLUMNS = ("booking_id", "user_id", "unit_id", "total_price", "status", "status_at", "hold_expires_at")
 
-    A booking never goes back to `pending`; between `confirmed` and `cancelled` the later event wins (a booking
-    paid after its hold expired is confirmed again), and without times `cancelled` wins.
+
+def _upsert_booking() -> Insert:
+    """The upsert of a booking's copy, in Core SQL with a bound parameter for every value: built once, as it runs
+    for every Booking* event.
+
+    Events about one booking come in any order: a booking never goes back to `pending`; between `confirmed` and
+    `cancelled` the later event wins (a booking paid after its hold expired is confirmed again), and without times
+    `cancelled` wins.
     """
-    if status not in BOOKING_STATUSES:
-        raise ValueError(f"unknown booking status {status!r}")
-    statement = insert(Booking).values(
-        booking_id=booking_id,
-        user_id=user_id,
-        unit_id=unit_id,
-        total_price=total_price,
-        status=status,
-        status_at=status_at,
-        hold_expires_at=hold_expires_at,
-    )
-    new, old = statement.excluded, Booking
+    statement = insert(_BOOKINGS).values({key: bindparam(key) for key in _COLUMNS})
+    new, old = statement.excluded, _BOOKINGS.c
     newer = and_(new.status_at.is_not(None), or_(old.status_at.is_(None), new.status_at > old.status_at))
     untimed = and_(new.status_at.is_(None), old.status_at.is_(None), new.status == "cancelled")
-    statement = statement.on_conflict_do_update(
-        index_elements=[Booking.booking_id],
+    return statement.on_conflict_do_update(
+        index_elements=[old.booking_id],
         set_={
             "user_id": func.coalesce(new.user_id, old.user_id),
             "unit_id": func.coalesce(new.unit_id, old.unit_id),
@@ -65,7 +51,37 @@ def remember_booking(
             "updated_at": func.now(),
         },
     )
-    session.execute(statement)
+
+
+_UPSERT_BOOKING = _upsert_booking()
+
+
+def remember_booking(
+    session: Session,
+    *,
+    booking_id: int,
+    status: str,
+    status_at: datetime | None = None,
+    user_id: int | None = None,
+    unit_id: int | None = None,
+    total_price: int | None = None,
+    hold_expires_at: datetime | None = None,
+) -> None:
+    """Upsert the copy of a booking (which status wins: _upsert_booking). Does not commit."""
+    if status not in BOOKING_STATUSES:
+        raise ValueError(f"unknown booking status {status!r}")
+    session.execute(
+        _UPSERT_BOOKING,
+        {
+            "booking_id": booking_id,
+            "user_id": user_id,
+            "unit_id": unit_id,
+            "total_price": total_price,
+            "status": status,
+            "status_at": status_at,
+            "hold_expires_at": hold_expires_at,
+        },
+    )
 
 
 class InternalBooking(BaseModel):
