@@ -144,7 +144,7 @@ class RequestMiddleware:
         ):
             return "path"
         query = scope.get("query_string", b"")
-        if query:
+        if query and (b"%" in query or b"\x00" in query):  # else its text is plain bytes: nothing to refuse
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, errors="surrogateescape")
             for name, value in pairs:
                 if bad_text(name) or bad_text(value):
