@@ -92,3 +92,18 @@ def test_a_date_at_the_edge_of_the_calendar_is_400(client: TestClient, day: str)
     r = client.get(f"/api/things/by-day?day={day}")
     assert r.status_code == 400, r.text
     assert r.json()["success"] is False
+
+
+def test_request_id_slash_and_refusal_share_one_layer(client: TestClient) -> None:
+    """RequestMiddleware: the caller's X-Request-Id is echoed (a new one made without it), a collection path
+    answers with its trailing slash (no redirect), and a refusal carries the request id too."""
+    given = client.get("/api/things/", headers={"X-Request-Id": "abc-123"})
+    assert given.status_code == 200 and given.json()["data"] is None
+    assert given.headers["x-request-id"] == "abc-123"
+    made = client.get("/api/things/key/", params={"size": "s"})
+    assert made.status_code == 200 and made.json()["data"] == "key"
+    assert len(made.headers["x-request-id"]) == 32
+    bad = client.get("/api/things/a%00b/", headers={"X-Request-Id": "r-9"})
+    refused(bad, "path")
+    assert bad.headers["x-request-id"] == "r-9"
+    assert client.get("/api/things/caf%C3%A9").json()["data"] == "café"

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 
 from jeshkit.audit_api import audit_router
@@ -21,7 +22,7 @@ from jeshkit.jobs import PeriodicJob
 from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging
 from jeshkit.metrics import MetricsMiddleware, metrics_router
-from jeshkit.middleware import InputSanityMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
+from jeshkit.middleware import RequestMiddleware
 from jeshkit.openapi import install_openapi
 from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
@@ -29,6 +30,10 @@ from jeshkit.settings import ServiceSettings
 from jeshkit.tracing import TracingMiddleware, configure_tracing
 
 log = logging.getLogger("jeshkit.app")
+
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
+}
 
 
 def create_service_app(
@@ -95,6 +100,9 @@ def create_service_app(
         redirect_slashes=False,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        # FastAPI's own OpenTelemetry (spans, metrics, logs per request) is off: jeshkit.tracing makes the spans and
+        # jeshkit.metrics the Prometheus metrics; on, it would also double every span once a global provider is set.
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(
@@ -108,9 +116,7 @@ def create_service_app(
     app.add_middleware(MetricsMiddleware)  # outside the cache, inside the slash rewrite: sees the matched route
     if tracing:
         app.add_middleware(TracingMiddleware)  # likewise: names each span by its route
-    app.add_middleware(TrailingSlashMiddleware)
-    app.add_middleware(InputSanityMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestMiddleware)  # request id, input sanity, trailing slash: one layer, outermost of ours
     app.include_router(health_router())
     app.include_router(metrics_router())
     prefix = api_prefix or next((r.prefix for r in routers if r.prefix.startswith("/api/")), None)
@@ -126,7 +132,7 @@ def health_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: no thread hop for the gateway's frequent health checks
         return {"status": "ok"}
 
     @router.get("/readyz")

@@ -76,17 +76,29 @@ class MetricsMiddleware:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        # The label children by (method, route, status): prometheus_client's labels() lookup (a lock, label
+        # checks) once per combination, not twice per request. Routes are templates, so this stays small.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _child(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        child = self._children.get(key)
+        if child is None:
+            child = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_SECONDS.labels(method, route))
+            self._children[key] = child
+        return child
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("path") == METRICS_PATH:
+        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = {"code": 500}
+        status = 500
 
         async def send_with_status(message: dict[str, Any]) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status = message["status"]
             await send(message)
 
         try:
@@ -94,10 +106,10 @@ class MetricsMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", None)
             if route is None:  # answered before routing: a cached GET (its path has no ids), or no route
-                route = scope.get("path", "") if status["code"] < 400 else "unmatched"
-            method = scope.get("method", "")
-            HTTP_REQUESTS.labels(method, route, str(status["code"])).inc()
-            HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+                route = scope.get("path", "") if status < 400 else "unmatched"
+            requests, seconds = self._child(scope.get("method", ""), route, status)
+            requests.inc()
+            seconds.observe(time.perf_counter() - started)
 
 
 def _read_database(engine: Any) -> tuple[int, float, int]:

@@ -13,55 +13,14 @@ from jeshkit.logs import new_request_id, request_id_var
 Scope = dict[str, Any]
 
 
-class RequestIdMiddleware:
-    """Takes X-Request-Id from the caller (the gateway sets one) or makes one; echoes it on the answer."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming[:128] if incoming and incoming.isprintable() else new_request_id()
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or [])
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
-class TrailingSlashMiddleware:
-    """Collection paths answer with and without the trailing slash, never with a redirect."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if len(path) > 1 and path.endswith("/"):
-                scope = dict(scope, path=path.rstrip("/") or "/")
-                if scope.get("raw_path"):
-                    scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
-        await self.app(scope, receive, send)
-
-
 BAD_TEXT = "must not contain NUL characters or unpaired surrogates"
 
 
 def bad_text(value: str) -> bool:
     """A NUL (PostgreSQL refuses it in text) or a lone UTF-16 surrogate (no encoding can store it)."""
-    return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+    if "\x00" in value:
+        return True
+    return not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
 def _bad_json_field(value: Any, where: str = "") -> str | None:
@@ -89,10 +48,15 @@ def _bad_json_field(value: Any, where: str = "") -> str | None:
 WEBHOOK_PATHS = re.compile(r"^/api/payments/(hooks/(stk|b2c)/|mpesa/callback/?$)")
 
 
-class InputSanityMiddleware:
-    """Refuses, with the 400 envelope, text no service can store: a NUL character or a lone surrogate in the
-    path, a query parameter or a JSON body (once here, for every route, instead of a 500 from the database).
-    Daraja's callbacks (WEBHOOK_PATHS) are left to check what they read themselves."""
+class RequestMiddleware:
+    """What every request goes through first, in one layer:
+
+    - the request id: X-Request-Id from the caller (the gateway sets one) or a new one, in the logs' context and
+      echoed on the answer;
+    - input sanity: refuses, with the 400 envelope, text no service can store: a NUL character or a lone surrogate
+      in the path, a query parameter or a JSON body (once here, for every route, instead of a 500 from the
+      database). Daraja's callbacks (WEBHOOK_PATHS) are left to check what they read themselves;
+    - the trailing slash: collection paths answer with and without it, never with a redirect."""
 
     max_checked_body = 8 * 1024 * 1024  # the gateway refuses bodies past 1 MiB long before this
 
@@ -100,15 +64,39 @@ class InputSanityMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or WEBHOOK_PATHS.match(scope["path"]):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        incoming = b""
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                incoming = value  # the last one, if several
+        text = incoming.decode("latin-1")
+        request_id = text[:128] if text and text.isprintable() else new_request_id()
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*(message.get("headers") or ()), id_header]
+            await send(message)
+
+        try:
+            await self._sane(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+    async def _sane(self, scope: Scope, receive: Any, send: Any) -> None:
+        path = scope["path"]
+        if WEBHOOK_PATHS.match(path):
+            await self.app(self._without_slash(scope), receive, send)
             return
         field = self._bad_path_or_query(scope)
         if field is not None:
             await self._refuse(send, field)
             return
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
-            await self.app(scope, receive, send)
+            await self.app(self._without_slash(scope), receive, send)
             return
         messages, body = [], b""
         while True:
@@ -134,16 +122,29 @@ class InputSanityMiddleware:
                 return messages.pop(0)
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self.app(self._without_slash(scope), replay, send)
+
+    @staticmethod
+    def _without_slash(scope: Scope) -> Scope:
+        path = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path.rstrip("/") or "/")
+            if scope.get("raw_path"):
+                scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
+        return scope
 
     @staticmethod
     def _bad_path_or_query(scope: Scope) -> str | None:
         raw_path = scope.get("raw_path")
-        path = unquote(raw_path.decode("latin-1"), errors="surrogateescape") if raw_path else scope["path"]
-        if bad_text(path) or bad_text(scope["path"]):
+        if bad_text(scope["path"]):
+            return "path"
+        if raw_path and (  # without a %-escape, the raw path holds no other text than the path
+            bad_text(unquote(raw_path.decode("latin-1"), errors="surrogateescape")) if b"%" in raw_path
+            else b"\x00" in raw_path
+        ):
             return "path"
         query = scope.get("query_string", b"")
-        if query:
+        if query and (b"%" in query or b"\x00" in query):  # else its text is plain bytes: nothing to refuse
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, errors="surrogateescape")
             for name, value in pairs:
                 if bad_text(name) or bad_text(value):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
 import jwt
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from jeshkit.errors import Forbidden, Unauthorized, UpstreamUnavailable
 
@@ -33,7 +36,10 @@ class KeySource(Protocol):
 
 
 class TokenVerifier:
-    """Verifies access tokens: signature by a key from the JWKS, algorithm pinned, exp/iss/aud checked."""
+    """Verifies access tokens: signature by a key from the JWKS, algorithm pinned, exp/iss/aud checked.
+
+    A key, once found in the JWKS, is kept by kid (as PyJWKClient's key cache keeps it), so that verifying a
+    token needs no I/O and no thread: only a token naming a kid not seen yet fetches the JWKS (in a thread)."""
 
     def __init__(self, jwks_url: str, *, issuer: str, audience: str, key_source: KeySource | None = None) -> None:
         # PyJWKClient caches the key set and refetches it when a token names an unknown kid.
@@ -41,21 +47,49 @@ class TokenVerifier:
         self._jwks: KeySource = key_source or jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
         self._issuer = issuer
         self._audience = audience
+        self._keys: dict[str, jwt.PyJWK] = {}  # kid -> the parsed public key
 
     def verify(self, token: str) -> Principal:
+        """The token's principal (may fetch the JWKS: call it in a thread, or use verify_async)."""
+        kid = self._kid(token)
+        return self._decode(token, self._keys.get(kid) or self._fetch_key(kid))
+
+    async def verify_async(self, token: str) -> Principal:
+        """verify() on the event loop: the JWKS, when it must be fetched, is fetched in a thread."""
+        kid = self._kid(token)
+        key = self._keys.get(kid)
+        if key is None:
+            key = await run_in_threadpool(self._fetch_key, kid)
+        return self._decode(token, key)
+
+    @staticmethod
+    def _kid(token: str) -> str:
+        """The kid named by the token's header, read without PyJWT's strict parse (jwt.decode parses and checks
+        the whole token, header included, right after: a header it would refuse is refused then)."""
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+            segment = token[: token.index(".")]
+            header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
             raise Unauthorized("Invalid token") from None
-        if header.get("alg") != JWT_ALGORITHM or not header.get("kid"):
+        if not isinstance(header, dict) or header.get("alg") != JWT_ALGORITHM:
             raise Unauthorized("Invalid token")
+        kid = header.get("kid")
+        if not kid or not isinstance(kid, str):
+            raise Unauthorized("Invalid token")
+        return kid
+
+    def _fetch_key(self, kid: str) -> jwt.PyJWK:
         try:
-            signing_key = self._jwks.get_signing_key(header["kid"])
+            key = self._jwks.get_signing_key(kid)
         except jwt.PyJWKClientConnectionError:
             log.error("cannot fetch the auth service's JWKS")
             raise UpstreamUnavailable("Authentication service unavailable", 503) from None
         except jwt.PyJWKClientError:
             raise Unauthorized("Invalid token") from None
+        self._keys[kid] = key
+        return key
+
+    def _decode(self, token: str, signing_key: jwt.PyJWK) -> Principal:
         try:
             claims = jwt.decode(
                 token,
@@ -83,12 +117,13 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_user(request: Request) -> Principal:
+# async, as admin_user: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
+async def current_user(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(_bearer_token(request))
+    return await verifier.verify_async(_bearer_token(request))
 
 
-def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
     if not user.is_admin:
         raise Forbidden("Unauthorized")
     return user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from booking import rentals, service
 from booking.schemas import MAX_ID, AnyBookingOut, BookingCreate, BookingOut, BookingStatus, MoveOut
@@ -37,10 +37,17 @@ InventoryDep = Annotated[Peer, Depends(inventory_peer)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
+def _answer(data: BookingOut | list[BookingOut], status_code: int = 200) -> Response:
+    """The success envelope, serialized here, in the route's thread: a model returned to FastAPI by a sync route is
+    validated against response_model again, in one more thread hop. The bytes are the same; the route's
+    response_model still documents the answer."""
+    return Response(Envelope(data=data).model_dump_json(), status_code=status_code, media_type="application/json")
+
+
 @router.post("", status_code=201, response_model=Envelope[AnyBookingOut], summary="Book a unit (compat)")
 def create_booking(
     body: BookingCreate, user: CurrentUser, session: SessionDep, inventory: InventoryDep, settings: SettingsDep
-) -> Envelope[AnyBookingOut]:
+) -> Response:
     """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap).
 
     `plan:"monthly"`: a monthly rental (`end_date` optional, `monthly_rate` fixed now, `total_price` = first month)."""
@@ -54,7 +61,7 @@ def create_booking(
         hold_seconds=settings.booking_hold_seconds,
         plan=body.plan,
     )
-    return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
+    return _answer(BookingOut.of(booking, admin=user.is_admin), 201)
 
 
 @router.get("", response_model=Envelope[list[AnyBookingOut]], summary="The caller's bookings (admin: all)")
@@ -67,7 +74,7 @@ def list_bookings(
     refund_status: Annotated[Literal["required"] | None, Query(description="Admins: bookings owing a refund")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-) -> Envelope[list[AnyBookingOut]]:
+) -> Response:
     """A user sees only their own bookings (a `user_id` filter naming someone else is 403); an admin sees all."""
     if not user.is_admin:
         if user_id is not None and user_id != user.id:
@@ -82,29 +89,29 @@ def list_bookings(
         limit=limit,
         offset=offset,
     )
-    return Envelope(data=[BookingOut.of(b, admin=user.is_admin) for b in bookings])
+    return _answer([BookingOut.of(b, admin=user.is_admin) for b in bookings])
 
 
 @router.get("/{user_id}", response_model=Envelope[list[AnyBookingOut]], summary="A user's bookings (compat)")
-def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) -> Envelope[list[AnyBookingOut]]:
+def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
     """That user or an admin; anybody else 403."""
     if not user.is_admin and user.id != user_id:
         raise Forbidden("Unauthorized")
     bookings = service.list_bookings(session=session, user_id=user_id)
-    return Envelope(data=[BookingOut.of(b, admin=user.is_admin) for b in bookings])
+    return _answer([BookingOut.of(b, admin=user.is_admin) for b in bookings])
 
 
 @router.post("/{booking_id}/cancel", response_model=Envelope[AnyBookingOut], summary="Cancel a booking")
-def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -> Envelope[AnyBookingOut]:
+def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
     """Owner (while pending) or admin (any time); its dates are free at once. Already cancelled: 409."""
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
     )
-    return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
+    return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 
 @router.post("/{booking_id}/move-out", response_model=Envelope[AnyBookingOut], summary="Move-out notice (monthly)")
-def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep) -> Envelope[AnyBookingOut]:
+def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep) -> Response:
     """Owner or admin: a confirmed monthly rental ends on `move_out_date` (today or later, after start_date);
     the later dates are free at once and billing stops. Anything but a confirmed monthly rental: 409."""
     booking = rentals.move_out(
@@ -114,7 +121,7 @@ def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: Sess
         actor_is_admin=user.is_admin,
         move_out_date=body.move_out_date,
     )
-    return Envelope(data=BookingOut.of(booking, admin=user.is_admin))
+    return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 
 @internal_router.get("/{booking_id}")

@@ -98,8 +98,10 @@ def save_unit_snapshot(*, session: Session, snapshot: UnitFacts, source_time: da
     session.execute(stmt)
 
 
-# The hot path (POST /api/bookings) in Core SQL: one statement each, compiled once, no unit of work.
-_UNIT_TERMS = select(Unit.monthly_price, Unit.bookable).where(Unit.unit_id == bindparam("unit_id"))
+# The hot path (POST /api/bookings) in Core SQL: one statement each, compiled once, no unit of work (on the
+# tables, not the mapped classes: an ORM-enabled select pays for the ORM's result processing).
+_UNITS = cast(Table, Unit.__table__)
+_UNIT_TERMS = select(_UNITS.c.monthly_price, _UNITS.c.bookable).where(_UNITS.c.unit_id == bindparam("unit_id"))
 _BOOKINGS = cast(Table, Booking.__table__)
 _INSERT_BOOKING = insert(_BOOKINGS).returning(_BOOKINGS.c.id)
 
