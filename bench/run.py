@@ -65,6 +65,13 @@ def cpu_table() -> dict[int, tuple[int, float]]:
     return table
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores so far, from /proc/stat."""
+    fields = [float(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def cpu_by_group(roots: dict[int, str]) -> dict[str, float]:
     """CPU seconds used so far by each group of processes: a root pid and all its live descendants."""
     table = cpu_table()
@@ -326,10 +333,10 @@ class Bench:
                           f"{sum(idle_rate.values()) * 1000:.0f} ms/s subtracted; ms by process: {top}",
                           "halve it (issue 18)"))
 
-    def start_profiles(self, seconds: int) -> list[subprocess.Popen[bytes]]:
+    def start_profiles(self, seconds: int, phase: str = "") -> list[subprocess.Popen[bytes]]:
         """py-spy on every service process for the write run and the start of its backlog: CPU samples only
         (--gil: the thread holding the GIL), written as collapsed stacks, one file per process."""
-        out = Path(self.args.profile)
+        out = Path(self.args.profile) / phase
         out.mkdir(parents=True, exist_ok=True)
         spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
         services = {"auth", "inventory", "booking", "payments", "transport", "billing", "notifications"}
@@ -370,9 +377,9 @@ class Bench:
             lines.append(f"{r.ms / per:12.3f} {r.calls / per:14.2f} {100 * r.ms / total:6.1f}%  {r.db:<14} {query}")
         (Path(self.args.profile) / "postgres.txt").write_text("\n".join(lines) + "\n")
 
-    def summarize_profiles(self, top: int = 40) -> None:
+    def summarize_profiles(self, phase: str = "", top: int = 40) -> None:
         """summary.txt beside the stacks: per process, the frames where the most CPU samples were (inclusive)."""
-        out = Path(self.args.profile)
+        out = Path(self.args.profile) / phase
         lines = []
         for stacks in sorted(out.glob("*.txt")):
             if stacks.name in ("summary.txt", "postgres.txt"):
@@ -416,6 +423,9 @@ class Bench:
         self._applied_last = -1
         self.wait_quiet()
         self.flow_started = datetime.now().astimezone()
+        busy_before = machine_cpu()
+        cpu_before, started = cpu_by_group(self.cpu_roots()), time.monotonic()
+        spies = self.start_profiles(15, "flows") if self.args.profile else []
         client = httpx.Client(base_url=gw, timeout=30)
         booking_ids = []
         start = date.today() + timedelta(days=2000)  # beyond the write test's dates
@@ -433,6 +443,8 @@ class Bench:
             r.raise_for_status()
             booking_ids.append((booking_id, r.json()["data"]["CheckoutRequestID"], h))
         deadline = time.monotonic() + 60
+        busy_after = machine_cpu()  # the flows' own requests sent; their callbacks and events mostly applied
+        busy = (busy_after[0] - busy_before[0]) / max(busy_after[1] - busy_before[1], 1e-9)
         pending = {b for b, _, _ in booking_ids}
         while pending and time.monotonic() < deadline:
             for booking_id, _, h in booking_ids:
@@ -442,8 +454,17 @@ class Bench:
                         pending.discard(booking_id)
             time.sleep(0.2)
         time.sleep(1.0)
+        self._applied_last = -1
+        self.wait_quiet()  # every event of the flows applied (the SMS and e-mails they queued may still be sending)
+        cpu_after, window = cpu_by_group(self.cpu_roots()), time.monotonic() - started
+        per_flow = {g: 1000 * (cpu_after.get(g, 0.0) - cpu_before.get(g, 0.0)) / flows for g in cpu_after}
+        for spy in spies:
+            spy.wait()
+        if spies:
+            self.summarize_profiles("flows")
         callback_to_confirmed = self._callback_to_confirmed([b for b, _, _ in booking_ids])
         delivery = self._event_delivery()
+        self.figures.update(cpu_per_flow_ms=per_flow, machine_busy_during_flows=busy)
         self.figures.update(callback_to_confirmed_ms=callback_to_confirmed, event_delivery_ms=delivery,
                             relay_claim_ms=self.relay_ms, relay_to_consumer_ms=self.consume_ms,
                             consumer_transaction_ms=self.apply_ms)
@@ -456,6 +477,12 @@ class Bench:
              f"PaymentSucceeded staged (incl. the STK Push Query) p50 {pct(self.callback_to_paid_ms, 50):.1f} / "
              f"p99 {pct(self.callback_to_paid_ms, 99):.1f} ms",
              _verdict(c99 <= TARGETS["callback_to_confirmed_p99_ms"], "p99 ≤ 100 ms")),
+            ("machine CPU while the flows were sent", f"{busy:.0%} of {os.cpu_count()} cores busy",
+             "from /proc/stat (everything on the machine, the bench's own client included)", "context"),
+            ("CPU time per full flow, all processes", f"{sum(per_flow.values()):.1f} ms",
+             f"book, push, callback, query, confirm and every event applied, {window:.0f} s, idle not subtracted; "
+             "ms by process: " + ", ".join(f"{g} {v:.1f}" for g, v in sorted(per_flow.items(), key=lambda kv: -kv[1])
+                                          if v >= 0.5), "context"),
             ("event delivery through the outbox", f"p50 {pct(delivery, 50):.1f} ms, p99 {d99:.1f} ms",
              f"{len(delivery)} deliveries during the flows (outbox row → consumer's commit); to the relay's "
              f"claim p50 {pct(self.relay_ms, 50):.1f} / p99 {pct(self.relay_ms, 99):.1f} ms, from it to the "
@@ -590,8 +617,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--flows", type=int, default=100, help="full book→pay→confirm flows")
-    parser.add_argument("--profile", metavar="DIR", help="py-spy every service during the write run (CPU samples, "
-                        "collapsed stacks and a summary in DIR); needs py-spy (requirements-dev.txt)")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy every service during the write run and the flows (CPU samples, "
+                        "collapsed stacks and a summary in DIR and DIR/flows); needs py-spy (requirements-dev.txt)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's state folder (its logs) afterwards")
     args = parser.parse_args()
     wrk = ensure_wrk()
