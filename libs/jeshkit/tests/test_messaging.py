@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from jeshkit.consumer import UnknownReference
+from jeshkit.consumer import Handler, UnknownReference
 from jeshkit.db import make_engine, make_session_factory
 from jeshkit.events import EventData, EventDataError, Int
 from jeshkit.messaging import Messaging
@@ -297,10 +297,14 @@ def test_an_unpublishable_outbox_row_does_not_hold_up_the_rows_behind_it(
     assert "MaxPayload" in row.error
 
 
-def _txids_table(kit_db: Engine) -> None:
-    with kit_db.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS txids"))
-        conn.execute(text("CREATE TABLE txids (n integer, txid bigint)"))
+def consume_twenty_exactly_once(kit_db: Engine, jesh_nats: Nats, event_bus: EventBus, handler: Handler) -> None:
+    """Publish Ping 0-19, consume them with `handler` (they arrive together), and check each applied once."""
+    for n in range(20):
+        event_bus.publish("Ping", {"n": n})
+    run_consumer(kit_db, jesh_nats, handler, lambda: len(applied(kit_db)) >= 20)
+    assert sorted(n for _, n in applied(kit_db)) == list(range(20))
+    with kit_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM inbox WHERE consumer = 'kit'")).scalar_one() == 20
 
 
 def test_messages_that_arrive_together_are_applied_in_one_transaction_each_exactly_once(
@@ -313,13 +317,11 @@ def test_messages_that_arrive_together_are_applied_in_one_transaction_each_exact
         record(session, data, event)
         session.execute(text("INSERT INTO txids VALUES (:n, txid_current())"), {"n": data.n})
 
-    _txids_table(kit_db)
-    for n in range(20):
-        event_bus.publish("Ping", {"n": n})
-    run_consumer(kit_db, jesh_nats, batched, lambda: len(applied(kit_db)) >= 20)
-    assert sorted(n for _, n in applied(kit_db)) == list(range(20))
+    with kit_db.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS txids"))
+        conn.execute(text("CREATE TABLE txids (n integer, txid bigint)"))
+    consume_twenty_exactly_once(kit_db, jesh_nats, event_bus, batched)
     with kit_db.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM inbox WHERE consumer = 'kit'")).scalar_one() == 20
         transactions = conn.execute(text("SELECT count(DISTINCT txid) FROM txids")).scalar_one()
     assert set(calls.values()) == {1}
     assert transactions < 20  # several events were applied in one transaction
@@ -340,10 +342,5 @@ def test_a_batch_with_a_failing_or_committing_handler_is_applied_each_alone_exac
             # applied; the kit refuses it there, and the batch is applied each alone.
             session.commit()
 
-    for n in range(20):
-        event_bus.publish("Ping", {"n": n})
-    run_consumer(kit_db, jesh_nats, batched, lambda: len(applied(kit_db)) >= 20)
-    assert sorted(n for _, n in applied(kit_db)) == list(range(20))  # each once: what 12 committed is not redone
-    with kit_db.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM inbox WHERE consumer = 'kit'")).scalar_one() == 20
+    consume_twenty_exactly_once(kit_db, jesh_nats, event_bus, batched)  # what 12 committed alone is not redone
     assert calls[15] == 2  # failed on its first delivery, applied on its second
