@@ -617,8 +617,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--flows", type=int, default=100, help="full book→pay→confirm flows")
-    parser.add_argument("--profile", metavar="DIR", help="py-spy every service during the write run and the flows (CPU samples, "
-                        "collapsed stacks and a summary in DIR and DIR/flows); needs py-spy (requirements-dev.txt)")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy every service during the write run and the flows "
+                        "(CPU samples, collapsed stacks and a summary in DIR and DIR/flows) and rank PostgreSQL's "
+                        "statements (DIR/postgres.txt); needs py-spy (requirements-dev.txt)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's state folder (its logs) afterwards")
     args = parser.parse_args()
     wrk = ensure_wrk()
