@@ -27,7 +27,7 @@ from payments.pesapal import REVERSED, Customer, PesapalProvider
 from payments.providers import ProviderError, Settlement
 from payments.service.initiate import initiate_invoice_payment, initiate_payment
 from payments.service.refunds import _stage, card_order_of
-from payments.service.settle import flag, lock_payment, settle
+from payments.service.settle import flag, lease_next, lock_payment, settle
 
 log = logging.getLogger("payments.service")
 
@@ -188,15 +188,10 @@ def settle_card_refunds(*, session_factory: sessionmaker[Session], providers: An
     done = 0
     for _ in range(batch_size):
         with session_factory() as session:
-            refund = session.scalars(
-                select(Refund)
-                .where(Refund.method == "card", Refund.status == "paying",
-                       Refund.updated_at < datetime.now(UTC) - timedelta(seconds=30))
-                .order_by(Refund.updated_at).limit(1).with_for_update(skip_locked=True)
-            ).first()
+            refund = lease_next(session, Refund, Refund.method == "card", Refund.status == "paying",
+                                idle=timedelta(seconds=30))
             if refund is None:
                 break
-            refund.updated_at = datetime.now(UTC)  # a lease: the other replicas skip it for a while
             payment_id = refund.payment_id
             reference = card_order_of(session, refund)[0]
             session.commit()
@@ -224,17 +219,14 @@ def fail_abandoned_card_orders(
     done = 0
     for _ in range(batch_size):
         with session_factory() as session:
-            payment = session.scalars(
-                select(Payment)
-                .where(Payment.method == "card", Payment.status.in_(("pending", "unknown")),
-                       Payment.checkout_request_id.is_not(None),
-                       Payment.created_at < datetime.now(UTC) - timedelta(seconds=older_than_seconds),
-                       Payment.updated_at < datetime.now(UTC) - timedelta(seconds=30))
-                .order_by(Payment.id).limit(1).with_for_update(skip_locked=True)
-            ).first()
+            payment = lease_next(
+                session, Payment, Payment.method == "card", Payment.status.in_(("pending", "unknown")),
+                Payment.checkout_request_id.is_not(None),
+                Payment.created_at < datetime.now(UTC) - timedelta(seconds=older_than_seconds),
+                idle=timedelta(seconds=30), order_by=Payment.id,
+            )
             if payment is None:
                 break
-            payment.updated_at = datetime.now(UTC)  # a lease
             payment_id, reference = payment.id, payment.checkout_request_id
             session.commit()
             try:

@@ -18,6 +18,7 @@ from payments.daraja_wire import parse_b2c_status, parse_body
 from payments.models import Refund
 from payments.providers import PaymentProviders, ProviderError
 from payments.service.refunds import _failed, _stage
+from payments.service.settle import lease_next
 
 log = logging.getLogger("payments.service")
 
@@ -32,18 +33,13 @@ def confirm_lost_payouts(
     asked = 0
     for _ in range(batch_size):
         with session_factory() as session:
-            refund = session.scalars(
-                select(Refund)
-                .where(Refund.method == "mpesa", Refund.status == "paying",
-                       Refund.originator_conversation_id.is_not(None), Refund.result_token.is_not(None),
-                       Refund.updated_at < datetime.now(UTC) - timedelta(seconds=wait_seconds))
-                .order_by(Refund.updated_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            refund = lease_next(  # the lease is also the clock of the next question
+                session, Refund, Refund.method == "mpesa", Refund.status == "paying",
+                Refund.originator_conversation_id.is_not(None), Refund.result_token.is_not(None),
+                idle=timedelta(seconds=wait_seconds),
+            )
             if refund is None:
                 break
-            refund.updated_at = datetime.now(UTC)  # a lease, and the clock of the next question
             refund_id, originator, token = refund.id, refund.originator_conversation_id or "", refund.result_token or ""
             session.commit()
             try:

@@ -24,7 +24,7 @@ from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout, parse_body
 from payments.models import Payment, Refund, Unmatched
 from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
-from payments.service.settle import LOCK_TIMEOUT
+from payments.service.settle import LOCK_TIMEOUT, lease_next
 
 log = logging.getLogger("payments.service")
 
@@ -200,16 +200,9 @@ def retry_unsure_payouts(
     sent = 0
     for _ in range(batch_size):
         with session_factory() as session:
-            refund = session.scalars(
-                select(Refund)
-                .where(Refund.status == "approved", Refund.updated_at < datetime.now(UTC) - timedelta(seconds=30))
-                .order_by(Refund.updated_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            refund = lease_next(session, Refund, Refund.status == "approved", idle=timedelta(seconds=30))
             if refund is None:
                 break
-            refund.updated_at = datetime.now(UTC)  # a lease: the other replicas skip it for a while
             refund_id = refund.id
             session.commit()
             _send(session, providers, refund_id)

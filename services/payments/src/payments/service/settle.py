@@ -4,14 +4,15 @@ reconciliation)."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jeshkit import outbox
 from jeshkit.metrics import PAYMENTS
-from payments.models import Payment
+from payments.models import Payment, Refund
 from payments.providers import Settlement
 from payments.result_codes import reason_for
 
@@ -20,6 +21,28 @@ log = logging.getLogger("payments.service")
 # How long a request waits for a row another request holds before giving up.
 LOCK_TIMEOUT = "3s"
 LOCK_NOT_AVAILABLE = "55P03"
+
+
+Leased = TypeVar("Leased", Payment, Refund)
+
+
+def lease_next(session: Session, model: type[Leased], *conditions: Any, idle: timedelta,
+               order_by: Any = None) -> Leased | None:
+    """The next row of `model` meeting `conditions` that nobody has touched for `idle` (oldest first, or by
+    `order_by`), locked with SKIP LOCKED so that each replica claims its own, and leased: its updated_at is now, so
+    after the caller's commit every replica skips it for `idle` while the caller asks a provider outside the
+    transaction."""
+    now = datetime.now(UTC)
+    row = session.scalars(
+        select(model)
+        .where(*conditions, model.updated_at < now - idle)
+        .order_by(model.updated_at if order_by is None else order_by)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is not None:
+        row.updated_at = now
+    return row
 
 
 def lock_payment(session: Session, payment_id: int) -> Payment | None:
