@@ -39,23 +39,23 @@ class CountingKeys:
 def test_the_key_is_fetched_once_and_every_token_is_still_checked() -> None:
     keys = CountingKeys()
     verifier = TokenVerifier("http://unused", issuer="jesh-auth", audience="jesh-api", key_source=keys)
-    first = asyncio.run(verifier.verify_async(keys.token()))
-    second = verifier.verify(keys.token())
+    first = asyncio.run(verifier.verify(keys.token()))
+    second = asyncio.run(verifier.verify(keys.token()))
     assert (first.id, first.role, second.id) == (7, "admin", 7)
     assert keys.asked == ["k1"]
     token = keys.token()
     tampered = token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")  # another signature
     with pytest.raises(Unauthorized, match="Invalid token"):
-        asyncio.run(verifier.verify_async(tampered))
+        asyncio.run(verifier.verify(tampered))
     with pytest.raises(Unauthorized, match="Token expired"):
-        verifier.verify(keys.token(exp=datetime.now(UTC) - timedelta(seconds=5)))
+        asyncio.run(verifier.verify(keys.token(exp=datetime.now(UTC) - timedelta(seconds=5))))
     with pytest.raises(Unauthorized, match="Invalid token"):
-        asyncio.run(verifier.verify_async(keys.token(kid="k2")))
+        asyncio.run(verifier.verify(keys.token(kid="k2")))
     assert keys.asked == ["k1", "k2"]  # an unknown kid is asked about, and not remembered
     with pytest.raises(Unauthorized, match="Invalid token"):
-        verifier.verify(jwt.encode({"sub": "7"}, "secret-secret-secret-secret-32b!", algorithm="HS256",
-                                   headers={"kid": "k1"}))
+        asyncio.run(verifier.verify(jwt.encode({"sub": "7"}, "secret-secret-secret-secret-32b!", algorithm="HS256",
+                                               headers={"kid": "k1"})))
     for garbage in ("", "abc", "W10.e30.c2ln", "!!!.e30.c2ln", "eyJhbGciOiJub25lIn0.e30."):  # [] header; alg none
         with pytest.raises(Unauthorized, match="Invalid token"):
-            verifier.verify(garbage)
+            asyncio.run(verifier.verify(garbage))
     assert keys.asked == ["k1", "k2"]  # none of them reached the key source

@@ -49,13 +49,9 @@ class TokenVerifier:
         self._audience = audience
         self._keys: dict[str, jwt.PyJWK] = {}  # kid -> the parsed public key
 
-    def verify(self, token: str) -> Principal:
-        """The token's principal (may fetch the JWKS: call it in a thread, or use verify_async)."""
-        kid = self._kid(token)
-        return self._decode(token, self._keys.get(kid) or self._fetch_key(kid))
-
-    async def verify_async(self, token: str) -> Principal:
-        """verify() on the event loop: the JWKS, when it must be fetched, is fetched in a thread."""
+    async def verify(self, token: str) -> Principal:
+        """The token's principal, checked on the event loop; the JWKS, when it must be fetched, is fetched in a
+        thread."""
         kid = self._kid(token)
         key = self._keys.get(kid)
         if key is None:
@@ -120,7 +116,7 @@ def _bearer_token(request: Request) -> str:
 # async, as admin_user: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
 async def current_user(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify_async(_bearer_token(request))
+    return await verifier.verify(_bearer_token(request))
 
 
 async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
