@@ -21,17 +21,15 @@ def notify(session: Session, channel: str) -> None:
     Once per transaction is enough (PostgreSQL folds repeats into one anyway): a consumer applying a batch of events
     in one transaction sends it once, not once per event. Inside a savepoint it is always sent, since rolling the
     savepoint back would take the NOTIFY with it."""
-    transaction = session.get_transaction()
+    nested = session.get_nested_transaction() is not None
     sent = session.info.get(_NOTIFIED)
-    if (transaction is not None and sent is not None and sent[0] is transaction and channel in sent[1]
-            and session.get_nested_transaction() is None):
+    if not nested and sent is not None and sent[0] is session.get_transaction() and channel in sent[1]:
         return
     session.execute(text(f"NOTIFY {channel}"))
-    transaction = session.get_transaction()
-    if session.get_nested_transaction() is None:
+    if not nested:
+        transaction = session.get_transaction()  # begun by the statement above if none was open
         if sent is None or sent[0] is not transaction:
-            sent = (transaction, set[str]())
-            session.info[_NOTIFIED] = sent
+            sent = session.info[_NOTIFIED] = (transaction, set[str]())
         sent[1].add(channel)
 
 
