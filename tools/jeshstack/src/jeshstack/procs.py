@@ -20,10 +20,21 @@ T = TypeVar("T")
 BIN = Path(sys.executable).parent  # nats-server and traefik are installed beside the venv's python
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, never one this process has handed out before: the stack asks for
+    several before its processes bind them, and the kernel may offer a port again once its probe socket is closed
+    (a simulator and the web server once got the same port; the web server won it, and every M-PESA call in that
+    run reached it)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
