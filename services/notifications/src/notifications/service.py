@@ -10,9 +10,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import CursorResult, Row, Table, Text, any_, bindparam, delete, func, select, text, update
+from sqlalchemy import CursorResult, Row, Select, Table, Text, any_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
@@ -70,7 +70,21 @@ _RECIPIENTS = cast(Table, Recipient.__table__)
 _NOTICES = cast(Table, ScheduledNotice.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 
-_RECIPIENT = select(_RECIPIENTS).where(_RECIPIENTS.c.user_id == bindparam("user_id"))
+
+
+class Contact(NamedTuple):
+    """How to reach a customer, and what they want."""
+
+    email: str | None
+    phone: str | None
+    name: str | None
+    language: str
+    sms_enabled: bool
+    email_enabled: bool
+
+
+_CONTACT = [_RECIPIENTS.c[key] for key in Contact._fields]
+_RECIPIENT = select(*_CONTACT).where(_RECIPIENTS.c.user_id == bindparam("user_id"))
 # The messages of one event, one row per channel, in one statement; a redelivered event or another replica queues
 # nothing new (and gets no id back).
 _QUEUE_MESSAGES = text(
@@ -90,7 +104,6 @@ _SCHEDULE = (
 _UNSCHEDULE = delete(_NOTICES).where(
     _NOTICES.c.booking_id == bindparam("booking_id"), _NOTICES.c.kind == any_(bindparam("kinds", type_=ARRAY(Text)))
 )
-_LANGUAGE = select(_RECIPIENTS.c.language).where(_RECIPIENTS.c.user_id == bindparam("user_id"))
 
 
 class ConfirmationFacts(Protocol):
@@ -112,7 +125,6 @@ class ConfirmationFacts(Protocol):
     def receipt(self) -> str | None: ...
 
 
-@cache
 def _facts_upsert(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     """INSERT … ON CONFLICT DO UPDATE of these columns of a booking's facts, RETURNING the row (one statement
     per set of columns the reactions give, built on first use)."""
@@ -121,6 +133,17 @@ def _facts_upsert(columns: tuple[str, ...]) -> ReturningInsert[Any]:
         index_elements=[_FACTS.c.booking_id],
         set_={**{key: statement.excluded[key] for key in columns}, "updated_at": bindparam("changed_at")},
     ).returning(*_FACTS.c)
+
+
+@cache
+def _facts_statement(columns: tuple[str, ...]) -> Select[Any]:
+    """The facts' upsert with the customer's contact (the last columns, all null when unknown): the messages the
+    reaction may queue need no statement of their own to find them (one statement per set of columns the reactions
+    give, built on first use)."""
+    facts = _facts_upsert(columns).cte("facts")
+    return select(facts, _RECIPIENTS.c.user_id.label("contact_user_id"), *_CONTACT).select_from(
+        facts.outerjoin(_RECIPIENTS, _RECIPIENTS.c.user_id == facts.c.user_id)
+    )
 
 
 def _created_statement() -> Any:
@@ -138,11 +161,14 @@ _CREATED_COLUMNS = ("unit_id", "start_date", "end_date", "total_price", "hold_ex
 _CREATED = _created_statement()
 
 
-def _booking_facts(session: Session, booking_id: int, user_id: int, **values: Any) -> Row[Any]:
+def _booking_facts(session: Session, booking_id: int, user_id: int, **values: Any) -> tuple[Row[Any], Contact | None]:
     """Upsert what is known of a booking and return the row, locked until commit (events about one booking
-    handled by two replicas at once take turns here: the upsert takes the row lock, even when it inserts)."""
+    handled by two replicas at once take turns here: the upsert takes the row lock, even when it inserts), with
+    the customer's contact (None when unknown)."""
     params = {"booking_id": booking_id, "user_id": user_id, "changed_at": datetime.now(UTC), **values}
-    return session.execute(_facts_upsert(tuple(values)), params).one()
+    row = session.execute(_facts_statement(tuple(values)), params).one()
+    known = row.contact_user_id is not None
+    return row, Contact(*row[-len(Contact._fields):]) if known else None
 
 
 def booking_created(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
@@ -162,19 +188,20 @@ def booking_created(*, session: Session, policy: Policy, source_key: str, bookin
 def payment_succeeded(*, session: Session, policy: Policy, booking_id: int, user_id: int, amount: int,
                       receipt: str | None) -> None:
     """A booking's payment: its receipt goes into the confirmation, whichever of the two events comes first."""
-    facts = _booking_facts(session, booking_id, user_id, paid=True, amount_paid=amount, receipt=receipt)
+    facts, contact = _booking_facts(session, booking_id, user_id, paid=True, amount_paid=amount, receipt=receipt)
     if facts.confirmed and not facts.cancelled:
-        announce_confirmed(session=session, policy=policy, facts=facts)
+        _unschedule(session, booking_id, "receipt_wait")
+        _announce(session=session, policy=policy, facts=facts, contact=contact)
 
 
 def booking_confirmed(*, session: Session, policy: Policy, booking_id: int, user_id: int, unit_id: int,
                       start_date: date, end_date: date | None, total_price: int) -> None:
     """The booking is confirmed: no hold reminder any more; announce it with the receipt (or wait a little)."""
-    facts = _booking_facts(session, booking_id, user_id, unit_id=unit_id, start_date=start_date, end_date=end_date,
-                           total_price=total_price, confirmed=True)
+    facts, contact = _booking_facts(session, booking_id, user_id, unit_id=unit_id, start_date=start_date,
+                                    end_date=end_date, total_price=total_price, confirmed=True)
     if facts.paid:
         _unschedule(session, booking_id, "hold_expiring", "receipt_wait")
-        _announce(session=session, policy=policy, facts=facts)
+        _announce(session=session, policy=policy, facts=facts, contact=contact)
     else:
         _unschedule(session, booking_id, "hold_expiring")
         _schedule(session, "receipt_wait", booking_id, f"booking:{booking_id}:confirmed",
@@ -183,12 +210,12 @@ def booking_confirmed(*, session: Session, policy: Policy, booking_id: int, user
 
 def announce_confirmed(*, session: Session, policy: Policy, facts: ConfirmationFacts) -> None:
     _unschedule(session, facts.booking_id, "receipt_wait")
-    _announce(session=session, policy=policy, facts=facts)
+    _announce(session=session, policy=policy, facts=facts, contact=_contact(session, facts.user_id))
 
 
-def _announce(*, session: Session, policy: Policy, facts: ConfirmationFacts) -> None:
-    notify(
-        session=session, policy=policy, user_id=facts.user_id, template="booking_confirmed",
+def _announce(*, session: Session, policy: Policy, facts: ConfirmationFacts, contact: Contact | None) -> None:
+    _queue(
+        session=session, policy=policy, user_id=facts.user_id, contact=contact, template="booking_confirmed",
         source_key=f"booking:{facts.booking_id}:confirmed",
         values={"booking_id": facts.booking_id, "start": facts.start_date, "end": facts.end_date,
                 "amount": facts.amount_paid if facts.amount_paid is not None else facts.total_price or 0,
@@ -198,11 +225,12 @@ def _announce(*, session: Session, policy: Policy, facts: ConfirmationFacts) -> 
 
 def booking_cancelled(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
                       start_date: date, reason: str) -> None:
-    facts = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
+    _, contact = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
     _unschedule(session, booking_id, "hold_expiring", "receipt_wait")
-    language = _language_of(session, facts.user_id)
-    notify(
-        session=session, policy=policy, user_id=user_id, template="booking_cancelled", source_key=source_key,
+    language = contact.language if contact else "en"
+    _queue(
+        session=session, policy=policy, user_id=user_id, contact=contact, template="booking_cancelled",
+        source_key=source_key,
         values={"booking_id": booking_id, "start": start_date,
                 "reason": policy.texts.words(language, "cancel_reasons", reason)},
     )
@@ -210,10 +238,11 @@ def booking_cancelled(*, session: Session, policy: Policy, source_key: str, book
 
 def payment_failed(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
                    amount: int, result_code: int | None) -> None:
-    language = _language_of(session, user_id)
-    reason = policy.texts.words(language, "payment_reasons", str(result_code) if result_code is not None else "other")
-    notify(session=session, policy=policy, user_id=user_id, template="payment_failed", source_key=source_key,
-           values={"booking_id": booking_id, "amount": amount, "reason": reason})
+    contact = _contact(session, user_id)
+    reason = policy.texts.words(contact.language if contact else "en", "payment_reasons",
+                                str(result_code) if result_code is not None else "other")
+    _queue(session=session, policy=policy, user_id=user_id, contact=contact, template="payment_failed",
+           source_key=source_key, values={"booking_id": booking_id, "amount": amount, "reason": reason})
 
 
 # --- messages ------------------------------------------------------------------------------------------
@@ -223,8 +252,20 @@ def notify(*, session: Session, policy: Policy, user_id: int, template: str, sou
 
     The key (source_key, channel) is unique: a redelivered event or another replica queues nothing new.
     """
+    return _queue(session=session, policy=policy, user_id=user_id, contact=_contact(session, user_id),
+                  template=template, source_key=source_key, values=values, now=now)
+
+
+def _contact(session: Session, user_id: int) -> Contact | None:
+    row = session.execute(_RECIPIENT, {"user_id": user_id}).first()
+    return Contact(*row) if row is not None else None
+
+
+def _queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | None, template: str,
+           source_key: str, values: dict[str, Any], now: datetime | None = None) -> int:
+    """notify() with the user's contact already found (None: unknown, nothing is queued)."""
     now = now or datetime.now(UTC)
-    recipient = session.execute(_RECIPIENT, {"user_id": user_id}).first()
+    recipient = contact
     if recipient is None:
         log.warning("no contact details for user %s: %s not sent", user_id, template,
                     extra={"user_id": user_id, "template": template})
@@ -249,11 +290,6 @@ def notify(*, session: Session, policy: Policy, user_id: int, template: str, sou
         "due": due, "channels": channels, "addresses": addresses, "subjects": subjects, "bodies": bodies,
     })
     return len(result.all())
-
-
-def _language_of(session: Session, user_id: int) -> str:
-    language = session.execute(_LANGUAGE, {"user_id": user_id}).scalar()
-    return language or "en"
 
 
 def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due_at: datetime) -> None:
