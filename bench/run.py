@@ -307,7 +307,12 @@ class Bench:
         engine = self._engines().get("booking") or self._db("booking")
         with engine.connect() as conn:
             bookings = conn.execute(text("SELECT count(*) FROM bookings")).scalar_one()
-        return {"at": time.monotonic(), "bookings": bookings, "cpu": cpu_by_group(self.cpu_roots())}
+            # Every database's committed/rolled-back transactions and connections opened so far (the server's
+            # cumulative statistics: a busy backend reports them about once a second, so a little may be missing).
+            pg = {r.datname: (r.xact_commit + r.xact_rollback, r.sessions) for r in conn.execute(text(
+                "SELECT datname, xact_commit, xact_rollback, sessions FROM pg_stat_database "
+                "WHERE datname = ANY(:names)"), {"names": list(self.stack.database_urls)})}
+        return {"at": time.monotonic(), "bookings": bookings, "cpu": cpu_by_group(self.cpu_roots()), "pg": pg}
 
     def cpu_per_booking(self, idle: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
         """(CPU used by every stack process from before the write run until its events were all applied, less
@@ -332,6 +337,20 @@ class Bench:
                           f"{created} bookings, {window:.0f} s incl. the event backlog, idle "
                           f"{sum(idle_rate.values()) * 1000:.0f} ms/s subtracted; ms by process: {top}",
                           "halve it (issue 18)"))
+        # What the same window cost PostgreSQL in transactions and new connections (a pool that churns forks a
+        # backend per connection), per booking, by database; the bench's own few polling queries included.
+        xacts = {db: after["pg"][db][0] - before["pg"][db][0] for db in after["pg"] if db in before["pg"]}
+        sessions = {db: after["pg"][db][1] - before["pg"][db][1] for db in after["pg"] if db in before["pg"]}
+        if created:
+            self.figures["postgres_per_booking"] = {"transactions": {db: n / created for db, n in xacts.items()},
+                                                    "connections_opened": sessions}
+            self.rows.append((
+                "PostgreSQL work per booking", f"{sum(xacts.values()) / created:.1f} transactions",
+                "by database: " + ", ".join(f"{db} {n / created:.2f}" for db, n in
+                                            sorted(xacts.items(), key=lambda kv: -kv[1]) if n)
+                + f"; connections opened in the window: {sum(sessions.values())} ("
+                + ", ".join(f"{db} {n}" for db, n in sorted(sessions.items(), key=lambda kv: -kv[1]) if n) + ")",
+                "context"))
 
     def start_profiles(self, seconds: int, phase: str = "") -> list[subprocess.Popen[bytes]]:
         """py-spy on every service process for the write run and the start of its backlog: CPU samples only
