@@ -55,7 +55,8 @@ AT_PERMANENT = frozenset({403, 404, 406, 409})  # InvalidPhoneNumber, Unsupporte
 
 
 class AfricasTalkingSms:
-    """POST {base}/version1/messaging (form: username, to, message[, from]; header apiKey; JSON answer)."""
+    """POST {base}/version1/messaging (form: username, to, message[, from]; header apiKey; JSON answer), on the
+    process's HTTP client: its connection is kept alive from one message (and round) to the next."""
 
     name = "sms"
 
@@ -64,17 +65,15 @@ class AfricasTalkingSms:
         self._client = client
         self._url = base_url.rstrip("/") + "/version1/messaging"
         self._username = username
-        self._api_key = api_key
         self._sender_id = sender_id
+        self._headers = {"apiKey": api_key, "Accept": "application/json"}
 
     def send(self, message: Outgoing) -> str | None:
         form = {"username": self._username, "to": international(message.to), "message": message.body}
         if self._sender_id:
             form["from"] = self._sender_id
         try:
-            response = self._client.post(
-                self._url, data=form, headers={"apiKey": self._api_key, "Accept": "application/json"}
-            )
+            response = self._client.post(self._url, data=form, headers=self._headers)
         except httpx.HTTPError as exc:
             raise TransientFailure(f"Africa's Talking unreachable: {exc.__class__.__name__}") from None
         if response.status_code >= 300:
