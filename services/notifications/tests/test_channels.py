@@ -134,3 +134,30 @@ def test_one_conversation_serves_many_messages_and_a_dropped_one_is_reopened(tmp
         assert all("Habari" in m.get_body(("plain",)).get_content() for m in mails)
     finally:
         controller.stop()
+
+
+class OneMessagePerConnection(Mailbox):
+    """A mail server that takes one message per connection, then answers 421 (as some providers do after N)."""
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if getattr(session, "took_one", False):
+            return "421 4.7.0 Too many messages on this connection"
+        session.took_one = True
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def test_a_server_closing_after_some_messages_gets_the_next_one_on_a_new_conversation(tmp_path):
+    port = free_port()
+    controller = Controller(OneMessagePerConnection(str(tmp_path / "mail")), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel = SmtpEmail(SmtpServer.from_url(f"smtp://127.0.0.1:{port}"), sender="Jesh <no-reply@jesh.local>")
+        for i in range(3):
+            channel.send(Outgoing(to=f"u{i}@example.co.ke", subject="Ujumbe", body="Habari", html="<p>Habari</p>"))
+        channel.close()
+        mails = read_mail(tmp_path / "mail")
+        assert sorted(m["To"] for m in mails) == [f"u{i}@example.co.ke" for i in range(3)]
+        assert len({m["X-Peer"] for m in mails}) == 3
+    finally:
+        controller.stop()

@@ -182,14 +182,15 @@ class SmtpEmail:
         smtp = self._smtp or self._open()
         try:
             smtp.sendmail(self._envelope_sender, [to], raw)
-        except smtplib.SMTPServerDisconnected:
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as exc:
+            closing = isinstance(exc, smtplib.SMTPServerDisconnected) or exc.smtp_code == 421
+            if not (reused and closing):
+                raise
+            # The server ended the conversation before taking this message (it dropped the idle connection, or
+            # closes after so many messages: 421): once more, on a new one.
             self._smtp = None
             smtp.close()
-            if not reused:
-                raise
-            # The server ended the idle conversation before this message: once more on a new one.
-            smtp = self._open()
-            smtp.sendmail(self._envelope_sender, [to], raw)
+            self._open().sendmail(self._envelope_sender, [to], raw)
 
     def _open(self) -> smtplib.SMTP:
         self._smtp = self._connect()
