@@ -128,9 +128,9 @@ class SmtpServer:
 
 class SmtpEmail:
     """SMTP: plain text with an HTML alternative; STARTTLS when offered. One conversation serves a whole round of
-    the sender (send() keeps the connection open; close() ends it with QUIT): a connection the server dropped
-    meanwhile is opened again once. Each message's outcome is still its own (a refused recipient fails that message
-    alone)."""
+    the sender (send() keeps the connection open; close() ends it with QUIT): when the server has dropped it, or
+    closes it before a message (421), that message goes once more on a new one. Each message's outcome is still its
+    own (a refused recipient fails that message alone)."""
 
     name = "email"
 
