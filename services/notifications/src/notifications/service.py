@@ -71,7 +71,6 @@ _NOTICES = cast(Table, ScheduledNotice.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 
 
-
 class Contact(NamedTuple):
     """How to reach a customer, and what they want."""
 
@@ -265,18 +264,17 @@ def _queue(*, session: Session, policy: Policy, user_id: int, contact: Contact |
            source_key: str, values: dict[str, Any], now: datetime | None = None) -> int:
     """notify() with the user's contact already found (None: unknown, nothing is queued)."""
     now = now or datetime.now(UTC)
-    recipient = contact
-    if recipient is None:
+    if contact is None:
         log.warning("no contact details for user %s: %s not sent", user_id, template,
                     extra={"user_id": user_id, "template": template})
         return 0
     reminder = template in REMINDERS
-    rendered = policy.texts.render(template, recipient.language, {"name": recipient.name, **values})
+    rendered = policy.texts.render(template, contact.language, {"name": contact.name, **values})
     due = policy.quiet_hours.next_allowed(now) if reminder else now
     channels, addresses, subjects, bodies = [], [], [], []
     for channel, address, wanted, subject, body in (
-        ("sms", recipient.phone, recipient.sms_enabled, None, rendered.sms),
-        ("email", recipient.email, recipient.email_enabled, rendered.subject, rendered.email_text),
+        ("sms", contact.phone, contact.sms_enabled, None, rendered.sms),
+        ("email", contact.email, contact.email_enabled, rendered.subject, rendered.email_text),
     ):
         if address and (wanted or not reminder):
             channels.append(channel)
@@ -286,7 +284,7 @@ def _queue(*, session: Session, policy: Policy, user_id: int, contact: Contact |
     if not channels:
         return 0
     result = session.execute(_QUEUE_MESSAGES, {
-        "source_key": source_key, "user_id": user_id, "template": template, "language": recipient.language,
+        "source_key": source_key, "user_id": user_id, "template": template, "language": contact.language,
         "due": due, "channels": channels, "addresses": addresses, "subjects": subjects, "bodies": bodies,
     })
     return len(result.all())
