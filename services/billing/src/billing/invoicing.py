@@ -113,8 +113,7 @@ def new_invoice(*, session: Session, rental: Rental, period_start: date, issued_
         )
     )
     session.add(invoice)
-    session.flush()
-    session.refresh(invoice, ["number"])
+    session.flush()  # the number comes back with the INSERT (Invoice's eager_defaults)
     return invoice
 
 

@@ -9,7 +9,7 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import TypedDict
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import BigInteger, bindparam, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,18 +33,21 @@ def serialize_booking(*, session: Session, booking_id: int) -> None:
     (makes the payment) each look for the other's row. Run at once by two replicas under READ COMMITTED, each would
     miss the other's uncommitted row and invoice 1 would never be recorded; with the lock the second sees the
     first's commit."""
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext('billing-rental'), mod(:b, 2147483647)::int)"), {"b": booking_id}
-    )
+    session.execute(_SERIALIZE, {"b": booking_id})
+
+
+# Built once (bound parameters only): the consumer's hot path builds no statement per event.
+_BOOKING_LOCK = "pg_advisory_xact_lock(hashtext('billing-rental'), mod({booking}, 2147483647)::int)"
+_SERIALIZE = text(f"SELECT {_BOOKING_LOCK.format(booking=':b')}")
+_LOCK_RENTAL = (
+    select(Rental).where(Rental.booking_id == bindparam("b")).with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def lock_rental(*, session: Session, booking_id: int) -> Rental | None:
     """The rental, its row locked until the transaction ends (fresh values, not the session's cache)."""
-    return session.scalars(
-        select(Rental).where(Rental.booking_id == booking_id).with_for_update().execution_options(
-            populate_existing=True
-        )
-    ).first()
+    return session.scalars(_LOCK_RENTAL, {"b": booking_id}).first()
 
 
 def rental_balance(*, session: Session, rental: Rental) -> int:
@@ -165,21 +168,26 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
     return rental
 
 
+# The booking's first payment not applied yet, locked; none once invoice 1 (the period from start_date) exists.
+_FIRST_PAYMENT = (
+    select(Payment)
+    .where(
+        Payment.booking_id == bindparam("b"), Payment.invoice_id.is_(None), Payment.applied.is_(False),
+        ~exists().where(Invoice.booking_id == bindparam("b"), Invoice.period_start == bindparam("start")),
+    )
+    .order_by(Payment.paid_at, Payment.payment_id)
+    .limit(1)
+    .with_for_update(of=Payment)
+)
+
+
 def record_first_invoice(*, session: Session, rental: Rental) -> Invoice | None:
     """Invoice 1 (the first period), paid by the booking's first payment, once that payment is known."""
-    if session.scalar(
-        select(exists().where(Invoice.booking_id == rental.booking_id, Invoice.period_start == rental.start_date))
-    ):
-        return None
     payment = session.scalars(
-        select(Payment)
-        .where(Payment.booking_id == rental.booking_id, Payment.invoice_id.is_(None), Payment.applied.is_(False))
-        .order_by(Payment.paid_at, Payment.payment_id)
-        .limit(1)
-        .with_for_update()
+        _FIRST_PAYMENT, {"b": rental.booking_id, "start": rental.start_date}
     ).first()
     if payment is None:
-        return None  # the PaymentSucceeded has not arrived yet: it records invoice 1 when it does
+        return None  # invoice 1 exists, or the PaymentSucceeded has not arrived yet (it records invoice 1 then)
     invoice = new_invoice(session=session, rental=rental, period_start=rental.start_date, issued_on=payment.paid_on)
     paid = min(payment.amount, invoice.total)
     settle(session=session, invoice=invoice, amount=paid, payment=payment, now=payment.paid_at)
@@ -188,34 +196,35 @@ def record_first_invoice(*, session: Session, rental: Rental) -> Invoice | None:
     return invoice
 
 
+# PaymentSucceeded's first statement: the payment row (once: a redelivery inserts nothing and the statement returns
+# no row) and, when it is new, the transaction lock of its booking (serialize_booking; an autopay payment's booking is
+# its invoice's). In one round trip: the lock only has to come before the rental is read, in a later statement.
+_RECORD_PAYMENT = text(
+    "WITH inserted AS ("
+    " INSERT INTO payments (payment_id, booking_id, invoice_id, user_id, amount, method, receipt, paid_at, paid_on,"
+    " applied) VALUES (:payment_id, :booking_id, :invoice_id, :user_id, :amount, :method, :receipt, :paid_at,"
+    " :paid_on, false) ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id),"
+    " target AS (SELECT coalesce((SELECT booking_id FROM invoices WHERE id = :invoice_id), :booking_id) AS booking_id)"
+    f" SELECT target.booking_id, {_BOOKING_LOCK.format(booking='target.booking_id')} FROM inserted, target"
+).bindparams(bindparam("invoice_id", type_=BigInteger), bindparam("booking_id", type_=BigInteger))
+
+
 def record_payment(*, session: Session, data: ev.PaymentSucceeded, rules: Rules) -> None:
     """Keep every payment (the revenue report); a rental's money goes to its invoices, oldest open first."""
     paid_at = data.paid_at if data.paid_at.tzinfo else data.paid_at.replace(tzinfo=UTC)
-    inserted = session.execute(
-        pg_insert(Payment)
-        .values(
-            payment_id=data.payment_id,
-            booking_id=data.booking_id,
-            invoice_id=data.invoice_id,
-            user_id=data.user_id,
-            amount=data.amount,
-            method=data.method,
-            receipt=data.receipt,
-            paid_at=paid_at,
-            paid_on=today_in_nairobi(paid_at),
-            applied=False,
-        )
-        .on_conflict_do_nothing(index_elements=[Payment.payment_id])
-        .returning(Payment.payment_id)
-    ).first()
-    if inserted is None:
+    booking_id = session.execute(_RECORD_PAYMENT, {
+        "payment_id": data.payment_id,
+        "booking_id": data.booking_id,
+        "invoice_id": data.invoice_id,
+        "user_id": data.user_id,
+        "amount": data.amount,
+        "method": data.method,
+        "receipt": data.receipt,
+        "paid_at": paid_at,
+        "paid_on": today_in_nairobi(paid_at),
+    }).scalar()
+    if booking_id is None:
         return  # this payment was recorded already
-    booking_id = data.booking_id
-    if data.invoice_id is not None:
-        invoice = session.get(Invoice, data.invoice_id)
-        if invoice is not None:
-            booking_id = invoice.booking_id
-    serialize_booking(session=session, booking_id=booking_id)
     rental = lock_rental(session=session, booking_id=booking_id)
     if rental is None:
         return  # a fixed booking's payment, or a rental not confirmed yet (start_rental picks it up)
