@@ -11,7 +11,6 @@ from typing import TypedDict
 
 from sqlalchemy import BigInteger, bindparam, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing import events as ev
@@ -134,34 +133,33 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
     rental = lock_rental(session=session, booking_id=data.booking_id)
     if rental is None:
         for _ in range(GATE_CODE_ATTEMPTS):
-            savepoint = session.begin_nested()
-            rental = Rental(
-                booking_id=data.booking_id,
-                user_id=data.user_id,
-                unit_id=data.unit_id,
-                monthly_rate=data.monthly_rate,
-                start_date=data.start_date,
-                end_date=data.end_date,
-                billing_day=data.start_date.day,
-                next_period_start=period_after(data.start_date, data.start_date.day),
-                # Billing runs from the day of confirmation (the daily job bills it at the run hour).
-                as_of=today_in_nairobi() - timedelta(days=1),
-                status="active",
-                delinquency_stage="current",
-                access="active",
-                credit=0,
-                autopay_enabled=False,
-                gate_code=_new_gate_code(),
-            )
-            session.add(rental)
-            try:
-                session.flush()
-            except IntegrityError:  # that gate code is in use: draw again
-                savepoint.rollback()
-                rental = None
-                continue
-            savepoint.commit()
-            break
+            # Under the booking's lock no other rental of it can appear: the only conflict left is a gate code in use
+            # by another active rental, and then no row comes back and another code is drawn (no savepoint needed).
+            rental = session.scalars(
+                pg_insert(Rental)
+                .values(
+                    booking_id=data.booking_id,
+                    user_id=data.user_id,
+                    unit_id=data.unit_id,
+                    monthly_rate=data.monthly_rate,
+                    start_date=data.start_date,
+                    end_date=data.end_date,
+                    billing_day=data.start_date.day,
+                    next_period_start=period_after(data.start_date, data.start_date.day),
+                    # Billing runs from the day of confirmation (the daily job bills it at the run hour).
+                    as_of=today_in_nairobi() - timedelta(days=1),
+                    status="active",
+                    delinquency_stage="current",
+                    access="active",
+                    credit=0,
+                    autopay_enabled=False,
+                    gate_code=_new_gate_code(),
+                )
+                .on_conflict_do_nothing()
+                .returning(Rental)
+            ).first()
+            if rental is not None:
+                break
         if rental is None:
             raise RuntimeError("no free gate code found")
     record_first_invoice(session=session, rental=rental)
