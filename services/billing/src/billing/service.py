@@ -194,23 +194,29 @@ def record_first_invoice(*, session: Session, rental: Rental) -> Invoice | None:
     return invoice
 
 
-# PaymentSucceeded's first statement: the payment row (once: a redelivery inserts nothing and the statement returns
-# no row) and, when it is new, the transaction lock of its booking (serialize_booking; an autopay payment's booking is
-# its invoice's). In one round trip: the lock only has to come before the rental is read, in a later statement.
-_RECORD_PAYMENT = text(
-    "WITH inserted AS ("
-    " INSERT INTO payments (payment_id, booking_id, invoice_id, user_id, amount, method, receipt, paid_at, paid_on,"
+# PaymentSucceeded's first statement: the payment row (once: a redelivery inserts nothing and returns no row) and,
+# when it is new, the transaction lock of its booking (serialize_booking), in one round trip: the lock only has to
+# come before the rental is read, in a later statement. RETURNING, not a CTE: PostgreSQL plans it as the bare INSERT.
+_INSERT_PAYMENT = (
+    "INSERT INTO payments (payment_id, booking_id, invoice_id, user_id, amount, method, receipt, paid_at, paid_on,"
     " applied) VALUES (:payment_id, :booking_id, :invoice_id, :user_id, :amount, :method, :receipt, :paid_at,"
-    " :paid_on, false) ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id),"
-    " target AS (SELECT coalesce((SELECT booking_id FROM invoices WHERE id = :invoice_id), :booking_id) AS booking_id)"
-    f" SELECT target.booking_id, {_BOOKING_LOCK.format(booking='target.booking_id')} FROM inserted, target"
+    " :paid_on, false) ON CONFLICT (payment_id) DO NOTHING RETURNING {booking}, "
+)
+_RECORD_PAYMENT = text(
+    _INSERT_PAYMENT.format(booking="booking_id") + _BOOKING_LOCK.format(booking="booking_id")
+).bindparams(bindparam("invoice_id", type_=BigInteger))
+# An invoice's payment (autopay): the booking is the invoice's (the payment's own when that invoice is unknown).
+_INVOICE_BOOKING = "coalesce((SELECT i.booking_id FROM invoices i WHERE i.id = :invoice_id), :booking_id)"
+_RECORD_INVOICE_PAYMENT = text(
+    _INSERT_PAYMENT.format(booking=_INVOICE_BOOKING) + _BOOKING_LOCK.format(booking=_INVOICE_BOOKING)
 ).bindparams(bindparam("invoice_id", type_=BigInteger), bindparam("booking_id", type_=BigInteger))
 
 
 def record_payment(*, session: Session, data: ev.PaymentSucceeded, rules: Rules) -> None:
     """Keep every payment (the revenue report); a rental's money goes to its invoices, oldest open first."""
     paid_at = data.paid_at if data.paid_at.tzinfo else data.paid_at.replace(tzinfo=UTC)
-    booking_id = session.execute(_RECORD_PAYMENT, {
+    statement = _RECORD_PAYMENT if data.invoice_id is None else _RECORD_INVOICE_PAYMENT
+    booking_id = session.execute(statement, {
         "payment_id": data.payment_id,
         "booking_id": data.booking_id,
         "invoice_id": data.invoice_id,

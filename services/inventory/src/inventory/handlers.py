@@ -17,7 +17,7 @@ import logging
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, literal, not_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, literal, not_, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -65,18 +65,16 @@ def _upsert_statement() -> Any:
             "updated_at": func.now(),
         },
         where=_moves_forward(row, excluded),
-    ).returning(row.booking_id)
+    ).returning(row.booking_id, _NOTIFY_UNITS_CHANGED)
 
 
-def _and_notify(moving: Any) -> Any:
-    """`moving` (a statement returning the booking_id of the row it moved) and, when it moved one, the NOTIFY of
-    UNITS_CHANGED (the cached unit lists are stale), in one round trip; PostgreSQL sends it only if the
-    transaction commits, and once per transaction however many events of a batch call it."""
-    moved = moving.cte("moved")
-    return select(moved.c.booking_id, func.pg_notify(literal(UNITS_CHANGED), literal(""))).select_from(moved)
+# Returned with the booking_id of a row the statement moved: the NOTIFY of UNITS_CHANGED (the cached unit lists are
+# stale) in the same round trip. PostgreSQL sends it only if the transaction commits, and once per transaction
+# however many events of a batch return it; nothing moved, nothing is returned and nobody is told.
+_NOTIFY_UNITS_CHANGED = func.pg_notify(literal(UNITS_CHANGED), literal(""))
 
 
-_UPSERT = _and_notify(_upsert_statement())
+_UPSERT = _upsert_statement()
 
 BookingEvent = BookingCreated | BookingConfirmed | BookingCancelled | UnitReleased
 
@@ -112,7 +110,7 @@ def on_booking_ended(session: Session, data: BookingCancelled | UnitReleased, ev
     record_booking(session, data, event, state="cancelled")
 
 
-_END_RENTAL = _and_notify(
+_END_RENTAL = (
     update(UnitBooking)
     .where(
         UnitBooking.booking_id == bindparam("moving_booking_id"),
@@ -121,7 +119,7 @@ _END_RENTAL = _and_notify(
         UnitBooking.start_date < bindparam("last_day"),
     )
     .values(end_date=bindparam("last_day"), updated_at=func.now())
-    .returning(UnitBooking.booking_id)
+    .returning(UnitBooking.booking_id, _NOTIFY_UNITS_CHANGED)
 )
 
 
