@@ -186,7 +186,9 @@ def record_first_invoice(*, session: Session, rental: Rental) -> Invoice | None:
     ).first()
     if payment is None:
         return None  # invoice 1 exists, or the PaymentSucceeded has not arrived yet (it records invoice 1 then)
-    invoice = new_invoice(session=session, rental=rental, period_start=rental.start_date, issued_on=payment.paid_on)
+    invoice = new_invoice(
+        session=session, rental=rental, period_start=rental.start_date, issued_on=payment.paid_on, flush=False
+    )
     paid = min(payment.amount, invoice.total)
     settle(session=session, invoice=invoice, amount=paid, payment=payment, now=payment.paid_at)
     rental.credit += payment.amount - paid
