@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -130,6 +130,22 @@ def billing_day_for(now: datetime, run_hour: int) -> date:
     return local.date() if local.hour >= run_hour else local.date() - timedelta(days=1)
 
 
+# Built once: the job asks every interval, mostly to hear that there is nothing to do.
+_RENTALS_TO_BILL = (
+    select(Rental)
+    .where(
+        Rental.as_of < bindparam("target"),
+        or_(
+            Rental.status == "active",
+            exists().where(Invoice.booking_id == Rental.booking_id, Invoice.status == "open"),
+        ),
+    )
+    .order_by(Rental.booking_id)
+    .limit(bindparam("batch_size"))
+    .with_for_update(of=Rental, skip_locked=True)
+)
+
+
 def run_daily_job(
     *, session_factory: sessionmaker[Session], rules: Rules, run_hour: int, batch_size: int,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -139,19 +155,7 @@ def run_daily_job(
     billed = 0
     while True:
         with session_factory() as session:
-            rentals = session.scalars(
-                select(Rental)
-                .where(
-                    Rental.as_of < target,
-                    or_(
-                        Rental.status == "active",
-                        exists().where(Invoice.booking_id == Rental.booking_id, Invoice.status == "open"),
-                    ),
-                )
-                .order_by(Rental.booking_id)
-                .limit(batch_size)
-                .with_for_update(of=Rental, skip_locked=True)
-            ).all()
+            rentals = session.scalars(_RENTALS_TO_BILL, {"target": target, "batch_size": batch_size}).all()
             for rental in rentals:
                 day = rental.as_of + timedelta(days=1)
                 while day <= target:

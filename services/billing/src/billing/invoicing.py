@@ -92,8 +92,11 @@ def invoice_facts(invoice: Invoice) -> InvoiceFields:
     }
 
 
-def new_invoice(*, session: Session, rental: Rental, period_start: date, issued_on: date) -> Invoice:
-    """Insert the rent invoice of one period (flushed, so it has its id and number)."""
+def new_invoice(
+    *, session: Session, rental: Rental, period_start: date, issued_on: date, flush: bool = True
+) -> Invoice:
+    """Insert the rent invoice of one period (flushed, so it has its id and number; flush=False: pending, inserted
+    by the next flush, e.g. with the payment settle() puts on it at once)."""
     invoice = Invoice(
         booking_id=rental.booking_id,
         user_id=rental.user_id,
@@ -113,20 +116,23 @@ def new_invoice(*, session: Session, rental: Rental, period_start: date, issued_
         )
     )
     session.add(invoice)
-    session.flush()
-    session.refresh(invoice, ["number"])
+    if flush:
+        session.flush()  # the number comes back with the INSERT (Invoice's eager_defaults)
     return invoice
 
 
 def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment | None, now: datetime) -> None:
-    """Put `amount` (at most the balance) on the invoice; paid in full: status paid and InvoicePaid."""
+    """Put `amount` (at most the balance) on the invoice; paid in full: status paid and InvoicePaid. A pending (not
+    yet inserted) invoice is inserted as settled, with its allocation, instead of inserted and then updated."""
     if amount <= 0:
         return
     invoice.amount_paid += amount
     if payment is not None:
-        session.add(Allocation(payment_id=payment.payment_id, invoice_id=invoice.id, amount=amount))
+        session.add(Allocation(payment_id=payment.payment_id, invoice=invoice, amount=amount))
     if invoice.amount_paid >= invoice.total:
         invoice.status = "paid"
         invoice.paid_at = now
+        if invoice in session.new:
+            session.flush()  # InvoicePaid carries its id and number
         receipt = payment.receipt if payment is not None else None
         ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt))

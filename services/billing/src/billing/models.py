@@ -89,6 +89,8 @@ class Invoice(Base):
         Index("ix_invoices_open", "booking_id", "due_date", postgresql_where=text("status = 'open'")),
         Index("ix_invoices_user_id", "user_id"),
     )
+    # The INSERT returns the server's defaults (the number among them): no SELECT after it.
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # INV-000123: readable, unique, from its own sequence.

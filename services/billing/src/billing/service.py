@@ -9,9 +9,8 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import TypedDict
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import BigInteger, bindparam, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing import events as ev
@@ -33,18 +32,21 @@ def serialize_booking(*, session: Session, booking_id: int) -> None:
     (makes the payment) each look for the other's row. Run at once by two replicas under READ COMMITTED, each would
     miss the other's uncommitted row and invoice 1 would never be recorded; with the lock the second sees the
     first's commit."""
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext('billing-rental'), mod(:b, 2147483647)::int)"), {"b": booking_id}
-    )
+    session.execute(_SERIALIZE, {"b": booking_id})
+
+
+# Built once (bound parameters only): the consumer's hot path builds no statement per event.
+_BOOKING_LOCK = "pg_advisory_xact_lock(hashtext('billing-rental'), mod({booking}, 2147483647)::int)"
+_SERIALIZE = text(f"SELECT {_BOOKING_LOCK.format(booking=':b')}")
+_LOCK_RENTAL = (
+    select(Rental).where(Rental.booking_id == bindparam("b")).with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def lock_rental(*, session: Session, booking_id: int) -> Rental | None:
     """The rental, its row locked until the transaction ends (fresh values, not the session's cache)."""
-    return session.scalars(
-        select(Rental).where(Rental.booking_id == booking_id).with_for_update().execution_options(
-            populate_existing=True
-        )
-    ).first()
+    return session.scalars(_LOCK_RENTAL, {"b": booking_id}).first()
 
 
 def rental_balance(*, session: Session, rental: Rental) -> int:
@@ -131,56 +133,62 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
     rental = lock_rental(session=session, booking_id=data.booking_id)
     if rental is None:
         for _ in range(GATE_CODE_ATTEMPTS):
-            savepoint = session.begin_nested()
-            rental = Rental(
-                booking_id=data.booking_id,
-                user_id=data.user_id,
-                unit_id=data.unit_id,
-                monthly_rate=data.monthly_rate,
-                start_date=data.start_date,
-                end_date=data.end_date,
-                billing_day=data.start_date.day,
-                next_period_start=period_after(data.start_date, data.start_date.day),
-                # Billing runs from the day of confirmation (the daily job bills it at the run hour).
-                as_of=today_in_nairobi() - timedelta(days=1),
-                status="active",
-                delinquency_stage="current",
-                access="active",
-                credit=0,
-                autopay_enabled=False,
-                gate_code=_new_gate_code(),
-            )
-            session.add(rental)
-            try:
-                session.flush()
-            except IntegrityError:  # that gate code is in use: draw again
-                savepoint.rollback()
-                rental = None
-                continue
-            savepoint.commit()
-            break
+            # Under the booking's lock no other rental of it can appear: the only conflict left is a gate code in use
+            # by another active rental, and then no row comes back and another code is drawn (no savepoint needed).
+            rental = session.scalars(
+                pg_insert(Rental)
+                .values(
+                    booking_id=data.booking_id,
+                    user_id=data.user_id,
+                    unit_id=data.unit_id,
+                    monthly_rate=data.monthly_rate,
+                    start_date=data.start_date,
+                    end_date=data.end_date,
+                    billing_day=data.start_date.day,
+                    next_period_start=period_after(data.start_date, data.start_date.day),
+                    # Billing runs from the day of confirmation (the daily job bills it at the run hour).
+                    as_of=today_in_nairobi() - timedelta(days=1),
+                    status="active",
+                    delinquency_stage="current",
+                    access="active",
+                    credit=0,
+                    autopay_enabled=False,
+                    gate_code=_new_gate_code(),
+                )
+                .on_conflict_do_nothing()
+                .returning(Rental)
+            ).first()
+            if rental is not None:
+                break
         if rental is None:
             raise RuntimeError("no free gate code found")
     record_first_invoice(session=session, rental=rental)
     return rental
 
 
+# The booking's first payment not applied yet, locked; none once invoice 1 (the period from start_date) exists.
+_FIRST_PAYMENT = (
+    select(Payment)
+    .where(
+        Payment.booking_id == bindparam("b"), Payment.invoice_id.is_(None), Payment.applied.is_(False),
+        ~exists().where(Invoice.booking_id == bindparam("b"), Invoice.period_start == bindparam("start")),
+    )
+    .order_by(Payment.paid_at, Payment.payment_id)
+    .limit(1)
+    .with_for_update(of=Payment)
+)
+
+
 def record_first_invoice(*, session: Session, rental: Rental) -> Invoice | None:
     """Invoice 1 (the first period), paid by the booking's first payment, once that payment is known."""
-    if session.scalar(
-        select(exists().where(Invoice.booking_id == rental.booking_id, Invoice.period_start == rental.start_date))
-    ):
-        return None
     payment = session.scalars(
-        select(Payment)
-        .where(Payment.booking_id == rental.booking_id, Payment.invoice_id.is_(None), Payment.applied.is_(False))
-        .order_by(Payment.paid_at, Payment.payment_id)
-        .limit(1)
-        .with_for_update()
+        _FIRST_PAYMENT, {"b": rental.booking_id, "start": rental.start_date}
     ).first()
     if payment is None:
-        return None  # the PaymentSucceeded has not arrived yet: it records invoice 1 when it does
-    invoice = new_invoice(session=session, rental=rental, period_start=rental.start_date, issued_on=payment.paid_on)
+        return None  # invoice 1 exists, or the PaymentSucceeded has not arrived yet (it records invoice 1 then)
+    invoice = new_invoice(
+        session=session, rental=rental, period_start=rental.start_date, issued_on=payment.paid_on, flush=False
+    )
     paid = min(payment.amount, invoice.total)
     settle(session=session, invoice=invoice, amount=paid, payment=payment, now=payment.paid_at)
     rental.credit += payment.amount - paid
@@ -188,34 +196,41 @@ def record_first_invoice(*, session: Session, rental: Rental) -> Invoice | None:
     return invoice
 
 
+# PaymentSucceeded's first statement: the payment row (once: a redelivery inserts nothing and returns no row) and,
+# when it is new, the transaction lock of its booking (serialize_booking), in one round trip: the lock only has to
+# come before the rental is read, in a later statement. RETURNING, not a CTE: PostgreSQL plans it as the bare INSERT.
+_INSERT_PAYMENT = (
+    "INSERT INTO payments (payment_id, booking_id, invoice_id, user_id, amount, method, receipt, paid_at, paid_on,"
+    " applied) VALUES (:payment_id, :booking_id, :invoice_id, :user_id, :amount, :method, :receipt, :paid_at,"
+    " :paid_on, false) ON CONFLICT (payment_id) DO NOTHING RETURNING {booking}, "
+)
+_RECORD_PAYMENT = text(
+    _INSERT_PAYMENT.format(booking="booking_id") + _BOOKING_LOCK.format(booking="booking_id")
+).bindparams(bindparam("invoice_id", type_=BigInteger))
+# An invoice's payment (autopay): the booking is the invoice's (the payment's own when that invoice is unknown).
+_INVOICE_BOOKING = "coalesce((SELECT i.booking_id FROM invoices i WHERE i.id = :invoice_id), :booking_id)"
+_RECORD_INVOICE_PAYMENT = text(
+    _INSERT_PAYMENT.format(booking=_INVOICE_BOOKING) + _BOOKING_LOCK.format(booking=_INVOICE_BOOKING)
+).bindparams(bindparam("invoice_id", type_=BigInteger), bindparam("booking_id", type_=BigInteger))
+
+
 def record_payment(*, session: Session, data: ev.PaymentSucceeded, rules: Rules) -> None:
     """Keep every payment (the revenue report); a rental's money goes to its invoices, oldest open first."""
     paid_at = data.paid_at if data.paid_at.tzinfo else data.paid_at.replace(tzinfo=UTC)
-    inserted = session.execute(
-        pg_insert(Payment)
-        .values(
-            payment_id=data.payment_id,
-            booking_id=data.booking_id,
-            invoice_id=data.invoice_id,
-            user_id=data.user_id,
-            amount=data.amount,
-            method=data.method,
-            receipt=data.receipt,
-            paid_at=paid_at,
-            paid_on=today_in_nairobi(paid_at),
-            applied=False,
-        )
-        .on_conflict_do_nothing(index_elements=[Payment.payment_id])
-        .returning(Payment.payment_id)
-    ).first()
-    if inserted is None:
+    statement = _RECORD_PAYMENT if data.invoice_id is None else _RECORD_INVOICE_PAYMENT
+    booking_id = session.execute(statement, {
+        "payment_id": data.payment_id,
+        "booking_id": data.booking_id,
+        "invoice_id": data.invoice_id,
+        "user_id": data.user_id,
+        "amount": data.amount,
+        "method": data.method,
+        "receipt": data.receipt,
+        "paid_at": paid_at,
+        "paid_on": today_in_nairobi(paid_at),
+    }).scalar()
+    if booking_id is None:
         return  # this payment was recorded already
-    booking_id = data.booking_id
-    if data.invoice_id is not None:
-        invoice = session.get(Invoice, data.invoice_id)
-        if invoice is not None:
-            booking_id = invoice.booking_id
-    serialize_booking(session=session, booking_id=booking_id)
     rental = lock_rental(session=session, booking_id=booking_id)
     if rental is None:
         return  # a fixed booking's payment, or a rental not confirmed yet (start_rental picks it up)

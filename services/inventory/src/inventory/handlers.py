@@ -17,7 +17,7 @@ import logging
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, not_, or_, update
+from sqlalchemy import Table, and_, bindparam, case, func, literal, not_, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,6 @@ from inventory.models import UnitBooking
 from inventory.service import UNITS_CHANGED
 from jeshkit.consumer import Handlers
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, BookingMovedOut, Event, UnitReleased
-from jeshkit.pglisten import notify
 
 log = logging.getLogger("inventory.handlers")
 
@@ -66,7 +65,13 @@ def _upsert_statement() -> Any:
             "updated_at": func.now(),
         },
         where=_moves_forward(row, excluded),
-    ).returning(row.booking_id)
+    ).returning(row.booking_id, _NOTIFY_UNITS_CHANGED)
+
+
+# Returned with the booking_id of a row the statement moved: the NOTIFY of UNITS_CHANGED (the cached unit lists are
+# stale) in the same round trip. PostgreSQL sends it only if the transaction commits, and once per transaction
+# however many events of a batch return it; nothing moved, nothing is returned and nobody is told.
+_NOTIFY_UNITS_CHANGED = func.pg_notify(literal(UNITS_CHANGED), literal(""))
 
 
 _UPSERT = _upsert_statement()
@@ -87,8 +92,6 @@ def record_booking(session: Session, data: BookingEvent, event: Event, *, state:
         "cancel_reason": data.reason if isinstance(data, BookingCancelled | UnitReleased) else None,
     }
     moved = session.execute(_UPSERT, values).first() is not None
-    if moved:
-        notify(session, UNITS_CHANGED)
     log.info(
         "booking %s of unit %s %s by %s",
         values["booking_id"], values["unit_id"], f"now {state}" if moved else "unchanged (already further)", event.type,
@@ -107,21 +110,22 @@ def on_booking_ended(session: Session, data: BookingCancelled | UnitReleased, ev
     record_booking(session, data, event, state="cancelled")
 
 
+_END_RENTAL = (
+    update(UnitBooking)
+    .where(
+        UnitBooking.booking_id == bindparam("moving_booking_id"),
+        UnitBooking.state != "cancelled",
+        or_(UnitBooking.end_date.is_(None), UnitBooking.end_date > bindparam("last_day")),
+        UnitBooking.start_date < bindparam("last_day"),
+    )
+    .values(end_date=bindparam("last_day"), updated_at=func.now())
+    .returning(UnitBooking.booking_id, _NOTIFY_UNITS_CHANGED)
+)
+
+
 def end_rental_on(session: Session, booking_id: int, last_day_exclusive: date) -> None:
     """A monthly rental moved out: it holds its unit until then only (an earlier end never moves back)."""
-    moved = session.execute(
-        update(UnitBooking)
-        .where(
-            UnitBooking.booking_id == booking_id,
-            UnitBooking.state != "cancelled",
-            or_(UnitBooking.end_date.is_(None), UnitBooking.end_date > last_day_exclusive),
-            UnitBooking.start_date < last_day_exclusive,
-        )
-        .values(end_date=last_day_exclusive, updated_at=func.now())
-        .returning(UnitBooking.booking_id)
-    ).first()
-    if moved is not None:
-        notify(session, UNITS_CHANGED)
+    session.execute(_END_RENTAL, {"moving_booking_id": booking_id, "last_day": last_day_exclusive})
 
 
 def on_unit_released(session: Session, data: UnitReleased, event: Event) -> None:

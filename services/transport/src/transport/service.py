@@ -163,6 +163,19 @@ _REMEMBER = (
     .on_conflict_do_nothing(index_elements=["booking_id"])
 )
 
+_FORGET = (
+    insert(cast(Table, KnownBooking.__table__))
+    .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=True)
+    .on_conflict_do_update(index_elements=["booking_id"], set_={"cancelled": True, "updated_at": func.now()})
+)
+_OPEN_REQUESTS_OF_BOOKING = (
+    select(TransportRequest)
+    .where(TransportRequest.booking_id == bindparam("booking_id"))
+    .where(TransportRequest.status.in_((*CANCELLED_WITH_BOOKING, "in_progress")))
+    .order_by(TransportRequest.id)
+    .with_for_update()
+)
+
 
 def remember_booking(*, session: Session, booking_id: int, user_id: int) -> None:
     """Record a booking transport may tie requests to (a later or earlier cancellation wins)."""
@@ -173,20 +186,8 @@ def cancel_booking(*, session: Session, booking_id: int, user_id: int) -> list[T
     """Mark a booking cancelled and cancel its requested/scheduled transport requests; returns those."""
     # Upserting the booking row locks it: a create that read it as active (FOR SHARE) commits first,
     # and its request is then seen and cancelled below; a later create sees it cancelled.
-    session.execute(
-        insert(KnownBooking)
-        .values(booking_id=booking_id, user_id=user_id, cancelled=True)
-        .on_conflict_do_update(
-            index_elements=[KnownBooking.booking_id], set_={"cancelled": True, "updated_at": func.now()}
-        )
-    )
-    requests = session.scalars(
-        select(TransportRequest)
-        .where(TransportRequest.booking_id == booking_id)
-        .where(TransportRequest.status.in_((*CANCELLED_WITH_BOOKING, "in_progress")))
-        .order_by(TransportRequest.id)
-        .with_for_update()
-    ).all()
+    session.execute(_FORGET, {"booking_id": booking_id, "user_id": user_id})
+    requests = session.scalars(_OPEN_REQUESTS_OF_BOOKING, {"booking_id": booking_id}).all()
     cancelled = []
     for request in requests:
         if request.status not in CANCELLED_WITH_BOOKING:
