@@ -126,7 +126,7 @@ def test_relay_wakes_on_commit_within_milliseconds(kit_db: Engine, jesh_nats: Na
             await messaging.stop()
 
     elapsed = asyncio.run(scenario())
-    # The sweep runs every second; being well under it shows the NOTIFY woke the relay.
+    # The sweep runs every five seconds; being well under it shows the NOTIFY woke the relay.
     assert elapsed < 0.5, elapsed
 
 

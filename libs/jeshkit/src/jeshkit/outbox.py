@@ -149,7 +149,9 @@ class OutboxRelay:
     """Sends every unsent outbox row to JetStream, marking each sent once acknowledged."""
 
     batch_size = 200
-    sweep_interval = 1.0  # safety net for a NOTIFY lost while the listener reconnected
+    # A safety net only: a lost LISTEN connection wakes the relay itself (it listens again, then sweeps), so this
+    # covers a connection that died silently. Every sweep costs each replica a thread hop and a transaction.
+    sweep_interval = 5.0
     max_backoff = 10.0
 
     def __init__(self, engine: Engine, messaging: Any, *, max_attempts: int = 5) -> None:
