@@ -38,11 +38,13 @@ def process_stk_callback(
     if callback is None:
         log.warning("ignored a callback that is not an stkCallback (%d bytes)", len(raw))
         return
+    shared = token is None or (shared_token is not None and secrets.compare_digest(token, shared_token))
+    if callback.result_code == 0 and _usual_success(session, providers, callback, token, shared):
+        return
     session.execute(SET_LOCK_TIMEOUT)
     payment = session.scalars(
         select(Payment).where(Payment.checkout_request_id == callback.checkout_request_id).with_for_update()
     ).first()
-    shared = token is None or (shared_token is not None and secrets.compare_digest(token, shared_token))
     if payment is None and token is not None and not shared:
         # The push's own token: its answer (with the CheckoutRequestID) may not have been recorded yet.
         payment = session.scalars(
@@ -89,6 +91,44 @@ def process_stk_callback(
     _apply_locked(session, providers.get(payment.method), callback, payment)  # the lock taken above: no second one
 
 
+# A callback counted on the payment of its CheckoutRequestID (row-locked by the UPDATE), with what the usual case
+# needs to be recognised, the payment that already has the callback's receipt included.
+_NOTE_CALLBACK = text(
+    "UPDATE payments SET callbacks_received = callbacks_received + 1, last_callback_at = :now, updated_at = now() "
+    "WHERE checkout_request_id = :reference RETURNING id, status, amount, method, callback_token, "
+    "(SELECT other.id FROM payments other WHERE other.receipt = :receipt AND other.id <> payments.id LIMIT 1) "
+    "AS receipt_owner"
+)
+
+
+def _usual_success(
+    session: Session, providers: PaymentProviders, callback: StkCallback, token: str | None, shared: bool
+) -> bool:
+    """The usual callback in two statements: a success for an unsettled payment found by its CheckoutRequestID, on
+    that push's token (or the shared one), for the amount charged, with a receipt no other payment has; counted and
+    committed, then confirmed with STK Push Query and settled as the general path would. False, with nothing done,
+    for anything else (the general path decides, flags and records it)."""
+    session.execute(SET_LOCK_TIMEOUT)
+    now = datetime.now(UTC)
+    row = session.execute(
+        _NOTE_CALLBACK, {"now": now, "reference": callback.checkout_request_id, "receipt": callback.receipt}
+    ).first()
+    usual = (
+        row is not None
+        and row.status in UNSETTLED
+        and callback.amount is not None
+        and callback.amount == Decimal(row.amount)
+        and row.receipt_owner is None
+        and (shared or row.callback_token is None or secrets.compare_digest(token or "", row.callback_token))
+    )
+    if not usual or row is None:
+        session.rollback()
+        return False
+    session.commit()
+    _confirm_and_apply(session, providers.get(row.method), callback, row.id, callback.checkout_request_id, now)
+    return True
+
+
 def apply_stk_callback(session: Session, provider: PaymentProvider, body: Any, payment_id: int) -> None:
     """Lock -> decide -> commit -> STK Push Query -> lock again -> apply."""
     callback = parse_stk_callback(body)
@@ -114,7 +154,14 @@ def _apply_locked(session: Session, provider: PaymentProvider, callback: StkCall
         return
     reference = payment.checkout_request_id or callback.checkout_request_id
     session.commit()
+    _confirm_and_apply(session, provider, callback, payment_id, reference, now)
 
+
+def _confirm_and_apply(
+    session: Session, provider: PaymentProvider, callback: StkCallback, payment_id: int, reference: str,
+    now: datetime,
+) -> None:
+    """STK Push Query (no transaction open), then lock again and apply what it says."""
     try:
         settlement = provider.check(reference=reference)  # no transaction open
     except ProviderError as exc:
