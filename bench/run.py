@@ -307,7 +307,12 @@ class Bench:
         engine = self._engines().get("booking") or self._db("booking")
         with engine.connect() as conn:
             bookings = conn.execute(text("SELECT count(*) FROM bookings")).scalar_one()
-        return {"at": time.monotonic(), "bookings": bookings, "cpu": cpu_by_group(self.cpu_roots())}
+            # Every database's committed/rolled-back transactions and connections opened so far (the server's
+            # cumulative statistics: a busy backend reports them about once a second, so a little may be missing).
+            pg = {r.datname: (r.xact_commit + r.xact_rollback, r.sessions) for r in conn.execute(text(
+                "SELECT datname, xact_commit, xact_rollback, sessions FROM pg_stat_database "
+                "WHERE datname = ANY(:names)"), {"names": list(self.stack.database_urls)})}
+        return {"at": time.monotonic(), "bookings": bookings, "cpu": cpu_by_group(self.cpu_roots()), "pg": pg}
 
     def cpu_per_booking(self, idle: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
         """(CPU used by every stack process from before the write run until its events were all applied, less
@@ -332,6 +337,20 @@ class Bench:
                           f"{created} bookings, {window:.0f} s incl. the event backlog, idle "
                           f"{sum(idle_rate.values()) * 1000:.0f} ms/s subtracted; ms by process: {top}",
                           "halve it (issue 18)"))
+        # What the same window cost PostgreSQL in transactions and new connections (a pool that churns forks a
+        # backend per connection), per booking, by database; the bench's own few polling queries included.
+        xacts = {db: after["pg"][db][0] - before["pg"][db][0] for db in after["pg"] if db in before["pg"]}
+        sessions = {db: after["pg"][db][1] - before["pg"][db][1] for db in after["pg"] if db in before["pg"]}
+        if created:
+            self.figures["postgres_per_booking"] = {"transactions": {db: n / created for db, n in xacts.items()},
+                                                    "connections_opened": sessions}
+            self.rows.append((
+                "PostgreSQL work per booking", f"{sum(xacts.values()) / created:.1f} transactions",
+                "by database: " + ", ".join(f"{db} {n / created:.2f}" for db, n in
+                                            sorted(xacts.items(), key=lambda kv: -kv[1]) if n)
+                + f"; connections opened in the window: {sum(sessions.values())} ("
+                + ", ".join(f"{db} {n}" for db, n in sorted(sessions.items(), key=lambda kv: -kv[1]) if n) + ")",
+                "context"))
 
     def start_profiles(self, seconds: int, phase: str = "") -> list[subprocess.Popen[bytes]]:
         """py-spy on every service process for the write run and the start of its backlog: CPU samples only
@@ -418,18 +437,24 @@ class Bench:
             self._applied_last = applied
             time.sleep(2)
 
-    def full_flow(self, flows: int) -> None:
+    def full_flow(self, flows: int, *, rate: float | None = None) -> None:
+        """`flows` full flows, each started as soon as the one before has its push answered (the machine saturated:
+        the flows' callbacks, events, SMS and e-mails pile up behind the client), or, with `rate`, paced at `rate`
+        flows a second (context: what the pipeline does when the machine has room)."""
         gw = self.stack.gateway_url
         self._applied_last = -1
         self.wait_quiet()
         self.flow_started = datetime.now().astimezone()
         busy_before = machine_cpu()
         cpu_before, started = cpu_by_group(self.cpu_roots()), time.monotonic()
-        spies = self.start_profiles(15, "flows") if self.args.profile else []
+        spies = self.start_profiles(15, "flows") if self.args.profile and rate is None else []
         client = httpx.Client(base_url=gw, timeout=30)
         booking_ids = []
-        start = date.today() + timedelta(days=2000)  # beyond the write test's dates
+        # beyond the write test's dates, and the paced flows beyond the others'
+        start = date.today() + timedelta(days=2000 if rate is None else 2500)
         for i in range(flows):
+            if rate is not None:
+                time.sleep(max(0.0, started + i / rate - time.monotonic()))
             token = self.tokens[i % len(self.tokens)]
             h = {"Authorization": f"Bearer {token}"}
             s = start + timedelta(days=2 * (i // len(self.units)))
@@ -467,9 +492,21 @@ class Bench:
         self.figures.update(cpu_per_flow_ms=per_flow, machine_busy_during_flows=busy)
         self.figures.update(callback_to_confirmed_ms=callback_to_confirmed, event_delivery_ms=delivery,
                             relay_claim_ms=self.relay_ms, relay_to_consumer_ms=self.consume_ms,
-                            consumer_transaction_ms=self.apply_ms)
+                            consumer_transaction_ms=self.apply_ms,
+                            event_delivery_by_consumer_ms=self.delivery_by_consumer)
         c99 = pct(callback_to_confirmed, 99)
         d99 = pct(delivery, 99)
+        if rate is not None:
+            self.figures["paced"] = {"rate_per_s": rate, "flows": flows, "machine_busy": busy,
+                                     "event_delivery_ms": delivery, "callback_to_confirmed_ms": callback_to_confirmed}
+            self.rows += [(
+                f"context: {flows} flows paced at {rate:g}/s", f"delivery p50 {pct(delivery, 50):.1f} ms, "
+                f"p99 {d99:.1f} ms", f"machine {busy:.0%} busy while they were sent; {len(delivery)} deliveries; "
+                f"callback → confirmed p50 {pct(callback_to_confirmed, 50):.1f} / p99 {c99:.1f} ms; p50 / p99 by "
+                "consuming service: " + ", ".join(f"{name} {pct(ms, 50):.0f} / {pct(ms, 99):.0f}" for name, ms in
+                                                   sorted(self.delivery_by_consumer.items())),
+                "context (the target is measured above, unpaced)")]
+            return
         self.rows += [
             (f"full flow x{flows}: callback → booking confirmed",
              f"p50 {pct(callback_to_confirmed, 50):.1f} ms, p99 {c99:.1f} ms",
@@ -487,7 +524,9 @@ class Bench:
              f"{len(delivery)} deliveries during the flows (outbox row → consumer's commit); to the relay's "
              f"claim p50 {pct(self.relay_ms, 50):.1f} / p99 {pct(self.relay_ms, 99):.1f} ms, from it to the "
              f"consumer's transaction p50 {pct(self.consume_ms, 50):.1f} / p99 {pct(self.consume_ms, 99):.1f} ms, "
-             f"that transaction p50 {pct(self.apply_ms, 50):.1f} / p99 {pct(self.apply_ms, 99):.1f} ms",
+             f"that transaction p50 {pct(self.apply_ms, 50):.1f} / p99 {pct(self.apply_ms, 99):.1f} ms; p50 / p99 "
+             "by consuming service: " + ", ".join(f"{name} {pct(ms, 50):.0f} / {pct(ms, 99):.0f}" for name, ms in
+                                                  sorted(self.delivery_by_consumer.items())),
              _verdict(d99 <= TARGETS["event_delivery_p99_ms"], "p99 ≤ 20 ms")),
         ]
 
@@ -529,6 +568,7 @@ class Bench:
                     {"t": self.flow_started})})
             engine.dispose()
         out = []
+        self.delivery_by_consumer: dict[str, list[float]] = {}
         self.relay_ms = [(sent - created).total_seconds() * 1000 for created, sent in published.values() if sent]
         self.consume_ms: list[float] = []
         self.apply_ms: list[float] = []  # the consumer's own transaction: its start (processed_at) → its commit
@@ -540,6 +580,7 @@ class Bench:
                     if str(event_id) in published:
                         created, sent = published[str(event_id)]
                         out.append((committed - created).total_seconds() * 1000)
+                        self.delivery_by_consumer.setdefault(service, []).append(out[-1])
                         self.apply_ms.append((committed - started).total_seconds() * 1000)
                         if sent:
                             self.consume_ms.append((started - sent).total_seconds() * 1000)
@@ -620,6 +661,8 @@ def main() -> int:
     parser.add_argument("--profile", metavar="DIR", help="py-spy every service during the write run and the flows "
                         "(CPU samples, collapsed stacks and a summary in DIR and DIR/flows) and rank PostgreSQL's "
                         "statements (DIR/postgres.txt); needs py-spy (requirements-dev.txt)")
+    parser.add_argument("--paced", type=float, default=4.0, metavar="RATE",
+                        help="then this many flows a second for 10 s, as context (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the stack's state folder (its logs) afterwards")
     args = parser.parse_args()
     wrk = ensure_wrk()
@@ -629,6 +672,8 @@ def main() -> int:
         bench.seed()
         bench.throughput(wrk)
         bench.full_flow(args.flows)
+        if args.paced > 0:
+            bench.full_flow(max(1, round(10 * args.paced)), rate=args.paced)
         bench.contention()
         bench.memory()
     finally:

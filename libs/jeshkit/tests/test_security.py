@@ -59,3 +59,44 @@ def test_the_key_is_fetched_once_and_every_token_is_still_checked() -> None:
         with pytest.raises(Unauthorized, match="Invalid token"):
             asyncio.run(verifier.verify(garbage))
     assert keys.asked == ["k1", "k2"]  # none of them reached the key source
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = CountingKeys()
+    verifier = TokenVerifier("http://unused", issuer="jesh-auth", audience="jesh-api", key_source=keys)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr("jeshkit.security.jwt.decode", counting_decode)
+    token = keys.token(exp=datetime.now(UTC) + timedelta(seconds=60))
+    assert [asyncio.run(verifier.verify(token)).id for _ in range(3)] == [7, 7, 7]
+    assert decoded == [token]  # the signature was checked once
+    other = keys.token()
+    asyncio.run(verifier.verify(other))
+    assert decoded == [token, other]  # another token's text is checked on its own
+    # Past its exp the remembered token gets the answer PyJWT would give.
+    later = datetime.now(UTC).timestamp() + 61
+    monkeypatch.setattr("jeshkit.security.time.time", lambda: later)
+    with pytest.raises(Unauthorized, match="Token expired"):
+        asyncio.run(verifier.verify(token))
+    assert token not in verifier._verified and other in verifier._verified  # forgotten once expired
+    assert decoded == [token, other]
+
+
+def test_refused_tokens_are_not_remembered_and_the_memory_is_bounded() -> None:
+    keys = CountingKeys()
+    verifier = TokenVerifier("http://unused", issuer="jesh-auth", audience="jesh-api", key_source=keys)
+    verifier.remembered_max = 3
+    token = keys.token()
+    tampered = token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")
+    for _ in range(2):
+        with pytest.raises(Unauthorized, match="Invalid token"):
+            asyncio.run(verifier.verify(tampered))
+    tokens = [keys.token() for _ in range(5)]
+    for t in tokens:
+        asyncio.run(verifier.verify(t))
+    assert list(verifier._verified) == tokens[2:]  # the oldest forgotten first

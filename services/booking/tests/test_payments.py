@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import time
+import uuid
 
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from booking import service
+from booking.handlers import on_payment_succeeded
+from jeshkit.events import PaymentSucceeded
+from jeshkit.outbox import Event
 from jeshstack.testing import wait_for
 
 
@@ -216,3 +224,36 @@ def test_a_payment_for_an_unknown_booking_is_parked_and_an_admin_replays_it_once
     assert kit.booking_row(later_id)["status"] == "confirmed"
     assert client.get("/api/bookings/admin/dead-letters", headers=admin).json()["data"] == []
     assert client.post(f"/api/bookings/admin/dead-letters/{parked[0]['id']}/replay", headers=admin).status_code == 404
+
+
+def test_confirming_reads_no_refunds_and_an_admin_page_reads_them_in_one_query(start_booking, kit, signing_keys,
+                                                                                day):
+    client = start_booking()
+    kit.seed_unit(1)
+    first, second = _book(client, signing_keys.headers(5), day), _book(client, signing_keys.headers(5), day, 1, 6, 8)
+    kit.bus.publish("PaymentSucceeded", kit.payment(first, payment_id=1))
+    kit.bus.publish("PaymentSucceeded", kit.payment(first, payment_id=2))  # a duplicate: a refund
+    kit.wait_events("RefundRequired", booking_id=first["id"])
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa_event.listen(kit.db, "before_cursor_execute", seen)
+    try:
+        data = kit.payment(second, payment_id=3)
+        with Session(kit.db) as session:
+            on_payment_succeeded(session, PaymentSucceeded.parse(data), Event(
+                id=str(uuid.uuid4()), type="PaymentSucceeded", version=1, occurred_at=data["paid_at"],
+                source="payments", data=data))
+            session.commit()
+        assert not [s for s in statements if "FROM refunds" in s]  # confirming never needed them
+        with Session(kit.db) as session:
+            mine = service.list_bookings(session=session, user_id=5)
+            assert len(mine) == 2 and not [s for s in statements if "FROM refunds" in s]
+            page = service.list_bookings(session=session, user_id=5, with_refunds=True)
+            assert [len(b.refunds) for b in sorted(page, key=lambda b: b.id)] == [1, 0]
+        assert len([s for s in statements if "FROM refunds" in s]) == 1  # one query for the page
+    finally:
+        sa_event.remove(kit.db, "before_cursor_execute", seen)
+    assert kit.booking_row(second["id"])["status"] == "confirmed"

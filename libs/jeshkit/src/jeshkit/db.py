@@ -27,8 +27,8 @@ def new_metadata() -> MetaData:
 def make_engine(
     url: str,
     *,
-    pool_size: int = 10,
-    max_overflow: int = 10,
+    pool_size: int = 20,
+    max_overflow: int = 0,
     statement_timeout_ms: int = 5000,
     pool_timeout: float = 3.0,
 ) -> Engine:

@@ -88,6 +88,7 @@ def list_bookings(
         refund_status=refund_status,
         limit=limit,
         offset=offset,
+        with_refunds=user.is_admin,
     )
     return _answer([BookingOut.of(b, admin=user.is_admin) for b in bookings])
 
@@ -97,7 +98,7 @@ def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) 
     """That user or an admin; anybody else 403."""
     if not user.is_admin and user.id != user_id:
         raise Forbidden("Unauthorized")
-    bookings = service.list_bookings(session=session, user_id=user_id)
+    bookings = service.list_bookings(session=session, user_id=user_id, with_refunds=user.is_admin)
     return _answer([BookingOut.of(b, admin=user.is_admin) for b in bookings])
 
 

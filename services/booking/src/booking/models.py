@@ -104,9 +104,9 @@ class Booking(Base):
     payment_receipt: Mapped[str | None] = mapped_column(Text, nullable=True)
     amount_paid: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
-    refunds: Mapped[list[Refund]] = relationship(
-        back_populates="booking", lazy="selectin", order_by="Refund.id"
-    )
+    # Loaded when read (only an admin's view and a new refund read them); lists for admins load them all in one
+    # query (service.list_bookings). Every other load of a booking, the consumers' included, skips the query.
+    refunds: Mapped[list[Refund]] = relationship(back_populates="booking", lazy="select", order_by="Refund.id")
 
 
 class Refund(Base):

@@ -10,7 +10,7 @@ from typing import TypedDict, cast
 from sqlalchemy import Row, Table, bindparam, exists, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from booking.models import Booking, Refund, Unit
 from jeshkit import audit
@@ -331,9 +331,11 @@ def list_bookings(
     refund_status: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    with_refunds: bool = False,
 ) -> Sequence[Booking]:
-    """Bookings matching every given filter, newest first."""
-    query = select(Booking)
+    """Bookings matching every given filter, newest first (with_refunds: each one's refunds loaded too, in one
+    more query for the whole page)."""
+    query = select(Booking).options(selectinload(Booking.refunds)) if with_refunds else select(Booking)
     if user_id is not None:
         query = query.where(Booking.user_id == user_id)
     if status is not None:
