@@ -161,3 +161,26 @@ def test_a_hold_reminder_is_dropped_when_the_booking_is_confirmed_or_cancelled_f
                        .scalar_one())
 
     assert scheduled() == 0
+
+
+def test_a_booking_created_event_arriving_after_the_booking_was_settled_plans_no_reminder(start_notifications):
+    n = start_notifications(notify_hold_reminder_seconds=0)  # reminders due when the hold ends, in an hour
+    n.user(1, phone="254712345678")
+    ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    booking = {"booking_id": 91, "user_id": 1, "unit_id": 1, "start_date": "2031-01-05", "end_date": "2031-02-05",
+               "total_price": 3500}
+    n.publish("BookingConfirmed", booking, source="booking")
+    n.publish("BookingCancelled", {**booking, "booking_id": 92, "end_date": None, "reason": "admin"},
+              source="booking")
+    n.wait_rows(2, template="booking_cancelled")
+    for booking_id in (91, 92, 93):  # 93: still pending, its reminder is planned
+        n.publish("BookingCreated", {**booking, "booking_id": booking_id, "hold_expires_at": ends}, source="booking")
+
+    def planned() -> list[tuple[str, int]] | None:
+        with n.db.connect() as conn:
+            rows = conn.execute(text("SELECT kind, booking_id FROM scheduled_notices ORDER BY booking_id, kind"))
+            notices = [(kind, booking_id) for kind, booking_id in rows]
+            handled = conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
+        return notices if handled >= 6 else None
+
+    assert wait_for(planned, what="the events handled") == [("receipt_wait", 91), ("hold_expiring", 93)]

@@ -1,7 +1,8 @@
 """The sender and the scheduler: periodic jobs shared by every replica through row locks.
 
 The sender claims due queued messages with FOR UPDATE SKIP LOCKED, leasing them (next_attempt_at moves past
-the lease) in a short transaction, sends each with no transaction open, then records the outcome. A transient
+the lease) in one statement, sends each with no transaction open, and records its outcome as soon as it is known
+(one statement per message: a crash between a send and its record can repeat that one message, no more). A transient
 failure is retried with exponential backoff from the database; after NOTIFY_MAX_ATTEMPTS, or on a permanent
 failure, the message is `failed`. A process that dies mid-send leaves its claim to expire and be taken again.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications import service
@@ -61,66 +62,74 @@ _CLAIM = text(
 )
 
 
-def claim(session_factory: sessionmaker[Session], *, limit: int, lease_seconds: float) -> list[Claimed]:
-    with session_factory() as session:
-        rows = session.execute(_CLAIM, {"limit": limit, "lease": lease_seconds}).all()
-        session.commit()
+_SENT = text(
+    "UPDATE notifications SET status = 'sent', sent_at = now(), provider_id = :provider_id, last_error = NULL "
+    "WHERE id = :id AND status = 'queued'"
+)
+_FAILED = text(
+    "UPDATE notifications SET status = 'failed', last_error = :error WHERE id = :id AND status = 'queued'"
+)
+_RETRY = text(
+    "UPDATE notifications SET last_error = :error, next_attempt_at = now() + make_interval(secs => :delay) "
+    "WHERE id = :id AND status = 'queued'"
+)
+
+
+_ANY_DUE = text("SELECT 1 FROM scheduled_notices WHERE due_at <= now() LIMIT 1")
+
+
+def _autocommit(session_factory: sessionmaker[Session]) -> Connection:
+    """A connection on which each statement is its own transaction (one round trip: no BEGIN, no COMMIT). The
+    sender's statements each stand alone, and none is open while a message is on its way."""
+    engine: Engine = session_factory.kw["bind"]
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _claim(connection: Connection, *, limit: int, lease_seconds: float) -> list[Claimed]:
+    rows = connection.execute(_CLAIM, {"limit": limit, "lease": lease_seconds}).all()
     return [Claimed(*row) for row in sorted(rows)]
 
 
 def send_due(session_factory: sessionmaker[Session], *, channels: Mapping[str, Channel], retry: Retry,
              batch_size: int) -> int:
-    """One round of the sender: claim, send (no transaction open), record. Returns how many were claimed."""
-    claimed = claim(session_factory, limit=batch_size, lease_seconds=retry.lease_seconds)
-    for message in claimed:
-        channel = channels[message.channel]
-        outgoing = Outgoing(to=message.to, subject=message.subject, body=message.body,
-                            html=as_html(message.body) if message.channel == "email" else None)
+    """One round of the sender: claim, then send each message and record its outcome at once (one statement, its
+    own transaction, none open while a message is on its way). The channels keep their connections for the round
+    (one SMTP conversation for all its e-mails) and close them at its end. Returns how many were claimed."""
+    with _autocommit(session_factory) as connection:
+        claimed = _claim(connection, limit=batch_size, lease_seconds=retry.lease_seconds)
         try:
-            provider_id = channel.send(outgoing)
-        except PermanentFailure as exc:
-            _record_failure(session_factory, message, str(exc), retry=None)
-        except TransientFailure as exc:
-            _record_failure(session_factory, message, str(exc), retry=retry)
-        except Exception as exc:  # a bug in a channel must not lose the message: retry it
-            log.exception("channel %s crashed on message %s", message.channel, message.id)
-            _record_failure(session_factory, message, f"unexpected: {exc!r}", retry=retry)
-        else:
-            _record_sent(session_factory, message, provider_id)
+            for message in claimed:
+                _send(connection, channels[message.channel], message, retry)
+        finally:
+            for channel in channels.values():
+                channel.close()
     return len(claimed)
 
 
-def _record_sent(session_factory: sessionmaker[Session], message: Claimed, provider_id: str | None) -> None:
-    with session_factory() as session:
-        session.execute(
-            text(
-                "UPDATE notifications SET status = 'sent', sent_at = now(), provider_id = :provider_id, "
-                "last_error = NULL WHERE id = :id AND status = 'queued'"
-            ),
-            {"id": message.id, "provider_id": provider_id},
-        )
-        session.commit()
-    log.info("sent %s message %s", message.channel, message.id, extra={"notification_id": message.id})
+def _send(connection: Connection, channel: Channel, message: Claimed, retry: Retry) -> None:
+    outgoing = Outgoing(to=message.to, subject=message.subject, body=message.body,
+                        html=as_html(message.body) if message.channel == "email" else None)
+    try:
+        provider_id = channel.send(outgoing)
+    except PermanentFailure as exc:
+        _record_failure(connection, message, str(exc), retry=None)
+    except TransientFailure as exc:
+        _record_failure(connection, message, str(exc), retry=retry)
+    except Exception as exc:  # a bug in a channel must not lose the message: retry it
+        log.exception("channel %s crashed on message %s", message.channel, message.id)
+        _record_failure(connection, message, f"unexpected: {exc!r}", retry=retry)
+    else:
+        connection.execute(_SENT, {"id": message.id, "provider_id": provider_id})
+        log.info("sent %s message %s", message.channel, message.id, extra={"notification_id": message.id})
 
 
-def _record_failure(session_factory: sessionmaker[Session], message: Claimed, error: str, *,
-                    retry: Retry | None) -> None:
+def _record_failure(connection: Connection, message: Claimed, error: str, *, retry: Retry | None) -> None:
     final = retry is None or message.attempts >= retry.max_attempts
-    with session_factory() as session:
-        if final:
-            session.execute(
-                text("UPDATE notifications SET status = 'failed', last_error = :error "
-                     "WHERE id = :id AND status = 'queued'"),
-                {"id": message.id, "error": error[:500]},
-            )
-        else:
-            assert retry is not None
-            session.execute(
-                text("UPDATE notifications SET last_error = :error, "
-                     "next_attempt_at = now() + make_interval(secs => :delay) WHERE id = :id AND status = 'queued'"),
-                {"id": message.id, "error": error[:500], "delay": retry.backoff(message.attempts)},
-            )
-        session.commit()
+    if final:
+        connection.execute(_FAILED, {"id": message.id, "error": error[:500]})
+    else:
+        assert retry is not None
+        connection.execute(_RETRY, {"id": message.id, "error": error[:500], "delay": retry.backoff(message.attempts)})
     log.warning("%s message %s %s: %s", message.channel, message.id,
                 "failed for good" if final else f"will be retried (attempt {message.attempts})", error,
                 extra={"notification_id": message.id})
@@ -128,6 +137,9 @@ def _record_failure(session_factory: sessionmaker[Session], message: Claimed, er
 
 def run_schedule(session_factory: sessionmaker[Session], *, policy: Policy, batch_size: int = 50) -> int:
     """Turn due scheduled notices into messages (or drop those the booking's fate made pointless)."""
+    with _autocommit(session_factory) as connection:  # most rounds find nothing: one round trip, no transaction
+        if connection.execute(_ANY_DUE).first() is None:
+            return 0
     now = datetime.now(UTC)
     with session_factory() as session:
         due = session.scalars(

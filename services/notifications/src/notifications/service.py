@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import CursorResult, Row, Table, bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import CursorResult, Row, Select, Table, Text, any_, bindparam, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -70,22 +70,38 @@ _RECIPIENTS = cast(Table, Recipient.__table__)
 _NOTICES = cast(Table, ScheduledNotice.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 
-_RECIPIENT = select(_RECIPIENTS).where(_RECIPIENTS.c.user_id == bindparam("user_id"))
-# One message for one channel; a redelivered event or another replica queues nothing new (and gets no id back).
-_QUEUE_MESSAGE = (
-    insert(_NOTIFICATIONS)
-    .values({**{key: bindparam(key) for key in ("source_key", "user_id", "channel", "to", "template", "language",
-                                                "subject", "body", "next_attempt_at")}, "status": "queued"})
-    .on_conflict_do_nothing(constraint="uq_notifications_source_channel")
-    .returning(_NOTIFICATIONS.c.id)
+
+class Contact(NamedTuple):
+    """How to reach a customer, and what they want."""
+
+    email: str | None
+    phone: str | None
+    name: str | None
+    language: str
+    sms_enabled: bool
+    email_enabled: bool
+
+
+_CONTACT = [_RECIPIENTS.c[key] for key in Contact._fields]
+_RECIPIENT = select(*_CONTACT).where(_RECIPIENTS.c.user_id == bindparam("user_id"))
+# The messages of one event, one row per channel, in one statement; a redelivered event or another replica queues
+# nothing new (and gets no id back).
+_QUEUE_MESSAGES = text(
+    'INSERT INTO notifications (source_key, user_id, channel, "to", template, language, subject, body, '
+    "next_attempt_at, status) "
+    "SELECT :source_key, :user_id, m.channel, m.address, :template, :language, m.subject, m.body, :due, 'queued' "
+    "FROM unnest(CAST(:channels AS text[]), CAST(:addresses AS text[]), CAST(:subjects AS text[]), "
+    "CAST(:bodies AS text[])) AS m (channel, address, subject, body) "
+    "ON CONFLICT ON CONSTRAINT uq_notifications_source_channel DO NOTHING RETURNING id"
 )
 _SCHEDULE = (
     insert(_NOTICES)
     .values({key: bindparam(key) for key in ("kind", "booking_id", "source_key", "due_at")})
     .on_conflict_do_nothing(constraint="uq_scheduled_notices_kind_booking")
 )
+# A booking's notices of some kinds, in one statement.
 _UNSCHEDULE = delete(_NOTICES).where(
-    _NOTICES.c.kind == bindparam("kind"), _NOTICES.c.booking_id == bindparam("booking_id")
+    _NOTICES.c.booking_id == bindparam("booking_id"), _NOTICES.c.kind == any_(bindparam("kinds", type_=ARRAY(Text)))
 )
 
 
@@ -108,7 +124,6 @@ class ConfirmationFacts(Protocol):
     def receipt(self) -> str | None: ...
 
 
-@cache
 def _facts_upsert(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     """INSERT … ON CONFLICT DO UPDATE of these columns of a booking's facts, RETURNING the row (one statement
     per set of columns the reactions give, built on first use)."""
@@ -119,50 +134,87 @@ def _facts_upsert(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     ).returning(*_FACTS.c)
 
 
-def _booking_facts(session: Session, booking_id: int, user_id: int, **values: Any) -> Row[Any]:
+@cache
+def _facts_statement(columns: tuple[str, ...]) -> Select[Any]:
+    """The facts' upsert with the customer's contact (the last columns, all null when unknown): the messages the
+    reaction may queue need no statement of their own to find them (one statement per set of columns the reactions
+    give, built on first use)."""
+    facts = _facts_upsert(columns).cte("facts")
+    return select(facts, _RECIPIENTS.c.user_id.label("contact_user_id"), *_CONTACT).select_from(
+        facts.outerjoin(_RECIPIENTS, _RECIPIENTS.c.user_id == facts.c.user_id)
+    )
+
+
+def _created_statement() -> Any:
+    """BookingCreated's facts upsert and, unless the booking is settled already, its hold reminder."""
+    facts = _facts_upsert(_CREATED_COLUMNS).cte("facts")
+    return insert(_NOTICES).from_select(
+        ["kind", "booking_id", "source_key", "due_at"],
+        select(bindparam("kind", type_=Text), facts.c.booking_id, bindparam("source_key", type_=Text),
+               bindparam("due_at", type_=_NOTICES.c.due_at.type))
+        .where(~facts.c.confirmed, ~facts.c.cancelled),
+    ).on_conflict_do_nothing(constraint="uq_scheduled_notices_kind_booking")
+
+
+_CREATED_COLUMNS = ("unit_id", "start_date", "end_date", "total_price", "hold_expires_at")
+_CREATED = _created_statement()
+
+
+def _booking_facts(session: Session, booking_id: int, user_id: int, **values: Any) -> tuple[Row[Any], Contact | None]:
     """Upsert what is known of a booking and return the row, locked until commit (events about one booking
-    handled by two replicas at once take turns here: the upsert takes the row lock, even when it inserts)."""
+    handled by two replicas at once take turns here: the upsert takes the row lock, even when it inserts), with
+    the customer's contact (None when unknown)."""
     params = {"booking_id": booking_id, "user_id": user_id, "changed_at": datetime.now(UTC), **values}
-    return session.execute(_facts_upsert(tuple(values)), params).one()
+    row = session.execute(_facts_statement(tuple(values)), params).one()
+    known = row.contact_user_id is not None
+    return row, Contact(*row[-len(Contact._fields):]) if known else None
 
 
 def booking_created(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
                     unit_id: int, start_date: date, end_date: date | None, total_price: int,
                     hold_expires_at: datetime) -> None:
-    """Remember the booking and plan the "hold about to expire" reminder (unless it is already settled)."""
-    facts = _booking_facts(session, booking_id, user_id, unit_id=unit_id, start_date=start_date, end_date=end_date,
-                           total_price=total_price, hold_expires_at=hold_expires_at)
-    if facts.confirmed or facts.cancelled:
-        return
-    due = max(datetime.now(UTC), hold_expires_at - policy.hold_reminder)
-    _schedule(session, "hold_expiring", booking_id, source_key, due)
+    """Remember the booking and plan the "hold about to expire" reminder (unless it is already settled): one
+    statement, the facts' upsert (which locks the row) feeding the notice's insert."""
+    now = datetime.now(UTC)
+    session.execute(_CREATED, {
+        "booking_id": booking_id, "user_id": user_id, "changed_at": now, "unit_id": unit_id,
+        "start_date": start_date, "end_date": end_date, "total_price": total_price,
+        "hold_expires_at": hold_expires_at, "kind": "hold_expiring", "source_key": source_key,
+        "due_at": max(now, hold_expires_at - policy.hold_reminder),
+    })
 
 
 def payment_succeeded(*, session: Session, policy: Policy, booking_id: int, user_id: int, amount: int,
                       receipt: str | None) -> None:
     """A booking's payment: its receipt goes into the confirmation, whichever of the two events comes first."""
-    facts = _booking_facts(session, booking_id, user_id, paid=True, amount_paid=amount, receipt=receipt)
+    facts, contact = _booking_facts(session, booking_id, user_id, paid=True, amount_paid=amount, receipt=receipt)
     if facts.confirmed and not facts.cancelled:
-        announce_confirmed(session=session, policy=policy, facts=facts)
+        _unschedule(session, booking_id, "receipt_wait")
+        _announce(session=session, policy=policy, facts=facts, contact=contact)
 
 
 def booking_confirmed(*, session: Session, policy: Policy, booking_id: int, user_id: int, unit_id: int,
                       start_date: date, end_date: date | None, total_price: int) -> None:
     """The booking is confirmed: no hold reminder any more; announce it with the receipt (or wait a little)."""
-    facts = _booking_facts(session, booking_id, user_id, unit_id=unit_id, start_date=start_date, end_date=end_date,
-                           total_price=total_price, confirmed=True)
-    _unschedule(session, "hold_expiring", booking_id)
+    facts, contact = _booking_facts(session, booking_id, user_id, unit_id=unit_id, start_date=start_date,
+                                    end_date=end_date, total_price=total_price, confirmed=True)
     if facts.paid:
-        announce_confirmed(session=session, policy=policy, facts=facts)
+        _unschedule(session, booking_id, "hold_expiring", "receipt_wait")
+        _announce(session=session, policy=policy, facts=facts, contact=contact)
     else:
+        _unschedule(session, booking_id, "hold_expiring")
         _schedule(session, "receipt_wait", booking_id, f"booking:{booking_id}:confirmed",
                   datetime.now(UTC) + policy.receipt_wait)
 
 
 def announce_confirmed(*, session: Session, policy: Policy, facts: ConfirmationFacts) -> None:
-    _unschedule(session, "receipt_wait", facts.booking_id)
-    notify(
-        session=session, policy=policy, user_id=facts.user_id, template="booking_confirmed",
+    _unschedule(session, facts.booking_id, "receipt_wait")
+    _announce(session=session, policy=policy, facts=facts, contact=_contact(session, facts.user_id))
+
+
+def _announce(*, session: Session, policy: Policy, facts: ConfirmationFacts, contact: Contact | None) -> None:
+    _queue(
+        session=session, policy=policy, user_id=facts.user_id, contact=contact, template="booking_confirmed",
         source_key=f"booking:{facts.booking_id}:confirmed",
         values={"booking_id": facts.booking_id, "start": facts.start_date, "end": facts.end_date,
                 "amount": facts.amount_paid if facts.amount_paid is not None else facts.total_price or 0,
@@ -172,12 +224,12 @@ def announce_confirmed(*, session: Session, policy: Policy, facts: ConfirmationF
 
 def booking_cancelled(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
                       start_date: date, reason: str) -> None:
-    facts = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
-    _unschedule(session, "hold_expiring", booking_id)
-    _unschedule(session, "receipt_wait", booking_id)
-    language = _language_of(session, facts.user_id)
-    notify(
-        session=session, policy=policy, user_id=user_id, template="booking_cancelled", source_key=source_key,
+    _, contact = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
+    _unschedule(session, booking_id, "hold_expiring", "receipt_wait")
+    language = contact.language if contact else "en"
+    _queue(
+        session=session, policy=policy, user_id=user_id, contact=contact, template="booking_cancelled",
+        source_key=source_key,
         values={"booking_id": booking_id, "start": start_date,
                 "reason": policy.texts.words(language, "cancel_reasons", reason)},
     )
@@ -185,10 +237,11 @@ def booking_cancelled(*, session: Session, policy: Policy, source_key: str, book
 
 def payment_failed(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
                    amount: int, result_code: int | None) -> None:
-    language = _language_of(session, user_id)
-    reason = policy.texts.words(language, "payment_reasons", str(result_code) if result_code is not None else "other")
-    notify(session=session, policy=policy, user_id=user_id, template="payment_failed", source_key=source_key,
-           values={"booking_id": booking_id, "amount": amount, "reason": reason})
+    contact = _contact(session, user_id)
+    reason = policy.texts.words(contact.language if contact else "en", "payment_reasons",
+                                str(result_code) if result_code is not None else "other")
+    _queue(session=session, policy=policy, user_id=user_id, contact=contact, template="payment_failed",
+           source_key=source_key, values={"booking_id": booking_id, "amount": amount, "reason": reason})
 
 
 # --- messages ------------------------------------------------------------------------------------------
@@ -198,42 +251,51 @@ def notify(*, session: Session, policy: Policy, user_id: int, template: str, sou
 
     The key (source_key, channel) is unique: a redelivered event or another replica queues nothing new.
     """
+    return _queue(session=session, policy=policy, user_id=user_id, contact=_contact(session, user_id),
+                  template=template, source_key=source_key, values=values, now=now)
+
+
+def _contact(session: Session, user_id: int) -> Contact | None:
+    row = session.execute(_RECIPIENT, {"user_id": user_id}).first()
+    return Contact(*row) if row is not None else None
+
+
+def _queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | None, template: str,
+           source_key: str, values: dict[str, Any], now: datetime | None = None) -> int:
+    """notify() with the user's contact already found (None: unknown, nothing is queued)."""
     now = now or datetime.now(UTC)
-    recipient = session.execute(_RECIPIENT, {"user_id": user_id}).first()
-    if recipient is None:
+    if contact is None:
         log.warning("no contact details for user %s: %s not sent", user_id, template,
                     extra={"user_id": user_id, "template": template})
         return 0
     reminder = template in REMINDERS
-    rendered = policy.texts.render(template, recipient.language, {"name": recipient.name, **values})
+    rendered = policy.texts.render(template, contact.language, {"name": contact.name, **values})
     due = policy.quiet_hours.next_allowed(now) if reminder else now
-    queued = 0
+    channels, addresses, subjects, bodies = [], [], [], []
     for channel, address, wanted, subject, body in (
-        ("sms", recipient.phone, recipient.sms_enabled, None, rendered.sms),
-        ("email", recipient.email, recipient.email_enabled, rendered.subject, rendered.email_text),
+        ("sms", contact.phone, contact.sms_enabled, None, rendered.sms),
+        ("email", contact.email, contact.email_enabled, rendered.subject, rendered.email_text),
     ):
-        if not address or (reminder and not wanted):
-            continue
-        result = session.execute(
-            _QUEUE_MESSAGE,
-            {"source_key": source_key, "user_id": user_id, "channel": channel, "to": address, "template": template,
-             "language": recipient.language, "subject": subject, "body": body, "next_attempt_at": due},
-        ).first()
-        queued += result is not None
-    return queued
-
-
-def _language_of(session: Session, user_id: int) -> str:
-    language = session.scalar(select(Recipient.language).where(Recipient.user_id == user_id))
-    return language or "en"
+        if address and (wanted or not reminder):
+            channels.append(channel)
+            addresses.append(address)
+            subjects.append(subject)
+            bodies.append(body)
+    if not channels:
+        return 0
+    result = session.execute(_QUEUE_MESSAGES, {
+        "source_key": source_key, "user_id": user_id, "template": template, "language": contact.language,
+        "due": due, "channels": channels, "addresses": addresses, "subjects": subjects, "bodies": bodies,
+    })
+    return len(result.all())
 
 
 def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due_at: datetime) -> None:
     session.execute(_SCHEDULE, {"kind": kind, "booking_id": booking_id, "source_key": source_key, "due_at": due_at})
 
 
-def _unschedule(session: Session, kind: str, booking_id: int) -> None:
-    session.execute(_UNSCHEDULE, {"kind": kind, "booking_id": booking_id})
+def _unschedule(session: Session, booking_id: int, *kinds: str) -> None:
+    session.execute(_UNSCHEDULE, {"booking_id": booking_id, "kinds": list(kinds)})
 
 
 # --- the API's actions --------------------------------------------------------------------------------
@@ -292,19 +354,24 @@ def set_preferences(*, session: Session, user: Principal, language: str | None, 
     return recipient
 
 
+_REPORTED = (
+    _NOTIFICATIONS.c.channel == "sms", _NOTIFICATIONS.c.provider_id == bindparam("report_id"),
+    _NOTIFICATIONS.c.status.in_(("queued", "sent")),
+)
+_DELIVERED = update(_NOTIFICATIONS).where(*_REPORTED).values(status="delivered", delivered_at=func.now())
+_UNDELIVERED = update(_NOTIFICATIONS).where(*_REPORTED).values(status="failed", last_error=bindparam("error"))
+
+
 def record_delivery_report(*, session: Session, provider_id: str, status: str) -> bool:
-    """Africa's Talking's delivery report: Success → delivered, a final failure → failed; returns if one changed."""
+    """Africa's Talking's delivery report: Success → delivered, a final failure → failed; returns if one changed.
+    One statement, its own transaction (no BEGIN and COMMIT round trips around it)."""
     if status in DELIVERED_REPORTS:
-        changes: dict[str, Any] = {"status": "delivered", "delivered_at": datetime.now(UTC)}
+        statement, params = _DELIVERED, {"report_id": provider_id}
     elif status in FAILED_REPORTS:
-        changes = {"status": "failed", "last_error": f"delivery report: {status}"}
+        statement, params = _UNDELIVERED, {"report_id": provider_id, "error": f"delivery report: {status}"}
     else:
         return False  # Sent, Submitted, Buffered: still on its way
-    result = session.execute(
-        update(Notification)
-        .where(Notification.channel == "sms", Notification.provider_id == provider_id,
-               Notification.status.in_(("queued", "sent")))
-        .values(**changes)
-    )
+    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    result = connection.execute(statement, params)
     session.commit()
     return bool(cast(CursorResult[Any], result).rowcount)
