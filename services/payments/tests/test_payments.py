@@ -221,6 +221,29 @@ def test_success_callback_with_the_wrong_amount_is_not_trusted(stack: Any, booki
     ]
 
 
+def test_success_callback_with_another_payment_s_receipt_is_not_trusted(stack: Any, booking_id: int) -> None:
+    client = stack.start()
+    stack.booking(booking_id, OWNER)
+    paid = stack.pay(client, booking_id, OWNER)["CheckoutRequestID"]
+    stack.wait_event("PaymentSucceeded", booking_id)
+    receipt = stack.payment(paid)["receipt"]
+    other = booking_id + 1_000_000  # beyond the fixture's ids
+    stack.booking(other, OWNER)
+    checkout = stack.pay(client, other, OWNER, phone="0708370000")["CheckoutRequestID"]
+    genuine = stack.sim.settled_callback(checkout)  # Daraja's query now says paid
+
+    stack.post_callback(stack.callback_url(checkout), forged_success(checkout, receipt=receipt))
+    row = stack.payment(checkout)
+    assert row["status"] == "pending" and row["callbacks_received"] == 1
+    assert f"carried receipt {receipt} of payment" in row["discrepancy"]
+    assert stack.outbox("PaymentSucceeded", other) == []
+
+    stack.post_callback(stack.callback_url(checkout), genuine)  # its own receipt settles it
+    assert stack.wait_event("PaymentSucceeded", other)["receipt"] == stack.sim.transaction(checkout)[
+        "MpesaReceiptNumber"
+    ]
+
+
 def test_the_same_callback_ten_times_at_once_gives_one_success_and_one_event(stack: Any, booking_id: int) -> None:
     client = stack.start()
     stack.booking(booking_id, OWNER)

@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def settle_money(session_factory: sessionmaker[Session]) -> int:
         """Every payment and refund towards a final state: queued pushes, reconciliation, unsure payouts."""
+        if not service.money_in_flight(session_factory):
+            return 0
         done = service.send_queued_pushes(
             session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
         )

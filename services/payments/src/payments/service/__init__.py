@@ -12,7 +12,7 @@ from payments.service.queries import (
     payment_status,
     refund_view,
 )
-from payments.service.reconcile import reconcile_pending_payments, requery_unknown_payment
+from payments.service.reconcile import money_in_flight, reconcile_pending_payments, requery_unknown_payment
 from payments.service.refunds import (
     approve_refund,
     on_booking_cancelled,
@@ -33,6 +33,7 @@ __all__ = [
     "list_refunds",
     "list_unmatched",
     "locked_booking",
+    "money_in_flight",
     "on_booking_cancelled",
     "on_refund_required",
     "payment_record",

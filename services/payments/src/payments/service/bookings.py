@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal, cast
 
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import Table, and_, bindparam, case, func, or_, text
+from sqlalchemy import Table, TextClause, and_, bindparam, case, func, or_, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
@@ -95,13 +97,36 @@ class InternalBooking(BaseModel):
     hold_expires_at: AwareDatetime | None = None
 
 
-def locked_booking(session: Session, *, booking_service: Peer, booking_id: int, lock_timeout: str) -> Booking | None:
+@dataclass(frozen=True)
+class BookingCopy:
+    """What a payment needs of payments' copy of a booking."""
+
+    user_id: int | None
+    total_price: int | None
+    status: str
+    hold_expires_at: datetime | None
+
+
+_LOCK_BOOKING = text(
+    "SELECT user_id, total_price, status, hold_expires_at FROM bookings WHERE booking_id = :booking_id FOR UPDATE"
+)
+
+
+@lru_cache(maxsize=8)
+def _set_lock_timeout(lock_timeout: str) -> TextClause:
+    return text(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+
+
+def locked_booking(
+    session: Session, *, booking_service: Peer, booking_id: int, lock_timeout: str
+) -> BookingCopy | None:
     """The copy of a booking, row-locked; fetched from the booking service first when payments has not heard of
     it (with no transaction open across the call)."""
 
-    def load() -> Booking | None:
-        session.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
-        return session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    def load() -> BookingCopy | None:
+        session.execute(_set_lock_timeout(lock_timeout))
+        row = session.execute(_LOCK_BOOKING, {"booking_id": booking_id}).first()
+        return BookingCopy(row.user_id, row.total_price, row.status, row.hold_expires_at) if row else None
 
     def save(fetched: InternalBooking) -> None:
         if fetched.booking_id != booking_id:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from payments.daraja_wire import StkCallback, normalize_phone, parse_stk_callback
 from payments.models import UNSETTLED, Payment, Unmatched
 from payments.providers import PaymentProvider, PaymentProviders, ProviderError, Settlement
-from payments.service.settle import LOCK_TIMEOUT, flag, lock_payment, settle
+from payments.service.settle import SET_LOCK_TIMEOUT, flag, lock_payment, settle, succeeded
 
 log = logging.getLogger("payments.service")
 
@@ -38,11 +38,13 @@ def process_stk_callback(
     if callback is None:
         log.warning("ignored a callback that is not an stkCallback (%d bytes)", len(raw))
         return
-    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    shared = token is None or (shared_token is not None and secrets.compare_digest(token, shared_token))
+    if callback.result_code == 0 and _usual_success(session, providers, callback, token, shared):
+        return
+    session.execute(SET_LOCK_TIMEOUT)
     payment = session.scalars(
         select(Payment).where(Payment.checkout_request_id == callback.checkout_request_id).with_for_update()
     ).first()
-    shared = token is None or (shared_token is not None and secrets.compare_digest(token, shared_token))
     if payment is None and token is not None and not shared:
         # The push's own token: its answer (with the CheckoutRequestID) may not have been recorded yet.
         payment = session.scalars(
@@ -86,8 +88,45 @@ def process_stk_callback(
         log.warning("ignored a callback for payment %s with a wrong token", payment.id)
         session.rollback()
         return
+    _apply_locked(session, providers.get(payment.method), callback, payment)  # the lock taken above: no second one
+
+
+# A callback counted on the payment of its CheckoutRequestID (row-locked by the UPDATE), with what the usual case
+# needs to be recognised, the payment that already has the callback's receipt included.
+_NOTE_CALLBACK = text(
+    "UPDATE payments SET callbacks_received = callbacks_received + 1, last_callback_at = :now, updated_at = now() "
+    "WHERE checkout_request_id = :reference RETURNING id, status, amount, method, callback_token, "
+    "(SELECT other.id FROM payments other WHERE other.receipt = :receipt AND other.id <> payments.id LIMIT 1) "
+    "AS receipt_owner"
+)
+
+
+def _usual_success(
+    session: Session, providers: PaymentProviders, callback: StkCallback, token: str | None, shared: bool
+) -> bool:
+    """The usual callback in two statements: a success for an unsettled payment found by its CheckoutRequestID, on
+    that push's token (or the shared one), for the amount charged, with a receipt no other payment has; counted and
+    committed, then confirmed with STK Push Query and settled as the general path would. False, with nothing done,
+    for anything else (the general path decides, flags and records it)."""
+    session.execute(SET_LOCK_TIMEOUT)
+    now = datetime.now(UTC)
+    row = session.execute(
+        _NOTE_CALLBACK, {"now": now, "reference": callback.checkout_request_id, "receipt": callback.receipt}
+    ).first()
+    usual = (
+        row is not None
+        and row.status in UNSETTLED
+        and callback.amount is not None
+        and callback.amount == Decimal(row.amount)
+        and row.receipt_owner is None
+        and (shared or row.callback_token is None or secrets.compare_digest(token or "", row.callback_token))
+    )
+    if not usual or row is None:
+        session.rollback()
+        return False
     session.commit()
-    apply_stk_callback(session, providers.get(payment.method), body, payment.id)
+    _confirm_and_apply(session, providers.get(row.method), callback, row.id, callback.checkout_request_id, now)
+    return True
 
 
 def apply_stk_callback(session: Session, provider: PaymentProvider, body: Any, payment_id: int) -> None:
@@ -99,6 +138,14 @@ def apply_stk_callback(session: Session, provider: PaymentProvider, body: Any, p
     if payment is None:
         session.rollback()
         return
+    _apply_locked(session, provider, callback, payment)
+
+
+def _apply_locked(session: Session, provider: PaymentProvider, callback: StkCallback, locked: Payment) -> None:
+    """apply_stk_callback from its decision on: `locked` is row-locked in the session's open transaction."""
+    payment: Payment | None = locked
+    assert payment is not None
+    payment_id = payment.id
     now = datetime.now(UTC)
     payment.callbacks_received += 1
     payment.last_callback_at = now
@@ -107,13 +154,23 @@ def apply_stk_callback(session: Session, provider: PaymentProvider, body: Any, p
         return
     reference = payment.checkout_request_id or callback.checkout_request_id
     session.commit()
+    _confirm_and_apply(session, provider, callback, payment_id, reference, now)
 
+
+def _confirm_and_apply(
+    session: Session, provider: PaymentProvider, callback: StkCallback, payment_id: int, reference: str,
+    now: datetime,
+) -> None:
+    """STK Push Query (no transaction open), then lock again and apply what it says."""
     try:
         settlement = provider.check(reference=reference)  # no transaction open
     except ProviderError as exc:
         log.warning("cannot confirm the callback of payment %s now: %s", payment_id, exc.message)
         settlement = None
 
+    if settlement is not None and settlement.succeeded and callback.result_code == 0 and settlement.result_code == 0:
+        if _confirm(session, payment_id, settlement.result_desc, callback.receipt, callback.transaction_date):
+            return
     payment = lock_payment(session, payment_id)
     if payment is None:
         session.rollback()
@@ -144,6 +201,37 @@ def apply_stk_callback(session: Session, provider: PaymentProvider, body: Any, p
     session.commit()
 
 
+# The confirmed success of an unsettled payment in one statement (the usual end of a callback): what settle() does
+# for it, with the row lock the UPDATE takes; a payment settled meanwhile matches nothing.
+_CONFIRM = text(
+    "UPDATE payments SET status = 'success', result_code = 0, result_desc = :result_desc, "
+    "receipt = COALESCE(receipt, :receipt), paid_at = :paid_at, settled_at = :now, next_check_at = NULL, "
+    "updated_at = now() WHERE id = :payment_id AND status IN ('pending', 'unknown') "
+    "RETURNING booking_id, invoice_id, user_id, amount, method, receipt, checkout_request_id"
+)
+
+
+def _confirm(
+    session: Session, payment_id: int, result_desc: str, receipt: str | None, paid_at: datetime | None
+) -> bool:
+    """Settle an unsettled payment as paid (the callback said success and Daraja's query agrees) and stage
+    PaymentSucceeded, committed; False (nothing done) when it is no longer unsettled."""
+    now = datetime.now(UTC)
+    paid_at = paid_at or now
+    row = session.execute(
+        _CONFIRM, {"payment_id": payment_id, "result_desc": result_desc, "receipt": receipt, "paid_at": paid_at,
+                   "now": now},
+    ).first()
+    if row is None:
+        session.rollback()
+        return False
+    succeeded(session, payment_id=payment_id, booking_id=row.booking_id, invoice_id=row.invoice_id,
+              user_id=row.user_id, amount=row.amount, method=row.method, receipt=row.receipt,
+              checkout_request_id=row.checkout_request_id, paid_at=paid_at)
+    session.commit()
+    return True
+
+
 def _needs_query(session: Session, payment: Payment, callback: StkCallback) -> bool:
     """Decide under the lock whether Daraja must be asked; records what needs no query."""
     if callback.result_code == 0:
@@ -162,6 +250,9 @@ def _needs_query(session: Session, payment: Payment, callback: StkCallback) -> b
     return payment.status in UNSETTLED
 
 
+_RECEIPT_OWNER = text("SELECT id FROM payments WHERE receipt = :receipt AND id <> :payment_id")
+
+
 def _untrustworthy_success(session: Session, payment: Payment, callback: StkCallback) -> str | None:
     """Why a success callback cannot be believed (wrong amount, reused receipt), or None."""
     if callback.amount is None:
@@ -169,9 +260,7 @@ def _untrustworthy_success(session: Session, payment: Payment, callback: StkCall
     if callback.amount != Decimal(payment.amount):
         return f"a success callback claimed {callback.amount} KES but {payment.amount} KES was charged"
     if callback.receipt:
-        owner = session.scalar(
-            select(Payment.id).where(Payment.receipt == callback.receipt, Payment.id != payment.id)
-        )
+        owner = session.execute(_RECEIPT_OWNER, {"receipt": callback.receipt, "payment_id": payment.id}).scalar()
         if owner is not None:
             return f"a success callback carried receipt {callback.receipt} of payment {owner}"
     return None

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,15 +82,7 @@ def initiate_payment(
                 "Too little time is left on this booking's hold to answer an M-PESA prompt; "
                 "please book again to pay"
             )
-    live = set(
-        session.scalars(
-            select(Payment.status).where(
-                Payment.booking_id == booking_id,
-                Payment.invoice_id.is_(None),
-                Payment.status.in_(("success", *UNSETTLED)),
-            )
-        )
-    )
+    live = set(session.execute(_LIVE_STATUSES, {"booking_id": booking_id}).scalars())
     if "success" in live:
         raise Conflict("Booking is already paid")
     if live:
@@ -146,34 +139,44 @@ class InternalInvoice(BaseModel):
     status: str
 
 
+@dataclass(frozen=True)
+class Intent:
+    """What a push needs of its payment row, read before the row's transaction ends."""
+
+    id: int
+    booking_id: int
+    amount: int
+    phone_number: str | None
+    account_reference: str | None
+    callback_token: str | None
+
+    @classmethod
+    def of(cls, payment: Payment) -> Intent:
+        return cls(payment.id, payment.booking_id, payment.amount, payment.phone_number, payment.account_reference,
+                   payment.callback_token)
+
+
 def _record_intent(
     session: Session, *, booking_id: int, invoice_id: int | None, user_id: int, amount: int, payer: str,
     method: str, reference: str, conflict: str,
-) -> Payment:
+) -> Intent:
     """Write and commit the payment, with its own callback token, before anything is sent."""
-    payment = Payment(
-        booking_id=booking_id,
-        invoice_id=invoice_id,
-        user_id=user_id,
-        method=method,
-        amount=amount,
-        status="pending",
-        phone_number=payer,
-        account_reference=reference,
-        callback_token=new_callback_token(),
-        push_sent_at=datetime.now(UTC),
-    )
-    session.add(payment)
+    token = new_callback_token()
     try:
+        payment_id = session.execute(_INSERT_INTENT, {
+            "booking_id": booking_id, "invoice_id": invoice_id, "user_id": user_id, "method": method,
+            "amount": amount, "phone_number": payer, "account_reference": reference, "callback_token": token,
+            "push_sent_at": datetime.now(UTC),
+        }).scalar_one()
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict(conflict) from None
-    return payment
+    return Intent(payment_id, booking_id, amount, payer, reference, token)
 
 
 def send_push(
-    session: Session, provider: PaymentProvider, payment: Payment, *, keep_failed: bool = False
+    session: Session, provider: PaymentProvider, payment: Intent, *, keep_failed: bool = False
 ) -> dict[str, Any]:
     """Send a recorded intent (no transaction open) and record Daraja's answer.
 
@@ -211,10 +214,27 @@ def _not_sent(session: Session, payment_id: int, message: str, *, keep_failed: b
 def record_accepted(session: Session, provider: PaymentProvider, payment_id: int, started: StartedPayment) -> None:
     """Note the CheckoutRequestID (a callback may have brought it first), then apply a callback that came
     for it before it was known (kept as unmatched meanwhile)."""
+    recorded = session.execute(_RECORD_ACCEPTED, {
+        "payment_id": payment_id, "reference": started.reference, "merchant_reference": started.merchant_reference,
+    }).one()
+    if recorded.recorded:  # the usual case, in one statement; otherwise (a disagreement, a row gone) as below
+        session.commit()
+        early_payload = recorded.early
+    else:
+        session.rollback()
+        early_payload = _record_accepted_slowly(session, payment_id, started)
+    if early_payload is not None:
+        log.info("payment %s: applying the callback that arrived before its CheckoutRequestID", payment_id)
+        from payments.service.callbacks import apply_stk_callback  # callbacks imports this module
+
+        apply_stk_callback(session, provider, early_payload, payment_id)
+
+
+def _record_accepted_slowly(session: Session, payment_id: int, started: StartedPayment) -> Any:
     payment = lock_payment(session, payment_id)
     if payment is None:
         session.rollback()
-        return
+        return None
     if payment.checkout_request_id is None:
         payment.checkout_request_id = started.reference
     elif payment.checkout_request_id != started.reference:
@@ -226,11 +246,7 @@ def record_accepted(session: Session, provider: PaymentProvider, payment_id: int
     if early is not None:
         early.payment_id = payment.id
     session.commit()
-    if early is not None and early.payload is not None:
-        log.info("payment %s: applying the callback that arrived before its CheckoutRequestID", payment_id)
-        from payments.service.callbacks import apply_stk_callback  # callbacks imports this module
-
-        apply_stk_callback(session, provider, early.payload, payment_id)
+    return early.payload if early is not None else None
 
 
 def send_queued_pushes(*, session_factory: sessionmaker[Session], providers: PaymentProviders, batch_size: int) -> int:
@@ -250,11 +266,33 @@ def send_queued_pushes(*, session_factory: sessionmaker[Session], providers: Pay
             payment.push_sent_at = datetime.now(UTC)  # claimed: no other replica sends it
             session.commit()
             try:
-                send_push(session, providers.get(payment.method), payment, keep_failed=True)
+                send_push(session, providers.get(payment.method), Intent.of(payment), keep_failed=True)
                 sent += 1
             except UpstreamUnavailable as exc:
                 log.warning("autopay push of payment %s not confirmed: %s", payment.id, exc.message)
     return sent
+
+
+_LIVE_STATUSES = text(
+    "SELECT status FROM payments WHERE booking_id = :booking_id AND invoice_id IS NULL "
+    f"AND status IN ('success', {', '.join(repr(s) for s in UNSETTLED)})"
+)
+_INSERT_INTENT = text(
+    "INSERT INTO payments (booking_id, invoice_id, user_id, method, amount, status, phone_number, account_reference, "
+    "callback_token, push_sent_at) VALUES (:booking_id, :invoice_id, :user_id, :method, :amount, 'pending', "
+    ":phone_number, :account_reference, :callback_token, :push_sent_at) RETURNING id"
+)
+# Daraja's answer noted on its payment (unless the payment is gone or a callback brought another CheckoutRequestID),
+# and a callback kept as unmatched because it came first claimed for it, in one statement.
+_RECORD_ACCEPTED = text(
+    "WITH noted AS (UPDATE payments SET checkout_request_id = :reference, "
+    "merchant_request_id = COALESCE(NULLIF(merchant_request_id, ''), :merchant_reference), updated_at = now() "
+    "WHERE id = :payment_id AND (checkout_request_id IS NULL OR checkout_request_id = :reference) RETURNING id), "
+    "early AS (UPDATE unmatched SET payment_id = :payment_id WHERE id = (SELECT id FROM unmatched "
+    "WHERE reference = :reference AND payment_id IS NULL ORDER BY id LIMIT 1) AND payment_id IS NULL "
+    "AND EXISTS (SELECT FROM noted) RETURNING payload) "
+    "SELECT EXISTS (SELECT FROM noted) AS recorded, (SELECT payload FROM early) AS early"
+)
 
 
 def new_callback_token() -> str:

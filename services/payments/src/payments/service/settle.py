@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from jeshkit import outbox
@@ -21,6 +21,7 @@ log = logging.getLogger("payments.service")
 # How long a request waits for a row another request holds before giving up.
 LOCK_TIMEOUT = "3s"
 LOCK_NOT_AVAILABLE = "55P03"
+SET_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
 
 Leased = TypeVar("Leased", Payment, Refund)
@@ -78,23 +79,11 @@ def settle(
         payment.paid_at = paid_at or now
         payment.settled_at = now
         payment.next_check_at = None
-        outbox.stage(
-            session,
-            "PaymentSucceeded",
-            {
-                "payment_id": payment.id,
-                "booking_id": payment.booking_id,
-                "invoice_id": payment.invoice_id,
-                "user_id": payment.user_id,
-                "amount": payment.amount,
-                "method": payment.method,
-                "receipt": payment.receipt,
-                "checkout_request_id": payment.checkout_request_id,
-                "paid_at": payment.paid_at.isoformat(),
-            },
+        succeeded(
+            session, payment_id=payment.id, booking_id=payment.booking_id, invoice_id=payment.invoice_id,
+            user_id=payment.user_id, amount=payment.amount, method=payment.method, receipt=payment.receipt,
+            checkout_request_id=payment.checkout_request_id, paid_at=payment.paid_at,
         )
-        PAYMENTS.labels(payment.method, "succeeded").inc()
-        log.info("payment %s of booking %s succeeded", payment.id, payment.booking_id)
         return
     if payment.status == "success":
         flag(payment, f"Daraja reported {settlement.result_code} ({settlement.result_desc}) after confirmation")
@@ -102,6 +91,30 @@ def settle(
     if payment.status == "failed":
         return
     fail(session, payment, settlement.result_code, settlement.result_desc, reason=settlement.reason)
+
+
+def succeeded(
+    session: Session, *, payment_id: int, booking_id: int, invoice_id: int | None, user_id: int, amount: int,
+    method: str, receipt: str | None, checkout_request_id: str | None, paid_at: datetime,
+) -> None:
+    """Stage PaymentSucceeded for a payment just marked paid (in the same transaction)."""
+    outbox.stage(
+        session,
+        "PaymentSucceeded",
+        {
+            "payment_id": payment_id,
+            "booking_id": booking_id,
+            "invoice_id": invoice_id,
+            "user_id": user_id,
+            "amount": amount,
+            "method": method,
+            "receipt": receipt,
+            "checkout_request_id": checkout_request_id,
+            "paid_at": paid_at.isoformat(),
+        },
+    )
+    PAYMENTS.labels(method, "succeeded").inc()
+    log.info("payment %s of booking %s succeeded", payment_id, booking_id)
 
 
 def _wrong_money(payment: Payment, settlement: Settlement) -> str | None:
