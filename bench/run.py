@@ -502,7 +502,10 @@ class Bench:
             self.rows += [(
                 f"context: {flows} flows paced at {rate:g}/s", f"delivery p50 {pct(delivery, 50):.1f} ms, "
                 f"p99 {d99:.1f} ms", f"machine {busy:.0%} busy while they were sent; {len(delivery)} deliveries; "
-                f"callback → confirmed p50 {pct(callback_to_confirmed, 50):.1f} / p99 {c99:.1f} ms; p50 / p99 by "
+                f"callback → confirmed p50 {pct(callback_to_confirmed, 50):.1f} / p99 {c99:.1f} ms; to the relay's "
+                f"claim p50 {pct(self.relay_ms, 50):.1f} / p99 {pct(self.relay_ms, 99):.1f} ms, to the consumer's "
+                f"transaction p50 {pct(self.consume_ms, 50):.1f} / p99 {pct(self.consume_ms, 99):.1f} ms, that "
+                f"transaction p50 {pct(self.apply_ms, 50):.1f} / p99 {pct(self.apply_ms, 99):.1f} ms; p50 / p99 by "
                 "consuming service: " + ", ".join(f"{name} {pct(ms, 50):.0f} / {pct(ms, 99):.0f}" for name, ms in
                                                    sorted(self.delivery_by_consumer.items())),
                 "context (the target is measured above, unpaced)")]
