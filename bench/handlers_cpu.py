@@ -24,7 +24,6 @@ import cProfile
 import os
 import pstats
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -36,10 +35,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from harness import bench_postgres, fresh_database  # noqa: E402
 from sqlalchemy import create_engine, event, text  # noqa: E402
 
-from jeshstack.databases import run_migrations, with_db  # noqa: E402
-from jeshstack.procs import Postgres, free_port  # noqa: E402
+from jeshstack.databases import with_db  # noqa: E402
 
 SERVICES = ("billing", "inventory", "transport")
 BASE_ID = int(time.time()) * 1000  # new ids in every run, even against a kept server
@@ -193,66 +192,54 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, metavar="N", help="also list each database's N costliest "
                         "statements (PostgreSQL's time over the whole run)")
     args = parser.parse_args()
-    server = None
-    base = os.environ.get("JESH_POSTGRES_URL")
-    if base is None:
-        server = Postgres(Path(tempfile.mkdtemp(prefix="jesh-bench-pg-")) / "data", free_port(), settings={
-            "shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all",
-            "pg_stat_statements.track_planning": "on"})
-        server.init()
-        server.start()
-        base = server.url()
-    try:
-        admin = create_engine(with_db(base, "postgres"), isolation_level="AUTOCOMMIT")
-        services = {}
-        for name in SERVICES:
-            database = f"{name}_handlers_cpu"
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                conn.execute(text(f"CREATE DATABASE {database}"))
-            run_migrations(name, with_db(base, database))
-            services[name] = Service(name, with_db(base, database), database)
-        admin.dispose()
-        pg = StatementTime(base)
-        scenarios = ("fixed", "monthly", "idle")
-        for service in services.values():  # warm up: pool connections, compiled statements
+    with bench_postgres(settings={"shared_preload_libraries": "pg_stat_statements",
+                                  "pg_stat_statements.track": "all", "pg_stat_statements.track_planning": "on"}
+                        ) as (base, _):
+        run(args, base)
+
+
+def run(args: argparse.Namespace, base: str) -> None:
+    services = {}
+    for name in SERVICES:
+        database = f"{name}_handlers_cpu"
+        services[name] = Service(name, fresh_database(base, name, database), database)
+    pg = StatementTime(base)
+    scenarios = ("fixed", "monthly", "idle")
+    for service in services.values():  # warm up: pool connections, compiled statements
+        for scenario in scenarios:
+            run_scenario(service, scenario, 10_000_000, 50, pg)
+    if args.profile:
+        name, _, scenario = args.profile.partition(":")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_scenario(services[name], scenario or "fixed", 0, args.flows, pg)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
+        return
+    results: dict[tuple[str, str], list[Measured]] = {}
+    for r in range(args.rounds):
+        for name, service in services.items():
             for scenario in scenarios:
-                run_scenario(service, scenario, 10_000_000, 50, pg)
-        if args.profile:
-            name, _, scenario = args.profile.partition(":")
-            profiler = cProfile.Profile()
-            profiler.enable()
-            run_scenario(services[name], scenario or "fixed", 0, args.flows, pg)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
-            return
-        results: dict[tuple[str, str], list[Measured]] = {}
-        for r in range(args.rounds):
-            for name, service in services.items():
-                for scenario in scenarios:
-                    start = (r + 1) * 1_000_000 + scenarios.index(scenario) * 100_000
-                    flows = args.flows if scenario != "idle" else max(args.flows // 10, 1)
-                    results.setdefault((name, scenario), []).append(
-                        run_scenario(service, scenario, start, flows, pg))
-        print(f"flows per round {args.flows} (idle: {max(args.flows // 10, 1)} job runs), rounds {args.rounds}; "
-              "per flow (per job run when idle): this process's CPU µs min / median, events, statements, "
-              "PostgreSQL's statement time µs min / median")
-        for (name, scenario), values in results.items():
-            units = args.flows if scenario != "idle" else max(args.flows // 10, 1)
-            cpu = sorted(v[0] / units * 1e6 for v in values)
-            pg_us = sorted(v[3] / units * 1e3 for v in values)
-            _, statements, events, _ = values[0]
-            print(f"  {name:10} {scenario:8} {cpu[0]:7.0f} / {cpu[len(cpu) // 2]:7.0f}   events {events / units:4.1f}  "
-                  f"statements {statements / units:5.1f}   postgres {pg_us[0]:6.0f} / {pg_us[len(pg_us) // 2]:6.0f}")
-        if args.top and pg.available:
-            for name, service in services.items():
-                print(f"{name}: PostgreSQL's costliest statements (calls, ms plan + execute)")
-                for calls, ms, query in pg.top(service.database, args.top):
-                    print(f"  {calls:8d} {ms:9.1f}  {' '.join(query.split())[:150]}")
-    finally:
-        if server is not None:
-            server.stop()
+                start = (r + 1) * 1_000_000 + scenarios.index(scenario) * 100_000
+                flows = args.flows if scenario != "idle" else max(args.flows // 10, 1)
+                results.setdefault((name, scenario), []).append(
+                    run_scenario(service, scenario, start, flows, pg))
+    print(f"flows per round {args.flows} (idle: {max(args.flows // 10, 1)} job runs), rounds {args.rounds}; "
+          "per flow (per job run when idle): this process's CPU µs min / median, events, statements, "
+          "PostgreSQL's statement time µs min / median")
+    for (name, scenario), values in results.items():
+        units = args.flows if scenario != "idle" else max(args.flows // 10, 1)
+        cpu = sorted(v[0] / units * 1e6 for v in values)
+        pg_us = sorted(v[3] / units * 1e3 for v in values)
+        _, statements, events, _ = values[0]
+        print(f"  {name:10} {scenario:8} {cpu[0]:7.0f} / {cpu[len(cpu) // 2]:7.0f}   events {events / units:4.1f}  "
+              f"statements {statements / units:5.1f}   postgres {pg_us[0]:6.0f} / {pg_us[len(pg_us) // 2]:6.0f}")
+    if args.top and pg.available:
+        for name, service in services.items():
+            print(f"{name}: PostgreSQL's costliest statements (calls, ms plan + execute)")
+            for calls, ms, query in pg.top(service.database, args.top):
+                print(f"  {calls:8d} {ms:9.1f}  {' '.join(query.split())[:150]}")
 
 
 if __name__ == "__main__":

@@ -40,10 +40,10 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from harness import bench_postgres, fresh_database  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
-from jeshstack.databases import run_migrations, with_db  # noqa: E402
-from jeshstack.procs import Postgres, free_port  # noqa: E402
+from jeshstack.procs import free_port  # noqa: E402
 from jeshstack.testing import wait_for  # noqa: E402
 
 TOKEN = "bench-token"
@@ -360,26 +360,10 @@ def main() -> None:
     parser.add_argument("--profile", choices=("events", "send", "reports"), help="cProfile one round of a part")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="jesh-bench-notify-"))
-    server = None
-    base = os.environ.get("JESH_POSTGRES_URL")
-    if base is None:
-        server = Postgres(workdir / "pg", free_port())
-        server.init()
-        server.start()
-        base = server.url()
-    try:
-        url = with_db(base, "notifications_cpu")
-        admin = create_engine(with_db(base, "postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS notifications_cpu WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE notifications_cpu"))
-        admin.dispose()
-        run_migrations("notifications", url)
+    with bench_postgres(workdir=workdir) as (base, data):
+        url = fresh_database(base, "notifications", "notifications_cpu")
         with simulators(workdir) as (at_url, smtp_url):
-            run(args, url, at_url, smtp_url, PostgresCpu(workdir / "pg" if server else None))
-    finally:
-        if server is not None:
-            server.stop()
+            run(args, url, at_url, smtp_url, PostgresCpu(data))
 
 
 if __name__ == "__main__":

@@ -36,11 +36,11 @@ sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import httpx  # noqa: E402
+from harness import bench_postgres, fresh_database  # noqa: E402
 from request_cpu import StaticKeys, call  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from jeshstack.databases import run_migrations, with_db  # noqa: E402
-from jeshstack.procs import Postgres, free_port  # noqa: E402
+from jeshstack.procs import free_port  # noqa: E402
 from jeshstack.testing import SigningKeys, wait_for  # noqa: E402
 
 USERS = 50
@@ -195,13 +195,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one round's initiates and callbacks instead")
     args = parser.parse_args()
-    server = None
-    base = os.environ.get("JESH_POSTGRES_URL")
-    if base is None:
-        server = Postgres(Path(tempfile.mkdtemp(prefix="jesh-bench-pg-")) / "data", free_port())
-        server.init()
-        server.start()
-        base = server.url()
+    with bench_postgres() as (base, _):
+        run_with_simulator(args, base)
+
+
+def run_with_simulator(args: argparse.Namespace, base: str) -> None:
     sim_port = free_port()
     sim_env = {**os.environ, "DARAJA_SIM_CALLBACK_DELAY_SECONDS": "0", "DARAJA_SIM_CALLBACK_TIMEOUT_SECONDS": "1"}
     simulator = subprocess.Popen([sys.executable, "-m", "daraja_sim", "--port", str(sim_port)], env=sim_env,
@@ -209,19 +207,10 @@ def main() -> None:
     sim_url = f"http://127.0.0.1:{sim_port}"
     try:
         wait_for(lambda: _healthy(sim_url), timeout=30, what="the Daraja simulator")
-        url = with_db(base, "payments_cpu")
-        admin = create_engine(with_db(base, "postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS payments_cpu WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE payments_cpu"))
-        admin.dispose()
-        run_migrations("payments", url)
-        asyncio.run(main_async(args, url, sim_url))
+        asyncio.run(main_async(args, fresh_database(base, "payments", "payments_cpu"), sim_url))
     finally:
         simulator.terminate()
         simulator.wait(10)
-        if server is not None:
-            server.stop()
 
 
 def _healthy(url: str) -> bool:

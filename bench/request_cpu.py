@@ -34,10 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from harness import bench_postgres, fresh_database  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from jeshstack.databases import run_migrations, with_db  # noqa: E402
-from jeshstack.procs import Postgres, free_port  # noqa: E402
 from jeshstack.testing import SigningKeys  # noqa: E402
 
 UNITS = 1000
@@ -194,21 +193,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.requests * (args.rounds + 1) > UNITS * 500:
         raise SystemExit("too many requests for the date ranges")
-    server = None
-    base = os.environ.get("JESH_POSTGRES_URL")
-    if base is None:
-        server = Postgres(Path(tempfile.mkdtemp(prefix="jesh-bench-pg-")) / "data", free_port())
-        server.init()
-        server.start()
-        base = server.url()
-    try:
-        url = with_db(base, "booking_request_cpu")
-        admin = create_engine(with_db(base, "postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS booking_request_cpu WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE booking_request_cpu"))
-        admin.dispose()
-        run_migrations("booking", url)
+    with bench_postgres() as (base, _):
+        url = fresh_database(base, "booking", "booking_request_cpu")
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text(
@@ -216,9 +202,6 @@ def main() -> None:
                 "SELECT g, 'U-' || g, 'small', 3000, true, now() FROM generate_series(1, :n) g"), {"n": UNITS})
         engine.dispose()
         asyncio.run(main_async(args, url))
-    finally:
-        if server is not None:
-            server.stop()
 
 
 if __name__ == "__main__":
