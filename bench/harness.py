@@ -1,13 +1,15 @@
 """What the in-process micro-benchmarks share (request_cpu, payments_cpu, notifications_cpu, handlers_cpu): a
-PostgreSQL to run against, and a fresh database of a service's schema on it."""
+PostgreSQL to run against, a fresh database of a service's schema on it, and one HTTP request to an app as ASGI."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -46,3 +48,31 @@ def fresh_database(base: str, service: str, database: str) -> str:
     url = with_db(base, database)
     run_migrations(service, url)
     return url
+
+
+async def call(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> int:
+    """One request to the app as ASGI (no server, no socket); returns the answer's status."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"service"), *headers, (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8003), "state": {},
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # never: the app reads one message
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import httpx  # noqa: E402
-from harness import bench_postgres, fresh_database  # noqa: E402
+from harness import bench_postgres, call, fresh_database  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from jeshstack.procs import free_port  # noqa: E402
@@ -148,31 +148,7 @@ def flow_events(booking_id: int) -> list[Any]:
 async def post_report(app: Any, provider_id: str) -> int:
     body = f"id={provider_id}&status=Success&phoneNumber=%2B254712345678&networkCode=63902&retryCount=0".encode()
     path = f"/api/notifications/hooks/sms/{TOKEN}"
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"notifications"),
-                                     (b"content-type", b"application/x-www-form-urlencoded"),
-                                     (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8007), "state": {},
-    }
-    sent, status = False, 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
+    return await call(app, "POST", path, [(b"content-type", b"application/x-www-form-urlencoded")], body)
 
 
 def app_jobs(app: Any) -> dict[str, Callable[[Any], int]]:

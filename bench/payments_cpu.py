@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import httpx  # noqa: E402
-from harness import bench_postgres, fresh_database  # noqa: E402
-from request_cpu import StaticKeys, call  # noqa: E402
+from harness import bench_postgres, call, fresh_database  # noqa: E402
+from request_cpu import StaticKeys  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from jeshstack.procs import free_port  # noqa: E402

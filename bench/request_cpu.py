@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from harness import bench_postgres, fresh_database  # noqa: E402
+from harness import bench_postgres, call, fresh_database  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from jeshstack.testing import SigningKeys  # noqa: E402
@@ -81,33 +81,6 @@ def make_app(database_url: str, keys: SigningKeys) -> Any:
     app.state.token_verifier = TokenVerifier(settings.auth_jwks_url, issuer=keys.issuer, audience=keys.audience,
                                              key_source=StaticKeys(keys))
     return app
-
-
-async def call(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> int:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"booking"), *headers, (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8003), "state": {},
-    }
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # never: the app reads one message
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
 
 
 async def run_round(make_call: Callable[[int], Awaitable[int]], start: int, count: int, concurrency: int,
