@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Literal, cast
 
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import Table, TextClause, and_, bindparam, case, func, or_, text
+from sqlalchemy import Table, and_, bindparam, case, func, or_, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.peers import Peer, fetch_on_miss
 from payments.models import BOOKING_STATUSES, Booking
+from payments.service.settle import SET_LOCK_TIMEOUT
 
 log = logging.getLogger("payments.service")
 
@@ -112,19 +112,12 @@ _LOCK_BOOKING = text(
 )
 
 
-@lru_cache(maxsize=8)
-def _set_lock_timeout(lock_timeout: str) -> TextClause:
-    return text(f"SET LOCAL lock_timeout = '{lock_timeout}'")
-
-
-def locked_booking(
-    session: Session, *, booking_service: Peer, booking_id: int, lock_timeout: str
-) -> BookingCopy | None:
+def locked_booking(session: Session, *, booking_service: Peer, booking_id: int) -> BookingCopy | None:
     """The copy of a booking, row-locked; fetched from the booking service first when payments has not heard of
     it (with no transaction open across the call)."""
 
     def load() -> BookingCopy | None:
-        session.execute(_set_lock_timeout(lock_timeout))
+        session.execute(SET_LOCK_TIMEOUT)
         row = session.execute(_LOCK_BOOKING, {"booking_id": booking_id}).first()
         return BookingCopy(row.user_id, row.total_price, row.status, row.hold_expires_at) if row else None
 

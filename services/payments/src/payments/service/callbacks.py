@@ -206,7 +206,7 @@ def _confirm_and_apply(
 _CONFIRM = text(
     "UPDATE payments SET status = 'success', result_code = 0, result_desc = :result_desc, "
     "receipt = COALESCE(receipt, :receipt), paid_at = :paid_at, settled_at = :now, next_check_at = NULL, "
-    "updated_at = now() WHERE id = :payment_id AND status IN ('pending', 'unknown') "
+    f"updated_at = now() WHERE id = :payment_id AND status IN ({', '.join(repr(s) for s in UNSETTLED)}) "
     "RETURNING booking_id, invoice_id, user_id, amount, method, receipt, checkout_request_id"
 )
 

@@ -28,7 +28,7 @@ from payments.providers import (
     StartedPayment,
 )
 from payments.service.bookings import locked_booking
-from payments.service.settle import LOCK_NOT_AVAILABLE, LOCK_TIMEOUT, fail, flag, lock_payment
+from payments.service.settle import LOCK_NOT_AVAILABLE, fail, flag, lock_payment
 
 log = logging.getLogger("payments.service")
 
@@ -55,8 +55,7 @@ def initiate_payment(
 ) -> dict[str, Any]:
     """Ask the booking's owner to pay its total_price."""
     try:
-        booking = locked_booking(session, booking_service=booking_service, booking_id=booking_id,
-                                 lock_timeout=LOCK_TIMEOUT)
+        booking = locked_booking(session, booking_service=booking_service, booking_id=booking_id)
     except OperationalError as exc:
         if getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
             raise Conflict(IN_PROGRESS) from None

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,7 +24,7 @@ from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout, parse_body
 from payments.models import Payment, Refund, Unmatched
 from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
-from payments.service.settle import LOCK_TIMEOUT, lease_next
+from payments.service.settle import SET_LOCK_TIMEOUT, lease_next
 
 log = logging.getLogger("payments.service")
 
@@ -173,7 +173,7 @@ def card_order_of(session: Session, refund: Refund) -> tuple[str | None, str | N
 # --- paying -------------------------------------------------------------------------------------------
 def approve_refund(*, session: Session, providers: PaymentProviders, admin: Principal, refund_id: int) -> Refund:
     """Pay a refund back to the phone that paid (lock -> decide -> commit -> B2C -> lock -> apply)."""
-    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    session.execute(SET_LOCK_TIMEOUT)
     refund = _lock(session, refund_id)
     if refund is None:
         raise NotFound("Refund not found")
