@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, MetaData, create_engine
+from sqlalchemy import Connection, Engine, MetaData, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -47,6 +48,18 @@ def make_engine(
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def autocommit(session: Session) -> Iterator[Connection]:
+    """The session's connection with every statement its own transaction: one round trip each, no BEGIN and no
+    COMMIT around it. For statements that stand alone (a look-up, an outcome recorded while nothing else is open);
+    the session (its own ORM reads included) runs on it until the block ends, then the connection is handed back."""
+    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        yield connection
+    finally:
+        session.commit()
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit.db import autocommit
 from notifications import service
 from notifications.channels import Channel, Outgoing, PermanentFailure, TransientFailure
 from notifications.models import BookingFacts, ScheduledNotice
@@ -78,13 +79,6 @@ _RETRY = text(
 _ANY_DUE = text("SELECT 1 FROM scheduled_notices WHERE due_at <= now() LIMIT 1")
 
 
-def _autocommit(session_factory: sessionmaker[Session]) -> Connection:
-    """A connection on which each statement is its own transaction (one round trip: no BEGIN, no COMMIT). The
-    sender's statements each stand alone, and none is open while a message is on its way."""
-    engine: Engine = session_factory.kw["bind"]
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-
 def _claim(connection: Connection, *, limit: int, lease_seconds: float) -> list[Claimed]:
     rows = connection.execute(_CLAIM, {"limit": limit, "lease": lease_seconds}).all()
     return [Claimed(*row) for row in sorted(rows)]
@@ -95,7 +89,8 @@ def send_due(session_factory: sessionmaker[Session], *, channels: Mapping[str, C
     """One round of the sender: claim, then send each message and record its outcome at once (one statement, its
     own transaction, none open while a message is on its way). The channels keep their connections for the round
     (one SMTP conversation for all its e-mails) and close them at its end. Returns how many were claimed."""
-    with _autocommit(session_factory) as connection:
+    # Each statement its own transaction: they stand alone, and none is open while a message is on its way.
+    with session_factory() as session, autocommit(session) as connection:
         claimed = _claim(connection, limit=batch_size, lease_seconds=retry.lease_seconds)
         try:
             for message in claimed:
@@ -137,7 +132,8 @@ def _record_failure(connection: Connection, message: Claimed, error: str, *, ret
 
 def run_schedule(session_factory: sessionmaker[Session], *, policy: Policy, batch_size: int = 50) -> int:
     """Turn due scheduled notices into messages (or drop those the booking's fate made pointless)."""
-    with _autocommit(session_factory) as connection:  # most rounds find nothing: one round trip, no transaction
+    # Most rounds find nothing: one round trip, no transaction.
+    with session_factory() as session, autocommit(session) as connection:
         if connection.execute(_ANY_DUE).first() is None:
             return 0
     now = datetime.now(UTC)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from jeshkit.db import autocommit
 from jeshkit.security import Principal
 from notifications.models import BookingFacts, Notification, Recipient, ScheduledNotice
 from notifications.quiet import QuietHours
@@ -371,7 +372,6 @@ def record_delivery_report(*, session: Session, provider_id: str, status: str) -
         statement, params = _UNDELIVERED, {"report_id": provider_id, "error": f"delivery report: {status}"}
     else:
         return False  # Sent, Submitted, Buffered: still on its way
-    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    result = connection.execute(statement, params)
-    session.commit()
+    with autocommit(session) as connection:
+        result = connection.execute(statement, params)
     return bool(cast(CursorResult[Any], result).rowcount)

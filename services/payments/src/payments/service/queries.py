@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from jeshkit.db import autocommit
 from jeshkit.errors import Forbidden, NotFound
 from jeshkit.security import Principal
 from payments.models import Payment, Refund, Unmatched
@@ -26,12 +27,9 @@ _STATUS = text(
 def payment_status(*, session: Session, user: Principal, booking_id: int) -> dict[str, Any]:
     """The latest payment of a booking (and its refund, if any), for its owner or an admin."""
     # One statement: no transaction needed (no BEGIN nor ROLLBACK round trip), and none left for the request's end.
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    try:
-        payment = session.execute(_STATUS, {"booking_id": booking_id}).one()
+    with autocommit(session) as connection:
+        payment = connection.execute(_STATUS, {"booking_id": booking_id}).one()
         refund = session.get(Refund, payment.refund_id) if payment.refund_id is not None else None
-    finally:
-        session.commit()
     owner = payment.owner if payment.owner is not None else payment.user_id
     if owner is not None and owner != user.id and not user.is_admin:
         raise Forbidden("Unauthorized")

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import audit
+from jeshkit.db import autocommit
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
 from payments.models import UNSETTLED, Payment
@@ -34,9 +35,8 @@ _MONEY_IN_FLIGHT = text(
 def money_in_flight(session_factory: sessionmaker[Session]) -> bool:
     """False when no payment is unsettled and no refund approved or being paid (then every sweep would find
     nothing)."""
-    with session_factory() as session:
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one statement, no transaction
-        return bool(session.execute(_MONEY_IN_FLIGHT).scalar())
+    with session_factory() as session, autocommit(session) as connection:  # one statement, no transaction
+        return bool(connection.execute(_MONEY_IN_FLIGHT).scalar())
 
 
 def reconcile_pending_payments(
