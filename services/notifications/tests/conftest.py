@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, create_engine, text
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools"
@@ -77,12 +79,53 @@ class MailServer:
         self.controller.stop()
 
 
+class AuthStub:
+    """Serves auth's documented GET /internal/users/{id} from a dict (the peer's contract, nothing more); `down`
+    makes it answer 503 as an auth that cannot answer would."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, dict[str, Any]] = {}
+        self.asked: list[int] = []
+        self.down = False
+        app = FastAPI()
+
+        @app.get("/internal/users/{user_id}")
+        def user(user_id: int) -> JSONResponse:
+            self.asked.append(user_id)
+            if self.down:
+                return JSONResponse({"success": False, "message": "Service temporarily unavailable"}, status_code=503)
+            if user_id not in self.users:
+                return JSONResponse({"success": False, "message": "User not found"}, status_code=404)
+            return JSONResponse({"success": True, "data": self.users[user_id]})
+
+        self.server = LiveServer(app, free_port())
+        self.url = f"http://127.0.0.1:{self.server.port}"
+
+    def add(self, user_id: int, *, phone: str | None = "254712345678", name: str = "Wanjiku Kamau",
+            email: str | None = None) -> None:
+        self.users[user_id] = {"user_id": user_id, "email": email or f"user{user_id}@example.co.ke", "name": name,
+                               "role": "user", "phone": phone}
+
+    def reset(self) -> None:
+        self.users.clear()
+        self.asked.clear()
+        self.down = False
+
+
+@pytest.fixture(scope="session")
+def auth_stub() -> Iterator[AuthStub]:
+    stub = AuthStub()
+    yield stub
+    stub.server.stop()
+
+
 class Notifications:
     """Drives the notifications service in a test: events in, its API, its database, the simulators' view."""
 
     def __init__(self, client: Any, keys: SigningKeys, db: Engine, bus: EventBus, sms: SmsGateway,
-                 mail: MailServer) -> None:
+                 mail: MailServer, auth: AuthStub) -> None:
         self.client = client
+        self.auth = auth
         self.keys = keys
         self.db = db
         self.bus = bus
@@ -112,6 +155,12 @@ class Notifications:
         with self.db.connect() as conn:
             return [dict(r) for r in conn.execute(
                 text(f"SELECT * FROM notifications WHERE {clause} ORDER BY id"), where).mappings()]
+
+    def held(self, **where: Any) -> list[dict[str, Any]]:
+        clause = " AND ".join(f'"{key}" = :{key}' for key in where) or "true"
+        with self.db.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                text(f"SELECT * FROM held_messages WHERE {clause} ORDER BY id"), where).mappings()]
 
     def recipient(self, user_id: int) -> dict[str, Any] | None:
         with self.db.connect() as conn:
@@ -153,18 +202,19 @@ def mail_server(tmp_path: Path) -> Iterator[MailServer]:
 @pytest.fixture
 def start_notifications(
     make_service: Callable[..., Any], tmp_path: Path, mail_server: MailServer, signing_keys: SigningKeys,
-    db: Engine, event_bus: EventBus,
+    db: Engine, event_bus: EventBus, auth_stub: AuthStub,
 ) -> Iterator[Callable[..., Notifications]]:
     """Start a notifications replica and the SMS simulator (sms_up=False: the SMS gateway is down). The first
     replica is a real uvicorn (the simulator posts delivery reports to it); calling again adds a replica."""
     sms = SmsGateway(tmp_path / "sms.jsonl")
     replicas: list[Notifications] = []
+    auth_stub.reset()
 
     def start(*, sms_up: bool = True, **overrides: Any) -> Notifications:
         values: dict[str, Any] = {
             "at_base_url": sms.url, "at_callback_token": TOKEN, "smtp_url": mail_server.url,
             "notify_quiet_hours": "", "notify_send_interval_seconds": 0.1, "notify_retry_base_seconds": 0.2,
-            "notify_retry_max_seconds": 1.0,
+            "notify_retry_max_seconds": 1.0, "auth_url": auth_stub.url,
         }
         values.update(overrides)
         if not replicas:
@@ -174,7 +224,7 @@ def start_notifications(
             client = make_service("notifications", **values)
         if sms_up:
             sms.start()
-        replica = Notifications(client, signing_keys, db, event_bus, sms, mail_server)
+        replica = Notifications(client, signing_keys, db, event_bus, sms, mail_server, auth_stub)
         replicas.append(replica)
         return replica
 

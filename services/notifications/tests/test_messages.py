@@ -162,13 +162,6 @@ def test_every_billing_refund_and_transport_event_has_its_message(n):
     assert "Invoice INV-2031-00007 is overdue" in subjects and len(subjects) == len(expected) + 1
 
 
-def test_an_event_for_an_unknown_user_sends_nothing_and_is_not_retried(n):
-    env = n.publish("RefundPaid", {"refund_id": 1, "booking_id": 5, "invoice_id": None, "user_id": 999,
-                                   "amount": 100, "method": "mpesa", "receipt": "X"}, source="payments")
-    wait_for(lambda: _inbox_has(n, env["id"]), what="the event handled")
-    assert n.rows(user_id=999) == []
-
-
 def test_malformed_event_data_is_parked_not_half_applied(n):
     from sqlalchemy import text
 

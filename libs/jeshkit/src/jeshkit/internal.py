@@ -7,8 +7,12 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from jeshkit.events.auth import UserRegistered
 from jeshkit.events.base import Moment
 from jeshkit.events.inventory import UnitFacts
+
+# GET /internal/users/{user_id} (auth): the account's contact facts, as in UserRegistered.
+InternalUser = UserRegistered
 
 # GET /internal/units/{unit_id} (inventory): the unit's facts, as in UnitCreated/UnitUpdated.
 InternalUnit = UnitFacts

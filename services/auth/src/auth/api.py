@@ -2,7 +2,7 @@
 
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from auth import service
@@ -14,10 +14,15 @@ from auth.throttle import spend_credential_token
 from auth.tokens import KeyRing
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
-from jeshkit.schemas import ERROR_RESPONSES, ErrorEnvelope
+from jeshkit.events.base import MAX_ID
+from jeshkit.internal import InternalUser
+from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from jeshkit.security import CurrentUser
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+internal_router = APIRouter(prefix="/internal/users", include_in_schema=False)
+
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 LOGIN_RESPONSES: dict[int | str, dict[str, object]] = {**ERROR_RESPONSES, 429: {"model": ErrorEnvelope}}
 
@@ -117,3 +122,9 @@ def jwks(request: Request, key_ring: KeyRingDep) -> JSONResponse:
     """The public keys access tokens are signed with (JWKS, RFC 7517); every service verifies with them."""
     max_age = request.app.state.settings.jwks_cache_seconds
     return JSONResponse(key_ring.jwks(), headers={"Cache-Control": f"public, max-age={max_age}"})
+
+
+@internal_router.get("/{user_id}")
+def internal_user(user_id: PathId, session: SessionDep) -> Envelope[InternalUser]:
+    """For peers (notifications) that missed the account's UserRegistered: its facts, as that event gives them."""
+    return Envelope(data=service.user_facts(session=session, user_id=user_id))

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from auth.api import router
+from auth.api import internal_router, router
 from auth.client_ip import parse_networks
 from auth.handlers import HANDLERS
 from auth.passwords import Passwords
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Jesh Storage — auth",
         description="accounts, tokens, admin bootstrap",
-        routers=[router],
+        routers=[router, internal_router],
         handlers=HANDLERS,
         jobs=[PeriodicJob("purge-expired-credentials", settings.purge_interval_seconds, purge_expired)],
         on_startup=create_first_admin,

@@ -27,8 +27,9 @@ from auth.passwords import Passwords
 from auth.schemas import normalise_email, normalise_name
 from auth.throttle import LoginPolicy, clear_login_attempts, count_login_attempt
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
-from jeshkit.errors import BadRequest, Conflict, Unauthorized
+from jeshkit.errors import BadRequest, Conflict, NotFound, Unauthorized
 from jeshkit.events import UserRegistered, UserUpdated, stage
+from jeshkit.internal import InternalUser
 
 log = logging.getLogger("auth.service")
 
@@ -145,6 +146,14 @@ def get_profile(*, session: Session, user_id: int) -> User:
     if user is None:
         raise Unauthorized("Account no longer exists")
     return user
+
+
+def user_facts(*, session: Session, user_id: int) -> InternalUser:
+    """Any account's facts, as UserRegistered gives them (for peers that missed the event); 404 when unknown."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return InternalUser(**_profile_data(user))
 
 
 def update_profile(

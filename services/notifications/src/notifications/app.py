@@ -7,11 +7,12 @@ from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.app import create_service_app
 from jeshkit.jobs import PeriodicJob
-from jeshkit.peers import make_http_client
-from notifications import delivery
+from jeshkit.peers import Peer, make_http_client
+from notifications import contacts, delivery
 from notifications.api import router
 from notifications.channels import AfricasTalkingSms, Channel, SmtpEmail, SmtpServer
 from notifications.handlers import make_handlers
@@ -43,12 +44,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_seconds=settings.notify_retry_max_seconds,
         lease_seconds=settings.notify_claim_lease_seconds,
     )
+
+    def send_held(session_factory: sessionmaker[Session]) -> int:
+        # The process's client for our own services (app.state.http) exists once the app has started.
+        auth = Peer("auth", settings.auth_base_url, app.state.http)
+        return contacts.send_held(session_factory, policy=policy, auth=auth, retry=retry,
+                                  max_misses=settings.notify_contact_max_misses,
+                                  batch_size=settings.notify_send_batch_size)
+
     jobs = [
         PeriodicJob("notification-schedule", settings.notify_send_interval_seconds,
                     partial(delivery.run_schedule, policy=policy)),
         PeriodicJob("notification-sender", settings.notify_send_interval_seconds,
                     partial(delivery.send_due, channels=channels, retry=retry,
                             batch_size=settings.notify_send_batch_size)),
+        PeriodicJob("held-messages", settings.notify_send_interval_seconds, send_held),
     ]
     app = create_service_app(
         settings,

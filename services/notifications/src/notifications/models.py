@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jeshkit.db import new_metadata
@@ -89,6 +90,32 @@ class ScheduledNotice(Base):
     # The event the notice comes from: the messages' key, so that one event makes one message per channel.
     source_key: Mapped[str] = mapped_column(String(80), nullable=False)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class HeldMessage(Base):
+    """A message for a user whose contact details are not known yet (their UserRegistered never came): held here,
+    the template and its values, until auth tells who they are (contacts.py), then queued as it would have been."""
+
+    __tablename__ = "held_messages"
+    __table_args__ = (
+        UniqueConstraint("source_key", name="uq_held_messages_source_key"),
+        Index("ix_held_messages_next_attempt_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    source_key: Mapped[str] = mapped_column(String(80), nullable=False)
+    template: Mapped[str] = mapped_column(String(40), nullable=False)
+    # The template's values, as JSON (dates, times and phrases tagged: notifications.held).
+    params: Mapped[dict[str, object]] = mapped_column(JSONB, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # How many times auth said it has no such user (the message is dropped after NOTIFY_CONTACT_MAX_MISSES).
+    misses: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class Notification(Base):

@@ -19,9 +19,10 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from jeshkit.db import autocommit
 from jeshkit.security import Principal
+from notifications import held
 from notifications.models import BookingFacts, Notification, Recipient, ScheduledNotice
 from notifications.quiet import QuietHours
-from notifications.texts import Texts
+from notifications.texts import Phrase, Texts
 
 log = logging.getLogger("notifications.service")
 
@@ -214,7 +215,7 @@ def announce_confirmed(*, session: Session, policy: Policy, facts: ConfirmationF
 
 
 def _announce(*, session: Session, policy: Policy, facts: ConfirmationFacts, contact: Contact | None) -> None:
-    _queue(
+    queue(
         session=session, policy=policy, user_id=facts.user_id, contact=contact, template="booking_confirmed",
         source_key=f"booking:{facts.booking_id}:confirmed",
         values={"booking_id": facts.booking_id, "start": facts.start_date, "end": facts.end_date,
@@ -227,22 +228,19 @@ def booking_cancelled(*, session: Session, policy: Policy, source_key: str, book
                       start_date: date, reason: str) -> None:
     _, contact = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
     _unschedule(session, booking_id, "hold_expiring", "receipt_wait")
-    language = contact.language if contact else "en"
-    _queue(
+    queue(
         session=session, policy=policy, user_id=user_id, contact=contact, template="booking_cancelled",
         source_key=source_key,
-        values={"booking_id": booking_id, "start": start_date,
-                "reason": policy.texts.words(language, "cancel_reasons", reason)},
+        values={"booking_id": booking_id, "start": start_date, "reason": Phrase("cancel_reasons", reason)},
     )
 
 
 def payment_failed(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
                    amount: int, result_code: int | None) -> None:
-    contact = _contact(session, user_id)
-    reason = policy.texts.words(contact.language if contact else "en", "payment_reasons",
-                                str(result_code) if result_code is not None else "other")
-    _queue(session=session, policy=policy, user_id=user_id, contact=contact, template="payment_failed",
-           source_key=source_key, values={"booking_id": booking_id, "amount": amount, "reason": reason})
+    reason = Phrase("payment_reasons", str(result_code) if result_code is not None else "other")
+    queue(session=session, policy=policy, user_id=user_id, contact=_contact(session, user_id),
+          template="payment_failed", source_key=source_key,
+          values={"booking_id": booking_id, "amount": amount, "reason": reason})
 
 
 # --- messages ------------------------------------------------------------------------------------------
@@ -252,7 +250,7 @@ def notify(*, session: Session, policy: Policy, user_id: int, template: str, sou
 
     The key (source_key, channel) is unique: a redelivered event or another replica queues nothing new.
     """
-    return _queue(session=session, policy=policy, user_id=user_id, contact=_contact(session, user_id),
+    return queue(session=session, policy=policy, user_id=user_id, contact=_contact(session, user_id),
                   template=template, source_key=source_key, values=values, now=now)
 
 
@@ -261,13 +259,19 @@ def _contact(session: Session, user_id: int) -> Contact | None:
     return Contact(*row) if row is not None else None
 
 
-def _queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | None, template: str,
-           source_key: str, values: dict[str, Any], now: datetime | None = None) -> int:
-    """notify() with the user's contact already found (None: unknown, nothing is queued)."""
+def known_contact(session: Session, user_id: int) -> Contact | None:
+    """The user's contact, if their details are known (a row made by the preferences alone has none)."""
+    contact = _contact(session, user_id)
+    return contact if contact is not None and contact.email is not None else None
+
+
+def queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | None, template: str,
+          source_key: str, values: dict[str, Any], now: datetime | None = None) -> int:
+    """notify() with the user's contact already found. Unknown (None, or a row with no details: every account has
+    an email): the message is held until auth tells who they are (held.py, contacts.py), never dropped."""
     now = now or datetime.now(UTC)
-    if contact is None:
-        log.warning("no contact details for user %s: %s not sent", user_id, template,
-                    extra={"user_id": user_id, "template": template})
+    if contact is None or contact.email is None:
+        held.hold(session, user_id=user_id, template=template, source_key=source_key, values=values)
         return 0
     reminder = template in REMINDERS
     rendered = policy.texts.render(template, contact.language, {"name": contact.name, **values})

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jeshkit.clock import NAIROBI
 
@@ -44,6 +44,14 @@ TEMPLATES = tuple(SAMPLES)
 SAMPLE_NAME = "Wanjiku"
 # Values that are money, whatever the template.
 MONEY = frozenset({"amount", "total", "balance", "late_fee"})
+
+
+class Phrase(NamedTuple):
+    """A value that is a phrase from a table of phrases ([payment_reasons], [cancel_reasons]): rendered in the
+    message's language, whenever that is known (a held message's language is learnt later)."""
+
+    table: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,8 @@ class Texts:
         file = self._files[_language(language)]
         fmt = file["format"]
         entry = file[template]
-        shown = {key: self._format(key, value, fmt) for key, value in values.items()}
+        shown = {key: self.words(language, *value) if isinstance(value, Phrase) else self._format(key, value, fmt)
+                 for key, value in values.items()}
         shown["name"] = first_name(values.get("name"))
         sms = _fill(entry["sms"], shown)
         subject = _fill(entry["subject"], shown)
