@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from jeshstack.testing import EventBus, wait_for
 from smtp_sim import read_mail
@@ -104,6 +105,26 @@ def test_paying_a_booking_sends_the_confirmation_with_the_mpesa_receipt(person: 
     assert f"M-PESA ref {receipt}" in sms["body"]
     assert [t for t in inboxes.sms(person.user["phone"]) if "confirmed" in t] == [sms["body"]]
     assert [m["Subject"] for m in inboxes.mail(person.user["email"])].count(f"Booking #{booking['id']} confirmed") == 1
+
+
+def test_a_customer_notifications_never_heard_of_still_gets_the_payment_sms(
+    person: Api, new_unit: Any, jesh_stack: Any, inboxes: Inboxes
+):
+    wait_sent(person, "welcome")
+    # As if UserRegistered had never reached notifications (registered before it was deployed, aged out, parked).
+    engine = create_engine(jesh_stack.database_urls["notifications"])
+    try:
+        with engine.begin() as conn:
+            gone = conn.execute(text("DELETE FROM recipients WHERE user_id = :id"), {"id": person.user["id"]})
+            assert gone.rowcount == 1
+    finally:
+        engine.dispose()
+    booking = person.book(new_unit(monthly_price=3500)["id"], far_future(80), days=30).json()["data"]
+    assert person.pay(booking["id"], PAYS).status_code == 200
+    rows = wait_sent(person, "booking_confirmed", timeout=30)  # auth was asked who the customer is
+    sms = next(r for r in rows if r["channel"] == "sms")
+    assert sms["to"] == person.user["phone"] and f"Booking #{booking['id']} confirmed" in sms["body"]
+    assert [t for t in inboxes.sms(person.user["phone"]) if "confirmed" in t] == [sms["body"]]
 
 
 def test_swahili_customer_hears_of_a_failed_payment_the_hold_and_the_cancellation(person: Api, new_unit: Any,
