@@ -25,7 +25,7 @@ from jeshkit.consumer import apply_once, handler_table
 from jeshkit.db import SessionDep
 from jeshkit.errors import Conflict, NotFound
 from jeshkit.events.base import EventDataError
-from jeshkit.outbox import OUTBOX_CONSUMER, Event
+from jeshkit.outbox import OUTBOX_CONSUMER, Event, OutboxRow, publish_on_commit
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser
 
@@ -147,4 +147,5 @@ def _requeue(session: Session, row: Any) -> Literal["requeued"]:
         {"id": str(row.event_id), "type": str(payload.get("type", "")), "version": int(payload.get("version", 1)),
          "subject": row.subject, "payload": row.payload},
     )
+    publish_on_commit(session, OutboxRow(id=str(row.event_id), subject=row.subject, payload=row.payload))
     return "requeued"

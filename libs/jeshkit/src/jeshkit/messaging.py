@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.consumer import EventConsumer, Handlers
 from jeshkit.jobs import PeriodicJob, run_periodically
-from jeshkit.outbox import OutboxRelay
+from jeshkit.outbox import RELAY, OutboxRelay
 from jeshkit.retention import prune_messaging
 from jeshkit.settings import ServiceSettings
 
@@ -149,6 +149,8 @@ class Messaging:
         if not workers:
             return
         self.relay = OutboxRelay(self._engine, self, max_attempts=self.settings.outbox_max_attempts)
+        # Every session of the process hands what its commits staged to the relay, which publishes it at once.
+        self._session_factory.kw.setdefault("info", {})[RELAY] = self.relay
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self._handlers:
             consumer = EventConsumer(
@@ -177,7 +179,8 @@ class Messaging:
             log.error("workers still running at shutdown: %s", ", ".join(t.get_name() for t in pending))
         self._tasks.clear()
         if self.relay is not None:
-            self.relay.close()
+            self._session_factory.kw.get("info", {}).pop(RELAY, None)
+            await self.relay.stop_publishing()
         if self.nc is not None:
             # Workers are gone and every fetched message was acked or nak'ed: nothing to drain for long.
             try:

@@ -31,16 +31,6 @@ MESSAGING_DDL = [
     """,
     OUTBOX_TRACE_CONTEXT,
     "CREATE INDEX IF NOT EXISTS ix_outbox_unsent ON outbox (created_at, id) WHERE sent_at IS NULL",
-    # Wake the relay when a transaction that staged events commits (NOTIFY is delivered at commit only).
-    """
-    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        PERFORM pg_notify('jesh_outbox', '');
-        RETURN NULL;
-    END $$
-    """,
-    "CREATE OR REPLACE TRIGGER outbox_notify AFTER INSERT ON outbox "
-    "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
     """
     CREATE TABLE IF NOT EXISTS inbox (
         consumer text NOT NULL,
@@ -97,6 +87,38 @@ def drop_outbox_trace_context() -> None:
     from alembic import op
 
     op.execute("ALTER TABLE outbox DROP COLUMN IF EXISTS traceparent")
+
+
+# Databases made while the relay was woken by a NOTIFY from a trigger on the outbox lose it: the process that commits
+# publishes its rows itself (jeshkit.outbox). A NOTIFY also serialised every committing transaction that staged an
+# event, cluster-wide, behind one lock held until its commit was flushed.
+DROP_OUTBOX_NOTIFY = ["DROP TRIGGER IF EXISTS outbox_notify ON outbox", "DROP FUNCTION IF EXISTS outbox_notify()"]
+OUTBOX_NOTIFY = [
+    """
+    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('jesh_outbox', '');
+        RETURN NULL;
+    END $$
+    """,
+    "CREATE OR REPLACE TRIGGER outbox_notify AFTER INSERT ON outbox "
+    "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
+]
+
+
+def drop_outbox_notify() -> None:
+    """Run inside an Alembic migration (see DROP_OUTBOX_NOTIFY)."""
+    from alembic import op
+
+    for statement in DROP_OUTBOX_NOTIFY:
+        op.execute(statement)
+
+
+def restore_outbox_notify() -> None:
+    from alembic import op
+
+    for statement in OUTBOX_NOTIFY:
+        op.execute(statement)
 
 
 def run_migrations_online(target_metadata: MetaData, default_url: str) -> None:

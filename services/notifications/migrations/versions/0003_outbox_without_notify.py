@@ -1,0 +1,20 @@
+"""notifications: the outbox loses its NOTIFY trigger; whoever commits publishes its events (jeshkit.outbox).
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from jeshkit.migrations import drop_outbox_notify, restore_outbox_notify
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    drop_outbox_notify()
+
+
+def downgrade() -> None:
+    restore_outbox_notify()
