@@ -96,3 +96,21 @@ def test_auth_is_found_by_auth_url_or_else_the_base_of_the_jwks_url():
     assert Settings(auth_jwks_url=jwks).auth_base_url == "http://auth-2:8000"
     assert Settings(auth_jwks_url=jwks, auth_url="http://auth:8000/").auth_base_url == "http://auth:8000"
     assert Settings(auth_jwks_url=jwks, auth_url=" ").auth_base_url == "http://auth-2:8000"
+
+
+def test_a_held_hold_reminder_whose_hold_is_over_is_not_sent(n):
+    from sqlalchemy import text
+
+    n.auth.down = True
+    ended = {"booking_id": 42, "amount": 3500, "expires": datetime(2020, 1, 1, 10, 30, tzinfo=UTC)}
+    with n.db.begin() as conn:  # as the scheduler holds it for a user with no contact details
+        for key, values in (("hold-over", ended), ("refund", {"booking_id": 42, "amount": 3500, "receipt": "R"})):
+            conn.execute(text("INSERT INTO held_messages (user_id, source_key, template, params) "
+                              "VALUES (42, :key, :template, CAST(:params AS jsonb))"),
+                         {"key": key, "template": "hold_expiring" if key == "hold-over" else "refund_paid",
+                          "params": json.dumps(encode(values))})
+    n.auth.add(42)
+    n.auth.down = False
+    n.wait_rows(2, user_id=42)
+    wait_for(lambda: not n.held(), what="both held messages handled")
+    assert sorted(r["template"] for r in n.rows(user_id=42)) == ["refund_paid", "refund_paid"]
