@@ -228,6 +228,8 @@ class OutboxRelay:
     # A periodic sweep leaves rows younger than this to the process publishing them (sending them twice is harmless,
     # JetStream drops the duplicate, but it is work for nothing).
     in_flight_seconds = 1.0
+    # Rows published at commit are marked sent this long after the first of them was acknowledged, together.
+    mark_delay = 0.05
     max_backoff = 10.0
 
     def __init__(self, engine: Engine, messaging: Any, *, max_attempts: int = 5) -> None:
@@ -296,8 +298,10 @@ class OutboxRelay:
             self._marking = self._loop.create_task(self._mark_acked())
 
     async def _mark_acked(self) -> None:
-        """Mark what was acknowledged meanwhile, one statement for all of it, until nothing is left."""
+        """Mark what was acknowledged meanwhile, one statement for all of it, until nothing is left. Nobody waits for
+        the mark (the consumers have the events already), so it waits a little to take more rows at once."""
         while self._acked:
+            await asyncio.sleep(self.mark_delay)
             ids, self._acked = self._acked, []
             try:
                 await in_thread(self._mark_sent, ids)
