@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that only make sense on a developer's machine; refused outside development.
@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "jesh-api"
     # Where the auth service publishes its public keys (JWKS). file:// works too (tests).
     auth_jwks_url: str = "http://127.0.0.1:8001/api/auth/.well-known/jwks.json"
+    # Auth's base URL, for the services that ask it about a user (payments: a card payer's contact; notifications:
+    # a user whose UserRegistered never came); unset or blank: the base of AUTH_JWKS_URL.
+    auth_url: str | None = None
 
     # Run the outbox relay, consumers and periodic jobs in this process.
     run_workers: bool = True
@@ -68,6 +71,15 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_traces_endpoint: str = ""
     otel_sdk_disabled: bool = False
     otel_service_name: str = ""  # default: SERVICE_NAME
+
+    @property
+    def auth_base_url(self) -> str:
+        return (self.auth_url or self.auth_jwks_url.split("/api/auth/", 1)[0]).rstrip("/")
+
+    @field_validator("auth_url", mode="before")
+    @classmethod
+    def _blank_auth_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     def secrets_to_check(self) -> dict[str, str | None]:
         """Names and values of secrets that must not keep a development default in production."""

@@ -50,18 +50,11 @@ class Settings(ServiceSettings):
     # A claimed message not reported back within this long (the process died mid-send) is claimed again.
     notify_claim_lease_seconds: float = Field(default=120.0, gt=0)
 
-    # Auth's base URL, for who a user is when their UserRegistered never came (their messages wait meanwhile);
-    # unset: the base of AUTH_JWKS_URL (as payments does).
-    auth_url: str | None = None
     # A held message for a user auth says it does not know is dropped after this many such answers (spaced by
     # the retry backoff above); auth away is retried for as long as it takes.
     notify_contact_max_misses: int = Field(default=5, ge=1)
 
-    @property
-    def auth_base_url(self) -> str:
-        return (self.auth_url or self.auth_jwks_url.split("/api/auth/", 1)[0]).rstrip("/")
-
-    @field_validator("at_sender_id", "at_callback_token", "smtp_ca_file", "auth_url", mode="before")
+    @field_validator("at_sender_id", "at_callback_token", "smtp_ca_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

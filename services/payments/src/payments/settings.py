@@ -97,22 +97,16 @@ class Settings(ServiceSettings):
     pesapal_order_timeout_seconds: float = 1800.0
     # Who asks Pesapal for refunds (RefundRequest's `username`).
     pesapal_refund_username: str = "Jesh Storage"
-    # Where the customer's email and phone (Pesapal's billing_address) are read; unset: the base of AUTH_JWKS_URL.
-    auth_url: str | None = None
 
     @property
     def min_hold_seconds(self) -> float:
         return min(self.payment_min_hold_seconds, self.booking_hold_seconds / 4)
 
     @property
-    def auth_base_url(self) -> str:
-        return (self.auth_url or self.auth_jwks_url.split("/api/auth/", 1)[0]).rstrip("/")
-
-    @property
     def card_return_url(self) -> str:
         return self.pesapal_callback_url or self.public_base_url.rstrip("/") + CARD_RETURN_PATH
 
-    @field_validator("mpesa_callback_token", "mpesa_party_b", "pesapal_ipn_id", "pesapal_callback_url", "auth_url",
+    @field_validator("mpesa_callback_token", "mpesa_party_b", "pesapal_ipn_id", "pesapal_callback_url",
                      mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
