@@ -166,7 +166,10 @@ def _publish_committed(session: Session) -> None:
         return  # a savepoint released: its rows are still the outer transaction's to commit or lose
     pending = session.info.pop(_PENDING, None)
     if pending:
-        session.info[RELAY].publish_committed([row for _, row in pending])
+        try:
+            session.info[RELAY].publish_committed([row for _, row in pending])
+        except Exception:  # noqa: BLE001 - the commit stands whatever happens here: the sweep sends the rows
+            log.exception("could not hand %d committed outbox rows to the relay", len(pending))
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
