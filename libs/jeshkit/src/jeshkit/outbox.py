@@ -168,7 +168,7 @@ def _publish_committed(session: Session) -> None:
     if pending:
         try:
             session.info[RELAY].publish_committed([row for _, row in pending])
-        except Exception:  # noqa: BLE001 - the commit stands whatever happens here: the sweep sends the rows
+        except Exception:  # the commit stands whatever happens here: the sweep sends the rows
             log.exception("could not hand %d committed outbox rows to the relay", len(pending))
 
 
