@@ -65,11 +65,17 @@ def cpu_table() -> dict[int, tuple[int, float]]:
     return table
 
 
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) jiffies of all cores so far, from /proc/stat."""
+def machine_cpu() -> tuple[float, float, float]:
+    """(busy, total, steal) jiffies of all cores so far, from /proc/stat. Steal is time a virtual machine's cores
+    were ready to run but the hypervisor ran somebody else: a run with much of it was slowed from outside the
+    stack."""
     fields = [float(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
-    return sum(fields) - idle, sum(fields)
+    return sum(fields) - idle, sum(fields), fields[7]
+
+
+def steal_share(before: tuple[float, float, float], after: tuple[float, float, float]) -> float:
+    return (after[2] - before[2]) / max(after[1] - before[1], 1e-9)
 
 
 def cpu_by_group(roots: dict[int, str]) -> dict[str, float]:
@@ -327,7 +333,8 @@ class Bench:
             pg = {r.datname: (r.xact_commit + r.xact_rollback, r.sessions) for r in conn.execute(text(
                 "SELECT datname, xact_commit, xact_rollback, sessions FROM pg_stat_database "
                 "WHERE datname = ANY(:names)"), {"names": list(self.stack.database_urls)})}
-        return {"at": time.monotonic(), "bookings": bookings, "cpu": cpu_by_group(self.cpu_roots()), "pg": pg}
+        return {"at": time.monotonic(), "bookings": bookings, "cpu": cpu_by_group(self.cpu_roots()), "pg": pg,
+                "machine": machine_cpu()}
 
     def cpu_per_booking(self, idle: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
         """(CPU used by every stack process from before the write run until its events were all applied, less
@@ -345,12 +352,13 @@ class Bench:
         self.figures["cpu_per_booking"] = {
             "ms": per_booking, "bookings": created, "window_s": window, "by_group_ms": per,
             "gross_s": sum(after["cpu"].get(g, 0.0) - before["cpu"].get(g, 0.0) for g in groups),
-            "idle_s_per_s": sum(idle_rate.values()),
+            "idle_s_per_s": sum(idle_rate.values()), "steal": steal_share(before["machine"], after["machine"]),
         }
         top = ", ".join(f"{g} {v:.1f}" for g, v in sorted(per.items(), key=lambda kv: -kv[1]) if v >= 0.05)
         self.rows.append(("CPU time per booking, all processes", f"{per_booking:.1f} ms",
                           f"{created} bookings, {window:.0f} s incl. the event backlog, idle "
-                          f"{sum(idle_rate.values()) * 1000:.0f} ms/s subtracted; ms by process: {top}",
+                          f"{sum(idle_rate.values()) * 1000:.0f} ms/s subtracted; steal "
+                          f"{self.figures['cpu_per_booking']['steal']:.0%} of the machine's time; ms by process: {top}",
                           "halve it (issue 18)"))
         # What the same window cost PostgreSQL in transactions and new connections (a pool that churns forks a
         # backend per connection), per booking, by database; the bench's own few polling queries included.
@@ -485,6 +493,7 @@ class Bench:
         deadline = time.monotonic() + 60
         busy_after = machine_cpu()  # the flows' own requests sent; their callbacks and events mostly applied
         busy = (busy_after[0] - busy_before[0]) / max(busy_after[1] - busy_before[1], 1e-9)
+        steal = steal_share(busy_before, busy_after)
         pending = {b for b, _, _ in booking_ids}
         while pending and time.monotonic() < deadline:
             for booking_id, _, h in booking_ids:
@@ -504,7 +513,7 @@ class Bench:
             self.summarize_profiles("flows")
         callback_to_confirmed = self._callback_to_confirmed([b for b, _, _ in booking_ids])
         delivery = self._event_delivery()
-        self.figures.update(cpu_per_flow_ms=per_flow, machine_busy_during_flows=busy)
+        self.figures.update(cpu_per_flow_ms=per_flow, machine_busy_during_flows=busy, steal_during_flows=steal)
         self.figures.update(callback_to_confirmed_ms=callback_to_confirmed, event_delivery_ms=delivery,
                             marked_sent_ms=self.relay_ms, to_consumer_ms=self.consume_ms,
                             consumer_transaction_ms=self.apply_ms,
@@ -528,7 +537,8 @@ class Bench:
              f"p99 {pct(self.callback_to_paid_ms, 99):.1f} ms",
              _verdict(c99 <= TARGETS["callback_to_confirmed_p99_ms"], "p99 ≤ 100 ms")),
             ("machine CPU while the flows were sent", f"{busy:.0%} of {os.cpu_count()} cores busy",
-             "from /proc/stat (everything on the machine, the bench's own client included)", "context"),
+             f"from /proc/stat (everything on the machine, the bench's own client included); steal {steal:.0%} (the "
+             "hypervisor running somebody else on these cores)", "context"),
             ("CPU time per full flow, all processes", f"{sum(per_flow.values()):.1f} ms",
              f"book, push, callback, query, confirm and every event applied, {window:.0f} s, idle not subtracted; "
              "ms by process: " + ", ".join(f"{g} {v:.1f}" for g, v in sorted(per_flow.items(), key=lambda kv: -kv[1])
