@@ -178,9 +178,12 @@ def test_a_booking_created_event_arriving_after_the_booking_was_settled_plans_no
 
     def planned() -> list[tuple[str, int]] | None:
         with n.db.connect() as conn:
+            # The count first: an event's inbox row and its notice commit together, so once the count says all six
+            # are in, a later statement sees every notice (read the other way round, a commit in between showed
+            # the notices without the last event's while the count already had it).
+            handled = conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
             rows = conn.execute(text("SELECT kind, booking_id FROM scheduled_notices ORDER BY booking_id, kind"))
             notices = [(kind, booking_id) for kind, booking_id in rows]
-            handled = conn.execute(text("SELECT count(*) FROM inbox")).scalar_one()
         return notices if handled >= 6 else None
 
     assert wait_for(planned, what="the events handled") == [("receipt_wait", 91), ("hold_expiring", 93)]
