@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("jeshkit.outbox")
 
 
-
 @dataclass(frozen=True)
 class Event:
     """The contract's envelope: {id, type, version, occurred_at, source, data}."""
@@ -162,9 +161,9 @@ def publish_on_commit(session: Session, row: OutboxRow) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_committed(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint released: its rows are still the outer transaction's to commit or lose
-    pending = session.info.pop(_PENDING, None)
+    if _PENDING not in session.info or session.get_nested_transaction() is not None:
+        return  # nothing staged, or a savepoint released: its rows are still the outer transaction's
+    pending = session.info.pop(_PENDING)
     if pending:
         try:
             session.info[RELAY].publish_committed([row for _, row in pending])
@@ -212,7 +211,7 @@ NATS_AWAY: tuple[type[BaseException], ...] = (
 )
 
 OUTBOX_CONSUMER = "outbox"  # dead_letter.consumer of rows the relay could not publish
-# Rows published at commit, acknowledged: marked sent (a sweep may have sent and marked one meanwhile).
+# Rows acknowledged by JetStream, marked sent (one published at commit may have been swept and marked meanwhile).
 _MARK_SENT = text(
     "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 "
     "WHERE id = ANY(CAST(:ids AS uuid[])) AND sent_at IS NULL"
@@ -406,10 +405,7 @@ class OutboxRelay:
     def _mark(self, conn: Any, sent: list[str], failures: list[tuple[str, str]], count: bool) -> None:
         """Mark sent rows; note failures (counted only when NATS itself was fine); park rows out of attempts."""
         if sent:
-            conn.execute(
-                text("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY(CAST(:ids AS uuid[]))"),
-                {"ids": sent},
-            )
+            conn.execute(_MARK_SENT, {"ids": sent})  # claimed: unsent, and locked by this transaction
         for row_id, error in failures:
             conn.execute(
                 text("UPDATE outbox SET attempts = attempts + :step, last_error = :error WHERE id = :id"),
