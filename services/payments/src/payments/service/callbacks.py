@@ -82,22 +82,32 @@ def process_stk_callback(
         session.rollback()
         apply_stk_callback(session, providers.get(method or "mpesa"), body, late)
         return
-    if not shared and token is not None and payment.callback_token is not None and not secrets.compare_digest(
-        token, payment.callback_token
-    ):
+    if not _token_accepted(token, shared, payment.callback_token):
         log.warning("ignored a callback for payment %s with a wrong token", payment.id)
         session.rollback()
         return
     _apply_locked(session, providers.get(payment.method), callback, payment)  # the lock taken above: no second one
 
 
+def _token_accepted(token: str | None, shared: bool, expected: str | None) -> bool:
+    """The callback came on the push's own token, or on the shared one (or the compat path), or the payment has
+    no token of its own."""
+    return shared or token is None or expected is None or secrets.compare_digest(token, expected)
+
+
+# Another payment that already has the callback's receipt (`{payment}`: the payment's id): a receipt is one sum
+# of money, and it settles one payment.
+_OTHER_RECEIPT_OWNER = (
+    "(SELECT other.id FROM payments other WHERE other.receipt = :receipt AND other.id <> {payment} LIMIT 1)"
+)
+_RECEIPT_OWNER = text("SELECT " + _OTHER_RECEIPT_OWNER.format(payment=":payment_id"))
+
 # A callback counted on the payment of its CheckoutRequestID (row-locked by the UPDATE), with what the usual case
 # needs to be recognised, the payment that already has the callback's receipt included.
 _NOTE_CALLBACK = text(
     "UPDATE payments SET callbacks_received = callbacks_received + 1, last_callback_at = :now, updated_at = now() "
     "WHERE checkout_request_id = :reference RETURNING id, status, amount, method, callback_token, "
-    "(SELECT other.id FROM payments other WHERE other.receipt = :receipt AND other.id <> payments.id LIMIT 1) "
-    "AS receipt_owner"
+    + _OTHER_RECEIPT_OWNER.format(payment="payments.id") + " AS receipt_owner"
 )
 
 
@@ -113,13 +123,11 @@ def _usual_success(
     row = session.execute(
         _NOTE_CALLBACK, {"now": now, "reference": callback.checkout_request_id, "receipt": callback.receipt}
     ).first()
-    usual = (
+    usual = (  # the general path's rules, on what the UPDATE returned
         row is not None
         and row.status in UNSETTLED
-        and callback.amount is not None
-        and callback.amount == Decimal(row.amount)
-        and row.receipt_owner is None
-        and (shared or row.callback_token is None or secrets.compare_digest(token or "", row.callback_token))
+        and _success_problem(row.amount, callback, row.receipt_owner) is None
+        and _token_accepted(token, shared, row.callback_token)
     )
     if not usual or row is None:
         session.rollback()
@@ -250,19 +258,23 @@ def _needs_query(session: Session, payment: Payment, callback: StkCallback) -> b
     return payment.status in UNSETTLED
 
 
-_RECEIPT_OWNER = text("SELECT id FROM payments WHERE receipt = :receipt AND id <> :payment_id")
-
-
 def _untrustworthy_success(session: Session, payment: Payment, callback: StkCallback) -> str | None:
     """Why a success callback cannot be believed (wrong amount, reused receipt), or None."""
-    if callback.amount is None:
-        return "a success callback came without an Amount"
-    if callback.amount != Decimal(payment.amount):
-        return f"a success callback claimed {callback.amount} KES but {payment.amount} KES was charged"
+    owner = None
     if callback.receipt:
         owner = session.execute(_RECEIPT_OWNER, {"receipt": callback.receipt, "payment_id": payment.id}).scalar()
-        if owner is not None:
-            return f"a success callback carried receipt {callback.receipt} of payment {owner}"
+    return _success_problem(payment.amount, callback, owner)
+
+
+def _success_problem(charged: int, callback: StkCallback, receipt_owner: int | None) -> str | None:
+    """The rule for a success callback of a payment of `charged` KES, given the other payment that already has its
+    receipt (None: none has)."""
+    if callback.amount is None:
+        return "a success callback came without an Amount"
+    if callback.amount != Decimal(charged):
+        return f"a success callback claimed {callback.amount} KES but {charged} KES was charged"
+    if receipt_owner is not None:
+        return f"a success callback carried receipt {callback.receipt} of payment {receipt_owner}"
     return None
 
 
