@@ -73,7 +73,11 @@ def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
     check_page(desk, "33-console-rentals-desktop")
     desk.get_by_role("link", name="Invoices").click()
     desk.get_by_label("Status").select_option("open")
-    desk.get_by_label("Overdue only").check()
+    # The filters live in the URL, which React Router updates in a transition: the checkbox shows its new state
+    # when that commits, so wait for it rather than insist at once (check() does, and fails on a busy machine).
+    desk.get_by_label("Overdue only").click()
+    expect(desk.get_by_label("Overdue only")).to_be_checked()
+    expect(desk).to_have_url(re.compile(r"status=open.*overdue=true|overdue=true.*status=open"))
     expect(desk.locator("tbody tr").filter(has_text=f"#{booking_id}").first).to_contain_text("days overdue")
     check_page(desk, "34-console-invoices-desktop")
 

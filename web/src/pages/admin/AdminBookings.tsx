@@ -1,7 +1,8 @@
 import { useState } from "react";
-import { Link, useSearchParams } from "react-router-dom";
+import { Link } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
+import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { loadBookings, loadUnitIndex } from "../../lib/bookings";
 import { formatDay } from "../../lib/dates";
@@ -13,7 +14,7 @@ type Status = (typeof STATUSES)[number];
 
 export function AdminBookings() {
   const { t, lang } = useI18n();
-  const [params, setParams] = useSearchParams();
+  const [params, set] = useFilterParams();
   const status = (STATUSES as readonly string[]).includes(params.get("status") ?? "") ? (params.get("status") as Status) : undefined;
   const unitId = Number(params.get("unit_id")) || undefined;
   const userId = Number(params.get("user_id")) || undefined;
@@ -22,12 +23,6 @@ export function AdminBookings() {
   const bookings = useLoad(() => loadBookings({ status, unit_id: unitId, user_id: userId, refund_status: owingRefund }),
     [status, unitId, userId, owingRefund]);
   const [userInput, setUserInput] = useState(userId ? String(userId) : "");
-  const set = (key: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    setParams(next);
-  };
   const cancel = async (id: number) => {
     if (!window.confirm(t("booking.cancelConfirm"))) return;
     const { error, response } = await api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } });

@@ -1,6 +1,6 @@
-import { useSearchParams } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
+import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { formatDay } from "../../lib/dates";
 import { Price } from "../../components/Price";
@@ -13,7 +13,7 @@ type Status = (typeof STATUSES)[number];
 /** Every invoice, filtered by status (and overdue, or one rental). */
 export function AdminInvoices() {
   const { t, lang } = useI18n();
-  const [params, setParams] = useSearchParams();
+  const [params, set] = useFilterParams();
   const asked = params.get("status") ?? "";
   const status = (STATUSES as readonly string[]).includes(asked) ? (asked as Status) : undefined;
   const overdue = params.get("overdue") === "true";
@@ -23,12 +23,6 @@ export function AdminInvoices() {
     const { data, error, response } = await api.GET("/api/invoices", { params: { query } });
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
   }, [status, overdue, bookingId]);
-  const set = (key: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    setParams(next);
-  };
 
   return (
     <div className="stack">
