@@ -70,7 +70,7 @@ def test_requests_are_counted_by_route_template_and_status(make_service: Callabl
 
 
 def test_outbox_backlog_age_and_parked_messages_come_from_the_database(make_service: Callable[..., Any]) -> None:
-    client = make_service("transport", run_workers=False)  # no relay: staged rows stay unsent
+    client = make_service("transport", run_workers=False)  # no sweep: rows written here stay unsent
     url = client.app.state.settings.database_url
     engine = create_engine(url)
     try:

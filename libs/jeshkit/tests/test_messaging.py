@@ -162,6 +162,40 @@ def test_a_commit_publishes_its_events_at_once_and_nothing_that_was_rolled_back(
     assert not set(never) & set(rows)
 
 
+def test_a_process_without_workers_publishes_its_own_commits_and_sweeps_nothing(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    factory = session_factory(kit_db)
+    orphan = event_bus.envelope("Ping", {"n": 0}, source="kit")
+    with kit_db.begin() as conn:  # left unsent by a process that died: for a sweep, i.e. for a replica with workers
+        conn.execute(text(
+            "INSERT INTO outbox (id, type, version, subject, payload, created_at) VALUES "
+            "(:id, 'Ping', 1, 'jesh.events.Ping', CAST(:payload AS jsonb), now() - interval '1 minute')"),
+            {"id": orphan["id"], "payload": json.dumps(orphan)})
+
+    def commit() -> str:
+        with factory() as session:
+            event_id = stage(session, Ping(n=7)).id
+            session.commit()
+        return event_id
+
+    async def scenario() -> str:
+        messaging = Messaging(settings_for(jesh_nats), kit_db, factory)
+        await messaging.start(workers=False)  # an API-only replica: no sweep, no consumer, no jobs
+        try:
+            await messaging.wait_jetstream()
+            event_id = await asyncio.to_thread(commit)
+            await wait_async(lambda: unsent(kit_db) == 1, 5, "the committed event to be published and marked sent")
+            await asyncio.sleep(1.5)  # room for a sweep to show up (the first one takes every unsent row)
+            return event_id
+        finally:
+            await messaging.stop()
+
+    event_id = asyncio.run(scenario())
+    assert [e["id"] for e in event_bus.events("Ping")] == [event_id]
+    assert unsent(kit_db) == 1  # the dead process's row: left to a replica that runs workers
+
+
 def run_consumer(engine: Engine, nats: Nats, handler: Any, until: Any, **settings: Any) -> None:
     factory = session_factory(engine)
 

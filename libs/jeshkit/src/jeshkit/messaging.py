@@ -146,11 +146,13 @@ class Messaging:
     # --- workers --------------------------------------------------------------------------------
     async def start(self, *, workers: bool) -> None:
         self._tasks.append(asyncio.create_task(self._connect_forever(), name="nats-connect"))
+        # Every process publishes what its own commits stage, at once: every session of the process hands those rows
+        # to the relay. The relay's sweep (the safety net for rows a dead process or a failed publication left) is a
+        # worker, as are the consumer and the periodic jobs.
+        self.relay = OutboxRelay(self._engine, self, max_attempts=self.settings.outbox_max_attempts)
+        self._session_factory.kw.setdefault("info", {})[RELAY] = self.relay
         if not workers:
             return
-        self.relay = OutboxRelay(self._engine, self, max_attempts=self.settings.outbox_max_attempts)
-        # Every session of the process hands what its commits staged to the relay, which publishes it at once.
-        self._session_factory.kw.setdefault("info", {})[RELAY] = self.relay
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self._handlers:
             consumer = EventConsumer(

@@ -144,7 +144,7 @@ class OutboxRow:
     traceparent: str | None = None
 
 
-# session.info keys: the process's relay (set by jeshkit.messaging where the workers run), and the rows the session's
+# session.info keys: the process's relay (set by jeshkit.messaging in every process), and the rows the session's
 # open transaction has written, each with the (nested) transaction that wrote it.
 RELAY = "jeshkit.outbox.relay"
 _PENDING = "jeshkit.outbox.pending"
