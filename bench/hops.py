@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 import nats  # noqa: E402
 from harness import bench_postgres  # noqa: E402
-from nats.js.api import ConsumerConfig, StorageType, StreamConfig  # noqa: E402
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from jeshstack.procs import Nats, free_port  # noqa: E402
@@ -38,12 +38,16 @@ from jeshstack.procs import Nats, free_port  # noqa: E402
 Hop = Callable[[], Awaitable[None]]
 
 
-async def measure(hop: Hop, *, rounds: int, pause: float) -> list[float]:
-    """Wall time of `rounds` hops in ms, each after `pause` seconds of doing nothing."""
+async def measure(hop: Hop, *, rounds: int, pause: float, before: Hop | None = None) -> list[float]:
+    """Wall time of `rounds` hops in ms, each after `before` (outside the clock) and `pause` seconds of nothing."""
     for _ in range(20):  # warm up: connections, caches, the code itself
+        if before is not None:
+            await before()
         await hop()
     out = []
     for _ in range(rounds):
+        if before is not None:
+            await before()
         if pause:
             await asyncio.sleep(pause)
         started = time.perf_counter()
@@ -52,7 +56,8 @@ async def measure(hop: Hop, *, rounds: int, pause: float) -> list[float]:
     return out
 
 
-async def hops(postgres_url: str, nats_url: str) -> dict[str, Hop]:
+async def hops(postgres_url: str, nats_url: str) -> dict[str, tuple[Hop, Hop | None]]:
+    """Each hop by name, with what must happen before it, outside the clock (or None)."""
     engine = create_engine(postgres_url)
     conn = engine.connect()
     select_one = text("SELECT 1")
@@ -72,13 +77,13 @@ async def hops(postgres_url: str, nats_url: str) -> dict[str, Hop]:
 
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name="HOPS", subjects=["hops.events.>"], storage=StorageType.FILE))
-    await js.add_consumer("HOPS", ConsumerConfig(durable_name="hops", ack_policy="explicit"))
+    await js.add_consumer("HOPS", ConsumerConfig(durable_name="hops", ack_policy=AckPolicy.EXPLICIT))
     inbox = nc.new_inbox()
     pulled = await nc.subscribe(inbox)
     counter = iter(range(10**9))
 
     async def jetstream_delivery() -> None:
-        # the pull request is open before the clock starts (as the consumers keep one open); measured from the
+        # the pull request is opened before the clock starts (open_pull; the consumers keep one open); from the
         # publication to the message in the consumer's hands, then the PubAck awaited and the message acked
         ack = asyncio.ensure_future(js.publish("hops.events.x", b"{}", headers={"Nats-Msg-Id": str(next(counter))}))
         msg = await pulled.next_msg(timeout=5)
@@ -90,41 +95,20 @@ async def hops(postgres_url: str, nats_url: str) -> dict[str, Hop]:
                          reply=inbox)
         await nc.flush()
 
-    return {"thread hop (asyncio.to_thread)": thread_hop, "PostgreSQL round trip (SELECT 1)": postgres_round_trip,
-            "NATS core round trip": nats_round_trip, "JetStream: publish → pull delivery": jetstream_delivery,
-            "_open_pull": open_pull}
+    return {"thread hop (asyncio.to_thread)": (thread_hop, None),
+            "PostgreSQL round trip (SELECT 1)": (postgres_round_trip, None),
+            "NATS core round trip": (nats_round_trip, None),
+            "JetStream: publish → pull delivery": (jetstream_delivery, open_pull)}
 
 
 async def run(postgres_url: str, nats_url: str, rounds: int, pause: float) -> None:
     found = await hops(postgres_url, nats_url)
-    open_pull = found.pop("_open_pull")
     print(f"{rounds} rounds each; ms per hop, p50 / p90; 'after a pause': {pause * 1000:g} ms of nothing before each")
     print(f"  {'hop':36s} {'back to back':>16s} {'after a pause':>16s}  ratio of p50s")
-    for name, hop in found.items():
-        if name.startswith("JetStream"):  # a pull request opened before each, outside the clock
-            hot, idle = await _timed_after_pull(hop, open_pull, rounds=rounds, pause=pause)
-        else:
-            hot = await measure(hop, rounds=rounds, pause=0.0)
-            idle = await measure(hop, rounds=rounds, pause=pause)
+    for name, (hop, before) in found.items():
+        hot = await measure(hop, rounds=rounds, pause=0.0, before=before)
+        idle = await measure(hop, rounds=rounds, pause=pause, before=before)
         print(f"  {name:36s} {_p(hot):>16s} {_p(idle):>16s}  {statistics.median(idle) / statistics.median(hot):.1f}x")
-
-
-async def _timed_after_pull(hop: Hop, open_pull: Hop, *, rounds: int, pause: float) -> tuple[list[float], list[float]]:
-    out: list[list[float]] = []
-    for wait in (0.0, pause):
-        for _ in range(20):
-            await open_pull()
-            await hop()
-        times = []
-        for _ in range(rounds):
-            await open_pull()
-            if wait:
-                await asyncio.sleep(wait)
-            started = time.perf_counter()
-            await hop()
-            times.append((time.perf_counter() - started) * 1000)
-        out.append(times)
-    return out[0], out[1]
 
 
 def _p(values: list[float]) -> str:
