@@ -31,7 +31,8 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jeshstack.procs import free_port, http_ok, wait_for  # noqa: E402
+from jeshstack.databases import create_database_if_missing, with_db  # noqa: E402
+from jeshstack.procs import free_port, http_ok, port_open, wait_for  # noqa: E402
 from jeshstack.stack import ManagedProcess, Stack, StackConfig  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
@@ -183,16 +184,24 @@ function request()
 end
 """
 
+FLOOR_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"unit_id": 1, "start_date": "2031-01-01", "end_date": "2031-01-02"}'
+"""
+
 
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.state = Path(tempfile.mkdtemp(prefix="jesh-bench-"))
         self.ceiling_port = free_port()
+        self.floor_ports = [free_port(), free_port()]  # two processes, as booking runs
         self.stack = Stack(StackConfig(
             state_dir=self.state, gateway_port=free_port(), seed_demo_units=False,
             replicas={"booking": 2, "payments": 2},  # as the end-to-end stack runs them
-            extra_routes={"bench-ceiling": ("/bench/ceiling", f"http://127.0.0.1:{self.ceiling_port}")},
+            extra_routes={"bench-ceiling": ("/bench/ceiling", f"http://127.0.0.1:{self.ceiling_port}"),
+                          "bench-floor": ("/bench/floor", ",".join(f"http://127.0.0.1:{p}" for p in self.floor_ports))},
             env={
                 "BOOKING_HOLD_SECONDS": "3600",
                 "PAYMENT_RECONCILE_AFTER_SECONDS": "120",
@@ -223,6 +232,16 @@ class Bench:
         wait_for(lambda: http_ok(f"http://127.0.0.1:{self.ceiling_port}/"), timeout=30, what="ceiling app",
                  tolerate=(Exception,))
         self.stack.start()
+        create_database_if_missing(self.stack.database_urls["booking"], "bench_floor")
+        floor_db = with_db(self.stack.database_urls["booking"], "bench_floor")
+        for index, port in enumerate(self.floor_ports):
+            floor = ManagedProcess(
+                f"floor-{index + 1}", self.stack.uvicorn_command("bench.floor:create_app", port),
+                {**self.stack.service_env("booking"), "FLOOR_DATABASE_URL": floor_db, "PYTHONPATH": str(REPO)},
+                self.state / "logs" / f"floor-{index + 1}.log", None)
+            floor.start()
+            self.stack.processes[f"floor-{index + 1}"] = floor
+            wait_for(lambda p=port: port_open(p), timeout=30, what="the thinnest write's app")
 
     # --- data -----------------------------------------------------------------------------------
     def seed(self) -> None:
@@ -308,6 +327,36 @@ class Bench:
         ]
         self.cpu_per_booking(idle, before, after)
 
+    def thinnest_write(self, wrk: str) -> None:
+        """The same write run against bench/floor.py (one INSERT and its COMMIT through FastAPI, SQLAlchemy and
+        psycopg2, nothing else), with its req/s against this run's ceiling and its CPU per write (its app,
+        PostgreSQL and Traefik, less what they use idle): what bounds a booking on this machine."""
+        ceiling = self.figures["ceiling"]["rps"]
+        script = self.state / "floor.lua"
+        script.write_text(FLOOR_LUA)
+        roots = {pid: name for pid, name in self.cpu_roots().items() if name in ("postgres", "traefik")}
+        for name in ("floor-1", "floor-2"):
+            roots[self.stack.processes[name].proc.pid] = "floor"  # type: ignore[union-attr]
+        idle, at_idle = cpu_by_group(roots), time.monotonic()
+        time.sleep(self.idle_seconds)
+        before, started = cpu_by_group(roots), time.monotonic()
+        floor = run_wrk(wrk, f"{self.stack.gateway_url}/bench/floor", duration=self.args.duration,
+                        connections=self.args.connections, script=script)
+        after, window = cpu_by_group(roots), time.monotonic() - started
+        writes = floor["requests"] - floor["non_2xx"]
+        per = {g: 1000 * (after[g] - before[g] - (before[g] - idle[g]) / (started - at_idle) * window) / writes
+               for g in after} if writes else {}
+        booking_ms = self.figures.get("cpu_per_booking", {}).get("ms", float("nan"))
+        self.figures["thinnest_write"] = {**floor, "ratio": floor["rps"] / ceiling, "cpu_ms": sum(per.values()),
+                                          "cpu_by_group_ms": per}
+        self.rows.append((
+            "context: the thinnest write (bench/floor.py)", f"{floor['rps']:.0f} req/s = {floor['rps'] / ceiling:.0%} "
+            f"of ceiling", "the same wrk run: one INSERT and its COMMIT through FastAPI, SQLAlchemy Core and psycopg2, "
+            "two processes behind the same Traefik; no token, no peer facts, no outbox, no events. CPU per write "
+            f"{sum(per.values()):.2f} ms (" + ", ".join(f"{g} {v:.2f}" for g, v in sorted(per.items())) + "), against "
+            f"{booking_ms:.1f} ms per booking; p50 {floor.get('p50_ms', 0):.1f} ms, p99 {floor.get('p99_ms', 0):.1f} "
+            f"ms; non-2xx {floor['non_2xx']:.0f} of {floor['requests']:.0f}", "context (what bounds a booking)"))
+
     # --- CPU time per booking -------------------------------------------------------------------
     idle_seconds = 5.0
 
@@ -316,7 +365,7 @@ class Bench:
         simulators), each the root of a group named after it (replicas of a service share one group)."""
         roots = {}
         for name, managed in self.stack.processes.items():
-            if managed.proc is not None and name != "ceiling":
+            if managed.proc is not None and not _bench_own(name):
                 roots[managed.proc.pid] = re.sub(r"-\d+$", "", name)
         for name, infra in (("postgres", self.stack.postgres), ("nats", self.stack.nats),
                             ("traefik", self.stack.traefik)):
@@ -650,7 +699,7 @@ class Bench:
     def memory(self) -> None:
         rss = {}
         for name, proc in self.stack.processes.items():
-            if proc.proc is None or name in ("daraja-sim", "ceiling"):
+            if proc.proc is None or name == "daraja-sim" or _bench_own(name):
                 continue
             status = Path(f"/proc/{proc.proc.pid}/status").read_text()
             rss[name] = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
@@ -678,6 +727,11 @@ class Bench:
             shutil.rmtree(self.state, ignore_errors=True)
 
 
+def _bench_own(process: str) -> bool:
+    """The bench's own yardsticks (the ceiling, the thinnest write), not part of the stack it measures."""
+    return process == "ceiling" or process.startswith("floor-")
+
+
 def _verdict(ok: bool, target: str) -> str:
     return f"{'met' if ok else 'MISSED'} ({target})"
 
@@ -700,6 +754,7 @@ def main() -> int:
         bench.start()
         bench.seed()
         bench.throughput(wrk)
+        bench.thinnest_write(wrk)
         bench.full_flow(args.flows)
         if args.paced > 0:
             bench.full_flow(max(1, round(10 * args.paced)), rate=args.paced)

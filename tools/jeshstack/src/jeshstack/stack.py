@@ -34,7 +34,8 @@ class StackConfig:
     replicas: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every service
     seed_demo_units: bool = True
-    # Extra gateway routes, name → (path prefix, backend URL), behind the same middlewares as /api routes.
+    # Extra gateway routes, name → (path prefix, backend URLs, comma-separated), behind the same middlewares as /api
+    # routes.
     extra_routes: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Build web/ (npm ci + npm run build when its sources changed) before serving it; the static server
     # starts either way and serves whatever web/dist holds (the browser tests build it themselves).
@@ -128,7 +129,8 @@ class Stack:
         self.nats_url = self.nats.url
         self._say(f"NATS (JetStream) on {self.nats_url}")
 
-    def _uvicorn(self, target: str, port: int) -> list[str]:
+    def uvicorn_command(self, target: str, port: int) -> list[str]:
+        """How every service and simulator is started: the app factory `target` under uvicorn on `port`."""
         return [
             sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
@@ -139,8 +141,8 @@ class Stack:
         if self.env_value(url_variable):
             return self.env_value(url_variable)
         port = free_port()
-        proc = ManagedProcess(name, self._uvicorn(target, port), dict(self.base_env), self.log_dir / f"{name}.log",
-                              self.config.console)
+        proc = ManagedProcess(name, self.uvicorn_command(target, port), dict(self.base_env),
+                              self.log_dir / f"{name}.log", self.config.console)
         proc.start()
         self.processes[name] = proc
         return f"http://127.0.0.1:{port}"
@@ -157,7 +159,7 @@ class Stack:
             env = {**self.base_env, "AT_SIM_STORE": str(self.state_dir / "sms" / "messages.jsonl"),
                    "AT_SIM_CALLBACK_URL": f"{public}/api/notifications/hooks/sms/{self.at_callback_token}"}
             self.processes["sms-sim"] = ManagedProcess(
-                "sms-sim", self._uvicorn("at_sim.app:create_app", port), env, self.log_dir / "sms-sim.log",
+                "sms-sim", self.uvicorn_command("at_sim.app:create_app", port), env, self.log_dir / "sms-sim.log",
                 self.config.console,
             )
             self.processes["sms-sim"].start()
@@ -222,7 +224,7 @@ class Stack:
                 key = name if index == 0 else f"{name}-{index + 1}"
                 port = int(url.rsplit(":", 1)[1])
                 proc = ManagedProcess(
-                    key, self._uvicorn(f"{name}.app:create_app", port), self.service_env(name),
+                    key, self.uvicorn_command(f"{name}.app:create_app", port), self.service_env(name),
                     self.log_dir / f"{key}.log", self.config.console,
                 )
                 proc.start()
@@ -246,10 +248,10 @@ class Stack:
             return None
         middlewares = ["cors", "security-headers", "errors-api", "ratelimit-api", "body-limit", "retry"]
         routers, services = {}, {}
-        for name, (prefix, url) in self.config.extra_routes.items():
+        for name, (prefix, urls) in self.config.extra_routes.items():
             routers[name] = {"entryPoints": ["web"], "rule": f"PathPrefix(`{prefix}`)", "priority": 250,
                              "service": name, "middlewares": middlewares}
-            services[name] = {"loadBalancer": {"servers": [{"url": url}]}}
+            services[name] = {"loadBalancer": {"servers": [{"url": url} for url in urls.split(",")]}}
         return {"extra-routes": {"http": {"routers": routers, "services": services}}}
 
     def base_env_gateway(self) -> dict[str, str]:
