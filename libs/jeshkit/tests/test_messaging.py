@@ -18,7 +18,8 @@ from jeshkit.db import make_engine, make_session_factory
 from jeshkit.events import EventData, EventDataError, Int
 from jeshkit.messaging import Messaging
 from jeshkit.migrations import MESSAGING_DDL
-from jeshkit.outbox import Event, OutboxRelay, stage
+from jeshkit.outbox import Event, stage
+from jeshkit.relay import OutboxRelay
 from jeshkit.settings import ServiceSettings
 from jeshstack.procs import Nats, Postgres
 from jeshstack.testing import EventBus

@@ -25,7 +25,8 @@ from jeshkit.consumer import apply_once, handler_table
 from jeshkit.db import SessionDep
 from jeshkit.errors import Conflict, NotFound
 from jeshkit.events.base import EventDataError
-from jeshkit.outbox import OUTBOX_CONSUMER, Event, OutboxRow, publish_on_commit
+from jeshkit.outbox import Event, OutboxRow, publish_on_commit
+from jeshkit.relay import OUTBOX_CONSUMER
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser
 

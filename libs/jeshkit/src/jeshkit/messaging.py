@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.consumer import EventConsumer, Handlers
 from jeshkit.jobs import PeriodicJob, run_periodically
-from jeshkit.outbox import RELAY, OutboxRelay
+from jeshkit.outbox import RELAY
+from jeshkit.relay import OutboxRelay
 from jeshkit.retention import prune_messaging
 from jeshkit.settings import ServiceSettings
 

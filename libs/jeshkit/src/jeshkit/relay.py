@@ -1,0 +1,264 @@
+"""The relay that sends the outbox to JetStream.
+
+What a process's commits staged (jeshkit.outbox) is published at once, from its event loop (`Nats-Msg-Id` = event
+id), and marked sent once JetStream's PubAck is in, several acknowledged rows in one statement.
+
+A periodic sweep is the safety net: it claims rows still unsent a moment after their commit (the process died
+before publishing, NATS was away, the mark failed) with `FOR UPDATE SKIP LOCKED` (several replicas share the work)
+and publishes them; a row it sends again is dropped by JetStream's duplicate window. When NATS is away the relay
+backs off and every row waits; NATS coming back wakes it. A row that fails for a reason of its own (e.g. too large)
+does not hold up the rows behind it: it is retried in the next rounds and, after `outbox_max_attempts`, moved to
+dead_letter (consumer "outbox"), where an admin can see and replay it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import nats
+from sqlalchemy import Engine, text
+
+from jeshkit.outbox import OutboxRow
+from jeshkit.tasks import in_thread, raise_if_cancelling
+
+log = logging.getLogger("jeshkit.relay")
+
+
+# Failures that are NATS being away or slow (every row would fail alike): stop the round, back off.
+NATS_AWAY: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    ConnectionError,
+    OSError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoRespondersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.StaleConnectionError,
+    nats.errors.TimeoutError,
+    nats.js.errors.NoStreamResponseError,
+)
+
+OUTBOX_CONSUMER = "outbox"  # dead_letter.consumer of rows the relay could not publish
+# Rows acknowledged by JetStream, marked sent (one published at commit may have been swept and marked meanwhile).
+_MARK_SENT = text(
+    "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 "
+    "WHERE id = ANY(CAST(:ids AS uuid[])) AND sent_at IS NULL"
+)
+
+
+class OutboxRelay:
+    """Publishes what this process's commits staged, at once, and sweeps up every row still unsent a moment after
+    its commit; each row is marked sent once acknowledged."""
+
+    batch_size = 200
+    # The safety net's period: rows are normally published by the process that committed them within milliseconds,
+    # so the sweep only finds rows whose process died or whose publication failed. Each sweep costs each replica a
+    # thread hop and a transaction.
+    sweep_interval = 5.0
+    # A periodic sweep leaves rows younger than this to the process publishing them (sending them twice is harmless,
+    # JetStream drops the duplicate, but it is work for nothing).
+    in_flight_seconds = 1.0
+    # Rows published at commit are marked sent this long after the first of them was acknowledged, together.
+    mark_delay = 0.05
+    max_backoff = 10.0
+
+    def __init__(self, engine: Engine, messaging: Any, *, max_attempts: int = 5) -> None:
+        self._engine = engine
+        self._messaging = messaging  # jeshkit.messaging.Messaging: gives the current JetStream context
+        self.max_attempts = max_attempts
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self._retry_now = asyncio.Event()  # NATS is back: end the backoff at once
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._acked: list[str] = []  # published at once and acknowledged, to be marked sent
+        self._marking: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        backoff = 0.2
+        min_age = 0.0  # the first sweep takes every unsent row: nothing of this process is in flight yet
+        while True:
+            raise_if_cancelling()
+            try:
+                _, more = await self.relay_once(min_age)
+                backoff = 0.2
+            except Exception as exc:  # noqa: BLE001 - any failure: keep rows, retry later
+                log.warning("outbox relay failed, will retry: %s", exc)
+                self._retry_now.clear()
+                try:
+                    await asyncio.wait_for(self._retry_now.wait(), timeout=backoff)
+                except TimeoutError:
+                    pass
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            if more:
+                continue
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.sweep_interval)
+                min_age = 0.0  # woken (NATS is back): every row waiting
+            except TimeoutError:
+                min_age = self.in_flight_seconds
+
+    # --- publication at commit ------------------------------------------------------------------
+    def publish_committed(self, rows: list[OutboxRow]) -> None:
+        """Called in the thread that committed: the rows go out from the event loop, no transaction open."""
+        try:
+            self._loop.call_soon_threadsafe(self._start_publishing, rows)
+        except RuntimeError:  # the loop has closed (shutting down): the next sweep, anywhere, sends them
+            pass
+
+    def _start_publishing(self, rows: list[OutboxRow]) -> None:
+        task = self._loop.create_task(self._publish_now(rows))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _publish_now(self, rows: list[OutboxRow]) -> None:
+        js = self._messaging.jetstream()
+        if js is None:
+            return  # NATS away: the sweep sends them when it is back
+        outcomes = await asyncio.gather(*(self._publish(js, row) for row in rows), return_exceptions=True)
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome is None:
+                self._acked.append(row.id)
+            elif isinstance(outcome, Exception):  # left unsent: the sweep retries, counts and parks it
+                log.info("outbox row %s not published at commit (the sweep retries it): %s", row.id, outcome)
+            else:
+                raise outcome
+        if self._acked and (self._marking is None or self._marking.done()):
+            self._marking = self._loop.create_task(self._mark_acked())
+
+    async def _mark_acked(self) -> None:
+        """Mark what was acknowledged meanwhile, one statement for all of it, until nothing is left. Nobody waits for
+        the mark (the consumers have the events already), so it waits a little to take more rows at once."""
+        while self._acked:
+            await asyncio.sleep(self.mark_delay)
+            ids, self._acked = self._acked, []
+            try:
+                await in_thread(self._mark_sent, ids)
+            except Exception as exc:  # noqa: BLE001 - left unsent: sent again by a sweep, dropped by JetStream
+                log.warning("could not mark %d published outbox rows sent: %s", len(ids), exc)
+
+    def _mark_sent(self, ids: list[str]) -> None:
+        with self._engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(_MARK_SENT, {"ids": ids})
+
+    async def stop_publishing(self) -> None:
+        """Let what is being published at commit finish (bounded), then stop: what is left, a sweep sends."""
+        tasks = [*self._publishing, *([self._marking] if self._marking else [])]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=2.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+    # --- the sweep --------------------------------------------------------------------------------
+    async def relay_once(self, min_age: float = 0.0) -> tuple[int, bool]:
+        """Claim a batch of rows unsent `min_age` seconds after they were written, publish them, mark the acknowledged
+        ones. Returns (sent, more)."""
+        js = self._messaging.jetstream()
+        if js is None:
+            raise ConnectionError("NATS not connected")
+        # One thread hop to claim, one to mark and release: each hop costs latency on a busy machine.
+        conn, rows = await in_thread(self._connect_and_claim, min_age, discard=self._release_claim)
+        if not rows:
+            return 0, False
+        sent: list[str] = []
+        failures: list[tuple[str, str]] = []
+        away: str | None = None
+        try:
+            # The whole batch goes out in one flush; the PubAcks are then awaited together.
+            outcomes = await asyncio.gather(*(self._publish(js, row) for row in rows), return_exceptions=True)
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if outcome is None:
+                    sent.append(str(row.id))
+                elif isinstance(outcome, NATS_AWAY):  # NATS itself: back off, the attempt is not the row's fault
+                    away = away or f"{type(outcome).__name__}: {outcome}"
+                    failures.append((str(row.id), f"{type(outcome).__name__}: {outcome}"))
+                elif isinstance(outcome, Exception):  # this row's own problem: noted, the others go on
+                    log.error("outbox row %s (%s) cannot be published: %s", row.id, row.subject, outcome)
+                    failures.append((str(row.id), f"{type(outcome).__name__}: {outcome}"))
+                else:  # cancelled: rows published but not marked go out again (JetStream drops the duplicate)
+                    raise outcome
+        finally:
+            await in_thread(self._mark_and_close, conn, sent, failures, away is None)
+        if away is not None:
+            raise ConnectionError(away)
+        return len(sent), len(rows) == self.batch_size
+
+    async def _publish(self, js: Any, row: OutboxRow | Any) -> None:
+        headers = {"Nats-Msg-Id": str(row.id)}
+        if row.request_id:
+            headers["X-Request-Id"] = row.request_id
+        if row.traceparent:
+            headers["traceparent"] = row.traceparent
+        await js.publish(row.subject, row.payload.encode(), headers=headers, timeout=2)
+
+    def _connect_and_claim(self, min_age: float) -> tuple[Any, list[Any]]:
+        conn = self._engine.connect()
+        try:
+            rows = self._claim(conn, min_age)
+        except BaseException:
+            conn.close()
+            raise
+        if not rows:
+            conn.rollback()
+            conn.close()
+        return conn, rows
+
+    def _release_claim(self, claimed: tuple[Any, list[Any]]) -> None:
+        """Give back a claim nobody will publish (the relay was stopped): end its transaction, close."""
+        conn, rows = claimed
+        if rows:
+            self._mark_and_close(conn, [], [], False)
+
+    def _mark_and_close(self, conn: Any, sent: list[str], failures: list[tuple[str, str]], count: bool) -> None:
+        try:
+            self._mark(conn, sent, failures, count)
+        finally:
+            conn.close()
+
+    def _claim(self, conn: Any, min_age: float) -> list[Any]:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT id, subject, payload::text AS payload, request_id, traceparent FROM outbox "
+                    "WHERE sent_at IS NULL AND created_at <= clock_timestamp() - make_interval(secs => :min_age) "
+                    "ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
+                ),
+                {"limit": self.batch_size, "min_age": min_age},
+            )
+        )
+
+    def _mark(self, conn: Any, sent: list[str], failures: list[tuple[str, str]], count: bool) -> None:
+        """Mark sent rows; note failures (counted only when NATS itself was fine); park rows out of attempts."""
+        if sent:
+            conn.execute(_MARK_SENT, {"ids": sent})  # claimed: unsent, and locked by this transaction
+        for row_id, error in failures:
+            conn.execute(
+                text("UPDATE outbox SET attempts = attempts + :step, last_error = :error WHERE id = :id"),
+                {"id": row_id, "error": error[:500], "step": 1 if count else 0},
+            )
+        if failures and count:
+            parked = conn.execute(
+                text(
+                    "WITH gone AS (DELETE FROM outbox WHERE id = ANY(CAST(:ids AS uuid[])) AND sent_at IS NULL "
+                    "AND attempts >= :max RETURNING id, subject, payload, last_error, attempts) "
+                    "INSERT INTO dead_letter (consumer, event_id, subject, payload, error, deliveries) "
+                    "SELECT :consumer, id, subject, payload::text, coalesce(last_error, ''), attempts FROM gone "
+                    "RETURNING event_id"
+                ),
+                {"ids": [row_id for row_id, _ in failures], "max": self.max_attempts, "consumer": OUTBOX_CONSUMER},
+            ).scalars().all()
+            for event_id in parked:
+                log.error("outbox row %s parked in dead_letter after %d attempts", event_id, self.max_attempts)
+        conn.commit()
+
+    def wake(self) -> None:
+        """Look for unsent rows now (e.g. NATS is back), also in the middle of a backoff."""
+        self._retry_now.set()
+        self._wakeup.set()
+
