@@ -120,6 +120,26 @@ def test_an_operator_creates_a_unit_sees_it_booked_and_completes_a_transport_req
     expect(page.get_by_text("Nothing parked.").or_(page.locator("[data-letter]").first)).to_be_visible()
     check_page(page, "28-console-events-desktop")
 
+    # The audit log: what the operator did, from every service, newest first: the truck's last move (transport) above
+    # the price and maintenance change (inventory) above the unit created; then one service's alone.
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+    rows = page.locator("tbody tr")
+    completed = rows.filter(has_text=f"transport_request:{request_id}").filter(has_text="to: completed")
+    changed = rows.filter(has_text=f"unit:{other['id']}").filter(has=page.get_by_role("rowheader", name="unit.updated"))
+    created = rows.filter(has_text=f"unit:{unit['id']}").filter(has=page.get_by_role("rowheader", name="unit.created"))
+    for entry in (completed, changed, created):
+        expect(entry).to_have_count(1)
+    order = [r.get_attribute("data-audit") for r in rows.all()]
+    positions = [order.index(e.get_attribute("data-audit")) for e in (completed, changed, created)]
+    assert positions == sorted(positions), f"not newest first: {positions}"
+    expect(created).to_contain_text("inventory")
+    check_page(page, "29-console-audit-desktop")
+    page.get_by_label("Service").select_option("transport")
+    expect(page).to_have_url(re.compile(r"/admin/audit\?service=transport$"))
+    expect(rows.filter(has_text="unit.")).to_have_count(0)
+    expect(completed).to_have_count(1)
+
     # The console works on a phone too.
     phone = new_page(PHONE)
     phone.goto("/login")

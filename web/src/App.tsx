@@ -21,6 +21,7 @@ import { AdminRentals } from "./pages/admin/AdminRentals";
 import { AdminInvoices } from "./pages/admin/AdminInvoices";
 import { AdminReports } from "./pages/admin/AdminReports";
 import { AdminEvents } from "./pages/admin/AdminEvents";
+import { AdminAudit } from "./pages/admin/AdminAudit";
 
 function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean }) {
   const { user, isAdmin } = useSession();
@@ -55,6 +56,7 @@ export function App() {
           <Route path="invoices" element={<AdminInvoices />} />
           <Route path="reports" element={<AdminReports />} />
           <Route path="events" element={<AdminEvents />} />
+          <Route path="audit" element={<AdminAudit />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

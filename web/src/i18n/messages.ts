@@ -332,6 +332,17 @@ export const en = {
   "events.replayed": "{type}: {outcome}.",
   "events.deliveries": "{n} deliveries",
   "events.payload": "Payload",
+  "audit.title": "Audit log",
+  "audit.sub": "What admins did, in every service, newest first: who, what, to which record, and the request's id for its logs.",
+  "audit.none": "No admin action recorded.",
+  "audit.when": "When",
+  "audit.service": "Service",
+  "audit.admin": "Admin",
+  "audit.action": "Action",
+  "audit.target": "Record",
+  "audit.details": "Details",
+  "audit.request": "Request id",
+  "audit.older": "Show older",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -668,4 +679,15 @@ export const sw: Record<MessageKey, string> = {
   "events.replayed": "{type}: {outcome}.",
   "events.deliveries": "Mara {n}",
   "events.payload": "Data",
+  "audit.title": "Kumbukumbu za wasimamizi",
+  "audit.sub": "Yaliyofanywa na wasimamizi katika kila huduma, mapya kwanza: nani, nini, kwa rekodi gani, na kitambulisho cha ombi kwa kumbukumbu zake.",
+  "audit.none": "Hakuna kitendo cha msimamizi kilichorekodiwa.",
+  "audit.when": "Lini",
+  "audit.service": "Huduma",
+  "audit.admin": "Msimamizi",
+  "audit.action": "Kitendo",
+  "audit.target": "Rekodi",
+  "audit.details": "Maelezo",
+  "audit.request": "Kitambulisho cha ombi",
+  "audit.older": "Onyesha za zamani",
 };

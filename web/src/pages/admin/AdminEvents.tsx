@@ -3,20 +3,10 @@ import { api, errorOf, type ApiError, type paths } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { formatInstant } from "../../lib/dates";
+import { SERVICES, SERVICE_NAMES, type Prefix, type Service } from "../../lib/services";
 import { Alert, ErrorAlert, PageTitle, Spinner } from "../../components/ui";
 
 // Every service parks the events it could not apply; each answers its own list and replay (same shapes).
-const SERVICES = {
-  auth: "/api/auth",
-  inventory: "/api/units",
-  booking: "/api/bookings",
-  payments: "/api/payments",
-  transport: "/api/transport-requests",
-  billing: "/api/billing",
-  notifications: "/api/notifications",
-} as const;
-type Service = keyof typeof SERVICES;
-type Prefix = (typeof SERVICES)[Service];
 // A service dropping its routes from the contract breaks the build here.
 type ListPath = `${Prefix}/admin/dead-letters`;
 type ReplayPath = `${Prefix}/admin/dead-letters/{letter_id}/replay`;
@@ -27,7 +17,7 @@ type Parked = paths["/api/billing/admin/dead-letters"]["get"]["responses"][200][
 type Row = Parked & { service: Service };
 
 async function loadParked(): Promise<{ data?: Row[]; error?: ApiError }> {
-  const all = await Promise.all((Object.keys(SERVICES) as Service[]).map(async (service) => {
+  const all = await Promise.all(SERVICE_NAMES.map(async (service) => {
     const path = `${SERVICES[service]}/admin/dead-letters` as "/api/billing/admin/dead-letters";
     const { data, error, response } = await api.GET(path, { params: { query: { limit: 100 } } });
     return data ? { rows: data.data.map((d) => ({ ...d, service })) } : { error: errorOf(error, response.status) };

@@ -15,6 +15,7 @@ export function AdminLayout() {
         <NavLink to="/admin/money" className={tab}>{t("money.title")}</NavLink>
         <NavLink to="/admin/reports" className={tab}>{t("admin.reports")}</NavLink>
         <NavLink to="/admin/events" className={tab}>{t("admin.events")}</NavLink>
+        <NavLink to="/admin/audit" className={tab}>{t("audit.title")}</NavLink>
       </nav>
       <Outlet />
     </div>
