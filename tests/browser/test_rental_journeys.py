@@ -1,6 +1,7 @@
 """Monthly rentals on a phone: a customer rents month to month, pays the first month, sees the gate code, turns
 autopay on and off; once locked out for an unpaid invoice (the rental's test clock, moved by the operator) the
-customer sees why, pays with the Daraja simulator and sees access restored; the operator sees the rental's stage."""
+customer sees why, pays the overdue invoice by card on Pesapal's page (its simulator) and the others with the Daraja
+simulator, and sees access restored; the operator sees the rental's stage."""
 
 from __future__ import annotations
 
@@ -81,14 +82,31 @@ def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
     expect(desk.locator("tbody tr").filter(has_text=f"#{booking_id}").first).to_contain_text("days overdue")
     check_page(desk, "34-console-invoices-desktop")
 
-    # The customer pays every open invoice, oldest first; the page follows each until billing records it.
+    # The customer pays every open invoice, oldest first: the overdue one by card on Pesapal's page (the simulator),
+    # which sends the customer back to the rental, the others by M-PESA; the page follows each until billing records
+    # it, and names every invoice paid so far.
+    def number_on(button: Any) -> str:
+        found = re.search(r"INV-\S+", button.text_content() or "")
+        assert found, button.text_content()
+        return found.group(0)
+
+    card = page.get_by_role("button", name=re.compile(r"^Pay by card INV-")).first
+    paid = [number_on(card)]
+    card.click()
+    page.get_by_label("Card number").fill("4111111111111111")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/bookings/{booking_id}\?invoice_paid=\d+$"), timeout=30_000)
+    thanks = page.get_by_text(re.compile(r"^Thank you: INV-"))
+    expect(thanks).to_contain_text(paid[0], timeout=60_000)
     for _ in range(3):
-        pay = page.get_by_role("button", name=re.compile(r"^Pay now"))
+        pay = page.get_by_role("button", name=re.compile(r"^Pay now INV-"))
         if pay.count() == 0:
             break
+        paid.append(number_on(pay.first))
         pay.first.click()
         page.get_by_role("button", name=re.compile(r"^Pay KES")).click()
-        expect(page.get_by_text(re.compile(r"^Thank you: INV-"))).to_be_visible(timeout=60_000)
+        for number in paid:
+            expect(thanks).to_contain_text(number, timeout=60_000)
 
     def restored() -> bool:
         account = admin_api.client.get(f"/api/billing/rentals/{booking_id}").json()["data"]
