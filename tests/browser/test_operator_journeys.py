@@ -1,5 +1,6 @@
 """An operator at a desk: creates a unit, puts another under maintenance, sees a customer's booking of it, and moves
-a transport request along the dispatch board to completed."""
+a transport request along the dispatch board to completed; approves a refund owed; turns card money that matched no
+payment into a refund and approves it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 
 from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.testing import wait_for
+from payments.settings import DEV_PESAPAL_KEY, DEV_PESAPAL_SECRET, PESAPAL_IPN_PATH
 from tests.browser.conftest import DESKTOP, PHONE, register_customer
 
 
@@ -197,3 +199,70 @@ def test_an_operator_approves_the_refund_of_a_cancelled_paid_booking(
     expect(phone.get_by_text("This booking is cancelled")).to_be_visible()
     expect(phone.get_by_text(re.compile(r"KES 5,000 was paid back to your M-PESA \(receipt \w+\)"))).to_be_visible()
     check_page(phone, "25-booking-refunded-phone")
+
+
+def _card_money_nobody_asked_for(portal: str, pesapal_url: str, unit_id: int, amount: int) -> str:
+    """Money paid on Pesapal's page for an order payments has no record of (its intent lost), as Pesapal's IPN then
+    reports it; returns the order's tracking id. A customer's own card payment first has payments register its IPN
+    URL with Pesapal (it does so on the first card payment)."""
+    customer = register_customer(portal)
+    with httpx.Client(base_url=portal, headers={"Authorization": f"Bearer {customer['token']}"}, timeout=30) as client:
+        start = (datetime.now(UTC) + timedelta(hours=3)).date() + timedelta(days=1)
+        r = client.post("/api/bookings", json={"unit_id": unit_id, "start_date": start.isoformat(),
+                                               "end_date": (start + timedelta(days=30)).isoformat()})
+        assert r.status_code == 201, r.text
+        r = client.post("/api/payments/card/initiate", json={"booking_id": r.json()["data"]["id"]})
+        assert r.status_code == 200, r.text
+    with httpx.Client(base_url=pesapal_url, timeout=30) as pesapal:
+        token = pesapal.post("/api/Auth/RequestToken", json={"consumer_key": DEV_PESAPAL_KEY,
+                                                             "consumer_secret": DEV_PESAPAL_SECRET}).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        ipn_id = next(i["ipn_id"] for i in pesapal.get("/api/URLSetup/GetIpnList", headers=auth).json()
+                      if PESAPAL_IPN_PATH in i["url"])
+        r = pesapal.post("/api/Transactions/SubmitOrderRequest", headers=auth, json={
+            "id": f"LOST-{uuid.uuid4().hex[:8]}", "currency": "KES", "amount": amount,
+            "description": "Jesh Storage JESH-lost", "callback_url": "https://example.co.ke/back",
+            "notification_id": ipn_id, "billing_address": {"email_address": customer["email"]}})
+        assert r.status_code == 200, r.text
+        order = r.json()
+        r = pesapal.post(order["redirect_url"], data={"card_number": "4111111111111111"})
+        assert r.status_code == 303, r.text
+    return str(order["order_tracking_id"])
+
+
+def test_an_operator_refunds_card_money_that_matched_no_payment(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str, portal_stack: Any
+) -> None:
+    unit = admin_api.unit(price=2700, size="small")
+    tracking_id = _card_money_nobody_asked_for(portal, portal_stack.pesapal_url, unit["id"], 2700)
+
+    def unmatched() -> dict[str, Any] | None:
+        rows = admin_api.client.get("/api/payments/unmatched").json()["data"]
+        return next((u for u in rows if u["reference"] == tracking_id), None)
+
+    money = wait_for(unmatched, timeout=30, what="the unmatched card money")
+    assert money["amount"] == 2700 and money["refund_id"] is None
+
+    page = new_page(DESKTOP)
+    _admin_logs_in(page)
+    page.get_by_role("link", name="Money").click()
+    item = page.locator("li.card").filter(has_text=tracking_id)
+    expect(item).to_contain_text("KES 2,700")
+    check_page(page, "36-console-unmatched-desktop")
+    item.get_by_role("button", name=re.compile(r"^Refund it")).click()
+    expect(item).to_contain_text(re.compile(r"refund #\d+"))
+    refund_id = (unmatched() or {})["refund_id"]
+    row = page.locator(f'tr[data-refund-id="{refund_id}"]')
+    expect(row).to_contain_text("KES 2,700")
+    expect(row).to_contain_text("To approve")
+    page.get_by_role("button", name=f"Approve and pay refund #{refund_id}").click()
+
+    def refund_status() -> str:
+        rows = admin_api.client.get("/api/payments/refunds").json()["data"]
+        return str(next(r["status"] for r in rows if r["id"] == refund_id))
+
+    wait_for(lambda: refund_status() == "paid", timeout=30, what="Pesapal's reversal of the card money")
+    page.get_by_label("Status").select_option("paid")
+    expect(row).to_contain_text("Refunded")
+    order = httpx.get(f"{portal_stack.pesapal_url}/simulator/orders/{tracking_id}", timeout=30).json()
+    assert order["refund"]["amount"] == 2700 and order["payment_status_description"] == "REVERSED"
