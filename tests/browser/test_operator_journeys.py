@@ -1,11 +1,12 @@
 """An operator at a desk: creates a unit, puts another under maintenance, sees a customer's booking of it, and moves
 a transport request along the dispatch board to completed; approves a refund owed; turns card money that matched no
-payment into a refund and approves it."""
+payment into a refund and approves it; replays a parked payment once the booking it pays for exists."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 from playwright.sync_api import expect
 
 from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
-from jeshstack.testing import wait_for
+from jeshstack.testing import EventBus, wait_for
 from payments.settings import DEV_PESAPAL_KEY, DEV_PESAPAL_SECRET, PESAPAL_IPN_PATH
 from tests.browser.conftest import DESKTOP, PHONE, register_customer
 
@@ -266,3 +267,52 @@ def test_an_operator_refunds_card_money_that_matched_no_payment(
     expect(row).to_contain_text("Refunded")
     order = httpx.get(f"{portal_stack.pesapal_url}/simulator/orders/{tracking_id}", timeout=30).json()
     assert order["refund"]["amount"] == 2700 and order["payment_status_description"] == "REVERSED"
+
+
+def test_an_operator_replays_a_parked_payment_once_its_booking_exists(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str, portal_stack: Any
+) -> None:
+    # A payment for a booking the booking service has not heard of yet (the next one) is parked, not lost.
+    first_unit, later_unit = admin_api.unit(price=3300, size="small"), admin_api.unit(price=3300, size="small")
+    customer = register_customer(portal)
+    mine = httpx.Client(base_url=portal, headers={"Authorization": f"Bearer {customer['token']}"}, timeout=30)
+    start = (datetime.now(UTC) + timedelta(hours=3)).date() + timedelta(days=3)
+    dates = {"start_date": start.isoformat(), "end_date": (start + timedelta(days=30)).isoformat()}
+    r = mine.post("/api/bookings", json={"unit_id": first_unit["id"], **dates})
+    assert r.status_code == 201, r.text
+    first = r.json()["data"]
+    later_id = first["id"] + 1
+    payment = {"payment_id": 900_000 + later_id, "booking_id": later_id, "user_id": first["user_id"],
+               "amount": first["total_price"], "method": "mpesa", "receipt": f"SIM{later_id:07d}",
+               "checkout_request_id": f"ws_CO_{uuid.uuid4().hex[:12]}", "paid_at": datetime.now(UTC).isoformat()}
+    with ThreadPoolExecutor(1) as outside:  # Playwright's sync API keeps an event loop running in this thread
+        outside.submit(EventBus(portal_stack.nats_url).publish, "PaymentSucceeded", payment).result()
+
+    def parked() -> dict[str, Any] | None:
+        rows = admin_api.client.get("/api/bookings/admin/dead-letters").json()["data"]
+        return next((p for p in rows if f"unknown booking {later_id}" in p["error"]), None)
+
+    letter = wait_for(parked, timeout=30, what="the payment parked by the booking service")
+
+    page = new_page(DESKTOP)
+    _admin_logs_in(page)
+    page.get_by_role("link", name="Parked events").click()
+    card = page.locator(f'[data-letter="booking-{letter["id"]}"]')
+    expect(card).to_contain_text("PaymentSucceeded")
+    expect(card).to_contain_text(f"unknown booking {later_id}")
+    check_page(page, "37-console-parked-desktop")
+    replay = card.get_by_role("button", name=f"Replay booking #{letter['id']}")
+    replay.click()  # still unknown: it stays parked, and the console says why
+    expect(page.get_by_role("alert").filter(has_text=f"unknown booking {later_id}")).to_be_visible()
+    expect(card).to_be_visible()
+
+    # The booking it pays for is made; the replay now applies the payment and confirms it.
+    r = mine.post("/api/bookings", json={"unit_id": later_unit["id"], **dates})
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["id"] == later_id
+    replay.click()
+    expect(page.get_by_role("status").filter(has_text="PaymentSucceeded: applied.")).to_be_visible()
+    expect(card).to_have_count(0)
+    wait_for(lambda: next(b for b in mine.get("/api/bookings").json()["data"] if b["id"] == later_id)["status"]
+             == "confirmed", timeout=30, what="the booking confirmed by the replayed payment")
+    mine.close()
