@@ -41,6 +41,14 @@ class UnknownReference(PoisonEvent):
     """The event refers to something this service does not know (e.g. a payment for an unknown booking)."""
 
 
+def describe_failure(exc: BaseException) -> str:
+    """What a parked message's error says (an admin reads it in the console): the event's own fault as it is, any
+    other failure with its kind, e.g. "UnknownReference: payment 12 succeeded for unknown booking 40"."""
+    if isinstance(exc, EventDataError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def is_transient(exc: BaseException) -> bool:
     """Failures that say nothing about the message (the database or a peer away or busy, a lock conflict, a
     timeout): retried for as long as consumer_retry_seconds allows, however many deliveries that takes."""
@@ -260,7 +268,7 @@ class EventConsumer:
         else:  # bounded by count: a bug shows itself in a few deliveries
             give_up = deliveries >= self._max_deliveries
         if give_up:
-            await self._give_up(event, msg, repr(exc), deliveries)
+            await self._give_up(event, msg, describe_failure(exc), deliveries)
         else:
             log.warning("consumer %s failed on %s (%s, delivery %d, %.0fs old), retrying: %s",
                         self.name, event.id, event.type, deliveries, age, exc)

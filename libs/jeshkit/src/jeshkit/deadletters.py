@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import audit
 from jeshkit.audit import Actor
-from jeshkit.consumer import apply_once, handler_table
+from jeshkit.consumer import apply_once, describe_failure, handler_table
 from jeshkit.db import SessionDep
 from jeshkit.errors import Conflict, NotFound
-from jeshkit.events.base import EventDataError
 from jeshkit.outbox import Event, OutboxRow, publish_on_commit
 from jeshkit.relay import OUTBOX_CONSUMER
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
@@ -123,7 +122,7 @@ def replay(session_factory: sessionmaker[Session], consumer: str, handlers: Any,
                 savepoint.commit()
             except Exception as exc:  # noqa: BLE001 - stays parked, with what went wrong this time
                 savepoint.rollback()
-                reason = str(exc) if isinstance(exc, EventDataError) else repr(exc)
+                reason = describe_failure(exc)
                 session.execute(
                     text("UPDATE dead_letter SET error = :error, deliveries = deliveries + 1 WHERE id = :id"),
                     {"id": letter_id, "error": f"replay: {reason}"[:2000]},
