@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -30,6 +31,17 @@ from jeshkit.settings import ServiceSettings
 from jeshkit.tracing import TracingMiddleware, configure_tracing
 
 log = logging.getLogger("jeshkit.app")
+
+def freeze_start_up_heap() -> None:
+    """What start-up made lives as long as the process: after one last collection, it is taken out of the cyclic
+    garbage collector's sight (`gc.freeze()`), so that a full collection under load traverses only what came since.
+    A full collection holds the GIL, stalling every request and consumer of the process, for as long as it takes to
+    traverse the heap: 62-72 ms for a service's start-up heap on the development machine, under 0.01 ms once frozen
+    (bench/gc_pause.py); in a write run, booking's full collections stalled it 82-190 ms each. Objects frozen are
+    still freed by reference counting; only cycles among them are never collected."""
+    gc.collect()
+    gc.freeze()
+
 
 NO_FASTAPI_TELEMETRY: TelemetryConfig = {
     "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
@@ -80,6 +92,7 @@ def create_service_app(
         if cache_channel is not None:
             app.state.response_cache = ResponseCache(engine, cache_channel)
             cache_task = asyncio.create_task(app.state.response_cache.run(), name="response-cache")
+        freeze_start_up_heap()
         log.info("%s started", settings.service_name)
         try:
             yield
