@@ -38,7 +38,10 @@ def freeze_start_up_heap() -> None:
     A full collection holds the GIL, stalling every request and consumer of the process, for as long as it takes to
     traverse the heap: 62-72 ms for a service's start-up heap on the development machine, under 0.01 ms once frozen
     (bench/gc_pause.py); in a write run, booking's full collections stalled it 82-190 ms each. Objects frozen are
-    still freed by reference counting; only cycles among them are never collected."""
+    still freed by reference counting; only cycles among them are never collected. Once per process: a test run that
+    starts many apps in one process pays the collection once and freezes no test's app but the first one's."""
+    if gc.get_freeze_count():
+        return
     gc.collect()
     gc.freeze()
 
