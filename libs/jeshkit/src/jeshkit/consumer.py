@@ -42,8 +42,9 @@ class UnknownReference(PoisonEvent):
 
 
 def describe_failure(exc: BaseException) -> str:
-    """What a parked message's error says (an admin reads it in the console): the event's own fault as it is, any
-    other failure with its kind, e.g. "UnknownReference: payment 12 succeeded for unknown booking 40"."""
+    """What a parked message's or an unpublished outbox row's error says (an admin reads it in the console): the
+    event's own fault as it is, any other failure with its kind, e.g. "UnknownReference: payment 12 succeeded for
+    unknown booking 40"."""
     if isinstance(exc, EventDataError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

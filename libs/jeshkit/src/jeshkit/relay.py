@@ -20,6 +20,7 @@ from typing import Any
 import nats
 from sqlalchemy import Engine, text
 
+from jeshkit.consumer import describe_failure
 from jeshkit.outbox import OutboxRow
 from jeshkit.tasks import in_thread, raise_if_cancelling
 
@@ -175,12 +176,12 @@ class OutboxRelay:
             for row, outcome in zip(rows, outcomes, strict=True):
                 if outcome is None:
                     sent.append(str(row.id))
-                elif isinstance(outcome, NATS_AWAY):  # NATS itself: back off, the attempt is not the row's fault
-                    away = away or f"{type(outcome).__name__}: {outcome}"
-                    failures.append((str(row.id), f"{type(outcome).__name__}: {outcome}"))
-                elif isinstance(outcome, Exception):  # this row's own problem: noted, the others go on
-                    log.error("outbox row %s (%s) cannot be published: %s", row.id, row.subject, outcome)
-                    failures.append((str(row.id), f"{type(outcome).__name__}: {outcome}"))
+                elif isinstance(outcome, Exception):
+                    if isinstance(outcome, NATS_AWAY):  # NATS itself: back off, the attempt is not the row's fault
+                        away = away or describe_failure(outcome)
+                    else:  # this row's own problem: noted, the others go on
+                        log.error("outbox row %s (%s) cannot be published: %s", row.id, row.subject, outcome)
+                    failures.append((str(row.id), describe_failure(outcome)))
                 else:  # cancelled: rows published but not marked go out again (JetStream drops the duplicate)
                     raise outcome
         finally:
