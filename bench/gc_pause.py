@@ -16,8 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jeshstack.stack import SERVICES
+
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", "notifications")
 
 PROBE = """
 import gc, os, sys, time

@@ -95,6 +95,16 @@ def cpu_by_group(roots: dict[int, str]) -> dict[str, float]:
     return used
 
 
+def cpu_beyond_idle(idle: dict[str, Any], before: dict[str, Any],
+                    after: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """CPU seconds each group used from `before` to `after` ({"at": monotonic, "cpu": cpu_by_group()}), less what it
+    uses idle over that window (its rate from `idle` to `before`); and those idle rates (CPU seconds a second)."""
+    groups = sorted(after["cpu"])
+    rate = {g: (before["cpu"].get(g, 0.0) - idle["cpu"].get(g, 0.0)) / (before["at"] - idle["at"]) for g in groups}
+    window = after["at"] - before["at"]
+    return {g: after["cpu"].get(g, 0.0) - before["cpu"].get(g, 0.0) - rate[g] * window for g in groups}, rate
+
+
 def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found:
@@ -335,17 +345,20 @@ class Bench:
         script = self.state / "floor.lua"
         script.write_text(FLOOR_LUA)
         roots = {pid: name for pid, name in self.cpu_roots().items() if name in ("postgres", "traefik")}
-        for name in ("floor-1", "floor-2"):
-            roots[self.stack.processes[name].proc.pid] = "floor"  # type: ignore[union-attr]
-        idle, at_idle = cpu_by_group(roots), time.monotonic()
+        roots.update({managed.proc.pid: "floor" for name, managed in self.stack.processes.items()
+                      if name.startswith("floor-") and managed.proc is not None})
+
+        def snapshot() -> dict[str, Any]:
+            return {"at": time.monotonic(), "cpu": cpu_by_group(roots)}
+
+        idle = snapshot()
         time.sleep(self.idle_seconds)
-        before, started = cpu_by_group(roots), time.monotonic()
+        before = snapshot()
         floor = run_wrk(wrk, f"{self.stack.gateway_url}/bench/floor", duration=self.args.duration,
                         connections=self.args.connections, script=script)
-        after, window = cpu_by_group(roots), time.monotonic() - started
+        net, _ = cpu_beyond_idle(idle, before, snapshot())
         writes = floor["requests"] - floor["non_2xx"]
-        per = {g: 1000 * (after[g] - before[g] - (before[g] - idle[g]) / (started - at_idle) * window) / writes
-               for g in after} if writes else {}
+        per = {g: 1000 * v / writes for g, v in net.items()} if writes else {}
         booking_ms = self.figures.get("cpu_per_booking", {}).get("ms", float("nan"))
         self.figures["thinnest_write"] = {**floor, "ratio": floor["rps"] / ceiling, "cpu_ms": sum(per.values()),
                                           "cpu_by_group_ms": per}
@@ -391,10 +404,8 @@ class Bench:
         (as far as CPU time is), unlike req/s."""
         created = after["bookings"] - before["bookings"]
         groups = sorted(after["cpu"])
-        idle_rate = {g: (before["cpu"].get(g, 0.0) - idle["cpu"].get(g, 0.0)) / (before["at"] - idle["at"])
-                     for g in groups}
+        net, idle_rate = cpu_beyond_idle(idle, before, after)
         window = after["at"] - before["at"]
-        net = {g: after["cpu"].get(g, 0.0) - before["cpu"].get(g, 0.0) - idle_rate[g] * window for g in groups}
         total = sum(net.values())
         per = {g: 1000 * v / created for g, v in net.items()} if created else {}
         per_booking = 1000 * total / created if created else float("nan")
