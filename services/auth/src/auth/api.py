@@ -76,7 +76,9 @@ def register(body: RegisterIn, session: SessionDep, credentials: CredentialsDep)
 @router.post("/login", response_model=AuthOut, responses=LOGIN_RESPONSES, dependencies=RATE_LIMITED)
 def login(body: LoginIn, session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep) -> AuthOut:
     """Sign in with email and password. 429 with Retry-After while this email must wait after failed attempts
-    from this client address (other addresses are not concerned), or when this address sends too many requests."""
+    from this client address (other addresses are not concerned), while this email is guarded after failed attempts
+    from many addresses (except for addresses the account has logged in from), or when this address sends too many
+    requests."""
     result = service.login(session=session, credentials=credentials, email=body.email, password=body.password,
                            client_ip=ip)
     return _auth_out(result)

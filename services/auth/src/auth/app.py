@@ -1,6 +1,7 @@
 """create_app(): the one place that wires the auth service."""
 
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -40,6 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             backoff_base=timedelta(seconds=settings.login_backoff_seconds),
             per_minute=settings.jesh_rate_limit_auth_average,
             burst=settings.jesh_rate_limit_auth_burst,
+            account_max_failures=settings.login_account_max_failures,
+            account_window=timedelta(seconds=settings.login_account_window_seconds),
+            account_guard=timedelta(seconds=settings.login_account_guard_seconds),
+            known_address_for=timedelta(days=settings.login_known_address_days),
         ),
     )
 
@@ -58,7 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="accounts, tokens, admin bootstrap",
         routers=[router, internal_router],
         handlers=HANDLERS,
-        jobs=[PeriodicJob("purge-expired-credentials", settings.purge_interval_seconds, purge_expired)],
+        jobs=[PeriodicJob(
+            "purge-expired-credentials",
+            settings.purge_interval_seconds,
+            partial(purge_expired, known_address_for=credentials.login_policy.known_address_for),
+        )],
         on_startup=create_first_admin,
     )
     app.state.key_ring = key_ring

@@ -87,6 +87,30 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AccountLoginGuard(Base):
+    """Login attempts not yet proven right for one email (known or not) from every address together. Once
+    `failures` reaches the account-wide limit within its window, the email is guarded until `guarded_until`:
+    only addresses the account has logged in from may try (auth.throttle)."""
+
+    __tablename__ = "account_login_guards"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_non_negative"),)
+
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    guarded_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class KnownLoginAddress(Base):
+    """A client address an account has logged in from with its password, and when it last did."""
+
+    __tablename__ = "known_login_addresses"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    client_ip: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class CredentialBucket(Base):
     """Token bucket of one client address on /login and /register (the credentials rate limit)."""
 

@@ -5,8 +5,9 @@ of the same family. Presenting a spent token means two parties hold the family (
 whole family is revoked and both must log in again. Rotation and revocation lock the family row, so a
 logout cannot miss a token issued by a refresh running at the same moment.
 
-Brute force and floods: see auth.throttle (per email and client address, exponential backoff; a token
-bucket per client address on /login and /register).
+Brute force and floods: see auth.throttle (per email and client address, exponential backoff; per email over
+every address, a guard that only the account's own addresses pass; a token bucket per client address on /login
+and /register).
 """
 
 from __future__ import annotations
@@ -22,10 +23,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from auth.models import CredentialBucket, LoginThrottle, RefreshFamily, RefreshToken, User
+from auth.models import (
+    AccountLoginGuard,
+    CredentialBucket,
+    KnownLoginAddress,
+    LoginThrottle,
+    RefreshFamily,
+    RefreshToken,
+    User,
+)
 from auth.passwords import Passwords
 from auth.schemas import normalise_email, normalise_name
-from auth.throttle import LoginPolicy, clear_login_attempts, count_login_attempt
+from auth.throttle import LoginPolicy, clear_login_attempts, count_account_attempt, count_login_attempt
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
 from jeshkit.errors import BadRequest, Conflict, NotFound, Unauthorized
 from jeshkit.events import UserRegistered, UserUpdated, stage
@@ -78,12 +87,13 @@ def login(*, session: Session, credentials: Credentials, email: str, password: s
     email = email.strip().lower()
     now = utcnow()
     count_login_attempt(session, email=email, client_ip=client_ip, policy=credentials.login_policy, now=now)
+    count_account_attempt(session, email=email, client_ip=client_ip, policy=credentials.login_policy, now=now)
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
     if not credentials.passwords.verify(user.password_hash if user else None, password):
         session.rollback()
         raise Unauthorized(INVALID_CREDENTIALS)
     assert user is not None  # verify() is False without a hash
-    clear_login_attempts(session, email=email, client_ip=client_ip)
+    clear_login_attempts(session, user_id=user.id, email=email, client_ip=client_ip, now=now)
     if credentials.passwords.needs_rehash(user.password_hash):
         user.password_hash = credentials.passwords.hash(password)
         user.updated_at = now
@@ -210,8 +220,11 @@ def bootstrap_admin(
         return False
 
 
-def purge_expired(session_factory: sessionmaker[Session]) -> None:
-    """Delete refresh tokens a day past expiry, families left empty, and login counters past their use."""
+def purge_expired(
+    session_factory: sessionmaker[Session], *, known_address_for: timedelta = timedelta(days=90)
+) -> None:
+    """Delete refresh tokens a day past expiry, families left empty, login counters past their use, and the
+    addresses an account has not logged in from for `known_address_for`."""
     now = utcnow()
     with session_factory() as session:
         expired = (
@@ -247,6 +260,25 @@ def purge_expired(session_factory: sessionmaker[Session]) -> None:
             .with_for_update(skip_locked=True)
         )
         session.execute(delete(CredentialBucket).where(CredentialBucket.client_ip.in_(idle)))
+        quiet = (
+            select(AccountLoginGuard.email)
+            .where(
+                AccountLoginGuard.window_started_at < now - timedelta(days=1),
+                (AccountLoginGuard.guarded_until.is_(None)) | (AccountLoginGuard.guarded_until < now),
+            )
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(AccountLoginGuard).where(AccountLoginGuard.email.in_(quiet)))
+        forgotten = (
+            select(KnownLoginAddress.user_id, KnownLoginAddress.client_ip)
+            .where(KnownLoginAddress.last_success_at < now - known_address_for)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(KnownLoginAddress).where(
+            tuple_(KnownLoginAddress.user_id, KnownLoginAddress.client_ip).in_(forgotten)
+        ))
         session.commit()
 
 

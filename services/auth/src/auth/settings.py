@@ -39,6 +39,13 @@ class Settings(ServiceSettings):
     login_failure_window_seconds: int = 900
     login_lockout_seconds: int = 900
     login_backoff_seconds: int = 60
+    # Over every address together: this many unproven attempts on one email within LOGIN_ACCOUNT_WINDOW_SECONDS and
+    # the email is guarded for LOGIN_ACCOUNT_GUARD_SECONDS: only addresses the account logged in from (within
+    # LOGIN_KNOWN_ADDRESS_DAYS) may try meanwhile.
+    login_account_max_failures: int = 50
+    login_account_window_seconds: int = 3600
+    login_account_guard_seconds: int = 3600
+    login_known_address_days: int = 90
     # The credentials rate limit: per client address, /login and /register together, a token bucket.
     jesh_rate_limit_auth_average: float = 120.0  # per minute
     jesh_rate_limit_auth_burst: int = 60
@@ -79,6 +86,10 @@ class Settings(ServiceSettings):
             raise ValueError("LOGIN_MAX_FAILURES must be at least 1")
         if self.jesh_rate_limit_auth_average <= 0 or self.jesh_rate_limit_auth_burst < 1:
             raise ValueError("JESH_RATE_LIMIT_AUTH_AVERAGE must be positive and JESH_RATE_LIMIT_AUTH_BURST at least 1")
+        if self.login_account_max_failures < 1 or self.login_known_address_days < 1:
+            raise ValueError("LOGIN_ACCOUNT_MAX_FAILURES and LOGIN_KNOWN_ADDRESS_DAYS must be at least 1")
+        if self.login_account_window_seconds < 1 or self.login_account_guard_seconds < 1:
+            raise ValueError("LOGIN_ACCOUNT_WINDOW_SECONDS and LOGIN_ACCOUNT_GUARD_SECONDS must be at least 1")
         if self.login_backoff_seconds < 1 or self.login_lockout_seconds < 1:
             raise ValueError("LOGIN_BACKOFF_SECONDS and LOGIN_LOCKOUT_SECONDS must be at least 1")
         parse_networks(self.trusted_proxy_ips)  # ValueError on a malformed entry

@@ -1,6 +1,6 @@
 """Slowing down password guessing without handing strangers a lock-out button.
 
-Two guards, both in PostgreSQL so that every replica shares them:
+Three guards, all in PostgreSQL so that every replica shares them:
 
 - Login attempts are counted per (email, client address), known email or not (a 429 reveals nothing), *before*
   the password is checked, under a row lock, so parallel guesses cannot slip past the limit. A right password
@@ -8,6 +8,13 @@ Two guards, both in PostgreSQL so that every replica shares them:
   unproven attempt doubles the wait (`backoff_base`, 2x, 4x... up to `max_lockout`); the count is forgotten
   once that pair has been quiet for `window` after its last wait. Another address is not concerned: the
   owner logging in from an address that has not been failing gets through while a stranger guesses.
+- Unproven attempts are also counted per email over every address together (`account_max_failures` within
+  `account_window`), under a row lock too: guessing spread over many addresses (a botnet, each address below its
+  own limit). Once the limit is reached the email is guarded for `account_guard`: an address the account has
+  logged in from with its password (within `known_address_for`) still tries as usual, any other address is refused
+  with 429 before its password is checked, right or wrong, for a known email or not. So the owner at home keeps
+  getting in during an attack; only the owner on a new address waits for the guard to end. A right password takes
+  its own attempt back out of the count.
 - Every /login and /register request spends a token of its client address's bucket (`burst` at once, then
   `per_minute`), before any password is hashed: a flood of guesses over many accounts, or of registrations,
   is refused with 429 and the exact Retry-After.
@@ -22,11 +29,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from auth.models import LoginThrottle
+from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, User
 from jeshkit.errors import AppError
 
 log = logging.getLogger("auth.throttle")
@@ -40,6 +47,10 @@ class LoginPolicy:
     backoff_base: timedelta = timedelta(seconds=60)
     per_minute: float = 120.0
     burst: int = 60
+    account_max_failures: int = 50
+    account_window: timedelta = timedelta(hours=1)
+    account_guard: timedelta = timedelta(hours=1)
+    known_address_for: timedelta = timedelta(days=90)
 
     def wait_after(self, attempts: int) -> timedelta:
         """The wait imposed once `attempts` unproven attempts were made (attempts >= max_failures)."""
@@ -137,8 +148,70 @@ def count_login_attempt(session: Session, *, email: str, client_ip: str, policy:
     session.commit()
 
 
-def clear_login_attempts(session: Session, *, email: str, client_ip: str) -> None:
-    """A right password from this address: its count for this email starts again (never commits)."""
+def count_account_attempt(
+    session: Session, *, email: str, client_ip: str, policy: LoginPolicy, now: datetime
+) -> None:
+    """Count one attempt for the email over every address and commit it; TooManyAttempts while the email is
+    guarded and this address is not one the account has logged in from."""
+    session.execute(
+        insert(AccountLoginGuard)
+        .values(email=email, failures=0, window_started_at=now)
+        .on_conflict_do_nothing()
+    )
+    guard = session.scalars(
+        select(AccountLoginGuard).where(AccountLoginGuard.email == email).with_for_update()
+    ).one()
+    if guard.window_started_at <= now - policy.account_window:
+        guard.failures, guard.window_started_at = 0, now
+    if guard.guarded_until is not None and guard.guarded_until <= now:
+        guard.guarded_until = None
+    if guard.guarded_until is None and guard.failures >= policy.account_max_failures:
+        # The first attempt past the limit: the email is guarded from now on, and counting starts again.
+        guard.guarded_until = now + policy.account_guard
+        guard.failures, guard.window_started_at = 0, now
+        log.warning(
+            "login guarded: %s reached %d unproven attempts over all addresses; for %d s only addresses it logged "
+            "in from may try",
+            email, policy.account_max_failures, retry_after_seconds(policy.account_guard),
+        )
+    if guard.guarded_until is not None and not _is_known_address(
+        session, email=email, client_ip=client_ip, policy=policy, now=now
+    ):
+        wait = guard.guarded_until - now
+        session.commit()
+        raise TooManyAttempts(wait)
+    guard.failures += 1
+    session.commit()
+
+
+def _is_known_address(
+    session: Session, *, email: str, client_ip: str, policy: LoginPolicy, now: datetime
+) -> bool:
+    """Has the account of this email logged in from this address with its password lately?"""
+    return bool(session.scalar(
+        select(KnownLoginAddress.user_id)
+        .join(User, User.id == KnownLoginAddress.user_id)
+        .where(
+            User.email == email,
+            KnownLoginAddress.client_ip == client_ip,
+            KnownLoginAddress.last_success_at > now - policy.known_address_for,
+        )
+    ))
+
+
+def clear_login_attempts(session: Session, *, user_id: int, email: str, client_ip: str, now: datetime) -> None:
+    """A right password from this address: its count for this email starts again, its attempt leaves the
+    account-wide count, and the address is one the account logged in from (never commits)."""
     session.execute(
         delete(LoginThrottle).where(LoginThrottle.email == email, LoginThrottle.client_ip == client_ip)
     )
+    session.execute(
+        update(AccountLoginGuard)
+        .where(AccountLoginGuard.email == email, AccountLoginGuard.failures > 0)
+        .values(failures=AccountLoginGuard.failures - 1)
+    )
+    known = insert(KnownLoginAddress).values(user_id=user_id, client_ip=client_ip, last_success_at=now)
+    session.execute(known.on_conflict_do_update(
+        index_elements=[KnownLoginAddress.user_id, KnownLoginAddress.client_ip],
+        set_={"last_success_at": known.excluded.last_success_at},
+    ))
