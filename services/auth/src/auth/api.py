@@ -5,10 +5,22 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from auth import service
+from auth import password_change, service
 from auth.client_ip import client_ip
 from auth.models import User
-from auth.schemas import AuthOut, LoginIn, MessageOut, ProfileIn, ProfileOut, RefreshIn, RegisterIn, UserOut
+from auth.schemas import (
+    AuthOut,
+    LoginIn,
+    MessageOut,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    ProfileIn,
+    ProfileOut,
+    RefreshIn,
+    RegisterIn,
+    UserOut,
+)
 from auth.service import AuthResult, Credentials, utcnow
 from auth.throttle import spend_credential_token
 from auth.tokens import KeyRing
@@ -24,6 +36,7 @@ internal_router = APIRouter(prefix="/internal/users", include_in_schema=False)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
+RESET_REQUESTED = "If an account has this email, a link to choose a new password is on its way"
 LOGIN_RESPONSES: dict[int | str, dict[str, object]] = {**ERROR_RESPONSES, 429: {"model": ErrorEnvelope}}
 
 
@@ -95,6 +108,40 @@ def logout(body: RefreshIn, user: CurrentUser, session: SessionDep) -> MessageOu
     """Revoke the refresh token family of this session."""
     service.logout(session=session, user_id=user.id, refresh_token=body.refresh_token)
     return MessageOut(message="Logged out")
+
+
+@router.post("/password", response_model=AuthOut, responses=LOGIN_RESPONSES)
+def change_password(body: PasswordChangeIn, user: CurrentUser, session: SessionDep, credentials: CredentialsDep,
+                    ip: ClientIpDep) -> AuthOut:
+    """Change the caller's password: `current_password` must be right (400 otherwise; counted like a failed login,
+    429 with Retry-After alike). Every session of the account ends; the answer is a new one, as login gives.
+    Publishes PasswordChanged (the owner is told)."""
+    return _auth_out(password_change.change_password(
+        session=session, credentials=credentials, user_id=user.id, current_password=body.current_password,
+        new_password=body.new_password, client_ip=ip,
+    ))
+
+
+@router.post("/password-reset", status_code=202, response_model=MessageOut, responses=LOGIN_RESPONSES,
+             dependencies=RATE_LIMITED)
+def request_password_reset(body: PasswordResetIn, request: Request, session: SessionDep) -> MessageOut:
+    """Forgot password: 202 whatever the email, so the answer tells nobody whether it has an account. If it has,
+    a link to choose a new password is emailed to it (valid PASSWORD_RESET_TTL_SECONDS, single use; at most
+    PASSWORD_RESET_PER_HOUR links an hour, further asks send nothing). Counts against this client address's
+    /login and /register rate limit."""
+    password_change.request_reset(session=session, policy=request.app.state.reset_policy, email=body.email)
+    return MessageOut(message=RESET_REQUESTED)
+
+
+@router.post("/password-reset/confirm", response_model=AuthOut, responses=LOGIN_RESPONSES, dependencies=RATE_LIMITED)
+def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep, credentials: CredentialsDep,
+                           ip: ClientIpDep) -> AuthOut:
+    """Choose a new password with an emailed link's `token`: signs in (the answer is a session, as login gives).
+    Every other session of the account ends and its other links are spent. A token unknown, spent or expired:
+    400. Publishes PasswordChanged (the owner is told)."""
+    return _auth_out(password_change.reset_password(
+        session=session, credentials=credentials, token=body.token, new_password=body.password, client_ip=ip,
+    ))
 
 
 @router.get("/profile", response_model=ProfileOut, responses=ERROR_RESPONSES)

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from auth.api import internal_router, router
 from auth.client_ip import parse_networks
 from auth.handlers import HANDLERS
+from auth.password_change import ResetPolicy
 from auth.passwords import Passwords
 from auth.service import Credentials, bootstrap_admin, purge_expired
 from auth.settings import Settings
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.key_ring = key_ring
     app.state.credentials = credentials
+    app.state.reset_policy = ResetPolicy(
+        ttl=timedelta(seconds=settings.password_reset_ttl_seconds), per_hour=settings.password_reset_per_hour
+    )
     app.state.trusted_proxies = parse_networks(settings.trusted_proxy_ips)
     # Auth verifies its own tokens (/profile, /logout) with the keys it holds, never over HTTP.
     app.state.token_verifier = TokenVerifier(

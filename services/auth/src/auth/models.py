@@ -52,7 +52,9 @@ class RefreshFamily(Base):
     """The refresh tokens descended from one login; revoking it ends them all (logout, or a token reused)."""
 
     __tablename__ = "refresh_families"
-    __table_args__ = (CheckConstraint("revoked_reason IN ('logout', 'reuse')", name="revoked_reason_known"),)
+    __table_args__ = (
+        CheckConstraint("revoked_reason IN ('logout', 'reuse', 'password')", name="revoked_reason_known"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -85,6 +87,19 @@ class LoginThrottle(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     last_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PasswordReset(Base):
+    """An emailed link to choose a new password: only its SHA-256 is kept; spent once `used_at` is set."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AccountLoginGuard(Base):

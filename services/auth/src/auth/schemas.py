@@ -113,6 +113,34 @@ class RefreshIn(BaseModel):
     _token = field_validator("refresh_token")(storable)
 
 
+class PasswordChangeIn(BaseModel):
+    """POST /password: the current password proves the owner; the new one follows the rules of registration."""
+
+    current_password: str = Field(max_length=PASSWORD_MAX_LENGTH)
+    new_password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+    _current = field_validator("current_password")(storable)
+    _new = field_validator("new_password")(storable)
+
+
+class PasswordResetIn(BaseModel):
+    """POST /password-reset: the account's email."""
+
+    email: Email
+
+    _email = field_validator("email")(normalise_email)
+
+
+class PasswordResetConfirmIn(BaseModel):
+    """POST /password-reset/confirm: the emailed link's token and the new password."""
+
+    token: str = Field(min_length=1, max_length=512)
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+    _token = field_validator("token")(storable)
+    _password = field_validator("password")(storable)
+
+
 class UserOut(BaseModel):
     id: int
     email: str

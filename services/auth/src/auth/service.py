@@ -28,6 +28,7 @@ from auth.models import (
     CredentialBucket,
     KnownLoginAddress,
     LoginThrottle,
+    PasswordReset,
     RefreshFamily,
     RefreshToken,
     User,
@@ -76,7 +77,7 @@ def register(
     if user is None:
         session.rollback()
         raise BadRequest("Email already registered")
-    result = _start_session(session, credentials=credentials, user=user, now=utcnow())
+    result = start_session(session, credentials=credentials, user=user, now=utcnow())
     session.commit()
     log.info("user %s registered", user.id)
     return result
@@ -97,7 +98,7 @@ def login(*, session: Session, credentials: Credentials, email: str, password: s
     if credentials.passwords.needs_rehash(user.password_hash):
         user.password_hash = credentials.passwords.hash(password)
         user.updated_at = now
-    result = _start_session(session, credentials=credentials, user=user, now=now)
+    result = start_session(session, credentials=credentials, user=user, now=now)
     session.commit()
     return result
 
@@ -223,8 +224,8 @@ def bootstrap_admin(
 def purge_expired(
     session_factory: sessionmaker[Session], *, known_address_for: timedelta = timedelta(days=90)
 ) -> None:
-    """Delete refresh tokens a day past expiry, families left empty, login counters past their use, and the
-    addresses an account has not logged in from for `known_address_for`."""
+    """Delete refresh tokens and reset links a day past expiry, families left empty, login counters past their
+    use, and the addresses an account has not logged in from for `known_address_for`."""
     now = utcnow()
     with session_factory() as session:
         expired = (
@@ -260,6 +261,13 @@ def purge_expired(
             .with_for_update(skip_locked=True)
         )
         session.execute(delete(CredentialBucket).where(CredentialBucket.client_ip.in_(idle)))
+        spent = (
+            select(PasswordReset.id)
+            .where(PasswordReset.expires_at < now - timedelta(days=1))
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(PasswordReset).where(PasswordReset.id.in_(spent)))
         quiet = (
             select(AccountLoginGuard.email)
             .where(
@@ -307,7 +315,8 @@ def _profile_data(user: User) -> dict[str, Any]:
     return {"user_id": user.id, "email": user.email, "phone": user.phone, "name": user.name, "role": user.role}
 
 
-def _start_session(session: Session, *, credentials: Credentials, user: User, now: datetime) -> AuthResult:
+def start_session(session: Session, *, credentials: Credentials, user: User, now: datetime) -> AuthResult:
+    """A new refresh token family for the user and an access token (never commits)."""
     family = RefreshFamily(id=uuid.uuid4(), user_id=user.id, created_at=now)
     session.add(family)
     session.flush()

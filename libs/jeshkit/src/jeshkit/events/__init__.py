@@ -13,7 +13,7 @@ Adding an event: its model in the module of the service that publishes it, `pyth
 tools/contracts/event_contracts.py --write`, and a pass and a fail example in contracts/events/examples/.
 """
 
-from jeshkit.events.auth import UserRegistered, UserUpdated
+from jeshkit.events.auth import PasswordChanged, PasswordResetRequested, UserRegistered, UserUpdated
 from jeshkit.events.base import (
     EVENT_TYPES,
     Count,
@@ -57,7 +57,8 @@ __all__ = [
     "EVENT_TYPES", "AccessRestored", "AccessSuspended", "AutopayRequested", "BookingCancelled", "BookingConfirmed",
     "BookingCreated", "BookingMovedOut", "Count", "Day", "Email", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
-    "Moment", "PaymentFailed", "PaymentSucceeded", "RefundFailed", "RefundPaid", "RefundRequired", "Text",
-    "TransportStatusChanged", "UnitCreated", "UnitReleased", "UnitUpdated", "UserRegistered", "UserUpdated",
+    "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "RefundFailed",
+    "RefundPaid", "RefundRequired", "Text", "TransportStatusChanged", "UnitCreated", "UnitReleased", "UnitUpdated",
+    "UserRegistered", "UserUpdated",
     "contract_schema", "model_for", "stage",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from jeshkit.events.base import Email, EventData, Id, Text
+from jeshkit.events.base import Email, EventData, Id, Moment, Text
 
 Role = Literal["user", "admin"]
 
@@ -29,3 +29,22 @@ class UserUpdated(EventData):
     phone: Text | None
     name: Text
     role: Role
+
+
+class PasswordResetRequested(EventData):
+    """Somebody asked for a new password for this account: notifications emails the link, to the account's email
+    only. `token` is a secret (single use, until `expires_at`); auth keeps only its hash."""
+
+    source = "auth"
+    user_id: Id
+    token: Text
+    expires_at: Moment
+
+
+class PasswordChanged(EventData):
+    """The account's password changed (`how`: `changed` by its owner signed in, `reset` through an emailed link);
+    every session of the account was ended. Notifications tells the owner, in case it was not them."""
+
+    source = "auth"
+    user_id: Id
+    how: Literal["changed", "reset"]

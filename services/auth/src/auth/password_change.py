@@ -1,0 +1,149 @@
+"""Changing a password: by its owner signed in (the current password proves it), or through a link emailed to the
+account's address (forgot password). Either way every session of the account ends, the caller gets a new one, the
+links not used yet are spent, and PasswordChanged tells the owner (notifications), in case it was not them.
+Access tokens already issued stay valid until their `exp` (minutes): every service checks them by signature alone.
+
+Reset links: 256 random bits, only the SHA-256 kept, single use, valid for `ttl`. Asking again does not spend the
+earlier links (an email may arrive late). At most `per_hour` links per account an hour: further asks are answered
+the same way and send nothing, so nobody can flood an inbox; the answer never tells whether an account has that
+email. The token travels to notifications in PasswordResetRequested: a secret for `ttl` only, used once.
+
+Argon2 runs with no transaction open (it takes tens of milliseconds): the hash is read, checked and the new one
+made first, then written only if it is still the one that was checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from auth.models import PasswordReset, RefreshFamily, User
+from auth.service import AuthResult, Credentials, start_session, utcnow
+from auth.throttle import clear_login_attempts, count_login_attempt
+from auth.tokens import hash_refresh_token, new_refresh_token
+from jeshkit.errors import BadRequest, Conflict, Unauthorized
+from jeshkit.events import PasswordChanged, PasswordResetRequested, stage
+
+log = logging.getLogger("auth.password_change")
+
+WRONG_CURRENT_PASSWORD = "Current password is incorrect"
+INVALID_RESET_LINK = "This password reset link is invalid or has expired"
+CHANGED_MEANWHILE = "The password was changed meanwhile; please try again"
+
+
+@dataclass(frozen=True)
+class ResetPolicy:
+    ttl: timedelta = timedelta(minutes=30)
+    per_hour: int = 3
+
+
+def change_password(
+    *, session: Session, credentials: Credentials, user_id: int, current_password: str, new_password: str,
+    client_ip: str,
+) -> AuthResult:
+    """The owner, signed in, proves the current password (counted like a login attempt) and sets a new one."""
+    now = utcnow()
+    user = session.get(User, user_id)
+    if user is None:
+        session.rollback()
+        raise Unauthorized("Account no longer exists")
+    email, old_hash = user.email, user.password_hash
+    count_login_attempt(session, email=email, client_ip=client_ip, policy=credentials.login_policy, now=now)
+    if not credentials.passwords.verify(old_hash, current_password):
+        session.rollback()
+        raise BadRequest(WRONG_CURRENT_PASSWORD, [{"field": "current_password", "message": WRONG_CURRENT_PASSWORD}])
+    new_hash = credentials.passwords.hash(new_password)
+    user = _locked_user_with_hash(session, user_id=user_id, password_hash=old_hash)
+    clear_login_attempts(session, user_id=user.id, email=email, client_ip=client_ip, now=now)
+    return _set_password(session, credentials=credentials, user=user, password_hash=new_hash, how="changed", now=now)
+
+
+def request_reset(*, session: Session, policy: ResetPolicy, email: str) -> None:
+    """Email a reset link to the account with this (normalised) email, if there is one and it has not had
+    `per_hour` links this hour; nothing happens otherwise, and the caller cannot tell."""
+    now = utcnow()
+    user = session.scalars(select(User).where(User.email == email).with_for_update()).one_or_none()
+    if user is None:
+        session.rollback()
+        return
+    recent = session.scalar(
+        select(func.count()).select_from(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - timedelta(hours=1))
+    )
+    if recent is not None and recent >= policy.per_hour:
+        session.rollback()
+        log.warning("password reset for user %s not sent: %d links in the last hour already", user.id, recent)
+        return
+    token = new_refresh_token()
+    session.add(PasswordReset(token_hash=hash_refresh_token(token), user_id=user.id, created_at=now,
+                              expires_at=now + policy.ttl))
+    stage(session, PasswordResetRequested(user_id=user.id, token=token, expires_at=now + policy.ttl))
+    session.commit()
+    log.info("password reset link requested for user %s", user.id)
+
+
+def reset_password(*, session: Session, credentials: Credentials, token: str, new_password: str,
+                   client_ip: str) -> AuthResult:
+    """Spend a reset link: the account gets the new password and the caller a new session."""
+    now = utcnow()
+    token_hash = hash_refresh_token(token)
+    if _usable_reset(session, token_hash=token_hash, now=now) is None:
+        session.rollback()
+        raise BadRequest(INVALID_RESET_LINK)
+    session.rollback()
+    new_hash = credentials.passwords.hash(new_password)
+    reset = _usable_reset(session, token_hash=token_hash, now=utcnow(), lock=True)
+    if reset is None:  # spent or expired while the hash was made
+        session.rollback()
+        raise BadRequest(INVALID_RESET_LINK)
+    user = session.scalars(select(User).where(User.id == reset.user_id).with_for_update()).one()
+    clear_login_attempts(session, user_id=user.id, email=user.email, client_ip=client_ip, now=now)
+    return _set_password(session, credentials=credentials, user=user, password_hash=new_hash, how="reset", now=now)
+
+
+def _usable_reset(session: Session, *, token_hash: str, now: datetime, lock: bool = False) -> PasswordReset | None:
+    query = select(PasswordReset).where(
+        PasswordReset.token_hash == token_hash, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now
+    )
+    return session.scalars(query.with_for_update() if lock else query).one_or_none()
+
+
+def _locked_user_with_hash(session: Session, *, user_id: int, password_hash: str) -> User:
+    """The account, locked, if its password is still the one that was checked; 409 when it changed meanwhile."""
+    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+    if user is None:
+        session.rollback()
+        raise Unauthorized("Account no longer exists")
+    if user.password_hash != password_hash:
+        session.rollback()
+        raise Conflict(CHANGED_MEANWHILE)
+    return user
+
+
+def _set_password(
+    session: Session, *, credentials: Credentials, user: User, password_hash: str, how: Literal["changed", "reset"],
+    now: datetime,
+) -> AuthResult:
+    """Write the new hash, end every session and spend every reset link of the account, start a new session,
+    stage PasswordChanged, commit."""
+    user.password_hash = password_hash
+    user.updated_at = now
+    session.execute(
+        update(RefreshFamily)
+        .where(RefreshFamily.user_id == user.id, RefreshFamily.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason="password")
+    )
+    session.execute(
+        update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    result = start_session(session, credentials=credentials, user=user, now=now)
+    stage(session, PasswordChanged(user_id=user.id, how=how))
+    session.commit()
+    log.info("user %s password %s; every other session ended", user.id, how)
+    return result
