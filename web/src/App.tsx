@@ -4,7 +4,7 @@ import { Layout } from "./components/Layout";
 import { useSession } from "./auth/session";
 import { UnitsPage } from "./pages/UnitsPage";
 import { UnitPage } from "./pages/UnitPage";
-import { LoginPage, SignupPage } from "./pages/AuthPages";
+import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignupPage } from "./pages/AuthPages";
 import { BookingsPage } from "./pages/BookingsPage";
 import { BookingPage } from "./pages/BookingPage";
 import { TransportPage } from "./pages/TransportPage";
@@ -40,6 +40,8 @@ export function App() {
         <Route path="units/:unitId" element={<UnitPage />} />
         <Route path="login" element={<LoginPage />} />
         <Route path="signup" element={<SignupPage />} />
+        <Route path="forgot-password" element={<ForgotPasswordPage />} />
+        <Route path="reset-password" element={<ResetPasswordPage />} />
         <Route path="bookings" element={<RequireUser><BookingsPage /></RequireUser>} />
         <Route path="bookings/card-return" element={<RequireUser><CardReturnPage /></RequireUser>} />
         <Route path="bookings/:bookingId" element={<RequireUser><BookingPage /></RequireUser>} />

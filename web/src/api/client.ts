@@ -3,6 +3,7 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import type { paths } from "./generated";
 import { tokens } from "../auth/tokens";
+import { parseRetryAfter } from "../lib/retryAfter";
 
 export type { paths };
 export type {
@@ -39,13 +40,17 @@ export interface ApiError {
   message: string;
   errors?: { field: string; message: string }[];
   status: number;
+  /** Seconds to wait before trying again (a 429's Retry-After), when the response was given to errorOf. */
+  retryAfter?: number;
 }
 
-/** The readable message of an error envelope (or of a network failure). */
-export function errorOf(error: unknown, status: number): ApiError {
+/** The readable message of an error envelope (or of a network failure); with the response, a 429's wait too. */
+export function errorOf(error: unknown, status: number, response?: Response): ApiError {
+  const retryAfter = status === 429 ? parseRetryAfter(response?.headers.get("Retry-After")) : undefined;
+  const wait = retryAfter === undefined ? {} : { retryAfter };
   if (error && typeof error === "object" && "message" in error && typeof error.message === "string") {
     const errors = "errors" in error && Array.isArray(error.errors) ? (error.errors as ApiError["errors"]) : undefined;
-    return { message: error.message, errors, status };
+    return { message: error.message, errors, status, ...wait };
   }
-  return { message: "", status };
+  return { message: "", status, ...wait };
 }

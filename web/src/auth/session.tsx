@@ -9,7 +9,16 @@ interface Session {
   isAdmin: boolean;
   login: (email: string, password: string) => Promise<ApiError | null>;
   register: (body: { email: string; phone: string; name: string; password: string }) => Promise<ApiError | null>;
+  /** The signed-in owner's new password: every other session ends, this one is replaced by the answer's. */
+  changePassword: (currentPassword: string, newPassword: string) => Promise<ApiError | null>;
+  /** A new password through an emailed link's token: signs in, as login does. */
+  resetPassword: (token: string, password: string) => Promise<ApiError | null>;
   logout: () => Promise<void>;
+}
+
+/** Keep the session an answer of login's shape (login, register, password change and reset) gives. */
+function adopt(data: StoredSession): void {
+  tokens.set({ token: data.token, refresh_token: data.refresh_token, user: data.user });
 }
 
 const Ctx = createContext<Session | null>(null);
@@ -28,15 +37,33 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const login = useCallback(async (email: string, password: string) => {
     const { data, error, response } = await publicApi.POST("/api/auth/login", { body: { email, password } });
-    if (!data) return errorOf(error, response.status);
-    tokens.set({ token: data.token, refresh_token: data.refresh_token, user: data.user });
+    if (!data) return errorOf(error, response.status, response);
+    adopt(data);
     return null;
   }, []);
 
   const register = useCallback(async (body: { email: string; phone: string; name: string; password: string }) => {
     const { data, error, response } = await publicApi.POST("/api/auth/register", { body });
-    if (!data) return errorOf(error, response.status);
-    tokens.set({ token: data.token, refresh_token: data.refresh_token, user: data.user });
+    if (!data) return errorOf(error, response.status, response);
+    adopt(data);
+    return null;
+  }, []);
+
+  const changePassword = useCallback(async (currentPassword: string, newPassword: string) => {
+    const { data, error, response } = await api.POST("/api/auth/password", {
+      body: { current_password: currentPassword, new_password: newPassword },
+    });
+    if (!data) return errorOf(error, response.status, response);
+    adopt(data); // the server revoked the old refresh token: only this one works now
+    return null;
+  }, []);
+
+  const resetPassword = useCallback(async (token: string, password: string) => {
+    const { data, error, response } = await publicApi.POST("/api/auth/password-reset/confirm", {
+      body: { token, password },
+    });
+    if (!data) return errorOf(error, response.status, response);
+    adopt(data);
     return null;
   }, []);
 
@@ -53,8 +80,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo<Session>(
-    () => ({ user: session?.user ?? null, isAdmin: session?.user.role === "admin", login, register, logout }),
-    [session, login, register, logout],
+    () => ({
+      user: session?.user ?? null, isAdmin: session?.user.role === "admin",
+      login, register, changePassword, resetPassword, logout,
+    }),
+    [session, login, register, changePassword, resetPassword, logout],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -1,7 +1,8 @@
-import { useId, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes } from "react";
+import { useId, type ReactNode, type InputHTMLAttributes, type Ref, type SelectHTMLAttributes } from "react";
 import { useI18n } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 import type { ApiError } from "../api/client";
+import { describeWait } from "../lib/retryAfter";
 
 export function Alert({ kind, children, title }: { kind: "error" | "success" | "info" | "warning"; children?: ReactNode; title?: string }) {
   return (
@@ -20,12 +21,19 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
     "Invalid credentials": "err.invalidCredentials",
     "Email already registered": "err.emailTaken",
     "Unit not available": "err.unitNotAvailable",
+    "Current password is incorrect": "err.wrongCurrentPassword",
+    "This password reset link is invalid or has expired": "err.resetLinkInvalid",
+    "Too many failed login attempts, please try again later": "err.tooManyAttempts",
+    "Too many requests, please slow down": "err.tooManyRequests",
+    "The password was changed meanwhile; please try again": "err.passwordChangedMeanwhile",
   };
   const key = known[error.message];
   const message = key ? t(key) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
+  const wait = error.retryAfter === undefined ? null : describeWait(error.retryAfter);
   return (
     <Alert kind="error">
       <p>{message}</p>
+      {wait && <p>{t(`err.retry.${wait.unit}`, { n: wait.n })}</p>}
       {error.errors && error.errors.length > 0 && (
         <ul>{error.errors.map((e) => <li key={e.field + e.message}>{e.field}: {e.message}</li>)}</ul>
       )}
@@ -50,7 +58,9 @@ export function Field({ label, hint, error, children }: {
   );
 }
 
-export function TextField({ label, hint, error, ...input }: { label: string; hint?: string; error?: string } & InputHTMLAttributes<HTMLInputElement>) {
+export function TextField({ label, hint, error, ...input }: {
+  label: string; hint?: string; error?: string; ref?: Ref<HTMLInputElement>;
+} & InputHTMLAttributes<HTMLInputElement>) {
   return (
     <Field label={label} hint={hint} error={error}>
       {(id, describedBy) => <input id={id} aria-describedby={describedBy} aria-invalid={error ? true : undefined} {...input} />}

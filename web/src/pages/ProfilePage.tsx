@@ -1,10 +1,80 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
 import { api, errorOf, type ApiError } from "../api/client";
 import { tokens } from "../auth/tokens";
+import { useSession } from "../auth/session";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
+import { newPasswordProblem } from "../lib/passwords";
 import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../components/ui";
+
+const WRONG_CURRENT_PASSWORD = "Current password is incorrect";
+
+/** The owner changes the password: every other session ends and this one is replaced by the answer's. */
+function ChangePasswordForm() {
+  const { t } = useI18n();
+  const { user, changePassword } = useSession();
+  const [form, setForm] = useState({ current: "", next: "", repeat: "" });
+  const [touched, setTouched] = useState(false);
+  const [currentError, setCurrentError] = useState<string | null>(null); // the server's, on current_password
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const currentInput = useRef<HTMLInputElement>(null);
+  const problem = newPasswordProblem(form.next, form.repeat);
+  const currentMissing = form.current === "";
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    setDone(false);
+    if (problem || currentMissing) return;
+    setBusy(true);
+    setError(null);
+    setCurrentError(null);
+    const err = await changePassword(form.current, form.next).catch((): ApiError => ({ message: "", status: 0 }));
+    setBusy(false);
+    if (!err) {
+      setForm({ current: "", next: "", repeat: "" });
+      setTouched(false);
+      setDone(true);
+      return;
+    }
+    const onCurrent = err.status === 400 ? err.errors?.find((f) => f.field === "current_password") : undefined;
+    if (onCurrent) {
+      setCurrentError(onCurrent.message);
+      currentInput.current?.focus();
+    } else {
+      setError(err);
+    }
+  };
+
+  const currentFieldError = currentError !== null
+    ? (currentError === WRONG_CURRENT_PASSWORD ? t("err.wrongCurrentPassword") : currentError)
+    : touched && currentMissing ? t("password.currentMissing") : undefined;
+
+  return (
+    <form className="card stack-sm" onSubmit={submit} aria-labelledby="change-password" noValidate>
+      <h2 id="change-password">{t("password.changeTitle")}</h2>
+      {/* For password managers: the account whose password this is. */}
+      <input type="text" name="username" autoComplete="username" value={user?.email ?? ""} readOnly hidden />
+      <TextField ref={currentInput} label={t("password.current")} type="password" autoComplete="current-password"
+        required value={form.current} error={currentFieldError}
+        onChange={(e) => { setForm({ ...form, current: e.target.value }); setCurrentError(null); }} />
+      <TextField label={t("password.new")} type="password" autoComplete="new-password" required value={form.next}
+        hint={t("signup.passwordHint")} error={touched && problem === "short" ? t("signup.passwordError") : undefined}
+        onChange={(e) => setForm({ ...form, next: e.target.value })} />
+      <TextField label={t("password.repeat")} type="password" autoComplete="new-password" required value={form.repeat}
+        error={touched && problem === "mismatch" ? t("password.mismatch") : undefined}
+        onChange={(e) => setForm({ ...form, repeat: e.target.value })} />
+      <ErrorAlert error={error} />
+      {done && <Alert kind="success">{t("password.changed")}</Alert>}
+      <button className="btn btn-primary btn-block" type="submit" disabled={busy}>
+        {busy ? t("common.wait") : t("password.changeSubmit")}
+      </button>
+    </form>
+  );
+}
 
 export function ProfilePage() {
   const { t, lang, setLang } = useI18n();
@@ -66,6 +136,7 @@ export function ProfilePage() {
           </button>
         </form>
       )}
+      <ChangePasswordForm />
       <section className="card" aria-labelledby="prefs">
         <h2 id="prefs">{t("profile.prefs")}</h2>
         <fieldset className="radio-group">

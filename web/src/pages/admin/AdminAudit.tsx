@@ -99,7 +99,8 @@ export function AdminAudit() {
                   <th scope="row">{r.action}</th>
                   <td>{r.target}</td>
                   <td className="wrap details">{describe(r.details)}</td>
-                  <td className="muted">{r.request_id ?? "—"}</td>
+                  {/* Cut to the column's width (hover or copy gives the whole id, to search the logs by). */}
+                  <td className="muted clip" title={r.request_id ?? undefined}>{r.request_id ?? "—"}</td>
                 </tr>
               ))}
             </tbody>
