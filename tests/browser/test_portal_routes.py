@@ -16,7 +16,8 @@ def test_the_portal_and_its_pages_are_served_by_the_gateway(portal: str) -> None
         assert home.headers["cache-control"] == "no-cache"
         assert "default-src 'self'" in home.headers["content-security-policy"]
         assert home.headers["x-content-type-options"] == "nosniff"
-        for page in ("/units/1", "/bookings", "/bookings/42", "/login", "/signup", "/transport", "/profile",
+        for page in ("/units/1", "/bookings", "/bookings/42", "/login", "/signup", "/forgot-password",
+                     "/reset-password", "/transport", "/profile",
                      "/admin", "/admin/transport", "/admin/rentals", "/admin/reports", "/admin/events",
                      "/admin/audit"):
             r = client.get(page)

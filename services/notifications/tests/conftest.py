@@ -3,6 +3,8 @@ simulator (real HTTP, delivery reports posted to the service's hook) and the loc
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -28,6 +31,8 @@ from aiosmtpd.handlers import Mailbox  # noqa: E402
 
 from at_sim.app import SimSettings  # noqa: E402
 from at_sim.app import create_app as create_at_sim  # noqa: E402
+from jeshkit.messaging import ensure_stream  # noqa: E402
+from jeshkit.settings import ServiceSettings  # noqa: E402
 from jeshstack.procs import free_port  # noqa: E402
 from jeshstack.pytest_plugin import LiveServer  # noqa: E402
 from jeshstack.testing import EventBus, SigningKeys, wait_for  # noqa: E402
@@ -135,6 +140,25 @@ class Notifications:
     # --- events ------------------------------------------------------------------------------------
     def publish(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         return self.bus.publish(event_type, data, **kwargs)
+
+    def publish_at(self, event_type: str, data: dict[str, Any], *, occurred_at: datetime,
+                   source: str) -> dict[str, Any]:
+        """Publish an event whose envelope says it happened at `occurred_at` (the bus stamps the present)."""
+        envelope = self.bus.envelope(event_type, data, source=source)
+        envelope["occurred_at"] = occurred_at.isoformat()
+
+        async def go() -> None:
+            nc = await nats.connect(self.bus.nats_url)
+            try:
+                await ensure_stream(nc.jetstream(), ServiceSettings(events_stream=self.bus.stream,
+                                                                    events_subject_prefix=self.bus.prefix))
+                await nc.jetstream().publish(f"{self.bus.prefix}.{event_type}", json.dumps(envelope).encode(),
+                                             headers={"Nats-Msg-Id": envelope["id"]})
+            finally:
+                await nc.close()
+
+        asyncio.run(go())
+        return envelope
 
     def user(self, user_id: int, *, phone: str = "254712345678", name: str = "Wanjiku Kamau",
              email: str | None = None, language: str | None = None) -> dict[str, Any]:

@@ -98,17 +98,18 @@ def test_auth_is_found_by_auth_url_or_else_the_base_of_the_jwks_url():
     assert Settings(auth_jwks_url=jwks, auth_url=" ").auth_base_url == "http://auth-2:8000"
 
 
-def test_a_held_hold_reminder_whose_hold_is_over_is_not_sent(n):
+def test_a_held_hold_reminder_whose_hold_is_over_or_reset_link_expired_is_not_sent(n):
     from sqlalchemy import text
 
     n.auth.down = True
     ended = {"booking_id": 42, "amount": 3500, "expires": datetime(2020, 1, 1, 10, 30, tzinfo=UTC)}
-    with n.db.begin() as conn:  # as the scheduler holds it for a user with no contact details
-        for key, values in (("hold-over", ended), ("refund", {"booking_id": 42, "amount": 3500, "receipt": "R"})):
+    dead_link = {"link": "https://x.example/reset-password#token=t", "expires": datetime(2020, 1, 1, tzinfo=UTC)}
+    with n.db.begin() as conn:  # as the scheduler (or a reaction) holds them for a user with no contact details
+        for key, template, values in (("hold-over", "hold_expiring", ended), ("link-over", "password_reset", dead_link),
+                                      ("refund", "refund_paid", {"booking_id": 42, "amount": 3500, "receipt": "R"})):
             conn.execute(text("INSERT INTO held_messages (user_id, source_key, template, params) "
                               "VALUES (42, :key, :template, CAST(:params AS jsonb))"),
-                         {"key": key, "template": "hold_expiring" if key == "hold-over" else "refund_paid",
-                          "params": json.dumps(encode(values))})
+                         {"key": key, "template": template, "params": json.dumps(encode(values))})
     n.auth.add(42)
     n.auth.down = False
     n.wait_rows(2, user_id=42)

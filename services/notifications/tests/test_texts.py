@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from notifications.quiet import QuietHours
-from notifications.texts import LANGUAGES, SAMPLES, Texts, money
+from notifications.texts import EMAIL_ONLY, LANGUAGES, SAMPLES, Phrase, Texts, money
 
 # The GSM 03.38 basic character set: anything else makes a UCS-2 SMS of 70 characters.
 GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
@@ -18,7 +18,11 @@ GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'
 @pytest.mark.parametrize("template", sorted(SAMPLES))
 def test_every_template_fits_one_gsm_sms(language, template):
     rendered = Texts().render(template, language, {"name": "Nyambura Wanjiru", **SAMPLES[template]})
-    assert len(rendered.sms) <= 160, rendered.sms
+    if template in EMAIL_ONLY:
+        assert rendered.sms is None
+        assert "{" not in rendered.email_text and "{" not in rendered.subject and "<p>" in rendered.email_html
+        return
+    assert rendered.sms is not None and len(rendered.sms) <= 160, rendered.sms
     assert set(rendered.sms) <= GSM, set(rendered.sms) - GSM
     assert "{" not in rendered.sms and "{" not in rendered.subject and rendered.subject
     assert rendered.sms in rendered.email_text and "<p>" in rendered.email_html
@@ -36,6 +40,28 @@ def test_amounts_dates_and_times_are_formatted_for_kenya():
     assert "held until 00:30" in r.sms  # Nairobi is UTC+3
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("how", ["changed", "reset"])
+def test_a_password_change_fits_one_gsm_sms_whichever_way_it_was_changed(language, how):
+    rendered = Texts().render("password_changed", language, {
+        "name": "Nyambura Wanjiru", "at": datetime(2031, 1, 5, 20, 59, tzinfo=UTC),
+        "how": Phrase("password_how", how), "advice": Phrase("password_advice", how)})
+    assert rendered.sms is not None and len(rendered.sms) <= 160 and set(rendered.sms) <= GSM, rendered.sms
+    assert " 23:59 " in rendered.sms and "{" not in rendered.sms
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", ["before 14:35:", "ignore this email: your password stays the same."]),
+    ("sw", ["kabla ya saa 14:35:", "puuza barua pepe hii: nenosiri lako halitabadilika."]),
+])
+def test_the_reset_email_has_the_link_its_nairobi_time_and_what_to_do_when_nobody_asked(language, words):
+    rendered = Texts().render("password_reset", language, {"name": "Otieno", **SAMPLES["password_reset"]})
+    link = str(SAMPLES["password_reset"]["link"])
+    assert f"\n\n{link}\n\n" in rendered.email_text and f'<a href="{link}">' in rendered.email_html
+    assert all(w in rendered.email_text for w in words), rendered.email_text
+    assert rendered.sms is None and Texts().hidden_link(language).startswith("[")
+
+
 def test_a_broken_template_file_stops_the_service_at_load(tmp_path):
     from notifications.texts import TEMPLATES_DIR
 
@@ -44,6 +70,13 @@ def test_a_broken_template_file_stops_the_service_at_load(tmp_path):
     broken = (tmp_path / "sw.toml").read_text().replace("{booking_id}", "{bookingid}", 1)
     (tmp_path / "sw.toml").write_text(broken)
     with pytest.raises(ValueError, match=r"sw\.toml"):
+        Texts(tmp_path)
+    # An email-only template without its email, or a language without the words for a hidden link.
+    (tmp_path / "sw.toml").write_text((TEMPLATES_DIR / "sw.toml").read_text().replace("\nemail = ", "\nbarua = "))
+    with pytest.raises(ValueError, match=r"sw\.toml, \[password_reset\]"):
+        Texts(tmp_path)
+    (tmp_path / "sw.toml").write_text((TEMPLATES_DIR / "sw.toml").read_text().replace("hidden_link =", "kiungo ="))
+    with pytest.raises(ValueError, match=r"sw\.toml, \[format\].*hidden_link"):
         Texts(tmp_path)
 
 

@@ -41,6 +41,14 @@ class Event:
     source: str
     data: dict[str, Any]
 
+    def moment(self) -> datetime:
+        """When it occurred, timezone-aware (UTC when the text gave no offset); now when the text is unreadable."""
+        try:
+            moment = datetime.fromisoformat(self.occurred_at.replace("Z", "+00:00"))
+        except ValueError:
+            return datetime.now(UTC)
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.orm import Session
 
 from billing import events as ev
 from billing import service
 from billing.rules import Rules
 from jeshkit.consumer import Handlers
-
-
-def _occurred_at(event: ev.Event) -> datetime:
-    try:
-        moment = datetime.fromisoformat(event.occurred_at)
-    except ValueError:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def make_handlers(rules: Rules) -> Handlers:
@@ -36,7 +26,7 @@ def make_handlers(rules: Rules) -> Handlers:
         service.record_payment(session=session, data=data, rules=rules)
 
     def on_refund_paid(session: Session, data: ev.RefundPaid, event: ev.Event) -> None:
-        service.record_refund(session=session, data=data, occurred_at=_occurred_at(event))
+        service.record_refund(session=session, data=data, occurred_at=event.moment())
 
     def on_user(session: Session, data: ev.UserRegistered | ev.UserUpdated, _: ev.Event) -> None:
         service.save_tenant(session=session, data=data)

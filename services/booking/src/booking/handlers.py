@@ -16,17 +16,10 @@ from jeshkit.events import Event, PaymentFailed, PaymentSucceeded, UnitCreated, 
 log = logging.getLogger("booking.handlers")
 
 
-def _occurred_at(event: Event) -> datetime:
-    try:
-        moment = datetime.fromisoformat(event.occurred_at)
-    except ValueError:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
 
 def on_unit_changed(session: Session, data: UnitCreated | UnitUpdated, event: Event) -> None:
     """UnitCreated / UnitUpdated: refresh the unit copy (an older event arriving late changes nothing)."""
-    save_unit_snapshot(session=session, snapshot=data, source_time=_occurred_at(event))
+    save_unit_snapshot(session=session, snapshot=data, source_time=event.moment())
 
 
 def _mark_paid(booking: Booking, payment: PaymentSucceeded, now: datetime) -> None:

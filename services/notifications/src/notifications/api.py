@@ -15,6 +15,7 @@ from jeshkit.errors import NotFound
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import CurrentUser
 from notifications import service
+from notifications.links import without_secret_links
 from notifications.models import Notification, Recipient
 from notifications.schemas import (
     MAX_ID,
@@ -26,12 +27,15 @@ from notifications.schemas import (
     Status,
     Template,
 )
+from notifications.texts import Texts
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
 
 
-def _out(row: Notification) -> NotificationOut:
-    return NotificationOut.model_validate(row, from_attributes=True)
+def _out(row: Notification, texts: Texts) -> NotificationOut:
+    out = NotificationOut.model_validate(row, from_attributes=True)
+    # A password reset link is a secret: only the email carries it, no listing shows it (links.py).
+    return out.model_copy(update={"body": without_secret_links(out.body, texts.hidden_link(out.language))})
 
 
 def _preferences(row: Recipient) -> PreferencesOut:
@@ -41,6 +45,7 @@ def _preferences(row: Recipient) -> PreferencesOut:
 
 @router.get("", response_model=Envelope[list[NotificationOut]], summary="Messages sent to the caller (admin: anyone)")
 def list_notifications(
+    request: Request,
     user: CurrentUser,
     session: SessionDep,
     template: Template | None = None,
@@ -49,10 +54,12 @@ def list_notifications(
     user_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="admin only")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Envelope[list[NotificationOut]]:
-    """Newest first. A customer sees their own messages; an admin sees everyone's and may filter by `user_id`."""
+    """Newest first. A customer sees their own messages; an admin sees everyone's and may filter by `user_id`.
+    A password reset link is never shown (not even to its owner): only the email has it."""
     filters = service.ListFilters(template=template, channel=channel, status=status, user_id=user_id, limit=limit)
-    return Envelope(data=[_out(row) for row in service.list_notifications(session=session, user=user,
-                                                                           filters=filters)])
+    texts: Texts = request.app.state.texts
+    return Envelope(data=[_out(row, texts) for row in service.list_notifications(session=session, user=user,
+                                                                                  filters=filters)])
 
 
 @router.get("/preferences", response_model=Envelope[PreferencesOut], summary="The caller's language and opt-outs")

@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quiet_hours=QuietHours.parse(settings.notify_quiet_hours),
         hold_reminder=timedelta(seconds=settings.notify_hold_reminder_seconds),
         receipt_wait=timedelta(seconds=settings.notify_receipt_wait_seconds),
+        portal_url=settings.portal_base_url,
     )
     # The providers' client: its own timeout (the peers' client is for our own services).
     sms_client = make_http_client(timeout=settings.at_timeout_seconds)
@@ -70,4 +71,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Development without AT_CALLBACK_TOKEN: a random one, so the hook is never open (production requires it).
     app.state.at_callback_token = settings.at_callback_token or secrets.token_urlsafe(24)
+    app.state.texts = policy.texts  # the listing's words for a hidden link
     return app

@@ -6,7 +6,8 @@ statement, as the sender does. For each user among them it reads the contact, an
 answer is saved as the recipient (UserRegistered's facts; the preferences are left as they are) and committed.
 Then, in one transaction, the user's claimed messages are queued exactly as the event's reaction would have queued
 them (service.queue: same texts, the user's language and channel choices, quiet hours for reminders, once per
-source_key and channel) and deleted; a hold reminder whose hold is over by then is dropped, as the scheduler does.
+source_key and channel) and deleted; a hold reminder whose hold is over by then is dropped, as the scheduler does
+(and a password reset email whose link has expired).
 
 Auth away (or answering nonsense): retried with the sender's backoff, for as long as it takes; nothing is lost.
 Auth has no such user: retried with the same backoff up to NOTIFY_CONTACT_MAX_MISSES answers, then dropped with a
@@ -113,9 +114,11 @@ def _queue(session: Session, contact: Contact, user_id: int, ids: list[int], *, 
     for row in rows:
         values = held.decode(row.params)
         expires = values.get("expires")
-        if row.template == "hold_expiring" and isinstance(expires, datetime) and expires <= now:
-            # As the scheduler does: a reminder of a hold that is over says nothing true any more.
-            log.info("held hold reminder %s dropped: the hold is over", row.source_key, extra={"user_id": user_id})
+        if row.template in service.EXPIRING and isinstance(expires, datetime) and expires <= now:
+            # As the scheduler does: a reminder of a hold that is over (or a reset link that no longer works) says
+            # nothing true any more.
+            log.info("held %s %s dropped: its time is over", row.template, row.source_key,
+                     extra={"user_id": user_id})
         else:
             queued += service.queue(session=session, policy=policy, user_id=user_id, contact=contact,
                                     template=row.template, source_key=row.source_key, values=values, now=now)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jeshkit.db import autocommit
 from notifications import service
 from notifications.channels import Channel, Outgoing, PermanentFailure, TransientFailure
+from notifications.links import TOKEN_MARK
 from notifications.models import BookingFacts, ScheduledNotice
 from notifications.service import Policy
 from notifications.texts import as_html
@@ -63,12 +64,16 @@ _CLAIM = text(
 )
 
 
+# A password reset link's token is kept only while the email may still go: once it is sent or failed for good, the
+# stored body keeps the link without its token (links.py).
+_SCRUB = (f"body = CASE WHEN strpos(body, '{TOKEN_MARK}') > 0 "
+          f"THEN regexp_replace(body, '{TOKEN_MARK}\\S+', '{TOKEN_MARK}', 'g') ELSE body END")
 _SENT = text(
-    "UPDATE notifications SET status = 'sent', sent_at = now(), provider_id = :provider_id, last_error = NULL "
-    "WHERE id = :id AND status = 'queued'"
+    "UPDATE notifications SET status = 'sent', sent_at = now(), provider_id = :provider_id, last_error = NULL, "
+    f"{_SCRUB} WHERE id = :id AND status = 'queued'"
 )
 _FAILED = text(
-    "UPDATE notifications SET status = 'failed', last_error = :error WHERE id = :id AND status = 'queued'"
+    f"UPDATE notifications SET status = 'failed', last_error = :error, {_SCRUB} WHERE id = :id AND status = 'queued'"
 )
 _RETRY = text(
     "UPDATE notifications SET last_error = :error, next_attempt_at = now() + make_interval(secs => :delay) "

@@ -21,6 +21,8 @@ from jeshkit.events import (
     InvoiceOverdue,
     InvoicePaid,
     InvoiceReminder,
+    PasswordChanged,
+    PasswordResetRequested,
     PaymentFailed,
     PaymentSucceeded,
     RefundPaid,
@@ -30,9 +32,12 @@ from jeshkit.events import (
 )
 from jeshkit.events.billing import AccessFacts, InvoiceFacts
 from notifications import service
+from notifications.links import reset_link
 from notifications.service import Policy
+from notifications.texts import Phrase
 
 TRANSPORT_TEMPLATES = {"scheduled": "transport_scheduled", "completed": "transport_completed"}
+
 
 
 def make_handlers(policy: Policy) -> Handlers:
@@ -47,6 +52,18 @@ def make_handlers(policy: Policy) -> Handlers:
     def on_user_updated(session: Session, data: UserUpdated, event: Event) -> None:
         service.remember_user(session=session, user_id=data.user_id, email=data.email, phone=data.phone,
                               name=data.name)
+
+    def on_password_reset_requested(session: Session, data: PasswordResetRequested, event: Event) -> None:
+        # Email only (texts.EMAIL_ONLY), at once: the link is a secret and lives half an hour.
+        service.notify(session=session, policy=policy, user_id=data.user_id, template="password_reset",
+                       source_key=event.id,
+                       values={"link": reset_link(policy.portal_url, data.token), "expires": data.expires_at})
+
+    def on_password_changed(session: Session, data: PasswordChanged, event: Event) -> None:
+        service.notify(session=session, policy=policy, user_id=data.user_id, template="password_changed",
+                       source_key=event.id,
+                       values={"at": event.moment(), "how": Phrase("password_how", data.how),
+                               "advice": Phrase("password_advice", data.how)})
 
     def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
         service.booking_created(
@@ -110,6 +127,8 @@ def make_handlers(policy: Policy) -> Handlers:
     return {
         UserRegistered: on_user_registered,
         UserUpdated: on_user_updated,
+        PasswordResetRequested: on_password_reset_requested,
+        PasswordChanged: on_password_changed,
         BookingCreated: on_booking_created,
         BookingConfirmed: on_booking_confirmed,
         BookingCancelled: on_booking_cancelled,

@@ -20,6 +20,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from jeshkit.db import autocommit
 from jeshkit.security import Principal
 from notifications import held
+from notifications.links import LOCAL_GATEWAY
 from notifications.models import BookingFacts, Notification, Recipient, ScheduledNotice
 from notifications.quiet import QuietHours
 from notifications.texts import Phrase, Texts
@@ -29,6 +30,8 @@ log = logging.getLogger("notifications.service")
 # Reminders wait out quiet hours and respect the user's opt-outs; every other message (receipts, security,
 # what the customer just did) always goes, at once.
 REMINDERS = frozenset({"hold_expiring", "invoice_issued", "payment_reminder", "invoice_overdue"})
+# Messages about something that ends at their `expires`: one still held by then is not sent (contacts.py).
+EXPIRING = frozenset({"hold_expiring", "password_reset"})
 # Africa's Talking delivery report statuses that end a message's journey.
 DELIVERED_REPORTS = frozenset({"Success"})
 FAILED_REPORTS = frozenset({"Failed", "Rejected", "AbsentSubscriber", "Expired"})
@@ -42,6 +45,8 @@ class Policy:
     quiet_hours: QuietHours
     hold_reminder: timedelta
     receipt_wait: timedelta
+    # The portal's base URL, for the links to it (PORTAL_URL, else PUBLIC_BASE_URL).
+    portal_url: str = LOCAL_GATEWAY
 
 
 @dataclass(frozen=True)
@@ -281,7 +286,7 @@ def queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | 
         ("sms", contact.phone, contact.sms_enabled, None, rendered.sms),
         ("email", contact.email, contact.email_enabled, rendered.subject, rendered.email_text),
     ):
-        if address and (wanted or not reminder):
+        if address and body is not None and (wanted or not reminder):  # no SMS text: email only
             channels.append(channel)
             addresses.append(address)
             subjects.append(subject)

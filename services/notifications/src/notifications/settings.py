@@ -7,6 +7,7 @@ import re
 from pydantic import Field, field_validator
 
 from jeshkit.settings import ServiceSettings
+from notifications.links import LOCAL_GATEWAY
 
 DEV_AT_USERNAME = "sandbox"
 DEV_AT_API_KEY = "jesh-dev-at-api-key"
@@ -27,6 +28,16 @@ class Settings(ServiceSettings):
     # configured in Africa's Talking's dashboard. Unset (development only): a random one per process.
     at_callback_token: str | None = None
     at_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # The gateway's public base URL, and the portal's when it has an origin of its own (PORTAL_URL): the portal's
+    # pages in the emails (the password reset link is {PORTAL_URL}/reset-password#token=<token>).
+    public_base_url: str = LOCAL_GATEWAY
+    portal_url: str | None = None
+
+    @property
+    def portal_base_url(self) -> str:
+        """Where the customers' portal is: PORTAL_URL, else the gateway's PUBLIC_BASE_URL (which serves it too)."""
+        return self.portal_url or self.public_base_url
 
     # Email: smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://... (TLS from the start).
     smtp_url: str = DEV_SMTP_URL

@@ -8,6 +8,7 @@ a mistake (an unknown {placeholder}, a missing message) stops the service at sta
 from __future__ import annotations
 
 import html
+import re
 import string
 import tomllib
 from dataclasses import dataclass
@@ -21,6 +22,15 @@ LANGUAGES = ("en", "sw")
 DEFAULT_LANGUAGE = "en"
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 # East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
+
+
+class Phrase(NamedTuple):
+    """A value that is a phrase from a table of phrases ([payment_reasons], [cancel_reasons], [password_how], ...):
+    rendered in the message's language, whenever that is known (a held message's language is learnt later)."""
+
+    table: str
+    key: str
+
 
 # The placeholders each template may use (besides {name}), with sample values for the load-time check.
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -39,25 +49,24 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refund_paid": {"booking_id": 12345, "amount": 25000, "receipt": "SBX1A2B3C4"},
     "transport_scheduled": {"request_id": 1234},
     "transport_completed": {"request_id": 1234},
+    "password_reset": {"link": "https://storage.example.com/reset-password#token=c2FtcGxlLXRva2Vu",
+                       "expires": datetime(2031, 1, 5, 11, 35, tzinfo=UTC)},
+    "password_changed": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC), "how": Phrase("password_how", "changed"),
+                         "advice": Phrase("password_advice", "changed")},
 }
 TEMPLATES = tuple(SAMPLES)
+# Sent by email only, whatever the customer chose (a secret link never goes by SMS): these templates have no SMS
+# text, and their "email" is the whole email.
+EMAIL_ONLY = frozenset({"password_reset"})
 SAMPLE_NAME = "Wanjiku"
 # Values that are money, whatever the template.
 MONEY = frozenset({"amount", "total", "balance", "late_fee"})
 
 
-class Phrase(NamedTuple):
-    """A value that is a phrase from a table of phrases ([payment_reasons], [cancel_reasons]): rendered in the
-    message's language, whenever that is known (a held message's language is learnt later)."""
-
-    table: str
-    key: str
-
-
 @dataclass(frozen=True)
 class Rendered:
     subject: str
-    sms: str
+    sms: str | None  # None: email only (EMAIL_ONLY)
     email_text: str
     email_html: str
 
@@ -79,11 +88,19 @@ class Texts:
                     self.render(template, language, {"name": "Wanjiku Kamau", **sample})
                 except (KeyError, IndexError, ValueError, TypeError) as exc:
                     raise ValueError(f"templates/{language}.toml, [{template}]: {exc!r}") from exc
+            try:
+                self.hidden_link(language)
+            except KeyError as exc:
+                raise ValueError(f"templates/{language}.toml, [format]: {exc!r}") from exc
 
     def words(self, language: str, table: str, key: str, *, default: str = "other") -> str:
         """A phrase from a table of phrases ([payment_reasons], [cancel_reasons]), or its "other" entry."""
         phrases = self._files[_language(language)][table]
         return str(phrases.get(key, phrases.get(default, key)))
+
+    def hidden_link(self, language: str) -> str:
+        """What the listing shows instead of a secret link (links.py)."""
+        return str(self._files[_language(language)]["format"]["hidden_link"])
 
     def render(self, template: str, language: str, values: dict[str, Any]) -> Rendered:
         """The subject, SMS text and email (text and HTML) of one template, with values formatted."""
@@ -93,9 +110,9 @@ class Texts:
         shown = {key: self.words(language, *value) if isinstance(value, Phrase) else self._format(key, value, fmt)
                  for key, value in values.items()}
         shown["name"] = first_name(values.get("name"))
-        sms = _fill(entry["sms"], shown)
+        sms = None if template in EMAIL_ONLY else _fill(entry["sms"], shown)
         subject = _fill(entry["subject"], shown)
-        if "email" in entry:
+        if "email" in entry or sms is None:
             email_text = _fill(entry["email"], shown)
         else:
             email_text = "\n\n".join((_fill(fmt["greeting"], shown), sms, fmt["signoff"]))
@@ -136,10 +153,22 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 
 def as_html(text: str) -> str:
-    paragraphs = "".join(
-        "<p>" + html.escape(block).replace("\n", "<br>") + "</p>" for block in text.split("\n\n") if block.strip()
-    )
+    paragraphs = "".join("<p>" + _paragraph(block) + "</p>" for block in text.split("\n\n") if block.strip())
     return (
         '<!doctype html><html><body style="font-family: Arial, sans-serif; font-size: 15px; color: #222;">'
         f"{paragraphs}</body></html>"
     )
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _paragraph(block: str) -> str:
+    """A block of text as HTML, its links clickable."""
+    parts, start = [], 0
+    for url in _URL.finditer(block):
+        link = html.escape(url[0])
+        parts += [html.escape(block[start:url.start()]), f'<a href="{link}">{link}</a>']
+        start = url.end()
+    parts.append(html.escape(block[start:]))
+    return "".join(parts).replace("\n", "<br>")

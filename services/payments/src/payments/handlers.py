@@ -4,7 +4,6 @@ so none of them calls anything outside: a push asked for by billing is queued an
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -28,18 +27,13 @@ from payments.settings import Settings
 log = logging.getLogger("payments.handlers")
 
 
-def _occurred_at(event: Event) -> datetime:
-    moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
     """Remember a new booking: who owns it and what it costs."""
     remember_booking(
         session,
         booking_id=data.booking_id,
         status="pending",
-        status_at=_occurred_at(event),
+        status_at=event.moment(),
         user_id=data.user_id,
         unit_id=data.unit_id,
         total_price=data.total_price,
@@ -53,7 +47,7 @@ def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event)
         session,
         booking_id=data.booking_id,
         status="confirmed",
-        status_at=_occurred_at(event),
+        status_at=event.moment(),
         user_id=data.user_id,
         unit_id=data.unit_id,
         total_price=data.total_price,
@@ -64,12 +58,12 @@ def make_on_booking_cancelled(fee: int) -> Handler:
     def on_cancelled(session: Session, data: BookingCancelled, event: Event) -> None:
         """A cancelled booking takes no more payments; a paid one cancelled by its owner or an admin is refunded."""
         remember_booking(
-            session, booking_id=data.booking_id, status="cancelled", status_at=_occurred_at(event),
+            session, booking_id=data.booking_id, status="cancelled", status_at=event.moment(),
             user_id=data.user_id, unit_id=data.unit_id,
         )
         service.on_booking_cancelled(
             session, booking_id=data.booking_id, reason=data.reason, start_date=data.start_date,
-            cancelled_at=_occurred_at(event), fee=fee,
+            cancelled_at=event.moment(), fee=fee,
         )
 
     return on_cancelled
