@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,22 @@ def public_x(key: Ed25519PrivateKey) -> bytes:
 def forger(key_file: Path) -> Callable[[], Forger]:
     """forger() once auth has started (and so created its key file)."""
     return lambda: Forger(key_file)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def throttle_log() -> Iterator[list[str]]:
+    """The messages auth.throttle logs during the test (the project's pytest runs without its logging plugin)."""
+    collect = _Collect()
+    logger = logging.getLogger("auth.throttle")
+    logger.addHandler(collect)
+    yield collect.messages
+    logger.removeHandler(collect)
