@@ -3,8 +3,12 @@ password is told by SMS and email, at once, with the time it happened."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
 
 from jeshstack.procs import free_port
 from jeshstack.testing import wait_for
@@ -125,3 +129,30 @@ def test_the_links_go_to_the_portal_url_else_to_the_gateway():
     assert Settings(public_base_url="https://api.jesh.example").portal_base_url == "https://api.jesh.example"
     both = Settings(public_base_url="https://api.jesh.example", portal_url="https://jesh.example")
     assert both.portal_base_url == "https://jesh.example"
+
+
+def test_a_parked_reset_is_listed_without_its_token_and_replayed_with_it(start_notifications):
+    n = start_notifications()
+    n.user(5, phone="254700000005", email="baraka@example.co.ke")
+    token = secrets.token_urlsafe(32)
+    envelope = {"id": str(uuid.uuid4()), "type": "PasswordResetRequested", "version": 1,
+                "occurred_at": datetime.now(UTC).isoformat(), "source": "auth",
+                "data": reset_requested(5, token, datetime.now(UTC) + timedelta(minutes=30))}
+    with n.db.begin() as conn:  # parked as the consumer parks a message (say the database was away too long)
+        letter = conn.scalar(text(
+            "INSERT INTO dead_letter (consumer, event_id, subject, payload, error, deliveries) VALUES "
+            "('notifications', :id, 'jesh.events.PasswordResetRequested', :payload, 'OperationalError: away', 9) "
+            "RETURNING id"), {"id": envelope["id"], "payload": json.dumps(envelope)})
+    admin = n.keys.headers(900, "admin")
+
+    listed = n.client.get("/api/notifications/admin/dead-letters", headers=admin)
+
+    assert listed.status_code == 200, listed.text
+    assert token not in listed.text
+    (parked,) = [d for d in listed.json()["data"] if d["id"] == letter]
+    assert json.loads(parked["payload"])["data"] == {**envelope["data"], "token": "[hidden]"}
+    replayed = n.client.post(f"/api/notifications/admin/dead-letters/{letter}/replay", headers=admin)
+    assert replayed.status_code == 200, replayed.text
+    mail = wait_for(lambda: [m for m in n.mail.mail("baraka@example.co.ke")
+                             if m["Subject"] == "Choose a new Jesh Storage password"] or None, what="the reset email")
+    assert f"#token={token}" in mail[0].get_body(("plain",)).get_content()

@@ -24,6 +24,7 @@ from jeshkit.audit import Actor
 from jeshkit.consumer import apply_once, describe_failure, handler_table
 from jeshkit.db import SessionDep
 from jeshkit.errors import Conflict, NotFound
+from jeshkit.events.base import without_secrets
 from jeshkit.outbox import Event, OutboxRow, publish_on_commit
 from jeshkit.relay import OUTBOX_CONSUMER
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
@@ -76,7 +77,7 @@ def dead_letter_router(api_prefix: str) -> APIRouter:
                 error=row.error,
                 deliveries=row.deliveries,
                 created_at=row.created_at,
-                payload=row.payload[:PAYLOAD_SHOWN],
+                payload=without_secrets(row.payload)[:PAYLOAD_SHOWN],
             )
             for row in rows
         ])

@@ -26,6 +26,7 @@ from jeshkit.events.base import (
     Int,
     Kes,
     Moment,
+    Secret,
     Text,
     contract_schema,
     model_for,
@@ -58,7 +59,8 @@ __all__ = [
     "BookingCreated", "BookingMovedOut", "Count", "Day", "Email", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
     "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "RefundFailed",
-    "RefundPaid", "RefundRequired", "Text", "TransportStatusChanged", "UnitCreated", "UnitReleased", "UnitUpdated",
+    "RefundPaid", "RefundRequired", "Secret", "Text", "TransportStatusChanged", "UnitCreated", "UnitReleased",
+    "UnitUpdated",
     "UserRegistered", "UserUpdated",
     "contract_schema", "model_for", "stage",
 ]

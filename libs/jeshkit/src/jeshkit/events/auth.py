@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from jeshkit.events.base import Email, EventData, Id, Moment, Text
+from jeshkit.events.base import Email, EventData, Id, Moment, Secret, Text
 
 Role = Literal["user", "admin"]
 
@@ -37,7 +37,7 @@ class PasswordResetRequested(EventData):
 
     source = "auth"
     user_id: Id
-    token: Text
+    token: Secret
     expires_at: Moment
 
 

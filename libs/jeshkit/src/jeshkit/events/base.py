@@ -26,6 +26,14 @@ class JsonSchema:
         self.fragment = fragment
 
 
+class SecretMark:
+    """Annotated metadata: the field is a secret (e.g. a password reset token). Listings of raw payloads (parked
+    messages) show HIDDEN instead; the stored payload is whole, so a replay still carries it."""
+
+
+HIDDEN = "[hidden]"
+
+
 def _utc_iso(value: datetime) -> str:
     moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat()
@@ -39,6 +47,10 @@ Count = Annotated[int, Field(ge=0), JsonSchema(type="integer", minimum=0)]
 Flag = Annotated[bool, JsonSchema(type="boolean")]
 Text = Annotated[str, Field(min_length=1), JsonSchema(type="string", minLength=1)]
 Email = Annotated[str, Field(min_length=1), JsonSchema(type="string", minLength=1, format="email")]
+Secret = Annotated[
+    str, Field(min_length=1), SecretMark(),
+    JsonSchema(type="string", minLength=1, description="a secret: never shown in a listing of parked messages"),
+]
 Day = Annotated[date, JsonSchema(type="string", format="date", pattern=_DATE_PATTERN, description="YYYY-MM-DD")]
 Moment = Annotated[
     AwareDatetime,
@@ -83,6 +95,12 @@ class EventData(BaseModel):
         except (ValidationError, TypeError, ValueError) as exc:
             raise EventDataError(f"{cls.event_type} v{cls.version} data does not match its contract: {exc}") from None
 
+    @classmethod
+    def secret_fields(cls) -> frozenset[str]:
+        """The names of the fields typed `Secret`."""
+        return frozenset(name for name, field in cls.model_fields.items()
+                         if any(isinstance(meta, SecretMark) for meta in field.metadata))
+
     def to_data(self) -> dict[str, Any]:
         # An optional field the publisher did not give stays absent (its readers get the default).
         return self.model_dump(mode="json", exclude_unset=True)
@@ -90,6 +108,22 @@ class EventData(BaseModel):
 
 def model_for(event_type: str, version: int) -> type[EventData] | None:
     return EVENT_TYPES.get((event_type, version))
+
+
+def without_secrets(payload: str) -> str:
+    """An envelope's JSON text with its data's `Secret` fields replaced by HIDDEN (as it is when it is not an
+    envelope of a known event type, or has no secrets)."""
+    try:
+        envelope = json.loads(payload)
+        model = model_for(str(envelope["type"]), int(envelope["version"]))
+        data = envelope["data"]
+    except (ValueError, TypeError, KeyError):
+        return payload
+    secrets = model.secret_fields() if model is not None and isinstance(data, dict) else frozenset()
+    if not secrets & data.keys():
+        return payload
+    envelope["data"] = {key: HIDDEN if key in secrets else value for key, value in data.items()}
+    return json.dumps(envelope)
 
 
 # --- the contract, generated from a model ------------------------------------------------------------
