@@ -4,8 +4,18 @@ every session of the account ends, the caller gets a new one, PasswordChanged is
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
+
+from auth import password_change
+from auth.passwords import Passwords
+from auth.service import Credentials
+from auth.throttle import LoginPolicy
+from auth.tokens import AccessTokens, KeyRing
+from jeshkit.errors import Conflict
 
 PASSWORD = "correct horse 1"
 NEW_PASSWORD = "battery staple 2"
@@ -191,3 +201,53 @@ def test_resetting_proves_the_owner_to_the_account_guard(start_auth, register, a
     assert reset.status_code == 200
     # The address the link was used from is the account's own now: it may log in while the guard lasts.
     assert login(client, "besieged@example.com", NEW_PASSWORD, ip="192.0.2.9").status_code == 200
+
+
+
+class BothChecked(Passwords):
+    """Verification waits until two checks are under way: two changes in flight from the same password."""
+
+    def __init__(self) -> None:
+        super().__init__(memory_kib=1024, time_cost=1, parallelism=1)
+        self.both = threading.Barrier(2, timeout=10)
+
+    def verify(self, password_hash, password):
+        ok = super().verify(password_hash, password)
+        if password == PASSWORD:
+            self.both.wait()
+        return ok
+
+
+def test_two_changes_at_once_from_the_same_password_one_wins(auth, register, auth_engine):
+    user_id = register(auth, email="racing@example.com").json()["user"]["id"]
+    credentials = Credentials(
+        passwords=BothChecked(),
+        access_tokens=AccessTokens(KeyRing(Ed25519PrivateKey.generate()), issuer="i", audience="a", ttl_seconds=60),
+        refresh_ttl=timedelta(days=1),
+        login_policy=LoginPolicy(max_failures=5, window=timedelta(minutes=15), max_lockout=timedelta(minutes=15)),
+    )
+    factory = sessionmaker(auth_engine, expire_on_commit=False)
+    outcomes: dict[str, str] = {}
+
+    def change(new_password: str) -> None:
+        with factory() as session:
+            try:
+                password_change.change_password(session=session, credentials=credentials, user_id=user_id,
+                                                current_password=PASSWORD, new_password=new_password,
+                                                client_ip="192.0.2.1")
+                outcomes[new_password] = "changed"
+            except Conflict:
+                outcomes[new_password] = "conflict"
+
+    threads = [threading.Thread(target=change, args=(p,)) for p in ("first new 1", "second new 2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes.values()) == ["changed", "conflict"]
+    (winner,) = [p for p, outcome in outcomes.items() if outcome == "changed"]
+    assert [login(auth, "racing@example.com", p).status_code for p in ("first new 1", "second new 2")] == [
+        200 if p == winner else 401 for p in ("first new 1", "second new 2")
+    ]
+    assert len(staged(auth_engine, "PasswordChanged")) == 1

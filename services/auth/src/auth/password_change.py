@@ -115,7 +115,10 @@ def _usable_reset(session: Session, *, token_hash: str, now: datetime, lock: boo
 
 def _locked_user_with_hash(session: Session, *, user_id: int, password_hash: str) -> User:
     """The account, locked, if its password is still the one that was checked; 409 when it changed meanwhile."""
-    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+    # populate_existing: the row as it is now, not the copy loaded before the hash was checked (kept after commit).
+    user = session.scalars(
+        select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
     if user is None:
         session.rollback()
         raise Unauthorized("Account no longer exists")
