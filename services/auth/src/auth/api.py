@@ -2,13 +2,15 @@
 
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from auth import password_change, service
+from auth import accounts, password_change, service
 from auth.client_ip import client_ip
 from auth.models import User
 from auth.schemas import (
+    AccountDetailOut,
+    AccountOut,
     AuthOut,
     LoginIn,
     MessageOut,
@@ -19,7 +21,10 @@ from auth.schemas import (
     ProfileOut,
     RefreshIn,
     RegisterIn,
+    Role,
+    RoleIn,
     UserOut,
+    parse_ids,
 )
 from auth.service import AuthResult, Credentials, utcnow
 from auth.throttle import spend_credential_token
@@ -29,10 +34,11 @@ from jeshkit.errors import BadRequest
 from jeshkit.events.base import MAX_ID
 from jeshkit.internal import InternalUser
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
-from jeshkit.security import CurrentUser
+from jeshkit.security import AdminUser, CurrentUser
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 internal_router = APIRouter(prefix="/internal/users", include_in_schema=False)
+accounts_router = APIRouter(prefix="/api/auth/users", tags=["accounts (admin)"], responses=ERROR_RESPONSES)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -164,6 +170,56 @@ def update_profile(body: ProfileIn, user: CurrentUser, session: SessionDep) -> P
 
 def _profile_out(account: User) -> ProfileOut:
     return ProfileOut(id=account.id, email=account.email, name=account.name, phone=account.phone, role=account.role)
+
+
+@accounts_router.get("", response_model=Envelope[list[AccountOut]], summary="Find accounts (admin)")
+def find_accounts(
+    _: AdminUser,
+    session: SessionDep,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, description=(
+        "a part of the name or the email (any case), or of the phone number in any form (0712…, +254712…)"))] = None,
+    role: Role | None = None,
+    ids: Annotated[str | None, Query(max_length=4000, description="a comma-separated list of up to 200 ids")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> Envelope[list[AccountOut]]:
+    """Accounts matching every filter given, newest first (no total: a full page means there may be more)."""
+    try:
+        id_list = parse_ids(ids) if ids is not None else None
+    except ValueError as exc:
+        raise BadRequest(str(exc), [{"field": "ids", "message": str(exc)}]) from None
+    return Envelope(data=accounts.find_accounts(
+        session=session, query=q, role=role, ids=id_list, limit=limit, offset=offset
+    ))
+
+
+@accounts_router.get("/{user_id}", response_model=Envelope[AccountDetailOut], summary="One account (admin)")
+def account(user_id: PathId, _: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
+    """The account, its last login, its signed-in devices and whether the login guard is on. Unknown: 404."""
+    return Envelope(data=accounts.account_detail(session=session, user_id=user_id))
+
+
+@accounts_router.patch("/{user_id}", response_model=Envelope[AccountDetailOut], summary="Change a role (admin)")
+def change_role(user_id: PathId, body: RoleIn, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
+    """Make an account an operator (`admin`) or a customer (`user`); a demoted admin's sessions end. Your own
+    account: 400. Audited; publishes UserUpdated."""
+    return Envelope(data=accounts.change_role(session=session, actor=admin, user_id=user_id, role=body.role))
+
+
+@accounts_router.post("/{user_id}/sign-out", response_model=Envelope[AccountDetailOut],
+                      summary="End every session of an account (admin)")
+def sign_out_everywhere(user_id: PathId, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
+    """Every refresh token of the account stops working (access tokens already issued live out their minutes).
+    Audited."""
+    return Envelope(data=accounts.sign_out_everywhere(session=session, actor=admin, user_id=user_id))
+
+
+@accounts_router.delete("/{user_id}/login-guard", response_model=Envelope[AccountDetailOut],
+                        summary="Lift the account-wide login guard (admin)")
+def lift_login_guard(user_id: PathId, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
+    """Clears the guard and the failed attempts counted for the account's email; harmless when there are none.
+    Audited when something was lifted."""
+    return Envelope(data=accounts.lift_login_guard(session=session, actor=admin, user_id=user_id))
 
 
 @router.get("/.well-known/jwks.json")

@@ -5,7 +5,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from auth.api import internal_router, router
+from auth.api import accounts_router, internal_router, router
 from auth.client_ip import parse_networks
 from auth.handlers import HANDLERS
 from auth.password_change import ResetPolicy
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Jesh Storage — auth",
         description="accounts, tokens, admin bootstrap",
-        routers=[router, internal_router],
+        routers=[router, accounts_router, internal_router],
         handlers=HANDLERS,
         jobs=[PeriodicJob(
             "purge-expired-credentials",

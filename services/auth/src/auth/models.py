@@ -53,7 +53,7 @@ class RefreshFamily(Base):
 
     __tablename__ = "refresh_families"
     __table_args__ = (
-        CheckConstraint("revoked_reason IN ('logout', 'reuse', 'password')", name="revoked_reason_known"),
+        CheckConstraint("revoked_reason IN ('logout', 'reuse', 'password', 'admin')", name="revoked_reason_known"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

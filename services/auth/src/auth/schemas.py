@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -171,3 +172,60 @@ class ProfileOut(BaseModel):
 class MessageOut(BaseModel):
     success: bool = True
     message: str
+
+
+# --- the operators' directory of accounts (auth.accounts) ---------------------------------------------------
+
+Role = Literal["user", "admin"]
+MAX_IDS = 200
+
+
+class AccountOut(BaseModel):
+    """An account as the operators' directory lists it."""
+
+    id: int
+    email: str
+    name: str
+    phone: str | None = Field(description="2547XXXXXXXX / 2541XXXXXXXX, or null (an admin made at start-up)")
+    role: Role
+    created_at: datetime
+
+
+class AccountDetailOut(AccountOut):
+    """One account with how it signs in."""
+
+    last_login_at: datetime | None = Field(description="the last login with its password (a refresh does not count)")
+    active_sessions: int = Field(description="signed-in devices: refresh token families not ended or expired")
+    login_guarded_until: datetime | None = Field(
+        description="while set, too many wrong passwords from many addresses: only addresses the account has "
+                    "logged in from may try (DELETE …/login-guard lifts it)")
+
+
+class RoleIn(BaseModel):
+    """PATCH /users/{id}: make an account an admin (an operator) or a customer again."""
+
+    role: Role
+
+
+def parse_ids(value: str) -> list[int]:
+    """`ids=1,2,3` (up to MAX_IDS user ids); ValueError otherwise."""
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) > MAX_IDS or not all(part.isascii() and part.isdigit() and len(part) <= 19 for part in parts):
+        raise ValueError(f"ids must be a comma-separated list of up to {MAX_IDS} user ids")
+    ids = [int(part) for part in parts]
+    if not all(1 <= i <= 2**63 - 1 for i in ids):
+        raise ValueError(f"ids must be a comma-separated list of up to {MAX_IDS} user ids")
+    return ids
+
+
+def phone_fragment(query: str) -> str | None:
+    """The digits to look for in stored phones (2547…) when `query` looks like (part of) a phone number in any
+    accepted form — 0712 345 678, +254712…, 712345 —; None when it is not one."""
+    compact = _PHONE_SEPARATORS.sub("", query)
+    if compact.startswith("+"):
+        compact = compact[1:]
+    if len(compact) < 3 or not compact.isascii() or not compact.isdigit():
+        return None
+    if compact.startswith("0"):
+        return "254" + compact[1:]
+    return compact

@@ -164,7 +164,7 @@ def user_facts(*, session: Session, user_id: int) -> InternalUser:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("User not found")
-    return InternalUser(**_profile_data(user))
+    return InternalUser(**profile_data(user))
 
 
 def update_profile(
@@ -192,7 +192,7 @@ def update_profile(
         except IntegrityError:  # the same email taken at the same moment by another account
             session.rollback()
             raise Conflict("Email already registered") from None
-        stage(session, UserUpdated(**_profile_data(user)))
+        stage(session, UserUpdated(**profile_data(user)))
     session.commit()
     if changes:
         log.info("user %s updated %s", user_id, ", ".join(sorted(changes)))
@@ -306,11 +306,11 @@ def _insert_user(
     if user_id is None:
         return None
     user = session.get_one(User, user_id)
-    stage(session, UserRegistered(**_profile_data(user)))
+    stage(session, UserRegistered(**profile_data(user)))
     return user
 
 
-def _profile_data(user: User) -> dict[str, Any]:
+def profile_data(user: User) -> dict[str, Any]:
     """The data of UserRegistered and UserUpdated: the whole profile."""
     return {"user_id": user.id, "email": user.email, "phone": user.phone, "name": user.name, "role": user.role}
 

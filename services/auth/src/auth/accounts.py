@@ -1,0 +1,191 @@
+"""The operators' side of accounts: find a customer, see how they sign in, make an operator, end every session of
+an account, lift the account-wide login guard. Admins only (the routes check the token's role); every change is
+written to the audit log in its own transaction.
+
+An admin's access token lives up to its `exp` after the admin is made a customer again, so a change also checks,
+under the row locks, that the acting account is still an admin in this database; and nobody changes their own
+role, so the last admin cannot demote themselves, and two admins demoting each other at the same moment leave one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, RefreshFamily, RefreshToken, User
+from auth.schemas import AccountDetailOut, AccountOut, phone_fragment
+from auth.service import profile_data, utcnow
+from jeshkit import audit
+from jeshkit.audit import Actor
+from jeshkit.errors import BadRequest, Forbidden, NotFound
+from jeshkit.events import UserUpdated, stage
+
+log = logging.getLogger("auth.accounts")
+
+USER_NOT_FOUND = "User not found"
+OWN_ROLE = "You cannot change your own role"
+NOT_AN_ADMIN_NOW = "Your account is no longer an admin"
+
+
+def find_accounts(
+    *, session: Session, query: str | None, role: str | None, ids: Sequence[int] | None, limit: int, offset: int
+) -> list[AccountOut]:
+    """Accounts matching every filter given, newest first. `query` matches the name or the email (a substring,
+    any case) or, when it looks like part of a phone number in any accepted form, the stored phone."""
+    conditions: list[ColumnElement[bool]] = []
+    if query:
+        words = query.strip()
+        matches = [User.name.icontains(words, autoescape=True), User.email.icontains(words, autoescape=True)]
+        digits = phone_fragment(query)
+        if digits is not None:
+            matches.append(User.phone.contains(digits, autoescape=True))
+        conditions.append(or_(*matches))
+    if role is not None:
+        conditions.append(User.role == role)
+    if ids is not None:
+        conditions.append(User.id.in_(ids))
+    users = session.scalars(
+        select(User).where(*conditions).order_by(User.id.desc()).limit(limit).offset(offset)
+    ).all()
+    session.rollback()
+    return [_account_out(user) for user in users]
+
+
+def account_detail(*, session: Session, user_id: int) -> AccountDetailOut:
+    """One account and how it signs in; 404 when unknown."""
+    user = session.get(User, user_id)
+    if user is None:
+        session.rollback()
+        raise NotFound(USER_NOT_FOUND)
+    detail = _detail(session, user, now=utcnow())
+    session.rollback()
+    return detail
+
+
+def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> AccountDetailOut:
+    """Make an account an admin or a customer (UserUpdated). A demoted admin's sessions end: they log in again as a
+    customer (their access token keeps its role until its `exp`)."""
+    if user_id == actor.id:
+        raise BadRequest(OWN_ROLE)
+    user = _locked_target(session, actor=actor, user_id=user_id)
+    now = utcnow()
+    before = user.role
+    ended = 0
+    if role != before:
+        user.role = role
+        user.updated_at = now
+        stage(session, UserUpdated(**profile_data(user)))
+        if role == "user":
+            ended = _end_sessions(session, user_id=user_id, now=now)
+        audit.record(session, actor, "account.role_changed", f"user:{user_id}",
+                     {"from": before, "to": role, "sessions_ended": ended})
+    detail = _detail(session, user, now=now)
+    session.commit()
+    if role != before:
+        log.info("user %s made %s by admin %s (%d sessions ended)", user_id, role, actor.id, ended)
+    return detail
+
+
+def sign_out_everywhere(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
+    """End every session of an account (a lost phone, a shared password): each refresh token family is revoked.
+    Access tokens already issued live until their `exp`."""
+    user = _locked_target(session, actor=actor, user_id=user_id)
+    now = utcnow()
+    ended = _end_sessions(session, user_id=user_id, now=now)
+    audit.record(session, actor, "account.signed_out", f"user:{user_id}", {"sessions_ended": ended})
+    detail = _detail(session, user, now=now)
+    session.commit()
+    log.info("every session of user %s ended by admin %s (%d)", user_id, actor.id, ended)
+    return detail
+
+
+def lift_login_guard(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
+    """The owner, on the phone with an operator, may log in from a new address at once: the account-wide guard and
+    the failed attempts counted for its email (every address) are cleared. Nothing to lift: nothing logged."""
+    user = _locked_target(session, actor=actor, user_id=user_id)
+    now = utcnow()
+    guard = session.scalar(
+        delete(AccountLoginGuard)
+        .where(AccountLoginGuard.email == user.email)
+        .returning(AccountLoginGuard.guarded_until)
+    )
+    throttles = len(session.scalars(
+        delete(LoginThrottle).where(LoginThrottle.email == user.email).returning(LoginThrottle.client_ip)
+    ).all())
+    was_guarded = guard is not None and guard > now
+    if was_guarded or throttles:
+        audit.record(session, actor, "account.login_guard_lifted", f"user:{user_id}",
+                     {"guarded_until": guard if was_guarded else None, "addresses_cleared": throttles})
+    detail = _detail(session, user, now=now)
+    session.commit()
+    if was_guarded:
+        log.warning("login guard of user %s lifted by admin %s", user_id, actor.id)
+    return detail
+
+
+# --- helpers (never commit) -----------------------------------------------------------------------
+
+
+def _locked_target(session: Session, *, actor: Actor, user_id: int) -> User:
+    """The target account locked, after the acting admin's own row (in id order: no deadlock between two admins
+    acting on each other), which must still be an admin (403 otherwise); 404 when the target is unknown."""
+    rows = session.scalars(
+        select(User).where(User.id.in_({actor.id, user_id})).order_by(User.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    found = {user.id: user for user in rows}
+    acting = found.get(actor.id)
+    if acting is None or acting.role != "admin":
+        session.rollback()
+        raise Forbidden(NOT_AN_ADMIN_NOW)
+    target = found.get(user_id)
+    if target is None:
+        session.rollback()
+        raise NotFound(USER_NOT_FOUND)
+    return target
+
+
+def _end_sessions(session: Session, *, user_id: int, now: datetime) -> int:
+    """Revoke every live refresh token family of the account; how many there were."""
+    return len(session.scalars(
+        update(RefreshFamily)
+        .where(RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason="admin")
+        .returning(RefreshFamily.id)
+    ).all())
+
+
+def _detail(session: Session, user: User, *, now: datetime) -> AccountDetailOut:
+    last_login = session.scalar(
+        select(func.max(KnownLoginAddress.last_success_at)).where(KnownLoginAddress.user_id == user.id)
+    )
+    live_token = (
+        select(RefreshToken.id)
+        .where(RefreshToken.family_id == RefreshFamily.id, RefreshToken.used_at.is_(None),
+               RefreshToken.expires_at > now)
+        .exists()
+    )
+    sessions = session.scalar(
+        select(func.count()).select_from(RefreshFamily)
+        .where(RefreshFamily.user_id == user.id, RefreshFamily.revoked_at.is_(None), live_token)
+    )
+    guarded_until = session.scalar(
+        select(AccountLoginGuard.guarded_until)
+        .where(AccountLoginGuard.email == user.email, AccountLoginGuard.guarded_until > now)
+    )
+    return AccountDetailOut(**_account_fields(user), last_login_at=last_login, active_sessions=sessions or 0,
+                            login_guarded_until=guarded_until)
+
+
+def _account_out(user: User) -> AccountOut:
+    return AccountOut(**_account_fields(user))
+
+
+def _account_fields(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "name": user.name, "phone": user.phone, "role": user.role,
+            "created_at": user.created_at}
