@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from auth.models import (
     AccountLoginGuard,
@@ -45,6 +45,7 @@ log = logging.getLogger("auth.service")
 
 INVALID_CREDENTIALS = "Invalid credentials"
 INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"
+PURGE_BATCH = 1000  # rows of one table per purge run
 
 
 @dataclass(frozen=True)
@@ -228,66 +229,33 @@ def purge_expired(
     use, and the addresses an account has not logged in from for `known_address_for`."""
     now = utcnow()
     with session_factory() as session:
-        expired = (
-            select(RefreshToken.id)
-            .where(RefreshToken.expires_at < now - timedelta(days=1))
-            .limit(1000)
-            .with_for_update(skip_locked=True)
+        _delete_batch(session, [RefreshToken.id], RefreshToken.expires_at < now - timedelta(days=1))
+        _delete_batch(session, [RefreshFamily.id],
+                      ~select(RefreshToken.id).where(RefreshToken.family_id == RefreshFamily.id).exists())
+        _delete_batch(
+            session, [LoginThrottle.email, LoginThrottle.client_ip],
+            LoginThrottle.last_attempt_at < now - timedelta(days=1),
+            (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
         )
-        session.execute(delete(RefreshToken).where(RefreshToken.id.in_(expired)))
-        empty = (
-            select(RefreshFamily.id)
-            .where(~select(RefreshToken.id).where(RefreshToken.family_id == RefreshFamily.id).exists())
-            .limit(1000)
-            .with_for_update(skip_locked=True)
+        _delete_batch(session, [CredentialBucket.client_ip], CredentialBucket.updated_at < now - timedelta(hours=1))
+        _delete_batch(session, [PasswordReset.id], PasswordReset.expires_at < now - timedelta(days=1))
+        _delete_batch(
+            session, [AccountLoginGuard.email],
+            AccountLoginGuard.window_started_at < now - timedelta(days=1),
+            (AccountLoginGuard.guarded_until.is_(None)) | (AccountLoginGuard.guarded_until < now),
         )
-        session.execute(delete(RefreshFamily).where(RefreshFamily.id.in_(empty)))
-        stale = (
-            select(LoginThrottle.email, LoginThrottle.client_ip)
-            .where(
-                LoginThrottle.last_attempt_at < now - timedelta(days=1),
-                (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
-            )
-            .limit(1000)
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(
-            delete(LoginThrottle).where(tuple_(LoginThrottle.email, LoginThrottle.client_ip).in_(stale))
-        )
-        idle = (
-            select(CredentialBucket.client_ip)
-            .where(CredentialBucket.updated_at < now - timedelta(hours=1))
-            .limit(1000)
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(delete(CredentialBucket).where(CredentialBucket.client_ip.in_(idle)))
-        spent = (
-            select(PasswordReset.id)
-            .where(PasswordReset.expires_at < now - timedelta(days=1))
-            .limit(1000)
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(delete(PasswordReset).where(PasswordReset.id.in_(spent)))
-        quiet = (
-            select(AccountLoginGuard.email)
-            .where(
-                AccountLoginGuard.window_started_at < now - timedelta(days=1),
-                (AccountLoginGuard.guarded_until.is_(None)) | (AccountLoginGuard.guarded_until < now),
-            )
-            .limit(1000)
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(delete(AccountLoginGuard).where(AccountLoginGuard.email.in_(quiet)))
-        forgotten = (
-            select(KnownLoginAddress.user_id, KnownLoginAddress.client_ip)
-            .where(KnownLoginAddress.last_success_at < now - known_address_for)
-            .limit(1000)
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(delete(KnownLoginAddress).where(
-            tuple_(KnownLoginAddress.user_id, KnownLoginAddress.client_ip).in_(forgotten)
-        ))
+        _delete_batch(session, [KnownLoginAddress.user_id, KnownLoginAddress.client_ip],
+                      KnownLoginAddress.last_success_at < now - known_address_for)
         session.commit()
+
+
+def _delete_batch(session: Session, key: list[InstrumentedAttribute[Any]], *conditions: ColumnElement[bool]) -> None:
+    """Delete up to PURGE_BATCH rows of the key's table matching every condition, skipping rows another replica's
+    purge (or a login) holds locked."""
+    table = key[0].class_
+    batch = select(*key).where(*conditions).limit(PURGE_BATCH).with_for_update(skip_locked=True)
+    keys = key[0].in_(batch) if len(key) == 1 else tuple_(*key).in_(batch)
+    session.execute(delete(table).where(keys))
 
 
 # --- helpers (never commit) -----------------------------------------------------------------------
