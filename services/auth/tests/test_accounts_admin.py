@@ -123,7 +123,7 @@ def test_the_detail_tells_how_the_account_signs_in(auth, admin, customers):
     assert missing.json() == {"success": False, "message": "User not found"}
 
 
-def test_an_admin_makes_a_customer_an_operator_and_back(auth, admin, customers, auth_engine, event_bus, bearer):
+def test_an_admin_makes_a_customer_an_operator_and_back(auth, admin, customers, auth_engine, bearer, event_bus):
     user_id = customers[1]["user"]["id"]
     refresh_token = customers[1]["refresh_token"]
 
@@ -145,11 +145,15 @@ def test_an_admin_makes_a_customer_an_operator_and_back(auth, admin, customers, 
     assert demoted.json()["data"] | {"active_sessions": 0} == demoted.json()["data"]
     assert auth.post("/api/auth/refresh", json={"refresh_token": refresh_token}).status_code == 401
     assert auth.post("/api/auth/refresh", json={"refresh_token": operator["refresh_token"]}).status_code == 401
-    # Its access token still says admin until it expires, but this database no longer does.
+    # Its access token still says admin until it expires, but this database no longer does...
     stale = auth.patch(f"/api/auth/users/{customers[0]['user']['id']}", json={"role": "admin"},
                        headers=bearer(operator["token"]))
-    assert stale.status_code == 403
-    assert stale.json()["message"] == "Your account is no longer an admin"
+    assert (stale.status_code, stale.json()["message"]) in {
+        (403, "Your account is no longer an admin"), (401, "Session ended; please log in again")}
+    # ...and once SessionsEnded has come round, the token is refused everywhere.
+    wait_for(lambda: auth.get("/api/auth/users", headers=bearer(operator["token"])).status_code == 401,
+             what="the demoted admin's token refused")
+    assert [e["data"]["reason"] for e in event_bus.events("SessionsEnded")] == ["role"]
     assert login(auth, "otieno@example.com").json()["user"]["role"] == "user"
     assert [(a, act, t, d["from"], d["to"]) for a, act, t, d in audit(auth_engine)] == [
         (admin["id"], "account.role_changed", f"user:{user_id}", "user", "admin"),
@@ -188,7 +192,7 @@ def test_nobody_changes_their_own_role_and_two_admins_cannot_demote_each_other(a
     assert remaining == 1
 
 
-def test_an_admin_ends_every_session_of_an_account(auth, admin, customers, auth_engine, bearer):
+def test_an_admin_ends_every_session_of_an_account(auth, admin, customers, auth_engine, bearer, event_bus):
     user_id = customers[2]["user"]["id"]
     second = login(auth, "kip_100%@example.com").json()
 
@@ -198,8 +202,15 @@ def test_an_admin_ends_every_session_of_an_account(auth, admin, customers, auth_
     assert ended.json()["data"]["active_sessions"] == 0
     for token in (customers[2]["refresh_token"], second["refresh_token"]):
         assert auth.post("/api/auth/refresh", json={"refresh_token": token}).status_code == 401
-    assert auth.get("/api/auth/profile", headers=bearer(second["token"])).status_code == 200  # lives out its minutes
-    assert login(auth, "kip_100%@example.com").status_code == 200  # the password still works
+    ended_event = wait_for(lambda: [e["data"] for e in event_bus.events("SessionsEnded")], what="SessionsEnded")
+    assert ended_event == [{"user_id": user_id, "before": ended_event[0]["before"], "reason": "signed_out"}]
+    # Every process follows SessionsEnded: the access tokens issued before are refused too, though not expired.
+    refused = wait_for(lambda: (r := auth.get("/api/auth/profile", headers=bearer(second["token"]))).status_code == 401
+                       and r, what="the access token refused")
+    assert refused.json() == {"success": False, "message": "Session ended; please log in again"}
+    again = login(auth, "kip_100%@example.com")  # the password still works, and the new session too
+    assert again.status_code == 200
+    assert auth.get("/api/auth/profile", headers=bearer(again.json()["token"])).status_code == 200
     # Another account's sessions are untouched.
     assert auth.post("/api/auth/refresh", json={"refresh_token": customers[0]["refresh_token"]}).status_code == 200
     assert [(act, t, d) for _, act, t, d in audit(auth_engine)] == [

@@ -48,7 +48,7 @@ def test_access_token_is_an_eddsa_jwt_with_the_contract_claims(auth, register):
     assert header["kid"] == key["kid"]
     assert claims["sub"] == str(body["user"]["id"])
     assert claims["role"] == "user"
-    assert claims["exp"] - claims["iat"] == 900
+    assert claims["exp"] - int(claims["iat"]) == 900  # iat to the millisecond, exp in whole seconds
     assert set(claims) == {"sub", "role", "iss", "aud", "iat", "exp", "jti"}
     second = auth.post("/api/auth/login", json={"email": "claims@example.com", "password": "correct horse 1"})
     assert jwt.decode(second.json()["token"], options={"verify_signature": False})["jti"] != claims["jti"]
@@ -60,7 +60,7 @@ def test_access_token_lifetime_is_a_setting(start_auth, register):
 
     claims = jwt.decode(token, options={"verify_signature": False})
 
-    assert claims["exp"] - claims["iat"] == 60
+    assert claims["exp"] - int(claims["iat"]) == 60
 
 
 def test_jwks_is_public_cacheable_and_keyed_by_thumbprint(auth, key_file):

@@ -86,7 +86,8 @@ def create_service_app(
         app.state.engine = engine
         app.state.session_factory = session_factory
         app.state.http = make_http_client()
-        messaging = Messaging(settings, engine, session_factory, handlers=handlers, jobs=list(jobs))
+        messaging = Messaging(settings, engine, session_factory, handlers=handlers, jobs=list(jobs),
+                              ended_sessions=app.state.token_verifier.ended_sessions)
         app.state.messaging = messaging
         if on_startup is not None:
             await asyncio.to_thread(on_startup, app)

@@ -18,6 +18,7 @@ from jeshkit.jobs import PeriodicJob, run_periodically
 from jeshkit.outbox import RELAY
 from jeshkit.relay import OutboxRelay
 from jeshkit.retention import prune_messaging
+from jeshkit.sessions import EndedSessions, SessionsFollower
 from jeshkit.settings import ServiceSettings
 
 log = logging.getLogger("jeshkit.messaging")
@@ -72,6 +73,7 @@ class Messaging:
         *,
         handlers: Handlers | None = None,
         jobs: list[PeriodicJob] | None = None,
+        ended_sessions: EndedSessions | None = None,
     ) -> None:
         self.settings = settings
         self._engine = engine
@@ -86,6 +88,8 @@ class Messaging:
         self._connected = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.relay: OutboxRelay | None = None
+        self._ended_sessions = ended_sessions
+        self._sessions_follower: SessionsFollower | None = None
 
     # --- connection -----------------------------------------------------------------------------
     def jetstream(self) -> Any:
@@ -143,6 +147,8 @@ class Messaging:
             log.warning("stream check after reconnect failed: %s", exc)
         if self.relay is not None:
             self.relay.wake()
+        if self._sessions_follower is not None:  # what was published while this process was away
+            self._tasks.append(asyncio.create_task(self._sessions_follower.catch_up(), name="ended-sessions-catch-up"))
 
     # --- workers --------------------------------------------------------------------------------
     async def start(self, *, workers: bool) -> None:
@@ -152,6 +158,9 @@ class Messaging:
         # worker, as are the consumer and the periodic jobs.
         self.relay = OutboxRelay(self._engine, self, max_attempts=self.settings.outbox_max_attempts)
         self._session_factory.kw.setdefault("info", {})[RELAY] = self.relay
+        if self._ended_sessions is not None:  # every process verifies tokens: every process follows
+            self._tasks.append(asyncio.create_task(self._follow_ended_sessions(self._ended_sessions),
+                                                   name="ended-sessions"))
         if not workers:
             return
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
@@ -168,6 +177,12 @@ class Messaging:
         for job in self._jobs:
             runner = run_periodically(job, self._session_factory)
             self._tasks.append(asyncio.create_task(runner, name=f"job-{job.name}"))
+
+    async def _follow_ended_sessions(self, ended: EndedSessions) -> None:
+        js = await self.wait_jetstream()
+        follower = SessionsFollower(self.nc, js, self.settings.events_subject_prefix, ended)
+        await follower.start()
+        self._sessions_follower = follower
 
     async def stop(self) -> None:
         # Cancel until every worker has ended: a library may swallow one cancellation.

@@ -14,8 +14,11 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from jeshkit.errors import Forbidden, Unauthorized, UpstreamUnavailable
+from jeshkit.sessions import EndedSessions
 
 log = logging.getLogger("jeshkit.security")
+
+SESSION_ENDED = "Session ended; please log in again"
 
 # The one algorithm our tokens are signed with; anything else (none, HS256, RS256…) is refused.
 JWT_ALGORITHM = "EdDSA"
@@ -26,6 +29,7 @@ class Principal:
     id: int
     role: str
     token_id: str
+    issued_at_ms: int = 0  # the token's iat, milliseconds since the epoch
 
     @property
     def is_admin(self) -> bool:
@@ -46,7 +50,9 @@ class TokenVerifier:
     access token with every request, and the signature check (Ed25519, about 0.2 ms of CPU) is the largest part of
     verifying it. Nothing else about an access token can change before it expires (they are not revoked one by
     one: logout ends the refresh family), so a remembered token gets the same answer, and one past its `exp` is
-    "Token expired" as before. Refused tokens are never remembered."""
+    "Token expired" as before. Refused tokens are never remembered. A token of an account whose sessions all ended
+    after it was issued (jeshkit.sessions: a password changed, an admin signed it out) is refused, remembered or
+    not."""
 
     remembered_max = 4096  # tokens; the oldest is forgotten first
 
@@ -58,6 +64,7 @@ class TokenVerifier:
         self._audience = audience
         self._keys: dict[str, jwt.PyJWK] = {}  # kid -> the parsed public key
         self._verified: dict[str, tuple[Principal, int]] = {}  # token -> (its principal, its exp)
+        self.ended_sessions = EndedSessions()  # kept up to date by jeshkit.sessions.follow_ended_sessions
 
     async def verify(self, token: str) -> Principal:
         """The token's principal, checked on the event loop; the JWKS, when it must be fetched, is fetched in a
@@ -66,7 +73,7 @@ class TokenVerifier:
         if remembered is not None:
             principal, exp = remembered
             if exp > time.time():  # PyJWT's own test: expired once exp <= now
-                return principal
+                return self._unless_ended(principal)
             del self._verified[token]
             raise Unauthorized("Token expired")
         kid = self._kid(token)
@@ -77,6 +84,11 @@ class TokenVerifier:
         if len(self._verified) >= self.remembered_max:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = (principal, exp)
+        return self._unless_ended(principal)
+
+    def _unless_ended(self, principal: Principal) -> Principal:
+        if self.ended_sessions.ended(principal.id, principal.issued_at_ms):
+            raise Unauthorized(SESSION_ENDED)
         return principal
 
     @staticmethod
@@ -122,7 +134,7 @@ class TokenVerifier:
             raise Unauthorized("Invalid token") from None
         try:
             principal = Principal(id=int(claims["sub"]), role=str(claims.get("role", "user")),
-                                  token_id=str(claims["jti"]))
+                                  token_id=str(claims["jti"]), issued_at_ms=round(float(claims["iat"]) * 1000))
             return principal, int(claims["exp"])
         except (TypeError, ValueError):
             raise Unauthorized("Invalid token") from None

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, RefreshFamily, RefreshToken, User
 from auth.schemas import AccountDetailOut, AccountOut, phone_fragment
-from auth.service import profile_data, utcnow
+from auth.service import end_every_session, profile_data, utcnow
 from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.errors import BadRequest, Forbidden, NotFound
@@ -81,7 +81,7 @@ def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> A
         user.updated_at = now
         stage(session, UserUpdated(**profile_data(user)))
         if role == "user":
-            ended = _end_sessions(session, user_id=user_id, now=now)
+            ended = end_every_session(session, user_id=user_id, now=now, reason="role")
         audit.record(session, actor, "account.role_changed", f"user:{user_id}",
                      {"from": before, "to": role, "sessions_ended": ended})
     detail = _detail(session, user, now=now)
@@ -96,7 +96,7 @@ def sign_out_everywhere(*, session: Session, actor: Actor, user_id: int) -> Acco
     Access tokens already issued live until their `exp`."""
     user = _locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
-    ended = _end_sessions(session, user_id=user_id, now=now)
+    ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
     audit.record(session, actor, "account.signed_out", f"user:{user_id}", {"sessions_ended": ended})
     detail = _detail(session, user, now=now)
     session.commit()
@@ -148,16 +148,6 @@ def _locked_target(session: Session, *, actor: Actor, user_id: int) -> User:
         session.rollback()
         raise NotFound(USER_NOT_FOUND)
     return target
-
-
-def _end_sessions(session: Session, *, user_id: int, now: datetime) -> int:
-    """Revoke every live refresh token family of the account; how many there were."""
-    return len(session.scalars(
-        update(RefreshFamily)
-        .where(RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason="admin")
-        .returning(RefreshFamily.id)
-    ).all())
 
 
 def _detail(session: Session, user: User, *, now: datetime) -> AccountDetailOut:

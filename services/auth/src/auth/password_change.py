@@ -22,8 +22,8 @@ from typing import Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from auth.models import PasswordReset, RefreshFamily, User
-from auth.service import AuthResult, Credentials, start_session, utcnow
+from auth.models import PasswordReset, User
+from auth.service import AuthResult, Credentials, end_every_session, start_session, utcnow
 from auth.throttle import clear_login_attempts, count_login_attempt
 from auth.tokens import hash_refresh_token, new_refresh_token
 from jeshkit.errors import BadRequest, Conflict, Unauthorized
@@ -136,11 +136,7 @@ def _set_password(
     stage PasswordChanged, commit."""
     user.password_hash = password_hash
     user.updated_at = now
-    session.execute(
-        update(RefreshFamily)
-        .where(RefreshFamily.user_id == user.id, RefreshFamily.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason="password")
-    )
+    end_every_session(session, user_id=user.id, now=now, reason="password")
     session.execute(
         update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
         .values(used_at=now)

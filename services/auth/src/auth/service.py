@@ -16,7 +16,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -38,7 +38,7 @@ from auth.schemas import normalise_email, normalise_name
 from auth.throttle import LoginPolicy, clear_login_attempts, count_account_attempt, count_login_attempt
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
 from jeshkit.errors import BadRequest, Conflict, NotFound, Unauthorized
-from jeshkit.events import UserRegistered, UserUpdated, stage
+from jeshkit.events import SessionsEnded, UserRegistered, UserUpdated, stage
 from jeshkit.internal import InternalUser
 
 log = logging.getLogger("auth.service")
@@ -66,7 +66,10 @@ class AuthResult:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond: an access token's `iat` is this moment, and an ended session's `before` is compared
+    with it exactly (jeshkit.sessions)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
 
 def register(
@@ -281,6 +284,21 @@ def _insert_user(
 def profile_data(user: User) -> dict[str, Any]:
     """The data of UserRegistered and UserUpdated: the whole profile."""
     return {"user_id": user.id, "email": user.email, "phone": user.phone, "name": user.name, "role": user.role}
+
+
+def end_every_session(
+    session: Session, *, user_id: int, now: datetime, reason: Literal["password", "signed_out", "role"]
+) -> int:
+    """Revoke every live refresh token family of the account and stage SessionsEnded, so that every service refuses
+    its access tokens issued before `now` too; how many families were live (never commits)."""
+    ended = session.scalars(
+        update(RefreshFamily)
+        .where(RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason="password" if reason == "password" else "admin")
+        .returning(RefreshFamily.id)
+    ).all()
+    stage(session, SessionsEnded(user_id=user_id, before=now, reason=reason))
+    return len(ended)
 
 
 def start_session(session: Session, *, credentials: Credentials, user: User, now: datetime) -> AuthResult:

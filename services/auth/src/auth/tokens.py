@@ -144,7 +144,7 @@ class AccessTokens:
             "role": role,
             "iss": self.issuer,
             "aud": self.audience,
-            "iat": now,
+            "iat": now.timestamp(),  # to the millisecond (RFC 7519 allows a fraction): ended sessions compare it
             "exp": now + timedelta(seconds=self.ttl_seconds),
             "jti": uuid.uuid4().hex,
         }

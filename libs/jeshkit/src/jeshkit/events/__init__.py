@@ -13,7 +13,13 @@ Adding an event: its model in the module of the service that publishes it, `pyth
 tools/contracts/event_contracts.py --write`, and a pass and a fail example in contracts/events/examples/.
 """
 
-from jeshkit.events.auth import PasswordChanged, PasswordResetRequested, UserRegistered, UserUpdated
+from jeshkit.events.auth import (
+    PasswordChanged,
+    PasswordResetRequested,
+    SessionsEnded,
+    UserRegistered,
+    UserUpdated,
+)
 from jeshkit.events.base import (
     EVENT_TYPES,
     Count,
@@ -59,8 +65,8 @@ __all__ = [
     "BookingCreated", "BookingMovedOut", "Count", "Day", "Email", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
     "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "RefundFailed",
-    "RefundPaid", "RefundRequired", "Secret", "Text", "TransportStatusChanged", "UnitCreated", "UnitReleased",
-    "UnitUpdated",
+    "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged", "UnitCreated",
+    "UnitReleased", "UnitUpdated",
     "UserRegistered", "UserUpdated",
     "contract_schema", "model_for", "stage",
 ]

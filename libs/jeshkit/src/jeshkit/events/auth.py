@@ -48,3 +48,14 @@ class PasswordChanged(EventData):
     source = "auth"
     user_id: Id
     how: Literal["changed", "reset"]
+
+
+class SessionsEnded(EventData):
+    """Every session of the account ended at `before` (`reason`: `password` changed or reset, `signed_out` by an
+    admin, `role`: an admin made a customer). Every process of every service refuses the account's access tokens
+    issued before that second (jeshkit.sessions), though their `exp` is minutes away."""
+
+    source = "auth"
+    user_id: Id
+    before: Moment
+    reason: Literal["password", "signed_out", "role"]
