@@ -8,6 +8,7 @@ JESH_BROWSER_OUTPUT moves it); every page is checked with axe-core (from web/nod
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 from jeshstack import web
+from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.paths import REPO
 from jeshstack.procs import free_port
 
@@ -168,9 +170,20 @@ def admin_api(portal: str, portal_stack: Any) -> Iterator[Admin]:
     admin.client.close()
 
 
-def register_customer(portal: str, phone: str = "0712345678") -> dict[str, Any]:
+def register_customer(portal: str, phone: str = "0712345678", name: str = "Akinyi Otieno") -> dict[str, Any]:
     email = f"mteja-{uuid.uuid4().hex[:8]}@example.co.ke"
-    r = httpx.post(f"{portal}/api/auth/register", json={"email": email, "phone": phone, "name": "Akinyi Otieno",
+    r = httpx.post(f"{portal}/api/auth/register", json={"email": email, "phone": phone, "name": name,
                                                           "password": "salama-sana-2026"}, timeout=30)
     assert r.status_code == 201, r.text
     return {**r.json(), "email": email, "password": "salama-sana-2026"}
+
+
+def admin_logs_in(page: Any) -> None:
+    """The operator logs in on the page and lands on the console."""
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    page.get_by_label("Email").fill(DEV_ADMIN_EMAIL)
+    page.get_by_label("Password").fill(DEV_ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/units$"))

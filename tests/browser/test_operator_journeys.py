@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.testing import EventBus, wait_for
 from payments.settings import DEV_PESAPAL_KEY, DEV_PESAPAL_SECRET, PESAPAL_IPN_PATH
-from tests.browser.conftest import DESKTOP, PHONE, register_customer
+from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, register_customer
 
 
 def _customer_books_and_pays(portal: str, unit_id: int) -> tuple[dict[str, Any], int]:
@@ -154,14 +154,6 @@ def test_an_operator_creates_a_unit_sees_it_booked_and_completes_a_transport_req
     check_page(phone, "23-console-dispatch-phone")
 
 
-def _admin_logs_in(page: Any) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(DEV_ADMIN_EMAIL)
-    page.get_by_label("Password").fill(DEV_ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/admin/units$"))
-
-
 def test_an_operator_approves_the_refund_of_a_cancelled_paid_booking(
     new_page: Any, check_page: Any, admin_api: Any, portal: str
 ) -> None:
@@ -177,7 +169,7 @@ def test_an_operator_approves_the_refund_of_a_cancelled_paid_booking(
     assert owed["status"] == "required" and owed["amount"] == 5000  # 60 days at KES 2,500 a month
 
     page = new_page(DESKTOP)
-    _admin_logs_in(page)
+    admin_logs_in(page)
     page.get_by_role("link", name="Money").click()
     row = page.locator(f'tr[data-refund-id="{owed["id"]}"]')
     expect(row).to_contain_text("KES 5,000")
@@ -245,7 +237,7 @@ def test_an_operator_refunds_card_money_that_matched_no_payment(
     assert money["amount"] == 2700 and money["refund_id"] is None
 
     page = new_page(DESKTOP)
-    _admin_logs_in(page)
+    admin_logs_in(page)
     page.get_by_role("link", name="Money").click()
     item = page.locator("li.card").filter(has_text=tracking_id)
     expect(item).to_contain_text("KES 2,700")
@@ -295,7 +287,7 @@ def test_an_operator_replays_a_parked_payment_once_its_booking_exists(
     letter = wait_for(parked, timeout=30, what="the payment parked by the booking service")
 
     page = new_page(DESKTOP)
-    _admin_logs_in(page)
+    admin_logs_in(page)
     page.get_by_role("link", name="Parked events").click()
     card = page.locator(f'[data-letter="booking-{letter["id"]}"]')
     expect(card).to_contain_text("PaymentSucceeded")

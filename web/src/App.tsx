@@ -1,5 +1,5 @@
 import { Navigate, Route, Routes, useLocation } from "react-router-dom";
-import type { ReactNode } from "react";
+import { Component, lazy, Suspense, type ReactNode } from "react";
 import { Layout } from "./components/Layout";
 import { useSession } from "./auth/session";
 import { UnitsPage } from "./pages/UnitsPage";
@@ -12,16 +12,11 @@ import { ProfilePage } from "./pages/ProfilePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { CardReturnPage } from "./pages/CardReturnPage";
 import { NotificationsPage } from "./pages/NotificationsPage";
-import { AdminLayout } from "./pages/admin/AdminLayout";
-import { AdminUnits } from "./pages/admin/AdminUnits";
-import { AdminBookings } from "./pages/admin/AdminBookings";
-import { AdminTransport } from "./pages/admin/AdminTransport";
-import { AdminMoney } from "./pages/admin/AdminMoney";
-import { AdminRentals } from "./pages/admin/AdminRentals";
-import { AdminInvoices } from "./pages/admin/AdminInvoices";
-import { AdminReports } from "./pages/admin/AdminReports";
-import { AdminEvents } from "./pages/admin/AdminEvents";
-import { AdminAudit } from "./pages/admin/AdminAudit";
+import { Alert, Spinner } from "./components/ui";
+import { useI18n } from "./i18n/i18n";
+
+// The operator console is a chunk of its own, fetched the first time an admin opens /admin.
+const Console = lazy(() => import("./pages/admin/Console"));
 
 function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean }) {
   const { user, isAdmin } = useSession();
@@ -29,6 +24,43 @@ function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean
   if (!user) return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
   if (admin && !isAdmin) return <Navigate to="/" replace />;
   return <>{children}</>;
+}
+
+function Loading() {
+  const { t } = useI18n();
+  return <Spinner label={t("common.loading")} />;
+}
+
+function LoadFailed() {
+  const { t } = useI18n();
+  return (
+    <Alert kind="error">
+      <p>{t("common.loadFailed")}</p>
+      <p><button type="button" className="btn btn-secondary" onClick={() => window.location.reload()}>{t("common.reload")}</button></p>
+    </Alert>
+  );
+}
+
+/** A lazily loaded chunk that cannot be fetched (offline, or a new deployment replaced its hashed file) shows an
+ *  error with a reload instead of a blank page. */
+class ChunkBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
+  state = { failed: false };
+  static getDerivedStateFromError() {
+    return { failed: true };
+  }
+  render() {
+    return this.state.failed ? <LoadFailed /> : this.props.children;
+  }
+}
+
+function LazyConsole() {
+  return (
+    <ChunkBoundary>
+      <Suspense fallback={<Loading />}>
+        <Console />
+      </Suspense>
+    </ChunkBoundary>
+  );
 }
 
 // Every top-level path here must also be routed to the portal by the gateway (gateway/dynamic/web.yml).
@@ -48,18 +80,7 @@ export function App() {
         <Route path="transport" element={<RequireUser><TransportPage /></RequireUser>} />
         <Route path="profile" element={<RequireUser><ProfilePage /></RequireUser>} />
         <Route path="profile/notifications" element={<RequireUser><NotificationsPage /></RequireUser>} />
-        <Route path="admin" element={<RequireUser admin><AdminLayout /></RequireUser>}>
-          <Route index element={<Navigate to="units" replace />} />
-          <Route path="units" element={<AdminUnits />} />
-          <Route path="bookings" element={<AdminBookings />} />
-          <Route path="transport" element={<AdminTransport />} />
-          <Route path="money" element={<AdminMoney />} />
-          <Route path="rentals" element={<AdminRentals />} />
-          <Route path="invoices" element={<AdminInvoices />} />
-          <Route path="reports" element={<AdminReports />} />
-          <Route path="events" element={<AdminEvents />} />
-          <Route path="audit" element={<AdminAudit />} />
-        </Route>
+        <Route path="admin/*" element={<RequireUser admin><LazyConsole /></RequireUser>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -26,6 +26,8 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
     "Too many failed login attempts, please try again later": "err.tooManyAttempts",
     "Too many requests, please slow down": "err.tooManyRequests",
     "The password was changed meanwhile; please try again": "err.passwordChangedMeanwhile",
+    "User not found": "err.userNotFound",
+    "You cannot change your own role": "err.ownRole",
   };
   const key = known[error.message];
   const message = key ? t(key) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));

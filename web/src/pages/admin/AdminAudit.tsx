@@ -5,7 +5,10 @@ import { useFilterParams } from "../../lib/useFilterParams";
 import { formatInstant } from "../../lib/dates";
 import { merged, toLoadNext, type Source } from "../../lib/mergedPages";
 import { SERVICES, SERVICE_NAMES, type Prefix, type Service } from "../../lib/services";
+import { useCustomers } from "../../lib/customerNames";
 import { ErrorAlert, PageTitle, SelectField, Spinner } from "../../components/ui";
+import type { MessageKey } from "../../i18n/messages";
+import { CustomerName } from "./customerParts";
 
 // Every service keeps the log of what its admins did; each answers its own pages (same shapes).
 type AuditPath = `${Prefix}/admin/audit`;
@@ -67,13 +70,14 @@ export function AdminAudit() {
   }, [only, extend]);
 
   const shown = sources ? merged(sources, at) : null;
+  const admins = useCustomers(shown?.rows.map((r) => r.actor_id) ?? []);
   return (
     <div className="stack">
       <PageTitle sub={t("audit.sub")}>{t("audit.title")}</PageTitle>
       <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => e.preventDefault()}>
         <SelectField label={t("audit.service")} value={only ?? ""} onChange={(e) => set("service", e.target.value)}>
           <option value="">{t("admin.all")}</option>
-          {SERVICE_NAMES.map((s) => <option key={s} value={s}>{s}</option>)}
+          {SERVICE_NAMES.map((s) => <option key={s} value={s}>{t(`service.${s}` as MessageKey)} ({s})</option>)}
         </SelectField>
       </form>
       <ErrorAlert error={error} />
@@ -95,7 +99,7 @@ export function AdminAudit() {
                 <tr key={`${r.service}-${r.id}`} data-audit={`${r.service}-${r.id}`}>
                   <td>{formatInstant(r.occurred_at, lang)}</td>
                   <td>{r.service}</td>
-                  <td>#{r.actor_id} · {r.actor_role}</td>
+                  <td>#{r.actor_id}<CustomerName customer={admins.get(r.actor_id)} /> · {r.actor_role}</td>
                   <th scope="row">{r.action}</th>
                   <td>{r.target}</td>
                   <td className="wrap details">{describe(r.details)}</td>

@@ -5,9 +5,11 @@ import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { loadBookings, loadUnitIndex } from "../../lib/bookings";
+import { useCustomers } from "../../lib/customerNames";
 import { formatDay } from "../../lib/dates";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge, TextField } from "../../components/ui";
+import { CustomerName } from "./customerParts";
 
 const STATUSES = ["pending", "confirmed", "cancelled"] as const;
 type Status = (typeof STATUSES)[number];
@@ -22,6 +24,8 @@ export function AdminBookings() {
   const units = useLoad(() => loadUnitIndex(), []);
   const bookings = useLoad(() => loadBookings({ status, unit_id: unitId, user_id: userId, refund_status: owingRefund }),
     [status, unitId, userId, owingRefund]);
+  // One batch request for the names of the customers of the rows shown.
+  const customers = useCustomers(bookings.data?.map((b) => b.user_id) ?? []);
   const [userInput, setUserInput] = useState(userId ? String(userId) : "");
   const cancel = async (id: number) => {
     if (!window.confirm(t("booking.cancelConfirm"))) return;
@@ -58,7 +62,7 @@ export function AdminBookings() {
           <table className="table">
             <thead>
               <tr>
-                <th scope="col">#</th><th scope="col">{t("admin.unit")}</th><th scope="col">{t("admin.customerId")}</th>
+                <th scope="col">#</th><th scope="col">{t("admin.unit")}</th><th scope="col">{t("admin.customer")}</th>
                 <th scope="col">{t("admin.dates")}</th><th scope="col">{t("booking.total")}</th>
                 <th scope="col">{t("booking.status")}</th><th scope="col">{t("booking.payment")}</th>
                 <th scope="col"><span className="sr-only">{t("admin.actions")}</span></th>
@@ -69,7 +73,7 @@ export function AdminBookings() {
                 <tr key={b.id}>
                   <th scope="row">{b.id}</th>
                   <td>{units.data?.get(b.unit_id)?.unit_number ?? b.unit_id}</td>
-                  <td><Link to={`/admin/bookings?user_id=${b.user_id}`}>{b.user_id}</Link></td>
+                  <td><Link to={`/admin/bookings?user_id=${b.user_id}`}>{b.user_id}</Link><CustomerName customer={customers.get(b.user_id)} /></td>
                   <td>{formatDay(b.start_date, lang)} – {b.end_date ? formatDay(b.end_date, lang) : t("booking.openEnded")}</td>
                   <td><Price amount={b.total_price} /></td>
                   <td><StatusBadge status={b.status} /></td>

@@ -2,6 +2,7 @@ import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
+import { useCustomers } from "../../lib/customerNames";
 import { formatDay } from "../../lib/dates";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
@@ -10,7 +11,7 @@ import type { MessageKey } from "../../i18n/messages";
 const STATUSES = ["open", "paid", "void"] as const;
 type Status = (typeof STATUSES)[number];
 
-/** Every invoice, filtered by status (and overdue, or one rental). */
+/** Every invoice, filtered by status (and overdue, one rental or one customer). */
 export function AdminInvoices() {
   const { t, lang } = useI18n();
   const [params, set] = useFilterParams();
@@ -18,15 +19,24 @@ export function AdminInvoices() {
   const status = (STATUSES as readonly string[]).includes(asked) ? (asked as Status) : undefined;
   const overdue = params.get("overdue") === "true";
   const bookingId = Number(params.get("booking_id")) || undefined;
+  const userId = Number(params.get("user_id")) || undefined;
   const invoices = useLoad(async () => {
-    const query = { ...(status ? { status } : {}), ...(overdue ? { overdue: true } : {}), ...(bookingId ? { booking_id: bookingId } : {}) };
+    const query = {
+      ...(status ? { status } : {}), ...(overdue ? { overdue: true } : {}), ...(bookingId ? { booking_id: bookingId } : {}),
+      ...(userId ? { user_id: userId } : {}),
+    };
     const { data, error, response } = await api.GET("/api/invoices", { params: { query } });
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
-  }, [status, overdue, bookingId]);
+  }, [status, overdue, bookingId, userId]);
+  const customer = useCustomers(userId ? [userId] : []).get(userId ?? 0);
+  const sub = [
+    bookingId ? t("bookings.booking", { id: bookingId }) : null,
+    userId ? `${t("customer.sub", { id: userId })}${customer ? ` · ${customer.name}` : ""}` : null,
+  ].filter(Boolean).join(" · ");
 
   return (
     <div className="stack">
-      <PageTitle sub={bookingId ? t("bookings.booking", { id: bookingId }) : t("invoices.sub")}>{t("rental.invoices")}</PageTitle>
+      <PageTitle sub={sub || t("invoices.sub")}>{t("rental.invoices")}</PageTitle>
       <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => e.preventDefault()}>
         <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
           <option value="">{t("admin.all")}</option>

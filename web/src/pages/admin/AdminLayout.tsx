@@ -9,6 +9,7 @@ export function AdminLayout() {
       <nav className="tabs" aria-label={t("admin.sections")}>
         <NavLink to="/admin/units" className={tab}>{t("admin.units")}</NavLink>
         <NavLink to="/admin/bookings" className={tab}>{t("admin.bookings")}</NavLink>
+        <NavLink to="/admin/customers" className={tab}>{t("admin.customers")}</NavLink>
         <NavLink to="/admin/transport" className={tab}>{t("admin.transport")}</NavLink>
         <NavLink to="/admin/rentals" className={tab}>{t("admin.rentals")}</NavLink>
         <NavLink to="/admin/invoices" className={tab}>{t("admin.invoices")}</NavLink>

@@ -1,12 +1,15 @@
 import { useState } from "react";
+import { Link, useSearchParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
+import { useCustomers } from "../../lib/customerNames";
 import { formatInstant } from "../../lib/dates";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, Spinner } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
 import type { TransportRequest } from "../TransportPage";
+import { CustomerName } from "./customerParts";
 
 const COLUMNS = ["requested", "scheduled", "in_progress", "completed", "cancelled"] as const;
 type Column = (typeof COLUMNS)[number];
@@ -14,10 +17,13 @@ const NEXT: Partial<Record<Column, Column>> = { requested: "scheduled", schedule
 
 export function AdminTransport() {
   const { t, lang } = useI18n();
+  const [params] = useSearchParams();
+  const userId = Number(params.get("user_id")) || undefined; // one customer's requests (from their page)
   const requests = useLoad(async () => {
-    const { data, error, response } = await api.GET("/api/transport-requests", {});
+    const { data, error, response } = await api.GET("/api/transport-requests", { params: { query: userId ? { user_id: userId } : {} } });
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
-  }, []);
+  }, [userId]);
+  const customers = useCustomers(requests.data?.map((r) => r.user_id) ?? []);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<number | null>(null);
 
@@ -36,6 +42,12 @@ export function AdminTransport() {
   return (
     <div className="stack">
       <PageTitle sub={t("admin.transportSub")}>{t("admin.transport")}</PageTitle>
+      {userId && (
+        <p>
+          {t("customer.sub", { id: userId })}<CustomerName customer={customers.get(userId)} />
+          {" · "}<Link to="/admin/transport">{t("admin.everyone")}</Link>
+        </p>
+      )}
       <ErrorAlert error={error} />
       <ErrorAlert error={requests.error} />
       {requests.loading && !requests.data ? <Spinner label={t("common.loading")} /> : (
@@ -53,7 +65,10 @@ export function AdminTransport() {
                       <p className="board-card-title">#{r.id} · {r.pickup_address} → {r.delivery_address}</p>
                       <p className="muted">{formatInstant(r.preferred_time, lang)}</p>
                       <p className="muted">{r.items_description} · {r.distance} km · <Price amount={r.estimated_cost} /></p>
-                      <p className="muted">{t("admin.customerId")}: {r.user_id}{r.booking_id ? ` · ${t("bookings.booking", { id: r.booking_id })}` : ""}</p>
+                      <p className="muted">
+                        {t("admin.customerId")}{r.user_id}<CustomerName customer={customers.get(r.user_id)} />
+                        {r.booking_id ? ` · ${t("bookings.booking", { id: r.booking_id })}` : ""}
+                      </p>
                       <div className="actions">
                         {next && (
                           <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => move(r, next)}>

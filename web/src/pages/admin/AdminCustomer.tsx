@@ -1,0 +1,135 @@
+import { useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { api, errorOf, type ApiError } from "../../api/client";
+import { useSession } from "../../auth/session";
+import { useI18n } from "../../i18n/i18n";
+import type { MessageKey } from "../../i18n/messages";
+import { useLoad } from "../../lib/useLoad";
+import type { CustomerDetail } from "../../lib/customerNames";
+import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
+import { displayPhone } from "../../lib/phone";
+import { Alert, ErrorAlert, PageTitle, Spinner } from "../../components/ui";
+import { NotFoundPage } from "../NotFoundPage";
+import { RoleBadge } from "./customerParts";
+
+type Answer = { data?: { data: CustomerDetail }; error?: unknown; response: Response };
+type Action = { confirm: MessageKey; done: MessageKey; call: (userId: number) => Promise<Answer> };
+
+const ACTIONS = {
+  makeAdmin: {
+    confirm: "customer.confirmMakeAdmin", done: "customer.madeAdmin",
+    call: (id) => api.PATCH("/api/auth/users/{user_id}", { params: { path: { user_id: id } }, body: { role: "admin" } }),
+  },
+  makeCustomer: {
+    confirm: "customer.confirmMakeCustomer", done: "customer.madeCustomer",
+    call: (id) => api.PATCH("/api/auth/users/{user_id}", { params: { path: { user_id: id } }, body: { role: "user" } }),
+  },
+  signOut: {
+    confirm: "customer.confirmSignOut", done: "customer.signedOut",
+    call: (id) => api.POST("/api/auth/users/{user_id}/sign-out", { params: { path: { user_id: id } } }),
+  },
+  liftGuard: {
+    confirm: "customer.confirmLiftGuard", done: "customer.guardLifted",
+    call: (id) => api.DELETE("/api/auth/users/{user_id}/login-guard", { params: { path: { user_id: id } } }),
+  },
+} satisfies Record<string, Action>;
+type ActionName = keyof typeof ACTIONS;
+
+/** One customer: how to reach them, how they sign in, what an operator may do about it, and their records. */
+export function AdminCustomer() {
+  const { customerId } = useParams();
+  const id = Number(customerId);
+  return Number.isSafeInteger(id) && id > 0 && String(id) === customerId ? <CustomerPage id={id} /> : <NotFoundPage />;
+}
+
+function CustomerPage({ id }: { id: number }) {
+  const { t, lang } = useI18n();
+  const { user } = useSession();
+  const detail = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/auth/users/{user_id}", { params: { path: { user_id: id } } });
+    return data ? { data: data.data } : { error: errorOf(error, response.status, response) };
+  }, [id]);
+  const [busy, setBusy] = useState<ActionName | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const c = detail.data;
+  const own = user?.id === id;
+
+  const run = async (name: ActionName) => {
+    if (!c) return;
+    const action: Action = ACTIONS[name];
+    if (!window.confirm(t(action.confirm, { name: c.name }))) return;
+    setBusy(name);
+    setError(null);
+    setDone(null);
+    try {
+      const { data, error: err, response } = await action.call(id);
+      if (data) {
+        detail.setData(data.data);
+        setDone(t(action.done, { name: data.data.name }));
+      } else setError(errorOf(err, response.status, response));
+    } catch {
+      setError({ message: "", status: 0 });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const back = <p><Link to="/admin/customers" className="back-link"><span aria-hidden="true">← </span>{t("admin.customers")}</Link></p>;
+  if (!c) {
+    return (
+      <div className="stack">
+        {back}
+        <ErrorAlert error={detail.error} />
+        {detail.loading && <Spinner label={t("common.loading")} />}
+      </div>
+    );
+  }
+  const guarded = c.login_guarded_until !== null && new Date(c.login_guarded_until).getTime() > Date.now();
+  const button = (name: ActionName, label: MessageKey, kind = "btn-secondary") => (
+    <button type="button" className={`btn ${kind}`} disabled={busy !== null} onClick={() => void run(name)}>{t(label)}</button>
+  );
+
+  return (
+    <div className="stack">
+      {back}
+      <PageTitle sub={t("customer.sub", { id: c.id })}>{c.name}</PageTitle>
+      {done && <Alert kind="success">{done}</Alert>}
+      <ErrorAlert error={error ?? detail.error} />
+      <div className="two-col">
+        <section className="card" aria-labelledby="customer-details">
+          <h2 id="customer-details">{t("customer.details")}</h2>
+          <dl className="facts">
+            <div><dt>{t("customers.email")}</dt><dd><a href={`mailto:${c.email}`}>{c.email}</a></dd></div>
+            <div><dt>{t("customers.phone")}</dt><dd>{c.phone ? <a href={`tel:+${c.phone}`}>{displayPhone(c.phone)}</a> : "—"}</dd></div>
+            <div><dt>{t("customers.role")}</dt><dd><RoleBadge role={c.role} /></dd></div>
+            <div><dt>{t("customers.joined")}</dt><dd>{formatDay(nairobiDate(new Date(c.created_at)), lang)}</dd></div>
+            <div><dt>{t("customer.lastLogin")}</dt><dd>{c.last_login_at ? formatInstant(c.last_login_at, lang) : t("customer.never")}</dd></div>
+            <div><dt>{t("customer.sessions")}</dt><dd>{c.active_sessions}</dd></div>
+            <div>
+              <dt>{t("customer.guard")}</dt>
+              <dd>{guarded && c.login_guarded_until
+                ? <span className="badge badge-bad">{t("customer.guardOn", { time: formatInstant(c.login_guarded_until, lang) })}</span>
+                : t("customer.guardOff")}</dd>
+            </div>
+          </dl>
+          {guarded && <p className="muted">{t("customer.guardWhy")}</p>}
+          <div className="actions">
+            {own ? <p className="muted">{t("customer.yourAccount")}</p>
+              : c.role === "admin" ? button("makeCustomer", "customer.makeCustomer") : button("makeAdmin", "customer.makeAdmin")}
+            {button("signOut", "customer.signOut")}
+            {guarded && button("liftGuard", "customer.liftGuard", "btn-primary")}
+          </div>
+        </section>
+        <section className="card" aria-labelledby="customer-records">
+          <h2 id="customer-records">{t("customer.records")}</h2>
+          <ul className="plain-list">
+            <li><Link to={`/admin/bookings?user_id=${c.id}`}>{t("admin.bookings")}</Link></li>
+            <li><Link to={`/admin/invoices?user_id=${c.id}`}>{t("admin.invoices")}</Link></li>
+            <li><Link to={`/admin/transport?user_id=${c.id}`}>{t("customer.transport")}</Link></li>
+          </ul>
+        </section>
+      </div>
+    </div>
+  );
+}
