@@ -1,6 +1,6 @@
 """A customer who forgot their password asks for a link, reads the email (the SMTP simulator), chooses a new password
-on the page the link opens and is signed in; later they change it on their profile. Each time the sessions they
-had are over, and they are told by SMS and email."""
+on the page the link opens and is signed in; later they change it on their profile, and sign out on every other
+device (a lost phone). Each time the sessions they had are over, and they are told by SMS and email."""
 
 from __future__ import annotations
 
@@ -85,7 +85,22 @@ def test_a_customer_resets_a_forgotten_password_by_email_then_changes_it_on_the_
     desk.reload()
     expect(desk.get_by_role("form", name="Change password")).to_be_visible()
     assert login(portal, email, "mpya-kabisa-2027").status_code == 401
-    assert login(portal, email, "ya-tatu-salama-2028").status_code == 200
+    phone_session = login(portal, email, "ya-tatu-salama-2028")
+    assert phone_session.status_code == 200
+
+    # Their phone is lost: from the computer they sign out on every other device, and stay signed in here.
+    desk.once("dialog", lambda dialog: dialog.accept())
+    desk.get_by_role("button", name="Sign out on every other device").click()
+    expect(desk.get_by_role("status").filter(has_text="You are signed out on every other device")).to_be_visible()
+    refreshed = httpx.post(f"{portal}/api/auth/refresh", json={"refresh_token": phone_session.json()["refresh_token"]},
+                           timeout=10)
+    assert refreshed.status_code == 401
+    lost_phone = {"Authorization": f"Bearer {phone_session.json()['token']}"}
+    wait_for(lambda: httpx.get(f"{portal}/api/bookings", headers=lost_phone, timeout=10).status_code == 401,
+             what="the lost phone's access token refused")
+    desk.reload()  # the profile is read again with this computer's new session
+    expect(desk.get_by_label("Email")).to_have_value(email)
+    expect(desk).to_have_url(re.compile(r"/profile$"))
 
     # Told each time, by email (and SMS), in case it was not them.
     wait_for(lambda: len(mails(portal_stack, email, "Your Jesh Storage password was changed")) == 2 or None,

@@ -241,3 +241,23 @@ def test_an_admin_lifts_the_login_guard_for_the_owner_on_a_new_address(start_aut
         ("account.login_guard_lifted", f"user:{user_id}", 4),  # the three guesses' addresses and the owner's
     ]
     assert rows[0][3]["guarded_until"] is not None
+
+
+def test_the_owner_signs_out_on_every_other_device_and_stays_signed_in_here(auth, register, bearer, event_bus):
+    here = register(auth, email="lost.phone@example.com").json()
+    phone = login(auth, "lost.phone@example.com").json()
+
+    r = auth.post("/api/auth/logout-everywhere", headers=bearer(here["token"]))
+
+    assert r.status_code == 200, r.text
+    fresh = r.json()
+    assert fresh["user"]["email"] == "lost.phone@example.com"
+    for spent in (here["refresh_token"], phone["refresh_token"]):
+        assert auth.post("/api/auth/refresh", json={"refresh_token": spent}).status_code == 401
+    wait_for(lambda: auth.get("/api/auth/profile", headers=bearer(phone["token"])).status_code == 401,
+             what="the phone's access token refused")
+    assert auth.get("/api/auth/profile", headers=bearer(here["token"])).status_code == 401  # the old one here too
+    assert auth.get("/api/auth/profile", headers=bearer(fresh["token"])).status_code == 200
+    assert auth.post("/api/auth/refresh", json={"refresh_token": fresh["refresh_token"]}).status_code == 200
+    assert [e["data"]["reason"] for e in event_bus.events("SessionsEnded")] == ["signed_out"]
+    assert auth.post("/api/auth/logout-everywhere").status_code == 401

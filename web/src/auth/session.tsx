@@ -13,6 +13,8 @@ interface Session {
   changePassword: (currentPassword: string, newPassword: string) => Promise<ApiError | null>;
   /** A new password through an emailed link's token: signs in, as login does. */
   resetPassword: (token: string, password: string) => Promise<ApiError | null>;
+  /** Sign out on every other device (a lost phone): this one goes on with the answer's new session. */
+  logoutEverywhereElse: () => Promise<ApiError | null>;
   logout: () => Promise<void>;
 }
 
@@ -67,6 +69,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return null;
   }, []);
 
+  const logoutEverywhereElse = useCallback(async () => {
+    const { data, error, response } = await api.POST("/api/auth/logout-everywhere", {});
+    if (!data) return errorOf(error, response.status, response);
+    adopt(data); // every earlier token of the account is refused from now on, this device's included
+    return null;
+  }, []);
+
   const logout = useCallback(async () => {
     const current = tokens.session;
     if (current) {
@@ -82,9 +91,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const value = useMemo<Session>(
     () => ({
       user: session?.user ?? null, isAdmin: session?.user.role === "admin",
-      login, register, changePassword, resetPassword, logout,
+      login, register, changePassword, resetPassword, logoutEverywhereElse, logout,
     }),
-    [session, login, register, changePassword, resetPassword, logout],
+    [session, login, register, changePassword, resetPassword, logoutEverywhereElse, logout],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -76,6 +76,38 @@ function ChangePasswordForm() {
   );
 }
 
+/** Sign out on every other device: every earlier session of the account ends; this one goes on. */
+function OtherDevicesCard() {
+  const { t } = useI18n();
+  const { logoutEverywhereElse } = useSession();
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const go = async () => {
+    if (!window.confirm(t("devices.confirm"))) return;
+    setBusy(true);
+    setError(null);
+    setDone(false);
+    const err = await logoutEverywhereElse().catch((): ApiError => ({ message: "", status: 0 }));
+    setBusy(false);
+    if (err) setError(err);
+    else setDone(true);
+  };
+
+  return (
+    <section className="card stack-sm" aria-labelledby="devices">
+      <h2 id="devices">{t("devices.title")}</h2>
+      <p className="muted">{t("devices.why")}</p>
+      <ErrorAlert error={error} />
+      {done && <Alert kind="success">{t("devices.done")}</Alert>}
+      <button className="btn btn-secondary btn-block" type="button" disabled={busy} onClick={() => void go()}>
+        {busy ? t("common.wait") : t("devices.submit")}
+      </button>
+    </section>
+  );
+}
+
 export function ProfilePage() {
   const { t, lang, setLang } = useI18n();
   const profile = useLoad(async () => {
@@ -137,6 +169,7 @@ export function ProfilePage() {
         </form>
       )}
       <ChangePasswordForm />
+      <OtherDevicesCard />
       <section className="card" aria-labelledby="prefs">
         <h2 id="prefs">{t("profile.prefs")}</h2>
         <fieldset className="radio-group">

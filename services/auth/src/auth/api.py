@@ -116,6 +116,13 @@ def logout(body: RefreshIn, user: CurrentUser, session: SessionDep) -> MessageOu
     return MessageOut(message="Logged out")
 
 
+@router.post("/logout-everywhere", response_model=AuthOut, responses=ERROR_RESPONSES)
+def logout_everywhere(user: CurrentUser, session: SessionDep, credentials: CredentialsDep) -> AuthOut:
+    """Sign out on every other device: every session of the account ends (their refresh and access tokens are
+    refused), and the caller goes on with the new pair of tokens in the answer (login's shape)."""
+    return _auth_out(service.logout_everywhere_else(session=session, credentials=credentials, user_id=user.id))
+
+
 @router.post("/password", response_model=AuthOut, responses=LOGIN_RESPONSES)
 def change_password(body: PasswordChangeIn, user: CurrentUser, session: SessionDep, credentials: CredentialsDep,
                     ip: ClientIpDep) -> AuthOut:

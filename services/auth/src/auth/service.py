@@ -155,6 +155,22 @@ def logout(*, session: Session, user_id: int, refresh_token: str) -> None:
     session.commit()
 
 
+def logout_everywhere_else(*, session: Session, credentials: Credentials, user_id: int) -> AuthResult:
+    """The owner ends every session of the account (a lost phone, a shared computer) and goes on here with a new
+    one: every refresh token family is revoked, and every access token issued before is refused everywhere
+    (SessionsEnded)."""
+    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+    if user is None:
+        session.rollback()
+        raise Unauthorized("Account no longer exists")
+    now = utcnow()
+    ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
+    result = start_session(session, credentials=credentials, user=user, now=now)
+    session.commit()
+    log.info("user %s ended every other session (%d)", user_id, ended)
+    return result
+
+
 def get_profile(*, session: Session, user_id: int) -> User:
     """The caller's account."""
     user = session.get(User, user_id)

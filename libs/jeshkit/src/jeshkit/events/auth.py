@@ -51,8 +51,8 @@ class PasswordChanged(EventData):
 
 
 class SessionsEnded(EventData):
-    """Every session of the account ended at `before` (`reason`: `password` changed or reset, `signed_out` by an
-    admin, `role`: an admin made a customer). Every process of every service refuses the account's access tokens
+    """Every session of the account ended at `before` (`reason`: `password` changed or reset, `signed_out` by its
+    owner on every other device or by an admin, `role`: an admin made a customer). Every process of every service refuses the account's access tokens
     issued before that second (jeshkit.sessions), though their `exp` is minutes away."""
 
     source = "auth"
