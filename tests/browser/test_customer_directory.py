@@ -89,6 +89,10 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
     assert rotated.status_code == 200, rotated.text
     page.reload()
     expect(facts.locator("div").filter(has_text="Signed-in devices")).to_contain_text("2")
+    # What was sent to them (by now at least the welcome, by SMS to the number they gave).
+    sent = page.get_by_role("region", name=re.compile(r"^Messages sent"))
+    expect(sent).to_contain_text("Karibu Jesh Storage")
+    expect(sent).to_contain_text(f"SMS · {shown_phone}")
     page.get_by_role("button", name="Sign out everywhere").click()
     expect(page.get_by_role("status").filter(has_text=f"{name} is signed out on every device.")).to_be_visible()
     assert "log in again" in dialogs[-1]

@@ -8,7 +8,7 @@ import { useLoad } from "../../lib/useLoad";
 import type { CustomerDetail } from "../../lib/customerNames";
 import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
 import { displayPhone } from "../../lib/phone";
-import { Alert, ErrorAlert, PageTitle, Spinner } from "../../components/ui";
+import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../../components/ui";
 import { NotFoundPage } from "../NotFoundPage";
 import { RoleBadge } from "./customerParts";
 
@@ -130,6 +130,41 @@ function CustomerPage({ id }: { id: number }) {
           </ul>
         </section>
       </div>
+      <CustomerMessages id={c.id} />
     </div>
+  );
+}
+
+const MESSAGES_SHOWN = 20;
+
+/** The last SMS and emails sent to the customer (notifications, admin view): "did they get the reminder?" */
+function CustomerMessages({ id }: { id: number }) {
+  const { t, lang } = useI18n();
+  const messages = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/notifications", {
+      params: { query: { user_id: id, limit: MESSAGES_SHOWN } },
+    });
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, [id]);
+  return (
+    <section aria-labelledby="customer-messages">
+      <h2 id="customer-messages" className="section-title">{t("customer.messages", { count: MESSAGES_SHOWN })}</h2>
+      <ErrorAlert error={messages.error} />
+      {messages.loading && !messages.data ? <Spinner label={t("common.loading")} /> : messages.data?.length === 0 ? (
+        <p className="empty">{t("customer.noMessages")}</p>
+      ) : (
+        <ul className="list">
+          {messages.data?.map((m) => (
+            <li key={m.id} className="card">
+              <p className="muted">
+                {m.channel === "sms" ? `SMS · ${displayPhone(m.to)}` : `Email · ${m.to}`} · {formatInstant(m.sent_at ?? m.created_at, lang)}{" "}
+                <StatusBadge status={m.status} />
+              </p>
+              <p className="message-body" lang={m.language}>{m.body}</p>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
