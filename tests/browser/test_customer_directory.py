@@ -1,6 +1,7 @@
 """The operator console's customer directory: an operator finds a new customer by the phone number they gave (in the
 07… form people say it), opens their page, makes them an admin and a customer again, signs them out on every
-device (their refresh and access tokens refused from then on), and sees their name beside their id in the bookings table."""
+device (their refresh and access tokens refused from then on), and sees their name beside their id in the bookings
+table."""
 
 from __future__ import annotations
 

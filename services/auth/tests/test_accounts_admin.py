@@ -261,3 +261,47 @@ def test_the_owner_signs_out_on_every_other_device_and_stays_signed_in_here(auth
     assert auth.post("/api/auth/refresh", json={"refresh_token": fresh["refresh_token"]}).status_code == 200
     assert [e["data"]["reason"] for e in event_bus.events("SessionsEnded")] == ["signed_out"]
     assert auth.post("/api/auth/logout-everywhere").status_code == 401
+
+
+def test_an_operator_opens_an_account_at_the_desk_and_the_customer_chooses_the_password_by_the_emailed_link(
+    auth, admin, bearer, event_bus, auth_engine, customers
+):
+    body = {"email": " Walk.In@Example.com ", "phone": "0722 000 111", "name": "Achieng Odhiambo"}
+
+    r = auth.post("/api/auth/users", json=body, headers=admin["headers"])
+
+    assert r.status_code == 201, r.text
+    opened = r.json()["data"]
+    assert (opened["email"], opened["phone"], opened["role"]) == ("walk.in@example.com", "254722000111", "user")
+    invite = wait_for(lambda: [e["data"] for e in event_bus.events("PasswordResetRequested")
+                               if e["data"]["user_id"] == opened["id"]], what="the invite")[0]
+    assert invite["purpose"] == "invite"
+    welcomed = [e["data"]["user_id"] for e in event_bus.events("UserRegistered")]
+    assert opened["id"] in welcomed
+    assert login(auth, "walk.in@example.com", "").status_code in (400, 401)  # nobody knows a password yet
+    # The link (a week) chooses the password and signs the customer in.
+    chosen = auth.post("/api/auth/password-reset/confirm", json={"token": invite["token"], "password": "my own 2027"})
+    assert chosen.status_code == 200, chosen.text
+    assert login(auth, "walk.in@example.com", "my own 2027").status_code == 200
+    with auth_engine.connect() as conn:
+        rows = conn.execute(text("SELECT action, target FROM audit_log")).all()
+    assert rows == [("account.opened", f"user:{opened['id']}")]
+
+
+def test_opening_an_account_takes_the_rules_of_registration(auth, admin, customers, bearer):
+    taken = auth.post("/api/auth/users", json={"email": "OTIENO@example.com", "phone": "0711111111", "name": "X"},
+                      headers=admin["headers"])
+    assert taken.status_code == 409
+    assert taken.json() == {"success": False, "message": "Email already registered"}
+    for bad in ({"email": "nope", "phone": "0711111111", "name": "X"},
+                {"email": "a@example.com", "phone": "12345", "name": "X"},
+                {"email": "a@example.com", "phone": "0711111111", "name": ""},
+                {"email": "a@example.com", "phone": "0711111111"}):
+        r = auth.post("/api/auth/users", json=bad, headers=admin["headers"])
+        assert r.status_code == 400, (bad, r.text)
+    customer = bearer(customers[0]["token"])
+    refused = auth.post("/api/auth/users", json={"email": "b@example.com", "phone": "0711111111", "name": "B"},
+                        headers=customer)
+    assert refused.status_code == 403
+    names_now = [a["email"] for a in auth.get("/api/auth/users", headers=admin["headers"]).json()["data"]]
+    assert "a@example.com" not in names_now and "b@example.com" not in names_now

@@ -156,3 +156,22 @@ def test_a_parked_reset_is_listed_without_its_token_and_replayed_with_it(start_n
     mail = wait_for(lambda: [m for m in n.mail.mail("baraka@example.co.ke")
                              if m["Subject"] == "Choose a new Jesh Storage password"] or None, what="the reset email")
     assert f"#token={token}" in mail[0].get_body(("plain",)).get_content()
+
+
+def test_an_account_opened_at_the_desk_gets_its_first_password_link_by_email_with_the_day_it_ends(
+    start_notifications
+):
+    n = start_notifications(portal_url="https://jesh.example.co.ke")
+    n.user(5, phone=PHONE, email=EMAIL)
+    token = secrets.token_urlsafe(32)
+    expires = datetime(2031, 1, 12, 21, 30, tzinfo=UTC)  # 00:30 on 13 January in Nairobi
+    n.publish("PasswordResetRequested", {**reset_requested(5, token, expires), "purpose": "invite"}, source="auth")
+
+    rows = n.wait_status("sent", template="account_invite")
+    assert [(r["channel"], r["to"]) for r in rows] == [("email", EMAIL)]
+    mail = wait_for(lambda: [m for m in n.mail.mail(EMAIL)
+                             if m["Subject"] == "Your Jesh Storage account: choose your password"], what="the invite")
+    plain = next(iter(mail[0].iter_parts())).get_content()
+    assert f"open this link before 13 Jan 2031:\n\nhttps://jesh.example.co.ke/reset-password#token={token}\n" in plain
+    assert not n.rows(template="password_reset")
+    assert token not in rows[0]["body"]  # scrubbed once sent, as a reset link is

@@ -1,6 +1,6 @@
-"""The operators' side of accounts: find a customer, see how they sign in, make an operator, end every session of
-an account, lift the account-wide login guard. Admins only (the routes check the token's role); every change is
-written to the audit log in its own transaction.
+"""The operators' side of accounts: find a customer, open an account for a customer at the desk, see how they sign
+in, make an operator, end every session of an account, lift the account-wide login guard. Admins only (the routes
+check the token's role); every change is written to the audit log in its own transaction.
 
 An admin's access token lives up to its `exp` after the admin is made a customer again, so a change also checks,
 under the row locks, that the acting account is still an admin in this database; and nobody changes their own
@@ -10,6 +10,7 @@ role, so the last admin cannot demote themselves, and two admins demoting each o
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,11 +19,13 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, RefreshFamily, RefreshToken, User
+from auth.password_change import ResetPolicy, send_link
+from auth.passwords import Passwords
 from auth.schemas import AccountDetailOut, AccountOut, phone_fragment
-from auth.service import end_every_session, profile_data, utcnow
+from auth.service import end_every_session, insert_user, profile_data, utcnow
 from jeshkit import audit
 from jeshkit.audit import Actor
-from jeshkit.errors import BadRequest, Forbidden, NotFound
+from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
 from jeshkit.events import UserUpdated, stage
 
 log = logging.getLogger("auth.accounts")
@@ -65,6 +68,25 @@ def account_detail(*, session: Session, user_id: int) -> AccountDetailOut:
     detail = _detail(session, user, now=utcnow())
     session.rollback()
     return detail
+
+
+def open_account(
+    *, session: Session, actor: Actor, passwords: Passwords, policy: ResetPolicy, email: str, phone: str, name: str
+) -> AccountOut:
+    """An operator opens an account for a customer at the desk (already normalised, as at registration): a customer
+    account with no password anybody knows; notifications emails the customer a link to choose theirs (valid
+    `policy.invite_ttl`) and welcomes them (UserRegistered). An email another account has: 409. Audited."""
+    unknown_password = passwords.hash(secrets.token_urlsafe(32))  # Argon2 before the transaction opens
+    _locked_target(session, actor=actor, user_id=actor.id)
+    user = insert_user(session, email=email, name=name, phone=phone, role="user", password_hash=unknown_password)
+    if user is None:
+        session.rollback()
+        raise Conflict("Email already registered")
+    send_link(session, user_id=user.id, now=utcnow(), ttl=policy.invite_ttl, purpose="invite")
+    audit.record(session, actor, "account.opened", f"user:{user.id}", {"email": email})
+    session.commit()
+    log.info("account %s opened by admin %s; the link to choose a password is on its way", user.id, actor.id)
+    return _account_out(user)
 
 
 def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> AccountDetailOut:

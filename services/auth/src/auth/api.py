@@ -10,6 +10,7 @@ from auth.client_ip import client_ip
 from auth.models import User
 from auth.schemas import (
     AccountDetailOut,
+    AccountIn,
     AccountOut,
     AuthOut,
     LoginIn,
@@ -197,6 +198,19 @@ def find_accounts(
         raise BadRequest(str(exc), [{"field": "ids", "message": str(exc)}]) from None
     return Envelope(data=accounts.find_accounts(
         session=session, query=q, role=role, ids=id_list, limit=limit, offset=offset
+    ))
+
+
+@accounts_router.post("", status_code=201, response_model=Envelope[AccountOut],
+                      summary="Open an account for a customer at the desk (admin)")
+def open_account(
+    body: AccountIn, admin: AdminUser, session: SessionDep, credentials: CredentialsDep, request: Request
+) -> Envelope[AccountOut]:
+    """A customer account with the rules of registration and no password: the customer is emailed a link to choose
+    theirs (valid `ACCOUNT_INVITE_TTL_SECONDS`, 7 days) and welcomed. An email another account has: 409. Audited."""
+    return Envelope(data=accounts.open_account(
+        session=session, actor=admin, passwords=credentials.passwords, policy=request.app.state.reset_policy,
+        email=body.email, phone=body.phone, name=body.name,
     ))
 
 

@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_ring = key_ring
     app.state.credentials = credentials
     app.state.reset_policy = ResetPolicy(
-        ttl=timedelta(seconds=settings.password_reset_ttl_seconds), per_hour=settings.password_reset_per_hour
+        ttl=timedelta(seconds=settings.password_reset_ttl_seconds), per_hour=settings.password_reset_per_hour,
+        invite_ttl=timedelta(seconds=settings.account_invite_ttl_seconds),
     )
     app.state.trusted_proxies = parse_networks(settings.trusted_proxy_ips)
     # Auth verifies its own tokens (/profile, /logout) with the keys it holds, never over HTTP.

@@ -40,6 +40,7 @@ CHANGED_MEANWHILE = "The password was changed meanwhile; please try again"
 class ResetPolicy:
     ttl: timedelta = timedelta(minutes=30)
     per_hour: int = 3
+    invite_ttl: timedelta = timedelta(days=7)  # the first link of an account an operator opened
 
 
 def change_password(
@@ -79,12 +80,18 @@ def request_reset(*, session: Session, policy: ResetPolicy, email: str) -> None:
         session.rollback()
         log.warning("password reset for user %s not sent: %d links in the last hour already", user.id, recent)
         return
-    token = new_refresh_token()
-    session.add(PasswordReset(token_hash=hash_refresh_token(token), user_id=user.id, created_at=now,
-                              expires_at=now + policy.ttl))
-    stage(session, PasswordResetRequested(user_id=user.id, token=token, expires_at=now + policy.ttl))
+    send_link(session, user_id=user.id, now=now, ttl=policy.ttl, purpose="reset")
     session.commit()
     log.info("password reset link requested for user %s", user.id)
+
+
+def send_link(session: Session, *, user_id: int, now: datetime, ttl: timedelta,
+              purpose: Literal["reset", "invite"]) -> None:
+    """A new link to choose the account's password, emailed by notifications (never commits)."""
+    token = new_refresh_token()
+    session.add(PasswordReset(token_hash=hash_refresh_token(token), user_id=user_id, created_at=now,
+                              expires_at=now + ttl))
+    stage(session, PasswordResetRequested(user_id=user_id, token=token, expires_at=now + ttl, purpose=purpose))
 
 
 def reset_password(*, session: Session, credentials: Credentials, token: str, new_password: str,

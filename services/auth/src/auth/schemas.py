@@ -201,6 +201,19 @@ class AccountDetailOut(AccountOut):
                     "logged in from may try (DELETE …/login-guard lifts it)")
 
 
+class AccountIn(BaseModel):
+    """POST /users: an account an operator opens for a customer (the rules of registration; no password: the
+    customer chooses it with the emailed link)."""
+
+    email: Email
+    phone: Phone
+    name: Name
+
+    _email = field_validator("email")(normalise_email)
+    _phone = field_validator("phone")(normalise_phone)
+    _name = field_validator("name")(normalise_name)
+
+
 class RoleIn(BaseModel):
     """PATCH /users/{id}: make an account an admin (an operator) or a customer again."""
 

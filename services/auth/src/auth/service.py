@@ -77,7 +77,7 @@ def register(
 ) -> AuthResult:
     """Create a user account (role user), publish UserRegistered and start a session."""
     password_hash = credentials.passwords.hash(password)
-    user = _insert_user(session, email=email, name=name, phone=phone, role="user", password_hash=password_hash)
+    user = insert_user(session, email=email, name=name, phone=phone, role="user", password_hash=password_hash)
     if user is None:
         session.rollback()
         raise BadRequest("Email already registered")
@@ -227,7 +227,7 @@ def bootstrap_admin(
     with session_factory() as session:
         existing = session.scalar(select(User.role).where(User.email == email))
         if existing is None:
-            user = _insert_user(
+            user = insert_user(
                 session, email=email, name=normalise_name(name), phone=None, role="admin",
                 password_hash=passwords.hash(password),
             )
@@ -280,7 +280,7 @@ def _delete_batch(session: Session, key: list[InstrumentedAttribute[Any]], *cond
 # --- helpers (never commit) -----------------------------------------------------------------------
 
 
-def _insert_user(
+def insert_user(
     session: Session, *, email: str, name: str, phone: str | None, role: str, password_hash: str
 ) -> User | None:
     """Insert a user and stage UserRegistered; None when the email is taken (the unique key decides)."""

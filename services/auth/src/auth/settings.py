@@ -49,6 +49,7 @@ class Settings(ServiceSettings):
     # Forgot password: an emailed link is valid this long, and an account gets at most this many links an hour.
     password_reset_ttl_seconds: int = 1800
     password_reset_per_hour: int = 3
+    account_invite_ttl_seconds: int = 7 * 86400  # the link an account opened by an operator sends its customer
     # The credentials rate limit: per client address, /login and /register together, a token bucket.
     jesh_rate_limit_auth_average: float = 120.0  # per minute
     jesh_rate_limit_auth_burst: int = 60
@@ -95,6 +96,8 @@ class Settings(ServiceSettings):
             raise ValueError("LOGIN_ACCOUNT_WINDOW_SECONDS and LOGIN_ACCOUNT_GUARD_SECONDS must be at least 1")
         if self.password_reset_ttl_seconds < 60 or self.password_reset_per_hour < 1:
             raise ValueError("PASSWORD_RESET_TTL_SECONDS must be at least 60 and PASSWORD_RESET_PER_HOUR at least 1")
+        if self.account_invite_ttl_seconds < 60:
+            raise ValueError("ACCOUNT_INVITE_TTL_SECONDS must be at least 60")
         if self.login_backoff_seconds < 1 or self.login_lockout_seconds < 1:
             raise ValueError("LOGIN_BACKOFF_SECONDS and LOGIN_LOCKOUT_SECONDS must be at least 1")
         parse_networks(self.trusted_proxy_ips)  # ValueError on a malformed entry

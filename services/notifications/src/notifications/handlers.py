@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from jeshkit.clock import NAIROBI
 from jeshkit.consumer import Handler, Handlers
 from jeshkit.events import (
     AccessRestored,
@@ -54,10 +55,16 @@ def make_handlers(policy: Policy) -> Handlers:
                               name=data.name)
 
     def on_password_reset_requested(session: Session, data: PasswordResetRequested, event: Event) -> None:
-        # Email only (texts.EMAIL_ONLY), at once: the link is a secret and lives half an hour.
+        # Email only (texts.EMAIL_ONLY), at once: the link is a secret and lives half an hour (a reset) or days (the
+        # first password of an account an operator opened: its email names the day).
+        link = reset_link(policy.portal_url, data.token)
+        if data.purpose == "invite":
+            service.notify(session=session, policy=policy, user_id=data.user_id, template="account_invite",
+                           source_key=event.id, values={"link": link, "expires": data.expires_at,
+                                                        "until": data.expires_at.astimezone(NAIROBI).date()})
+            return
         service.notify(session=session, policy=policy, user_id=data.user_id, template="password_reset",
-                       source_key=event.id,
-                       values={"link": reset_link(policy.portal_url, data.token), "expires": data.expires_at})
+                       source_key=event.id, values={"link": link, "expires": data.expires_at})
 
     def on_password_changed(session: Session, data: PasswordChanged, event: Event) -> None:
         service.notify(session=session, policy=policy, user_id=data.user_id, template="password_changed",

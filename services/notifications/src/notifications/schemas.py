@@ -13,7 +13,7 @@ Language = Literal["en", "sw"]
 Template = Literal[
     "welcome", "booking_confirmed", "payment_failed", "hold_expiring", "booking_cancelled", "invoice_issued",
     "payment_reminder", "invoice_overdue", "payment_received", "access_suspended", "access_restored", "refund_paid",
-    "transport_scheduled", "transport_completed", "password_reset", "password_changed",
+    "transport_scheduled", "transport_completed", "password_reset", "password_changed", "account_invite",
 ]
 # Ids are PostgreSQL bigints; a larger number can only be an unknown id.
 MAX_ID = 2**63 - 1

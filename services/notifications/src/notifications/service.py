@@ -31,7 +31,7 @@ log = logging.getLogger("notifications.service")
 # what the customer just did) always goes, at once.
 REMINDERS = frozenset({"hold_expiring", "invoice_issued", "payment_reminder", "invoice_overdue"})
 # Messages about something that ends at their `expires`: one still held by then is not sent (contacts.py).
-EXPIRING = frozenset({"hold_expiring", "password_reset"})
+EXPIRING = frozenset({"hold_expiring", "password_reset", "account_invite"})
 # Africa's Talking delivery report statuses that end a message's journey.
 DELIVERED_REPORTS = frozenset({"Success"})
 FAILED_REPORTS = frozenset({"Failed", "Rejected", "AbsentSubscriber", "Expired"})

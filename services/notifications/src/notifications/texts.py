@@ -53,11 +53,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "expires": datetime(2031, 1, 5, 11, 35, tzinfo=UTC)},
     "password_changed": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC), "how": Phrase("password_how", "changed"),
                          "advice": Phrase("password_advice", "changed")},
+    "account_invite": {"link": "https://storage.example.com/reset-password#token=c2FtcGxlLXRva2Vu",
+                       "expires": datetime(2031, 1, 12, 11, 5, tzinfo=UTC), "until": date(2031, 1, 12)},
 }
 TEMPLATES = tuple(SAMPLES)
 # Sent by email only, whatever the customer chose (a secret link never goes by SMS): these templates have no SMS
 # text, and their "email" is the whole email.
-EMAIL_ONLY = frozenset({"password_reset"})
+EMAIL_ONLY = frozenset({"password_reset", "account_invite"})
 SAMPLE_NAME = "Wanjiku"
 # Values that are money, whatever the template.
 MONEY = frozenset({"amount", "total", "balance", "late_fee"})

@@ -32,13 +32,16 @@ class UserUpdated(EventData):
 
 
 class PasswordResetRequested(EventData):
-    """Somebody asked for a new password for this account: notifications emails the link, to the account's email
-    only. `token` is a secret (single use, until `expires_at`); auth keeps only its hash."""
+    """Somebody asked for a new password for this account (`purpose` `reset`), or an operator opened the account for
+    a customer at the desk, who chooses their first password with the link (`invite`): notifications emails the
+    link, to the account's email only. `token` is a secret (single use, until `expires_at`); auth keeps only its
+    hash."""
 
     source = "auth"
     user_id: Id
     token: Secret
     expires_at: Moment
+    purpose: Literal["reset", "invite"] = "reset"
 
 
 class PasswordChanged(EventData):
@@ -52,8 +55,9 @@ class PasswordChanged(EventData):
 
 class SessionsEnded(EventData):
     """Every session of the account ended at `before` (`reason`: `password` changed or reset, `signed_out` by its
-    owner on every other device or by an admin, `role`: an admin made a customer). Every process of every service refuses the account's access tokens
-    issued before that second (jeshkit.sessions), though their `exp` is minutes away."""
+    owner on every other device or by an admin, `role`: an admin made a customer). Every process of every service
+    refuses the account's access tokens issued before that moment (jeshkit.sessions), though their `exp` is minutes
+    away."""
 
     source = "auth"
     user_id: Id
