@@ -15,6 +15,7 @@ import httpx
 from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
+from smtp_sim import read_mail
 from tests.browser.conftest import DESKTOP, admin_logs_in, register_customer
 
 
@@ -144,3 +145,40 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
     expect(page.get_by_role("button", name=re.compile("^Make "))).to_have_count(0)
     page.goto("/admin/nothing-here")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+
+
+def test_an_operator_opens_an_account_at_the_desk_and_the_customer_chooses_a_password_from_the_email(
+    new_page: Any, check_page: Any, portal: str, portal_stack: Any
+) -> None:
+    email = f"dawati-{uuid.uuid4().hex[:8]}@example.co.ke"
+    page = new_page(DESKTOP)
+    admin_logs_in(page)
+    page.goto("/admin/customers")
+    page.get_by_text("Open an account for a customer").click()
+    page.get_by_role("button", name="Open the account").click()  # nothing filled in: told what is missing
+    expect(page.get_by_text("Enter the customer's name.")).to_be_visible()
+    page.get_by_label("Full name").fill("Atieno Walk-in")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Phone number").fill("0711 222 333")
+    check_page(page, "53-console-open-account-desktop")
+    page.get_by_role("button", name="Open the account").click()
+
+    expect(page).to_have_url(re.compile(r"/admin/customers/\d+$"))
+    expect(page.get_by_role("heading", name="Atieno Walk-in", level=1)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=f"A link to choose a password is on its way to {email}"))\
+        .to_be_visible()
+
+    # The customer reads the email and chooses a password on the page the link opens: signed in.
+    (mail,) = wait_for(lambda: [m for m in read_mail(portal_stack.mail_dir) if m["To"] == email
+                                and m["Subject"] == "Your Jesh Storage account: choose your password"] or None,
+                       timeout=30, what="the email with the link")
+    link = re.search(r"(https?://\S+/reset-password#token=[A-Za-z0-9_-]+)",
+                     mail.get_body(("plain",)).get_content())
+    assert link
+    customer = new_page(DESKTOP)
+    customer.goto(link.group(1))
+    customer.get_by_label("New password", exact=True).fill("dawati-salama-2027")
+    customer.get_by_label("Repeat the new password").fill("dawati-salama-2027")
+    customer.get_by_role("button", name="Save the new password").click()
+    expect(customer).to_have_url(re.compile(r"/bookings$"))
+    assert _log_in(portal, email, "dawati-salama-2027")["user"]["phone"] == "254711222333"

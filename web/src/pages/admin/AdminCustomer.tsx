@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useLocation, useParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../../api/client";
 import { useSession } from "../../auth/session";
 import { useI18n } from "../../i18n/i18n";
@@ -51,6 +51,7 @@ function CustomerPage({ id }: { id: number }) {
   }, [id]);
   const [busy, setBusy] = useState<ActionName | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const opened = (useLocation().state as { opened?: boolean } | null)?.opened === true; // just opened here
   const [done, setDone] = useState<string | null>(null);
   const c = detail.data;
   const own = user?.id === id;
@@ -94,6 +95,7 @@ function CustomerPage({ id }: { id: number }) {
     <div className="stack">
       {back}
       <PageTitle sub={t("customer.sub", { id: c.id })}>{c.name}</PageTitle>
+      {opened && !done && <Alert kind="success">{t("customer.opened", { name: c.name, email: c.email })}</Alert>}
       {done && <Alert kind="success">{done}</Alert>}
       <ErrorAlert error={error ?? detail.error} />
       <div className="two-col">

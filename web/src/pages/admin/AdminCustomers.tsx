@@ -1,18 +1,69 @@
-import { useEffect, useState } from "react";
-import { Link } from "react-router-dom";
-import { api, errorOf } from "../../api/client";
+import { useEffect, useState, type FormEvent } from "react";
+import { Link, useNavigate } from "react-router-dom";
+import { api, errorOf, type ApiError } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { hasNextPage, MAX_QUERY_LENGTH, offsetParam, previousOffset, searchQuery } from "../../lib/customers";
 import { formatDay, nairobiDate } from "../../lib/dates";
-import { displayPhone } from "../../lib/phone";
+import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
 import { ErrorAlert, PageTitle, SelectField, Spinner, TextField } from "../../components/ui";
 import { RoleBadge } from "./customerParts";
 
 const ROLES = ["user", "admin"] as const;
 type Role = (typeof ROLES)[number];
 const LIMIT = 50;
+
+/** An operator opens an account for a customer at the desk: the customer is emailed a link to choose a password.
+ *  The new customer's page opens, saying so. */
+function OpenAccount() {
+  const { t } = useI18n();
+  const navigate = useNavigate();
+  const [form, setForm] = useState({ name: "", email: "", phone: "" });
+  const [touched, setTouched] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const phone = normalizeKenyanPhone(form.phone);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    if (!phone || !form.name.trim() || !form.email.trim()) return;
+    setBusy(true);
+    setError(null);
+    const { data, error: err, response } = await api.POST("/api/auth/users", {
+      body: { name: form.name.trim(), email: form.email.trim(), phone },
+    });
+    setBusy(false);
+    if (!data) {
+      setError(errorOf(err, response.status, response));
+      return;
+    }
+    navigate(`/admin/customers/${data.data.id}`, { state: { opened: true } });
+  };
+
+  return (
+    <details className="card">
+      <summary><h2 className="inline-h2">{t("customers.open")}</h2></summary>
+      <p className="muted">{t("customers.openWhy")}</p>
+      <form className="form-grid" onSubmit={submit} noValidate>
+        <TextField label={t("field.name")} required maxLength={100} value={form.name}
+          error={touched && !form.name.trim() ? t("customers.nameMissing") : undefined}
+          onChange={(e) => setForm({ ...form, name: e.target.value })} />
+        <TextField label={t("field.email")} type="email" required value={form.email}
+          error={touched && !form.email.trim() ? t("customers.emailMissing") : undefined}
+          onChange={(e) => setForm({ ...form, email: e.target.value })} />
+        <TextField label={t("field.phone")} type="tel" inputMode="tel" required value={form.phone}
+          error={touched && !phone ? t("signup.phoneError") : undefined}
+          onChange={(e) => setForm({ ...form, phone: e.target.value })} />
+        <div className="form-grid-actions">
+          <button className="btn btn-primary" type="submit" disabled={busy}>{busy ? t("common.wait") : t("customers.openSubmit")}</button>
+        </div>
+      </form>
+      <ErrorAlert error={error} />
+    </details>
+  );
+}
 
 /** The customer directory (auth's accounts): search by name, email or phone, filter by role, a page at a time. */
 export function AdminCustomers() {
@@ -37,6 +88,7 @@ export function AdminCustomers() {
   return (
     <div className="stack">
       <PageTitle sub={t("customers.sub")}>{t("admin.customers")}</PageTitle>
+      <OpenAccount />
       <form className="card filters" role="search" aria-label={t("admin.customers")}
         onSubmit={(e) => { e.preventDefault(); search({ q: searchQuery(input) ?? "" }); }}>
         <TextField label={t("customers.search")} type="search" value={input}
