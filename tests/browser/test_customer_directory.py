@@ -61,6 +61,12 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
     expect(rows.first).to_contain_text(shown_phone)
     expect(rows.first).to_contain_text("Customer")
     check_page(page, "50-console-customers-desktop")
+    # Only accounts under the login guard: not this one.
+    page.get_by_label("Login guard on").check()
+    expect(page).to_have_url(re.compile(r"guarded=1"))
+    expect(page.get_by_text("No customer matches.")).to_be_visible()
+    page.get_by_label("Login guard on").uncheck()
+    expect(rows).to_have_count(1)
 
     # Their page.
     page.get_by_role("link", name=name).click()

@@ -228,11 +228,14 @@ def test_an_admin_lifts_the_login_guard_for_the_owner_on_a_new_address(start_aut
     headers = bearer(login(client, **ADMIN).json()["token"])
     guarded = client.get(f"/api/auth/users/{user_id}", headers=headers).json()["data"]
     assert guarded["login_guarded_until"] is not None
+    listed = client.get("/api/auth/users", params={"guarded": "true"}, headers=headers).json()["data"]
+    assert [a["id"] for a in listed] == [user_id]  # the operators' view of accounts under attack
 
     lifted = client.delete(f"/api/auth/users/{user_id}/login-guard", headers=headers)
 
     assert lifted.status_code == 200, lifted.text
     assert lifted.json()["data"]["login_guarded_until"] is None
+    assert client.get("/api/auth/users", params={"guarded": "true"}, headers=headers).json()["data"] == []
     assert login(client, "guarded@example.com", ip="192.0.2.9").status_code == 200
     again = client.delete(f"/api/auth/users/{user_id}/login-guard", headers=headers)
     assert again.status_code == 200  # nothing to lift: harmless, not audited

@@ -36,11 +36,17 @@ NOT_AN_ADMIN_NOW = "Your account is no longer an admin"
 
 
 def find_accounts(
-    *, session: Session, query: str | None, role: str | None, ids: Sequence[int] | None, limit: int, offset: int
+    *, session: Session, query: str | None, role: str | None, ids: Sequence[int] | None, guarded: bool = False,
+    limit: int, offset: int,
 ) -> list[AccountOut]:
     """Accounts matching every filter given, newest first. `query` matches the name or the email (a substring,
-    any case) or, when it looks like part of a phone number in any accepted form, the stored phone."""
+    any case) or, when it looks like part of a phone number in any accepted form, the stored phone; `guarded`: only
+    accounts the login guard protects now (somebody is guessing their password from many addresses)."""
     conditions: list[ColumnElement[bool]] = []
+    if guarded:
+        conditions.append(select(AccountLoginGuard.email).where(
+            AccountLoginGuard.email == User.email, AccountLoginGuard.guarded_until > utcnow()
+        ).exists())
     if query:
         words = query.strip()
         matches = [User.name.icontains(words, autoescape=True), User.email.icontains(words, autoescape=True)]

@@ -188,6 +188,7 @@ def find_accounts(
         "a part of the name or the email (any case), or of the phone number in any form (0712…, +254712…)"))] = None,
     role: Role | None = None,
     ids: Annotated[str | None, Query(max_length=4000, description="a comma-separated list of up to 200 ids")] = None,
+    guarded: Annotated[bool, Query(description="only accounts the login guard protects now")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Envelope[list[AccountOut]]:
@@ -197,7 +198,7 @@ def find_accounts(
     except ValueError as exc:
         raise BadRequest(str(exc), [{"field": "ids", "message": str(exc)}]) from None
     return Envelope(data=accounts.find_accounts(
-        session=session, query=q, role=role, ids=id_list, limit=limit, offset=offset
+        session=session, query=q, role=role, ids=id_list, guarded=guarded, limit=limit, offset=offset
     ))
 
 

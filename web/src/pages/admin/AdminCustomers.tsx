@@ -72,15 +72,16 @@ export function AdminCustomers() {
   const q = searchQuery(params.get("q"));
   const asked = params.get("role") ?? "";
   const role = (ROLES as readonly string[]).includes(asked) ? (asked as Role) : undefined;
+  const guarded = params.get("guarded") === "1";
   const offset = offsetParam(params.get("offset"));
   const [input, setInput] = useState(q ?? "");
   useEffect(() => setInput(q ?? ""), [q]); // back and forward change the search too
 
   const customers = useLoad(async () => {
-    const query = { ...(q ? { q } : {}), ...(role ? { role } : {}), limit: LIMIT, offset };
+    const query = { ...(q ? { q } : {}), ...(role ? { role } : {}), ...(guarded ? { guarded } : {}), limit: LIMIT, offset };
     const { data, error, response } = await api.GET("/api/auth/users", { params: { query } });
     return data ? { data: data.data } : { error: errorOf(error, response.status, response) };
-  }, [q, role, offset]);
+  }, [q, role, guarded, offset]);
   const rows = customers.data ?? [];
   // A new search or role starts again from the first page.
   const search = (changes: Record<string, string>) => set({ ...changes, offset: "" });
@@ -97,10 +98,14 @@ export function AdminCustomers() {
           <option value="">{t("admin.all")}</option>
           {ROLES.map((r) => <option key={r} value={r}>{t(`role.${r}`)}</option>)}
         </SelectField>
+        <label className="check">
+          <input type="checkbox" checked={guarded} onChange={(e) => search({ guarded: e.target.checked ? "1" : "" })} />
+          {t("customers.guardedOnly")}
+        </label>
         <div className="filters-actions">
           <button type="submit" className="btn btn-primary">{t("customers.searchButton")}</button>
-          {(q || role) && (
-            <button type="button" className="btn btn-ghost" onClick={() => { setInput(""); search({ q: "", role: "" }); }}>
+          {(q || role || guarded) && (
+            <button type="button" className="btn btn-ghost" onClick={() => { setInput(""); search({ q: "", role: "", guarded: "" }); }}>
               {t("customers.clear")}
             </button>
           )}
