@@ -144,6 +144,16 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
     expect(page).to_have_url(re.compile(rf"/admin/transport\?user_id={customer_id}$"))
     expect(page.get_by_role("link", name="Every customer")).to_be_visible()
 
+    # The customer has a new number: the operator corrects it on their page.
+    page.goto(f"/admin/customers/{customer_id}")
+    page.get_by_role("button", name="Correct the details").click()
+    form = page.get_by_role("form", name="Correct the details")
+    form.get_by_label("Phone number").fill("0722 333 444")
+    form.get_by_role("button", name="Save the details").click()
+    expect(page.get_by_role("status").filter(has_text="The details are saved")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("0722 333 444")
+    assert admin_api.client.get(f"/api/auth/users/{customer_id}").json()["data"]["phone"] == "254722333444"
+
     # The operator's own page: no role change offered; an unknown console path is the portal's "not found".
     me = admin_api.client.get("/api/auth/profile").json()
     page.goto(f"/admin/customers/{me['id']}")

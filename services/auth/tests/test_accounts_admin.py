@@ -308,3 +308,30 @@ def test_opening_an_account_takes_the_rules_of_registration(auth, admin, custome
     assert refused.status_code == 403
     names_now = [a["email"] for a in auth.get("/api/auth/users", headers=admin["headers"]).json()["data"]]
     assert "a@example.com" not in names_now and "b@example.com" not in names_now
+
+
+def test_an_operator_corrects_a_customers_contact_details(auth, admin, customers, auth_engine, event_bus):
+    user_id = customers[1]["user"]["id"]
+    path = f"/api/auth/users/{user_id}"
+
+    r = auth.patch(path, json={"phone": "0799 888 777", "name": "  Brian O. Otieno "}, headers=admin["headers"])
+
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert (data["phone"], data["name"], data["role"]) == ("254799888777", "Brian O. Otieno", "user")
+    updated = wait_for(lambda: [e["data"] for e in event_bus.events("UserUpdated") if e["data"]["user_id"] == user_id],
+                       what="UserUpdated")
+    assert len(updated) == 1 and updated[0]["phone"] == "254799888777"
+    with auth_engine.connect() as conn:
+        (details,) = conn.execute(text("SELECT details FROM audit_log WHERE action = 'account.contact_changed'")).one()
+    assert details == {"phone": {"from": "254733111222", "to": "254799888777"},
+                       "name": {"from": "Brian Otieno", "to": "Brian O. Otieno"}}
+    assert auth.post("/api/auth/refresh", json={"refresh_token": customers[1]["refresh_token"]}).status_code == 200
+    taken = auth.patch(path, json={"email": "WANJIRU.KAMAU@example.com"}, headers=admin["headers"])
+    assert (taken.status_code, taken.json()["message"]) == (409, "Email already registered")
+    for bad in ({}, {"phone": "12"}, {"email": None}, {"role": "owner"}):
+        assert auth.patch(path, json=bad, headers=admin["headers"]).status_code == 400, bad
+    # An operator may correct their own details, never their own role.
+    own = f"/api/auth/users/{admin['id']}"
+    assert auth.patch(own, json={"phone": "0700111222"}, headers=admin["headers"]).status_code == 200
+    assert auth.patch(own, json={"role": "admin", "name": "Boss"}, headers=admin["headers"]).status_code == 400

@@ -1,10 +1,11 @@
 """The operators' side of accounts: find a customer, open an account for a customer at the desk, see how they sign
-in, make an operator, end every session of an account, lift the account-wide login guard. Admins only (the routes
-check the token's role); every change is written to the audit log in its own transaction.
+in, make an operator, correct contact details, end every session of an account, lift the account-wide login guard.
+Admins only (the routes check the token's role); every change is written to the audit log in its own transaction.
 
-An admin's access token lives up to its `exp` after the admin is made a customer again, so a change also checks,
-under the row locks, that the acting account is still an admin in this database; and nobody changes their own
-role, so the last admin cannot demote themselves, and two admins demoting each other at the same moment leave one.
+An admin made a customer again has their access tokens refused everywhere within moments (SessionsEnded), not
+within this transaction, so a change also checks, under the row locks, that the acting account is still an admin
+in this database; and nobody changes their own role, so the last admin cannot demote themselves, and two admins
+demoting each other at the same moment leave one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, Ref
 from auth.password_change import ResetPolicy, send_link
 from auth.passwords import Passwords
 from auth.schemas import AccountDetailOut, AccountOut, phone_fragment
-from auth.service import end_every_session, insert_user, profile_data, utcnow
+from auth.service import change_contact, end_every_session, insert_user, profile_data, utcnow
 from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -95,27 +96,40 @@ def open_account(
     return _account_out(user)
 
 
-def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> AccountDetailOut:
-    """Make an account an admin or a customer (UserUpdated). A demoted admin's sessions end: they log in again as a
-    customer (their access token keeps its role until its `exp`)."""
-    if user_id == actor.id:
+def update_account(
+    *, session: Session, actor: Actor, user_id: int, role: str | None = None, email: str | None = None,
+    phone: str | None = None, name: str | None = None,
+) -> AccountDetailOut:
+    """Make an account an admin or a customer (a demoted admin's sessions end: they log in again as a customer),
+    and/or correct its email, phone and name (normalised; an email another account has: 409). One UserUpdated for
+    whatever changed; each kind of change audited."""
+    if role is not None and user_id == actor.id:
         raise BadRequest(OWN_ROLE)
     user = _locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
-    before = user.role
-    ended = 0
-    if role != before:
-        user.role = role
+    role_before = user.role
+    role_changed = role is not None and role != role_before
+    if role_changed:
+        user.role = str(role)
         user.updated_at = now
+    contact_before = change_contact(session, user, email=email, phone=phone, name=name)  # UserUpdated if any
+    if role_changed and not contact_before:
         stage(session, UserUpdated(**profile_data(user)))
-        if role == "user":
-            ended = end_every_session(session, user_id=user_id, now=now, reason="role")
+    ended = 0
+    if role_changed and role == "user":
+        ended = end_every_session(session, user_id=user_id, now=now, reason="role")
+    if role_changed:
         audit.record(session, actor, "account.role_changed", f"user:{user_id}",
-                     {"from": before, "to": role, "sessions_ended": ended})
+                     {"from": role_before, "to": role, "sessions_ended": ended})
+    if contact_before:
+        audit.record(session, actor, "account.contact_changed", f"user:{user_id}",
+                     {field: {"from": old, "to": getattr(user, field)} for field, old in contact_before.items()})
     detail = _detail(session, user, now=now)
     session.commit()
-    if role != before:
+    if role_changed:
         log.info("user %s made %s by admin %s (%d sessions ended)", user_id, role, actor.id, ended)
+    if contact_before:
+        log.info("user %s: %s corrected by admin %s", user_id, ", ".join(sorted(contact_before)), actor.id)
     return detail
 
 

@@ -9,6 +9,7 @@ from auth import accounts, password_change, service
 from auth.client_ip import client_ip
 from auth.models import User
 from auth.schemas import (
+    AccountChangeIn,
     AccountDetailOut,
     AccountIn,
     AccountOut,
@@ -23,7 +24,6 @@ from auth.schemas import (
     RefreshIn,
     RegisterIn,
     Role,
-    RoleIn,
     UserOut,
     parse_ids,
 )
@@ -221,11 +221,20 @@ def account(user_id: PathId, _: AdminUser, session: SessionDep) -> Envelope[Acco
     return Envelope(data=accounts.account_detail(session=session, user_id=user_id))
 
 
-@accounts_router.patch("/{user_id}", response_model=Envelope[AccountDetailOut], summary="Change a role (admin)")
-def change_role(user_id: PathId, body: RoleIn, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
-    """Make an account an operator (`admin`) or a customer (`user`); a demoted admin's sessions end. Your own
-    account: 400. Audited; publishes UserUpdated."""
-    return Envelope(data=accounts.change_role(session=session, actor=admin, user_id=user_id, role=body.role))
+@accounts_router.patch("/{user_id}", response_model=Envelope[AccountDetailOut],
+                       summary="Change a role or correct contact details (admin)")
+def update_account(
+    user_id: PathId, body: AccountChangeIn, admin: AdminUser, session: SessionDep
+) -> Envelope[AccountDetailOut]:
+    """Make an account an operator (`admin`) or a customer (`user`; a demoted admin's sessions end; your own role:
+    400), and/or correct its `email`, `phone`, `name` (the rules of registration; an email another account has:
+    409). Audited; publishes UserUpdated."""
+    if not body.model_fields_set:  # null is refused by the schema: a field set is a field given
+        raise BadRequest("Give at least one of role, email, phone, name")
+    return Envelope(data=accounts.update_account(
+        session=session, actor=admin, user_id=user_id, role=body.role, email=body.email, phone=body.phone,
+        name=body.name,
+    ))
 
 
 @accounts_router.post("/{user_id}/sign-out", response_model=Envelope[AccountDetailOut],

@@ -214,10 +214,18 @@ class AccountIn(BaseModel):
     _name = field_validator("name")(normalise_name)
 
 
-class RoleIn(BaseModel):
-    """PATCH /users/{id}: make an account an admin (an operator) or a customer again."""
+class AccountChangeIn(BaseModel):
+    """PATCH /users/{id}: make an account an admin (an operator) or a customer again, and/or correct its contact
+    details (the rules of registration). Absent: unchanged; null is refused."""
 
-    role: Role
+    role: Role = None  # type: ignore[assignment]
+    email: Email = None  # type: ignore[assignment]
+    phone: Phone = None  # type: ignore[assignment]
+    name: Name = None  # type: ignore[assignment]
+
+    _email = field_validator("email")(normalise_email)
+    _phone = field_validator("phone")(normalise_phone)
+    _name = field_validator("name")(normalise_name)
 
 
 def parse_ids(value: str) -> list[int]:

@@ -195,14 +195,27 @@ def update_profile(
     if user is None:
         session.rollback()
         raise Unauthorized("Account no longer exists")
+    changes = change_contact(session, user, email=email, phone=phone, name=name)
+    session.commit()
+    if changes:
+        log.info("user %s updated %s", user_id, ", ".join(sorted(changes)))
+    return user
+
+
+def change_contact(
+    session: Session, user: User, *, email: str | None, phone: str | None, name: str | None
+) -> dict[str, str]:
+    """Set whichever of email, phone and name (normalised) differ on the locked account and stage UserUpdated; the
+    fields changed, each with its value before. An email another account has: 409 (rolled back). Never commits."""
     changes = {
         field: value
         for field, value in (("email", email), ("phone", phone), ("name", name))
         if value is not None and value != getattr(user, field)
     }
-    if "email" in changes and session.scalar(select(User.id).where(User.email == changes["email"], User.id != user_id)):
+    if "email" in changes and session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id)):
         session.rollback()
         raise Conflict("Email already registered")
+    before = {field: getattr(user, field) for field in changes}
     if changes:
         for field, value in changes.items():
             setattr(user, field, value)
@@ -213,10 +226,7 @@ def update_profile(
             session.rollback()
             raise Conflict("Email already registered") from None
         stage(session, UserUpdated(**profile_data(user)))
-    session.commit()
-    if changes:
-        log.info("user %s updated %s", user_id, ", ".join(sorted(changes)))
-    return user
+    return before
 
 
 def bootstrap_admin(

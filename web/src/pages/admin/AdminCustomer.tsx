@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useLocation, useParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../../api/client";
 import { useSession } from "../../auth/session";
@@ -7,8 +7,8 @@ import type { MessageKey } from "../../i18n/messages";
 import { useLoad } from "../../lib/useLoad";
 import type { CustomerDetail } from "../../lib/customerNames";
 import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
-import { displayPhone } from "../../lib/phone";
-import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../../components/ui";
+import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
+import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge, TextField } from "../../components/ui";
 import { NotFoundPage } from "../NotFoundPage";
 import { RoleBadge } from "./customerParts";
 
@@ -116,6 +116,7 @@ function CustomerPage({ id }: { id: number }) {
             </div>
           </dl>
           {guarded && <p className="muted">{t("customer.guardWhy")}</p>}
+          <CorrectDetails customer={c} onSaved={(saved) => { detail.setData(saved); setDone(t("customer.detailsSaved")); }} />
           <div className="actions">
             {own ? <p className="muted">{t("customer.yourAccount")}</p>
               : c.role === "admin" ? button("makeCustomer", "customer.makeCustomer") : button("makeAdmin", "customer.makeAdmin")}
@@ -134,6 +135,68 @@ function CustomerPage({ id }: { id: number }) {
       </div>
       <CustomerMessages id={c.id} />
     </div>
+  );
+}
+
+/** An operator corrects a customer's name, email or phone (a typo at the desk, a new number): the rules of
+ *  registration; only what changed is sent. */
+function CorrectDetails({ customer, onSaved }: { customer: CustomerDetail; onSaved: (saved: CustomerDetail) => void }) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState({ name: "", email: "", phone: "" });
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const phone = normalizeKenyanPhone(form.phone);
+
+  const start = () => {
+    setForm({ name: customer.name, email: customer.email, phone: customer.phone ? displayPhone(customer.phone) : "" });
+    setError(null);
+    setOpen(true);
+  };
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!phone || !form.name.trim()) return;
+    const body: { name?: string; email?: string; phone?: string } = {};
+    if (form.name.trim() !== customer.name) body.name = form.name.trim();
+    if (form.email.trim().toLowerCase() !== customer.email) body.email = form.email.trim();
+    if (phone !== customer.phone) body.phone = phone;
+    if (Object.keys(body).length === 0) {
+      setOpen(false);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    const { data, error: err, response } = await api.PATCH("/api/auth/users/{user_id}", {
+      params: { path: { user_id: customer.id } }, body,
+    });
+    setBusy(false);
+    if (!data) {
+      setError(errorOf(err, response.status, response));
+      return;
+    }
+    setOpen(false);
+    onSaved(data.data);
+  };
+
+  if (!open) {
+    return <p><button type="button" className="btn btn-ghost" onClick={start}>{t("customer.correct")}</button></p>;
+  }
+  return (
+    <form className="stack-sm" onSubmit={save} aria-label={t("customer.correct")} noValidate>
+      <TextField label={t("field.name")} required maxLength={100} value={form.name}
+        onChange={(e) => setForm({ ...form, name: e.target.value })} />
+      <TextField label={t("field.email")} type="email" required value={form.email}
+        onChange={(e) => setForm({ ...form, email: e.target.value })} />
+      <TextField label={t("field.phone")} type="tel" inputMode="tel" required value={form.phone}
+        error={phone ? undefined : t("signup.phoneError")} onChange={(e) => setForm({ ...form, phone: e.target.value })} />
+      <ErrorAlert error={error} />
+      <div className="actions">
+        <button type="submit" className="btn btn-primary" disabled={busy || !phone || !form.name.trim()}>
+          {busy ? t("common.wait") : t("customer.saveDetails")}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={() => setOpen(false)}>{t("customer.cancelEdit")}</button>
+      </div>
+    </form>
   );
 }
 
