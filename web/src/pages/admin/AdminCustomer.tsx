@@ -49,12 +49,30 @@ function CustomerPage({ id }: { id: number }) {
     const { data, error, response } = await api.GET("/api/auth/users/{user_id}", { params: { path: { user_id: id } } });
     return data ? { data: data.data } : { error: errorOf(error, response.status, response) };
   }, [id]);
-  const [busy, setBusy] = useState<ActionName | null>(null);
+  const [busy, setBusy] = useState<ActionName | "sendLink" | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const opened = (useLocation().state as { opened?: boolean } | null)?.opened === true; // just opened here
   const [done, setDone] = useState<string | null>(null);
   const c = detail.data;
   const own = user?.id === id;
+
+  // A customer who cannot log in: the same emailed link as "Forgot your password?" (auth limits it to a few an hour
+  // and answers 202 whatever happens, so the message says it is on its way).
+  const sendLink = async () => {
+    if (!c || !window.confirm(t("customer.confirmSendLink", { email: c.email }))) return;
+    setBusy("sendLink");
+    setError(null);
+    setDone(null);
+    try {
+      const { error: err, response } = await api.POST("/api/auth/password-reset", { body: { email: c.email } });
+      if (response.ok) setDone(t("customer.linkSent", { email: c.email }));
+      else setError(errorOf(err, response.status, response));
+    } catch {
+      setError({ message: "", status: 0 });
+    } finally {
+      setBusy(null);
+    }
+  };
 
   const run = async (name: ActionName) => {
     if (!c) return;
@@ -121,6 +139,9 @@ function CustomerPage({ id }: { id: number }) {
             {own ? <p className="muted">{t("customer.yourAccount")}</p>
               : c.role === "admin" ? button("makeCustomer", "customer.makeCustomer") : button("makeAdmin", "customer.makeAdmin")}
             {button("signOut", "customer.signOut")}
+            <button type="button" className="btn btn-secondary" disabled={busy !== null} onClick={() => void sendLink()}>
+              {t("customer.sendLink")}
+            </button>
             {guarded && button("liftGuard", "customer.liftGuard", "btn-primary")}
           </div>
         </section>
