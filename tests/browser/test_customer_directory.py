@@ -157,11 +157,26 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
     expect(page.locator(".facts")).to_contain_text("0722 333 444")
     assert admin_api.client.get(f"/api/auth/users/{customer_id}").json()["data"]["phone"] == "254722333444"
 
+    # The customer leaves: the operator closes the account (their password no longer opens it), then reopens it.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Close the account").click()
+    expect(page.get_by_role("status").filter(has_text=f"{name}'s account is closed.")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("Closed since")
+    closed = httpx.post(f"{portal}/api/auth/login", json={"email": customer["email"], "password": customer["password"]},
+                        timeout=30)
+    assert closed.status_code == 403
+    check_page(page, "54-console-customer-closed-desktop")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Reopen the account").click()
+    expect(page.get_by_role("status").filter(has_text=f"{name}'s account is open again.")).to_be_visible()
+    _log_in(portal, customer["email"], customer["password"])
+
     # The operator's own page: no role change offered; an unknown console path is the portal's "not found".
     me = admin_api.client.get("/api/auth/profile").json()
     page.goto(f"/admin/customers/{me['id']}")
     expect(page.get_by_text("This is your own account")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Make "))).to_have_count(0)
+    expect(page.get_by_role("button", name="Close the account")).to_have_count(0)
     page.goto("/admin/nothing-here")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
 

@@ -88,7 +88,7 @@ def test_an_admin_finds_customers_by_name_email_or_phone_in_any_form(auth, admin
     assert names(batch) == ["Kiprono Kiptoo", "Wanjiru Kamau"]
     first = batch.json()["data"][1]
     assert first == {"id": ids[0], "email": "wanjiru.kamau@example.com", "name": "Wanjiru Kamau",
-                     "phone": "254712345678", "role": "user", "created_at": first["created_at"]}
+                     "phone": "254712345678", "role": "user", "created_at": first["created_at"], "closed_at": None}
 
 
 @pytest.mark.parametrize("params, field", [
@@ -335,3 +335,40 @@ def test_an_operator_corrects_a_customers_contact_details(auth, admin, customers
     own = f"/api/auth/users/{admin['id']}"
     assert auth.patch(own, json={"phone": "0700111222"}, headers=admin["headers"]).status_code == 200
     assert auth.patch(own, json={"role": "admin", "name": "Boss"}, headers=admin["headers"]).status_code == 400
+
+
+def test_an_operator_closes_an_account_and_reopens_it(auth, admin, customers, bearer, auth_engine, event_bus):
+    user_id = customers[0]["user"]["id"]
+    email = "wanjiru.kamau@example.com"
+    link_asked = auth.post("/api/auth/password-reset", json={"email": email})
+    assert link_asked.status_code == 202
+
+    closed = auth.post(f"/api/auth/users/{user_id}/close", headers=admin["headers"])
+
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["data"]["closed_at"] is not None
+    assert closed.json()["data"]["active_sessions"] == 0
+    refused = login(auth, email)
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "This account is closed; please contact Jesh Storage"
+    assert login(auth, email, "wrong password").status_code == 401  # a wrong password learns nothing
+    assert auth.post("/api/auth/refresh", json={"refresh_token": customers[0]["refresh_token"]}).status_code == 401
+    wait_for(lambda: auth.get("/api/auth/profile", headers=bearer(customers[0]["token"])).status_code == 401,
+             what="the closed account's access token refused")
+    link = wait_for(lambda: [e["data"]["token"] for e in event_bus.events("PasswordResetRequested")], what="link")[0]
+    spent = auth.post("/api/auth/password-reset/confirm", json={"token": link, "password": "a new one 2027"})
+    assert spent.status_code == 400  # the links it had are spent
+    before = len(event_bus.events("PasswordResetRequested"))
+    assert auth.post("/api/auth/password-reset", json={"email": email}).status_code == 202
+    assert len(event_bus.events("PasswordResetRequested")) == before  # and it gets no new one
+    own = auth.post(f"/api/auth/users/{admin['id']}/close", headers=admin["headers"])
+    assert (own.status_code, own.json()["message"]) == (400, "You cannot close your own account")
+
+    reopened = auth.post(f"/api/auth/users/{user_id}/reopen", headers=admin["headers"])
+
+    assert reopened.status_code == 200
+    assert reopened.json()["data"]["closed_at"] is None
+    assert login(auth, email).status_code == 200
+    with auth_engine.connect() as conn:
+        actions = conn.execute(text("SELECT action FROM audit_log ORDER BY id")).scalars().all()
+    assert actions == ["account.closed", "account.reopened"]

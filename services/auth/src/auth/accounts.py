@@ -1,5 +1,6 @@
 """The operators' side of accounts: find a customer, open an account for a customer at the desk, see how they sign
-in, make an operator, correct contact details, end every session of an account, lift the account-wide login guard.
+in, make an operator, correct contact details, end every session of an account, close and reopen an account, lift
+the account-wide login guard.
 Admins only (the routes check the token's role); every change is written to the audit log in its own transaction.
 
 An admin made a customer again has their access tokens refused everywhere within moments (SessionsEnded), not
@@ -16,10 +17,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, RefreshFamily, RefreshToken, User
+from auth.models import (
+    AccountLoginGuard,
+    KnownLoginAddress,
+    LoginThrottle,
+    PasswordReset,
+    RefreshFamily,
+    RefreshToken,
+    User,
+)
 from auth.password_change import ResetPolicy, send_link
 from auth.passwords import Passwords
 from auth.schemas import AccountDetailOut, AccountOut, phone_fragment
@@ -33,6 +42,7 @@ log = logging.getLogger("auth.accounts")
 
 USER_NOT_FOUND = "User not found"
 OWN_ROLE = "You cannot change your own role"
+OWN_CLOSE = "You cannot close your own account"
 NOT_AN_ADMIN_NOW = "Your account is no longer an admin"
 
 
@@ -146,6 +156,47 @@ def sign_out_everywhere(*, session: Session, actor: Actor, user_id: int) -> Acco
     return detail
 
 
+def close_account(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
+    """Nobody logs in to the account until it is reopened (a customer who left, a member of staff gone): every
+    session ends (SessionsEnded), its password links are spent, a login with the right password is told the account
+    is closed (403), a wrong one is refused as always. Its records stay. Your own account: 400. Audited."""
+    if user_id == actor.id:
+        raise BadRequest(OWN_CLOSE)
+    user = _locked_target(session, actor=actor, user_id=user_id)
+    now = utcnow()
+    ended = 0
+    if user.closed_at is None:
+        user.closed_at = now
+        user.updated_at = now
+        ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
+        session.execute(update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+                        .values(used_at=now))
+        audit.record(session, actor, "account.closed", f"user:{user_id}", {"sessions_ended": ended})
+    closed_now = user.closed_at == now
+    detail = _detail(session, user, now=now)
+    session.commit()
+    if closed_now:
+        log.warning("account %s closed by admin %s (%d sessions ended)", user_id, actor.id, ended)
+    return detail
+
+
+def reopen_account(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
+    """The closed account may log in again with its password (or choose one with "Forgot your password?"). Audited
+    when it was closed."""
+    user = _locked_target(session, actor=actor, user_id=user_id)
+    now = utcnow()
+    was_closed = user.closed_at is not None
+    if was_closed:
+        audit.record(session, actor, "account.reopened", f"user:{user_id}", {"closed_at": user.closed_at})
+        user.closed_at = None
+        user.updated_at = now
+    detail = _detail(session, user, now=now)
+    session.commit()
+    if was_closed:
+        log.info("account %s reopened by admin %s", user_id, actor.id)
+    return detail
+
+
 def lift_login_guard(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
     """The owner, on the phone with an operator, may log in from a new address at once: the account-wide guard and
     the failed attempts counted for its email (every address) are cleared. Nothing to lift: nothing logged."""
@@ -220,4 +271,4 @@ def _account_out(user: User) -> AccountOut:
 
 def _account_fields(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name, "phone": user.phone, "role": user.role,
-            "created_at": user.created_at}
+            "created_at": user.created_at, "closed_at": user.closed_at}

@@ -245,6 +245,22 @@ def sign_out_everywhere(user_id: PathId, admin: AdminUser, session: SessionDep) 
     return Envelope(data=accounts.sign_out_everywhere(session=session, actor=admin, user_id=user_id))
 
 
+@accounts_router.post("/{user_id}/close", response_model=Envelope[AccountDetailOut],
+                      summary="Close an account (admin)")
+def close_account(user_id: PathId, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
+    """Nobody logs in to it until it is reopened: every session ends, its password links are spent, a login with the
+    right password is 403 "This account is closed; please contact Jesh Storage". Its records stay. Your own account:
+    400. Audited."""
+    return Envelope(data=accounts.close_account(session=session, actor=admin, user_id=user_id))
+
+
+@accounts_router.post("/{user_id}/reopen", response_model=Envelope[AccountDetailOut],
+                      summary="Reopen a closed account (admin)")
+def reopen_account(user_id: PathId, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
+    """It may log in again with its password. Audited."""
+    return Envelope(data=accounts.reopen_account(session=session, actor=admin, user_id=user_id))
+
+
 @accounts_router.delete("/{user_id}/login-guard", response_model=Envelope[AccountDetailOut],
                         summary="Lift the account-wide login guard (admin)")
 def lift_login_guard(user_id: PathId, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:

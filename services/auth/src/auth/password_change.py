@@ -69,7 +69,7 @@ def request_reset(*, session: Session, policy: ResetPolicy, email: str) -> None:
     `per_hour` links this hour; nothing happens otherwise, and the caller cannot tell."""
     now = utcnow()
     user = session.scalars(select(User).where(User.email == email).with_for_update()).one_or_none()
-    if user is None:
+    if user is None or user.closed_at is not None:  # a closed account gets no link either
         session.rollback()
         return
     recent = session.scalar(

@@ -189,6 +189,7 @@ class AccountOut(BaseModel):
     phone: str | None = Field(description="2547XXXXXXXX / 2541XXXXXXXX, or null (an admin made at start-up)")
     role: Role
     created_at: datetime
+    closed_at: datetime | None = Field(description="closed by an operator: nobody logs in until it is reopened")
 
 
 class AccountDetailOut(AccountOut):

@@ -37,7 +37,7 @@ from auth.passwords import Passwords
 from auth.schemas import normalise_email, normalise_name
 from auth.throttle import LoginPolicy, clear_login_attempts, count_account_attempt, count_login_attempt
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
-from jeshkit.errors import BadRequest, Conflict, NotFound, Unauthorized
+from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from jeshkit.events import SessionsEnded, UserRegistered, UserUpdated, stage
 from jeshkit.internal import InternalUser
 
@@ -45,6 +45,7 @@ log = logging.getLogger("auth.service")
 
 INVALID_CREDENTIALS = "Invalid credentials"
 INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"
+ACCOUNT_CLOSED = "This account is closed; please contact Jesh Storage"
 PURGE_BATCH = 1000  # rows of one table per purge run
 
 
@@ -98,6 +99,9 @@ def login(*, session: Session, credentials: Credentials, email: str, password: s
         session.rollback()
         raise Unauthorized(INVALID_CREDENTIALS)
     assert user is not None  # verify() is False without a hash
+    if user.closed_at is not None:  # told only to whoever knows the password
+        session.rollback()
+        raise Forbidden(ACCOUNT_CLOSED)
     clear_login_attempts(session, user_id=user.id, email=email, client_ip=client_ip, now=now)
     if credentials.passwords.needs_rehash(user.password_hash):
         user.password_hash = credentials.passwords.hash(password)

@@ -28,6 +28,14 @@ const ACTIONS = {
     confirm: "customer.confirmSignOut", done: "customer.signedOut",
     call: (id) => api.POST("/api/auth/users/{user_id}/sign-out", { params: { path: { user_id: id } } }),
   },
+  close: {
+    confirm: "customer.confirmClose", done: "customer.closed",
+    call: (id) => api.POST("/api/auth/users/{user_id}/close", { params: { path: { user_id: id } } }),
+  },
+  reopen: {
+    confirm: "customer.confirmReopen", done: "customer.reopened",
+    call: (id) => api.POST("/api/auth/users/{user_id}/reopen", { params: { path: { user_id: id } } }),
+  },
   liftGuard: {
     confirm: "customer.confirmLiftGuard", done: "customer.guardLifted",
     call: (id) => api.DELETE("/api/auth/users/{user_id}/login-guard", { params: { path: { user_id: id } } }),
@@ -123,6 +131,9 @@ function CustomerPage({ id }: { id: number }) {
             <div><dt>{t("customers.email")}</dt><dd><a href={`mailto:${c.email}`}>{c.email}</a></dd></div>
             <div><dt>{t("customers.phone")}</dt><dd>{c.phone ? <a href={`tel:+${c.phone}`}>{displayPhone(c.phone)}</a> : "—"}</dd></div>
             <div><dt>{t("customers.role")}</dt><dd><RoleBadge role={c.role} /></dd></div>
+            {c.closed_at && (
+              <div><dt>{t("customer.account")}</dt><dd><span className="badge badge-bad">{t("customer.closedOn", { time: formatInstant(c.closed_at, lang) })}</span></dd></div>
+            )}
             <div><dt>{t("customers.joined")}</dt><dd>{formatDay(nairobiDate(new Date(c.created_at)), lang)}</dd></div>
             <div><dt>{t("customer.lastLogin")}</dt><dd>{c.last_login_at ? formatInstant(c.last_login_at, lang) : t("customer.never")}</dd></div>
             <div><dt>{t("customer.sessions")}</dt><dd>{c.active_sessions}</dd></div>
@@ -138,11 +149,14 @@ function CustomerPage({ id }: { id: number }) {
           <div className="actions">
             {own ? <p className="muted">{t("customer.yourAccount")}</p>
               : c.role === "admin" ? button("makeCustomer", "customer.makeCustomer") : button("makeAdmin", "customer.makeAdmin")}
-            {button("signOut", "customer.signOut")}
-            <button type="button" className="btn btn-secondary" disabled={busy !== null} onClick={() => void sendLink()}>
-              {t("customer.sendLink")}
-            </button>
+            {!c.closed_at && button("signOut", "customer.signOut")}
+            {!c.closed_at && (
+              <button type="button" className="btn btn-secondary" disabled={busy !== null} onClick={() => void sendLink()}>
+                {t("customer.sendLink")}
+              </button>
+            )}
             {guarded && button("liftGuard", "customer.liftGuard", "btn-primary")}
+            {!own && (c.closed_at ? button("reopen", "customer.reopen") : button("close", "customer.close", "btn-danger"))}
           </div>
         </section>
         <section className="card" aria-labelledby="customer-records">
