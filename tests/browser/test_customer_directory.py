@@ -166,6 +166,12 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
                         timeout=30)
     assert closed.status_code == 403
     check_page(page, "54-console-customer-closed-desktop")
+    at_home = new_page(DESKTOP)  # the customer tries to log in: told why, in words
+    at_home.goto("/login")
+    at_home.get_by_label("Email").fill(customer["email"])
+    at_home.get_by_label("Password").fill(customer["password"])
+    at_home.get_by_role("button", name="Log in").click()
+    expect(at_home.get_by_role("alert")).to_contain_text("This account is closed. Please call Jesh Storage")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Reopen the account").click()
     expect(page.get_by_role("status").filter(has_text=f"{name}'s account is open again.")).to_be_visible()

@@ -28,6 +28,9 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
     "The password was changed meanwhile; please try again": "err.passwordChangedMeanwhile",
     "User not found": "err.userNotFound",
     "You cannot change your own role": "err.ownRole",
+    "This account is closed; please contact Jesh Storage": "err.accountClosed",
+    "You cannot close your own account": "err.ownClose",
+    "Session ended; please log in again": "err.sessionEnded",
   };
   const key = known[error.message];
   const message = key ? t(key) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
