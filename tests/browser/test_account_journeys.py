@@ -4,7 +4,9 @@ device (a lost phone). Each time the sessions they had are over, and they are to
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -101,6 +103,16 @@ def test_a_customer_resets_a_forgotten_password_by_email_then_changes_it_on_the_
     desk.reload()  # the profile is read again with this computer's new session
     expect(desk.get_by_label("Email")).to_have_value(email)
     expect(desk).to_have_url(re.compile(r"/profile$"))
+
+    # A copy of their data, from every service, as one file.
+    with desk.expect_download() as download:
+        desk.get_by_role("button", name="Download my data").click()
+    assert re.fullmatch(r"jesh-my-data-\d{4}-\d{2}-\d{2}\.json", download.value.suggested_filename)
+    mine = json.loads(Path(download.value.path()).read_text())
+    assert mine["account"]["email"] == email
+    assert {"bookings", "invoices", "transport_requests", "messages", "message_preferences"} <= mine.keys()
+    assert any(m["template"] == "password_changed" for m in mine["messages"])
+    assert "#token=" not in json.dumps(mine)  # the reset links are not in it
 
     # Told each time, by email (and SMS), in case it was not them.
     wait_for(lambda: len(mails(portal_stack, email, "Your Jesh Storage password was changed")) == 2 or None,

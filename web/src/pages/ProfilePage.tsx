@@ -6,6 +6,8 @@ import { tokens } from "../auth/tokens";
 import { useSession } from "../auth/session";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
 import { newPasswordProblem } from "../lib/passwords";
+import { collectMyData, downloadJson, myDataFileName } from "../lib/myData";
+import { nairobiDate } from "../lib/dates";
 import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../components/ui";
 
 const WRONG_CURRENT_PASSWORD = "Current password is incorrect";
@@ -108,6 +110,33 @@ function OtherDevicesCard() {
   );
 }
 
+/** A copy of everything Jesh Storage keeps about the customer, from every service, as one JSON file. */
+function MyDataCard() {
+  const { t } = useI18n();
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const go = async () => {
+    setBusy(true);
+    setError(null);
+    const now = new Date();
+    const answer: { data?: Record<string, unknown>; error?: ApiError } = await collectMyData(now)
+      .catch(() => ({ error: { message: "", status: 0 } }));
+    setBusy(false);
+    if (answer.data) downloadJson(answer.data, myDataFileName(nairobiDate(now)));
+    else setError(answer.error ?? null);
+  };
+  return (
+    <section className="card stack-sm" aria-labelledby="my-data">
+      <h2 id="my-data">{t("myData.title")}</h2>
+      <p className="muted">{t("myData.why")}</p>
+      <ErrorAlert error={error} />
+      <button className="btn btn-secondary btn-block" type="button" disabled={busy} onClick={() => void go()}>
+        {busy ? t("common.wait") : t("myData.download")}
+      </button>
+    </section>
+  );
+}
+
 export function ProfilePage() {
   const { t, lang, setLang } = useI18n();
   const profile = useLoad(async () => {
@@ -170,6 +199,7 @@ export function ProfilePage() {
       )}
       <ChangePasswordForm />
       <OtherDevicesCard />
+      <MyDataCard />
       <section className="card" aria-labelledby="prefs">
         <h2 id="prefs">{t("profile.prefs")}</h2>
         <fieldset className="radio-group">
