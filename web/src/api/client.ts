@@ -7,7 +7,8 @@ import { parseRetryAfter } from "../lib/retryAfter";
 
 export type { paths };
 export type {
-  authSchemas, billingSchemas, bookingSchemas, inventorySchemas, paymentsSchemas, transportSchemas,
+  authSchemas, billingSchemas, bookingSchemas, inventorySchemas, notificationsSchemas, paymentsSchemas,
+  transportSchemas,
 } from "./generated";
 
 /** Without the bearer middleware: login, register and refresh themselves. */

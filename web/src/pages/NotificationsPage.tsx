@@ -2,8 +2,8 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
-import { formatInstant } from "../lib/dates";
-import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
+import { Alert, ErrorAlert, PageTitle, Spinner } from "../components/ui";
+import { MessageList } from "../components/MessageList";
 
 /** The SMS and emails sent to the customer, and the channels and language they want reminders in. */
 export function NotificationsPage() {
@@ -47,14 +47,7 @@ export function NotificationsPage() {
           {messages.loading && !messages.data ? <Spinner label={t("common.loading")} /> : messages.data?.length === 0 ? (
             <p className="empty">{t("notifications.none")}</p>
           ) : (
-            <ul className="list">
-              {messages.data?.map((m) => (
-                <li key={m.id} className="card">
-                  <p className="muted">{m.channel === "sms" ? "SMS" : "Email"} · {formatInstant(m.sent_at ?? m.created_at, lang)} <StatusBadge status={m.status} /></p>
-                  <p className="message-body" lang={m.language}>{m.body}</p>
-                </li>
-              ))}
-            </ul>
+            <MessageList messages={messages.data ?? []} />
           )}
         </section>
         <form className="card stack-sm" onSubmit={save} aria-labelledby="channels">

@@ -8,9 +8,10 @@ import { useLoad } from "../../lib/useLoad";
 import type { CustomerDetail } from "../../lib/customerNames";
 import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
-import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge, TextField } from "../../components/ui";
+import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../../components/ui";
 import { NotFoundPage } from "../NotFoundPage";
 import { RoleBadge } from "./customerParts";
+import { MessageList } from "../../components/MessageList";
 
 type Answer = { data?: { data: CustomerDetail }; error?: unknown; response: Response };
 type Action = { confirm: MessageKey; done: MessageKey; call: (userId: number) => Promise<Answer> };
@@ -239,7 +240,7 @@ const MESSAGES_SHOWN = 20;
 
 /** The last SMS and emails sent to the customer (notifications, admin view): "did they get the reminder?" */
 function CustomerMessages({ id }: { id: number }) {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const messages = useLoad(async () => {
     const { data, error, response } = await api.GET("/api/notifications", {
       params: { query: { user_id: id, limit: MESSAGES_SHOWN } },
@@ -253,17 +254,7 @@ function CustomerMessages({ id }: { id: number }) {
       {messages.loading && !messages.data ? <Spinner label={t("common.loading")} /> : messages.data?.length === 0 ? (
         <p className="empty">{t("customer.noMessages")}</p>
       ) : (
-        <ul className="list">
-          {messages.data?.map((m) => (
-            <li key={m.id} className="card">
-              <p className="muted">
-                {m.channel === "sms" ? `SMS · ${displayPhone(m.to)}` : `Email · ${m.to}`} · {formatInstant(m.sent_at ?? m.created_at, lang)}{" "}
-                <StatusBadge status={m.status} />
-              </p>
-              <p className="message-body" lang={m.language}>{m.body}</p>
-            </li>
-          ))}
-        </ul>
+        <MessageList messages={messages.data ?? []} showTo />
       )}
     </section>
   );
