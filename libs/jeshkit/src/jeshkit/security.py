@@ -64,7 +64,7 @@ class TokenVerifier:
         self._audience = audience
         self._keys: dict[str, jwt.PyJWK] = {}  # kid -> the parsed public key
         self._verified: dict[str, tuple[Principal, int]] = {}  # token -> (its principal, its exp)
-        self.ended_sessions = EndedSessions()  # kept up to date by jeshkit.sessions.follow_ended_sessions
+        self.ended_sessions = EndedSessions()  # kept up to date by jeshkit.sessions.SessionsFollower
 
     async def verify(self, token: str) -> Principal:
         """The token's principal, checked on the event loop; the JWKS, when it must be fetched, is fetched in a

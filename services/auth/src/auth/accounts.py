@@ -17,19 +17,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from auth.models import (
     AccountLoginGuard,
     KnownLoginAddress,
     LoginThrottle,
-    PasswordReset,
     RefreshFamily,
     RefreshToken,
     User,
 )
-from auth.password_change import ResetPolicy, send_link
+from auth.password_change import ResetPolicy, send_link, spend_links
 from auth.passwords import Passwords
 from auth.schemas import AccountDetailOut, AccountOut, phone_fragment
 from auth.service import change_contact, end_every_session, insert_user, profile_data, utcnow
@@ -144,8 +143,8 @@ def update_account(
 
 
 def sign_out_everywhere(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
-    """End every session of an account (a lost phone, a shared password): each refresh token family is revoked.
-    Access tokens already issued live until their `exp`."""
+    """End every session of an account (a lost phone, a shared password): each refresh token family is revoked, and
+    every service refuses the access tokens already issued (SessionsEnded)."""
     user = _locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
     ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
@@ -165,17 +164,16 @@ def close_account(*, session: Session, actor: Actor, user_id: int) -> AccountDet
     user = _locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
     ended = 0
-    if user.closed_at is None:
+    was_open = user.closed_at is None
+    if was_open:
         user.closed_at = now
         user.updated_at = now
         ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
-        session.execute(update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
-                        .values(used_at=now))
+        spend_links(session, user_id=user_id, now=now)
         audit.record(session, actor, "account.closed", f"user:{user_id}", {"sessions_ended": ended})
-    closed_now = user.closed_at == now
     detail = _detail(session, user, now=now)
     session.commit()
-    if closed_now:
+    if was_open:
         log.warning("account %s closed by admin %s (%d sessions ended)", user_id, actor.id, ended)
     return detail
 

@@ -240,7 +240,7 @@ def update_account(
 @accounts_router.post("/{user_id}/sign-out", response_model=Envelope[AccountDetailOut],
                       summary="End every session of an account (admin)")
 def sign_out_everywhere(user_id: PathId, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
-    """Every refresh token of the account stops working (access tokens already issued live out their minutes).
+    """Every refresh token of the account stops working, and every service refuses its access tokens already issued.
     Audited."""
     return Envelope(data=accounts.sign_out_everywhere(session=session, actor=admin, user_id=user_id))
 

@@ -1,7 +1,7 @@
 """Changing a password: by its owner signed in (the current password proves it), or through a link emailed to the
 account's address (forgot password). Either way every session of the account ends, the caller gets a new one, the
 links not used yet are spent, and PasswordChanged tells the owner (notifications), in case it was not them.
-Access tokens already issued stay valid until their `exp` (minutes): every service checks them by signature alone.
+Every service refuses the access tokens issued before (SessionsEnded, jeshkit.sessions), though not yet expired.
 
 Reset links: 256 random bits, only the SHA-256 kept, single use, valid for `ttl`. Asking again does not spend the
 earlier links (an email may arrive late). At most `per_hour` links per account an hour: further asks are answered
@@ -113,6 +113,14 @@ def reset_password(*, session: Session, credentials: Credentials, token: str, ne
     return _set_password(session, credentials=credentials, user=user, password_hash=new_hash, how="reset", now=now)
 
 
+def spend_links(session: Session, *, user_id: int, now: datetime) -> None:
+    """Every link of the account not used yet stops working (never commits)."""
+    session.execute(
+        update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
 def _usable_reset(session: Session, *, token_hash: str, now: datetime, lock: bool = False) -> PasswordReset | None:
     query = select(PasswordReset).where(
         PasswordReset.token_hash == token_hash, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now
@@ -144,10 +152,7 @@ def _set_password(
     user.password_hash = password_hash
     user.updated_at = now
     end_every_session(session, user_id=user.id, now=now, reason="password")
-    session.execute(
-        update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
+    spend_links(session, user_id=user.id, now=now)
     result = start_session(session, credentials=credentials, user=user, now=now)
     stage(session, PasswordChanged(user_id=user.id, how=how))
     session.commit()
