@@ -58,6 +58,8 @@ def dummy_value(name: str) -> str:
         return Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
+    if name.endswith("_PHONE"):
+        return "0711 000 000"
     if name.endswith("SHORTCODE"):
         return "174379"
     # hex: no word a validator might refuse (Safaricom's callback URL check refuses "mpesa", "sql"...)

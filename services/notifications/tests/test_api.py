@@ -64,3 +64,10 @@ def test_preferences_are_kept_and_partial_updates_keep_the_rest(n):
                                  "phone": "254700000004"}, source="auth")
     rows = n.wait_rows(2, user_id=4)
     assert {r["language"] for r in rows} == {"sw"}  # a welcome is not a reminder: it goes on both channels
+
+
+def test_the_support_number_is_public_and_cacheable(start_notifications):
+    n = start_notifications(support_phone="0711 222 333")
+    r = n.client.get("/api/notifications/support")  # no token: the portal shows it to everyone
+    assert r.status_code == 200 and r.json() == {"success": True, "data": {"phone": "0711 222 333"}}
+    assert r.headers["cache-control"] == "public, max-age=300"

@@ -115,7 +115,8 @@ def test_payment_failed_says_why_in_plain_words_and_how_to_retry(n):
         assert words in row["body"] and "To retry, open your booking and tap Pay again." in row["body"]
 
 
-def test_every_billing_refund_and_transport_event_has_its_message(n):
+def test_every_billing_refund_and_transport_event_has_its_message(start_notifications):
+    n = start_notifications(support_phone="0711  222 333")  # SUPPORT_PHONE, its spaces tidied
     n.user(6, phone="254700000006", email="six@example.co.ke")
     n.publish("InvoiceIssued", invoice(6), source="billing")
     n.publish("InvoiceReminder", invoice(6, days_until_due=3), source="billing")
@@ -138,7 +139,7 @@ def test_every_billing_refund_and_transport_event_has_its_message(n):
         "payment_received": "Received KES 4,000 for invoice INV-2031-00007, M-PESA ref SBX7Q. Balance now KES 0. "
                             "Thank you, Wanjiku!",
         "access_suspended": "Access to your unit (booking #70) is suspended: KES 4,000 unpaid. Pay by M-PESA to "
-                            "restore it at once.",
+                            "restore it at once. Help: 0711 222 333",
         "access_restored": "Thank you, Wanjiku. Access to your unit (booking #70) is restored.",
         "refund_paid": "Refund of KES 1,200 for booking #70 sent to your M-PESA, ref RFD9.",
         "transport_scheduled": "Your transport request #12 is scheduled. Our team will call you before the truck "
@@ -158,8 +159,12 @@ def test_every_billing_refund_and_transport_event_has_its_message(n):
     texts = [m["message"] for m in n.sms.messages("254700000006")]
     assert sorted(texts) == sorted(r["body"] for r in rows if r["channel"] == "sms")
     n.wait_status("sent", "delivered", user_id=6, channel="email")
-    subjects = sorted(m["Subject"] for m in n.mail.mail("six@example.co.ke"))
+    mails = n.mail.mail("six@example.co.ke")
+    subjects = sorted(m["Subject"] for m in mails)
     assert "Invoice INV-2031-00007 is overdue" in subjects and len(subjects) == len(expected) + 1
+    # Every email signs off with the number to call.
+    assert all(m.get_body(("plain",)).get_content().rstrip().endswith("Jesh Storage\nHelp: 0711 222 333")
+               for m in mails)
 
 
 def test_malformed_event_data_is_parked_not_half_applied(n):

@@ -101,7 +101,7 @@ def test_a_changed_password_is_told_at_once_by_sms_and_email_with_its_time_in_th
         'with "Forgot your password?" on the login page.')
     assert rows[3, "sms"]["body"] == (
         "Nenosiri lako la Jesh Storage limebadilishwa saa 21:47 kwa kiungo kilichotumwa kwenye barua pepe yako. "
-        "Kama si wewe, tupigie simu mara moja.")
+        "Kama si wewe, piga 0700 000 000 mara moja.")
     email = rows[3, "email"]
     assert email["language"] == "sw" and email["subject"] == "Nenosiri lako la Jesh Storage limebadilishwa"
     assert email["body"].startswith("Habari Wanjiku,") and rows[3, "sms"]["body"] in email["body"]

@@ -7,17 +7,19 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from notifications.quiet import QuietHours
-from notifications.texts import EMAIL_ONLY, LANGUAGES, SAMPLES, Phrase, Texts, money
+from notifications.texts import DEV_SUPPORT_PHONE, EMAIL_ONLY, LANGUAGES, SAMPLES, Phrase, Texts, money
 
 # The GSM 03.38 basic character set: anything else makes a UCS-2 SMS of 70 characters.
 GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+LONGEST_SUPPORT_PHONE = "+254 712 345 678"  # SUPPORT_PHONE allows 16 characters: every SMS must still fit
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("template", sorted(SAMPLES))
 def test_every_template_fits_one_gsm_sms(language, template):
-    rendered = Texts().render(template, language, {"name": "Nyambura Wanjiru", **SAMPLES[template]})
+    rendered = Texts(support_phone=LONGEST_SUPPORT_PHONE).render(template, language,
+                                                                 {"name": "Nyambura Wanjiru", **SAMPLES[template]})
     if template in EMAIL_ONLY:
         assert rendered.sms is None
         assert "{" not in rendered.email_text and "{" not in rendered.subject and "<p>" in rendered.email_html
@@ -43,11 +45,24 @@ def test_amounts_dates_and_times_are_formatted_for_kenya():
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("how", ["changed", "reset"])
 def test_a_password_change_fits_one_gsm_sms_whichever_way_it_was_changed(language, how):
-    rendered = Texts().render("password_changed", language, {
+    rendered = Texts(support_phone=LONGEST_SUPPORT_PHONE).render("password_changed", language, {
         "name": "Nyambura Wanjiru", "at": datetime(2031, 1, 5, 20, 59, tzinfo=UTC),
         "how": Phrase("password_how", how), "advice": Phrase("password_advice", how)})
     assert rendered.sms is not None and len(rendered.sms) <= 160 and set(rendered.sms) <= GSM, rendered.sms
     assert " 23:59 " in rendered.sms and "{" not in rendered.sms
+    # A reset nobody asked for: the customer is told whom to call.
+    assert (LONGEST_SUPPORT_PHONE in rendered.sms) == (how == "reset")
+
+
+@pytest.mark.parametrize(("language", "help_line"), [("en", "Help: 0711 222 333"), ("sw", "Msaada: 0711 222 333")])
+def test_the_support_number_is_in_every_email_and_where_the_customer_must_call(language, help_line):
+    texts = Texts(support_phone="0711 222 333")
+    for template, sample in SAMPLES.items():
+        rendered = texts.render(template, language, {"name": "Otieno", **sample})
+        assert rendered.email_text.rstrip().endswith("Jesh Storage\n" + help_line), (template, rendered.email_text)
+        assert DEV_SUPPORT_PHONE not in rendered.email_text
+    suspended = texts.render("access_suspended", language, {"name": "Otieno", **SAMPLES["access_suspended"]})
+    assert suspended.sms is not None and suspended.sms.endswith(help_line)
 
 
 @pytest.mark.parametrize(("language", "words"), [
@@ -78,6 +93,11 @@ def test_a_broken_template_file_stops_the_service_at_load(tmp_path):
     (tmp_path / "sw.toml").write_text((TEMPLATES_DIR / "sw.toml").read_text().replace("hidden_link =", "kiungo ="))
     with pytest.raises(ValueError, match=r"sw\.toml, \[format\].*hidden_link"):
         Texts(tmp_path)
+    # A phrase with a placeholder phrases cannot have (only {support}), whether or not a sample uses it.
+    (tmp_path / "sw.toml").write_text((TEMPLATES_DIR / "sw.toml").read_text().replace(
+        'expired = "', 'expired = "{booking_id} '))
+    with pytest.raises(ValueError, match=r"sw\.toml, \[cancel_reasons\] expired"):
+        Texts(tmp_path)
 
 
 def test_quiet_hours_across_midnight():
@@ -98,7 +118,14 @@ def test_production_refuses_missing_or_development_secrets():
 
     with pytest.raises(ValueError, match="AT_API_KEY, AT_CALLBACK_TOKEN, AT_USERNAME, SMTP_URL"):
         Settings(environment="production")
-    Settings(environment="production", at_username="jesh", at_api_key="k" * 20, at_callback_token="t" * 20,
-             smtp_url="smtp://mailer:pw@smtp.example.com:587")
+    ready = {"at_username": "jesh", "at_api_key": "k" * 20, "at_callback_token": "t" * 20,
+             "smtp_url": "smtp://mailer:pw@smtp.example.com:587"}
+    with pytest.raises(ValueError, match="SUPPORT_PHONE is required in production"):
+        Settings(environment="production", **ready)
+    assert Settings(environment="production", support_phone=" +254  711 000 000 ", **ready).support_phone == (
+        "+254 711 000 000")
+    for bad in ["", "call us", "0711-000-000", "+254 711 000 000 0", "12345"]:
+        with pytest.raises(ValueError, match="SUPPORT_PHONE must be a phone number"):
+            Settings(support_phone=bad)
     with pytest.raises(ValueError, match="NOTIFY_QUIET_HOURS"):
         Settings(notify_quiet_hours="9pm-8am")

@@ -7,7 +7,7 @@ import json
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from jeshkit.db import SessionDep
@@ -25,6 +25,7 @@ from notifications.schemas import (
     PreferencesIn,
     PreferencesOut,
     Status,
+    SupportOut,
     Template,
 )
 from notifications.texts import Texts
@@ -74,6 +75,15 @@ def set_preferences(body: PreferencesIn, user: CurrentUser, session: SessionDep)
     row = service.set_preferences(session=session, user=user, language=body.language, sms=body.sms,
                                   email=body.email)
     return Envelope(data=_preferences(row))
+
+
+@router.get("/support", response_model=Envelope[SupportOut], summary="The number customers call (anyone)")
+def support(request: Request, response: Response) -> Envelope[SupportOut]:
+    """The number the messages give (`SUPPORT_PHONE`), for the portal's footer and its "call us" texts. No login;
+    caches may keep it five minutes."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    texts: Texts = request.app.state.texts
+    return Envelope(data=SupportOut(phone=texts.support_phone))
 
 
 @router.post(

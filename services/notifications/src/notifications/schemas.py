@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool
 
 Channel = Literal["sms", "email"]
 Status = Literal["queued", "sent", "delivered", "failed"]
@@ -49,6 +49,10 @@ class PreferencesOut(BaseModel):
     language: Language
     sms: bool
     email: bool
+
+
+class SupportOut(BaseModel):
+    phone: str = Field(description="The number customers call (SUPPORT_PHONE), as people write it")
 
 
 class Acknowledged(BaseModel):

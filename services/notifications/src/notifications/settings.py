@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from jeshkit.settings import ServiceSettings
 from notifications.links import LOCAL_GATEWAY
+from notifications.texts import DEV_SUPPORT_PHONE
 
 DEV_AT_USERNAME = "sandbox"
 DEV_AT_API_KEY = "jesh-dev-at-api-key"
 DEV_SMTP_URL = "smtp://127.0.0.1:8025"
+# A phone number as people write it: digits, spaces, a leading +; short enough for every SMS to stay one message.
+_SUPPORT_PHONE = re.compile(r"^\+?[0-9][0-9 ]{5,14}$")
 _QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -46,6 +49,10 @@ class Settings(ServiceSettings):
     # CA bundle that signs the mail server's certificate, if not a public CA (a private relay); unset: the system's.
     smtp_ca_file: str | None = None
 
+    # The number customers call, given in the messages ({support}: the emails' sign-off, a suspended unit's SMS,
+    # a password reset nobody asked for) and on the portal (GET /api/notifications/support). Required in production.
+    support_phone: str = DEV_SUPPORT_PHONE
+
     # No reminders in these Nairobi hours ("HH:MM-HH:MM", may wrap midnight); empty: none.
     notify_quiet_hours: str = "21:00-08:00"
     # The "hold about to expire" reminder goes this long before the hold ends (at once if the hold is shorter).
@@ -69,6 +76,22 @@ class Settings(ServiceSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("support_phone")
+    @classmethod
+    def _support_phone_format(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not _SUPPORT_PHONE.match(value):
+            raise ValueError("SUPPORT_PHONE must be a phone number of digits and spaces, e.g. 0711 000 000 or "
+                             "+254 711 000 000 (at most 16 characters)")
+        return value
+
+    @model_validator(mode="after")
+    def _real_support_phone_in_production(self) -> Settings:
+        if self.environment == "production" and self.support_phone == DEV_SUPPORT_PHONE:
+            raise ValueError(f"SUPPORT_PHONE is required in production ({DEV_SUPPORT_PHONE} is development's "
+                             "placeholder): the number customers call, given in the messages and on the portal")
+        return self
 
     @field_validator("notify_quiet_hours")
     @classmethod

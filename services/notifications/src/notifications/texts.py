@@ -21,6 +21,9 @@ from jeshkit.clock import NAIROBI
 LANGUAGES = ("en", "sw")
 DEFAULT_LANGUAGE = "en"
 TEMPLATES_DIR = Path(__file__).with_name("templates")
+# The number customers call (SUPPORT_PHONE): {support} in every template and phrase. This one is development's
+# placeholder, refused in production (settings.py).
+DEV_SUPPORT_PHONE = "0700 000 000"
 # East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
 
 
@@ -32,7 +35,7 @@ class Phrase(NamedTuple):
     key: str
 
 
-# The placeholders each template may use (besides {name}), with sample values for the load-time check.
+# The placeholders each template may use (besides {name} and {support}), with sample values for the load-time check.
 SAMPLES: dict[str, dict[str, Any]] = {
     "welcome": {},
     "booking_confirmed": {"booking_id": 12345, "start": date(2031, 1, 5), "end": date(2031, 2, 5),
@@ -76,7 +79,8 @@ class Rendered:
 class Texts:
     """Every template in every language, checked at load."""
 
-    def __init__(self, folder: Path = TEMPLATES_DIR) -> None:
+    def __init__(self, folder: Path = TEMPLATES_DIR, *, support_phone: str = DEV_SUPPORT_PHONE) -> None:
+        self.support_phone = support_phone
         self._files: dict[str, dict[str, Any]] = {}
         for language in LANGUAGES:
             path = folder / f"{language}.toml"
@@ -90,15 +94,23 @@ class Texts:
                     self.render(template, language, {"name": "Wanjiku Kamau", **sample})
                 except (KeyError, IndexError, ValueError, TypeError) as exc:
                     raise ValueError(f"templates/{language}.toml, [{template}]: {exc!r}") from exc
+            for table, phrases in self._files[language].items():  # the tables of phrases: {support} only
+                if isinstance(phrases, dict) and table != "format" and table not in SAMPLES:
+                    for key in phrases:
+                        try:
+                            self.words(language, table, key)
+                        except (KeyError, IndexError, ValueError) as exc:
+                            raise ValueError(f"templates/{language}.toml, [{table}] {key}: {exc!r}") from exc
             try:
                 self.hidden_link(language)
             except KeyError as exc:
                 raise ValueError(f"templates/{language}.toml, [format]: {exc!r}") from exc
 
     def words(self, language: str, table: str, key: str, *, default: str = "other") -> str:
-        """A phrase from a table of phrases ([payment_reasons], [cancel_reasons]), or its "other" entry."""
+        """A phrase from a table of phrases ([payment_reasons], [cancel_reasons]), or its "other" entry; a phrase
+        may give the support number ({support})."""
         phrases = self._files[_language(language)][table]
-        return str(phrases.get(key, phrases.get(default, key)))
+        return _fill(str(phrases.get(key, phrases.get(default, key))), {"support": self.support_phone})
 
     def hidden_link(self, language: str) -> str:
         """What the listing shows instead of a secret link (links.py)."""
@@ -112,12 +124,13 @@ class Texts:
         shown = {key: self.words(language, *value) if isinstance(value, Phrase) else self._format(key, value, fmt)
                  for key, value in values.items()}
         shown["name"] = first_name(values.get("name"))
+        shown["support"] = self.support_phone
         sms = None if template in EMAIL_ONLY else _fill(entry["sms"], shown)
         subject = _fill(entry["subject"], shown)
         if "email" in entry or sms is None:
             email_text = _fill(entry["email"], shown)
         else:
-            email_text = "\n\n".join((_fill(fmt["greeting"], shown), sms, fmt["signoff"]))
+            email_text = "\n\n".join((_fill(fmt["greeting"], shown), sms, _fill(fmt["signoff"], shown)))
         return Rendered(subject=subject, sms=sms, email_text=email_text, email_html=as_html(email_text))
 
     @staticmethod
