@@ -17,7 +17,7 @@ def test_the_portal_and_its_pages_are_served_by_the_gateway(portal: str) -> None
         assert "default-src 'self'" in home.headers["content-security-policy"]
         assert home.headers["x-content-type-options"] == "nosniff"
         for page in ("/units/1", "/bookings", "/bookings/42", "/login", "/signup", "/forgot-password",
-                     "/reset-password", "/transport", "/profile",
+                     "/reset-password", "/invoices/7", "/transport", "/profile",
                      "/admin", "/admin/transport", "/admin/rentals", "/admin/reports", "/admin/events",
                      "/admin/audit"):
             r = client.get(page)
@@ -35,7 +35,7 @@ def test_api_paths_and_unknown_paths_keep_the_json_envelope(portal: str) -> None
     with httpx.Client(base_url=portal, timeout=10) as client:
         assert client.get("/api/units").json()["success"] is True
         for path in ("/api/nothing-here", "/api/unitsx", "/nothing-here", "/internal/units/1", "/healthz", "/docs",
-                     "/bookingsx"):
+                     "/bookingsx", "/invoicesx"):
             r = client.get(path)
             assert r.status_code == 404, path
             assert r.headers["content-type"].startswith("application/json"), path

@@ -12,6 +12,7 @@ import { ProfilePage } from "./pages/ProfilePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { CardReturnPage } from "./pages/CardReturnPage";
 import { NotificationsPage } from "./pages/NotificationsPage";
+import { InvoicePage } from "./pages/InvoicePage";
 import { Alert, Spinner } from "./components/ui";
 import { useI18n } from "./i18n/i18n";
 
@@ -77,6 +78,7 @@ export function App() {
         <Route path="bookings" element={<RequireUser><BookingsPage /></RequireUser>} />
         <Route path="bookings/card-return" element={<RequireUser><CardReturnPage /></RequireUser>} />
         <Route path="bookings/:bookingId" element={<RequireUser><BookingPage /></RequireUser>} />
+        <Route path="invoices/:invoiceId" element={<RequireUser><InvoicePage /></RequireUser>} />
         <Route path="transport" element={<RequireUser><TransportPage /></RequireUser>} />
         <Route path="profile" element={<RequireUser><ProfilePage /></RequireUser>} />
         <Route path="profile/notifications" element={<RequireUser><NotificationsPage /></RequireUser>} />

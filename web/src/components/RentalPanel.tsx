@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { useSearchParams } from "react-router-dom";
+import { Link, useSearchParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
@@ -164,7 +164,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
               <li key={inv.id} className="invoice" data-invoice={inv.number}>
                 <div className="invoice-head">
                   <div>
-                    <p className="list-title">{inv.number}</p>
+                    <p className="list-title"><Link to={`/invoices/${inv.id}`}>{inv.number}</Link></p>
                     <p className="muted">{formatDay(inv.period_start, lang)} – {formatDay(inv.period_end, lang)}</p>
                     <p className="muted">{t("rental.due", { date: formatDay(inv.due_date, lang) })}
                       {inv.status === "open" && inv.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: inv.days_overdue })}</strong></>}</p>

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { renderToStaticMarkup } from "react-dom/server";
 import { createElement } from "react";
 import {
-  accessState, agingValues, balancesByBooking, formatMonth, oldestOverdue, openInvoices, pivotRevenue, stageTone,
-  type Invoice,
+  accessState, agingValues, balancesByBooking, formatMonth, invoiceStanding, oldestOverdue, openInvoices, payableBy,
+  pivotRevenue, stageTone, type Invoice,
 } from "./billing";
 import { csvFileName } from "./download";
 import { StageBadge } from "../components/StageBadge";
@@ -58,6 +58,24 @@ describe("why access is suspended", () => {
     expect(owed.get(7)).toBe(12_500);
     expect(owed.get(8)).toBe(100);
     expect(owed.has(1)).toBe(false);
+  });
+});
+
+describe("an invoice as a document", () => {
+  it("says paid, void, open, or how many days overdue", () => {
+    expect(invoiceStanding(invoice({ status: "paid", balance: 0, days_overdue: 0 }))).toEqual({ standing: "paid", tone: "ok" });
+    expect(invoiceStanding(invoice({ status: "void", days_overdue: 3 }))).toEqual({ standing: "void", tone: "muted" });
+    expect(invoiceStanding(invoice({ status: "open", days_overdue: 0 }))).toEqual({ standing: "open", tone: "warn" });
+    expect(invoiceStanding(invoice({ status: "open", days_overdue: 12 })))
+      .toEqual({ standing: "overdue", tone: "bad", daysOverdue: 12 });
+  });
+  it("offers to pay only the viewer's own open invoice with something left to pay", () => {
+    expect(payableBy(invoice({ user_id: 3 }), 3)).toBe(true);
+    expect(payableBy(invoice({ user_id: 3 }), 1)).toBe(false); // an operator reading a customer's invoice
+    expect(payableBy(invoice({ user_id: 3 }), undefined)).toBe(false);
+    expect(payableBy(invoice({ user_id: 3, status: "paid", balance: 0 }), 3)).toBe(false);
+    expect(payableBy(invoice({ user_id: 3, status: "void" }), 3)).toBe(false);
+    expect(payableBy(invoice({ user_id: 3, balance: 0 }), 3)).toBe(false);
   });
 });
 

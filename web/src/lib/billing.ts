@@ -97,3 +97,21 @@ export function formatMonth(month: string, lang: Lang): string {
   return new Intl.DateTimeFormat(lang === "sw" ? "sw-KE" : "en-KE", { month: "short", year: "numeric", timeZone: "UTC" })
     .format(date);
 }
+
+export type InvoiceStanding =
+  | { standing: "paid" | "void" | "open"; tone: "ok" | "muted" | "warn" }
+  | { standing: "overdue"; tone: "bad"; daysOverdue: number };
+
+/** What an invoice document says of itself: paid, void, open, or open and N days past its due date. */
+export function invoiceStanding(invoice: Pick<Invoice, "status" | "days_overdue">): InvoiceStanding {
+  if (invoice.status === "void") return { standing: "void", tone: "muted" };
+  if (invoice.status === "paid") return { standing: "paid", tone: "ok" };
+  if (invoice.days_overdue > 0) return { standing: "overdue", tone: "bad", daysOverdue: invoice.days_overdue };
+  return { standing: "open", tone: "warn" };
+}
+
+/** Whether the viewer is offered to pay the invoice: their own, open, with something left to pay (an operator
+ *  reading a customer's invoice is not the one who pays it). */
+export function payableBy(invoice: Pick<Invoice, "status" | "balance" | "user_id">, viewerId: number | undefined): boolean {
+  return viewerId !== undefined && invoice.user_id === viewerId && invoice.status === "open" && invoice.balance > 0;
+}

@@ -1,3 +1,4 @@
+import { Link } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
@@ -64,7 +65,7 @@ export function AdminInvoices() {
             <tbody>
               {invoices.data?.map((i) => (
                 <tr key={i.id} data-invoice-id={i.id}>
-                  <th scope="row">{i.number}</th>
+                  <th scope="row"><Link to={`/invoices/${i.id}`}>{i.number}</Link></th>
                   <td>#{i.booking_id}</td>
                   <td>{formatDay(i.period_start, lang)} – {formatDay(i.period_end, lang)}</td>
                   <td>{formatDay(i.due_date, lang)}{i.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: i.days_overdue })}</strong></>}</td>
