@@ -16,6 +16,7 @@ from jeshstack.testing import wait_for
 from tests.e2e.api import Api, far_future
 from tests.e2e.test_billing import LEAD, account, advance, invoices, wait_rental
 from tests.e2e.test_billing import PAYS as MPESA_PAYS
+from tests.e2e.test_notifications import notifications
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +39,15 @@ def on_pesapal_page(redirect_url: str, **form: str) -> httpx.Response:
 
 def order(stack: Any, tracking_id: str) -> dict[str, Any]:
     return dict(httpx.get(f"{stack.pesapal_url}/simulator/orders/{tracking_id}", timeout=10).json())
+
+
+def sms(customer: Api, template: str, mentioning: str) -> str:
+    """The customer's SMS of that template that mentions this (a booking's #id, an invoice's number)."""
+    def found() -> str | None:
+        rows = notifications(customer, template=template, channel="sms")
+        return next((r["body"] for r in rows if mentioning in r["body"]), None)
+
+    return wait_for(found, what=f"the {template} SMS mentioning {mentioning}")
 
 
 def sim_stats(stack: Any) -> dict[str, int]:
@@ -66,6 +76,8 @@ def test_a_card_payment_confirms_the_booking(jesh_stack: Any, customer: Api, new
     assert delivery["answer"]["orderTrackingId"] == started["order_tracking_id"]
     returned = httpx.get(back.headers["location"], timeout=10)
     assert returned.status_code == 200 and returned.json()["data"]["status"] == "success"
+    # The confirmation names the receipt the customer has: Pesapal's, not an M-PESA one.
+    assert f"Paid KES 3,000, Pesapal ref {code}." in sms(customer, "booking_confirmed", f"#{booking['id']} ")
 
 
 def test_a_declined_card_leaves_the_booking_pending_and_retryable(
@@ -179,6 +191,8 @@ def test_a_card_refund_is_paid(jesh_stack: Any, customer: Api, admin: Api, new_u
     assert paid["receipt"] == made["confirmation_code"]
     status = customer.get(f"/api/payments/status/{booking['id']}").json()["data"]
     assert status["refund"]["status"] == "paid"
+    assert sms(customer, "refund_paid", f"#{booking['id']} ").endswith(
+        f"sent to the card or account you paid with, ref {paid['receipt']}.")
 
 
 def rent(customer: Api, unit: dict[str, Any], start: Any) -> dict[str, Any]:
@@ -221,5 +235,7 @@ def test_a_card_pays_an_invoice_in_billing(jesh_stack: Any, customer: Api, admin
     assert invoice["balance"] == 0 and [(p["method"], p["receipt"]) for p in invoice["payments"]] == [("card", code)]
     rental = account(customer, booking["id"])
     assert (rental["balance"], rental["delinquency_stage"]) == (0, "current")
+    assert f"Received KES 4,200 for invoice {second['number']}, Pesapal ref {code}." in sms(
+        customer, "payment_received", second["number"])
     again = customer.post("/api/payments/card/initiate", {"invoice_id": second["id"]})
     assert again.status_code == 409, again.text

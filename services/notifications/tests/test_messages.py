@@ -64,7 +64,7 @@ def test_user_updated_changes_where_messages_go(n):
     assert sms["body"] == "Refund of KES 3,500 for booking #5 sent to your M-PESA, ref RFD123."
 
 
-def test_booking_confirmed_carries_the_mpesa_receipt_whichever_event_comes_first(n):
+def test_booking_confirmed_carries_the_receipt_and_how_it_was_paid_whichever_event_comes_first(n):
     n.user(3)
     booking = {"booking_id": 31, "user_id": 3, "unit_id": 4, "start_date": "2031-01-05", "end_date": "2031-02-05",
                "total_price": 3500}
@@ -72,15 +72,15 @@ def test_booking_confirmed_carries_the_mpesa_receipt_whichever_event_comes_first
             "receipt": "SBX1A2B3C4", "checkout_request_id": "ws_CO_1", "paid_at": n.later(0), "invoice_id": None}
     n.publish("PaymentSucceeded", paid, source="payments")
     n.publish("BookingConfirmed", booking, source="booking")
-    # The other order, for another booking.
+    # The other order, for another booking, paid by card (Pesapal's confirmation code).
     n.publish("BookingConfirmed", {**booking, "booking_id": 32}, source="booking")
-    n.publish("PaymentSucceeded", {**paid, "booking_id": 32, "payment_id": 10, "receipt": "SBX9Z8Y7X6"},
-              source="payments")
+    n.publish("PaymentSucceeded", {**paid, "booking_id": 32, "payment_id": 10, "receipt": "PSP9Z8Y7X6",
+                                   "method": "card"}, source="payments")
     rows = n.wait_rows(4, template="booking_confirmed")
     sms = {r["body"] for r in rows if r["channel"] == "sms"}
     assert sms == {
         "Booking #31 confirmed: 5 Jan 2031 to 5 Feb 2031. Paid KES 3,500, M-PESA ref SBX1A2B3C4. Thank you, Wanjiku!",
-        "Booking #32 confirmed: 5 Jan 2031 to 5 Feb 2031. Paid KES 3,500, M-PESA ref SBX9Z8Y7X6. Thank you, Wanjiku!",
+        "Booking #32 confirmed: 5 Jan 2031 to 5 Feb 2031. Paid KES 3,500, Pesapal ref PSP9Z8Y7X6. Thank you, Wanjiku!",
     }
     n.wait_status("sent", "delivered", template="booking_confirmed", channel="email")
 
@@ -99,7 +99,8 @@ def test_messages_follow_the_users_language(n):
                            "Kujaribu tena, fungua nafasi yako ubonyeze Lipa.")
     cancelled = n.wait_rows(2, template="booking_cancelled")
     assert next(r for r in cancelled if r["channel"] == "sms")["body"] == (
-        "Nafasi #41 (1 Machi 2031) imeghairiwa: haikulipwa kwa wakati. Marejesho yoyote yanatumwa kwa M-PESA yako.")
+        "Nafasi #41 (1 Machi 2031) imeghairiwa: haikulipwa kwa wakati. "
+        "Marejesho yoyote yanarudishwa kwa njia uliyolipia.")
     email = next(r for r in cancelled if r["channel"] == "email")
     assert email["subject"] == "Nafasi #41 imeghairiwa" and email["body"].startswith("Habari Wanjiku,")
 
@@ -121,11 +122,11 @@ def test_every_billing_refund_and_transport_event_has_its_message(start_notifica
     n.publish("InvoiceIssued", invoice(6), source="billing")
     n.publish("InvoiceReminder", invoice(6, days_until_due=3), source="billing")
     n.publish("InvoiceOverdue", invoice(6, days_overdue=5, late_fee=500, balance=4000), source="billing")
-    n.publish("InvoicePaid", invoice(6, amount_paid=4000, balance=0, receipt="SBX7Q"), source="billing")
+    n.publish("InvoicePaid", invoice(6, amount_paid=4000, balance=0, receipt="SBX7Q", method="card"), source="billing")
     n.publish("AccessSuspended", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 4000}, source="billing")
     n.publish("AccessRestored", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 0}, source="billing")
     n.publish("RefundPaid", {"refund_id": 3, "booking_id": 70, "invoice_id": 7, "user_id": 6, "amount": 1200,
-                             "method": "mpesa", "receipt": "RFD9"}, source="payments")
+                             "method": "card", "receipt": "RFD9"}, source="payments")
     for status in ("requested", "scheduled", "in_progress", "completed"):
         n.publish("TransportStatusChanged", {"request_id": 12, "user_id": 6, "booking_id": 70, "status": status,
                                              "previous_status": None}, source="transport")
@@ -136,12 +137,12 @@ def test_every_billing_refund_and_transport_event_has_its_message(start_notifica
                             "to keep access to your unit.",
         "invoice_overdue": "Invoice INV-2031-00007 is 5 days overdue. Late fee KES 500 added; KES 4,000 now due. "
                            "Please pay by M-PESA today.",
-        "payment_received": "Received KES 4,000 for invoice INV-2031-00007, M-PESA ref SBX7Q. Balance now KES 0. "
+        "payment_received": "Received KES 4,000 for invoice INV-2031-00007, Pesapal ref SBX7Q. Balance now KES 0. "
                             "Thank you, Wanjiku!",
         "access_suspended": "Access to your unit (booking #70) is suspended: KES 4,000 unpaid. Pay by M-PESA to "
                             "restore it at once. Help: 0711 222 333",
         "access_restored": "Thank you, Wanjiku. Access to your unit (booking #70) is restored.",
-        "refund_paid": "Refund of KES 1,200 for booking #70 sent to your M-PESA, ref RFD9.",
+        "refund_paid": "Refund of KES 1,200 for booking #70 sent to the card or account you paid with, ref RFD9.",
         "transport_scheduled": "Your transport request #12 is scheduled. Our team will call you before the truck "
                                "comes.",
         "transport_completed": "Transport request #12 is complete: your goods have been delivered. Thank you, "

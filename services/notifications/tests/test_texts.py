@@ -34,7 +34,8 @@ def test_amounts_dates_and_times_are_formatted_for_kenya():
     texts = Texts()
     assert money(3500) == "KES 3,500" and money(1250000) == "KES 1,250,000"
     r = texts.render("booking_confirmed", "sw", {"name": "Otieno", "booking_id": 1, "start": date(2031, 3, 1),
-                                                 "end": None, "amount": 3500, "receipt": None})
+                                                 "end": None, "amount": 3500, "receipt": None,
+                                                 "paid_with": Phrase("paid_with", "mpesa")})
     assert r.sms.startswith("Nafasi #1 imethibitishwa: 1 Machi 2031 hadi bila tarehe ya mwisho.")
     assert "kumbukumbu ya M-PESA itafuata" in r.sms
     r = texts.render("hold_expiring", "en", {"name": "Otieno", "booking_id": 1, "amount": 3500,
@@ -98,6 +99,21 @@ def test_a_broken_template_file_stops_the_service_at_load(tmp_path):
         'expired = "', 'expired = "{booking_id} '))
     with pytest.raises(ValueError, match=r"sw\.toml, \[cancel_reasons\] expired"):
         Texts(tmp_path)
+
+
+@pytest.mark.parametrize(("method", "paid", "refunded"), [
+    ("mpesa", "Paid KES 3,500, M-PESA ref SBX7Q.", "sent to your M-PESA, ref RFD9."),
+    ("card", "Paid KES 3,500, Pesapal ref SBX7Q.", "sent to the card or account you paid with, ref RFD9."),
+    (None, "Paid KES 3,500, payment ref SBX7Q.", "sent to you, ref RFD9."),  # values held before method was known
+])
+def test_a_receipt_and_a_refund_name_the_way_the_customer_paid(method, paid, refunded):
+    texts = Texts()
+    how = {} if method is None else {"paid_with": Phrase("paid_with", method), "refund_to": Phrase("refund_to", method)}
+    confirmed = texts.render("booking_confirmed", "en", {"name": "Otieno", "booking_id": 1, "start": date(2031, 3, 1),
+                                                         "end": None, "amount": 3500, "receipt": "SBX7Q", **how})
+    refund = texts.render("refund_paid", "en", {"name": "Otieno", "booking_id": 1, "amount": 1200, "receipt": "RFD9",
+                                                **how})
+    assert paid in confirmed.sms and refund.sms.endswith(refunded), (confirmed.sms, refund.sms)
 
 
 def test_quiet_hours_across_midnight():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from billing import events as ev
 from billing.models import Allocation, Invoice, InvoiceLine, Payment, Rental
 from billing.rules import period_end
 from jeshkit.errors import Forbidden, NotFound
+from jeshkit.events.payments import Method
 
 
 def open_invoices(*, session: Session, booking_id: int, lock: bool = False) -> list[Invoice]:
@@ -134,5 +135,6 @@ def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment 
         invoice.paid_at = now
         if invoice in session.new:
             session.flush()  # InvoicePaid carries its id and number
-        receipt = payment.receipt if payment is not None else None
-        ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt))
+        receipt, method = (payment.receipt, cast(Method, payment.method)) if payment is not None else (None, None)
+        ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt,
+                                         method=method))

@@ -93,7 +93,7 @@ def make_handlers(policy: Policy) -> Handlers:
         if data.invoice_id is not None:
             return  # an invoice's payment: billing's InvoicePaid speaks of it
         service.payment_succeeded(session=session, policy=policy, booking_id=data.booking_id, user_id=data.user_id,
-                                  amount=data.amount, receipt=data.receipt)
+                                  amount=data.amount, receipt=data.receipt, method=data.method)
 
     def on_payment_failed(session: Session, data: PaymentFailed, event: Event) -> None:
         service.payment_failed(session=session, policy=policy, source_key=event.id, booking_id=data.booking_id,
@@ -102,7 +102,8 @@ def make_handlers(policy: Policy) -> Handlers:
     def on_refund_paid(session: Session, data: RefundPaid, event: Event) -> None:
         service.notify(session=session, policy=policy, user_id=data.user_id, template="refund_paid",
                        source_key=event.id,
-                       values={"booking_id": data.booking_id, "amount": data.amount, "receipt": data.receipt})
+                       values={"booking_id": data.booking_id, "amount": data.amount, "receipt": data.receipt,
+                               "refund_to": Phrase("refund_to", data.method)})
 
     def on_transport_status_changed(session: Session, data: TransportStatusChanged, event: Event) -> None:
         template = TRANSPORT_TEMPLATES.get(data.status)
@@ -118,7 +119,8 @@ def make_handlers(policy: Policy) -> Handlers:
             elif isinstance(data, InvoiceOverdue):
                 values.update(days=data.days_overdue, late_fee=data.late_fee)
             elif isinstance(data, InvoicePaid):
-                values.update(amount=data.amount_paid, receipt=data.receipt)
+                values.update(amount=data.amount_paid, receipt=data.receipt,
+                              paid_with=Phrase("paid_with", data.method or "other"))
             service.notify(session=session, policy=policy, user_id=data.user_id, template=template,
                            source_key=event.id, values=values)
 

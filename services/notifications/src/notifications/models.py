@@ -71,6 +71,7 @@ class BookingFacts(Base):
     paid: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     amount_paid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     receipt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    paid_with: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the payment's method: mpesa, card
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 

@@ -129,6 +129,8 @@ class ConfirmationFacts(Protocol):
     def amount_paid(self) -> int | None: ...
     @property
     def receipt(self) -> str | None: ...
+    @property
+    def paid_with(self) -> str | None: ...
 
 
 def _facts_upsert(columns: tuple[str, ...]) -> ReturningInsert[Any]:
@@ -192,9 +194,11 @@ def booking_created(*, session: Session, policy: Policy, source_key: str, bookin
 
 
 def payment_succeeded(*, session: Session, policy: Policy, booking_id: int, user_id: int, amount: int,
-                      receipt: str | None) -> None:
-    """A booking's payment: its receipt goes into the confirmation, whichever of the two events comes first."""
-    facts, contact = _booking_facts(session, booking_id, user_id, paid=True, amount_paid=amount, receipt=receipt)
+                      receipt: str | None, method: str) -> None:
+    """A booking's payment: its receipt (and how it was paid) goes into the confirmation, whichever of the two
+    events comes first."""
+    facts, contact = _booking_facts(session, booking_id, user_id, paid=True, amount_paid=amount, receipt=receipt,
+                                    paid_with=method)
     if facts.confirmed and not facts.cancelled:
         _unschedule(session, booking_id, "receipt_wait")
         _announce(session=session, policy=policy, facts=facts, contact=contact)
@@ -225,7 +229,7 @@ def _announce(*, session: Session, policy: Policy, facts: ConfirmationFacts, con
         source_key=f"booking:{facts.booking_id}:confirmed",
         values={"booking_id": facts.booking_id, "start": facts.start_date, "end": facts.end_date,
                 "amount": facts.amount_paid if facts.amount_paid is not None else facts.total_price or 0,
-                "receipt": facts.receipt},
+                "receipt": facts.receipt, "paid_with": Phrase("paid_with", facts.paid_with or "other")},
     )
 
 

@@ -35,21 +35,26 @@ class Phrase(NamedTuple):
     key: str
 
 
+# The longest receipts (Pesapal's confirmation codes run long: the simulator's have 22 digits), with the longest
+# phrases: the samples check that every SMS still fits one message.
+PESAPAL_CODE = "8831317931913589889898"
 # The placeholders each template may use (besides {name} and {support}), with sample values for the load-time check.
 SAMPLES: dict[str, dict[str, Any]] = {
     "welcome": {},
     "booking_confirmed": {"booking_id": 12345, "start": date(2031, 1, 5), "end": date(2031, 2, 5),
-                          "amount": 25000, "receipt": "SBX1A2B3C4"},
+                          "amount": 25000, "receipt": PESAPAL_CODE, "paid_with": Phrase("paid_with", "card")},
     "payment_failed": {"booking_id": 12345, "amount": 25000, "reason": "your M-PESA balance was too low"},
     "hold_expiring": {"booking_id": 12345, "amount": 25000, "expires": datetime(2031, 1, 5, 11, 5, tzinfo=UTC)},
     "booking_cancelled": {"booking_id": 12345, "start": date(2031, 1, 5), "reason": "you cancelled it"},
     "invoice_issued": {"number": "INV-2031-00012", "total": 25000, "balance": 25000, "due": date(2031, 1, 5)},
     "payment_reminder": {"number": "INV-2031-00012", "balance": 25000, "due": date(2031, 1, 5), "days": 3},
     "invoice_overdue": {"number": "INV-2031-00012", "balance": 25500, "late_fee": 500, "days": 5},
-    "payment_received": {"number": "INV-2031-00012", "amount": 25000, "balance": 0, "receipt": "SBX1A2B3C4"},
+    "payment_received": {"number": "INV-2031-00012", "amount": 25000, "balance": 0, "receipt": PESAPAL_CODE,
+                         "paid_with": Phrase("paid_with", "card")},
     "access_suspended": {"booking_id": 12345, "balance": 25500},
     "access_restored": {"booking_id": 12345},
-    "refund_paid": {"booking_id": 12345, "amount": 25000, "receipt": "SBX1A2B3C4"},
+    "refund_paid": {"booking_id": 12345, "amount": 25000, "receipt": PESAPAL_CODE,
+                    "refund_to": Phrase("refund_to", "card")},
     "transport_scheduled": {"request_id": 1234},
     "transport_completed": {"request_id": 1234},
     "password_reset": {"link": "https://storage.example.com/reset-password#token=c2FtcGxlLXRva2Vu",
@@ -60,6 +65,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "expires": datetime(2031, 1, 12, 11, 5, tzinfo=UTC), "until": date(2031, 1, 12)},
 }
 TEMPLATES = tuple(SAMPLES)
+# Values a template may use that older stored values lack (a message held before they were added): phrases that
+# say nothing wrong when the fact is not known.
+DEFAULTS: dict[str, Any] = {"paid_with": Phrase("paid_with", "other"), "refund_to": Phrase("refund_to", "other")}
 # Sent by email only, whatever the customer chose (a secret link never goes by SMS): these templates have no SMS
 # text, and their "email" is the whole email.
 EMAIL_ONLY = frozenset({"password_reset", "account_invite"})
@@ -122,7 +130,7 @@ class Texts:
         fmt = file["format"]
         entry = file[template]
         shown = {key: self.words(language, *value) if isinstance(value, Phrase) else self._format(key, value, fmt)
-                 for key, value in values.items()}
+                 for key, value in {**DEFAULTS, **values}.items()}
         shown["name"] = first_name(values.get("name"))
         shown["support"] = self.support_phone
         sms = None if template in EMAIL_ONLY else _fill(entry["sms"], shown)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from jeshkit.events.base import Count, Day, EventData, Id, Kes, Text
+from jeshkit.events.payments import Method
 
 
 class InvoiceFacts(EventData):
@@ -49,6 +52,10 @@ class InvoicePaid(InvoiceFacts):
 
     amount_paid: Kes
     receipt: Text | None
+    method: Method | None = Field(
+        default=None, description="how the payment that completed it was made; null when none did (absent from "
+        "events published before it was added)"
+    )
 
 
 class AccessFacts(EventData):
