@@ -65,6 +65,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     card_return = os.environ.get("PESAPAL_CALLBACK_URL") or f"{public}/bookings/card-return"
     stack = Stack(StackConfig(state_dir=STATE_DIR, gateway_port=gateway_port, build_web=True,
                               env={"PESAPAL_CALLBACK_URL": card_return},
+                              # Commit times kept, as in the bench: an event's delivery can be timed to the
+                              # consumer's commit (pg_xact_commit_timestamp) on a development stack too.
+                              postgres_settings={"track_commit_timestamp": "on"},
                               console=None if args.quiet else sys.stdout))
     stop = threading.Event()
 
