@@ -152,3 +152,21 @@ def test_the_callback_allow_list_when_configured(start_gateway: Any, envelope: A
     r = proxy.get("/api/payments/hooks/pesapal/not-the-token", params={"OrderTrackingId": "t"},
                   headers={"X-Forwarded-For": "203.0.113.5"})
     assert r.status_code == 200 and r.json()["status"] == 200, r.text
+
+
+def test_a_hook_whose_path_holds_a_secret_leaves_no_access_log_line(start_gateway: Any) -> None:
+    """Daraja's, Pesapal's and Africa's Talking's hooks carry their token in the path: the access log, read by
+    whoever runs the gateway, must not hold it. Every other route keeps its line."""
+    gateway = start_gateway(["payments", "notifications"])
+    client = gateway.client()
+    secret = f"s3cret{uuid.uuid4().hex}"
+    hooks = [("POST", f"/api/payments/hooks/stk/{secret}"), ("GET", f"/api/payments/hooks/pesapal/{secret}"),
+             ("POST", f"/api/notifications/hooks/sms/{secret}"), ("POST", "/api/payments/mpesa/callback")]
+    for method, path in hooks:
+        r = client.request(method, path, json={}, params={"OrderTrackingId": "t"}, headers={"X-Request-Id": "hook"})
+        assert r.status_code in (200, 404), (path, r.status_code, r.text)  # an unknown token: 404 or acknowledged
+    # A later request is logged; the hooks before it are not, and the secret is nowhere in the file.
+    client.get("/api/payments/status/1", headers={"X-Request-Id": "after-the-hooks"})
+    assert [e["RequestMethod"] for e in gateway.access_entries("after-the-hooks")] == ["GET"]
+    log = gateway.access_log.read_text()
+    assert secret not in log and "/hooks/" not in log and "/mpesa/callback" not in log
