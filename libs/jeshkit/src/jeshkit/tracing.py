@@ -17,6 +17,7 @@ is None and `consuming()` is a no-op context.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,16 @@ def consuming(headers: Mapping[str, str] | None, *, event_type: str, event_id: s
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------
+# The providers' hooks end in their secret token (/api/payments/hooks/stk/<token>, …/hooks/pesapal/<token>,
+# /api/notifications/hooks/sms/<token>): a span shows "{token}" instead, as the route template does.
+_HOOK_TOKEN = re.compile(r"^(/api/[a-z]+/hooks/(?:[^/]+/)+)[^/]+(/?)$")
+
+
+def shown_path(path: str) -> str:
+    """The path as a span records it: a hook's token is never exported to the tracing backend."""
+    return _HOOK_TOKEN.sub(r"\1{token}\2", path)
+
+
 class TracingMiddleware:
     """A server span per HTTP request, named by the route template it matched, continuing the caller's trace."""
 
@@ -118,7 +129,7 @@ class TracingMiddleware:
             method,
             context=_PROPAGATOR.extract(headers),
             kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": scope.get("path", "")},
+            attributes={"http.request.method": method, "url.path": shown_path(scope.get("path", ""))},
         ) as span:
 
             async def send_with_status(message: dict[str, Any]) -> None:
