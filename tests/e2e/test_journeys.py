@@ -134,3 +134,22 @@ def test_another_customers_bookings_are_forbidden(customer: Api, gateway: str) -
         assert r.json() == {"success": False, "message": "Unauthorized"}
     finally:
         other.close()
+
+
+def test_an_operator_sends_the_mpesa_prompt_to_a_customer_who_pays_with_their_pin(
+    customer: Api, admin: Api, new_unit: Any
+) -> None:
+    """A customer who booked on the web calls the desk: the operator sends the prompt to their phone; the money and
+    the receipt are the customer's."""
+    unit = new_unit(monthly_price=3000)
+    booking = customer.book(unit["id"], far_future(230), days=30).json()["data"]
+    assert customer.post("/api/payments/mpesa/prompt", {"booking_id": booking["id"], "phone_number": PAYS}
+                         ).status_code == 403  # the customer has their own route
+    r = admin.post("/api/payments/mpesa/prompt", {"booking_id": booking["id"], "phone_number": PAYS})
+    assert r.status_code == 200, r.text
+    confirmed = customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
+    assert confirmed["total_price"] == 3000
+    status = customer.get(f"/api/payments/status/{booking['id']}").json()["data"]
+    assert status["status"] == "success" and status["amount"] == 3000
+    entries = admin.get("/api/payments/admin/audit").json()["data"]
+    assert any(e["action"] == "payment.prompted" and e["details"]["booking_id"] == booking["id"] for e in entries)

@@ -27,6 +27,7 @@ from payments.schemas import (
     InitiateMpesaPayment,
     MpesaPaymentStarted,
     PayInvoice,
+    PaymentPrompt,
     PaymentRecord,
     PaymentStatus,
     RefundView,
@@ -62,13 +63,33 @@ def initiate_mpesa_payment(
     body: InitiateMpesaPayment, user: CurrentUser, session: SessionDep, request: Request
 ) -> Envelope[MpesaPaymentStarted]:
     """Send an M-PESA prompt to the owner's phone: a booking's total_price (compat) or an invoice's balance."""
+    return _start_push(request, session, user, body, amount=body.amount, account_reference=body.account_reference)
+
+
+@router.post("/mpesa/prompt", response_model=Envelope[MpesaPaymentStarted], responses=UPSTREAM_ERRORS,
+             summary="An operator sends an M-PESA prompt to a customer's phone (admin)")
+def prompt_mpesa_payment(
+    body: PaymentPrompt, admin: AdminUser, session: SessionDep, request: Request
+) -> Envelope[MpesaPaymentStarted]:
+    """For a customer at the desk or on the phone: an STK Push to `phone_number` for their pending booking's
+    total_price or their open invoice's balance, with the same rules and answers as `/mpesa/initiate`. The payment
+    is the customer's (their receipts, their status); the admin's act is in payments' audit log
+    (`payment.prompted`)."""
+    return _start_push(request, session, admin, body, for_owner=True)
+
+
+def _start_push(
+    request: Request, session: Session, user: Principal, body: InitiateMpesaPayment | PaymentPrompt, *,
+    amount: float | None = None, account_reference: str | None = None, for_owner: bool = False,
+) -> Envelope[MpesaPaymentStarted]:
     if (body.booking_id is None) == (body.invoice_id is None):
         field = "booking_id" if body.booking_id is None else "invoice_id"
         raise BadRequest("Give either booking_id or invoice_id", [{"field": field, "message": "give exactly one"}])
     payer = _payer(body.phone_number)
     state = request.app.state
     if body.invoice_id is not None:
-        return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, body.invoice_id, payer)))
+        return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, body.invoice_id, payer,
+                                                                for_owner=for_owner)))
     assert body.booking_id is not None
     started = service.initiate_payment(
         session=session,
@@ -77,9 +98,10 @@ def initiate_mpesa_payment(
         user=user,
         booking_id=body.booking_id,
         payer=payer,
-        amount=body.amount,
-        account_reference=body.account_reference,
+        amount=amount,
+        account_reference=account_reference,
         min_hold_seconds=state.settings.min_hold_seconds,
+        for_owner=for_owner,
     )
     return Envelope(data=MpesaPaymentStarted(**started))
 
@@ -93,7 +115,8 @@ def pay_invoice(
     return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, invoice_id, payer)))
 
 
-def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id: int, payer: str) -> dict[str, Any]:
+def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id: int, payer: str, *,
+                 for_owner: bool = False) -> dict[str, Any]:
     state = request.app.state
     billing_url = state.settings.billing_url
     return service.initiate_invoice_payment(
@@ -103,6 +126,7 @@ def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id
         user=user,
         invoice_id=invoice_id,
         payer=payer,
+        for_owner=for_owner,
     )
 
 

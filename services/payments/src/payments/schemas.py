@@ -24,6 +24,21 @@ class InitiateMpesaPayment(BaseModel):
         return value
 
 
+class PaymentPrompt(BaseModel):
+    """POST /api/payments/mpesa/prompt (admin): a customer's pending booking or open invoice, and their phone."""
+
+    booking_id: int | None = Field(default=None, description="the customer's pending booking (or give invoice_id)")
+    invoice_id: int | None = Field(default=None, description="the customer's open invoice (its balance)")
+    phone_number: str | int = Field(description="the phone that gets the prompt: 07XXXXXXXX, +2547XXXXXXXX, ...")
+
+    @field_validator("booking_id", "invoice_id", "phone_number", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")  # JSON true is not 1 here
+        return value
+
+
 class PayInvoice(BaseModel):
     """POST /api/invoices/{invoice_id}/pay: an STK Push for the invoice's balance."""
 

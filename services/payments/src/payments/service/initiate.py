@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit import audit
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.peers import Peer
 from jeshkit.security import Principal
@@ -52,8 +53,10 @@ def initiate_payment(
     amount: float | None,
     account_reference: str | None,
     min_hold_seconds: float,
+    for_owner: bool = False,
 ) -> dict[str, Any]:
-    """Ask the booking's owner to pay its total_price."""
+    """Ask the booking's owner to pay its total_price: the owner asks, or (`for_owner`) an admin sends the prompt
+    to the owner's phone for them (the payment is the owner's; the admin's act is audited)."""
     try:
         booking = locked_booking(session, booking_service=booking_service, booking_id=booking_id)
     except OperationalError as exc:
@@ -62,7 +65,8 @@ def initiate_payment(
         raise
     if booking is None:
         raise NotFound("Booking not found")
-    if booking.user_id != user.id:
+    owner = booking.user_id
+    if owner is None or (owner != user.id and not (for_owner and user.is_admin)):
         raise Forbidden("Unauthorized")
     total = booking.total_price
     if amount is not None and total is not None and Decimal(str(amount)) != total:
@@ -88,9 +92,9 @@ def initiate_payment(
         raise Conflict(IN_PROGRESS)
     _check_amount(provider, total, "this booking totals")
     payment = _record_intent(
-        session, booking_id=booking_id, invoice_id=None, user_id=user.id, amount=total, payer=payer,
+        session, booking_id=booking_id, invoice_id=None, user_id=owner, amount=total, payer=payer,
         method=provider.method, reference=_account_reference(account_reference, f"JESH-{booking_id}"),
-        conflict=IN_PROGRESS,
+        conflict=IN_PROGRESS, prompted_by=user if for_owner else None,
     )
     return send_push(session, provider, payment)
 
@@ -103,8 +107,10 @@ def initiate_invoice_payment(
     user: Principal,
     invoice_id: int,
     payer: str,
+    for_owner: bool = False,
 ) -> dict[str, Any]:
-    """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open)."""
+    """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open); the
+    owner asks, or (`for_owner`) an admin sends the prompt to the owner's phone for them."""
     session.rollback()  # no transaction open across the call
     if billing is None:
         raise UpstreamUnavailable("The billing service is unavailable, please retry", 503)
@@ -113,15 +119,15 @@ def initiate_invoice_payment(
         raise NotFound("Invoice not found")
     owner, booking_id, balance, status = invoice.user_id, invoice.booking_id, invoice.balance, invoice.status
     number = invoice.number or f"INV-{invoice_id}"
-    if owner != user.id:
+    if owner != user.id and not (for_owner and user.is_admin):
         raise Forbidden("Unauthorized")
     if status != "open" or balance <= 0:
         raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
     _check_amount(provider, balance, "this invoice's balance is")
     payment = _record_intent(
-        session, booking_id=booking_id, invoice_id=invoice_id, user_id=user.id, amount=balance, payer=payer,
+        session, booking_id=booking_id, invoice_id=invoice_id, user_id=owner, amount=balance, payer=payer,
         method=provider.method, reference=_account_reference(None, number),
-        conflict="A payment is already in progress for this invoice",
+        conflict="A payment is already in progress for this invoice", prompted_by=user if for_owner else None,
     )
     return send_push(session, provider, payment)
 
@@ -157,9 +163,10 @@ class Intent:
 
 def _record_intent(
     session: Session, *, booking_id: int, invoice_id: int | None, user_id: int, amount: int, payer: str,
-    method: str, reference: str, conflict: str,
+    method: str, reference: str, conflict: str, prompted_by: Principal | None = None,
 ) -> Intent:
-    """Write and commit the payment, with its own callback token, before anything is sent."""
+    """Write and commit the payment, with its own callback token, before anything is sent; an admin's prompt is
+    in the audit log with it."""
     token = new_callback_token()
     try:
         payment_id = session.execute(_INSERT_INTENT, {
@@ -167,6 +174,10 @@ def _record_intent(
             "amount": amount, "phone_number": payer, "account_reference": reference, "callback_token": token,
             "push_sent_at": datetime.now(UTC),
         }).scalar_one()
+        if prompted_by is not None:
+            audit.record(session, prompted_by, "payment.prompted", f"payment:{payment_id}", {
+                "booking_id": booking_id, "invoice_id": invoice_id, "user_id": user_id, "amount": amount,
+                "phone_number": payer})
         session.commit()
     except IntegrityError:
         session.rollback()
