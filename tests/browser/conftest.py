@@ -170,6 +170,12 @@ def admin_api(portal: str, portal_stack: Any) -> Iterator[Admin]:
     admin.client.close()
 
 
+def assert_no_sideways_scroll(page: Any) -> None:
+    """The page is no wider than the window: on a phone nothing makes it scroll sideways."""
+    width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= window, f"{page.url} is {width} px wide in a {window} px window: it scrolls sideways"
+
+
 def register_customer(portal: str, phone: str = "0712345678", name: str = "Akinyi Otieno") -> dict[str, Any]:
     email = f"mteja-{uuid.uuid4().hex[:8]}@example.co.ke"
     r = httpx.post(f"{portal}/api/auth/register", json={"email": email, "phone": phone, "name": name,

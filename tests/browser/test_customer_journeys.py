@@ -1,5 +1,6 @@
 """A customer on a phone: signs up, books, pays by M-PESA (the Daraja simulator), sees the booking confirmed;
-a failed payment shows why and a retry succeeds; the language is switchable and remembered."""
+a failed payment shows why and a retry succeeds; the language is switchable and remembered.
+No phone page scrolls sideways."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ import httpx
 from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
-from tests.browser.conftest import DESKTOP, PHONE, register_customer
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    assert_no_sideways_scroll,
+    register_customer,
+)
 
 
 def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
@@ -25,6 +31,7 @@ def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("M-PESA")
     check_page(page, "01-units-phone")
+    assert_no_sideways_scroll(page)
 
     page.get_by_role("link", name="Sign up").click()
     expect(page).to_have_url(re.compile(r"/signup$"))
@@ -33,6 +40,7 @@ def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
     page.get_by_label("Phone number").fill("0712 345 678")
     page.get_by_label("Password").fill("nyumba-yangu-2026")
     check_page(page, "02-signup-phone")
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("link", name="My bookings")).to_be_visible()
 
@@ -44,17 +52,20 @@ def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
     # 30 days by default: the estimate follows the server's rule, ceil(4200 * 30 / 30).
     expect(page.get_by_text("KES 4,200").first).to_be_visible()
     check_page(page, "03-unit-phone")
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Reserve and continue to payment").click()
 
     expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
     expect(page.get_by_role("heading", name="Pay with M-PESA")).to_be_visible()
     expect(page.get_by_label("M-PESA phone number")).to_have_value("0712 345 678")
     check_page(page, "04-booking-pay-phone")
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Pay KES 4,200").click()
     expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
     expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Confirmed").first).to_be_visible()
     check_page(page, "05-booking-confirmed-phone")
+    assert_no_sideways_scroll(page)
 
     # Order a truck for it: the server's estimate is shown.
     page.get_by_role("link", name="Order a truck").click()
@@ -68,12 +79,14 @@ def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
     expect(page.get_by_role("status").filter(has_text="Request received")).to_contain_text("KES 2,200")
     expect(page.get_by_role("listitem").filter(has_text="Kilimani")).to_contain_text("Requested")
     check_page(page, "06-transport-phone")
+    assert_no_sideways_scroll(page)
 
     page.get_by_role("link", name="My bookings", exact=True).click()
     item = page.get_by_role("listitem").filter(has_text=f"Unit {unit['unit_number']}")
     expect(item).to_contain_text("Confirmed")
     expect(item).to_contain_text("KES 4,200")
     check_page(page, "06b-my-bookings-phone")
+    assert_no_sideways_scroll(page)
 
     # The server agrees: the unit is booked.
     assert httpx.get(f"{portal}/api/units/{unit['id']}").json()["data"]["status"] == "booked"
@@ -91,6 +104,7 @@ def test_a_failed_payment_shows_the_reason_and_a_retry_succeeds(
     page.get_by_label("Email").fill(customer["email"])
     page.get_by_label("Password").fill(customer["password"])
     check_page(page, "07-login-phone")
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name=f"Unit {unit['unit_number']}")).to_be_visible()
     page.get_by_role("button", name="Reserve and continue to payment").click()
@@ -99,6 +113,7 @@ def test_a_failed_payment_shows_the_reason_and_a_retry_succeeds(
     alert = page.get_by_role("alert").filter(has_text="did not go through")
     expect(alert).to_contain_text("The payment was cancelled by the user", timeout=30_000)
     check_page(page, "08-payment-failed-phone")
+    assert_no_sideways_scroll(page)
 
     page.get_by_label("M-PESA phone number").fill("0712 345 678")
     page.get_by_role("button", name="Try again: pay KES 3,000").click()
@@ -163,10 +178,12 @@ def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
     profile = httpx.get(f"{portal}/api/auth/profile", headers={"Authorization": f"Bearer {token}"})
     assert profile.json()["phone"] == "254722000111"
     check_page(page, "09-profile-phone")
+    assert_no_sideways_scroll(page)
 
     page.goto("/units/1/nothing-here")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     check_page(page, "12-not-found-phone")
+    assert_no_sideways_scroll(page)
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
@@ -198,6 +215,7 @@ def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
     page.get_by_role("button", name="Pay", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="The card payment did not go through")).to_be_visible()
     check_page(page, "13-card-declined-phone")
+    assert_no_sideways_scroll(page)
     page.get_by_role("link", name="Back to the booking").click()
     expect(page).to_have_url(booking_url)
     page.get_by_role("button", name="Pay by card or Airtel Money").click()
@@ -224,6 +242,7 @@ def test_a_customer_reads_their_messages_and_sets_how_to_be_reached(
     page.get_by_role("link", name="Messages").click()
     expect(page.locator(".message-body").first).to_contain_text("Akinyi")
     check_page(page, "14-messages-phone")
+    assert_no_sideways_scroll(page)
 
     page.get_by_label("SMS reminders").uncheck()
     page.get_by_label("Kiswahili").check()
@@ -234,3 +253,4 @@ def test_a_customer_reads_their_messages_and_sets_how_to_be_reached(
     prefs = httpx.get(f"{portal}/api/notifications/preferences", headers=headers).json()["data"]
     assert prefs["sms"] is False and prefs["email"] is True and prefs["language"] == "sw"
     check_page(page, "15-messages-phone-sw")
+    assert_no_sideways_scroll(page)

@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
-from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, register_customer
+from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, assert_no_sideways_scroll, register_customer
 
 PAYS = "0712345678"  # the Daraja simulator's default outcome: success
 A4 = {"width": 794, "height": 1123}  # a sheet of paper at 96 dpi, for the printed page's screenshot
@@ -96,7 +96,7 @@ def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
     assert invoice["balance"] == invoice["total"] > 5200  # the rent and the late fee, nothing paid yet
     pay = page.get_by_role("link", name="Pay on the rental's page")
     expect(pay).to_have_attribute("href", f"/bookings/{booking_id}")
-    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "wider than the phone"
+    assert_no_sideways_scroll(page)
     check_page(page, "60-invoice-phone")
 
     # "Print or save as PDF" opens the browser's print dialog; printed, only the invoice is on the page.
