@@ -176,6 +176,18 @@ def assert_no_sideways_scroll(page: Any) -> None:
     assert width <= window, f"{page.url} is {width} px wide in a {window} px window: it scrolls sideways"
 
 
+def support_phone(portal: str) -> str:
+    """The number customers call (notifications' SUPPORT_PHONE), as the portal reads it."""
+    r = httpx.get(f"{portal}/api/notifications/support", timeout=10)
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"]["phone"])
+
+
+def tel_href(phone: str) -> str:
+    """The tel: link the portal makes of a number: its digits, and its + when it has one."""
+    return "tel:" + ("+" if phone.strip().startswith("+") else "") + re.sub(r"\D", "", phone)
+
+
 def register_customer(portal: str, phone: str = "0712345678", name: str = "Akinyi Otieno") -> dict[str, Any]:
     email = f"mteja-{uuid.uuid4().hex[:8]}@example.co.ke"
     r = httpx.post(f"{portal}/api/auth/register", json={"email": email, "phone": phone, "name": name,

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
 from smtp_sim import read_mail
-from tests.browser.conftest import DESKTOP, admin_logs_in, register_customer
+from tests.browser.conftest import DESKTOP, admin_logs_in, register_customer, support_phone
 
 
 def _log_in(portal: str, email: str, password: str) -> dict[str, Any]:
@@ -171,7 +171,8 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
     at_home.get_by_label("Email").fill(customer["email"])
     at_home.get_by_label("Password").fill(customer["password"])
     at_home.get_by_role("button", name="Log in").click()
-    expect(at_home.get_by_role("alert")).to_contain_text("This account is closed. Please call Jesh Storage")
+    expect(at_home.get_by_role("alert")).to_contain_text(
+        f"This account is closed. Please call Jesh Storage on {support_phone(portal)} to open it again.")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Reopen the account").click()
     expect(page.get_by_role("status").filter(has_text=f"{name}'s account is open again.")).to_be_visible()

@@ -1,6 +1,6 @@
 """A customer on a phone: signs up, books, pays by M-PESA (the Daraja simulator), sees the booking confirmed;
-a failed payment shows why and a retry succeeds; the language is switchable and remembered.
-No phone page scrolls sideways."""
+a failed payment shows why and a retry succeeds; the language is switchable and remembered; the footer gives the
+number to call. No phone page scrolls sideways."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from tests.browser.conftest import (
     PHONE,
     assert_no_sideways_scroll,
     register_customer,
+    support_phone,
+    tel_href,
 )
 
 
@@ -121,11 +123,16 @@ def test_a_failed_payment_shows_the_reason_and_a_retry_succeeds(
 
 
 def test_swahili_is_switchable_and_remembered(new_page: Any, check_page: Any, portal: str) -> None:
+    support = support_phone(portal)  # the stack's SUPPORT_PHONE: the footer gives it, linked to call it
     page = new_page(DESKTOP)
     page.goto("/")
+    footer = page.get_by_role("contentinfo")
+    expect(footer).to_contain_text(f"Help: {support}")
+    expect(footer.get_by_role("link", name=support)).to_have_attribute("href", tel_href(support))
     check_page(page, "10-units-desktop")
     page.get_by_role("button", name="Kiswahili").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hifadhi salama, lipa kwa M-PESA")
+    expect(footer).to_contain_text(f"Msaada: {support}")
     expect(page.locator("html")).to_have_attribute("lang", "sw")
     page.reload()
     expect(page.get_by_role("link", name="Jisajili")).to_be_visible()

@@ -1,6 +1,7 @@
 import { NavLink, Outlet, useNavigate } from "react-router-dom";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
+import { telHref, useSupportPhone } from "../lib/support";
 
 function LanguageSwitch() {
   const { lang, setLang, t } = useI18n();
@@ -12,6 +13,21 @@ function LanguageSwitch() {
         </button>
       ))}
     </div>
+  );
+}
+
+/** Who we are, and the number to call once the notifications service has said it (never a stale one). */
+function Footer() {
+  const { t } = useI18n();
+  const phone = useSupportPhone();
+  const href = phone ? telHref(phone) : null;
+  return (
+    <footer className="footer">
+      <p>
+        {t("footer.line")}
+        {href && <> · {t("footer.help")} <a href={href}>{phone}</a></>}
+      </p>
+    </footer>
   );
 }
 
@@ -59,9 +75,7 @@ export function Layout() {
       <main id="main" className="content" tabIndex={-1}>
         <Outlet />
       </main>
-      <footer className="footer">
-        <p>{t("footer.line")}</p>
-      </footer>
+      <Footer />
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { useI18n } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 import type { ApiError } from "../api/client";
 import { describeWait } from "../lib/retryAfter";
+import { useSupportPhone } from "../lib/support";
 
 export function Alert({ kind, children, title }: { kind: "error" | "success" | "info" | "warning"; children?: ReactNode; title?: string }) {
   return (
@@ -16,6 +17,7 @@ export function Alert({ kind, children, title }: { kind: "error" | "success" | "
 /** The message of an API error in the current language when we know it, else the server's sentence. */
 export function ErrorAlert({ error }: { error: ApiError | null }) {
   const { t } = useI18n();
+  const supportPhone = useSupportPhone();
   if (!error) return null;
   const known: Record<string, MessageKey> = {
     "Invalid credentials": "err.invalidCredentials",
@@ -33,7 +35,8 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
     "Session ended; please log in again": "err.sessionEnded",
   };
   const key = known[error.message];
-  const message = key ? t(key) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
+  const message = key === "err.accountClosed" && supportPhone ? t("err.accountClosedCall", { phone: supportPhone })
+    : key ? t(key) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
   const wait = error.retryAfter === undefined ? null : describeWait(error.retryAfter);
   return (
     <Alert kind="error">
