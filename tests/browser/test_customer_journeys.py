@@ -66,6 +66,7 @@ def test_a_new_customer_signs_up_on_a_phone_books_pays_and_sees_it_confirmed(
     expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
     expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Confirmed").first).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("M-PESA receipt")
     check_page(page, "05-booking-confirmed-phone")
     assert_no_sideways_scroll(page)
 
@@ -230,6 +231,12 @@ def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
     page.get_by_role("button", name="Pay", exact=True).click()
     expect(page).to_have_url(booking_url, timeout=30_000)
     expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
+    # Its receipt is Pesapal's, not an M-PESA one.
+    facts = page.locator(".facts")
+    expect(facts).to_contain_text("Pesapal ref")
+    expect(facts).not_to_contain_text("M-PESA")
+    check_page(page, "13b-card-confirmed-phone")
+    assert_no_sideways_scroll(page)
 
 
 def test_a_customer_reads_their_messages_and_sets_how_to_be_reached(

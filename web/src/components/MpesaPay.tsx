@@ -6,6 +6,7 @@ import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
 import { normalizeStatus, startPaymentPoller, type PaymentSnapshot, type Poller } from "../lib/paymentPoller";
 import { Alert, ErrorAlert, Spinner, TextField } from "./ui";
 import { formatKES } from "../lib/money";
+import { paidWith } from "../lib/paymentMethod";
 
 async function initiateBookingPayment(bookingId: number, phone: string): Promise<ApiError | null> {
   const { data, error, response } = await api.POST("/api/payments/mpesa/initiate", {
@@ -57,6 +58,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
           status: normalizeStatus(data.data.status),
           reason: data.data.reason ?? null,
           transactionCode: data.data.transaction_code,
+          method: data.data.method,
         };
       },
       onUpdate: (s) => {
@@ -106,7 +108,9 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
   if (stage === "success") {
     return (
       <Alert kind="success" title={t("pay.successTitle")}>
-        <p>{t("pay.successText", { code: snapshot?.transactionCode ?? "—" })}</p>
+        <p>{t("pay.successText", {
+          receipt: t(`receipt.${paidWith(snapshot?.method ?? "mpesa")}`), code: snapshot?.transactionCode ?? "—",
+        })}</p>
       </Alert>
     );
   }

@@ -7,6 +7,8 @@ export interface PaymentSnapshot {
   status: PaymentState;
   reason?: string | null;
   transactionCode?: string | null;
+  /** The payment's method (mpesa, card): the booking's latest payment may have been made on Pesapal's page. */
+  method?: string;
 }
 
 export interface PollOptions {

@@ -7,6 +7,7 @@ import { isMonthly, loadBookings, monthlyRateOf } from "../lib/bookings";
 import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/dates";
 import { Price } from "../components/Price";
 import { formatKES } from "../lib/money";
+import { paidWith } from "../lib/paymentMethod";
 import { MpesaPay } from "../components/MpesaPay";
 import { RentalPanel } from "../components/RentalPanel";
 import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
@@ -114,7 +115,7 @@ export function BookingPage() {
               <dd><Price amount={booking.total_price} className="price-lg" /></dd>
             </div>
             {payment.data?.transaction_code && booking.status === "confirmed" && (
-              <div><dt>{t("booking.receipt")}</dt><dd>{payment.data.transaction_code}</dd></div>
+              <div><dt>{t(`receipt.${paidWith(payment.data.method)}`)}</dt><dd>{payment.data.transaction_code}</dd></div>
             )}
             <div><dt>{t("booking.created")}</dt><dd>{formatInstant(booking.created_at, lang)}</dd></div>
           </dl>
@@ -122,8 +123,9 @@ export function BookingPage() {
             <Alert kind={payment.data.refund.status === "paid" ? "success" : "info"} title={t("booking.refundTitle")}>
               <p>
                 {payment.data.refund.status === "paid"
-                  ? t("booking.refundPaid", { amount: formatKES(payment.data.refund.amount), receipt: payment.data.refund.receipt ?? "—" })
-                  : t("booking.refundText", { amount: formatKES(payment.data.refund.amount) })}
+                  ? t(`booking.refundPaid.${paidWith(payment.data.refund.method)}`,
+                    { amount: formatKES(payment.data.refund.amount), receipt: payment.data.refund.receipt ?? "—" })
+                  : t(`booking.refundText.${paidWith(payment.data.refund.method)}`, { amount: formatKES(payment.data.refund.amount) })}
               </p>
             </Alert>
           )}
