@@ -161,6 +161,11 @@ def test_an_admin_makes_a_customer_an_operator_and_back(auth, admin, customers, 
     ]
     listed = auth.get("/api/auth/admin/audit", headers=admin["headers"]).json()["data"]
     assert [e["action"] for e in listed] == ["account.role_changed"] * 2
+    # The owner is told each time (notifications reads AccountChanged).
+    told = wait_for(lambda: (found := [e["data"] for e in event_bus.events("AccountChanged")]) and len(found) == 2
+                    and found, what="two AccountChanged")
+    assert told == [{"user_id": user_id, "change": "role", "role": "admin"},
+                    {"user_id": user_id, "change": "role", "role": "user"}]
 
 
 def test_nobody_changes_their_own_role_and_two_admins_cannot_demote_each_other(auth, admin, customers, bearer,
@@ -372,3 +377,7 @@ def test_an_operator_closes_an_account_and_reopens_it(auth, admin, customers, be
     with auth_engine.connect() as conn:
         actions = conn.execute(text("SELECT action FROM audit_log ORDER BY id")).scalars().all()
     assert actions == ["account.closed", "account.reopened"]
+    told = wait_for(lambda: (found := [e["data"] for e in event_bus.events("AccountChanged")]) and len(found) == 2
+                    and found, what="two AccountChanged")
+    assert told == [{"user_id": user_id, "change": "closed", "role": "user"},
+                    {"user_id": user_id, "change": "reopened", "role": "user"}]

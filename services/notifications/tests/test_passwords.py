@@ -175,3 +175,33 @@ def test_an_account_opened_at_the_desk_gets_its_first_password_link_by_email_wit
     assert f"open this link before 13 Jan 2031:\n\nhttps://jesh.example.co.ke/reset-password#token={token}\n" in plain
     assert not n.rows(template="password_reset")
     assert token not in rows[0]["body"]  # scrubbed once sent, as a reset link is
+
+
+def test_the_owner_is_told_at_once_when_an_operator_closes_reopens_or_changes_the_account(start_notifications):
+    n = start_notifications(notify_quiet_hours=quiet_now(), support_phone="0711 222 333")
+    n.user(4, phone="254700000004", email="four@example.co.ke")
+    n.user(5, phone="254700000005", language="sw")
+    # Opt-outs and quiet hours stop reminders, not a security message.
+    assert n.client.put(PREFERENCES, json={"sms": False, "email": False}, headers=n.keys.headers(4)).status_code == 200
+    at = datetime(2030, 5, 1, 6, 5, tzinfo=UTC)  # 09:05 in Nairobi
+    for change, role in [("role", "admin"), ("closed", "admin"), ("reopened", "admin")]:
+        n.publish_at("AccountChanged", {"user_id": 4, "change": change, "role": role}, occurred_at=at, source="auth")
+    n.publish_at("AccountChanged", {"user_id": 5, "change": "role", "role": "user"}, occurred_at=at, source="auth")
+    n.wait_rows(8, user_id=4)  # the welcome and three changes, each by SMS and email
+    n.wait_rows(4, user_id=5)
+
+    rows = n.wait_status("sent", "delivered", user_id=4, channel="sms")
+    by_template = {r["template"]: r["body"] for r in rows if r["template"] != "welcome"}
+    assert by_template == {
+        "role_changed": "Your Jesh Storage account is now an operator account (changed at 09:05). If you did not "
+                        "expect this, call 0711 222 333 at once.",
+        "account_closed": "Your Jesh Storage account was closed at 09:05. Your bookings and invoices are kept. If this "
+                          "is a mistake, call 0711 222 333.",
+        "account_reopened": "Your Jesh Storage account is open again: sign in as before. If you did not ask for this, "
+                            "call 0711 222 333.",
+    }
+    emails = [r for r in n.wait_status("sent", "delivered", user_id=4, channel="email") if r["template"] != "welcome"]
+    assert sorted(r["template"] for r in emails) == ["account_closed", "account_reopened", "role_changed"]
+    [sw] = [r for r in n.wait_status("sent", "delivered", user_id=5, channel="sms") if r["template"] == "role_changed"]
+    assert sw["body"] == ("Akaunti yako ya Jesh Storage sasa ni akaunti ya mteja (saa 09:05). Kama hukutarajia hili, "
+                          "piga 0711 222 333 mara moja.")

@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -35,7 +35,8 @@ from auth.service import change_contact, end_every_session, insert_user, profile
 from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
-from jeshkit.events import UserUpdated, stage
+from jeshkit.events import AccountChanged, UserUpdated, stage
+from jeshkit.events.auth import Role
 
 log = logging.getLogger("auth.accounts")
 
@@ -128,6 +129,7 @@ def update_account(
     if role_changed and role == "user":
         ended = end_every_session(session, user_id=user_id, now=now, reason="role")
     if role_changed:
+        stage(session, _changed(user, "role"))
         audit.record(session, actor, "account.role_changed", f"user:{user_id}",
                      {"from": role_before, "to": role, "sessions_ended": ended})
     if contact_before:
@@ -170,6 +172,7 @@ def close_account(*, session: Session, actor: Actor, user_id: int) -> AccountDet
         user.updated_at = now
         ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
         spend_links(session, user_id=user_id, now=now)
+        stage(session, _changed(user, "closed"))
         audit.record(session, actor, "account.closed", f"user:{user_id}", {"sessions_ended": ended})
     detail = _detail(session, user, now=now)
     session.commit()
@@ -188,6 +191,7 @@ def reopen_account(*, session: Session, actor: Actor, user_id: int) -> AccountDe
         audit.record(session, actor, "account.reopened", f"user:{user_id}", {"closed_at": user.closed_at})
         user.closed_at = None
         user.updated_at = now
+        stage(session, _changed(user, "reopened"))
     detail = _detail(session, user, now=now)
     session.commit()
     if was_closed:
@@ -220,6 +224,11 @@ def lift_login_guard(*, session: Session, actor: Actor, user_id: int) -> Account
 
 
 # --- helpers (never commit) -----------------------------------------------------------------------
+
+
+def _changed(user: User, change: Literal["closed", "reopened", "role"]) -> AccountChanged:
+    """What the owner is told of (notifications): the change, and the account's role now."""
+    return AccountChanged(user_id=user.id, change=change, role=cast(Role, user.role))
 
 
 def _locked_target(session: Session, *, actor: Actor, user_id: int) -> User:

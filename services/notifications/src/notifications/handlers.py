@@ -7,6 +7,8 @@ The kit validates each event's data against its model (jeshkit.events) before a 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from jeshkit.clock import NAIROBI
@@ -14,6 +16,7 @@ from jeshkit.consumer import Handler, Handlers
 from jeshkit.events import (
     AccessRestored,
     AccessSuspended,
+    AccountChanged,
     BookingCancelled,
     BookingConfirmed,
     BookingCreated,
@@ -37,6 +40,7 @@ from notifications.links import reset_link
 from notifications.service import Policy
 from notifications.texts import Phrase
 
+ACCOUNT_TEMPLATES = {"closed": "account_closed", "reopened": "account_reopened", "role": "role_changed"}
 TRANSPORT_TEMPLATES = {"scheduled": "transport_scheduled", "completed": "transport_completed"}
 
 
@@ -71,6 +75,14 @@ def make_handlers(policy: Policy) -> Handlers:
                        source_key=event.id,
                        values={"at": event.moment(), "how": Phrase("password_how", data.how),
                                "advice": Phrase("password_advice", data.how)})
+
+    def on_account_changed(session: Session, data: AccountChanged, event: Event) -> None:
+        # A security message: at once, whatever the opt-outs; a change the owner did not expect is a call to make.
+        values: dict[str, Any] = {"at": event.moment()}
+        if data.change == "role":
+            values["role"] = Phrase("roles", data.role)
+        service.notify(session=session, policy=policy, user_id=data.user_id, template=ACCOUNT_TEMPLATES[data.change],
+                       source_key=event.id, values=values)
 
     def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
         service.booking_created(
@@ -138,6 +150,7 @@ def make_handlers(policy: Policy) -> Handlers:
         UserUpdated: on_user_updated,
         PasswordResetRequested: on_password_reset_requested,
         PasswordChanged: on_password_changed,
+        AccountChanged: on_account_changed,
         BookingCreated: on_booking_created,
         BookingConfirmed: on_booking_confirmed,
         BookingCancelled: on_booking_cancelled,

@@ -61,6 +61,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "expires": datetime(2031, 1, 5, 11, 35, tzinfo=UTC)},
     "password_changed": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC), "how": Phrase("password_how", "changed"),
                          "advice": Phrase("password_advice", "changed")},
+    "account_closed": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC)},
+    "account_reopened": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC)},
+    "role_changed": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC), "role": Phrase("roles", "admin")},
     "account_invite": {"link": "https://storage.example.com/reset-password#token=c2FtcGxlLXRva2Vu",
                        "expires": datetime(2031, 1, 12, 11, 5, tzinfo=UTC), "until": date(2031, 1, 12)},
 }

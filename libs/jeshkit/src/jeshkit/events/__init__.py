@@ -14,6 +14,7 @@ tools/contracts/event_contracts.py --write`, and a pass and a fail example in co
 """
 
 from jeshkit.events.auth import (
+    AccountChanged,
     PasswordChanged,
     PasswordResetRequested,
     SessionsEnded,
@@ -61,7 +62,8 @@ from jeshkit.events.transport import TransportStatusChanged
 from jeshkit.outbox import Event, stage
 
 __all__ = [
-    "EVENT_TYPES", "AccessRestored", "AccessSuspended", "AutopayRequested", "BookingCancelled", "BookingConfirmed",
+    "EVENT_TYPES", "AccessRestored", "AccessSuspended", "AccountChanged", "AutopayRequested", "BookingCancelled",
+    "BookingConfirmed",
     "BookingCreated", "BookingMovedOut", "Count", "Day", "Email", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
     "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "RefundFailed",

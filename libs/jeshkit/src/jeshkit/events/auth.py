@@ -63,3 +63,14 @@ class SessionsEnded(EventData):
     user_id: Id
     before: Moment
     reason: Literal["password", "signed_out", "role"]
+
+
+class AccountChanged(EventData):
+    """An admin closed or reopened the account, or changed its role (`change`); `role` is the account's role now.
+    Notifications tells the account's owner at once (a security message: a change they did not expect is a call to
+    make)."""
+
+    source = "auth"
+    user_id: Id
+    change: Literal["closed", "reopened", "role"]
+    role: Role
