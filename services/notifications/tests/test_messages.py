@@ -116,6 +116,17 @@ def test_payment_failed_says_why_in_plain_words_and_how_to_retry(n):
         assert words in row["body"] and "To retry, open your booking and tap Pay again." in row["body"]
 
 
+def test_a_failed_card_payment_is_not_said_to_be_mpesas(n):
+    n.user(7, phone="254700000007")
+    for code in (2, 1032):  # Pesapal's FAILED; a card code that is also a Daraja one means nothing of M-PESA here
+        n.publish("PaymentFailed", {"payment_id": 70 + code, "booking_id": 52, "user_id": 7, "amount": 3500,
+                                    "method": "card", "result_code": code, "reason": "Pesapal's words",
+                                    "checkout_request_id": None}, source="payments")
+    rows = n.wait_rows(2, template="payment_failed", channel="sms")
+    assert {r["body"] for r in rows} == {"Payment of KES 3,500 for booking #52 failed: the card payment was declined "
+                                         "or not completed. To retry, open your booking and tap Pay again."}
+
+
 def test_every_billing_refund_and_transport_event_has_its_message(start_notifications):
     n = start_notifications(support_phone="0711  222 333")  # SUPPORT_PHONE, its spaces tidied
     n.user(6, phone="254700000006", email="six@example.co.ke")

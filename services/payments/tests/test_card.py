@@ -121,7 +121,6 @@ def test_a_card_payment_confirms_the_booking_only_once_pesapal_says_completed(
     assert order["billing_address"]["email_address"] == "wanjiku@example.co.ke"
     assert order["ipn_url"].endswith(f"/api/payments/hooks/pesapal/{IPN_TOKEN}")
     assert order["merchant_reference"].startswith(f"JESH-{booking_id}-")
-    assert initiate(stack, client, booking_id=booking_id).status_code == 409  # an order is already open
     assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "pending"
 
     back = pesapal.pay(data["redirect_url"])
@@ -177,6 +176,47 @@ def test_initiate_checks_the_request_and_the_owner(stack: Any, card: Any, bookin
     assert client.get("/api/payments/card/return?OrderTrackingId=%00").status_code == 400
     nul = client.post(f"/api/payments/hooks/pesapal/{IPN_TOKEN}", json={"OrderTrackingId": "a\u0000b"})
     assert nul.status_code == 400
+
+
+# --- a card order left on Pesapal's page ----------------------------------------------------------------
+def test_a_card_order_left_unpaid_does_not_stop_the_customer_paying_by_mpesa_at_once(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    abandoned = started(stack, client, booking_id)  # the customer opens Pesapal's page, then leaves it
+    # A stranger's attempt changes nothing (refused before any order is looked at).
+    assert stack.initiate(client, booking_id, STRANGER).status_code == 403
+    assert stack.payments(booking_id)[0]["status"] == "pending"
+
+    r = stack.initiate(client, booking_id, OWNER)  # M-PESA, within the hold: no 409 "in progress"
+    assert r.status_code == 200, r.text
+    card_payment, mpesa_payment = stack.payments(booking_id)
+    assert (card_payment["method"], card_payment["status"]) == ("card", "failed")
+    failed = stack.wait_event("PaymentFailed", booking_id)
+    assert failed["method"] == "card" and failed["reason"] == "The card payment was not completed"
+    assert stack.wait_event("PaymentSucceeded", booking_id)["payment_id"] == mpesa_payment["id"]
+
+    # Should the customer still pay the page they left, the money is not lost: the order settles as a success (the
+    # booking, already paid, refunds what it cannot use).
+    assert pesapal.pay(abandoned["redirect_url"]).status_code == 303
+    wait_for(lambda: [e for e in stack.outbox("PaymentSucceeded", booking_id) if e["method"] == "card"],
+             what="the late card payment recorded")
+    assert {p["status"] for p in stack.payments(booking_id)} == {"success"}
+
+
+def test_a_card_order_paid_before_its_ipn_came_is_found_paid_when_the_customer_tries_again(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    pesapal.pesapal.settings.ipn_delay_seconds = 60  # Pesapal's IPN is late
+    order = started(stack, client, booking_id)
+    assert pesapal.pay(order["redirect_url"]).status_code == 303
+    again = initiate(stack, client, booking_id=booking_id)  # a new card order? Pesapal says this one is paid
+    assert again.status_code == 409 and again.json()["message"] == "Booking is already paid", again.text
+    assert stack.wait_event("PaymentSucceeded", booking_id)["method"] == "card"
+    assert [p["status"] for p in stack.payments(booking_id)] == ["success"]
 
 
 # --- forged, replayed and missing IPNs ------------------------------------------------------------------
@@ -349,8 +389,11 @@ def test_an_invoice_is_paid_by_card_for_its_balance(
     data = r.json()["data"]
     order = pesapal.order(data["order_tracking_id"])
     assert order["amount"] == 280000 and order["merchant_reference"].startswith("INV-000701-")
-    busy = initiate(stack, client, invoice_id=701)
-    assert busy.status_code == 409 and busy.json()["message"] == "A payment is already in progress for this invoice"
+    # Asked again (the customer left the page unpaid): the unpaid order is released, a new one is made.
+    again = initiate(stack, client, invoice_id=701)
+    assert again.status_code == 200, again.text
+    assert [(p["status"], p["invoice_id"]) for p in stack.payments(91)] == [("failed", 701), ("pending", 701)]
+    data = again.json()["data"]
     pesapal.pay(data["redirect_url"])
     event = stack.wait_event("PaymentSucceeded", 91)
     assert event["invoice_id"] == 701 and event["amount"] == 280000 and event["method"] == "card"

@@ -109,7 +109,8 @@ def make_handlers(policy: Policy) -> Handlers:
 
     def on_payment_failed(session: Session, data: PaymentFailed, event: Event) -> None:
         service.payment_failed(session=session, policy=policy, source_key=event.id, booking_id=data.booking_id,
-                               user_id=data.user_id, amount=data.amount, result_code=data.result_code)
+                               user_id=data.user_id, amount=data.amount, result_code=data.result_code,
+                               method=data.method)
 
     def on_refund_paid(session: Session, data: RefundPaid, event: Event) -> None:
         service.notify(session=session, policy=policy, user_id=data.user_id, template="refund_paid",

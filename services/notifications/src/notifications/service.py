@@ -245,8 +245,10 @@ def booking_cancelled(*, session: Session, policy: Policy, source_key: str, book
 
 
 def payment_failed(*, session: Session, policy: Policy, source_key: str, booking_id: int, user_id: int,
-                   amount: int, result_code: int | None) -> None:
-    reason = Phrase("payment_reasons", str(result_code) if result_code is not None else "other")
+                   amount: int, result_code: int | None, method: str = "mpesa") -> None:
+    # Daraja's result codes say why an M-PESA push failed; a card (Pesapal) payment's codes are Pesapal's own.
+    key = "card" if method == "card" else str(result_code) if result_code is not None else "other"
+    reason = Phrase("payment_reasons", key)
     queue(session=session, policy=policy, user_id=user_id, contact=_contact(session, user_id),
           template="payment_failed", source_key=source_key,
           values={"booking_id": booking_id, "amount": amount, "reason": reason})

@@ -34,7 +34,7 @@ from payments.schemas import (
     StkCallbackRequest,
     UnmatchedMoney,
 )
-from payments.service import payout_status
+from payments.service import card, payout_status
 
 log = logging.getLogger("payments.api")
 
@@ -102,6 +102,7 @@ def _start_push(
         account_reference=account_reference,
         min_hold_seconds=state.settings.min_hold_seconds,
         for_owner=for_owner,
+        release_card_orders=card_orders_releaser(request, session, booking_id=body.booking_id),
     )
     return Envelope(data=MpesaPaymentStarted(**started))
 
@@ -127,7 +128,15 @@ def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id
         invoice_id=invoice_id,
         payer=payer,
         for_owner=for_owner,
+        release_card_orders=card_orders_releaser(request, session, invoice_id=invoice_id),
     )
+
+
+def card_orders_releaser(request: Request, session: Session, *, booking_id: int | None = None,
+                          invoice_id: int | None = None) -> Callable[[], int]:
+    """What frees a booking or an invoice from card orders its owner left unpaid on Pesapal's page."""
+    return lambda: card.release_unpaid_card_orders(session=session, providers=request.app.state.providers,
+                                                   booking_id=booking_id, invoice_id=invoice_id)
 
 
 @router.get("/status/{booking_id}", response_model=Envelope[PaymentStatus], responses=ERROR_RESPONSES)

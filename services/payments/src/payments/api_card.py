@@ -18,7 +18,7 @@ from jeshkit.errors import BadRequest, NotFound
 from jeshkit.openapi import json_body
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import CurrentUser
-from payments.api import MAX_CALLBACK_BYTES, UPSTREAM_ERRORS
+from payments.api import MAX_CALLBACK_BYTES, UPSTREAM_ERRORS, card_orders_releaser
 from payments.models import Payment
 from payments.schemas import (
     CardPaymentReturn,
@@ -50,6 +50,8 @@ def initiate_card_payment(
         session=session, http=state.http, provider=state.providers.get("card"), customer=customer, user=user,
         booking_id=body.booking_id, invoice_id=body.invoice_id, booking_url=state.settings.booking_url,
         billing_url=state.settings.billing_url, min_hold_seconds=state.settings.min_hold_seconds,
+        release_card_orders=card_orders_releaser(request, session, booking_id=body.booking_id,
+                                                 invoice_id=body.invoice_id),
     )
     return Envelope(data=CardPaymentStarted(**started))
 

@@ -10,11 +10,12 @@ admin (a chargeback).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +23,7 @@ from jeshkit.errors import UpstreamUnavailable
 from jeshkit.peers import Peer
 from jeshkit.security import Principal
 from payments.daraja_wire import normalize_phone
-from payments.models import Payment, Refund, Unmatched
+from payments.models import UNSETTLED, Payment, Refund, Unmatched
 from payments.pesapal import REVERSED, Customer, PesapalProvider
 from payments.providers import ProviderError, Settlement
 from payments.service.initiate import initiate_invoice_payment, initiate_payment
@@ -59,6 +60,7 @@ def initiate_card_payment(
     booking_url: str,
     billing_url: str | None,
     min_hold_seconds: float,
+    release_card_orders: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """Make a Pesapal order for a booking's total_price or an invoice's balance; the customer pays at redirect_url."""
     checkout = provider.for_customer(customer)
@@ -66,11 +68,11 @@ def initiate_card_payment(
     if invoice_id is not None:
         billing = Peer("billing", billing_url, http) if billing_url else None
         return initiate_invoice_payment(session=session, billing=billing, provider=checkout, user=user,
-                                        invoice_id=invoice_id, payer=payer)
+                                        invoice_id=invoice_id, payer=payer, release_card_orders=release_card_orders)
     assert booking_id is not None
     return initiate_payment(session=session, booking_service=Peer("booking", booking_url, http), provider=checkout,
                             user=user, booking_id=booking_id, payer=payer, amount=None, account_reference=None,
-                            min_hold_seconds=min_hold_seconds)
+                            min_hold_seconds=min_hold_seconds, release_card_orders=release_card_orders)
 
 
 def process_pesapal_notification(
@@ -209,6 +211,41 @@ def settle_card_refunds(*, session_factory: sessionmaker[Session], providers: An
                     _unmatched_refund_reversed(session, reference)
                 done += 1
     return done
+
+
+def release_unpaid_card_orders(
+    *, session: Session, providers: Any, booking_id: int | None, invoice_id: int | None
+) -> int:
+    """Before a new payment of a booking (or an invoice), its card orders still open are asked about, with no
+    transaction open: one Pesapal says nobody has paid no longer holds the booking. It is failed as abandoned at
+    once, as the order timeout would half an hour later, so that a customer who left Pesapal's page can pay by
+    M-PESA, or open a new card order, within the booking's hold. One paid after all is settled (the new payment is
+    then refused as already paid). Pesapal unavailable: the orders stay open and the new payment is refused as in
+    progress. Should the abandoned page still be paid, its IPN settles the order (a failed payment becomes a success)
+    and the booking refunds the money it cannot use. Returns how many of them Pesapal said were paid."""
+    of_it = (Payment.invoice_id == invoice_id) if invoice_id is not None else and_(
+        Payment.booking_id == booking_id, Payment.invoice_id.is_(None))
+    open_orders = session.execute(
+        select(Payment.id, Payment.checkout_request_id).where(
+            of_it, Payment.method == "card", Payment.status.in_(UNSETTLED), Payment.checkout_request_id.is_not(None))
+    ).all()
+    session.rollback()  # nothing held while Pesapal is asked
+    paid = 0
+    for payment_id, reference in open_orders:
+        try:
+            settlement = providers.get("card").check(reference=reference)
+        except ProviderError as exc:
+            log.warning("card order of payment %s not checked, Pesapal unavailable: %s", payment_id, exc.message)
+            break
+        payment = lock_payment(session, payment_id)
+        if payment is not None and payment.status in UNSETTLED:
+            settle(session, payment, settlement or Settlement(
+                ABANDONED, "Not paid", reason="The card payment was not completed"))
+            paid += payment.status == "success"
+            if settlement is None:
+                log.info("card order of payment %s left unpaid: released for a new payment", payment_id)
+        session.commit()
+    return paid
 
 
 def fail_abandoned_card_orders(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -54,6 +55,7 @@ def initiate_payment(
     account_reference: str | None,
     min_hold_seconds: float,
     for_owner: bool = False,
+    release_card_orders: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """Ask the booking's owner to pay its total_price: the owner asks, or (`for_owner`) an admin sends the prompt
     to the owner's phone for them (the payment is the owner's; the admin's act is audited)."""
@@ -88,6 +90,15 @@ def initiate_payment(
     live = set(session.execute(_LIVE_STATUSES, {"booking_id": booking_id}).scalars())
     if "success" in live:
         raise Conflict("Booking is already paid")
+    if live and release_card_orders is not None:
+        # A card order its owner left on Pesapal's page need not hold the booking (card.release_unpaid_card_orders,
+        # which asks Pesapal with no transaction open); then everything is checked again, once.
+        session.rollback()
+        release_card_orders()
+        return initiate_payment(
+            session=session, booking_service=booking_service, provider=provider, user=user, booking_id=booking_id,
+            payer=payer, amount=amount, account_reference=account_reference, min_hold_seconds=min_hold_seconds,
+            for_owner=for_owner)
     if live:
         raise Conflict(IN_PROGRESS)
     _check_amount(provider, total, "this booking totals")
@@ -108,6 +119,7 @@ def initiate_invoice_payment(
     invoice_id: int,
     payer: str,
     for_owner: bool = False,
+    release_card_orders: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open); the
     owner asks, or (`for_owner`) an admin sends the prompt to the owner's phone for them."""
@@ -124,6 +136,9 @@ def initiate_invoice_payment(
     if status != "open" or balance <= 0:
         raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
     _check_amount(provider, balance, "this invoice's balance is")
+    # A card order its owner left unpaid on Pesapal's page need not hold the invoice; one paid after all settles it.
+    if release_card_orders is not None and release_card_orders():
+        raise Conflict("Invoice is already paid")
     payment = _record_intent(
         session, booking_id=booking_id, invoice_id=invoice_id, user_id=owner, amount=balance, payer=payer,
         method=provider.method, reference=_account_reference(None, number),
