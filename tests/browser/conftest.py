@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,12 @@ from jeshstack import web
 from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.paths import REPO
 from jeshstack.procs import free_port
+from jeshstack.testing import wait_for
 
 OUTPUT = Path(os.environ.get("JESH_BROWSER_OUTPUT", REPO / "test-output" / "browser"))
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 PHONE = {"width": 360, "height": 740}
+PAYS = "0712345678"  # the Daraja simulator's default outcome: success
 DESKTOP = {"width": 1280, "height": 860}
 
 
@@ -205,3 +208,31 @@ def admin_logs_in(page: Any) -> None:
     page.get_by_label("Password").fill(DEV_ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/admin/units$"))
+
+
+def overdue_rental(portal: str, admin: Admin, customer: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """A monthly rental (its first month paid by M-PESA through the API, from PAYS) whose test clock has run 45 days
+    on: its second invoice is overdue with a late fee. The booking's id, that invoice and the paid first one, as
+    billing answers them."""
+    unit = admin.unit(price=5200, size="small")
+    today = (datetime.now(UTC) + timedelta(hours=3)).date()
+    with httpx.Client(base_url=portal, timeout=30,
+                      headers={"Authorization": f"Bearer {customer['token']}"}) as api:
+        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": today.isoformat(), "plan": "monthly"})
+        assert r.status_code == 201, r.text
+        booking_id = int(r.json()["data"]["id"])
+        r = api.post("/api/payments/mpesa/initiate", json={"booking_id": booking_id, "phone_number": PAYS})
+        assert r.status_code == 200, r.text
+    wait_for(lambda: admin.client.get(f"/api/billing/rentals/{booking_id}").status_code == 200, timeout=30,
+             what=f"rental {booking_id} opened")
+    r = admin.client.post(f"/api/billing/rentals/{booking_id}/advance",
+                          json={"to": (today + timedelta(days=45)).isoformat()})
+    assert r.status_code == 200, r.text
+    rows = admin.client.get("/api/invoices", params={"booking_id": booking_id}).json()["data"]
+    overdue = [i for i in rows if i["status"] == "open" and i["days_overdue"] > 0]
+    assert len(overdue) == 1, rows
+    invoice = overdue[0]
+    assert {line["kind"] for line in invoice["lines"]} == {"rent", "late_fee"}, invoice
+    paid = [i for i in rows if i["status"] == "paid"]
+    assert len(paid) == 1 and len(paid[0]["payments"]) == 1, rows
+    return booking_id, dict(invoice), dict(paid[0])

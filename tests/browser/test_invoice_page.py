@@ -6,17 +6,20 @@ invoice from the console's invoices page and sees whose it is."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from playwright.sync_api import expect
 
-from jeshstack.testing import wait_for
-from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, assert_no_sideways_scroll, register_customer
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    admin_logs_in,
+    assert_no_sideways_scroll,
+    overdue_rental,
+    register_customer,
+)
 
-PAYS = "0712345678"  # the Daraja simulator's default outcome: success
 A4 = {"width": 794, "height": 1123}  # a sheet of paper at 96 dpi, for the printed page's screenshot
 
 
@@ -32,39 +35,11 @@ def _log_in(page: Any, email: str, password: str) -> None:
     expect(page).to_have_url(re.compile(r"/bookings$"))
 
 
-def _overdue_rental(portal: str, admin: Any, customer: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """A monthly rental (its first month paid by M-PESA through the API) whose test clock has run 45 days on: its
-    second invoice is overdue with a late fee. The booking's id, that invoice and the paid first one, as billing
-    answers them."""
-    unit = admin.unit(price=5200, size="small")
-    today = (datetime.now(UTC) + timedelta(hours=3)).date()
-    with httpx.Client(base_url=portal, timeout=30,
-                      headers={"Authorization": f"Bearer {customer['token']}"}) as api:
-        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": today.isoformat(), "plan": "monthly"})
-        assert r.status_code == 201, r.text
-        booking_id = int(r.json()["data"]["id"])
-        r = api.post("/api/payments/mpesa/initiate", json={"booking_id": booking_id, "phone_number": PAYS})
-        assert r.status_code == 200, r.text
-    wait_for(lambda: admin.client.get(f"/api/billing/rentals/{booking_id}").status_code == 200, timeout=30,
-             what=f"rental {booking_id} opened")
-    r = admin.client.post(f"/api/billing/rentals/{booking_id}/advance",
-                          json={"to": (today + timedelta(days=45)).isoformat()})
-    assert r.status_code == 200, r.text
-    rows = admin.client.get("/api/invoices", params={"booking_id": booking_id}).json()["data"]
-    overdue = [i for i in rows if i["status"] == "open" and i["days_overdue"] > 0]
-    assert len(overdue) == 1, rows
-    invoice = overdue[0]
-    assert {line["kind"] for line in invoice["lines"]} == {"rent", "late_fee"}, invoice
-    paid = [i for i in rows if i["status"] == "paid"]
-    assert len(paid) == 1 and len(paid[0]["payments"]) == 1, rows
-    return booking_id, dict(invoice), dict(paid[0])
-
-
 def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
     new_page: Any, check_page: Any, admin_api: Any, portal: str, output_dir: Path
 ) -> None:
     customer = register_customer(portal, name="Njeri Wambui")
-    booking_id, invoice, first = _overdue_rental(portal, admin_api, customer)
+    booking_id, invoice, first = overdue_rental(portal, admin_api, customer)
     number, invoice_id = invoice["number"], invoice["id"]
 
     # The tenant opens the overdue invoice from the rental panel.

@@ -1,5 +1,5 @@
 import { Navigate, Route, Routes, useLocation } from "react-router-dom";
-import { Component, lazy, Suspense, type ReactNode } from "react";
+import { lazy, type ReactNode } from "react";
 import { Layout } from "./components/Layout";
 import { useSession } from "./auth/session";
 import { UnitsPage } from "./pages/UnitsPage";
@@ -13,8 +13,7 @@ import { NotFoundPage } from "./pages/NotFoundPage";
 import { CardReturnPage } from "./pages/CardReturnPage";
 import { NotificationsPage } from "./pages/NotificationsPage";
 import { InvoicePage } from "./pages/InvoicePage";
-import { Alert, Spinner } from "./components/ui";
-import { useI18n } from "./i18n/i18n";
+import { LazyChunk } from "./components/LazyChunk";
 
 // The operator console is a chunk of its own, fetched the first time an admin opens /admin.
 const Console = lazy(() => import("./pages/admin/Console"));
@@ -27,41 +26,8 @@ function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean
   return <>{children}</>;
 }
 
-function Loading() {
-  const { t } = useI18n();
-  return <Spinner label={t("common.loading")} />;
-}
-
-function LoadFailed() {
-  const { t } = useI18n();
-  return (
-    <Alert kind="error">
-      <p>{t("common.loadFailed")}</p>
-      <p><button type="button" className="btn btn-secondary" onClick={() => window.location.reload()}>{t("common.reload")}</button></p>
-    </Alert>
-  );
-}
-
-/** A lazily loaded chunk that cannot be fetched (offline, or a new deployment replaced its hashed file) shows an
- *  error with a reload instead of a blank page. */
-class ChunkBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
-  state = { failed: false };
-  static getDerivedStateFromError() {
-    return { failed: true };
-  }
-  render() {
-    return this.state.failed ? <LoadFailed /> : this.props.children;
-  }
-}
-
 function LazyConsole() {
-  return (
-    <ChunkBoundary>
-      <Suspense fallback={<Loading />}>
-        <Console />
-      </Suspense>
-    </ChunkBoundary>
-  );
+  return <LazyChunk><Console /></LazyChunk>;
 }
 
 // Every top-level path here must also be routed to the portal by the gateway (gateway/dynamic/web.yml).

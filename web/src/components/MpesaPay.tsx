@@ -3,7 +3,8 @@ import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
-import { normalizeStatus, startPaymentPoller, type PaymentSnapshot, type Poller } from "../lib/paymentPoller";
+import { startPaymentPoller, type PaymentSnapshot, type Poller } from "../lib/paymentPoller";
+import { lookAtPayment } from "../lib/paymentStatus";
 import { Alert, ErrorAlert, Spinner, TextField } from "./ui";
 import { formatKES } from "../lib/money";
 import { paidWith } from "../lib/paymentMethod";
@@ -46,21 +47,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
       intervalMs: 1000,
       maxIntervalMs: 4000,
       timeoutMs: 150_000,
-      fetchStatus: async () => {
-        const { data, response } = await api.GET("/api/payments/status/{booking_id}", {
-          params: { path: { booking_id: bookingId } },
-        });
-        if (!data) {
-          if (response.status === 404) return null;
-          throw new Error(String(response.status));
-        }
-        return {
-          status: normalizeStatus(data.data.status),
-          reason: data.data.reason ?? null,
-          transactionCode: data.data.transaction_code,
-          method: data.data.method,
-        };
-      },
+      fetchStatus: () => lookAtPayment(bookingId),
       onUpdate: (s) => {
         setSnapshot(s);
         if (s.status === "success") {

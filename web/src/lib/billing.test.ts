@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { renderToStaticMarkup } from "react-dom/server";
 import { createElement } from "react";
 import {
-  accessState, agingValues, balancesByBooking, formatMonth, invoiceStanding, oldestOverdue, openInvoices, payableBy,
-  pivotRevenue, stageTone, type Invoice,
+  accessState, agingValues, balancesByBooking, formatMonth, invoiceStanding, oldestOverdue, openInvoices, owesBalance,
+  payableBy, pivotRevenue, stageTone, type Invoice,
 } from "./billing";
 import { csvFileName } from "./download";
 import { StageBadge } from "../components/StageBadge";
@@ -76,6 +76,14 @@ describe("an invoice as a document", () => {
     expect(payableBy(invoice({ user_id: 3, status: "paid", balance: 0 }), 3)).toBe(false);
     expect(payableBy(invoice({ user_id: 3, status: "void" }), 3)).toBe(false);
     expect(payableBy(invoice({ user_id: 3, balance: 0 }), 3)).toBe(false);
+  });
+
+  it("owes a balance while open with something left to pay, whoever reads it", () => {
+    expect(owesBalance(invoice({}))).toBe(true);
+    expect(owesBalance(invoice({ amount_paid: 2000, balance: 4000 }))).toBe(true);
+    expect(owesBalance(invoice({ balance: 0 }))).toBe(false);
+    expect(owesBalance(invoice({ status: "paid", amount_paid: 6000, balance: 0 }))).toBe(false);
+    expect(owesBalance(invoice({ status: "void" }))).toBe(false);
   });
 });
 

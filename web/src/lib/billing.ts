@@ -110,8 +110,13 @@ export function invoiceStanding(invoice: Pick<Invoice, "status" | "days_overdue"
   return { standing: "open", tone: "warn" };
 }
 
-/** Whether the viewer is offered to pay the invoice: their own, open, with something left to pay (an operator
- *  reading a customer's invoice is not the one who pays it). */
+/** Whether something is still to be paid on the invoice: open, with a balance. */
+export function owesBalance(invoice: Pick<Invoice, "status" | "balance">): boolean {
+  return invoice.status === "open" && invoice.balance > 0;
+}
+
+/** Whether the viewer is offered to pay the invoice: their own, with something left to pay (an operator reading a
+ *  customer's invoice is not the one who pays it: they may send the customer the M-PESA prompt instead). */
 export function payableBy(invoice: Pick<Invoice, "status" | "balance" | "user_id">, viewerId: number | undefined): boolean {
-  return viewerId !== undefined && invoice.user_id === viewerId && invoice.status === "open" && invoice.balance > 0;
+  return viewerId !== undefined && invoice.user_id === viewerId && owesBalance(invoice);
 }

@@ -29,3 +29,8 @@ export function isMonthly(b: Booking): boolean {
 export function monthlyRateOf(b: Booking): number | null {
   return "monthly_rate" in b && typeof b.monthly_rate === "number" ? b.monthly_rate : null;
 }
+
+/** A booking still to be paid: pending (its hold not yet lapsed into a cancellation) and no payment succeeded. */
+export function awaitingPayment(b: Pick<Booking, "status" | "payment_status">): boolean {
+  return b.status === "pending" && b.payment_status !== "success";
+}

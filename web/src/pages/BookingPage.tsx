@@ -3,7 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
-import { isMonthly, loadBookings, monthlyRateOf } from "../lib/bookings";
+import { awaitingPayment, isMonthly, loadBookings, monthlyRateOf } from "../lib/bookings";
 import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/dates";
 import { Price } from "../components/Price";
 import { formatKES } from "../lib/money";
@@ -83,7 +83,7 @@ export function BookingPage() {
   const monthly = isMonthly(booking);
   const rate = monthlyRateOf(booking);
   const title = unit.data ? t("units.unit", { number: unit.data.unit_number }) : t("bookings.booking", { id });
-  const payable = booking.status === "pending" && booking.payment_status !== "success";
+  const payable = awaitingPayment(booking);
   const paymentPending = payment.data?.status === "pending";
   const minutes = Math.floor(left / 60);
   const seconds = String(left % 60).padStart(2, "0");

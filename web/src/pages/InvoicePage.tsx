@@ -1,16 +1,21 @@
-import { useEffect } from "react";
+import { lazy, useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, errorOf } from "../api/client";
 import { useSession } from "../auth/session";
 import { useI18n } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
-import { invoiceStanding, payableBy, type Invoice } from "../lib/billing";
+import { invoiceStanding, owesBalance, payableBy, type Invoice } from "../lib/billing";
 import { formatDay } from "../lib/dates";
 import { formatKES } from "../lib/money";
 import { displayPhone } from "../lib/phone";
 import { useLoad } from "../lib/useLoad";
+import { useReloadWhile } from "../lib/useReloadWhile";
+import { LazyChunk } from "../components/LazyChunk";
 import { Alert, ErrorAlert, Spinner } from "../components/ui";
 import { NotFoundPage } from "./NotFoundPage";
+
+// The operator's M-PESA prompt is console code: fetched only when an operator opens an invoice a customer owes.
+const MpesaPrompt = lazy(() => import("./admin/MpesaPrompt"));
 
 /** One invoice as a document to print or save as PDF: for its owner, or for an operator. */
 export function InvoicePage() {
@@ -25,14 +30,15 @@ function InvoiceLoader({ id }: { id: number }) {
     const { data, error, response } = await api.GET("/api/invoices/{invoice_id}", { params: { path: { invoice_id: id } } });
     return data ? { data: data.data } : { error: errorOf(error, response.status, response) };
   }, [id]);
-  if (invoice.data) return <InvoiceDocument invoice={invoice.data} />;
+  if (invoice.data) return <InvoiceDocument invoice={invoice.data} reload={invoice.reload} />;
   if (invoice.loading) return <Spinner label={t("common.loading")} />;
   if (invoice.error?.status === 404) return <Alert kind="error">{t("invoice.notFound")}</Alert>;
   if (invoice.error?.status === 403) return <Alert kind="error">{t("invoice.notYours")}</Alert>;
   return <ErrorAlert error={invoice.error} />;
 }
 
-/** Who the invoice is made out to: the viewer's own account, or (an operator's view) the customer's from auth. */
+/** Who the invoice is made out to: the viewer's own account, or (an operator's view) the customer's from auth (whose
+ *  phone an operator's M-PESA prompt goes to). */
 function useBilledTo(userId: number) {
   const { user } = useSession();
   const own = user?.id === userId;
@@ -44,12 +50,18 @@ function useBilledTo(userId: number) {
   return own ? user : account.data ?? null;
 }
 
-function InvoiceDocument({ invoice: inv }: { invoice: Invoice }) {
+function InvoiceDocument({ invoice: inv, reload }: { invoice: Invoice; reload: () => unknown }) {
   const { t, lang } = useI18n();
   const { user, isAdmin } = useSession();
   const billedTo = useBilledTo(inv.user_id);
   const standing = invoiceStanding(inv);
   const own = user?.id === inv.user_id;
+  // An operator may send the customer the M-PESA prompt for it; once paid, billing records it by an event: the
+  // invoice is read again until it shows paid (the prompt's outcome stays on the page meanwhile).
+  const [prompting, setPrompting] = useState(false);
+  const [paidByPrompt, setPaidByPrompt] = useState(false);
+  useReloadWhile(paidByPrompt && inv.status === "open", reload);
+  const promptable = isAdmin && !own && owesBalance(inv);
 
   // The browser names a saved PDF after the page's title.
   useEffect(() => {
@@ -150,6 +162,23 @@ function InvoiceDocument({ invoice: inv }: { invoice: Invoice }) {
           <h2 id="invoice-pay">{t("invoice.payTitle")}</h2>
           <p className="muted">{t("invoice.payText")}</p>
           <Link to={`/bookings/${inv.booking_id}`} className="btn btn-mpesa">{t("invoice.payLink")}</Link>
+        </section>
+      )}
+      {(promptable || prompting) && (
+        <section className="card no-print stack-sm" aria-labelledby="invoice-prompt">
+          <h2 id="invoice-prompt">{t("prompt.invoiceTitle")}</h2>
+          {prompting ? (
+            <LazyChunk>
+              <MpesaPrompt target={{ invoice_id: inv.id }} bookingId={inv.booking_id} amount={inv.balance}
+                phone={billedTo?.phone} title={[t("prompt.titleInvoice", { number: inv.number }), billedTo?.name].filter(Boolean).join(" · ")}
+                onPaid={() => { setPaidByPrompt(true); void reload(); }} onClose={() => setPrompting(false)} />
+            </LazyChunk>
+          ) : (
+            <>
+              <p className="muted">{t("prompt.invoiceText")}</p>
+              <button type="button" className="btn btn-mpesa" onClick={() => setPrompting(true)}>{t("prompt.send")}</button>
+            </>
+          )}
         </section>
       )}
     </div>

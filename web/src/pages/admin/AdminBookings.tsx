@@ -1,15 +1,17 @@
-import { useState } from "react";
+import { Fragment, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
-import { loadBookings, loadUnitIndex } from "../../lib/bookings";
+import { awaitingPayment, loadBookings, loadUnitIndex } from "../../lib/bookings";
 import { useCustomers } from "../../lib/customerNames";
+import { useReloadWhile } from "../../lib/useReloadWhile";
 import { formatDay } from "../../lib/dates";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge, TextField } from "../../components/ui";
 import { CustomerName } from "./customerParts";
+import { MpesaPrompt } from "./MpesaPrompt";
 
 const STATUSES = ["pending", "confirmed", "cancelled"] as const;
 type Status = (typeof STATUSES)[number];
@@ -33,6 +35,12 @@ export function AdminBookings() {
     if (error) window.alert(errorOf(error, response.status).message);
     void bookings.reload();
   };
+  // The booking an M-PESA prompt is being sent for, and the ones paid by a prompt: booking confirms them on hearing of
+  // the payment, so the list is read again until it shows them confirmed.
+  const [prompting, setPrompting] = useState<number | null>(null);
+  const [paidByPrompt, setPaidByPrompt] = useState<number[]>([]);
+  useReloadWhile(bookings.data?.some((b) => paidByPrompt.includes(b.id) && b.status === "pending") ?? false,
+    bookings.reload);
   const sortedUnits = [...(units.data?.values() ?? [])].sort((a, b) => a.unit_number.localeCompare(b.unit_number));
 
   return (
@@ -70,22 +78,43 @@ export function AdminBookings() {
             </thead>
             <tbody>
               {bookings.data?.map((b) => (
-                <tr key={b.id}>
-                  <th scope="row">{b.id}</th>
-                  <td>{units.data?.get(b.unit_id)?.unit_number ?? b.unit_id}</td>
-                  <td><Link to={`/admin/bookings?user_id=${b.user_id}`}>{b.user_id}</Link><CustomerName customer={customers.get(b.user_id)} /></td>
-                  <td>{formatDay(b.start_date, lang)} – {b.end_date ? formatDay(b.end_date, lang) : t("booking.openEnded")}</td>
-                  <td><Price amount={b.total_price} /></td>
-                  <td><StatusBadge status={b.status} /></td>
-                  <td>
-                    <StatusBadge status={b.payment_status} />
-                    {"refund_status" in b && b.refund_status === "required" && <> <span className="badge badge-bad">{t("admin.refundDue")}</span></>}
-                  </td>
-                  <td>{b.status !== "cancelled" && (
-                    <button type="button" className="btn btn-small btn-ghost" onClick={() => cancel(b.id)}
-                      aria-label={t("admin.cancelBooking", { id: b.id })}>{t("booking.cancel")}</button>
-                  )}</td>
-                </tr>
+                <Fragment key={b.id}>
+                  <tr>
+                    <th scope="row">{b.id}</th>
+                    <td>{units.data?.get(b.unit_id)?.unit_number ?? b.unit_id}</td>
+                    <td><Link to={`/admin/bookings?user_id=${b.user_id}`}>{b.user_id}</Link><CustomerName customer={customers.get(b.user_id)} /></td>
+                    <td>{formatDay(b.start_date, lang)} – {b.end_date ? formatDay(b.end_date, lang) : t("booking.openEnded")}</td>
+                    <td><Price amount={b.total_price} /></td>
+                    <td><StatusBadge status={b.status} /></td>
+                    <td>
+                      <StatusBadge status={b.payment_status} />
+                      {"refund_status" in b && b.refund_status === "required" && <> <span className="badge badge-bad">{t("admin.refundDue")}</span></>}
+                    </td>
+                    <td>
+                      <div className="row-actions">
+                        {awaitingPayment(b) && prompting !== b.id && (
+                          <button type="button" className="btn btn-small btn-mpesa" onClick={() => setPrompting(b.id)}
+                            aria-label={t("prompt.forBooking", { id: b.id })}>{t("prompt.send")}</button>
+                        )}
+                        {b.status !== "cancelled" && (
+                          <button type="button" className="btn btn-small btn-ghost" onClick={() => cancel(b.id)}
+                            aria-label={t("admin.cancelBooking", { id: b.id })}>{t("booking.cancel")}</button>
+                        )}
+                      </div>
+                    </td>
+                  </tr>
+                  {prompting === b.id && (
+                    <tr className="prompt-row">
+                      <td colSpan={8}>
+                        <MpesaPrompt target={{ booking_id: b.id }} bookingId={b.id} amount={b.total_price}
+                          phone={customers.get(b.user_id)?.phone}
+                          title={[t("prompt.titleBooking", { id: b.id }), customers.get(b.user_id)?.name].filter(Boolean).join(" · ")}
+                          onPaid={() => { setPaidByPrompt((p) => [...p, b.id]); void bookings.reload(); }}
+                          onClose={() => setPrompting(null)} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>

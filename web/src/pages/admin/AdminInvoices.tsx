@@ -1,13 +1,17 @@
+import { Fragment, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { useCustomers } from "../../lib/customerNames";
+import { owesBalance } from "../../lib/billing";
+import { useReloadWhile } from "../../lib/useReloadWhile";
 import { formatDay } from "../../lib/dates";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
+import { MpesaPrompt } from "./MpesaPrompt";
 
 const STATUSES = ["open", "paid", "void"] as const;
 type Status = (typeof STATUSES)[number];
@@ -29,7 +33,15 @@ export function AdminInvoices() {
     const { data, error, response } = await api.GET("/api/invoices", { params: { query } });
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
   }, [status, overdue, bookingId, userId]);
-  const customer = useCustomers(userId ? [userId] : []).get(userId ?? 0);
+  // One batch request for the customers of the rows shown (the phone an M-PESA prompt goes to) and the one filtered by.
+  const customers = useCustomers([userId, ...(invoices.data?.map((i) => i.user_id) ?? [])]);
+  const customer = userId ? customers.get(userId) : undefined;
+  // The invoice an M-PESA prompt is being sent for, and the ones paid by a prompt: billing records the payment on
+  // hearing of it, so the list is read again until it shows them paid.
+  const [prompting, setPrompting] = useState<number | null>(null);
+  const [paidByPrompt, setPaidByPrompt] = useState<number[]>([]);
+  useReloadWhile(invoices.data?.some((i) => paidByPrompt.includes(i.id) && i.status === "open") ?? false,
+    invoices.reload);
   const sub = [
     bookingId ? t("bookings.booking", { id: bookingId }) : null,
     userId ? `${t("customer.sub", { id: userId })}${customer ? ` · ${customer.name}` : ""}` : null,
@@ -60,19 +72,37 @@ export function AdminInvoices() {
                 <th scope="col">{t("invoices.period")}</th><th scope="col">{t("invoices.due")}</th>
                 <th scope="col">{t("invoices.total")}</th><th scope="col">{t("rental.balance")}</th>
                 <th scope="col">{t("unit.status")}</th>
+                <th scope="col"><span className="sr-only">{t("admin.actions")}</span></th>
               </tr>
             </thead>
             <tbody>
               {invoices.data?.map((i) => (
-                <tr key={i.id} data-invoice-id={i.id}>
-                  <th scope="row"><Link to={`/invoices/${i.id}`}>{i.number}</Link></th>
-                  <td>#{i.booking_id}</td>
-                  <td>{formatDay(i.period_start, lang)} – {formatDay(i.period_end, lang)}</td>
-                  <td>{formatDay(i.due_date, lang)}{i.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: i.days_overdue })}</strong></>}</td>
-                  <td><Price amount={i.total} /></td>
-                  <td><Price amount={i.balance} /></td>
-                  <td><StatusBadge status={`invoice-${i.status}`} /></td>
-                </tr>
+                <Fragment key={i.id}>
+                  <tr data-invoice-id={i.id}>
+                    <th scope="row"><Link to={`/invoices/${i.id}`}>{i.number}</Link></th>
+                    <td>#{i.booking_id}</td>
+                    <td>{formatDay(i.period_start, lang)} – {formatDay(i.period_end, lang)}</td>
+                    <td>{formatDay(i.due_date, lang)}{i.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: i.days_overdue })}</strong></>}</td>
+                    <td><Price amount={i.total} /></td>
+                    <td><Price amount={i.balance} /></td>
+                    <td><StatusBadge status={`invoice-${i.status}`} /></td>
+                    <td>{owesBalance(i) && prompting !== i.id && (
+                      <button type="button" className="btn btn-small btn-mpesa" onClick={() => setPrompting(i.id)}
+                        aria-label={t("prompt.forInvoice", { number: i.number })}>{t("prompt.send")}</button>
+                    )}</td>
+                  </tr>
+                  {prompting === i.id && (
+                    <tr className="prompt-row">
+                      <td colSpan={8}>
+                        <MpesaPrompt target={{ invoice_id: i.id }} bookingId={i.booking_id} amount={i.balance}
+                          phone={customers.get(i.user_id)?.phone}
+                          title={[t("prompt.titleInvoice", { number: i.number }), customers.get(i.user_id)?.name].filter(Boolean).join(" · ")}
+                          onPaid={() => { setPaidByPrompt((p) => [...p, i.id]); void invoices.reload(); }}
+                          onClose={() => setPrompting(null)} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>

@@ -1,0 +1,143 @@
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { api, errorOf, type ApiError } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { formatKES } from "../../lib/money";
+import { paidWith } from "../../lib/paymentMethod";
+import { startPaymentPoller, type PaymentSnapshot, type Poller } from "../../lib/paymentPoller";
+import { lookAtPayment } from "../../lib/paymentStatus";
+import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
+import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
+
+/** What the prompt charges: a customer's pending booking (its total) or their open invoice (its balance). */
+export type PromptFor = { booking_id: number } | { invoice_id: number };
+
+type Stage = "form" | "sending" | "waiting" | "success" | "failed" | "timeout";
+
+/**
+ * An operator sends the M-PESA prompt to a customer's phone (`POST /api/payments/mpesa/prompt`) for someone at the desk
+ * or on the phone, then follows the payment through its booking's payment status until it is paid (the receipt) or
+ * failed (the reason, and the form again). The payment is the customer's; `onPaid` lets the page refresh its row.
+ */
+export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, onClose }: {
+  target: PromptFor;
+  /** The booking whose payment status shows this payment (an invoice's: its rental's). */
+  bookingId: number;
+  amount: number;
+  /** The customer's phone on record, prefilled (undefined while it loads, null when they have none). */
+  phone: string | null | undefined;
+  title: string;
+  onPaid: () => void;
+  onClose: () => void;
+}) {
+  const { t } = useI18n();
+  const titleId = useId();
+  const [value, setValue] = useState(displayPhone(phone));
+  const edited = useRef(false);
+  const [touched, setTouched] = useState(false);
+  const [stage, setStage] = useState<Stage>("form");
+  const [sentTo, setSentTo] = useState("");
+  // What the prompt asked for: the row's balance reads 0 once the invoice is paid, the panel still says what was paid.
+  const [charged, setCharged] = useState<number | null>(null);
+  const [snapshot, setSnapshot] = useState<PaymentSnapshot | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const poller = useRef<Poller | null>(null);
+  const paidRef = useRef(onPaid);
+  paidRef.current = onPaid;
+
+  // The number on record may come after the form opened: fill it in unless the operator typed one meanwhile.
+  useEffect(() => {
+    if (phone && !edited.current) setValue(displayPhone(phone));
+  }, [phone]);
+  useEffect(() => () => poller.current?.stop(), []);
+
+  const normalized = normalizeKenyanPhone(value);
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    if (!normalized) return;
+    setError(null);
+    setSnapshot(null);
+    setStage("sending");
+    try {
+      const { data, error: err, response } = await api.POST("/api/payments/mpesa/prompt", {
+        body: { ...target, phone_number: normalized },
+      });
+      if (!data) {
+        setError(errorOf(err, response.status, response));
+        setStage("form");
+        return;
+      }
+      const paymentId = data.data.payment_id;
+      setSentTo(displayPhone(normalized));
+      setCharged(amount);
+      setStage("waiting");
+      poller.current?.stop();
+      poller.current = startPaymentPoller({
+        intervalMs: 1000,
+        maxIntervalMs: 4000,
+        timeoutMs: 150_000,
+        fetchStatus: () => lookAtPayment(bookingId, paymentId),
+        onUpdate: (s) => {
+          if (s.status === "pending") return;
+          setSnapshot(s);
+          setStage(s.status);
+          if (s.status === "success") paidRef.current();
+        },
+        onDone: (outcome) => {
+          if (outcome === "timeout") setStage("timeout");
+        },
+      });
+    } catch {
+      setError({ message: "", status: 0 });
+      setStage("form");
+    }
+  };
+
+  const formShown = stage === "form" || stage === "sending" || stage === "failed" || stage === "timeout";
+  const close = (
+    <button type="button" className="btn btn-small btn-ghost" onClick={onClose}>{t("prompt.close")}</button>
+  );
+  return (
+    <section className="prompt-panel stack-sm" aria-labelledby={titleId}>
+      <p className="prompt-title" id={titleId}>{title}</p>
+      <p className="prompt-amount">{t("prompt.amount", { amount: formatKES(charged ?? amount) })}</p>
+      {stage === "waiting" && (
+        <Alert kind="info">
+          <p>{t("prompt.sent", { phone: sentTo })}</p>
+          <Spinner label={t("pay.waiting")} />
+        </Alert>
+      )}
+      {stage === "success" && (
+        <Alert kind="success" title={t("pay.successTitle")}>
+          <p>{t("prompt.paid", {
+            receipt: t(`receipt.${paidWith(snapshot?.method ?? "mpesa")}`), code: snapshot?.transactionCode ?? "—",
+          })}</p>
+        </Alert>
+      )}
+      {stage === "failed" && (
+        <Alert kind="error" title={t("pay.failedTitle")}>
+          <p>{snapshot?.reason ?? t("pay.failedGeneric")}</p>
+          <p>{t("prompt.failedHint")}</p>
+        </Alert>
+      )}
+      {stage === "timeout" && <Alert kind="warning">{t("prompt.timeout")}</Alert>}
+      {formShown ? (
+        <form className="stack-sm" onSubmit={send} noValidate>
+          <TextField label={t("prompt.phone")} type="tel" inputMode="tel" autoComplete="off" value={value}
+            hint={t("pay.phoneHint")} error={touched && !normalized ? t("signup.phoneError") : undefined}
+            onChange={(e) => { edited.current = true; setValue(e.target.value); }} />
+          <ErrorAlert error={error} />
+          <div className="row-actions">
+            <button className="btn btn-small btn-mpesa" type="submit" disabled={stage === "sending"}>
+              {stage === "sending" ? t("common.wait") : stage === "form" ? t("prompt.submit") : t("prompt.retry")}
+            </button>
+            {close}
+          </div>
+        </form>
+      ) : close}
+    </section>
+  );
+}
+
+// InvoicePage loads this module lazily (only an operator ever sees it): its default export.
+export default MpesaPrompt;
