@@ -239,6 +239,32 @@ def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
     assert_no_sideways_scroll(page)
 
 
+def test_a_customer_who_left_the_pesapal_page_unpaid_pays_by_mpesa_at_once(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=3300, size="small")
+    customer = register_customer(portal)
+    page = new_page(PHONE)
+    page.goto("/login")
+    page.get_by_label("Email").fill(customer["email"])
+    page.get_by_label("Password").fill(customer["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/bookings$"))
+    page.goto(f"/units/{unit['id']}")
+    page.get_by_role("button", name="Reserve and continue to payment").click()
+    expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
+    booking_url = page.url
+    page.get_by_role("button", name="Pay by card or Airtel Money").click()
+    expect(page.get_by_label("Card number")).to_be_visible()
+
+    page.goto(booking_url)  # the customer leaves Pesapal's page without paying
+    expect(page.get_by_role("status").filter(has_text="A card payment was started")).to_be_visible()
+    expect(page.get_by_text("Check your phone")).to_have_count(0)  # no M-PESA prompt to wait for
+    check_page(page, "13c-card-left-open-phone")
+    page.get_by_role("button", name="Pay KES 3,300").click()  # M-PESA at once: not "already in progress"
+    expect(page.get_by_text("Booking confirmed")).to_be_visible(timeout=30_000)
+
+
 def test_a_customer_reads_their_messages_and_sets_how_to_be_reached(
     new_page: Any, check_page: Any, portal: str
 ) -> None:

@@ -84,7 +84,10 @@ export function BookingPage() {
   const rate = monthlyRateOf(booking);
   const title = unit.data ? t("units.unit", { number: unit.data.unit_number }) : t("bookings.booking", { id });
   const payable = awaitingPayment(booking);
-  const paymentPending = payment.data?.status === "pending";
+  // A pending card payment is a Pesapal page the customer may have left unpaid: nothing to wait for on their phone,
+  // and paying again releases it (payments asks Pesapal first).
+  const paymentPending = payment.data?.status === "pending" && payment.data.method !== "card";
+  const cardLeftOpen = payment.data?.status === "pending" && payment.data.method === "card";
   const minutes = Math.floor(left / 60);
   const seconds = String(left % 60).padStart(2, "0");
 
@@ -146,6 +149,7 @@ export function BookingPage() {
             <h2 id="pay">{t("pay.title")}</h2>
             <p className="muted">{t("pay.lead")}</p>
             <p className="quote-total"><Price amount={booking.total_price} /></p>
+            {cardLeftOpen && !paid && <p className="muted" role="status">{t("card.leftOpen")}</p>}
             {payment.loading && payment.data === undefined ? <Spinner label={t("common.loading")} /> : (
               <MpesaPay bookingId={booking.id} amount={booking.total_price} resume={paymentPending}
                 onPaid={() => { setPaid(true); void bookings.reload(); }} onFailed={() => void bookings.reload()} />
