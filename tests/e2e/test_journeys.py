@@ -153,3 +153,21 @@ def test_an_operator_sends_the_mpesa_prompt_to_a_customer_who_pays_with_their_pi
     assert status["status"] == "success" and status["amount"] == 3000
     entries = admin.get("/api/payments/admin/audit").json()["data"]
     assert any(e["action"] == "payment.prompted" and e["details"]["booking_id"] == booking["id"] for e in entries)
+
+
+def test_a_walk_in_customer_is_booked_at_the_desk_and_pays_by_the_operators_prompt(
+    customer: Api, admin: Api, new_unit: Any
+) -> None:
+    unit = new_unit(monthly_price=2400)
+    start = far_future(260).isoformat()
+    r = admin.post("/api/bookings/for-customer", {"user_id": customer.user["id"], "unit_id": unit["id"],
+                                                  "start_date": start, "plan": "monthly"})
+    assert r.status_code == 201, r.text
+    booking = r.json()["data"]
+    assert booking["user_id"] == customer.user["id"] and booking["total_price"] == 2400
+    assert customer.post("/api/bookings/for-customer", {"user_id": customer.user["id"], "unit_id": unit["id"],
+                                                        "start_date": start}).status_code == 403
+    assert admin.post("/api/payments/mpesa/prompt", {"booking_id": booking["id"], "phone_number": PAYS}
+                      ).status_code == 200
+    confirmed = customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
+    assert confirmed["plan"] == "monthly"

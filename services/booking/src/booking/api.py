@@ -7,14 +7,22 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from booking import rentals, service
-from booking.schemas import MAX_ID, AnyBookingOut, BookingCreate, BookingOut, BookingStatus, MoveOut
+from booking.schemas import (
+    MAX_ID,
+    AnyBookingOut,
+    BookingCreate,
+    BookingForCustomer,
+    BookingOut,
+    BookingStatus,
+    MoveOut,
+)
 from booking.settings import Settings
 from jeshkit.db import SessionDep
 from jeshkit.errors import Forbidden
 from jeshkit.internal import InternalBooking
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
-from jeshkit.security import CurrentUser
+from jeshkit.security import AdminUser, CurrentUser
 
 router = APIRouter(prefix="/api/bookings", tags=["booking"], responses=ERROR_RESPONSES)
 internal_router = APIRouter(prefix="/internal/bookings", include_in_schema=False)
@@ -62,6 +70,31 @@ def create_booking(
         plan=body.plan,
     )
     return _answer(BookingOut.of(booking, admin=user.is_admin), 201)
+
+
+@router.post("/for-customer", status_code=201, response_model=Envelope[AnyBookingOut],
+             summary="Book a unit for a customer (admin)")
+def create_booking_for_customer(
+    body: BookingForCustomer, admin: AdminUser, session: SessionDep, inventory: InventoryDep, settings: SettingsDep,
+    request: Request,
+) -> Response:
+    """A customer at the desk or on the phone: the booking is theirs (`user_id`: their bookings, their hold reminder,
+    their payment), with the rules and answers of `POST /api/bookings`; then `POST /api/payments/mpesa/prompt` sends
+    the M-PESA prompt to their phone. 404 `Customer not found` when auth has no such account (503 when auth cannot be
+    asked). The operator's act is in booking's audit log (`booking.created_for_customer`)."""
+    service.check_customer(auth=Peer("auth", settings.auth_base_url, request.app.state.http), user_id=body.user_id)
+    booking = service.create_booking(
+        session=session,
+        user_id=body.user_id,
+        unit_id=body.unit_id,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        inventory=inventory,
+        hold_seconds=settings.booking_hold_seconds,
+        plan=body.plan,
+        booked_by=admin,
+    )
+    return _answer(BookingOut.of(booking, admin=True), 201)
 
 
 @router.get("", response_model=Envelope[list[AnyBookingOut]], summary="The caller's bookings (admin: all)")

@@ -58,6 +58,12 @@ class BookingCreate(BaseModel):
     plan: Plan = "fixed"
 
 
+class BookingForCustomer(BookingCreate):
+    """POST /api/bookings/for-customer (admin): the same booking, made by an operator for the customer `user_id`."""
+
+    user_id: IdInt
+
+
 class MoveOut(BaseModel):
     """POST /api/bookings/{id}/move-out."""
 

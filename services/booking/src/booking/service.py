@@ -20,7 +20,9 @@ from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUn
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, RefundRequired, UnitReleased, stage
 from jeshkit.events.booking import Plan
 from jeshkit.events.inventory import UnitFacts
+from jeshkit.internal import InternalUser
 from jeshkit.peers import Peer, fetch_on_miss
+from jeshkit.security import Principal
 
 log = logging.getLogger("booking.service")
 
@@ -254,11 +256,13 @@ def create_booking(
     inventory: Peer,
     hold_seconds: int,
     plan: str = "fixed",
+    booked_by: Principal | None = None,
 ) -> Booking:
     """Book a unit for [start_date, end_date): priced here, held until paid, never overlapping another.
 
     A `monthly` rental keeps the unit's monthly_price as its rate and charges the first month now; without
-    an end_date it holds the unit from start_date on."""
+    an end_date it holds the unit from start_date on. `booked_by`: an operator booking for the customer `user_id`
+    (at the desk), audited with the booking."""
     check_booking_dates(start_date=start_date, end_date=end_date, today=today_in_nairobi(), plan=plan)
     monthly_price, bookable = get_unit_terms(session=session, unit_id=unit_id, inventory=inventory)
     if not bookable:
@@ -310,8 +314,18 @@ def create_booking(
                 raise BadRequest("Unit not available") from None
             raise
     stage(session, BookingCreated(**booking_fields(booking), hold_expires_at=hold_expires_at))
+    if booked_by is not None:
+        audit.record(session, booked_by, "booking.created_for_customer", f"booking:{booking.id}", {
+            "user_id": user_id, "unit_id": unit_id, "start_date": start_date.isoformat(),
+            "end_date": end_date.isoformat() if end_date else None, "plan": plan, "total_price": price})
     session.commit()
     return booking
+
+
+def check_customer(*, auth: Peer, user_id: int) -> None:
+    """An operator books for an account auth knows (asked with no transaction open): 404 otherwise."""
+    if auth.get_as(f"/internal/users/{user_id}", InternalUser) is None:
+        raise NotFound("Customer not found")
 
 
 def get_booking(*, session: Session, booking_id: int) -> Booking:
