@@ -1,7 +1,8 @@
 """Collections at the desk: an operator sends the M-PESA prompt to a customer's phone from the console (the number on
 record prefilled), for a pending booking in the bookings table and for an open invoice in the invoices table and on
 the invoice's page; the console follows the payment to the customer's receipt and shows the row paid, or shows why
-M-PESA did not take it (a phone ending in 1032: the customer cancelled the prompt)."""
+M-PESA did not take it (a phone ending in 1032: the customer cancelled the prompt). A walk-in customer is booked at
+the desk from their page in the console, then prompted there."""
 
 from __future__ import annotations
 
@@ -120,3 +121,62 @@ def test_an_operator_prompts_for_an_open_invoice_and_sees_why_it_failed(
     rows = admin_api.client.get("/api/invoices", params={"user_id": customer["user"]["id"]}).json()["data"]
     paid = next(i for i in rows if i["id"] == invoice["id"])
     assert paid["status"] == "paid" and [p["method"] for p in paid["payments"]] == ["mpesa"], paid
+
+
+def test_an_operator_books_a_unit_for_a_walk_in_customer_and_collects_by_prompt(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=4800, size="small")
+    customer = register_customer(portal, phone="0722456789", name="Baraka Mwangi")
+    customer_id = customer["user"]["id"]
+
+    desk = new_page(DESKTOP)
+    admin_logs_in(desk)
+    desk.goto(f"/admin/customers/{customer_id}")
+    expect(desk.get_by_role("heading", name="Baraka Mwangi", level=1)).to_be_visible()
+    form = desk.get_by_role("form", name="Book a unit for this customer")
+    form.get_by_label("Unit", exact=True).select_option(label=f"{unit['unit_number']} · Small · KES 4,800 / month")
+    form.get_by_label("How long?").select_option(label="Month to month")
+    expect(form.get_by_label("End date")).to_have_count(0)  # month to month: open-ended
+    expect(form.locator(".quote")).to_contain_text("KES 4,800 / month")  # the unit's rent, as the portal quotes it
+    check_page(desk, "74-console-desk-booking-desktop")
+    form.get_by_role("button", name="Book for the customer").click()
+
+    booked = desk.get_by_role("status").filter(has_text=re.compile(r"Booking #\d+ made: unit "))
+    expect(booked).to_contain_text(f"unit {unit['unit_number']}")
+    expect(booked).to_contain_text("Pending")
+    made = re.search(r"Booking #(\d+)", booked.inner_text())
+    assert made, booked.inner_text()
+    booking_id = int(made[1])
+    # The booking is the customer's own.
+    rows = admin_api.client.get("/api/bookings", params={"user_id": customer_id}).json()["data"]
+    assert [(b["id"], b["unit_id"], b["plan"], b["total_price"]) for b in rows] == [
+        (booking_id, unit["id"], "monthly", 4800)], rows
+    # The unit is no longer offered.
+    expect(form.get_by_label("Unit", exact=True).locator("option", has_text=unit["unit_number"])).to_have_count(0)
+
+    # The prompt panel opens at once for it, with the number on record.
+    panel = desk.get_by_role("region", name=f"M-PESA prompt for booking #{booking_id} · Baraka Mwangi")
+    expect(panel).to_contain_text("KES 4,800 — the customer enters their M-PESA PIN")
+    expect(panel.get_by_label("Customer's M-PESA number")).to_have_value("0722 456 789")
+    panel.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.get_by_role("status").filter(has_text="Prompt sent to 0722 456 789.")).to_be_visible()
+    paid = panel.get_by_role("status").filter(has_text="Payment received")
+    expect(paid).to_contain_text(re.compile(r"M-PESA receipt \w+"))
+    receipt = re.search(r"M-PESA receipt (\w+)\.", paid.inner_text())
+    assert receipt, paid.inner_text()
+    expect(booked).to_contain_text("Confirmed")  # read again until booking has confirmed it
+    check_page(desk, "75-console-desk-booking-paid-desktop")
+
+    desk.get_by_role("button", name="Kiswahili").click()
+    expect(desk.get_by_role("heading", name="Mkodishie mteja huyu chumba")).to_be_visible()
+    nafasi = desk.get_by_role("status").filter(has_text=f"Nafasi #{booking_id} imewekwa")
+    expect(nafasi).to_contain_text("Imethibitishwa")
+    desk.get_by_role("button", name="English").click()
+
+    # The customer's booking is confirmed and paid with that receipt.
+    rows = admin_api.client.get("/api/bookings", params={"user_id": customer_id}).json()["data"]
+    assert [(b["id"], b["status"], b["payment_status"]) for b in rows] == [(booking_id, "confirmed", "success")], rows
+    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as mine:
+        status = mine.get(f"/api/payments/status/{booking_id}").json()["data"]
+    assert (status["status"], status["transaction_code"], status["amount"]) == ("success", receipt[1], 4800)

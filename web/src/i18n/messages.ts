@@ -510,6 +510,13 @@ export const en = {
   "prompt.timeout": "M-PESA has not answered yet. The payment shows here once it is settled: send again only if the customer did not pay.",
   "prompt.invoiceTitle": "Collect by M-PESA",
   "prompt.invoiceText": "Send the M-PESA prompt for the balance to the customer's phone: they enter their PIN to pay.",
+  "desk.title": "Book a unit for this customer",
+  "desk.unit": "Unit",
+  "desk.pickUnit": "Choose an available unit",
+  "desk.noUnits": "No unit is available right now.",
+  "desk.submit": "Book for the customer",
+  "desk.hint": "The booking is the customer's and holds the unit while they pay: send the M-PESA prompt to their phone next.",
+  "desk.booked": "Booking #{id} made: unit {number}",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1024,4 +1031,11 @@ export const sw: Record<MessageKey, string> = {
   "prompt.timeout": "M-PESA bado haijajibu. Malipo yataonekana hapa yakikamilika: tuma tena tu kama mteja hakulipa.",
   "prompt.invoiceTitle": "Kusanya kwa M-PESA",
   "prompt.invoiceText": "Tuma ombi la M-PESA la salio kwa simu ya mteja: anaweka PIN yake kulipa.",
+  "desk.title": "Mkodishie mteja huyu chumba",
+  "desk.unit": "Chumba",
+  "desk.pickUnit": "Chagua chumba kilicho wazi",
+  "desk.noUnits": "Hakuna chumba kilicho wazi kwa sasa.",
+  "desk.submit": "Kodi kwa ajili ya mteja",
+  "desk.hint": "Nafasi ni ya mteja na inashikilia chumba anapolipa: kisha tuma ombi la M-PESA kwa simu yake.",
+  "desk.booked": "Nafasi #{id} imewekwa: chumba {number}",
 };

@@ -4,8 +4,9 @@ import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
 import { useLoad } from "../lib/useLoad";
-import { addDays, daysBetween, formatDay, isIsoDate, nairobiDate } from "../lib/dates";
-import { fixedRangeEstimate } from "../lib/money";
+import { addDays, formatDay, isIsoDate, nairobiDate } from "../lib/dates";
+import { quoteBooking } from "../lib/bookingQuote";
+import { BookingQuote } from "../components/BookingQuote";
 import { Price } from "../components/Price";
 import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge, TextField } from "../components/ui";
 import { sizeLabel } from "./UnitsPage";
@@ -37,11 +38,9 @@ export function UnitPage() {
   if (!unit.data) return <ErrorAlert error={unit.error ?? { message: t("units.notFound"), status: 404 }} />;
   const u = unit.data;
   const monthly = plan === "monthly";
-  const validRange = isIsoDate(start) && start >= today && (monthly || (isIsoDate(end) && end > start));
-  const days = validRange && !monthly ? daysBetween(start, end) : 0;
-  const estimate = validRange ? fixedRangeEstimate(u.monthly_price, days) : null;
-  const rangeError = !isIsoDate(start) || !isIsoDate(end) ? undefined
-    : start < today ? t("book.startPast") : end <= start ? t("book.endBeforeStart") : undefined;
+  const quote = quoteBooking({ plan, start, end, today, monthlyPrice: u.monthly_price });
+  const validRange = quote.valid;
+  const rangeError = quote.rangeError ? t(quote.rangeError) : undefined;
 
   const book = async (e: FormEvent) => {
     e.preventDefault();
@@ -115,23 +114,7 @@ export function UnitPage() {
                     onChange={(e) => setEnd(e.target.value)} />
                 )}
               </div>
-              <div className="quote" aria-live="polite">
-                {monthly && validRange ? (
-                  <>
-                    <p className="quote-line">{t("book.monthlyQuote")}</p>
-                    <p className="quote-total"><Price amount={u.monthly_price} per="month" /></p>
-                    <p className="field-hint">{t("book.monthlyQuoteHint")}</p>
-                  </>
-                ) : estimate !== null ? (
-                  <>
-                    <p className="quote-line">{t("book.days", { n: days })}</p>
-                    <p className="quote-total"><Price amount={estimate} estimate /></p>
-                    <p className="field-hint">{t("book.estimateHint")}</p>
-                  </>
-                ) : (
-                  <p className="field-hint">{t("book.pickDates")}</p>
-                )}
-              </div>
+              <BookingQuote plan={plan} monthlyPrice={u.monthly_price} quote={quote} />
               <ErrorAlert error={bookError} />
               <button className="btn btn-primary btn-block" type="submit" disabled={!validRange || submitting}>
                 {submitting ? t("common.wait") : user ? t("book.reserve") : t("book.loginToBook")}

@@ -12,6 +12,7 @@ import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../../componen
 import { NotFoundPage } from "../NotFoundPage";
 import { RoleBadge } from "./customerParts";
 import { MessageList } from "../../components/MessageList";
+import { BookForCustomer } from "./BookForCustomer";
 
 type Answer = { data?: { data: CustomerDetail }; error?: unknown; response: Response };
 type Action = { confirm: MessageKey; done: MessageKey; call: (userId: number) => Promise<Answer> };
@@ -169,6 +170,7 @@ function CustomerPage({ id }: { id: number }) {
           </ul>
         </section>
       </div>
+      {!c.closed_at && <BookForCustomer customer={c} />}
       <CustomerMessages id={c.id} />
     </div>
   );
