@@ -227,5 +227,5 @@ def test_openapi_documents_the_public_routes_only(start_booking):
     assert set(paths) == {"/api/bookings", "/api/bookings/{user_id}", "/api/bookings/{booking_id}/cancel",
                           "/api/bookings/admin/dead-letters", "/api/bookings/admin/dead-letters/{letter_id}/replay",
                           "/api/bookings/admin/audit",
-                          "/api/bookings/{booking_id}/move-out"}
+                          "/api/bookings/{booking_id}/move-out", "/api/bookings/for-customer"}
     assert set(paths["/api/bookings"]) == {"get", "post"}
