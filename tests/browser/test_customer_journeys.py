@@ -201,10 +201,9 @@ def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
     assert r.status_code == 401
 
 
-def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
-    new_page: Any, check_page: Any, admin_api: Any, portal: str
-) -> None:
-    unit = admin_api.unit(price=3600, size="small")
+def reserved_on_a_phone(new_page: Any, admin_api: Any, portal: str, *, price: int) -> tuple[Any, str]:
+    """A new customer logged in on a phone who has reserved a new unit at `price`: the page, on the booking's URL."""
+    unit = admin_api.unit(price=price, size="small")
     customer = register_customer(portal)
     page = new_page(PHONE)
     page.goto("/login")
@@ -215,7 +214,13 @@ def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
     page.goto(f"/units/{unit['id']}")
     page.get_by_role("button", name="Reserve and continue to payment").click()
     expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
-    booking_url = page.url
+    return page, page.url
+
+
+def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    page, booking_url = reserved_on_a_phone(new_page, admin_api, portal, price=3600)
     page.get_by_role("button", name="Pay by card or Airtel Money").click()
 
     # Pesapal's page (the simulator): a declined card first, then a good one.
@@ -242,18 +247,7 @@ def test_a_customer_pays_by_card_on_the_pesapal_page_and_comes_back_confirmed(
 def test_a_customer_who_left_the_pesapal_page_unpaid_pays_by_mpesa_at_once(
     new_page: Any, check_page: Any, admin_api: Any, portal: str
 ) -> None:
-    unit = admin_api.unit(price=3300, size="small")
-    customer = register_customer(portal)
-    page = new_page(PHONE)
-    page.goto("/login")
-    page.get_by_label("Email").fill(customer["email"])
-    page.get_by_label("Password").fill(customer["password"])
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/bookings$"))
-    page.goto(f"/units/{unit['id']}")
-    page.get_by_role("button", name="Reserve and continue to payment").click()
-    expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
-    booking_url = page.url
+    page, booking_url = reserved_on_a_phone(new_page, admin_api, portal, price=3300)
     page.get_by_role("button", name="Pay by card or Airtel Money").click()
     expect(page.get_by_label("Card number")).to_be_visible()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from booking import rentals, service
 from booking.schemas import (
@@ -22,7 +23,7 @@ from jeshkit.errors import Forbidden
 from jeshkit.internal import InternalBooking
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
-from jeshkit.security import AdminUser, CurrentUser
+from jeshkit.security import AdminUser, CurrentUser, Principal
 
 router = APIRouter(prefix="/api/bookings", tags=["booking"], responses=ERROR_RESPONSES)
 internal_router = APIRouter(prefix="/internal/bookings", include_in_schema=False)
@@ -59,17 +60,7 @@ def create_booking(
     """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap).
 
     `plan:"monthly"`: a monthly rental (`end_date` optional, `monthly_rate` fixed now, `total_price` = first month)."""
-    booking = service.create_booking(
-        session=session,
-        user_id=user.id,
-        unit_id=body.unit_id,
-        start_date=body.start_date,
-        end_date=body.end_date,
-        inventory=inventory,
-        hold_seconds=settings.booking_hold_seconds,
-        plan=body.plan,
-    )
-    return _answer(BookingOut.of(booking, admin=user.is_admin), 201)
+    return _book(body, user.id, user, session=session, inventory=inventory, settings=settings)
 
 
 @router.post("/for-customer", status_code=201, response_model=Envelope[AnyBookingOut],
@@ -83,18 +74,23 @@ def create_booking_for_customer(
     the M-PESA prompt to their phone. 404 `Customer not found` when auth has no such account (503 when auth cannot be
     asked). The operator's act is in booking's audit log (`booking.created_for_customer`)."""
     service.check_customer(auth=Peer("auth", settings.auth_base_url, request.app.state.http), user_id=body.user_id)
+    return _book(body, body.user_id, admin, session=session, inventory=inventory, settings=settings, booked_by=admin)
+
+
+def _book(body: BookingCreate, user_id: int, caller: Principal, *, session: Session, inventory: Peer,
+          settings: Settings, booked_by: Principal | None = None) -> Response:
     booking = service.create_booking(
         session=session,
-        user_id=body.user_id,
+        user_id=user_id,
         unit_id=body.unit_id,
         start_date=body.start_date,
         end_date=body.end_date,
         inventory=inventory,
         hold_seconds=settings.booking_hold_seconds,
         plan=body.plan,
-        booked_by=admin,
+        booked_by=booked_by,
     )
-    return _answer(BookingOut.of(booking, admin=True), 201)
+    return _answer(BookingOut.of(booking, admin=caller.is_admin), 201)
 
 
 @router.get("", response_model=Envelope[list[AnyBookingOut]], summary="The caller's bookings (admin: all)")
