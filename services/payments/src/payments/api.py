@@ -79,7 +79,7 @@ def prompt_mpesa_payment(
 
 
 def _start_push(
-    request: Request, session: Session, user: Principal, body: InitiateMpesaPayment | PaymentPrompt, *,
+    request: Request, session: Session, user: Principal, body: PaymentPrompt, *,
     amount: float | None = None, account_reference: str | None = None, for_owner: bool = False,
 ) -> Envelope[MpesaPaymentStarted]:
     if (body.booking_id is None) == (body.invoice_id is None):

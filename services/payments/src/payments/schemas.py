@@ -7,36 +7,31 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 
 
-class InitiateMpesaPayment(BaseModel):
-    """POST /api/payments/mpesa/initiate (compat). `amount` is only checked against the booking's total."""
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")  # JSON true is not 1 here
+    return value
+
+
+class PaymentPrompt(BaseModel):
+    """POST /api/payments/mpesa/prompt (admin): a customer's pending booking or open invoice, and the phone that gets
+    the prompt; what every M-PESA push is asked for."""
 
     booking_id: int | None = Field(default=None, description="the booking to pay (or give invoice_id)")
     invoice_id: int | None = Field(default=None, description="an invoice to pay (its balance), instead of a booking")
     phone_number: str | int = Field(description="07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX or 2547XXXXXXXX")
+
+    _no_boolean_target = field_validator("booking_id", "invoice_id", "phone_number", mode="before")(
+        staticmethod(_not_a_boolean))
+
+
+class InitiateMpesaPayment(PaymentPrompt):
+    """POST /api/payments/mpesa/initiate (compat). `amount` is only checked against the booking's total."""
+
     amount: float | None = Field(default=None, description="must equal the booking's total_price")
     account_reference: str | None = Field(default=None, description="shown to the payer; at most 12 characters")
 
-    @field_validator("booking_id", "invoice_id", "phone_number", "amount", mode="before")
-    @classmethod
-    def _not_a_boolean(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("must be a number")  # JSON true is not 1 here
-        return value
-
-
-class PaymentPrompt(BaseModel):
-    """POST /api/payments/mpesa/prompt (admin): a customer's pending booking or open invoice, and their phone."""
-
-    booking_id: int | None = Field(default=None, description="the customer's pending booking (or give invoice_id)")
-    invoice_id: int | None = Field(default=None, description="the customer's open invoice (its balance)")
-    phone_number: str | int = Field(description="the phone that gets the prompt: 07XXXXXXXX, +2547XXXXXXXX, ...")
-
-    @field_validator("booking_id", "invoice_id", "phone_number", mode="before")
-    @classmethod
-    def _not_a_boolean(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("must be a number")  # JSON true is not 1 here
-        return value
+    _no_boolean_amount = field_validator("amount", mode="before")(staticmethod(_not_a_boolean))
 
 
 class PayInvoice(BaseModel):

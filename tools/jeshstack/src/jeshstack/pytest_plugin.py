@@ -216,3 +216,22 @@ def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield stack
     stop.set()
     stack.stop()
+
+
+@pytest.fixture
+def spans() -> Iterator[Any]:
+    """Tracing on (jeshkit.tracing) for the services and middleware this test starts, every finished span kept in
+    memory: an opentelemetry InMemorySpanExporter (the SDK is imported only by the tests that ask for it)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from jeshkit import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use_provider(provider)
+    yield exporter
+    tracing.use_provider(None)
+    provider.shutdown()

@@ -33,6 +33,8 @@ from payments.service.settle import flag, lease_next, lock_payment, settle
 log = logging.getLogger("payments.service")
 
 ABANDONED = 9  # PaymentFailed's result code of a card order nobody paid in time (Pesapal has no code for it)
+# What an order Pesapal says nobody has paid comes to, when it no longer holds its booking or invoice.
+NOT_PAID = Settlement(ABANDONED, "Not paid", reason="The card payment was not completed")
 
 
 def customer_of(http: httpx.Client, *, auth_url: str, authorization: str) -> Customer:
@@ -239,8 +241,7 @@ def release_unpaid_card_orders(
             break
         payment = lock_payment(session, payment_id)
         if payment is not None and payment.status in UNSETTLED:
-            settle(session, payment, settlement or Settlement(
-                ABANDONED, "Not paid", reason="The card payment was not completed"))
+            settle(session, payment, settlement or NOT_PAID)
             paid += payment.status == "success"
             if settlement is None:
                 log.info("card order of payment %s left unpaid: released for a new payment", payment_id)
@@ -271,7 +272,6 @@ def fail_abandoned_card_orders(
             except ProviderError as exc:
                 log.warning("abandoned card orders not checked, Pesapal unavailable: %s", exc.message)
                 break
-            apply_card_settlement(session, payment_id, settlement or Settlement(
-                ABANDONED, "Not paid", reason="The card payment was not completed"))
+            apply_card_settlement(session, payment_id, settlement or NOT_PAID)
             done += 1
     return done
