@@ -170,3 +170,15 @@ def test_a_hook_whose_path_holds_a_secret_leaves_no_access_log_line(start_gatewa
     assert [e["RequestMethod"] for e in gateway.access_entries("after-the-hooks")] == ["GET"]
     log = gateway.access_log.read_text()
     assert secret not in log and "/hooks/" not in log and "/mpesa/callback" not in log
+
+
+def test_the_access_log_keeps_the_path_without_its_query(start_gateway: Any) -> None:
+    """An operator's search puts a phone number or an email in the query (`GET /api/auth/users?q=0712…`): the
+    access log keeps the path, not the query."""
+    gateway = start_gateway(["auth"])
+    client = gateway.client()
+    phone = f"07{uuid.uuid4().int % 10**8:08d}"
+    client.get("/api/auth/users", params={"q": phone, "limit": 5}, headers={"X-Request-Id": "search"})
+    [entry] = gateway.access_entries("search")
+    assert entry["RequestPath"] == "/api/auth/users"
+    assert phone not in gateway.access_log.read_text()
