@@ -114,6 +114,15 @@ def test_invoice_two_is_issued_on_its_lead_day_reminded_and_paid_by_mpesa(
     assert paid["balance"] == 0 and paid["payments"][0]["receipt"]
     rental = account(customer, booking["id"])
     assert (rental["delinquency_stage"], rental["access"], rental["balance"]) == ("current", "active", 0)
+    # The customer is told of each payment once: the first month by the booking's confirmation ("Paid KES …"), not
+    # again as invoice 1's receipt; invoice 2 by its receipt (it comes after invoice 1's InvoicePaid: a barrier).
+    assert [e["with_booking"] for e in billing_events(jesh_stack, "InvoicePaid", booking["id"])] == [True, False]
+    receipts = wait_for(lambda: rows if len(rows := customer.get("/api/notifications", params={
+        "template": "payment_received"}).json()["data"]) >= 2 else None, timeout=20, what="invoice 2's receipt")
+    assert sorted(r["channel"] for r in receipts) == ["email", "sms"]
+    assert all(second["number"] in r["body"] and first["number"] not in r["body"] for r in receipts)
+    confirmed = customer.get("/api/notifications", params={"template": "booking_confirmed"}).json()["data"]
+    assert [r["channel"] for r in confirmed if r["channel"] == "sms"] == ["sms"]
 
 
 def test_unpaid_rent_gets_one_late_fee_then_lock_out_then_lien(customer: Api, admin: Api, new_unit: Any,

@@ -50,7 +50,10 @@ def test_a_rental_paid_at_booking_gets_invoice_two_on_its_lead_day_reminders_and
     assert paid["balance"] == 0 and paid["payments"][0]["amount"] == 4500
     account = billing.account(11)
     assert (account["balance"], account["delinquency_stage"], account["access"]) == (0, "current", "active")
-    assert [e["invoice_id"] for e in billing.events("InvoicePaid", booking_id=11)] == [first["id"], second["id"]]
+    paid_events = billing.events("InvoicePaid", booking_id=11)
+    assert [e["invoice_id"] for e in paid_events] == [first["id"], second["id"]]
+    # Invoice 1 was paid by the booking's own payment (its confirmation speaks of that money), invoice 2 by its own.
+    assert [e["with_booking"] for e in paid_events] == [True, False]
     # Running the same days again changes nothing.
     billing.advance(11, second_start)
     assert len(billing.invoices(11)) == 2 and len(billing.events("InvoiceReminder", booking_id=11)) == 2

@@ -179,6 +179,19 @@ def test_every_billing_refund_and_transport_event_has_its_message(start_notifica
                for m in mails)
 
 
+def test_a_rentals_first_invoice_paid_with_the_booking_sends_no_second_receipt(n):
+    """Invoice 1 of a monthly rental is paid by the booking's own payment: the booking's confirmation already says
+    "Paid KES …"; a "Received KES … for invoice …" for the same money would be a second message for it."""
+    n.user(9, phone="254700000009")
+    first = invoice(9, invoice_id=8, number="INV-2031-00008", amount_paid=3500, balance=0, receipt="SBX1",
+                    method="mpesa", with_booking=True)
+    n.publish("InvoicePaid", first, source="billing")
+    n.publish("InvoicePaid", invoice(9, amount_paid=3500, balance=0, receipt="SBX2", method="mpesa"), source="billing")
+    [row] = n.wait_rows(1, template="payment_received", channel="sms")
+    assert "INV-2031-00007" in row["body"]
+    assert [r["body"] for r in n.rows(user_id=9) if "INV-2031-00008" in r["body"]] == []
+
+
 def test_malformed_event_data_is_parked_not_half_applied(n):
     from sqlalchemy import text
 

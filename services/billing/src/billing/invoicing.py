@@ -136,5 +136,6 @@ def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment 
         if invoice in session.new:
             session.flush()  # InvoicePaid carries its id and number
         receipt, method = (payment.receipt, cast(Method, payment.method)) if payment is not None else (None, None)
+        with_booking = payment is not None and payment.invoice_id is None  # the booking's own payment
         ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt,
-                                         method=method))
+                                         method=method, with_booking=with_booking))

@@ -126,6 +126,8 @@ def make_handlers(policy: Policy) -> Handlers:
 
     def invoice_handler(template: str) -> Handler:
         def handle(session: Session, data: InvoiceFacts, event: Event) -> None:
+            if isinstance(data, InvoicePaid) and data.with_booking:
+                return  # a rental's first invoice, paid with the booking: its confirmation names that money
             values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date}
             if isinstance(data, InvoiceReminder):
                 values["days"] = data.days_until_due

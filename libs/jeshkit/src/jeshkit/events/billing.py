@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from jeshkit.events.base import Count, Day, EventData, Id, Kes, Text
+from jeshkit.events.base import Count, Day, EventData, Flag, Id, Kes, Text
 from jeshkit.events.payments import Method
 
 
@@ -55,6 +55,10 @@ class InvoicePaid(InvoiceFacts):
     method: Method | None = Field(
         default=None, description="how the payment that completed it was made; null when none did (absent from "
         "events published before it was added)"
+    )
+    with_booking: Flag = Field(
+        default=False, description="paid by the booking's own payment (a monthly rental's first invoice, paid when "
+        "the booking was): the booking's confirmation already tells the customer of that money"
     )
 
 
