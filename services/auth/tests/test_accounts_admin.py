@@ -4,6 +4,7 @@ every session of an account, lift the account-wide login guard. Admins only; eve
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import pytest
 from sqlalchemy import text
@@ -111,12 +112,13 @@ def test_the_detail_tells_how_the_account_signs_in(auth, admin, customers):
 
     before = detail().json()["data"]
     assert before["active_sessions"] == 1  # the registration's
+    assert before["last_login_at"] is not None  # registering chose the password and signed in: not "Never"
     assert before["login_guarded_until"] is None
     assert login(auth, "wanjiru.kamau@example.com").status_code == 200
     after = detail().json()["data"]
 
     assert after["active_sessions"] == 2
-    assert after["last_login_at"] is not None
+    assert datetime.fromisoformat(after["last_login_at"]) > datetime.fromisoformat(before["last_login_at"])
     assert after["phone"] == "254712345678"
     missing = auth.get("/api/auth/users/999999", headers=admin["headers"])
     assert missing.status_code == 404

@@ -83,12 +83,12 @@ def _auth_out(result: AuthResult) -> AuthOut:
 
 @router.post("/register", status_code=201, response_model=AuthOut, responses=LOGIN_RESPONSES,
              dependencies=RATE_LIMITED)
-def register(body: RegisterIn, session: SessionDep, credentials: CredentialsDep) -> AuthOut:
+def register(body: RegisterIn, session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep) -> AuthOut:
     """Create an account (always role `user`) and sign it in. 429 with Retry-After when this client address
     has sent too many /login and /register requests."""
     result = service.register(
         session=session, credentials=credentials,
-        email=body.email, phone=body.phone, name=body.name, password=body.password,
+        email=body.email, phone=body.phone, name=body.name, password=body.password, client_ip=ip,
     )
     return _auth_out(result)
 

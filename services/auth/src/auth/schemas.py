@@ -195,7 +195,8 @@ class AccountOut(BaseModel):
 class AccountDetailOut(AccountOut):
     """One account with how it signs in."""
 
-    last_login_at: datetime | None = Field(description="the last login with its password (a refresh does not count)")
+    last_login_at: datetime | None = Field(description=(
+        "the last login with its password, registering included (a refresh does not count)"))
     active_sessions: int = Field(description="signed-in devices: refresh token families not ended or expired")
     login_guarded_until: datetime | None = Field(
         description="while set, too many wrong passwords from many addresses: only addresses the account has "

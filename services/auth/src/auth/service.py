@@ -35,7 +35,13 @@ from auth.models import (
 )
 from auth.passwords import Passwords
 from auth.schemas import normalise_email, normalise_name
-from auth.throttle import LoginPolicy, clear_login_attempts, count_account_attempt, count_login_attempt
+from auth.throttle import (
+    LoginPolicy,
+    clear_login_attempts,
+    count_account_attempt,
+    count_login_attempt,
+    remember_login_address,
+)
 from auth.tokens import AccessTokens, hash_refresh_token, new_refresh_token
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from jeshkit.events import SessionsEnded, UserRegistered, UserUpdated, stage
@@ -74,15 +80,18 @@ def utcnow() -> datetime:
 
 
 def register(
-    *, session: Session, credentials: Credentials, email: str, phone: str, name: str, password: str
+    *, session: Session, credentials: Credentials, email: str, phone: str, name: str, password: str, client_ip: str
 ) -> AuthResult:
-    """Create a user account (role user), publish UserRegistered and start a session."""
+    """Create a user account (role user), publish UserRegistered and start a session: the account's first login,
+    from this address."""
     password_hash = credentials.passwords.hash(password)
     user = insert_user(session, email=email, name=name, phone=phone, role="user", password_hash=password_hash)
     if user is None:
         session.rollback()
         raise BadRequest("Email already registered")
-    result = start_session(session, credentials=credentials, user=user, now=utcnow())
+    now = utcnow()
+    remember_login_address(session, user_id=user.id, client_ip=client_ip, now=now)
+    result = start_session(session, credentials=credentials, user=user, now=now)
     session.commit()
     log.info("user %s registered", user.id)
     return result

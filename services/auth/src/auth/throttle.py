@@ -210,6 +210,12 @@ def clear_login_attempts(session: Session, *, user_id: int, email: str, client_i
         .where(AccountLoginGuard.email == email, AccountLoginGuard.failures > 0)
         .values(failures=AccountLoginGuard.failures - 1)
     )
+    remember_login_address(session, user_id=user_id, client_ip=client_ip, now=now)
+
+
+def remember_login_address(session: Session, *, user_id: int, client_ip: str, now: datetime) -> None:
+    """The account signed in with its password from this address now (a login, or the registration that chose the
+    password): its last login, and an address its login guard lets through (never commits)."""
     known = insert(KnownLoginAddress).values(user_id=user_id, client_ip=client_ip, last_success_at=now)
     session.execute(known.on_conflict_do_update(
         index_elements=[KnownLoginAddress.user_id, KnownLoginAddress.client_ip],
