@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from booking.changes import lock_booking, require_refund, stage_confirmed
 from booking.models import Booking
-from booking.service import is_overlap_refusal, lock_booking, require_refund, save_unit_snapshot, stage_confirmed
+from booking.service import is_overlap_refusal, save_unit_snapshot
 from jeshkit.consumer import Handlers, UnknownReference
 from jeshkit.events import Event, PaymentFailed, PaymentSucceeded, UnitCreated, UnitUpdated
 

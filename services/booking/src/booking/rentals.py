@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
+from booking.changes import lock_booking
 from booking.models import Booking
-from booking.service import lock_booking, today_in_nairobi
+from booking.service import today_in_nairobi
 from jeshkit import audit
 from jeshkit.audit import ActorRef
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound

@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TypedDict, cast
+from typing import cast
 
 from sqlalchemy import Row, Table, bindparam, exists, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from booking.changes import booking_fields, cancel_row, lock_booking, require_refund
 from booking.models import Booking, Refund, Unit
 from jeshkit import audit
 from jeshkit.audit import ActorRef
 from jeshkit.clock import nairobi_today
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
-from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, RefundRequired, UnitReleased, stage
-from jeshkit.events.booking import Plan
+from jeshkit.events import BookingCreated, stage
 from jeshkit.events.inventory import UnitFacts
 from jeshkit.internal import InternalUser
 from jeshkit.peers import Peer, fetch_on_miss
@@ -127,97 +127,6 @@ def get_unit_terms(*, session: Session, unit_id: int, inventory: Peer) -> Row[in
     if terms is None:
         raise NotFound("Unit not found")
     return terms
-
-
-# --- state changes shared by use cases and event handlers (no commit) -------------------------------
-def cancel_row(*, session: Session, booking: Booking, reason: str, now: datetime) -> None:
-    """Cancel a locked booking, release its dates, stage BookingCancelled + UnitReleased."""
-    booking.status = "cancelled"
-    booking.cancel_reason = reason
-    booking.cancelled_at = now
-    booking.updated_at = now
-    stage(
-        session,
-        BookingCancelled(
-            booking_id=booking.id,
-            user_id=booking.user_id,
-            unit_id=booking.unit_id,
-            start_date=booking.start_date,
-            end_date=booking.end_date,
-            reason=reason,  # type: ignore[arg-type]
-        ),
-    )
-    stage(
-        session,
-        UnitReleased(
-            booking_id=booking.id,
-            unit_id=booking.unit_id,
-            start_date=booking.start_date,
-            end_date=booking.end_date,
-            reason=reason,
-        ),
-    )
-
-
-class BookingFields(TypedDict):
-    """What BookingCreated and BookingConfirmed both tell about a booking."""
-
-    booking_id: int
-    user_id: int
-    unit_id: int
-    start_date: date
-    end_date: date | None
-    total_price: int
-    plan: Plan
-    monthly_rate: int | None
-
-
-def booking_fields(booking: Booking) -> BookingFields:
-    return {
-        "booking_id": booking.id,
-        "user_id": booking.user_id,
-        "unit_id": booking.unit_id,
-        "start_date": booking.start_date,
-        "end_date": booking.end_date,
-        "total_price": booking.total_price,
-        "plan": cast(Plan, booking.plan),  # the column's check constraint allows only these
-        "monthly_rate": booking.monthly_rate,
-    }
-
-
-def stage_confirmed(*, session: Session, booking: Booking) -> None:
-    """Stage BookingConfirmed for a booking that just became confirmed."""
-    stage(session, BookingConfirmed(**booking_fields(booking)))
-
-
-def require_refund(
-    *, session: Session, booking: Booking, amount: int, payment_id: int, receipt: str | None, reason: str
-) -> bool:
-    """Record money that must go back to the payer and stage RefundRequired (once per payment)."""
-    if session.scalar(select(exists().where(Refund.payment_id == payment_id))):
-        return False
-    booking.refunds.append(
-        Refund(payment_id=payment_id, amount=amount, receipt=receipt, reason=reason, status="required")
-    )
-    stage(
-        session,
-        RefundRequired(
-            booking_id=booking.id,
-            user_id=booking.user_id,
-            unit_id=booking.unit_id,
-            amount=amount,
-            payment_id=payment_id,
-            receipt=receipt,
-            reason=reason,
-        ),
-    )
-    log.warning("refund required for booking %s (payment %s, %s KES): %s", booking.id, payment_id, amount, reason)
-    return True
-
-
-def lock_booking(*, session: Session, booking_id: int) -> Booking | None:
-    """The booking, its row locked until the transaction ends."""
-    return session.scalars(select(Booking).where(Booking.id == booking_id).with_for_update()).first()
 
 
 def _release_stale_holds(
