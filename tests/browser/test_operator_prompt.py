@@ -136,15 +136,21 @@ def test_an_operator_books_a_unit_for_a_walk_in_customer_and_collects_by_prompt(
     expect(desk.get_by_role("heading", name="Baraka Mwangi", level=1)).to_be_visible()
     form = desk.get_by_role("form", name="Book a unit for this customer")
     form.get_by_label("Unit", exact=True).select_option(label=f"{unit['unit_number']} · Small · KES 4,800 / month")
+    # The quote as the portal shows it, but worded for the operator: about the customer, not to them.
+    form.get_by_label("How long?").select_option(label="Fixed dates")
+    expect(form.locator(".quote")).to_contain_text("shown before the customer pays.")
     form.get_by_label("How long?").select_option(label="Month to month")
     expect(form.get_by_label("End date")).to_have_count(0)  # month to month: open-ended
     expect(form.locator(".quote")).to_contain_text("KES 4,800 / month")  # the unit's rent, as the portal quotes it
+    expect(form.locator(".quote")).to_contain_text("The customer pays the first month now;")
+    expect(form.locator(".quote")).not_to_contain_text("You pay")
     check_page(desk, "74-console-desk-booking-desktop")
     form.get_by_role("button", name="Book for the customer").click()
 
     booked = desk.get_by_role("status").filter(has_text=re.compile(r"Booking #\d+ made: unit "))
     expect(booked).to_contain_text(f"unit {unit['unit_number']}")
     expect(booked).to_contain_text("Pending")
+    expect(booked).to_contain_text("Until the customer moves out")
     made = re.search(r"Booking #(\d+)", booked.inner_text())
     assert made, booked.inner_text()
     booking_id = int(made[1])
@@ -172,6 +178,7 @@ def test_an_operator_books_a_unit_for_a_walk_in_customer_and_collects_by_prompt(
     expect(desk.get_by_role("heading", name="Mkodishie mteja huyu chumba")).to_be_visible()
     nafasi = desk.get_by_role("status").filter(has_text=f"Nafasi #{booking_id} imewekwa")
     expect(nafasi).to_contain_text("Imethibitishwa")
+    expect(nafasi).to_contain_text("Hadi mteja atakapohama")
     desk.get_by_role("button", name="English").click()
 
     # The customer's booking is confirmed and paid with that receipt.

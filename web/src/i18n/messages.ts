@@ -517,6 +517,11 @@ export const en = {
   "desk.submit": "Book for the customer",
   "desk.hint": "The booking is the customer's and holds the unit while they pay: send the M-PESA prompt to their phone next.",
   "desk.booked": "Booking #{id} made: unit {number}",
+  // What the operator reads where the customer would read "you": about the customer, not to them.
+  "desk.monthlyQuoteHint": "The customer pays the first month now; later invoices come a week before each month starts.",
+  "desk.estimateHint": "The exact price is computed by Jesh Storage and shown before the customer pays.",
+  "desk.pickDates": "Pick the customer's dates to see the price.",
+  "admin.openEnded": "Until the customer moves out",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1038,4 +1043,8 @@ export const sw: Record<MessageKey, string> = {
   "desk.submit": "Kodi kwa ajili ya mteja",
   "desk.hint": "Nafasi ni ya mteja na inashikilia chumba anapolipa: kisha tuma ombi la M-PESA kwa simu yake.",
   "desk.booked": "Nafasi #{id} imewekwa: chumba {number}",
+  "desk.monthlyQuoteHint": "Mteja analipa mwezi wa kwanza sasa; ankara zinazofuata huja wiki moja kabla ya kila mwezi.",
+  "desk.estimateHint": "Bei kamili huhesabiwa na Jesh Storage na kuonyeshwa kabla mteja hajalipa.",
+  "desk.pickDates": "Chagua tarehe za mteja uone bei.",
+  "admin.openEnded": "Hadi mteja atakapohama",
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { quoteBooking } from "./bookingQuote";
+import { en, sw, type MessageKey } from "../i18n/messages";
+import { QUOTE_WORDING, quoteBooking } from "./bookingQuote";
 
 const today = "2026-12-03";
 
@@ -25,5 +26,25 @@ describe("quoteBooking", () => {
     expect(quoteBooking({ plan: "fixed", start: "2026-12-1", end: "2026-12-10", today, monthlyPrice: 3500 }))
       .toEqual({ valid: false, rangeError: null, days: 0, estimate: null });
     expect(quoteBooking({ plan: "fixed", start: today, end: "", today, monthlyPrice: 3500 }).valid).toBe(false);
+  });
+});
+
+describe("QUOTE_WORDING", () => {
+  // The desk's sentences that the portal words for the customer: the quote's hints and an open-ended rental's end.
+  const operatorKeys: MessageKey[] = [...Object.values(QUOTE_WORDING.operator), "admin.openEnded"];
+
+  it("the operator reads about the customer, in every language", () => {
+    for (const key of operatorKeys) {
+      expect(en[key], key).toMatch(/\bcustomer\b/);
+      expect(en[key], key).not.toMatch(/\byou(r|rs)?\b/i);
+      expect(sw[key], key).toMatch(/\bmteja\b/i);
+    }
+  });
+  it("the customer's portal keeps its own wording", () => {
+    expect(QUOTE_WORDING.customer).toEqual({
+      monthlyHint: "book.monthlyQuoteHint", estimateHint: "book.estimateHint", pickDates: "book.pickDates",
+    });
+    expect(en["book.monthlyQuoteHint"]).toBe(
+      "You pay the first month now; later invoices come a week before each month starts.");
   });
 });

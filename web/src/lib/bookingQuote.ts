@@ -1,3 +1,4 @@
+import type { MessageKey } from "../i18n/messages";
 import { daysBetween, isIsoDate } from "./dates";
 import { fixedRangeEstimate } from "./money";
 
@@ -27,3 +28,13 @@ export function quoteBooking({ plan, start, end, today, monthlyPrice }: {
     : start < today ? "book.startPast" : end <= start ? "book.endBeforeStart" : null;
   return { valid, rangeError, days, estimate: valid && !monthly ? fixedRangeEstimate(monthlyPrice, days) : null };
 }
+
+/** Who reads a quote: the customer booking on the portal, or the operator booking for them at the desk. */
+export type QuoteReader = "customer" | "operator";
+
+/** The quote's sentences that speak to its reader: the customer is told what they pay, the operator what the customer
+ *  pays. The rest of the quote (the rent, the days, the price) reads the same to both. */
+export const QUOTE_WORDING = {
+  customer: { monthlyHint: "book.monthlyQuoteHint", estimateHint: "book.estimateHint", pickDates: "book.pickDates" },
+  operator: { monthlyHint: "desk.monthlyQuoteHint", estimateHint: "desk.estimateHint", pickDates: "desk.pickDates" },
+} as const satisfies Record<QuoteReader, Record<string, MessageKey>>;

@@ -91,7 +91,7 @@ export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
         <div className="stack-sm">
           <Alert kind="success" title={t("desk.booked", { id: b.id, number: made.unit.unit_number })}>
             <p>
-              {formatDay(b.start_date, lang)} – {b.end_date ? formatDay(b.end_date, lang) : t("booking.openEnded")}
+              {formatDay(b.start_date, lang)} – {b.end_date ? formatDay(b.end_date, lang) : t("admin.openEnded")}
               {" · "}<Price amount={b.total_price} />{" · "}<StatusBadge status={b.status} />
             </p>
           </Alert>
@@ -131,7 +131,7 @@ export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
               onChange={(e) => setEnd(e.target.value)} />
           )}
         </div>
-        {unit && <BookingQuote plan={plan} monthlyPrice={unit.monthly_price} quote={quote} />}
+        {unit && <BookingQuote plan={plan} monthlyPrice={unit.monthly_price} quote={quote} reader="operator" />}
         <ErrorAlert error={error ?? units.error} />
         <div className="actions">
           <button type="submit" className="btn btn-primary" disabled={busy || !unit || !quote.valid}>
