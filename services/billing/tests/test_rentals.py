@@ -33,6 +33,8 @@ def test_move_out_stops_billing_for_periods_starting_on_or_after_it(start_billin
     assert invoices[1]["period_start"] == second.isoformat()  # the period before it is still owed
     assert account["end_date"] == third.isoformat() and account["next_invoice_date"] is None
     assert account["status"] == "ended" and account["balance"] == invoices[1]["balance"]
+    # The gate code is free for another rental now: its former tenant no longer sees it, nor access to the unit.
+    assert (account["gate_code"], account["access"]) == (None, "ended")
 
 
 def test_the_test_clock_never_goes_back_and_only_admins_use_it(start_billing):

@@ -73,6 +73,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
   const access = accessState(a, invoices.data ?? []);
   const paidNumbers = (invoices.data ?? []).filter((i) => paidInvoices.includes(i.id)).map((i) => i.number).join(", ");
   const suspended = access.access === "suspended";
+  const ended = access.access === "ended";
 
   const paid = (inv: Invoice) => {
     setPaidInvoices((p) => [...p, inv.id]);
@@ -140,12 +141,17 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
           </Alert>
         )}
         {movedOut && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
-        <p className="field-hint">{t("rental.gateCode")}</p>
-        <p className={`gate-code${suspended ? " suspended" : ""}`} aria-label={t("rental.gateCodeIs", { code: a.gate_code.split("").join(" ") })}>
-          {a.gate_code}
-        </p>
+        {ended && <Alert kind="info" title={t("rental.endedTitle")}>{t("rental.endedText")}</Alert>}
+        {a.gate_code && !ended && (
+          <>
+            <p className="field-hint">{t("rental.gateCode")}</p>
+            <p className={`gate-code${suspended ? " suspended" : ""}`} aria-label={t("rental.gateCodeIs", { code: a.gate_code.split("").join(" ") })}>
+              {a.gate_code}
+            </p>
+          </>
+        )}
         <dl className="facts">
-          <div><dt>{t("rental.access")}</dt><dd><StatusBadge status={suspended ? "suspended" : "active"} /></dd></div>
+          <div><dt>{t("rental.access")}</dt><dd><StatusBadge status={access.access} /></dd></div>
           <div><dt>{t("rental.stage")}</dt><dd><StageBadge stage={a.delinquency_stage} /></dd></div>
           <div><dt>{t("rental.balance")}</dt><dd><Price amount={a.balance} /></dd></div>
           <div><dt>{t("booking.monthlyRate")}</dt><dd><Price amount={a.monthly_rate} per="month" /></dd></div>
@@ -202,7 +208,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
         )}
       </section>
 
-      <section className="card stack-sm" aria-labelledby="autopay">
+      {!ended && <section className="card stack-sm" aria-labelledby="autopay">
         <h2 id="autopay">{t("rental.autopay")}</h2>
         <p className="muted">{t("rental.autopayText")}</p>
         {a.autopay.enabled ? (
@@ -219,9 +225,9 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
           </>
         )}
         <ErrorAlert error={autopayError} />
-      </section>
+      </section>}
 
-      {!a.end_date && (
+      {!a.end_date && !ended && (
         <form className="card stack-sm" onSubmit={giveNotice} aria-labelledby="moveout">
           <h2 id="moveout">{t("rental.moveOutTitle")}</h2>
           <p className="muted">{t("rental.moveOutText")}</p>

@@ -91,7 +91,7 @@ const BADGE: Record<string, string> = {
   maintenance: "muted", cancelled: "muted", failed: "bad",
   required: "warn", approved: "info", paying: "info", paid: "ok",
   queued: "muted", sent: "info", delivered: "ok",
-  active: "ok", suspended: "bad", "invoice-open": "warn", "invoice-paid": "ok", "invoice-void": "muted",
+  active: "ok", suspended: "bad", ended: "muted", "invoice-open": "warn", "invoice-paid": "ok", "invoice-void": "muted",
 };
 
 const REFUND_LABELS: Record<string, string> = {

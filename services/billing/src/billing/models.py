@@ -74,6 +74,16 @@ class Rental(Base):
 
     invoices: Mapped[list[Invoice]] = relationship(back_populates="rental", order_by="Invoice.period_start")
 
+    @property
+    def access_now(self) -> str:
+        """`active`, `suspended`, or `ended` once the rental has ended (its gate code free for another rental)."""
+        return "ended" if self.status == "ended" else self.access
+
+    @property
+    def gate_code_now(self) -> str | None:
+        """The gate code while the rental lasts; None once it has ended."""
+        return None if self.status == "ended" else self.gate_code
+
 
 class Invoice(Base):
     """One period's bill. `total` is the sum of its lines; it is settled by allocations of payments."""
