@@ -34,6 +34,7 @@ def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
     page.goto(f"/units/{unit['id']}")
     page.get_by_label("Month to month").check()
     expect(page.locator(".quote")).to_contain_text("KES 6,000")
+    expect(page.locator(".quote")).to_contain_text("You pay the first month now;")  # the desk's says "The customer"
     check_page(page, "30-unit-monthly-phone")
     page.get_by_role("button", name="Reserve and continue to payment").click()
     expect(page).to_have_url(re.compile(r"/bookings/\d+$"))

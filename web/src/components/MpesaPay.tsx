@@ -1,10 +1,10 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useState } from "react";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
-import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
-import { startPaymentPoller, type PaymentSnapshot, type Poller } from "../lib/paymentPoller";
+import { displayPhone } from "../lib/phone";
 import { lookAtPayment } from "../lib/paymentStatus";
+import { useMpesaSubmit, type SendResult } from "../lib/useMpesaSubmit";
 import { Alert, ErrorAlert, Spinner, TextField } from "./ui";
 import { formatKES } from "../lib/money";
 import { paidWith } from "../lib/paymentMethod";
@@ -15,8 +15,6 @@ async function initiateBookingPayment(bookingId: number, phone: string): Promise
   });
   return data ? null : errorOf(error, response.status);
 }
-
-type Stage = "idle" | "sending" | "waiting" | "success" | "failed" | "timeout";
 
 /**
  * Pay a booking by M-PESA: confirm the phone, send the STK Push, "check your phone" while the prompt is out,
@@ -30,67 +28,21 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
   const { t } = useI18n();
   const { user } = useSession();
   const [phone, setPhone] = useState(displayPhone(user?.phone ?? ""));
-  const [stage, setStage] = useState<Stage>("idle");
-  const [snapshot, setSnapshot] = useState<PaymentSnapshot | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [touched, setTouched] = useState(false);
-  const poller = useRef<Poller | null>(null);
-  const paidRef = useRef(onPaid);
-  paidRef.current = onPaid;
-  const failedRef = useRef(onFailed);
-  failedRef.current = onFailed;
-
-  const watch = () => {
-    poller.current?.stop();
-    setStage("waiting");
-    poller.current = startPaymentPoller({
-      intervalMs: 1000,
-      maxIntervalMs: 4000,
-      timeoutMs: 150_000,
-      fetchStatus: () => lookAtPayment(bookingId),
-      onUpdate: (s) => {
-        setSnapshot(s);
-        if (s.status === "success") {
-          setStage("success");
-          paidRef.current();
-        } else if (s.status === "failed") {
-          setStage("failed");
-          failedRef.current?.();
-        }
-      },
-      onDone: (outcome) => {
-        if (outcome === "timeout") setStage("timeout");
-      },
-    });
-  };
+  const { stage, snapshot, error, normalized, phoneInvalid, onSubmit, watch, stop } = useMpesaSubmit(phone, {
+    send: async (phoneNumber): Promise<SendResult> => {
+      const refused = start ? await start(phoneNumber) : await initiateBookingPayment(bookingId, phoneNumber);
+      return refused ? { error: refused } : {};
+    },
+    look: () => lookAtPayment(bookingId),
+    onPaid,
+    onFailed,
+  });
 
   useEffect(() => {
     if (resume) watch();
-    return () => poller.current?.stop();
+    return stop;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [bookingId]);
-
-  const normalized = normalizeKenyanPhone(phone);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setTouched(true);
-    if (!normalized) return;
-    setError(null);
-    setSnapshot(null);
-    setStage("sending");
-    try {
-      const refused = start ? await start(normalized) : await initiateBookingPayment(bookingId, normalized);
-      if (refused) {
-        setError(refused);
-        setStage("idle");
-        return;
-      }
-      watch();
-    } catch {
-      setError({ message: "", status: 0 });
-      setStage("idle");
-    }
-  };
 
   if (stage === "success") {
     return (
@@ -112,7 +64,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
     );
   }
   return (
-    <form className="stack-sm" onSubmit={submit} noValidate>
+    <form className="stack-sm" onSubmit={onSubmit} noValidate>
       {stage === "failed" && (
         <Alert kind="error" title={t("pay.failedTitle")}>
           <p>{snapshot?.reason ?? t("pay.failedGeneric")}</p>
@@ -121,7 +73,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
       )}
       {stage === "timeout" && <Alert kind="warning">{t("pay.timeout")}</Alert>}
       <TextField label={t("pay.phone")} type="tel" inputMode="tel" autoComplete="tel" value={phone}
-        hint={t("pay.phoneHint")} error={touched && !normalized ? t("signup.phoneError") : undefined}
+        hint={t("pay.phoneHint")} error={phoneInvalid ? t("signup.phoneError") : undefined}
         onChange={(e) => setPhone(e.target.value)} />
       <ErrorAlert error={error} />
       <button className="btn btn-mpesa btn-block" type="submit" disabled={stage === "sending"}>

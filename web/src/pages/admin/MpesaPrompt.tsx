@@ -1,24 +1,18 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
-import { api, errorOf, type ApiError } from "../../api/client";
+import { useEffect, useId, useRef, useState } from "react";
+import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { formatKES } from "../../lib/money";
 import { paidWith } from "../../lib/paymentMethod";
-import { startPaymentPoller, type PaymentSnapshot, type Poller } from "../../lib/paymentPoller";
 import { lookAtPayment } from "../../lib/paymentStatus";
-import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
+import { displayPhone } from "../../lib/phone";
+import { useMpesaSubmit } from "../../lib/useMpesaSubmit";
 import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
 
 /** What the prompt charges: a customer's pending booking (its total) or their open invoice (its balance). */
 export type PromptFor = { booking_id: number } | { invoice_id: number };
 
-type Stage = "form" | "sending" | "waiting" | "success" | "failed" | "timeout";
-
-/**
- * An operator sends the M-PESA prompt to a customer's phone (`POST /api/payments/mpesa/prompt`) for someone at the desk
- * or on the phone, then follows the payment through its booking's payment status until it is paid (the receipt) or
- * failed (the reason, and the form again). The payment is the customer's; `onPaid` lets the page refresh its row.
- */
-export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, onClose }: {
+/** What a console page gives the prompt panel. */
+export type MpesaPromptProps = {
   target: PromptFor;
   /** The booking whose payment status shows this payment (an invoice's: its rental's). */
   bookingId: number;
@@ -28,72 +22,39 @@ export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, o
   title: string;
   onPaid: () => void;
   onClose: () => void;
-}) {
+};
+
+/**
+ * An operator sends the M-PESA prompt to a customer's phone (`POST /api/payments/mpesa/prompt`) for someone at the desk
+ * or on the phone, then follows the payment through its booking's payment status until it is paid (the receipt) or
+ * failed (the reason, and the form again). The payment is the customer's; `onPaid` lets the page refresh its row.
+ */
+export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, onClose }: MpesaPromptProps) {
   const { t } = useI18n();
   const titleId = useId();
   const [value, setValue] = useState(displayPhone(phone));
   const edited = useRef(false);
-  const [touched, setTouched] = useState(false);
-  const [stage, setStage] = useState<Stage>("form");
-  const [sentTo, setSentTo] = useState("");
   // What the prompt asked for: the row's balance reads 0 once the invoice is paid, the panel still says what was paid.
   const [charged, setCharged] = useState<number | null>(null);
-  const [snapshot, setSnapshot] = useState<PaymentSnapshot | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const poller = useRef<Poller | null>(null);
-  const paidRef = useRef(onPaid);
-  paidRef.current = onPaid;
+  const { stage, snapshot, error, sentTo, phoneInvalid, onSubmit } = useMpesaSubmit(value, {
+    send: async (phoneNumber) => {
+      const { data, error: err, response } = await api.POST("/api/payments/mpesa/prompt", {
+        body: { ...target, phone_number: phoneNumber },
+      });
+      if (!data) return { error: errorOf(err, response.status, response) };
+      setCharged(amount);
+      return { paymentId: data.data.payment_id };
+    },
+    look: (paymentId) => lookAtPayment(bookingId, paymentId),
+    onPaid,
+  });
 
   // The number on record may come after the form opened: fill it in unless the operator typed one meanwhile.
   useEffect(() => {
     if (phone && !edited.current) setValue(displayPhone(phone));
   }, [phone]);
-  useEffect(() => () => poller.current?.stop(), []);
 
-  const normalized = normalizeKenyanPhone(value);
-  const send = async (e: FormEvent) => {
-    e.preventDefault();
-    setTouched(true);
-    if (!normalized) return;
-    setError(null);
-    setSnapshot(null);
-    setStage("sending");
-    try {
-      const { data, error: err, response } = await api.POST("/api/payments/mpesa/prompt", {
-        body: { ...target, phone_number: normalized },
-      });
-      if (!data) {
-        setError(errorOf(err, response.status, response));
-        setStage("form");
-        return;
-      }
-      const paymentId = data.data.payment_id;
-      setSentTo(displayPhone(normalized));
-      setCharged(amount);
-      setStage("waiting");
-      poller.current?.stop();
-      poller.current = startPaymentPoller({
-        intervalMs: 1000,
-        maxIntervalMs: 4000,
-        timeoutMs: 150_000,
-        fetchStatus: () => lookAtPayment(bookingId, paymentId),
-        onUpdate: (s) => {
-          if (s.status === "pending") return;
-          setSnapshot(s);
-          setStage(s.status);
-          if (s.status === "success") paidRef.current();
-        },
-        onDone: (outcome) => {
-          if (outcome === "timeout") setStage("timeout");
-        },
-      });
-    } catch {
-      setError({ message: "", status: 0 });
-      setStage("form");
-    }
-  };
-
-  const formShown = stage === "form" || stage === "sending" || stage === "failed" || stage === "timeout";
+  const formShown = stage === "idle" || stage === "sending" || stage === "failed" || stage === "timeout";
   const close = (
     <button type="button" className="btn btn-small btn-ghost" onClick={onClose}>{t("prompt.close")}</button>
   );
@@ -103,7 +64,7 @@ export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, o
       <p className="prompt-amount">{t("prompt.amount", { amount: formatKES(charged ?? amount) })}</p>
       {stage === "waiting" && (
         <Alert kind="info">
-          <p>{t("prompt.sent", { phone: sentTo })}</p>
+          <p>{t("prompt.sent", { phone: displayPhone(sentTo) })}</p>
           <Spinner label={t("pay.waiting")} />
         </Alert>
       )}
@@ -122,14 +83,14 @@ export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, o
       )}
       {stage === "timeout" && <Alert kind="warning">{t("prompt.timeout")}</Alert>}
       {formShown ? (
-        <form className="stack-sm" onSubmit={send} noValidate>
+        <form className="stack-sm" onSubmit={onSubmit} noValidate>
           <TextField label={t("prompt.phone")} type="tel" inputMode="tel" autoComplete="off" value={value}
-            hint={t("pay.phoneHint")} error={touched && !normalized ? t("signup.phoneError") : undefined}
+            hint={t("pay.phoneHint")} error={phoneInvalid ? t("signup.phoneError") : undefined}
             onChange={(e) => { edited.current = true; setValue(e.target.value); }} />
           <ErrorAlert error={error} />
           <div className="row-actions">
             <button className="btn btn-small btn-mpesa" type="submit" disabled={stage === "sending"}>
-              {stage === "sending" ? t("common.wait") : stage === "form" ? t("prompt.submit") : t("prompt.retry")}
+              {stage === "sending" ? t("common.wait") : stage === "idle" ? t("prompt.submit") : t("prompt.retry")}
             </button>
             {close}
           </div>
