@@ -170,7 +170,7 @@ function InvoiceDocument({ invoice: inv, reload }: { invoice: Invoice; reload: (
           {prompting ? (
             <LazyChunk>
               <MpesaPrompt target={{ invoice_id: inv.id }} bookingId={inv.booking_id} amount={inv.balance}
-                phone={billedTo?.phone} title={[t("prompt.titleInvoice", { number: inv.number }), billedTo?.name].filter(Boolean).join(" · ")}
+                customer={billedTo} title={t("prompt.titleInvoice", { number: inv.number })}
                 onPaid={() => { setPaidByPrompt(true); void reload(); }} onClose={() => setPrompting(false)} />
             </LazyChunk>
           ) : (

@@ -6,12 +6,11 @@ import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { awaitingPayment, loadBookings, loadUnitIndex } from "../../lib/bookings";
 import { useCustomers } from "../../lib/customerNames";
-import { useReloadWhile } from "../../lib/useReloadWhile";
 import { formatDay } from "../../lib/dates";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge, TextField } from "../../components/ui";
 import { CustomerName } from "./customerParts";
-import { MpesaPrompt } from "./MpesaPrompt";
+import { PromptRow, useRowPrompts } from "./PromptRow";
 
 const STATUSES = ["pending", "confirmed", "cancelled"] as const;
 type Status = (typeof STATUSES)[number];
@@ -35,12 +34,8 @@ export function AdminBookings() {
     if (error) window.alert(errorOf(error, response.status).message);
     void bookings.reload();
   };
-  // The booking an M-PESA prompt is being sent for, and the ones paid by a prompt: booking confirms them on hearing of
-  // the payment, so the list is read again until it shows them confirmed.
-  const [prompting, setPrompting] = useState<number | null>(null);
-  const [paidByPrompt, setPaidByPrompt] = useState<number[]>([]);
-  useReloadWhile(bookings.data?.some((b) => paidByPrompt.includes(b.id) && b.status === "pending") ?? false,
-    bookings.reload);
+  // Booking confirms a booking paid by a prompt on hearing of the payment: the list is read again until it shows it.
+  const prompts = useRowPrompts(bookings.data, (b) => b.status === "pending", bookings.reload);
   const sortedUnits = [...(units.data?.values() ?? [])].sort((a, b) => a.unit_number.localeCompare(b.unit_number));
 
   return (
@@ -92,8 +87,8 @@ export function AdminBookings() {
                     </td>
                     <td>
                       <div className="row-actions">
-                        {awaitingPayment(b) && prompting !== b.id && (
-                          <button type="button" className="btn btn-small btn-mpesa" onClick={() => setPrompting(b.id)}
+                        {awaitingPayment(b) && prompts.open !== b.id && (
+                          <button type="button" className="btn btn-small btn-mpesa" onClick={() => prompts.openFor(b.id)}
                             aria-label={t("prompt.forBooking", { id: b.id })}>{t("prompt.send")}</button>
                         )}
                         {b.status !== "cancelled" && (
@@ -103,16 +98,10 @@ export function AdminBookings() {
                       </div>
                     </td>
                   </tr>
-                  {prompting === b.id && (
-                    <tr className="prompt-row">
-                      <td colSpan={8}>
-                        <MpesaPrompt target={{ booking_id: b.id }} bookingId={b.id} amount={b.total_price}
-                          phone={customers.get(b.user_id)?.phone}
-                          title={[t("prompt.titleBooking", { id: b.id }), customers.get(b.user_id)?.name].filter(Boolean).join(" · ")}
-                          onPaid={() => { setPaidByPrompt((p) => [...p, b.id]); void bookings.reload(); }}
-                          onClose={() => setPrompting(null)} />
-                      </td>
-                    </tr>
+                  {prompts.open === b.id && (
+                    <PromptRow colSpan={8} target={{ booking_id: b.id }} bookingId={b.id} amount={b.total_price}
+                      customer={customers.get(b.user_id)} title={t("prompt.titleBooking", { id: b.id })}
+                      {...prompts.handlers(b.id)} />
                   )}
                 </Fragment>
               ))}

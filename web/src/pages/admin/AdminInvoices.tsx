@@ -1,4 +1,4 @@
-import { Fragment, useState } from "react";
+import { Fragment } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
@@ -6,12 +6,11 @@ import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { useCustomers } from "../../lib/customerNames";
 import { owesBalance } from "../../lib/billing";
-import { useReloadWhile } from "../../lib/useReloadWhile";
 import { formatDay } from "../../lib/dates";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
-import { MpesaPrompt } from "./MpesaPrompt";
+import { PromptRow, useRowPrompts } from "./PromptRow";
 
 const STATUSES = ["open", "paid", "void"] as const;
 type Status = (typeof STATUSES)[number];
@@ -36,12 +35,8 @@ export function AdminInvoices() {
   // One batch request for the customers of the rows shown (the phone an M-PESA prompt goes to) and the one filtered by.
   const customers = useCustomers([userId, ...(invoices.data?.map((i) => i.user_id) ?? [])]);
   const customer = userId ? customers.get(userId) : undefined;
-  // The invoice an M-PESA prompt is being sent for, and the ones paid by a prompt: billing records the payment on
-  // hearing of it, so the list is read again until it shows them paid.
-  const [prompting, setPrompting] = useState<number | null>(null);
-  const [paidByPrompt, setPaidByPrompt] = useState<number[]>([]);
-  useReloadWhile(invoices.data?.some((i) => paidByPrompt.includes(i.id) && i.status === "open") ?? false,
-    invoices.reload);
+  // Billing records an invoice's payment by a prompt on hearing of it: the list is read again until it shows it paid.
+  const prompts = useRowPrompts(invoices.data, (i) => i.status === "open", invoices.reload);
   const sub = [
     bookingId ? t("bookings.booking", { id: bookingId }) : null,
     userId ? `${t("customer.sub", { id: userId })}${customer ? ` · ${customer.name}` : ""}` : null,
@@ -86,21 +81,15 @@ export function AdminInvoices() {
                     <td><Price amount={i.total} /></td>
                     <td><Price amount={i.balance} /></td>
                     <td><StatusBadge status={`invoice-${i.status}`} /></td>
-                    <td>{owesBalance(i) && prompting !== i.id && (
-                      <button type="button" className="btn btn-small btn-mpesa" onClick={() => setPrompting(i.id)}
+                    <td>{owesBalance(i) && prompts.open !== i.id && (
+                      <button type="button" className="btn btn-small btn-mpesa" onClick={() => prompts.openFor(i.id)}
                         aria-label={t("prompt.forInvoice", { number: i.number })}>{t("prompt.send")}</button>
                     )}</td>
                   </tr>
-                  {prompting === i.id && (
-                    <tr className="prompt-row">
-                      <td colSpan={8}>
-                        <MpesaPrompt target={{ invoice_id: i.id }} bookingId={i.booking_id} amount={i.balance}
-                          phone={customers.get(i.user_id)?.phone}
-                          title={[t("prompt.titleInvoice", { number: i.number }), customers.get(i.user_id)?.name].filter(Boolean).join(" · ")}
-                          onPaid={() => { setPaidByPrompt((p) => [...p, i.id]); void invoices.reload(); }}
-                          onClose={() => setPrompting(null)} />
-                      </td>
-                    </tr>
+                  {prompts.open === i.id && (
+                    <PromptRow colSpan={8} target={{ invoice_id: i.id }} bookingId={i.booking_id} amount={i.balance}
+                      customer={customers.get(i.user_id)} title={t("prompt.titleInvoice", { number: i.number })}
+                      {...prompts.handlers(i.id)} />
                   )}
                 </Fragment>
               ))}

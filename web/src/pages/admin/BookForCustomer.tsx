@@ -96,8 +96,8 @@ export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
             </p>
           </Alert>
           {prompting ? (
-            <MpesaPrompt target={{ booking_id: b.id }} bookingId={b.id} amount={b.total_price} phone={customer.phone}
-              title={`${t("prompt.titleBooking", { id: b.id })} · ${customer.name}`}
+            <MpesaPrompt target={{ booking_id: b.id }} bookingId={b.id} amount={b.total_price} customer={customer}
+              title={t("prompt.titleBooking", { id: b.id })}
               onPaid={() => { setPaid(true); void reloadMade(); }} onClose={() => setPrompting(false)} />
           ) : awaitingPayment(b) && (
             <p>

@@ -17,8 +17,9 @@ export type MpesaPromptProps = {
   /** The booking whose payment status shows this payment (an invoice's: its rental's). */
   bookingId: number;
   amount: number;
-  /** The customer's phone on record, prefilled (undefined while it loads, null when they have none). */
-  phone: string | null | undefined;
+  /** The customer: their phone on record is prefilled, their name ends the title (undefined or null while it loads). */
+  customer: { name: string; phone?: string | null } | null | undefined;
+  /** What the prompt is for ("M-PESA prompt for booking #12"). */
   title: string;
   onPaid: () => void;
   onClose: () => void;
@@ -29,8 +30,9 @@ export type MpesaPromptProps = {
  * or on the phone, then follows the payment through its booking's payment status until it is paid (the receipt) or
  * failed (the reason, and the form again). The payment is the customer's; `onPaid` lets the page refresh its row.
  */
-export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, onClose }: MpesaPromptProps) {
+export function MpesaPrompt({ target, bookingId, amount, customer, title, onPaid, onClose }: MpesaPromptProps) {
   const { t } = useI18n();
+  const phone = customer?.phone;
   const titleId = useId();
   const [value, setValue] = useState(displayPhone(phone));
   const edited = useRef(false);
@@ -60,7 +62,7 @@ export function MpesaPrompt({ target, bookingId, amount, phone, title, onPaid, o
   );
   return (
     <section className="prompt-panel stack-sm" aria-labelledby={titleId}>
-      <p className="prompt-title" id={titleId}>{title}</p>
+      <p className="prompt-title" id={titleId}>{[title, customer?.name].filter(Boolean).join(" · ")}</p>
       <p className="prompt-amount">{t("prompt.amount", { amount: formatKES(charged ?? amount) })}</p>
       {stage === "waiting" && (
         <Alert kind="info">
