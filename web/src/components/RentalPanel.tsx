@@ -73,7 +73,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
   const access = accessState(a, invoices.data ?? []);
   const paidNumbers = (invoices.data ?? []).filter((i) => paidInvoices.includes(i.id)).map((i) => i.number).join(", ");
   const suspended = access.access === "suspended";
-  const ended = access.access === "ended";
+  const ended = a.status === "ended"; // its gate code opens nothing any more (and is never given to anyone else)
 
   const paid = (inv: Invoice) => {
     setPaidInvoices((p) => [...p, inv.id]);
@@ -125,7 +125,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
     <div className="stack">
       <section className="card" aria-labelledby="rental">
         <h2 id="rental">{t("rental.title")}</h2>
-        {access.access === "suspended" && (
+        {suspended && !ended && (
           <Alert kind="error" title={t("rental.suspendedTitle")}>
             <p className="access-why">
               {access.invoice
@@ -142,7 +142,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
         )}
         {movedOut && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
         {ended && <Alert kind="info" title={t("rental.endedTitle")}>{t("rental.endedText")}</Alert>}
-        {a.gate_code && !ended && (
+        {!ended && (
           <>
             <p className="field-hint">{t("rental.gateCode")}</p>
             <p className={`gate-code${suspended ? " suspended" : ""}`} aria-label={t("rental.gateCodeIs", { code: a.gate_code.split("").join(" ") })}>
@@ -151,7 +151,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
           </>
         )}
         <dl className="facts">
-          <div><dt>{t("rental.access")}</dt><dd><StatusBadge status={access.access} /></dd></div>
+          <div><dt>{t("rental.access")}</dt><dd><StatusBadge status={ended ? "ended" : access.access} /></dd></div>
           <div><dt>{t("rental.stage")}</dt><dd><StageBadge stage={a.delinquency_stage} /></dd></div>
           <div><dt>{t("rental.balance")}</dt><dd><Price amount={a.balance} /></dd></div>
           <div><dt>{t("booking.monthlyRate")}</dt><dd><Price amount={a.monthly_rate} per="month" /></dd></div>

@@ -48,10 +48,6 @@ describe("why access is suspended", () => {
     expect(accessState({ access: "active", delinquency_stage: "late", balance: 6500 }, invoices))
       .toEqual({ access: "active", stage: "late" });
   });
-  it("says ended, not active, once the rental is over (it has no gate code any more)", () => {
-    expect(accessState({ access: "ended", delinquency_stage: "late", balance: 6500 }, invoices))
-      .toEqual({ access: "ended", stage: "late" });
-  });
   it("still says suspended when the invoices have not loaded", () => {
     expect(accessState({ access: "suspended", delinquency_stage: "lien", balance: 100 }, []))
       .toMatchObject({ access: "suspended", invoice: null, daysOverdue: 0 });

@@ -46,14 +46,13 @@ export function balancesByBooking(invoices: readonly Pick<Invoice, "booking_id" 
 }
 
 export type AccessState =
-  | { access: "active" | "ended"; stage: string }
+  | { access: "active"; stage: string }
   | { access: "suspended"; stage: string; invoice: string | null; daysOverdue: number; balance: number };
 
-/** Whether the gate code works and, if not, why: the overdue invoice, how late it is and what restores access
- * (`ended`: the rental is over and has no gate code any more). */
+/** Whether the gate code works and, if not, why: the overdue invoice, how late it is and what restores access. */
 export function accessState(account: Pick<RentalAccount, "access" | "delinquency_stage" | "balance">,
   invoices: readonly Invoice[]): AccessState {
-  if (account.access !== "suspended") return { access: account.access, stage: account.delinquency_stage };
+  if (account.access !== "suspended") return { access: "active", stage: account.delinquency_stage };
   const late = oldestOverdue(invoices);
   return {
     access: "suspended", stage: account.delinquency_stage, invoice: late?.number ?? null,

@@ -89,7 +89,7 @@ def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bo
         return False
     _issue_due_invoices(session, rental, day, rules)
     if rental.status == "active" and rental.end_date is not None and day >= rental.end_date:
-        rental.status = "ended"  # its gate code is free for another rental from now on
+        rental.status = "ended"  # its gate code opens nothing any more (and is never given to another rental)
     for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
         _ladder(session, rental, invoice, day, rules)
     rental.as_of = day

@@ -43,8 +43,9 @@ class Rental(Base):
         CheckConstraint("access IN ('active', 'suspended')", name="access_known"),
         CheckConstraint("credit >= 0", name="credit_not_negative"),
         CheckConstraint("billing_day BETWEEN 1 AND 31", name="billing_day_valid"),
-        # A gate code opens one unit: unique among the rentals that are still active.
-        Index("uq_rentals_active_gate_code", "gate_code", unique=True, postgresql_where=text("status = 'active'")),
+        # A gate code opens one unit, and is never given to another rental: whoever held it once (an ended rental's
+        # tenant, who saw it in the portal) can never open someone else's unit with it.
+        Index("uq_rentals_gate_code", "gate_code", unique=True),
         Index("ix_rentals_user_id", "user_id"),
     )
 
@@ -73,16 +74,6 @@ class Rental(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
     invoices: Mapped[list[Invoice]] = relationship(back_populates="rental", order_by="Invoice.period_start")
-
-    @property
-    def access_now(self) -> str:
-        """`active`, `suspended`, or `ended` once the rental has ended (its gate code free for another rental)."""
-        return "ended" if self.status == "ended" else self.access
-
-    @property
-    def gate_code_now(self) -> str | None:
-        """The gate code while the rental lasts; None once it has ended."""
-        return None if self.status == "ended" else self.gate_code
 
 
 class Invoice(Base):

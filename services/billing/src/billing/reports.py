@@ -93,7 +93,7 @@ def rent_roll(*, session: Session, rules: Rules) -> list[dict[str, Any]]:
             "balance": _balance(rental, invoices),
             "days_past_due": days_past_due(rental, invoices),
             "delinquency_stage": rental.delinquency_stage,
-            "access": rental.access_now,
+            "access": rental.access,
             "as_of": rental.as_of.isoformat(),
         })
     return rows

@@ -134,13 +134,12 @@ class RentalAccount(BaseModel):
     next_invoice_date: date | None
     paid_through: date | None
     balance: int
-    access: Literal["active", "suspended", "ended"] = Field(
-        description="`ended` once the rental has ended (moved out, or cancelled): no access any more")
+    access: Literal["active", "suspended"]
     delinquency_stage: Stage
     autopay: Autopay
-    gate_code: str | None = Field(description=(
-        "6 digits; opens the gate while access is active (owner and admins only). Null once the rental has ended: "
-        "the code may be given to another rental"))
+    gate_code: str = Field(description=(
+        "6 digits; opens the gate while access is active and the rental has not ended (owner and admins only); "
+        "never given to another rental"))
     as_of: date = Field(description="the day this rental's billing has run up to")
     status: Literal["active", "ended"]
 
@@ -158,10 +157,10 @@ class RentalAccount(BaseModel):
             next_invoice_date=next_invoice_date,
             paid_through=paid_through,
             balance=balance,
-            access=rental.access_now,  # type: ignore[arg-type]
+            access=rental.access,  # type: ignore[arg-type]
             delinquency_stage=rental.delinquency_stage,  # type: ignore[arg-type]
             autopay=Autopay(enabled=rental.autopay_enabled, phone_number=rental.autopay_phone),
-            gate_code=rental.gate_code_now,
+            gate_code=rental.gate_code,
             as_of=rental.as_of,
             status=rental.status,  # type: ignore[arg-type]
         )
@@ -195,7 +194,7 @@ class RentRollRow(BaseModel):
     balance: int
     days_past_due: int
     delinquency_stage: Stage
-    access: Literal["active", "suspended", "ended"]
+    access: Literal["active", "suspended"]
     as_of: date
 
 

@@ -133,8 +133,9 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
     rental = lock_rental(session=session, booking_id=data.booking_id)
     if rental is None:
         for _ in range(GATE_CODE_ATTEMPTS):
-            # Under the booking's lock no other rental of it can appear: the only conflict left is a gate code in use
-            # by another active rental, and then no row comes back and another code is drawn (no savepoint needed).
+            # Under the booking's lock no other rental of it can appear: the only conflict left is a gate code some
+            # other rental has or had (never reused), and then no row comes back and another code is drawn (no
+            # savepoint needed).
             rental = session.scalars(
                 pg_insert(Rental)
                 .values(

@@ -58,7 +58,7 @@ export function AdminRentals() {
                   <td><Price amount={r.balance} /></td>
                   <td>{r.days_past_due}</td>
                   <td><StageBadge stage={r.delinquency_stage} /></td>
-                  <td><StatusBadge status={r.access} /></td>
+                  <td><StatusBadge status={r.access === "suspended" ? "suspended" : "active"} /></td>
                 </tr>
               ))}
             </tbody>

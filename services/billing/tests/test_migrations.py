@@ -1,0 +1,53 @@
+"""The Alembic migrations build the tables the models describe, and 0004 makes gate codes unique for good."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from billing.models import Base
+from jeshstack.paths import REPO
+
+KIT_TABLES = {"outbox", "inbox", "dead_letter", "audit_log"}  # jeshkit.migrations, jeshkit.audit
+
+
+def test_migrated_schema_matches_the_models(billing_db):
+    with billing_db.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    ours = [d for d in diff if not (d[0] == "remove_table" and d[1].name in KIT_TABLES)
+            and not (d[0] in ("remove_index", "remove_constraint") and d[1].table.name in KIT_TABLES)]
+    assert ours == []
+
+
+def test_0004_redraws_the_codes_ended_rentals_share_and_keeps_the_holders(jesh_postgres: Any):
+    url = jesh_postgres.ensure_database(f"billing_0004_{uuid.uuid4().hex[:8]}")
+    config = Config(str(REPO / "services" / "billing" / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0003")
+    engine = create_engine(url)
+    # 1 active and 2 ended share 111111 (the active one keeps it); 4 and 5, both ended, share 222222 (4 keeps it).
+    rentals = [(1, "active", "111111"), (2, "ended", "111111"), (3, "ended", "111111"), (4, "ended", "222222"),
+               (5, "ended", "222222"), (6, "ended", "333333")]
+    try:
+        with engine.begin() as conn:
+            for booking_id, status, code in rentals:
+                conn.execute(text(
+                    "INSERT INTO rentals (booking_id, user_id, unit_id, monthly_rate, start_date, billing_day,"
+                    " next_period_start, as_of, status, gate_code) VALUES (:b, 1, :b, 1000, '2030-01-01', 1,"
+                    " '2030-02-01', '2029-12-31', :s, :c)"), {"b": booking_id, "s": status, "c": code})
+        command.upgrade(config, "0004")
+        with engine.connect() as conn:
+            codes = dict(conn.execute(text("SELECT booking_id, gate_code FROM rentals")).all())
+            indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'rentals'")).scalars())
+        assert (codes[1], codes[4], codes[6]) == ("111111", "222222", "333333")
+        assert len(set(codes.values())) == 6 and all(len(c) == 6 and c.isdigit() for c in codes.values())
+        assert "uq_rentals_gate_code" in indexes and "uq_rentals_active_gate_code" not in indexes
+        command.downgrade(config, "0003")
+    finally:
+        engine.dispose()
