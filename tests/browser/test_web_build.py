@@ -30,3 +30,11 @@ def test_a_contract_change_reaches_the_generated_client(built_web: Path) -> None
     contracts = sorted(p.stem for p in (web.REPO / "contracts" / "openapi").glob("*.json"))
     assert sorted(p.stem for p in generated.glob("*.ts") if p.stem != "index") == contracts
     assert '"/api/payments/status/{booking_id}"' in (generated / "payments.ts").read_text()
+
+
+def test_the_main_chunk_stays_under_the_size_warning(built_web: Path) -> None:
+    # vite.config.ts warns past 400 kB (chunkSizeWarningLimit); the console and the signed-in customer's pages past
+    # their list of bookings are lazily loaded chunks of their own (App.tsx).
+    [main] = (built_web / "assets").glob("index-*.js")
+    assert main.stat().st_size < 380_000, f"{main.name}: {main.stat().st_size} bytes"
+    assert list((built_web / "assets").glob("Console-*.js")) and list((built_web / "assets").glob("BookingPage-*.js"))

@@ -6,28 +6,29 @@ import { UnitsPage } from "./pages/UnitsPage";
 import { UnitPage } from "./pages/UnitPage";
 import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignupPage } from "./pages/AuthPages";
 import { BookingsPage } from "./pages/BookingsPage";
-import { BookingPage } from "./pages/BookingPage";
-import { TransportPage } from "./pages/TransportPage";
-import { ProfilePage } from "./pages/ProfilePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
-import { CardReturnPage } from "./pages/CardReturnPage";
-import { NotificationsPage } from "./pages/NotificationsPage";
-import { InvoicePage } from "./pages/InvoicePage";
 import { LazyChunk } from "./components/LazyChunk";
 
 // The operator console is a chunk of its own, fetched the first time an admin opens /admin.
 const Console = lazy(() => import("./pages/admin/Console"));
+// So are the signed-in customer's pages past their list of bookings (a booking with its payment and rental, an
+// invoice, transport, the profile and its messages, the return from Pesapal's card page): a visitor finding a unit or
+// logging in loads none of them, and the main chunk stays well under Vite's 400 kB warning.
+const InvoicePage = lazy(() => import("./pages/InvoicePage").then((m) => ({ default: m.InvoicePage })));
+const TransportPage = lazy(() => import("./pages/TransportPage").then((m) => ({ default: m.TransportPage })));
+const ProfilePage = lazy(() => import("./pages/ProfilePage").then((m) => ({ default: m.ProfilePage })));
+const NotificationsPage = lazy(() =>
+  import("./pages/NotificationsPage").then((m) => ({ default: m.NotificationsPage })));
+const BookingPage = lazy(() => import("./pages/BookingPage").then((m) => ({ default: m.BookingPage })));
+const CardReturnPage = lazy(() => import("./pages/CardReturnPage").then((m) => ({ default: m.CardReturnPage })));
 
-function RequireUser({ children, admin }: { children: ReactNode; admin?: boolean }) {
+/** A signed-in page (an operator's with `admin`); `lazy`: its chunk is fetched when first shown. */
+function RequireUser({ children, admin, lazy: chunk }: { children: ReactNode; admin?: boolean; lazy?: boolean }) {
   const { user, isAdmin } = useSession();
   const location = useLocation();
   if (!user) return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
   if (admin && !isAdmin) return <Navigate to="/" replace />;
-  return <>{children}</>;
-}
-
-function LazyConsole() {
-  return <LazyChunk><Console /></LazyChunk>;
+  return chunk ? <LazyChunk>{children}</LazyChunk> : <>{children}</>;
 }
 
 // Every top-level path here must also be routed to the portal by the gateway (gateway/dynamic/web.yml).
@@ -42,13 +43,13 @@ export function App() {
         <Route path="forgot-password" element={<ForgotPasswordPage />} />
         <Route path="reset-password" element={<ResetPasswordPage />} />
         <Route path="bookings" element={<RequireUser><BookingsPage /></RequireUser>} />
-        <Route path="bookings/card-return" element={<RequireUser><CardReturnPage /></RequireUser>} />
-        <Route path="bookings/:bookingId" element={<RequireUser><BookingPage /></RequireUser>} />
-        <Route path="invoices/:invoiceId" element={<RequireUser><InvoicePage /></RequireUser>} />
-        <Route path="transport" element={<RequireUser><TransportPage /></RequireUser>} />
-        <Route path="profile" element={<RequireUser><ProfilePage /></RequireUser>} />
-        <Route path="profile/notifications" element={<RequireUser><NotificationsPage /></RequireUser>} />
-        <Route path="admin/*" element={<RequireUser admin><LazyConsole /></RequireUser>} />
+        <Route path="bookings/card-return" element={<RequireUser lazy><CardReturnPage /></RequireUser>} />
+        <Route path="bookings/:bookingId" element={<RequireUser lazy><BookingPage /></RequireUser>} />
+        <Route path="invoices/:invoiceId" element={<RequireUser lazy><InvoicePage /></RequireUser>} />
+        <Route path="transport" element={<RequireUser lazy><TransportPage /></RequireUser>} />
+        <Route path="profile" element={<RequireUser lazy><ProfilePage /></RequireUser>} />
+        <Route path="profile/notifications" element={<RequireUser lazy><NotificationsPage /></RequireUser>} />
+        <Route path="admin/*" element={<RequireUser admin lazy><Console /></RequireUser>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

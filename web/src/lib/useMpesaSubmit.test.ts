@@ -38,7 +38,10 @@ function setUp(send: (phone: string) => Promise<SendResult>, answers: (PaymentSn
   const events: string[] = [];
   const flow = mpesaSubmit(() => ({
     send: (phone) => { sent.push(phone); return send(phone); },
-    look: async (paymentId) => { looked.push(paymentId); return answers[Math.min(looked.length - 1, answers.length - 1)] ?? null; },
+    look: async (paymentId) => {
+      looked.push(paymentId);
+      return answers[Math.min(looked.length - 1, answers.length - 1)] ?? null;
+    },
     onPaid: () => events.push("paid"),
     onFailed: () => events.push("failed"),
   }), (change) => {
