@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, MetaData, create_engine
@@ -55,11 +55,19 @@ def autocommit(session: Session) -> Iterator[Connection]:
     """The session's connection with every statement its own transaction: one round trip each, no BEGIN and no
     COMMIT around it. For statements that stand alone (a look-up, an outcome recorded while nothing else is open);
     the session (its own ORM reads included) runs on it until the block ends, then the connection is handed back."""
-    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    # psycopg2's own switch, not SQLAlchemy's isolation_level option: that one sets the level back when the
+    # connection is handed back, and psycopg2 then sends "SET default_transaction_isolation TO DEFAULT" the next time
+    # it enters autocommit, a round trip more each time. No BEGIN has been sent yet (psycopg2 sends it with the first
+    # statement), so the switch is allowed; it is switched back before the connection can go back to the pool.
+    connection = session.connection()
+    dbapi_connection: Any = connection.connection.dbapi_connection  # psycopg2's connection, checked out: not None
+    dbapi_connection.autocommit = True
     try:
         yield connection
     finally:
-        session.commit()
+        if not dbapi_connection.closed:
+            dbapi_connection.autocommit = False
+        session.commit()  # no transaction is open on the server: psycopg2 sends nothing
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
