@@ -1,31 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { startPaymentPoller, type PaymentSnapshot } from "./paymentPoller";
-
-/** A fake clock: timers run when the test advances time. */
-function fakeTime() {
-  let now = 0;
-  let timers: { at: number; fn: () => void; id: number }[] = [];
-  let next = 1;
-  return {
-    now: () => now,
-    setTimer: (fn: () => void, ms: number) => { const id = next++; timers.push({ at: now + ms, fn, id }); return id; },
-    clearTimer: (id: unknown) => { timers = timers.filter((t) => t.id !== id); },
-    async advance(ms: number) {
-      const until = now + ms;
-      for (;;) {
-        timers.sort((a, b) => a.at - b.at);
-        const due = timers[0];
-        if (!due || due.at > until) break;
-        timers.shift();
-        now = due.at;
-        due.fn();
-        await new Promise((r) => setTimeout(r, 0)); // let the async tick settle
-      }
-      now = until;
-    },
-    pending: () => timers.length,
-  };
-}
+import { fakeTime } from "./fakeTime";
 
 function run(answers: (PaymentSnapshot | Error | null)[], timeoutMs = 60_000) {
   const time = fakeTime();
