@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from jeshstack.testing import EventBus, SigningKeys, wait_for
 
@@ -34,6 +35,13 @@ class Billing:
 
     def owner(self, user_id: int) -> dict[str, str]:
         return self.keys.headers(user_id)
+
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on billing's database as the service makes them (the events they stage are billing's), for
+        driving its use cases in this process."""
+        factory = sessionmaker(self.db, expire_on_commit=False)
+        factory.kw["info"] = {"service": "billing", "subject_prefix": "jesh.events"}
+        return factory
 
     def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         with self.db.connect() as conn:

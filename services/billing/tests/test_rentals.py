@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from billing import daily, service
 from billing import events as ev
@@ -124,8 +124,7 @@ def test_an_ended_rentals_gate_code_is_never_given_to_another_rental(start_billi
     old_code = billing.rental_row(42)["gate_code"]
     draws = iter([old_code, old_code, "424242"])
     monkeypatch.setattr(service, "_new_gate_code", lambda: next(draws))
-    factory = sessionmaker(billing.db, expire_on_commit=False)
-    factory.kw["info"] = {"service": "billing", "subject_prefix": "jesh.events"}
+    factory = billing.sessions()
     confirmed = ev.BookingConfirmed(booking_id=43, user_id=6, unit_id=2, start_date=start, end_date=None,
                                     total_price=2000, plan="monthly", monthly_rate=2000)
     with factory() as session:
@@ -142,8 +141,7 @@ def test_two_replicas_running_the_daily_job_at_once_bill_each_day_once(start_bil
         billing.confirm_rental(booking_id, start, rate=1000 + booking_id)
     # The job as it runs in each replica, many times at once, 100 days from now at 07:00 in Nairobi.
     later = datetime.combine(start + timedelta(days=100), time(7, 0), NAIROBI).astimezone(UTC)
-    factory = sessionmaker(billing.db, expire_on_commit=False)
-    factory.kw["info"] = {"service": "billing", "subject_prefix": "jesh.events"}
+    factory = billing.sessions()
     errors: list[BaseException] = []
 
     def job() -> None:
@@ -195,7 +193,7 @@ def test_a_confirmation_and_its_payment_handled_at_once_by_two_replicas_still_ma
         service.record_payment(session=session, data=paid, rules=Rules())
 
     one, other = (confirm, pay) if first == "confirmation" else (pay, confirm)
-    factory = sessionmaker(billing.db, expire_on_commit=False)
+    factory = billing.sessions()
     errors: list[BaseException] = []
 
     def second_replica() -> None:
