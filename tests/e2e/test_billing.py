@@ -231,6 +231,27 @@ def test_move_out_stops_billing_and_frees_the_unit(customer: Api, admin: Api, ne
                          {"move_out_date": (start + timedelta(days=5)).isoformat()}).status_code == 409
 
 
+def test_a_rental_cancelled_before_it_starts_shows_its_refund_on_invoice_one(customer: Api, admin: Api,
+                                                                             new_unit: Any) -> None:
+    unit = new_unit(monthly_price=3000)
+    booking = rent(customer, unit, nairobi_today() + timedelta(days=10))
+    wait_rental(customer, booking["id"])
+    assert admin.post(f"/api/bookings/{booking['id']}/cancel").status_code == 200  # an admin's: in full
+
+    def refund() -> dict[str, Any] | None:
+        rows = admin.get("/api/payments/refunds").json()["data"]
+        return next((r for r in rows if r["booking_id"] == booking["id"]), None)
+
+    owed = wait_for(refund, timeout=20, what="the refund")
+    assert owed["amount"] == 3000
+    assert admin.post(f"/api/payments/refunds/{owed['id']}/approve").status_code == 200
+    wait_for(lambda: (refund() or {}).get("status") == "paid", timeout=20, what="the refund paid by B2C")
+    [first] = wait_for(lambda: (found := invoices(customer, booking["id"])) and found[0]["amount_refunded"] and found,
+                       timeout=20, what="invoice 1 to show the refund")
+    assert (first["status"], first["amount_paid"], first["amount_refunded"]) == ("paid", 3000, 3000)
+    assert [p["refunded"] for p in first["payments"]] == [3000]
+
+
 def test_two_billing_replicas_bill_a_day_once_whatever_arrives_at_once(customer: Api, admin: Api, new_unit: Any,
                                                                       jesh_stack: Any) -> None:
     assert len(jesh_stack.service_urls["billing"]) >= 2

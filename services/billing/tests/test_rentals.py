@@ -35,6 +35,37 @@ def test_move_out_stops_billing_for_periods_starting_on_or_after_it(start_billin
     assert account["status"] == "ended" and account["balance"] == invoices[1]["balance"]
 
 
+def test_a_refund_shows_on_the_invoices_its_payment_paid_credit_first_then_the_latest(start_billing):
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(23, start, rate=3000)
+    billing.advance(23, anniversary(start, 2, start.day) - timedelta(days=7))  # invoices 2 and 3 open
+    first, second, third = billing.invoices(23)
+    owed = second["balance"] + third["balance"]
+    split = billing.pay(23, owed + 500, invoice_id=second["id"])  # both invoices, and 500 of credit
+    wait_for(lambda: all(i["status"] == "paid" for i in billing.invoices(23)), what="invoices 2 and 3 paid")
+    booking_payment = first["payments"][0]["payment_id"]
+
+    def refund(refund_id: int, amount: int, payment_id: int | None) -> None:
+        billing.bus.publish("RefundPaid", {"refund_id": refund_id, "booking_id": 23, "invoice_id": None,
+                                           "payment_id": payment_id, "user_id": 5, "amount": amount,
+                                           "method": "mpesa", "receipt": f"RFD{refund_id}"})
+        wait_for(lambda: billing.rows("SELECT 1 FROM refunds WHERE refund_id = :r", r=refund_id),
+                 what=f"refund {refund_id} recorded")
+
+    refund(31, 900, split)           # the credit (500), then 400 of invoice 3, the latest it paid
+    refund(32, 2500, booking_payment)  # the first month, less a fee kept
+    refund(33, 700, None)            # recorded before refunds named their payment: shown on no invoice
+    first, second, third = billing.invoices(23)
+    assert [i["amount_refunded"] for i in (first, second, third)] == [2500, 0, 400]
+    assert [i["status"] for i in (first, second, third)] == ["paid", "paid", "paid"]  # paid, then partly refunded
+    assert first["amount_paid"] == 3000 and first["balance"] == 0
+    assert [(p["payment_id"], p["refunded"]) for p in third["payments"]] == [(split, 400)]
+    assert [(p["payment_id"], p["refunded"]) for p in second["payments"]] == [(split, 0)]
+    one = billing.client.get(f"/api/invoices/{first['id']}", headers=billing.owner(5)).json()["data"]
+    assert one["amount_refunded"] == 2500 and one["payments"][0]["refunded"] == 2500
+
+
 def test_the_test_clock_never_goes_back_and_only_admins_use_it(start_billing):
     billing = start_billing()
     start = nairobi_today()

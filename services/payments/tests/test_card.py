@@ -333,6 +333,7 @@ def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_re
     order = pesapal.order(data["order_tracking_id"])
     assert order["refund"]["amount"] == 4500 and order["payment_status_description"] == "REVERSED"
     assert event["method"] == "card" and event["amount"] == 4500 and event["receipt"] == order["confirmation_code"]
+    assert event["payment_id"] == data["payment_id"]
     status = stack.status(client, booking_id, OWNER).json()["data"]
     assert status["status"] == "success" and status["refund"]["status"] == "paid"
     [row] = stack.admin_get(client, f"/api/payments?booking_id={booking_id}")

@@ -242,8 +242,9 @@ def test_an_admin_cancellation_of_a_paid_booking_is_refunded_in_full_by_b2c(stac
 
     event = stack.wait_event("RefundPaid", booking_id)
     [payout] = stack.sim.daraja.payouts.all()
-    assert event == {"refund_id": refund["id"], "booking_id": booking_id, "invoice_id": None, "user_id": OWNER,
-                     "amount": 4500, "method": "mpesa", "receipt": payout.receipt}
+    assert event == {"refund_id": refund["id"], "booking_id": booking_id, "invoice_id": None,
+                     "payment_id": started["payment_id"], "user_id": OWNER, "amount": 4500, "method": "mpesa",
+                     "receipt": payout.receipt}
     assert payout.amount == 4500 and payout.phone == "254708374149"
     status = stack.status(client, booking_id, OWNER).json()["data"]
     assert status["id"] == started["payment_id"] and status["refund"]["status"] == "paid"

@@ -12,7 +12,7 @@ import { I18nProvider } from "../i18n/i18n";
 function invoice(over: Partial<Invoice>): Invoice {
   return {
     id: 1, number: "INV-000001", booking_id: 7, user_id: 3, period_start: "2026-12-02", period_end: "2027-01-01",
-    issue_date: "2026-11-25", due_date: "2026-12-02", lines: [], total: 6000, amount_paid: 0, balance: 6000,
+    issue_date: "2026-11-25", due_date: "2026-12-02", lines: [], total: 6000, amount_paid: 0, amount_refunded: 0, balance: 6000,
     status: "open", days_overdue: 0, payments: [], ...over,
   };
 }

@@ -138,6 +138,9 @@ function InvoiceDocument({ invoice: inv, reload }: { invoice: Invoice; reload: (
           <tfoot>
             <tr><th scope="row">{t("invoice.total")}</th><td className="num">{formatKES(inv.total)}</td></tr>
             <tr><th scope="row">{t("invoice.amountPaid")}</th><td className="num">{formatKES(inv.amount_paid)}</td></tr>
+            {inv.amount_refunded > 0 && (
+              <tr className="invoice-refunded"><th scope="row">{t("invoice.amountRefunded")}</th><td className="num">{formatKES(inv.amount_refunded)}</td></tr>
+            )}
             <tr className="invoice-balance"><th scope="row">{t("invoice.balance")}</th><td className="num">{formatKES(inv.balance)}</td></tr>
           </tfoot>
         </table>
@@ -150,6 +153,7 @@ function InvoiceDocument({ invoice: inv, reload }: { invoice: Invoice; reload: (
                 <li key={p.payment_id}>
                   {methodLabel(p.method)}
                   {p.receipt && <> · {t("invoice.receipt", { receipt: p.receipt })}</>} · {formatKES(p.amount)}
+                  {p.refunded > 0 && <> · {t("invoice.paymentRefunded", { amount: formatKES(p.refunded) })}</>}
                 </li>
               ))}
             </ul>

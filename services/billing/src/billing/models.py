@@ -162,6 +162,13 @@ class Payment(Base):
     # True once applied to a rental's invoices (or recorded as its first invoice).
     applied: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
+    allocations: Mapped[list[Allocation]] = relationship(
+        back_populates="payment", order_by="Allocation.invoice_id", lazy="selectin", viewonly=True
+    )
+    refunds: Mapped[list[Refund]] = relationship(
+        primaryjoin="Payment.payment_id == foreign(Refund.payment_id)", lazy="selectin", viewonly=True
+    )
+
 
 class Allocation(Base):
     """The part of a payment that went to one invoice."""
@@ -174,11 +181,29 @@ class Allocation(Base):
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
     invoice: Mapped[Invoice] = relationship(back_populates="allocations")
-    payment: Mapped[Payment] = relationship(lazy="joined")
+    payment: Mapped[Payment] = relationship(lazy="joined", back_populates="allocations")
+
+    @property
+    def refunded(self) -> int:
+        """How much of this part of the payment went back to the payer. A refund of a payment takes its credit (the
+        part no invoice got) first, then its parts from the latest invoice back: the rent of a period that will not
+        be used is what a cancellation gives back."""
+        left = sum(refund.amount for refund in self.payment.refunds)
+        if left <= 0:
+            return 0
+        parts = self.payment.allocations
+        left -= max(self.payment.amount - sum(part.amount for part in parts), 0)
+        for part in reversed(parts):  # by invoice, latest first
+            taken = min(max(left, 0), part.amount)
+            if part.invoice_id == self.invoice_id:
+                return taken
+            left -= taken
+        return 0
 
 
 class Refund(Base):
-    """A refund paid back to a customer (RefundPaid), for the revenue report."""
+    """A refund paid back to a customer (RefundPaid): the revenue report counts it, the invoices its payment paid
+    show it."""
 
     __tablename__ = "refunds"
     __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
@@ -186,6 +211,9 @@ class Refund(Base):
     refund_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     booking_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     invoice_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The payment it gives back (no foreign key: RefundPaid may be applied before its PaymentSucceeded); null for
+    # refunds recorded before events carried it.
+    payment_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
     method: Mapped[str] = mapped_column(Text, nullable=False)

@@ -61,6 +61,7 @@ class InvoicePaymentOut(BaseModel):
     amount: int = Field(description="the part of the payment that went to this invoice")
     method: str
     receipt: str | None
+    refunded: int = Field(description="how much of that part went back to the payer (a refund of the payment)")
 
 
 class InvoiceOut(BaseModel):
@@ -75,6 +76,7 @@ class InvoiceOut(BaseModel):
     lines: list[InvoiceLineOut]
     total: int
     amount_paid: int
+    amount_refunded: int = Field(description="of amount_paid, what went back to the payer by refunds of its payments")
     balance: int
     status: InvoiceStatus
     days_overdue: int
@@ -82,6 +84,11 @@ class InvoiceOut(BaseModel):
 
     @classmethod
     def render(cls, invoice: Invoice, as_of: date) -> InvoiceOut:
+        payments = [
+            InvoicePaymentOut(payment_id=a.payment_id, amount=a.amount, method=a.payment.method,
+                              receipt=a.payment.receipt, refunded=a.refunded)
+            for a in invoice.allocations
+        ]
         return cls(
             id=invoice.id,
             number=invoice.number,
@@ -98,11 +105,8 @@ class InvoiceOut(BaseModel):
             balance=invoice.balance,
             status=invoice.status,  # type: ignore[arg-type]
             days_overdue=max((as_of - invoice.due_date).days, 0) if invoice.status == "open" else 0,
-            payments=[
-                InvoicePaymentOut(payment_id=a.payment_id, amount=a.amount, method=a.payment.method,
-                                  receipt=a.payment.receipt)
-                for a in invoice.allocations
-            ],
+            payments=payments,
+            amount_refunded=sum(p.refunded for p in payments),
         )
 
 

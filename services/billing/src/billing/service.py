@@ -328,6 +328,7 @@ def record_refund(*, session: Session, data: ev.RefundPaid, occurred_at: datetim
             refund_id=data.refund_id,
             booking_id=data.booking_id,
             invoice_id=data.invoice_id,
+            payment_id=data.payment_id,
             user_id=data.user_id,
             amount=data.amount,
             method=data.method,

@@ -52,6 +52,9 @@ class RefundFacts(EventData):
     refund_id: Id
     booking_id: Id
     invoice_id: Id | None = None
+    payment_id: Id | None = Field(
+        default=None, description="the payment whose money goes back (null in events published before it was carried)"
+    )
     user_id: Id
     amount: Kes
     method: Method

@@ -301,6 +301,7 @@ def _event_data(refund: Refund) -> dict[str, Any]:
         "refund_id": refund.id,
         "booking_id": refund.booking_id,
         "invoice_id": refund.invoice_id,
+        "payment_id": refund.payment_id,
         "user_id": refund.user_id,
         "amount": refund.amount,
         "method": refund.method,
