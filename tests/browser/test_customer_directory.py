@@ -1,7 +1,7 @@
 """The operator console's customer directory: an operator finds a new customer by the phone number they gave (in the
 07… form people say it), opens their page, makes them an admin and a customer again, signs them out on every
-device (their refresh and access tokens refused from then on), and sees their name beside their id in the bookings
-table."""
+device (their refresh and access tokens refused from then on), sees their name beside their id in the bookings
+table, and closes the account (told first of the booking still pending) and reopens it."""
 
 from __future__ import annotations
 
@@ -158,9 +158,11 @@ def test_an_operator_finds_a_customer_by_phone_changes_their_role_and_signs_them
     assert admin_api.client.get(f"/api/auth/users/{customer_id}").json()["data"]["phone"] == "254722333444"
 
     # The customer leaves: the operator closes the account (their password no longer opens it), then reopens it.
-    page.once("dialog", lambda dialog: dialog.accept())
+    # The confirmation first names the booking still pending (billing goes on, and they could not log in to pay).
     page.get_by_role("button", name="Close the account").click()
     expect(page.get_by_role("status").filter(has_text=f"{name}'s account is closed.")).to_be_visible()
+    assert dialogs[-1].startswith(f"Close {name}'s account?"), dialogs[-1]
+    assert f"They have 1 live booking (#{booking_id})" in dialogs[-1], dialogs[-1]
     expect(page.locator(".facts")).to_contain_text("Closed since")
     closed = httpx.post(f"{portal}/api/auth/login", json={"email": customer["email"], "password": customer["password"]},
                         timeout=30)

@@ -8,6 +8,7 @@ import { useLoad } from "../../lib/useLoad";
 import type { CustomerDetail } from "../../lib/customerNames";
 import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
+import { closeWarning, loadLiveRecords } from "../../lib/liveRentals";
 import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../../components/ui";
 import { NotFoundPage } from "../NotFoundPage";
 import { RoleBadge } from "./customerParts";
@@ -87,7 +88,13 @@ function CustomerPage({ id }: { id: number }) {
   const run = async (name: ActionName) => {
     if (!c) return;
     const action: Action = ACTIONS[name];
-    if (!window.confirm(t(action.confirm, { name: c.name }))) return;
+    let question = t(action.confirm, { name: c.name });
+    if (name === "close") { // billing goes on for a live rental, which they could no longer log in to pay
+      setBusy(name);
+      question = `${question} ${closeWarning(await loadLiveRecords(id), t)}`.trim();
+      setBusy(null);
+    }
+    if (!window.confirm(question)) return;
     setBusy(name);
     setError(null);
     setDone(null);
