@@ -11,6 +11,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from jeshstack.testing import wait_for
+
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -139,3 +141,24 @@ def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
     expect(desk.get_by_role("link", name="Invoices")).to_have_attribute(
         "href", f"/admin/invoices?user_id={customer['user']['id']}")
     check_page(desk, "62-console-invoice-desktop")
+
+    # The operator cancels the rental and pays its refund (in full): the first month's invoice says so, to both.
+    booking_id = first["booking_id"]
+    assert admin_api.client.post(f"/api/bookings/{booking_id}/cancel").status_code == 200
+
+    def refund() -> dict[str, Any] | None:
+        rows = admin_api.client.get("/api/payments/refunds").json()["data"]
+        return next((r for r in rows if r["booking_id"] == booking_id), None)
+
+    owed = wait_for(refund, timeout=30, what="the refund of the cancelled rental")
+    assert owed["amount"] == first["amount_paid"]
+    assert admin_api.client.post(f"/api/payments/refunds/{owed['id']}/approve").status_code == 200
+    wait_for(lambda: admin_api.client.get(f"/api/invoices/{first['id']}").json()["data"]["amount_refunded"],
+             timeout=30, what="billing to hear of the refund")
+    for viewer in (page, desk):
+        viewer.goto(f"/invoices/{first['id']}")
+        paid_doc = viewer.locator("article.invoice-doc")
+        expect(paid_doc.locator("table.invoice-lines tfoot tr").filter(has_text="Refunded to the payer")).to_contain_text(
+            kes(first["amount_paid"]))
+        expect(paid_doc.get_by_role("region", name="Payments received")).to_contain_text(
+            f"{kes(first['amount_paid'])} refunded")

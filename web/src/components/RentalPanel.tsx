@@ -173,7 +173,8 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
                     <p className="list-title"><Link to={`/invoices/${inv.id}`}>{inv.number}</Link></p>
                     <p className="muted">{formatDay(inv.period_start, lang)} – {formatDay(inv.period_end, lang)}</p>
                     <p className="muted">{t("rental.due", { date: formatDay(inv.due_date, lang) })}
-                      {inv.status === "open" && inv.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: inv.days_overdue })}</strong></>}</p>
+                      {inv.status === "open" && inv.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: inv.days_overdue })}</strong></>}
+                      {inv.amount_refunded > 0 && <> · {t("invoice.paymentRefunded", { amount: formatKES(inv.amount_refunded) })}</>}</p>
                   </div>
                   <div className="list-side">
                     <StatusBadge status={`invoice-${inv.status}`} />
