@@ -12,7 +12,6 @@ from typing import Any
 from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
-
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -158,7 +157,7 @@ def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
     for viewer in (page, desk):
         viewer.goto(f"/invoices/{first['id']}")
         paid_doc = viewer.locator("article.invoice-doc")
-        expect(paid_doc.locator("table.invoice-lines tfoot tr").filter(has_text="Refunded to the payer")).to_contain_text(
-            kes(first["amount_paid"]))
+        refunded = paid_doc.locator("table.invoice-lines tfoot tr").filter(has_text="Refunded to the payer")
+        expect(refunded).to_contain_text(kes(first["amount_paid"]))
         expect(paid_doc.get_by_role("region", name="Payments received")).to_contain_text(
             f"{kes(first['amount_paid'])} refunded")
