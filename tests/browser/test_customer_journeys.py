@@ -126,13 +126,18 @@ def test_a_failed_payment_shows_the_reason_and_a_retry_succeeds(
 def test_swahili_is_switchable_and_remembered(new_page: Any, check_page: Any, portal: str) -> None:
     support = support_phone(portal)  # the stack's SUPPORT_PHONE: the footer gives it, linked to call it
     page = new_page(DESKTOP)
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.goto("/")
     footer = page.get_by_role("contentinfo")
     expect(footer).to_contain_text(f"Help: {support}")
     expect(footer.get_by_role("link", name=support)).to_have_attribute("href", tel_href(support))
     check_page(page, "10-units-desktop")
+    swahili = re.compile(r"/assets/sw-[\w-]+\.js$")
+    assert not [url for url in fetched if swahili.search(url)]  # an English reader never downloads the Swahili
     page.get_by_role("button", name="Kiswahili").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hifadhi salama, lipa kwa M-PESA")
+    assert [url for url in fetched if swahili.search(url)]
     expect(footer).to_contain_text(f"Msaada: {support}")
     expect(page.locator("html")).to_have_attribute("lang", "sw")
     page.reload()

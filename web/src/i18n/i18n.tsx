@@ -1,9 +1,32 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { en, sw, type MessageKey } from "./messages";
+import { en, type MessageKey } from "./messages";
 import type { Lang } from "../lib/dates";
 
 const KEY = "jesh.lang";
-const DICTS: Record<Lang, Record<MessageKey, string>> = { en, sw };
+type Dict = Record<MessageKey, string>;
+
+// English is in the main chunk; Swahili is a chunk of its own, fetched only by those who read it.
+const DICTS: Partial<Record<Lang, Dict>> = { en };
+const LOADERS: Record<Lang, () => Promise<Dict>> = {
+  en: async () => en,
+  sw: async () => (await import("./sw")).sw,
+};
+const loading: Partial<Record<Lang, Promise<void>>> = {};
+
+/** Fetch a language's sentences once (a failed fetch is tried again on the next call). */
+export function loadLang(lang: Lang): Promise<void> {
+  if (DICTS[lang]) return Promise.resolve();
+  const pending = loading[lang] ?? LOADERS[lang]().then(
+    (dict) => { DICTS[lang] = dict; },
+    (err: unknown) => { delete loading[lang]; throw err; },
+  );
+  loading[lang] = pending;
+  return pending;
+}
+
+export function isLoaded(lang: Lang): boolean {
+  return DICTS[lang] !== undefined;
+}
 
 export function storedLang(): Lang {
   try {
@@ -21,8 +44,9 @@ export function format(template: string, vars?: Record<string, string | number>)
   return template.replace(/\{(\w+)\}/g, (_, k: string) => (k in vars ? String(vars[k]) : `{${k}}`));
 }
 
+/** A sentence in `lang`, in English while that language is not loaded (loadLang). */
 export function translate(lang: Lang, key: MessageKey, vars?: Record<string, string | number>): string {
-  const template: string | undefined = DICTS[lang][key] ?? en[key];
+  const template: string | undefined = DICTS[lang]?.[key] ?? en[key];
   return template === undefined ? key : format(template, vars);
 }
 
@@ -34,10 +58,19 @@ interface I18n {
 
 const Ctx = createContext<I18n | null>(null);
 
+/** The chosen language. A page in a language not loaded yet waits for it (a blank moment, not English first); if
+ *  it cannot be fetched, the page shows in English. Switching fetches first, then switches. */
 export function I18nProvider({ children }: { children: ReactNode }) {
-  const [lang, setLangState] = useState<Lang>(storedLang);
+  const [wanted] = useState<Lang>(storedLang);
+  const [lang, setLangState] = useState<Lang | null>(() => (isLoaded(wanted) ? wanted : null));
   useEffect(() => {
-    document.documentElement.lang = lang;
+    if (lang !== null) return;
+    let live = true;
+    loadLang(wanted).then(() => live && setLangState(wanted), () => live && setLangState("en"));
+    return () => { live = false; };
+  }, [lang, wanted]);
+  useEffect(() => {
+    if (lang) document.documentElement.lang = lang;
   }, [lang]);
   const setLang = useCallback((next: Lang) => {
     try {
@@ -45,10 +78,11 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     } catch {
       /* not remembered, still switched */
     }
-    setLangState(next);
+    loadLang(next).then(() => setLangState(next), () => { /* cannot be fetched now: stays as it is */ });
   }, []);
-  const value = useMemo<I18n>(() => ({ lang, setLang, t: (k, v) => translate(lang, k, v) }), [lang, setLang]);
-  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+  const value = useMemo<I18n | null>(
+    () => (lang ? { lang, setLang, t: (k, v) => translate(lang, k, v) } : null), [lang, setLang]);
+  return value ? <Ctx.Provider value={value}>{children}</Ctx.Provider> : null;
 }
 
 export function useI18n(): I18n {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { en, sw } from "./messages";
+import { en } from "./messages";
+import { sw } from "./sw";
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { en, sw, type MessageKey } from "../i18n/messages";
+import { en, type MessageKey } from "../i18n/messages";
+import { sw } from "../i18n/sw";
 import { QUOTE_WORDING, quoteBooking } from "./bookingQuote";
 
 const today = "2026-12-03";
