@@ -69,7 +69,8 @@ def _account(session: Session, rental: Rental, rules: Rules) -> RentalAccount:
 
 
 def _invoice_out(session: Session, invoice_id: int, *, actor_id: int, admin: bool) -> InvoiceOut:
-    invoice = invoicing.get_invoice(session=session, invoice_id=invoice_id, actor_id=actor_id, actor_is_admin=admin)
+    invoice = invoicing.get_invoice(session=session, invoice_id=invoice_id, actor_id=actor_id, actor_is_admin=admin,
+                                    with_refunds=True)
     rental = session.get(Rental, invoice.booking_id)
     return InvoiceOut.render(invoice, rental.as_of if rental else invoice.due_date)
 

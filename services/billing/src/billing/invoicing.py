@@ -8,13 +8,18 @@ from datetime import date, datetime
 from typing import TypedDict, cast
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from billing import events as ev
 from billing.models import Allocation, Invoice, InvoiceLine, Payment, Rental
 from billing.rules import period_end
 from jeshkit.errors import Forbidden, NotFound
 from jeshkit.events.payments import Method
+
+# What an invoice's answer shows of its payments and their refunds: three statements for any number of them.
+WITH_REFUNDS = selectinload(Invoice.allocations).joinedload(Allocation.payment).options(
+    selectinload(Payment.allocations), selectinload(Payment.refunds)
+)
 
 
 def open_invoices(*, session: Session, booking_id: int, lock: bool = False) -> list[Invoice]:
@@ -29,9 +34,10 @@ def open_invoices(*, session: Session, booking_id: int, lock: bool = False) -> l
     return list(session.scalars(query).all())
 
 
-def get_invoice(*, session: Session, invoice_id: int, actor_id: int | None, actor_is_admin: bool) -> Invoice:
-    """One invoice, for its owner or an admin (actor_id None: a peer service)."""
-    invoice = session.get(Invoice, invoice_id)
+def get_invoice(*, session: Session, invoice_id: int, actor_id: int | None, actor_is_admin: bool,
+                with_refunds: bool = False) -> Invoice:
+    """One invoice, for its owner or an admin (actor_id None: a peer service); with_refunds: to answer it whole."""
+    invoice = session.get(Invoice, invoice_id, options=[WITH_REFUNDS] if with_refunds else [])
     if invoice is None:
         raise NotFound("Invoice not found")
     if actor_id is not None and not actor_is_admin and invoice.user_id != actor_id:
@@ -49,8 +55,8 @@ def list_invoices(
     limit: int = 200,
     offset: int = 0,
 ) -> Sequence[Invoice]:
-    """Invoices matching every given filter, newest first."""
-    query = select(Invoice)
+    """Invoices matching every given filter, newest first, with their payments and refunds (to answer them)."""
+    query = select(Invoice).options(WITH_REFUNDS)
     if user_id is not None:
         query = query.where(Invoice.user_id == user_id)
     if status is not None:

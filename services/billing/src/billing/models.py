@@ -162,11 +162,12 @@ class Payment(Base):
     # True once applied to a rental's invoices (or recorded as its first invoice).
     applied: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
+    # Read for an invoice's answer only (invoicing.WITH_REFUNDS loads them there); the handlers never need them.
     allocations: Mapped[list[Allocation]] = relationship(
-        back_populates="payment", order_by="Allocation.invoice_id", lazy="selectin", viewonly=True
+        back_populates="payment", order_by="Allocation.invoice_id", viewonly=True
     )
     refunds: Mapped[list[Refund]] = relationship(
-        primaryjoin="Payment.payment_id == foreign(Refund.payment_id)", lazy="selectin", viewonly=True
+        primaryjoin="Payment.payment_id == foreign(Refund.payment_id)", viewonly=True
     )
 
 
