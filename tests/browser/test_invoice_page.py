@@ -161,3 +161,6 @@ def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
         expect(refunded).to_contain_text(kes(first["amount_paid"]))
         expect(paid_doc.get_by_role("region", name="Payments received")).to_contain_text(
             f"{kes(first['amount_paid'])} refunded")
+    desk.goto(f"/admin/invoices?user_id={customer['user']['id']}")
+    row = desk.locator(f'tr[data-invoice-id="{first["id"]}"]')
+    expect(row).to_contain_text(f"{kes(first['amount_paid'])} refunded")
