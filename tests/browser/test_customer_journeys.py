@@ -171,6 +171,16 @@ def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
     expect(page.get_by_text("You have no bookings yet.")).to_be_visible()
     read = "() => JSON.parse(localStorage.getItem('jesh.session'))"
     before = page.evaluate(read)
+    # The refresh token is an HttpOnly cookie for the auth routes only: no script on the page can read it.
+    assert "refresh_token" not in before
+    assert "jesh_refresh" not in page.evaluate("() => document.cookie")
+
+    def refresh_cookie() -> dict[str, Any]:
+        [cookie] = [c for c in page.context.cookies() if c["name"] == "jesh_refresh"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/api/auth"
+        return cookie
+
+    spent = refresh_cookie()["value"]
 
     # The access token is about to expire: the next request rotates the refresh token first.
     page.evaluate("(t) => { const s = JSON.parse(localStorage.getItem('jesh.session')); s.token = t;"
@@ -179,7 +189,8 @@ def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
     expect(page.get_by_label("Full name")).to_have_value("Akinyi Otieno")
     expect(page.get_by_label("Phone number")).to_have_value("0712 345 678")
     after = page.evaluate(read)
-    assert after["refresh_token"] != before["refresh_token"]
+    current = refresh_cookie()["value"]
+    assert current != spent  # rotated
     assert after["token"] != before["token"]
 
     # Edit the profile: the new phone is what the next M-PESA prompt will go to.
@@ -201,8 +212,9 @@ def test_a_customer_stays_logged_in_by_refresh_token_rotation_then_logs_out(
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
     assert page.evaluate(read) is None
-    # Logged out: that refresh token family is revoked on the server.
-    r = httpx.post(f"{portal}/api/auth/refresh", json={"refresh_token": after["refresh_token"]}, timeout=10)
+    # Logged out: that refresh token family is revoked on the server, and the cookie is gone.
+    assert not [c for c in page.context.cookies() if c["name"] == "jesh_refresh"]
+    r = httpx.post(f"{portal}/api/auth/refresh", json={"refresh_token": current}, timeout=10)
     assert r.status_code == 401
 
 

@@ -11,8 +11,19 @@ export type {
   transportSchemas,
 } from "./generated";
 
+/** The auth service keeps the refresh token in an HttpOnly cookie for us (never in the page's reach). */
+const cookieSession: Middleware = {
+  async onRequest({ request }) {
+    if (new URL(request.url, window.location.origin).pathname.startsWith("/api/auth/")) {
+      request.headers.set("X-Jesh-Session", "cookie");
+    }
+    return request;
+  },
+};
+
 /** Without the bearer middleware: login, register and refresh themselves. */
 export const publicApi = createClient<paths>({ baseUrl: "" });
+publicApi.use(cookieSession);
 
 const bearer: Middleware = {
   async onRequest({ request }) {
@@ -27,12 +38,14 @@ const bearer: Middleware = {
 };
 
 export const api = createClient<paths>({ baseUrl: "" });
-api.use(bearer);
+api.use(cookieSession, bearer);
 
-/** Rotate the refresh token (the server revokes the whole family if a spent one is reused). */
-async function refreshTokens(refreshToken: string): Promise<{ token: string; refresh_token: string } | null> {
-  const { data, response } = await publicApi.POST("/api/auth/refresh", { body: { refresh_token: refreshToken } });
-  if (data) return { token: data.token, refresh_token: data.refresh_token };
+/** Rotate the refresh token, the cookie's (or a session's stored before the cookie, once): the server revokes the
+ *  whole family if a spent one is reused. */
+async function refreshTokens(legacyRefreshToken: string | null): Promise<{ token: string } | null> {
+  const body = legacyRefreshToken ? { refresh_token: legacyRefreshToken } : {};
+  const { data, response } = await publicApi.POST("/api/auth/refresh", { body });
+  if (data) return { token: data.token };
   if (response.status === 401 || response.status === 400) return null;
   throw new Error(`refresh failed: ${response.status}`);
 }

@@ -18,9 +18,10 @@ interface Session {
   logout: () => Promise<void>;
 }
 
-/** Keep the session an answer of login's shape (login, register, password change and reset) gives. */
+/** Keep the session an answer of login's shape (login, register, password change and reset) gives; its refresh
+ *  token is the cookie the same answer set. */
 function adopt(data: StoredSession): void {
-  tokens.set({ token: data.token, refresh_token: data.refresh_token, user: data.user });
+  tokens.set({ token: data.token, user: data.user });
 }
 
 const Ctx = createContext<Session | null>(null);
@@ -80,7 +81,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     const current = tokens.session;
     if (current) {
       try {
-        await api.POST("/api/auth/logout", { body: { refresh_token: current.refresh_token } });
+        // The cookie's family (or, once, a refresh token stored before the cookie); the answer clears the cookie.
+        await api.POST("/api/auth/logout", { body: current.refresh_token ? { refresh_token: current.refresh_token } : {} });
       } catch {
         /* offline: forget the tokens anyway */
       }

@@ -6,8 +6,12 @@ function jwt(expInSeconds: number, tag = "x"): string {
   return `${b64({ alg: "EdDSA" })}.${b64({ sub: "7", exp: Math.floor(Date.now() / 1000) + expInSeconds, tag })}.sig`;
 }
 
-function session(token: string, refresh: string): StoredSession {
-  return { token, refresh_token: refresh, user: { id: 7, email: "a@b.ke", name: "A", role: "user" } };
+const USER = { id: 7, email: "a@b.ke", name: "A", role: "user" };
+
+/** A session as the portal keeps it now (its refresh token is the server's HttpOnly cookie), or, given a refresh
+ *  token, as it kept them before. */
+function session(token: string, legacyRefresh?: string): StoredSession {
+  return legacyRefresh ? { token, refresh_token: legacyRefresh, user: USER } : { token, user: USER };
 }
 
 beforeEach(() => {
@@ -31,29 +35,38 @@ describe("the token store", () => {
 
   it("uses the access token while it has more than a minute left", async () => {
     const token = jwt(600);
-    tokens.set(session(token, "r1"));
+    tokens.set(session(token));
     const refresh = vi.fn();
     expect(await tokens.freshAccessToken(refresh)).toBe(token);
     expect(refresh).not.toHaveBeenCalled();
   });
 
-  it("rotates once, whatever the number of requests waiting, and keeps the new refresh token", async () => {
-    tokens.set(session(jwt(30), "r1"));
-    const fresh = jwt(900, "new");
-    const refresh = vi.fn(async (rt: string) => {
-      expect(rt).toBe("r1");
-      await new Promise((r) => setTimeout(r, 5));
-      return { token: fresh, refresh_token: "r2" };
+  it("rotates once (by the cookie), whatever the number of requests waiting, and never stores a refresh token",
+    async () => {
+      tokens.set(session(jwt(30)));
+      const fresh = jwt(900, "new");
+      const refresh = vi.fn(async (legacy: string | null) => {
+        expect(legacy).toBeNull(); // the cookie goes by itself
+        await new Promise((r) => setTimeout(r, 5));
+        return { token: fresh };
+      });
+      const got = await Promise.all([1, 2, 3].map(() => tokens.freshAccessToken(refresh)));
+      expect(got).toEqual([fresh, fresh, fresh]);
+      expect(refresh).toHaveBeenCalledTimes(1);
+      expect(tokens.session).toEqual({ token: fresh, user: USER });
+      expect(localStorage.getItem("jesh.session")).not.toContain("refresh");
     });
-    const got = await Promise.all([1, 2, 3].map(() => tokens.freshAccessToken(refresh)));
-    expect(got).toEqual([fresh, fresh, fresh]);
-    expect(refresh).toHaveBeenCalledTimes(1);
-    expect(tokens.session?.refresh_token).toBe("r2");
-    expect(tokens.session?.user.id).toBe(7);
+
+  it("spends a refresh token stored before the cookie once, then forgets it", async () => {
+    tokens.set(session(jwt(30), "r-old"));
+    const fresh = jwt(900, "new");
+    const refresh = vi.fn(async (legacy: string | null) => (legacy === "r-old" ? { token: fresh } : null));
+    expect(await tokens.freshAccessToken(refresh)).toBe(fresh);
+    expect(tokens.session?.refresh_token).toBeUndefined();
   });
 
   it("logs out when the refresh token is refused", async () => {
-    tokens.set(session(jwt(10), "spent"));
+    tokens.set(session(jwt(10)));
     const seen: (StoredSession | null)[] = [];
     const unsubscribe = tokens.subscribe((s) => seen.push(s));
     expect(await tokens.freshAccessToken(async () => null)).toBeNull();
@@ -63,13 +76,13 @@ describe("the token store", () => {
   });
 
   it("takes another tab's rotation instead of logging out", async () => {
-    tokens.set(session(jwt(10), "r1"));
+    tokens.set(session(jwt(10)));
     const theirs = jwt(900, "other-tab");
     const refresh = async () => {
-      localStorage.setItem("jesh.session", JSON.stringify(session(theirs, "r2-other-tab")));
-      return null; // our spent r1 was refused
+      localStorage.setItem("jesh.session", JSON.stringify(session(theirs)));
+      return null; // the cookie we sent had just been spent by the other tab
     };
     expect(await tokens.freshAccessToken(refresh)).toBe(theirs);
-    expect(tokens.session?.refresh_token).toBe("r2-other-tab");
+    expect(tokens.session?.token).toBe(theirs);
   });
 });

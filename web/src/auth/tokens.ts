@@ -1,13 +1,15 @@
-// Access and refresh tokens, kept in localStorage so that a customer stays logged in across visits.
-// The access token is short-lived; it is refreshed (with rotation) shortly before it expires, once per tab at a
-// time, and a tab that finds a newer refresh token written by another tab uses that one instead of reusing a
-// spent one (which would revoke the whole family).
+// The session: the short-lived access token and the user, kept in localStorage so that every tab shares them. The
+// refresh token is not here: the server keeps it in an HttpOnly cookie (X-Jesh-Session: cookie, sent by the API
+// client), out of reach of any script on the page. The access token is refreshed (with rotation) shortly before it
+// expires, by one tab at a time (a Web Lock): a tab that gets the lock after another has refreshed finds the new
+// access token here and does not spend the cookie again (reusing a spent one revokes the whole family).
 
 const KEY = "jesh.session";
 
 export interface StoredSession {
   token: string;
-  refresh_token: string;
+  /** Only in sessions stored before the refresh token moved to its cookie: spent once, then dropped. */
+  refresh_token?: string | null;
   user: { id: number; email: string; name: string; role: string; phone?: string | null };
 }
 
@@ -34,6 +36,14 @@ export function jwtExpiry(token: string): number {
   }
 }
 
+const fresh = (token: string) => jwtExpiry(token) - Date.now() / 1000 > 60;
+
+/** Run `task` while holding the refresh lock shared by every tab of the portal (where Web Locks exist). */
+async function oneTabAtATime<T>(task: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+  return locks ? await locks.request("jesh.refresh", task) : task();
+}
+
 class TokenStore {
   private listeners = new Set<Listener>();
   private refreshing: Promise<string | null> | null = null;
@@ -55,27 +65,27 @@ class TokenStore {
 
   /** The access token, refreshed first when it expires within a minute. */
   async freshAccessToken(
-    refresh: (refreshToken: string) => Promise<{ token: string; refresh_token: string } | null>,
+    refresh: (legacyRefreshToken: string | null) => Promise<{ token: string } | null>,
   ): Promise<string | null> {
     const current = read();
     if (!current) return null;
-    if (jwtExpiry(current.token) - Date.now() / 1000 > 60) return current.token;
+    if (fresh(current.token)) return current.token;
     if (!this.refreshing) {
-      this.refreshing = (async () => {
+      this.refreshing = oneTabAtATime(async () => {
         const before = read();
         if (!before) return null;
-        if (jwtExpiry(before.token) - Date.now() / 1000 > 60) return before.token; // another tab refreshed
-        const next = await refresh(before.refresh_token);
+        if (fresh(before.token)) return before.token; // another tab refreshed
+        const next = await refresh(before.refresh_token ?? null);
         if (!next) {
           const now = read();
           // Another tab may have rotated meanwhile: keep its session rather than logging out.
-          if (now && now.refresh_token !== before.refresh_token) return now.token;
+          if (now && now.token !== before.token && fresh(now.token)) return now.token;
           this.set(null);
           return null;
         }
-        this.set({ ...before, ...next });
+        this.set({ token: next.token, user: before.user });
         return next.token;
-      })().finally(() => {
+      }).finally(() => {
         this.refreshing = null;
       });
     }

@@ -2,10 +2,10 @@
 
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from auth import accounts, password_change, service
+from auth import accounts, password_change, service, session_cookie
 from auth.client_ip import client_ip
 from auth.models import User
 from auth.schemas import (
@@ -72,68 +72,81 @@ RATE_LIMITED = [Depends(credentials_rate_limit)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
-def _auth_out(result: AuthResult) -> AuthOut:
+def _auth_out(result: AuthResult, request: Request, response: Response) -> AuthOut:
+    """A session's answer; the refresh token in the body, or in its cookie when the client asks (session_cookie)."""
     user = result.user
     return AuthOut(
         token=result.token,
-        refresh_token=result.refresh_token,
+        refresh_token=session_cookie.keep(request, response, result.refresh_token),
         user=UserOut(id=user.id, email=user.email, name=user.name, role=user.role, phone=user.phone),
     )
 
 
 @router.post("/register", status_code=201, response_model=AuthOut, responses=LOGIN_RESPONSES,
              dependencies=RATE_LIMITED)
-def register(body: RegisterIn, session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep) -> AuthOut:
+def register(body: RegisterIn, session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep, request: Request,
+             response: Response) -> AuthOut:
     """Create an account (always role `user`) and sign it in. 429 with Retry-After when this client address
     has sent too many /login and /register requests."""
     result = service.register(
         session=session, credentials=credentials,
         email=body.email, phone=body.phone, name=body.name, password=body.password, client_ip=ip,
     )
-    return _auth_out(result)
+    return _auth_out(result, request, response)
 
 
 @router.post("/login", response_model=AuthOut, responses=LOGIN_RESPONSES, dependencies=RATE_LIMITED)
-def login(body: LoginIn, session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep) -> AuthOut:
+def login(body: LoginIn, session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep, request: Request,
+          response: Response) -> AuthOut:
     """Sign in with email and password. 429 with Retry-After while this email must wait after failed attempts
     from this client address (other addresses are not concerned), while this email is guarded after failed attempts
     from many addresses (except for addresses the account has logged in from), or when this address sends too many
     requests."""
     result = service.login(session=session, credentials=credentials, email=body.email, password=body.password,
                            client_ip=ip)
-    return _auth_out(result)
+    return _auth_out(result, request, response)
 
 
 @router.post("/refresh", response_model=AuthOut, responses=ERROR_RESPONSES)
-def refresh(body: RefreshIn, session: SessionDep, credentials: CredentialsDep) -> AuthOut:
-    """Trade a refresh token for a new access token and a new refresh token (the old one is spent)."""
-    return _auth_out(service.refresh(session=session, credentials=credentials, refresh_token=body.refresh_token))
+def refresh(body: RefreshIn, session: SessionDep, credentials: CredentialsDep, request: Request,
+            response: Response) -> AuthOut:
+    """Trade a refresh token for a new access token and a new refresh token (the old one is spent). With
+    `X-Jesh-Session: cookie`, the body may be `{}`: the refresh token is the `jesh_refresh` cookie's, and the new
+    one is set there."""
+    token = session_cookie.presented(request, body.refresh_token)
+    return _auth_out(service.refresh(session=session, credentials=credentials, refresh_token=token), request, response)
 
 
 @router.post("/logout", response_model=MessageOut, responses=ERROR_RESPONSES)
-def logout(body: RefreshIn, user: CurrentUser, session: SessionDep) -> MessageOut:
-    """Revoke the refresh token family of this session."""
-    service.logout(session=session, user_id=user.id, refresh_token=body.refresh_token)
+def logout(body: RefreshIn, user: CurrentUser, session: SessionDep, request: Request,
+           response: Response) -> MessageOut:
+    """Revoke the refresh token family of this session (with `X-Jesh-Session: cookie`: the cookie's, which is
+    cleared)."""
+    token = session_cookie.presented(request, body.refresh_token)
+    service.logout(session=session, user_id=user.id, refresh_token=token)
+    session_cookie.drop(request, response)
     return MessageOut(message="Logged out")
 
 
 @router.post("/logout-everywhere", response_model=AuthOut, responses=ERROR_RESPONSES)
-def logout_everywhere(user: CurrentUser, session: SessionDep, credentials: CredentialsDep) -> AuthOut:
+def logout_everywhere(user: CurrentUser, session: SessionDep, credentials: CredentialsDep, request: Request,
+                      response: Response) -> AuthOut:
     """Sign out on every other device: every session of the account ends (their refresh and access tokens are
     refused), and the caller goes on with the new pair of tokens in the answer (login's shape)."""
-    return _auth_out(service.logout_everywhere_else(session=session, credentials=credentials, user_id=user.id))
+    result = service.logout_everywhere_else(session=session, credentials=credentials, user_id=user.id)
+    return _auth_out(result, request, response)
 
 
 @router.post("/password", response_model=AuthOut, responses=LOGIN_RESPONSES)
 def change_password(body: PasswordChangeIn, user: CurrentUser, session: SessionDep, credentials: CredentialsDep,
-                    ip: ClientIpDep) -> AuthOut:
+                    ip: ClientIpDep, request: Request, response: Response) -> AuthOut:
     """Change the caller's password: `current_password` must be right (400 otherwise; counted like a failed login,
     429 with Retry-After alike). Every session of the account ends; the answer is a new one, as login gives.
     Publishes PasswordChanged (the owner is told)."""
     return _auth_out(password_change.change_password(
         session=session, credentials=credentials, user_id=user.id, current_password=body.current_password,
         new_password=body.new_password, client_ip=ip,
-    ))
+    ), request, response)
 
 
 @router.post("/password-reset", status_code=202, response_model=MessageOut, responses=LOGIN_RESPONSES,
@@ -149,13 +162,13 @@ def request_password_reset(body: PasswordResetIn, request: Request, session: Ses
 
 @router.post("/password-reset/confirm", response_model=AuthOut, responses=LOGIN_RESPONSES, dependencies=RATE_LIMITED)
 def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep, credentials: CredentialsDep,
-                           ip: ClientIpDep) -> AuthOut:
+                           ip: ClientIpDep, request: Request, response: Response) -> AuthOut:
     """Choose a new password with an emailed link's `token`: signs in (the answer is a session, as login gives).
     Every other session of the account ends and its other links are spent. A token unknown, spent or expired:
     400. Publishes PasswordChanged (the owner is told)."""
     return _auth_out(password_change.reset_password(
         session=session, credentials=credentials, token=body.token, new_password=body.password, client_ip=ip,
-    ))
+    ), request, response)
 
 
 @router.get("/profile", response_model=ProfileOut, responses=ERROR_RESPONSES)

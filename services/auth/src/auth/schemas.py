@@ -109,9 +109,15 @@ class LoginIn(BaseModel):
 
 
 class RefreshIn(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=512)
+    refresh_token: str | None = Field(
+        default=None, min_length=1, max_length=512,
+        description="required, unless the request sends X-Jesh-Session: cookie and the jesh_refresh cookie",
+    )
 
-    _token = field_validator("refresh_token")(storable)
+    @field_validator("refresh_token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        return None if value is None else storable(value)
 
 
 class PasswordChangeIn(BaseModel):
@@ -155,7 +161,9 @@ class AuthOut(BaseModel):
 
     success: bool = True
     token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        description="null when the request sent X-Jesh-Session: cookie: it is then the HttpOnly jesh_refresh cookie"
+    )
     user: UserOut
 
 
