@@ -36,6 +36,7 @@ export function jwtExpiry(token: string): number {
   }
 }
 
+/** More than a minute left: used as it is, not refreshed first. */
 const fresh = (token: string) => jwtExpiry(token) - Date.now() / 1000 > 60;
 
 /** Run `task` while holding the refresh lock shared by every tab of the portal (where Web Locks exist). */
@@ -95,7 +96,7 @@ class TokenStore {
   onUnauthorized(): void {
     const current = read();
     // An access token the server refuses although it has not expired (keys rotated, account changed): log out.
-    if (current && jwtExpiry(current.token) - Date.now() / 1000 > 60) this.set(null);
+    if (current && fresh(current.token)) this.set(null);
   }
 }
 

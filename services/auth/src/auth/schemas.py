@@ -108,9 +108,12 @@ class LoginIn(BaseModel):
     _password = field_validator("password")(storable)
 
 
+MAX_REFRESH_TOKEN = 512  # far above what auth issues (43 characters)
+
+
 class RefreshIn(BaseModel):
     refresh_token: str | None = Field(
-        default=None, min_length=1, max_length=512,
+        default=None, min_length=1, max_length=MAX_REFRESH_TOKEN,
         description="required, unless the request sends X-Jesh-Session: cookie and the jesh_refresh cookie",
     )
 

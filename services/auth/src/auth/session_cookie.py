@@ -14,7 +14,7 @@ from typing import cast
 
 from fastapi import Request, Response
 
-from auth.schemas import storable
+from auth.schemas import MAX_REFRESH_TOKEN, storable
 from auth.service import INVALID_REFRESH_TOKEN, Credentials
 from jeshkit.errors import BadRequest, Unauthorized
 from jeshkit.settings import ServiceSettings
@@ -47,7 +47,7 @@ def keep(request: Request, response: Response, refresh_token: str) -> str | None
 
 
 def drop(request: Request, response: Response) -> None:
-    """Forget the cookie (logout, a refused refresh token)."""
+    """Forget the cookie (logout)."""
     if wanted(request) or COOKIE in request.cookies:
         response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict", secure=_secure(request))
 
@@ -59,7 +59,9 @@ def presented(request: Request, from_body: str | None) -> str:
         return from_body
     if wanted(request) and (cookie := request.cookies.get(COOKIE)):
         try:
-            return storable(cookie) if len(cookie) <= 512 else storable("\x00")
+            if len(cookie) <= MAX_REFRESH_TOKEN:  # the body's bounds: nothing longer or unstorable was ever set
+                return storable(cookie)
         except ValueError:
-            raise Unauthorized(INVALID_REFRESH_TOKEN) from None  # nothing we could have set
+            pass
+        raise Unauthorized(INVALID_REFRESH_TOKEN)
     raise BadRequest("Invalid request", [{"field": "refresh_token", "message": "Field required"}])
