@@ -17,6 +17,12 @@ def set_cookie(response: Any) -> SimpleCookie:
     return jar
 
 
+def assert_cleared(response: Any) -> None:
+    cleared = set_cookie(response)["jesh_refresh"]
+    assert cleared.value == "" and int(cleared["max-age"]) == 0 and cleared["path"] == "/api/auth"
+    assert cleared["httponly"]
+
+
 def test_in_cookie_mode_the_refresh_token_is_an_httponly_cookie_that_rotates(auth, register, bearer):
     register(auth, email="cookie@example.com", headers=COOKIE_MODE)
     auth.cookies.clear()
@@ -40,8 +46,12 @@ def test_in_cookie_mode_the_refresh_token_is_an_httponly_cookie_that_rotates(aut
     auth.cookies.clear()
     replay = auth.post("/api/auth/refresh", json={}, headers={**COOKIE_MODE, "Cookie": f"jesh_refresh={first}"})
     assert replay.status_code == 401
+    assert_cleared(replay)  # a refused cookie is of no use to keep: the browser stops sending it
     after = auth.post("/api/auth/refresh", json={}, headers={**COOKIE_MODE, "Cookie": f"jesh_refresh={second}"})
     assert after.status_code == 401
+    assert_cleared(after)
+    body_mode = auth.post("/api/auth/refresh", json={"refresh_token": second})  # no cookie asked for, none cleared
+    assert body_mode.status_code == 401 and not body_mode.headers.get_list("set-cookie")
 
 
 def test_logout_in_cookie_mode_revokes_the_cookie_s_family_and_clears_it(auth, register, bearer):
@@ -51,8 +61,7 @@ def test_logout_in_cookie_mode_revokes_the_cookie_s_family_and_clears_it(auth, r
     assert kept
     out = auth.post("/api/auth/logout", json={}, headers={**COOKIE_MODE, **bearer(session["token"])})
     assert out.status_code == 200, out.text
-    cleared = set_cookie(out)["jesh_refresh"]
-    assert cleared.value == "" and int(cleared["max-age"]) == 0
+    assert_cleared(out)
     again = auth.post("/api/auth/refresh", json={}, headers={**COOKIE_MODE, "Cookie": f"jesh_refresh={kept}"})
     assert again.status_code == 401
 
@@ -73,6 +82,7 @@ def test_a_malformed_cookie_is_refused_not_a_crash(auth):
     for junk in ("x" * 600, "a%00b"):
         r = auth.post("/api/auth/refresh", json={}, headers={**COOKIE_MODE, "Cookie": f"jesh_refresh={junk}"})
         assert r.status_code == 401, (junk[:10], r.text)
+        assert_cleared(r)
     auth.cookies.clear()
     assert auth.post("/api/auth/refresh", json={}, headers=COOKIE_MODE).status_code == 400  # no cookie at all
 

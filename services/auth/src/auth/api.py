@@ -113,8 +113,10 @@ def refresh(body: RefreshIn, session: SessionDep, credentials: CredentialsDep, r
     """Trade a refresh token for a new access token and a new refresh token (the old one is spent). With
     `X-Jesh-Session: cookie`, the body may be `{}`: the refresh token is the `jesh_refresh` cookie's, and the new
     one is set there."""
-    token = session_cookie.presented(request, body.refresh_token)
-    return _auth_out(service.refresh(session=session, credentials=credentials, refresh_token=token), request, response)
+    with session_cookie.dropped_when_refused(request):
+        token = session_cookie.presented(request, body.refresh_token)
+        result = service.refresh(session=session, credentials=credentials, refresh_token=token)
+    return _auth_out(result, request, response)
 
 
 @router.post("/logout", response_model=MessageOut, responses=ERROR_RESPONSES)
@@ -122,8 +124,9 @@ def logout(body: RefreshIn, user: CurrentUser, session: SessionDep, request: Req
            response: Response) -> MessageOut:
     """Revoke the refresh token family of this session (with `X-Jesh-Session: cookie`: the cookie's, which is
     cleared)."""
-    token = session_cookie.presented(request, body.refresh_token)
-    service.logout(session=session, user_id=user.id, refresh_token=token)
+    with session_cookie.dropped_when_refused(request):
+        token = session_cookie.presented(request, body.refresh_token)
+        service.logout(session=session, user_id=user.id, refresh_token=token)
     session_cookie.drop(request, response)
     return MessageOut(message="Logged out")
 

@@ -10,13 +10,15 @@ preflight (refused: the gateway allows our origins only) nor have the browser se
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import cast
 
 from fastapi import Request, Response
 
 from auth.schemas import MAX_REFRESH_TOKEN, storable
 from auth.service import INVALID_REFRESH_TOKEN, Credentials
-from jeshkit.errors import BadRequest, Unauthorized
+from jeshkit.errors import AppError, BadRequest, Unauthorized
 from jeshkit.settings import ServiceSettings
 
 COOKIE = "jesh_refresh"
@@ -50,6 +52,24 @@ def drop(request: Request, response: Response) -> None:
     """Forget the cookie (logout)."""
     if wanted(request) or COOKIE in request.cookies:
         response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict", secure=_secure(request))
+
+
+@contextmanager
+def dropped_when_refused(request: Request) -> Iterator[None]:
+    """A 401 of /refresh or /logout in cookie mode also clears the cookie: a spent, revoked or expired refresh token
+    is no use to keep, and the browser stops sending it."""
+    try:
+        yield
+    except Unauthorized as exc:
+        if wanted(request) and COOKIE in request.cookies:
+            _clear_on(request, exc)
+        raise
+
+
+def _clear_on(request: Request, exc: AppError) -> None:
+    cleared = Response()
+    drop(request, cleared)
+    exc.headers = {**(exc.headers or {}), "set-cookie": cleared.headers["set-cookie"]}
 
 
 def presented(request: Request, from_body: str | None) -> str:
