@@ -93,6 +93,7 @@ def check_compose(compose: Mapping[str, Any], repo: Path = REPO) -> list[str]:
     problems += _check_secrets(compose)
     problems += _check_settings(compose, resolved)
     problems += _check_databases(compose, resolved)
+    problems += _check_backups(compose)
     problems += _check_peer_urls(resolved)
     problems += _check_gateway(compose, resolved, repo)
     problems += _check_dockerfiles(compose, repo)
@@ -240,6 +241,24 @@ def _check_databases(compose: Mapping[str, Any], resolved: Mapping[str, Any]) ->
             problems.append(f"{name}: the DATABASE_URL password must be ${{{expected}:?...}}")
         elif not REQUIRED_REFERENCE.match(postgres_raw.get(expected, "")):
             problems.append(f"postgres: needs {expected} (required) to create the {name} role")
+    return problems
+
+
+def _check_backups(compose: Mapping[str, Any]) -> list[str]:
+    """postgres-backup dumps every service's database with the server's own pg_dump (deploy/postgres/backup.sh)."""
+    services = _services(compose)
+    backup = services.get("postgres-backup")
+    if backup is None:
+        return ["postgres-backup: missing from services (backups of every database, deploy/postgres/backup.sh)"]
+    problems = []
+    missing = set(SERVICES) - set((environment_of(backup).get("JESH_DATABASES") or "").split())
+    if missing:
+        problems.append(f"postgres-backup: JESH_DATABASES does not back up {' '.join(sorted(missing))}")
+    if backup.get("image") != (services.get("postgres") or {}).get("image"):
+        problems.append("postgres-backup: must use the postgres service's image (pg_dump of the server's version)")
+    mounts = [str(v).split(":")[:2] for v in backup.get("volumes") or []]
+    if ["./deploy/postgres/backup.sh", "/usr/local/bin/jesh-backup.sh"] not in mounts:
+        problems.append("postgres-backup: deploy/postgres/backup.sh must be mounted at /usr/local/bin/jesh-backup.sh")
     return problems
 
 

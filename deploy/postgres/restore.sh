@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Restore databases from a backup made by backup.sh (see deploy/README.md, "Backups and restore").
+#
+#   restore.sh BACKUP [DATABASE ...]     BACKUP: a folder of BACKUP_DIR (its name, or a path); no DATABASE: all of it
+#
+# Each database is restored into a new database first (<name>_restoring, in one transaction: an archive that does
+# not restore whole leaves nothing behind). Only then is the live one renamed <name>_before_<backup time> (kept
+# until you drop it) and the restored one takes its name, with the same owner and the same CONNECT rules as the
+# init script gives. The service must be stopped: a database someone is connected to is refused, not cut off.
+# Environment: PGHOST, PGPORT, PGUSER, PGPASSWORD (a superuser), BACKUP_DIR (/backups).
+set -euo pipefail
+
+BACKUP_DIR="${BACKUP_DIR:-/backups}"
+if [ $# -lt 1 ]; then
+  echo "usage: restore.sh BACKUP [DATABASE ...]   (backups: backup.sh list)" >&2
+  exit 2
+fi
+backup="$1"
+shift
+[ -d "$backup" ] || backup="$BACKUP_DIR/$backup"
+if [ ! -f "$backup/COMPLETE" ]; then
+  echo "restore: $backup is not a complete backup (no COMPLETE): refused" >&2
+  exit 1
+fi
+if [ $# -gt 0 ]; then
+  databases="$*"
+else
+  databases="$(cd "$backup" && ls -1 -- *.dump | sed 's/\.dump$//')"
+fi
+suffix="$(basename "$backup" | tr -c 'A-Za-z0-9\n' '_' | tr 'A-Z' 'a-z')"
+
+psql_admin() {
+  psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password --quiet --tuples-only --no-align --dbname=postgres "$@"
+}
+
+# Everything is checked before anything changes.
+for database in $databases; do
+  if [ ! -f "$backup/$database.dump" ]; then
+    echo "restore: $backup has no $database.dump" >&2
+    exit 1
+  fi
+  owner="$(psql_admin -v db="$database" <<'SQL'
+SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = :'db';
+SQL
+)"
+  if [ -z "$owner" ]; then
+    echo "restore: no database $database on this server (create it with the init script first)" >&2
+    exit 1
+  fi
+  connected="$(psql_admin -v db="$database" <<'SQL'
+SELECT count(*) FROM pg_stat_activity WHERE datname = :'db';
+SQL
+)"
+  if [ "$connected" != "0" ]; then
+    echo "restore: $connected connections to $database: stop its service first (docker compose stop ...)" >&2
+    exit 1
+  fi
+  if [ -n "$(psql_admin -v db="${database}_before_$suffix" <<'SQL'
+SELECT 1 FROM pg_database WHERE datname = :'db';
+SQL
+)" ]; then
+    echo "restore: ${database}_before_$suffix exists already (restored from this backup before): drop it first" >&2
+    exit 1
+  fi
+done
+
+for database in $databases; do
+  owner="$(psql_admin -v db="$database" <<'SQL'
+SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = :'db';
+SQL
+)"
+  staging="${database}_restoring"
+  psql_admin -v db="$staging" <<'SQL'
+DROP DATABASE IF EXISTS :"db";
+SQL
+  psql_admin -v db="$staging" -v owner="$owner" <<'SQL'
+CREATE DATABASE :"db" OWNER :"owner";
+REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"owner";
+SQL
+  if ! pg_restore --no-password --exit-on-error --single-transaction --dbname="$staging" "$backup/$database.dump"; then
+    psql_admin -v db="$staging" <<'SQL'
+DROP DATABASE IF EXISTS :"db";
+SQL
+    echo "restore: $database could not be restored from $backup: the live database is unchanged" >&2
+    exit 1
+  fi
+  psql_admin -v db="$database" -v before="${database}_before_$suffix" -v staging="$staging" <<'SQL'
+ALTER DATABASE :"db" RENAME TO :"before";
+ALTER DATABASE :"staging" RENAME TO :"db";
+SQL
+  echo "restore: $database restored from $(basename "$backup"); the previous one is ${database}_before_$suffix"
+done

@@ -1,0 +1,191 @@
+"""The compose deployment's backups (deploy/postgres/backup.sh, restore.sh), run for real against a PostgreSQL of our
+own with the init script's databases and roles: a backup restores what was there, a restore that fails changes
+nothing, old backups are pruned by age and day, and the healthcheck turns unhealthy without a recent backup."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from compose_check import SERVICES, check_compose, environment_of, load_compose
+from sqlalchemy import create_engine, text
+
+from jeshstack.procs import Postgres, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "deploy" / "postgres"
+INIT_SCRIPT = SCRIPTS / "initdb" / "10-service-databases.sh"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A PostgreSQL with every service's database and role, as the init script makes them on a new volume."""
+    server = Postgres(tmp_path_factory.mktemp("pg-backup") / "data", free_port())
+    server.init()
+    server.start()
+    passwords = {f"{name.upper()}_DB_PASSWORD": f"pw-{name}" for name in SERVICES}
+    done = subprocess.run(["bash", str(INIT_SCRIPT)], env=environment(server, JESH_SERVICES=" ".join(SERVICES),
+                          POSTGRES_USER="postgres", POSTGRES_DB="postgres", **passwords),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    yield server
+    server.stop()
+
+
+def environment(server, **extra):
+    return {"PATH": f"{server.bin}{os.pathsep}{os.environ['PATH']}", "PGHOST": "127.0.0.1",
+            "PGPORT": str(server.port), "PGUSER": "postgres", **extra}
+
+
+def run(script, server, *args, **env):
+    return subprocess.run(["bash", str(SCRIPTS / script), *args], env=environment(server, **env),
+                          capture_output=True, text=True, timeout=120)
+
+
+def as_role(server, database, role=None):
+    return create_engine(f"postgresql+psycopg2://{role or database}@127.0.0.1:{server.port}/{database}")
+
+
+def rows(server, database, sql, role=None):
+    engine = as_role(server, database, role)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql)).all()]
+    finally:
+        engine.dispose()
+
+
+def execute(server, database, *statements):
+    engine = as_role(server, database)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def admin(server, sql):
+    engine = create_engine(server.url())
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql)).all()]
+    finally:
+        engine.dispose()
+
+
+def test_a_backup_restores_what_was_there_and_keeps_the_replaced_database(server, tmp_path):
+    execute(server, "payments", "CREATE TABLE money (id int PRIMARY KEY, amount int NOT NULL)",
+            "INSERT INTO money VALUES (1, 7500), (2, 3000)")
+    execute(server, "booking", "CREATE TABLE kept (id int)", "INSERT INTO kept VALUES (42)")
+    backups = tmp_path / "backups"
+    once = run("backup.sh", server, "once", JESH_DATABASES=" ".join(SERVICES), BACKUP_DIR=str(backups))
+    assert once.returncode == 0, once.stderr
+    [folder] = list(backups.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*(f"{s}.dump" for s in SERVICES), "COMPLETE"])
+    assert run("backup.sh", server, "check", JESH_DATABASES="x", BACKUP_DIR=str(backups)).returncode == 0
+
+    # After the backup: money lost by mistake, a table added.
+    execute(server, "payments", "DELETE FROM money WHERE id = 1", "CREATE TABLE later (id int)")
+    busy = as_role(server, "payments")
+    with busy.connect():  # its service still running: refused, nothing changed
+        refused = run("restore.sh", server, folder.name, "payments", BACKUP_DIR=str(backups))
+    busy.dispose()
+    assert refused.returncode == 1 and "stop its service first" in refused.stderr
+    assert rows(server, "payments", "SELECT id FROM money") == [(2,)]
+
+    restored = run("restore.sh", server, folder.name, "payments", BACKUP_DIR=str(backups))
+    assert restored.returncode == 0, restored.stderr
+    assert rows(server, "payments", "SELECT id, amount FROM money ORDER BY id") == [(1, 7500), (2, 3000)]
+    assert rows(server, "payments", "SELECT to_regclass('later') IS NULL") == [(True,)]
+    assert rows(server, "payments", "SELECT tableowner FROM pg_tables WHERE tablename = 'money'") == [("payments",)]
+    assert rows(server, "booking", "SELECT id FROM kept") == [(42,)]  # not named: untouched
+    before = f"payments_before_{folder.name.lower().replace('-', '_')}"
+    assert rows(server, before, "SELECT id FROM money", role="payments") == [(2,)]  # the replaced one, kept
+    # The same CONNECT rules as the init script: only its own role (and the superuser).
+    allowed = admin(server, "SELECT r.rolname FROM pg_roles r "
+                            "WHERE has_database_privilege(r.oid, 'payments', 'CONNECT') AND NOT r.rolsuper")
+    assert allowed == [("payments",)]
+    again = run("restore.sh", server, folder.name, "payments", BACKUP_DIR=str(backups))
+    assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def test_a_restore_that_fails_changes_nothing(server, tmp_path):
+    backups = tmp_path / "backups"
+    assert run("backup.sh", server, "once", JESH_DATABASES="inventory transport",
+               BACKUP_DIR=str(backups)).returncode == 0
+    execute(server, "transport", "CREATE TABLE trucks (id int)", "INSERT INTO trucks VALUES (7)")
+    [folder] = list(backups.iterdir())
+    dump = folder / "transport.dump"
+    dump.write_bytes(dump.read_bytes()[: len(dump.read_bytes()) // 2])  # a damaged archive
+    failed = run("restore.sh", server, str(folder), BACKUP_DIR="/nonexistent")
+    assert failed.returncode == 1 and "the live database is unchanged" in failed.stderr
+    assert rows(server, "transport", "SELECT id FROM trucks") == [(7,)]
+    names = [n for (n,) in admin(server, "SELECT datname FROM pg_database")]
+    assert "transport_restoring" not in names
+
+    (folder / "COMPLETE").unlink()
+    incomplete = run("restore.sh", server, str(folder), "inventory")
+    assert incomplete.returncode == 1 and "not a complete backup" in incomplete.stderr
+    unknown = run("restore.sh", server, str(backups / "nope"))
+    assert unknown.returncode == 1
+
+
+def test_a_failed_backup_leaves_no_complete_folder_and_the_check_fails(server, tmp_path):
+    backups = tmp_path / "backups"
+    failed = run("backup.sh", server, "once", JESH_DATABASES="auth ghost", BACKUP_DIR=str(backups))
+    assert failed.returncode == 1 and "pg_dump of ghost failed" in failed.stdout
+    assert list(backups.iterdir()) == []
+    check = run("backup.sh", server, "check", JESH_DATABASES="auth", BACKUP_DIR=str(backups))
+    assert check.returncode == 1 and "no complete backup" in check.stderr
+    bad_knob = run("backup.sh", server, "once", JESH_DATABASES="auth", BACKUP_DIR=str(backups),
+                   BACKUP_KEEP_DAYS="0")
+    assert bad_knob.returncode == 2 and "BACKUP_KEEP_DAYS" in bad_knob.stderr
+
+
+def fake_backup(backups: Path, name: str, seconds_ago: int | None) -> None:
+    folder = backups / name
+    folder.mkdir(parents=True)
+    (folder / "auth.dump").write_text("x")
+    if seconds_ago is not None:
+        (folder / "COMPLETE").write_text(str(int(time.time()) - seconds_ago))
+
+
+def test_old_backups_are_pruned_by_age_keeping_the_newest_of_each_day(server, tmp_path):
+    backups = tmp_path / "backups"
+    hour, day = 3600, 86400
+    fake_backup(backups, "2026-11-30T10-00-00Z", 30 * hour)  # recent: kept
+    fake_backup(backups, "2026-11-28T23-00-00Z", 3 * day)  # the newest of its day: kept
+    fake_backup(backups, "2026-11-28T01-00-00Z", 3 * day + 22 * hour)  # the same day, older: pruned
+    fake_backup(backups, "2026-11-10T10-00-00Z", 20 * day)  # past BACKUP_KEEP_DAYS: pruned
+    fake_backup(backups, "2026-11-29T05-00-00Z", None)  # never completed: pruned
+    stale = run("backup.sh", server, "check", JESH_DATABASES="auth", BACKUP_DIR=str(backups),
+                BACKUP_INTERVAL_SECONDS="3600")
+    assert stale.returncode == 1 and "older than" in stale.stderr  # 30 hours: unhealthy
+
+    once = run("backup.sh", server, "once", JESH_DATABASES="auth", BACKUP_DIR=str(backups),
+               BACKUP_KEEP_RECENT_HOURS="48", BACKUP_KEEP_DAYS="14")
+    assert once.returncode == 0, once.stderr
+    kept = run("backup.sh", server, "list", JESH_DATABASES="auth", BACKUP_DIR=str(backups)).stdout.split()
+    assert kept[1:] == ["2026-11-30T10-00-00Z", "2026-11-28T23-00-00Z"]  # after the one just made
+    assert sorted(p.name for p in backups.iterdir()) == sorted(kept)
+    assert run("backup.sh", server, "check", JESH_DATABASES="auth", BACKUP_DIR=str(backups)).returncode == 0
+
+    # Even past every limit, the newest backup is never pruned.
+    for folder in backups.iterdir():
+        (folder / "COMPLETE").write_text(str(int(time.time()) - 40 * day))
+    run("backup.sh", server, "once", JESH_DATABASES="ghost", BACKUP_DIR=str(backups))  # fails: nothing new
+    assert len(list(backups.iterdir())) == 1
+
+
+def test_compose_backs_up_every_service_s_database():
+    compose = load_compose()
+    backup = compose["services"]["postgres-backup"]
+    assert backup["image"] == compose["services"]["postgres"]["image"]  # pg_dump of the server's version
+    assert sorted(environment_of(backup)["JESH_DATABASES"].split()) == sorted(SERVICES)
+    assert check_compose(compose) == []
+    compose["services"]["postgres-backup"]["environment"]["JESH_DATABASES"] = "auth booking"
+    assert any("postgres-backup" in p and "payments" in p for p in check_compose(compose))
+    del compose["services"]["postgres-backup"]
+    assert any("postgres-backup" in p for p in check_compose(compose))
