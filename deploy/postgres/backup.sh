@@ -34,11 +34,24 @@ done
 
 log() { echo "backup: $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
 
-# The complete backups, newest first (their names sort as their times do).
-complete_backups() {
+NAME_PATTERN='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}Z$'  # anything else in BACKUP_DIR is not ours
+
+# Our backup folders, newest first (their names sort as their times do).
+backup_folders() {
   local folder
   for folder in $(ls -1 "$BACKUP_DIR" 2>/dev/null | sort -r); do
-    [ -f "$BACKUP_DIR/$folder/COMPLETE" ] && echo "$folder"
+    [[ "$folder" =~ $NAME_PATTERN ]] && [ -d "$BACKUP_DIR/$folder" ] && echo "$folder"
+  done
+  return 0
+}
+
+is_complete() { [[ "$(cat "$BACKUP_DIR/$1/COMPLETE" 2>/dev/null)" =~ ^[0-9]+$ ]]; }
+
+# The complete backups, newest first.
+complete_backups() {
+  local folder
+  for folder in $(backup_folders); do
+    is_complete "$folder" && echo "$folder"
   done
   return 0
 }
@@ -70,8 +83,8 @@ prune() {
   local now newest folder stamp age day kept_days="" removed=0
   now="$(date +%s)"
   # Leftovers of a failed or interrupted run (nothing else writes here meanwhile).
-  for folder in $(ls -1 "$BACKUP_DIR" 2>/dev/null); do
-    if [ -d "$BACKUP_DIR/$folder" ] && [ ! -f "$BACKUP_DIR/$folder/COMPLETE" ]; then
+  for folder in $(backup_folders); do
+    if ! is_complete "$folder"; then
       rm -rf "${BACKUP_DIR:?}/$folder"
       removed=$((removed + 1))
     fi

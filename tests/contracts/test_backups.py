@@ -160,6 +160,7 @@ def test_old_backups_are_pruned_by_age_keeping_the_newest_of_each_day(server, tm
     fake_backup(backups, "2026-11-28T01-00-00Z", 3 * day + 22 * hour)  # the same day, older: pruned
     fake_backup(backups, "2026-11-10T10-00-00Z", 20 * day)  # past BACKUP_KEEP_DAYS: pruned
     fake_backup(backups, "2026-11-29T05-00-00Z", None)  # never completed: pruned
+    (backups / "lost+found").mkdir()  # not a backup: left alone
     stale = run("backup.sh", server, "check", JESH_DATABASES="auth", BACKUP_DIR=str(backups),
                 BACKUP_INTERVAL_SECONDS="3600")
     assert stale.returncode == 1 and "older than" in stale.stderr  # 30 hours: unhealthy
@@ -169,14 +170,14 @@ def test_old_backups_are_pruned_by_age_keeping_the_newest_of_each_day(server, tm
     assert once.returncode == 0, once.stderr
     kept = run("backup.sh", server, "list", JESH_DATABASES="auth", BACKUP_DIR=str(backups)).stdout.split()
     assert kept[1:] == ["2026-11-30T10-00-00Z", "2026-11-28T23-00-00Z"]  # after the one just made
-    assert sorted(p.name for p in backups.iterdir()) == sorted(kept)
+    assert sorted(p.name for p in backups.iterdir()) == sorted([*kept, "lost+found"])
     assert run("backup.sh", server, "check", JESH_DATABASES="auth", BACKUP_DIR=str(backups)).returncode == 0
 
     # Even past every limit, the newest backup is never pruned.
     for folder in backups.iterdir():
         (folder / "COMPLETE").write_text(str(int(time.time()) - 40 * day))
     run("backup.sh", server, "once", JESH_DATABASES="ghost", BACKUP_DIR=str(backups))  # fails: nothing new
-    assert len(list(backups.iterdir())) == 1
+    assert len(list(backups.iterdir())) == 2  # the newest backup, and lost+found
 
 
 def test_compose_backs_up_every_service_s_database():
