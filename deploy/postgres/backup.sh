@@ -56,16 +56,23 @@ complete_backups() {
   return 0
 }
 
+# Called as `backup_once || ...`, where bash ignores `set -e`: every step that can fail is checked here.
 backup_once() {
-  mkdir -p "$BACKUP_DIR"
-  local name folder database
-  name="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
-  folder="$BACKUP_DIR/$name"
-  if [ -e "$folder" ]; then
-    log "$folder exists already: skipped"
+  if ! mkdir -p "$BACKUP_DIR"; then
+    log "cannot create $BACKUP_DIR: no backup"
     return 1
   fi
-  mkdir "$folder"
+  local name folder database
+  name="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
+  while ! mkdir "$BACKUP_DIR/$name"; do  # one backup a second at most: the name is its time
+    if [ ! -d "$BACKUP_DIR/$name" ]; then
+      log "cannot write to $BACKUP_DIR: no backup"
+      return 1
+    fi
+    sleep 1
+    name="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
+  done
+  folder="$BACKUP_DIR/$name"
   for database in $JESH_DATABASES; do
     # --format=custom: compressed, and pg_restore can restore it into a new database in one transaction.
     if ! pg_dump --format=custom --no-password --dbname="$database" --file="$folder/$database.dump"; then
@@ -74,8 +81,11 @@ backup_once() {
       return 1
     fi
   done
-  date +%s > "$folder/COMPLETE.tmp"
-  mv "$folder/COMPLETE.tmp" "$folder/COMPLETE"
+  if ! { date +%s > "$folder/COMPLETE.tmp" && mv "$folder/COMPLETE.tmp" "$folder/COMPLETE"; }; then
+    log "cannot mark backup $name complete"
+    rm -rf "$folder"
+    return 1
+  fi
   log "backup $name complete: $(du -sh "$folder" | cut -f1) for $(echo $JESH_DATABASES | wc -w) databases"
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Restore databases from a backup made by backup.sh (see deploy/README.md, "Backups and restore").
+# Restore databases from a backup made by backup.sh (deploy/README.md, "Backups").
 #
 #   restore.sh BACKUP [DATABASE ...]     BACKUP: a folder of BACKUP_DIR (its name, or a path); no DATABASE: all of it
 #
-# Each database is restored into a new database first (<name>_restoring, in one transaction: an archive that does
-# not restore whole leaves nothing behind). Only then is the live one renamed <name>_before_<backup time> (kept
-# until you drop it) and the restored one takes its name, with the same owner and the same CONNECT rules as the
-# init script gives. The service must be stopped: a database someone is connected to is refused, not cut off.
+# Each database is restored into a new database first (<name>_restoring, in one transaction); if any archive does
+# not restore whole, nothing changes. Only then, all in one transaction, is each live one renamed
+# <name>_before_<backup time> (kept until you drop it) and the restored one given its name, with the same owner
+# and the same CONNECT rules as the init script gives. The service must be stopped: a database someone is connected to is refused, not cut off.
 # Environment: PGHOST, PGPORT, PGUSER, PGPASSWORD (a superuser), BACKUP_DIR (/backups).
 set -euo pipefail
 
@@ -33,16 +33,23 @@ psql_admin() {
   psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password --quiet --tuples-only --no-align --dbname=postgres "$@"
 }
 
+owner_of() {
+  psql_admin -v db="$1" <<'SQL'
+SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = :'db';
+SQL
+}
+
 # Everything is checked before anything changes.
 for database in $databases; do
+  if ! [[ "$database" =~ ^[a-z_][a-z0-9_]*$ ]]; then
+    echo "restore: '$database' is not a service's database name" >&2
+    exit 1
+  fi
   if [ ! -f "$backup/$database.dump" ]; then
     echo "restore: $backup has no $database.dump" >&2
     exit 1
   fi
-  owner="$(psql_admin -v db="$database" <<'SQL'
-SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = :'db';
-SQL
-)"
+  owner="$(owner_of "$database")"
   if [ -z "$owner" ]; then
     echo "restore: no database $database on this server (create it with the init script first)" >&2
     exit 1
@@ -55,39 +62,48 @@ SQL
     echo "restore: $connected connections to $database: stop its service first (docker compose stop ...)" >&2
     exit 1
   fi
-  if [ -n "$(psql_admin -v db="${database}_before_$suffix" <<'SQL'
-SELECT 1 FROM pg_database WHERE datname = :'db';
-SQL
-)" ]; then
+  if [ -n "$(owner_of "${database}_before_$suffix")" ]; then
     echo "restore: ${database}_before_$suffix exists already (restored from this backup before): drop it first" >&2
     exit 1
   fi
 done
 
-for database in $databases; do
-  owner="$(psql_admin -v db="$database" <<'SQL'
-SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = :'db';
-SQL
-)"
-  staging="${database}_restoring"
-  psql_admin -v db="$staging" <<'SQL'
+drop_staging() {
+  local database
+  for database in $databases; do
+    psql_admin -v db="${database}_restoring" <<'SQL'
 DROP DATABASE IF EXISTS :"db";
 SQL
-  psql_admin -v db="$staging" -v owner="$owner" <<'SQL'
+  done
+}
+
+# Each archive into a new database of its own; one that does not restore whole: nothing changes at all.
+drop_staging
+for database in $databases; do
+  owner="$(owner_of "$database")"
+  psql_admin -v db="${database}_restoring" -v owner="$owner" <<'SQL'
 CREATE DATABASE :"db" OWNER :"owner";
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"owner";
 SQL
-  if ! pg_restore --no-password --exit-on-error --single-transaction --dbname="$staging" "$backup/$database.dump"; then
-    psql_admin -v db="$staging" <<'SQL'
-DROP DATABASE IF EXISTS :"db";
-SQL
-    echo "restore: $database could not be restored from $backup: the live database is unchanged" >&2
+  if ! pg_restore --no-password --exit-on-error --single-transaction --dbname="${database}_restoring" \
+      "$backup/$database.dump"; then
+    drop_staging
+    echo "restore: $database could not be restored from $backup: no database was changed" >&2
     exit 1
   fi
-  psql_admin -v db="$database" -v before="${database}_before_$suffix" -v staging="$staging" <<'SQL'
-ALTER DATABASE :"db" RENAME TO :"before";
-ALTER DATABASE :"staging" RENAME TO :"db";
-SQL
+done
+
+# Then every swap in one transaction: the live databases are renamed <name>_before_<backup>, the restored ones
+# take their names.
+{
+  echo "BEGIN;"
+  for database in $databases; do
+    echo "ALTER DATABASE \"$database\" RENAME TO \"${database}_before_$suffix\";"
+    echo "ALTER DATABASE \"${database}_restoring\" RENAME TO \"$database\";"
+  done
+  echo "COMMIT;"
+} | psql_admin
+for database in $databases; do
   echo "restore: $database restored from $(basename "$backup"); the previous one is ${database}_before_$suffix"
 done

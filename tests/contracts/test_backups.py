@@ -120,10 +120,22 @@ def test_a_restore_that_fails_changes_nothing(server, tmp_path):
     dump = folder / "transport.dump"
     dump.write_bytes(dump.read_bytes()[: len(dump.read_bytes()) // 2])  # a damaged archive
     failed = run("restore.sh", server, str(folder), BACKUP_DIR="/nonexistent")
-    assert failed.returncode == 1 and "the live database is unchanged" in failed.stderr
+    assert failed.returncode == 1 and "no database was changed" in failed.stderr
     assert rows(server, "transport", "SELECT id FROM trucks") == [(7,)]
     names = [n for (n,) in admin(server, "SELECT datname FROM pg_database")]
-    assert "transport_restoring" not in names
+    # inventory's archive was sound, but a restore of several databases is all or nothing
+    assert not [n for n in names if n.endswith("_restoring") or n.startswith(("inventory_before", "transport_bef"))]
+
+    sound = run("backup.sh", server, "once", JESH_DATABASES="inventory transport", BACKUP_DIR=str(backups))
+    assert sound.returncode == 0, sound.stderr
+    execute(server, "transport", "DELETE FROM trucks")
+    latest = run("backup.sh", server, "list", JESH_DATABASES="x", BACKUP_DIR=str(backups)).stdout.split()[0]
+    everything = run("restore.sh", server, latest, BACKUP_DIR=str(backups))  # no names: all of that backup
+    assert everything.returncode == 0, everything.stderr
+    assert rows(server, "transport", "SELECT id FROM trucks") == [(7,)]
+    names = [n for (n,) in admin(server, "SELECT datname FROM pg_database")]
+    assert len([n for n in names if n.startswith(("inventory_before_", "transport_before_"))]) == 2
+    assert run("restore.sh", server, latest, "x;y", BACKUP_DIR=str(backups)).returncode == 1
 
     (folder / "COMPLETE").unlink()
     incomplete = run("restore.sh", server, str(folder), "inventory")
@@ -139,6 +151,9 @@ def test_a_failed_backup_leaves_no_complete_folder_and_the_check_fails(server, t
     assert list(backups.iterdir()) == []
     check = run("backup.sh", server, "check", JESH_DATABASES="auth", BACKUP_DIR=str(backups))
     assert check.returncode == 1 and "no complete backup" in check.stderr
+    (tmp_path / "a-file").write_text("")
+    unwritable = run("backup.sh", server, "once", JESH_DATABASES="auth", BACKUP_DIR=str(tmp_path / "a-file" / "b"))
+    assert unwritable.returncode == 1 and "cannot create" in unwritable.stdout
     bad_knob = run("backup.sh", server, "once", JESH_DATABASES="auth", BACKUP_DIR=str(backups),
                    BACKUP_KEEP_DAYS="0")
     assert bad_knob.returncode == 2 and "BACKUP_KEEP_DAYS" in bad_knob.stderr
