@@ -59,7 +59,8 @@ SELECT count(*) FROM pg_stat_activity WHERE datname = :'db';
 SQL
 )"
   if [ "$connected" != "0" ]; then
-    echo "restore: $connected connections to $database: stop its service first (docker compose stop ...)" >&2
+    echo "restore: $connected connections to $database: stop its service first (docker compose stop ...)," \
+      "or wait for a backup in progress" >&2
     exit 1
   fi
   if [ -n "$(owner_of "${database}_before_$suffix")" ]; then
