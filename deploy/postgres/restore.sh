@@ -5,9 +5,11 @@
 #
 # Each database is restored into a new database first (<name>_restoring, in one transaction); if any archive does
 # not restore whole, nothing changes. Only then, all in one transaction, is each live one renamed
-# <name>_before_<backup time> (kept until you drop it) and the restored one given its name, with the same owner
-# and the same CONNECT rules as the init script gives. The service must be stopped: a database someone is connected to is refused, not cut off.
-# Environment: PGHOST, PGPORT, PGUSER, PGPASSWORD (a superuser), BACKUP_DIR (/backups).
+# <name>_before_<backup time> (kept until you drop it) and the restored one given its name, with the live one's
+# owner and CONNECT rules. The service must be stopped: a database someone is connected to is refused, not cut off.
+# Run it as a superuser: in compose, `docker compose exec -u postgres postgres jesh-restore.sh ...` (the postgres
+# container mounts it and the backups; its local socket needs no password). Environment: the usual PGHOST,
+# PGPORT, PGUSER, PGPASSWORD when run elsewhere; BACKUP_DIR (/backups).
 set -euo pipefail
 
 BACKUP_DIR="${BACKUP_DIR:-/backups}"
@@ -85,8 +87,15 @@ for database in $databases; do
   psql_admin -v db="${database}_restoring" -v owner="$owner" <<'SQL'
 CREATE DATABASE :"db" OWNER :"owner";
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
-GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"owner";
 SQL
+  # Who may connect stays as it is on the live database (the service's role, the backup role).
+  psql_admin -v db="$database" <<'SQL' | while IFS="|" read -r privilege role; do
+SELECT a.privilege_type, quote_ident(r.rolname)
+FROM pg_database d, aclexplode(d.datacl) a JOIN pg_roles r ON r.oid = a.grantee
+WHERE d.datname = :'db' AND a.privilege_type IN ('CONNECT', 'TEMPORARY');
+SQL
+    [ -n "$privilege" ] && echo "GRANT $privilege ON DATABASE \"${database}_restoring\" TO $role;"
+  done | psql_admin
   if ! pg_restore --no-password --exit-on-error --single-transaction --dbname="${database}_restoring" \
       "$backup/$database.dump"; then
     drop_staging

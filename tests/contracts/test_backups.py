@@ -25,8 +25,9 @@ def server(tmp_path_factory):
     server.init()
     server.start()
     passwords = {f"{name.upper()}_DB_PASSWORD": f"pw-{name}" for name in SERVICES}
-    done = subprocess.run(["bash", str(INIT_SCRIPT)], env=environment(server, JESH_SERVICES=" ".join(SERVICES),
-                          POSTGRES_USER="postgres", POSTGRES_DB="postgres", **passwords),
+    done = subprocess.run(["bash", str(INIT_SCRIPT)], env={**environment(server), "PGUSER": "postgres",
+                          "JESH_SERVICES": " ".join(SERVICES), "POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres",
+                          "BACKUP_DB_PASSWORD": "pw-backup", **passwords},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     yield server
@@ -35,11 +36,13 @@ def server(tmp_path_factory):
 
 def environment(server, **extra):
     return {"PATH": f"{server.bin}{os.pathsep}{os.environ['PATH']}", "PGHOST": "127.0.0.1",
-            "PGPORT": str(server.port), "PGUSER": "postgres", **extra}
+            "PGPORT": str(server.port), **extra}
 
 
 def run(script, server, *args, **env):
-    return subprocess.run(["bash", str(SCRIPTS / script), *args], env=environment(server, **env),
+    """backup.sh as compose runs it, with the init script's backup role; restore.sh as the superuser."""
+    user = "backup" if script == "backup.sh" else "postgres"
+    return subprocess.run(["bash", str(SCRIPTS / script), *args], env=environment(server, PGUSER=user, **env),
                           capture_output=True, text=True, timeout=120)
 
 
@@ -103,12 +106,35 @@ def test_a_backup_restores_what_was_there_and_keeps_the_replaced_database(server
     assert rows(server, "booking", "SELECT id FROM kept") == [(42,)]  # not named: untouched
     before = f"payments_before_{folder.name.lower().replace('-', '_')}"
     assert rows(server, before, "SELECT id FROM money", role="payments") == [(2,)]  # the replaced one, kept
-    # The same CONNECT rules as the init script: only its own role (and the superuser).
-    allowed = admin(server, "SELECT r.rolname FROM pg_roles r "
-                            "WHERE has_database_privilege(r.oid, 'payments', 'CONNECT') AND NOT r.rolsuper")
-    assert allowed == [("payments",)]
+    # The live database's CONNECT rules: its own role and the backup role (and the superuser), nobody else.
+    allowed = admin(server, "SELECT r.rolname FROM pg_roles r WHERE has_database_privilege(r.oid, 'payments', "
+                            "'CONNECT') AND NOT r.rolsuper AND r.rolname NOT LIKE 'pg\\_%' ORDER BY 1")
+    assert allowed == [("backup",), ("payments",)]
+    later = run("backup.sh", server, "once", JESH_DATABASES="payments", BACKUP_DIR=str(tmp_path / "later"))
+    assert later.returncode == 0, later.stderr  # the restored database is still backed up
     again = run("restore.sh", server, folder.name, "payments", BACKUP_DIR=str(backups))
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def test_the_backup_role_reads_every_database_and_writes_none(server):
+    for database in SERVICES:
+        engine = create_engine(f"postgresql+psycopg2://backup:pw-backup@127.0.0.1:{server.port}/{database}")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT has_database_privilege('backup', current_database(), 'CREATE')")
+                                ).scalar() is False
+        engine.dispose()
+    execute(server, "booking", "CREATE TABLE IF NOT EXISTS guarded (id int)")
+    engine = create_engine(f"postgresql+psycopg2://backup:pw-backup@127.0.0.1:{server.port}/booking")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT count(*) FROM guarded"))
+        with pytest.raises(Exception, match="permission denied"):
+            conn.execute(text("INSERT INTO guarded VALUES (1)"))
+    engine.dispose()
+    role = admin(server, "SELECT rolsuper, rolcreatedb, rolcreaterole, pg_has_role('backup', 'pg_read_all_data', "
+                         "'MEMBER'), pg_has_role('backup', 'pg_write_all_data', 'MEMBER') FROM pg_roles "
+                         "WHERE rolname = 'backup'")
+    assert role == [(False, False, False, True, False)]
+    assert admin(server, "SELECT has_database_privilege('backup', 'postgres', 'CONNECT')") == [(False,)]
 
 
 def test_a_restore_that_fails_changes_nothing(server, tmp_path):
@@ -199,6 +225,10 @@ def test_compose_backs_up_every_service_s_database():
     compose = load_compose()
     backup = compose["services"]["postgres-backup"]
     assert backup["image"] == compose["services"]["postgres"]["image"]  # pg_dump of the server's version
+    assert environment_of(backup)["PGUSER"] == "backup"  # not the superuser
+    postgres_mounts = [str(v).split(":")[:2] for v in compose["services"]["postgres"]["volumes"]]
+    assert ["./deploy/postgres/restore.sh", "/usr/local/bin/jesh-restore.sh"] in postgres_mounts
+    assert ["postgres-backups", "/backups"] in postgres_mounts
     assert sorted(environment_of(backup)["JESH_DATABASES"].split()) == sorted(SERVICES)
     assert check_compose(compose) == []
     compose["services"]["postgres-backup"]["environment"]["JESH_DATABASES"] = "auth booking"

@@ -259,7 +259,9 @@ def test_the_init_script_gives_each_service_its_own_database_and_role_only(fresh
     services = compose["services"]["postgres"]["environment"]["JESH_SERVICES"].split()
     assert sorted(services) == sorted(SERVICES)
     passwords = {f"{name.upper()}_DB_PASSWORD": f"pw-{name}-'quoted\"$x" for name in services}
-    done = run_init_script(fresh_postgres, JESH_SERVICES=" ".join(services), **passwords)
+    no_backup = run_init_script(fresh_postgres, JESH_SERVICES=" ".join(services), **passwords)
+    assert no_backup.returncode != 0 and "BACKUP_DB_PASSWORD" in no_backup.stderr  # checked before anything is made
+    done = run_init_script(fresh_postgres, JESH_SERVICES=" ".join(services), BACKUP_DB_PASSWORD="pw-b", **passwords)
     assert done.returncode == 0, done.stderr
 
     admin = create_engine(fresh_postgres.url())
