@@ -12,10 +12,10 @@ from compose_check import SERVICES, check_compose, environment_of, load_compose
 from sqlalchemy import create_engine, text
 
 from jeshstack.procs import Postgres, free_port
+from tests.contracts.postgres_init import run_init_script
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "deploy" / "postgres"
-INIT_SCRIPT = SCRIPTS / "initdb" / "10-service-databases.sh"
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +25,7 @@ def server(tmp_path_factory):
     server.init()
     server.start()
     passwords = {f"{name.upper()}_DB_PASSWORD": f"pw-{name}" for name in SERVICES}
-    done = subprocess.run(["bash", str(INIT_SCRIPT)], env={**environment(server), "PGUSER": "postgres",
-                          "JESH_SERVICES": " ".join(SERVICES), "POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres",
-                          "BACKUP_DB_PASSWORD": "pw-backup", **passwords},
-                          capture_output=True, text=True, timeout=60)
+    done = run_init_script(server, JESH_SERVICES=" ".join(SERVICES), BACKUP_DB_PASSWORD="pw-backup", **passwords)
     assert done.returncode == 0, done.stderr
     yield server
     server.stop()

@@ -26,9 +26,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from jeshstack.procs import BIN, Postgres, free_port, port_open, stop_process, wait_for
+from tests.contracts.postgres_init import INIT_SCRIPT, run_init_script
 
 REPO = Path(__file__).resolve().parents[2]
-INIT_SCRIPT = REPO / "deploy" / "postgres" / "initdb" / "10-service-databases.sh"
 
 
 @pytest.fixture(scope="module")
@@ -237,18 +237,6 @@ def fresh_postgres(tmp_path_factory):
     server.start()
     yield server
     server.stop()
-
-
-def run_init_script(server, **env):
-    environment = {
-        "PATH": f"{server.bin}{os.pathsep}{os.environ['PATH']}",
-        "PGHOST": "127.0.0.1",
-        "PGPORT": str(server.port),
-        "POSTGRES_USER": "postgres",
-        "POSTGRES_DB": "postgres",
-        **env,
-    }
-    return subprocess.run(["bash", str(INIT_SCRIPT)], env=environment, capture_output=True, text=True, timeout=60)
 
 
 def test_the_init_script_gives_each_service_its_own_database_and_role_only(fresh_postgres, compose):
