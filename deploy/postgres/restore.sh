@@ -94,7 +94,9 @@ SELECT a.privilege_type, quote_ident(r.rolname)
 FROM pg_database d, aclexplode(d.datacl) a JOIN pg_roles r ON r.oid = a.grantee
 WHERE d.datname = :'db' AND a.privilege_type IN ('CONNECT', 'TEMPORARY');
 SQL
-    [ -n "$privilege" ] && echo "GRANT $privilege ON DATABASE \"${database}_restoring\" TO $role;"
+    if [ -n "$privilege" ]; then  # not `&&`: a false last test would fail the pipeline (pipefail, set -e)
+      echo "GRANT $privilege ON DATABASE \"${database}_restoring\" TO $role;"
+    fi
   done | psql_admin
   if ! pg_restore --no-password --exit-on-error --single-transaction --dbname="${database}_restoring" \
       "$backup/$database.dump"; then
