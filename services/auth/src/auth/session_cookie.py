@@ -18,7 +18,7 @@ from fastapi import Request, Response
 
 from auth.schemas import MAX_REFRESH_TOKEN, storable
 from auth.service import INVALID_REFRESH_TOKEN, Credentials
-from jeshkit.errors import AppError, BadRequest, Unauthorized
+from jeshkit.errors import BadRequest, Unauthorized
 from jeshkit.settings import ServiceSettings
 
 COOKIE = "jesh_refresh"
@@ -62,14 +62,10 @@ def dropped_when_refused(request: Request) -> Iterator[None]:
         yield
     except Unauthorized as exc:
         if wanted(request) and COOKIE in request.cookies:
-            _clear_on(request, exc)
+            cleared = Response()  # renders drop()'s Set-Cookie for the error answer
+            drop(request, cleared)
+            exc.headers = {**(exc.headers or {}), "set-cookie": cleared.headers["set-cookie"]}
         raise
-
-
-def _clear_on(request: Request, exc: AppError) -> None:
-    cleared = Response()
-    drop(request, cleared)
-    exc.headers = {**(exc.headers or {}), "set-cookie": cleared.headers["set-cookie"]}
 
 
 def presented(request: Request, from_body: str | None) -> str:
