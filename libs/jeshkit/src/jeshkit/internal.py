@@ -4,6 +4,7 @@ service that answers and the services that ask (through `jeshkit.peers.Peer.get_
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,3 +33,23 @@ class InternalBooking(BaseModel):
     status: str  # pending, confirmed, cancelled (a new status must not break its readers)
     payment_status: str
     hold_expires_at: Moment | None
+
+
+class Hold(BaseModel):
+    """One thing a service still needs a customer's personal data for (a live booking, money in flight, a refund
+    owed, an open invoice): auth erases no account while any is left."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: Literal["booking", "payment", "refund", "invoice"]
+    id: int
+    detail: str  # one sentence for the operator, e.g. "booking 12 is confirmed until 2027-01-31"
+
+
+class UserHolds(BaseModel):
+    """GET /internal/users/{user_id}/holds (booking, payments, billing): what that service still needs the person
+    for; an account it does not know has none (200 with an empty list, never 404)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    holds: list[Hold]

@@ -74,3 +74,17 @@ class AccountChanged(EventData):
     user_id: Id
     change: Literal["closed", "reopened", "role"]
     role: Role
+
+
+class CustomerErased(EventData):
+    """An admin erased the personal data of a closed customer account (Kenya's Data Protection Act, section 40).
+    Auth keeps the account's id under a placeholder name and nothing that identifies the person. Each service
+    removes what it holds of the person (names, e-mail addresses, phone numbers, addresses, the texts of messages)
+    and keeps its financial records (amounts, dates, receipts) under the account's id, as the law asks them kept.
+    Auth erases only an account with nothing live: no live booking or rental, no refund owed, no open invoice.
+    Nothing of the account changes afterwards; a UserRegistered or UserUpdated of it delivered late must not bring
+    the person back."""
+
+    source = "auth"
+    user_id: Id
+    erased_at: Moment
