@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from booking import service
-from booking.api import internal_router, router
+from booking.api import internal_router, internal_users_router, router
 from booking.handlers import HANDLERS
 from booking.settings import Settings
 from jeshkit.app import create_service_app
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Jesh Storage — booking",
         description="bookings, holds, expiry, cancellation",
-        routers=[router, internal_router],
+        routers=[router, internal_router, internal_users_router],
         handlers=HANDLERS,
         jobs=[release_expired_holds],
     )

@@ -20,7 +20,7 @@ from jeshkit.clock import nairobi_today
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import BookingCreated, stage
 from jeshkit.events.inventory import UnitFacts
-from jeshkit.internal import InternalUser
+from jeshkit.internal import Hold, InternalUser
 from jeshkit.peers import Peer, fetch_on_miss
 from jeshkit.security import Principal
 
@@ -301,6 +301,34 @@ def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is
         )
     session.commit()
     return booking
+
+
+def live_bookings(*, session: Session, user_id: int) -> list[Hold]:
+    """What the user still has here (GET /internal/users/{id}/holds, asked before auth erases the account): each
+    pending booking whose hold has not run out, each confirmed booking or rental not ended by today (Nairobi)."""
+    today, now = today_in_nairobi(), datetime.now(UTC)
+    rows = session.execute(
+        select(Booking, Unit.unit_number)
+        .join(Unit, Unit.unit_id == Booking.unit_id)
+        .where(
+            Booking.user_id == user_id,
+            or_(
+                (Booking.status == "pending") & or_(Booking.hold_expires_at.is_(None), Booking.hold_expires_at > now),
+                (Booking.status == "confirmed") & or_(Booking.end_date.is_(None), Booking.end_date > today),
+            ),
+        )
+        .order_by(Booking.id)
+    ).all()
+    return [Hold(kind="booking", id=booking.id, detail=_live(booking, unit_number)) for booking, unit_number in rows]
+
+
+def _live(booking: Booking, unit_number: str) -> str:
+    what = f"{'monthly rental' if booking.plan == 'monthly' else 'booking'} {booking.id} (unit {unit_number})"
+    if booking.status == "pending":
+        return f"{what} is awaiting payment"
+    if booking.end_date is None:
+        return f"{what} is live"
+    return f"{what} is confirmed until {booking.end_date.isoformat()}"
 
 
 def release_expired_holds(*, session_factory: sessionmaker[Session], batch_size: int) -> int:
