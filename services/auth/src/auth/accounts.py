@@ -44,6 +44,7 @@ USER_NOT_FOUND = "User not found"
 OWN_ROLE = "You cannot change your own role"
 OWN_CLOSE = "You cannot close your own account"
 NOT_AN_ADMIN_NOW = "Your account is no longer an admin"
+ERASED = "This account's personal data was erased"
 
 
 def find_accounts(
@@ -82,7 +83,7 @@ def account_detail(*, session: Session, user_id: int) -> AccountDetailOut:
     if user is None:
         session.rollback()
         raise NotFound(USER_NOT_FOUND)
-    detail = _detail(session, user, now=utcnow())
+    detail = render_detail(session, user, now=utcnow())
     session.rollback()
     return detail
 
@@ -94,7 +95,7 @@ def open_account(
     account with no password anybody knows; notifications emails the customer a link to choose theirs (valid
     `policy.invite_ttl`) and welcomes them (UserRegistered). An email another account has: 409. Audited."""
     unknown_password = passwords.hash(secrets.token_urlsafe(32))  # Argon2 before the transaction opens
-    _locked_target(session, actor=actor, user_id=actor.id)
+    locked_target(session, actor=actor, user_id=actor.id)
     user = insert_user(session, email=email, name=name, phone=phone, role="user", password_hash=unknown_password)
     if user is None:
         session.rollback()
@@ -112,10 +113,11 @@ def update_account(
 ) -> AccountDetailOut:
     """Make an account an admin or a customer (a demoted admin's sessions end: they log in again as a customer),
     and/or correct its email, phone and name (normalised; an email another account has: 409). One UserUpdated for
-    whatever changed; each kind of change audited."""
+    whatever changed; each kind of change audited. An erased account: 409."""
     if role is not None and user_id == actor.id:
         raise BadRequest(OWN_ROLE)
-    user = _locked_target(session, actor=actor, user_id=user_id)
+    user = locked_target(session, actor=actor, user_id=user_id)
+    _refuse_if_erased(session, user)
     now = utcnow()
     role_before = user.role
     role_changed = role is not None and role != role_before
@@ -135,7 +137,7 @@ def update_account(
     if contact_before:
         audit.record(session, actor, "account.contact_changed", f"user:{user_id}",
                      {field: {"from": old, "to": getattr(user, field)} for field, old in contact_before.items()})
-    detail = _detail(session, user, now=now)
+    detail = render_detail(session, user, now=now)
     session.commit()
     if role_changed:
         log.info("user %s made %s by admin %s (%d sessions ended)", user_id, role, actor.id, ended)
@@ -147,11 +149,11 @@ def update_account(
 def sign_out_everywhere(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
     """End every session of an account (a lost phone, a shared password): each refresh token family is revoked, and
     every service refuses the access tokens already issued (SessionsEnded)."""
-    user = _locked_target(session, actor=actor, user_id=user_id)
+    user = locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
     ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
     audit.record(session, actor, "account.signed_out", f"user:{user_id}", {"sessions_ended": ended})
-    detail = _detail(session, user, now=now)
+    detail = render_detail(session, user, now=now)
     session.commit()
     log.info("every session of user %s ended by admin %s (%d)", user_id, actor.id, ended)
     return detail
@@ -163,7 +165,7 @@ def close_account(*, session: Session, actor: Actor, user_id: int) -> AccountDet
     is closed (403), a wrong one is refused as always. Its records stay. Your own account: 400. Audited."""
     if user_id == actor.id:
         raise BadRequest(OWN_CLOSE)
-    user = _locked_target(session, actor=actor, user_id=user_id)
+    user = locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
     ended = 0
     was_open = user.closed_at is None
@@ -174,7 +176,7 @@ def close_account(*, session: Session, actor: Actor, user_id: int) -> AccountDet
         spend_links(session, user_id=user_id, now=now)
         stage(session, _changed(user, "closed"))
         audit.record(session, actor, "account.closed", f"user:{user_id}", {"sessions_ended": ended})
-    detail = _detail(session, user, now=now)
+    detail = render_detail(session, user, now=now)
     session.commit()
     if was_open:
         log.warning("account %s closed by admin %s (%d sessions ended)", user_id, actor.id, ended)
@@ -183,8 +185,9 @@ def close_account(*, session: Session, actor: Actor, user_id: int) -> AccountDet
 
 def reopen_account(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
     """The closed account may log in again with its password (or choose one with "Forgot your password?"). Audited
-    when it was closed."""
-    user = _locked_target(session, actor=actor, user_id=user_id)
+    when it was closed. An erased account stays closed: 409."""
+    user = locked_target(session, actor=actor, user_id=user_id)
+    _refuse_if_erased(session, user)
     now = utcnow()
     was_closed = user.closed_at is not None
     if was_closed:
@@ -192,7 +195,7 @@ def reopen_account(*, session: Session, actor: Actor, user_id: int) -> AccountDe
         user.closed_at = None
         user.updated_at = now
         stage(session, _changed(user, "reopened"))
-    detail = _detail(session, user, now=now)
+    detail = render_detail(session, user, now=now)
     session.commit()
     if was_closed:
         log.info("account %s reopened by admin %s", user_id, actor.id)
@@ -202,7 +205,7 @@ def reopen_account(*, session: Session, actor: Actor, user_id: int) -> AccountDe
 def lift_login_guard(*, session: Session, actor: Actor, user_id: int) -> AccountDetailOut:
     """The owner, on the phone with an operator, may log in from a new address at once: the account-wide guard and
     the failed attempts counted for its email (every address) are cleared. Nothing to lift: nothing logged."""
-    user = _locked_target(session, actor=actor, user_id=user_id)
+    user = locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
     guard = session.scalar(
         delete(AccountLoginGuard)
@@ -216,7 +219,7 @@ def lift_login_guard(*, session: Session, actor: Actor, user_id: int) -> Account
     if was_guarded or throttles:
         audit.record(session, actor, "account.login_guard_lifted", f"user:{user_id}",
                      {"guarded_until": guard if was_guarded else None, "addresses_cleared": throttles})
-    detail = _detail(session, user, now=now)
+    detail = render_detail(session, user, now=now)
     session.commit()
     if was_guarded:
         log.warning("login guard of user %s lifted by admin %s", user_id, actor.id)
@@ -231,7 +234,7 @@ def _changed(user: User, change: Literal["closed", "reopened", "role"]) -> Accou
     return AccountChanged(user_id=user.id, change=change, role=cast(Role, user.role))
 
 
-def _locked_target(session: Session, *, actor: Actor, user_id: int) -> User:
+def locked_target(session: Session, *, actor: Actor, user_id: int) -> User:
     """The target account locked, after the acting admin's own row (in id order: no deadlock between two admins
     acting on each other), which must still be an admin (403 otherwise); 404 when the target is unknown."""
     rows = session.scalars(
@@ -250,7 +253,13 @@ def _locked_target(session: Session, *, actor: Actor, user_id: int) -> User:
     return target
 
 
-def _detail(session: Session, user: User, *, now: datetime) -> AccountDetailOut:
+def _refuse_if_erased(session: Session, user: User) -> None:
+    if user.erased_at is not None:
+        session.rollback()
+        raise Conflict(ERASED)
+
+
+def render_detail(session: Session, user: User, *, now: datetime) -> AccountDetailOut:
     last_login = session.scalar(
         select(func.max(KnownLoginAddress.last_success_at)).where(KnownLoginAddress.user_id == user.id)
     )
@@ -278,4 +287,4 @@ def _account_out(user: User) -> AccountOut:
 
 def _account_fields(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name, "phone": user.phone, "role": user.role,
-            "created_at": user.created_at, "closed_at": user.closed_at}
+            "created_at": user.created_at, "closed_at": user.closed_at, "erased_at": user.erased_at}

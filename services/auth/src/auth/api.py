@@ -5,7 +5,7 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from auth import accounts, password_change, service, session_cookie
+from auth import accounts, erasure, password_change, service, session_cookie
 from auth.client_ip import client_ip
 from auth.models import User
 from auth.schemas import (
@@ -34,6 +34,7 @@ from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
 from jeshkit.events.base import MAX_ID
 from jeshkit.internal import InternalUser
+from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from jeshkit.security import AdminUser, CurrentUser
 
@@ -275,6 +276,24 @@ def close_account(user_id: PathId, admin: AdminUser, session: SessionDep) -> Env
 def reopen_account(user_id: PathId, admin: AdminUser, session: SessionDep) -> Envelope[AccountDetailOut]:
     """It may log in again with its password. Audited."""
     return Envelope(data=accounts.reopen_account(session=session, actor=admin, user_id=user_id))
+
+
+@accounts_router.post("/{user_id}/erase", response_model=Envelope[AccountDetailOut],
+                      summary="Erase a closed customer's personal data (admin)")
+def erase_account(
+    user_id: PathId, admin: AdminUser, session: SessionDep, request: Request
+) -> Envelope[AccountDetailOut]:
+    """Kenya's Data Protection Act, s.40: the account keeps its id (financial records stay under it) with the name
+    "Erased customer", an email nobody receives (`erased-<id>@erased.invalid`), no phone and no password; every
+    service removes what it holds of the person (CustomerErased). The account must be closed (409) and a customer
+    (an admin: 409); anything still live (a booking or rental, money in flight, a refund not yet paid, an open
+    invoice) refuses it: 409 with each reason in `errors` (`field` the kind: booking, payment, refund, invoice).
+    Your own account: 400. Already erased: 200, unchanged. Never undone. Audited."""
+    settings = request.app.state.settings
+    http = request.app.state.http
+    peers = [Peer("booking", settings.booking_url, http), Peer("payments", settings.payments_url, http),
+             Peer("billing", settings.billing_url, http)]
+    return Envelope(data=erasure.erase_account(session=session, actor=admin, user_id=user_id, peers=peers))
 
 
 @accounts_router.delete("/{user_id}/login-guard", response_model=Envelope[AccountDetailOut],

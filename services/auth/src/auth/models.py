@@ -36,6 +36,7 @@ class User(Base):
         CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
         CheckConstraint("phone ~ '^254[17][0-9]{8}$'", name="phone_normalised"),
         CheckConstraint("role IN ('user', 'admin')", name="role_known"),
+        CheckConstraint("erased_at IS NULL OR closed_at IS NOT NULL", name="erased_closed"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -47,6 +48,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # closed by an operator: no login
+    # Its personal data erased (auth.erasure): a placeholder name and email, no phone, no password; never reopened.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RefreshFamily(Base):

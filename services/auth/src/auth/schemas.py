@@ -201,6 +201,9 @@ class AccountOut(BaseModel):
     role: Role
     created_at: datetime
     closed_at: datetime | None = Field(description="closed by an operator: nobody logs in until it is reopened")
+    erased_at: datetime | None = Field(description=(
+        "its personal data erased by an operator (POST …/erase): the name and email are placeholders, no phone; "
+        "closed for good"))
 
 
 class AccountDetailOut(AccountOut):

@@ -27,6 +27,12 @@ class Settings(ServiceSettings):
     auth_previous_keys_file: str | None = None
     jwks_cache_seconds: int = 300
 
+    # Erasing a customer's personal data first asks these services whether they still need it
+    # (GET /internal/users/{id}/holds).
+    booking_url: str = "http://127.0.0.1:8003"
+    payments_url: str = "http://127.0.0.1:8004"
+    billing_url: str = "http://127.0.0.1:8006"
+
     # Argon2id cost. Defaults are OWASP's recommended minimum (m=19 MiB, t=2, p=1), see auth.passwords.
     password_hash_memory_kib: int = 19456
     password_hash_time_cost: int = 2

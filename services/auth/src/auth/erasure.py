@@ -1,0 +1,118 @@
+"""Erasing a customer's personal data (Kenya's Data Protection Act, 2019, section 40: the right to erasure).
+
+An operator erases a *closed customer* account once nothing is live: booking, payments and billing are asked first
+(`GET /internal/users/{id}/holds`, with no transaction open) and a live booking or rental, money in flight, a refund
+not yet paid or an open invoice refuses it (409, each reason listed). Then, in one transaction:
+
+- the account keeps its id (every service's financial records stay under it, as the law asks them kept) under a
+  placeholder name and an address nobody can receive mail at; its phone and password go;
+- what auth holds of the person goes: refresh tokens, password links, the addresses they logged in from, the
+  login throttles and guard of their email, the names, e-mails and phone numbers in its audit log's details, and the
+  events in its outbox that carried them (UserRegistered, UserUpdated, PasswordResetRequested);
+- CustomerErased tells every service to remove what it holds of the person (docs/integration.md).
+
+An erased account is never reopened or edited (409); erasing it again changes nothing (200, as it is). Admin
+accounts are not erased: an operator's name stays with what they did (make them a customer first). Audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import delete, text
+from sqlalchemy.orm import Session
+
+from auth.accounts import USER_NOT_FOUND, account_detail, locked_target, render_detail
+from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, PasswordReset, RefreshFamily, User
+from auth.schemas import AccountDetailOut
+from auth.service import utcnow
+from jeshkit import audit
+from jeshkit.audit import Actor
+from jeshkit.errors import AppError, BadRequest, Conflict, NotFound
+from jeshkit.events import CustomerErased, stage
+from jeshkit.internal import Hold, UserHolds
+from jeshkit.peers import Peer
+
+log = logging.getLogger("auth.erasure")
+
+ERASED_NAME = "Erased customer"
+ERASED_PASSWORD = "!erased"  # not an Argon2 hash: no password ever matches it
+OWN_ERASE = "You cannot erase your own account"
+NOT_CLOSED = "Close the account before erasing its personal data"
+AN_ADMIN = "An operator's account is not erased: make them a customer first"
+HELD = "The customer's personal data cannot be erased yet"
+
+# The events of auth's outbox that carry the person's name, email, phone or a password link.
+_PERSONAL_EVENTS = ("UserRegistered", "UserUpdated", "PasswordResetRequested")
+# The audit actions whose details hold the person's email, phone or name.
+_PERSONAL_AUDIT = ("account.opened", "account.contact_changed")
+
+
+def erased_email(user_id: int) -> str:
+    """The placeholder address: unique, and `.invalid` is reserved (RFC 2606), so no mail can ever reach it."""
+    return f"erased-{user_id}@erased.invalid"
+
+
+def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequence[Peer]) -> AccountDetailOut:
+    """Erase the account's personal data if nothing still needs it (the module's docstring); the account after."""
+    if user_id == actor.id:
+        raise BadRequest(OWN_ERASE)
+    user = session.get(User, user_id)
+    if user is None:
+        session.rollback()
+        raise NotFound(USER_NOT_FOUND)
+    if user.erased_at is not None:
+        session.rollback()
+        return account_detail(session=session, user_id=user_id)
+    _check_erasable(session, user)
+    session.rollback()  # no transaction open while the peers are asked
+    holds = [hold for peer in peers for hold in _holds(peer, user_id)]
+    if holds:
+        raise AppError(409, HELD, [{"field": hold.kind, "message": hold.detail} for hold in holds])
+
+    user = locked_target(session, actor=actor, user_id=user_id)
+    if user.erased_at is not None:  # erased meanwhile by another operator
+        detail = render_detail(session, user, now=utcnow())
+        session.rollback()
+        return detail
+    _check_erasable(session, user)
+    now = utcnow()
+    old_email = user.email
+    user.name, user.email, user.phone = ERASED_NAME, erased_email(user_id), None
+    user.password_hash, user.erased_at, user.updated_at = ERASED_PASSWORD, now, now
+    session.execute(delete(RefreshFamily).where(RefreshFamily.user_id == user_id))  # its tokens cascade
+    session.execute(delete(PasswordReset).where(PasswordReset.user_id == user_id))
+    session.execute(delete(KnownLoginAddress).where(KnownLoginAddress.user_id == user_id))
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == old_email))
+    session.execute(delete(AccountLoginGuard).where(AccountLoginGuard.email == old_email))
+    session.execute(
+        text("UPDATE audit_log SET details = jsonb_build_object('erased', true) "
+             "WHERE target = :target AND action = ANY(:actions)"),
+        {"target": f"user:{user_id}", "actions": list(_PERSONAL_AUDIT)},
+    )
+    forgotten = session.execute(
+        text("DELETE FROM outbox WHERE type = ANY(:types) AND payload -> 'data' ->> 'user_id' = :user_id"),
+        {"types": list(_PERSONAL_EVENTS), "user_id": str(user_id)},
+    )
+    audit.record(session, actor, "account.erased", f"user:{user_id}", {"closed_at": user.closed_at})
+    stage(session, CustomerErased(user_id=user_id, erased_at=now))
+    detail = render_detail(session, user, now=now)
+    session.commit()
+    log.warning("personal data of account %s erased by admin %s (%d outbox events forgotten)", user_id, actor.id,
+                getattr(forgotten, "rowcount", 0))
+    return detail
+
+
+def _check_erasable(session: Session, user: User) -> None:
+    if user.closed_at is None:
+        session.rollback()
+        raise Conflict(NOT_CLOSED)
+    if user.role == "admin":
+        session.rollback()
+        raise Conflict(AN_ADMIN)
+
+
+def _holds(peer: Peer, user_id: int) -> list[Hold]:
+    answer = peer.get_as(f"/internal/users/{user_id}/holds", UserHolds)
+    return answer.holds if answer is not None else []

@@ -1,0 +1,219 @@
+"""Erasing a closed customer's personal data (Kenya's Data Protection Act, s.40): only when booking, payments and
+billing hold nothing live for them; the account keeps its id under placeholders; auth forgets the rest of the
+person and publishes CustomerErased."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from jeshstack.procs import free_port
+from jeshstack.pytest_plugin import LiveServer
+
+ADMIN = {"email": "admin@jesh.local", "password": "JeshAdmin2026!"}
+PASSWORD = "correct horse 1"
+PEERS = ("booking", "payments", "billing")
+
+
+@dataclass
+class FakePeer:
+    """Serves GET /internal/users/{id}/holds in the documented shape, from `holds`; counts the calls."""
+
+    url: str = ""
+    holds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    calls: list[int] = field(default_factory=list)
+    down: bool = False
+
+
+def _peer_app(fake: FakePeer) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/internal/users/{user_id}/holds")
+    def holds(user_id: int) -> JSONResponse:
+        fake.calls.append(user_id)
+        if fake.down:
+            return JSONResponse({"success": False, "message": "down"}, status_code=500)
+        return JSONResponse({"success": True, "data": {"holds": fake.holds.get(user_id, [])}})
+
+    return app
+
+
+@pytest.fixture
+def peers() -> Iterator[dict[str, FakePeer]]:
+    made: dict[str, FakePeer] = {}
+    servers = []
+    for name in PEERS:
+        fake = FakePeer()
+        server = LiveServer(_peer_app(fake), free_port())
+        fake.url = f"http://127.0.0.1:{server.port}"
+        servers.append(server)
+        made[name] = fake
+    yield made
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def service(start_auth: Callable[..., Any], peers: dict[str, FakePeer]) -> Any:
+    return start_auth(**{f"{name}_url": peer.url for name, peer in peers.items()})
+
+
+@pytest.fixture
+def admin(service: Any, bearer: Callable[[str], dict[str, str]]) -> dict[str, Any]:
+    r = service.post("/api/auth/login", json=ADMIN)
+    assert r.status_code == 200, r.text
+    return {"id": r.json()["user"]["id"], "headers": bearer(r.json()["token"])}
+
+
+@pytest.fixture
+def customer(service: Any, register: Callable[..., Any], admin: dict[str, Any]) -> dict[str, Any]:
+    """A customer who logged in once (a refresh token, a known address), asked for a password link, had their
+    contact corrected by an operator, and was then closed."""
+    r = register(service, email="wanjiru.kamau@example.com", name="Wanjiru Kamau", phone="0712345678")
+    assert r.status_code == 201, r.text
+    user_id = r.json()["user"]["id"]
+    assert service.post("/api/auth/password-reset", json={"email": "wanjiru.kamau@example.com"}).status_code == 202
+    fixed = service.patch(f"/api/auth/users/{user_id}", json={"phone": "0722000111"}, headers=admin["headers"])
+    assert fixed.status_code == 200, fixed.text
+    return {"id": user_id, "token": r.json()["token"]}
+
+
+def close(service: Any, admin: dict[str, Any], user_id: int) -> None:
+    r = service.post(f"/api/auth/users/{user_id}/close", headers=admin["headers"])
+    assert r.status_code == 200, r.text
+
+
+def erase(service: Any, admin: dict[str, Any], user_id: int) -> Any:
+    return service.post(f"/api/auth/users/{user_id}/erase", headers=admin["headers"])
+
+
+def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql), params).all())
+
+
+def personal_traces(engine: Engine, user_id: int) -> dict[str, int]:
+    """How many rows of each kind still hold something of the person."""
+    return {
+        "refresh_families": len(rows(engine, "SELECT 1 FROM refresh_families WHERE user_id = :u", u=user_id)),
+        "password_resets": len(rows(engine, "SELECT 1 FROM password_resets WHERE user_id = :u", u=user_id)),
+        "known_addresses": len(rows(engine, "SELECT 1 FROM known_login_addresses WHERE user_id = :u", u=user_id)),
+        "outbox": len(rows(engine, "SELECT 1 FROM outbox WHERE payload::text ILIKE ANY(ARRAY['%wanjiru%', "
+                                   "'%254712345678%', '%254722000111%'])")),
+        "audit": len(rows(engine, "SELECT 1 FROM audit_log WHERE details::text ILIKE ANY(ARRAY['%wanjiru%', "
+                                  "'%254712345678%', '%254722000111%'])")),
+    }
+
+
+def test_erasing_a_closed_customer_keeps_the_id_and_forgets_the_person(service, admin, customer, auth_engine, peers):
+    user_id = customer["id"]
+    before = personal_traces(auth_engine, user_id)
+    assert all(before.values()), before  # the fixture left a trace of every kind
+    close(service, admin, user_id)
+
+    r = erase(service, admin, user_id)
+
+    assert r.status_code == 200, r.text
+    account = r.json()["data"]
+    assert account["id"] == user_id
+    assert account["name"] == "Erased customer"
+    assert account["email"] == f"erased-{user_id}@erased.invalid"
+    assert account["phone"] is None
+    assert account["erased_at"] is not None and account["closed_at"] is not None
+    assert account["active_sessions"] == 0 and account["last_login_at"] is None
+    assert all(peer.calls == [user_id] for peer in peers.values())
+    assert personal_traces(auth_engine, user_id) == dict.fromkeys(before, 0)
+    hash_, = rows(auth_engine, "SELECT password_hash FROM users WHERE id = :u", u=user_id)[0]
+    assert not hash_.startswith("$argon2")
+    events = rows(auth_engine, "SELECT payload FROM outbox WHERE type = 'CustomerErased'")
+    assert [e.payload["data"]["user_id"] for e in events] == [user_id]
+    actions = [a for a, in rows(auth_engine, "SELECT action FROM audit_log WHERE target = :t ORDER BY id",
+                                t=f"user:{user_id}")]
+    assert actions[-1] == "account.erased"
+    # nobody logs in with the old email, or the old password on the new one
+    for email in ("wanjiru.kamau@example.com", f"erased-{user_id}@erased.invalid"):
+        assert service.post("/api/auth/login", json={"email": email, "password": PASSWORD}).status_code == 401
+    # the old refresh token died with its family; the internal facts are the placeholders
+    facts = service.get(f"/internal/users/{user_id}").json()["data"]
+    assert (facts["name"], facts["phone"]) == ("Erased customer", None)
+    # the email is free again: the person may come back as a new customer
+    again = service.post("/api/auth/register", json={"email": "wanjiru.kamau@example.com", "name": "Wanjiru Kamau",
+                                                     "phone": "0712345678", "password": PASSWORD})
+    assert again.status_code == 201 and again.json()["user"]["id"] != user_id
+
+
+def test_an_erased_account_is_never_edited_reopened_or_erased_twice(service, admin, customer, auth_engine):
+    user_id = customer["id"]
+    close(service, admin, user_id)
+    first = erase(service, admin, user_id)
+    assert first.status_code == 200
+
+    second = erase(service, admin, user_id)
+    assert second.status_code == 200
+    assert second.json()["data"]["erased_at"] == first.json()["data"]["erased_at"]
+    assert len(rows(auth_engine, "SELECT 1 FROM outbox WHERE type = 'CustomerErased'")) == 1
+    for method, path, body in [("POST", "reopen", None), ("PATCH", "", {"name": "Wanjiru Kamau"})]:
+        r = service.request(method, f"/api/auth/users/{user_id}{'/' + path if path else ''}", json=body,
+                            headers=admin["headers"])
+        assert r.status_code == 409, r.text
+        assert r.json() == {"success": False, "message": "This account's personal data was erased"}
+    assert rows(auth_engine, "SELECT name FROM users WHERE id = :u", u=user_id)[0][0] == "Erased customer"
+
+
+def test_only_a_closed_customer_account_of_someone_else_is_erased(service, admin, customer, register, auth_engine,
+                                                                   bearer):
+    user_id = customer["id"]
+    open_one = erase(service, admin, user_id)
+    assert open_one.status_code == 409
+    assert open_one.json()["message"] == "Close the account before erasing its personal data"
+
+    assert erase(service, admin, admin["id"]).status_code == 400
+    assert erase(service, admin, 999_999).status_code == 404
+    assert service.post(f"/api/auth/users/{user_id}/erase").status_code == 401
+    assert service.post(f"/api/auth/users/{user_id}/erase", headers=bearer(customer["token"])).status_code == 403
+
+    other = register(service, email="otieno@example.com", name="Brian Otieno").json()["user"]["id"]
+    made_admin = service.patch(f"/api/auth/users/{other}", json={"role": "admin"}, headers=admin["headers"])
+    assert made_admin.status_code == 200
+    close(service, admin, other)
+    r = erase(service, admin, other)
+    assert r.status_code == 409
+    assert r.json()["message"] == "An operator's account is not erased: make them a customer first"
+    assert rows(auth_engine, "SELECT count(*) FROM users WHERE erased_at IS NOT NULL")[0][0] == 0
+
+
+def test_anything_live_in_another_service_refuses_the_erasure_with_every_reason(service, admin, customer, peers,
+                                                                                 auth_engine):
+    user_id = customer["id"]
+    close(service, admin, user_id)
+    peers["booking"].holds[user_id] = [{"kind": "booking", "id": 12, "detail": "monthly rental 12 (unit A-03) is live"}]
+    peers["billing"].holds[user_id] = [{"kind": "invoice", "id": 5, "detail": "invoice INV-000005 is open: KES 4,000"}]
+
+    r = erase(service, admin, user_id)
+
+    assert r.status_code == 409
+    assert r.json() == {
+        "success": False, "message": "The customer's personal data cannot be erased yet",
+        "errors": [{"field": "booking", "message": "monthly rental 12 (unit A-03) is live"},
+                   {"field": "invoice", "message": "invoice INV-000005 is open: KES 4,000"}],
+    }
+    assert rows(auth_engine, "SELECT name, erased_at FROM users WHERE id = :u", u=user_id)[0] == ("Wanjiru Kamau",
+                                                                                                 None)
+    assert not rows(auth_engine, "SELECT 1 FROM outbox WHERE type = 'CustomerErased'")
+
+    peers["payments"].down = True  # a peer that cannot answer: nothing is erased, the operator retries
+    peers["booking"].holds.clear()
+    peers["billing"].holds.clear()
+    down = erase(service, admin, user_id)
+    assert down.status_code == 503
+    assert down.json()["message"] == "The payments service is unavailable, please retry"
+    assert rows(auth_engine, "SELECT erased_at FROM users WHERE id = :u", u=user_id)[0][0] is None
+
+    peers["payments"].down = False
+    assert erase(service, admin, user_id).status_code == 200
