@@ -3,7 +3,14 @@
 from fastapi import FastAPI
 
 from billing import daily
-from billing.api import billing_router, internal_router, invoices_router, rules_from, test_clock_router
+from billing.api import (
+    billing_router,
+    internal_router,
+    internal_users_router,
+    invoices_router,
+    rules_from,
+    test_clock_router,
+)
 from billing.handlers import make_handlers
 from billing.settings import Settings
 from jeshkit.app import create_service_app
@@ -23,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_size=settings.billing_job_batch_size,
         ),
     )
-    routers = [invoices_router, billing_router, internal_router]
+    routers = [invoices_router, billing_router, internal_router, internal_users_router]
     if settings.environment != "production":
         routers.append(test_clock_router)  # the test clock does not exist in production
     return create_service_app(

@@ -7,6 +7,7 @@ from jeshkit.events import (
     BookingCancelled,
     BookingConfirmed,
     BookingMovedOut,
+    CustomerErased,
     Event,
     InvoiceIssued,
     InvoiceOverdue,
@@ -24,7 +25,7 @@ from jeshkit.events import (
 
 __all__ = [
     "AccessRestored", "AccessSuspended", "AutopayRequested", "BookingCancelled", "BookingConfirmed",
-    "BookingMovedOut", "Event", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder",
-    "LateFeeCharged", "PaymentSucceeded", "RefundPaid", "UnitCreated", "UnitUpdated", "UserRegistered",
-    "UserUpdated", "stage",
+    "BookingMovedOut", "CustomerErased", "Event", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid",
+    "InvoiceReminder", "LateFeeCharged", "PaymentSucceeded", "RefundPaid", "UnitCreated", "UnitUpdated",
+    "UserRegistered", "UserUpdated", "stage",
 ]

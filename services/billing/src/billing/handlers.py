@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from billing import erasure, service
 from billing import events as ev
-from billing import service
 from billing.rules import Rules
 from jeshkit.consumer import Handlers
 
@@ -31,6 +31,9 @@ def make_handlers(rules: Rules) -> Handlers:
     def on_user(session: Session, data: ev.UserRegistered | ev.UserUpdated, _: ev.Event) -> None:
         service.save_tenant(session=session, data=data)
 
+    def on_customer_erased(session: Session, data: ev.CustomerErased, _: ev.Event) -> None:
+        erasure.erase_customer(session=session, data=data)
+
     def on_unit(session: Session, data: ev.UnitCreated | ev.UnitUpdated, _: ev.Event) -> None:
         service.save_unit(session=session, data=data)
 
@@ -42,6 +45,7 @@ def make_handlers(rules: Rules) -> Handlers:
         ev.RefundPaid: on_refund_paid,
         ev.UserRegistered: on_user,
         ev.UserUpdated: on_user,
+        ev.CustomerErased: on_customer_erased,
         ev.UnitCreated: on_unit,
         ev.UnitUpdated: on_unit,
     }

@@ -233,7 +233,9 @@ class BilledDay(Base):
 
 
 class Tenant(Base):
-    """Billing's copy of a user's name and phone (UserRegistered / UserUpdated), for reports and autopay."""
+    """Billing's copy of a user's name and phone (UserRegistered / UserUpdated), for reports and autopay.
+    `erased_at`: auth erased the customer's personal data (CustomerErased); the name is a placeholder from then on
+    and no later event writes the details again."""
 
     __tablename__ = "tenants"
 
@@ -241,6 +243,7 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     email: Mapped[str | None] = mapped_column(Text, nullable=True)
     phone: Mapped[str | None] = mapped_column(Text, nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class UnitCopy(Base):

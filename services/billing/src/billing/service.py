@@ -340,11 +340,13 @@ def record_refund(*, session: Session, data: ev.RefundPaid, occurred_at: datetim
 
 
 def save_tenant(*, session: Session, data: ev.UserRegistered | ev.UserUpdated) -> None:
+    """Upsert the tenant's copy, unless the customer was erased (a late event never brings the person back)."""
     stmt = pg_insert(Tenant).values(user_id=data.user_id, name=data.name, email=data.email, phone=data.phone)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=[Tenant.user_id],
             set_={"name": stmt.excluded.name, "email": stmt.excluded.email, "phone": stmt.excluded.phone},
+            where=Tenant.erased_at.is_(None),
         )
     )
 
