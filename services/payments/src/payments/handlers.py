@@ -14,6 +14,7 @@ from jeshkit.events import (
     BookingCancelled,
     BookingConfirmed,
     BookingCreated,
+    CustomerErased,
     Event,
     RefundRequired,
 )
@@ -95,6 +96,12 @@ def on_autopay_requested(session: Session, data: AutopayRequested, event: Event)
         log.info("autopay for invoice %s skipped: a payment is already in progress", data.invoice_id)
 
 
+def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
+    """Auth erased the customer: their phone numbers go from their payments, refunds and unmatched money; amounts,
+    receipts, statuses and dates stay (service.erasure)."""
+    service.erase_customer(session, user_id=data.user_id)
+
+
 def handlers(settings: Settings) -> Handlers:
     return {
         BookingCreated: on_booking_created,
@@ -102,4 +109,5 @@ def handlers(settings: Settings) -> Handlers:
         BookingCancelled: make_on_booking_cancelled(settings.cancellation_fee_kes),
         RefundRequired: on_refund_required,
         AutopayRequested: on_autopay_requested,
+        CustomerErased: on_customer_erased,
     }
