@@ -3,7 +3,7 @@
 from sqlalchemy.orm import Session
 
 from jeshkit.consumer import Handlers
-from jeshkit.events import BookingCancelled, BookingCreated, Event
+from jeshkit.events import BookingCancelled, BookingCreated, CustomerErased, Event
 from transport import service
 
 
@@ -17,7 +17,14 @@ def on_booking_cancelled(session: Session, data: BookingCancelled, event: Event)
     service.cancel_booking(session=session, booking_id=data.booking_id, user_id=data.user_id)
 
 
+def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
+    """Auth erased the customer's personal data: their requests keep their facts, not where they lived or what
+    they owned (Kenya's Data Protection Act, s.40)."""
+    service.erase_customer(session=session, user_id=data.user_id)
+
+
 HANDLERS: Handlers = {
     BookingCreated: on_booking_created,
     BookingCancelled: on_booking_cancelled,
+    CustomerErased: on_customer_erased,
 }

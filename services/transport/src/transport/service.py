@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_UP, Decimal
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -177,6 +177,24 @@ _OPEN_REQUESTS_OF_BOOKING = (
 )
 
 
+# CustomerErased: what the customer wrote goes (NOT NULL columns: a placeholder); ids, dates, status, distance and
+# price stay. A request erased already is not written again.
+ERASED = "(erased)"
+_REQUESTS = cast(Table, TransportRequest.__table__)
+_ERASE_REQUESTS = (
+    update(_REQUESTS)
+    .where(
+        _REQUESTS.c.user_id == bindparam("erased_user"),
+        or_(
+            _REQUESTS.c.pickup_address != ERASED,
+            _REQUESTS.c.delivery_address != ERASED,
+            _REQUESTS.c.items_description != ERASED,
+        ),
+    )
+    .values(pickup_address=ERASED, delivery_address=ERASED, items_description=ERASED, updated_at=func.now())
+)
+
+
 def remember_booking(*, session: Session, booking_id: int, user_id: int) -> None:
     """Record a booking transport may tie requests to (a later or earlier cancellation wins)."""
     session.execute(_REMEMBER, {"booking_id": booking_id, "user_id": user_id})
@@ -205,6 +223,11 @@ def cancel_booking(*, session: Session, booking_id: int, user_id: int) -> list[T
         _stage_status_changed(session, request, previous_status=previous)
         cancelled.append(request)
     return cancelled
+
+
+def erase_customer(*, session: Session, user_id: int) -> None:
+    """Remove the person from their transport requests: the addresses and the description of their belongings."""
+    session.execute(_ERASE_REQUESTS, {"erased_user": user_id})
 
 
 # --- helpers -------------------------------------------------------------------------------------------
