@@ -20,6 +20,7 @@ from jeshkit.events import (
     BookingCancelled,
     BookingConfirmed,
     BookingCreated,
+    CustomerErased,
     Event,
     InvoiceIssued,
     InvoiceOverdue,
@@ -83,6 +84,10 @@ def make_handlers(policy: Policy) -> Handlers:
             values["role"] = Phrase("roles", data.role)
         service.notify(session=session, policy=policy, user_id=data.user_id, template=ACCOUNT_TEMPLATES[data.change],
                        source_key=event.id, values=values)
+
+    def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
+        # Kenya's DPA s.40: the person's details and the texts of their messages go, the rows stay (service.py).
+        service.erase_customer(session=session, user_id=data.user_id, erased_at=data.erased_at)
 
     def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
         service.booking_created(
@@ -154,6 +159,7 @@ def make_handlers(policy: Policy) -> Handlers:
         PasswordResetRequested: on_password_reset_requested,
         PasswordChanged: on_password_changed,
         AccountChanged: on_account_changed,
+        CustomerErased: on_customer_erased,
         BookingCreated: on_booking_created,
         BookingConfirmed: on_booking_confirmed,
         BookingCancelled: on_booking_cancelled,

@@ -39,7 +39,9 @@ class Base(DeclarativeBase):
 
 
 class Recipient(Base):
-    """A customer as this service knows them: contact details from auth's events, preferences of its own."""
+    """A customer as this service knows them: contact details from auth's events, preferences of its own.
+    `erased_at`: auth erased the customer's personal data (CustomerErased); the details are gone for good, no event
+    or answer of auth's writes them again, and nothing is sent to them any more."""
 
     __tablename__ = "recipients"
     __table_args__ = (CheckConstraint(_one_of("language", LANGUAGES), name="language_known"),)
@@ -52,6 +54,7 @@ class Recipient(Base):
     sms_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     email_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class BookingFacts(Base):

@@ -12,7 +12,23 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import CursorResult, Row, Select, Table, Text, any_, bindparam, delete, func, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Row,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
@@ -21,7 +37,7 @@ from jeshkit.db import autocommit
 from jeshkit.security import Principal
 from notifications import held
 from notifications.links import LOCAL_GATEWAY
-from notifications.models import BookingFacts, Notification, Recipient, ScheduledNotice
+from notifications.models import BookingFacts, HeldMessage, Notification, Recipient, ScheduledNotice
 from notifications.quiet import QuietHours
 from notifications.texts import Phrase, Texts
 
@@ -60,12 +76,14 @@ class ListFilters:
 
 # --- what the events teach ------------------------------------------------------------------------
 def remember_user(*, session: Session, user_id: int, email: str | None, phone: str | None, name: str | None) -> None:
-    """Keep a customer's contact details (the latest event wins); preferences are left as they are."""
+    """Keep a customer's contact details (the latest event wins); preferences are left as they are. An erased
+    customer's details are never written again (a late UserRegistered or UserUpdated, auth's answer to contacts.py)."""
     values = {"email": email, "phone": phone or None, "name": name}
     statement = insert(Recipient).values(user_id=user_id, **values)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=[Recipient.user_id], set_={**values, "updated_at": datetime.now(UTC)}
+            index_elements=[Recipient.user_id], set_={**values, "updated_at": datetime.now(UTC)},
+            where=Recipient.erased_at.is_(None),
         )
     )
 
@@ -76,6 +94,7 @@ _FACTS = cast(Table, BookingFacts.__table__)
 _RECIPIENTS = cast(Table, Recipient.__table__)
 _NOTICES = cast(Table, ScheduledNotice.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
+_HELD = cast(Table, HeldMessage.__table__)
 
 
 class Contact(NamedTuple):
@@ -87,6 +106,7 @@ class Contact(NamedTuple):
     language: str
     sms_enabled: bool
     email_enabled: bool
+    erased_at: datetime | None  # the customer's personal data was erased: nothing goes to them any more
 
 
 _CONTACT = [_RECIPIENTS.c[key] for key in Contact._fields]
@@ -271,16 +291,23 @@ def _contact(session: Session, user_id: int) -> Contact | None:
 
 
 def known_contact(session: Session, user_id: int) -> Contact | None:
-    """The user's contact, if their details are known (a row made by the preferences alone has none)."""
+    """The user's contact, if their details are known (a row made by the preferences alone has none), or if they
+    were erased (nothing to ask auth: nothing goes to them)."""
     contact = _contact(session, user_id)
-    return contact if contact is not None and contact.email is not None else None
+    known = contact is not None and (contact.email is not None or contact.erased_at is not None)
+    return contact if known else None
 
 
 def queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | None, template: str,
           source_key: str, values: dict[str, Any], now: datetime | None = None) -> int:
     """notify() with the user's contact already found. Unknown (None, or a row with no details: every account has
-    an email): the message is held until auth tells who they are (held.py, contacts.py), never dropped."""
+    an email): the message is held until auth tells who they are (held.py, contacts.py), never dropped. An erased
+    customer: nothing is queued or held."""
     now = now or datetime.now(UTC)
+    if contact is not None and contact.erased_at is not None:
+        log.info("user %s was erased: %s not sent", user_id, template,
+                 extra={"user_id": user_id, "template": template})
+        return 0
     if contact is None or contact.email is None:
         held.hold(session, user_id=user_id, template=template, source_key=source_key, values=values)
         return 0
@@ -312,6 +339,60 @@ def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due
 
 def _unschedule(session: Session, booking_id: int, *kinds: str) -> None:
     session.execute(_UNSCHEDULE, {"booking_id": booking_id, "kinds": list(kinds)})
+
+
+# --- erasure ------------------------------------------------------------------------------------------
+# What a message said is gone; its row stays (template, channel, status, times, the provider's id) for the counts
+# and for the delivery reports still to come. One not sent yet never goes. A provider's error may name the address:
+# only the service's own words stay.
+ERASED_CANCELLED = "cancelled: the customer's data was erased"
+
+
+def _erase_recipient_statement() -> Any:
+    """The recipient without details, marked erased (the first erasure's moment stays); a row even for a user never
+    heard of, so that no later event of theirs makes one."""
+    statement = insert(_RECIPIENTS).values(user_id=bindparam("user_id"), erased_at=bindparam("erased_at"))
+    return statement.on_conflict_do_update(
+        index_elements=[_RECIPIENTS.c.user_id],
+        set_={"email": None, "phone": None, "name": None, "updated_at": func.now(),
+              "erased_at": func.coalesce(_RECIPIENTS.c.erased_at, statement.excluded.erased_at)},
+    )
+
+
+_ERASE_RECIPIENT = _erase_recipient_statement()
+_DROP_HELD = delete(_HELD).where(_HELD.c.user_id == bindparam("user_id"))
+_DROP_NOTICES = delete(_NOTICES).where(_NOTICES.c.booking_id.in_(
+    select(_FACTS.c.booking_id).where(_FACTS.c.user_id == bindparam("user_id"))))
+_QUEUED = _NOTIFICATIONS.c.status == "queued"
+_ERASE_MESSAGES = (
+    update(_NOTIFICATIONS)
+    .where(_NOTIFICATIONS.c.user_id == bindparam("erased_user"))
+    .values(
+        to="", subject=None, body="",
+        status=case((_QUEUED, literal("failed")), else_=_NOTIFICATIONS.c.status),
+        last_error=case(
+            (_QUEUED, literal(ERASED_CANCELLED)),
+            (or_(_NOTIFICATIONS.c.last_error.like("delivery report: %"),
+                 _NOTIFICATIONS.c.last_error == ERASED_CANCELLED), _NOTIFICATIONS.c.last_error),
+            else_=None,
+        ),
+    )
+)
+
+
+def erase_customer(*, session: Session, user_id: int, erased_at: datetime) -> int:
+    """CustomerErased: the recipient's details go and the row is marked (it stays erased, and nothing is sent to
+    them any more; the language and opt-outs stay, they say nothing of the person); messages still held or planned
+    are dropped, those queued are cancelled, and every message of theirs loses its address and text. The marker
+    first: once it is committed nothing is queued or held for them, and the messages' update, the last statement,
+    sees every message committed before it started. Idempotent. Returns how many messages were scrubbed."""
+    session.execute(_ERASE_RECIPIENT, {"user_id": user_id, "erased_at": erased_at})
+    session.execute(_DROP_HELD, {"user_id": user_id})
+    session.execute(_DROP_NOTICES, {"user_id": user_id})
+    scrubbed = cast(CursorResult[Any], session.execute(_ERASE_MESSAGES, {"erased_user": user_id})).rowcount
+    log.info("user %s erased: contact details removed, %d message(s) scrubbed", user_id, scrubbed,
+             extra={"user_id": user_id})
+    return scrubbed
 
 
 # --- the API's actions --------------------------------------------------------------------------------
