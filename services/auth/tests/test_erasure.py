@@ -18,7 +18,7 @@ from jeshstack.pytest_plugin import LiveServer
 
 ADMIN = {"email": "admin@jesh.local", "password": "JeshAdmin2026!"}
 PASSWORD = "correct horse 1"
-PEERS = ("booking", "payments", "billing")
+PEERS = ("booking", "payments", "billing", "transport")
 
 
 @dataclass

@@ -58,3 +58,24 @@ def test_an_erased_customer_s_requests_keep_their_facts_but_not_what_they_wrote(
     _erase(t, CUSTOMER)  # again: nothing is written
     assert _rows(t) == after
     assert len(t.status_events()) == events_before  # no status changed, no event
+
+
+def test_the_holds_are_the_customer_s_requests_not_yet_completed_or_cancelled(t: Any) -> None:
+    requested = t.create(user_id=CUSTOMER)
+    scheduled = t.create(user_id=CUSTOMER)
+    assert t.patch_status(scheduled, "scheduled").status_code == 200
+    done = t.create(user_id=CUSTOMER)
+    for step in ("scheduled", "in_progress", "completed"):
+        assert t.patch_status(done, step).status_code == 200
+    t.create(user_id=OTHER)
+
+    def holds(user_id: int) -> list[dict[str, Any]]:
+        r = t.client.get(f"/internal/users/{user_id}/holds")
+        assert r.status_code == 200, r.text
+        return list(r.json()["data"]["holds"])
+
+    assert holds(CUSTOMER) == [
+        {"kind": "transport", "id": requested, "detail": f"transport request {requested} is requested"},
+        {"kind": "transport", "id": scheduled, "detail": f"transport request {scheduled} is scheduled"},
+    ]
+    assert holds(999) == []

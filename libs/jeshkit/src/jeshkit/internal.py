@@ -37,18 +37,18 @@ class InternalBooking(BaseModel):
 
 class Hold(BaseModel):
     """One thing a service still needs a customer's personal data for (a live booking, money in flight, a refund
-    owed, an open invoice): auth erases no account while any is left."""
+    owed, an open invoice, a truck still to come): auth erases no account while any is left."""
 
     model_config = ConfigDict(extra="ignore")
 
-    kind: Literal["booking", "payment", "refund", "invoice"]
+    kind: Literal["booking", "payment", "refund", "invoice", "transport"]
     id: int
     detail: str  # one sentence for the operator, e.g. "booking 12 is confirmed until 2027-01-31"
 
 
 class UserHolds(BaseModel):
-    """GET /internal/users/{user_id}/holds (booking, payments, billing): what that service still needs the person
-    for; an account it does not know has none (200 with an empty list, never 404)."""
+    """GET /internal/users/{user_id}/holds (booking, payments, billing, transport): what that service still needs
+    the person for; an account it does not know has none (200 with an empty list, never 404)."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -287,12 +287,13 @@ def erase_account(
     "Erased customer", an email nobody receives (`erased-<id>@erased.invalid`), no phone and no password; every
     service removes what it holds of the person (CustomerErased). The account must be closed (409) and a customer
     (an admin: 409); anything still live (a booking or rental, money in flight, a refund not yet paid, an open
-    invoice) refuses it: 409 with each reason in `errors` (`field` the kind: booking, payment, refund, invoice).
+    invoice, a transport request not yet done) refuses it: 409 with each reason in `errors` (`field` the kind:
+    booking, payment, refund, invoice, transport).
     Your own account: 400. Already erased: 200, unchanged. Never undone. Audited."""
     settings = request.app.state.settings
     http = request.app.state.http
     peers = [Peer("booking", settings.booking_url, http), Peer("payments", settings.payments_url, http),
-             Peer("billing", settings.billing_url, http)]
+             Peer("billing", settings.billing_url, http), Peer("transport", settings.transport_url, http)]
     return Envelope(data=erasure.erase_account(session=session, actor=admin, user_id=user_id, peers=peers))
 
 

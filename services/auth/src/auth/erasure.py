@@ -1,8 +1,9 @@
 """Erasing a customer's personal data (Kenya's Data Protection Act, 2019, section 40: the right to erasure).
 
-An operator erases a *closed customer* account once nothing is live: booking, payments and billing are asked first
-(`GET /internal/users/{id}/holds`, with no transaction open) and a live booking or rental, money in flight, a refund
-not yet paid or an open invoice refuses it (409, each reason listed). Then, in one transaction:
+An operator erases a *closed customer* account once nothing is live: booking, payments, billing and transport are
+asked first (`GET /internal/users/{id}/holds`, with no transaction open) and a live booking or rental, money in
+flight, a refund not yet paid, an open invoice or a transport request not yet done refuses it (409, each reason
+listed). Then, in one transaction:
 
 - the account keeps its id (every service's financial records stay under it, as the law asks them kept) under a
   placeholder name and an address nobody can receive mail at; its phone and password go;

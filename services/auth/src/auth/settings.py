@@ -32,6 +32,7 @@ class Settings(ServiceSettings):
     booking_url: str = "http://127.0.0.1:8003"
     payments_url: str = "http://127.0.0.1:8004"
     billing_url: str = "http://127.0.0.1:8006"
+    transport_url: str = "http://127.0.0.1:8005"
 
     # Argon2id cost. Defaults are OWASP's recommended minimum (m=19 MiB, t=2, p=1), see auth.passwords.
     password_hash_memory_kib: int = 19456

@@ -17,7 +17,7 @@ from jeshkit import audit
 from jeshkit.clock import NAIROBI
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUnavailable
 from jeshkit.events import TransportStatusChanged, stage
-from jeshkit.internal import InternalBooking
+from jeshkit.internal import Hold, InternalBooking
 from jeshkit.peers import Peer, fetch_on_miss
 from jeshkit.security import Principal
 from transport.models import KnownBooking, TransportRequest
@@ -180,6 +180,7 @@ _OPEN_REQUESTS_OF_BOOKING = (
 # CustomerErased: what the customer wrote goes (NOT NULL columns: a placeholder); ids, dates, status, distance and
 # price stay. A request erased already is not written again.
 ERASED = "(erased)"
+OPEN_STATUSES = ("requested", "scheduled", "in_progress")
 _REQUESTS = cast(Table, TransportRequest.__table__)
 _ERASE_REQUESTS = (
     update(_REQUESTS)
@@ -223,6 +224,18 @@ def cancel_booking(*, session: Session, booking_id: int, user_id: int) -> list[T
         _stage_status_changed(session, request, previous_status=previous)
         cancelled.append(request)
     return cancelled
+
+
+def open_requests(*, session: Session, user_id: int) -> list[Hold]:
+    """What the customer still has here (GET /internal/users/{id}/holds, asked before auth erases the account): each
+    transport request not yet completed or cancelled: the team still needs the addresses."""
+    rows = session.scalars(
+        select(TransportRequest)
+        .where(TransportRequest.user_id == user_id, TransportRequest.status.in_(OPEN_STATUSES))
+        .order_by(TransportRequest.id)
+    ).all()
+    return [Hold(kind="transport", id=row.id, detail=f"transport request {row.id} is {row.status.replace('_', ' ')}")
+            for row in rows]
 
 
 def erase_customer(*, session: Session, user_id: int) -> None:

@@ -198,6 +198,7 @@ class Stack:
                 "BOOKING_URL": self.service_urls["booking"][0],
                 "BILLING_URL": self.service_urls["billing"][0],
                 "PAYMENTS_URL": self.service_urls["payments"][0],
+                "TRANSPORT_URL": self.service_urls["transport"][0],
                 "DARAJA_BASE_URL": self.simulator_url,
                 "AT_BASE_URL": self.sms_simulator_url,
                 "AT_CALLBACK_TOKEN": self.at_callback_token,
