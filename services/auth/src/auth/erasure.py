@@ -9,7 +9,7 @@ listed). Then, in one transaction:
   placeholder name and an address nobody can receive mail at; its phone and password go;
 - what auth holds of the person goes: refresh tokens, password links, the addresses they logged in from, the
   login throttles and guard of their email, the names, e-mails and phone numbers in its audit log's details, and the
-  events in its outbox that carried them (UserRegistered, UserUpdated, PasswordResetRequested);
+  events in its outbox and parked messages that carried them (jeshkit.erasure);
 - CustomerErased tells every service to remove what it holds of the person (docs/integration.md).
 
 An erased account is never reopened or edited (409); erasing it again changes nothing (200, as it is). Admin
@@ -30,6 +30,7 @@ from auth.schemas import AccountDetailOut
 from auth.service import utcnow
 from jeshkit import audit
 from jeshkit.audit import Actor
+from jeshkit.erasure import forget_personal_events
 from jeshkit.errors import AppError, BadRequest, Conflict, NotFound
 from jeshkit.events import CustomerErased, stage
 from jeshkit.internal import Hold, UserHolds
@@ -44,8 +45,6 @@ NOT_CLOSED = "Close the account before erasing its personal data"
 AN_ADMIN = "An operator's account is not erased: make them a customer first"
 HELD = "The customer's personal data cannot be erased yet"
 
-# The events of auth's outbox that carry the person's name, email, phone or a password link.
-_PERSONAL_EVENTS = ("UserRegistered", "UserUpdated", "PasswordResetRequested")
 # The audit actions whose details hold the person's email, phone or name.
 _PERSONAL_AUDIT = ("account.opened", "account.contact_changed")
 
@@ -92,16 +91,13 @@ def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequen
              "WHERE target = :target AND action = ANY(:actions)"),
         {"target": f"user:{user_id}", "actions": list(_PERSONAL_AUDIT)},
     )
-    forgotten = session.execute(
-        text("DELETE FROM outbox WHERE type = ANY(:types) AND payload -> 'data' ->> 'user_id' = :user_id"),
-        {"types": list(_PERSONAL_EVENTS), "user_id": str(user_id)},
-    )
+    forgotten = forget_personal_events(session, user_id=user_id)
     audit.record(session, actor, "account.erased", f"user:{user_id}", {"closed_at": user.closed_at})
     stage(session, CustomerErased(user_id=user_id, erased_at=now))
     detail = render_detail(session, user, now=now)
     session.commit()
-    log.warning("personal data of account %s erased by admin %s (%d outbox events forgotten)", user_id, actor.id,
-                getattr(forgotten, "rowcount", 0))
+    log.warning("personal data of account %s erased by admin %s (%d stored events forgotten)", user_id, actor.id,
+                forgotten)
     return detail
 
 

@@ -8,19 +8,16 @@ no personal data (only the test clock's dates)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from billing import events as ev
 from billing.models import Invoice, Rental, Tenant
+from jeshkit.erasure import forget_personal_events
 from jeshkit.internal import Hold
 
 ERASED_NAME = "Erased customer"
-
-_FORGET_AUTOPAY_REQUESTS = text(
-    "DELETE FROM outbox WHERE type = 'AutopayRequested' AND payload -> 'data' ->> 'user_id' = :user_id"
-)
 
 
 def holds(*, session: Session, user_id: int) -> list[Hold]:
@@ -55,4 +52,4 @@ def erase_customer(*, session: Session, data: ev.CustomerErased) -> None:
         .where(Rental.user_id == data.user_id, or_(Rental.autopay_enabled, Rental.autopay_phone.is_not(None)))
         .values(autopay_enabled=False, autopay_phone=None, updated_at=func.now())
     )
-    session.execute(_FORGET_AUTOPAY_REQUESTS, {"user_id": str(data.user_id)})
+    forget_personal_events(session, user_id=data.user_id)  # AutopayRequested carried the phone

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit.clock import NAIROBI
 from jeshkit.consumer import Handler, Handlers
+from jeshkit.erasure import forget_personal_events
 from jeshkit.events import (
     AccessRestored,
     AccessSuspended,
@@ -88,6 +89,7 @@ def make_handlers(policy: Policy) -> Handlers:
     def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
         # Kenya's DPA s.40: the person's details and the texts of their messages go, the rows stay (service.py).
         service.erase_customer(session=session, user_id=data.user_id, erased_at=data.erased_at)
+        forget_personal_events(session, user_id=data.user_id)
 
     def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
         service.booking_created(

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from jeshkit.consumer import Handler, Handlers
+from jeshkit.erasure import forget_personal_events
 from jeshkit.events import (
     AutopayRequested,
     BookingCancelled,
@@ -100,6 +101,7 @@ def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> 
     """Auth erased the customer: their phone numbers go from their payments, refunds and unmatched money; amounts,
     receipts, statuses and dates stay (service.erasure)."""
     service.erase_customer(session, user_id=data.user_id)
+    forget_personal_events(session, user_id=data.user_id)  # a parked AutopayRequested carried their phone
 
 
 def handlers(settings: Settings) -> Handlers:

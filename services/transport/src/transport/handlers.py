@@ -3,6 +3,7 @@
 from sqlalchemy.orm import Session
 
 from jeshkit.consumer import Handlers
+from jeshkit.erasure import forget_personal_events
 from jeshkit.events import BookingCancelled, BookingCreated, CustomerErased, Event
 from transport import service
 
@@ -21,6 +22,7 @@ def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> 
     """Auth erased the customer's personal data: their requests keep their facts, not where they lived or what
     they owned (Kenya's Data Protection Act, s.40)."""
     service.erase_customer(session=session, user_id=data.user_id)
+    forget_personal_events(session, user_id=data.user_id)
 
 
 HANDLERS: Handlers = {

@@ -13,6 +13,7 @@ class UserRegistered(EventData):
     """A new account exists."""
 
     source = "auth"
+    personal = True
     user_id: Id
     email: Email
     name: Text
@@ -24,6 +25,7 @@ class UserUpdated(EventData):
     """An account's profile (email, phone, name) or role changed; the data is the account as it is now."""
 
     source = "auth"
+    personal = True
     user_id: Id
     email: Email
     phone: Text | None
@@ -38,6 +40,7 @@ class PasswordResetRequested(EventData):
     hash."""
 
     source = "auth"
+    personal = True
     user_id: Id
     token: Secret
     expires_at: Moment

@@ -76,6 +76,9 @@ class EventData(BaseModel):
     version: ClassVar[int] = 1
     source: ClassVar[str]
     abstract: ClassVar[bool] = False  # True on a base that only shares fields (not an event type)
+    # True when the data holds a person's name, contact details or a secret sent to them: such events leave the
+    # outbox and the parked messages of every service when the person is erased (jeshkit.erasure).
+    personal: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -85,6 +85,7 @@ class AutopayRequested(EventData):
     """Billing asks payments to charge an open invoice by STK Push (billing never talks to Daraja)."""
 
     source = "billing"
+    personal = True  # the phone number to prompt
     invoice_id: Id
     booking_id: Id
     user_id: Id
