@@ -11,7 +11,7 @@ export function MessageList({ messages, showTo = false }: { messages: Message[];
   const { lang } = useI18n();
   const channel = (m: Message) => {
     const name = m.channel === "sms" ? "SMS" : "Email";
-    if (!showTo) return name;
+    if (!showTo || !m.to) return name; // no recipient: erased with the customer's personal data
     return `${name} · ${m.channel === "sms" ? displayPhone(m.to) : m.to}`;
   };
   return (

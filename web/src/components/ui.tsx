@@ -32,6 +32,11 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
     "You cannot change your own role": "err.ownRole",
     "This account is closed; please contact Jesh Storage": "err.accountClosed",
     "You cannot close your own account": "err.ownClose",
+    "You cannot erase your own account": "err.ownErase",
+    "Close the account before erasing its personal data": "err.eraseNotClosed",
+    "An operator's account is not erased: make them a customer first": "err.eraseAdmin",
+    "The customer's personal data cannot be erased yet": "err.eraseHeld",
+    "This account's personal data was erased": "err.erased",
     "Session ended; please log in again": "err.sessionEnded",
   };
   const key = known[error.message];

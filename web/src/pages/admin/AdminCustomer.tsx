@@ -9,6 +9,7 @@ import type { CustomerDetail } from "../../lib/customerNames";
 import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
 import { closeWarning, loadLiveRecords } from "../../lib/liveRentals";
+import { ERASE_WORD, eraseConfirmed, eraseOffer, holdReasons } from "../../lib/erasure";
 import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../../components/ui";
 import { NotFoundPage } from "../NotFoundPage";
 import { RoleBadge } from "./customerParts";
@@ -64,6 +65,7 @@ function CustomerPage({ id }: { id: number }) {
   const [error, setError] = useState<ApiError | null>(null);
   const opened = (useLocation().state as { opened?: boolean } | null)?.opened === true; // just opened here
   const [done, setDone] = useState<string | null>(null);
+  const [erasing, setErasing] = useState(false);
   const c = detail.data;
   const own = user?.id === id;
 
@@ -121,6 +123,9 @@ function CustomerPage({ id }: { id: number }) {
       </div>
     );
   }
+  // An erased account is never edited, its role never changed and it is never reopened (auth answers 409).
+  const erased = c.erased_at !== null;
+  const offer = eraseOffer(c, user?.id);
   const guarded = c.login_guarded_until !== null && new Date(c.login_guarded_until).getTime() > Date.now();
   const button = (name: ActionName, label: MessageKey, kind = "btn-secondary") => (
     <button type="button" className={`btn ${kind}`} disabled={busy !== null} onClick={() => void run(name)}>{t(label)}</button>
@@ -133,11 +138,16 @@ function CustomerPage({ id }: { id: number }) {
       {opened && !done && <Alert kind="success">{t("customer.opened", { name: c.name, email: c.email })}</Alert>}
       {done && <Alert kind="success">{done}</Alert>}
       <ErrorAlert error={error ?? detail.error} />
+      {c.erased_at && (
+        <Alert kind="info" title={t("customer.erasedOn", { date: formatDay(nairobiDate(new Date(c.erased_at)), lang) })}>
+          {t("customer.erasedWhy", { id: c.id })}
+        </Alert>
+      )}
       <div className="two-col">
         <section className="card" aria-labelledby="customer-details">
           <h2 id="customer-details">{t("customer.details")}</h2>
           <dl className="facts">
-            <div><dt>{t("customers.email")}</dt><dd><a href={`mailto:${c.email}`}>{c.email}</a></dd></div>
+            <div><dt>{t("customers.email")}</dt><dd>{erased ? c.email : <a href={`mailto:${c.email}`}>{c.email}</a>}</dd></div>
             <div><dt>{t("customers.phone")}</dt><dd>{c.phone ? <a href={`tel:+${c.phone}`}>{displayPhone(c.phone)}</a> : "—"}</dd></div>
             <div><dt>{t("customers.role")}</dt><dd><RoleBadge role={c.role} /></dd></div>
             {c.closed_at && (
@@ -154,9 +164,12 @@ function CustomerPage({ id }: { id: number }) {
             </div>
           </dl>
           {guarded && <p className="muted">{t("customer.guardWhy")}</p>}
-          <CorrectDetails customer={c} onSaved={(saved) => { detail.setData(saved); setDone(t("customer.detailsSaved")); }} />
+          {!erased && (
+            <CorrectDetails customer={c} onSaved={(saved) => { detail.setData(saved); setDone(t("customer.detailsSaved")); }} />
+          )}
           <div className="actions">
             {own ? <p className="muted">{t("customer.yourAccount")}</p>
+              : erased ? null
               : c.role === "admin" ? button("makeCustomer", "customer.makeCustomer") : button("makeAdmin", "customer.makeAdmin")}
             {!c.closed_at && button("signOut", "customer.signOut")}
             {!c.closed_at && (
@@ -165,8 +178,22 @@ function CustomerPage({ id }: { id: number }) {
               </button>
             )}
             {guarded && button("liftGuard", "customer.liftGuard", "btn-primary")}
-            {!own && (c.closed_at ? button("reopen", "customer.reopen") : button("close", "customer.close", "btn-danger"))}
+            {!own && !erased && (c.closed_at ? button("reopen", "customer.reopen") : button("close", "customer.close", "btn-danger"))}
+            {offer === "erase" && !erasing && (
+              <button type="button" className="btn btn-danger" disabled={busy !== null}
+                onClick={() => { setErasing(true); setDone(null); setError(null); }}>
+                {t("customer.erase")}
+              </button>
+            )}
           </div>
+          {offer === "closeFirst" && <p className="muted">{t("customer.eraseCloseFirst")}</p>}
+          {offer === "erase" && erasing && (
+            <EraseData customer={c} onCancel={() => setErasing(false)} onErased={(account) => {
+              setErasing(false);
+              detail.setData(account);
+              setDone(t("customer.erasedDone", { id: account.id }));
+            }} />
+          )}
         </section>
         <section className="card" aria-labelledby="customer-records">
           <h2 id="customer-records">{t("customer.records")}</h2>
@@ -178,8 +205,64 @@ function CustomerPage({ id }: { id: number }) {
         </section>
       </div>
       {!c.closed_at && <BookForCustomer customer={c} />}
-      <CustomerMessages id={c.id} />
+      <CustomerMessages key={c.erased_at ?? ""} id={c.id} />
     </div>
+  );
+}
+
+/** Erasing a closed customer's personal data (Kenya's Data Protection Act, s.40): what happens, in plain words, and
+ *  the word to type before the button is enabled. Auth refuses while something still needs the data (a live booking,
+ *  money in flight, a refund owed, an open invoice): each reason is listed for the operator to settle. */
+function EraseData({ customer, onCancel, onErased }: {
+  customer: CustomerDetail; onCancel: () => void; onErased: (account: CustomerDetail) => void;
+}) {
+  const { t } = useI18n();
+  const [typed, setTyped] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const reasons = holdReasons(error);
+
+  const erase = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!eraseConfirmed(typed)) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const { data, error: err, response } = await api.POST("/api/auth/users/{user_id}/erase", {
+        params: { path: { user_id: customer.id } },
+      });
+      if (data) onErased(data.data);
+      else setError(errorOf(err, response.status, response));
+    } catch {
+      setError({ message: "", status: 0 });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="stack-sm erase-data" onSubmit={erase} aria-label={t("customer.eraseTitle", { name: customer.name })} noValidate>
+      <h3>{t("customer.eraseTitle", { name: customer.name })}</h3>
+      <p>{t("customer.eraseWhat", { id: customer.id })}</p>
+      <TextField label={t("customer.eraseType", { word: ERASE_WORD })} autoComplete="off" autoCapitalize="characters"
+        spellCheck={false} value={typed} onChange={(e) => setTyped(e.target.value)} />
+      {reasons.length > 0 ? (
+        <Alert kind="error" title={t("err.eraseHeld")}>
+          <ul>
+            {reasons.map((r) => (
+              <li key={`${r.kind}:${r.message}`}>{r.kind && `${t(`customer.holdKind.${r.kind}`)}: `}{r.message}</li>
+            ))}
+          </ul>
+          <p>{t("customer.eraseSettle")}</p>
+        </Alert>
+      ) : <ErrorAlert error={error} />}
+      <div className="actions">
+        <button type="submit" className="btn btn-danger" disabled={busy || !eraseConfirmed(typed)}>
+          {busy ? t("common.wait") : t("customer.eraseConfirm")}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={onCancel}>{t("customer.cancelEdit")}</button>
+      </div>
+    </form>
   );
 }
 

@@ -130,7 +130,8 @@ export function AdminCustomers() {
                   <th scope="row"><Link to={`/admin/customers/${c.id}`}>{c.name}</Link></th>
                   <td>{c.email}</td>
                   <td>{c.phone ? displayPhone(c.phone) : "—"}</td>
-                  <td><RoleBadge role={c.role} />{c.closed_at && <> <span className="badge badge-bad">{t("customers.closed")}</span></>}</td>
+                  <td><RoleBadge role={c.role} />{c.erased_at ? <> <span className="badge badge-muted">{t("customers.erased")}</span></>
+                    : c.closed_at && <> <span className="badge badge-bad">{t("customers.closed")}</span></>}</td>
                   <td>{formatDay(nairobiDate(new Date(c.created_at)), lang)}</td>
                 </tr>
               ))}
