@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from jeshstack.testing import wait_for
+from notifications.erasure import ERASED_CANCELLED
 from notifications.held import encode
-from notifications.service import ERASED_CANCELLED
 from notifications.texts import NAIROBI
 
 PHONE, OTHER_PHONE = "254712345601", "254712345602"

@@ -37,7 +37,7 @@ from jeshkit.events import (
     UserUpdated,
 )
 from jeshkit.events.billing import AccessFacts, InvoiceFacts
-from notifications import service
+from notifications import erasure, service
 from notifications.links import reset_link
 from notifications.service import Policy
 from notifications.texts import Phrase
@@ -88,7 +88,7 @@ def make_handlers(policy: Policy) -> Handlers:
 
     def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
         # Kenya's DPA s.40: the person's details and the texts of their messages go, the rows stay (service.py).
-        service.erase_customer(session=session, user_id=data.user_id, erased_at=data.erased_at)
+        erasure.erase_customer(session=session, user_id=data.user_id, erased_at=data.erased_at)
         forget_personal_events(session, user_id=data.user_id)
 
     def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:

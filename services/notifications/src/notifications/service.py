@@ -20,11 +20,8 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
-    case,
     delete,
     func,
-    literal,
-    or_,
     select,
     text,
     update,
@@ -37,7 +34,7 @@ from jeshkit.db import autocommit
 from jeshkit.security import Principal
 from notifications import held
 from notifications.links import LOCAL_GATEWAY
-from notifications.models import BookingFacts, HeldMessage, Notification, Recipient, ScheduledNotice
+from notifications.models import BookingFacts, Notification, Recipient, ScheduledNotice
 from notifications.quiet import QuietHours
 from notifications.texts import Phrase, Texts
 
@@ -94,7 +91,6 @@ _FACTS = cast(Table, BookingFacts.__table__)
 _RECIPIENTS = cast(Table, Recipient.__table__)
 _NOTICES = cast(Table, ScheduledNotice.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
-_HELD = cast(Table, HeldMessage.__table__)
 
 
 class Contact(NamedTuple):
@@ -339,60 +335,6 @@ def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due
 
 def _unschedule(session: Session, booking_id: int, *kinds: str) -> None:
     session.execute(_UNSCHEDULE, {"booking_id": booking_id, "kinds": list(kinds)})
-
-
-# --- erasure ------------------------------------------------------------------------------------------
-# What a message said is gone; its row stays (template, channel, status, times, the provider's id) for the counts
-# and for the delivery reports still to come. One not sent yet never goes. A provider's error may name the address:
-# only the service's own words stay.
-ERASED_CANCELLED = "cancelled: the customer's data was erased"
-
-
-def _erase_recipient_statement() -> Any:
-    """The recipient without details, marked erased (the first erasure's moment stays); a row even for a user never
-    heard of, so that no later event of theirs makes one."""
-    statement = insert(_RECIPIENTS).values(user_id=bindparam("user_id"), erased_at=bindparam("erased_at"))
-    return statement.on_conflict_do_update(
-        index_elements=[_RECIPIENTS.c.user_id],
-        set_={"email": None, "phone": None, "name": None, "updated_at": func.now(),
-              "erased_at": func.coalesce(_RECIPIENTS.c.erased_at, statement.excluded.erased_at)},
-    )
-
-
-_ERASE_RECIPIENT = _erase_recipient_statement()
-_DROP_HELD = delete(_HELD).where(_HELD.c.user_id == bindparam("user_id"))
-_DROP_NOTICES = delete(_NOTICES).where(_NOTICES.c.booking_id.in_(
-    select(_FACTS.c.booking_id).where(_FACTS.c.user_id == bindparam("user_id"))))
-_QUEUED = _NOTIFICATIONS.c.status == "queued"
-_ERASE_MESSAGES = (
-    update(_NOTIFICATIONS)
-    .where(_NOTIFICATIONS.c.user_id == bindparam("erased_user"))
-    .values(
-        to="", subject=None, body="",
-        status=case((_QUEUED, literal("failed")), else_=_NOTIFICATIONS.c.status),
-        last_error=case(
-            (_QUEUED, literal(ERASED_CANCELLED)),
-            (or_(_NOTIFICATIONS.c.last_error.like("delivery report: %"),
-                 _NOTIFICATIONS.c.last_error == ERASED_CANCELLED), _NOTIFICATIONS.c.last_error),
-            else_=None,
-        ),
-    )
-)
-
-
-def erase_customer(*, session: Session, user_id: int, erased_at: datetime) -> int:
-    """CustomerErased: the recipient's details go and the row is marked (it stays erased, and nothing is sent to
-    them any more; the language and opt-outs stay, they say nothing of the person); messages still held or planned
-    are dropped, those queued are cancelled, and every message of theirs loses its address and text. The marker
-    first: once it is committed nothing is queued or held for them, and the messages' update, the last statement,
-    sees every message committed before it started. Idempotent. Returns how many messages were scrubbed."""
-    session.execute(_ERASE_RECIPIENT, {"user_id": user_id, "erased_at": erased_at})
-    session.execute(_DROP_HELD, {"user_id": user_id})
-    session.execute(_DROP_NOTICES, {"user_id": user_id})
-    scrubbed = cast(CursorResult[Any], session.execute(_ERASE_MESSAGES, {"erased_user": user_id})).rowcount
-    log.info("user %s erased: contact details removed, %d message(s) scrubbed", user_id, scrubbed,
-             extra={"user_id": user_id})
-    return scrubbed
 
 
 # --- the API's actions --------------------------------------------------------------------------------
