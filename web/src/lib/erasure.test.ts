@@ -37,12 +37,14 @@ describe("holdReasons: why auth refused to erase, a reason a line", () => {
       errors: [
         { field: "booking", message: "monthly rental 12 (unit A-03) is live" },
         { field: "invoice", message: "invoice INV-0042 is open with KES 1,200 due" },
+        { field: "transport", message: "transport request 3 is scheduled" },
         { field: "something", message: "a new kind of hold" },
       ],
     });
     expect(reasons).toEqual([
       { kind: "booking", message: "monthly rental 12 (unit A-03) is live" },
       { kind: "invoice", message: "invoice INV-0042 is open with KES 1,200 due" },
+      { kind: "transport", message: "transport request 3 is scheduled" },
       { kind: null, message: "a new kind of hold" },
     ]);
   });

@@ -23,7 +23,7 @@ export function eraseConfirmed(typed: string): boolean {
 }
 
 /** The kinds of record auth names when something still needs the personal data (an error's `field`). */
-export const HOLD_KINDS = ["booking", "payment", "refund", "invoice"] as const;
+export const HOLD_KINDS = ["booking", "payment", "refund", "invoice", "transport"] as const;
 export type HoldKind = (typeof HOLD_KINDS)[number];
 
 export interface HoldReason {
