@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, text
 
-from jeshkit.db import make_engine, make_session_factory
+from jeshkit.db import make_session_factory
 from jeshkit.erasure import forget_personal_events, personal_event_types
-from jeshkit.migrations import MESSAGING_DDL
-from jeshstack.procs import Postgres
 
 
 @pytest.fixture
-def db(jesh_postgres: Postgres) -> Iterator[Engine]:
-    engine = make_engine(jesh_postgres.ensure_database("kit_erasure_test"))
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS outbox, inbox, dead_letter"))
-        for ddl in MESSAGING_DDL:
-            conn.execute(text(ddl))
-    yield engine
-    engine.dispose()
+def db(messaging_db: Callable[..., Engine]) -> Engine:
+    return messaging_db("kit_erasure_test")
 
 
 def envelope(event_type: str, user_id: int) -> dict[str, object]:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,14 +14,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from jeshkit.consumer import Handler, UnknownReference
-from jeshkit.db import make_engine, make_session_factory
+from jeshkit.db import make_session_factory
 from jeshkit.events import EventData, EventDataError, Int
 from jeshkit.messaging import Messaging
-from jeshkit.migrations import MESSAGING_DDL
 from jeshkit.outbox import Event, stage
 from jeshkit.relay import OutboxRelay
 from jeshkit.settings import ServiceSettings
-from jeshstack.procs import Nats, Postgres
+from jeshstack.procs import Nats
 from jeshstack.testing import EventBus
 
 
@@ -33,16 +32,8 @@ class Ping(EventData):
 
 
 @pytest.fixture
-def kit_db(jesh_postgres: Postgres) -> Iterator[Engine]:
-    url = jesh_postgres.ensure_database("kit_test")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS outbox, inbox, dead_letter, applied"))
-        for ddl in MESSAGING_DDL:
-            conn.execute(text(ddl))
-        conn.execute(text("CREATE TABLE applied (event_id uuid, n integer)"))
-    yield engine
-    engine.dispose()
+def kit_db(messaging_db: Callable[..., Engine]) -> Engine:
+    return messaging_db("kit_test", "DROP TABLE IF EXISTS applied", "CREATE TABLE applied (event_id uuid, n integer)")
 
 
 def settings_for(nats: Nats, **extra: Any) -> ServiceSettings:

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, text
 
-from jeshkit.db import make_engine, make_session_factory
-from jeshkit.migrations import MESSAGING_DDL
+from jeshkit.db import make_session_factory
 from jeshkit.retention import prune_messaging
 from jeshkit.settings import ServiceSettings
-from jeshstack.procs import Postgres
 
 
 @pytest.fixture
-def db(jesh_postgres: Postgres) -> Iterator[Engine]:
-    engine = make_engine(jesh_postgres.ensure_database("kit_retention_test"))
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS outbox, inbox, dead_letter"))
-        for ddl in MESSAGING_DDL:
-            conn.execute(text(ddl))
-    yield engine
-    engine.dispose()
+def db(messaging_db: Callable[..., Engine]) -> Engine:
+    return messaging_db("kit_retention_test")
 
 
 def outbox_row(conn: object, *, sent_days_ago: float | None, created_days_ago: float = 30) -> str:
