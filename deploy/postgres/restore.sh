@@ -119,3 +119,26 @@ done
 for database in $databases; do
   echo "restore: $database restored from $(basename "$backup"); the previous one is ${database}_before_$suffix"
 done
+
+# Erasures of customers' personal data since the backup (auth's users.erased_at; up to an hour before it completed,
+# to be safe): the restored databases may hold those people again. Erasing them again makes every service forget
+# them once more (an erased account: CustomerErased is published again; one the restore brought back: erased anew).
+erasures_in="auth"
+case " $databases " in *" auth "*) erasures_in="auth_before_$suffix" ;; esac
+psql_in() {
+  psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password --quiet --tuples-only --no-align --dbname="$erasures_in" "$@"
+}
+if [ -n "$(owner_of "$erasures_in")" ] && [ -n "$(psql_in <<'SQL'
+SELECT 1 FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name = 'users' AND column_name = 'erased_at';
+SQL
+)" ]; then
+  erased="$(psql_in -v since="$(cat "$backup/COMPLETE")" <<'SQL' | tr '\n' ' ' | sed 's/ *$//'
+SELECT id FROM users WHERE erased_at >= to_timestamp(:since) - interval '1 hour' ORDER BY id;
+SQL
+)"
+  if [ -n "$erased" ]; then
+    echo "restore: accounts erased since this backup: $erased. Once the services run, erase each again (the" \
+      "console's customer page, or POST /api/auth/users/<id>/erase) so that no restored database keeps them."
+  fi
+fi

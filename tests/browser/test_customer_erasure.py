@@ -90,6 +90,12 @@ def test_an_operator_erases_a_closed_customers_personal_data_once_nothing_is_liv
     page.reload()
     expect(page.get_by_text(re.compile(r"^Personal data erased on "))).to_be_visible()
     expect(page.get_by_role("button", name="Reopen the account")).to_have_count(0)
+    # After a restore from an older backup: every service is told again (auth publishes CustomerErased again).
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Tell every service again").click()
+    expect(page.get_by_role("status").filter(has_text="Every service has been told again to forget this customer.")) \
+        .to_be_visible()
+    assert admin_api.client.get(f"/api/auth/users/{customer_id}").json()["data"]["erased_at"] == account["erased_at"]
     page.goto(f"/admin/customers?q=erased-{customer_id}@")
     row = page.locator("tbody tr")
     expect(row).to_have_count(1)

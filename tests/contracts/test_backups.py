@@ -134,6 +134,26 @@ def test_the_backup_role_reads_every_database_and_writes_none(server):
     assert admin(server, "SELECT has_database_privilege('backup', 'postgres', 'CONNECT')") == [(False,)]
 
 
+def test_a_restore_names_the_customers_erased_since_the_backup(server, tmp_path):
+    execute(server, "auth", "CREATE TABLE users (id int PRIMARY KEY, erased_at timestamptz)",
+            "INSERT INTO users VALUES (1, now() - interval '3 days'), (2, NULL), (3, NULL), (4, NULL)")
+    backups = tmp_path / "backups"
+    assert run("backup.sh", server, "once", JESH_DATABASES="auth notifications",
+               BACKUP_DIR=str(backups)).returncode == 0
+    [folder] = list(backups.iterdir())
+    execute(server, "auth", "UPDATE users SET erased_at = now() WHERE id IN (3, 4)")  # erased after the backup
+
+    # notifications restored: it may hold 3 and 4 again; auth (live) knows they were erased
+    notifications = run("restore.sh", server, folder.name, "notifications", BACKUP_DIR=str(backups))
+    assert notifications.returncode == 0, notifications.stderr
+    assert "accounts erased since this backup: 3 4. Once the services run, erase each again" in notifications.stdout
+    # auth restored too: the erasures are read from the auth it replaced
+    auth = run("restore.sh", server, folder.name, "auth", BACKUP_DIR=str(backups))
+    assert auth.returncode == 0, auth.stderr
+    assert "accounts erased since this backup: 3 4." in auth.stdout
+    assert rows(server, "auth", "SELECT count(*) FROM users WHERE erased_at IS NOT NULL") == [(1,)]
+
+
 def test_a_restore_that_fails_changes_nothing(server, tmp_path):
     backups = tmp_path / "backups"
     assert run("backup.sh", server, "once", JESH_DATABASES="inventory transport",

@@ -289,7 +289,8 @@ def erase_account(
     (an admin: 409); anything still live (a booking or rental, money in flight, a refund not yet paid, an open
     invoice, a transport request not yet done) refuses it: 409 with each reason in `errors` (`field` the kind:
     booking, payment, refund, invoice, transport).
-    Your own account: 400. Already erased: 200, unchanged. Never undone. Audited."""
+    Your own account: 400. Already erased: 200, unchanged, and CustomerErased is published again (for a service
+    restored from a backup older than the erasure). Never undone. Audited."""
     settings = request.app.state.settings
     http = request.app.state.http
     peers = [Peer("booking", settings.booking_url, http), Peer("payments", settings.payments_url, http),

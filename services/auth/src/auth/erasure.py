@@ -12,7 +12,8 @@ listed). Then, in one transaction:
   events in its outbox and parked messages that carried them (jeshkit.erasure);
 - CustomerErased tells every service to remove what it holds of the person (docs/integration.md).
 
-An erased account is never reopened or edited (409); erasing it again changes nothing (200, as it is). Admin
+An erased account is never reopened or edited (409); erasing it again changes nothing in auth (200, as it is) but
+publishes CustomerErased again, for a service restored from a backup older than the erasure. Admin
 accounts are not erased: an operator's name stays with what they did (make them a customer first). Audited.
 """
 
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
-from auth.accounts import USER_NOT_FOUND, account_detail, locked_target, render_detail
+from auth.accounts import USER_NOT_FOUND, locked_target, render_detail
 from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, PasswordReset, RefreshFamily, User
 from auth.schemas import AccountDetailOut
 from auth.service import utcnow
@@ -64,7 +65,7 @@ def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequen
         raise NotFound(USER_NOT_FOUND)
     if user.erased_at is not None:
         session.rollback()
-        return account_detail(session=session, user_id=user_id)
+        return _announce_again(session, actor=actor, user_id=user_id)
     _check_erasable(session, user)
     session.rollback()  # no transaction open while the peers are asked
     holds = [hold for peer in peers for hold in _holds(peer, user_id)]
@@ -73,9 +74,8 @@ def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequen
 
     user = locked_target(session, actor=actor, user_id=user_id)
     if user.erased_at is not None:  # erased meanwhile by another operator
-        detail = render_detail(session, user, now=utcnow())
         session.rollback()
-        return detail
+        return _announce_again(session, actor=actor, user_id=user_id)
     _check_erasable(session, user)
     now = utcnow()
     old_email = user.email
@@ -98,6 +98,20 @@ def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequen
     session.commit()
     log.warning("personal data of account %s erased by admin %s (%d stored events forgotten)", user_id, actor.id,
                 forgotten)
+    return detail
+
+
+def _announce_again(session: Session, *, actor: Actor, user_id: int) -> AccountDetailOut:
+    """An account erased already changes nothing, but CustomerErased goes out again (with the first erasure's
+    moment): after a service's database was restored from a backup older than the erasure, erasing again is how it
+    forgets the person once more (deploy/README.md, "Backups"; every handler of it is idempotent). Audited."""
+    user = locked_target(session, actor=actor, user_id=user_id)
+    assert user.erased_at is not None  # never undone
+    audit.record(session, actor, "account.erasure_announced", f"user:{user_id}", {"erased_at": user.erased_at})
+    stage(session, CustomerErased(user_id=user_id, erased_at=user.erased_at))
+    detail = render_detail(session, user, now=utcnow())
+    session.commit()
+    log.info("erasure of account %s announced again by admin %s", user_id, actor.id)
     return detail
 
 

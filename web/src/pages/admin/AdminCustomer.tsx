@@ -40,6 +40,11 @@ const ACTIONS = {
     confirm: "customer.confirmReopen", done: "customer.reopened",
     call: (id) => api.POST("/api/auth/users/{user_id}/reopen", { params: { path: { user_id: id } } }),
   },
+  // An erased account erased again: nothing changes, every service is told again (after a restore from a backup).
+  announceErasure: {
+    confirm: "customer.confirmAnnounceErasure", done: "customer.erasureAnnounced",
+    call: (id) => api.POST("/api/auth/users/{user_id}/erase", { params: { path: { user_id: id } } }),
+  },
   liftGuard: {
     confirm: "customer.confirmLiftGuard", done: "customer.guardLifted",
     call: (id) => api.DELETE("/api/auth/users/{user_id}/login-guard", { params: { path: { user_id: id } } }),
@@ -179,6 +184,7 @@ function CustomerPage({ id }: { id: number }) {
             )}
             {guarded && button("liftGuard", "customer.liftGuard", "btn-primary")}
             {!own && !erased && (c.closed_at ? button("reopen", "customer.reopen") : button("close", "customer.close", "btn-danger"))}
+            {!own && erased && button("announceErasure", "customer.announceErasure")}
             {offer === "erase" && !erasing && (
               <button type="button" className="btn btn-danger" disabled={busy !== null}
                 onClick={() => { setErasing(true); setDone(null); setError(null); }}>
@@ -187,6 +193,7 @@ function CustomerPage({ id }: { id: number }) {
             )}
           </div>
           {offer === "closeFirst" && <p className="muted">{t("customer.eraseCloseFirst")}</p>}
+          {!own && erased && <p className="muted">{t("customer.announceErasureWhy")}</p>}
           {offer === "erase" && erasing && (
             <EraseData customer={c} onCancel={() => setErasing(false)} onErased={(account) => {
               setErasing(false);
