@@ -113,5 +113,9 @@ def test_a_customer_is_erased_once_nothing_is_live_and_no_database_remembers_the
     assert status["refund"]["amount"] == 3000
     bookings = admin.get("/api/bookings", params={"user_id": str(user_id)}).json()["data"]
     assert [b["id"] for b in bookings] == [booking["id"]]
+    walk_in = admin.post("/api/bookings/for-customer", {"user_id": user_id, "unit_id": unit["id"],
+                                                        "start_date": far_future(700).isoformat(),
+                                                        "end_date": far_future(730).isoformat()})
+    assert walk_in.status_code == 404 and walk_in.json()["message"] == "Customer not found"  # nobody to book for
     messages = admin.get("/api/notifications", params={"user_id": str(user_id)}).json()["data"]
     assert messages and {m["template"] for m in messages} >= {"welcome", "booking_confirmed"}

@@ -193,9 +193,10 @@ def get_profile(*, session: Session, user_id: int) -> User:
 
 
 def user_facts(*, session: Session, user_id: int) -> InternalUser:
-    """Any account's facts, as UserRegistered gives them (for peers that missed the event); 404 when unknown."""
+    """Any account's facts, as UserRegistered gives them (for peers that missed the event); 404 when unknown, and
+    when its personal data was erased: the person is gone (nothing to send them, nothing to book for them)."""
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or user.erased_at is not None:
         raise NotFound("User not found")
     return InternalUser(**profile_data(user))
 
