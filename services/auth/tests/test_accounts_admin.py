@@ -90,7 +90,7 @@ def test_an_admin_finds_customers_by_name_email_or_phone_in_any_form(auth, admin
     first = batch.json()["data"][1]
     assert first == {"id": ids[0], "email": "wanjiru.kamau@example.com", "name": "Wanjiru Kamau",
                      "phone": "254712345678", "role": "user", "created_at": first["created_at"], "closed_at": None,
-                     "erased_at": None}
+                     "erasure_requested_at": None, "erased_at": None}
 
 
 @pytest.mark.parametrize("params, field", [

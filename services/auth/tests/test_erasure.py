@@ -221,3 +221,40 @@ def test_anything_live_in_another_service_refuses_the_erasure_with_every_reason(
 
     peers["payments"].down = False
     assert erase(service, admin, user_id).status_code == 200
+
+
+def test_a_customer_asks_from_the_portal_and_operators_find_the_request(service, admin, customer, auth_engine,
+                                                                         bearer):
+    path = "/api/auth/profile/erasure-request"
+    own = bearer(customer["token"])
+    assert service.get(path).status_code == 401
+    assert service.get(path, headers=own).json() == {"success": True, "data": {"requested_at": None}}
+
+    asked = service.post(path, headers=own)
+    assert asked.status_code == 200, asked.text
+    requested_at = asked.json()["data"]["requested_at"]
+    assert requested_at is not None
+    again = service.post(path, headers=own)  # asked already: unchanged, acknowledged once
+    assert again.json()["data"]["requested_at"] == requested_at
+    assert service.get(path, headers=own).json()["data"]["requested_at"] == requested_at
+    events = rows(auth_engine, "SELECT payload FROM outbox WHERE type = 'ErasureRequested'")
+    assert [e.payload["data"]["user_id"] for e in events] == [customer["id"]]
+    assert service.get("/api/auth/profile", headers=own).json().keys() == {"id", "email", "name", "phone", "role"}
+
+    def asking() -> list[tuple[int, str | None]]:
+        r = service.get("/api/auth/users", params={"erasure_requested": "true"}, headers=admin["headers"])
+        assert r.status_code == 200, r.text
+        return [(a["id"], a["erasure_requested_at"]) for a in r.json()["data"]]
+
+    assert asking() == [(customer["id"], requested_at)]
+    assert service.post(path, headers=admin["headers"]).status_code == 409  # an operator's account
+    withdrawn = service.delete(path, headers=own)
+    assert withdrawn.status_code == 200 and withdrawn.json()["data"]["requested_at"] is None
+    assert asking() == []
+
+    service.post(path, headers=own)  # asked again, then erased: no longer waiting
+    close(service, admin, customer["id"])
+    assert asking() != []
+    assert erase(service, admin, customer["id"]).status_code == 200
+    assert asking() == []
+    assert len(rows(auth_engine, "SELECT 1 FROM outbox WHERE type = 'ErasureRequested'")) == 2

@@ -49,12 +49,16 @@ ERASED = "This account's personal data was erased"
 
 def find_accounts(
     *, session: Session, query: str | None, role: str | None, ids: Sequence[int] | None, guarded: bool = False,
+    erasure_requested: bool = False,
     limit: int, offset: int,
 ) -> list[AccountOut]:
     """Accounts matching every filter given, newest first. `query` matches the name or the email (a substring,
     any case) or, when it looks like part of a phone number in any accepted form, the stored phone; `guarded`: only
-    accounts the login guard protects now (somebody is guessing their password from many addresses)."""
+    accounts the login guard protects now (somebody is guessing their password from many addresses);
+    `erasure_requested`: only customers who asked for their personal data to be erased and are not erased yet."""
     conditions: list[ColumnElement[bool]] = []
+    if erasure_requested:
+        conditions += [User.erasure_requested_at.is_not(None), User.erased_at.is_(None)]
     if guarded:
         conditions.append(select(AccountLoginGuard.email).where(
             AccountLoginGuard.email == User.email, AccountLoginGuard.guarded_until > utcnow()
@@ -287,4 +291,5 @@ def _account_out(user: User) -> AccountOut:
 
 def _account_fields(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name, "phone": user.phone, "role": user.role,
-            "created_at": user.created_at, "closed_at": user.closed_at, "erased_at": user.erased_at}
+            "created_at": user.created_at, "closed_at": user.closed_at,
+            "erasure_requested_at": user.erasure_requested_at, "erased_at": user.erased_at}

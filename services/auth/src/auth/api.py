@@ -14,6 +14,7 @@ from auth.schemas import (
     AccountIn,
     AccountOut,
     AuthOut,
+    ErasureRequestOut,
     LoginIn,
     MessageOut,
     PasswordChangeIn,
@@ -193,6 +194,30 @@ def update_profile(body: ProfileIn, user: CurrentUser, session: SessionDep) -> P
     return _profile_out(account)
 
 
+@router.get("/profile/erasure-request", response_model=Envelope[ErasureRequestOut], responses=ERROR_RESPONSES,
+            summary="Whether I asked for my personal data to be erased")
+def erasure_request(user: CurrentUser, session: SessionDep) -> Envelope[ErasureRequestOut]:
+    """`requested_at`: when the caller asked (null: never, or withdrawn)."""
+    return Envelope(data=erasure.erasure_request(session=session, user_id=user.id))
+
+
+@router.post("/profile/erasure-request", response_model=Envelope[ErasureRequestOut], responses=ERROR_RESPONSES,
+             summary="Ask for my personal data to be erased")
+def request_erasure(user: CurrentUser, session: SessionDep) -> Envelope[ErasureRequestOut]:
+    """Kenya's Data Protection Act, s.40: the request is noted on the account (operators find it in the directory,
+    `erasure_requested=true`) and acknowledged by SMS and email (ErasureRequested). Nothing is erased yet: an operator
+    settles what is live (a rental, money owed either way), closes the account and erases it. Asked already: 200,
+    unchanged. An operator's account: 409."""
+    return Envelope(data=erasure.request_erasure(session=session, user_id=user.id))
+
+
+@router.delete("/profile/erasure-request", response_model=Envelope[ErasureRequestOut], responses=ERROR_RESPONSES,
+               summary="Withdraw my request to erase my personal data")
+def withdraw_erasure_request(user: CurrentUser, session: SessionDep) -> Envelope[ErasureRequestOut]:
+    """Before an operator has acted: the request is withdrawn (none: 200, unchanged)."""
+    return Envelope(data=erasure.withdraw_erasure_request(session=session, user_id=user.id))
+
+
 def _profile_out(account: User) -> ProfileOut:
     return ProfileOut(id=account.id, email=account.email, name=account.name, phone=account.phone, role=account.role)
 
@@ -206,6 +231,8 @@ def find_accounts(
     role: Role | None = None,
     ids: Annotated[str | None, Query(max_length=4000, description="a comma-separated list of up to 200 ids")] = None,
     guarded: Annotated[bool, Query(description="only accounts the login guard protects now")] = False,
+    erasure_requested: Annotated[bool, Query(description=(
+        "only customers who asked for their personal data to be erased, not erased yet"))] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Envelope[list[AccountOut]]:
@@ -215,7 +242,8 @@ def find_accounts(
     except ValueError as exc:
         raise BadRequest(str(exc), [{"field": "ids", "message": str(exc)}]) from None
     return Envelope(data=accounts.find_accounts(
-        session=session, query=q, role=role, ids=id_list, guarded=guarded, limit=limit, offset=offset
+        session=session, query=q, role=role, ids=id_list, guarded=guarded, erasure_requested=erasure_requested,
+        limit=limit, offset=offset,
     ))
 
 

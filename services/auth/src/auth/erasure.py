@@ -15,6 +15,9 @@ listed). Then, in one transaction:
 An erased account is never reopened or edited (409); erasing it again changes nothing in auth (200, as it is) but
 publishes CustomerErased again, for a service restored from a backup older than the erasure. Admin
 accounts are not erased: an operator's name stays with what they did (make them a customer first). Audited.
+
+A customer may ask for it from the portal (`/api/auth/profile/erasure-request`): the request is noted on the account
+(the operators' directory finds such accounts) and acknowledged to them (ErasureRequested); an operator does the rest.
 """
 
 from __future__ import annotations
@@ -22,18 +25,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from auth.accounts import USER_NOT_FOUND, locked_target, render_detail
 from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, PasswordReset, RefreshFamily, User
-from auth.schemas import AccountDetailOut
+from auth.schemas import AccountDetailOut, ErasureRequestOut
 from auth.service import utcnow
 from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.erasure import forget_personal_events
-from jeshkit.errors import AppError, BadRequest, Conflict, NotFound
-from jeshkit.events import CustomerErased, stage
+from jeshkit.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
+from jeshkit.events import CustomerErased, ErasureRequested, stage
 from jeshkit.internal import Hold, UserHolds
 from jeshkit.peers import Peer
 
@@ -44,6 +47,7 @@ ERASED_PASSWORD = "!erased"  # not an Argon2 hash: no password ever matches it
 OWN_ERASE = "You cannot erase your own account"
 NOT_CLOSED = "Close the account before erasing its personal data"
 AN_ADMIN = "An operator's account is not erased: make them a customer first"
+AN_ADMIN_ASKS = "An operator's account is not erased: ask another operator to make you a customer first"
 HELD = "The customer's personal data cannot be erased yet"
 
 # The audit actions whose details hold the person's email, phone or name.
@@ -127,3 +131,47 @@ def _check_erasable(session: Session, user: User) -> None:
 def _holds(peer: Peer, user_id: int) -> list[Hold]:
     answer = peer.get_as(f"/internal/users/{user_id}/holds", UserHolds)
     return answer.holds if answer is not None else []
+
+
+# --- the customer's request (the portal) -----------------------------------------------------------------------
+def erasure_request(*, session: Session, user_id: int) -> ErasureRequestOut:
+    user = _own_account(session, user_id)
+    answer = ErasureRequestOut(requested_at=user.erasure_requested_at)
+    session.rollback()
+    return answer
+
+
+def request_erasure(*, session: Session, user_id: int) -> ErasureRequestOut:
+    """The customer asks for their personal data to be erased: noted on the account (the operators' directory lists
+    such accounts) and acknowledged to them (ErasureRequested: notifications). Asked already: unchanged, nothing
+    sent again. An operator's account: 409."""
+    user = _own_account(session, user_id, lock=True)
+    if user.role == "admin":
+        session.rollback()
+        raise Conflict(AN_ADMIN_ASKS)
+    if user.erasure_requested_at is None:
+        user.erasure_requested_at = utcnow()
+        stage(session, ErasureRequested(user_id=user_id, requested_at=user.erasure_requested_at))
+        log.warning("user %s asked for their personal data to be erased", user_id)
+    answer = ErasureRequestOut(requested_at=user.erasure_requested_at)
+    session.commit()
+    return answer
+
+
+def withdraw_erasure_request(*, session: Session, user_id: int) -> ErasureRequestOut:
+    """The customer changed their mind before an operator acted: the request is withdrawn (none: unchanged)."""
+    user = _own_account(session, user_id, lock=True)
+    if user.erasure_requested_at is not None:
+        user.erasure_requested_at = None
+        log.info("user %s withdrew their request to erase their personal data", user_id)
+    session.commit()
+    return ErasureRequestOut(requested_at=None)
+
+
+def _own_account(session: Session, user_id: int, *, lock: bool = False) -> User:
+    query = select(User).where(User.id == user_id)
+    user = session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if user is None:
+        session.rollback()
+        raise Unauthorized("Account no longer exists")
+    return user

@@ -50,6 +50,8 @@ class User(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # closed by an operator: no login
     # Its personal data erased (auth.erasure): a placeholder name and email, no phone, no password; never reopened.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The customer asked, from the portal, for their personal data to be erased (an operator acts on it).
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RefreshFamily(Base):

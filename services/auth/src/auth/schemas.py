@@ -180,6 +180,13 @@ class ProfileOut(BaseModel):
     role: str
 
 
+class ErasureRequestOut(BaseModel):
+    """GET/POST/DELETE /api/auth/profile/erasure-request: the customer's own request to erase their personal data."""
+
+    requested_at: datetime | None = Field(description=(
+        "when the customer asked for their personal data to be erased; null: no request (or withdrawn)"))
+
+
 class MessageOut(BaseModel):
     success: bool = True
     message: str
@@ -201,6 +208,8 @@ class AccountOut(BaseModel):
     role: Role
     created_at: datetime
     closed_at: datetime | None = Field(description="closed by an operator: nobody logs in until it is reopened")
+    erasure_requested_at: datetime | None = Field(description=(
+        "the customer asked from the portal for their personal data to be erased (Kenya's Data Protection Act)"))
     erased_at: datetime | None = Field(description=(
         "its personal data erased by an operator (POST …/erase): the name and email are placeholders, no phone; "
         "closed for good"))

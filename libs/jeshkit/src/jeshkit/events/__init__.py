@@ -16,6 +16,7 @@ tools/contracts/event_contracts.py --write`, and a pass and a fail example in co
 from jeshkit.events.auth import (
     AccountChanged,
     CustomerErased,
+    ErasureRequested,
     PasswordChanged,
     PasswordResetRequested,
     SessionsEnded,
@@ -64,8 +65,8 @@ from jeshkit.outbox import Event, stage
 
 __all__ = [
     "EVENT_TYPES", "AccessRestored", "AccessSuspended", "AccountChanged", "AutopayRequested", "BookingCancelled",
-    "BookingConfirmed", "BookingCreated", "BookingMovedOut", "Count", "CustomerErased", "Day", "Email", "Event",
-    "EventData", "EventDataError", "Flag",
+    "BookingConfirmed", "BookingCreated", "BookingMovedOut", "Count", "CustomerErased", "Day", "Email",
+    "ErasureRequested", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
     "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "RefundFailed",
     "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged", "UnitCreated",

@@ -91,3 +91,13 @@ class CustomerErased(EventData):
     source = "auth"
     user_id: Id
     erased_at: Moment
+
+
+class ErasureRequested(EventData):
+    """The customer asked, from the portal, for their personal data to be erased (Kenya's Data Protection Act,
+    section 40). Nothing is erased yet: an operator settles what is live, closes the account and erases it
+    (CustomerErased). Notifications acknowledges the request to the customer."""
+
+    source = "auth"
+    user_id: Id
+    requested_at: Moment
