@@ -22,6 +22,7 @@ from jeshkit.events import (
     BookingConfirmed,
     BookingCreated,
     CustomerErased,
+    ErasureRequested,
     Event,
     InvoiceIssued,
     InvoiceOverdue,
@@ -85,6 +86,12 @@ def make_handlers(policy: Policy) -> Handlers:
             values["role"] = Phrase("roles", data.role)
         service.notify(session=session, policy=policy, user_id=data.user_id, template=ACCOUNT_TEMPLATES[data.change],
                        source_key=event.id, values=values)
+
+    def on_erasure_requested(session: Session, data: ErasureRequested, event: Event) -> None:
+        # What the customer just did, about their account: at once, whatever the opt-outs and quiet hours, as the
+        # account messages go (one they did not make is a call to make). The day it was asked, in Nairobi.
+        service.notify(session=session, policy=policy, user_id=data.user_id, template="erasure_requested",
+                       source_key=event.id, values={"on": data.requested_at.astimezone(NAIROBI).date()})
 
     def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
         # Kenya's DPA s.40: the person's details and the texts of their messages go, the rows stay (service.py).
@@ -161,6 +168,7 @@ def make_handlers(policy: Policy) -> Handlers:
         PasswordResetRequested: on_password_reset_requested,
         PasswordChanged: on_password_changed,
         AccountChanged: on_account_changed,
+        ErasureRequested: on_erasure_requested,
         CustomerErased: on_customer_erased,
         BookingCreated: on_booking_created,
         BookingConfirmed: on_booking_confirmed,

@@ -14,7 +14,7 @@ Template = Literal[
     "welcome", "booking_confirmed", "payment_failed", "hold_expiring", "booking_cancelled", "invoice_issued",
     "payment_reminder", "invoice_overdue", "payment_received", "access_suspended", "access_restored", "refund_paid",
     "transport_scheduled", "transport_completed", "password_reset", "password_changed", "account_invite",
-    "account_closed", "account_reopened", "role_changed",
+    "account_closed", "account_reopened", "role_changed", "erasure_requested",
 ]
 # Ids are PostgreSQL bigints; a larger number can only be an unknown id.
 MAX_ID = 2**63 - 1

@@ -64,6 +64,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "account_closed": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC)},
     "account_reopened": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC)},
     "role_changed": {"at": datetime(2031, 1, 5, 11, 5, tzinfo=UTC), "role": Phrase("roles", "admin")},
+    "erasure_requested": {"on": date(2031, 8, 12)},  # the longest month in Swahili (Agosti)
     "account_invite": {"link": "https://storage.example.com/reset-password#token=c2FtcGxlLXRva2Vu",
                        "expires": datetime(2031, 1, 12, 11, 5, tzinfo=UTC), "until": date(2031, 1, 12)},
 }
