@@ -35,6 +35,7 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
     "You cannot erase your own account": "err.ownErase",
     "Close the account before erasing its personal data": "err.eraseNotClosed",
     "An operator's account is not erased: make them a customer first": "err.eraseAdmin",
+    "An operator's account is not erased: ask another operator to make you a customer first": "err.eraseOwnAdmin",
     "The customer's personal data cannot be erased yet": "err.eraseHeld",
     "This account's personal data was erased": "err.erased",
     "Session ended; please log in again": "err.sessionEnded",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eraseConfirmed, eraseOffer, holdReasons } from "./erasure";
+import { eraseConfirmed, erasureAskedAt, eraseOffer, holdReasons } from "./erasure";
 
 const account = { id: 7, role: "user" as const, closed_at: "2026-03-01T09:00:00Z", erased_at: null };
 
@@ -53,5 +53,18 @@ describe("holdReasons: why auth refused to erase, a reason a line", () => {
     expect(holdReasons({ status: 409, message: "Close the account before erasing its personal data" })).toEqual([]);
     expect(holdReasons({ status: 503, message: "The billing service is unavailable, please retry",
       errors: [{ field: "x", message: "y" }] })).toEqual([]);
+  });
+});
+
+describe("erasureAskedAt: a customer's request to be erased, while it is still to be done", () => {
+  const asked = "2026-03-01T06:30:00Z";
+  it("is when they asked, open or closed", () => {
+    expect(erasureAskedAt({ erasure_requested_at: asked, erased_at: null })).toBe(asked);
+  });
+  it("is nothing when they never asked or withdrew", () => {
+    expect(erasureAskedAt({ erasure_requested_at: null, erased_at: null })).toBeNull();
+  });
+  it("is nothing once the account is erased (the request is done)", () => {
+    expect(erasureAskedAt({ erasure_requested_at: asked, erased_at: "2026-03-09T10:00:00Z" })).toBeNull();
   });
 });

@@ -40,3 +40,9 @@ export function holdReasons(error: ApiError | null): HoldReason[] {
     message: e.message,
   }));
 }
+
+/** When the customer asked for their personal data to be erased (the portal's profile), while that is still to be
+ *  done: the instant they asked, or null (never asked, withdrawn, or already erased: nothing left to do). */
+export function erasureAskedAt(account: Pick<Customer, "erasure_requested_at" | "erased_at">): string | null {
+  return account.erased_at ? null : account.erasure_requested_at;
+}

@@ -7,7 +7,7 @@ import { useSession } from "../auth/session";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
 import { newPasswordProblem } from "../lib/passwords";
 import { collectMyData, downloadJson, myDataFileName } from "../lib/myData";
-import { nairobiDate } from "../lib/dates";
+import { formatDay, nairobiDate } from "../lib/dates";
 import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../components/ui";
 
 const WRONG_CURRENT_PASSWORD = "Current password is incorrect";
@@ -137,6 +137,67 @@ function MyDataCard() {
   );
 }
 
+/** The customer asks for their personal data to be erased (Kenya's Data Protection Act, s.40). Nothing is erased by
+ *  asking: Jesh Storage's team settles what is open, closes the account and erases it from the console; until then the
+ *  customer may withdraw. */
+function ErasureRequestCard() {
+  const { t, lang } = useI18n();
+  const request = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/auth/profile/erasure-request", {});
+    return data ? { data: data.data } : { error: errorOf(error, response.status, response) };
+  }, []);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<"sent" | "withdrawn" | null>(null);
+  const [busy, setBusy] = useState(false);
+  const askedAt = request.data?.requested_at ?? null;
+
+  const change = async (ask: boolean) => {
+    if (ask && !window.confirm(t("erasure.confirm"))) return;
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const { data, error: err, response } = ask
+        ? await api.POST("/api/auth/profile/erasure-request", {})
+        : await api.DELETE("/api/auth/profile/erasure-request", {});
+      if (data) {
+        request.setData(data.data);
+        setDone(ask ? "sent" : "withdrawn");
+      } else setError(errorOf(err, response.status, response));
+    } catch {
+      setError({ message: "", status: 0 });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card stack-sm" aria-labelledby="erasure">
+      <h2 id="erasure">{t("erasure.title")}</h2>
+      <ErrorAlert error={error ?? request.error} />
+      {!request.data ? (request.loading && <Spinner label={t("common.loading")} />) : askedAt ? (
+        <>
+          <p><strong>{t("erasure.askedOn", { date: formatDay(nairobiDate(new Date(askedAt)), lang) })}</strong></p>
+          <p className="muted">{t("erasure.askedWhy")}</p>
+          {done === "sent" && <Alert kind="success">{t("erasure.sent")}</Alert>}
+          <button className="btn btn-secondary btn-block" type="button" disabled={busy} onClick={() => void change(false)}>
+            {busy ? t("common.wait") : t("erasure.withdraw")}
+          </button>
+        </>
+      ) : (
+        <>
+          <p className="muted">{t("erasure.what")}</p>
+          <p className="muted">{t("erasure.kept")}</p>
+          {done === "withdrawn" && <Alert kind="success">{t("erasure.withdrawn")}</Alert>}
+          <button className="btn btn-secondary btn-block" type="button" disabled={busy} onClick={() => void change(true)}>
+            {busy ? t("common.wait") : t("erasure.ask")}
+          </button>
+        </>
+      )}
+    </section>
+  );
+}
+
 export function ProfilePage() {
   const { t, lang, setLang } = useI18n();
   const profile = useLoad(async () => {
@@ -200,6 +261,8 @@ export function ProfilePage() {
       <ChangePasswordForm />
       <OtherDevicesCard />
       <MyDataCard />
+      {/* An operator's account is not erased (auth answers 409): an operator is made a customer first. */}
+      {profile.data?.role === "user" && <ErasureRequestCard />}
       <section className="card" aria-labelledby="prefs">
         <h2 id="prefs">{t("profile.prefs")}</h2>
         <fieldset className="radio-group">

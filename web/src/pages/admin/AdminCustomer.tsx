@@ -9,7 +9,7 @@ import type { CustomerDetail } from "../../lib/customerNames";
 import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
 import { closeWarning, loadLiveRecords } from "../../lib/liveRentals";
-import { ERASE_WORD, eraseConfirmed, eraseOffer, holdReasons } from "../../lib/erasure";
+import { ERASE_WORD, eraseConfirmed, eraseOffer, erasureAskedAt, holdReasons } from "../../lib/erasure";
 import { Alert, ErrorAlert, PageTitle, Spinner, TextField } from "../../components/ui";
 import { NotFoundPage } from "../NotFoundPage";
 import { RoleBadge } from "./customerParts";
@@ -131,6 +131,7 @@ function CustomerPage({ id }: { id: number }) {
   // An erased account is never edited, its role never changed and it is never reopened (auth answers 409).
   const erased = c.erased_at !== null;
   const offer = eraseOffer(c, user?.id);
+  const askedAt = erasureAskedAt(c);
   const guarded = c.login_guarded_until !== null && new Date(c.login_guarded_until).getTime() > Date.now();
   const button = (name: ActionName, label: MessageKey, kind = "btn-secondary") => (
     <button type="button" className={`btn ${kind}`} disabled={busy !== null} onClick={() => void run(name)}>{t(label)}</button>
@@ -158,6 +159,14 @@ function CustomerPage({ id }: { id: number }) {
             {c.closed_at && (
               <div><dt>{t("customer.account")}</dt><dd><span className="badge badge-bad">{t("customer.closedOn", { time: formatInstant(c.closed_at, lang) })}</span></dd></div>
             )}
+            {askedAt && (
+              <div>
+                <dt>{t("customer.erasure")}</dt>
+                <dd><span className="badge badge-warn">
+                  {t("customer.erasureAskedOn", { date: formatDay(nairobiDate(new Date(askedAt)), lang) })}
+                </span></dd>
+              </div>
+            )}
             <div><dt>{t("customers.joined")}</dt><dd>{formatDay(nairobiDate(new Date(c.created_at)), lang)}</dd></div>
             <div><dt>{t("customer.lastLogin")}</dt><dd>{c.last_login_at ? formatInstant(c.last_login_at, lang) : t("customer.never")}</dd></div>
             <div><dt>{t("customer.sessions")}</dt><dd>{c.active_sessions}</dd></div>
@@ -169,6 +178,7 @@ function CustomerPage({ id }: { id: number }) {
             </div>
           </dl>
           {guarded && <p className="muted">{t("customer.guardWhy")}</p>}
+          {askedAt && <p className="muted">{t("customer.erasureAskedWhy")}</p>}
           {!erased && (
             <CorrectDetails customer={c} onSaved={(saved) => { detail.setData(saved); setDone(t("customer.detailsSaved")); }} />
           )}

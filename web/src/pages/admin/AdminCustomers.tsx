@@ -4,6 +4,7 @@ import { api, errorOf, type ApiError } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
+import { erasureAskedAt } from "../../lib/erasure";
 import { hasNextPage, MAX_QUERY_LENGTH, offsetParam, previousOffset, searchQuery } from "../../lib/customers";
 import { formatDay, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
@@ -65,7 +66,8 @@ function OpenAccount() {
   );
 }
 
-/** The customer directory (auth's accounts): search by name, email or phone, filter by role, a page at a time. */
+/** The customer directory (auth's accounts): search by name, email or phone, filter by role
+ *  (or the login guard, or a request to be erased), a page at a time. */
 export function AdminCustomers() {
   const { t, lang } = useI18n();
   const [params, set] = useFilterParams();
@@ -73,15 +75,17 @@ export function AdminCustomers() {
   const asked = params.get("role") ?? "";
   const role = (ROLES as readonly string[]).includes(asked) ? (asked as Role) : undefined;
   const guarded = params.get("guarded") === "1";
+  const erasureRequested = params.get("erasure_requested") === "1";
   const offset = offsetParam(params.get("offset"));
   const [input, setInput] = useState(q ?? "");
   useEffect(() => setInput(q ?? ""), [q]); // back and forward change the search too
 
   const customers = useLoad(async () => {
-    const query = { ...(q ? { q } : {}), ...(role ? { role } : {}), ...(guarded ? { guarded } : {}), limit: LIMIT, offset };
+    const query = { ...(q ? { q } : {}), ...(role ? { role } : {}), ...(guarded ? { guarded } : {}),
+      ...(erasureRequested ? { erasure_requested: true } : {}), limit: LIMIT, offset };
     const { data, error, response } = await api.GET("/api/auth/users", { params: { query } });
     return data ? { data: data.data } : { error: errorOf(error, response.status, response) };
-  }, [q, role, guarded, offset]);
+  }, [q, role, guarded, erasureRequested, offset]);
   const rows = customers.data ?? [];
   // A new search or role starts again from the first page.
   const search = (changes: Record<string, string>) => set({ ...changes, offset: "" });
@@ -102,10 +106,15 @@ export function AdminCustomers() {
           <input type="checkbox" checked={guarded} onChange={(e) => search({ guarded: e.target.checked ? "1" : "" })} />
           {t("customers.guardedOnly")}
         </label>
+        <label className="check">
+          <input type="checkbox" checked={erasureRequested}
+            onChange={(e) => search({ erasure_requested: e.target.checked ? "1" : "" })} />
+          {t("customers.erasureAsked")}
+        </label>
         <div className="filters-actions">
           <button type="submit" className="btn btn-primary">{t("customers.searchButton")}</button>
-          {(q || role || guarded) && (
-            <button type="button" className="btn btn-ghost" onClick={() => { setInput(""); search({ q: "", role: "", guarded: "" }); }}>
+          {(q || role || guarded || erasureRequested) && (
+            <button type="button" className="btn btn-ghost" onClick={() => { setInput(""); search({ q: "", role: "", guarded: "", erasure_requested: "" }); }}>
               {t("customers.clear")}
             </button>
           )}
@@ -131,7 +140,8 @@ export function AdminCustomers() {
                   <td>{c.email}</td>
                   <td>{c.phone ? displayPhone(c.phone) : "—"}</td>
                   <td><RoleBadge role={c.role} />{c.erased_at ? <> <span className="badge badge-muted">{t("customers.erased")}</span></>
-                    : c.closed_at && <> <span className="badge badge-bad">{t("customers.closed")}</span></>}</td>
+                    : c.closed_at && <> <span className="badge badge-bad">{t("customers.closed")}</span></>}
+                    {erasureAskedAt(c) && <> <span className="badge badge-warn">{t("customers.erasureAsked")}</span></>}</td>
                   <td>{formatDay(nairobiDate(new Date(c.created_at)), lang)}</td>
                 </tr>
               ))}
