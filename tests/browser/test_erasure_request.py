@@ -110,7 +110,7 @@ def test_a_customer_asks_to_be_erased_and_an_operator_finds_the_request(
     expect(desk).to_have_url(re.compile(rf"/admin/customers/{customer_id}$"))
     facts = desk.locator(".facts")
     expect(facts.locator("div").filter(has_text="Erasure")).to_contain_text(
-        re.compile(rf"Asked to be erased on \w+, {today.day} \w+ {today.year}"))
+        re.compile(rf"Asked to be erased today, \w+, {today.day} \w+ {today.year}"))
     expect(desk.get_by_text("Settle what is live (a rental, money owed either way), close the account")).to_be_visible()
     check_page(desk, "65-console-customer-erasure-asked-desktop")
 

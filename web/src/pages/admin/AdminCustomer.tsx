@@ -6,7 +6,7 @@ import { useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
 import { useLoad } from "../../lib/useLoad";
 import type { CustomerDetail } from "../../lib/customerNames";
-import { formatDay, formatInstant, nairobiDate } from "../../lib/dates";
+import { daysBetween, formatDay, formatInstant, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
 import { closeWarning, loadLiveRecords } from "../../lib/liveRentals";
 import { ERASE_WORD, eraseConfirmed, eraseOffer, erasureAskedAt, holdReasons } from "../../lib/erasure";
@@ -132,6 +132,7 @@ function CustomerPage({ id }: { id: number }) {
   const erased = c.erased_at !== null;
   const offer = eraseOffer(c, user?.id);
   const askedAt = erasureAskedAt(c);
+  const askedDays = askedAt ? daysBetween(nairobiDate(new Date(askedAt)), nairobiDate()) : 0; // its age: answer soon
   const guarded = c.login_guarded_until !== null && new Date(c.login_guarded_until).getTime() > Date.now();
   const button = (name: ActionName, label: MessageKey, kind = "btn-secondary") => (
     <button type="button" className={`btn ${kind}`} disabled={busy !== null} onClick={() => void run(name)}>{t(label)}</button>
@@ -163,7 +164,8 @@ function CustomerPage({ id }: { id: number }) {
               <div>
                 <dt>{t("customer.erasure")}</dt>
                 <dd><span className="badge badge-warn">
-                  {t("customer.erasureAskedOn", { date: formatDay(nairobiDate(new Date(askedAt)), lang) })}
+                  {t(askedDays === 0 ? "customer.erasureAskedToday" : "customer.erasureAskedOn",
+                    { date: formatDay(nairobiDate(new Date(askedAt)), lang), days: askedDays })}
                 </span></dd>
               </div>
             )}
