@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 
 from jeshstack.procs import free_port
 from jeshstack.pytest_plugin import LiveServer
+from jeshstack.testing import wait_for
 
 ADMIN = {"email": "admin@jesh.local", "password": "JeshAdmin2026!"}
 PASSWORD = "correct horse 1"
@@ -258,3 +259,41 @@ def test_a_customer_asks_from_the_portal_and_operators_find_the_request(service,
     assert erase(service, admin, customer["id"]).status_code == 200
     assert asking() == []
     assert len(rows(auth_engine, "SELECT 1 FROM outbox WHERE type = 'ErasureRequested'")) == 2
+
+
+def test_the_retention_job_erases_customers_closed_long_ago_once_nothing_is_live(
+    start_auth, peers, register, auth_engine, bearer
+):
+    """ERASE_CLOSED_AFTER_DAYS: a customer closed longer ago is erased by the job (as an operator would), unless
+    something is live; one closed recently, an operator's account and an open one are left alone."""
+    service = start_auth(**{f"{name}_url": peer.url for name, peer in peers.items()},
+                         erase_closed_after_days=30, erase_closed_interval_seconds=0.2)
+    token = service.post("/api/auth/login", json=ADMIN).json()["token"]
+    admin = {"headers": bearer(token)}
+    made = {}
+    for who in ("old", "held", "recent", "operator", "open"):
+        r = register(service, email=f"{who}@example.com", name=f"Kamau {who}", phone="0712345678")
+        made[who] = r.json()["user"]["id"]
+    assert service.patch(f"/api/auth/users/{made['operator']}", json={"role": "admin"},
+                         headers=admin["headers"]).status_code == 200
+    peers["booking"].holds[made["held"]] = [{"kind": "booking", "id": 3, "detail": "monthly rental 3 is live"}]
+    for who in ("old", "held", "recent", "operator"):
+        close(service, admin, made[who])
+    with auth_engine.begin() as conn:  # closed 40 days ago, except "recent" (today)
+        conn.execute(text("UPDATE users SET closed_at = now() - interval '40 days' WHERE id = ANY(:ids)"),
+                     {"ids": [made["old"], made["held"], made["operator"]]})
+
+    def erased_ids() -> set[int]:
+        return {i for i, in rows(auth_engine, "SELECT id FROM users WHERE erased_at IS NOT NULL")}
+
+    wait_for(lambda: erased_ids() == {made["old"]}, timeout=15, what="the old closed customer erased by the job")
+    wait_for(lambda: peers["booking"].calls.count(made["held"]) >= 2, timeout=15, what="the held one asked again")
+    assert erased_ids() == {made["old"]}  # held: it waits for the next run
+    audit_row = rows(auth_engine, "SELECT actor_id, actor_role, details FROM audit_log WHERE action = 'account.erased'")
+    assert [(a, r, d["retention_days"]) for a, r, d in audit_row] == [(0, "system", 30)]
+
+    peers["booking"].holds.clear()  # settled: the next run erases it
+    wait_for(lambda: erased_ids() == {made["old"], made["held"]}, timeout=15, what="the settled one erased")
+    events = rows(auth_engine, "SELECT payload FROM outbox WHERE type = 'CustomerErased'")
+    assert sorted(e.payload["data"]["user_id"] for e in events) == sorted([made["old"], made["held"]])  # once each
+    assert made["recent"] not in peers["booking"].calls and made["operator"] not in peers["booking"].calls

@@ -35,7 +35,6 @@ from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
 from jeshkit.events.base import MAX_ID
 from jeshkit.internal import InternalUser
-from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, ErrorEnvelope
 from jeshkit.security import AdminUser, CurrentUser
 
@@ -319,10 +318,7 @@ def erase_account(
     booking, payment, refund, invoice, transport).
     Your own account: 400. Already erased: 200, unchanged, and CustomerErased is published again (for a service
     restored from a backup older than the erasure). Never undone. Audited."""
-    settings = request.app.state.settings
-    http = request.app.state.http
-    peers = [Peer("booking", settings.booking_url, http), Peer("payments", settings.payments_url, http),
-             Peer("billing", settings.billing_url, http), Peer("transport", settings.transport_url, http)]
+    peers = erasure.erasure_peers(request.app.state.settings, request.app.state.http)
     return Envelope(data=erasure.erase_account(session=session, actor=admin, user_id=user_id, peers=peers))
 
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from auth.api import accounts_router, internal_router, router
 from auth.client_ip import parse_networks
+from auth.erasure import erase_closed_accounts, erasure_peers
 from auth.handlers import HANDLERS
 from auth.password_change import ResetPolicy
 from auth.passwords import Passwords
@@ -16,6 +17,7 @@ from auth.throttle import LoginPolicy
 from auth.tokens import AccessTokens, load_key_ring
 from jeshkit.app import create_service_app
 from jeshkit.jobs import PeriodicJob
+from jeshkit.peers import make_http_client
 from jeshkit.security import TokenVerifier
 
 
@@ -58,17 +60,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name=settings.jesh_admin_name,
         )
 
+    jobs = [PeriodicJob(
+        "purge-expired-credentials",
+        settings.purge_interval_seconds,
+        partial(purge_expired, known_address_for=credentials.login_policy.known_address_for),
+    )]
+    if settings.erase_closed_after_days > 0:
+        jobs.append(PeriodicJob(
+            "erase-closed-accounts",
+            settings.erase_closed_interval_seconds,
+            partial(erase_closed_accounts, peers=erasure_peers(settings, make_http_client()),
+                    after=timedelta(days=settings.erase_closed_after_days)),
+        ))
     app = create_service_app(
         settings,
         title="Jesh Storage — auth",
         description="accounts, tokens, admin bootstrap",
         routers=[router, accounts_router, internal_router],
         handlers=HANDLERS,
-        jobs=[PeriodicJob(
-            "purge-expired-credentials",
-            settings.purge_interval_seconds,
-            partial(purge_expired, known_address_for=credentials.login_policy.known_address_for),
-        )],
+        jobs=jobs,
         on_startup=create_first_admin,
     )
     app.state.key_ring = key_ring

@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import delete, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from auth.accounts import USER_NOT_FOUND, locked_target, render_detail
 from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, PasswordReset, RefreshFamily, User
 from auth.schemas import AccountDetailOut, ErasureRequestOut
 from auth.service import utcnow
+from auth.settings import Settings
 from jeshkit import audit
-from jeshkit.audit import Actor
+from jeshkit.audit import Actor, ActorRef
 from jeshkit.erasure import forget_personal_events
 from jeshkit.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
 from jeshkit.events import CustomerErased, ErasureRequested, stage
@@ -43,6 +46,7 @@ from jeshkit.peers import Peer
 log = logging.getLogger("auth.erasure")
 
 ERASED_NAME = "Erased customer"
+RETENTION = ActorRef(id=0, role="system")  # who erases in the audit log when the retention job does
 ERASED_PASSWORD = "!erased"  # not an Argon2 hash: no password ever matches it
 OWN_ERASE = "You cannot erase your own account"
 NOT_CLOSED = "Close the account before erasing its personal data"
@@ -52,6 +56,12 @@ HELD = "The customer's personal data cannot be erased yet"
 
 # The audit actions whose details hold the person's email, phone or name.
 _PERSONAL_AUDIT = ("account.opened", "account.contact_changed")
+
+
+def erasure_peers(settings: Settings, http: httpx.Client) -> list[Peer]:
+    """The services asked what they still need a person for, before an erasure."""
+    return [Peer("booking", settings.booking_url, http), Peer("payments", settings.payments_url, http),
+            Peer("billing", settings.billing_url, http), Peer("transport", settings.transport_url, http)]
 
 
 def erased_email(user_id: int) -> str:
@@ -72,7 +82,7 @@ def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequen
         return _announce_again(session, actor=actor, user_id=user_id)
     _check_erasable(session, user)
     session.rollback()  # no transaction open while the peers are asked
-    holds = [hold for peer in peers for hold in _holds(peer, user_id)]
+    holds = _holds(peers, user_id)
     if holds:
         raise AppError(409, HELD, [{"field": hold.kind, "message": hold.detail} for hold in holds])
 
@@ -82,6 +92,56 @@ def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequen
         return _announce_again(session, actor=actor, user_id=user_id)
     _check_erasable(session, user)
     now = utcnow()
+    forgotten = _erase(session, user, actor=actor, now=now, details={"closed_at": user.closed_at})
+    detail = render_detail(session, user, now=now)
+    session.commit()
+    log.warning("personal data of account %s erased by admin %s (%d stored events forgotten)", user_id, actor.id,
+                forgotten)
+    return detail
+
+
+def erase_closed_accounts(
+    session_factory: sessionmaker[Session], *, peers: Sequence[Peer], after: timedelta, most: int = 500
+) -> int:
+    """The retention job (ERASE_CLOSED_AFTER_DAYS, Kenya's Data Protection Act s.39: kept no longer than needed):
+    each customer account closed longer than `after` ago is erased as an operator would erase it, if nothing is
+    live (asked with no transaction open); one that is held, or whose peers cannot answer, waits for the next run.
+    Replicas may run it at once: each account is erased under its row lock, once. How many were erased."""
+    cutoff = utcnow() - after
+    with session_factory() as session:
+        candidates = session.scalars(
+            select(User.id)
+            .where(User.role == "user", User.erased_at.is_(None), User.closed_at < cutoff)
+            .order_by(User.closed_at).limit(most)
+        ).all()
+    erased = 0
+    for user_id in candidates:
+        try:
+            holds = _holds(peers, user_id)
+        except AppError as exc:
+            log.warning("account %s not erased by the retention job this time: %s", user_id, exc.message)
+            continue
+        if holds:
+            log.info("account %s closed since before %s is not erased yet: %s", user_id, cutoff.date(),
+                     "; ".join(hold.detail for hold in holds))
+            continue
+        with session_factory() as session:
+            user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+            if (user is None or user.erased_at is not None or user.role != "user" or user.closed_at is None
+                    or user.closed_at >= cutoff):
+                continue  # erased by another replica or an operator, reopened, made an operator meanwhile
+            forgotten = _erase(session, user, actor=RETENTION, now=utcnow(),
+                               details={"closed_at": user.closed_at, "retention_days": after.days})
+            session.commit()
+        erased += 1
+        log.warning("personal data of account %s erased by the retention job, closed more than %d days ago "
+                    "(%d stored events forgotten)", user_id, after.days, forgotten)
+    return erased
+
+
+def _erase(session: Session, user: User, *, actor: Actor, now: datetime, details: dict[str, object]) -> int:
+    """The erasure itself, in the caller's transaction (never commits); how many stored events were forgotten."""
+    user_id = user.id
     old_email = user.email
     user.name, user.email, user.phone = ERASED_NAME, erased_email(user_id), None
     user.password_hash, user.erased_at, user.updated_at = ERASED_PASSWORD, now, now
@@ -96,13 +156,9 @@ def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequen
         {"target": f"user:{user_id}", "actions": list(_PERSONAL_AUDIT)},
     )
     forgotten = forget_personal_events(session, user_id=user_id)
-    audit.record(session, actor, "account.erased", f"user:{user_id}", {"closed_at": user.closed_at})
+    audit.record(session, actor, "account.erased", f"user:{user_id}", details)
     stage(session, CustomerErased(user_id=user_id, erased_at=now))
-    detail = render_detail(session, user, now=now)
-    session.commit()
-    log.warning("personal data of account %s erased by admin %s (%d stored events forgotten)", user_id, actor.id,
-                forgotten)
-    return detail
+    return forgotten
 
 
 def _announce_again(session: Session, *, actor: Actor, user_id: int) -> AccountDetailOut:
@@ -128,9 +184,13 @@ def _check_erasable(session: Session, user: User) -> None:
         raise Conflict(AN_ADMIN)
 
 
-def _holds(peer: Peer, user_id: int) -> list[Hold]:
-    answer = peer.get_as(f"/internal/users/{user_id}/holds", UserHolds)
-    return answer.holds if answer is not None else []
+def _holds(peers: Sequence[Peer], user_id: int) -> list[Hold]:
+    """What each peer still needs the person for (a 503 AppError when one cannot answer)."""
+    holds: list[Hold] = []
+    for peer in peers:
+        answer = peer.get_as(f"/internal/users/{user_id}/holds", UserHolds)
+        holds += answer.holds if answer is not None else []
+    return holds
 
 
 # --- the customer's request (the portal) -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from auth.client_ip import parse_networks
 from jeshkit.settings import ServiceSettings
@@ -33,6 +33,10 @@ class Settings(ServiceSettings):
     payments_url: str = "http://127.0.0.1:8004"
     billing_url: str = "http://127.0.0.1:8006"
     transport_url: str = "http://127.0.0.1:8005"
+    # Retention (Kenya's Data Protection Act s.39): erase the personal data of customer accounts closed more than
+    # this many days ago, once nothing is live (auth.erasure.erase_closed_accounts); 0: never (operators erase).
+    erase_closed_after_days: int = Field(default=0, ge=0)
+    erase_closed_interval_seconds: float = Field(default=6 * 3600, gt=0)
 
     # Argon2id cost. Defaults are OWASP's recommended minimum (m=19 MiB, t=2, p=1), see auth.passwords.
     password_hash_memory_kib: int = 19456
