@@ -33,19 +33,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from auth.accounts import USER_NOT_FOUND, locked_target, render_detail
 from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, PasswordReset, RefreshFamily, User
 from auth.schemas import AccountDetailOut, ErasureRequestOut
-from auth.service import utcnow
+from auth.service import get_profile, utcnow
 from auth.settings import Settings
 from jeshkit import audit
 from jeshkit.audit import Actor, ActorRef
-from jeshkit.erasure import forget_personal_events
-from jeshkit.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
+from jeshkit.erasure import ERASED_NAME, forget_personal_events
+from jeshkit.errors import AppError, BadRequest, Conflict, NotFound
 from jeshkit.events import CustomerErased, ErasureRequested, stage
 from jeshkit.internal import Hold, UserHolds
 from jeshkit.peers import Peer
 
 log = logging.getLogger("auth.erasure")
 
-ERASED_NAME = "Erased customer"
 RETENTION = ActorRef(id=0, role="system")  # who erases in the audit log when the retention job does
 ERASED_PASSWORD = "!erased"  # not an Argon2 hash: no password ever matches it
 OWN_ERASE = "You cannot erase your own account"
@@ -127,8 +126,8 @@ def erase_closed_accounts(
             continue
         with session_factory() as session:
             user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
-            if (user is None or user.erased_at is not None or user.role != "user" or user.closed_at is None
-                    or user.closed_at >= cutoff):
+            if (user is None or user.erased_at is not None or user.closed_at is None or user.closed_at >= cutoff
+                    or _refusal(user)):
                 continue  # erased by another replica or an operator, reopened, made an operator meanwhile
             forgotten = _erase(session, user, actor=RETENTION, now=utcnow(),
                                details={"closed_at": user.closed_at, "retention_days": after.days})
@@ -175,13 +174,20 @@ def _announce_again(session: Session, *, actor: Actor, user_id: int) -> AccountD
     return detail
 
 
-def _check_erasable(session: Session, user: User) -> None:
+def _refusal(user: User) -> str | None:
+    """Why this account may not be erased, whatever the other services hold (None: it may)."""
     if user.closed_at is None:
-        session.rollback()
-        raise Conflict(NOT_CLOSED)
+        return NOT_CLOSED
     if user.role == "admin":
+        return AN_ADMIN
+    return None
+
+
+def _check_erasable(session: Session, user: User) -> None:
+    refusal = _refusal(user)
+    if refusal is not None:
         session.rollback()
-        raise Conflict(AN_ADMIN)
+        raise Conflict(refusal)
 
 
 def _holds(peers: Sequence[Peer], user_id: int) -> list[Hold]:
@@ -195,7 +201,7 @@ def _holds(peers: Sequence[Peer], user_id: int) -> list[Hold]:
 
 # --- the customer's request (the portal) -----------------------------------------------------------------------
 def erasure_request(*, session: Session, user_id: int) -> ErasureRequestOut:
-    user = _own_account(session, user_id)
+    user = get_profile(session=session, user_id=user_id)
     answer = ErasureRequestOut(requested_at=user.erasure_requested_at)
     session.rollback()
     return answer
@@ -205,7 +211,7 @@ def request_erasure(*, session: Session, user_id: int) -> ErasureRequestOut:
     """The customer asks for their personal data to be erased: noted on the account (the operators' directory lists
     such accounts) and acknowledged to them (ErasureRequested: notifications). Asked already: unchanged, nothing
     sent again. An operator's account: 409."""
-    user = _own_account(session, user_id, lock=True)
+    user = get_profile(session=session, user_id=user_id, lock=True)
     if user.role == "admin":
         session.rollback()
         raise Conflict(AN_ADMIN_ASKS)
@@ -220,7 +226,7 @@ def request_erasure(*, session: Session, user_id: int) -> ErasureRequestOut:
 
 def withdraw_erasure_request(*, session: Session, user_id: int) -> ErasureRequestOut:
     """The customer changed their mind before an operator acted: the request is withdrawn (none: unchanged)."""
-    user = _own_account(session, user_id, lock=True)
+    user = get_profile(session=session, user_id=user_id, lock=True)
     if user.erasure_requested_at is not None:
         user.erasure_requested_at = None
         log.info("user %s withdrew their request to erase their personal data", user_id)
@@ -228,10 +234,3 @@ def withdraw_erasure_request(*, session: Session, user_id: int) -> ErasureReques
     return ErasureRequestOut(requested_at=None)
 
 
-def _own_account(session: Session, user_id: int, *, lock: bool = False) -> User:
-    query = select(User).where(User.id == user_id)
-    user = session.scalars(query.with_for_update() if lock else query).one_or_none()
-    if user is None:
-        session.rollback()
-        raise Unauthorized("Account no longer exists")
-    return user

@@ -184,9 +184,9 @@ def logout_everywhere_else(*, session: Session, credentials: Credentials, user_i
     return result
 
 
-def get_profile(*, session: Session, user_id: int) -> User:
-    """The caller's account."""
-    user = session.get(User, user_id)
+def get_profile(*, session: Session, user_id: int, lock: bool = False) -> User:
+    """The caller's account (`lock`: its row locked until the transaction ends)."""
+    user = session.get(User, user_id, with_for_update=lock or None, populate_existing=lock)
     if user is None:
         raise Unauthorized("Account no longer exists")
     return user

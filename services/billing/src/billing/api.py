@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from billing import daily, erasure, invoicing, reports, service
+from billing import daily, invoicing, reports, service
 from billing.models import Rental
 from billing.rules import Rules, today_in_nairobi
 from billing.schemas import (
@@ -27,7 +27,6 @@ from billing.schemas import (
 from billing.settings import Settings
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest, Forbidden
-from jeshkit.internal import UserHolds
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser
 
@@ -35,7 +34,6 @@ invoices_router = APIRouter(prefix="/api/invoices", tags=["billing"], responses=
 billing_router = APIRouter(prefix="/api/billing", tags=["billing"], responses=ERROR_RESPONSES)
 test_clock_router = APIRouter(prefix="/api/billing", tags=["billing"], responses=ERROR_RESPONSES)
 internal_router = APIRouter(prefix="/internal/invoices", include_in_schema=False)
-internal_users_router = APIRouter(prefix="/internal/users", include_in_schema=False)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -119,12 +117,6 @@ def internal_invoice(invoice_id: PathId, session: SessionDep) -> Envelope[Intern
     return Envelope(data=InternalInvoice(id=invoice.id, number=invoice.number, booking_id=invoice.booking_id,
                                          user_id=invoice.user_id, total=invoice.total, balance=invoice.balance,
                                          status=invoice.status))  # type: ignore[arg-type]
-
-
-@internal_users_router.get("/{user_id}/holds")
-def internal_user_holds(user_id: PathId, session: SessionDep) -> Envelope[UserHolds]:
-    """For auth, before it erases a customer's personal data: their open invoices with a balance (none: [])."""
-    return Envelope(data=UserHolds(holds=erasure.holds(session=session, user_id=user_id)))
 
 
 # --- rental accounts ------------------------------------------------------------------------------------

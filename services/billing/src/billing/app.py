@@ -2,11 +2,10 @@
 
 from fastapi import FastAPI
 
-from billing import daily
+from billing import daily, erasure
 from billing.api import (
     billing_router,
     internal_router,
-    internal_users_router,
     invoices_router,
     rules_from,
     test_clock_router,
@@ -14,6 +13,7 @@ from billing.api import (
 from billing.handlers import make_handlers
 from billing.settings import Settings
 from jeshkit.app import create_service_app
+from jeshkit.erasure import holds_router
 from jeshkit.jobs import PeriodicJob
 
 
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_size=settings.billing_job_batch_size,
         ),
     )
-    routers = [invoices_router, billing_router, internal_router, internal_users_router]
+    routers = [invoices_router, billing_router, internal_router, holds_router(erasure.holds)]
     if settings.environment != "production":
         routers.append(test_clock_router)  # the test clock does not exist in production
     return create_service_app(

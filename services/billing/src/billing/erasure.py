@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 
 from billing import events as ev
 from billing.models import Invoice, Rental, Tenant
-from jeshkit.erasure import forget_personal_events
+from jeshkit.erasure import ERASED_NAME, forget_personal_events
 from jeshkit.internal import Hold
-
-ERASED_NAME = "Erased customer"
 
 
 def holds(*, session: Session, user_id: int) -> list[Hold]:

@@ -20,14 +20,13 @@ from booking.schemas import (
 from booking.settings import Settings
 from jeshkit.db import SessionDep
 from jeshkit.errors import Forbidden
-from jeshkit.internal import InternalBooking, UserHolds
+from jeshkit.internal import InternalBooking
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser, Principal
 
 router = APIRouter(prefix="/api/bookings", tags=["booking"], responses=ERROR_RESPONSES)
 internal_router = APIRouter(prefix="/internal/bookings", include_in_schema=False)
-internal_users_router = APIRouter(prefix="/internal/users", include_in_schema=False)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -171,9 +170,3 @@ def internal_booking(booking_id: PathId, session: SessionDep) -> Envelope[Intern
         payment_status=booking.payment_status,
         hold_expires_at=booking.hold_expires_at,
     ))
-
-
-@internal_users_router.get("/{user_id}/holds")
-def internal_user_holds(user_id: PathId, session: SessionDep) -> Envelope[UserHolds]:
-    """For auth, before it erases a customer's personal data: their live bookings and rentals (none: [])."""
-    return Envelope(data=UserHolds(holds=service.live_bookings(session=session, user_id=user_id)))

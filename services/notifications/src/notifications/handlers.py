@@ -94,7 +94,7 @@ def make_handlers(policy: Policy) -> Handlers:
                        source_key=event.id, values={"on": data.requested_at.astimezone(NAIROBI).date()})
 
     def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
-        # Kenya's DPA s.40: the person's details and the texts of their messages go, the rows stay (service.py).
+        # Kenya's DPA s.40: the person's details and the texts of their messages go, the rows stay (erasure.py).
         erasure.erase_customer(session=session, user_id=data.user_id, erased_at=data.erased_at)
         forget_personal_events(session, user_id=data.user_id)
 

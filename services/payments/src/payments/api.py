@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
-from jeshkit.internal import UserHolds
 from jeshkit.middleware import bad_text
 from jeshkit.openapi import json_body
 from jeshkit.peers import Peer
@@ -41,9 +40,6 @@ log = logging.getLogger("payments.api")
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 invoices_router = APIRouter(prefix="/api/invoices", tags=["payments"])
-internal_users_router = APIRouter(prefix="/internal/users", include_in_schema=False)
-
-PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -209,13 +205,6 @@ def refund_unmatched(
     refund = service.refund_unmatched(session=session, providers=request.app.state.providers, unmatched_id=unmatched_id,
                                       admin=admin)
     return Envelope(data=RefundView(**service.refund_view(refund)))
-
-
-@internal_users_router.get("/{user_id}/holds")
-def internal_user_holds(user_id: PathId, session: SessionDep) -> Envelope[UserHolds]:
-    """For auth, before it erases a customer's personal data: their money in flight and refunds not yet paid
-    (none: [])."""
-    return Envelope(data=UserHolds(holds=service.customer_holds(session=session, user_id=user_id)))
 
 
 # --- what Daraja POSTs ----------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.app import create_service_app
+from jeshkit.erasure import holds_router
 from jeshkit.jobs import PeriodicJob
 from payments import service
-from payments.api import internal_users_router, invoices_router, router
+from payments.api import invoices_router, router
 from payments.api_card import card_router
 from payments.daraja import DarajaClient
 from payments.handlers import handlers
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Jesh Storage — payments",
         description="M-PESA STK Push (Daraja) and card / Airtel Money (Pesapal API 3.0): bookings and invoices, "
         "refunds by B2C or Pesapal",
-        routers=[router, invoices_router, card_router, internal_users_router],
+        routers=[router, invoices_router, card_router, holds_router(service.customer_holds)],
         handlers=handlers(settings),
         jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money)],
         on_startup=on_startup,

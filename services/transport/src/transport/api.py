@@ -6,7 +6,6 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Path, Query, Request
 
 from jeshkit.db import SessionDep
-from jeshkit.internal import UserHolds
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser
@@ -16,7 +15,6 @@ from transport.schemas import MAX_ID, Created, Status, StatusChange, TransportRe
 from transport.settings import Settings
 
 router = APIRouter(prefix="/api/transport-requests", tags=["transport"], responses=ERROR_RESPONSES)
-internal_users_router = APIRouter(prefix="/internal/users", include_in_schema=False)
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -96,9 +94,3 @@ def change_transport_request_status(
     completed. Any other move (including to the same status) is 409; an unknown status value is 400."""
     changed = service.change_status(session=session, request_id=request_id, status=body.status, actor=admin)
     return Envelope(data=_out(changed))
-
-
-@internal_users_router.get("/{user_id}/holds")
-def internal_user_holds(user_id: Id, session: SessionDep) -> Envelope[UserHolds]:
-    """For auth, before it erases a customer's personal data: their open transport requests (none: [])."""
-    return Envelope(data=UserHolds(holds=service.open_requests(session=session, user_id=user_id)))

@@ -3,7 +3,9 @@
 from fastapi import FastAPI
 
 from jeshkit.app import create_service_app
-from transport.api import internal_users_router, router
+from jeshkit.erasure import holds_router
+from transport import service
+from transport.api import router
 from transport.handlers import HANDLERS
 from transport.settings import Settings
 
@@ -14,6 +16,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Jesh Storage — transport",
         description="pickup and delivery requests",
-        routers=[router, internal_users_router],
+        routers=[router, holds_router(service.open_requests)],
         handlers=HANDLERS,
     )
