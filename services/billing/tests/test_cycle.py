@@ -165,3 +165,27 @@ def test_a_rental_starting_on_the_31st_is_billed_on_the_last_day_of_shorter_mont
     assert [i["period_end"] for i in billing.invoices(15)][:2] == ["2027-02-27", "2027-03-30"]
     assert [i["period_start"] for i in billing.invoices(16)][:3] == ["2028-01-31", "2028-02-29", "2028-03-31"]
     assert billing.account(16)["billing_day"] == 31
+
+
+def test_a_paybill_account_names_the_invoice_its_money_goes_to(start_billing):
+    billing = start_billing(billing_late_fee_kes=0)
+    start = nairobi_today()
+    billing.confirm_rental(17, start, rate=2000)  # invoice 1 paid at booking
+    billing.advance(17, anniversary(start, 2, start.day))
+    first, second, third = billing.invoices(17)
+
+    def account(number: str) -> dict:
+        response = billing.client.get(f"/internal/invoices/paybill/{number}")
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    assert account(third["number"])["id"] == third["id"]  # an invoice number: that invoice
+    assert account("JESH-17") == {"id": second["id"], "number": second["number"], "booking_id": 17,
+                                  "user_id": 5, "total": 2000, "balance": 2000, "status": "open"}  # oldest open
+    billing.pay(17, 4000, invoice_id=third["id"])
+    wait_for(lambda: billing.invoices(17)[2]["status"] == "paid", what="all paid")
+    assert account("JESH-17")["id"] == third["id"]  # nothing open: the latest (the money becomes credit)
+    for unknown in ("JESH-999", "INV-999999", "JESH-x", "BOOKING-17", first["number"].lower()):
+        missing = billing.client.get(f"/internal/invoices/paybill/{unknown}")
+        assert missing.status_code == 404 and missing.json()["success"] is False, unknown
+    assert billing.client.get("/internal/invoices/paybill/" + "J" * 21).status_code == 404  # too long for one

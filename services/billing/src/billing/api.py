@@ -26,7 +26,7 @@ from billing.schemas import (
 )
 from billing.settings import Settings
 from jeshkit.db import SessionDep
-from jeshkit.errors import BadRequest, Forbidden
+from jeshkit.errors import BadRequest, Forbidden, NotFound
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser
 
@@ -114,9 +114,17 @@ def get_invoice(invoice_id: PathId, user: CurrentUser, session: SessionDep) -> E
 def internal_invoice(invoice_id: PathId, session: SessionDep) -> Envelope[InternalInvoice]:
     """For payments (never routed by the gateway): what it needs to charge the invoice's balance."""
     invoice = invoicing.get_invoice(session=session, invoice_id=invoice_id, actor_id=None, actor_is_admin=True)
-    return Envelope(data=InternalInvoice(id=invoice.id, number=invoice.number, booking_id=invoice.booking_id,
-                                         user_id=invoice.user_id, total=invoice.total, balance=invoice.balance,
-                                         status=invoice.status))  # type: ignore[arg-type]
+    return Envelope(data=InternalInvoice.of(invoice))
+
+
+@internal_router.get("/paybill/{account}")
+def paybill_invoice(account: Annotated[str, Path(max_length=20)], session: SessionDep) -> Envelope[InternalInvoice]:
+    """For payments: the invoice money paid to the Paybill with this account number goes to (`INV-000123`: that
+    invoice; `JESH-42`: the rental's oldest open invoice, else its latest). Neither: 404."""
+    invoice = invoicing.paybill_invoice(session=session, account=account)
+    if invoice is None:
+        raise NotFound("No invoice for that account number")
+    return Envelope(data=InternalInvoice.of(invoice))
 
 
 # --- rental accounts ------------------------------------------------------------------------------------

@@ -45,6 +45,21 @@ def get_invoice(*, session: Session, invoice_id: int, actor_id: int | None, acto
     return invoice
 
 
+def paybill_invoice(*, session: Session, account: str) -> Invoice | None:
+    """The invoice money paid with this (normalised) account number goes to: `INV-000123` that invoice; `JESH-42`
+    booking 42's rental's oldest open invoice, else its latest (then it becomes credit)."""
+    if account.startswith("INV-"):
+        return session.scalars(select(Invoice).where(Invoice.number == account)).first()
+    booking = account.removeprefix("JESH-")
+    if not account.startswith("JESH-") or not booking.isdigit() or len(booking) > 18:
+        return None
+    oldest_open = open_invoices(session=session, booking_id=int(booking))
+    if oldest_open:
+        return oldest_open[0]
+    latest = select(Invoice).where(Invoice.booking_id == int(booking)).order_by(Invoice.id.desc()).limit(1)
+    return session.scalars(latest).first()
+
+
 def list_invoices(
     *,
     session: Session,

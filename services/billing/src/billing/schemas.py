@@ -121,6 +121,11 @@ class InternalInvoice(BaseModel):
     balance: int
     status: InvoiceStatus
 
+    @classmethod
+    def of(cls, invoice: Invoice) -> InternalInvoice:
+        return cls(id=invoice.id, number=invoice.number, booking_id=invoice.booking_id, user_id=invoice.user_id,
+                   total=invoice.total, balance=invoice.balance, status=invoice.status)  # type: ignore[arg-type]
+
 
 class Autopay(BaseModel):
     enabled: bool
