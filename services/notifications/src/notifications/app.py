@@ -25,7 +25,7 @@ from notifications.texts import Texts
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     policy = Policy(
-        texts=Texts(support_phone=settings.support_phone),
+        texts=Texts(support_phone=settings.support_phone, paybill=settings.paybill_number),
         quiet_hours=QuietHours.parse(settings.notify_quiet_hours),
         hold_reminder=timedelta(seconds=settings.notify_hold_reminder_seconds),
         receipt_wait=timedelta(seconds=settings.notify_receipt_wait_seconds),

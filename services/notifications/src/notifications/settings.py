@@ -15,6 +15,8 @@ DEV_AT_API_KEY = "jesh-dev-at-api-key"
 DEV_SMTP_URL = "smtp://127.0.0.1:8025"
 # A phone number as people write it: digits, spaces, a leading +; short enough for every SMS to stay one message.
 _SUPPORT_PHONE = re.compile(r"^\+?[0-9][0-9 ]{5,14}$")
+# An M-PESA Paybill business number (shortcode): Safaricom's are 5 to 7 digits (the sandbox's is 174379).
+_PAYBILL_NUMBER = re.compile(r"[0-9]{5,7}")
 _QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -52,6 +54,9 @@ class Settings(ServiceSettings):
     # The number customers call, given in the messages ({support}: the emails' sign-off, a suspended unit's SMS,
     # a password reset nobody asked for) and on the portal (GET /api/notifications/support). Required in production.
     support_phone: str = DEV_SUPPORT_PHONE
+    # The M-PESA Paybill customers pay to from their phone's menu, with the invoice's number as the account: the
+    # messages that ask for money say so ("Pay by M-PESA Paybill 174379, account INV-000123."). Empty: not mentioned.
+    paybill_number: str = ""
 
     # No reminders in these Nairobi hours ("HH:MM-HH:MM", may wrap midnight); empty: none.
     notify_quiet_hours: str = "21:00-08:00"
@@ -92,6 +97,15 @@ class Settings(ServiceSettings):
             raise ValueError(f"SUPPORT_PHONE is required in production ({DEV_SUPPORT_PHONE} is development's "
                              "placeholder): the number customers call, given in the messages and on the portal")
         return self
+
+    @field_validator("paybill_number")
+    @classmethod
+    def _paybill_number_format(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _PAYBILL_NUMBER.fullmatch(value):
+            raise ValueError("PAYBILL_NUMBER must be the M-PESA Paybill business number, 5 to 7 digits (e.g. 174379), "
+                             "or empty for messages that do not mention a Paybill")
+        return value
 
     @field_validator("notify_quiet_hours")
     @classmethod

@@ -1,5 +1,8 @@
 """The message texts: one TOML file per language (templates/en.toml, templates/sw.toml), rendered with values.
 
+The messages that ask for money say how to pay ({pay}): their own "pay" sentence, or, when there is a Paybill
+(PAYBILL_NUMBER), [format] pay_by_paybill with the Paybill and the account to type (paybill_account()).
+
 Values are formatted here, the same way in every message: amounts "KES 3,500", dates "5 Jan 2031",
 times "14:05" in Nairobi time. Every template is rendered once with sample values at load, so a file with
 a mistake (an unknown {placeholder}, a missing message) stops the service at start-up, not at 3 a.m.
@@ -24,6 +27,8 @@ TEMPLATES_DIR = Path(__file__).with_name("templates")
 # The number customers call (SUPPORT_PHONE): {support} in every template and phrase. This one is development's
 # placeholder, refused in production (settings.py).
 DEV_SUPPORT_PHONE = "0700 000 000"
+# The longest Paybill number (PAYBILL_NUMBER has 5 to 7 digits), for the load-time check of [format] pay_by_paybill.
+SAMPLE_PAYBILL = "1234567"
 # East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
 
 
@@ -91,8 +96,10 @@ class Rendered:
 class Texts:
     """Every template in every language, checked at load."""
 
-    def __init__(self, folder: Path = TEMPLATES_DIR, *, support_phone: str = DEV_SUPPORT_PHONE) -> None:
+    def __init__(self, folder: Path = TEMPLATES_DIR, *, support_phone: str = DEV_SUPPORT_PHONE,
+                 paybill: str = "") -> None:
         self.support_phone = support_phone
+        self.paybill = paybill  # PAYBILL_NUMBER; empty: the messages name no Paybill
         self._files: dict[str, dict[str, Any]] = {}
         for language in LANGUAGES:
             path = folder / f"{language}.toml"
@@ -115,7 +122,8 @@ class Texts:
                             raise ValueError(f"templates/{language}.toml, [{table}] {key}: {exc!r}") from exc
             try:
                 self.hidden_link(language)
-            except KeyError as exc:
+                self.pay_by_paybill(language, SAMPLE_PAYBILL, "INV-2031-00012")  # checked even with no Paybill set
+            except (KeyError, IndexError, ValueError) as exc:
                 raise ValueError(f"templates/{language}.toml, [format]: {exc!r}") from exc
 
     def words(self, language: str, table: str, key: str, *, default: str = "other") -> str:
@@ -128,6 +136,11 @@ class Texts:
         """What the listing shows instead of a secret link (links.py)."""
         return str(self._files[_language(language)]["format"]["hidden_link"])
 
+    def pay_by_paybill(self, language: str, paybill: str, account: str) -> str:
+        """How to pay from the phone's M-PESA menu: the Paybill and the account number to type."""
+        return _fill(self._files[_language(language)]["format"]["pay_by_paybill"],
+                     {"paybill": paybill, "account": account})
+
     def render(self, template: str, language: str, values: dict[str, Any]) -> Rendered:
         """The subject, SMS text and email (text and HTML) of one template, with values formatted."""
         file = self._files[_language(language)]
@@ -137,6 +150,9 @@ class Texts:
                  for key, value in {**DEFAULTS, **values}.items()}
         shown["name"] = first_name(values.get("name"))
         shown["support"] = self.support_phone
+        if "pay" in entry:  # a message asking for money: how to pay
+            shown["pay"] = (self.pay_by_paybill(language, self.paybill, paybill_account(values)) if self.paybill
+                            else _fill(entry["pay"], shown))
         sms = None if template in EMAIL_ONLY else _fill(entry["sms"], shown)
         subject = _fill(entry["subject"], shown)
         if "email" in entry or sms is None:
@@ -156,6 +172,12 @@ class Texts:
         if isinstance(value, date):
             return f"{value.day} {fmt['months'][value.month - 1]} {value.year}"
         return str(value)
+
+
+def paybill_account(values: dict[str, Any]) -> str:
+    """The account number a customer types to pay to the Paybill: the invoice's number, else the booking's reference
+    (JESH-<booking id>, as the STK prompt shows it), whose money goes to that rental's open invoices, oldest first."""
+    return str(values["number"]) if "number" in values else f"JESH-{values['booking_id']}"
 
 
 def money(amount: int) -> str:
