@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from daraja_sim.b2c import Payout
+from daraja_sim.c2b import COMPLETED, C2BPayment
 from daraja_sim.daraja import Daraja, Transaction
 from daraja_sim.settings import SimSettings
 from daraja_sim.wire import DarajaError, bad_request, phone_of
@@ -62,6 +63,12 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
         if transaction.send_callback:
             await deliver(transaction)
 
+    def spawn(work: Coroutine[Any, Any, None]) -> None:
+        """Run in the background; cancelled and awaited at shutdown."""
+        task = asyncio.create_task(work)
+        pending_deliveries.add(task)
+        task.add_done_callback(pending_deliveries.discard)
+
     def daraja_error(exc: DarajaError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.http_status)
 
@@ -87,9 +94,7 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
             transaction, answer, delay = daraja.stk_push(await json_body(request))
         except DarajaError as exc:
             return daraja_error(exc)
-        task = asyncio.create_task(deliver_when_settled(transaction, delay))
-        pending_deliveries.add(task)
-        task.add_done_callback(pending_deliveries.discard)
+        spawn(deliver_when_settled(transaction, delay))
         return JSONResponse(answer)
 
     @app.post("/mpesa/b2c/v3/paymentrequest")
@@ -101,9 +106,7 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
             return daraja_error(exc)
         daraja.stats["b2c_requests"] += 1
         if new and not payout.result_lost:  # a repeat: the first answer, no second payout, no second result
-            task = asyncio.create_task(deliver_payout_result(payout))
-            pending_deliveries.add(task)
-            task.add_done_callback(pending_deliveries.discard)
+            spawn(deliver_payout_result(payout))
         return JSONResponse(payout.answer())
 
     async def deliver_payout_result(payout: Payout) -> None:
@@ -125,13 +128,11 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
     async def transaction_status(request: Request) -> JSONResponse:
         try:
             daraja.check_token(request.headers.get("authorization"))
-            answer, url, result = daraja.payouts.status_query(await json_body(request))
+            answer, url, result = daraja.payouts.status_query(await json_body(request), daraja.c2b.status_parameters)
         except DarajaError as exc:
             return daraja_error(exc)
         daraja.stats["status_queries"] += 1
-        task = asyncio.create_task(post_later(url, result))
-        pending_deliveries.add(task)
-        task.add_done_callback(pending_deliveries.discard)
+        spawn(post_later(url, result))
         return JSONResponse(answer)
 
     async def post_later(url: str, body: dict[str, Any]) -> None:
@@ -140,6 +141,67 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
             await app.state.http.post(url, json=body)
         except httpx.HTTPError as exc:
             log.warning("Transaction Status result to %s failed: %s", url, exc)
+
+    @app.post("/mpesa/c2b/v1/registerurl")
+    @app.post("/mpesa/c2b/v2/registerurl")
+    async def c2b_register(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+            answer = daraja.c2b.register(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        return JSONResponse(answer)
+
+    @app.post("/mpesa/c2b/v1/simulate")
+    @app.post("/mpesa/c2b/v2/simulate")
+    async def c2b_simulate(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        return await pay_c2b(request)
+
+    async def pay_c2b(request: Request) -> JSONResponse:
+        """C2B simulate's work (after its token check): the customer pays; validation and confirmation follow."""
+        try:
+            payment, answer = daraja.c2b.simulate(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        spawn(settle_c2b(payment))
+        return JSONResponse(answer)
+
+    async def settle_c2b(payment: C2BPayment) -> None:
+        """After the delay: ask the ValidationURL (if on), complete or reject, POST the confirmation once."""
+        await asyncio.sleep(max(settings.callback_delay_seconds, 0.0))
+        if payment.validates:
+            url = payment.registration.validation_url
+            record: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "url": url}
+            try:
+                response = await app.state.http.post(url, json=payment.body(validation=True),
+                                                     timeout=settings.c2b_validation_timeout_seconds)
+                record["status_code"] = response.status_code
+                if response.is_success:
+                    record["answer"] = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                record["error"] = f"{type(exc).__name__}: {exc}"
+                log.warning("C2B validation at %s failed: %s", url, exc)
+            if not daraja.c2b.validated(payment, record):
+                return
+        daraja.c2b.complete(payment)
+        if not payment.confirmation_lost:
+            await deliver_confirmation(payment)
+
+    async def deliver_confirmation(payment: C2BPayment) -> dict[str, Any]:
+        url = payment.registration.confirmation_url
+        record: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "url": url}
+        try:
+            response = await app.state.http.post(url, json=payment.body(validation=False))
+            record["status_code"] = response.status_code
+        except httpx.HTTPError as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("C2B confirmation to %s failed: %s", url, exc)
+        daraja.c2b.record_delivery(payment, record)
+        return record
 
     @app.post("/mpesa/stkpushquery/v1/query")
     async def stk_push_query(request: Request) -> JSONResponse:
@@ -202,6 +264,25 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
     async def list_payouts() -> dict[str, Any]:
         return {"payouts": [p.to_dict() for p in daraja.payouts.all()], "paid_total": daraja.payouts.paid_total}
 
+    @app.get("/simulator/c2b")
+    async def list_c2b() -> dict[str, Any]:
+        return daraja.c2b.to_dict()
+
+    @app.post("/simulator/c2b/pay")
+    async def c2b_pay(request: Request) -> JSONResponse:
+        """A customer pays (the body of C2B simulate, no token needed): for browser tests and demos."""
+        return await pay_c2b(request)
+
+    @app.post("/simulator/c2b/{trans_id}/resend")
+    async def resend_confirmation(trans_id: str) -> JSONResponse:
+        """POST the confirmation (again) now, even for a 0000 phone, as Safaricom sometimes repeats it."""
+        payment = daraja.c2b.get(trans_id)
+        if payment is None:
+            return JSONResponse({"message": "Unknown TransID"}, status_code=404)
+        if payment.status != COMPLETED:
+            return JSONResponse({"message": f"The payment is {payment.status}, not completed"}, status_code=409)
+        return JSONResponse(await deliver_confirmation(payment))
+
     @app.post("/simulator/tokens/revoke")
     async def revoke_tokens() -> dict[str, int]:
         """Invalidate every access token, as a token fetched elsewhere with the same key would."""
@@ -209,7 +290,7 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
 
     @app.get("/simulator/stats")
     async def stats() -> dict[str, int]:
-        return dict(daraja.stats)
+        return {**daraja.stats, **daraja.c2b.stats}
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -8,20 +8,29 @@ answer again and pays nothing more.
 Transaction Status (`POST /mpesa/transactionstatus/v1/query`, by `OriginalConversationID` or the receipt as
 `TransactionID`) is accepted at once and its result POSTed to its ResultURL: `TransactionStatus` `Completed` with
 `ReceiptNo` and `Amount` for a paid payout, `Failed` for a failed one; for a payout it never processed (unknown, or
-timed out in the queue) the result has ResultCode 1 ("not found"; the simulator's choice, no parameters).
+timed out in the queue) the result has ResultCode 1 ("not found"; the simulator's choice, no parameters). A
+TransactionID that is no payout's receipt may name a completed C2B payment (c2b.py, through `status_query`'s hook).
 """
 
 from __future__ import annotations
 
 import secrets
-import string
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from daraja_sim.settings import SimSettings
-from daraja_sim.wire import bad_request, digits_of, nairobi_now, phone_of, valid_callback_url, whole_amount
+from daraja_sim.wire import (
+    bad_request,
+    digits_of,
+    nairobi_now,
+    new_receipt,
+    phone_of,
+    valid_callback_url,
+    whole_amount,
+)
 
 COMMAND_IDS = ("BusinessPayment", "SalaryPayment", "PromotionPayment")
 FAILS = "9999"
@@ -32,6 +41,10 @@ RESULT_DESCRIPTIONS = {
     0: "The service request is processed successfully.",
     2040: "Credit Party customer type (Unregistered or Registered Customer) can't be supported by the service.",
 }
+
+
+# (TransactionID, PartyA) -> the ResultParameter list of a transaction that is not a payout, or None
+OtherTransactions = Callable[[str, str], list[dict[str, Any]] | None]
 
 
 @dataclass
@@ -154,7 +167,7 @@ class Payouts:
                 queue_timeout_url=str(body["QueueTimeOutURL"]),
                 result_code=2040 if fails else 0,
                 queue_timeout=payee.endswith(QUEUE_TIMEOUT),
-                receipt=None if fails else _receipt(),
+                receipt=None if fails else new_receipt(),
                 result_lost=payee.endswith(RESULT_LOST),
                 created_at=datetime.now(UTC),
             )
@@ -163,8 +176,13 @@ class Payouts:
                 self.paid_total += amount
             return payout, True
 
-    def status_query(self, body: Any) -> tuple[dict[str, str], str, dict[str, Any]]:
-        """Transaction Status: the synchronous acceptance, then (ResultURL, the result to POST there)."""
+    def status_query(
+        self, body: Any, other: OtherTransactions | None = None
+    ) -> tuple[dict[str, str], str, dict[str, Any]]:
+        """Transaction Status: the synchronous acceptance, then (ResultURL, the result to POST there).
+
+        `other(TransactionID, PartyA)` gives the ResultParameters of a transaction that is not a payout (C2B), or
+        None; it is asked only when no payout matches."""
         if not isinstance(body, dict):
             raise bad_request("JSON")
         for name in ("Initiator", "SecurityCredential"):
@@ -186,13 +204,19 @@ class Payouts:
             payout = self.by_originator.get(original) if isinstance(original, str) else None
             if payout is None and isinstance(receipt, str) and receipt.strip():
                 payout = next((p for p in self.by_originator.values() if p.receipt == receipt.strip()), None)
+        found = None
+        if payout is None and other is not None and isinstance(receipt, str) and receipt.strip():
+            found = other(receipt.strip(), str(digits_of(body["PartyA"])))
         answer = {"OriginatorConversationID": f"{secrets.randbelow(10**5)}-{secrets.randbelow(10**8)}-1",
                   "ConversationID": f"AG_{nairobi_now():%Y%m%d}_{secrets.token_hex(10)}",
                   "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."}
         result: dict[str, Any] = {"ResultType": 0, "OriginatorConversationID": answer["OriginatorConversationID"],
                                   "ConversationID": answer["ConversationID"],
                                   "TransactionID": (receipt if isinstance(receipt, str) else "") or ""}
-        if payout is None or payout.queue_timeout:
+        if found is not None:
+            result.update(ResultCode=0, ResultDesc="The service request is processed successfully.",
+                          ResultParameters={"ResultParameter": found})
+        elif payout is None or payout.queue_timeout:
             result.update(ResultCode=NOT_FOUND, ResultDesc="The transaction was not found.")
         else:
             status = "Completed" if payout.result_code == 0 else "Failed"
@@ -220,7 +244,3 @@ class Payouts:
         with self._lock:
             payout.deliveries.append(record)
 
-
-def _receipt() -> str:
-    alphabet = string.ascii_uppercase + string.digits
-    return secrets.choice(string.ascii_uppercase) + "".join(secrets.choice(alphabet) for _ in range(9))

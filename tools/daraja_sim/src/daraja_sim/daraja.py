@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 import secrets
-import string
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daraja_sim.b2c import Payouts
+from daraja_sim.c2b import C2B
 from daraja_sim.settings import SimSettings
 from daraja_sim.wire import (
     DarajaError,
@@ -21,6 +21,7 @@ from daraja_sim.wire import (
     basic_credentials,
     digits_of,
     nairobi_now,
+    new_receipt,
     new_request_id,
     phone_of,
     valid_callback_url,
@@ -167,6 +168,7 @@ class Daraja:
         self.stats = {"tokens_issued": 0, "stk_pushes": 0, "stk_queries": 0, "callbacks_sent": 0, "b2c_requests": 0,
                       "status_queries": 0}
         self.payouts = Payouts(settings)
+        self.c2b = C2B(settings)
         self._processing_phones: set[str] = set()
 
     # --- OAuth ----------------------------------------------------------------------------------
@@ -364,9 +366,8 @@ class Daraja:
                 return candidate
 
     def _new_receipt(self) -> str:
-        alphabet = string.ascii_uppercase + string.digits
         while True:
-            candidate = secrets.choice(string.ascii_uppercase) + "".join(secrets.choice(alphabet) for _ in range(9))
+            candidate = new_receipt()
             if candidate not in self._receipts:
                 self._receipts.add(candidate)
                 return candidate

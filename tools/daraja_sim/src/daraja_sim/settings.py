@@ -33,3 +33,9 @@ class SimSettings(BaseSettings):
     # A Timestamp further than this from Nairobi's clock is refused (catches a UTC-for-Nairobi
     # mistake); 0 disables the check. Real Daraja is laxer: this is a deliberate dev-time guard.
     timestamp_tolerance_seconds: int = 3600
+
+    # C2B: ask the registered ValidationURL before completing a payment (external validation, which Safaricom
+    # enables per shortcode on request); off: every payment completes and only the confirmation is POSTed.
+    c2b_validation: bool = True
+    # M-PESA waits about this long for the ValidationURL before applying the registered ResponseType.
+    c2b_validation_timeout_seconds: float = 8.0

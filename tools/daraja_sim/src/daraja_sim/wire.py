@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 import secrets
+import string
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,12 @@ def bad_request(what: str) -> DarajaError:
 
 def new_request_id() -> str:
     return f"{secrets.randbelow(90000) + 10000}-{secrets.randbelow(90_000_000) + 10_000_000}-1"
+
+
+def new_receipt() -> str:
+    """A fresh M-PESA receipt number: ten upper-case letters and digits, the first a letter (e.g. RKL51ZDR4F)."""
+    alphabet = string.ascii_uppercase + string.digits
+    return secrets.choice(string.ascii_uppercase) + "".join(secrets.choice(alphabet) for _ in range(9))
 
 
 def nairobi_now() -> datetime:
