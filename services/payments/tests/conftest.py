@@ -210,7 +210,14 @@ def stack(
 def billing() -> Iterator[dict[str, Any]]:
     """A stand-in for billing's internal invoice route (the real one is billing's): tests fill `invoices`."""
     invoices: dict[int, dict[str, Any]] = {}
+    accounts: dict[str, dict[str, Any]] = {}  # Paybill account numbers -> the invoice they pay
     app = FastAPI()
+
+    @app.get("/internal/invoices/paybill/{account}")
+    def paybill_invoice(account: str) -> JSONResponse:
+        if account not in accounts:
+            return JSONResponse({"success": False, "message": "No invoice for that account number"}, status_code=404)
+        return JSONResponse({"success": True, "data": accounts[account]})
 
     @app.get("/internal/invoices/{invoice_id}")
     def invoice(invoice_id: int) -> JSONResponse:
@@ -219,7 +226,7 @@ def billing() -> Iterator[dict[str, Any]]:
         return JSONResponse({"success": True, "data": invoices[invoice_id]})
 
     server = LiveServer(app, free_port())
-    yield {"url": f"http://127.0.0.1:{server.port}", "invoices": invoices}
+    yield {"url": f"http://127.0.0.1:{server.port}", "invoices": invoices, "accounts": accounts}
     server.stop()
 
 

@@ -13,12 +13,13 @@ from jeshkit.jobs import PeriodicJob
 from payments import service
 from payments.api import invoices_router, router
 from payments.api_card import card_router
+from payments.api_paybill import paybill_router, peers_of
 from payments.daraja import DarajaClient
 from payments.handlers import handlers
 from payments.mpesa import MpesaProvider
 from payments.pesapal import IpnRegistry, PesapalClient, PesapalProvider
 from payments.providers import PaymentProviders
-from payments.service import card, payout_status
+from payments.service import card, paybill, payout_status
 from payments.settings import Settings
 from payments.token_store import DatabaseTokenStore
 
@@ -28,6 +29,7 @@ log = logging.getLogger("payments.app")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     providers = PaymentProviders()
+    peers: list[paybill.Peers] = []  # booking and billing, once the HTTP client exists
 
     def on_startup(app: FastAPI) -> None:
         daraja = DarajaClient(
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ipns = IpnRegistry(pesapal, app.state.session_factory, settings)
         providers.register(PesapalProvider(pesapal, ipns, settings))
         app.state.providers = providers
+        peers.append(peers_of(app.state))
         if settings.mpesa_callback_token is None:
             log.info("MPESA_CALLBACK_TOKEN unset: /api/payments/mpesa/callback is processed too")
 
@@ -61,7 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Every payment and refund towards a final state: queued pushes, reconciliation, unsure payouts."""
         if not service.money_in_flight(session_factory):
             return 0
-        done = service.send_queued_pushes(
+        done = paybill.settle_paybill(
+            session_factory=session_factory, providers=providers, peers=peers[0],
+            wait_seconds=settings.paybill_status_wait_seconds, batch_size=settings.reconcile_batch_size,
+        )
+        done += service.send_queued_pushes(
             session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
         )
         done += service.reconcile_pending_payments(
@@ -93,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Jesh Storage — payments",
         description="M-PESA STK Push (Daraja) and card / Airtel Money (Pesapal API 3.0): bookings and invoices, "
         "refunds by B2C or Pesapal",
-        routers=[router, invoices_router, card_router, holds_router(service.customer_holds)],
+        routers=[router, invoices_router, card_router, paybill_router, holds_router(service.customer_holds)],
         handlers=handlers(settings),
         jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money)],
         on_startup=on_startup,

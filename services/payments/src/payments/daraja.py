@@ -31,6 +31,7 @@ OPERATIONS = {
     "/mpesa/stkpushquery/v1/query": "stkquery",
     "/mpesa/b2c/v3/paymentrequest": "b2c",
     "/mpesa/transactionstatus/v1/query": "transactionstatus",
+    "/mpesa/c2b/v2/registerurl": "c2bregister",
 }
 STILL_PROCESSING = "500.001.1001"
 
@@ -192,6 +193,18 @@ class DarajaClient:
             return str(body.get("ConversationID") or "")
         raise _error_from(response, body, "M-PESA did not accept the refund")
 
+    # --- C2B (Paybill) -----------------------------------------------------------------------------
+    def register_c2b_urls(
+        self, *, shortcode: str, response_type: str, confirmation_url: str, validation_url: str
+    ) -> str:
+        """Tell M-PESA where to POST the Paybill's validation and confirmation requests; its description."""
+        payload = {"ShortCode": shortcode, "ResponseType": response_type, "ConfirmationURL": confirmation_url,
+                   "ValidationURL": validation_url}
+        response, body = self._authorized_post("/mpesa/c2b/v2/registerurl", payload)
+        if body and str(body.get("ResponseCode")) == "0":
+            return str(body.get("ResponseDescription") or "Success")
+        raise _error_from(response, body, "M-PESA did not register the Paybill's URLs")
+
     def transaction_status(
         self,
         *,
@@ -202,14 +215,15 @@ class DarajaClient:
         result_url: str,
         queue_timeout_url: str,
         remarks: str,
+        transaction_id: str = "",
     ) -> None:
-        """Ask M-PESA what became of a payout (by our OriginatorConversationID); accepted only: the answer comes to
-        ResultURL."""
+        """Ask M-PESA what became of a transaction (a payout by our OriginatorConversationID, a customer's payment by
+        its receipt as `transaction_id`); accepted only: the answer comes to ResultURL."""
         payload = {
             "Initiator": initiator_name,
             "SecurityCredential": security_credential,
             "CommandID": "TransactionStatusQuery",
-            "TransactionID": "",
+            "TransactionID": transaction_id,
             "OriginalConversationID": original_conversation_id,
             "PartyA": party_a,
             "IdentifierType": "4",  # an organisation shortcode

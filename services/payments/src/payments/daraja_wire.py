@@ -51,6 +51,21 @@ class B2cStatus:
     originator_conversation_id: str | None
     status: str | None
     receipt: str | None
+    amount: Decimal | None = None
+    debit_party: str | None = None  # "254708374149 - JOHN DOE" for a customer's payment
+
+
+@dataclass(frozen=True)
+class C2bNotice:
+    """A Paybill payment as M-PESA's validation or confirmation request tells it (the C2B body)."""
+
+    trans_id: str
+    amount: Decimal | None
+    shortcode: str
+    account: str
+    msisdn: str | None
+    payer_name: str | None
+    paid_at: datetime | None
 
 
 T = TypeVar("T")
@@ -144,7 +159,33 @@ def parse_b2c_status(raw: Any) -> B2cStatus | None:
         return value.strip()[:100] if isinstance(value, str) and value.strip() else None
 
     return B2cStatus(result_code=result_code, originator_conversation_id=text("OriginatorConversationID"),
-                     status=text("TransactionStatus") if result_code == 0 else None, receipt=text("ReceiptNo"))
+                     status=text("TransactionStatus") if result_code == 0 else None, receipt=text("ReceiptNo"),
+                     amount=as_decimal(parameters.get("Amount")), debit_party=text("DebitPartyName"))
+
+
+def parse_c2b(raw: Any) -> C2bNotice | None:
+    """M-PESA's C2B validation or confirmation body, or None when it is not one (never raises)."""
+    if not isinstance(raw, dict):
+        return None
+
+    def text(key: str, limit: int) -> str:
+        value = raw.get(key)
+        return "" if isinstance(value, bool) or not isinstance(value, str | int) else str(value).strip()[:limit]
+
+    trans_id, shortcode = text("TransID", 40), text("BusinessShortCode", 20)
+    if not trans_id or not shortcode:
+        return None
+    names = " ".join(part for part in (text("FirstName", 60), text("MiddleName", 60), text("LastName", 60)) if part)
+    return C2bNotice(
+        trans_id=trans_id, amount=as_decimal(raw.get("TransAmount")), shortcode=shortcode,
+        account=text("BillRefNumber", 40), msisdn=text("MSISDN", 40) or None, payer_name=names or None,
+        paid_at=_as_daraja_time(text("TransTime", 14)),
+    )
+
+
+def phone_of_party(party: str | None) -> str | None:
+    """The number in a Transaction Status party name ("254708374149 - JOHN DOE"), or None."""
+    return normalize_phone(party.split(" - ", 1)[0].strip()) if party else None
 
 
 def _result_parameters(result: dict[str, Any]) -> dict[str, Any]:

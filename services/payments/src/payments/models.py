@@ -168,6 +168,47 @@ class Unmatched(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+PAYBILL_STATUSES = ("received", "verified", "applied", "unmatched", "rejected")
+
+
+class PaybillPayment(Base):
+    """Money a customer sent to the Paybill from their phone (M-PESA C2B), as its confirmation told it.
+
+    `received` (M-PESA's confirmation kept; never trusted) -> `verified` (Transaction Status says Completed, same
+    amount) -> `applied` (a success payment of its booking or invoice) or `unmatched` (kept for an operator);
+    `rejected` when M-PESA does not confirm it (nothing credited).
+    """
+
+    __tablename__ = "paybill_payments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('received', 'verified', 'applied', 'unmatched', 'rejected')", name="status_known"
+        ),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_paybill_payments_open", "updated_at", postgresql_where=text("status IN ('received', 'verified')")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    trans_id: Mapped[str] = mapped_column(Text, nullable=False, unique=True)  # M-PESA's receipt
+    shortcode: Mapped[str] = mapped_column(Text, nullable=False)
+    account: Mapped[str] = mapped_column(Text, nullable=False)  # BillRefNumber as the customer typed it
+    amount: Mapped[int] = mapped_column(Integer, nullable=False)
+    msisdn: Mapped[str | None] = mapped_column(Text)  # masked by M-PESA ("2547 ***** 126")
+    payer_name: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # TransTime
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'received'"))
+    # The secret last path segment of the Transaction Status ResultURL asked about it.
+    result_token: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    checks: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    phone_number: Mapped[str | None] = mapped_column(Text)  # the payer's, told by Transaction Status
+    payment_id: Mapped[int | None] = mapped_column(BigInteger)
+    unmatched_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
 class DarajaToken(Base):
     """The one Daraja OAuth token all replicas share (see payments.token_store); a single row, id 1."""
 

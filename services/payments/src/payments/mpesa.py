@@ -1,11 +1,21 @@
-"""M-PESA as a payment provider: STK Push to collect, STK Push Query to confirm, B2C to pay refunds."""
+"""M-PESA as a payment provider: STK Push to collect, STK Push Query to confirm, B2C to pay refunds; the Paybill's
+URLs, and Transaction Status to confirm what customers paid to it."""
 
 from __future__ import annotations
 
 from payments.daraja import DarajaClient
 from payments.daraja_wire import MAX_AMOUNT
 from payments.providers import ProviderRefused, Settlement, StartedPayment, StartedPayout
-from payments.settings import B2C_RESULT_PATH, B2C_STATUS_PATH, B2C_TIMEOUT_PATH, CALLBACK_PATH, Settings
+from payments.settings import (
+    B2C_RESULT_PATH,
+    B2C_STATUS_PATH,
+    B2C_TIMEOUT_PATH,
+    CALLBACK_PATH,
+    PAYBILL_CONFIRMATION_PATH,
+    PAYBILL_STATUS_PATH,
+    PAYBILL_VALIDATION_PATH,
+    Settings,
+)
 
 
 class MpesaProvider:
@@ -86,4 +96,36 @@ class MpesaProvider:
             result_url=url,
             queue_timeout_url=url,
             remarks="Refund status",
+        )
+
+    # --- the Paybill (C2B) ------------------------------------------------------------------------
+    def register_paybill(self) -> dict[str, str]:
+        """Register the Paybill's validation and confirmation URLs with M-PESA (the secret segment hidden in the
+        answer)."""
+        settings = self._settings
+        paybill, token = settings.paybill, settings.mpesa_c2b_token
+        if paybill is None or token is None:
+            raise ProviderRefused("The Paybill is not configured (MPESA_C2B_TOKEN)")
+        description = self._daraja.register_c2b_urls(
+            shortcode=paybill, response_type=settings.mpesa_c2b_response_type,
+            confirmation_url=self._url(PAYBILL_CONFIRMATION_PATH, token),
+            validation_url=self._url(PAYBILL_VALIDATION_PATH, token),
+        )
+        return {"business_number": paybill, "response_type": settings.mpesa_c2b_response_type,
+                "confirmation_url": self._url(PAYBILL_CONFIRMATION_PATH, "…"),
+                "validation_url": self._url(PAYBILL_VALIDATION_PATH, "…"), "answer": description}
+
+    def confirm_paybill(self, *, trans_id: str, result_token: str) -> None:
+        """Ask M-PESA (Transaction Status) whether a customer's Paybill payment is real; the answer comes later."""
+        settings = self._settings
+        url = self._url(PAYBILL_STATUS_PATH, result_token)
+        self._daraja.transaction_status(
+            original_conversation_id="",
+            transaction_id=trans_id,
+            initiator_name=settings.mpesa_b2c_initiator_name,
+            security_credential=settings.mpesa_b2c_security_credential,
+            party_a=settings.paybill or settings.mpesa_shortcode,
+            result_url=url,
+            queue_timeout_url=url,
+            remarks="Paybill payment check",
         )

@@ -73,8 +73,9 @@ class RefundView(BaseModel):
 
 class UnmatchedMoney(BaseModel):
     id: int
-    source: str = Field(description="stk_callback (no payment has its reference) | booking_unavailable")
-    reference: str | None = Field(description="the CheckoutRequestID")
+    source: str = Field(description="stk_callback (no payment has its reference) | booking_unavailable | pesapal_ipn | "
+                        "paybill (its account number named nothing it could pay)")
+    reference: str | None = Field(description="the CheckoutRequestID (a Paybill payment: its receipt)")
     amount: int | None
     receipt: str | None
     phone_number: str | None
@@ -180,6 +181,74 @@ class B2cResultRequest(BaseModel):
     """What Daraja POSTs to a payout's ResultURL (or QueueTimeOutURL) after a B2C request."""
 
     Result: B2cResult
+
+
+# --- the Paybill (M-PESA C2B) ---
+
+
+class PaybillInfo(BaseModel):
+    """How customers pay from their phone's M-PESA menu (Lipa na M-PESA, Paybill)."""
+
+    enabled: bool
+    business_number: str | None = Field(description="the Paybill's business number; null when it is off")
+
+
+class PaybillRegistered(BaseModel):
+    business_number: str
+    response_type: str = Field(description="what M-PESA does when our validation URL cannot answer")
+    confirmation_url: str = Field(description="registered; its secret segment is not shown")
+    validation_url: str
+    answer: str = Field(description="M-PESA's ResponseDescription")
+
+
+class PaybillPaymentView(BaseModel):
+    """Money a customer sent to the Paybill, from M-PESA's confirmation to what it paid."""
+
+    id: int
+    receipt: str = Field(description="M-PESA's TransID")
+    account: str = Field(description="the account number as the customer typed it")
+    amount: int
+    msisdn: str | None = Field(description="the payer's number as M-PESA shows it (masked)")
+    payer_name: str | None
+    paid_at: datetime | None
+    status: str = Field(description="received | verified | applied | unmatched | rejected")
+    note: str | None = Field(description="why it is unmatched or rejected")
+    payment_id: int | None
+    booking_id: int | None
+    invoice_id: int | None
+    unmatched_id: int | None
+    created_at: datetime
+
+
+class AssignUnmatched(BaseModel):
+    """POST /api/payments/unmatched/{id}/assign: the account number the money was meant for."""
+
+    account: str = Field(min_length=1, max_length=40, description="JESH-<booking id> or an invoice number")
+
+
+class C2bRequest(BaseModel):
+    """What M-PESA POSTs to the Paybill's validation and confirmation URLs (C2B)."""
+
+    TransactionType: str | None = None
+    TransID: str
+    TransTime: str | None = None
+    TransAmount: str
+    BusinessShortCode: str
+    BillRefNumber: str | None = None
+    InvoiceNumber: str | None = None
+    OrgAccountBalance: str | None = None
+    ThirdPartyTransID: str | None = None
+    MSISDN: str | None = None
+    FirstName: str | None = None
+    MiddleName: str | None = None
+    LastName: str | None = None
+
+
+class C2bAnswer(BaseModel):
+    """Accepted (`0`) or rejected with a C2B code (C2B00012 invalid account number, C2B00013 invalid amount…)."""
+
+    ResultCode: str = "0"
+    ResultDesc: str = "Accepted"
 
 
 class InitiateCardPayment(BaseModel):

@@ -18,6 +18,9 @@ CALLBACK_PATH = "/api/payments/hooks/stk/"
 B2C_RESULT_PATH = "/api/payments/hooks/b2c/result/"
 B2C_TIMEOUT_PATH = "/api/payments/hooks/b2c/timeout/"
 B2C_STATUS_PATH = "/api/payments/hooks/b2c/status/"
+PAYBILL_VALIDATION_PATH = "/api/payments/hooks/paybill/validation/"
+PAYBILL_CONFIRMATION_PATH = "/api/payments/hooks/paybill/confirmation/"
+PAYBILL_STATUS_PATH = "/api/payments/hooks/paybill/status/"
 DEV_B2C_CREDENTIAL = "jesh-dev-b2c-security-credential"
 DEV_PESAPAL_KEY = "jesh-dev-pesapal-key"
 DEV_PESAPAL_SECRET = "jesh-dev-pesapal-secret"
@@ -55,6 +58,16 @@ class Settings(ServiceSettings):
     # A payout M-PESA accepted whose result has not come this long after is asked about (Transaction Status query)
     # instead of being sent again.
     refund_result_wait_seconds: float = 120.0
+
+    # Paybill (M-PESA C2B: customers pay from their phone's menu with an account number). On when MPESA_C2B_TOKEN,
+    # the secret last path segment of the validation and confirmation URLs registered with Safaricom, is set.
+    mpesa_c2b_token: str | None = None
+    # The paybill customers pay to; MPESA_SHORTCODE when unset.
+    mpesa_c2b_shortcode: str | None = None
+    # What M-PESA does when our validation URL cannot answer: Completed (take the money) or Cancelled.
+    mpesa_c2b_response_type: Literal["Completed", "Cancelled"] = "Completed"
+    # A paybill payment whose Transaction Status result has not come this long after asking is asked about again.
+    paybill_status_wait_seconds: float = 30.0
 
     public_base_url: str = "http://127.0.0.1:5000"
     booking_url: str = "http://127.0.0.1:8003"
@@ -107,24 +120,32 @@ class Settings(ServiceSettings):
         return self.pesapal_callback_url or self.public_base_url.rstrip("/") + CARD_RETURN_PATH
 
     @field_validator("mpesa_callback_token", "mpesa_party_b", "pesapal_ipn_id", "pesapal_callback_url",
-                     mode="before")
+                     "mpesa_c2b_token", "mpesa_c2b_shortcode", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _callback_url_acceptable_to_safaricom(self) -> Settings:
-        url = (self.public_base_url + CALLBACK_PATH + (self.mpesa_callback_token or "")).lower()
-        bad = [word for word in FORBIDDEN_CALLBACK_WORDS if word in url]
-        if bad:
-            raise ValueError(
-                "PUBLIC_BASE_URL / MPESA_CALLBACK_TOKEN make a callback URL Safaricom refuses (contains "
-                + ", ".join(repr(w) for w in bad)
-                + ")"
-            )
+        for knob, url in (("MPESA_CALLBACK_TOKEN", CALLBACK_PATH + (self.mpesa_callback_token or "")),
+                          ("MPESA_C2B_TOKEN", PAYBILL_CONFIRMATION_PATH + (self.mpesa_c2b_token or ""))):
+            bad = [word for word in FORBIDDEN_CALLBACK_WORDS if word in (self.public_base_url + url).lower()]
+            if bad:
+                raise ValueError(
+                    f"PUBLIC_BASE_URL / {knob} make a callback URL Safaricom refuses (contains "
+                    + ", ".join(repr(w) for w in bad)
+                    + ")"
+                )
+        if self.mpesa_c2b_shortcode is not None and not self.mpesa_c2b_shortcode.isdigit():
+            raise ValueError("MPESA_C2B_SHORTCODE must be the paybill's digits")
         if len(self.mpesa_transaction_desc) > 13 or not self.mpesa_transaction_desc:
             raise ValueError("MPESA_TRANSACTION_DESC must be 1 to 13 characters")
         return self
+
+    @property
+    def paybill(self) -> str | None:
+        """The paybill customers pay to from their phones, or None when that is off."""
+        return (self.mpesa_c2b_shortcode or self.mpesa_shortcode) if self.mpesa_c2b_token else None
 
     @property
     def mpesa_payee(self) -> str:

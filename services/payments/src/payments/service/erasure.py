@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from jeshkit.internal import Hold
-from payments.models import UNSETTLED, Booking, Payment, Refund, Unmatched
+from payments.models import UNSETTLED, Booking, PaybillPayment, Payment, Refund, Unmatched
 
 log = logging.getLogger("payments.service")
 
@@ -78,6 +78,14 @@ def erase_customer(session: Session, *, user_id: int) -> None:
         scrubbed = without_personal_data(payload)
         if scrubbed != payload:
             session.execute(update(Unmatched).where(Unmatched.id == unmatched_id).values(payload=scrubbed))
+    paybill = session.execute(
+        select(PaybillPayment.id, PaybillPayment.payload)
+        .where(PaybillPayment.payment_id.in_(select(Payment.id).where(Payment.user_id == user_id)))
+    ).all()
+    for paybill_id, payload in paybill:  # the payer's name and (masked) number as M-PESA told them
+        session.execute(update(PaybillPayment).where(PaybillPayment.id == paybill_id).values(
+            msisdn=None, payer_name=None, phone_number=None,
+            payload=without_personal_data(payload) if payload is not None else None))
     session.execute(_PROMPTS_OF, {"user_id": user_id})
     for hold in customer_holds(session=session, user_id=user_id):
         # auth asked for the holds first, so only a race gets here: the money finishes with its phone number

@@ -86,7 +86,7 @@ def list_unmatched(*, session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Unmatched, Refund.id)
         .outerjoin(Refund, Refund.unmatched_id == Unmatched.id)
-        .where(Unmatched.payment_id.is_(None) | (Unmatched.source != "stk_callback"))
+        .where(Unmatched.payment_id.is_(None) | Unmatched.source.not_in(("stk_callback", "paybill")))
         .order_by(Unmatched.id.desc())
         .limit(500)
     ).all()

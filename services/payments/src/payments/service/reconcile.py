@@ -23,12 +23,14 @@ log = logging.getLogger("payments.service")
 MAX_BACKOFF_SECONDS = 600.0
 
 
-# Whether the money job can have anything to do: an unsettled payment (a queued push, one to reconcile, a card order)
-# or a refund on its way out. Most runs find none: one statement then, instead of a transaction per sweep.
+# Whether the money job can have anything to do: an unsettled payment (a queued push, one to reconcile, a card order),
+# a refund on its way out or Paybill money not credited yet. Most runs find none: one statement then, instead of a
+# transaction per sweep.
 _MONEY_IN_FLIGHT = text(
     "SELECT EXISTS (SELECT FROM payments WHERE status = 'pending') "
     "OR EXISTS (SELECT FROM payments WHERE status = 'unknown') "
-    "OR EXISTS (SELECT FROM refunds WHERE status IN ('approved', 'paying'))"
+    "OR EXISTS (SELECT FROM refunds WHERE status IN ('approved', 'paying')) "
+    "OR EXISTS (SELECT FROM paybill_payments WHERE status IN ('received', 'verified'))"
 )
 
 

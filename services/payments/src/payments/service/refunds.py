@@ -30,7 +30,7 @@ log = logging.getLogger("payments.service")
 
 MAX_PAYOUT_ATTEMPTS = 5
 # Unmatched money that can be refunded, by where it came from: the provider that pays it back.
-UNMATCHED_METHODS = {"stk_callback": "mpesa", "pesapal_ipn": "card"}
+UNMATCHED_METHODS = {"stk_callback": "mpesa", "pesapal_ipn": "card", "paybill": "mpesa"}
 
 
 # --- raising ------------------------------------------------------------------------------------------
@@ -110,7 +110,8 @@ def refund_unmatched(
     *, session: Session, providers: PaymentProviders, unmatched_id: int, admin: Principal
 ) -> Refund:
     """Turn money that settles no payment into a refund (admin), once its provider confirms it really was paid
-    (STK Push Query for M-PESA, GetTransactionStatus for a Pesapal order): lock -> decide -> commit -> query ->
+    (STK Push Query for M-PESA, GetTransactionStatus for a Pesapal order; Paybill money was confirmed by Transaction
+    Status before it was kept as unmatched): lock -> decide -> commit -> query ->
     lock again -> apply. M-PESA money is paid back by B2C to the phone that paid, card money by Pesapal's refund."""
     money = session.get(Unmatched, unmatched_id)
     if money is None:
@@ -121,18 +122,20 @@ def refund_unmatched(
     method = UNMATCHED_METHODS.get(money.source)
     if method is None or money.result_code != 0 or not money.amount or not money.reference:
         raise Conflict("Only a success callback with an amount can be refunded")
+    if money.payment_id is not None and money.source == "paybill":
+        raise Conflict("This money was assigned to an account")
     if method == "mpesa" and not money.phone_number:
         raise Conflict("This money has no phone number to pay back")
     if method == "card" and not money.receipt:
         raise Conflict("This money has no Pesapal confirmation code to refund")
-    reference = money.reference
+    reference, checked = money.reference, money.source == "paybill"  # Transaction Status confirmed Paybill money
     session.rollback()
     provider = providers.get(method)
     try:
-        settlement = provider.check(reference=reference)  # no transaction open
+        settlement = None if checked else provider.check(reference=reference)  # no transaction open
     except ProviderError as exc:
         raise UpstreamUnavailable(f"{provider.name} could not confirm this payment: {exc.message}", 502) from None
-    if settlement is None or not settlement.succeeded:
+    if not checked and (settlement is None or not settlement.succeeded):
         raise Conflict(f"{provider.name} does not confirm that this payment succeeded")
     money = session.get(Unmatched, unmatched_id, with_for_update=True, populate_existing=True)
     assert money is not None

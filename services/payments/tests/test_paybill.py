@@ -1,0 +1,172 @@
+"""The Paybill (M-PESA C2B): customers pay from their phone's menu with an account number. Against the Daraja
+simulator: URLs registered, validation refusing what pays nothing, confirmations never trusted until Transaction
+Status says Completed, money credited once to its booking or invoice, unmatched money refunded or assigned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from jeshstack.testing import wait_for
+
+OWNER, ADMIN = 21, 1
+TOKEN = "paybill-test-token"
+PAYBILL = "174379"
+
+
+def start(stack: Any, billing: dict[str, Any], **extra: Any) -> httpx.Client:
+    client = stack.start(mpesa_c2b_token=TOKEN, billing_url=billing["url"], paybill_status_wait_seconds=0.3, **extra)
+    r = client.post("/api/payments/paybill/register", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    assert TOKEN not in r.text  # the secret segment is never shown
+    return client
+
+
+def pay(stack: Any, account: str, amount: int, phone: str = "254708374149") -> dict[str, Any]:
+    """A customer pays the Paybill from their phone (the simulator plays M-PESA)."""
+    r = stack.sim.client.post("/simulator/c2b/pay", json={
+        "ShortCode": PAYBILL, "CommandID": "CustomerPayBillOnline", "Amount": amount, "Msisdn": phone,
+        "BillRefNumber": account})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def rows(stack: Any) -> list[dict[str, Any]]:
+    with stack.db.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text("SELECT * FROM paybill_payments ORDER BY id"))]
+
+
+def sim_c2b(stack: Any) -> list[dict[str, Any]]:
+    r = stack.sim.client.get("/simulator/c2b")
+    assert r.status_code == 200, r.text
+    return list(r.json()["transactions"])
+
+
+def test_the_paybill_is_public_and_off_without_its_token(stack: Any) -> None:
+    client = stack.start()
+    assert client.get("/api/payments/paybill").json()["data"] == {"enabled": False, "business_number": None}
+    r = client.post("/api/payments/paybill/register", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 409 and "MPESA_C2B_TOKEN" in r.json()["message"]
+    assert client.post("/api/payments/paybill/register", headers=stack.keys.headers(OWNER)).status_code == 403
+    # Nothing at the hooks is kept while the Paybill is off.
+    body = {"TransID": "RKX0000001", "TransAmount": "10.00", "BusinessShortCode": PAYBILL, "BillRefNumber": "JESH-1"}
+    r = client.post(f"/api/payments/hooks/paybill/confirmation/{TOKEN}", json=body)
+    assert r.status_code == 200 and r.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    assert rows(stack) == []
+
+
+def test_a_booking_paid_to_the_paybill_is_checked_then_confirmed_once(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = start(stack, billing)
+    assert client.get("/api/payments/paybill").json()["data"] == {"enabled": True, "business_number": PAYBILL}
+    stack.booking(booking_id, OWNER, total_price=4500)
+
+    pay(stack, f" jesh {booking_id} ", 4500)  # typed loosely: case and spaces do not matter
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    [row] = rows(stack)
+    assert (row["status"], row["amount"], row["phone_number"]) == ("applied", 4500, "254708374149")
+    assert row["msisdn"] != "254708374149" and "*" in row["msisdn"]  # masked, as M-PESA sends it
+    assert event["receipt"] == row["trans_id"] and event["amount"] == 4500 and event["invoice_id"] is None
+    assert event["user_id"] == OWNER and event["method"] == "mpesa"
+
+    # M-PESA repeats the confirmation: nothing more is paid.
+    assert stack.sim.client.post(f"/simulator/c2b/{row['trans_id']}/resend").status_code == 200
+    wait_for(lambda: len([d for t in sim_c2b(stack) for d in t.get("deliveries", [])]) >= 2, what="the resend")
+    assert len(stack.payments(booking_id)) == 1 and len(stack.outbox("PaymentSucceeded", booking_id)) == 1
+    [listed] = stack.admin_get(client, "/api/payments/paybill/payments")
+    assert (listed["status"], listed["booking_id"], listed["account"].strip()) == (
+        "applied", booking_id, f"jesh {booking_id}")
+
+
+def test_validation_refuses_what_pays_nothing_before_money_moves(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    start(stack, billing)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    pay(stack, f"JESH-{booking_id}", 4000)  # not the booking's price
+    pay(stack, "INV-000404", 1000)  # no such invoice
+    pay(stack, "my unit", 1000)  # names nothing
+    settled = wait_for(lambda: (t := sim_c2b(stack)) and all(x["status"] != "pending" for x in t) and t,
+                       what="the simulator to settle")
+    assert {t["status"] for t in settled} == {"rejected"}
+    answers = sorted(t["ResultCode"] for t in settled)
+    assert answers == ["C2B00012", "C2B00012", "C2B00013"], settled
+    assert rows(stack) == [] and stack.payments(booking_id) == []
+
+
+def test_an_invoice_number_pays_the_rental_any_amount(stack: Any, billing: dict[str, Any], booking_id: int) -> None:
+    billing["accounts"]["INV-000123"] = {"id": 123, "number": "INV-000123", "booking_id": booking_id,
+                                         "user_id": OWNER, "total": 3000, "balance": 3000, "status": "open"}
+    start(stack, billing)
+    pay(stack, "inv000123", 1000)
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    assert (event["invoice_id"], event["amount"], event["user_id"]) == (123, 1000, OWNER)
+
+
+def test_a_forged_confirmation_is_never_credited(stack: Any, billing: dict[str, Any], booking_id: int) -> None:
+    client = start(stack, billing)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    forged = {"TransactionType": "Pay Bill", "TransID": "RKF0RG3D01", "TransTime": "20261203101010",
+              "TransAmount": "4500.00", "BusinessShortCode": PAYBILL, "BillRefNumber": f"JESH-{booking_id}",
+              "MSISDN": "2547 ***** 149", "FirstName": "EVE"}
+    assert client.post("/api/payments/hooks/paybill/confirmation/wrong-token", json=forged).status_code == 200
+    assert rows(stack) == []  # not at our URL: ignored
+    other = {**forged, "TransID": "RKF0RG3D02", "BusinessShortCode": "600000"}
+    assert client.post(f"/api/payments/hooks/paybill/confirmation/{TOKEN}", json=other).status_code == 200
+    r = client.post(f"/api/payments/hooks/paybill/confirmation/{TOKEN}", json=forged)
+    assert r.status_code == 200 and r.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    # M-PESA's Transaction Status knows no such receipt: asked a few times, then rejected; never credited.
+    done = wait_for(lambda: (r := {x["trans_id"]: x for x in rows(stack)}) and r["RKF0RG3D01"]["status"] == "rejected"
+                    and r, timeout=20, what="the forged payment rejected")
+    assert done["RKF0RG3D01"]["note"] == "M-PESA knows no such transaction"
+    assert done["RKF0RG3D02"]["status"] == "rejected" and "600000" in done["RKF0RG3D02"]["note"]
+    assert stack.payments(booking_id) == [] and stack.outbox("PaymentSucceeded", booking_id) == []
+
+
+def test_unmatched_paybill_money_is_assigned_or_refunded(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = start(stack, billing)
+    admin = stack.keys.headers(ADMIN, "admin")
+    stack.booking(booking_id, OWNER, total_price=4500)
+    # Our validation URL cannot answer (registered with ResponseType Completed): M-PESA takes whatever is typed.
+    token = stack.sim.client.get("/oauth/v1/generate?grant_type=client_credentials",
+                                 auth=("k", "s")).json()["access_token"]
+    r = stack.sim.client.post("/mpesa/c2b/v2/registerurl", headers={"Authorization": f"Bearer {token}"}, json={
+        "ShortCode": PAYBILL, "ResponseType": "Completed", "ValidationURL": "http://127.0.0.1:9/down",
+        "ConfirmationURL": f"{str(client.base_url).rstrip('/')}/api/payments/hooks/paybill/confirmation/{TOKEN}"})
+    assert r.status_code == 200, r.text
+    pay(stack, "JESH 4X", 4500, phone="254711222333")  # a typing slip
+    pay(stack, "nothing", 700, phone="254722333444")
+    unmatched = wait_for(lambda: (u := [x for x in stack.admin_get(client, "/api/payments/unmatched")
+                                        if x["source"] == "paybill"]) and len(u) == 2 and u,
+                         timeout=15, what="two unmatched Paybill payments")
+    slip = next(u for u in unmatched if u["amount"] == 4500)
+    other = next(u for u in unmatched if u["amount"] == 700)
+    assert slip["phone_number"] == "254711222333" and slip["reference"] == slip["receipt"]
+
+    # The wrong account for it: refused, nothing changes; the right one: paid as if typed right.
+    wrong = client.post(f"/api/payments/unmatched/{slip['id']}/assign", json={"account": "INV-9"}, headers=admin)
+    assert wrong.status_code == 409 and "INV-000009" in wrong.json()["message"]
+    assert client.post(f"/api/payments/unmatched/{slip['id']}/assign", json={"account": "x"},
+                       headers=stack.keys.headers(OWNER)).status_code == 403
+    r = client.post(f"/api/payments/unmatched/{slip['id']}/assign", json={"account": f"JESH-{booking_id}"},
+                    headers=admin)
+    assert r.status_code == 200, r.text
+    assert (r.json()["data"]["booking_id"], r.json()["data"]["amount"]) == (booking_id, 4500)
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    assert event["receipt"] == slip["receipt"]
+    again = client.post(f"/api/payments/unmatched/{slip['id']}/assign", json={"account": f"JESH-{booking_id}"},
+                        headers=admin)
+    assert again.status_code == 409
+    assert client.post(f"/api/payments/unmatched/{slip['id']}/refund", headers=admin).status_code == 409
+    assert [u["id"] for u in stack.admin_get(client, "/api/payments/unmatched") if u["source"] == "paybill"] == [
+        other["id"]]
+
+    # The other is paid back: Transaction Status confirmed it already, so no STK query is needed.
+    refund = client.post(f"/api/payments/unmatched/{other['id']}/refund", headers=admin)
+    assert refund.status_code == 200, refund.text
+    assert (refund.json()["data"]["amount"], refund.json()["data"]["status"]) == (700, "required")
