@@ -249,7 +249,8 @@ def test_an_unsafe_pod_is_reported(staging):
 
 
 def test_a_new_service_gets_its_image_line_in_each_overlay():
-    specs = {**service_specs(), "ghost": {"calls": {}, "secrets": [], "settings": [], "internet": []}}
+    specs = {**service_specs(), "ghost": {"calls": {}, "secrets": [], "optional_secrets": [], "settings": [],
+                                          "internet": []}}
     path = REPO / "deploy" / "k8s" / "overlays" / "production" / "kustomization.yaml"
     text = k8s_generate.overlay_kustomization(path, specs)
     assert text.startswith(path.read_text().partition("\nimages:\n")[0])  # the hand-written part is kept

@@ -178,12 +178,17 @@ def _check_dependencies_and_health(compose: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+# A secret that turns an optional feature on (empty: off), e.g. MPESA_C2B_TOKEN: ${VAR:-} gives it no value either.
+OPTIONAL_SECRETS = frozenset({"MPESA_C2B_TOKEN"})
+
+
 def _check_secrets(compose: Mapping[str, Any]) -> list[str]:
-    """A secret never has a value in the file; it comes from ${VAR:?message}."""
+    """A secret never has a value in the file; it comes from ${VAR:?message} (or ${VAR:-} for an optional one)."""
     problems = []
     for name, service in _services(compose).items():
         for key, value in environment_of(service).items():
-            if SECRET_NAME.search(key) and not REQUIRED_REFERENCE.match(value):
+            optional = key in OPTIONAL_SECRETS and value == f"${{{key}:-}}"
+            if SECRET_NAME.search(key) and not REQUIRED_REFERENCE.match(value) and not optional:
                 problems.append(f"{name}: {key} is a secret and must be given as ${{{key}:?message}}")
             for url_password in re.findall(r"://[^/:@\s]+:([^@\s]+)@", value):
                 if not REQUIRED_REFERENCE.match(url_password):

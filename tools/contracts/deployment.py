@@ -19,13 +19,14 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PASSKEY|(^|_)KEY$|SIGNING_KEY|P
 
 @cache
 def service_specs(path: Path = SERVICES_FILE) -> dict[str, dict[str, Any]]:
-    """deploy/services.yml: name -> {calls, secrets, settings, internet}, with every key present
+    """deploy/services.yml: name -> {calls, secrets, optional_secrets, settings, internet}, with every key present
     (internet: the outside TCP ports it may open; `true` means HTTPS only)."""
     raw = (yaml.safe_load(path.read_text()) or {}).get("services") or {}
     return {
         name: {
             "calls": dict((spec or {}).get("calls") or {}),
             "secrets": list((spec or {}).get("secrets") or []),
+            "optional_secrets": list((spec or {}).get("optional_secrets") or []),
             "settings": list((spec or {}).get("settings") or []),
             "internet": _ports((spec or {}).get("internet", False), (spec or {}).get("internet_ports")),
         }

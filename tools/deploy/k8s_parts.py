@@ -26,8 +26,11 @@ def db_cluster(name: str) -> str:
     return f"{name}-db"
 
 
-def secret_ref(secret: str, key: str) -> dict[str, Any]:
-    return {"secretKeyRef": {"name": secret, "key": key}}
+def secret_ref(secret: str, key: str, *, optional: bool = False) -> dict[str, Any]:
+    ref: dict[str, Any] = {"name": secret, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"secretKeyRef": ref}
 
 
 def settings_ref(key: str, *, optional: bool = False) -> dict[str, Any]:

@@ -56,6 +56,8 @@ def service_env(name: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
         env.append({"name": key, "valueFrom": settings_ref(key)})
     for key in spec["secrets"]:
         env.append({"name": key, "valueFrom": secret_ref(f"jesh-{name}", key)})
+    for key in spec["optional_secrets"]:  # a feature's secret: absent from the Secret, the feature is off
+        env.append({"name": key, "valueFrom": secret_ref(f"jesh-{name}", key, optional=True)})
     for variable, (_key, path) in secret_files(name).items():
         env.append({"name": variable, "value": path})
     return env

@@ -8,6 +8,7 @@ import httpx
 
 DEV_ADMIN_EMAIL = "admin@jesh.local"
 DEV_ADMIN_PASSWORD = "JeshAdmin2026!"
+DEV_PAYBILL_TOKEN = "jesh-dev-paybill-token"
 
 DEMO_UNITS = [
     ("A-101", "small", "1.5m x 1.5m x 2.4m", 3500, "Locker-sized unit for boxes and suitcases"),
@@ -46,3 +47,14 @@ def seed_demo_units(gateway_url: str, token: Callable[[], str], say: Callable[[s
         if response.status_code not in (201, 409):
             raise RuntimeError(f"seeding unit {unit_number} failed: {response.status_code} {response.text}")
     say(f"{len(DEMO_UNITS)} demo units created")
+
+
+def register_paybill(gateway_url: str, token: Callable[[], str], say: Callable[[str], None]) -> None:
+    """Register the Paybill's URLs with (the simulator of) M-PESA, as an admin does once in production."""
+    response = httpx.post(f"{gateway_url}/api/payments/paybill/register",
+                          headers={"Authorization": f"Bearer {token()}"}, timeout=30)
+    if response.status_code == 409:  # the Paybill is off (MPESA_C2B_TOKEN set empty)
+        return
+    if response.status_code != 200:
+        raise RuntimeError(f"registering the Paybill failed: {response.status_code} {response.text}")
+    say(f"Paybill {response.json()['data']['business_number']} registered with the Daraja simulator")

@@ -21,7 +21,7 @@ import httpx
 
 from jeshstack import demo
 from jeshstack.databases import create_database_if_missing, run_migrations, with_db
-from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
+from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, DEV_PAYBILL_TOKEN
 from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_open, wait_for
 from jeshstack.supervision import ManagedProcess, supervise
 
@@ -89,6 +89,8 @@ class Stack:
         self.wait_ready()
         if self.config.seed_demo_units:
             self.seed_demo_units()
+        if not self.env_value("DARAJA_BASE_URL"):  # our simulator: its Paybill sends to us (a real one: an admin's act)
+            demo.register_paybill(self.gateway_url, self.admin_token, self._say)
         self.write_state()
 
     def _say(self, message: str) -> None:
@@ -204,6 +206,9 @@ class Stack:
                 "AT_CALLBACK_TOKEN": self.at_callback_token,
                 "SMTP_URL": self.smtp_url,
                 "PESAPAL_BASE_URL": self.pesapal_url,
+                # The Paybill (customers pay from their phone's menu): payments' URL secret, notifications' number.
+                "MPESA_C2B_TOKEN": self.env_value("MPESA_C2B_TOKEN", DEV_PAYBILL_TOKEN),
+                "PAYBILL_NUMBER": self.env_value("PAYBILL_NUMBER", "174379"),
                 "PUBLIC_BASE_URL": self.env_value("PUBLIC_BASE_URL", self.gateway_url),
                 "ENVIRONMENT": self.env_value("ENVIRONMENT", "development"),
                 # glibc gives every thread its own arena: with a thread pool that multiplies idle memory.
