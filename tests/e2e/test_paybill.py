@@ -1,0 +1,59 @@
+"""The Paybill (M-PESA C2B) through the real gateway: a customer pays from their phone's menu with the account
+number the portal gives them (the Daraja simulator plays M-PESA, the stack registered the URLs at start)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from billing.rules import anniversary
+from jeshstack.testing import wait_for
+from tests.e2e.api import Api, far_future
+from tests.e2e.test_billing import advance, invoices, rent
+
+pytestmark = pytest.mark.e2e
+
+
+def pay_paybill(jesh_stack: Any, account: str, amount: int) -> None:
+    r = httpx.post(f"{jesh_stack.simulator_url}/simulator/c2b/pay", timeout=10, json={
+        "ShortCode": "174379", "CommandID": "CustomerPayBillOnline", "Amount": amount, "Msisdn": "254708374149",
+        "BillRefNumber": account})
+    assert r.status_code == 200, r.text
+
+
+def test_a_booking_paid_to_the_paybill_is_confirmed(jesh_stack: Any, customer: Api, admin: Api,
+                                                    new_unit: Any) -> None:
+    assert customer.get("/api/payments/paybill").json()["data"] == {"enabled": True, "business_number": "174379"}
+    unit = new_unit(monthly_price=3000)
+    r = customer.book(unit["id"], far_future(40), 10)
+    assert r.status_code == 201, r.text
+    booking = r.json()["data"]
+
+    pay_paybill(jesh_stack, f"JESH-{booking['id']}", booking["total_price"] - 1)  # refused by our validation
+    pay_paybill(jesh_stack, f"JESH-{booking['id']}", booking["total_price"])
+    customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
+    c2b = httpx.get(f"{jesh_stack.simulator_url}/simulator/c2b", timeout=10).json()["transactions"]
+    mine = [t for t in c2b if t["BillRefNumber"] == f"JESH-{booking['id']}"]
+    assert sorted(t["status"] for t in mine) == ["completed", "rejected"]
+    [paid] = [t for t in mine if t["status"] == "completed"]
+    listed = wait_for(lambda: [p for p in admin.get("/api/payments/paybill/payments").json()["data"]
+                               if p["receipt"] == paid["TransID"] and p["status"] == "applied"], what="listed")
+    assert listed[0]["booking_id"] == booking["id"]
+
+
+def test_an_invoice_number_pays_the_rental_s_invoice(jesh_stack: Any, customer: Api, admin: Api,
+                                                     new_unit: Any) -> None:
+    unit = new_unit(monthly_price=2500)
+    start = far_future(5)
+    booking = rent(customer, unit, start)
+    advance(admin, booking["id"], anniversary(start, 1, start.day) - timedelta(days=7))  # invoice 2 issued
+    second = wait_for(lambda: (i := invoices(customer, booking["id"])) and len(i) == 2 and i[1], what="invoice 2")
+    assert (second["status"], second["balance"]) == ("open", 2500)
+
+    pay_paybill(jesh_stack, second["number"].lower().replace("-", " "), 2500)  # typed loosely
+    wait_for(lambda: invoices(customer, booking["id"])[1]["status"] == "paid", timeout=20, what="invoice 2 paid")
+    [payment] = invoices(customer, booking["id"])[1]["payments"]
+    assert (payment["amount"], payment["method"]) == (2500, "mpesa")
