@@ -170,3 +170,36 @@ def test_unmatched_paybill_money_is_assigned_or_refunded(
     refund = client.post(f"/api/payments/unmatched/{other['id']}/refund", headers=admin)
     assert refund.status_code == 200, refund.text
     assert (refund.json()["data"]["amount"], refund.json()["data"]["status"]) == (700, "required")
+
+
+def test_a_payment_whose_confirmation_was_lost_is_claimed_by_its_receipt(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = start(stack, billing)
+    admin = stack.keys.headers(ADMIN, "admin")
+    stack.booking(booking_id, OWNER, total_price=4500)
+    pay(stack, f"JESH-{booking_id}", 4500, phone="254708370000")  # M-PESA takes it; its confirmation never comes
+    [lost] = wait_for(lambda: [t for t in sim_c2b(stack) if t["status"] == "completed"], what="the lost payment")
+    assert lost["deliveries"] == [] and rows(stack) == []
+
+    claims = "/api/payments/paybill/claims"
+    bad = client.post(claims, json={"receipt": "NOT A RECEIPT", "account": f"JESH-{booking_id}"}, headers=admin)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "receipt"
+    nothing = client.post(claims, json={"receipt": lost["TransID"], "account": "my unit"}, headers=admin)
+    assert nothing.status_code == 409 and rows(stack) == []
+    assert client.post(claims, json={"receipt": lost["TransID"], "account": f"JESH-{booking_id}"},
+                       headers=stack.keys.headers(OWNER)).status_code == 403
+    r = client.post(claims, json={"receipt": lost["TransID"].lower(), "account": f"JESH-{booking_id}"}, headers=admin)
+    assert r.status_code == 202, r.text
+    assert (r.json()["data"]["status"], r.json()["data"]["amount"]) == ("received", None)
+    event = stack.wait_event("PaymentSucceeded", booking_id)  # M-PESA told the amount: 4500, the booking's price
+    assert (event["amount"], event["receipt"]) == (4500, lost["TransID"])
+    again = client.post(claims, json={"receipt": lost["TransID"], "account": f"JESH-{booking_id}"}, headers=admin)
+    assert again.status_code == 409 and "applied" in again.json()["message"]
+
+    # A receipt M-PESA does not know: asked a few times, rejected, never credited.
+    r = client.post(claims, json={"receipt": "RKN0SUCH01", "account": f"JESH-{booking_id}"}, headers=admin)
+    assert r.status_code == 202
+    wait_for(lambda: {x["trans_id"]: x["status"] for x in rows(stack)}.get("RKN0SUCH01") == "rejected", timeout=20,
+             what="the unknown receipt rejected")
+    assert len(stack.payments(booking_id)) == 1

@@ -26,12 +26,13 @@ from payments.schemas import (
     C2bAnswer,
     C2bRequest,
     CallbackAck,
+    ClaimPaybill,
     PaybillInfo,
     PaybillPaymentView,
     PaybillRegistered,
     PaymentRecord,
 )
-from payments.service import paybill, payment_record
+from payments.service import paybill, paybill_ops, payment_record
 
 log = logging.getLogger("payments.api")
 
@@ -77,7 +78,7 @@ def register_paybill(admin: AdminUser, session: SessionDep, request: Request) ->
                     responses=ERROR_RESPONSES, summary="Money customers sent to the Paybill (admin)")
 def list_paybill_payments(_: AdminUser, session: SessionDep) -> Envelope[list[PaybillPaymentView]]:
     """The latest 200, newest first, each with what became of it."""
-    return Envelope(data=[PaybillPaymentView(**row) for row in paybill.listing(session=session)])
+    return Envelope(data=[PaybillPaymentView(**row) for row in paybill_ops.listing(session=session)])
 
 
 @paybill_router.post("/unmatched/{unmatched_id}/assign", response_model=Envelope[PaymentRecord],
@@ -86,11 +87,29 @@ def assign_unmatched(unmatched_id: int, body: AssignUnmatched, admin: AdminUser,
                      request: Request) -> Envelope[PaymentRecord]:
     """For Paybill money whose account number named nothing (a typing slip): it becomes a payment of the booking or
     invoice named now, exactly as if typed right. 409 when that account cannot take it (a booking's price differs)."""
-    payment_id = paybill.assign(session=session, peers=peers_of(request.app.state), unmatched_id=unmatched_id,
+    payment_id = paybill_ops.assign(session=session, peers=peers_of(request.app.state), unmatched_id=unmatched_id,
                                 typed=body.account, admin=admin)
     payment = session.get(Payment, payment_id)
     assert payment is not None
     return Envelope(data=PaymentRecord(**payment_record(payment)))
+
+
+@paybill_router.post("/paybill/claims", response_model=Envelope[PaybillPaymentView], status_code=202,
+                     responses=ERROR_RESPONSES, summary="Claim a Paybill payment by its M-PESA receipt (admin)")
+def claim_paybill_payment(body: ClaimPaybill, admin: AdminUser, session: SessionDep,
+                          request: Request) -> Envelope[PaybillPaymentView]:
+    """A customer paid the Paybill but nothing came (M-PESA's confirmation was lost): the receipt from their SMS and
+    the account it was for. It is checked with Transaction Status like any other (which tells its amount) and then
+    credited, or rejected when M-PESA does not know it; 202 while that happens (follow it in
+    `/paybill/payments`); 409 when the receipt is known already."""
+    state = request.app.state
+    if state.settings.paybill is None:
+        raise Conflict("The Paybill is off: set MPESA_C2B_TOKEN")
+    row_id, token = paybill_ops.claim(session=session, receipt=body.receipt, typed=body.account,
+                                      paybill=state.settings.paybill, admin=admin)
+    paybill.ask_status(state.providers, body.receipt, token)  # committed: no transaction open
+    [row] = paybill_ops.listing(session=session, paybill_id=row_id)
+    return Envelope(data=PaybillPaymentView(**row))
 
 
 # --- what M-PESA POSTs -----------------------------------------------------------------------------------------

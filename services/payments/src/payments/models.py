@@ -192,7 +192,8 @@ class PaybillPayment(Base):
     trans_id: Mapped[str] = mapped_column(Text, nullable=False, unique=True)  # M-PESA's receipt
     shortcode: Mapped[str] = mapped_column(Text, nullable=False)
     account: Mapped[str] = mapped_column(Text, nullable=False)  # BillRefNumber as the customer typed it
-    amount: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Null only for a payment an operator claimed by its receipt, until Transaction Status tells the amount.
+    amount: Mapped[int | None] = mapped_column(Integer)
     msisdn: Mapped[str | None] = mapped_column(Text)  # masked by M-PESA ("2547 ***** 126")
     payer_name: Mapped[str | None] = mapped_column(Text)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # TransTime

@@ -207,7 +207,7 @@ class PaybillPaymentView(BaseModel):
     id: int
     receipt: str = Field(description="M-PESA's TransID")
     account: str = Field(description="the account number as the customer typed it")
-    amount: int
+    amount: int | None = Field(description="null while a claimed receipt waits for M-PESA to tell it")
     msisdn: str | None = Field(description="the payer's number as M-PESA shows it (masked)")
     payer_name: str | None
     paid_at: datetime | None
@@ -218,6 +218,18 @@ class PaybillPaymentView(BaseModel):
     invoice_id: int | None
     unmatched_id: int | None
     created_at: datetime
+
+
+class ClaimPaybill(BaseModel):
+    """POST /api/payments/paybill/claims: a Paybill payment whose confirmation never came."""
+
+    receipt: str = Field(pattern=r"^[A-Za-z0-9]{10}$", description="the M-PESA receipt in the customer's SMS")
+    account: str = Field(min_length=1, max_length=40, description="JESH-<booking id> or an invoice number")
+
+    @field_validator("receipt")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
 
 
 class AssignUnmatched(BaseModel):

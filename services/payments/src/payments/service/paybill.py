@@ -20,18 +20,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit import audit
-from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
+from jeshkit.errors import UpstreamUnavailable
 from jeshkit.peers import Peer
-from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_status, parse_body, parse_c2b, phone_of_party
-from payments.models import PaybillPayment, Payment, Refund, Unmatched
+from payments.models import PaybillPayment, Payment, Unmatched
 from payments.mpesa import MpesaProvider
 from payments.providers import PaymentProviders, ProviderError
 from payments.service.bookings import locked_booking
@@ -194,6 +191,8 @@ def process_status(*, session: Session, raw: bytes, token: str) -> int | None:
     said = (status.status or "").lower()
     if said == "completed":
         amount = _whole(status.amount)
+        if row.amount is None and amount is not None:  # claimed by an operator: M-PESA tells the amount
+            row.amount = amount
         if (status.receipt is not None and status.receipt != row.trans_id) or amount != row.amount:
             _reject(row, f"M-PESA reports {status.receipt or row.trans_id} of KES {status.amount}, "
                          f"not KES {row.amount}")
@@ -222,6 +221,7 @@ def apply(*, session: Session, peers: Peers, row_id: int) -> bool:
         session.rollback()
         return True
     account, amount = row.account, row.amount
+    assert amount is not None  # verified: M-PESA told it
     try:
         target = resolve(session, peers, account, amount)
     except UpstreamUnavailable as exc:
@@ -246,16 +246,17 @@ def apply(*, session: Session, peers: Peers, row_id: int) -> bool:
         row.unmatched_id = unmatched[0] if unmatched else None
         log.warning("Paybill payment %s is unmatched: %s", row.trans_id, target.reason)
     else:
-        row.status, row.payment_id = "applied", _credit(session, row, target)
+        row.status, row.payment_id = "applied", credit(session, row, target)
     row.updated_at = datetime.now(UTC)
     session.commit()
     return True
 
 
-def _credit(session: Session, row: PaybillPayment, target: Target) -> int:
+def credit(session: Session, row: PaybillPayment, target: Target) -> int:
     """A success payment of the target for the Paybill money, and its PaymentSucceeded (in the caller's
     transaction)."""
     now = datetime.now(UTC)
+    assert row.amount is not None
     payment = Payment(
         booking_id=target.booking_id, invoice_id=target.invoice_id, user_id=target.user_id, method="mpesa",
         amount=row.amount, status="success", phone_number=row.phone_number, account_reference=target.account,
@@ -271,36 +272,6 @@ def _credit(session: Session, row: PaybillPayment, target: Target) -> int:
     )
     log.info("Paybill payment %s of KES %s paid %s", row.trans_id, row.amount, target.account)
     return payment.id
-
-
-def assign(*, session: Session, peers: Peers, unmatched_id: int, typed: str, admin: Principal) -> int:
-    """An operator puts unmatched Paybill money (a mistyped account number) on the right booking or invoice; the
-    payment's id. The amount must still fit (a booking's price)."""
-    money = session.get(Unmatched, unmatched_id)
-    if money is None:
-        raise NotFound("Unmatched payment not found")
-    if money.source != "paybill" or not money.amount:
-        raise Conflict("Only money paid to the Paybill can be assigned to an account")
-    amount = money.amount
-    target = resolve(session, peers, typed, amount)
-    if isinstance(target, Miss):
-        raise Conflict(f"That account cannot take this money: {target.reason}")
-    money = session.get(Unmatched, unmatched_id, with_for_update=True, populate_existing=True)
-    row = session.scalars(
-        select(PaybillPayment).where(PaybillPayment.unmatched_id == unmatched_id).with_for_update()
-    ).first()
-    refunded = session.scalar(select(Refund.id).where(Refund.unmatched_id == unmatched_id))
-    if money is None or row is None or money.payment_id is not None or row.status != "unmatched" or refunded:
-        session.rollback()
-        raise Conflict("This money was already assigned or refunded")
-    payment_id = _credit(session, row, target)
-    row.status, row.payment_id, row.updated_at = "applied", payment_id, datetime.now(UTC)
-    row.note = f"assigned to {target.account} by an operator (typed {row.account!r})"
-    money.payment_id, money.booking_id = payment_id, target.booking_id
-    audit.record(session, admin, "unmatched.assigned", f"payment:{payment_id}",
-                 {"unmatched_id": unmatched_id, "account": target.account, "amount": amount})
-    session.commit()
-    return payment_id
 
 
 # --- the money job ----------------------------------------------------------------------------------------------
@@ -336,20 +307,3 @@ def settle_paybill(*, session_factory: sessionmaker[Session], providers: Payment
                 break
             done += 1
     return done
-
-
-def listing(*, session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    """The latest Paybill payments, newest first (admin)."""
-    rows = session.execute(
-        select(PaybillPayment, Payment.booking_id, Payment.invoice_id)
-        .outerjoin(Payment, Payment.id == PaybillPayment.payment_id)
-        .order_by(PaybillPayment.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        {"id": p.id, "receipt": p.trans_id, "account": p.account, "amount": p.amount, "msisdn": p.msisdn,
-         "payer_name": p.payer_name, "paid_at": p.paid_at, "status": p.status, "note": p.note,
-         "payment_id": p.payment_id, "booking_id": booking_id, "invoice_id": invoice_id,
-         "unmatched_id": p.unmatched_id, "created_at": p.created_at}
-        for p, booking_id, invoice_id in rows
-    ]
