@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
 
 from jeshstack.testing import wait_for
+from payments.service import finish_erasures
 
 OWNER, STRANGER, ADMIN = 11, 12, 1
 PROMPT = "/api/payments/mpesa/prompt"
@@ -190,3 +192,32 @@ def strip(row: dict[str, Any]) -> dict[str, Any]:
     """A row without what erasure may change (and the timestamps an UPDATE moves)."""
     gone = ("phone_number", "payload", "details", "updated_at")
     return {k: v for k, v in row.items() if k not in gone}
+
+
+def test_money_in_flight_keeps_its_phone_only_until_it_settles(stack: Any) -> None:
+    stack.start()
+    pending = payment(stack, OWNER, 801, "pending", checkout_request_id="ws_CO_in_flight")
+    settled = payment(stack, OWNER, 802, "success", receipt="RKS1")
+    theirs = payment(stack, STRANGER, 803, "pending", checkout_request_id="ws_CO_theirs")
+    factory = sessionmaker(stack.db)
+    assert finish_erasures(factory) == 0  # nobody waits
+
+    event = erased(stack, OWNER)
+    wait_for(lambda: applied(stack, event), what="CustomerErased applied")
+    phones = {r["id"]: r["phone_number"] for r in rows(stack, "payments")}
+    assert phones[settled] is None and phones[pending] == "254708374149"  # the prompt may still be answered
+    assert [r["user_id"] for r in rows_by_key(stack, "erased_customers")] == [OWNER]
+    assert finish_erasures(factory) == 0  # still in flight: nothing changes
+    assert {r["id"]: r["phone_number"] for r in rows(stack, "payments")}[pending] == "254708374149"
+
+    with stack.db.begin() as conn:  # the money settles
+        conn.execute(text("UPDATE payments SET status = 'success', receipt = 'RKS2' WHERE id = :id"), {"id": pending})
+    assert finish_erasures(factory) == 1
+    phones = {r["id"]: r["phone_number"] for r in rows(stack, "payments")}
+    assert phones[pending] is None and phones[theirs] == "254708374149"  # somebody else's stays
+    assert rows_by_key(stack, "erased_customers") == [] and finish_erasures(factory) == 0
+
+
+def rows_by_key(stack: Any, table: str) -> list[dict[str, Any]]:
+    with stack.db.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {table}"))]

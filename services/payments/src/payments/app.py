@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "refunds by B2C or Pesapal",
         routers=[router, invoices_router, card_router, paybill_router, holds_router(service.customer_holds)],
         handlers=handlers(settings),
-        jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money)],
+        jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money),
+              PeriodicJob("finish-erasures", 60.0, service.finish_erasures)],
         on_startup=on_startup,
     )

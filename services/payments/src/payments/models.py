@@ -210,6 +210,15 @@ class PaybillPayment(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+class ErasedCustomer(Base):
+    """A customer auth erased while money of theirs was still in flight: their phone numbers go once it settles."""
+
+    __tablename__ = "erased_customers"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class DarajaToken(Base):
     """The one Daraja OAuth token all replicas share (see payments.token_store); a single row, id 1."""
 

@@ -3,7 +3,7 @@ it causes, and none calls Daraja or a peer service with a transaction or a row l
 
 from payments.service.bookings import locked_booking, remember_booking
 from payments.service.callbacks import apply_stk_callback, process_stk_callback
-from payments.service.erasure import customer_holds, erase_customer
+from payments.service.erasure import customer_holds, erase_customer, finish_erasures
 from payments.service.initiate import initiate_invoice_payment, initiate_payment, send_queued_pushes
 from payments.service.queries import (
     list_payments,
@@ -30,6 +30,7 @@ __all__ = [
     "approve_refund",
     "customer_holds",
     "erase_customer",
+    "finish_erasures",
     "initiate_invoice_payment",
     "initiate_payment",
     "list_payments",

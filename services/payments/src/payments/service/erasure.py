@@ -6,19 +6,23 @@ The person's rows are their payments (by their own user_id), the refunds owed to
 unmatched money, through the payment or payments' copy of the booking) and the unmatched money tied to those
 payments and bookings. Their phone numbers go, with the payer's number and name inside stored callbacks and the
 phone of an operator's prompt in the audit log; amounts, receipts, statuses, dates and ids stay (financial records).
-Money still in flight keeps its phone number: a queued push is sent to it, a refund is paid back to it.
+Money still in flight keeps its phone number (a queued push is sent to it, a refund is paid back to it) until it
+settles: such a customer is noted (`erased_customers`) and finish_erasures removes the rest then.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit.db import autocommit
 from jeshkit.internal import Hold
-from payments.models import UNSETTLED, Booking, PaybillPayment, Payment, Refund, Unmatched
+from payments.models import UNSETTLED, Booking, ErasedCustomer, PaybillPayment, Payment, Refund, Unmatched
 
 log = logging.getLogger("payments.service")
 
@@ -87,9 +91,37 @@ def erase_customer(session: Session, *, user_id: int) -> None:
             msisdn=None, payer_name=None, phone_number=None,
             payload=without_personal_data(payload) if payload is not None else None))
     session.execute(_PROMPTS_OF, {"user_id": user_id})
-    for hold in customer_holds(session=session, user_id=user_id):
-        # auth asked for the holds first, so only a race gets here: the money finishes with its phone number
-        log.warning("customer %s erased with money in flight (%s); its phone number is kept", user_id, hold.detail)
+    held = customer_holds(session=session, user_id=user_id)
+    for hold in held:
+        # auth asked for the holds first, so only a race gets here: the money finishes with its phone number, which
+        # finish_erasures removes once it has
+        log.warning("customer %s erased with money in flight (%s); its phone number goes once it settles", user_id,
+                    hold.detail)
+    if held:
+        session.execute(insert(ErasedCustomer).values(user_id=user_id, erased_at=datetime.now(UTC))
+                        .on_conflict_do_nothing())
+    else:
+        session.execute(delete(ErasedCustomer).where(ErasedCustomer.user_id == user_id))
+
+
+_ERASURES_WAITING = text("SELECT EXISTS (SELECT FROM erased_customers)")
+
+
+def finish_erasures(session_factory: sessionmaker[Session]) -> int:
+    """The erasures money in flight held back: each customer whose money has all settled since loses the phone numbers
+    it kept (claimed with SKIP LOCKED, whichever replica). One cheap statement when there is none."""
+    with session_factory() as session, autocommit(session) as connection:
+        if not connection.execute(_ERASURES_WAITING).scalar():
+            return 0
+    finished = 0
+    with session_factory() as session:
+        waiting = session.scalars(select(ErasedCustomer).with_for_update(skip_locked=True)).all()
+        for customer in waiting:
+            if not customer_holds(session=session, user_id=customer.user_id):
+                erase_customer(session, user_id=customer.user_id)  # settled now: nothing holds it, the row goes
+                finished += 1
+        session.commit()
+    return finished
 
 
 def without_personal_data(value: Any) -> Any:
