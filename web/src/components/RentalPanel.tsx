@@ -10,6 +10,7 @@ import { formatKES } from "../lib/money";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
 import { Price } from "./Price";
 import { MpesaPay } from "./MpesaPay";
+import { PaybillHowTo } from "./PaybillHowTo";
 import { StageBadge } from "./StageBadge";
 import { Alert, ErrorAlert, Spinner, StatusBadge, TextField } from "./ui";
 
@@ -194,14 +195,18 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
                     }}
                     onPaid={() => paid(inv)} />
                 ) : (
-                  <div className="actions">
-                    <button type="button" className="btn btn-mpesa" onClick={() => setPaying(inv.id)}>
-                      {t("rental.payNow")}<span className="sr-only"> {inv.number}</span>
-                    </button>
-                    <button type="button" className="btn btn-ghost" disabled={cardBusy === inv.id} onClick={() => void payByCard(inv)}>
-                      {t("rental.payCard")}<span className="sr-only"> {inv.number}</span>
-                    </button>
-                  </div>
+                  <>
+                    <div className="actions">
+                      <button type="button" className="btn btn-mpesa" onClick={() => setPaying(inv.id)}>
+                        {t("rental.payNow")}<span className="sr-only"> {inv.number}</span>
+                      </button>
+                      <button type="button" className="btn btn-ghost" disabled={cardBusy === inv.id} onClick={() => void payByCard(inv)}>
+                        {t("rental.payCard")}<span className="sr-only"> {inv.number}</span>
+                      </button>
+                    </div>
+                    <PaybillHowTo target={{ invoice: inv.number }} amount={inv.balance}
+                      onCheck={() => Promise.all([invoices.reload(), account.reload()])} />
+                  </>
                 ))}
               </li>
             ))}

@@ -98,6 +98,7 @@ const BADGE: Record<string, string> = {
   required: "warn", approved: "info", paying: "info", paid: "ok",
   queued: "muted", sent: "info", delivered: "ok",
   active: "ok", suspended: "bad", ended: "muted", "invoice-open": "warn", "invoice-paid": "ok", "invoice-void": "muted",
+  received: "muted", verified: "info", applied: "ok", unmatched: "warn", rejected: "bad", // Paybill money
 };
 
 const REFUND_LABELS: Record<string, string> = {

@@ -10,6 +10,7 @@ import { formatKES } from "../lib/money";
 import { paidWith } from "../lib/paymentMethod";
 import { MpesaPay } from "../components/MpesaPay";
 import { RentalPanel } from "../components/RentalPanel";
+import { PaybillHowTo } from "../components/PaybillHowTo";
 import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
 
 function useCountdown(iso: string | null | undefined): number {
@@ -153,6 +154,12 @@ export function BookingPage() {
             {payment.loading && payment.data === undefined ? <Spinner label={t("common.loading")} /> : (
               <MpesaPay bookingId={booking.id} amount={booking.total_price} resume={paymentPending}
                 onPaid={() => { setPaid(true); void bookings.reload(); }} onFailed={() => void bookings.reload()} />
+            )}
+            {!paid && (
+              // Paid from the phone's menu, the page hears of it only by looking: the button reads the payment again
+              // (once it shows paid, the booking is read until it is confirmed, as after a prompt).
+              <PaybillHowTo target={{ booking: booking.id }} amount={booking.total_price}
+                onCheck={() => Promise.all([payment.reload(), bookings.reload()])} />
             )}
             {!paid && (
               <div className="or-card">

@@ -11,6 +11,7 @@ import { displayPhone } from "../lib/phone";
 import { useLoad } from "../lib/useLoad";
 import { useReloadWhile } from "../lib/useReloadWhile";
 import { LazyChunk } from "../components/LazyChunk";
+import { PaybillHowTo } from "../components/PaybillHowTo";
 import { Alert, ErrorAlert, Spinner } from "../components/ui";
 import { NotFoundPage } from "./NotFoundPage";
 
@@ -166,6 +167,7 @@ function InvoiceDocument({ invoice: inv, reload }: { invoice: Invoice; reload: (
           <h2 id="invoice-pay">{t("invoice.payTitle")}</h2>
           <p className="muted">{t("invoice.payText")}</p>
           <Link to={`/bookings/${inv.booking_id}`} className="btn btn-mpesa">{t("invoice.payLink")}</Link>
+          <PaybillHowTo target={{ invoice: inv.number }} amount={inv.balance} onCheck={reload} />
         </section>
       )}
       {(promptable || prompting) && (

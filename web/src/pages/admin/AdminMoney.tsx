@@ -6,13 +6,15 @@ import { useLoad } from "../../lib/useLoad";
 import { formatInstant } from "../../lib/dates";
 import { displayPhone } from "../../lib/phone";
 import { Price } from "../../components/Price";
-import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
+import { Alert, ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
+import { AssignUnmatched, PaybillSection, usePaybillPayments } from "./PaybillMoney";
 
 const REFUND_STATUSES = ["required", "approved", "paying", "paid", "failed"] as const;
 type RefundStatus = (typeof REFUND_STATUSES)[number];
 
-/** Money that needs an operator: refunds to approve, money that matched nothing, payments M-PESA never settled. */
+/** Money that needs an operator: refunds to approve, money that matched nothing (Paybill money put on the right
+ *  account), what customers sent to the Paybill. */
 export function AdminMoney() {
   const { t, lang } = useI18n();
   const [params, setParams] = useSearchParams();
@@ -31,6 +33,8 @@ export function AdminMoney() {
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<number | null>(null);
   const [unmatchedError, setUnmatchedError] = useState<ApiError | null>(null);
+  const [assigned, setAssigned] = useState<string | null>(null);
+  const paybill = usePaybillPayments();
 
   const approve = async (id: number) => {
     setBusy(id);
@@ -46,6 +50,7 @@ export function AdminMoney() {
   const refundUnmatched = async (id: number) => {
     setBusy(-id);
     setUnmatchedError(null);
+    setAssigned(null);
     const { error: err, response } = await api.POST("/api/payments/unmatched/{unmatched_id}/refund", {
       params: { path: { unmatched_id: id } },
     });
@@ -106,6 +111,7 @@ export function AdminMoney() {
         <h2 id="unmatched">{t("money.unmatched")}</h2>
         <p className="muted">{t("money.unmatchedSub")}</p>
         <ErrorAlert error={unmatchedError ?? unmatched.error} />
+        {assigned && <Alert kind="success">{assigned}</Alert>}
         {unmatched.data?.length === 0 ? <p className="empty">{t("money.noUnmatched")}</p> : (
           <ul className="list">
             {unmatched.data?.map((u) => (
@@ -121,9 +127,18 @@ export function AdminMoney() {
                 <div className="list-side">
                   {u.amount !== null && <Price amount={u.amount} />}
                   {u.refund_id ? <span className="muted">{t("money.refundNo", { id: u.refund_id })}</span> : (
-                    <button type="button" className="btn btn-small btn-secondary" disabled={busy === -u.id} onClick={() => refundUnmatched(u.id)}>
-                      {t("money.toRefund")}<span className="sr-only"> {u.receipt ?? u.reference ?? `#${u.id}`}</span>
-                    </button>
+                    <>
+                      {u.source === "paybill" && (
+                        <AssignUnmatched unmatchedId={u.id} label={u.receipt ?? u.reference ?? `#${u.id}`}
+                          onAssigned={async (message) => {
+                            setAssigned(message);
+                            await Promise.all([unmatched.reload(), paybill.reload()]);
+                          }} />
+                      )}
+                      <button type="button" className="btn btn-small btn-secondary" disabled={busy === -u.id} onClick={() => refundUnmatched(u.id)}>
+                        {t("money.toRefund")}<span className="sr-only"> {u.receipt ?? u.reference ?? `#${u.id}`}</span>
+                      </button>
+                    </>
                   )}
                 </div>
               </li>
@@ -131,6 +146,7 @@ export function AdminMoney() {
           </ul>
         )}
       </section>
+      <PaybillSection payments={paybill} />
     </div>
   );
 }

@@ -1,0 +1,152 @@
+"""The Paybill (M-PESA C2B): the operator registers its URLs with M-PESA from the console; a customer books a unit,
+reads on the booking page how to pay from the phone's menu (business number, account JESH-<id>, the exact amount),
+pays that way (the Daraja simulator) and sees the booking confirmed with "I have paid: check again"; the operator
+sees the money applied in the console's Paybill list. Money sent with a mistyped account number is unmatched: the
+operator is refused an account that cannot take it (the server's reason shown) and assigns it to the customer's other
+pending booking of the same price, which is then confirmed."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect
+
+from jeshstack.testing import wait_for
+from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, assert_no_sideways_scroll, register_customer
+
+PAYBILL = "174379"  # the stack's PAYBILL (the sandbox shortcode)
+PAYER = "254708374149"
+PRICE = 4500
+
+
+def _log_in(page: Any, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/bookings$"))
+
+
+def _pay(simulator: str, account: str, amount: int) -> str:
+    """A customer pays the Paybill from their phone's menu; M-PESA's receipt (TransID) of it."""
+    r = httpx.post(f"{simulator}/simulator/c2b/pay", timeout=30, json={
+        "ShortCode": PAYBILL, "CommandID": "CustomerPayBillOnline", "Amount": amount, "Msisdn": PAYER,
+        "BillRefNumber": account})
+    assert r.status_code == 200, r.text
+    rows = httpx.get(f"{simulator}/simulator/c2b", timeout=30).json()["transactions"]
+    return str([t for t in rows if t["BillRefNumber"] == account][-1]["TransID"])
+
+
+def _paybill_status(admin: Any, receipt: str) -> str | None:
+    rows = admin.client.get("/api/payments/paybill/payments").json()["data"]
+    return next((str(p["status"]) for p in rows if p["receipt"] == receipt), None)
+
+
+def _without_external_validation(simulator: str) -> None:
+    """M-PESA as Safaricom has a paybill unless asked otherwise: no validation request, every payment completes (so
+    a mistyped account number is money payments must hold). Payments' validation URL is replaced, in the simulator
+    only, by one that cannot answer, with ResponseType Completed; the operator's registration puts it back."""
+    registration = next(r for r in httpx.get(f"{simulator}/simulator/c2b", timeout=30).json()["registrations"]
+                        if r["ShortCode"] == PAYBILL)
+    token = httpx.get(f"{simulator}/oauth/v1/generate", params={"grant_type": "client_credentials"},
+                      auth=("browser-test-paybill", "not-payments"), timeout=30).json()["access_token"]
+    r = httpx.post(f"{simulator}/mpesa/c2b/v2/registerurl", timeout=30, headers={"Authorization": f"Bearer {token}"},
+                   json={"ShortCode": PAYBILL, "ResponseType": "Completed",
+                         "ConfirmationURL": registration["ConfirmationURL"],
+                         "ValidationURL": f"{simulator}/healthz"})  # a POST there is refused: no usable answer
+    assert r.status_code == 200, r.text
+
+
+def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_mistyped_money(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str, portal_stack: Any
+) -> None:
+    simulator = str(portal_stack.simulator_url)
+    assert httpx.get(f"{portal}/api/payments/paybill", timeout=30).json()["data"] == {
+        "enabled": True, "business_number": PAYBILL}
+    first_unit, second_unit = admin_api.unit(price=PRICE), admin_api.unit(price=PRICE)
+    customer = register_customer(portal, name="Atieno Odhiambo")
+    mine = httpx.Client(base_url=portal, headers={"Authorization": f"Bearer {customer['token']}"}, timeout=30)
+
+    # The operator registers the Paybill's URLs with M-PESA (once per paybill in production).
+    desk = new_page(DESKTOP)
+    admin_logs_in(desk)
+    desk.get_by_role("link", name="Money").click()
+    desk.get_by_role("button", name="Register Paybill URLs with M-PESA").click()
+    expect(desk.get_by_role("status").filter(has_text="M-PESA registered Paybill")).to_contain_text(
+        f"M-PESA registered Paybill {PAYBILL}: Success")
+
+    # The customer books; the booking page says how to pay from the phone's menu.
+    page = new_page(PHONE)
+    _log_in(page, customer["email"], customer["password"])
+    page.goto(f"/units/{first_unit['id']}")
+    page.get_by_role("button", name="Reserve and continue to payment").click()
+    expect(page).to_have_url(re.compile(r"/bookings/\d+$"))
+    booking_id = int(page.url.rsplit("/", 1)[1])
+    booking = next(b for b in mine.get("/api/bookings").json()["data"] if b["id"] == booking_id)
+    assert booking["total_price"] == PRICE, booking
+    how = page.get_by_role("region", name="Or pay from your phone")
+    expect(how).to_contain_text("M-PESA → Lipa na M-PESA → Paybill")
+    expect(how.locator("div").filter(has_text="Business number")).to_contain_text(PAYBILL)
+    expect(how.locator("div").filter(has_text="Account number")).to_contain_text(f"JESH-{booking_id}")
+    expect(how.locator("div").filter(has_text="Amount")).to_contain_text("KES 4,500")
+    check_page(page, "90-booking-paybill-phone")
+    assert_no_sideways_scroll(page)
+
+    # Paid from the phone: payments checks it with M-PESA, then the customer looks again and sees it confirmed.
+    receipt = _pay(simulator, f"JESH-{booking_id}", PRICE)
+    wait_for(lambda: _paybill_status(admin_api, receipt) == "applied", timeout=30, what="the Paybill money applied")
+    page.get_by_role("button", name="I have paid: check again").click()
+    expect(page.get_by_text("Booking confirmed")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text(receipt)
+
+    # The operator sees it applied in the Paybill list, with a link to the booking.
+    desk.reload()
+    row = desk.locator(f'tr[data-receipt="{receipt}"]')
+    expect(row).to_contain_text("Applied")
+    expect(row).to_contain_text(f"JESH-{booking_id}")
+    expect(row).to_contain_text("KES 4,500")
+    expect(row.get_by_role("link", name=f"Booking #{booking_id}")).to_have_attribute("href", f"/bookings/{booking_id}")
+
+    # A second booking of the same price, and money for it sent with a mistyped account number.
+    start, end = date.fromisoformat(booking["start_date"]), date.fromisoformat(booking["end_date"])
+    r = mine.post("/api/bookings", json={"unit_id": second_unit["id"], "start_date": start.isoformat(),
+                                         "end_date": end.isoformat()})
+    assert r.status_code == 201, r.text
+    second_id = int(r.json()["data"]["id"])
+    assert r.json()["data"]["total_price"] == PRICE
+    try:
+        _without_external_validation(simulator)
+        mistyped = _pay(simulator, "JESH 9x", PRICE)
+        wait_for(lambda: _paybill_status(admin_api, mistyped) == "unmatched", timeout=30, what="the unmatched money")
+    finally:
+        assert admin_api.client.post("/api/payments/paybill/register").status_code == 200
+
+    desk.reload()
+    item = desk.locator("li.card").filter(has_text=mistyped)
+    expect(item).to_contain_text("Paybill account 'JESH 9x'")
+    expect(item).to_contain_text("KES 4,500")
+    expect(desk.locator(f'tr[data-receipt="{mistyped}"]')).to_contain_text("Unmatched")
+    item.get_by_role("button", name=re.compile(r"^Assign to account")).click()
+    item.get_by_label("Account number").fill("INV-999999")
+    check_page(desk, "91-console-paybill-assign-desktop")
+    item.get_by_role("button", name="Assign", exact=True).click()
+    expect(item.get_by_role("alert")).to_contain_text("That account cannot take this money: there is no invoice")
+    item.get_by_label("Account number").fill(f"jesh-{second_id}")
+    item.get_by_role("button", name="Assign", exact=True).click()
+    expect(desk.get_by_role("status").filter(has_text="Assigned to")).to_contain_text(
+        f"Assigned to JESH-{second_id}: receipt {mistyped}")
+    expect(item).to_have_count(0)
+    row = desk.locator(f'tr[data-receipt="{mistyped}"]')
+    expect(row).to_contain_text("Applied")
+    expect(row.get_by_role("link", name=f"Booking #{second_id}")).to_be_visible()
+
+    # The customer's other booking is confirmed by it.
+    wait_for(lambda: next(b for b in mine.get("/api/bookings").json()["data"] if b["id"] == second_id)["status"]
+             == "confirmed", timeout=30, what="the second booking confirmed")
+    page.goto(f"/bookings/{second_id}")
+    expect(page.get_by_text("Booking confirmed")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text(mistyped)
+    mine.close()
