@@ -159,6 +159,13 @@ def test_unmatched_paybill_money_is_assigned_or_refunded(
     assert (r.json()["data"]["booking_id"], r.json()["data"]["amount"]) == (booking_id, 4500)
     event = stack.wait_event("PaymentSucceeded", booking_id)
     assert event["receipt"] == slip["receipt"]
+    stack.event_bus.publish("BookingConfirmed", {  # as booking answers that payment
+        "booking_id": booking_id, "user_id": OWNER, "unit_id": 7, "start_date": "2030-01-01",
+        "end_date": "2030-02-01", "total_price": 4500})
+    wait_for(lambda: stack.booking_row(booking_id)["status"] == "confirmed", what="the booking confirmed")
+    paid = client.post(f"/api/payments/unmatched/{other['id']}/assign", json={"account": f"JESH-{booking_id}"},
+                       headers=admin)
+    assert paid.status_code == 409 and "paid already" in paid.json()["message"]
     again = client.post(f"/api/payments/unmatched/{slip['id']}/assign", json={"account": f"JESH-{booking_id}"},
                         headers=admin)
     assert again.status_code == 409
