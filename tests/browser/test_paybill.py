@@ -3,7 +3,8 @@ reads on the booking page how to pay from the phone's menu (business number, acc
 pays that way (the Daraja simulator) and sees the booking confirmed with "I have paid: check again"; the operator
 sees the money applied in the console's Paybill list. Money sent with a mistyped account number is unmatched: the
 operator is refused an account that cannot take it (the server's reason shown) and assigns it to the customer's other
-pending booking of the same price, which is then confirmed."""
+pending booking of the same price, which is then confirmed. A payment whose confirmation never came is claimed by the
+operator with the receipt from the customer's SMS."""
 
 from __future__ import annotations
 
@@ -30,10 +31,10 @@ def _log_in(page: Any, email: str, password: str) -> None:
     expect(page).to_have_url(re.compile(r"/bookings$"))
 
 
-def _pay(simulator: str, account: str, amount: int) -> str:
+def _pay(simulator: str, account: str, amount: int, payer: str = PAYER) -> str:
     """A customer pays the Paybill from their phone's menu; M-PESA's receipt (TransID) of it."""
     r = httpx.post(f"{simulator}/simulator/c2b/pay", timeout=30, json={
-        "ShortCode": PAYBILL, "CommandID": "CustomerPayBillOnline", "Amount": amount, "Msisdn": PAYER,
+        "ShortCode": PAYBILL, "CommandID": "CustomerPayBillOnline", "Amount": amount, "Msisdn": payer,
         "BillRefNumber": account})
     assert r.status_code == 200, r.text
     rows = httpx.get(f"{simulator}/simulator/c2b", timeout=30).json()["transactions"]
@@ -66,7 +67,7 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     simulator = str(portal_stack.simulator_url)
     assert httpx.get(f"{portal}/api/payments/paybill", timeout=30).json()["data"] == {
         "enabled": True, "business_number": PAYBILL}
-    first_unit, second_unit = admin_api.unit(price=PRICE), admin_api.unit(price=PRICE)
+    first_unit, second_unit, third_unit = (admin_api.unit(price=PRICE) for _ in range(3))
     customer = register_customer(portal, name="Atieno Odhiambo")
     mine = httpx.Client(base_url=portal, headers={"Authorization": f"Bearer {customer['token']}"}, timeout=30)
 
@@ -149,4 +150,24 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     page.goto(f"/bookings/{second_id}")
     expect(page.get_by_text("Booking confirmed")).to_be_visible()
     expect(page.locator(".facts")).to_contain_text(mistyped)
+
+    # A payment whose confirmation M-PESA never sends (a phone ending 0000 in the simulator): the customer shows the
+    # SMS's receipt at the desk, the operator claims it, M-PESA is asked and the booking is confirmed.
+    r = mine.post("/api/bookings", json={"unit_id": third_unit["id"], "start_date": start.isoformat(),
+                                         "end_date": end.isoformat()})
+    assert r.status_code == 201, r.text
+    third_id = int(r.json()["data"]["id"])
+    lost = _pay(simulator, f"JESH-{third_id}", PRICE, payer="254708370000")
+    wait_for(lambda: next(t for t in httpx.get(f"{simulator}/simulator/c2b", timeout=30).json()["transactions"]
+                          if t["TransID"] == lost)["status"] == "completed", what="M-PESA to complete the payment")
+    assert _paybill_status(admin_api, lost) is None  # its confirmation never came
+    claim = desk.locator("form").filter(has_text="A customer paid but nothing came")
+    claim.get_by_label("M-PESA receipt").fill(lost.lower())
+    claim.get_by_label("Account number").fill(f"JESH-{third_id}")
+    claim.get_by_role("button", name="Check with M-PESA").click()
+    expect(claim.get_by_role("status")).to_contain_text(f"Receipt {lost} is being checked with M-PESA")
+    wait_for(lambda: next(b for b in mine.get("/api/bookings").json()["data"] if b["id"] == third_id)["status"]
+             == "confirmed", timeout=30, what="the claimed payment confirming the third booking")
+    desk.reload()
+    expect(desk.locator(f'tr[data-receipt="{lost}"]')).to_contain_text("Applied")
     mine.close()

@@ -28,6 +28,7 @@ export function PaybillSection({ payments }: { payments: ReturnType<typeof usePa
       <h2 id="paybill">{t("money.paybill")}</h2>
       <p className="muted">{t("money.paybillSub")}</p>
       <RegisterPaybill />
+      <ClaimPaybill onClaimed={payments.reload} />
       <ErrorAlert error={payments.error} />
       {payments.loading && !payments.data ? <Spinner label={t("common.loading")} /> : payments.data?.length === 0 ? (
         <p className="empty">{t("money.noPaybill")}</p>
@@ -110,6 +111,51 @@ function RegisterPaybill() {
         </Alert>
       )}
     </div>
+  );
+}
+
+/** POST /api/payments/paybill/claims: a customer shows the M-PESA SMS of a payment whose confirmation never came. */
+function ClaimPaybill({ onClaimed }: { onClaimed: () => Promise<unknown> | void }) {
+  const { t } = useI18n();
+  const [receipt, setReceipt] = useState("");
+  const [account, setAccount] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const { data, error: err, response } = await api.POST("/api/payments/paybill/claims", {
+      body: { receipt: receipt.trim(), account: account.trim() },
+    });
+    setBusy(false);
+    if (!data) {
+      setError(errorOf(err, response.status));
+      return;
+    }
+    setDone(t("money.claimed", { receipt: data.data.receipt }));
+    setReceipt("");
+    setAccount("");
+    await onClaimed();
+  };
+  return (
+    <form className="card stack-sm" onSubmit={submit} aria-labelledby="paybill-claim">
+      <h3 id="paybill-claim">{t("money.claim")}</h3>
+      <p className="muted">{t("money.claimText")}</p>
+      <div className="paybill-form">
+        <TextField label={t("money.claimReceipt")} value={receipt} autoComplete="off" maxLength={10} required
+          onChange={(e) => setReceipt(e.target.value)} />
+        <TextField label={t("money.assignAccount")} hint={t("money.assignHint")} value={account} autoComplete="off"
+          maxLength={40} required onChange={(e) => setAccount(e.target.value)} />
+        <button type="submit" className="btn btn-small btn-secondary" disabled={busy || !receipt.trim() || !account.trim()}>
+          {busy ? t("common.wait") : t("money.claimSubmit")}
+        </button>
+      </div>
+      <ErrorAlert error={error} />
+      {done && <Alert kind="success"><p>{done}</p></Alert>}
+    </form>
   );
 }
 
