@@ -4,7 +4,7 @@ import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
 import { useLoad } from "../lib/useLoad";
-import { accessState, openInvoices, type Invoice } from "../lib/billing";
+import { accessState, invoiceBadge, openInvoices, type Invoice } from "../lib/billing";
 import { addDays, formatDay, nairobiDate } from "../lib/dates";
 import { formatKES } from "../lib/money";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
@@ -178,7 +178,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
                       {inv.amount_refunded > 0 && <> · {t("invoice.paymentRefunded", { amount: formatKES(inv.amount_refunded) })}</>}</p>
                   </div>
                   <div className="list-side">
-                    <StatusBadge status={`invoice-${inv.status}`} />
+                    <StatusBadge status={`invoice-${invoiceBadge(inv)}`} />
                     <Price amount={inv.status === "open" ? inv.balance : inv.total} />
                   </div>
                 </div>

@@ -97,7 +97,7 @@ const BADGE: Record<string, string> = {
   maintenance: "muted", cancelled: "muted", failed: "bad",
   required: "warn", approved: "info", paying: "info", paid: "ok",
   queued: "muted", sent: "info", delivered: "ok",
-  active: "ok", suspended: "bad", ended: "muted", "invoice-open": "warn", "invoice-paid": "ok", "invoice-void": "muted",
+  active: "ok", suspended: "bad", ended: "muted", "invoice-open": "warn", "invoice-paid": "ok", "invoice-void": "muted", "invoice-refunded": "muted",
   received: "muted", verified: "info", applied: "ok", unmatched: "warn", rejected: "bad", // Paybill money
 };
 

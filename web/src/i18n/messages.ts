@@ -446,6 +446,7 @@ export const en = {
   "status.invoice-open": "Open",
   "status.invoice-paid": "Paid",
   "status.invoice-void": "Void",
+  "status.invoice-refunded": "Refunded",
   "bookings.balanceDue": "To pay {amount}",
   "admin.rentals": "Rentals",
   "admin.invoices": "Invoices",

@@ -446,6 +446,7 @@ export const sw: Record<MessageKey, string> = {
   "status.invoice-open": "Wazi",
   "status.invoice-paid": "Imelipwa",
   "status.invoice-void": "Imefutwa",
+  "status.invoice-refunded": "Imerejeshwa",
   "bookings.balanceDue": "Kulipa {amount}",
   "admin.rentals": "Upangishaji",
   "admin.invoices": "Ankara",

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { renderToStaticMarkup } from "react-dom/server";
 import { createElement } from "react";
 import {
-  accessState, agingValues, balancesByBooking, formatMonth, invoiceStanding, oldestOverdue, openInvoices, owesBalance,
+  accessState, agingValues, balancesByBooking, formatMonth, invoiceBadge, invoiceStanding, oldestOverdue, openInvoices, owesBalance,
   payableBy, pivotRevenue, stageTone, type Invoice,
 } from "./billing";
 import { csvFileName } from "./download";
@@ -64,6 +64,14 @@ describe("why access is suspended", () => {
 describe("an invoice as a document", () => {
   it("says paid, void, open, or how many days overdue", () => {
     expect(invoiceStanding(invoice({ status: "paid", balance: 0, days_overdue: 0 }))).toEqual({ standing: "paid", tone: "ok" });
+    // Every shilling paid went back (a cancelled period): refunded, not paid; partly refunded stays paid.
+    const refunded = invoice({ status: "paid", balance: 0, amount_paid: 6000, amount_refunded: 6000 });
+    expect(invoiceStanding(refunded)).toEqual({ standing: "refunded", tone: "muted" });
+    expect(invoiceBadge(refunded)).toBe("refunded");
+    const partly = invoice({ status: "paid", balance: 0, amount_paid: 6000, amount_refunded: 2500 });
+    expect(invoiceStanding(partly)).toEqual({ standing: "paid", tone: "ok" });
+    expect(invoiceBadge(partly)).toBe("paid");
+    expect(invoiceBadge(invoice({ status: "open", amount_paid: 0, amount_refunded: 0 }))).toBe("open");
     expect(invoiceStanding(invoice({ status: "void", days_overdue: 3 }))).toEqual({ standing: "void", tone: "muted" });
     expect(invoiceStanding(invoice({ status: "open", days_overdue: 0 }))).toEqual({ standing: "open", tone: "warn" });
     expect(invoiceStanding(invoice({ status: "open", days_overdue: 12 })))

@@ -99,12 +99,26 @@ export function formatMonth(month: string, lang: Lang): string {
 }
 
 export type InvoiceStanding =
-  | { standing: "paid" | "void" | "open"; tone: "ok" | "muted" | "warn" }
+  | { standing: "paid" | "refunded" | "void" | "open"; tone: "ok" | "muted" | "warn" }
   | { standing: "overdue"; tone: "bad"; daysOverdue: number };
 
-/** What an invoice document says of itself: paid, void, open, or open and N days past its due date. */
-export function invoiceStanding(invoice: Pick<Invoice, "status" | "days_overdue">): InvoiceStanding {
+/** A paid invoice whose every shilling went back to the payer (a cancelled period): it reads "refunded", not "paid". */
+export function fullyRefunded(invoice: Pick<Invoice, "status" | "amount_paid" | "amount_refunded">): boolean {
+  return invoice.status === "paid" && invoice.amount_paid > 0 && invoice.amount_refunded >= invoice.amount_paid;
+}
+
+/** The status an invoice's badge shows: its own, or `refunded` for a paid invoice refunded in full. */
+export function invoiceBadge(invoice: Pick<Invoice, "status" | "amount_paid" | "amount_refunded">): string {
+  return fullyRefunded(invoice) ? "refunded" : invoice.status;
+}
+
+/** What an invoice document says of itself: paid (or refunded in full), void, open, or open and N days past its due
+ *  date. */
+export function invoiceStanding(
+  invoice: Pick<Invoice, "status" | "days_overdue" | "amount_paid" | "amount_refunded">,
+): InvoiceStanding {
   if (invoice.status === "void") return { standing: "void", tone: "muted" };
+  if (fullyRefunded(invoice)) return { standing: "refunded", tone: "muted" };
   if (invoice.status === "paid") return { standing: "paid", tone: "ok" };
   if (invoice.days_overdue > 0) return { standing: "overdue", tone: "bad", daysOverdue: invoice.days_overdue };
   return { standing: "open", tone: "warn" };

@@ -5,7 +5,7 @@ import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { useCustomers } from "../../lib/customerNames";
-import { owesBalance } from "../../lib/billing";
+import { invoiceBadge, owesBalance } from "../../lib/billing";
 import { formatDay } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
 import { Price } from "../../components/Price";
@@ -81,7 +81,7 @@ export function AdminInvoices() {
                     <td>{formatDay(i.due_date, lang)}{i.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: i.days_overdue })}</strong></>}</td>
                     <td><Price amount={i.total} /></td>
                     <td><Price amount={i.balance} /></td>
-                    <td><StatusBadge status={`invoice-${i.status}`} />
+                    <td><StatusBadge status={`invoice-${invoiceBadge(i)}`} />
                       {i.amount_refunded > 0 && <> <span className="muted">{t("invoice.paymentRefunded", { amount: formatKES(i.amount_refunded) })}</span></>}</td>
                     <td>{owesBalance(i) && prompts.open !== i.id && (
                       <button type="button" className="btn btn-small btn-mpesa" onClick={() => prompts.openFor(i.id)}
