@@ -4,6 +4,7 @@ invoice's number as the account), in English and Kiswahili, still one SMS; unset
 from __future__ import annotations
 
 import string
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -15,6 +16,8 @@ LONGEST_SUPPORT_PHONE = "+254 712 345 678"
 # The sentence's own characters: plain GSM ones (test_texts checks the rest of every text).
 PLAIN = set(string.ascii_letters + string.digits + " ,.-")
 ASKING_FOR_MONEY = ("invoice_issued", "payment_reminder", "invoice_overdue", "access_suspended")
+# Every message that names the Paybill: those, and a held booking's reminder (with its amount).
+NAMING_THE_PAYBILL = (*ASKING_FOR_MONEY, "hold_expiring")
 HOW_TO_PAY = {"en": "Pay by M-PESA Paybill 174379, account {}.", "sw": "Lipa kwa M-PESA Paybill 174379, akaunti {}."}
 
 
@@ -84,11 +87,12 @@ def test_with_the_longest_paybill_every_sms_still_fits_one_gsm_message(language,
     texts = Texts(support_phone=LONGEST_SUPPORT_PHONE, paybill=SAMPLE_PAYBILL)
     rendered = texts.render(template, language, {"name": "Nyambura Wanjiru", **SAMPLES[template]})
     assert rendered.sms is not None and len(rendered.sms) <= 160, rendered.sms
-    assert (f"Paybill {SAMPLE_PAYBILL}," in rendered.sms) == (template in ASKING_FOR_MONEY), rendered.sms
-    if template in ASKING_FOR_MONEY:
-        account = "JESH-12345" if template == "access_suspended" else str(SAMPLES[template]["number"])
+    assert (f"Paybill {SAMPLE_PAYBILL}," in rendered.sms) == (template in NAMING_THE_PAYBILL), rendered.sms
+    if template in NAMING_THE_PAYBILL:
+        by_booking = template in ("access_suspended", "hold_expiring")
+        account = "JESH-12345" if by_booking else str(SAMPLES[template]["number"])
         assert set(texts.pay_by_paybill(language, SAMPLE_PAYBILL, account)) <= PLAIN
-        assert rendered.sms.count(account) == (1 if template == "access_suspended" else 2), rendered.sms
+        assert rendered.sms.count(account) == (1 if by_booking else 2), rendered.sms
         assert rendered.sms in rendered.email_text
 
 
@@ -103,3 +107,17 @@ def test_a_paybill_number_that_is_not_5_to_7_digits_stops_the_service_at_start(m
     monkeypatch.setenv("PAYBILL_NUMBER", "paybill")  # as the service reads it at start
     with pytest.raises(ValidationError, match="PAYBILL_NUMBER must be"):
         Settings()
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "Otieno, booking #42 is held until 00:30. Pay KES 3,500 by M-PESA Paybill 174379, account JESH-42, "
+           "before then."),
+    ("sw", "Otieno, nafasi #42 imeshikiliwa hadi saa 00:30. Lipa KES 3,500 kwa M-PESA Paybill 174379, akaunti "
+           "JESH-42, kabla ya hapo."),
+])
+def test_a_held_booking_s_reminder_gives_the_paybill_the_booking_s_account_and_its_exact_amount(language, expected):
+    values = {"name": "Otieno Ouma", "booking_id": 42, "amount": 3500,
+              "expires": datetime(2031, 1, 4, 21, 30, tzinfo=UTC)}
+    assert Texts(paybill="174379").render("hold_expiring", language, values).sms == expected
+    without = Texts().render("hold_expiring", language, values).sms
+    assert "Paybill" not in without and "KES 3,500" in without

@@ -1,7 +1,8 @@
 """The message texts: one TOML file per language (templates/en.toml, templates/sw.toml), rendered with values.
 
 The messages that ask for money say how to pay ({pay}): their own "pay" sentence, or, when there is a Paybill
-(PAYBILL_NUMBER), [format] pay_by_paybill with the Paybill and the account to type (paybill_account()).
+(PAYBILL_NUMBER), their own "pay_paybill" sentence (hold_expiring: with the amount) or else [format] pay_by_paybill,
+with the Paybill and the account to type (paybill_account()).
 
 Values are formatted here, the same way in every message: amounts "KES 3,500", dates "5 Jan 2031",
 times "14:05" in Nairobi time. Every template is rendered once with sample values at load, so a file with
@@ -110,7 +111,8 @@ class Texts:
         for language in LANGUAGES:
             for template, sample in SAMPLES.items():
                 try:
-                    self.render(template, language, {"name": "Wanjiku Kamau", **sample})
+                    for paybill in ("", SAMPLE_PAYBILL):  # each message as it reads with and without a Paybill
+                        self._render(template, language, {"name": "Wanjiku Kamau", **sample}, paybill)
                 except (KeyError, IndexError, ValueError, TypeError) as exc:
                     raise ValueError(f"templates/{language}.toml, [{template}]: {exc!r}") from exc
             for table, phrases in self._files[language].items():  # the tables of phrases: {support} only
@@ -143,6 +145,9 @@ class Texts:
 
     def render(self, template: str, language: str, values: dict[str, Any]) -> Rendered:
         """The subject, SMS text and email (text and HTML) of one template, with values formatted."""
+        return self._render(template, language, values, self.paybill)
+
+    def _render(self, template: str, language: str, values: dict[str, Any], paybill: str) -> Rendered:
         file = self._files[_language(language)]
         fmt = file["format"]
         entry = file[template]
@@ -150,9 +155,12 @@ class Texts:
                  for key, value in {**DEFAULTS, **values}.items()}
         shown["name"] = first_name(values.get("name"))
         shown["support"] = self.support_phone
-        if "pay" in entry:  # a message asking for money: how to pay
-            shown["pay"] = (self.pay_by_paybill(language, self.paybill, paybill_account(values)) if self.paybill
-                            else _fill(entry["pay"], shown))
+        if "pay" in entry:  # a message asking for money: how to pay (its own Paybill sentence if it has one)
+            if paybill:
+                shown.update(paybill=paybill, account=paybill_account(values))
+                shown["pay"] = _fill(entry.get("pay_paybill") or fmt["pay_by_paybill"], shown)
+            else:
+                shown["pay"] = _fill(entry["pay"], shown)
         sms = None if template in EMAIL_ONLY else _fill(entry["sms"], shown)
         subject = _fill(entry["subject"], shown)
         if "email" in entry or sms is None:
