@@ -199,15 +199,20 @@ def register_customer(portal: str, phone: str = "0712345678", name: str = "Akiny
     return {**r.json(), "email": email, "password": "salama-sana-2026"}
 
 
-def admin_logs_in(page: Any) -> None:
-    """The operator logs in on the page and lands on the console."""
+def logs_in(page: Any, email: str, password: str, lands: str = r"/bookings$") -> None:
+    """Someone logs in on the page's login form and lands where `lands` (a pattern of the URL) says."""
     from playwright.sync_api import expect
 
     page.goto("/login")
-    page.get_by_label("Email").fill(DEV_ADMIN_EMAIL)
-    page.get_by_label("Password").fill(DEV_ADMIN_PASSWORD)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/admin/units$"))
+    expect(page).to_have_url(re.compile(lands))
+
+
+def admin_logs_in(page: Any) -> None:
+    """The operator logs in on the page and lands on the console."""
+    logs_in(page, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, r"/admin/units$")
 
 
 def overdue_rental(portal: str, admin: Admin, customer: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:

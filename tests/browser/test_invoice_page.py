@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     PHONE,
     admin_logs_in,
     assert_no_sideways_scroll,
+    logs_in,
     overdue_rental,
     register_customer,
 )
@@ -28,14 +29,6 @@ def kes(amount: int) -> str:
     return f"KES {amount:,}"
 
 
-def _log_in(page: Any, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/bookings$"))
-
-
 def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
     new_page: Any, check_page: Any, admin_api: Any, portal: str, output_dir: Path
 ) -> None:
@@ -45,7 +38,7 @@ def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
 
     # The tenant opens the overdue invoice from the rental panel.
     page = new_page(PHONE)
-    _log_in(page, customer["email"], customer["password"])
+    logs_in(page, customer["email"], customer["password"])
     page.goto(f"/bookings/{booking_id}")
     page.locator(f'li[data-invoice="{number}"]').get_by_role("link", name=number).click()
     expect(page).to_have_url(re.compile(rf"/invoices/{invoice_id}$"))
@@ -116,7 +109,7 @@ def test_an_invoice_is_a_printable_document_for_its_owner_and_the_operator(
     # Another customer is refused it; an invoice that does not exist is not found.
     stranger = register_customer(portal, phone="0722000111", name="Otieno Ouma")
     other = new_page(PHONE)
-    _log_in(other, stranger["email"], stranger["password"])
+    logs_in(other, stranger["email"], stranger["password"])
     other.goto(f"/invoices/{invoice_id}")
     expect(other.get_by_role("alert")).to_have_text("This invoice is not on your account.")
     expect(other.locator("article.invoice-doc")).to_have_count(0)

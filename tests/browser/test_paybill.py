@@ -16,19 +16,11 @@ import httpx
 from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
-from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, assert_no_sideways_scroll, register_customer
+from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, assert_no_sideways_scroll, logs_in, register_customer
 
 PAYBILL = "174379"  # the stack's PAYBILL (the sandbox shortcode)
 PAYER = "254708374149"
 PRICE = 4500
-
-
-def _log_in(page: Any, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/bookings$"))
 
 
 def _pay(simulator: str, account: str, amount: int, payer: str = PAYER) -> str:
@@ -81,7 +73,7 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
 
     # The customer books; the booking page says how to pay from the phone's menu.
     page = new_page(PHONE)
-    _log_in(page, customer["email"], customer["password"])
+    logs_in(page, customer["email"], customer["password"])
     page.goto(f"/units/{first_unit['id']}")
     page.get_by_role("button", name="Reserve and continue to payment").click()
     expect(page).to_have_url(re.compile(r"/bookings/\d+$"))

@@ -11,17 +11,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.testing import wait_for
-from tests.browser.conftest import DESKTOP, PHONE, register_customer
-
-
-def _log_in(page: Any, email: str, password: str, lands: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(lands))
+from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, logs_in, register_customer
 
 
 def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
@@ -30,7 +21,7 @@ def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
     unit = admin_api.unit(price=6000, size="medium")
     customer = register_customer(portal)
     page = new_page(PHONE)
-    _log_in(page, customer["email"], customer["password"], r"/bookings$")
+    logs_in(page, customer["email"], customer["password"])
     page.goto(f"/units/{unit['id']}")
     page.get_by_label("Month to month").check()
     expect(page.locator(".quote")).to_contain_text("KES 6,000")
@@ -67,7 +58,7 @@ def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
 
     # The operator's console lists the rental as locked out.
     desk = new_page(DESKTOP)
-    _log_in(desk, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, r"/admin/units$")
+    admin_logs_in(desk)
     desk.get_by_role("link", name="Rentals").click()
     desk.get_by_label("Stage").select_option("locked_out")
     expect(desk.locator(f'tr[data-booking-id="{booking_id}"]')).to_contain_text("Locked out")
