@@ -8,6 +8,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.datastructures import State
 
 from jeshkit import audit
 from jeshkit.db import SessionDep
@@ -40,8 +41,9 @@ paybill_router = APIRouter(prefix="/api/payments", tags=["payments"])
 C2B_ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 
 
-def peers_of(state: object) -> paybill.Peers:
-    settings, http = state.settings, state.http  # type: ignore[attr-defined]
+def peers_of(state: State) -> paybill.Peers:
+    """booking and billing, as the Paybill's use cases ask them (no transaction open)."""
+    settings, http = state.settings, state.http
     return paybill.Peers(booking=Peer("booking", settings.booking_url, http),
                          billing=Peer("billing", settings.billing_url, http) if settings.billing_url else None)
 
