@@ -179,7 +179,7 @@ def _check_dependencies_and_health(compose: Mapping[str, Any]) -> list[str]:
 
 
 # A secret that turns an optional feature on (empty: off), e.g. MPESA_C2B_TOKEN: ${VAR:-} gives it no value either.
-OPTIONAL_SECRETS = frozenset({"MPESA_C2B_TOKEN"})
+OPTIONAL_SECRETS = frozenset({"MPESA_C2B_TOKEN", "MPESA_C2B_SECURITY_CREDENTIAL"})
 
 
 def _check_secrets(compose: Mapping[str, Any]) -> list[str]:

@@ -4,12 +4,16 @@ Status says Completed, money credited once to its booking or invoice, unmatched 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from jeshstack.testing import wait_for
+from payments.mpesa import MpesaProvider
+from payments.settings import Settings
 
 OWNER, ADMIN = 21, 1
 TOKEN = "paybill-test-token"
@@ -210,3 +214,26 @@ def test_a_payment_whose_confirmation_was_lost_is_claimed_by_its_receipt(
     wait_for(lambda: {x["trans_id"]: x["status"] for x in rows(stack)}.get("RKN0SUCH01") == "rejected", timeout=20,
              what="the unknown receipt rejected")
     assert len(stack.payments(booking_id)) == 1
+
+
+def test_the_paybill_s_own_api_operator_asks_transaction_status_when_one_is_set() -> None:
+    class Daraja:
+        def __init__(self) -> None:
+            self.asked: list[dict[str, Any]] = []
+
+        def transaction_status(self, **question: Any) -> None:
+            self.asked.append(question)
+
+    own, shared = Daraja(), Daraja()
+    MpesaProvider(cast(Any, own), Settings(
+        mpesa_c2b_token=TOKEN, mpesa_c2b_shortcode="654321", mpesa_c2b_initiator_name="paybill-ops",
+        mpesa_c2b_security_credential="paybill-credential")).confirm_paybill(trans_id="RKT0000001", result_token="r1")
+    MpesaProvider(cast(Any, shared), Settings(mpesa_c2b_token=TOKEN)).confirm_paybill(
+        trans_id="RKT0000002", result_token="r2")
+    [mine], [theirs] = own.asked, shared.asked
+    assert (mine["initiator_name"], mine["security_credential"], mine["party_a"], mine["transaction_id"]) == (
+        "paybill-ops", "paybill-credential", "654321", "RKT0000001")
+    assert mine["result_url"].endswith("/api/payments/hooks/paybill/status/r1")
+    assert (theirs["initiator_name"], theirs["party_a"]) == ("testapi", PAYBILL)  # the B2C initiator, MPESA_SHORTCODE
+    with pytest.raises(ValidationError):
+        Settings(mpesa_c2b_initiator_name="paybill-ops")  # without its credential

@@ -119,11 +119,12 @@ class MpesaProvider:
         """Ask M-PESA (Transaction Status) whether a customer's Paybill payment is real; the answer comes later."""
         settings = self._settings
         url = self._url(PAYBILL_STATUS_PATH, result_token)
+        initiator, credential = settings.paybill_initiator
         self._daraja.transaction_status(
             original_conversation_id="",
             transaction_id=trans_id,
-            initiator_name=settings.mpesa_b2c_initiator_name,
-            security_credential=settings.mpesa_b2c_security_credential,
+            initiator_name=initiator,
+            security_credential=credential,
             party_a=settings.paybill or settings.mpesa_shortcode,
             result_url=url,
             queue_timeout_url=url,

@@ -64,6 +64,10 @@ class Settings(ServiceSettings):
     mpesa_c2b_token: str | None = None
     # The paybill customers pay to; MPESA_SHORTCODE when unset.
     mpesa_c2b_shortcode: str | None = None
+    # Who asks Transaction Status about the Paybill's payments: an API operator of the paybill's organisation with the
+    # "Transaction Status query ORG API" role; the B2C initiator when unset (one organisation for both).
+    mpesa_c2b_initiator_name: str | None = None
+    mpesa_c2b_security_credential: str | None = None
     # What M-PESA does when our validation URL cannot answer: Completed (take the money) or Cancelled.
     mpesa_c2b_response_type: Literal["Completed", "Cancelled"] = "Completed"
     # A paybill payment whose Transaction Status result has not come this long after asking is asked about again.
@@ -120,7 +124,8 @@ class Settings(ServiceSettings):
         return self.pesapal_callback_url or self.public_base_url.rstrip("/") + CARD_RETURN_PATH
 
     @field_validator("mpesa_callback_token", "mpesa_party_b", "pesapal_ipn_id", "pesapal_callback_url",
-                     "mpesa_c2b_token", "mpesa_c2b_shortcode", mode="before")
+                     "mpesa_c2b_token", "mpesa_c2b_shortcode", "mpesa_c2b_initiator_name",
+                     "mpesa_c2b_security_credential", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -138,6 +143,8 @@ class Settings(ServiceSettings):
                 )
         if self.mpesa_c2b_shortcode is not None and not self.mpesa_c2b_shortcode.isdigit():
             raise ValueError("MPESA_C2B_SHORTCODE must be the paybill's digits")
+        if self.mpesa_c2b_initiator_name is not None and self.mpesa_c2b_security_credential is None:
+            raise ValueError("MPESA_C2B_INITIATOR_NAME needs MPESA_C2B_SECURITY_CREDENTIAL (its password, encrypted)")
         if len(self.mpesa_transaction_desc) > 13 or not self.mpesa_transaction_desc:
             raise ValueError("MPESA_TRANSACTION_DESC must be 1 to 13 characters")
         return self
@@ -146,6 +153,14 @@ class Settings(ServiceSettings):
     def paybill(self) -> str | None:
         """The paybill customers pay to from their phones, or None when that is off."""
         return (self.mpesa_c2b_shortcode or self.mpesa_shortcode) if self.mpesa_c2b_token else None
+
+    @property
+    def paybill_initiator(self) -> tuple[str, str]:
+        """(initiator name, security credential) for the Paybill's Transaction Status queries: the paybill's own operator
+        when MPESA_C2B_INITIATOR_NAME is set, else the B2C initiator (a credential alone is not used)."""
+        if self.mpesa_c2b_initiator_name and self.mpesa_c2b_security_credential:
+            return self.mpesa_c2b_initiator_name, self.mpesa_c2b_security_credential
+        return self.mpesa_b2c_initiator_name, self.mpesa_b2c_security_credential
 
     @property
     def mpesa_payee(self) -> str:
