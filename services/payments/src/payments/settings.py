@@ -156,8 +156,8 @@ class Settings(ServiceSettings):
 
     @property
     def paybill_initiator(self) -> tuple[str, str]:
-        """(initiator name, security credential) for the Paybill's Transaction Status queries: the paybill's own operator
-        when MPESA_C2B_INITIATOR_NAME is set, else the B2C initiator (a credential alone is not used)."""
+        """(initiator name, security credential) for the Paybill's Transaction Status queries: the paybill's own
+        operator when MPESA_C2B_INITIATOR_NAME is set, else the B2C initiator (a credential alone is not used)."""
         if self.mpesa_c2b_initiator_name and self.mpesa_c2b_security_credential:
             return self.mpesa_c2b_initiator_name, self.mpesa_c2b_security_credential
         return self.mpesa_b2c_initiator_name, self.mpesa_b2c_security_credential
