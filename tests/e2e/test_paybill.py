@@ -12,7 +12,7 @@ import pytest
 from billing.rules import anniversary
 from jeshstack.testing import wait_for
 from tests.e2e.api import Api, far_future
-from tests.e2e.test_billing import advance, invoices, rent
+from tests.e2e.test_billing import advance, invoices, rent, wait_rental
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +49,7 @@ def test_an_invoice_number_pays_the_rental_s_invoice(jesh_stack: Any, customer: 
     unit = new_unit(monthly_price=2500)
     start = far_future(5)
     booking = rent(customer, unit, start)
+    wait_rental(customer, booking["id"])  # billing has heard of the rental (events)
     advance(admin, booking["id"], anniversary(start, 1, start.day) - timedelta(days=7))  # invoice 2 issued
     second = wait_for(lambda: (i := invoices(customer, booking["id"])) and len(i) == 2 and i[1], what="invoice 2")
     assert (second["status"], second["balance"]) == ("open", 2500)
