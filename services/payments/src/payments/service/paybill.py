@@ -39,7 +39,8 @@ log = logging.getLogger("payments.paybill")
 
 ACCEPTED = {"ResultCode": "0", "ResultDesc": "Accepted"}
 INVALID_ACCOUNT, INVALID_AMOUNT, INVALID_SHORTCODE, OTHER_ERROR = "C2B00012", "C2B00013", "C2B00015", "C2B00016"
-# A receipt M-PESA says it does not know is asked about this many times before it is rejected.
+# A receipt M-PESA says it does not know is rejected when it says so again after this many more questions (the
+# first is asked at once, the others by the money job): four answers in all.
 NOT_FOUND_LIMIT = 3
 # A payment whose status result never comes is asked about this many times, then left for an operator.
 MAX_CHECKS = 20
