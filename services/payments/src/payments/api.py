@@ -211,7 +211,7 @@ def refund_unmatched(
 @router.post("/hooks/stk/{token}", response_model=CallbackAck, openapi_extra=json_body(StkCallbackRequest))
 async def stk_callback(token: str, request: Request) -> JSONResponse:
     """Daraja's callback (the push's own CallBackURL): always 200, whatever arrives."""
-    await _process(request, lambda session, raw: _stk(request, session, raw, token))
+    await process_callback(request, lambda session, raw: _stk(request, session, raw, token))
     return JSONResponse(CALLBACK_ACK)
 
 
@@ -219,28 +219,30 @@ async def stk_callback(token: str, request: Request) -> JSONResponse:
 async def compat_mpesa_callback(request: Request) -> JSONResponse:
     """The old callback path (compat): processed only while MPESA_CALLBACK_TOKEN is unset."""
     if request.app.state.settings.mpesa_callback_token is None:
-        await _process(request, lambda session, raw: _stk(request, session, raw, None))
+        await process_callback(request, lambda session, raw: _stk(request, session, raw, None))
     return JSONResponse(CALLBACK_ACK)
 
 
 @router.post("/hooks/b2c/result/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
 async def b2c_result(token: str, request: Request) -> JSONResponse:
     """The result of a refund payout (its ResultURL): always 200."""
-    await _process(request, lambda session, raw: service.process_b2c_result(session=session, raw=raw, token=token))
+    await process_callback(request,
+                           lambda session, raw: service.process_b2c_result(session=session, raw=raw, token=token))
     return JSONResponse(CALLBACK_ACK)
 
 
 @router.post("/hooks/b2c/timeout/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
 async def b2c_queue_timeout(token: str, request: Request) -> JSONResponse:
     """A refund payout that timed out in M-PESA's queue (its QueueTimeOutURL): always 200."""
-    await _process(request, lambda session, raw: service.process_b2c_timeout(session=session, raw=raw, token=token))
+    await process_callback(request,
+                           lambda session, raw: service.process_b2c_timeout(session=session, raw=raw, token=token))
     return JSONResponse(CALLBACK_ACK)
 
 
 @router.post("/hooks/b2c/status/{token}", response_model=CallbackAck, openapi_extra=json_body(B2cResultRequest))
 async def b2c_status(token: str, request: Request) -> JSONResponse:
     """What M-PESA's Transaction Status query found about a payout whose result never came: always 200."""
-    await _process(request, lambda session, raw: payout_status.process_b2c_status(session=session, raw=raw,
+    await process_callback(request, lambda session, raw: payout_status.process_b2c_status(session=session, raw=raw,
                                                                                    token=token))
     return JSONResponse(CALLBACK_ACK)
 
@@ -253,16 +255,25 @@ def _stk(request: Request, session: Session, raw: bytes, token: str | None) -> N
     )
 
 
-async def _process(request: Request, apply: Callable[[Session, bytes], None]) -> None:
+async def callback_body(request: Request) -> bytes | None:
+    """A provider's POSTed body, or None when it cannot be one: unreadable, too big, or holding text no database
+    stores (logged; the caller still answers as the provider expects)."""
     try:
         raw = await request.body()
-    except Exception:  # noqa: BLE001 - a broken upload is still answered 200
-        return
+    except Exception:  # noqa: BLE001 - a broken upload is still answered
+        return None
     if len(raw) > MAX_CALLBACK_BYTES:
         log.warning("ignored a %d-byte callback", len(raw))
-        return
+        return None
     if not _storable(request.url.path, raw):
         log.warning("ignored a callback with a NUL character or a lone surrogate (no provider sends one)")
+        return None
+    return raw
+
+
+async def process_callback(request: Request, apply: Callable[[Session, bytes], None]) -> None:
+    raw = await callback_body(request)
+    if raw is None:
         return
     factory = request.app.state.session_factory
 

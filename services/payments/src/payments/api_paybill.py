@@ -8,6 +8,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
 from jeshkit import audit
@@ -17,7 +18,7 @@ from jeshkit.openapi import json_body
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser
-from payments.api import MAX_CALLBACK_BYTES, UPSTREAM_ERRORS, _storable
+from payments.api import UPSTREAM_ERRORS, callback_body, process_callback
 from payments.models import Payment
 from payments.mpesa import MpesaProvider
 from payments.providers import ProviderError
@@ -120,7 +121,7 @@ def claim_paybill_payment(body: ClaimPaybill, admin: AdminUser, session: Session
 async def paybill_validation(token: str, request: Request) -> JSONResponse:
     """M-PESA asks whether to take a Paybill payment (only when external validation is on for the paybill)."""
     state = request.app.state
-    raw = await _body(request)
+    raw = await callback_body(request)
     if raw is None or not _ours(request, token):
         return JSONResponse(C2bAnswer(ResultCode=paybill.OTHER_ERROR, ResultDesc="Rejected").model_dump())
 
@@ -140,7 +141,7 @@ async def paybill_validation(token: str, request: Request) -> JSONResponse:
 async def paybill_confirmation(token: str, request: Request) -> JSONResponse:
     """M-PESA says a Paybill payment was made: kept, then checked with Transaction Status before it counts."""
     state = request.app.state
-    raw = await _body(request)
+    raw = await callback_body(request)
     if raw is None or not _ours(request, token):
         return JSONResponse(C2B_ACK)
 
@@ -162,21 +163,14 @@ async def paybill_confirmation(token: str, request: Request) -> JSONResponse:
                      openapi_extra=json_body(B2cResultRequest))
 async def paybill_status(token: str, request: Request) -> JSONResponse:
     """What Transaction Status says of a Paybill payment: verified ones are credited at once. Always 200."""
-    state = request.app.state
-    raw = await _body(request)
-    if raw is None:
-        return JSONResponse(C2B_ACK)
+    peers = peers_of(request.app.state)
 
-    def verify_and_apply() -> None:
-        with state.session_factory() as session:
-            verified = paybill.process_status(session=session, raw=raw, token=token)
-            if verified is not None:
-                paybill.apply(session=session, peers=peers_of(state), row_id=verified)
+    def verify_and_apply(session: Session, raw: bytes) -> None:
+        verified = paybill.process_status(session=session, raw=raw, token=token)
+        if verified is not None:  # the money job credits it if this fails
+            paybill.apply(session=session, peers=peers, row_id=verified)
 
-    try:
-        await run_in_threadpool(verify_and_apply)
-    except Exception:
-        log.exception("Paybill status processing failed; the money job settles it")
+    await process_callback(request, verify_and_apply)
     return JSONResponse(C2B_ACK)
 
 
@@ -187,13 +181,3 @@ def _ours(request: Request, token: str) -> bool:
         return False
     return True
 
-
-async def _body(request: Request) -> bytes | None:
-    try:
-        raw = await request.body()
-    except Exception:  # noqa: BLE001 - a broken upload is answered all the same
-        return None
-    if len(raw) > MAX_CALLBACK_BYTES or not _storable(request.url.path, raw):
-        log.warning("ignored a %d-byte Paybill request that no database could store", len(raw))
-        return None
-    return raw
