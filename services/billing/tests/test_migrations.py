@@ -39,3 +39,22 @@ def test_0004_redraws_the_codes_ended_rentals_share_and_keeps_the_holders(jesh_p
         command.downgrade(config, "0003")
     finally:
         engine.dispose()
+
+
+def test_invoice_numbers_keep_six_digits_and_every_digit_past_a_million(jesh_postgres: Any):
+    url = jesh_postgres.ensure_database(f"billing_0007_{uuid.uuid4().hex[:8]}")
+    config = Config(str(REPO / "services" / "billing" / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            default = conn.execute(text(
+                "SELECT column_default FROM information_schema.columns"
+                " WHERE table_name = 'invoices' AND column_name = 'number'")).scalar_one()
+            numbers = [conn.execute(text(f"SELECT {default}")).scalar_one()]
+            conn.execute(text("SELECT setval('invoice_numbers', 999998)"))
+            numbers += [conn.execute(text(f"SELECT {default}")).scalar_one() for _ in range(3)]
+        assert numbers == ["INV-000001", "INV-999999", "INV-1000000", "INV-1000001"]
+    finally:
+        engine.dispose()

@@ -94,12 +94,12 @@ class Invoice(Base):
     __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    # INV-000123: readable, unique, from its own sequence.
+    # INV-000123: readable, unique, from its own sequence; six digits at least, never cut (INV-1000000 follows).
     number: Mapped[str] = mapped_column(
         Text,
         nullable=False,
         unique=True,
-        server_default=text("'INV-' || lpad(nextval('invoice_numbers')::text, 6, '0')"),
+        server_default=text("'INV-' || to_char(nextval('invoice_numbers'), 'FM999999999999000000')"),
     )
     booking_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("rentals.booking_id"), nullable=False)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
