@@ -3,9 +3,10 @@ import { paidWith } from "./paymentMethod";
 import { translate } from "../i18n/i18n";
 
 describe("paidWith", () => {
-  it("names M-PESA and Pesapal (card, Airtel Money) payments", () => {
+  it("names M-PESA, Pesapal (card, Airtel Money) and cash payments", () => {
     expect(paidWith("mpesa")).toBe("mpesa");
     expect(paidWith("card")).toBe("card");
+    expect(paidWith("cash")).toBe("cash");
   });
   it("falls back to neutral words for any other or unknown method", () => {
     expect(paidWith("paypal")).toBe("other");
@@ -29,7 +30,7 @@ describe("texts about a receipt or a refund", () => {
   it("say M-PESA only for an M-PESA payment", () => {
     for (const lang of ["en", "sw"] as const) {
       for (const text of texts("mpesa", lang)) expect(text).toContain("M-PESA");
-      for (const method of ["card", "paypal"]) {
+      for (const method of ["card", "cash", "paypal"]) {
         for (const text of texts(method, lang)) expect(text).not.toContain("M-PESA");
       }
     }
@@ -43,5 +44,19 @@ describe("texts about a receipt or a refund", () => {
     ]);
     expect(translate("sw", "pay.successText", { receipt: translate("sw", "receipt.card"), code: "ABC123" }))
       .toBe("Kumbukumbu ya Pesapal ABC123. Tunathibitisha nafasi yako…");
+  });
+
+  it("say cash at our office for a cash payment, in both languages", () => {
+    expect(texts("cash", "en")).toEqual([
+      "Cash receipt",
+      "KES 5,000 is owed back to you; it is paid back to you in cash at our office.",
+      "KES 5,000 was paid back to you in cash at our office (receipt ABC123).",
+    ]);
+    expect(texts("cash", "sw")).toEqual([
+      "Risiti ya pesa taslimu",
+      "Unadaiwa kurejeshewa KES 5,000; utarudishiwa kwa pesa taslimu ofisini kwetu.",
+      "KES 5,000 imerejeshwa kwako kwa pesa taslimu ofisini kwetu (risiti ABC123).",
+    ]);
+    expect([translate("en", "method.cash"), translate("sw", "method.cash")]).toEqual(["Cash", "Pesa taslimu"]);
   });
 });
