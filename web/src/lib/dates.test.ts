@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addDays, daysBetween, formatDay, formatInstant, isIsoDate, nairobiDate, nairobiLocalToIso, secondsUntil } from "./dates";
+import { addDays, daysBetween, formatDay, formatInstant, formatTime, isIsoDate, nairobiDate, nairobiLocalToIso, secondsUntil } from "./dates";
 
 describe("nairobiDate: today as the business counts it", () => {
   it("is already tomorrow in Nairobi at 21:30 UTC", () => {
@@ -40,6 +40,11 @@ describe("display", () => {
   });
   it("shows an instant in Nairobi time", () => {
     expect(formatInstant("2026-12-01T21:05:00Z", "en")).toMatch(/2 Dec 2026.*00:05/);
+  });
+  it("shows the time of an instant in Nairobi, on the 24-hour clock", () => {
+    expect(formatTime("2026-12-01T21:05:00Z", "en")).toBe("00:05");
+    expect(formatTime("2026-12-01T11:30:00Z", "sw")).toBe("14:30");
+    expect(formatTime("not a time", "en")).toBe("not a time");
   });
   it("reads a datetime-local value as Nairobi time", () => {
     expect(nairobiLocalToIso("2026-12-05T09:30")).toBe("2026-12-05T09:30:00+03:00");

@@ -61,6 +61,15 @@ export function formatInstant(iso: string, lang: Lang): string {
   }).format(d);
 }
 
+/** The time of day of an ISO timestamp in Nairobi, e.g. "14:05" (a list of one day's entries). */
+export function formatTime(iso: string, lang: Lang): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(LOCALE[lang], {
+    timeZone: NAIROBI, hour: "2-digit", minute: "2-digit", hour12: false,
+  }).format(d);
+}
+
 /**
  * A value for <input type="datetime-local"> (which has no zone) read as Nairobi time, as an ISO instant with
  * its offset: "2026-12-05T09:30" -> "2026-12-05T09:30:00+03:00".

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { answerLost, cashEntry, cashSubmission, freshKey, paidAccount, parseCashAmount } from "./cash";
+
+describe("parseCashAmount", () => {
+  it("reads whole shillings, grouped or not", () => {
+    expect(parseCashAmount("4500")).toBe(4500);
+    expect(parseCashAmount(" 4,500 ")).toBe(4500);
+    expect(parseCashAmount("4 500")).toBe(4500);
+    expect(parseCashAmount("KES 1,000,000")).toBe(1_000_000);
+    expect(parseCashAmount("1")).toBe(1);
+  });
+  it("refuses nothing, zero, cents, signs, letters, bad grouping and more than a million", () => {
+    for (const typed of ["", "0", "000", "4500.50", "4500,5", "-4500", "+4500", "4k", "45,00", "1,000,001", "12e3"]) {
+      expect(parseCashAmount(typed), typed).toBeNull();
+    }
+  });
+});
+
+describe("cashSubmission: the Idempotency-Key of a submission", () => {
+  const keys = () => {
+    let n = 0;
+    return () => `key-${++n}`;
+  };
+
+  it("is fresh for every new submission", () => {
+    const newKey = keys();
+    const first = cashSubmission(null, cashEntry("JESH-42", 4500, ""), newKey);
+    expect(first).toEqual({ key: "key-1", entry: { account: "JESH-42", amount: 4500, note: null } });
+    expect(cashSubmission(null, cashEntry("JESH-42", 4500, ""), newKey).key).toBe("key-2");
+  });
+
+  it("is reused when the same entry is sent again after its answer was lost", () => {
+    const newKey = keys();
+    const lost = cashSubmission(null, cashEntry(" JESH-42 ", 4500, "book 17 "), newKey);
+    expect(cashSubmission(lost, cashEntry("JESH-42", 4500, "book 17"), newKey)).toBe(lost);
+  });
+
+  it("is fresh when the operator changed the entry meanwhile", () => {
+    const newKey = keys();
+    const lost = cashSubmission(null, cashEntry("JESH-42", 4500, ""), newKey);
+    expect(cashSubmission(lost, cashEntry("JESH-43", 4500, ""), newKey).key).toBe("key-2");
+    expect(cashSubmission(lost, cashEntry("JESH-42", 4000, ""), newKey).key).toBe("key-3");
+    expect(cashSubmission(lost, cashEntry("JESH-42", 4500, "book 18"), newKey).key).toBe("key-4");
+  });
+
+  it("makes keys payments accepts (visible ASCII, at most 100) that do not repeat", () => {
+    const a = freshKey();
+    expect(a).toMatch(/^[\x21-\x7e]{1,100}$/);
+    expect(freshKey()).not.toBe(a);
+  });
+});
+
+describe("answerLost", () => {
+  it("is a network error or a gateway that may have passed it on", () => {
+    for (const status of [0, 502, 504]) expect(answerLost(status), String(status)).toBe(true);
+  });
+  it("is not payments' own answer", () => {
+    for (const status of [200, 201, 409, 422, 500, 503]) expect(answerLost(status), String(status)).toBe(false);
+  });
+});
+
+describe("paidAccount", () => {
+  it("names the booking a payment paid, whatever was typed", () => {
+    expect(paidAccount({ booking_id: 42 }, "jesh 042")).toBe("JESH-42");
+  });
+  it("names the invoice as typed, in capitals", () => {
+    expect(paidAccount({ booking_id: null }, " inv-000123 ")).toBe("INV-000123");
+  });
+});

@@ -1,0 +1,56 @@
+// Cash at the desk: the operator types what a customer paid in notes and coins (POST /api/payments/cash). A retried
+// submission must count once: it carries an Idempotency-Key, the same one when the first answer never came.
+
+export const MAX_CASH_AMOUNT = 1_000_000;
+
+/** Whole shillings as an operator types them ("4500", "4,500", "4 500", "KES 4,500"), 1 to 1,000,000; null for
+ *  anything else (cents, a sign, letters, badly grouped digits). */
+export function parseCashAmount(typed: string): number | null {
+  const digits = typed.trim().replace(/^KES\s*/i, "");
+  if (!/^(\d+|\d{1,3}([, ]\d{3})+)$/.test(digits)) return null;
+  const amount = Number(digits.replace(/[, ]/g, ""));
+  return amount >= 1 && amount <= MAX_CASH_AMOUNT ? amount : null;
+}
+
+/** The body POSTed: the account as typed (payments reads it loosely, as for the Paybill), trimmed. */
+export interface CashEntry {
+  account: string;
+  amount: number;
+  note: string | null;
+}
+
+export function cashEntry(account: string, amount: number, note: string): CashEntry {
+  return { account: account.trim(), amount, note: note.trim() || null };
+}
+
+export interface CashSubmission {
+  key: string;
+  entry: CashEntry;
+}
+
+/** A fresh Idempotency-Key (randomUUID is missing outside a secure context, getRandomValues is not). */
+export function freshKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What to send: the submission whose answer was lost when the operator sends the same entry again (its key, so
+ *  payments records the money once), otherwise the entry with a fresh key. */
+export function cashSubmission(lost: CashSubmission | null, entry: CashEntry, newKey: () => string = freshKey):
+  CashSubmission {
+  const same = lost !== null && lost.entry.account === entry.account && lost.entry.amount === entry.amount
+    && lost.entry.note === entry.note;
+  return same ? lost : { key: newKey(), entry };
+}
+
+/** No answer came back, so the money may have been recorded: a network error (status 0), or the gateway's 502/504
+ *  for a service that may have done it. Any other answer is payments' own: a new submission gets a new key. */
+export function answerLost(status: number): boolean {
+  return status === 0 || status === 502 || status === 504;
+}
+
+/** The account a recorded payment paid, as the receipt line names it: JESH-<booking> when it paid a booking,
+ *  otherwise the invoice number as typed. */
+export function paidAccount(payment: { booking_id: number | null }, typed: string): string {
+  return payment.booking_id === null ? typed.trim().toUpperCase() : `JESH-${payment.booking_id}`;
+}
