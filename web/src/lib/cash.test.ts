@@ -61,9 +61,9 @@ describe("answerLost", () => {
 
 describe("paidAccount", () => {
   it("names the booking a payment paid, whatever was typed", () => {
-    expect(paidAccount({ booking_id: 42 }, "jesh 042")).toBe("JESH-42");
+    expect(paidAccount({ booking_id: 42, invoice_id: null }, "jesh 042")).toBe("JESH-42");
   });
-  it("names the invoice as typed, in capitals", () => {
-    expect(paidAccount({ booking_id: null }, " inv-000123 ")).toBe("INV-000123");
+  it("names the invoice as typed, in capitals, not the rental's booking", () => {
+    expect(paidAccount({ booking_id: 42, invoice_id: 123 }, " inv-000123 ")).toBe("INV-000123");
   });
 });

@@ -49,8 +49,8 @@ export function answerLost(status: number): boolean {
   return status === 0 || status === 502 || status === 504;
 }
 
-/** The account a recorded payment paid, as the receipt line names it: JESH-<booking> when it paid a booking,
- *  otherwise the invoice number as typed. */
-export function paidAccount(payment: { booking_id: number | null }, typed: string): string {
-  return payment.booking_id === null ? typed.trim().toUpperCase() : `JESH-${payment.booking_id}`;
+/** The account a recorded payment paid, as the receipt line names it: the invoice number as typed when it paid an
+ *  invoice (its booking_id is then the rental's booking), otherwise JESH-<booking>. */
+export function paidAccount(payment: { booking_id: number; invoice_id: number | null }, typed: string): string {
+  return payment.invoice_id === null ? `JESH-${payment.booking_id}` : typed.trim().toUpperCase();
 }
