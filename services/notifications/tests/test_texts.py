@@ -104,6 +104,7 @@ def test_a_broken_template_file_stops_the_service_at_load(tmp_path):
 @pytest.mark.parametrize(("method", "paid", "refunded"), [
     ("mpesa", "Paid KES 3,500, M-PESA ref SBX7Q.", "sent to your M-PESA, ref RFD9."),
     ("card", "Paid KES 3,500, Pesapal ref SBX7Q.", "sent to the card or account you paid with, ref RFD9."),
+    ("cash", "Paid KES 3,500, cash ref SBX7Q.", "sent to you in cash, ref RFD9."),  # at the desk
     (None, "Paid KES 3,500, payment ref SBX7Q.", "sent to you, ref RFD9."),  # values held before method was known
 ])
 def test_a_receipt_and_a_refund_name_the_way_the_customer_paid(method, paid, refunded):

@@ -13,6 +13,7 @@ from jeshkit.jobs import PeriodicJob
 from payments import service
 from payments.api import invoices_router, router
 from payments.api_card import card_router
+from payments.api_cash import cash_router
 from payments.api_paybill import paybill_router, peers_of
 from payments.daraja import DarajaClient
 from payments.handlers import handlers
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Jesh Storage — payments",
         description="M-PESA STK Push (Daraja) and card / Airtel Money (Pesapal API 3.0): bookings and invoices, "
         "refunds by B2C or Pesapal",
-        routers=[router, invoices_router, card_router, paybill_router, holds_router(service.customer_holds)],
+        routers=[router, invoices_router, card_router, paybill_router, cash_router,
+                 holds_router(service.customer_holds)],
         handlers=handlers(settings),
         jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money),
               PeriodicJob("finish-erasures", 60.0, service.finish_erasures)],

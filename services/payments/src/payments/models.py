@@ -15,7 +15,7 @@ BOOKING_STATUSES = ("pending", "confirmed", "cancelled")
 # `unknown`: reconciliation gave up asking (an admin looks at it); like `pending`, it blocks a new attempt.
 PAYMENT_STATUSES = ("pending", "success", "failed", "unknown")
 UNSETTLED = ("pending", "unknown")
-PAYMENT_METHODS = ("mpesa", "paypal", "card")
+PAYMENT_METHODS = ("mpesa", "paypal", "card", "cash")
 REFUND_STATUSES = ("required", "approved", "paying", "paid", "failed")
 
 
@@ -54,7 +54,7 @@ class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'success', 'failed', 'unknown')", name="status_known"),
-        CheckConstraint("method IN ('mpesa', 'paypal', 'card')", name="method_known"),
+        CheckConstraint("method IN ('mpesa', 'paypal', 'card', 'cash')", name="method_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
         # At most one unsettled push per booking (or per invoice), whatever the concurrency.
         Index(
@@ -71,6 +71,7 @@ class Payment(Base):
         ),
         Index("ix_payments_booking_id_created_at", "booking_id", "created_at"),
         Index("ix_payments_pending_next_check_at", "next_check_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_payments_cash_paid_at", "paid_at", postgresql_where=text("method = 'cash'")),  # the cash book
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -94,6 +95,8 @@ class Payment(Base):
     receipt: Mapped[str | None] = mapped_column(Text, unique=True)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Cash: the operator who took it at the desk.
+    received_by: Mapped[int | None] = mapped_column(BigInteger)
     # Anything that did not add up (a callback contradicting Daraja's query, a wrong amount...), for a human.
     discrepancy: Mapped[str | None] = mapped_column(Text)
     callbacks_received: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -307,3 +307,56 @@ class PesapalNotification(BaseModel):
     OrderTrackingId: str
     OrderMerchantReference: str
     OrderNotificationType: str = Field(description="IPNCHANGE (RECURRING for subscriptions)")
+
+
+class CashIn(BaseModel):
+    """POST /api/payments/cash (admin): cash taken at the desk for a booking or an invoice."""
+
+    account: str = Field(min_length=1, max_length=40, description="JESH-<booking id> or an invoice number, typed "
+                         "loosely (case, spaces, a missing dash and leading zeros do not matter)")
+    amount: int = Field(gt=0, le=1_000_000, description="whole Kenya shillings; a booking's must equal its price")
+    note: str | None = Field(default=None, max_length=200, description="e.g. the paper receipt book's number")
+
+    _no_boolean_amount = field_validator("amount", mode="before")(staticmethod(_not_a_boolean))
+
+    @field_validator("note")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+
+class CashReceived(BaseModel):
+    """Cash the desk took (a payment)."""
+
+    payment_id: int
+    receipt: str | None = Field(description="CASH-000123")
+    account: str | None = Field(description="what it paid: JESH-<booking id> or the invoice's number")
+    amount: int
+    booking_id: int
+    invoice_id: int | None
+    received_by: int | None = Field(description="the operator's user id")
+    note: str | None
+    paid_at: datetime | None
+
+
+class CashPaidBack(BaseModel):
+    """A refund the desk handed back in cash."""
+
+    refund_id: int
+    receipt: str | None = Field(description="CASH-R<refund id>")
+    amount: int
+    booking_id: int | None
+    invoice_id: int | None
+    paid_by: int | None = Field(description="the operator's user id")
+    paid_at: datetime | None
+
+
+class CashBook(BaseModel):
+    """GET /api/payments/cash: one day's cash at the desk (Nairobi time), newest first."""
+
+    day: date
+    received: list[CashReceived]
+    received_total: int
+    paid_back: list[CashPaidBack]
+    paid_back_total: int
+    net: int = Field(description="received_total - paid_back_total: what the drawer should hold from that day")

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from jeshkit.events.base import EventData, Id, Int, Kes, Moment, Text
 
-Method = Literal["mpesa", "card"]
+# cash: taken at the desk by an operator (its refund is handed back there too).
+Method = Literal["mpesa", "card", "cash"]
 INVOICE = "the billing invoice paid, when the payment was for one"
 
 

@@ -61,6 +61,7 @@ class Target:
     user_id: int
     invoice_id: int | None
     account: str
+    cancelled: bool = False  # a booking whose hold expired or that was cancelled (the Paybill takes it: see booking)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def resolve(session: Session, peers: Peers, typed: str, amount: int) -> Target |
         return Miss(INVALID_ACCOUNT, f"booking {account} is paid already")
     if booking.total_price != amount:
         return Miss(INVALID_AMOUNT, f"booking {account} costs KES {booking.total_price}, KES {amount} was paid")
-    return Target(booking_id, booking.user_id, None, account)
+    return Target(booking_id, booking.user_id, None, account, cancelled=booking.status == "cancelled")
 
 
 def _whole(amount: Decimal | None) -> int | None:

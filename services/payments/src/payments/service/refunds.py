@@ -175,7 +175,8 @@ def card_order_of(session: Session, refund: Refund) -> tuple[str | None, str | N
 
 # --- paying -------------------------------------------------------------------------------------------
 def approve_refund(*, session: Session, providers: PaymentProviders, admin: Principal, refund_id: int) -> Refund:
-    """Pay a refund back to the phone that paid (lock -> decide -> commit -> B2C -> lock -> apply)."""
+    """Pay a refund back to the phone that paid (lock -> decide -> commit -> B2C -> lock -> apply); a refund of cash
+    is the operator saying they handed it back, paid at once."""
     session.execute(SET_LOCK_TIMEOUT)
     refund = _lock(session, refund_id)
     if refund is None:
@@ -184,6 +185,9 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
         raise Conflict(f"Refund is {refund.status}, not awaiting approval")
     if refund.method == "mpesa" and not refund.phone_number:
         raise Conflict("This refund has no phone number to pay")
+    if refund.method == "cash":  # the operator handed the cash back at the desk: paid now, no provider
+        _paid_at_desk(session, refund, admin)
+        return _reload(session, refund_id)
     refund.status = "approved"
     refund.approved_by = admin.id
     refund.failure_reason = None
@@ -194,6 +198,16 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
     session.commit()
     _send(session, providers, refund.id)
     return _reload(session, refund_id)
+
+
+def _paid_at_desk(session: Session, refund: Refund, admin: Principal) -> None:
+    refund.status, refund.approved_by, refund.failure_reason = "paid", admin.id, None
+    refund.receipt, refund.paid_at = f"CASH-R{refund.id}", datetime.now(UTC)
+    audit.record(session, admin, "refund.paid_in_cash", f"refund:{refund.id}",
+                 {"amount": refund.amount, "booking_id": refund.booking_id, "receipt": refund.receipt})
+    _stage(session, refund, "RefundPaid", receipt=refund.receipt)
+    session.commit()
+    log.info("refund %s paid back in cash by user %s", refund.id, admin.id)
 
 
 def retry_unsure_payouts(

@@ -1,0 +1,53 @@
+"""Thin HTTP routes of cash at the desk (admin): take cash for a booking or an invoice, read the day's cash book."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from jeshkit.clock import nairobi_today
+from jeshkit.db import SessionDep
+from jeshkit.schemas import ERROR_RESPONSES, Envelope
+from jeshkit.security import AdminUser
+from payments.api import UPSTREAM_ERRORS
+from payments.api_paybill import peers_of
+from payments.models import Payment
+from payments.schemas import CashBook, CashIn, PaymentRecord
+from payments.service import cash, payment_record
+
+cash_router = APIRouter(prefix="/api/payments", tags=["payments"])
+
+
+@cash_router.post("/cash", response_model=Envelope[PaymentRecord], status_code=201, responses=UPSTREAM_ERRORS,
+                  summary="Record cash taken at the desk (admin)")
+def take_cash(
+    body: CashIn, admin: AdminUser, session: SessionDep, request: Request, response: Response,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", min_length=1, max_length=100,
+                                         pattern=r"^[\x21-\x7e]+$"),
+) -> Envelope[PaymentRecord]:
+    """A customer paid in cash: a pending booking's exact price (`JESH-<id>`) or any amount for a rental's invoices
+    (`INV-000123`, or the rental's `JESH-<id>`: billing puts it on the open invoices, oldest first, the rest is credit).
+    It is a payment like any other: the booking confirms, the invoices are paid, the customer gets the receipt SMS
+    (`CASH-000123`). 201 when recorded; the same `Idempotency-Key` again answers 200 with the same payment (409 when
+    that key was used for another account or amount); 409 when the account cannot take the money (the reason is
+    given); 503 when billing or booking cannot answer."""
+    payment_id, created = cash.receive(session=session, peers=peers_of(request.app.state), typed=body.account,
+                                       amount=body.amount, note=body.note, key=idempotency_key, admin=admin)
+    if not created:
+        response.status_code = 200
+    payment = session.get(Payment, payment_id)
+    assert payment is not None
+    record = PaymentRecord(**payment_record(payment))
+    session.rollback()
+    return Envelope(data=record)
+
+
+@cash_router.get("/cash", response_model=Envelope[CashBook], responses=ERROR_RESPONSES,
+                 summary="The day's cash book (admin)")
+def cash_book(_: AdminUser, session: SessionDep,
+              day: date | None = Query(default=None, description="YYYY-MM-DD; today in Nairobi by default"),
+              ) -> Envelope[CashBook]:
+    """What the desk took and handed back in cash that day (Nairobi time), newest first, with the totals and what the
+    drawer should hold from it (`net`)."""
+    return Envelope(data=CashBook(**cash.cash_book(session=session, day=day or nairobi_today())))

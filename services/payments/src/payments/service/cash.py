@@ -1,0 +1,132 @@
+"""Cash at the desk: an operator takes notes and coins for a pending booking's price or a rental's invoices. It is a
+payment like any other (PaymentSucceeded: booking confirms it, billing applies it, the customer gets the receipt SMS),
+method `cash`, receipt `CASH-000123`; and the day's cash book says what the drawer should hold.
+
+The account number is read like the Paybill's (`JESH-42`, `INV-000123`, typed loosely) and answered by the same
+peers, with no transaction open. A form sent twice records one payment: the console sends an `Idempotency-Key`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jeshkit import audit
+from jeshkit.clock import NAIROBI
+from jeshkit.errors import Conflict
+from jeshkit.security import Principal
+from payments.models import UNSETTLED, Payment, Refund
+from payments.service.paybill import Miss, Peers, account_number, resolve
+from payments.service.settle import succeeded
+
+log = logging.getLogger("payments.service")
+
+DESK = "Cash at the desk"
+
+
+def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: str | None, key: str | None,
+            admin: Principal) -> tuple[int, bool]:
+    """Record cash an operator took; (the payment's id, whether it was recorded now). The same `key` again with the
+    same account and amount answers the payment recorded then; with anything else it is a 409."""
+    reference = f"cash:{key}" if key else f"cash:{uuid.uuid4().hex}"
+    if key is not None and (done := _replayed(session, reference, typed, amount)) is not None:
+        return done, False
+    target = resolve(session, peers, typed, amount)  # asks billing and booking with no transaction open
+    if isinstance(target, Miss):
+        raise Conflict(f"That account cannot take this money: {target.reason}")
+    if target.cancelled:
+        raise Conflict(f"That account cannot take this money: booking {target.account} was cancelled; book again")
+    if target.invoice_id is None and session.scalar(
+        select(Payment.id).where(Payment.booking_id == target.booking_id, Payment.invoice_id.is_(None),
+                                 Payment.status.in_(UNSETTLED))
+    ):
+        session.rollback()
+        raise Conflict(f"An M-PESA or card payment of booking {target.account} is still under way: wait for it "
+                       "before taking cash")
+    now = datetime.now(UTC)
+    payment = Payment(
+        booking_id=target.booking_id, invoice_id=target.invoice_id, user_id=target.user_id, method="cash",
+        amount=amount, status="success", account_reference=target.account, checkout_request_id=reference,
+        result_code=0, result_desc=note or DESK, received_by=admin.id, paid_at=now, settled_at=now,
+    )
+    session.add(payment)
+    try:
+        session.flush()
+    except IntegrityError:  # the same key, sent twice at once: the other one recorded it
+        session.rollback()
+        if key is not None and (done := _replayed(session, reference, typed, amount)) is not None:
+            return done, False
+        raise
+    payment.receipt = f"CASH-{payment.id:06d}"
+    succeeded(
+        session, payment_id=payment.id, booking_id=payment.booking_id, invoice_id=payment.invoice_id,
+        user_id=payment.user_id, amount=amount, method="cash", receipt=payment.receipt,
+        checkout_request_id=reference, paid_at=now,
+    )
+    audit.record(session, admin, "cash.received", f"payment:{payment.id}",
+                 {"account": target.account, "amount": amount, "receipt": payment.receipt, "note": note})
+    payment_id = payment.id
+    session.commit()
+    log.info("cash KES %s for %s taken by user %s (%s)", amount, target.account, admin.id, f"CASH-{payment_id:06d}")
+    return payment_id, True
+
+
+def _replayed(session: Session, reference: str, typed: str, amount: int) -> int | None:
+    """The payment an earlier request with this key recorded (None: none); 409 when it was for something else."""
+    found = session.execute(
+        select(Payment.id, Payment.account_reference, Payment.amount).where(Payment.checkout_request_id == reference)
+    ).first()
+    session.rollback()
+    if found is None:
+        return None
+    account = account_number(typed)
+    if found.amount != amount or account is None or not _same_account(found.account_reference, account):
+        raise Conflict("That Idempotency-Key was used for another cash payment")
+    return int(found.id)
+
+
+def _same_account(recorded: str | None, account: str) -> bool:
+    # A rental's JESH- account is recorded as the invoice it paid: the key and the amount decide then.
+    return recorded == account or (account.startswith("JESH-") and bool(recorded and recorded.startswith("INV-")))
+
+
+def cash_book(*, session: Session, day: date) -> dict[str, Any]:
+    """What the desk took and paid back in cash on `day` (Nairobi time), newest first, and what the drawer should
+    hold from it."""
+    start = datetime.combine(day, time.min, NAIROBI)
+    end = start + timedelta(days=1)
+    received = session.scalars(
+        select(Payment).where(Payment.method == "cash", Payment.paid_at >= start, Payment.paid_at < end)
+        .order_by(Payment.id.desc())
+    ).all()
+    paid_back = session.scalars(
+        select(Refund).where(Refund.method == "cash", Refund.status == "paid", Refund.paid_at >= start,
+                             Refund.paid_at < end)
+        .order_by(Refund.id.desc())
+    ).all()
+    session.rollback()
+    received_total = sum(p.amount for p in received)
+    paid_back_total = sum(r.amount for r in paid_back)
+    return {
+        "day": day,
+        "received": [
+            {"payment_id": p.id, "receipt": p.receipt, "account": p.account_reference, "amount": p.amount,
+             "booking_id": p.booking_id, "invoice_id": p.invoice_id, "received_by": p.received_by,
+             "note": None if p.result_desc == DESK else p.result_desc, "paid_at": p.paid_at}
+            for p in received
+        ],
+        "received_total": received_total,
+        "paid_back": [
+            {"refund_id": r.id, "receipt": r.receipt, "amount": r.amount, "booking_id": r.booking_id,
+             "invoice_id": r.invoice_id, "paid_by": r.approved_by, "paid_at": r.paid_at}
+            for r in paid_back
+        ],
+        "paid_back_total": paid_back_total,
+        "net": received_total - paid_back_total,
+    }

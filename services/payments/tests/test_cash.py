@@ -1,0 +1,138 @@
+"""Cash at the desk: an operator records cash for a booking or an invoice; it is a payment like any other (once,
+whatever the retries), its refund is handed back at the desk, and the day's cash book adds up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from jeshstack.testing import wait_for
+
+OWNER, ADMIN = 31, 1
+
+
+def take(stack: Any, client: httpx.Client, account: str, amount: Any, key: str | None = None,
+         **extra: Any) -> httpx.Response:
+    headers = stack.keys.headers(ADMIN, "admin") | ({"Idempotency-Key": key} if key else {})
+    return client.post("/api/payments/cash", json={"account": account, "amount": amount, **extra}, headers=headers)
+
+
+def test_cash_pays_a_bookings_exact_price_once_whatever_the_retries(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = stack.start(billing_url=billing["url"])
+    stack.booking(booking_id, OWNER, total_price=4500)
+
+    r = take(stack, client, f"JESH-{booking_id}", 4000, key="form-1")
+    assert r.status_code == 409, r.text
+    assert r.json()["message"] == (f"That account cannot take this money: booking JESH-{booking_id} costs KES 4500, "
+                                   "KES 4000 was paid")
+    assert stack.payments(booking_id) == []
+
+    r = take(stack, client, f" jesh {booking_id} ", 4500, key="form-2", note="  book 7, slip 0042 ")
+    assert r.status_code == 201, r.text
+    paid = r.json()["data"]
+    assert (paid["method"], paid["status"], paid["amount"], paid["booking_id"]) == ("cash", "success", 4500,
+                                                                                    booking_id)
+    assert paid["receipt"] == f"CASH-{paid['id']:06d}" and paid["phone_number"] is None
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    assert (event["method"], event["receipt"], event["amount"], event["user_id"]) == ("cash", paid["receipt"], 4500,
+                                                                                      OWNER)
+
+    # The form sent again (a double click, a retry after a lost answer): the same payment, nothing recorded twice.
+    again = take(stack, client, f"JESH-{booking_id}", 4500, key="form-2")
+    assert again.status_code == 200 and again.json()["data"]["id"] == paid["id"]
+    r = take(stack, client, f"JESH-{booking_id}", 4400, key="form-2")
+    assert r.status_code == 409 and r.json()["message"] == "That Idempotency-Key was used for another cash payment"
+    assert [p["id"] for p in stack.payments(booking_id)] == [paid["id"]]
+    assert len(stack.outbox("PaymentSucceeded", booking_id)) == 1
+
+    [entry] = [e for e in stack.admin_get(client, "/api/payments/admin/audit") if e["action"] == "cash.received"]
+    assert entry["actor_id"] == ADMIN and entry["target"] == f"payment:{paid['id']}"
+    assert entry["details"] == {"account": f"JESH-{booking_id}", "amount": 4500, "receipt": paid["receipt"],
+                                "note": "book 7, slip 0042"}
+
+    book = stack.admin_get(client, "/api/payments/cash")
+    [line] = book["received"]
+    assert (line["receipt"], line["account"], line["amount"], line["received_by"], line["note"]) == (
+        paid["receipt"], f"JESH-{booking_id}", 4500, ADMIN, "book 7, slip 0042")
+    assert (book["received_total"], book["paid_back_total"], book["net"]) == (4500, 0, 4500)
+
+
+def test_cash_is_refused_for_what_it_cannot_pay_and_bad_input_changes_nothing(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = stack.start(billing_url=billing["url"])
+    stack.booking(booking_id, OWNER, total_price=4500)
+    cancelled = booking_id + 1
+    stack.booking(cancelled, OWNER, total_price=4500)
+    stack.event_bus.publish("BookingCancelled", {"booking_id": cancelled, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "expired"})
+    wait_for(lambda: stack.booking_row(cancelled)["status"] == "cancelled", what="the cancellation")
+
+    refused = {
+        f"JESH-{cancelled}": f"booking JESH-{cancelled} was cancelled; book again",
+        "INV-000999": "there is no invoice INV-000999",
+        "rent for May": "the account number 'rent for May' names no booking or invoice",
+    }
+    for account, reason in refused.items():
+        r = take(stack, client, account, 4500)
+        assert r.status_code == 409 and r.json()["message"] == f"That account cannot take this money: {reason}", r.text
+    for body in ({"amount": 0}, {"amount": True}, {"amount": 45.5}, {"amount": 1_000_001}, {"account": ""},
+                 {"account": "J" * 41}, {"note": "n" * 201}):
+        r = client.post("/api/payments/cash", json={"account": f"JESH-{booking_id}", "amount": 4500, **body},
+                        headers=stack.keys.headers(ADMIN, "admin"))
+        assert r.status_code == 400 and r.json()["success"] is False, (body, r.text)
+    r = take(stack, client, f"JESH-{booking_id}", 4500, key="bad key with spaces")
+    assert r.status_code == 400, r.text
+    assert client.post("/api/payments/cash", json={"account": f"JESH-{booking_id}", "amount": 4500},
+                       headers=stack.keys.headers(OWNER)).status_code == 403
+    assert client.get("/api/payments/cash", headers=stack.keys.headers(OWNER)).status_code == 403
+    r = client.get("/api/payments/cash?day=2026-13-01", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 400 and r.json()["success"] is False
+
+    # An M-PESA prompt still waiting for the customer: taking cash too would pay the booking twice.
+    stack.sim.daraja.hold_phone("254708374149")
+    assert stack.initiate(client, booking_id, OWNER, phone="0708374149").status_code == 200
+    r = take(stack, client, f"JESH-{booking_id}", 4500)
+    assert r.status_code == 409 and "still under way" in r.json()["message"], r.text
+    assert [p["method"] for p in stack.payments(booking_id)] == ["mpesa"]
+    assert stack.payments(cancelled) == [] and stack.outbox("PaymentSucceeded") == []
+
+
+def test_cash_pays_an_invoice_any_amount_and_its_refund_is_handed_back_at_the_desk(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    billing["accounts"]["INV-000123"] = {"id": 123, "number": "INV-000123", "booking_id": booking_id,
+                                         "user_id": OWNER, "total": 3000, "balance": 3000, "status": "open"}
+    client = stack.start(billing_url=billing["url"])
+    r = take(stack, client, "inv 123", 1000, key="inv-form")
+    assert r.status_code == 201, r.text
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    assert (event["invoice_id"], event["amount"], event["method"]) == (123, 1000, "cash")
+
+    stack.booking(booking_id + 1, OWNER, total_price=2500)
+    r = take(stack, client, f"JESH-{booking_id + 1}", 2500)
+    assert r.status_code == 201, r.text
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id + 1, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+    [refund] = wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the refund")
+    assert (refund["method"], refund["amount"], refund["status"]) == ("cash", 2500, "required")
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["data"]["status"], r.json()["data"]["receipt"]) == ("paid", f"CASH-R{refund['id']}")
+    paid = stack.wait_event("RefundPaid", booking_id + 1)
+    assert (paid["method"], paid["receipt"], paid["amount"]) == ("cash", f"CASH-R{refund['id']}", 2500)
+    assert stack.sim.daraja.stats["b2c_requests"] == 0  # handed back at the desk, not by M-PESA
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 409  # once
+
+    book = stack.admin_get(client, "/api/payments/cash")
+    assert [line["amount"] for line in book["received"]] == [2500, 1000]
+    assert [line["account"] for line in book["received"]] == [f"JESH-{booking_id + 1}", "INV-000123"]
+    assert [(b["refund_id"], b["amount"], b["paid_by"]) for b in book["paid_back"]] == [(refund["id"], 2500, ADMIN)]
+    assert (book["received_total"], book["paid_back_total"], book["net"]) == (3500, 2500, 1000)
+    assert stack.admin_get(client, "/api/payments/cash?day=2020-01-01")["received"] == []
