@@ -9,12 +9,13 @@ import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
 import { AssignUnmatched, PaybillSection, usePaybillPayments } from "./PaybillMoney";
+import { CashSection, useCashBook } from "./CashDesk";
 
 const REFUND_STATUSES = ["required", "approved", "paying", "paid", "failed"] as const;
 type RefundStatus = (typeof REFUND_STATUSES)[number];
 
-/** Money that needs an operator: refunds to approve, money that matched nothing (Paybill money put on the right
- *  account), what customers sent to the Paybill. */
+/** Money that needs an operator: refunds to approve (a cash one is handed back at the desk), money that matched
+ *  nothing (Paybill money put on the right account), cash taken at the desk, what customers sent to the Paybill. */
 export function AdminMoney() {
   const { t, lang } = useI18n();
   const [params, setParams] = useSearchParams();
@@ -35,15 +36,17 @@ export function AdminMoney() {
   const [unmatchedError, setUnmatchedError] = useState<ApiError | null>(null);
   const [assigned, setAssigned] = useState<string | null>(null);
   const paybill = usePaybillPayments();
+  const cash = useCashBook();
 
-  const approve = async (id: number) => {
+  // A cash refund is paid at once when approved (the operator handed the money back): it is in the cash book too.
+  const approve = async (id: number, method: string) => {
     setBusy(id);
     setError(null);
     const { error: err, response } = await api.POST("/api/payments/refunds/{refund_id}/approve", {
       params: { path: { refund_id: id } },
     });
     if (err) setError(errorOf(err, response.status));
-    await refunds.reload();
+    await Promise.all([refunds.reload(), method === "cash" ? cash.reload() : null]);
     setBusy(null);
   };
 
@@ -92,12 +95,12 @@ export function AdminMoney() {
                     <td>{r.booking_id ?? "—"}</td>
                     <td><Price amount={r.amount} /></td>
                     <td className="wrap">{r.reason}{r.failure_reason ? ` — ${r.failure_reason}` : ""}</td>
-                    <td>{displayPhone(r.phone_number)}</td>
+                    <td>{r.method === "cash" ? t("method.cash") : displayPhone(r.phone_number)}</td>
                     <td><StatusBadge status={r.status} />{r.receipt ? ` ${r.receipt}` : ""}</td>
                     <td>{formatInstant(r.created_at, lang)}</td>
                     <td>{(r.status === "required" || r.status === "failed") && (
-                      <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => approve(r.id)}>
-                        {t("money.approve")}<span className="sr-only"> {t("money.refundNo", { id: r.id })}</span>
+                      <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => approve(r.id, r.method)}>
+                        {r.method === "cash" ? t("money.paidBackCash") : t("money.approve")}<span className="sr-only"> {t("money.refundNo", { id: r.id })}</span>
                       </button>
                     )}</td>
                   </tr>
@@ -146,6 +149,7 @@ export function AdminMoney() {
           </ul>
         )}
       </section>
+      <CashSection book={cash} />
       <PaybillSection payments={paybill} />
     </div>
   );

@@ -1,0 +1,186 @@
+// The console's cash at the desk: notes and coins a customer pays for a pending booking or an invoice, recorded as a
+// payment like any other (receipt CASH-000123), and one day's cash book: what the drawer took, what it handed back
+// (refunds of cash payments) and so what it should hold.
+import { useRef, useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
+import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { useLoad } from "../../lib/useLoad";
+import { formatTime, isIsoDate, nairobiDate } from "../../lib/dates";
+import { formatKES } from "../../lib/money";
+import { answerLost, cashEntry, cashSubmission, paidAccount, parseCashAmount, type CashSubmission } from "../../lib/cash";
+import { Price } from "../../components/Price";
+import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
+
+type CashBook = paymentsSchemas["CashBook"];
+
+/** GET /api/payments/cash?day=: one Nairobi day's cash book, today's unless another day is picked. */
+export function useCashBook() {
+  const [day, setDay] = useState(() => nairobiDate());
+  const book = useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/payments/cash", { params: { query: { day } } });
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, [day]);
+  return { ...book, day, setDay };
+}
+
+/** The section: the form that records cash, then the chosen day's cash book. */
+export function CashSection({ book }: { book: ReturnType<typeof useCashBook> }) {
+  const { t } = useI18n();
+  const today = nairobiDate();
+  // Money just taken is in today's book: show that one, read again.
+  const recorded = async () => {
+    if (book.day === today) await book.reload();
+    else book.setDay(today);
+  };
+  const shown = book.data?.day === book.day ? book.data : undefined;
+  return (
+    <section className="stack-sm" aria-labelledby="cash">
+      <h2 id="cash">{t("cash.title")}</h2>
+      <p className="muted">{t("cash.sub")}</p>
+      <RecordCash onRecorded={recorded} />
+      <div className="section-head">
+        <h3 id="cash-book">{t("cash.book")}</h3>
+        <TextField label={t("cash.day")} type="date" value={book.day} max={today}
+          onChange={(e) => isIsoDate(e.target.value) && book.setDay(e.target.value)} />
+      </div>
+      <ErrorAlert error={book.error} />
+      {shown ? <CashBookView book={shown} /> : !book.error && <Spinner label={t("common.loading")} />}
+    </section>
+  );
+}
+
+function CashBookView({ book }: { book: CashBook }) {
+  const { t, lang } = useI18n();
+  return (
+    <div className="stack-sm cash-book">
+      <dl className="facts cash-totals">
+        <div><dt>{t("cash.in")}</dt><dd><Price amount={book.received_total} /></dd></div>
+        <div><dt>{t("cash.out")}</dt><dd><Price amount={book.paid_back_total} /></dd></div>
+        <div className="cash-net"><dt>{t("cash.net")}</dt><dd><Price amount={book.net} /></dd></div>
+      </dl>
+      <h4>{t("cash.in")}</h4>
+      {book.received.length === 0 ? <p className="empty">{t("cash.noneIn")}</p> : (
+        <div className="table-wrap" role="region" aria-label={t("cash.in")} tabIndex={0}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t("money.receipt")}</th><th scope="col">{t("money.assignAccount")}</th>
+                <th scope="col">{t("money.amount")}</th><th scope="col">{t("money.note")}</th>
+                <th scope="col">{t("cash.time")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {book.received.map((r) => (
+                <tr key={r.payment_id} data-receipt={r.receipt}>
+                  <th scope="row">{r.receipt ?? `#${r.payment_id}`}</th>
+                  <td><Paid booking={r.booking_id} invoice={r.invoice_id} label={r.account} /></td>
+                  <td><Price amount={r.amount} /></td>
+                  <td className="wrap">{r.note ?? ""}</td>
+                  <td>{r.paid_at ? formatTime(r.paid_at, lang) : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h4>{t("cash.out")}</h4>
+      {book.paid_back.length === 0 ? <p className="empty">{t("cash.noneOut")}</p> : (
+        <div className="table-wrap" role="region" aria-label={t("cash.out")} tabIndex={0}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t("money.receipt")}</th><th scope="col">{t("cash.for")}</th>
+                <th scope="col">{t("money.amount")}</th><th scope="col">{t("cash.time")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {book.paid_back.map((r) => (
+                <tr key={r.refund_id} data-receipt={r.receipt}>
+                  <th scope="row">{r.receipt ?? t("money.refundNo", { id: r.refund_id })}</th>
+                  <td><Paid booking={r.booking_id} invoice={r.invoice_id} label={null} /></td>
+                  <td><Price amount={r.amount} /></td>
+                  <td>{r.paid_at ? formatTime(r.paid_at, lang) : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** What money paid, linked: the invoice's page, or the booking's (an operator reads any booking there). */
+function Paid({ booking, invoice, label }: { booking: number | null; invoice: number | null; label: string | null }) {
+  const { t } = useI18n();
+  if (invoice !== null) return <Link to={`/invoices/${invoice}`}>{label ?? t("money.invoiceNo", { id: invoice })}</Link>;
+  if (booking !== null) return <Link to={`/bookings/${booking}`}>{label ?? t("bookings.booking", { id: booking })}</Link>;
+  return <>{label ?? "—"}</>;
+}
+
+/** POST /api/payments/cash with an Idempotency-Key per submission: resending one whose answer was lost reuses its key,
+ *  so the money is recorded once however often the operator presses the button. */
+function RecordCash({ onRecorded }: { onRecorded: () => Promise<unknown> | void }) {
+  const { t } = useI18n();
+  const [account, setAccount] = useState("");
+  const [amount, setAmount] = useState("");
+  const [note, setNote] = useState("");
+  const [amountLeft, setAmountLeft] = useState(false); // say what is wrong with an amount once it is typed, not midway
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const lost = useRef<CashSubmission | null>(null);
+  const shillings = parseCashAmount(amount);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy || shillings === null || !account.trim()) return;
+    const sending = cashSubmission(lost.current, cashEntry(account, shillings, note));
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const answer = await api.POST("/api/payments/cash", {
+      headers: { "Idempotency-Key": sending.key }, body: sending.entry,
+    }).catch(() => null);
+    setBusy(false);
+    if (!answer?.data) {
+      const status = answer?.response.status ?? 0;
+      lost.current = answerLost(status) ? sending : null;
+      setError(errorOf(answer?.error, status, answer?.response));
+      return;
+    }
+    lost.current = null;
+    const payment = answer.data.data;
+    setDone(t("cash.received", {
+      amount: formatKES(payment.amount), account: paidAccount(payment, sending.entry.account),
+      receipt: payment.receipt ?? "—",
+    }));
+    setAccount("");
+    setAmount("");
+    setNote("");
+    setAmountLeft(false);
+    await onRecorded();
+  };
+
+  return (
+    <form className="card stack-sm" onSubmit={submit} aria-labelledby="cash-record">
+      <h3 id="cash-record">{t("cash.record")}</h3>
+      <div className="paybill-form">
+        <TextField label={t("money.assignAccount")} hint={t("money.assignHint")} value={account} autoComplete="off"
+          maxLength={40} required onChange={(e) => setAccount(e.target.value)} />
+        <TextField label={t("cash.amount")} hint={t("cash.amountHint")} value={amount} inputMode="numeric"
+          autoComplete="off" maxLength={16} required onChange={(e) => setAmount(e.target.value)}
+          onBlur={() => setAmountLeft(true)}
+          error={amountLeft && amount.trim() && shillings === null ? t("cash.amountInvalid") : undefined} />
+        <TextField label={t("cash.note")} hint={t("cash.noteHint")} value={note} autoComplete="off" maxLength={200}
+          onChange={(e) => setNote(e.target.value)} />
+        <button type="submit" className="btn btn-primary" disabled={busy || shillings === null || !account.trim()}>
+          {busy ? t("common.wait") : t("cash.submit")}
+        </button>
+      </div>
+      <ErrorAlert error={error} />
+      {done && <Alert kind="success"><p>{done}</p></Alert>}
+    </form>
+  );
+}
