@@ -203,6 +203,24 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
         daraja.c2b.record_delivery(payment, record)
         return record
 
+    @app.post("/pulltransactions/v1/register")
+    async def pull_register(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+            answer = daraja.pull.register(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        return JSONResponse(answer)
+
+    @app.api_route("/pulltransactions/v1/query", methods=["POST", "GET"])  # GET with a JSON body, as documented once
+    async def pull_query(request: Request) -> JSONResponse:
+        try:
+            daraja.check_token(request.headers.get("authorization"))
+            answer = daraja.pull.query(await json_body(request))
+        except DarajaError as exc:
+            return daraja_error(exc)
+        return JSONResponse(answer)
+
     @app.post("/mpesa/stkpushquery/v1/query")
     async def stk_push_query(request: Request) -> JSONResponse:
         try:
@@ -268,6 +286,10 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
     async def list_c2b() -> dict[str, Any]:
         return daraja.c2b.to_dict()
 
+    @app.get("/simulator/pull")
+    async def list_pull() -> dict[str, Any]:
+        return daraja.pull.to_dict()
+
     @app.post("/simulator/c2b/pay")
     async def c2b_pay(request: Request) -> JSONResponse:
         """A customer pays (the body of C2B simulate, no token needed): for browser tests and demos."""
@@ -290,7 +312,7 @@ def create_app(settings: SimSettings | None = None, *, daraja: Daraja | None = N
 
     @app.get("/simulator/stats")
     async def stats() -> dict[str, int]:
-        return {**daraja.stats, **daraja.c2b.stats}
+        return {**daraja.stats, **daraja.c2b.stats, **daraja.pull.stats}
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

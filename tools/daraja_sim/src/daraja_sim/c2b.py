@@ -265,6 +265,12 @@ class C2B:
             return None
         return payment.status_parameters()
 
+    def completed(self, short_code: str) -> list[C2BPayment]:
+        """The shortcode's completed payments in completion order, oldest first (for Pull Transactions)."""
+        with self._lock:
+            done = [p for p in self.payments.values() if p.status == COMPLETED and p.short_code == short_code]
+        return sorted(done, key=lambda p: p.finalised_at or p.trans_time)
+
     def record_delivery(self, payment: C2BPayment, record: dict[str, Any]) -> None:
         with self._lock:
             payment.deliveries.append(record)

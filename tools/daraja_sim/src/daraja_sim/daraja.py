@@ -14,6 +14,7 @@ from typing import Any
 
 from daraja_sim.b2c import Payouts
 from daraja_sim.c2b import C2B
+from daraja_sim.pull import Pull
 from daraja_sim.settings import SimSettings
 from daraja_sim.wire import (
     DarajaError,
@@ -169,6 +170,7 @@ class Daraja:
                       "status_queries": 0}
         self.payouts = Payouts(settings)
         self.c2b = C2B(settings)
+        self.pull = Pull(settings, self.c2b)
         self._processing_phones: set[str] = set()
 
     # --- OAuth ----------------------------------------------------------------------------------

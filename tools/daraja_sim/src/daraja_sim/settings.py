@@ -39,3 +39,6 @@ class SimSettings(BaseSettings):
     c2b_validation: bool = True
     # M-PESA waits about this long for the ValidationURL before applying the registered ResponseType.
     c2b_validation_timeout_seconds: float = 8.0
+
+    # Pull Transactions: at most this many rows per query answer (OffSetValue pages through the rest).
+    pull_page_size: int = 100
