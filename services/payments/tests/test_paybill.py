@@ -237,3 +237,38 @@ def test_the_paybill_s_own_api_operator_asks_transaction_status_when_one_is_set(
     assert (theirs["initiator_name"], theirs["party_a"]) == ("testapi", PAYBILL)  # the B2C initiator, MPESA_SHORTCODE
     with pytest.raises(ValidationError):
         Settings(mpesa_c2b_initiator_name="paybill-ops")  # without its credential
+
+
+def test_a_lost_confirmation_is_found_by_pull_transactions_and_credited_once(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = start(stack, billing, paybill_pull_interval_seconds=0.3)
+    admin = stack.keys.headers(ADMIN, "admin")
+    assert client.get("/api/payments/paybill/pull", headers=admin).status_code == 404  # not registered yet
+    assert client.post("/api/payments/paybill/pull", json={"nominated_number": "0722000000"},
+                       headers=stack.keys.headers(OWNER)).status_code == 403
+    r = client.post("/api/payments/paybill/pull", json={"nominated_number": "0812345678"}, headers=admin)
+    assert r.status_code == 400 and "nominated_number" in r.json()["message"]
+    stack.booking(booking_id, OWNER, total_price=4500)
+    stack.booking(booking_id + 1, OWNER, total_price=2500)
+    pay(stack, f"JESH-{booking_id + 1}", 2500)  # its confirmation comes as usual
+    stack.wait_event("PaymentSucceeded", booking_id + 1)
+
+    r = client.post("/api/payments/paybill/pull", json={"nominated_number": "0722000000"}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert (r.json()["data"]["business_number"], r.json()["data"]["nominated_number"]) == (PAYBILL, "254722000000")
+    pay(stack, f"JESH-{booking_id}", 4500, phone="254708370000")  # M-PESA takes it; its confirmation never comes
+    event = stack.wait_event("PaymentSucceeded", booking_id, timeout=20)
+    [lost] = [t for t in sim_c2b(stack) if t["BillRefNumber"] == f"JESH-{booking_id}"]
+    assert lost["deliveries"] == [] and event["receipt"] == lost["TransID"] and event["amount"] == 4500
+    found = {row["trans_id"]: row for row in rows(stack)}
+    assert len(found) == 2  # the one confirmed as usual is not taken again
+    assert found[lost["TransID"]]["status"] == "applied" and "Pull Transactions" in found[lost["TransID"]]["note"]
+    assert found[lost["TransID"]]["phone_number"] == "254708370000"  # from Transaction Status, as always
+
+    state = wait_for(lambda: (s := stack.admin_get(client, "/api/payments/paybill/pull"))["last_found"] == 0 and s,
+                     what="a later pull that finds nothing new")
+    assert state["last_error"] is None
+    assert len(stack.outbox("PaymentSucceeded", booking_id)) == 1  # pulled again and again: credited once
+    assert [e["action"] for e in stack.admin_get(client, "/api/payments/admin/audit")].count(
+        "paybill.pull_registered") == 1

@@ -13,12 +13,13 @@ from starlette.datastructures import State
 
 from jeshkit import audit
 from jeshkit.db import SessionDep
-from jeshkit.errors import Conflict, UpstreamUnavailable
+from jeshkit.errors import BadRequest, Conflict, NotFound, UpstreamUnavailable
 from jeshkit.openapi import json_body
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser
 from payments.api import UPSTREAM_ERRORS, callback_body, process_callback
+from payments.daraja_wire import normalize_phone
 from payments.models import Payment
 from payments.mpesa import MpesaProvider
 from payments.providers import ProviderError
@@ -31,10 +32,12 @@ from payments.schemas import (
     ClaimPaybill,
     PaybillInfo,
     PaybillPaymentView,
+    PaybillPullView,
     PaybillRegistered,
     PaymentRecord,
+    RegisterPull,
 )
-from payments.service import paybill, paybill_ops, payment_record
+from payments.service import paybill, paybill_ops, paybill_pull, payment_record
 
 log = logging.getLogger("payments.api")
 
@@ -115,6 +118,39 @@ def claim_paybill_payment(body: ClaimPaybill, admin: AdminUser, session: Session
     return Envelope(data=PaybillPaymentView(**row))
 
 
+@paybill_router.post("/paybill/pull", response_model=Envelope[PaybillPullView], responses=UPSTREAM_ERRORS,
+                     summary="Register the Paybill for Pull Transactions (admin)")
+def register_pull(body: RegisterPull, admin: AdminUser, session: SessionDep,
+                  request: Request) -> Envelope[PaybillPullView]:
+    """Once per paybill (registering again is harmless): from then on a job lists the Paybill's payments every
+    `PAYBILL_PULL_INTERVAL_SECONDS` and takes any whose confirmation never came, checked by Transaction Status like
+    the others. The first pull looks back 47 hours. Audited."""
+    state = request.app.state
+    if state.settings.paybill is None:
+        raise Conflict("The Paybill is off: set MPESA_C2B_TOKEN")
+    nominated = normalize_phone(body.nominated_number)
+    if nominated is None:
+        raise BadRequest("nominated_number must be a Safaricom number: 07XXXXXXXX, 01XXXXXXXX or 2547XXXXXXXX")
+    try:
+        registered = paybill_pull.register(session=session, providers=state.providers, admin=admin,
+                                           paybill=state.settings.paybill, nominated_number=nominated)
+    except ProviderError as exc:
+        raise UpstreamUnavailable(f"M-PESA did not register the Paybill for Pull Transactions: {exc.message}",
+                                  502) from None
+    return Envelope(data=PaybillPullView(**registered))
+
+
+@paybill_router.get("/paybill/pull", response_model=Envelope[PaybillPullView], responses=ERROR_RESPONSES,
+                    summary="The Paybill's Pull Transactions and its last pull (admin)")
+def pull_state(_: AdminUser, session: SessionDep, request: Request) -> Envelope[PaybillPullView]:
+    """404 when the Paybill is not registered for Pull Transactions."""
+    paybill_number = request.app.state.settings.paybill
+    found = paybill_pull.state(session=session, paybill=paybill_number) if paybill_number else None
+    if found is None:
+        raise NotFound("The Paybill is not registered for Pull Transactions")
+    return Envelope(data=PaybillPullView(**found))
+
+
 # --- what M-PESA POSTs -----------------------------------------------------------------------------------------
 @paybill_router.post("/hooks/paybill/validation/{token}", response_model=C2bAnswer,
                      openapi_extra=json_body(C2bRequest))
@@ -171,6 +207,15 @@ async def paybill_status(token: str, request: Request) -> JSONResponse:
             paybill.apply(session=session, peers=peers, row_id=verified)
 
     await process_callback(request, verify_and_apply)
+    return JSONResponse(C2B_ACK)
+
+
+@paybill_router.post("/hooks/paybill/notices/{token}", response_model=CallbackAck)
+async def paybill_notices(token: str, request: Request) -> JSONResponse:
+    """Pull Transactions' CallBackURL: whatever M-PESA says there is logged, never acted upon (the job pulls)."""
+    raw = await callback_body(request)
+    if raw is not None and _ours(request, token):
+        log.info("M-PESA Pull Transactions notice (%d bytes)", len(raw))
     return JSONResponse(C2B_ACK)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +21,7 @@ from payments.handlers import handlers
 from payments.mpesa import MpesaProvider
 from payments.pesapal import IpnRegistry, PesapalClient, PesapalProvider
 from payments.providers import PaymentProviders
-from payments.service import card, paybill, payout_status
+from payments.service import card, paybill, paybill_pull, payout_status
 from payments.settings import Settings
 from payments.token_store import DatabaseTokenStore
 
@@ -96,6 +97,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return done
 
+    def pull_paybill(session_factory: sessionmaker[Session]) -> int:
+        """Paybill payments whose confirmation never came, found by Pull Transactions (once registered)."""
+        assert settings.paybill is not None
+        return paybill_pull.pull(session_factory=session_factory, providers=providers, paybill=settings.paybill,
+                                 interval=timedelta(seconds=settings.paybill_pull_interval_seconds))
+
+    jobs = [PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money),
+            PeriodicJob("finish-erasures", 60.0, service.finish_erasures)]
+    if settings.paybill is not None and settings.paybill_pull_interval_seconds > 0:  # one lease check a minute idle
+        jobs.append(PeriodicJob("pull-paybill", min(60.0, settings.paybill_pull_interval_seconds), pull_paybill))
+
     return create_service_app(
         settings,
         title="Jesh Storage — payments",
@@ -104,7 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router, invoices_router, card_router, paybill_router, cash_router,
                  holds_router(service.customer_holds)],
         handlers=handlers(settings),
-        jobs=[PeriodicJob("settle-money", settings.reconcile_interval_seconds, settle_money),
-              PeriodicJob("finish-erasures", 60.0, service.finish_erasures)],
+        jobs=jobs,
         on_startup=on_startup,
     )

@@ -1,4 +1,5 @@
-"""Safaricom Daraja's client: OAuth, STK Push, STK Push Query and B2C (refunds).
+"""Safaricom Daraja's client: OAuth, STK Push, STK Push Query, B2C (refunds), the Paybill's C2B URLs, Transaction
+Status and Pull Transactions.
 
 Only this module and `daraja_wire` know Daraja's field names. One DarajaClient per process (it caches the
 OAuth token). Errors are the providers' (ProviderUnavailable / ProviderUncertain / ProviderRefused): a caller
@@ -10,13 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from jeshkit.clock import NAIROBI
 from jeshkit.metrics import DARAJA_REQUEST_SECONDS
 from jeshkit.mpesa import stk_password, stk_timestamp
-from payments.daraja_wire import as_int
+from payments.daraja_wire import PulledPayment, as_int, parse_pulled
 from payments.providers import ProviderError, ProviderRefused, ProviderUnavailable, ProviderUncertain
 from payments.token_cache import SharedToken, TokenFetch, TokenStore
 
@@ -32,6 +35,8 @@ OPERATIONS = {
     "/mpesa/b2c/v3/paymentrequest": "b2c",
     "/mpesa/transactionstatus/v1/query": "transactionstatus",
     "/mpesa/c2b/v2/registerurl": "c2bregister",
+    "/pulltransactions/v1/register": "pullregister",
+    "/pulltransactions/v1/query": "pull",
 }
 STILL_PROCESSING = "500.001.1001"
 
@@ -205,6 +210,24 @@ class DarajaClient:
             return str(body.get("ResponseDescription") or "Success")
         raise _error_from(response, body, "M-PESA did not register the Paybill's URLs")
 
+    def register_pull(self, *, shortcode: str, nominated_number: str, callback_url: str) -> str:
+        """Register the shortcode for Pull Transactions (once; registered already is fine); M-PESA's description."""
+        payload = {"ShortCode": shortcode, "RequestType": "Pull", "NominatedNumber": nominated_number,
+                   "CallBackURL": callback_url}
+        response, body = self._authorized_post("/pulltransactions/v1/register", payload)
+        if body and str(body.get("ResponseStatus")) in ("1000", "1001"):
+            return str(body.get("ResponseDescription") or "Registered")
+        raise _error_from(response, body, "M-PESA did not register the shortcode for Pull Transactions")
+
+    def pull_transactions(self, *, shortcode: str, start: datetime, end: datetime, offset: int) -> list[PulledPayment]:
+        """The C2B payments made to the shortcode between start and end (M-PESA keeps 48 hours), from row `offset`."""
+        payload = {"ShortCode": shortcode, "StartDate": _eat(start), "EndDate": _eat(end), "OffSetValue": str(offset)}
+        response, body = self._authorized_post("/pulltransactions/v1/query", payload)
+        pulled = parse_pulled(body)
+        if pulled is None:
+            raise _error_from(response, body, "M-PESA did not list the Paybill's transactions")
+        return pulled
+
     def transaction_status(
         self,
         *,
@@ -269,6 +292,11 @@ class DarajaClient:
             raise ProviderUncertain("M-PESA's answer was lost") from None
         finally:
             DARAJA_REQUEST_SECONDS.labels(OPERATIONS.get(path, "other"), outcome).observe(time.perf_counter() - started)
+
+
+def _eat(moment: datetime) -> str:
+    """A moment as Pull Transactions reads it: East Africa Time, "YYYY-MM-DD HH:MM:SS"."""
+    return moment.astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -65,6 +65,17 @@ class C2bNotice:
     account: str
     msisdn: str | None
     payer_name: str | None
+    paid_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PulledPayment:
+    """A customer's payment to the shortcode as Pull Transactions lists it (trusted no more than a confirmation)."""
+
+    trans_id: str
+    amount: Decimal | None
+    account: str
+    msisdn: str | None
     paid_at: datetime | None
 
 
@@ -181,6 +192,44 @@ def parse_c2b(raw: Any) -> C2bNotice | None:
         account=text("BillRefNumber", 40), msisdn=text("MSISDN", 40) or None, payer_name=names or None,
         paid_at=_as_daraja_time(text("TransTime", 14)),
     )
+
+
+def parse_pulled(raw: Any) -> list[PulledPayment] | None:
+    """Pull Transactions' answer: the C2B payments it lists (`Response`: a list of lists of transactions; ResponseCode
+    1001 and `[[]]` when there are none), or None when the body is not such an answer (never raises)."""
+    if not isinstance(raw, dict) or str(raw.get("ResponseCode")) not in ("1000", "1001"):
+        return None
+    listed = raw.get("Response", raw.get("Transaction"))
+    if isinstance(listed, str):  # the documentation shows "[[]]" as text for an empty period
+        listed = [] if listed.strip() in ("", "[]", "[[]]") else None
+    if not isinstance(listed, list):
+        return None
+    rows = [row for item in listed for row in (item if isinstance(item, list) else [item])]
+    pulled = []
+    for row in rows:
+        if not isinstance(row, dict) or not str(row.get("transactiontype") or "").startswith("c2b-"):
+            continue
+        trans_id = row.get("transactionId")
+        if not isinstance(trans_id, str) or not trans_id.strip():
+            continue
+        msisdn, account = row.get("msisdn"), row.get("billreference")
+        pulled.append(PulledPayment(
+            trans_id=trans_id.strip()[:40], amount=as_decimal(row.get("amount")),
+            account=str(account).strip()[:40] if isinstance(account, str | int) else "",
+            msisdn=str(msisdn)[:40] if isinstance(msisdn, str | int) and not isinstance(msisdn, bool) else None,
+            paid_at=_as_iso_time(row.get("trxDate")),
+        ))
+    return pulled
+
+
+def _as_iso_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def phone_of_party(party: str | None) -> str | None:

@@ -213,6 +213,23 @@ class PaybillPayment(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+class PaybillPull(Base):
+    """A paybill registered for Pull Transactions, and how far its payments have been listed (the job that pulls them
+    leases the row through updated_at, one replica at a time)."""
+
+    __tablename__ = "paybill_pulls"
+
+    shortcode: Mapped[str] = mapped_column(Text, primary_key=True)
+    nominated_number: Mapped[str] = mapped_column(Text, nullable=False)
+    registered_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Every payment completed before this was listed (the next pull starts a little earlier, for late listings).
+    pulled_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_found: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")  # taken by the last pull
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
 class ErasedCustomer(Base):
     """A customer auth erased while money of theirs was still in flight: their phone numbers go once it settles."""
 

@@ -1,10 +1,13 @@
 """M-PESA as a payment provider: STK Push to collect, STK Push Query to confirm, B2C to pay refunds; the Paybill's
-URLs, and Transaction Status to confirm what customers paid to it."""
+URLs, Transaction Status to confirm what customers paid to it, and Pull Transactions to find what they paid when its
+confirmation never came."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from payments.daraja import DarajaClient
-from payments.daraja_wire import MAX_AMOUNT
+from payments.daraja_wire import MAX_AMOUNT, PulledPayment
 from payments.providers import ProviderRefused, Settlement, StartedPayment, StartedPayout
 from payments.settings import (
     B2C_RESULT_PATH,
@@ -12,6 +15,7 @@ from payments.settings import (
     B2C_TIMEOUT_PATH,
     CALLBACK_PATH,
     PAYBILL_CONFIRMATION_PATH,
+    PAYBILL_NOTICES_PATH,
     PAYBILL_STATUS_PATH,
     PAYBILL_VALIDATION_PATH,
     Settings,
@@ -130,3 +134,17 @@ class MpesaProvider:
             queue_timeout_url=url,
             remarks="Paybill payment check",
         )
+
+    def register_pull(self, nominated_number: str) -> str:
+        """Register the paybill for Pull Transactions, `nominated_number` the organisation's Safaricom number (once;
+        registered already is fine); M-PESA's description."""
+        settings = self._settings
+        if settings.paybill is None or settings.mpesa_c2b_token is None:
+            raise ProviderRefused("The Paybill is not configured (MPESA_C2B_TOKEN)")
+        return self._daraja.register_pull(shortcode=settings.paybill, nominated_number=nominated_number,
+                                          callback_url=self._url(PAYBILL_NOTICES_PATH, settings.mpesa_c2b_token))
+
+    def pull_paybill(self, *, start: datetime, end: datetime, offset: int) -> list[PulledPayment]:
+        """The payments customers made to the paybill between start and end, from row `offset` (a page)."""
+        assert self._settings.paybill is not None
+        return self._daraja.pull_transactions(shortcode=self._settings.paybill, start=start, end=end, offset=offset)

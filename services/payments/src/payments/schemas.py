@@ -360,3 +360,21 @@ class CashBook(BaseModel):
     paid_back: list[CashPaidBack]
     paid_back_total: int
     net: int = Field(description="received_total - paid_back_total: what the drawer should hold from that day")
+
+
+class RegisterPull(BaseModel):
+    """POST /api/payments/paybill/pull: the organisation's Safaricom number M-PESA ties Pull Transactions to."""
+
+    nominated_number: str = Field(min_length=9, max_length=16, description="07XXXXXXXX, 01XXXXXXXX or 2547XXXXXXXX")
+
+
+class PaybillPullView(BaseModel):
+    """The Paybill's Pull Transactions registration and its last pull."""
+
+    business_number: str
+    nominated_number: str
+    pulled_until: datetime = Field(description="every payment completed before this has been listed")
+    last_found: int = Field(description="payments whose confirmation never came, taken by the last pull")
+    last_error: str | None = Field(description="why the last pull failed (it is tried again)")
+    registered_at: datetime
+    answer: str | None = Field(default=None, description="M-PESA's answer to the registration")

@@ -21,6 +21,7 @@ B2C_STATUS_PATH = "/api/payments/hooks/b2c/status/"
 PAYBILL_VALIDATION_PATH = "/api/payments/hooks/paybill/validation/"
 PAYBILL_CONFIRMATION_PATH = "/api/payments/hooks/paybill/confirmation/"
 PAYBILL_STATUS_PATH = "/api/payments/hooks/paybill/status/"
+PAYBILL_NOTICES_PATH = "/api/payments/hooks/paybill/notices/"  # Pull Transactions' CallBackURL (only logged)
 DEV_B2C_CREDENTIAL = "jesh-dev-b2c-security-credential"
 DEV_PESAPAL_KEY = "jesh-dev-pesapal-key"
 DEV_PESAPAL_SECRET = "jesh-dev-pesapal-secret"
@@ -72,6 +73,10 @@ class Settings(ServiceSettings):
     mpesa_c2b_response_type: Literal["Completed", "Cancelled"] = "Completed"
     # A paybill payment whose Transaction Status result has not come this long after asking is asked about again.
     paybill_status_wait_seconds: float = 30.0
+    # Pull Transactions (once registered by an admin): every this often one replica lists the Paybill's payments of
+    # the last hours and takes any whose confirmation never came (checked by Transaction Status like the others);
+    # 0: never.
+    paybill_pull_interval_seconds: float = 600.0
 
     public_base_url: str = "http://127.0.0.1:5000"
     booking_url: str = "http://127.0.0.1:8003"

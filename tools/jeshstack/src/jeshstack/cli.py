@@ -64,7 +64,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     public = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{gateway_port}").rstrip("/")
     card_return = os.environ.get("PESAPAL_CALLBACK_URL") or f"{public}/bookings/card-return"
     stack = Stack(StackConfig(state_dir=STATE_DIR, gateway_port=gateway_port, build_web=True,
-                              env={"PESAPAL_CALLBACK_URL": card_return},
+                              env={"PESAPAL_CALLBACK_URL": card_return,
+                                   # a Paybill payment whose confirmation was lost is found within a minute
+                                   "PAYBILL_PULL_INTERVAL_SECONDS": os.environ.get("PAYBILL_PULL_INTERVAL_SECONDS",
+                                                                                   "60")},
                               # Commit times kept, as in the bench: an event's delivery can be timed to the
                               # consumer's commit (pg_xact_commit_timestamp) on a development stack too.
                               postgres_settings={"track_commit_timestamp": "on"},

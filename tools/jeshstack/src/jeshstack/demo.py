@@ -58,3 +58,14 @@ def register_paybill(gateway_url: str, token: Callable[[], str], say: Callable[[
     if response.status_code != 200:
         raise RuntimeError(f"registering the Paybill failed: {response.status_code} {response.text}")
     say(f"Paybill {response.json()['data']['business_number']} registered with the Daraja simulator")
+
+
+def register_pull(gateway_url: str, token: Callable[[], str], say: Callable[[str], None]) -> None:
+    """Register the Paybill for Pull Transactions: payments whose confirmation never came are then found by a job."""
+    response = httpx.post(f"{gateway_url}/api/payments/paybill/pull", json={"nominated_number": "0722000000"},
+                          headers={"Authorization": f"Bearer {token()}"}, timeout=30)
+    if response.status_code != 200:
+        raise RuntimeError(f"registering the Paybill for Pull Transactions failed: {response.status_code} "
+                           f"{response.text}")
+    say("Paybill registered for Pull Transactions: lost confirmations are found every "
+        "PAYBILL_PULL_INTERVAL_SECONDS")

@@ -91,6 +91,8 @@ class Stack:
             self.seed_demo_units()
         if not self.env_value("DARAJA_BASE_URL"):  # our simulator: its Paybill sends to us (a real one: an admin's act)
             demo.register_paybill(self.gateway_url, self.admin_token, self._say)
+            if self.env_value("PAYBILL_PULL_INTERVAL_SECONDS", "0") not in ("", "0"):  # ./jesh up's; not the tests'
+                demo.register_pull(self.gateway_url, self.admin_token, self._say)
         self.write_state()
 
     def _say(self, message: str) -> None:

@@ -111,7 +111,7 @@ def resolve(session: Session, peers: Peers, typed: str, amount: int) -> Target |
     return Target(booking_id, booking.user_id, None, account, cancelled=booking.status == "cancelled")
 
 
-def _whole(amount: Decimal | None) -> int | None:
+def whole_shillings(amount: Decimal | None) -> int | None:
     return int(amount) if amount is not None and amount > 0 and amount == amount.to_integral_value() else None
 
 
@@ -125,7 +125,7 @@ def validate(*, session: Session, peers: Peers, raw: bytes, paybill: str) -> dic
         return {"ResultCode": OTHER_ERROR, "ResultDesc": "Rejected"}
     if notice.shortcode != paybill:
         return {"ResultCode": INVALID_SHORTCODE, "ResultDesc": "Rejected"}
-    amount = _whole(notice.amount)
+    amount = whole_shillings(notice.amount)
     if amount is None:
         return {"ResultCode": INVALID_AMOUNT, "ResultDesc": "Rejected"}
     try:
@@ -143,7 +143,7 @@ def record_confirmation(*, session: Session, raw: bytes, paybill: str) -> tuple[
     """Keep a confirmation (once per receipt, however often M-PESA repeats it); (receipt, status token) to ask
     Transaction Status about, or None (repeated, or not a payment to our paybill)."""
     notice = parse_body(raw, parse_c2b)
-    amount = _whole(notice.amount) if notice is not None else None
+    amount = whole_shillings(notice.amount) if notice is not None else None
     if notice is None or amount is None:
         log.warning("ignored a Paybill confirmation that is not one (%d bytes)", len(raw))
         return None
@@ -194,7 +194,7 @@ def process_status(*, session: Session, raw: bytes, token: str) -> int | None:
         return None
     said = (status.status or "").lower()
     if said == "completed":
-        amount = _whole(status.amount)
+        amount = whole_shillings(status.amount)
         if row.amount is None and amount is not None:  # claimed by an operator: M-PESA tells the amount
             row.amount = amount
         if (status.receipt is not None and status.receipt != row.trans_id) or amount != row.amount:

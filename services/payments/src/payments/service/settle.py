@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit import outbox
 from jeshkit.metrics import PAYMENTS
-from payments.models import PaybillPayment, Payment, Refund
+from payments.models import PaybillPayment, PaybillPull, Payment, Refund
 from payments.providers import Settlement
 from payments.result_codes import reason_for
 
@@ -24,7 +24,7 @@ LOCK_NOT_AVAILABLE = "55P03"
 SET_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
 
-Leased = TypeVar("Leased", Payment, Refund, PaybillPayment)
+Leased = TypeVar("Leased", Payment, Refund, PaybillPayment, PaybillPull)
 
 
 def lease_next(session: Session, model: type[Leased], *conditions: Any, idle: timedelta,
