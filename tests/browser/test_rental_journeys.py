@@ -111,9 +111,13 @@ def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
     check_page(page, "35-rental-restored-phone")
 
     # Moving out: notice given for a date after today.
-    page.get_by_label("Move-out date").fill((today + timedelta(days=70)).isoformat())
+    page.get_by_label("Move-out date").fill((today + timedelta(days=70)).isoformat())  # billing's end_date below
     page.get_by_role("button", name="Give notice").click()
     expect(page.get_by_text("Notice received.")).to_be_visible()
+    move_out = (today + timedelta(days=70)).isoformat()
+    # booking took the notice; billing hears of it by an event (a busy machine once advanced the clock before that)
+    wait_for(lambda: admin_api.client.get(f"/api/billing/rentals/{booking_id}").json()["data"]["end_date"]
+             == move_out, timeout=30, what="billing to hear of the notice")
 
     # The operator's clock passes the move-out day: the rental has ended, its gate code (which opens nothing now) is
     # no longer shown, nor autopay or a move-out form.
