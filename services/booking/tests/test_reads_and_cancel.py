@@ -85,6 +85,18 @@ def test_a_user_gets_only_their_own_bookings(three_bookings, signing_keys):
     assert client.get("/api/bookings").status_code == 401
 
 
+def test_one_booking_by_its_id_the_owners_or_any_for_an_admin(three_bookings, signing_keys):
+    client, a, _, c = three_bookings
+    one = client.get(f"/api/bookings?booking_id={a['id']}", headers=signing_keys.headers(5)).json()["data"]
+    assert [x["id"] for x in one] == [a["id"]]
+    assert client.get(f"/api/bookings?booking_id={c['id']}", headers=signing_keys.headers(5)).json()["data"] == []
+    admin = signing_keys.headers(99, "admin")
+    # however many newer bookings there are: the list's first page would not reach it
+    old = client.get(f"/api/bookings?booking_id={a['id']}&limit=1", headers=admin).json()["data"]
+    assert [x["id"] for x in old] == [a["id"]] and old[0]["refunds"] == []
+    assert client.get("/api/bookings?booking_id=0", headers=admin).status_code == 400
+
+
 def test_an_admin_gets_all_bookings_with_filters(three_bookings, signing_keys):
     client, a, b, c = three_bookings
     admin = signing_keys.headers(99, "admin")

@@ -6,6 +6,7 @@ export type Unit = inventorySchemas["UnitOut"];
 /** The caller's bookings (an admin's: everyone's, with the filters given), newest first. */
 export async function loadBookings(query: {
   status?: "pending" | "confirmed" | "cancelled"; user_id?: number; unit_id?: number; refund_status?: "required";
+  booking_id?: number;
 } = {}) {
   const { data, error, response } = await api.GET("/api/bookings", { params: { query } });
   if (!data) return { error: errorOf(error, response.status) };

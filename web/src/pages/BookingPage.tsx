@@ -28,7 +28,9 @@ export function BookingPage() {
   const { bookingId } = useParams();
   const id = Number(bookingId);
   const { t, lang } = useI18n();
-  const bookings = useLoad(() => loadBookings(), [id]);
+  // Just this one (an operator's console links here for any booking, not only the newest page of them).
+  const bookings = useLoad(
+    () => (Number.isSafeInteger(id) && id > 0 ? loadBookings({ booking_id: id }) : Promise.resolve({ data: [] })), [id]);
   const booking = bookings.data?.find((b) => b.id === id);
   const unit = useLoad(async () => {
     if (!booking) return {};

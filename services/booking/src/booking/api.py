@@ -101,6 +101,8 @@ def list_bookings(
     status: Annotated[BookingStatus | None, Query()] = None,
     user_id: QueryId = None,
     unit_id: QueryId = None,
+    booking_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="that one booking (the caller's own, or any "
+                                            "for an admin): a list of one, or empty")] = None,
     refund_status: Annotated[Literal["required"] | None, Query(description="Admins: bookings owing a refund")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
@@ -115,6 +117,7 @@ def list_bookings(
         user_id=user_id,
         status=status,
         unit_id=unit_id,
+        booking_id=booking_id,
         refund_status=refund_status,
         limit=limit,
         offset=offset,

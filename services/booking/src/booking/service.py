@@ -251,6 +251,7 @@ def list_bookings(
     user_id: int | None = None,
     status: str | None = None,
     unit_id: int | None = None,
+    booking_id: int | None = None,
     refund_status: str | None = None,
     limit: int | None = None,
     offset: int = 0,
@@ -265,6 +266,8 @@ def list_bookings(
         query = query.where(Booking.status == status)
     if unit_id is not None:
         query = query.where(Booking.unit_id == unit_id)
+    if booking_id is not None:
+        query = query.where(Booking.id == booking_id)
     if refund_status is not None:
         query = query.where(exists().where(Refund.booking_id == Booking.id, Refund.status == refund_status))
     query = query.order_by(Booking.created_at.desc(), Booking.id.desc()).offset(offset)
