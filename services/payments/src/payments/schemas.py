@@ -111,7 +111,7 @@ class PaymentStatus(BaseModel):
     id: int
     status: str = Field(description="pending | success | failed")
     amount: int
-    method: str = Field(description="mpesa | paypal | card")
+    method: str = Field(description="mpesa | card | cash (taken at the desk); paypal on old records")
     transaction_code: str | None = Field(description="the M-PESA receipt number once paid")
     timestamp: datetime = Field(description="when the payment was started (UTC)")
     reason: str | None = Field(default=None, description="why a failed payment failed, in words a person can read")
