@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { paybillAccount, paybillNumber } from "./paybill";
+import { paybillAccount, paybillNumber, pullOutcome } from "./paybill";
 
 describe("paybillAccount", () => {
   it("is JESH-<id> for a booking, the reference its M-PESA prompt shows", () => {
@@ -25,5 +25,23 @@ describe("paybillNumber", () => {
     expect(paybillNumber({ enabled: true, business_number: "17437x" })).toBeNull();
     expect(paybillNumber(undefined)).toBeNull();
     expect(paybillNumber(null)).toBeNull();
+  });
+});
+
+describe("pullOutcome", () => {
+  const registered = "2025-03-10T09:00:00.123Z";
+  const pull = (pulled_until: string, last_found = 0, last_error: string | null = null) =>
+    ({ pulled_until, registered_at: registered, last_found, last_error });
+  it("is pending from the registration (47 hours back) until a pull has listed the payments", () => {
+    expect(pullOutcome(pull("2025-03-08T10:00:00.120Z"))).toBe("pending");
+  });
+  it("is none or found once a pull listed them, by what it took", () => {
+    expect(pullOutcome(pull("2025-03-10T09:01:00Z"))).toBe("none");
+    expect(pullOutcome(pull("2025-03-10T09:01:00+03:00"))).toBe("pending");
+    expect(pullOutcome(pull("2025-03-10T09:11:00Z", 2))).toBe("found");
+  });
+  it("is failed when the last pull failed, listed before or not", () => {
+    expect(pullOutcome(pull("2025-03-08T10:00:00Z", 0, "M-PESA did not list the payments: timeout"))).toBe("failed");
+    expect(pullOutcome(pull("2025-03-10T10:00:00Z", 0, "M-PESA did not list the payments: 500"))).toBe("failed");
   });
 });

@@ -44,3 +44,16 @@ export function usePaybill(): string | null {
   }, []);
   return number;
 }
+
+/** What the last pull of Pull Transactions came to: `pending` before the first (a registration sets `pulled_until`
+ *  47 hours before it and only a pull that listed everything moves it past), `failed` when the last one failed,
+ *  `none` or `found` when it listed the payments and took none or some whose confirmation never came. */
+export type PullOutcome = "pending" | "failed" | "none" | "found";
+
+export function pullOutcome(pull: {
+  pulled_until: string; registered_at: string; last_found: number; last_error: string | null;
+}): PullOutcome {
+  if (pull.last_error) return "failed";
+  if (pull.last_found > 0) return "found";
+  return Date.parse(pull.pulled_until) < Date.parse(pull.registered_at) ? "pending" : "none";
+}

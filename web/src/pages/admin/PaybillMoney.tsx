@@ -1,16 +1,19 @@
 // The console's Paybill (M-PESA C2B): what customers sent from their phone's menu and what it paid, registering the
-// Paybill's URLs with M-PESA, and putting money whose account number named nothing on the right account.
+// Paybill's URLs with M-PESA and for Pull Transactions (which finds payments whose confirmation never came), claiming
+// one by its receipt, and putting money whose account number named nothing on the right account.
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { formatInstant } from "../../lib/dates";
+import { pullOutcome } from "../../lib/paybill";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, Spinner, StatusBadge, TextField } from "../../components/ui";
 
 type PaybillPayment = paymentsSchemas["PaybillPaymentView"];
 type Registered = paymentsSchemas["PaybillRegistered"];
+type PullState = paymentsSchemas["PaybillPullView"];
 
 /** GET /api/payments/paybill/payments (the latest 200, newest first). */
 export function usePaybillPayments() {
@@ -28,6 +31,7 @@ export function PaybillSection({ payments }: { payments: ReturnType<typeof usePa
       <h2 id="paybill">{t("money.paybill")}</h2>
       <p className="muted">{t("money.paybillSub")}</p>
       <RegisterPaybill />
+      <LostConfirmations />
       <ClaimPaybill onClaimed={payments.reload} />
       <ErrorAlert error={payments.error} />
       {payments.loading && !payments.data ? <Spinner label={t("common.loading")} /> : payments.data?.length === 0 ? (
@@ -111,6 +115,90 @@ function RegisterPaybill() {
         </Alert>
       )}
     </div>
+  );
+}
+
+/** GET /api/payments/paybill/pull: the Pull Transactions registration and its last pull, or null when the Paybill is
+ *  not registered for it (404). */
+function usePullState() {
+  return useLoad(async (): Promise<{ data?: PullState | null; error?: ApiError }> => {
+    const { data, error, response } = await api.GET("/api/payments/paybill/pull", {});
+    if (data) return { data: data.data };
+    return response.status === 404 ? { data: null } : { error: errorOf(error, response.status) };
+  }, []);
+}
+
+/** Lost confirmations: once registered for Pull Transactions, a job lists the Paybill's payments and takes those whose
+ *  confirmation never came; until then, the form that registers it with the organisation's Safaricom number. */
+function LostConfirmations() {
+  const { t } = useI18n();
+  const pull = usePullState();
+  const [answer, setAnswer] = useState<string | null>(null);
+  return (
+    <section className="card stack-sm" aria-labelledby="paybill-pull">
+      <h3 id="paybill-pull">{t("money.pull")}</h3>
+      <ErrorAlert error={pull.error} />
+      {pull.data === undefined ? (pull.loading && <Spinner label={t("common.loading")} />) : pull.data === null ? (
+        <RegisterPull onRegistered={(state) => { setAnswer(state.answer ?? ""); pull.setData(state); }} />
+      ) : (
+        <PullSummary pull={pull.data} />
+      )}
+      {answer !== null && pull.data && (
+        <Alert kind="success"><p>{t("money.pullRegistered", { number: pull.data.business_number, answer })}</p></Alert>
+      )}
+    </section>
+  );
+}
+
+function PullSummary({ pull }: { pull: PullState }) {
+  const { t, lang } = useI18n();
+  const outcome = pullOutcome(pull);
+  return (
+    <>
+      <p className="muted">{t("money.pullText")}</p>
+      <dl className="facts">
+        <div><dt>{t("money.pullListed")}</dt><dd>{formatInstant(pull.pulled_until, lang)}</dd></div>
+        <div><dt>{t("money.pullNominated")}</dt><dd>{pull.nominated_number}</dd></div>
+        <div><dt>{t("money.pullLast")}</dt><dd>{
+          outcome === "pending" ? t("money.pullPending")
+            : pull.last_found === 0 ? t("money.pullFoundNone")
+              : pull.last_found === 1 ? t("money.pullFoundOne") : t("money.pullFound", { count: pull.last_found })
+        }</dd></div>
+      </dl>
+      {pull.last_error && <Alert kind="error" title={t("money.pullFailed")}><p>{pull.last_error}</p></Alert>}
+    </>
+  );
+}
+
+/** POST /api/payments/paybill/pull with the nominated number: the registered state, or the server's reason. */
+function RegisterPull({ onRegistered }: { onRegistered: (state: PullState) => void }) {
+  const { t } = useI18n();
+  const [nominated, setNominated] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const { data, error: err, response } = await api.POST("/api/payments/paybill/pull", {
+      body: { nominated_number: nominated.trim() },
+    });
+    setBusy(false);
+    if (data) onRegistered(data.data);
+    else setError(errorOf(err, response.status));
+  };
+  return (
+    <form className="stack-sm" onSubmit={submit}>
+      <p className="muted">{t("money.pullRegisterText")}</p>
+      <div className="paybill-form">
+        <TextField label={t("money.pullNominated")} hint={t("money.pullNominatedHint")} value={nominated} type="tel"
+          autoComplete="off" maxLength={16} required onChange={(e) => setNominated(e.target.value)} />
+        <button type="submit" className="btn btn-small btn-secondary" disabled={busy || !nominated.trim()}>
+          {busy ? t("common.wait") : t("money.pullRegister")}
+        </button>
+      </div>
+      <ErrorAlert error={error} />
+    </form>
   );
 }
 
