@@ -1,5 +1,5 @@
-"""Migration 0004 makes gate codes unique for good (tests/contracts/test_migrations.py checks the schema against the
-models)."""
+"""Migration 0004 makes gate codes unique for good, 0007 keeps invoice numbers whole past a million
+(tests/contracts/test_migrations.py checks the schema against the models)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,17 @@ from sqlalchemy import create_engine, text
 from jeshstack.paths import REPO
 
 
-def test_0004_redraws_the_codes_ended_rentals_share_and_keeps_the_holders(jesh_postgres: Any):
-    url = jesh_postgres.ensure_database(f"billing_0004_{uuid.uuid4().hex[:8]}")
+def billing_at(jesh_postgres: Any, revision: str) -> tuple[Config, str]:
+    """A fresh billing database migrated to `revision`: its Alembic config and URL."""
+    url = jesh_postgres.ensure_database(f"billing_{revision}_{uuid.uuid4().hex[:8]}")
     config = Config(str(REPO / "services" / "billing" / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "0003")
+    command.upgrade(config, revision)
+    return config, url
+
+
+def test_0004_redraws_the_codes_ended_rentals_share_and_keeps_the_holders(jesh_postgres: Any):
+    config, url = billing_at(jesh_postgres, "0003")
     engine = create_engine(url)
     # 1 active and 2 ended share 111111 (the active one keeps it); 4 and 5, both ended, share 222222 (4 keeps it).
     rentals = [(1, "active", "111111"), (2, "ended", "111111"), (3, "ended", "111111"), (4, "ended", "222222"),
@@ -42,10 +48,7 @@ def test_0004_redraws_the_codes_ended_rentals_share_and_keeps_the_holders(jesh_p
 
 
 def test_invoice_numbers_keep_six_digits_and_every_digit_past_a_million(jesh_postgres: Any):
-    url = jesh_postgres.ensure_database(f"billing_0007_{uuid.uuid4().hex[:8]}")
-    config = Config(str(REPO / "services" / "billing" / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
+    _, url = billing_at(jesh_postgres, "head")
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
