@@ -177,13 +177,30 @@ def cmd_reset(_: argparse.Namespace) -> int:
     return 0
 
 
+# With no arguments: the tests that start their own services against databases of their own (libs, tools, services)
+# on JESH_TEST_WORKERS pytest-xdist workers (most of their time is waiting on those processes), then the tests of the
+# whole stack (tests/: one stack per session, faults and timings of its own) alone.
+PARALLEL, SERIAL = ("libs", "tools", "services"), ("tests",)
+
+
 def cmd_test(pytest_args: list[str]) -> int:
     """Every test (unit, integration, end-to-end). pytest's 'no tests collected' (5) is a failure."""
-    targets = pytest_args or [d for d in ("libs", "tools", "services", "tests") if (REPO / d).is_dir()]
+    if pytest_args:
+        return _pytest(pytest_args)
+    workers = os.environ.get("JESH_TEST_WORKERS", "2")
+    code = 0
+    for extra, folders in ((["-n", workers], PARALLEL), ([], SERIAL)):
+        targets = [d for d in folders if (REPO / d).is_dir()]
+        if targets:
+            code = _pytest([*extra, *targets]) or code  # both run: one report of everything
+    return code
+
+
+def _pytest(args: list[str]) -> int:
     # A folder of this run's own: pytest's shared default may be cleaned by a concurrent run.
     basetemp = tempfile.mkdtemp(prefix="jesh-test-")
     try:
-        code = subprocess.call([sys.executable, "-m", "pytest", f"--basetemp={basetemp}", *targets], cwd=REPO)
+        code = subprocess.call([sys.executable, "-m", "pytest", f"--basetemp={basetemp}", *args], cwd=REPO)
     finally:
         shutil.rmtree(basetemp, ignore_errors=True)
     if code == 5:
