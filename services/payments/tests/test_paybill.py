@@ -4,6 +4,7 @@ Status says Completed, money credited once to its booking or invoice, unmatched 
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 import httpx
@@ -272,3 +273,13 @@ def test_a_lost_confirmation_is_found_by_pull_transactions_and_credited_once(
     assert len(stack.outbox("PaymentSucceeded", booking_id)) == 1  # pulled again and again: credited once
     assert [e["action"] for e in stack.admin_get(client, "/api/payments/admin/audit")].count(
         "paybill.pull_registered") == 1
+
+    # M-PESA cannot be reached: the pull says why and keeps its starting point, then goes on once it can.
+    stack.sim.stop()
+    failed = wait_for(lambda: (s := stack.admin_get(client, "/api/payments/paybill/pull"))["last_error"] and s,
+                      what="a pull that fails")
+    assert "M-PESA" in failed["last_error"]
+    time.sleep(1)  # three more pulls, all failing
+    assert stack.admin_get(client, "/api/payments/paybill/pull")["pulled_until"] == failed["pulled_until"]
+    stack.sim.start()
+    wait_for(lambda: stack.admin_get(client, "/api/payments/paybill/pull")["last_error"] is None, what="a pull again")

@@ -85,23 +85,25 @@ def pull(*, session_factory: sessionmaker[Session], providers: PaymentProviders,
         start = max(row.pulled_until - OVERLAP, end - HORIZON)
         session.commit()
         listed: list[PulledPayment] = []
-        error = None
+        error, complete = None, False
         try:  # no transaction open
             for _ in range(MAX_PAGES):
                 page = _mpesa(providers).pull_paybill(start=start, end=end, offset=len(listed))
                 if not page:
+                    complete = True
                     break
                 listed += page
         except ProviderError as exc:
             error = f"M-PESA did not list the payments: {exc.message}"
             log.warning("Pull Transactions for %s failed: %s", paybill, exc.message)
+        if not complete:  # the next pull goes on from the last payment listed (M-PESA lists the oldest first)
+            end = max((p.paid_at for p in listed if p.paid_at is not None), default=start + OVERLAP)
         taken = _take(session, paybill, listed)
         for trans_id, token in taken:
             ask_status(providers, trans_id, token)  # committed: no transaction open (the money job asks again)
         row = session.get(PaybillPull, paybill, with_for_update=True, populate_existing=True)
         if row is not None:
-            if error is None:
-                row.pulled_until = end
+            row.pulled_until = max(row.pulled_until, end)
             row.last_found, row.last_error, row.updated_at = len(taken), error, datetime.now(UTC)
         session.commit()
     if taken:
