@@ -2,7 +2,7 @@
 record prefilled), for a pending booking in the bookings table and for an open invoice in the invoices table and on
 the invoice's page; the console follows the payment to the customer's receipt and shows the row paid, or shows why
 M-PESA did not take it (a phone ending in 1032: the customer cancelled the prompt). A walk-in customer is booked at
-the desk from their page in the console, then prompted there."""
+the desk from their page in the console, then prompted there; another pays the booking in cash there instead."""
 
 from __future__ import annotations
 
@@ -187,3 +187,57 @@ def test_an_operator_books_a_unit_for_a_walk_in_customer_and_collects_by_prompt(
     with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as mine:
         status = mine.get(f"/api/payments/status/{booking_id}").json()["data"]
     assert (status["status"], status["transaction_code"], status["amount"]) == ("success", receipt[1], 4800)
+
+
+def test_an_operator_books_a_unit_for_a_walk_in_customer_who_pays_in_cash(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=4500, size="small")
+    customer = register_customer(portal, phone="0722456780", name="Zawadi Njeri")
+    customer_id = customer["user"]["id"]
+
+    desk = new_page(DESKTOP)
+    admin_logs_in(desk)
+    desk.goto(f"/admin/customers/{customer_id}")
+    form = desk.get_by_role("form", name="Book a unit for this customer")
+    form.get_by_label("Unit", exact=True).select_option(label=f"{unit['unit_number']} · Small · KES 4,500 / month")
+    form.get_by_role("button", name="Book for the customer").click()
+    booked = desk.get_by_role("status").filter(has_text=re.compile(r"Booking #\d+ made: unit "))
+    expect(booked).to_contain_text("Pending")
+    made = re.search(r"Booking #(\d+)", booked.inner_text())
+    assert made, booked.inner_text()
+    booking_id = int(made[1])
+    prompt = desk.get_by_role("region", name=f"M-PESA prompt for booking #{booking_id} · Zawadi Njeri")
+    expect(prompt).to_be_visible()
+
+    # Beside the prompt: the customer hands over the booking's price in notes; the operator confirms the amount.
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    desk.once("dialog", accept)
+    desk.get_by_role("button", name="Paid in cash").click()
+    received = desk.get_by_role("status").filter(has_text="in cash, receipt")
+    expect(received).to_have_text(re.compile(r"^Received KES 4,500 in cash, receipt CASH-\d+\.$"))
+    assert len(asked) == 1 and "KES 4,500" in asked[0] and f"booking #{booking_id}" in asked[0], asked
+    receipt = re.search(r"receipt (CASH-\d+)\.", received.inner_text())
+    assert receipt, received.inner_text()
+    # Paid: the prompt and both ways to pay are gone, and the booking is read again until booking confirms it.
+    expect(prompt).to_have_count(0)
+    expect(desk.get_by_role("button", name="Paid in cash")).to_have_count(0)
+    expect(desk.get_by_role("button", name=f"Send M-PESA prompt for booking #{booking_id}")).to_have_count(0)
+    expect(booked).to_contain_text("Confirmed")
+    check_page(desk, "76-console-desk-booking-cash-desktop")
+    desk.get_by_role("button", name="Kiswahili").click()
+    expect(desk.get_by_role("status").filter(has_text="taslimu")).to_have_text(
+        f"Imepokelewa KES 4,500 taslimu, risiti {receipt[1]}.")
+    desk.get_by_role("button", name="English").click()
+
+    # The customer's booking is confirmed, paid in cash with that receipt.
+    rows = admin_api.client.get("/api/bookings", params={"user_id": customer_id}).json()["data"]
+    assert [(b["id"], b["status"], b["payment_status"]) for b in rows] == [(booking_id, "confirmed", "success")], rows
+    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as mine:
+        status = mine.get(f"/api/payments/status/{booking_id}").json()["data"]
+    assert (status["status"], status["transaction_code"], status["amount"]) == ("success", receipt[1], 4500), status

@@ -644,8 +644,11 @@ export const en = {
   "desk.pickUnit": "Choose an available unit",
   "desk.noUnits": "No unit is available right now.",
   "desk.submit": "Book for the customer",
-  "desk.hint": "The booking is the customer's and holds the unit while they pay: send the M-PESA prompt to their phone next.",
+  "desk.hint": "The booking is the customer's and holds the unit while they pay: send the M-PESA prompt to their phone next, or take their cash.",
   "desk.booked": "Booking #{id} made: unit {number}",
+  "desk.cash": "Paid in cash",
+  "desk.cashConfirm": "Record {amount} received in cash for booking #{id}? It is the customer's payment: they get the receipt by SMS.",
+  "desk.cashReceived": "Received {amount} in cash, receipt {receipt}.",
   // What the operator reads where the customer would read "you": about the customer, not to them.
   "desk.monthlyQuoteHint": "The customer pays the first month now; later invoices come a week before each month starts.",
   "desk.estimateHint": "The exact price is computed by Jesh Storage and shown before the customer pays.",

@@ -12,12 +12,15 @@ import { BookingQuote } from "../../components/BookingQuote";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, SelectField, Spinner, StatusBadge, TextField } from "../../components/ui";
 import { sizeLabel } from "../UnitsPage";
+import { cashEntry } from "../../lib/cash";
+import { useRecordCash } from "./CashDesk";
 import { MpesaPrompt } from "./MpesaPrompt";
 
 /**
  * A walk-in customer at the desk: the operator books an available unit for them (`POST /api/bookings/for-customer`,
  * the customer's own booking under the rules of `POST /api/bookings`), then sends the M-PESA prompt for it to their
- * phone on record and follows it until booking confirms it.
+ * phone on record and follows it until booking confirms it; or takes the customer's cash for it there and then (the
+ * booking's price exactly, for JESH-<id>, as the Money page records it).
  */
 export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
   const { t, lang } = useI18n();
@@ -40,6 +43,9 @@ export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
   const [bookedHere, setBookedHere] = useState<number[]>([]);
   const [prompting, setPrompting] = useState(false);
   const [paid, setPaid] = useState(false);
+  // The cash just taken for it: the receipt shows, the prompt goes.
+  const [cash, setCash] = useState<{ amount: number; receipt: string } | null>(null);
+  const cashDesk = useRecordCash();
 
   // Booking confirms it on hearing of the payment: read the customer's bookings again until it shows confirmed.
   const madeId = made?.booking.id;
@@ -73,6 +79,8 @@ export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
       setMade({ booking: data.data, unit });
       setBookedHere((ids) => [...ids, unit.id]);
       setPaid(false);
+      setCash(null);
+      cashDesk.clear(); // a refusal was about the booking before
       setPrompting(true);
       setUnitId("");
       void units.reload();
@@ -84,6 +92,19 @@ export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
   };
 
   const b = made?.booking;
+  const unpaid = b !== undefined && !paid && awaitingPayment(b);
+  // The booking's price exactly, once the operator has said the customer handed it over.
+  const takeCash = async () => {
+    if (!b || cashDesk.busy) return;
+    if (!window.confirm(t("desk.cashConfirm", { amount: formatKES(b.total_price), id: b.id }))) return;
+    const payment = await cashDesk.record(cashEntry(`JESH-${b.id}`, b.total_price, ""));
+    if (!payment) return;
+    setCash({ amount: payment.amount, receipt: payment.receipt ?? "—" });
+    setPaid(true);
+    setPrompting(false);
+    void reloadMade();
+  };
+
   return (
     <section className="card stack-sm" aria-labelledby="desk-booking">
       <h2 id="desk-booking">{t("desk.title")}</h2>
@@ -95,16 +116,29 @@ export function BookForCustomer({ customer }: { customer: CustomerDetail }) {
               {" · "}<Price amount={b.total_price} />{" · "}<StatusBadge status={b.status} />
             </p>
           </Alert>
-          {prompting ? (
+          {prompting && (
             <MpesaPrompt target={{ booking_id: b.id }} bookingId={b.id} amount={b.total_price} customer={customer}
               title={t("prompt.titleBooking", { id: b.id })}
               onPaid={() => { setPaid(true); void reloadMade(); }} onClose={() => setPrompting(false)} />
-          ) : awaitingPayment(b) && (
-            <p>
-              <button type="button" className="btn btn-small btn-mpesa" onClick={() => setPrompting(true)}
-                aria-label={t("prompt.forBooking", { id: b.id })}>{t("prompt.send")}</button>
-            </p>
           )}
+          {cash && (
+            <Alert kind="success">
+              <p>{t("desk.cashReceived", { amount: formatKES(cash.amount), receipt: cash.receipt })}</p>
+            </Alert>
+          )}
+          {unpaid && (
+            <div className="row-actions">
+              {!prompting && (
+                <button type="button" className="btn btn-small btn-mpesa" onClick={() => setPrompting(true)}
+                  aria-label={t("prompt.forBooking", { id: b.id })}>{t("prompt.send")}</button>
+              )}
+              <button type="button" className="btn btn-small btn-secondary" disabled={cashDesk.busy}
+                onClick={() => void takeCash()}>
+                {cashDesk.busy ? t("common.wait") : t("desk.cash")}
+              </button>
+            </div>
+          )}
+          <ErrorAlert error={cashDesk.error} />
         </div>
       )}
       <form className="stack-sm" onSubmit={book} aria-label={t("desk.title")} noValidate>

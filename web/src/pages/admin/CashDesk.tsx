@@ -8,7 +8,9 @@ import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { formatTime, isIsoDate, nairobiDate } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
-import { answerLost, cashEntry, cashSubmission, paidAccount, parseCashAmount, type CashSubmission } from "../../lib/cash";
+import {
+  answerLost, cashEntry, cashSubmission, paidAccount, parseCashAmount, type CashEntry, type CashSubmission,
+} from "../../lib/cash";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
 
@@ -119,27 +121,19 @@ function Paid({ booking, invoice, label }: { booking: number | null; invoice: nu
   return <>{label ?? "—"}</>;
 }
 
+type PaymentRecord = paymentsSchemas["PaymentRecord"];
+
 /** POST /api/payments/cash with an Idempotency-Key per submission: resending one whose answer was lost reuses its key,
- *  so the money is recorded once however often the operator presses the button. */
-function RecordCash({ onRecorded }: { onRecorded: () => Promise<unknown> | void }) {
-  const { t } = useI18n();
-  const [account, setAccount] = useState("");
-  const [amount, setAmount] = useState("");
-  const [note, setNote] = useState("");
-  const [amountLeft, setAmountLeft] = useState(false); // say what is wrong with an amount once it is typed, not midway
+ *  so the money is recorded once however often the operator presses the button. `record` answers the payment, or null
+ *  with `error` set. */
+export function useRecordCash() {
   const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const lost = useRef<CashSubmission | null>(null);
-  const shillings = parseCashAmount(amount);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (busy || shillings === null || !account.trim()) return;
-    const sending = cashSubmission(lost.current, cashEntry(account, shillings, note));
+  const record = async (entry: CashEntry): Promise<PaymentRecord | null> => {
+    const sending = cashSubmission(lost.current, entry);
     setBusy(true);
     setError(null);
-    setDone(null);
     const answer = await api.POST("/api/payments/cash", {
       headers: { "Idempotency-Key": sending.key }, body: sending.entry,
     }).catch(() => null);
@@ -148,12 +142,34 @@ function RecordCash({ onRecorded }: { onRecorded: () => Promise<unknown> | void 
       const status = answer?.response.status ?? 0;
       lost.current = answerLost(status) ? sending : null;
       setError(errorOf(answer?.error, status, answer?.response));
-      return;
+      return null;
     }
     lost.current = null;
-    const payment = answer.data.data;
+    return answer.data.data;
+  };
+  return { busy, error, record, clear: () => setError(null) };
+}
+
+/** The Money page's form: any account, any amount, a note. */
+function RecordCash({ onRecorded }: { onRecorded: () => Promise<unknown> | void }) {
+  const { t } = useI18n();
+  const [account, setAccount] = useState("");
+  const [amount, setAmount] = useState("");
+  const [note, setNote] = useState("");
+  const [amountLeft, setAmountLeft] = useState(false); // say what is wrong with an amount once it is typed, not midway
+  const [done, setDone] = useState<string | null>(null);
+  const { busy, error, record } = useRecordCash();
+  const shillings = parseCashAmount(amount);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy || shillings === null || !account.trim()) return;
+    const entry = cashEntry(account, shillings, note);
+    setDone(null);
+    const payment = await record(entry);
+    if (!payment) return;
     setDone(t("cash.received", {
-      amount: formatKES(payment.amount), account: paidAccount(payment, sending.entry.account),
+      amount: formatKES(payment.amount), account: paidAccount(payment, entry.account),
       receipt: payment.receipt ?? "—",
     }));
     setAccount("");
