@@ -21,7 +21,6 @@ from jeshkit.security import AdminUser
 from payments.api import UPSTREAM_ERRORS, callback_body, process_callback
 from payments.daraja_wire import normalize_phone
 from payments.models import Payment
-from payments.mpesa import MpesaProvider
 from payments.providers import ProviderError
 from payments.schemas import (
     AssignUnmatched,
@@ -68,10 +67,8 @@ def register_paybill(admin: AdminUser, session: SessionDep, request: Request) ->
     state = request.app.state
     if state.settings.paybill is None:
         raise Conflict("The Paybill is off: set MPESA_C2B_TOKEN")
-    mpesa = state.providers.get("mpesa")
-    assert isinstance(mpesa, MpesaProvider)
     try:
-        registered = mpesa.register_paybill()  # no transaction open
+        registered = paybill.mpesa_of(state.providers).register_paybill()  # no transaction open
     except ProviderError as exc:
         raise UpstreamUnavailable(f"M-PESA did not register the Paybill: {exc.message}", 502) from None
     audit.record(session, admin, "paybill.registered", f"paybill:{registered['business_number']}",

@@ -167,12 +167,17 @@ def record_confirmation(*, session: Session, raw: bytes, paybill: str) -> tuple[
     return notice.trans_id, token
 
 
-def ask_status(providers: PaymentProviders, trans_id: str, token: str) -> bool:
-    """Ask M-PESA's Transaction Status about a receipt (no transaction open); False when it could not be asked."""
+def mpesa_of(providers: PaymentProviders) -> MpesaProvider:
+    """The M-PESA provider, with its Paybill operations (C2B URLs, Transaction Status, Pull Transactions)."""
     mpesa = providers.get("mpesa")
     assert isinstance(mpesa, MpesaProvider)
+    return mpesa
+
+
+def ask_status(providers: PaymentProviders, trans_id: str, token: str) -> bool:
+    """Ask M-PESA's Transaction Status about a receipt (no transaction open); False when it could not be asked."""
     try:
-        mpesa.confirm_paybill(trans_id=trans_id, result_token=token)
+        mpesa_of(providers).confirm_paybill(trans_id=trans_id, result_token=token)
     except ProviderError as exc:
         log.warning("cannot ask M-PESA about Paybill payment %s now: %s", trans_id, exc.message)
         return False

@@ -21,9 +21,8 @@ from jeshkit import audit
 from jeshkit.security import Principal
 from payments.daraja_wire import PulledPayment
 from payments.models import PaybillPayment, PaybillPull
-from payments.mpesa import MpesaProvider
 from payments.providers import PaymentProviders, ProviderError
-from payments.service.paybill import ask_status, whole_shillings
+from payments.service.paybill import ask_status, mpesa_of, whole_shillings
 from payments.service.settle import lease_next
 
 log = logging.getLogger("payments.service")
@@ -34,18 +33,12 @@ MAX_PAGES = 50
 FOUND = "found by Pull Transactions: its confirmation never came"
 
 
-def _mpesa(providers: PaymentProviders) -> MpesaProvider:
-    mpesa = providers.get("mpesa")
-    assert isinstance(mpesa, MpesaProvider)
-    return mpesa
-
-
 def register(*, session: Session, providers: PaymentProviders, admin: Principal, paybill: str,
              nominated_number: str) -> dict[str, Any]:
     """Register the paybill for Pull Transactions (M-PESA first, no transaction open); its state after. Pulling
     starts with the last 47 hours."""
     session.rollback()
-    answer = _mpesa(providers).register_pull(nominated_number)  # raises ProviderError
+    answer = mpesa_of(providers).register_pull(nominated_number)  # raises ProviderError
     now = datetime.now(UTC)
     session.execute(
         insert(PaybillPull)
@@ -88,7 +81,7 @@ def pull(*, session_factory: sessionmaker[Session], providers: PaymentProviders,
         error, complete = None, False
         try:  # no transaction open
             for _ in range(MAX_PAGES):
-                page = _mpesa(providers).pull_paybill(start=start, end=end, offset=len(listed))
+                page = mpesa_of(providers).pull_paybill(start=start, end=end, offset=len(listed))
                 if not page:
                     complete = True
                     break
@@ -121,6 +114,7 @@ def _take(session: Session, paybill: str, listed: list[PulledPayment]) -> list[t
     ]
     if not rows:
         return []
+    # Known ones are left out first: an INSERT that meets a conflict still takes an id from the sequence.
     known = set(session.scalars(select(PaybillPayment.trans_id)
                                 .where(PaybillPayment.trans_id.in_([r["trans_id"] for r in rows]))))
     rows = [r for r in rows if r["trans_id"] not in known]
