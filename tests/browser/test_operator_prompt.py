@@ -123,6 +123,19 @@ def test_an_operator_prompts_for_an_open_invoice_and_sees_why_it_failed(
     assert paid["status"] == "paid" and [p["method"] for p in paid["payments"]] == ["mpesa"], paid
 
 
+def booking_made(booked: Any) -> int:
+    """The id in the console's "Booking #N made" line."""
+    made = re.search(r"Booking #(\d+)", booked.inner_text())
+    assert made, booked.inner_text()
+    return int(made[1])
+
+
+def payment_status(portal: str, customer: dict[str, Any], booking_id: int) -> dict[str, Any]:
+    """The booking's payment as its customer reads it (the compat status route, with their own token)."""
+    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as mine:
+        return dict(mine.get(f"/api/payments/status/{booking_id}").json()["data"])
+
+
 def test_an_operator_books_a_unit_for_a_walk_in_customer_and_collects_by_prompt(
     new_page: Any, check_page: Any, admin_api: Any, portal: str
 ) -> None:
@@ -151,9 +164,7 @@ def test_an_operator_books_a_unit_for_a_walk_in_customer_and_collects_by_prompt(
     expect(booked).to_contain_text(f"unit {unit['unit_number']}")
     expect(booked).to_contain_text("Pending")
     expect(booked).to_contain_text("Until the customer moves out")
-    made = re.search(r"Booking #(\d+)", booked.inner_text())
-    assert made, booked.inner_text()
-    booking_id = int(made[1])
+    booking_id = booking_made(booked)
     # The booking is the customer's own.
     rows = admin_api.client.get("/api/bookings", params={"user_id": customer_id}).json()["data"]
     assert [(b["id"], b["unit_id"], b["plan"], b["total_price"]) for b in rows] == [
@@ -184,8 +195,7 @@ def test_an_operator_books_a_unit_for_a_walk_in_customer_and_collects_by_prompt(
     # The customer's booking is confirmed and paid with that receipt.
     rows = admin_api.client.get("/api/bookings", params={"user_id": customer_id}).json()["data"]
     assert [(b["id"], b["status"], b["payment_status"]) for b in rows] == [(booking_id, "confirmed", "success")], rows
-    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as mine:
-        status = mine.get(f"/api/payments/status/{booking_id}").json()["data"]
+    status = payment_status(portal, customer, booking_id)
     assert (status["status"], status["transaction_code"], status["amount"]) == ("success", receipt[1], 4800)
 
 
@@ -204,9 +214,7 @@ def test_an_operator_books_a_unit_for_a_walk_in_customer_who_pays_in_cash(
     form.get_by_role("button", name="Book for the customer").click()
     booked = desk.get_by_role("status").filter(has_text=re.compile(r"Booking #\d+ made: unit "))
     expect(booked).to_contain_text("Pending")
-    made = re.search(r"Booking #(\d+)", booked.inner_text())
-    assert made, booked.inner_text()
-    booking_id = int(made[1])
+    booking_id = booking_made(booked)
     prompt = desk.get_by_role("region", name=f"M-PESA prompt for booking #{booking_id} · Zawadi Njeri")
     expect(prompt).to_be_visible()
 
@@ -238,6 +246,5 @@ def test_an_operator_books_a_unit_for_a_walk_in_customer_who_pays_in_cash(
     # The customer's booking is confirmed, paid in cash with that receipt.
     rows = admin_api.client.get("/api/bookings", params={"user_id": customer_id}).json()["data"]
     assert [(b["id"], b["status"], b["payment_status"]) for b in rows] == [(booking_id, "confirmed", "success")], rows
-    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as mine:
-        status = mine.get(f"/api/payments/status/{booking_id}").json()["data"]
+    status = payment_status(portal, customer, booking_id)
     assert (status["status"], status["transaction_code"], status["amount"]) == ("success", receipt[1], 4500), status
