@@ -235,3 +235,47 @@ def spans() -> Iterator[Any]:
     yield exporter
     tracing.use_provider(None)
     provider.shutdown()
+
+
+# --- a failed test against the whole stack shows what the stack logged meanwhile -----------------------------------
+LOG_OFFSETS = pytest.StashKey[dict[str, int]]()
+LOG_TAIL_LINES = 40
+
+
+def _stack_logs(item: pytest.Item) -> Any:
+    stack = getattr(item, "funcargs", {}).get("jesh_stack")
+    return getattr(stack, "log_dir", None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Where each of the stack's log files ended when the test body started (the stack's logs outlive nothing:
+    they go with the run's temporary folder)."""
+    log_dir = _stack_logs(item)
+    if log_dir is not None:
+        item.stash[LOG_OFFSETS] = {path.name: path.stat().st_size for path in sorted(log_dir.glob("*.log"))}
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test body gets a "stack logs" section: the last lines each log file gained during the test."""
+    outcome = yield
+    report = outcome.get_result()
+    offsets = item.stash.get(LOG_OFFSETS, None)
+    if call.when != "call" or not report.failed or offsets is None:
+        return
+    log_dir = _stack_logs(item)
+    if log_dir is None:
+        return
+    parts = []
+    for path in sorted(log_dir.glob("*.log")):
+        with path.open("rb") as file:
+            file.seek(offsets.get(path.name, 0))
+            lines = file.read().decode("utf-8", "replace").splitlines()
+        if lines:
+            shown = lines[-LOG_TAIL_LINES:]
+            parts.append(f"== {path.name}: the last {len(shown)} of {len(lines)} lines written during the test\n"
+                         + "\n".join(shown))
+    if parts:
+        report.sections.append(("stack logs", "\n".join(parts)))
