@@ -136,3 +136,48 @@ def test_cash_pays_an_invoice_any_amount_and_its_refund_is_handed_back_at_the_de
     assert [(b["refund_id"], b["amount"], b["paid_by"]) for b in book["paid_back"]] == [(refund["id"], 2500, ADMIN)]
     assert (book["received_total"], book["paid_back_total"], book["net"]) == (3500, 2500, 1000)
     assert stack.admin_get(client, "/api/payments/cash?day=2020-01-01")["received"] == []
+
+
+def count(stack: Any, client: httpx.Client, body: dict[str, Any], user: int = ADMIN,
+          role: str = "admin") -> httpx.Response:
+    return client.post("/api/payments/cash/counts", json=body, headers=stack.keys.headers(user, role))
+
+
+def test_the_drawer_is_counted_against_the_cash_book_and_recounted(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = stack.start(billing_url=billing["url"])
+    stack.booking(booking_id, OWNER, total_price=4500)
+    assert take(stack, client, f"JESH-{booking_id}", 4500).status_code == 201
+
+    r = count(stack, client, {"counted": 4300, "note": " two of us counted "})
+    assert r.status_code == 201, r.text
+    short = r.json()["data"]
+    assert (short["counted"], short["expected"], short["difference"], short["counted_by"], short["note"]) == (
+        4300, 4500, -200, ADMIN, "two of us counted")
+    r = count(stack, client, {"counted": 4500})  # found the missing notes: counted again
+    recount = r.json()["data"]
+    assert r.status_code == 201 and (recount["expected"], recount["difference"]) == (4500, 0), r.text
+
+    book = stack.admin_get(client, "/api/payments/cash")
+    assert [(c["id"], c["difference"]) for c in book["counts"]] == [(recount["id"], 0), (short["id"], -200)]
+    assert book["counts"][0]["day"] == book["day"] == short["day"]
+    [entry, _] = [e for e in stack.admin_get(client, "/api/payments/admin/audit") if e["action"] == "cash.counted"]
+    assert entry["target"] == f"cash:{book['day']}" and entry["details"] == {
+        "counted": 4500, "expected": 4500, "difference": 0, "note": None}
+
+    # An earlier day is counted against that day's book (nothing taken then); another day's counts are its own.
+    r = count(stack, client, {"counted": 100, "day": "2026-01-05"})
+    assert r.status_code == 201 and (r.json()["data"]["expected"], r.json()["data"]["difference"]) == (0, 100)
+    assert stack.admin_get(client, "/api/payments/cash?day=2026-01-05")["counts"][0]["counted"] == 100
+    assert len(stack.admin_get(client, "/api/payments/cash")["counts"]) == 2
+
+    # Refused, and nothing kept: a day to come, bad amounts and notes, a customer.
+    r = count(stack, client, {"counted": 10, "day": "2999-01-01"})
+    assert r.status_code == 400 and r.json()["message"] == "A drawer cannot be counted for a day to come", r.text
+    for body in ({"counted": -1}, {"counted": True}, {"counted": 10.5}, {"counted": 100_000_001}, {},
+                 {"counted": 10, "day": "2026-02-30"}, {"counted": 10, "note": "n" * 201}):
+        r = count(stack, client, body)
+        assert r.status_code == 400 and r.json()["success"] is False, (body, r.text)
+    assert count(stack, client, {"counted": 10}, user=OWNER, role="user").status_code == 403
+    assert len(stack.admin_get(client, "/api/payments/cash")["counts"]) == 2

@@ -13,7 +13,7 @@ from jeshkit.security import AdminUser
 from payments.api import UPSTREAM_ERRORS
 from payments.api_paybill import peers_of
 from payments.models import Payment
-from payments.schemas import CashBook, CashIn, PaymentRecord
+from payments.schemas import CashBook, CashCountIn, CashCountView, CashIn, PaymentRecord
 from payments.service import cash, payment_record
 
 cash_router = APIRouter(prefix="/api/payments", tags=["payments"])
@@ -51,3 +51,13 @@ def cash_book(_: AdminUser, session: SessionDep,
     """What the desk took and handed back in cash that day (Nairobi time), newest first, with the totals and what the
     drawer should hold from it (`net`)."""
     return Envelope(data=CashBook(**cash.cash_book(session=session, day=day or nairobi_today())))
+
+
+@cash_router.post("/cash/counts", response_model=Envelope[CashCountView], status_code=201,
+                  responses=ERROR_RESPONSES, summary="Count the drawer (admin)")
+def count_drawer(body: CashCountIn, admin: AdminUser, session: SessionDep) -> Envelope[CashCountView]:
+    """What the operator counted in the drawer for a day (today by default; 400 for a day to come), kept with what the
+    cash book says it should hold now (`expected`) and the `difference` (below 0: short). Audited (`cash.counted`).
+    Counting again adds a count: the newest is the day's, and every count is listed in the day's cash book."""
+    return Envelope(data=CashCountView(**cash.count_drawer(session=session, day=body.day, counted=body.counted,
+                                                            note=body.note, admin=admin)))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, Integer, Text, func, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Identity, Index, Integer, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -228,6 +228,23 @@ class PaybillPull(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class CashCount(Base):
+    """The desk's drawer counted at the end of a day: what was counted against what the cash book said it should hold
+    then. A recount adds a row; the newest is the day's count."""
+
+    __tablename__ = "cash_counts"
+    __table_args__ = (CheckConstraint("counted >= 0", name="counted_not_negative"),
+                      Index("ix_cash_counts_day", "day", "id"))
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)  # Nairobi's calendar day of the cash book counted
+    counted: Mapped[int] = mapped_column(BigInteger, nullable=False)  # KES in the drawer
+    expected: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the cash book's net at the count
+    note: Mapped[str | None] = mapped_column(Text)
+    counted_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the operator's user id
+    counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class ErasedCustomer(Base):

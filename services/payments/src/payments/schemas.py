@@ -351,6 +351,35 @@ class CashPaidBack(BaseModel):
     paid_at: datetime | None
 
 
+class CashCountIn(BaseModel):
+    """POST /api/payments/cash/counts (admin): what an operator counted in the drawer."""
+
+    counted: int = Field(ge=0, le=100_000_000, description="whole Kenya shillings counted in the drawer")
+    day: date | None = Field(default=None, description="the cash book's day, YYYY-MM-DD; today in Nairobi by "
+                             "default, never a day to come")
+    note: str | None = Field(default=None, max_length=200, description="e.g. who else counted, or why it differs")
+
+    _no_boolean_amount = field_validator("counted", mode="before")(staticmethod(_not_a_boolean))
+
+    @field_validator("note")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+
+class CashCountView(BaseModel):
+    """The drawer counted, against what the cash book said it should hold at that moment."""
+
+    id: int
+    day: date
+    counted: int
+    expected: int = Field(description="the day's net in the cash book when it was counted")
+    difference: int = Field(description="counted - expected: below 0 the drawer is short, above 0 it is over")
+    note: str | None
+    counted_by: int = Field(description="the operator's user id")
+    counted_at: datetime
+
+
 class CashBook(BaseModel):
     """GET /api/payments/cash: one day's cash at the desk (Nairobi time), newest first."""
 
@@ -360,6 +389,8 @@ class CashBook(BaseModel):
     paid_back: list[CashPaidBack]
     paid_back_total: int
     net: int = Field(description="received_total - paid_back_total: what the drawer should hold from that day")
+    counts: list[CashCountView] = Field(description="the drawer counted that day, newest first (the newest is the "
+                                                    "day's count)")
 
 
 class RegisterPull(BaseModel):

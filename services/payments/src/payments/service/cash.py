@@ -1,6 +1,7 @@
 """Cash at the desk: an operator takes notes and coins for a pending booking's price or a rental's invoices. It is a
 payment like any other (PaymentSucceeded: booking confirms it, billing applies it, the customer gets the receipt SMS),
-method `cash`, receipt `CASH-000123`; and the day's cash book says what the drawer should hold.
+method `cash`, receipt `CASH-000123`; and the day's cash book says what the drawer should hold. At the end of the day
+an operator counts the drawer: the count is kept beside what the book said, and the difference shows.
 
 The account number is read like the Paybill's (`JESH-42`, `INV-000123`, typed loosely) and answered by the same
 peers, with no transaction open. A form sent twice records one payment: the console sends an `Idempotency-Key`.
@@ -18,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jeshkit import audit
-from jeshkit.clock import NAIROBI
-from jeshkit.errors import Conflict
+from jeshkit.clock import NAIROBI, nairobi_today
+from jeshkit.errors import BadRequest, Conflict
 from jeshkit.security import Principal
-from payments.models import UNSETTLED, Payment, Refund
+from payments.models import UNSETTLED, CashCount, Payment, Refund
 from payments.service.paybill import Miss, Peers, account_number, resolve
 from payments.service.settle import succeeded
 
@@ -97,8 +98,8 @@ def _same_account(recorded: str | None, account: str) -> bool:
 
 
 def cash_book(*, session: Session, day: date) -> dict[str, Any]:
-    """What the desk took and paid back in cash on `day` (Nairobi time), newest first, and what the drawer should
-    hold from it."""
+    """What the desk took and paid back in cash on `day` (Nairobi time), newest first, what the drawer should
+    hold from it, and the drawer's counts that day."""
     start = datetime.combine(day, time.min, NAIROBI)
     end = start + timedelta(days=1)
     received = session.scalars(
@@ -110,6 +111,7 @@ def cash_book(*, session: Session, day: date) -> dict[str, Any]:
                              Refund.paid_at < end)
         .order_by(Refund.id.desc())
     ).all()
+    counts = session.scalars(select(CashCount).where(CashCount.day == day).order_by(CashCount.id.desc())).all()
     session.rollback()
     received_total = sum(p.amount for p in received)
     paid_back_total = sum(r.amount for r in paid_back)
@@ -129,4 +131,32 @@ def cash_book(*, session: Session, day: date) -> dict[str, Any]:
         ],
         "paid_back_total": paid_back_total,
         "net": received_total - paid_back_total,
+        "counts": [count_view(c) for c in counts],
     }
+
+
+def count_drawer(*, session: Session, day: date | None, counted: int, note: str | None, admin: Principal
+                 ) -> dict[str, Any]:
+    """The drawer counted for `day` (today in Nairobi by default; never a day to come): kept with what the cash book
+    says it should hold now, and audited. A recount adds another; the newest is the day's."""
+    day = day or nairobi_today()
+    if day > nairobi_today():
+        raise BadRequest("A drawer cannot be counted for a day to come")
+    expected = cash_book(session=session, day=day)["net"]
+    count = CashCount(day=day, counted=counted, expected=expected, note=note, counted_by=admin.id,
+                      counted_at=datetime.now(UTC))
+    session.add(count)
+    session.flush()
+    view = count_view(count)
+    audit.record(session, admin, "cash.counted", f"cash:{day.isoformat()}",
+                 {"counted": counted, "expected": expected, "difference": view["difference"], "note": note})
+    session.commit()
+    if view["difference"]:
+        log.warning("the drawer of %s counted KES %s, the cash book says KES %s", day, counted, expected)
+    return view
+
+
+def count_view(count: CashCount) -> dict[str, Any]:
+    return {"id": count.id, "day": count.day, "counted": count.counted, "expected": count.expected,
+            "difference": count.counted - count.expected, "note": count.note, "counted_by": count.counted_by,
+            "counted_at": count.counted_at}
