@@ -136,6 +136,8 @@ def test_cash_pays_an_invoice_any_amount_and_its_refund_is_handed_back_at_the_de
     assert [(b["refund_id"], b["amount"], b["paid_by"]) for b in book["paid_back"]] == [(refund["id"], 2500, ADMIN)]
     assert (book["received_total"], book["paid_back_total"], book["net"]) == (3500, 2500, 1000)
     assert stack.admin_get(client, "/api/payments/cash?day=2020-01-01")["received"] == []
+    for day in ("9999-12-31", "0001-01-01"):  # the first and last days there are: an empty book, not an error
+        assert stack.admin_get(client, f"/api/payments/cash?day={day}")["net"] == 0
 
 
 def count(stack: Any, client: httpx.Client, body: dict[str, Any], user: int = ADMIN,

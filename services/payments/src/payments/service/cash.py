@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -100,15 +100,14 @@ def _same_account(recorded: str | None, account: str) -> bool:
 def cash_book(*, session: Session, day: date) -> dict[str, Any]:
     """What the desk took and paid back in cash on `day` (Nairobi time), newest first, what the drawer should
     hold from it, and the drawer's counts that day."""
-    start = datetime.combine(day, time.min, NAIROBI)
-    end = start + timedelta(days=1)
+    start, end = datetime.combine(day, time.min, NAIROBI), datetime.combine(day, time.max, NAIROBI)  # 9999-12-31 too
     received = session.scalars(
-        select(Payment).where(Payment.method == "cash", Payment.paid_at >= start, Payment.paid_at < end)
+        select(Payment).where(Payment.method == "cash", Payment.paid_at >= start, Payment.paid_at <= end)
         .order_by(Payment.id.desc())
     ).all()
     paid_back = session.scalars(
         select(Refund).where(Refund.method == "cash", Refund.status == "paid", Refund.paid_at >= start,
-                             Refund.paid_at < end)
+                             Refund.paid_at <= end)
         .order_by(Refund.id.desc())
     ).all()
     counts = session.scalars(select(CashCount).where(CashCount.day == day).order_by(CashCount.id.desc())).all()
