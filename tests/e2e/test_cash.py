@@ -52,3 +52,10 @@ def test_cash_confirms_a_booking_and_pays_part_of_an_invoice(customer: Api, admi
     assert mine[r.json()["data"]["receipt"]]["invoice_id"] == second["id"]
     assert book["received_total"] == sum(line["amount"] for line in book["received"])
     assert book["net"] == book["received_total"] - book["paid_back_total"]
+
+    # The end of the day: the drawer counted KES 100 short of the book, then counted again.
+    r = admin.post("/api/payments/cash/counts", {"counted": book["net"] - 100})
+    assert r.status_code == 201, r.text
+    assert (r.json()["data"]["expected"], r.json()["data"]["difference"]) == (book["net"], -100)
+    assert customer.post("/api/payments/cash/counts", {"counted": 0}).status_code == 403
+    assert admin.get("/api/payments/cash").json()["data"]["counts"][0]["id"] == r.json()["data"]["id"]
