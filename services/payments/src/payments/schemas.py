@@ -13,6 +13,11 @@ def _not_a_boolean(value: object) -> object:
     return value
 
 
+def _blank_is_none(value: str | None) -> str | None:
+    """An optional text: trimmed, and none when only spaces."""
+    return value.strip() or None if value is not None else None
+
+
 class PaymentPrompt(BaseModel):
     """POST /api/payments/mpesa/prompt (admin): a customer's pending booking or open invoice, and the phone that gets
     the prompt; what every M-PESA push is asked for."""
@@ -319,10 +324,7 @@ class CashIn(BaseModel):
 
     _no_boolean_amount = field_validator("amount", mode="before")(staticmethod(_not_a_boolean))
 
-    @field_validator("note")
-    @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    _blank_note_is_none = field_validator("note")(staticmethod(_blank_is_none))
 
 
 class CashReceived(BaseModel):
@@ -361,10 +363,7 @@ class CashCountIn(BaseModel):
 
     _no_boolean_amount = field_validator("counted", mode="before")(staticmethod(_not_a_boolean))
 
-    @field_validator("note")
-    @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    _blank_note_is_none = field_validator("note")(staticmethod(_blank_is_none))
 
 
 class CashCountView(BaseModel):
