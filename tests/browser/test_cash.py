@@ -2,8 +2,9 @@
 in the console: a wrong amount first (payments' refusal is shown), then the right one, whose answer is lost on the
 way back (the network drops it): sent again, it keeps its Idempotency-Key and is recorded once. The receipt shows,
 the day's cash book lists it with the totals, and the customer's booking page shows the booking confirmed with the
-cash receipt. The booking is then cancelled: its refund is "Paid back in cash" from the console, the cash book shows
-it paid back and the customer reads that the money was paid back in cash at the office."""
+cash receipt. The operator counts the drawer: KES 200 short first, then counted again, it matches the book. The booking
+is then cancelled: its refund is "Paid back in cash" from the console, the cash book shows it paid back (and that the
+book changed since the count) and the customer reads that the money was paid back in cash at the office."""
 
 from __future__ import annotations
 
@@ -111,6 +112,28 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     expect(totals.locator("div").filter(has_text="The drawer should hold")).to_contain_text(kes(after["net"]))
     check_page(desk, "96-console-cash-book-desktop")
 
+    # The end of the day: the drawer is counted KES 200 short of the book, then counted again, and it matches.
+    count_form = section.get_by_role("form", name="Count the drawer")
+    expect(count_form).to_contain_text("The drawer has not been counted for this day.")
+    count_form.get_by_label("Amount counted (KES)").fill(f"{after['net'] - 200:,}")
+    count_form.get_by_label("Note (optional)").fill("Counted with Juma")
+    count_form.get_by_role("button", name="Record the count").click()
+    day_count = count_form.locator(".cash-counts > div")
+    at = r"at \d{2}:\d{2}"
+    expect(day_count).to_contain_text(re.compile(
+        rf"^Counted {kes(after['net'] - 200)} {at}: KES 200 short \(Counted with Juma\)$"))
+    expect(count_form.get_by_label("Amount counted (KES)")).to_have_value("")
+    count_form.get_by_label("Amount counted (KES)").fill(str(after["net"]))
+    count_form.get_by_role("button", name="Record the count").click()
+    expect(day_count).to_contain_text(re.compile(rf"^Counted {kes(after['net'])} {at}: matches the book$"))
+    earlier = count_form.get_by_role("list", name="Earlier counts")
+    expect(earlier.get_by_role("listitem")).to_have_count(1)
+    expect(earlier).to_contain_text("KES 200 short")
+    counts = _cash_book(admin_api)["counts"]
+    assert [(c["counted"], c["expected"], c["difference"], c["note"]) for c in counts] == [
+        (after["net"], after["net"], 0, None), (after["net"] - 200, after["net"], -200, "Counted with Juma")], counts
+    check_page(desk, "96b-console-cash-counted-desktop")
+
     # Another day's book does not have it.
     today = (datetime.now(UTC) + timedelta(hours=3)).date()
     section.get_by_label("Day", exact=True).fill((today - timedelta(days=1)).isoformat())
@@ -149,6 +172,7 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     assert book["net"] == after["net"] - PRICE, book
     expect(totals.locator("div").filter(has_text="Paid back")).to_contain_text(kes(book["paid_back_total"]))
     expect(totals.locator("div").filter(has_text="The drawer should hold")).to_contain_text(kes(book["net"]))
+    expect(count_form).to_contain_text(f"The book has changed since this count (it then said {kes(after['net'])}).")
 
     page.reload()
     paid_back_text = f"KES 4,500 was paid back to you in cash at our office (receipt CASH-R{owed['id']})."

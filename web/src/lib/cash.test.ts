@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { answerLost, cashEntry, cashSubmission, freshKey, paidAccount, parseCashAmount } from "./cash";
+import {
+  answerLost, cashEntry, cashSubmission, freshKey, paidAccount, parseCashAmount, parseCountedAmount, readCount,
+} from "./cash";
 
 describe("parseCashAmount", () => {
   it("reads whole shillings, grouped or not", () => {
@@ -65,5 +67,34 @@ describe("paidAccount", () => {
   });
   it("names the invoice as typed, in capitals, not the rental's booking", () => {
     expect(paidAccount({ booking_id: 42, invoice_id: 123 }, " inv-000123 ")).toBe("INV-000123");
+  });
+});
+
+describe("parseCountedAmount", () => {
+  it("reads whole shillings, an empty drawer included", () => {
+    expect(parseCountedAmount("0")).toBe(0);
+    expect(parseCountedAmount(" 4,300 ")).toBe(4300);
+    expect(parseCountedAmount("KES 100,000,000")).toBe(100_000_000);
+  });
+  it("refuses nothing, cents, signs, letters, bad grouping and more than a hundred million", () => {
+    for (const typed of ["", "4300.50", "-200", "4k", "43,00", "100,000,001"]) {
+      expect(parseCountedAmount(typed), typed).toBeNull();
+    }
+  });
+});
+
+describe("readCount", () => {
+  it("is short by what is missing from the drawer", () => {
+    expect(readCount({ difference: -200, expected: 4500 }, 4500)).toEqual({ outcome: "short", by: 200, bookChanged: false });
+  });
+  it("is over by what the drawer has too much", () => {
+    expect(readCount({ difference: 150, expected: 4500 }, 4500)).toEqual({ outcome: "over", by: 150, bookChanged: false });
+  });
+  it("matches when nothing differs", () => {
+    expect(readCount({ difference: 0, expected: 4500 }, 4500)).toEqual({ outcome: "matches", by: 0, bookChanged: false });
+  });
+  it("says the book changed when cash moved after the count, either way", () => {
+    expect(readCount({ difference: 0, expected: 4500 }, 0).bookChanged).toBe(true);
+    expect(readCount({ difference: -200, expected: 4500 }, 9000)).toEqual({ outcome: "short", by: 200, bookChanged: true });
   });
 });

@@ -6,10 +6,14 @@ export const MAX_CASH_AMOUNT = 1_000_000;
 /** Whole shillings as an operator types them ("4500", "4,500", "4 500", "KES 4,500"), 1 to 1,000,000; null for
  *  anything else (cents, a sign, letters, badly grouped digits). */
 export function parseCashAmount(typed: string): number | null {
+  return wholeShillings(typed, 1, MAX_CASH_AMOUNT);
+}
+
+function wholeShillings(typed: string, least: number, most: number): number | null {
   const digits = typed.trim().replace(/^KES\s*/i, "");
   if (!/^(\d+|\d{1,3}([, ]\d{3})+)$/.test(digits)) return null;
   const amount = Number(digits.replace(/[, ]/g, ""));
-  return amount >= 1 && amount <= MAX_CASH_AMOUNT ? amount : null;
+  return amount >= least && amount <= most ? amount : null;
 }
 
 /** The body POSTed: the account as typed (payments reads it loosely, as for the Paybill), trimmed. */
@@ -53,4 +57,30 @@ export function answerLost(status: number): boolean {
  *  invoice (its booking_id is then the rental's booking), otherwise JESH-<booking>. */
 export function paidAccount(payment: { booking_id: number; invoice_id: number | null }, typed: string): string {
   return payment.invoice_id === null ? `JESH-${payment.booking_id}` : typed.trim().toUpperCase();
+}
+
+// Counting the drawer at the end of the day (POST /api/payments/cash/counts): payments keeps what was counted beside
+// what the cash book said the drawer should hold then (expected) and the difference, counted - expected.
+
+export const MAX_COUNTED = 100_000_000;
+
+/** What an operator counted, typed like a cash amount; an empty drawer (0) is a count too. */
+export function parseCountedAmount(typed: string): number | null {
+  return wholeShillings(typed, 0, MAX_COUNTED);
+}
+
+export type CountOutcome = "short" | "over" | "matches";
+
+export interface CountReading {
+  outcome: CountOutcome;
+  /** How far off, in shillings (0 when it matches). */
+  by: number;
+  /** Cash was taken or handed back after the count: the book's net is no longer what the count was held against. */
+  bookChanged: boolean;
+}
+
+/** A count as the console words it, against the book's net as it is now. */
+export function readCount(count: { difference: number; expected: number }, net: number): CountReading {
+  const outcome = count.difference < 0 ? "short" : count.difference > 0 ? "over" : "matches";
+  return { outcome, by: Math.abs(count.difference), bookChanged: count.expected !== net };
 }

@@ -1,20 +1,23 @@
 // The console's cash at the desk: notes and coins a customer pays for a pending booking or an invoice, recorded as a
 // payment like any other (receipt CASH-000123), and one day's cash book: what the drawer took, what it handed back
-// (refunds of cash payments) and so what it should hold.
+// (refunds of cash payments) and so what it should hold; at the end of the day the operator counts the drawer against
+// it.
 import { useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
-import { formatTime, isIsoDate, nairobiDate } from "../../lib/dates";
+import { formatDay, formatTime, isIsoDate, nairobiDate } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
 import {
-  answerLost, cashEntry, cashSubmission, paidAccount, parseCashAmount, type CashEntry, type CashSubmission,
+  answerLost, cashEntry, cashSubmission, paidAccount, parseCashAmount, parseCountedAmount, readCount, type CashEntry,
+  type CashSubmission,
 } from "../../lib/cash";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
 
 type CashBook = paymentsSchemas["CashBook"];
+type CashCount = paymentsSchemas["CashCountView"];
 
 /** GET /api/payments/cash?day=: one Nairobi day's cash book, today's unless another day is picked. */
 export function useCashBook() {
@@ -47,12 +50,12 @@ export function CashSection({ book }: { book: ReturnType<typeof useCashBook> }) 
           onChange={(e) => isIsoDate(e.target.value) && book.setDay(e.target.value)} />
       </div>
       <ErrorAlert error={book.error} />
-      {shown ? <CashBookView book={shown} /> : !book.error && <Spinner label={t("common.loading")} />}
+      {shown ? <CashBookView book={shown} onCounted={book.reload} /> : !book.error && <Spinner label={t("common.loading")} />}
     </section>
   );
 }
 
-function CashBookView({ book }: { book: CashBook }) {
+function CashBookView({ book, onCounted }: { book: CashBook; onCounted: () => Promise<unknown> }) {
   const { t, lang } = useI18n();
   return (
     <div className="stack-sm cash-book">
@@ -109,7 +112,89 @@ function CashBookView({ book }: { book: CashBook }) {
           </table>
         </div>
       )}
+      <CountDrawer key={book.day} book={book} onCounted={onCounted} />
     </div>
+  );
+}
+
+/** The day's count (the newest) against the book, then the earlier ones, smaller. */
+function DrawerCounts({ book }: { book: CashBook }) {
+  const { t, lang } = useI18n();
+  const line = (count: CashCount) => {
+    const { outcome, by } = readCount(count, book.net);
+    const words = outcome === "matches" ? t("cash.matches")
+      : t(outcome === "short" ? "cash.short" : "cash.over", { amount: formatKES(by) });
+    const said = t("cash.countLine", { amount: formatKES(count.counted), time: formatTime(count.counted_at, lang), outcome: words });
+    return count.note ? `${said} (${count.note})` : said;
+  };
+  const [newest, ...earlier] = book.counts;
+  return (
+    <div className="stack-sm cash-counts" aria-live="polite">
+      {!newest ? <p className="empty">{t("cash.notCounted")}</p> : (
+        <div data-count-id={newest.id}>
+          <p><strong>{line(newest)}</strong></p>
+          {readCount(newest, book.net).bookChanged && (
+            <p className="muted">{t("cash.bookChanged", { amount: formatKES(newest.expected) })}</p>
+          )}
+        </div>
+      )}
+      {earlier.length > 0 && (
+        <ul className="muted" aria-label={t("cash.earlierCounts")}>
+          {earlier.map((c) => <li key={c.id} data-count-id={c.id}><small>{line(c)}</small></li>)}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** The day's counts and the form that adds one: POST /api/payments/cash/counts for the day the book shows. No
+ *  Idempotency-Key: a count sent twice is two counts, and the newest is the day's anyway. */
+function CountDrawer({ book, onCounted }: { book: CashBook; onCounted: () => Promise<unknown> }) {
+  const { t, lang } = useI18n();
+  const [counted, setCounted] = useState("");
+  const [note, setNote] = useState("");
+  const [countedLeft, setCountedLeft] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const amount = parseCountedAmount(counted);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy || amount === null) return;
+    setBusy(true);
+    setError(null);
+    const answer = await api.POST("/api/payments/cash/counts", {
+      body: { counted: amount, day: book.day, note: note.trim() || null },
+    }).catch(() => null);
+    setBusy(false);
+    if (!answer?.data) {
+      setError(errorOf(answer?.error, answer?.response.status ?? 0, answer?.response));
+      return;
+    }
+    setCounted("");
+    setNote("");
+    setCountedLeft(false);
+    await onCounted();
+  };
+
+  return (
+    <form className="card stack-sm" onSubmit={submit} aria-labelledby="cash-count">
+      <h4 id="cash-count">{t("cash.count")}</h4>
+      <p className="muted">{t("cash.countSub", { day: formatDay(book.day, lang) })}</p>
+      <DrawerCounts book={book} />
+      <div className="paybill-form">
+        <TextField label={t("cash.counted")} hint={t("cash.countedHint")} value={counted} inputMode="numeric"
+          autoComplete="off" maxLength={20} required onChange={(e) => setCounted(e.target.value)}
+          onBlur={() => setCountedLeft(true)}
+          error={countedLeft && counted.trim() && amount === null ? t("cash.countedInvalid") : undefined} />
+        <TextField label={t("cash.note")} hint={t("cash.countNoteHint")} value={note} autoComplete="off"
+          maxLength={200} onChange={(e) => setNote(e.target.value)} />
+        <button type="submit" className="btn btn-primary" disabled={busy || amount === null}>
+          {busy ? t("common.wait") : t("cash.countSubmit")}
+        </button>
+      </div>
+      <ErrorAlert error={error} />
+    </form>
   );
 }
 
