@@ -34,7 +34,7 @@ def test_a_booking_paid_to_the_paybill_is_confirmed(jesh_stack: Any, customer: A
 
     pay_paybill(jesh_stack, f"JESH-{booking['id']}", booking["total_price"] - 1)  # refused by our validation
     pay_paybill(jesh_stack, f"JESH-{booking['id']}", booking["total_price"])
-    customer.wait_booking(booking["id"], status="confirmed", payment_status="success")
+    customer.wait_booking(booking["id"], timeout=60, status="confirmed", payment_status="success")  # see below
     c2b = httpx.get(f"{jesh_stack.simulator_url}/simulator/c2b", timeout=10).json()["transactions"]
     mine = [t for t in c2b if t["BillRefNumber"] == f"JESH-{booking['id']}"]
     assert sorted(t["status"] for t in mine) == ["completed", "rejected"]
@@ -56,7 +56,7 @@ def test_an_invoice_number_pays_the_rental_s_invoice(jesh_stack: Any, customer: 
 
     pay_paybill(jesh_stack, second["number"].lower().replace("-", " "), 2500)  # typed loosely
     # Usually paid within a second. A Transaction Status result that never comes is asked again after
-    # PAYBILL_STATUS_WAIT_SECONDS (30) on the money job's next round (every 15 s): the wait covers one such retry.
+    # PAYBILL_STATUS_WAIT_SECONDS (30) on the money job's next round (every 15 s): the waits cover one such retry.
     wait_for(lambda: invoices(customer, booking["id"])[1]["status"] == "paid", timeout=60, what="invoice 2 paid")
     [payment] = invoices(customer, booking["id"])[1]["payments"]
     assert (payment["amount"], payment["method"]) == (2500, "mpesa")
