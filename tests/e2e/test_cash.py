@@ -53,9 +53,10 @@ def test_cash_confirms_a_booking_and_pays_part_of_an_invoice(customer: Api, admi
     assert book["received_total"] == sum(line["amount"] for line in book["received"])
     assert book["net"] == book["received_total"] - book["paid_back_total"]
 
-    # The end of the day: the drawer counted KES 100 short of the book, then counted again.
-    r = admin.post("/api/payments/cash/counts", {"counted": book["net"] - 100})
+    # The end of the day: the drawer counted KES 100 short of what the book says it should hold.
+    assert book["closing"] == book["opening"] + book["net"] - book["banked_total"] + book["float_total"]
+    r = admin.post("/api/payments/cash/counts", {"counted": book["closing"] - 100})
     assert r.status_code == 201, r.text
-    assert (r.json()["data"]["expected"], r.json()["data"]["difference"]) == (book["net"], -100)
+    assert (r.json()["data"]["expected"], r.json()["data"]["difference"]) == (book["closing"], -100)
     assert customer.post("/api/payments/cash/counts", {"counted": 0}).status_code == 403
     assert admin.get("/api/payments/cash").json()["data"]["counts"][0]["id"] == r.json()["data"]["id"]

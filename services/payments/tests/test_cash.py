@@ -3,6 +3,7 @@ whatever the retries), its refund is handed back at the desk, and the day's cash
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -183,3 +184,52 @@ def test_the_drawer_is_counted_against_the_cash_book_and_recounted(
         assert r.status_code == 400 and r.json()["success"] is False, (body, r.text)
     assert count(stack, client, {"counted": 10}, user=OWNER, role="user").status_code == 403
     assert len(stack.admin_get(client, "/api/payments/cash")["counts"]) == 2
+
+
+def move(stack: Any, client: httpx.Client, body: dict[str, Any], user: int = ADMIN,
+         role: str = "admin") -> httpx.Response:
+    return client.post("/api/payments/cash/movements", json=body, headers=stack.keys.headers(user, role))
+
+
+def test_the_drawer_holds_its_float_less_what_was_banked_from_one_day_to_the_next(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = stack.start(billing_url=billing["url"])
+    stack.booking(booking_id, OWNER, total_price=4500)
+    r = move(stack, client, {"kind": "float", "amount": 1000, "note": "change for the day"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["data"]["kind"], r.json()["data"]["moved_by"]) == ("float", ADMIN)
+    assert take(stack, client, f"JESH-{booking_id}", 4500).status_code == 201
+
+    r = move(stack, client, {"kind": "banked", "amount": 5501, "reference": "slip 9"})
+    assert r.status_code == 409, r.text
+    assert r.json()["message"] == "Cannot bank more than the drawer should hold (KES 5,500)"
+    r = move(stack, client, {"kind": "banked", "amount": 5000, "reference": " slip 10 ", "note": ""})
+    assert r.status_code == 201, r.text
+    banked = r.json()["data"]
+    assert (banked["amount"], banked["reference"], banked["note"]) == (5000, "slip 10", None)
+
+    book = stack.admin_get(client, "/api/payments/cash")
+    assert [(m["kind"], m["amount"]) for m in book["movements"]] == [("banked", 5000), ("float", 1000)]
+    assert (book["opening"], book["net"], book["banked_total"], book["float_total"], book["closing"]) == (
+        0, 4500, 5000, 1000, 500)
+    r = count(stack, client, {"counted": 500})  # the float's change is what is left after banking the takings
+    assert r.status_code == 201 and (r.json()["data"]["expected"], r.json()["data"]["difference"]) == (500, 0)
+    actions = [(e["action"], e["target"]) for e in stack.admin_get(client, "/api/payments/admin/audit")]
+    assert ("cash.banked", f"cash-movement:{banked['id']}") in actions and ("cash.float", "cash-movement:1") in actions
+
+    # The next day opens with what this one closed with; the day before had nothing.
+    tomorrow = (date.fromisoformat(book["day"]) + timedelta(days=1)).isoformat()
+    after = stack.admin_get(client, f"/api/payments/cash?day={tomorrow}")
+    assert (after["opening"], after["received"], after["movements"], after["closing"]) == (500, [], [], 500)
+    yesterday = (date.fromisoformat(book["day"]) - timedelta(days=1)).isoformat()
+    assert stack.admin_get(client, f"/api/payments/cash?day={yesterday}")["closing"] == 0
+
+    # Refused, and nothing moved: bad kinds, amounts and texts, a customer.
+    for body in ({"kind": "stolen", "amount": 10}, {"kind": "banked", "amount": 0}, {"kind": "float", "amount": True},
+                 {"kind": "float", "amount": 100_000_001}, {"amount": 10}, {"kind": "float", "amount": 10,
+                                                                              "reference": "r" * 61}):
+        r = move(stack, client, body)
+        assert r.status_code == 400 and r.json()["success"] is False, (body, r.text)
+    assert move(stack, client, {"kind": "float", "amount": 10}, user=OWNER, role="user").status_code == 403
+    assert stack.admin_get(client, "/api/payments/cash")["closing"] == 500

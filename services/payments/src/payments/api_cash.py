@@ -13,8 +13,16 @@ from jeshkit.security import AdminUser
 from payments.api import UPSTREAM_ERRORS
 from payments.api_paybill import peers_of
 from payments.models import Payment
-from payments.schemas import CashBook, CashCountIn, CashCountView, CashIn, PaymentRecord
-from payments.service import cash, payment_record
+from payments.schemas import (
+    CashBook,
+    CashCountIn,
+    CashCountView,
+    CashIn,
+    CashMovementIn,
+    CashMovementView,
+    PaymentRecord,
+)
+from payments.service import cash, drawer, payment_record
 
 cash_router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -48,16 +56,28 @@ def take_cash(
 def cash_book(_: AdminUser, session: SessionDep,
               day: date | None = Query(default=None, description="YYYY-MM-DD; today in Nairobi by default"),
               ) -> Envelope[CashBook]:
-    """What the desk took and handed back in cash that day (Nairobi time), newest first, with the totals and what the
-    drawer should hold from it (`net`)."""
-    return Envelope(data=CashBook(**cash.cash_book(session=session, day=day or nairobi_today())))
+    """The day at the desk (Nairobi time), newest first: what the drawer held when the day began (`opening`), the cash
+    taken and handed back (`net`), the cash banked and the float put in, what it should hold at the close (`closing`;
+    today: now) and the drawer's counts."""
+    return Envelope(data=CashBook(**drawer.cash_book(session=session, day=day or nairobi_today())))
 
 
 @cash_router.post("/cash/counts", response_model=Envelope[CashCountView], status_code=201,
                   responses=ERROR_RESPONSES, summary="Count the drawer (admin)")
 def count_drawer(body: CashCountIn, admin: AdminUser, session: SessionDep) -> Envelope[CashCountView]:
     """What the operator counted in the drawer for a day (today by default; 400 for a day to come), kept with what the
-    cash book says it should hold now (`expected`) and the `difference` (below 0: short). Audited (`cash.counted`).
-    Counting again adds a count: the newest is the day's, and every count is listed in the day's cash book."""
-    return Envelope(data=CashCountView(**cash.count_drawer(session=session, day=body.day, counted=body.counted,
+    cash book says it should hold at that day's close (`expected`; today: now) and the `difference` (below 0: short).
+    Audited (`cash.counted`). Counting again adds a count: the newest is the day's, and every count is listed in the
+    day's cash book."""
+    return Envelope(data=CashCountView(**drawer.count_drawer(session=session, day=body.day, counted=body.counted,
                                                             note=body.note, admin=admin)))
+
+
+@cash_router.post("/cash/movements", response_model=Envelope[CashMovementView], status_code=201,
+                  responses=ERROR_RESPONSES, summary="Bank cash from the drawer, or put in float (admin)")
+def move_cash(body: CashMovementIn, admin: AdminUser, session: SessionDep) -> Envelope[CashMovementView]:
+    """`banked`: cash taken out of the drawer to the bank (409 when more than the drawer should hold); `float`: cash put
+    into it from elsewhere. Either changes what the drawer should hold from now on. Audited (`cash.banked`,
+    `cash.float`)."""
+    return Envelope(data=CashMovementView(**drawer.move(session=session, kind=body.kind, amount=body.amount,
+                                                         reference=body.reference, note=body.note, admin=admin)))

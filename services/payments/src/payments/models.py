@@ -232,7 +232,7 @@ class PaybillPull(Base):
 
 class CashCount(Base):
     """The desk's drawer counted at the end of a day: what was counted against what the cash book said it should hold
-    then. A recount adds a row; the newest is the day's count."""
+    at that day's close. A recount adds a row; the newest is the day's count."""
 
     __tablename__ = "cash_counts"
     __table_args__ = (CheckConstraint("counted >= 0", name="counted_not_negative"),
@@ -241,10 +241,28 @@ class CashCount(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     day: Mapped[date] = mapped_column(Date, nullable=False)  # Nairobi's calendar day of the cash book counted
     counted: Mapped[int] = mapped_column(BigInteger, nullable=False)  # KES in the drawer
-    expected: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the cash book's net at the count
+    expected: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the cash book's closing balance at the count
     note: Mapped[str | None] = mapped_column(Text)
     counted_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the operator's user id
     counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class CashMovement(Base):
+    """Cash moved out of the drawer to the bank (`banked`) or into it from elsewhere (`float`): with the cash taken and
+    handed back at the desk, what the drawer should hold."""
+
+    __tablename__ = "cash_movements"
+    __table_args__ = (CheckConstraint("kind IN ('banked', 'float')", name="kind_known"),
+                      CheckConstraint("amount > 0", name="amount_positive"),
+                      Index("ix_cash_movements_moved_at", "moved_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # KES
+    reference: Mapped[str | None] = mapped_column(Text)  # the bank's deposit slip, say
+    note: Mapped[str | None] = mapped_column(Text)
+    moved_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the operator's user id
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class ErasedCustomer(Base):

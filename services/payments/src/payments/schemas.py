@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -372,22 +373,53 @@ class CashCountView(BaseModel):
     id: int
     day: date
     counted: int
-    expected: int = Field(description="the day's net in the cash book when it was counted")
+    expected: int = Field(description="what the cash book said the drawer should hold at that day's close (today: at "
+                                      "the count)")
     difference: int = Field(description="counted - expected: below 0 the drawer is short, above 0 it is over")
     note: str | None
     counted_by: int = Field(description="the operator's user id")
     counted_at: datetime
 
 
+class CashMovementIn(BaseModel):
+    """POST /api/payments/cash/movements (admin): cash banked out of the drawer, or float put into it."""
+
+    kind: Literal["banked", "float"] = Field(description="banked: taken to the bank; float: put into the drawer")
+    amount: int = Field(gt=0, le=100_000_000, description="whole Kenya shillings")
+    reference: str | None = Field(default=None, max_length=60, description="e.g. the bank's deposit slip number")
+    note: str | None = Field(default=None, max_length=200)
+
+    _no_boolean_amount = field_validator("amount", mode="before")(staticmethod(_not_a_boolean))
+    _blank_texts_are_none = field_validator("reference", "note")(staticmethod(_blank_is_none))
+
+
+class CashMovementView(BaseModel):
+    """Cash banked out of the drawer or float put into it."""
+
+    id: int
+    kind: Literal["banked", "float"]
+    amount: int
+    reference: str | None
+    note: str | None
+    moved_by: int = Field(description="the operator's user id")
+    moved_at: datetime
+
+
 class CashBook(BaseModel):
     """GET /api/payments/cash: one day's cash at the desk (Nairobi time), newest first."""
 
     day: date
+    opening: int = Field(description="what the drawer should have held when the day began (every movement before)")
     received: list[CashReceived]
     received_total: int
     paid_back: list[CashPaidBack]
     paid_back_total: int
-    net: int = Field(description="received_total - paid_back_total: what the drawer should hold from that day")
+    net: int = Field(description="received_total - paid_back_total: the day's takings")
+    movements: list[CashMovementView] = Field(description="cash banked and float put in that day, newest first")
+    banked_total: int
+    float_total: int
+    closing: int = Field(description="opening + net - banked_total + float_total: what the drawer should hold at the "
+                                     "day's close (today: now)")
     counts: list[CashCountView] = Field(description="the drawer counted that day, newest first (the newest is the "
                                                     "day's count)")
 

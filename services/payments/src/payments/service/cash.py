@@ -1,7 +1,6 @@
 """Cash at the desk: an operator takes notes and coins for a pending booking's price or a rental's invoices. It is a
 payment like any other (PaymentSucceeded: booking confirms it, billing applies it, the customer gets the receipt SMS),
-method `cash`, receipt `CASH-000123`; and the day's cash book says what the drawer should hold. At the end of the day
-an operator counts the drawer: the count is kept beside what the book said, and the difference shows.
+method `cash`, receipt `CASH-000123`. The drawer it goes into, its cash book and its counts: payments.service.drawer.
 
 The account number is read like the Paybill's (`JESH-42`, `INV-000123`, typed loosely) and answered by the same
 peers, with no transaction open. A form sent twice records one payment: the console sends an `Idempotency-Key`.
@@ -11,18 +10,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jeshkit import audit
-from jeshkit.clock import NAIROBI, nairobi_today
-from jeshkit.errors import BadRequest, Conflict
+from jeshkit.errors import Conflict
 from jeshkit.security import Principal
-from payments.models import UNSETTLED, CashCount, Payment, Refund
+from payments.models import UNSETTLED, Payment
 from payments.service.paybill import Miss, Peers, account_number, resolve
 from payments.service.settle import succeeded
 
@@ -95,67 +92,3 @@ def _replayed(session: Session, reference: str, typed: str, amount: int) -> int 
 def _same_account(recorded: str | None, account: str) -> bool:
     # A rental's JESH- account is recorded as the invoice it paid: the key and the amount decide then.
     return recorded == account or (account.startswith("JESH-") and bool(recorded and recorded.startswith("INV-")))
-
-
-def cash_book(*, session: Session, day: date) -> dict[str, Any]:
-    """What the desk took and paid back in cash on `day` (Nairobi time), newest first, what the drawer should
-    hold from it, and the drawer's counts that day."""
-    start, end = datetime.combine(day, time.min, NAIROBI), datetime.combine(day, time.max, NAIROBI)  # 9999-12-31 too
-    received = session.scalars(
-        select(Payment).where(Payment.method == "cash", Payment.paid_at >= start, Payment.paid_at <= end)
-        .order_by(Payment.id.desc())
-    ).all()
-    paid_back = session.scalars(
-        select(Refund).where(Refund.method == "cash", Refund.status == "paid", Refund.paid_at >= start,
-                             Refund.paid_at <= end)
-        .order_by(Refund.id.desc())
-    ).all()
-    counts = session.scalars(select(CashCount).where(CashCount.day == day).order_by(CashCount.id.desc())).all()
-    session.rollback()
-    received_total = sum(p.amount for p in received)
-    paid_back_total = sum(r.amount for r in paid_back)
-    return {
-        "day": day,
-        "received": [
-            {"payment_id": p.id, "receipt": p.receipt, "account": p.account_reference, "amount": p.amount,
-             "booking_id": p.booking_id, "invoice_id": p.invoice_id, "received_by": p.received_by,
-             "note": None if p.result_desc == DESK else p.result_desc, "paid_at": p.paid_at}
-            for p in received
-        ],
-        "received_total": received_total,
-        "paid_back": [
-            {"refund_id": r.id, "receipt": r.receipt, "amount": r.amount, "booking_id": r.booking_id,
-             "invoice_id": r.invoice_id, "paid_by": r.approved_by, "paid_at": r.paid_at}
-            for r in paid_back
-        ],
-        "paid_back_total": paid_back_total,
-        "net": received_total - paid_back_total,
-        "counts": [count_view(c) for c in counts],
-    }
-
-
-def count_drawer(*, session: Session, day: date | None, counted: int, note: str | None, admin: Principal
-                 ) -> dict[str, Any]:
-    """The drawer counted for `day` (today in Nairobi by default; never a day to come): kept with what the cash book
-    says it should hold now, and audited. A recount adds another; the newest is the day's."""
-    day = day or nairobi_today()
-    if day > nairobi_today():
-        raise BadRequest("A drawer cannot be counted for a day to come")
-    expected = cash_book(session=session, day=day)["net"]
-    count = CashCount(day=day, counted=counted, expected=expected, note=note, counted_by=admin.id,
-                      counted_at=datetime.now(UTC))
-    session.add(count)
-    session.flush()
-    view = count_view(count)
-    audit.record(session, admin, "cash.counted", f"cash:{day.isoformat()}",
-                 {"counted": counted, "expected": expected, "difference": view["difference"], "note": note})
-    session.commit()
-    if view["difference"]:
-        log.warning("the drawer of %s counted KES %s, the cash book says KES %s", day, counted, expected)
-    return view
-
-
-def count_view(count: CashCount) -> dict[str, Any]:
-    return {"id": count.id, "day": count.day, "counted": count.counted, "expected": count.expected,
-            "difference": count.counted - count.expected, "note": count.note, "counted_by": count.counted_by,
-            "counted_at": count.counted_at}

@@ -1,0 +1,138 @@
+"""The desk's cash drawer: what goes in (cash taken, float put in) and out (cash handed back, cash banked), the day's
+cash book with its opening and closing balances, and the counts an operator makes against it.
+
+The drawer's balance at any moment is the sum of every movement before it, so a drawer banked once a week or kept
+with a float is counted against what it really should hold, not against one day's takings."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time
+from typing import Any, Literal
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from jeshkit import audit
+from jeshkit.clock import NAIROBI, nairobi_today
+from jeshkit.errors import BadRequest, Conflict
+from jeshkit.security import Principal
+from payments.models import CashCount, CashMovement, Payment, Refund
+from payments.service.cash import DESK
+
+log = logging.getLogger("payments.service")
+
+MovementKind = Literal["banked", "float"]
+
+# The drawer's balance from everything strictly before :until.
+_BALANCE = text(
+    "SELECT COALESCE((SELECT sum(amount) FROM payments WHERE method = 'cash' AND paid_at < :until), 0)"
+    " - COALESCE((SELECT sum(amount) FROM refunds WHERE method = 'cash' AND status = 'paid' AND paid_at < :until), 0)"
+    " - COALESCE((SELECT sum(amount) FROM cash_movements WHERE kind = 'banked' AND moved_at < :until), 0)"
+    " + COALESCE((SELECT sum(amount) FROM cash_movements WHERE kind = 'float' AND moved_at < :until), 0)"
+)
+_DRAWER_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('payments.cash_drawer'))")  # one movement at a time
+
+
+def balance(session: Session, until: datetime) -> int:
+    return int(session.execute(_BALANCE, {"until": until}).scalar_one())
+
+
+def cash_book(*, session: Session, day: date) -> dict[str, Any]:
+    """`day` at the desk (Nairobi time), newest first: what the drawer held when it opened, the cash taken and handed
+    back, the cash banked and the float put in, what it should hold at the close (or now, today), and the counts."""
+    start, end = datetime.combine(day, time.min, NAIROBI), datetime.combine(day, time.max, NAIROBI)  # 9999-12-31 too
+    received = session.scalars(
+        select(Payment).where(Payment.method == "cash", Payment.paid_at >= start, Payment.paid_at <= end)
+        .order_by(Payment.id.desc())
+    ).all()
+    paid_back = session.scalars(
+        select(Refund).where(Refund.method == "cash", Refund.status == "paid", Refund.paid_at >= start,
+                             Refund.paid_at <= end)
+        .order_by(Refund.id.desc())
+    ).all()
+    movements = session.scalars(
+        select(CashMovement).where(CashMovement.moved_at >= start, CashMovement.moved_at <= end)
+        .order_by(CashMovement.id.desc())
+    ).all()
+    counts = session.scalars(select(CashCount).where(CashCount.day == day).order_by(CashCount.id.desc())).all()
+    opening = balance(session, start)
+    session.rollback()
+    received_total = sum(p.amount for p in received)
+    paid_back_total = sum(r.amount for r in paid_back)
+    banked_total = sum(m.amount for m in movements if m.kind == "banked")
+    float_total = sum(m.amount for m in movements if m.kind == "float")
+    return {
+        "day": day,
+        "opening": opening,
+        "received": [
+            {"payment_id": p.id, "receipt": p.receipt, "account": p.account_reference, "amount": p.amount,
+             "booking_id": p.booking_id, "invoice_id": p.invoice_id, "received_by": p.received_by,
+             "note": None if p.result_desc == DESK else p.result_desc, "paid_at": p.paid_at}
+            for p in received
+        ],
+        "received_total": received_total,
+        "paid_back": [
+            {"refund_id": r.id, "receipt": r.receipt, "amount": r.amount, "booking_id": r.booking_id,
+             "invoice_id": r.invoice_id, "paid_by": r.approved_by, "paid_at": r.paid_at}
+            for r in paid_back
+        ],
+        "paid_back_total": paid_back_total,
+        "net": received_total - paid_back_total,
+        "movements": [movement_view(m) for m in movements],
+        "banked_total": banked_total,
+        "float_total": float_total,
+        "closing": opening + received_total - paid_back_total - banked_total + float_total,
+        "counts": [count_view(c) for c in counts],
+    }
+
+
+def move(*, session: Session, kind: MovementKind, amount: int, reference: str | None, note: str | None,
+         admin: Principal) -> dict[str, Any]:
+    """Cash banked out of the drawer (never more than it holds: 409) or float put into it; audited."""
+    session.execute(_DRAWER_LOCK)
+    now = datetime.now(UTC)
+    if kind == "banked" and amount > (holds := balance(session, now)):
+        session.rollback()
+        raise Conflict(f"Cannot bank more than the drawer should hold (KES {holds:,})")
+    movement = CashMovement(kind=kind, amount=amount, reference=reference, note=note, moved_by=admin.id, moved_at=now)
+    session.add(movement)
+    session.flush()
+    view = movement_view(movement)
+    audit.record(session, admin, f"cash.{kind}", f"cash-movement:{movement.id}",
+                 {"amount": amount, "reference": reference, "note": note})
+    session.commit()
+    return view
+
+
+def count_drawer(*, session: Session, day: date | None, counted: int, note: str | None, admin: Principal
+                 ) -> dict[str, Any]:
+    """The drawer counted for `day` (today in Nairobi by default; never a day to come): kept with what the cash book
+    says it should hold at that day's close (today: now), and audited. A recount adds another; the newest is the
+    day's."""
+    day = day or nairobi_today()
+    if day > nairobi_today():
+        raise BadRequest("A drawer cannot be counted for a day to come")
+    expected = cash_book(session=session, day=day)["closing"]
+    count = CashCount(day=day, counted=counted, expected=expected, note=note, counted_by=admin.id,
+                      counted_at=datetime.now(UTC))
+    session.add(count)
+    session.flush()
+    view = count_view(count)
+    audit.record(session, admin, "cash.counted", f"cash:{day.isoformat()}",
+                 {"counted": counted, "expected": expected, "difference": view["difference"], "note": note})
+    session.commit()
+    if view["difference"]:
+        log.warning("the drawer of %s counted KES %s, the cash book says KES %s", day, counted, expected)
+    return view
+
+
+def count_view(count: CashCount) -> dict[str, Any]:
+    return {"id": count.id, "day": count.day, "counted": count.counted, "expected": count.expected,
+            "difference": count.counted - count.expected, "note": count.note, "counted_by": count.counted_by,
+            "counted_at": count.counted_at}
+
+
+def movement_view(movement: CashMovement) -> dict[str, Any]:
+    return {"id": movement.id, "kind": movement.kind, "amount": movement.amount, "reference": movement.reference,
+            "note": movement.note, "moved_by": movement.moved_by, "moved_at": movement.moved_at}
