@@ -2,9 +2,11 @@
 in the console: a wrong amount first (payments' refusal is shown), then the right one, whose answer is lost on the
 way back (the network drops it): sent again, it keeps its Idempotency-Key and is recorded once. The receipt shows,
 the day's cash book lists it with the totals, and the customer's booking page shows the booking confirmed with the
-cash receipt. The operator counts the drawer: KES 200 short first, then counted again, it matches the book. The booking
-is then cancelled: its refund is "Paid back in cash" from the console, the cash book shows it paid back (and that the
-book changed since the count) and the customer reads that the money was paid back in cash at the office."""
+cash receipt. The operator puts float into the drawer and banks some cash: the book lists both and what the drawer
+should hold now (its closing: opening + takings - banked + float); banking more than that is refused. The operator
+counts the drawer against the closing: KES 200 short first, then counted again, it matches the book. The booking is
+then cancelled: its refund is "Paid back in cash" from the console, the cash book shows it paid back (and that the book
+changed since the count) and the customer reads that the money was paid back in cash at the office."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from jeshstack.testing import wait_for
 from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, logs_in, register_customer
 
 PRICE = 4500
+FLOAT = 2000
+BANKED = 1500  # what is left still pays the cash refund back at the end
 
 
 def kes(amount: int) -> str:
@@ -109,29 +113,85 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     expect(row).to_contain_text(re.compile(r"\d{2}:\d{2}"))
     totals = section.locator(".cash-totals")
     expect(totals.locator("div").filter(has_text="Received")).to_contain_text(kes(after["received_total"]))
-    expect(totals.locator("div").filter(has_text="The drawer should hold")).to_contain_text(kes(after["net"]))
+    expect(totals.locator("div").filter(has_text="Opening balance")).to_contain_text(kes(after["opening"]))
+    expect(totals.locator("div").filter(has_text="Takings of the day")).to_contain_text(kes(after["net"]))
+    expect(totals.locator("div").filter(has_text="The drawer should hold")).to_contain_text(kes(after["closing"]))
     check_page(desk, "96-console-cash-book-desktop")
+
+    # Float put into the drawer, then cash taken to the bank (confirmed first): both listed, what the drawer should
+    # hold follows them.
+    dialogs: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    desk.on("dialog", accept)
+    move_form = section.get_by_role("form", name="Bank cash or put in float")
+    move_form.get_by_label("Put in float").check()
+    move_form.get_by_label("Amount (KES)").fill(f"{FLOAT:,}")
+    move_form.get_by_label("Note (optional)").fill("From the safe")
+    move_form.get_by_role("button", name="Record float put in").click()
+    expect(move_form.get_by_role("status")).to_have_text(f"{kes(FLOAT)} put into the drawer as float.")
+    assert dialogs == []  # only banking is confirmed
+    movements = section.get_by_role("region", name="Banked and float", exact=True)
+    expect(movements.locator("tbody tr")).to_have_count(1)
+    move_form.get_by_label("Bank cash").check()
+    move_form.get_by_label("Amount (KES)").fill(str(BANKED))
+    move_form.get_by_label("Reference (optional)").fill("DS-0042")
+    move_form.get_by_role("button", name="Record cash banked").click()
+    expect(move_form.get_by_role("status")).to_have_text(f"{kes(BANKED)} taken from the drawer to the bank.")
+    assert dialogs == [f"Bank {kes(BANKED)} from the drawer?"], dialogs
+    expect(move_form.get_by_label("Amount (KES)")).to_have_value("")
+    expect(move_form.get_by_label("Reference (optional)")).to_have_value("")
+    moved = _cash_book(admin_api)
+    assert [(m["kind"], m["amount"], m["reference"], m["note"]) for m in moved["movements"]] == [
+        ("banked", BANKED, "DS-0042", None), ("float", FLOAT, None, "From the safe")], moved["movements"]
+    assert moved["closing"] == after["closing"] + FLOAT - BANKED, moved
+    rows = movements.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    at_time = re.compile(r"^\d{2}:\d{2}$")
+    expect(rows.nth(0).locator("th, td")).to_have_text([at_time, "Banked", f"-{kes(BANKED)}", "DS-0042", ""])
+    expect(rows.nth(1).locator("th, td")).to_have_text([at_time, "Float in", f"+{kes(FLOAT)}", "", "From the safe"])
+    expect(totals.locator("div").filter(has_text="Banked")).to_contain_text(f"-{kes(BANKED)}")
+    expect(totals.locator("div").filter(has_text="Float in")).to_contain_text(f"+{kes(FLOAT)}")
+    expect(totals.locator("div").filter(has_text="Takings of the day")).to_contain_text(kes(moved["net"]))
+    expect(totals.locator("div").filter(has_text="The drawer should hold")).to_contain_text(kes(moved["closing"]))
+
+    # Banking more than the drawer should hold: payments refuses, the page says why, nothing changes.
+    move_form.get_by_label("Amount (KES)").fill(str(moved["closing"] + 1))
+    move_form.get_by_role("button", name="Record cash banked").click()
+    expect(move_form.get_by_role("alert")).to_contain_text(
+        f"Cannot bank more than the drawer should hold ({kes(moved['closing'])})")
+    expect(move_form.get_by_role("status")).to_have_count(0)
+    assert dialogs[-1] == f"Bank {kes(moved['closing'] + 1)} from the drawer?", dialogs
+    assert _cash_book(admin_api)["movements"] == moved["movements"]
+    expect(rows).to_have_count(2)
+    check_page(desk, "96a-console-cash-banked-desktop")
+    after = moved
 
     # The end of the day: the drawer is counted KES 200 short of the book, then counted again, and it matches.
     count_form = section.get_by_role("form", name="Count the drawer")
     expect(count_form).to_contain_text("The drawer has not been counted for this day.")
-    count_form.get_by_label("Amount counted (KES)").fill(f"{after['net'] - 200:,}")
+    count_form.get_by_label("Amount counted (KES)").fill(f"{after['closing'] - 200:,}")
     count_form.get_by_label("Note (optional)").fill("Counted with Juma")
     count_form.get_by_role("button", name="Record the count").click()
     day_count = count_form.locator(".cash-counts > div")
     at = r"at \d{2}:\d{2}"
     expect(day_count).to_contain_text(re.compile(
-        rf"^Counted {kes(after['net'] - 200)} {at}: KES 200 short \(Counted with Juma\)$"))
+        rf"^Counted {kes(after['closing'] - 200)} {at}: KES 200 short \(Counted with Juma\)$"))
     expect(count_form.get_by_label("Amount counted (KES)")).to_have_value("")
-    count_form.get_by_label("Amount counted (KES)").fill(str(after["net"]))
+    count_form.get_by_label("Amount counted (KES)").fill(str(after["closing"]))
     count_form.get_by_role("button", name="Record the count").click()
-    expect(day_count).to_contain_text(re.compile(rf"^Counted {kes(after['net'])} {at}: matches the book$"))
+    expect(day_count).to_contain_text(re.compile(rf"^Counted {kes(after['closing'])} {at}: matches the book$"))
+    expect(count_form).not_to_contain_text("The book has changed")
     earlier = count_form.get_by_role("list", name="Earlier counts")
     expect(earlier.get_by_role("listitem")).to_have_count(1)
     expect(earlier).to_contain_text("KES 200 short")
     counts = _cash_book(admin_api)["counts"]
     assert [(c["counted"], c["expected"], c["difference"], c["note"]) for c in counts] == [
-        (after["net"], after["net"], 0, None), (after["net"] - 200, after["net"], -200, "Counted with Juma")], counts
+        (after["closing"], after["closing"], 0, None),
+        (after["closing"] - 200, after["closing"], -200, "Counted with Juma")], counts
     check_page(desk, "96b-console-cash-counted-desktop")
 
     # Another day's book does not have it.
@@ -139,8 +199,12 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     section.get_by_label("Day", exact=True).fill((today - timedelta(days=1)).isoformat())
     expect(section.get_by_text("No cash received on this day.")).to_be_visible()
     expect(row).to_have_count(0)
+    expect(section.get_by_text("No cash banked or float put in on this day.")).to_be_visible()
+    expect(move_form).to_have_count(0)  # payments stamps a movement now: none for a past day
+    expect(section.get_by_text("Cash is banked and float put in only in today's book.")).to_be_visible()
     section.get_by_label("Day", exact=True).fill(today.isoformat())
     expect(row).to_contain_text(kes(PRICE))
+    expect(rows).to_have_count(2)
 
     # The customer's booking is confirmed, paid in cash.
     wait_for(lambda: next(b for b in mine.get("/api/bookings").json()["data"] if b["id"] == booking_id)["status"]
@@ -169,10 +233,11 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     paid_back = section.get_by_role("region", name="Paid back", exact=True)
     expect(paid_back.locator(f'tr[data-receipt="CASH-R{owed["id"]}"]')).to_contain_text(kes(PRICE))
     book = _cash_book(admin_api)
-    assert book["net"] == after["net"] - PRICE, book
+    assert (book["net"], book["closing"]) == (after["net"] - PRICE, after["closing"] - PRICE), book
     expect(totals.locator("div").filter(has_text="Paid back")).to_contain_text(kes(book["paid_back_total"]))
-    expect(totals.locator("div").filter(has_text="The drawer should hold")).to_contain_text(kes(book["net"]))
-    expect(count_form).to_contain_text(f"The book has changed since this count (it then said {kes(after['net'])}).")
+    expect(totals.locator("div").filter(has_text="The drawer should hold")).to_contain_text(kes(book["closing"]))
+    expect(count_form).to_contain_text(
+        f"The book has changed since this count (it then said {kes(after['closing'])}).")
 
     page.reload()
     paid_back_text = f"KES 4,500 was paid back to you in cash at our office (receipt CASH-R{owed['id']})."

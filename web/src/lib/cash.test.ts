@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  answerLost, cashEntry, cashSubmission, freshKey, paidAccount, parseCashAmount, parseCountedAmount, readCount,
+  answerLost, cashEntry, cashSubmission, drawerChange, freshKey, movementEntry, paidAccount, parseCashAmount,
+  parseCountedAmount, parseMovementAmount, readCount, signedKES,
 } from "./cash";
 
 describe("parseCashAmount", () => {
@@ -96,5 +97,42 @@ describe("readCount", () => {
   it("says the book changed when cash moved after the count, either way", () => {
     expect(readCount({ difference: 0, expected: 4500 }, 0).bookChanged).toBe(true);
     expect(readCount({ difference: -200, expected: 4500 }, 9000)).toEqual({ outcome: "short", by: 200, bookChanged: true });
+  });
+});
+
+describe("parseMovementAmount", () => {
+  it("reads whole shillings banked or put in", () => {
+    expect(parseMovementAmount("1")).toBe(1);
+    expect(parseMovementAmount(" 5,000 ")).toBe(5000);
+    expect(parseMovementAmount("KES 100,000,000")).toBe(100_000_000);
+  });
+  it("refuses nothing, zero, cents, signs, letters, bad grouping and more than a hundred million", () => {
+    for (const typed of ["", "0", "5000.50", "-5000", "+5000", "5k", "50,00", "100,000,001"]) {
+      expect(parseMovementAmount(typed), typed).toBeNull();
+    }
+  });
+});
+
+describe("movementEntry", () => {
+  it("trims the deposit slip and the note", () => {
+    expect(movementEntry("banked", 5000, " DS-0042 ", " Equity, Moi Avenue ")).toEqual(
+      { kind: "banked", amount: 5000, reference: "DS-0042", note: "Equity, Moi Avenue" });
+  });
+  it("sends blank ones as none", () => {
+    expect(movementEntry("float", 2000, "  ", "")).toEqual({ kind: "float", amount: 2000, reference: null, note: null });
+  });
+});
+
+describe("drawerChange and signedKES", () => {
+  it("takes banked cash out of the drawer", () => {
+    expect(drawerChange("banked", 5000)).toBe(-5000);
+    expect(signedKES(drawerChange("banked", 5000))).toBe("-KES 5,000");
+  });
+  it("puts float into the drawer", () => {
+    expect(drawerChange("float", 2000)).toBe(2000);
+    expect(signedKES(drawerChange("float", 2000))).toBe("+KES 2,000");
+  });
+  it("gives nothing no sign", () => {
+    expect(signedKES(0)).toBe("KES 0");
   });
 });

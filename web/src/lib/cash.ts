@@ -1,3 +1,5 @@
+import { formatKES } from "./money";
+
 // Cash at the desk: the operator types what a customer paid in notes and coins (POST /api/payments/cash). A retried
 // submission must count once: it carries an Idempotency-Key, the same one when the first answer never came.
 
@@ -79,8 +81,36 @@ export interface CountReading {
   bookChanged: boolean;
 }
 
-/** A count as the console words it, against the book's net as it is now. */
-export function readCount(count: { difference: number; expected: number }, net: number): CountReading {
+/** A count as the console words it, against what the book now says the drawer should hold (its closing). */
+export function readCount(count: { difference: number; expected: number }, closing: number): CountReading {
   const outcome = count.difference < 0 ? "short" : count.difference > 0 ? "over" : "matches";
-  return { outcome, by: Math.abs(count.difference), bookChanged: count.expected !== net };
+  return { outcome, by: Math.abs(count.difference), bookChanged: count.expected !== closing };
+}
+
+// The drawer's balance from one day to the next (POST /api/payments/cash/movements): cash banked out of it, or float
+// put into it. The book's closing is opening + net - banked + float; payments computes it, the console shows its parts.
+
+export const MAX_MOVEMENT = 100_000_000;
+
+export type MovementKind = "banked" | "float";
+
+/** What an operator banked or put in, typed like a cash amount, 1 to 100,000,000. */
+export function parseMovementAmount(typed: string): number | null {
+  return wholeShillings(typed, 1, MAX_MOVEMENT);
+}
+
+/** The body POSTed: reference (the deposit slip) and note trimmed, blank is none. */
+export function movementEntry(kind: MovementKind, amount: number, reference: string, note: string):
+  { kind: MovementKind; amount: number; reference: string | null; note: string | null } {
+  return { kind, amount, reference: reference.trim() || null, note: note.trim() || null };
+}
+
+/** What a movement does to the drawer: banking takes cash out of it, float puts cash in. */
+export function drawerChange(kind: MovementKind, amount: number): number {
+  return kind === "banked" ? -amount : amount;
+}
+
+/** A change to the drawer with its sign, "+KES 2,000" or "-KES 5,000" (nothing is "KES 0"). */
+export function signedKES(change: number): string {
+  return change > 0 ? `+${formatKES(change)}` : formatKES(change);
 }

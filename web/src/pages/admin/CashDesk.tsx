@@ -1,7 +1,7 @@
 // The console's cash at the desk: notes and coins a customer pays for a pending booking or an invoice, recorded as a
 // payment like any other (receipt CASH-000123), and one day's cash book: what the drawer took, what it handed back
-// (refunds of cash payments) and so what it should hold; at the end of the day the operator counts the drawer against
-// it.
+// (refunds of cash payments), the cash banked out of the drawer or float put into it, and so what it should hold (the
+// book's closing, carried from one day to the next); at the end of the day the operator counts the drawer against it.
 import { useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
@@ -10,14 +10,15 @@ import { useLoad } from "../../lib/useLoad";
 import { formatDay, formatTime, isIsoDate, nairobiDate } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
 import {
-  answerLost, cashEntry, cashSubmission, paidAccount, parseCashAmount, parseCountedAmount, readCount, type CashEntry,
-  type CashSubmission,
+  answerLost, cashEntry, cashSubmission, drawerChange, movementEntry, paidAccount, parseCashAmount, parseCountedAmount,
+  parseMovementAmount, readCount, signedKES, type CashEntry, type CashSubmission, type MovementKind,
 } from "../../lib/cash";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
 
 type CashBook = paymentsSchemas["CashBook"];
 type CashCount = paymentsSchemas["CashCountView"];
+type CashMovement = paymentsSchemas["CashMovementView"];
 
 /** GET /api/payments/cash?day=: one Nairobi day's cash book, today's unless another day is picked. */
 export function useCashBook() {
@@ -60,9 +61,13 @@ function CashBookView({ book, onCounted }: { book: CashBook; onCounted: () => Pr
   return (
     <div className="stack-sm cash-book">
       <dl className="facts cash-totals">
+        <div><dt>{t("cash.opening")}</dt><dd><Price amount={book.opening} /></dd></div>
         <div><dt>{t("cash.in")}</dt><dd><Price amount={book.received_total} /></dd></div>
         <div><dt>{t("cash.out")}</dt><dd><Price amount={book.paid_back_total} /></dd></div>
-        <div className="cash-net"><dt>{t("cash.net")}</dt><dd><Price amount={book.net} /></dd></div>
+        <div><dt>{t("cash.takings")}</dt><dd><Price amount={book.net} /></dd></div>
+        <div><dt>{t("cash.banked")}</dt><dd><strong>{signedKES(drawerChange("banked", book.banked_total))}</strong></dd></div>
+        <div><dt>{t("cash.floatIn")}</dt><dd><strong>{signedKES(drawerChange("float", book.float_total))}</strong></dd></div>
+        <div className="cash-net"><dt>{t("cash.closing")}</dt><dd><Price amount={book.closing} /></dd></div>
       </dl>
       <h4>{t("cash.in")}</h4>
       {book.received.length === 0 ? <p className="empty">{t("cash.noneIn")}</p> : (
@@ -112,8 +117,112 @@ function CashBookView({ book, onCounted }: { book: CashBook; onCounted: () => Pr
           </table>
         </div>
       )}
+      <h4>{t("cash.movements")}</h4>
+      {book.movements.length === 0 ? <p className="empty">{t("cash.noMovements")}</p> : (
+        <div className="table-wrap" role="region" aria-label={t("cash.movements")} tabIndex={0}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">{t("cash.time")}</th><th scope="col">{t("cash.kind")}</th>
+                <th scope="col">{t("money.amount")}</th><th scope="col">{t("cash.reference")}</th>
+                <th scope="col">{t("money.note")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {book.movements.map((m) => <MovementRow key={m.id} movement={m} />)}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {book.day === nairobiDate() ? <MoveCash onMoved={onCounted} /> : <p className="muted">{t("cash.pastDay")}</p>}
       <CountDrawer key={book.day} book={book} onCounted={onCounted} />
     </div>
+  );
+}
+
+function MovementRow({ movement: m }: { movement: CashMovement }) {
+  const { t, lang } = useI18n();
+  return (
+    <tr data-movement-id={m.id}>
+      <td>{formatTime(m.moved_at, lang)}</td>
+      <th scope="row">{t(m.kind === "banked" ? "cash.banked" : "cash.floatIn")}</th>
+      <td><strong>{signedKES(drawerChange(m.kind, m.amount))}</strong></td>
+      <td>{m.reference ?? ""}</td>
+      <td className="wrap">{m.note ?? ""}</td>
+    </tr>
+  );
+}
+
+/** Today's cash banked or float put in: POST /api/payments/cash/movements, stamped now by payments (so never for a
+ *  past day's book). Banking is confirmed first; payments refuses to bank more than the drawer should hold. No
+ *  Idempotency-Key: the operator sees the movement listed at once, and a repeat shows there. */
+function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
+  const { t } = useI18n();
+  const [kind, setKind] = useState<MovementKind>("banked");
+  const [amount, setAmount] = useState("");
+  const [reference, setReference] = useState("");
+  const [note, setNote] = useState("");
+  const [amountLeft, setAmountLeft] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const shillings = parseMovementAmount(amount);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy || shillings === null) return;
+    if (kind === "banked" && !window.confirm(t("cash.bankConfirm", { amount: formatKES(shillings) }))) return;
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const answer = await api.POST("/api/payments/cash/movements", {
+      body: movementEntry(kind, shillings, reference, note),
+    }).catch(() => null);
+    setBusy(false);
+    if (!answer?.data) {
+      setError(errorOf(answer?.error, answer?.response.status ?? 0, answer?.response));
+      return;
+    }
+    const moved = answer.data.data;
+    setDone(t(moved.kind === "banked" ? "cash.didBank" : "cash.didFloat", { amount: formatKES(moved.amount) }));
+    setAmount("");
+    setReference("");
+    setNote("");
+    setAmountLeft(false);
+    await onMoved();
+  };
+
+  return (
+    <form className="card stack-sm" onSubmit={submit} aria-labelledby="cash-move">
+      <h4 id="cash-move">{t("cash.move")}</h4>
+      <p className="muted">{t("cash.moveSub")}</p>
+      <fieldset className="radio-group">
+        <legend>{t("cash.kind")}</legend>
+        <label>
+          <input type="radio" name="cash-move-kind" value="banked" checked={kind === "banked"}
+            onChange={() => setKind("banked")} /> {t("cash.bankCash")}
+        </label>
+        <label>
+          <input type="radio" name="cash-move-kind" value="float" checked={kind === "float"}
+            onChange={() => setKind("float")} /> {t("cash.putFloat")}
+        </label>
+      </fieldset>
+      <div className="paybill-form">
+        <TextField label={t("cash.moveAmount")} hint={t("cash.moveAmountHint")} value={amount} inputMode="numeric"
+          autoComplete="off" maxLength={20} required onChange={(e) => setAmount(e.target.value)}
+          onBlur={() => setAmountLeft(true)}
+          error={amountLeft && amount.trim() && shillings === null ? t("cash.moveAmountInvalid") : undefined} />
+        <TextField label={t("cash.referenceField")} hint={t("cash.referenceHint")} value={reference}
+          autoComplete="off" maxLength={60} onChange={(e) => setReference(e.target.value)} />
+        <TextField label={t("cash.note")} hint={t("cash.moveNoteHint")} value={note} autoComplete="off"
+          maxLength={200} onChange={(e) => setNote(e.target.value)} />
+        <button type="submit" className="btn btn-primary" disabled={busy || shillings === null}>
+          {busy ? t("common.wait") : t(kind === "banked" ? "cash.bankSubmit" : "cash.floatSubmit")}
+        </button>
+      </div>
+      <ErrorAlert error={error} />
+      {done && <Alert kind="success"><p>{done}</p></Alert>}
+    </form>
   );
 }
 
@@ -121,7 +230,7 @@ function CashBookView({ book, onCounted }: { book: CashBook; onCounted: () => Pr
 function DrawerCounts({ book }: { book: CashBook }) {
   const { t, lang } = useI18n();
   const line = (count: CashCount) => {
-    const { outcome, by } = readCount(count, book.net);
+    const { outcome, by } = readCount(count, book.closing);
     const words = outcome === "matches" ? t("cash.matches")
       : t(outcome === "short" ? "cash.short" : "cash.over", { amount: formatKES(by) });
     const said = t("cash.countLine", { amount: formatKES(count.counted), time: formatTime(count.counted_at, lang), outcome: words });
@@ -133,7 +242,7 @@ function DrawerCounts({ book }: { book: CashBook }) {
       {!newest ? <p className="empty">{t("cash.notCounted")}</p> : (
         <div data-count-id={newest.id}>
           <p><strong>{line(newest)}</strong></p>
-          {readCount(newest, book.net).bookChanged && (
+          {readCount(newest, book.closing).bookChanged && (
             <p className="muted">{t("cash.bookChanged", { amount: formatKES(newest.expected) })}</p>
           )}
         </div>
