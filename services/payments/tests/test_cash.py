@@ -186,9 +186,10 @@ def test_the_drawer_is_counted_against_the_cash_book_and_recounted(
     assert len(stack.admin_get(client, "/api/payments/cash")["counts"]) == 2
 
 
-def move(stack: Any, client: httpx.Client, body: dict[str, Any], user: int = ADMIN,
-         role: str = "admin") -> httpx.Response:
-    return client.post("/api/payments/cash/movements", json=body, headers=stack.keys.headers(user, role))
+def move(stack: Any, client: httpx.Client, body: dict[str, Any], user: int = ADMIN, role: str = "admin",
+         key: str | None = None) -> httpx.Response:
+    headers = stack.keys.headers(user, role) | ({"Idempotency-Key": key} if key else {})
+    return client.post("/api/payments/cash/movements", json=body, headers=headers)
 
 
 def test_the_drawer_holds_its_float_less_what_was_banked_from_one_day_to_the_next(
@@ -204,10 +205,15 @@ def test_the_drawer_holds_its_float_less_what_was_banked_from_one_day_to_the_nex
     r = move(stack, client, {"kind": "banked", "amount": 5501, "reference": "slip 9"})
     assert r.status_code == 409, r.text
     assert r.json()["message"] == "Cannot bank more than the drawer should hold (KES 5,500)"
-    r = move(stack, client, {"kind": "banked", "amount": 5000, "reference": " slip 10 ", "note": ""})
+    r = move(stack, client, {"kind": "banked", "amount": 5000, "reference": " slip 10 ", "note": ""}, key="bank-1")
     assert r.status_code == 201, r.text
     banked = r.json()["data"]
     assert (banked["amount"], banked["reference"], banked["note"]) == (5000, "slip 10", None)
+    # Sent again after a lost answer: the same banking, not a second one (nor a refusal for the drawer now short).
+    again = move(stack, client, {"kind": "banked", "amount": 5000, "reference": "slip 10"}, key="bank-1")
+    assert again.status_code == 200 and again.json()["data"]["id"] == banked["id"], again.text
+    r = move(stack, client, {"kind": "float", "amount": 5000}, key="bank-1")
+    assert r.status_code == 409 and r.json()["message"] == "That Idempotency-Key was used for another cash movement"
 
     book = stack.admin_get(client, "/api/payments/cash")
     assert [(m["kind"], m["amount"]) for m in book["movements"]] == [("banked", 5000), ("float", 1000)]
@@ -233,3 +239,17 @@ def test_the_drawer_holds_its_float_less_what_was_banked_from_one_day_to_the_nex
         assert r.status_code == 400 and r.json()["success"] is False, (body, r.text)
     assert move(stack, client, {"kind": "float", "amount": 10}, user=OWNER, role="user").status_code == 403
     assert stack.admin_get(client, "/api/payments/cash")["closing"] == 500
+
+    # A cash refund is handed back from the drawer: not with more than it holds (put in float first).
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+    [refund] = wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the refund")
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 409, r.text
+    assert r.json()["message"] == "Cannot hand back more than the drawer should hold (KES 500)"
+    assert stack.admin_get(client, "/api/payments/refunds")[0]["status"] == "required"
+    assert move(stack, client, {"kind": "float", "amount": 4000}).status_code == 201
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200 and r.json()["data"]["status"] == "paid", r.text
+    assert stack.admin_get(client, "/api/payments/cash")["closing"] == 0

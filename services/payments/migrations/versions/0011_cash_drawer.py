@@ -37,11 +37,13 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("moved_by", sa.BigInteger(), nullable=False),
         sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.CheckConstraint("kind IN ('banked', 'float')", name="ck_cash_movements_kind_known"),
         sa.CheckConstraint("amount > 0", name="ck_cash_movements_amount_positive"),
         sa.PrimaryKeyConstraint("id", name="pk_cash_movements"),
     )
     op.create_index("ix_cash_movements_moved_at", "cash_movements", ["moved_at"])
+    op.create_index("uq_cash_movements_idempotency_key", "cash_movements", ["idempotency_key"], unique=True)
 
 
 def downgrade() -> None:

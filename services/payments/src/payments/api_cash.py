@@ -25,14 +25,15 @@ from payments.schemas import (
 from payments.service import cash, drawer, payment_record
 
 cash_router = APIRouter(prefix="/api/payments", tags=["payments"])
+# The console's, one per form: the same request sent again (a lost answer, a double click) is recorded once.
+IDEMPOTENCY_KEY = Header(default=None, alias="Idempotency-Key", min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
 
 
 @cash_router.post("/cash", response_model=Envelope[PaymentRecord], status_code=201, responses=UPSTREAM_ERRORS,
                   summary="Record cash taken at the desk (admin)")
 def take_cash(
     body: CashIn, admin: AdminUser, session: SessionDep, request: Request, response: Response,
-    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", min_length=1, max_length=100,
-                                         pattern=r"^[\x21-\x7e]+$"),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Envelope[PaymentRecord]:
     """A customer paid in cash: a pending booking's exact price (`JESH-<id>`) or any amount for a rental's invoices
     (`INV-000123`, or the rental's `JESH-<id>`: billing puts it on the open invoices, oldest first, the rest is credit).
@@ -75,9 +76,16 @@ def count_drawer(body: CashCountIn, admin: AdminUser, session: SessionDep) -> En
 
 @cash_router.post("/cash/movements", response_model=Envelope[CashMovementView], status_code=201,
                   responses=ERROR_RESPONSES, summary="Bank cash from the drawer, or put in float (admin)")
-def move_cash(body: CashMovementIn, admin: AdminUser, session: SessionDep) -> Envelope[CashMovementView]:
+def move_cash(
+    body: CashMovementIn, admin: AdminUser, session: SessionDep, response: Response,
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+) -> Envelope[CashMovementView]:
     """`banked`: cash taken out of the drawer to the bank (409 when more than the drawer should hold); `float`: cash put
     into it from elsewhere. Either changes what the drawer should hold from now on. Audited (`cash.banked`,
-    `cash.float`)."""
-    return Envelope(data=CashMovementView(**drawer.move(session=session, kind=body.kind, amount=body.amount,
-                                                         reference=body.reference, note=body.note, admin=admin)))
+    `cash.float`). 201 when recorded; the same `Idempotency-Key` again answers 200 with the same movement (409 when
+    that key was used for another kind or amount)."""
+    moved, created = drawer.move(session=session, kind=body.kind, amount=body.amount, reference=body.reference,
+                                 note=body.note, key=idempotency_key, admin=admin)
+    if not created:
+        response.status_code = 200
+    return Envelope(data=CashMovementView(**moved))

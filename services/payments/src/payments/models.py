@@ -254,7 +254,8 @@ class CashMovement(Base):
     __tablename__ = "cash_movements"
     __table_args__ = (CheckConstraint("kind IN ('banked', 'float')", name="kind_known"),
                       CheckConstraint("amount > 0", name="amount_positive"),
-                      Index("ix_cash_movements_moved_at", "moved_at"))
+                      Index("ix_cash_movements_moved_at", "moved_at"),
+                      Index("uq_cash_movements_idempotency_key", "idempotency_key", unique=True))
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(Text, nullable=False)
@@ -263,6 +264,7 @@ class CashMovement(Base):
     note: Mapped[str | None] = mapped_column(Text)
     moved_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the operator's user id
     moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)  # the console's, per form: sent again, recorded once
 
 
 class ErasedCustomer(Base):

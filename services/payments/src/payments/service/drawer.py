@@ -87,22 +87,39 @@ def cash_book(*, session: Session, day: date) -> dict[str, Any]:
     }
 
 
-def move(*, session: Session, kind: MovementKind, amount: int, reference: str | None, note: str | None,
-         admin: Principal) -> dict[str, Any]:
-    """Cash banked out of the drawer (never more than it holds: 409) or float put into it; audited."""
+def check_drawer_holds(session: Session, amount: int, act: str) -> None:
+    """409 (the transaction rolled back) when the drawer should hold less than `amount`; called under the drawer's
+    lock, which is then held until the caller commits."""
     session.execute(_DRAWER_LOCK)
-    now = datetime.now(UTC)
-    if kind == "banked" and amount > (holds := balance(session, now)):
+    if amount > (holds := balance(session, datetime.now(UTC))):
         session.rollback()
-        raise Conflict(f"Cannot bank more than the drawer should hold (KES {holds:,})")
-    movement = CashMovement(kind=kind, amount=amount, reference=reference, note=note, moved_by=admin.id, moved_at=now)
+        raise Conflict(f"Cannot {act} more than the drawer should hold (KES {holds:,})")
+
+
+def move(*, session: Session, kind: MovementKind, amount: int, reference: str | None, note: str | None,
+         key: str | None, admin: Principal) -> tuple[dict[str, Any], bool]:
+    """Cash banked out of the drawer (never more than it holds: 409) or float put into it; audited. (The movement,
+    whether it was recorded now): the same `key` again with the same kind and amount answers the one recorded then
+    (409 with anything else)."""
+    session.execute(_DRAWER_LOCK)  # one movement at a time: the same key twice at once waits here, then is a replay
+    if key is not None and (done := session.scalars(select(CashMovement)
+                                                    .where(CashMovement.idempotency_key == key)).first()):
+        session.rollback()
+        if (done.kind, done.amount) != (kind, amount):
+            raise Conflict("That Idempotency-Key was used for another cash movement")
+        return movement_view(done), False
+    now = datetime.now(UTC)
+    if kind == "banked":
+        check_drawer_holds(session, amount, "bank")
+    movement = CashMovement(kind=kind, amount=amount, reference=reference, note=note, moved_by=admin.id, moved_at=now,
+                            idempotency_key=key)
     session.add(movement)
     session.flush()
     view = movement_view(movement)
     audit.record(session, admin, f"cash.{kind}", f"cash-movement:{movement.id}",
                  {"amount": amount, "reference": reference, "note": note})
     session.commit()
-    return view
+    return view, True
 
 
 def count_drawer(*, session: Session, day: date | None, counted: int, note: str | None, admin: Principal

@@ -24,6 +24,7 @@ from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout, parse_body
 from payments.models import Payment, Refund, Unmatched
 from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
+from payments.service.drawer import check_drawer_holds
 from payments.service.settle import SET_LOCK_TIMEOUT, lease_next
 
 log = logging.getLogger("payments.service")
@@ -201,6 +202,7 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
 
 
 def _paid_at_desk(session: Session, refund: Refund, admin: Principal) -> None:
+    check_drawer_holds(session, refund.amount, "hand back")  # put in float first
     refund.status, refund.approved_by, refund.failure_reason = "paid", admin.id, None
     refund.receipt, refund.paid_at = f"CASH-R{refund.id}", datetime.now(UTC)
     audit.record(session, admin, "refund.paid_in_cash", f"refund:{refund.id}",
