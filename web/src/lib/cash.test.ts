@@ -46,6 +46,15 @@ describe("cashSubmission: the Idempotency-Key of a submission", () => {
     expect(cashSubmission(lost, cashEntry("JESH-42", 4500, "book 18"), newKey).key).toBe("key-4");
   });
 
+  it("keeps a cash movement's key when the same movement is sent again after a lost answer, not another", () => {
+    let n = 0;
+    const newKey = () => `key-${++n}`;
+    const lost = cashSubmission(null, movementEntry("banked", 5000, " slip 10 ", ""), newKey);
+    expect(cashSubmission(lost, movementEntry("banked", 5000, "slip 10", " "), newKey)).toBe(lost);
+    expect(cashSubmission(lost, movementEntry("float", 5000, "slip 10", ""), newKey).key).toBe("key-2");
+    expect(cashSubmission(lost, movementEntry("banked", 5000, "slip 11", ""), newKey).key).toBe("key-3");
+  });
+
   it("makes keys payments accepts (visible ASCII, at most 100) that do not repeat", () => {
     const a = freshKey();
     expect(a).toMatch(/^[\x21-\x7e]{1,100}$/);

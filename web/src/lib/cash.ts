@@ -29,9 +29,10 @@ export function cashEntry(account: string, amount: number, note: string): CashEn
   return { account: account.trim(), amount, note: note.trim() || null };
 }
 
-export interface CashSubmission {
+/** A form's body with the Idempotency-Key it was sent with (cash taken, or a cash movement). */
+export interface CashSubmission<E extends object = CashEntry> {
   key: string;
-  entry: CashEntry;
+  entry: E;
 }
 
 /** A fresh Idempotency-Key (randomUUID is missing outside a secure context, getRandomValues is not). */
@@ -42,11 +43,15 @@ export function freshKey(): string {
 
 /** What to send: the submission whose answer was lost when the operator sends the same entry again (its key, so
  *  payments records the money once), otherwise the entry with a fresh key. */
-export function cashSubmission(lost: CashSubmission | null, entry: CashEntry, newKey: () => string = freshKey):
-  CashSubmission {
-  const same = lost !== null && lost.entry.account === entry.account && lost.entry.amount === entry.amount
-    && lost.entry.note === entry.note;
-  return same ? lost : { key: newKey(), entry };
+export function cashSubmission<E extends object>(lost: CashSubmission<E> | null, entry: E,
+  newKey: () => string = freshKey): CashSubmission<E> {
+  return lost !== null && sameEntry(lost.entry, entry) ? lost : { key: newKey(), entry };
+}
+
+function sameEntry(a: object, b: object): boolean {
+  const other = b as Record<string, unknown>;
+  return Object.keys(a).length === Object.keys(b).length
+    && Object.entries(a).every(([field, value]) => other[field] === value);
 }
 
 /** No answer came back, so the money may have been recorded: a network error (status 0), or the gateway's 502/504
@@ -99,9 +104,15 @@ export function parseMovementAmount(typed: string): number | null {
   return wholeShillings(typed, 1, MAX_MOVEMENT);
 }
 
+export interface MovementEntry {
+  kind: MovementKind;
+  amount: number;
+  reference: string | null;
+  note: string | null;
+}
+
 /** The body POSTed: reference (the deposit slip) and note trimmed, blank is none. */
-export function movementEntry(kind: MovementKind, amount: number, reference: string, note: string):
-  { kind: MovementKind; amount: number; reference: string | null; note: string | null } {
+export function movementEntry(kind: MovementKind, amount: number, reference: string, note: string): MovementEntry {
   return { kind, amount, reference: reference.trim() || null, note: note.trim() || null };
 }
 

@@ -11,7 +11,7 @@ import { formatDay, formatTime, isIsoDate, nairobiDate } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
 import {
   answerLost, cashEntry, cashSubmission, drawerChange, movementEntry, paidAccount, parseCashAmount, parseCountedAmount,
-  parseMovementAmount, readCount, signedKES, type CashEntry, type CashSubmission, type MovementKind,
+  parseMovementAmount, readCount, signedKES, type CashEntry, type CashSubmission, type MovementEntry, type MovementKind,
 } from "../../lib/cash";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
@@ -154,8 +154,8 @@ function MovementRow({ movement: m }: { movement: CashMovement }) {
 }
 
 /** Today's cash banked or float put in: POST /api/payments/cash/movements, stamped now by payments (so never for a
- *  past day's book). Banking is confirmed first; payments refuses to bank more than the drawer should hold. No
- *  Idempotency-Key: the operator sees the movement listed at once, and a repeat shows there. */
+ *  past day's book). Banking is confirmed first; payments refuses to bank more than the drawer should hold. An
+ *  Idempotency-Key per submission, reused when resending one whose answer was lost: banked once, however often sent. */
 function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
   const { t } = useI18n();
   const [kind, setKind] = useState<MovementKind>("banked");
@@ -166,6 +166,7 @@ function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const lost = useRef<CashSubmission<MovementEntry> | null>(null);
   const shillings = parseMovementAmount(amount);
 
   const submit = async (e: FormEvent) => {
@@ -175,14 +176,18 @@ function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
     setBusy(true);
     setError(null);
     setDone(null);
+    const sending = cashSubmission(lost.current, movementEntry(kind, shillings, reference, note));
     const answer = await api.POST("/api/payments/cash/movements", {
-      body: movementEntry(kind, shillings, reference, note),
+      headers: { "Idempotency-Key": sending.key }, body: sending.entry,
     }).catch(() => null);
     setBusy(false);
     if (!answer?.data) {
-      setError(errorOf(answer?.error, answer?.response.status ?? 0, answer?.response));
+      const status = answer?.response.status ?? 0;
+      lost.current = answerLost(status) ? sending : null;
+      setError(errorOf(answer?.error, status, answer?.response));
       return;
     }
+    lost.current = null;
     const moved = answer.data.data;
     setDone(t(moved.kind === "banked" ? "cash.didBank" : "cash.didFloat", { amount: formatKES(moved.amount) }));
     setAmount("");
