@@ -276,6 +276,17 @@ class ErasedCustomer(Base):
     erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
+class CashReceiptNumber(Base):
+    """The last cash receipt number given (a single row, id 1): the desk's receipts run CASH-000124, CASH-000125, ...
+    with no gap, like a paper receipt book, whatever the other payments between them."""
+
+    __tablename__ = "cash_receipt_numbers"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
 class DarajaToken(Base):
     """The one Daraja OAuth token all replicas share (see payments.token_store); a single row, id 1."""
 

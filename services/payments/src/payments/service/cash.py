@@ -1,6 +1,7 @@
 """Cash at the desk: an operator takes notes and coins for a pending booking's price or a rental's invoices. It is a
 payment like any other (PaymentSucceeded: booking confirms it, billing applies it, the customer gets the receipt SMS),
-method `cash`, receipt `CASH-000123`. The drawer it goes into, its cash book and its counts: payments.service.drawer.
+method `cash`, receipt `CASH-000123` (the desk's receipts numbered in a row, with no gap). The drawer it goes into,
+its cash book and its counts: payments.service.drawer.
 
 The account number is read like the Paybill's (`JESH-42`, `INV-000123`, typed loosely) and answered by the same
 peers, with no transaction open. A form sent twice records one payment: the console sends an `Idempotency-Key`.
@@ -12,7 +13,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,14 @@ from payments.service.settle import succeeded
 log = logging.getLogger("payments.service")
 
 DESK = "Cash at the desk"
+# The next cash receipt number, in the payment's transaction (a payment rolled back gives its number back; the row
+# stays locked until the commit). Without the counter's row (a database restored or emptied by hand) it starts again
+# after the highest cash payment's id, which no receipt given before can exceed.
+_NEXT_RECEIPT = text(
+    "INSERT INTO cash_receipt_numbers (id, last) "
+    "SELECT 1, COALESCE(max(id), 0) + 1 FROM payments WHERE method = 'cash' "
+    "ON CONFLICT (id) DO UPDATE SET last = cash_receipt_numbers.last + 1 RETURNING last"
+)
 
 
 def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: str | None, key: str | None,
@@ -61,7 +70,7 @@ def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: st
         if key is not None and (done := _replayed(session, reference, typed, amount)) is not None:
             return done, False
         raise
-    payment.receipt = f"CASH-{payment.id:06d}"
+    payment.receipt = f"CASH-{session.execute(_NEXT_RECEIPT).scalar_one():06d}"  # locks the counter until commit
     succeeded(
         session, payment_id=payment.id, booking_id=payment.booking_id, invoice_id=payment.invoice_id,
         user_id=payment.user_id, amount=amount, method="cash", receipt=payment.receipt,
@@ -69,9 +78,9 @@ def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: st
     )
     audit.record(session, admin, "cash.received", f"payment:{payment.id}",
                  {"account": target.account, "amount": amount, "receipt": payment.receipt, "note": note})
-    payment_id = payment.id
+    payment_id, receipt = payment.id, payment.receipt
     session.commit()
-    log.info("cash KES %s for %s taken by user %s (%s)", amount, target.account, admin.id, f"CASH-{payment_id:06d}")
+    log.info("cash KES %s for %s taken by user %s (%s)", amount, target.account, admin.id, receipt)
     return payment_id, True
 
 
