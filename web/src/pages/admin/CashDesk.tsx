@@ -2,7 +2,7 @@
 // payment like any other (receipt CASH-000123), and one day's cash book: what the drawer took, what it handed back
 // (refunds of cash payments), the cash banked out of the drawer or float put into it, and so what it should hold (the
 // book's closing, carried from one day to the next); at the end of the day the operator counts the drawer against it.
-import { useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
@@ -69,71 +69,33 @@ function CashBookView({ book, onCounted }: { book: CashBook; onCounted: () => Pr
         <div><dt>{t("cash.floatIn")}</dt><dd><strong>{signedKES(drawerChange("float", book.float_total))}</strong></dd></div>
         <div className="cash-net"><dt>{t("cash.closing")}</dt><dd><Price amount={book.closing} /></dd></div>
       </dl>
-      <h4>{t("cash.in")}</h4>
-      {book.received.length === 0 ? <p className="empty">{t("cash.noneIn")}</p> : (
-        <div className="table-wrap" role="region" aria-label={t("cash.in")} tabIndex={0}>
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">{t("money.receipt")}</th><th scope="col">{t("money.assignAccount")}</th>
-                <th scope="col">{t("money.amount")}</th><th scope="col">{t("money.note")}</th>
-                <th scope="col">{t("cash.time")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {book.received.map((r) => (
-                <tr key={r.payment_id} data-receipt={r.receipt}>
-                  <th scope="row">{r.receipt ?? `#${r.payment_id}`}</th>
-                  <td><Paid booking={r.booking_id} invoice={r.invoice_id} label={r.account} /></td>
-                  <td><Price amount={r.amount} /></td>
-                  <td className="wrap">{r.note ?? ""}</td>
-                  <td>{r.paid_at ? formatTime(r.paid_at, lang) : "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <h4>{t("cash.out")}</h4>
-      {book.paid_back.length === 0 ? <p className="empty">{t("cash.noneOut")}</p> : (
-        <div className="table-wrap" role="region" aria-label={t("cash.out")} tabIndex={0}>
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">{t("money.receipt")}</th><th scope="col">{t("cash.for")}</th>
-                <th scope="col">{t("money.amount")}</th><th scope="col">{t("cash.time")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {book.paid_back.map((r) => (
-                <tr key={r.refund_id} data-receipt={r.receipt}>
-                  <th scope="row">{r.receipt ?? t("money.refundNo", { id: r.refund_id })}</th>
-                  <td><Paid booking={r.booking_id} invoice={r.invoice_id} label={null} /></td>
-                  <td><Price amount={r.amount} /></td>
-                  <td>{r.paid_at ? formatTime(r.paid_at, lang) : "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <h4>{t("cash.movements")}</h4>
-      {book.movements.length === 0 ? <p className="empty">{t("cash.noMovements")}</p> : (
-        <div className="table-wrap" role="region" aria-label={t("cash.movements")} tabIndex={0}>
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">{t("cash.time")}</th><th scope="col">{t("cash.kind")}</th>
-                <th scope="col">{t("money.amount")}</th><th scope="col">{t("cash.reference")}</th>
-                <th scope="col">{t("money.note")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {book.movements.map((m) => <MovementRow key={m.id} movement={m} />)}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <BookTable title={t("cash.in")} empty={book.received.length === 0 ? t("cash.noneIn") : null}
+        columns={[t("money.receipt"), t("money.assignAccount"), t("money.amount"), t("money.note"), t("cash.time")]}>
+        {book.received.map((r) => (
+          <tr key={r.payment_id} data-receipt={r.receipt}>
+            <th scope="row">{r.receipt ?? `#${r.payment_id}`}</th>
+            <td><Paid booking={r.booking_id} invoice={r.invoice_id} label={r.account} /></td>
+            <td><Price amount={r.amount} /></td>
+            <td className="wrap">{r.note ?? ""}</td>
+            <td>{r.paid_at ? formatTime(r.paid_at, lang) : "—"}</td>
+          </tr>
+        ))}
+      </BookTable>
+      <BookTable title={t("cash.out")} empty={book.paid_back.length === 0 ? t("cash.noneOut") : null}
+        columns={[t("money.receipt"), t("cash.for"), t("money.amount"), t("cash.time")]}>
+        {book.paid_back.map((r) => (
+          <tr key={r.refund_id} data-receipt={r.receipt}>
+            <th scope="row">{r.receipt ?? t("money.refundNo", { id: r.refund_id })}</th>
+            <td><Paid booking={r.booking_id} invoice={r.invoice_id} label={null} /></td>
+            <td><Price amount={r.amount} /></td>
+            <td>{r.paid_at ? formatTime(r.paid_at, lang) : "—"}</td>
+          </tr>
+        ))}
+      </BookTable>
+      <BookTable title={t("cash.movements")} empty={book.movements.length === 0 ? t("cash.noMovements") : null}
+        columns={[t("cash.time"), t("cash.kind"), t("money.amount"), t("cash.reference"), t("money.note")]}>
+        {book.movements.map((m) => <MovementRow key={m.id} movement={m} />)}
+      </BookTable>
       {book.day === nairobiDate() ? <MoveCash onMoved={onCounted} /> : <p className="muted">{t("cash.pastDay")}</p>}
       <CountDrawer key={book.day} book={book} onCounted={onCounted} />
     </div>
@@ -228,6 +190,25 @@ function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
       <ErrorAlert error={error} />
       {done && <Alert kind="success"><p>{done}</p></Alert>}
     </form>
+  );
+}
+
+/** One of the book's tables under its heading (its name for screen readers too), or the line saying it is empty. */
+function BookTable({ title, empty, columns, children }: {
+  title: string; empty: string | null; columns: string[]; children: ReactNode;
+}) {
+  return (
+    <>
+      <h4>{title}</h4>
+      {empty !== null ? <p className="empty">{empty}</p> : (
+        <div className="table-wrap" role="region" aria-label={title} tabIndex={0}>
+          <table className="table">
+            <thead><tr>{columns.map((c) => <th key={c} scope="col">{c}</th>)}</tr></thead>
+            <tbody>{children}</tbody>
+          </table>
+        </div>
+      )}
+    </>
   );
 }
 
