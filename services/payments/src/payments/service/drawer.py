@@ -7,7 +7,7 @@ with a float is counted against what it really should hold, not against one day'
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select, text
@@ -88,9 +88,13 @@ def cash_book(*, session: Session, day: date) -> dict[str, Any]:
 
 
 def check_drawer_holds(session: Session, amount: int, act: str) -> None:
-    """409 (the transaction rolled back) when the drawer should hold less than `amount`; called under the drawer's
-    lock, which is then held until the caller commits."""
+    """409 (the transaction rolled back) when the drawer should hold less than `amount`; takes the drawer's lock, held
+    until the caller commits."""
     session.execute(_DRAWER_LOCK)
+    _refuse_more_than_held(session, amount, act)
+
+
+def _refuse_more_than_held(session: Session, amount: int, act: str) -> None:
     if amount > (holds := balance(session, datetime.now(UTC))):
         session.rollback()
         raise Conflict(f"Cannot {act} more than the drawer should hold (KES {holds:,})")
@@ -108,11 +112,10 @@ def move(*, session: Session, kind: MovementKind, amount: int, reference: str | 
         if (done.kind, done.amount) != (kind, amount):
             raise Conflict("That Idempotency-Key was used for another cash movement")
         return movement_view(done), False
-    now = datetime.now(UTC)
     if kind == "banked":
-        check_drawer_holds(session, amount, "bank")
-    movement = CashMovement(kind=kind, amount=amount, reference=reference, note=note, moved_by=admin.id, moved_at=now,
-                            idempotency_key=key)
+        _refuse_more_than_held(session, amount, "bank")  # under the lock taken above
+    movement = CashMovement(kind=kind, amount=amount, reference=reference, note=note, moved_by=admin.id,
+                            moved_at=datetime.now(UTC), idempotency_key=key)
     session.add(movement)
     session.flush()
     view = movement_view(movement)
@@ -130,7 +133,8 @@ def count_drawer(*, session: Session, day: date | None, counted: int, note: str 
     day = day or nairobi_today()
     if day > nairobi_today():
         raise BadRequest("A drawer cannot be counted for a day to come")
-    expected = cash_book(session=session, day=day)["closing"]
+    # The book's closing for that day: everything before the next day began (read in this count's transaction).
+    expected = balance(session, datetime.combine(day + timedelta(days=1), time.min, NAIROBI))
     count = CashCount(day=day, counted=counted, expected=expected, note=note, counted_by=admin.id,
                       counted_at=datetime.now(UTC))
     session.add(count)
