@@ -116,8 +116,8 @@ function MovementRow({ movement: m }: { movement: CashMovement }) {
 }
 
 /** Today's cash banked or float put in: POST /api/payments/cash/movements, stamped now by payments (so never for a
- *  past day's book). Banking is confirmed first; payments refuses to bank more than the drawer should hold. An
- *  Idempotency-Key per submission, reused when resending one whose answer was lost: banked once, however often sent. */
+ *  past day's book), keyed per submission like cash taken. Banking is confirmed first; payments refuses to bank more
+ *  than the drawer should hold. */
 function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
   const { t } = useI18n();
   const [kind, setKind] = useState<MovementKind>("banked");
@@ -125,32 +125,18 @@ function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
   const [reference, setReference] = useState("");
   const [note, setNote] = useState("");
   const [amountLeft, setAmountLeft] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const lost = useRef<CashSubmission<MovementEntry> | null>(null);
+  const { busy, error, send } = useKeyedPost((key, entry: MovementEntry) =>
+    api.POST("/api/payments/cash/movements", { headers: { "Idempotency-Key": key }, body: entry }));
   const shillings = parseMovementAmount(amount);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (busy || shillings === null) return;
     if (kind === "banked" && !window.confirm(t("cash.bankConfirm", { amount: formatKES(shillings) }))) return;
-    setBusy(true);
-    setError(null);
     setDone(null);
-    const sending = cashSubmission(lost.current, movementEntry(kind, shillings, reference, note));
-    const answer = await api.POST("/api/payments/cash/movements", {
-      headers: { "Idempotency-Key": sending.key }, body: sending.entry,
-    }).catch(() => null);
-    setBusy(false);
-    if (!answer?.data) {
-      const status = answer?.response.status ?? 0;
-      lost.current = answerLost(status) ? sending : null;
-      setError(errorOf(answer?.error, status, answer?.response));
-      return;
-    }
-    lost.current = null;
-    const moved = answer.data.data;
+    const moved = await send(movementEntry(kind, shillings, reference, note));
+    if (!moved) return;
     setDone(t(moved.kind === "banked" ? "cash.didBank" : "cash.didFloat", { amount: formatKES(moved.amount) }));
     setAmount("");
     setReference("");
@@ -301,22 +287,22 @@ function Paid({ booking, invoice, label }: { booking: number | null; invoice: nu
   return <>{label ?? "—"}</>;
 }
 
-type PaymentRecord = paymentsSchemas["PaymentRecord"];
 
-/** POST /api/payments/cash with an Idempotency-Key per submission: resending one whose answer was lost reuses its key,
- *  so the money is recorded once however often the operator presses the button. `record` answers the payment, or null
- *  with `error` set. */
-export function useRecordCash() {
+/** The answer of an openapi-fetch POST (null: no answer at all). */
+type Posted<T> = { data?: { data: T }; error?: unknown; response: Response } | null;
+
+/** A form POSTed with an Idempotency-Key per submission: resending one whose answer was lost reuses its key, so
+ *  payments records it once however often the operator presses the button. `send` answers the record, or null with
+ *  `error` set. */
+function useKeyedPost<E extends object, T>(post: (key: string, entry: E) => Promise<Posted<T>>) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const lost = useRef<CashSubmission | null>(null);
-  const record = async (entry: CashEntry): Promise<PaymentRecord | null> => {
+  const lost = useRef<CashSubmission<E> | null>(null);
+  const send = async (entry: E): Promise<T | null> => {
     const sending = cashSubmission(lost.current, entry);
     setBusy(true);
     setError(null);
-    const answer = await api.POST("/api/payments/cash", {
-      headers: { "Idempotency-Key": sending.key }, body: sending.entry,
-    }).catch(() => null);
+    const answer = await post(sending.key, sending.entry).catch(() => null);
     setBusy(false);
     if (!answer?.data) {
       const status = answer?.response.status ?? 0;
@@ -327,7 +313,14 @@ export function useRecordCash() {
     lost.current = null;
     return answer.data.data;
   };
-  return { busy, error, record, clear: () => setError(null) };
+  return { busy, error, send, clear: () => setError(null) };
+}
+
+/** POST /api/payments/cash (cash taken for an account), keyed per submission. */
+export function useRecordCash() {
+  const { send, ...state } = useKeyedPost((key, entry: CashEntry) =>
+    api.POST("/api/payments/cash", { headers: { "Idempotency-Key": key }, body: entry }));
+  return { ...state, record: send };
 }
 
 /** The Money page's form: any account, any amount, a note. */
