@@ -2,77 +2,13 @@
 own with the init script's databases and roles: a backup restores what was there, a restore that fails changes
 nothing, old backups are pruned by age and day, and the healthcheck turns unhealthy without a recent backup."""
 
-import os
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from compose_check import SERVICES, check_compose, environment_of, load_compose
 from sqlalchemy import create_engine, text
 
-from jeshstack.procs import Postgres, free_port
-from tests.contracts.postgres_init import run_init_script
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / "deploy" / "postgres"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A PostgreSQL with every service's database and role, as the init script makes them on a new volume."""
-    server = Postgres(tmp_path_factory.mktemp("pg-backup") / "data", free_port())
-    server.init()
-    server.start()
-    passwords = {f"{name.upper()}_DB_PASSWORD": f"pw-{name}" for name in SERVICES}
-    done = run_init_script(server, JESH_SERVICES=" ".join(SERVICES), BACKUP_DB_PASSWORD="pw-backup", **passwords)
-    assert done.returncode == 0, done.stderr
-    yield server
-    server.stop()
-
-
-def environment(server, **extra):
-    return {"PATH": f"{server.bin}{os.pathsep}{os.environ['PATH']}", "PGHOST": "127.0.0.1",
-            "PGPORT": str(server.port), **extra}
-
-
-def run(script, server, *args, **env):
-    """backup.sh as compose runs it, with the init script's backup role; restore.sh as the superuser."""
-    user = "backup" if script == "backup.sh" else "postgres"
-    return subprocess.run(["bash", str(SCRIPTS / script), *args], env=environment(server, PGUSER=user, **env),
-                          capture_output=True, text=True, timeout=120)
-
-
-def as_role(server, database, role=None):
-    return create_engine(f"postgresql+psycopg2://{role or database}@127.0.0.1:{server.port}/{database}")
-
-
-def rows(server, database, sql, role=None):
-    engine = as_role(server, database, role)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql)).all()]
-    finally:
-        engine.dispose()
-
-
-def execute(server, database, *statements):
-    engine = as_role(server, database)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
-def admin(server, sql):
-    engine = create_engine(server.url())
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql)).all()]
-    finally:
-        engine.dispose()
+from tests.contracts.backup_scripts import admin, as_role, execute, fake_backup, rows, run
 
 
 def test_a_backup_restores_what_was_there_and_keeps_the_replaced_database(server, tmp_path):
@@ -200,14 +136,6 @@ def test_a_failed_backup_leaves_no_complete_folder_and_the_check_fails(server, t
     bad_knob = run("backup.sh", server, "once", JESH_DATABASES="auth", BACKUP_DIR=str(backups),
                    BACKUP_KEEP_DAYS="0")
     assert bad_knob.returncode == 2 and "BACKUP_KEEP_DAYS" in bad_knob.stderr
-
-
-def fake_backup(backups: Path, name: str, seconds_ago: int | None) -> None:
-    folder = backups / name
-    folder.mkdir(parents=True)
-    (folder / "auth.dump").write_text("x")
-    if seconds_ago is not None:
-        (folder / "COMPLETE").write_text(str(int(time.time()) - seconds_ago))
 
 
 def test_old_backups_are_pruned_by_age_keeping_the_newest_of_each_day(server, tmp_path):

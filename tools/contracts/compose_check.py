@@ -179,7 +179,7 @@ def _check_dependencies_and_health(compose: Mapping[str, Any]) -> list[str]:
 
 
 # A secret that turns an optional feature on (empty: off), e.g. MPESA_C2B_TOKEN: ${VAR:-} gives it no value either.
-OPTIONAL_SECRETS = frozenset({"MPESA_C2B_TOKEN", "MPESA_C2B_SECURITY_CREDENTIAL"})
+OPTIONAL_SECRETS = frozenset({"MPESA_C2B_TOKEN", "MPESA_C2B_SECURITY_CREDENTIAL", "AWS_SECRET_ACCESS_KEY"})
 
 
 def _check_secrets(compose: Mapping[str, Any]) -> list[str]:
@@ -264,6 +264,28 @@ def _check_backups(compose: Mapping[str, Any]) -> list[str]:
     mounts = [str(v).split(":")[:2] for v in backup.get("volumes") or []]
     if ["./deploy/postgres/backup.sh", "/usr/local/bin/jesh-backup.sh"] not in mounts:
         problems.append("postgres-backup: deploy/postgres/backup.sh must be mounted at /usr/local/bin/jesh-backup.sh")
+    return problems + _check_offsite(services, environment_of(backup).get("BACKUP_DIR", "/backups"))
+
+
+def _check_offsite(services: Mapping[str, Any], backup_dir: str) -> list[str]:
+    """backup-offsite sends postgres-backup's folder off the host, encrypted (deploy/postgres/offsite.sh)."""
+    offsite = services.get("backup-offsite")
+    if offsite is None:
+        return ["backup-offsite: missing from services (encrypted copies off the host, deploy/postgres/offsite.sh)"]
+    problems = []
+    if not re.fullmatch(r"restic/restic:\d+\.\d+\.\d+", str(offsite.get("image"))):
+        problems.append("backup-offsite: must use restic's official image at a pinned version (restic/restic:X.Y.Z)")
+    env = environment_of(offsite)
+    for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD"):
+        if not REQUIRED_REFERENCE.match(env.get(key, "")):
+            problems.append(f"backup-offsite: {key} must be given as ${{{key}:?message}}")
+    if env.get("BACKUP_DIR") != backup_dir:
+        problems.append(f"backup-offsite: BACKUP_DIR must be postgres-backup's ({backup_dir})")
+    mounts = [str(v).split(":")[:2] for v in offsite.get("volumes") or []]
+    if ["./deploy/postgres/offsite.sh", "/usr/local/bin/jesh-offsite.sh"] not in mounts:
+        problems.append("backup-offsite: deploy/postgres/offsite.sh must be mounted at /usr/local/bin/jesh-offsite.sh")
+    if ["postgres-backups", backup_dir] not in mounts:
+        problems.append(f"backup-offsite: the postgres-backups volume must be mounted at {backup_dir}")
     return problems
 
 

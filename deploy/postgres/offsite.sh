@@ -1,0 +1,198 @@
+#!/bin/sh
+# Off-site, encrypted copies of the compose deployment's backups (deploy/README.md, "Backups"). The backup-offsite
+# service runs it in restic's official image: restic encrypts everything it writes (AES-256 with a key sealed by
+# RESTIC_PASSWORD) before it leaves this host, to any repository restic speaks (S3 and S3-compatible stores,
+# rest-server, SFTP, B2, Azure, GCS). POSIX sh: the image has BusyBox, not bash.
+#
+#   offsite.sh run            send now, then every OFFSITE_INTERVAL_SECONDS, until stopped (the service's command)
+#   offsite.sh once           send the newest complete backup (if it is not there yet), then apply the retention
+#   offsite.sh check          exit 0 if the newest backup off-site is recent enough (the service's healthcheck)
+#   offsite.sh list           the backups off-site (restic's snapshots)
+#   offsite.sh fetch [NAME]   bring a backup back into BACKUP_DIR (NAME: its folder's name; none: the newest),
+#                             then restore it with restore.sh; prints the folder's name
+#
+# What is sent is the newest complete folder of backup.sh (BACKUP_DIR/<UTC time>/ with COMPLETE), one restic
+# snapshot per folder, stamped with the backup's own time and tagged with its name: a folder is sent once, however
+# often this runs. Kept off-site: every backup of the last OFFSITE_KEEP_RECENT_HOURS, the newest of each of the last
+# OFFSITE_KEEP_DAYS days and of the last OFFSITE_KEEP_MONTHS months (restic forget --prune). The repository is made
+# on first use. Run one backup-offsite service per repository.
+#
+# Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (or RESTIC_PASSWORD_FILE) and the store's own credentials
+# (AWS_ACCESS_KEY_ID, ...: restic's documentation), BACKUP_DIR (/backups), OFFSITE_INTERVAL_SECONDS (3600),
+# BACKUP_INTERVAL_SECONDS (3600, backup.sh's: the healthcheck allows for both), OFFSITE_KEEP_RECENT_HOURS (48),
+# OFFSITE_KEEP_DAYS (30), OFFSITE_KEEP_MONTHS (12).
+set -eu
+
+: "${RESTIC_REPOSITORY:?RESTIC_REPOSITORY (where the off-site copies go) is required}"
+if [ -z "${RESTIC_PASSWORD:-}" ] && [ -z "${RESTIC_PASSWORD_FILE:-}" ]; then
+  echo "offsite: RESTIC_PASSWORD (the repository's encryption password) is required" >&2
+  exit 2
+fi
+BACKUP_DIR="${BACKUP_DIR:-/backups}"
+OFFSITE_INTERVAL_SECONDS="${OFFSITE_INTERVAL_SECONDS:-3600}"
+BACKUP_INTERVAL_SECONDS="${BACKUP_INTERVAL_SECONDS:-3600}"
+OFFSITE_KEEP_RECENT_HOURS="${OFFSITE_KEEP_RECENT_HOURS:-48}"
+OFFSITE_KEEP_DAYS="${OFFSITE_KEEP_DAYS:-30}"
+OFFSITE_KEEP_MONTHS="${OFFSITE_KEEP_MONTHS:-12}"
+export TZ=UTC  # restic reads --time, and groups days and months, in the local zone: ours are UTC
+
+for knob in OFFSITE_INTERVAL_SECONDS BACKUP_INTERVAL_SECONDS OFFSITE_KEEP_RECENT_HOURS OFFSITE_KEEP_DAYS \
+    OFFSITE_KEEP_MONTHS; do
+  eval "value=\${$knob}"
+  case "$value" in
+    '' | 0* | *[!0-9]*)
+      echo "offsite: $knob must be a positive whole number, not '$value'" >&2
+      exit 2
+      ;;
+  esac
+done
+
+HOST=jesh            # every snapshot's host, whichever machine sent it: the retention counts them together
+TAG=jesh-postgres    # what this script sends (a repository may hold other things)
+FOLDER_GLOB='[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]-[0-9][0-9]-[0-9][0-9]Z'  # backup.sh's names
+
+log() { echo "offsite: $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
+
+# The repository for the logs, without a password it may carry (rest:https://user:password@host/...).
+repository() { printf '%s\n' "$RESTIC_REPOSITORY" | sed 's#//[^/@]*@#//***@#'; }
+
+# "<name> <completed at, epoch seconds>" of the newest complete backup in BACKUP_DIR; status 1 if there is none.
+newest_complete() {
+  for folder in $(ls -1 "$BACKUP_DIR" 2>/dev/null | sort -r); do
+    # shellcheck disable=SC2254
+    case "$folder" in $FOLDER_GLOB) ;; *) continue ;; esac
+    stamp="$(cat "$BACKUP_DIR/$folder/COMPLETE" 2>/dev/null)" || continue
+    case "$stamp" in '' | *[!0-9]*) continue ;; esac
+    echo "$folder $stamp"
+    return 0
+  done
+  return 1
+}
+
+# The repository, made on first use. `init` refuses a repository that exists (a wrong password, a store that
+# answered late): nothing is ever overwritten.
+open_repository() {
+  restic --no-lock cat config >/dev/null 2>&1 && return 0
+  log "no readable repository at $(repository): making one"
+  restic init >/dev/null
+}
+
+snapshots() { restic --no-lock snapshots --host "$HOST" --json "$@"; }
+
+# Called as `send_once || ...`, where sh ignores `set -e`: every step that can fail is checked here.
+send_once() {
+  if ! newest="$(newest_complete)"; then
+    log "no complete backup in $BACKUP_DIR yet: nothing to send"
+    return 1
+  fi
+  name="${newest% *}"
+  stamp="${newest#* }"
+  if ! open_repository; then
+    log "cannot open or make the repository: backup $name not sent"
+    return 1
+  fi
+  if ! found="$(snapshots --tag "backup-$name")"; then
+    log "cannot list the repository: backup $name not sent"
+    return 1
+  fi
+  case "$found" in
+    *'"id"'*) log "backup $name is already off-site" ;;
+    *)
+      when="$(date -u -d "@$stamp" '+%Y-%m-%d %H:%M:%S')"
+      if ! restic backup --quiet --host "$HOST" --tag "$TAG" --tag "backup-$name" --tag "complete-$stamp" \
+          --time "$when" "$BACKUP_DIR/$name"; then
+        log "restic backup of $name failed: not sent"
+        return 1
+      fi
+      log "backup $name sent off-site"
+      ;;
+  esac
+  # Grouped by host only: each snapshot has a path of its own (the folder), which restic would group by.
+  if ! restic forget --quiet --host "$HOST" --tag "$TAG" --group-by host \
+      --keep-within "${OFFSITE_KEEP_RECENT_HOURS}h" --keep-daily "$OFFSITE_KEEP_DAYS" \
+      --keep-monthly "$OFFSITE_KEEP_MONTHS" --prune >/dev/null; then
+    log "restic forget --prune failed: old backups are kept until the next round"
+    return 1
+  fi
+}
+
+check() {
+  if ! listed="$(snapshots --tag "$TAG" 2>&1)"; then
+    echo "offsite: cannot read the repository: $listed" >&2
+    return 1
+  fi
+  newest="$(printf '%s\n' "$listed" | grep -o '"complete-[0-9]*"' | tr -dc '0-9\n' | sort -n | tail -n 1)"
+  if [ -z "$newest" ]; then
+    echo "offsite: no backup in the repository yet" >&2
+    return 1
+  fi
+  # A backup waits up to an interval to be sent, and is sent once per round of ours.
+  limit=$((BACKUP_INTERVAL_SECONDS + 2 * OFFSITE_INTERVAL_SECONDS + 600))
+  age=$(($(date +%s) - newest))
+  if [ "$age" -gt "$limit" ]; then
+    echo "offsite: the newest backup off-site was made ${age}s ago, more than ${limit}s" >&2
+    return 1
+  fi
+  echo "offsite: the newest backup off-site was made ${age}s ago"
+}
+
+fetch() {
+  name="${1:-}"
+  if [ -n "$name" ]; then
+    # shellcheck disable=SC2254
+    case "$name" in $FOLDER_GLOB) ;; *)
+      echo "offsite: '$name' is not a backup's name (e.g. 2026-12-04T00-30-00Z; offsite.sh list)" >&2
+      return 2
+      ;;
+    esac
+    filter="backup-$name"
+  else
+    filter="$TAG"
+  fi
+  work="$BACKUP_DIR/.offsite-fetch"  # not a backup's name: backup.sh never lists or prunes it
+  rm -rf "$work"
+  mkdir -p "$work"
+  if ! restic restore latest --host "$HOST" --tag "$filter" --target "$work" >/dev/null; then
+    rm -rf "$work"
+    echo "offsite: no backup ${name:-at all} could be brought back" >&2
+    return 1
+  fi
+  complete="$(find "$work" -type f -name COMPLETE | head -n 1)"
+  if [ -z "$complete" ]; then
+    rm -rf "$work"
+    echo "offsite: the snapshot holds no complete backup" >&2
+    return 1
+  fi
+  folder="$(dirname "$complete")"
+  base="$(basename "$folder")"
+  if [ -e "$BACKUP_DIR/$base" ]; then
+    rm -rf "$work"
+    echo "offsite: $BACKUP_DIR/$base is here already" >&2
+    echo "$base"
+    return 0
+  fi
+  mv "$folder" "$BACKUP_DIR/$base"
+  rm -rf "$work"
+  log "backup $base brought back into $BACKUP_DIR: restore it now (restore.sh $base)" >&2
+  echo "$base"
+}
+
+case "${1:-}" in
+  once) send_once ;;
+  run)
+    trap 'log "stopped"; exit 0' TERM INT
+    log "every ${OFFSITE_INTERVAL_SECONDS}s from $BACKUP_DIR to $(repository)"
+    while true; do
+      send_once || true  # logged; the healthcheck turns unhealthy when nothing recent gets there
+      sleep "$OFFSITE_INTERVAL_SECONDS" &
+      wait $!
+    done
+    ;;
+  check) check ;;
+  list) restic --no-lock snapshots --host "$HOST" --tag "$TAG" ;;
+  fetch) fetch "${2:-}" ;;
+  *)
+    echo "usage: offsite.sh run | once | check | list | fetch [NAME]" >&2
+    exit 2
+    ;;
+esac
