@@ -131,19 +131,59 @@ def test_a_forged_confirmation_is_never_credited(stack: Any, billing: dict[str, 
     assert stack.payments(booking_id) == [] and stack.outbox("PaymentSucceeded", booking_id) == []
 
 
-def test_unmatched_paybill_money_is_assigned_or_refunded(
-    stack: Any, billing: dict[str, Any], booking_id: int
-) -> None:
-    client = start(stack, billing)
-    admin = stack.keys.headers(ADMIN, "admin")
-    stack.booking(booking_id, OWNER, total_price=4500)
-    # Our validation URL cannot answer (registered with ResponseType Completed): M-PESA takes whatever is typed.
+def without_validation(stack: Any, client: httpx.Client) -> None:
+    """Our validation URL cannot answer (registered with ResponseType Completed): M-PESA takes whatever is typed."""
     token = stack.sim.client.get("/oauth/v1/generate?grant_type=client_credentials",
                                  auth=("k", "s")).json()["access_token"]
     r = stack.sim.client.post("/mpesa/c2b/v2/registerurl", headers={"Authorization": f"Bearer {token}"}, json={
         "ShortCode": PAYBILL, "ResponseType": "Completed", "ValidationURL": "http://127.0.0.1:9/down",
         "ConfirmationURL": f"{str(client.base_url).rstrip('/')}/api/payments/hooks/paybill/confirmation/{TOKEN}"})
     assert r.status_code == 200, r.text
+
+
+def test_unmatched_money_is_announced_with_what_its_account_names(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    """PaymentUnmatched, staged with the unmatched row, tells notifications whose money it is and why it waits."""
+    client = start(stack, billing)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    without_validation(stack, client)
+    pay(stack, f"jesh {booking_id}", 4000, phone="254711222333")  # short of the price
+    pay(stack, "  nothing  ", 700, phone="254722333444")  # names nothing
+    events = wait_for(lambda: (e := stack.outbox("PaymentUnmatched", sent=True)) and len(e) == 2 and e,
+                      timeout=15, what="two PaymentUnmatched")
+    unmatched = {u["receipt"]: u for u in stack.admin_get(client, "/api/payments/unmatched")}
+    short, stranger = sorted(events, key=lambda e: -e["amount"])
+    assert short == {
+        "unmatched_id": unmatched[short["receipt"]]["id"], "amount": 4000, "receipt": short["receipt"],
+        "account": f"jesh {booking_id}", "reason": "wrong_amount", "booking_id": booking_id, "invoice_id": None,
+        "user_id": OWNER, "price": 4500, "phone_number": "254711222333"}
+    assert stranger == {
+        "unmatched_id": unmatched[stranger["receipt"]]["id"], "amount": 700, "receipt": stranger["receipt"],
+        "account": "nothing", "reason": "unknown_account", "booking_id": None, "invoice_id": None,
+        "user_id": None, "price": None, "phone_number": "254722333444"}
+
+    # Paid in full, then once more: the second is money for a booking paid already, announced to its customer.
+    pay(stack, f"JESH-{booking_id}", 4500)
+    stack.wait_event("PaymentSucceeded", booking_id)
+    stack.event_bus.publish("BookingConfirmed", {  # as booking answers that payment
+        "booking_id": booking_id, "user_id": OWNER, "unit_id": 7, "start_date": "2030-01-01",
+        "end_date": "2030-02-01", "total_price": 4500})
+    wait_for(lambda: stack.booking_row(booking_id)["status"] == "confirmed", what="the booking confirmed")
+    pay(stack, f"JESH-{booking_id}", 4500)
+    again = wait_for(lambda: [e for e in stack.outbox("PaymentUnmatched", booking_id, sent=True)
+                              if e["reason"] == "paid_already"], timeout=15, what="PaymentUnmatched paid_already")
+    assert [(e["user_id"], e["amount"], e["price"]) for e in again] == [(OWNER, 4500, None)]
+    assert len(stack.outbox("PaymentUnmatched")) == 3  # one per unmatched money, however often it is looked at
+
+
+def test_unmatched_paybill_money_is_assigned_or_refunded(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = start(stack, billing)
+    admin = stack.keys.headers(ADMIN, "admin")
+    stack.booking(booking_id, OWNER, total_price=4500)
+    without_validation(stack, client)
     pay(stack, "JESH 4X", 4500, phone="254711222333")  # a typing slip
     pay(stack, "nothing", 700, phone="254722333444")
     unmatched = wait_for(lambda: (u := [x for x in stack.admin_get(client, "/api/payments/unmatched")

@@ -59,7 +59,7 @@ from jeshkit.events.booking import (
     UnitReleased,
 )
 from jeshkit.events.inventory import UnitCreated, UnitUpdated
-from jeshkit.events.payments import PaymentFailed, PaymentSucceeded, RefundFailed, RefundPaid
+from jeshkit.events.payments import PaymentFailed, PaymentSucceeded, PaymentUnmatched, RefundFailed, RefundPaid
 from jeshkit.events.transport import TransportStatusChanged
 from jeshkit.outbox import Event, stage
 
@@ -68,8 +68,8 @@ __all__ = [
     "BookingConfirmed", "BookingCreated", "BookingMovedOut", "Count", "CustomerErased", "Day", "Email",
     "ErasureRequested", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
-    "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "RefundFailed",
-    "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged", "UnitCreated",
+    "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "PaymentUnmatched",
+    "RefundFailed", "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged", "UnitCreated",
     "UnitReleased", "UnitUpdated",
     "UserRegistered", "UserUpdated",
     "contract_schema", "model_for", "stage",

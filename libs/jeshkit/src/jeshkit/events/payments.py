@@ -71,3 +71,25 @@ class RefundFailed(RefundFacts):
     """A refund could not be paid (an admin decides what next)."""
 
     reason: Text
+
+
+# Why money sent to the Paybill pays nothing: its account number names no booking or invoice, it is not the booking's
+# price, the booking is paid already, or the invoice (or booking) was cancelled.
+UnmatchedReason = Literal["unknown_account", "wrong_amount", "paid_already", "cancelled"]
+
+
+class PaymentUnmatched(EventData):
+    """Money reached the Paybill that pays nothing its account number names: it waits for an operator, who pays it
+    back or applies it to the right account."""
+
+    source = "payments"
+    unmatched_id: Id
+    amount: Kes
+    receipt: Text = Field(description="M-PESA's TransID")
+    account: Text = Field(description="the account number as the customer typed it (its first 40 characters)")
+    reason: UnmatchedReason
+    booking_id: Id | None = Field(default=None, description="the booking the account number names, if any")
+    invoice_id: Id | None = Field(default=None, description="the invoice the account number names, if any")
+    user_id: Id | None = Field(default=None, description="the customer of that booking or invoice")
+    price: Kes | None = Field(default=None, description="what the booking costs (wrong_amount)")
+    phone_number: Text | None = Field(default=None, description="the payer's number, when M-PESA told it")

@@ -25,7 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from jeshkit import outbox
 from jeshkit.errors import UpstreamUnavailable
+from jeshkit.events.payments import PaymentUnmatched, UnmatchedReason
 from jeshkit.peers import Peer
 from payments.daraja_wire import parse_b2c_status, parse_body, parse_c2b, phone_of_party
 from payments.models import PaybillPayment, Payment, Unmatched
@@ -66,10 +68,16 @@ class Target:
 
 @dataclass(frozen=True)
 class Miss:
-    """Why an account number and amount pay nothing (with the C2B result code that says so)."""
+    """Why an account number and amount pay nothing: the C2B result code that says so, the reason in words (for the
+    operators), its kind (PaymentUnmatched's `reason`) and what the account number names, if anything."""
 
     code: str
     reason: str
+    kind: UnmatchedReason = "unknown_account"
+    booking_id: int | None = None
+    invoice_id: int | None = None
+    user_id: int | None = None
+    price: int | None = None
 
 
 def account_number(typed: str) -> str | None:
@@ -95,7 +103,8 @@ def resolve(session: Session, peers: Peers, typed: str, amount: int) -> Target |
         raise UpstreamUnavailable("The billing service is unavailable, please retry", 503)
     if invoice is not None:
         if invoice.status == "void":
-            return Miss(INVALID_ACCOUNT, f"invoice {invoice.number or account} was cancelled")
+            return Miss(INVALID_ACCOUNT, f"invoice {invoice.number or account} was cancelled", "cancelled",
+                        booking_id=invoice.booking_id, invoice_id=invoice.id, user_id=invoice.user_id)
         return Target(invoice.booking_id, invoice.user_id, invoice.id, invoice.number or account)
     if account.startswith("INV-"):
         return Miss(INVALID_ACCOUNT, f"there is no invoice {account}")
@@ -105,9 +114,11 @@ def resolve(session: Session, peers: Peers, typed: str, amount: int) -> Target |
     if booking is None or booking.user_id is None or booking.total_price is None:
         return Miss(INVALID_ACCOUNT, f"there is no booking {account}")
     if booking.status == "confirmed":  # (a monthly rental's JESH- went to its invoices above)
-        return Miss(INVALID_ACCOUNT, f"booking {account} is paid already")
+        return Miss(INVALID_ACCOUNT, f"booking {account} is paid already", "paid_already",
+                    booking_id=booking_id, user_id=booking.user_id)
     if booking.total_price != amount:
-        return Miss(INVALID_AMOUNT, f"booking {account} costs KES {booking.total_price}, KES {amount} was paid")
+        return Miss(INVALID_AMOUNT, f"booking {account} costs KES {booking.total_price}, KES {amount} was paid",
+                    "wrong_amount", booking_id=booking_id, user_id=booking.user_id, price=booking.total_price)
     return Target(booking_id, booking.user_id, None, account, cancelled=booking.status == "cancelled")
 
 
@@ -254,6 +265,13 @@ def apply(*, session: Session, peers: Peers, row_id: int) -> bool:
         row.status, row.note = "unmatched", target.reason
         row.unmatched_id = unmatched[0] if unmatched else None
         log.warning("Paybill payment %s is unmatched: %s", row.trans_id, target.reason)
+        if row.unmatched_id is not None:  # the customer hears of it (notifications), in this transaction
+            outbox.stage(session, PaymentUnmatched(
+                unmatched_id=row.unmatched_id, amount=row.amount, receipt=row.trans_id,
+                account=row.account.strip()[:40] or "(none)", reason=target.kind, booking_id=target.booking_id,
+                invoice_id=target.invoice_id, user_id=target.user_id, price=target.price,
+                phone_number=row.phone_number or None,
+            ))
     else:
         row.status, row.payment_id = "applied", credit(session, row, target)
     row.updated_at = datetime.now(UTC)
