@@ -267,7 +267,7 @@ def apply(*, session: Session, peers: Peers, row_id: int) -> bool:
         log.warning("Paybill payment %s is unmatched: %s", row.trans_id, target.reason)
         if row.unmatched_id is not None:  # the customer hears of it (notifications), in this transaction
             outbox.stage(session, PaymentUnmatched(
-                unmatched_id=row.unmatched_id, amount=row.amount, receipt=row.trans_id,
+                unmatched_id=row.unmatched_id, amount=amount, receipt=row.trans_id,
                 account=row.account.strip()[:40] or "(none)", reason=target.kind, booking_id=target.booking_id,
                 invoice_id=target.invoice_id, user_id=target.user_id, price=target.price,
                 phone_number=row.phone_number or None,
