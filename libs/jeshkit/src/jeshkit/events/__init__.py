@@ -69,8 +69,8 @@ __all__ = [
     "ErasureRequested", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
     "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "PaymentUnmatched",
-    "RefundFailed", "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged", "UnitCreated",
-    "UnitReleased", "UnitUpdated",
+    "RefundFailed", "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged",
+    "UnitCreated", "UnitReleased", "UnitUpdated",
     "UserRegistered", "UserUpdated",
     "contract_schema", "model_for", "stage",
 ]
