@@ -221,3 +221,38 @@ def test_the_hold_reminder_gives_the_end_of_the_hold_in_nairobi_time_and_none_fo
     wait_for(lambda: _inbox_count(n) >= 3, what="the BookingCreated events handled")
     n.wait_status("sent", "delivered", template="hold_expiring")
     assert len(n.rows(template="hold_expiring")) == 2  # booking 81 by SMS and email; nothing for booking 82
+
+
+def unmatched(**data: object) -> dict[str, object]:
+    return {"unmatched_id": 1, "amount": 4000, "receipt": "TC24H7XK9Z", "account": "jesh 70", "reason": "wrong_amount",
+            "booking_id": None, "invoice_id": None, "user_id": None, "price": None, "phone_number": None, **data}
+
+
+def test_paybill_money_that_pays_nothing_is_told_to_whose_it_is(n):
+    """PaymentUnmatched: the customer of the booking the account names, else the customer with the paying phone,
+    hears at once that the money waits, and why; money from a phone nobody has is left to the operators."""
+    n.user(7, phone="254700000007")
+    n.user(8, phone="254700000008", language="sw")
+    n.publish("PaymentUnmatched", unmatched(unmatched_id=1, booking_id=70, user_id=7, price=4500,
+                                            phone_number="254799999999"), source="payments")
+    n.publish("PaymentUnmatched", unmatched(unmatched_id=2, amount=700, receipt="TC24H7XK9Y", account="nothing at all",
+                                            reason="unknown_account", phone_number="254700000008"), source="payments")
+    n.publish("PaymentUnmatched", unmatched(unmatched_id=3, amount=900, receipt="TC24H7XK9W", account="x",
+                                            reason="unknown_account", phone_number="254711111111"), source="payments")
+    n.publish("PaymentUnmatched", unmatched(unmatched_id=4, amount=4500, receipt="TC24H7XK9V", account="JESH-70",
+                                            reason="paid_already", booking_id=70, user_id=7), source="payments")
+    wait_for(lambda: _inbox_count(n) >= 6, what="the four PaymentUnmatched handled")  # + the two UserRegistered
+    n.wait_status("sent", "delivered", user_id=7, channel="sms")
+    n.wait_status("sent", "delivered", user_id=8, channel="sms")
+    seven = [m["message"] for m in n.sms.messages("254700000007")]
+    assert sorted(seven)[1:] == [
+        "We received KES 4,000 (ref TC24H7XK9Z) for booking #70, which costs KES 4,500: it is not paid. We will "
+        "refund or apply it. Help: 0700 000 000",
+        "We received KES 4,500 (ref TC24H7XK9V) for account JESH-70, but that booking is paid already. We will "
+        "refund or apply it. Help: 0700 000 000",
+    ]
+    eight = [m["message"] for m in n.sms.messages("254700000008") if "TC24H7XK9Y" in m["message"]]
+    assert eight == ["Tumepokea KES 700 (kumbukumbu TC24H7XK9Y) kwa akaunti nothing at a, lakini nambari hiyo "
+                     "haijulikani. Tutairudisha au kuitumia. Msaada: 0700 000 000"]
+    assert not n.sms.messages("254711111111") and not n.sms.messages("254799999999")
+    assert len(n.rows(template="payment_wrong_amount")) == 2 and len(n.rows(template="payment_unmatched")) == 4

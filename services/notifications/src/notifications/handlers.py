@@ -32,6 +32,7 @@ from jeshkit.events import (
     PasswordResetRequested,
     PaymentFailed,
     PaymentSucceeded,
+    PaymentUnmatched,
     RefundPaid,
     TransportStatusChanged,
     UserRegistered,
@@ -132,6 +133,23 @@ def make_handlers(policy: Policy) -> Handlers:
                        values={"booking_id": data.booking_id, "amount": data.amount, "receipt": data.receipt,
                                "refund_to": Phrase("refund_to", data.method)})
 
+    def on_payment_unmatched(session: Session, data: PaymentUnmatched, event: Event) -> None:
+        # Money paid to the Paybill that pays nothing its account names: whoever it is about hears at once that it
+        # waits (a receipt, not a reminder). The customer of the booking or invoice it names, else the customer with
+        # the paying phone; nobody we know: an operator deals with it (the console's unmatched money).
+        user_id = data.user_id or service.customer_with_phone(session, data.phone_number)
+        if user_id is None:
+            return
+        values: dict[str, Any] = {"amount": data.amount, "receipt": data.receipt}
+        if data.reason == "wrong_amount" and data.booking_id is not None and data.price is not None:
+            template = "payment_wrong_amount"
+            values.update(booking_id=data.booking_id, price=data.price)
+        else:  # as typed, cut to fit one SMS
+            template = "payment_unmatched"
+            values.update(account=data.account[:12], why=Phrase("unmatched_why", data.reason))
+        service.notify(session=session, policy=policy, user_id=user_id, template=template, source_key=event.id,
+                       values=values)
+
     def on_transport_status_changed(session: Session, data: TransportStatusChanged, event: Event) -> None:
         template = TRANSPORT_TEMPLATES.get(data.status)
         if template is not None:
@@ -175,6 +193,7 @@ def make_handlers(policy: Policy) -> Handlers:
         BookingCancelled: on_booking_cancelled,
         PaymentSucceeded: on_payment_succeeded,
         PaymentFailed: on_payment_failed,
+        PaymentUnmatched: on_payment_unmatched,
         RefundPaid: on_refund_paid,
         TransportStatusChanged: on_transport_status_changed,
         InvoiceIssued: invoice_handler("invoice_issued"),

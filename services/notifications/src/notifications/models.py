@@ -44,7 +44,10 @@ class Recipient(Base):
     or answer of auth's writes them again, and nothing is sent to them any more."""
 
     __tablename__ = "recipients"
-    __table_args__ = (CheckConstraint(_one_of("language", LANGUAGES), name="language_known"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("language", LANGUAGES), name="language_known"),
+        Index("ix_recipients_phone", "phone"),
+    )
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -281,6 +281,17 @@ def notify(*, session: Session, policy: Policy, user_id: int, template: str, sou
                   template=template, source_key=source_key, values=values, now=now)
 
 
+def customer_with_phone(session: Session, phone: str | None) -> int | None:
+    """The customer whose phone this is (the newest to name it, if several did), not erased; None if nobody."""
+    if not phone:
+        return None
+    found = session.scalars(
+        select(Recipient.user_id).where(Recipient.phone == phone, Recipient.erased_at.is_(None))
+        .order_by(Recipient.updated_at.desc()).limit(1)
+    ).first()
+    return int(found) if found is not None else None
+
+
 def _contact(session: Session, user_id: int) -> Contact | None:
     row = session.execute(_RECIPIENT, {"user_id": user_id}).first()
     return Contact(*row) if row is not None else None

@@ -61,6 +61,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "access_restored": {"booking_id": 12345},
     "refund_paid": {"booking_id": 12345, "amount": 25000, "receipt": PESAPAL_CODE,
                     "refund_to": Phrase("refund_to", "card")},
+    "payment_unmatched": {"amount": 250000, "receipt": "TC24H7XK9Z", "account": "JESH-STORAGE",
+                          "why": Phrase("unmatched_why", "unknown_account")},
+    "payment_wrong_amount": {"booking_id": 12345, "amount": 250000, "receipt": "TC24H7XK9Z", "price": 260000},
     "transport_scheduled": {"request_id": 1234},
     "transport_completed": {"request_id": 1234},
     "password_reset": {"link": "https://storage.example.com/reset-password#token=c2FtcGxlLXRva2Vu",
@@ -83,7 +86,7 @@ DEFAULTS: dict[str, Any] = {"paid_with": Phrase("paid_with", "other"), "refund_t
 EMAIL_ONLY = frozenset({"password_reset", "account_invite"})
 SAMPLE_NAME = "Wanjiku"
 # Values that are money, whatever the template.
-MONEY = frozenset({"amount", "total", "balance", "late_fee"})
+MONEY = frozenset({"amount", "total", "balance", "late_fee", "price"})
 
 
 @dataclass(frozen=True)
