@@ -25,7 +25,8 @@ def envelope(event_type: str, user_id: int) -> dict[str, object]:
 
 
 def test_the_personal_events_are_the_models_marked_so() -> None:
-    assert personal_event_types() == ["AutopayRequested", "PasswordResetRequested", "UserRegistered", "UserUpdated"]
+    assert personal_event_types() == [
+        "AutopayRequested", "PasswordResetRequested", "PaymentUnmatched", "UserRegistered", "UserUpdated"]
 
 
 def test_only_the_erased_person_s_personal_events_go(db: Engine) -> None:

@@ -83,6 +83,7 @@ class PaymentUnmatched(EventData):
     back or applies it to the right account."""
 
     source = "payments"
+    personal = True  # the payer's phone number
     unmatched_id: Id
     amount: Kes
     receipt: Text = Field(description="M-PESA's TransID")
