@@ -3,6 +3,7 @@ import { useI18n } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 import type { ApiError } from "../api/client";
 import { describeWait } from "../lib/retryAfter";
+import { knownMessage } from "../lib/serverMessages";
 import { useSupportPhone } from "../lib/support";
 
 export function Alert({ kind, children, title }: { kind: "error" | "success" | "info" | "warning"; children?: ReactNode; title?: string }) {
@@ -19,30 +20,9 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
   const { t } = useI18n();
   const supportPhone = useSupportPhone();
   if (!error) return null;
-  const known: Record<string, MessageKey> = {
-    "Invalid credentials": "err.invalidCredentials",
-    "Email already registered": "err.emailTaken",
-    "Unit not available": "err.unitNotAvailable",
-    "Current password is incorrect": "err.wrongCurrentPassword",
-    "This password reset link is invalid or has expired": "err.resetLinkInvalid",
-    "Too many failed login attempts, please try again later": "err.tooManyAttempts",
-    "Too many requests, please slow down": "err.tooManyRequests",
-    "The password was changed meanwhile; please try again": "err.passwordChangedMeanwhile",
-    "User not found": "err.userNotFound",
-    "You cannot change your own role": "err.ownRole",
-    "This account is closed; please contact Jesh Storage": "err.accountClosed",
-    "You cannot close your own account": "err.ownClose",
-    "You cannot erase your own account": "err.ownErase",
-    "Close the account before erasing its personal data": "err.eraseNotClosed",
-    "An operator's account is not erased: make them a customer first": "err.eraseAdmin",
-    "An operator's account is not erased: ask another operator to make you a customer first": "err.eraseOwnAdmin",
-    "The customer's personal data cannot be erased yet": "err.eraseHeld",
-    "This account's personal data was erased": "err.erased",
-    "Session ended; please log in again": "err.sessionEnded",
-  };
-  const key = known[error.message];
-  const message = key === "err.accountClosed" && supportPhone ? t("err.accountClosedCall", { phone: supportPhone })
-    : key ? t(key) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
+  const known = knownMessage(error.message);
+  const message = known?.key === "err.accountClosed" && supportPhone ? t("err.accountClosedCall", { phone: supportPhone })
+    : known ? t(known.key, known.params) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
   const wait = error.retryAfter === undefined ? null : describeWait(error.retryAfter);
   return (
     <Alert kind="error">

@@ -1,0 +1,83 @@
+import type { MessageKey } from "../i18n/messages";
+
+/** A server's sentence the UI can say in the reader's language: its message key and the values it carried. */
+export interface KnownMessage {
+  key: MessageKey;
+  params?: Record<string, string>;
+}
+
+interface ServerMessage {
+  /** The server's exact sentence, or a pattern (anchored) whose groups are the values it carries. */
+  said: string | RegExp;
+  key: MessageKey;
+  params?: (m: RegExpMatchArray) => Record<string, string>;
+}
+
+const group = (m: RegExpMatchArray, i: number): string => m[i] ?? "";
+// A Python repr of a string: '...', or "..." when it holds a single quote.
+const REPR = `('.*'|".*")`;
+
+// The first that matches wins: a specific sentence comes before a wider pattern with the same start.
+const SERVER_MESSAGES: ServerMessage[] = [
+  { said: "Invalid credentials", key: "err.invalidCredentials" },
+  { said: "Email already registered", key: "err.emailTaken" },
+  { said: "Unit not available", key: "err.unitNotAvailable" },
+  { said: "Current password is incorrect", key: "err.wrongCurrentPassword" },
+  { said: "This password reset link is invalid or has expired", key: "err.resetLinkInvalid" },
+  { said: "Too many failed login attempts, please try again later", key: "err.tooManyAttempts" },
+  { said: "Too many requests, please slow down", key: "err.tooManyRequests" },
+  { said: "The password was changed meanwhile; please try again", key: "err.passwordChangedMeanwhile" },
+  { said: "User not found", key: "err.userNotFound" },
+  { said: "You cannot change your own role", key: "err.ownRole" },
+  { said: "This account is closed; please contact Jesh Storage", key: "err.accountClosed" },
+  { said: "You cannot close your own account", key: "err.ownClose" },
+  { said: "You cannot erase your own account", key: "err.ownErase" },
+  { said: "Close the account before erasing its personal data", key: "err.eraseNotClosed" },
+  { said: "An operator's account is not erased: make them a customer first", key: "err.eraseAdmin" },
+  { said: "An operator's account is not erased: ask another operator to make you a customer first",
+    key: "err.eraseOwnAdmin" },
+  { said: "The customer's personal data cannot be erased yet", key: "err.eraseHeld" },
+  { said: "This account's personal data was erased", key: "err.erased" },
+  { said: "Session ended; please log in again", key: "err.sessionEnded" },
+  // Payments' refusals on the console's Money pages (services/payments/src/payments/service/).
+  { said: /^Cannot bank more than the drawer should hold \(KES (-?[\d,]+)\)$/, key: "err.drawerBank",
+    params: (m) => ({ amount: group(m, 1) }) },
+  { said: /^Cannot hand back more than the drawer should hold \(KES (-?[\d,]+)\)$/, key: "err.drawerHandBack",
+    params: (m) => ({ amount: group(m, 1) }) },
+  { said: "That Idempotency-Key was used for another cash movement", key: "err.cashMovementKeyUsed" },
+  { said: "A drawer cannot be counted for a day to come", key: "err.countDayToCome" },
+  { said: /^That account cannot take this money: booking (\S+) was cancelled; book again$/,
+    key: "err.bookingCancelled", params: (m) => ({ account: group(m, 1) }) },
+  // The reason is billing's or booking's own English sentence, with values of every kind: only the fixed start is
+  // translated and the reason is shown as the server gave it.
+  { said: /^That account cannot take this money: (.+)$/, key: "err.accountCannotTake",
+    params: (m) => ({ reason: group(m, 1) }) },
+  { said: /^An M-PESA or card payment of booking (\S+) is still under way: wait for it before taking cash$/,
+    key: "err.paymentUnderWay", params: (m) => ({ account: group(m, 1) }) },
+  { said: "That Idempotency-Key was used for another cash payment", key: "err.cashPaymentKeyUsed" },
+  { said: new RegExp(`^The account number ${REPR} names no booking or invoice$`), key: "err.accountNamesNothing",
+    params: (m) => ({ account: group(m, 1) }) },
+  { said: "This money already has a refund", key: "err.refundExists" },
+  { said: "This money was assigned to an account", key: "err.moneyAssigned" },
+  { said: "This money has no phone number to pay back", key: "err.moneyNoPhone" },
+  { said: "This refund has no phone number to pay", key: "err.refundNoPhone" },
+  { said: "This money was already assigned or refunded", key: "err.moneyAssignedOrRefunded" },
+  { said: "Only money paid to the Paybill can be assigned to an account", key: "err.onlyPaybillAssigned" },
+  { said: /^That receipt is known already \((\w+)\)$/, key: "err.receiptKnown",
+    params: (m) => ({ status: group(m, 1) }) },
+  { said: /^Refund is (\w+), not awaiting approval$/, key: "err.refundNotAwaiting",
+    params: (m) => ({ status: group(m, 1) }) },
+];
+
+/** The message key (and values) of a server's sentence the UI knows; null for any other sentence. */
+export function knownMessage(message: string): KnownMessage | null {
+  for (const { said, key, params } of SERVER_MESSAGES) {
+    if (typeof said === "string") {
+      if (said === message) return { key };
+      continue;
+    }
+    const m = message.match(said);
+    if (m) return params ? { key, params: params(m) } : { key };
+  }
+  return null;
+}
