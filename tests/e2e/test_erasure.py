@@ -1,6 +1,6 @@
 """Erasing a customer's personal data through the whole stack (Kenya's Data Protection Act, s.40): refused while
 anything is live (a rental, then a refund owed), then done, after which no database of any service holds the
-person's name, email or phone number, and the money's records are still there."""
+person's name, email or phone number, nor does the JetStream stream, and the money's records are still there."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from jeshstack.testing import wait_for
+from jeshstack.testing import EventBus, wait_for
 from tests.e2e.api import Api, far_future
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +57,12 @@ def traces(stack: Any, needles: list[str]) -> dict[str, int]:
     return found
 
 
+def stream_traces(stack: Any, needles: list[str]) -> list[str]:
+    """The types of the events in the JetStream stream that mention any of the needles (any case)."""
+    lowered = [n.lower() for n in needles]
+    return [e["type"] for e in EventBus(stack.nats_url).events() if any(n in str(e).lower() for n in lowered)]
+
+
 def test_a_customer_is_erased_once_nothing_is_live_and_no_database_remembers_them(
     jesh_stack: Any, person: Api, admin: Api, new_unit: Any
 ) -> None:
@@ -76,6 +82,7 @@ def test_a_customer_is_erased_once_nothing_is_live_and_no_database_remembers_the
         m["template"] for m in admin.get("/api/notifications", params={"user_id": str(user_id)}).json()["data"]
     }, timeout=20, what="the customer's messages")
     before = traces(jesh_stack, needles)
+    assert "UserRegistered" in stream_traces(jesh_stack, needles)
     assert {"auth.users", "notifications.notifications", "payments.payments", "transport.transport_requests"} <= set(
         before), before
 
@@ -105,6 +112,8 @@ def test_a_customer_is_erased_once_nothing_is_live_and_no_database_remembers_the
 
     wait_for(lambda: not traces(jesh_stack, needles), timeout=20,
              what=f"every service to forget the person (right after the erasure: {traces(jesh_stack, needles)})")
+    wait_for(lambda: not stream_traces(jesh_stack, needles), timeout=45,  # the job runs every 30 s
+             what=f"the stream to forget the person (right after: {stream_traces(jesh_stack, needles)})")
     # The money's records stay, under the account's id.
     paid = refund()
     assert paid is not None and paid["status"] == "paid" and paid["amount"] == 3000 and paid["receipt"]

@@ -297,3 +297,32 @@ def test_the_retention_job_erases_customers_closed_long_ago_once_nothing_is_live
     events = rows(auth_engine, "SELECT payload FROM outbox WHERE type = 'CustomerErased'")
     assert sorted(e.payload["data"]["user_id"] for e in events) == sorted([made["old"], made["held"]])  # once each
     assert made["recent"] not in peers["booking"].calls and made["operator"] not in peers["booking"].calls
+
+
+def test_an_erased_customer_s_personal_events_leave_the_stream(
+    event_bus, start_auth, peers, register, bearer, auth_engine
+):
+    """After the erasure commits, the job deletes the person's personal events from the JetStream stream (their
+    UserRegistered and UserUpdated, with name, email and phone); other people's, and CustomerErased, stay."""
+    service = start_auth(**{f"{name}_url": peer.url for name, peer in peers.items()},
+                         stream_erasure_interval_seconds=0.2)
+    admin = {"headers": bearer(service.post("/api/auth/login", json=ADMIN).json()["token"])}
+    kept = register(service, email="kept@example.com", name="Achieng Otieno", phone="0712000111").json()["user"]
+    gone = register(service, email="gone@example.com", name="Wanjiru Kamau", phone="0722000222").json()["user"]
+    fixed = service.patch(f"/api/auth/users/{gone['id']}", json={"phone": "0733000333"}, headers=admin["headers"])
+    assert fixed.status_code == 200, fixed.text
+
+    def personal(user_id: int) -> list[str]:
+        return [e["type"] for e in event_bus.events() if e["data"].get("user_id") == user_id
+                and e["type"] in ("UserRegistered", "UserUpdated")]
+
+    wait_for(lambda: sorted(personal(gone["id"])) == ["UserRegistered", "UserUpdated"] and personal(kept["id"]),
+             what="the events in the stream")
+    close(service, admin, gone["id"])
+    assert erase(service, admin, gone["id"]).status_code == 200
+
+    wait_for(lambda: not personal(gone["id"]), timeout=15, what="the erased customer's events gone from the stream")
+    assert personal(kept["id"]) == ["UserRegistered"]
+    assert any(e["type"] == "CustomerErased" and e["data"]["user_id"] == gone["id"] for e in event_bus.events())
+    assert not any("0733000333"[1:] in str(e) or "gone@example.com" in str(e) for e in event_bus.events())
+    wait_for(lambda: not rows(auth_engine, "SELECT 1 FROM stream_erasures"), what="the job's row deleted")

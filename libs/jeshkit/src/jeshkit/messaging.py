@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import nats
 from nats.js.api import StorageType, StreamConfig
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.consumer import EventConsumer, Handlers
+from jeshkit.errors import UpstreamUnavailable
 from jeshkit.jobs import PeriodicJob, run_periodically
 from jeshkit.outbox import RELAY
 from jeshkit.relay import OutboxRelay
@@ -22,6 +24,7 @@ from jeshkit.sessions import EndedSessions, SessionsFollower
 from jeshkit.settings import ServiceSettings
 
 log = logging.getLogger("jeshkit.messaging")
+T = TypeVar("T")
 
 
 def redact_url(url: str) -> str:
@@ -90,6 +93,7 @@ class Messaging:
         self.relay: OutboxRelay | None = None
         self._ended_sessions = ended_sessions
         self._sessions_follower: SessionsFollower | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- connection -----------------------------------------------------------------------------
     def jetstream(self) -> Any:
@@ -100,6 +104,14 @@ class Messaging:
     async def wait_jetstream(self) -> Any:
         await self._connected.wait()
         return self._js
+
+    def run_from_thread(self, work: Callable[[Any], Coroutine[Any, Any, T]], *, timeout: float) -> T:
+        """For a periodic job (it runs in a worker thread): `work(js)` on this process's event loop, waited for.
+        Raises UpstreamUnavailable when NATS is not connected, TimeoutError past `timeout`."""
+        js = self.jetstream()
+        if js is None or self._loop is None:
+            raise UpstreamUnavailable("NATS is unavailable", 503)
+        return asyncio.run_coroutine_threadsafe(work(js), self._loop).result(timeout)
 
     @property
     def is_connected(self) -> bool:
@@ -152,6 +164,7 @@ class Messaging:
 
     # --- workers --------------------------------------------------------------------------------
     async def start(self, *, workers: bool) -> None:
+        self._loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._connect_forever(), name="nats-connect"))
         # Every process publishes what its own commits stage, at once: every session of the process hands those rows
         # to the relay. The relay's sweep (the safety net for rows a dead process or a failed publication left) is a

@@ -13,6 +13,7 @@ from auth.password_change import ResetPolicy
 from auth.passwords import Passwords
 from auth.service import Credentials, bootstrap_admin, purge_expired
 from auth.settings import Settings
+from auth.stream_erasure import erase_from_stream_job
 from auth.throttle import LoginPolicy
 from auth.tokens import AccessTokens, load_key_ring
 from jeshkit.app import create_service_app
@@ -72,6 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             partial(erase_closed_accounts, peers=erasure_peers(settings, make_http_client()),
                     after=timedelta(days=settings.erase_closed_after_days)),
         ))
+    jobs.append(PeriodicJob(
+        "erase-from-stream",
+        settings.stream_erasure_interval_seconds,
+        lambda factory: erase_from_stream_job(factory, messaging=app.state.messaging, settings=settings),
+    ))
     app = create_service_app(
         settings,
         title="Jesh Storage — auth",

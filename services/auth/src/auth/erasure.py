@@ -28,10 +28,19 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from auth.accounts import USER_NOT_FOUND, locked_target, render_detail
-from auth.models import AccountLoginGuard, KnownLoginAddress, LoginThrottle, PasswordReset, RefreshFamily, User
+from auth.models import (
+    AccountLoginGuard,
+    KnownLoginAddress,
+    LoginThrottle,
+    PasswordReset,
+    RefreshFamily,
+    StreamErasure,
+    User,
+)
 from auth.schemas import AccountDetailOut, ErasureRequestOut
 from auth.service import get_profile, utcnow
 from auth.settings import Settings
@@ -157,6 +166,8 @@ def _erase(session: Session, user: User, *, actor: Actor, now: datetime, details
     forgotten = forget_personal_events(session, user_id=user_id)
     audit.record(session, actor, "account.erased", f"user:{user_id}", details)
     stage(session, CustomerErased(user_id=user_id, erased_at=now))
+    # The events the stream keeps go too, after this commits (auth.stream_erasure).
+    session.execute(insert(StreamErasure).values(user_id=user_id).on_conflict_do_nothing())
     return forgotten
 
 

@@ -140,3 +140,14 @@ class CredentialBucket(Base):
     client_ip: Mapped[str] = mapped_column(Text, primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class StreamErasure(Base):
+    """An erased account whose personal events are still to be deleted from the JetStream stream (auth.stream_erasure):
+    written with the erasure, deleted once done. `due_at`: when it may be tried (again), a claim's lease."""
+
+    __tablename__ = "stream_erasures"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")

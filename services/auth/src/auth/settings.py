@@ -37,6 +37,8 @@ class Settings(ServiceSettings):
     # this many days ago, once nothing is live (auth.erasure.erase_closed_accounts); 0: never (operators erase).
     erase_closed_after_days: int = Field(default=0, ge=0)
     erase_closed_interval_seconds: float = Field(default=6 * 3600, gt=0)
+    # How often an erased account's personal events are looked for in the JetStream stream (auth.stream_erasure).
+    stream_erasure_interval_seconds: float = Field(default=30.0, gt=0)
 
     # Argon2id cost. Defaults are OWASP's recommended minimum (m=19 MiB, t=2, p=1), see auth.passwords.
     password_hash_memory_kib: int = 19456
