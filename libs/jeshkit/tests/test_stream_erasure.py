@@ -55,3 +55,45 @@ def test_nats_away_is_an_error_for_the_caller_to_retry(jesh_nats: Nats, event_bu
 
     with pytest.raises(Exception):  # noqa: B017 - whichever error nats-py raises for a closed connection
         asyncio.run(erase_closed())
+
+
+def test_a_job_s_call_into_the_event_loop_is_refused_without_nats_and_given_up_after_its_timeout(
+    jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    from jeshkit.db import make_engine, make_session_factory
+    from jeshkit.errors import UpstreamUnavailable
+    from jeshkit.messaging import Messaging
+    from jeshkit.settings import ServiceSettings
+
+    engine = make_engine("postgresql+psycopg2://unused@127.0.0.1:9/unused")  # never connected: no workers
+    messaging = Messaging(ServiceSettings(service_name="kit", nats_url=jesh_nats.url), engine,
+                          make_session_factory(engine))
+    with pytest.raises(UpstreamUnavailable):  # not started: no NATS
+        messaging.run_from_thread(lambda js: asyncio.sleep(0), timeout=1)
+    stopped = asyncio.Event()
+
+    async def slow(js: Any) -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            stopped.set()
+
+    async def scenario() -> None:
+        await messaging.start(workers=False)
+        try:
+            await asyncio.wait_for(messaging.wait_jetstream(), 10)
+            assert await asyncio.to_thread(messaging.run_from_thread, _stream_names, timeout=5) == ["JESH_EVENTS"]
+            with pytest.raises(TimeoutError):
+                await asyncio.to_thread(messaging.run_from_thread, slow, timeout=0.2)
+            await asyncio.wait_for(stopped.wait(), 2)  # cancelled, not left running
+        finally:
+            await messaging.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        engine.dispose()
+
+
+async def _stream_names(js: Any) -> list[str]:
+    return [info.config.name for info in await js.streams_info()]

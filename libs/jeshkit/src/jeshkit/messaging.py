@@ -111,7 +111,12 @@ class Messaging:
         js = self.jetstream()
         if js is None or self._loop is None:
             raise UpstreamUnavailable("NATS is unavailable", 503)
-        return asyncio.run_coroutine_threadsafe(work(js), self._loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(work(js), self._loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()  # not left running on the loop after its caller gave up
+            raise
 
     @property
     def is_connected(self) -> bool:
