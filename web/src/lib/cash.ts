@@ -82,7 +82,8 @@ export interface CountReading {
   outcome: CountOutcome;
   /** How far off, in shillings (0 when it matches). */
   by: number;
-  /** Cash was taken or handed back after the count: the book's net is no longer what the count was held against. */
+  /** Cash moved after the count (taken, handed back, banked, float): the book's closing is no longer what the count
+   * was held against. */
   bookChanged: boolean;
 }
 
