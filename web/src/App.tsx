@@ -8,6 +8,7 @@ import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignupPage } from "./
 import { BookingsPage } from "./pages/BookingsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { LazyChunk } from "./components/LazyChunk";
+import { loadBookingPage } from "./pages/lazyPages";
 
 // The operator console is a chunk of its own, fetched the first time an admin opens /admin.
 const Console = lazy(() => import("./pages/admin/Console"));
@@ -19,7 +20,7 @@ const TransportPage = lazy(() => import("./pages/TransportPage").then((m) => ({ 
 const ProfilePage = lazy(() => import("./pages/ProfilePage").then((m) => ({ default: m.ProfilePage })));
 const NotificationsPage = lazy(() =>
   import("./pages/NotificationsPage").then((m) => ({ default: m.NotificationsPage })));
-const BookingPage = lazy(() => import("./pages/BookingPage").then((m) => ({ default: m.BookingPage })));
+const BookingPage = lazy(() => loadBookingPage().then((m) => ({ default: m.BookingPage })));
 const CardReturnPage = lazy(() => import("./pages/CardReturnPage").then((m) => ({ default: m.CardReturnPage })));
 
 /** A signed-in page (an operator's with `admin`); `lazy`: its chunk is fetched when first shown. */

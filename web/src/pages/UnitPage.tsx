@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
@@ -10,6 +10,7 @@ import { BookingQuote } from "../components/BookingQuote";
 import { Price } from "../components/Price";
 import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge, TextField } from "../components/ui";
 import { sizeLabel } from "./UnitsPage";
+import { loadBookingPage } from "./lazyPages";
 
 export function UnitPage() {
   const { unitId } = useParams();
@@ -24,6 +25,11 @@ export function UnitPage() {
   const [plan, setPlan] = useState<"fixed" | "monthly">(params.get("plan") === "monthly" ? "monthly" : "fixed");
   const [submitting, setSubmitting] = useState(false);
   const [bookError, setBookError] = useState<ApiError | null>(null);
+  // Signed in, the next page is the booking's (its M-PESA prompt and hold countdown): fetch its chunk now, not after
+  // the Book button on a slow connection. A failed fetch is tried again when the page is shown.
+  useEffect(() => {
+    if (user) loadBookingPage().catch(() => undefined);
+  }, [user]);
 
   const unit = useLoad(async () => {
     const { data, error, response } = await api.GET("/api/units/{unit_id}", { params: { path: { unit_id: id } } });
