@@ -8,6 +8,8 @@
 #   offsite.sh once           send the newest complete backup (if it is not there yet), then apply the retention
 #   offsite.sh check          exit 0 if the newest backup off-site is recent enough (the service's healthcheck)
 #   offsite.sh list           the backups off-site (restic's snapshots)
+#   offsite.sh verify         restic check of the repository, reading OFFSITE_VERIFY_PERCENT of its data back; `run`
+#                             does it once a day, and `check` reports unhealthy while the last one failed
 #   offsite.sh fetch [NAME]   bring a backup back into BACKUP_DIR (NAME: its folder's name; none: the newest),
 #                             then restore it with restore.sh; prints the folder's name
 #
@@ -20,7 +22,8 @@
 # Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (or RESTIC_PASSWORD_FILE) and the store's own credentials
 # (AWS_ACCESS_KEY_ID, ...: restic's documentation), BACKUP_DIR (/backups), OFFSITE_INTERVAL_SECONDS (3600),
 # BACKUP_INTERVAL_SECONDS (3600, backup.sh's: the healthcheck allows for both), OFFSITE_KEEP_RECENT_HOURS (48),
-# OFFSITE_KEEP_DAYS (30), OFFSITE_KEEP_MONTHS (12).
+# OFFSITE_KEEP_DAYS (30), OFFSITE_KEEP_MONTHS (12), OFFSITE_VERIFY_PERCENT (10), OFFSITE_STATE_DIR (/tmp: when the
+# last verification ran, and why it failed).
 set -eu
 
 : "${RESTIC_REPOSITORY:?RESTIC_REPOSITORY (where the off-site copies go) is required}"
@@ -34,10 +37,12 @@ BACKUP_INTERVAL_SECONDS="${BACKUP_INTERVAL_SECONDS:-3600}"
 OFFSITE_KEEP_RECENT_HOURS="${OFFSITE_KEEP_RECENT_HOURS:-48}"
 OFFSITE_KEEP_DAYS="${OFFSITE_KEEP_DAYS:-30}"
 OFFSITE_KEEP_MONTHS="${OFFSITE_KEEP_MONTHS:-12}"
+OFFSITE_VERIFY_PERCENT="${OFFSITE_VERIFY_PERCENT:-10}"
+OFFSITE_STATE_DIR="${OFFSITE_STATE_DIR:-/tmp}"
 export TZ=UTC  # restic reads --time, and groups days and months, in the local zone: ours are UTC
 
 for knob in OFFSITE_INTERVAL_SECONDS BACKUP_INTERVAL_SECONDS OFFSITE_KEEP_RECENT_HOURS OFFSITE_KEEP_DAYS \
-    OFFSITE_KEEP_MONTHS; do
+    OFFSITE_KEEP_MONTHS OFFSITE_VERIFY_PERCENT; do
   eval "value=\${$knob}"
   case "$value" in
     '' | 0* | *[!0-9]*)
@@ -116,7 +121,34 @@ send_once() {
   fi
 }
 
+# Read a share of the repository's data back and check it all fits together (restic check): a copy that cannot be
+# restored is found before it is needed. The outcome is kept in OFFSITE_STATE_DIR for `check`.
+verify() {
+  if out="$(restic check --read-data-subset "${OFFSITE_VERIFY_PERCENT}%" 2>&1)"; then
+    rm -f "$OFFSITE_STATE_DIR/offsite-verify-failed"
+    date +%s > "$OFFSITE_STATE_DIR/offsite-verified"
+    log "repository verified (${OFFSITE_VERIFY_PERCENT}% of its data read back)"
+    return 0
+  fi
+  printf '%s\n' "$out" | tail -n 5 > "$OFFSITE_STATE_DIR/offsite-verify-failed"
+  date +%s > "$OFFSITE_STATE_DIR/offsite-verified"
+  log "repository verification FAILED: $(tr '\n' ' ' < "$OFFSITE_STATE_DIR/offsite-verify-failed")"
+  return 1
+}
+
+# Once a day, in `run`.
+verify_when_due() {
+  last="$(cat "$OFFSITE_STATE_DIR/offsite-verified" 2>/dev/null || echo 0)"
+  case "$last" in '' | *[!0-9]*) last=0 ;; esac
+  [ $(($(date +%s) - last)) -ge 86400 ] || return 0
+  verify || true  # logged; `check` reports it
+}
+
 check() {
+  if [ -f "$OFFSITE_STATE_DIR/offsite-verify-failed" ]; then
+    echo "offsite: the last verification of the repository failed: $(tr '\n' ' ' < "$OFFSITE_STATE_DIR/offsite-verify-failed")" >&2
+    return 1
+  fi
   if ! listed="$(snapshots --tag "$TAG" 2>&1)"; then
     echo "offsite: cannot read the repository: $listed" >&2
     return 1
@@ -183,16 +215,17 @@ case "${1:-}" in
     trap 'log "stopped"; exit 0' TERM INT
     log "every ${OFFSITE_INTERVAL_SECONDS}s from $BACKUP_DIR to $(repository)"
     while true; do
-      send_once || true  # logged; the healthcheck turns unhealthy when nothing recent gets there
+      send_once && verify_when_due  # logged; the healthcheck turns unhealthy when nothing recent gets there
       sleep "$OFFSITE_INTERVAL_SECONDS" &
       wait $!
     done
     ;;
   check) check ;;
   list) restic --no-lock snapshots --host "$HOST" --tag "$TAG" ;;
+  verify) verify ;;
   fetch) fetch "${2:-}" ;;
   *)
-    echo "usage: offsite.sh run | once | check | list | fetch [NAME]" >&2
+    echo "usage: offsite.sh run | once | check | list | verify | fetch [NAME]" >&2
     exit 2
     ;;
 esac

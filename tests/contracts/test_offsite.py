@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from compose_check import SERVICES, check_compose, environment_of, load_compose
 
+from jeshstack.testing import wait_for
 from tests.contracts.backup_scripts import SCRIPTS, execute, rows, run
 
 PASSWORD = "correct horse battery staple"
@@ -35,19 +36,23 @@ def restic() -> str:
     return found
 
 
+def offsite_env(tmp_path: Path, backups: Path, **env: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "RESTIC_REPOSITORY": str(tmp_path / "repository"),
+            "RESTIC_PASSWORD": PASSWORD, "RESTIC_CACHE_DIR": str(tmp_path / "cache"), "BACKUP_DIR": str(backups),
+            **env}
+
+
 def offsite(tmp_path: Path, backups: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """offsite.sh as the backup-offsite service runs it (POSIX sh, not bash), into a repository in tmp_path."""
-    environment = {"PATH": os.environ["PATH"], "RESTIC_REPOSITORY": str(tmp_path / "repository"),
-                   "RESTIC_PASSWORD": PASSWORD, "RESTIC_CACHE_DIR": str(tmp_path / "cache"),
-                   "BACKUP_DIR": str(backups), **env}
-    return subprocess.run(["sh", str(SCRIPTS / "offsite.sh"), *args], env=environment, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(["sh", str(SCRIPTS / "offsite.sh"), *args], env=offsite_env(tmp_path, backups, **env),
+                          capture_output=True, text=True, timeout=120)
 
 
 def snapshots(restic: str, tmp_path: Path, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "RESTIC_REPOSITORY": str(tmp_path / "repository"),
            "RESTIC_PASSWORD": password, "RESTIC_CACHE_DIR": str(tmp_path / "cache")}
-    return subprocess.run([restic, "snapshots", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([restic, "--no-lock", "snapshots", "--json"], env=env, capture_output=True, text=True,
+                          timeout=60)
 
 
 def sent(restic: str, tmp_path: Path) -> list[str]:
@@ -147,6 +152,44 @@ def test_the_retention_keeps_recent_backups_and_the_newest_of_each_day_and_month
     assert healthy.returncode == 0, healthy.stderr
     assert "the newest backup off-site was made" in healthy.stdout
     assert recent in offsite(tmp_path, backups, "list").stdout
+
+
+def test_a_damaged_repository_is_found_by_the_verification_and_reported_unhealthy(restic, tmp_path):
+    backups = tmp_path / "backups"
+    backup_at(backups, datetime.now(UTC))
+    state = {"OFFSITE_STATE_DIR": str(tmp_path), "OFFSITE_VERIFY_PERCENT": "100"}
+    assert offsite(tmp_path, backups, "once").returncode == 0
+    verified = offsite(tmp_path, backups, "verify", **state)
+    assert verified.returncode == 0 and "repository verified (100% of its data read back)" in verified.stdout
+    assert offsite(tmp_path, backups, "check", **state).returncode == 0
+
+    # A bit flips in the store: the next verification reads it back, fails, and the healthcheck says so.
+    packs = sorted(p for p in (tmp_path / "repository" / "data").rglob("*") if p.is_file())
+    for pack in packs:
+        damaged = bytearray(pack.read_bytes())
+        damaged[len(damaged) // 2] ^= 0xFF
+        pack.write_bytes(bytes(damaged))
+    failed = offsite(tmp_path, backups, "verify", **state)
+    assert failed.returncode == 1 and "repository verification FAILED" in failed.stdout
+    sick = offsite(tmp_path, backups, "check", **state)
+    assert sick.returncode == 1 and "the last verification of the repository failed" in sick.stderr
+
+
+def test_the_service_sends_each_round_and_verifies_once_a_day(restic, tmp_path):
+    backups = tmp_path / "backups"
+    backup_at(backups, datetime.now(UTC))
+    service = subprocess.Popen(
+        ["sh", str(SCRIPTS / "offsite.sh"), "run"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=offsite_env(tmp_path, backups, OFFSITE_INTERVAL_SECONDS="1", OFFSITE_STATE_DIR=str(tmp_path)))
+    try:
+        wait_for(lambda: (tmp_path / "offsite-verified").exists(), timeout=60, what="the first verification")
+        backup_at(backups, datetime.now(UTC) + timedelta(seconds=2))  # a newer backup, sent on a later round
+        wait_for(lambda: len(sent(restic, tmp_path)) == 2, timeout=60, what="the newer backup sent")
+    finally:
+        service.terminate()
+        out = service.communicate(timeout=30)[0]
+    assert service.returncode == 0 and "stopped" in out
+    assert out.count("sent off-site") == 2 and out.count("repository verified") == 1, out
 
 
 def test_bad_settings_are_refused_before_anything_is_sent(restic, tmp_path):
