@@ -198,3 +198,49 @@ def test_messages_not_sent_yet_are_cancelled_not_sent(start_notifications):
     erase(n, 7, "2031-04-01T09:00:00+00:00")
     assert {(r["status"], r["last_error"]) for r in n.rows(user_id=7) if r["sent_at"] is None} == {
         ("failed", ERASED_CANCELLED)}
+
+
+def test_a_message_claimed_before_its_customer_was_erased_does_not_go(db):
+    """The erasure race: the sender claimed a round of messages, and while it sent the first, the second one's
+    customer was erased. The second is looked at again just before it goes, and does not."""
+    from sqlalchemy import text as sql
+
+    from jeshkit.db import make_session_factory
+    from notifications.channels import Outgoing
+    from notifications.delivery import Retry, send_due
+    from notifications.erasure import erase_customer
+
+    with db.begin() as conn:
+        conn.execute(sql("TRUNCATE notifications"))
+        for user_id, to in ((1, "254700000001"), (2, "254700000002")):
+            conn.execute(sql(
+                "INSERT INTO recipients (user_id, phone, name, email) VALUES (:u, :to, 'Wanjiku', :email) "
+                "ON CONFLICT (user_id) DO NOTHING"), {"u": user_id, "to": to, "email": f"u{user_id}@example.co.ke"})
+            conn.execute(sql(
+                "INSERT INTO notifications (source_key, user_id, channel, \"to\", template, language, body, "
+                "next_attempt_at) VALUES (:key, :u, 'sms', :to, 'welcome', 'en', :body, now() - interval '1 minute')"),
+                {"key": f"race-{user_id}", "u": user_id, "to": to, "body": f"Hello {user_id}"})
+    factory = make_session_factory(db)
+    sent: list[str] = []
+
+    class ErasingWhileSending:
+        name = "sms"
+
+        def send(self, message: Outgoing) -> str:
+            sent.append(message.to)
+            if message.to == "254700000001":  # the first of the round: meanwhile, customer 2 is erased
+                with factory() as session:
+                    erase_customer(session=session, user_id=2, erased_at=datetime.now(UTC))
+                    session.commit()
+            return f"id-{len(sent)}"
+
+        def close(self) -> None:
+            pass
+
+    claimed = send_due(factory, channels={"sms": ErasingWhileSending()},
+                       retry=Retry(max_attempts=3, base_seconds=1, max_seconds=5, lease_seconds=60), batch_size=10)
+
+    assert claimed == 2 and sent == ["254700000001"]
+    with db.connect() as conn:
+        rows = dict(conn.execute(sql("SELECT user_id, status FROM notifications WHERE source_key LIKE 'race-%'")).all())
+    assert rows == {1: "sent", 2: "failed"}  # 2: cancelled by the erasure, never sent

@@ -2,9 +2,11 @@
 
 The sender claims due queued messages with FOR UPDATE SKIP LOCKED, leasing them (next_attempt_at moves past
 the lease) in one statement, sends each with no transaction open, and records its outcome as soon as it is known
-(one statement per message: a crash between a send and its record can repeat that one message, no more). A transient
-failure is retried with exponential backoff from the database; after NOTIFY_MAX_ATTEMPTS, or on a permanent
-failure, the message is `failed`. A process that dies mid-send leaves its claim to expire and be taken again.
+(one statement per message: a crash between a send and its record can repeat that one message, no more). Just before
+each send it looks again that the message is still queued: one settled meanwhile (its customer erased during the
+round) does not go. A transient failure is retried with exponential backoff from the database; after
+NOTIFY_MAX_ATTEMPTS, or on a permanent failure, the message is `failed`. A process that dies mid-send leaves its
+claim to expire and be taken again.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ _RETRY = text(
 
 
 _ANY_DUE = text("SELECT 1 FROM scheduled_notices WHERE due_at <= now() LIMIT 1")
+# Claimed at the round's start, a message may have been settled since (its customer erased: cancelled, its address
+# and text gone): looked at again just before it goes.
+_STILL_QUEUED = text("SELECT 1 FROM notifications WHERE id = :id AND status = 'queued'")
 
 
 def _claim(connection: Connection, *, limit: int, lease_seconds: float) -> list[Claimed]:
@@ -107,6 +112,10 @@ def send_due(session_factory: sessionmaker[Session], *, channels: Mapping[str, C
 
 
 def _send(connection: Connection, channel: Channel, message: Claimed, retry: Retry) -> None:
+    if connection.execute(_STILL_QUEUED, {"id": message.id}).first() is None:
+        log.info("%s message %s was settled meanwhile: not sent", message.channel, message.id,
+                 extra={"notification_id": message.id})
+        return
     outgoing = Outgoing(to=message.to, subject=message.subject, body=message.body,
                         html=as_html(message.body) if message.channel == "email" else None)
     try:
