@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
 from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, assert_no_sideways_scroll, logs_in, register_customer
+from tests.e2e.test_paybill import without_external_validation
 
 PAYBILL = "174379"  # the stack's PAYBILL (the sandbox shortcode)
 PAYER = "254708374149"
@@ -38,21 +39,6 @@ def _pay(simulator: str, account: str, amount: int, payer: str = PAYER) -> str:
 def _paybill_status(admin: Any, receipt: str) -> str | None:
     rows = admin.client.get("/api/payments/paybill/payments").json()["data"]
     return next((str(p["status"]) for p in rows if p["receipt"] == receipt), None)
-
-
-def _without_external_validation(simulator: str) -> None:
-    """M-PESA as Safaricom has a paybill unless asked otherwise: no validation request, every payment completes (so
-    a mistyped account number is money payments must hold). Payments' validation URL is replaced, in the simulator
-    only, by one that cannot answer, with ResponseType Completed; the operator's registration puts it back."""
-    registration = next(r for r in httpx.get(f"{simulator}/simulator/c2b", timeout=30).json()["registrations"]
-                        if r["ShortCode"] == PAYBILL)
-    token = httpx.get(f"{simulator}/oauth/v1/generate", params={"grant_type": "client_credentials"},
-                      auth=("browser-test-paybill", "not-payments"), timeout=30).json()["access_token"]
-    r = httpx.post(f"{simulator}/mpesa/c2b/v2/registerurl", timeout=30, headers={"Authorization": f"Bearer {token}"},
-                   json={"ShortCode": PAYBILL, "ResponseType": "Completed",
-                         "ConfirmationURL": registration["ConfirmationURL"],
-                         "ValidationURL": f"{simulator}/healthz"})  # a POST there is refused: no usable answer
-    assert r.status_code == 200, r.text
 
 
 def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_mistyped_money(
@@ -113,7 +99,7 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     second_id = int(r.json()["data"]["id"])
     assert r.json()["data"]["total_price"] == PRICE
     try:
-        _without_external_validation(simulator)
+        without_external_validation(simulator, PAYBILL)
         mistyped = _pay(simulator, "JESH 9x", PRICE)
         wait_for(lambda: _paybill_status(admin_api, mistyped) == "unmatched", timeout=30, what="the unmatched money")
     finally:

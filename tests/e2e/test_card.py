@@ -41,13 +41,13 @@ def order(stack: Any, tracking_id: str) -> dict[str, Any]:
     return dict(httpx.get(f"{stack.pesapal_url}/simulator/orders/{tracking_id}", timeout=10).json())
 
 
-def sms(customer: Api, template: str, mentioning: str) -> str:
+def sms(customer: Api, template: str, mentioning: str, timeout: float = 10) -> str:
     """The customer's SMS of that template that mentions this (a booking's #id, an invoice's number)."""
     def found() -> str | None:
         rows = notifications(customer, template=template, channel="sms")
         return next((r["body"] for r in rows if mentioning in r["body"]), None)
 
-    return wait_for(found, what=f"the {template} SMS mentioning {mentioning}")
+    return wait_for(found, timeout=timeout, what=f"the {template} SMS mentioning {mentioning}")
 
 
 def sim_stats(stack: Any) -> dict[str, int]:

@@ -146,3 +146,14 @@ def test_production_refuses_missing_or_development_secrets():
             Settings(support_phone=bad)
     with pytest.raises(ValueError, match="NOTIFY_QUIET_HOURS"):
         Settings(notify_quiet_hours="9pm-8am")
+
+
+def test_every_template_can_be_listed_and_filtered_by() -> None:
+    """The API's Template (the listing's field and filter) names exactly the templates there are: a message of a
+    template it lacks could not be listed (the answer would not validate) nor asked for."""
+    from typing import get_args
+
+    from notifications.schemas import Template
+    from notifications.texts import TEMPLATES
+
+    assert sorted(get_args(Template)) == sorted(TEMPLATES)

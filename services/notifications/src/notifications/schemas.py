@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool
 Channel = Literal["sms", "email"]
 Status = Literal["queued", "sent", "delivered", "failed"]
 Language = Literal["en", "sw"]
+# Every template of notifications.texts (a test keeps the two the same): a message of any of them can be listed.
 Template = Literal[
     "welcome", "booking_confirmed", "payment_failed", "hold_expiring", "booking_cancelled", "invoice_issued",
     "payment_reminder", "invoice_overdue", "payment_received", "access_suspended", "access_restored", "refund_paid",
-    "transport_scheduled", "transport_completed", "password_reset", "password_changed", "account_invite",
-    "account_closed", "account_reopened", "role_changed", "erasure_requested",
+    "payment_unmatched", "payment_wrong_amount", "transport_scheduled", "transport_completed", "password_reset",
+    "password_changed", "account_invite", "account_closed", "account_reopened", "role_changed", "erasure_requested",
 ]
 # Ids are PostgreSQL bigints; a larger number can only be an unknown id.
 MAX_ID = 2**63 - 1
