@@ -14,7 +14,7 @@ from jeshkit.db import SessionDep
 from jeshkit.errors import NotFound
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import CurrentUser
-from notifications import service
+from notifications import actions
 from notifications.links import without_secret_links
 from notifications.models import Notification, Recipient
 from notifications.schemas import (
@@ -57,22 +57,22 @@ def list_notifications(
 ) -> Envelope[list[NotificationOut]]:
     """Newest first. A customer sees their own messages; an admin sees everyone's and may filter by `user_id`.
     A password reset link is never shown (not even to its owner): only the email has it."""
-    filters = service.ListFilters(template=template, channel=channel, status=status, user_id=user_id, limit=limit)
+    filters = actions.ListFilters(template=template, channel=channel, status=status, user_id=user_id, limit=limit)
     texts: Texts = request.app.state.texts
-    return Envelope(data=[_out(row, texts) for row in service.list_notifications(session=session, user=user,
+    return Envelope(data=[_out(row, texts) for row in actions.list_notifications(session=session, user=user,
                                                                                   filters=filters)])
 
 
 @router.get("/preferences", response_model=Envelope[PreferencesOut], summary="The caller's language and opt-outs")
 def get_preferences(user: CurrentUser, session: SessionDep) -> Envelope[PreferencesOut]:
-    return Envelope(data=_preferences(service.get_preferences(session=session, user=user)))
+    return Envelope(data=_preferences(actions.get_preferences(session=session, user=user)))
 
 
 @router.put("/preferences", response_model=Envelope[PreferencesOut], summary="Set the caller's language and opt-outs")
 def set_preferences(body: PreferencesIn, user: CurrentUser, session: SessionDep) -> Envelope[PreferencesOut]:
     """`sms:false` / `email:false` stop reminders on that channel (those still waiting are withdrawn); receipts
     and security messages always go."""
-    row = service.set_preferences(session=session, user=user, language=body.language, sms=body.sms,
+    row = actions.set_preferences(session=session, user=user, language=body.language, sms=body.sms,
                                   email=body.email)
     return Envelope(data=_preferences(row))
 
@@ -107,7 +107,7 @@ async def sms_delivery_report(
     form = _report_fields((await request.body())[:10_000], request.headers.get("content-type", ""))
     provider_id, status = form.get("id", "").strip(), form.get("status", "").strip()
     if provider_id and status:
-        await run_in_threadpool(service.record_delivery_report, session=session, provider_id=provider_id,
+        await run_in_threadpool(actions.record_delivery_report, session=session, provider_id=provider_id,
                                 status=status)
     return Envelope(data=Acknowledged())
 
