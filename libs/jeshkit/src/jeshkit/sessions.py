@@ -21,11 +21,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-import nats.errors
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-
 from jeshkit.events import EventDataError, SessionsEnded
 from jeshkit.outbox import Event, subject_for
+from jeshkit.stream_read import stream_messages
 
 log = logging.getLogger("jeshkit.sessions")
 
@@ -73,21 +71,8 @@ class SessionsFollower:
     async def catch_up(self) -> None:
         """Apply every SessionsEnded the stream holds (a failure is logged: the next reconnect tries again)."""
         try:
-            sub = await self._js.pull_subscribe(self._subject, config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60, mem_storage=True,
-            ))
-            try:
-                while True:
-                    try:
-                        messages = await sub.fetch(256, timeout=1)
-                    except nats.errors.TimeoutError:
-                        return  # nothing (more) to read
-                    for msg in messages:
-                        apply_message(msg.data, self._ended)
-                    if messages[-1].metadata.num_pending == 0:
-                        return
-            finally:
-                await sub.unsubscribe()
+            async for msg in stream_messages(self._js, self._subject):
+                apply_message(msg.data, self._ended)
         except Exception as exc:  # noqa: BLE001 - NATS away or the stream not there yet: the live subscription stays
             log.warning("catching up on ended sessions failed: %s", exc)
 

@@ -2,26 +2,21 @@
 tables (jeshkit.erasure): the stream otherwise keeps each event for EVENTS_MAX_AGE_SECONDS.
 
 `erase_from_stream` reads every message the stream holds on the subjects of the personal event types (the models
-marked `personal`: names, contact details, a secret sent to the person) with a short-lived consumer of its own, and
-deletes each one about the person (`data.user_id`). JetStream's delete overwrites the stored message with random
-data (no `no_erase`), so it cannot be read back from the server's files either. A durable consumer that had not been
-handed a deleted message yet skips it: the person is erased, nothing is lost that is still needed. Auth runs it
-after each erasure (auth.stream_erasure), with no database transaction open.
+marked `personal`: names, contact details, a secret sent to the person; jeshkit.stream_read) and deletes each one
+about the person (`data.user_id`). JetStream's delete overwrites the stored message with random data (no
+`no_erase`), so it cannot be read back from the server's files either. A durable consumer that had not been handed a
+deleted message yet skips it: the person is erased, nothing is lost that is still needed. Auth runs it after each
+erasure (auth.stream_erasure), with no database transaction open.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
-
-import nats.errors
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from jeshkit.erasure import personal_event_types
 from jeshkit.outbox import subject_for
-
-log = logging.getLogger("jeshkit.stream_erasure")
+from jeshkit.stream_read import stream_messages
 
 
 def _about(payload: bytes, user_id: int) -> bool:
@@ -37,21 +32,8 @@ async def erase_from_stream(js: Any, *, stream: str, prefix: str, user_id: int) 
     NATS cannot answer (the caller tries again later: deleting twice is harmless)."""
     erased = 0
     for event_type in personal_event_types():
-        sub = await js.pull_subscribe(subject_for(prefix, event_type), stream=stream, config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60, mem_storage=True,
-        ))
-        try:
-            pending = (await sub.consumer_info()).num_pending
-            while pending:
-                try:
-                    messages = await sub.fetch(min(pending, 256), timeout=1)
-                except nats.errors.TimeoutError:
-                    break  # nothing (more) on this subject
-                for msg in messages:
-                    if _about(msg.data, user_id):
-                        await js.delete_msg(stream, msg.metadata.sequence.stream)
-                        erased += 1
-                pending = messages[-1].metadata.num_pending
-        finally:
-            await sub.unsubscribe()
+        async for msg in stream_messages(js, subject_for(prefix, event_type), stream=stream):
+            if _about(msg.data, user_id):
+                await js.delete_msg(stream, msg.metadata.sequence.stream)
+                erased += 1
     return erased
