@@ -189,7 +189,8 @@ def cmd_test(pytest_args: list[str]) -> int:
         return _pytest(pytest_args)
     workers = os.environ.get("JESH_TEST_WORKERS", "2")
     code = 0
-    for extra, folders in ((["-n", workers], PARALLEL), ([], SERIAL)):
+    # --durations: the slowest tests of each phase are printed, so a run that creeps towards its time limit says why.
+    for extra, folders in ((["-n", workers, "--durations=15"], PARALLEL), (["--durations=15"], SERIAL)):
         targets = [d for d in folders if (REPO / d).is_dir()]
         if targets:
             code = _pytest([*extra, *targets]) or code  # both run: one report of everything

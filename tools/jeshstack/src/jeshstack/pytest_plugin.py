@@ -204,6 +204,7 @@ def jesh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 "NOTIFY_QUIET_HOURS": "",  # the tests must not depend on the hour they run at
                 "NOTIFY_RETRY_BASE_SECONDS": "1",
                 "NOTIFY_RETRY_MAX_SECONDS": "4",
+                "STREAM_ERASURE_INTERVAL_SECONDS": "3",  # an erasure reaches the stream within a test's wait
             },
         )
     )
