@@ -264,3 +264,63 @@ def test_the_drawer_holds_its_float_less_what_was_banked_from_one_day_to_the_nex
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
     assert r.status_code == 200 and r.json()["data"]["status"] == "paid", r.text
     assert stack.admin_get(client, "/api/payments/cash")["closing"] == 0
+
+
+def reverse(stack: Any, client: httpx.Client, movement_id: Any, reason: Any = "typed 50,000 for 5,000",
+            user: int = ADMIN, role: str = "admin") -> httpx.Response:
+    return client.post(f"/api/payments/cash/movements/{movement_id}/reversal", json={"reason": reason},
+                       headers=stack.keys.headers(user, role))
+
+
+def test_a_movement_recorded_by_mistake_is_reversed_once_and_the_drawer_holds_what_it_did_before(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    client = stack.start(billing_url=billing["url"])
+    stack.booking(booking_id, OWNER, total_price=4500)
+    assert take(stack, client, f"JESH-{booking_id}", 4500).status_code == 201
+    wrong = move(stack, client, {"kind": "banked", "amount": 4000, "reference": "slip 11"}).json()["data"]
+    float_in = move(stack, client, {"kind": "float", "amount": 2000}).json()["data"]
+    assert stack.admin_get(client, "/api/payments/cash")["closing"] == 2500
+
+    # Refused, and nothing changed: a customer, no reason, a blank one, no such movement, an id out of range.
+    assert reverse(stack, client, wrong["id"], user=OWNER, role="user").status_code == 403
+    for reason in (None, "  ", "x" * 201, 12):
+        r = reverse(stack, client, wrong["id"], reason)
+        assert r.status_code == 400 and r.json()["success"] is False, (reason, r.text)
+    r = reverse(stack, client, 999_999)
+    assert r.status_code == 404 and r.json()["message"] == "Cash movement not found", r.text
+    for movement_id in ("abc", 0, 2**63):  # a malformed id is an unknown one
+        assert reverse(stack, client, movement_id).status_code == 404, movement_id
+    assert stack.admin_get(client, "/api/payments/cash")["closing"] == 2500
+
+    r = reverse(stack, client, wrong["id"], " typed 4,000 for 400 ")
+    assert r.status_code == 201, r.text
+    reversal = r.json()["data"]
+    assert (reversal["kind"], reversal["amount"], reversal["reverses"], reversal["note"], reversal["reversed_by"]) == (
+        "banked", -4000, wrong["id"], "typed 4,000 for 400", None)
+    # A retry answers the same reversal, whatever its reason: the banking is undone once.
+    again = reverse(stack, client, wrong["id"], "sent twice")
+    assert again.status_code == 200 and again.json()["data"] == reversal, again.text
+    r = reverse(stack, client, reversal["id"])
+    assert r.status_code == 409 and r.json()["message"] == "A reversal cannot be reversed: record the movement again"
+
+    book = stack.admin_get(client, "/api/payments/cash")
+    assert [(m["id"], m["amount"], m["reverses"], m["reversed_by"]) for m in book["movements"]] == [
+        (reversal["id"], -4000, wrong["id"], None), (float_in["id"], 2000, None, None),
+        (wrong["id"], 4000, None, reversal["id"])]
+    assert (book["banked_total"], book["float_total"], book["closing"]) == (0, 2000, 6500)
+    # The banking that really happened, recorded again.
+    assert move(stack, client, {"kind": "banked", "amount": 400, "reference": "slip 11"}).status_code == 201
+    assert stack.admin_get(client, "/api/payments/cash")["closing"] == 6100
+
+    # A float reversed takes its cash back out of the drawer: never more than the drawer holds.
+    assert move(stack, client, {"kind": "banked", "amount": 5000}).status_code == 201
+    r = reverse(stack, client, float_in["id"], "no float came")
+    assert r.status_code == 409, r.text
+    assert r.json()["message"] == "Cannot take back more than the drawer should hold (KES 1,100)"
+    assert move(stack, client, {"kind": "float", "amount": 900}).status_code == 201
+    assert reverse(stack, client, float_in["id"], "no float came").status_code == 201
+    assert stack.admin_get(client, "/api/payments/cash")["closing"] == 0
+    audit = [(e["action"], e["target"]) for e in stack.admin_get(client, "/api/payments/admin/audit")]
+    assert audit.count(("cash.reversed", f"cash-movement:{wrong['id']}")) == 1
+    assert ("cash.reversed", f"cash-movement:{float_in['id']}") in audit

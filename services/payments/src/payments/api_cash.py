@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from jeshkit.clock import nairobi_today
 from jeshkit.db import SessionDep
@@ -20,6 +21,7 @@ from payments.schemas import (
     CashIn,
     CashMovementIn,
     CashMovementView,
+    CashReversalIn,
     PaymentRecord,
 )
 from payments.service import cash, drawer, payment_record
@@ -89,3 +91,19 @@ def move_cash(
     if not created:
         response.status_code = 200
     return Envelope(data=CashMovementView(**moved))
+
+
+@cash_router.post("/cash/movements/{movement_id}/reversal", response_model=Envelope[CashMovementView],
+                  status_code=201, responses=ERROR_RESPONSES,
+                  summary="Reverse a cash movement recorded by mistake (admin)")
+def reverse_cash_movement(movement_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: CashReversalIn,
+                          admin: AdminUser, session: SessionDep, response: Response) -> Envelope[CashMovementView]:
+    """A banking or float recorded by mistake is never edited nor deleted: its reversal, a movement of the same kind
+    and the opposite amount with the `reason` as its note, cancels it from now on (it shows in today's cash book, the
+    first keeps `reversed_by`). Then record the right movement. Reversing a float takes it back out of the drawer: 409
+    when the drawer should hold less. Audited (`cash.reversed`). 201 when reversed; 200 with the same reversal when the
+    movement was reversed already (a retry); 404 for no such movement; 409 for a reversal."""
+    reversal, created = drawer.reverse(session=session, movement_id=movement_id, reason=body.reason, admin=admin)
+    if not created:
+        response.status_code = 200
+    return Envelope(data=CashMovementView(**reversal))

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Identity, Index, Integer, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -249,17 +261,23 @@ class CashCount(Base):
 
 class CashMovement(Base):
     """Cash moved out of the drawer to the bank (`banked`) or into it from elsewhere (`float`): with the cash taken and
-    handed back at the desk, what the drawer should hold."""
+    handed back at the desk, what the drawer should hold.
+
+    A movement recorded by mistake is never edited nor deleted: its reversal (`reverses` its id, the same kind, the
+    opposite amount, the reason in `note`) cancels it from the moment it is recorded, at most once."""
 
     __tablename__ = "cash_movements"
     __table_args__ = (CheckConstraint("kind IN ('banked', 'float')", name="kind_known"),
-                      CheckConstraint("amount > 0", name="amount_positive"),
+                      CheckConstraint("(reverses IS NULL AND amount > 0) OR (reverses IS NOT NULL AND amount < 0)",
+                                      name="amount_signed"),
                       Index("ix_cash_movements_moved_at", "moved_at"),
-                      Index("uq_cash_movements_idempotency_key", "idempotency_key", unique=True))
+                      Index("uq_cash_movements_idempotency_key", "idempotency_key", unique=True),
+                      Index("uq_cash_movements_reverses", "reverses", unique=True))
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(Text, nullable=False)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # KES
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # KES; below 0 in a reversal
+    reverses: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cash_movements.id"))
     reference: Mapped[str | None] = mapped_column(Text)  # the bank's deposit slip, say
     note: Mapped[str | None] = mapped_column(Text)
     moved_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the operator's user id

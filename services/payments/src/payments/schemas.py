@@ -394,15 +394,30 @@ class CashMovementIn(BaseModel):
 
 
 class CashMovementView(BaseModel):
-    """Cash banked out of the drawer or float put into it."""
+    """Cash banked out of the drawer or float put into it, or the reversal of one recorded by mistake."""
 
     id: int
     kind: Literal["banked", "float"]
-    amount: int
+    amount: int = Field(description="whole Kenya shillings; below 0 in a reversal (the movement it reverses, undone)")
     reference: str | None
-    note: str | None
+    note: str | None = Field(description="in a reversal, its reason")
     moved_by: int = Field(description="the operator's user id")
     moved_at: datetime
+    reverses: int | None = Field(description="a reversal: the id of the movement it cancels")
+    reversed_by: int | None = Field(description="the id of this movement's reversal, once reversed")
+
+
+class CashReversalIn(BaseModel):
+    """POST /api/payments/cash/movements/{movement_id}/reversal (admin): why the movement is undone."""
+
+    reason: str = Field(min_length=3, max_length=200, description="e.g. 'typed 50,000 for 5,000'")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_blank(cls, reason: str) -> str:
+        if len(reason := reason.strip()) < 3:
+            raise ValueError("a reversal needs its reason")
+        return reason
 
 
 class CashBook(BaseModel):
@@ -415,9 +430,10 @@ class CashBook(BaseModel):
     paid_back: list[CashPaidBack]
     paid_back_total: int
     net: int = Field(description="received_total - paid_back_total: the day's takings")
-    movements: list[CashMovementView] = Field(description="cash banked and float put in that day, newest first")
-    banked_total: int
-    float_total: int
+    movements: list[CashMovementView] = Field(description="cash banked and float put in that day, and the reversals "
+                                                           "recorded that day, newest first")
+    banked_total: int = Field(description="the day's banked movements, less the reversals of banked movements")
+    float_total: int = Field(description="the day's float movements, less the reversals of float movements")
     closing: int = Field(description="opening + net - banked_total + float_total: what the drawer should hold at the "
                                      "day's close (today: now)")
     counts: list[CashCountView] = Field(description="the drawer counted that day, newest first (the newest is the "

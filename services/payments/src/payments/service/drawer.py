@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit import audit
 from jeshkit.clock import NAIROBI, nairobi_today
-from jeshkit.errors import BadRequest, Conflict
+from jeshkit.errors import BadRequest, Conflict, NotFound
 from jeshkit.security import Principal
 from payments.models import CashCount, CashMovement, Payment, Refund
 from payments.service.cash import DESK
@@ -56,13 +56,13 @@ def cash_book(*, session: Session, day: date) -> dict[str, Any]:
         .order_by(CashMovement.id.desc())
     ).all()
     counts = session.scalars(select(CashCount).where(CashCount.day == day).order_by(CashCount.id.desc())).all()
+    reversed_by = _reversals(session, [m.id for m in movements])
     opening = balance(session, start)
-    session.rollback()
     received_total = sum(p.amount for p in received)
     paid_back_total = sum(r.amount for r in paid_back)
     banked_total = sum(m.amount for m in movements if m.kind == "banked")
     float_total = sum(m.amount for m in movements if m.kind == "float")
-    return {
+    book = {
         "day": day,
         "opening": opening,
         "received": [
@@ -79,12 +79,14 @@ def cash_book(*, session: Session, day: date) -> dict[str, Any]:
         ],
         "paid_back_total": paid_back_total,
         "net": received_total - paid_back_total,
-        "movements": [movement_view(m) for m in movements],
+        "movements": [movement_view(m, reversed_by.get(m.id)) for m in movements],
         "banked_total": banked_total,
         "float_total": float_total,
         "closing": opening + received_total - paid_back_total - banked_total + float_total,
         "counts": [count_view(c) for c in counts],
     }
+    session.rollback()  # after the views: a rollback expires what was loaded, and each row would be read again
+    return book
 
 
 def check_drawer_holds(session: Session, amount: int, act: str) -> None:
@@ -111,17 +113,48 @@ def move(*, session: Session, kind: MovementKind, amount: int, reference: str | 
         session.rollback()
         if (done.kind, done.amount) != (kind, amount):
             raise Conflict("That Idempotency-Key was used for another cash movement")
-        return movement_view(done), False
+        return movement_view(done, _reversals(session, [done.id]).get(done.id)), False
     if kind == "banked":
         _refuse_more_than_held(session, amount, "bank")  # under the lock taken above
     movement = CashMovement(kind=kind, amount=amount, reference=reference, note=note, moved_by=admin.id,
                             moved_at=datetime.now(UTC), idempotency_key=key)
     session.add(movement)
     session.flush()
-    view = movement_view(movement)
+    view = movement_view(movement, reversed_by=None)
     audit.record(session, admin, f"cash.{kind}", f"cash-movement:{movement.id}",
                  {"amount": amount, "reference": reference, "note": note})
     session.commit()
+    return view, True
+
+
+def reverse(*, session: Session, movement_id: int, reason: str, admin: Principal) -> tuple[dict[str, Any], bool]:
+    """A movement recorded by mistake, cancelled from now on by its reversal: the same kind, the opposite amount, the
+    reason as its note, audited (`cash.reversed`). Reversing a float takes it back out of the drawer, so never more
+    than the drawer holds (409). (The reversal, whether it was recorded now): a movement already reversed answers its
+    one reversal. 404 for no such movement, 409 for a reversal (record the movement again instead)."""
+    session.execute(_DRAWER_LOCK)  # one movement at a time: a reversal sent twice at once waits here, then is a replay
+    original = session.get(CashMovement, movement_id)
+    if original is None:
+        session.rollback()
+        raise NotFound("Cash movement not found")
+    if original.reverses is not None:
+        session.rollback()
+        raise Conflict("A reversal cannot be reversed: record the movement again")
+    if done := session.scalars(select(CashMovement).where(CashMovement.reverses == movement_id)).first():
+        view = movement_view(done, reversed_by=None)
+        session.rollback()
+        return view, False
+    if original.kind == "float":
+        _refuse_more_than_held(session, original.amount, "take back")
+    reversal = CashMovement(kind=original.kind, amount=-original.amount, reverses=original.id, note=reason,
+                            moved_by=admin.id, moved_at=datetime.now(UTC))
+    session.add(reversal)
+    session.flush()
+    view = movement_view(reversal, reversed_by=None)
+    audit.record(session, admin, "cash.reversed", f"cash-movement:{original.id}",
+                 {"reversal_id": reversal.id, "kind": original.kind, "amount": original.amount, "reason": reason})
+    session.commit()
+    log.info("cash movement %s (%s, KES %s) reversed by %s", original.id, original.kind, original.amount, reversal.id)
     return view, True
 
 
@@ -154,6 +187,15 @@ def count_view(count: CashCount) -> dict[str, Any]:
             "counted_at": count.counted_at}
 
 
-def movement_view(movement: CashMovement) -> dict[str, Any]:
+def movement_view(movement: CashMovement, reversed_by: int | None) -> dict[str, Any]:
     return {"id": movement.id, "kind": movement.kind, "amount": movement.amount, "reference": movement.reference,
-            "note": movement.note, "moved_by": movement.moved_by, "moved_at": movement.moved_at}
+            "note": movement.note, "moved_by": movement.moved_by, "moved_at": movement.moved_at,
+            "reverses": movement.reverses, "reversed_by": reversed_by}
+
+
+def _reversals(session: Session, ids: list[int]) -> dict[int, int]:
+    """{movement id: the id of its reversal} for those of `ids` that were reversed."""
+    if not ids:
+        return {}
+    rows = session.execute(select(CashMovement.reverses, CashMovement.id).where(CashMovement.reverses.in_(ids)))
+    return {reversed_id: reversal_id for reversed_id, reversal_id in rows if reversed_id is not None}
