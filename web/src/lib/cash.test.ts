@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  answerLost, cashEntry, cashSubmission, drawerChange, freshKey, movementEntry, paidAccount, parseCashAmount,
-  parseCountedAmount, parseMovementAmount, readCount, signedKES,
+  answerLost, cashEntry, cashSubmission, drawerChange, freshKey, movementEntry, movementStanding, paidAccount,
+  parseCashAmount, parseCountedAmount, parseMovementAmount, readCount, reversalReason, signedKES,
 } from "./cash";
 
 describe("parseCashAmount", () => {
@@ -143,5 +143,46 @@ describe("drawerChange and signedKES", () => {
   });
   it("gives nothing no sign", () => {
     expect(signedKES(0)).toBe("KES 0");
+  });
+  it("puts a banking's cash back into the drawer when it is reversed (its amount below 0)", () => {
+    expect(drawerChange("banked", -4000)).toBe(4000);
+    expect(signedKES(drawerChange("banked", -4000))).toBe("+KES 4,000");
+  });
+  it("takes a float back out of the drawer when it is reversed", () => {
+    expect(drawerChange("float", -2000)).toBe(-2000);
+    expect(signedKES(drawerChange("float", -2000))).toBe("-KES 2,000");
+  });
+  it("makes a movement and its reversal change nothing, day totals net of reversals included", () => {
+    for (const kind of ["banked", "float"] as const) {
+      expect(drawerChange(kind, 1500) + drawerChange(kind, -1500), kind).toBe(0);
+      expect(Object.is(drawerChange(kind, 0), 0), kind).toBe(true); // not -0
+      expect(signedKES(drawerChange(kind, 0)), kind).toBe("KES 0");
+    }
+    // Banked 5,000 today, less the reversal of a banking of 8,000 made yesterday: 3,000 came back.
+    expect(signedKES(drawerChange("banked", 5000 - 8000))).toBe("+KES 3,000");
+  });
+});
+
+describe("reversalReason", () => {
+  it("is the reason trimmed, 3 to 200 characters", () => {
+    expect(reversalReason(" typed 50,000 for 5,000 ")).toBe("typed 50,000 for 5,000");
+    expect(reversalReason("abc")).toBe("abc");
+    expect(reversalReason("x".repeat(200))).toBe("x".repeat(200));
+    expect(reversalReason(`  ${"x".repeat(200)}  `)).toBe("x".repeat(200));
+  });
+  it("refuses none, a blank one, less than 3 characters once trimmed and more than 200", () => {
+    for (const typed of ["", "   ", "ab", " ab ", "x".repeat(201)]) expect(reversalReason(typed), typed).toBeNull();
+  });
+});
+
+describe("movementStanding", () => {
+  it("reads a reversal, what it reverses", () => {
+    expect(movementStanding({ reverses: 12, reversed_by: null })).toEqual({ is: "reversal", of: 12 });
+  });
+  it("reads a movement reversed, by which", () => {
+    expect(movementStanding({ reverses: null, reversed_by: 14 })).toEqual({ is: "reversed", by: 14 });
+  });
+  it("leaves any other standing, to be reversed if it was a mistake", () => {
+    expect(movementStanding({ reverses: null, reversed_by: null })).toEqual({ is: "standing" });
   });
 });

@@ -117,12 +117,40 @@ export function movementEntry(kind: MovementKind, amount: number, reference: str
   return { kind, amount, reference: reference.trim() || null, note: note.trim() || null };
 }
 
-/** What a movement does to the drawer: banking takes cash out of it, float puts cash in. */
+/** What a movement does to the drawer: banking takes cash out of it, float puts cash in. A reversal's amount is below
+ *  0 (the movement it undoes, the other way), so a banking reversed puts the cash back and a float reversed takes it
+ *  out again; the day's totals, net of reversals, read the same way. Nothing is 0, never -0. */
 export function drawerChange(kind: MovementKind, amount: number): number {
-  return kind === "banked" ? -amount : amount;
+  const change = kind === "banked" ? -amount : amount;
+  return change === 0 ? 0 : change;
 }
 
 /** A change to the drawer with its sign, "+KES 2,000" or "-KES 5,000" (nothing is "KES 0"). */
 export function signedKES(change: number): string {
   return change > 0 ? `+${formatKES(change)}` : formatKES(change);
+}
+
+// A movement recorded by mistake is never edited (POST /api/payments/cash/movements/{id}/reversal {reason}): its
+// reversal, the same kind and the opposite amount with the reason as its note, undoes it in today's book.
+
+export const REASON_MIN = 3;
+export const REASON_MAX = 200;
+
+/** The reason as sent: trimmed, 3 to 200 characters; null for anything shorter (blank) or longer. */
+export function reversalReason(typed: string): string | null {
+  const reason = typed.trim();
+  return reason.length >= REASON_MIN && reason.length <= REASON_MAX ? reason : null;
+}
+
+/** Where a movement of the book stands: a reversal (of `reverses`), reversed (by `reversed_by`), or neither, which
+ *  the operator may reverse. */
+export type MovementStanding =
+  | { is: "reversal"; of: number }
+  | { is: "reversed"; by: number }
+  | { is: "standing" };
+
+export function movementStanding(movement: { reverses: number | null; reversed_by: number | null }): MovementStanding {
+  if (movement.reverses !== null) return { is: "reversal", of: movement.reverses };
+  if (movement.reversed_by !== null) return { is: "reversed", by: movement.reversed_by };
+  return { is: "standing" };
 }
