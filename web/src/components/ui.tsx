@@ -3,7 +3,7 @@ import { useI18n } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 import type { ApiError } from "../api/client";
 import { describeWait } from "../lib/retryAfter";
-import { knownMessage } from "../lib/serverMessages";
+import { knownMessage, sayKnown } from "../lib/serverMessages";
 import { useSupportPhone } from "../lib/support";
 
 export function Alert({ kind, children, title }: { kind: "error" | "success" | "info" | "warning"; children?: ReactNode; title?: string }) {
@@ -22,7 +22,7 @@ export function ErrorAlert({ error }: { error: ApiError | null }) {
   if (!error) return null;
   const known = knownMessage(error.message);
   const message = known?.key === "err.accountClosed" && supportPhone ? t("err.accountClosedCall", { phone: supportPhone })
-    : known ? t(known.key, known.params) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
+    : known ? sayKnown(known, t) : error.message || (error.status === 0 ? t("err.network") : t("err.generic"));
   const wait = error.retryAfter === undefined ? null : describeWait(error.retryAfter);
   return (
     <Alert kind="error">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { knownMessage } from "./serverMessages";
+import { knownMessage, sayKnown } from "./serverMessages";
 import { translate } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 // The payments service's own source, the English the table must follow (Vite's ?raw: the web has no Node types).
@@ -20,6 +20,7 @@ interface Refusal {
   also?: [keyof typeof SOURCES, string][];
   key: MessageKey;
   params?: Record<string, string>;
+  words?: Record<string, MessageKey>;
 }
 
 const REFUSALS: Refusal[] = [
@@ -30,8 +31,14 @@ const REFUSALS: Refusal[] = [
     values: { act: "hand back", "holds:,": "12,000" },
     also: [["refunds.py", 'check_drawer_holds(session, refund.amount, "hand back")']],
     key: "err.drawerHandBack", params: { amount: "12,000" } },
+  { file: "drawer.py", literals: ['f"Cannot {act} more than the drawer should hold (KES {holds:,})"'],
+    values: { act: "take back", "holds:,": "1,100" },
+    also: [["drawer.py", '_refuse_more_than_held(session, original.amount, "take back")']],
+    key: "err.drawerTakeBack", params: { amount: "1,100" } },
   { file: "drawer.py", literals: ['"That Idempotency-Key was used for another cash movement"'], key: "err.cashMovementKeyUsed" },
   { file: "drawer.py", literals: ['"A drawer cannot be counted for a day to come"'], key: "err.countDayToCome" },
+  { file: "drawer.py", literals: ['raise NotFound("Cash movement not found")'], key: "err.cashMovementNotFound" },
+  { file: "drawer.py", literals: ['"A reversal cannot be reversed: record the movement again"'], key: "err.reversalNotReversed" },
   { file: "cash.py", literals: ['f"That account cannot take this money: booking {target.account} was cancelled; book again"'],
     values: { "target.account": "JESH-1042" }, key: "err.bookingCancelled", params: { account: "JESH-1042" } },
   { file: "cash.py", literals: ['f"That account cannot take this money: {target.reason}"'],
@@ -57,14 +64,14 @@ const REFUSALS: Refusal[] = [
   { file: "paybill_ops.py", literals: ['"Only money paid to the Paybill can be assigned to an account"'],
     key: "err.onlyPaybillAssigned" },
   { file: "paybill_ops.py", literals: ['f"That receipt is known already ({known})"'], values: { known: "applied" },
-    key: "err.receiptKnown", params: { status: "applied" } },
+    key: "err.receiptKnown", params: { status: "applied" }, words: { status: "status.applied" } },
   { file: "refunds.py", literals: ['f"Refund is {refund.status}, not awaiting approval"'], values: { "refund.status": "paying" },
-    key: "err.refundNotAwaiting", params: { status: "paying" } },
+    key: "err.refundNotAwaiting", params: { status: "paying" }, words: { status: "refund.paying" } },
 ];
 
 /** The sentence the server sends: the literals' text joined, each {placeholder} filled in. */
 function said({ literals, values = {} }: Refusal): string {
-  return literals.map((literal) => literal.replace(/^f?"(.*)"$/, "$1")).join("").replace(/\{([^}]+)\}/g, (_, name: string) => {
+  return literals.map((literal) => literal.replace(/^(?:raise \w+\()?f?"(.*)"\)?$/, "$1")).join("").replace(/\{([^}]+)\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`no value for {${name}}`);
     return value;
@@ -72,8 +79,8 @@ function said({ literals, values = {} }: Refusal): string {
 }
 
 describe("knownMessage", () => {
-  it.each(REFUSALS.map((r) => [said(r), r] as const))("%s", (message, { key, params }) => {
-    expect(knownMessage(message)).toEqual(params ? { key, params } : { key });
+  it.each(REFUSALS.map((r) => [said(r), r] as const))("%s", (message, { key, params, words }) => {
+    expect(knownMessage(message)).toEqual({ key, ...(params && { params }), ...(words && { words }) });
   });
 
   it("follows the payments service: every refusal's wording is still in its source", () => {
@@ -100,6 +107,43 @@ describe("knownMessage", () => {
     expect(knownMessage("Refund is paid, not awaiting approval yet")).toBeNull();
     expect(knownMessage("The account number JESH-1 names no booking or invoice")).toBeNull();
     expect(knownMessage("That account cannot take this money: ")).toBeNull();
+  });
+
+  it("says a status word as the console does, in the reader's language; another word as the server gave it", () => {
+    const en = (key: MessageKey, vars?: Record<string, string>) => translate("en", key, vars);
+    const sw = (key: MessageKey, vars?: Record<string, string>) => translate("sw", key, vars);
+    const receipt = knownMessage("That receipt is known already (applied)");
+    expect(receipt && sayKnown(receipt, sw)).toBe("Risiti hiyo inajulikana tayari (imetumika).");
+    expect(receipt && sayKnown(receipt, en)).toBe("That receipt is known already (applied).");
+    const unmatched = knownMessage("That receipt is known already (unmatched)");
+    expect(unmatched && sayKnown(unmatched, sw)).toBe("Risiti hiyo inajulikana tayari (haijalingana).");
+    const paying = knownMessage("Refund is paying, not awaiting approval");
+    expect(paying && sayKnown(paying, sw)).toBe("Marejesho haya hayasubiri kuidhinishwa (hali yake: inalipwa).");
+    expect(paying && sayKnown(paying, en)).toBe("This refund is paying, not awaiting approval.");
+    const paid = knownMessage("Refund is paid, not awaiting approval");
+    expect(paid && sayKnown(paid, sw)).toBe("Marejesho haya hayasubiri kuidhinishwa (hali yake: imerejeshwa).");
+    // A status the console does not know yet, or a word an object has (not a status): shown as given.
+    for (const word of ["queued", "constructor", "toString"]) {
+      const other = knownMessage(`Refund is ${word}, not awaiting approval`);
+      expect(other, word).toEqual({ key: "err.refundNotAwaiting", params: { status: word } });
+      expect(other && sayKnown(other, sw), word).toBe(`Marejesho haya hayasubiri kuidhinishwa (hali yake: ${word}).`);
+    }
+    // A refund's status is not a Paybill payment's.
+    expect(knownMessage("That receipt is known already (paying)")).toEqual(
+      { key: "err.receiptKnown", params: { status: "paying" } });
+  });
+
+  it("says the refusals of a reversal in Kiswahili", () => {
+    const sw = (message: string) => {
+      const known = knownMessage(message);
+      return known && sayKnown(known, (key, vars) => translate("sw", key, vars));
+    };
+    expect(sw("Cannot take back more than the drawer should hold (KES 1,100)"))
+      .toBe("Huwezi kutoa tena zaidi ya kile droo inapaswa kuwa nacho (KES 1,100).");
+    expect(sw("A reversal cannot be reversed: record the movement again"))
+      .toBe("Ubatilisho hauwezi kubatilishwa: rekodi pesa hiyo upya.");
+    expect(sw("Cash movement not found"))
+      .toBe("Pesa hiyo ya benki au chenji haikupatikana. Pakia daftari la pesa taslimu upya.");
   });
 
   it("is said in Kiswahili with the server's values", () => {

@@ -4,14 +4,32 @@ import type { MessageKey } from "../i18n/messages";
 export interface KnownMessage {
   key: MessageKey;
   params?: Record<string, string>;
+  /** Values that are words the UI has in every language (a status): said as those instead (sayKnown). */
+  words?: Record<string, MessageKey>;
 }
+
+/** A status word as a server spells it -> the UI's own word for it. */
+type Words = Readonly<Record<string, MessageKey>>;
 
 interface ServerMessage {
   /** The server's exact sentence, or a pattern (anchored) whose groups are the values it carries. */
   said: string | RegExp;
   key: MessageKey;
   params?: (m: RegExpMatchArray) => Record<string, string>;
+  /** For a value that is a word the UI knows (its params name): the UI's words. Any other word is shown as given. */
+  words?: Record<string, Words>;
 }
+
+// A Paybill payment's status (payments' PaybillPayment.status) and a refund's (Refund.status), as the console's
+// badges name them.
+const PAYBILL_STATUS: Words = {
+  received: "status.received", verified: "status.verified", applied: "status.applied", unmatched: "status.unmatched",
+  rejected: "status.rejected",
+};
+const REFUND_STATUS: Words = {
+  required: "refund.required", approved: "refund.approved", paying: "refund.paying", paid: "refund.paid",
+  failed: "refund.failed",
+};
 
 const group = (m: RegExpMatchArray, i: number): string => m[i] ?? "";
 // A Python repr of a string: '...', or "..." when it holds a single quote.
@@ -44,8 +62,12 @@ const SERVER_MESSAGES: ServerMessage[] = [
     params: (m) => ({ amount: group(m, 1) }) },
   { said: /^Cannot hand back more than the drawer should hold \(KES (-?[\d,]+)\)$/, key: "err.drawerHandBack",
     params: (m) => ({ amount: group(m, 1) }) },
+  { said: /^Cannot take back more than the drawer should hold \(KES (-?[\d,]+)\)$/, key: "err.drawerTakeBack",
+    params: (m) => ({ amount: group(m, 1) }) },
   { said: "That Idempotency-Key was used for another cash movement", key: "err.cashMovementKeyUsed" },
   { said: "A drawer cannot be counted for a day to come", key: "err.countDayToCome" },
+  { said: "Cash movement not found", key: "err.cashMovementNotFound" },
+  { said: "A reversal cannot be reversed: record the movement again", key: "err.reversalNotReversed" },
   { said: /^That account cannot take this money: booking (\S+) was cancelled; book again$/,
     key: "err.bookingCancelled", params: (m) => ({ account: group(m, 1) }) },
   // The reason is billing's or booking's own English sentence, with values of every kind: only the fixed start is
@@ -64,20 +86,39 @@ const SERVER_MESSAGES: ServerMessage[] = [
   { said: "This money was already assigned or refunded", key: "err.moneyAssignedOrRefunded" },
   { said: "Only money paid to the Paybill can be assigned to an account", key: "err.onlyPaybillAssigned" },
   { said: /^That receipt is known already \((\w+)\)$/, key: "err.receiptKnown",
-    params: (m) => ({ status: group(m, 1) }) },
+    params: (m) => ({ status: group(m, 1) }), words: { status: PAYBILL_STATUS } },
   { said: /^Refund is (\w+), not awaiting approval$/, key: "err.refundNotAwaiting",
-    params: (m) => ({ status: group(m, 1) }) },
+    params: (m) => ({ status: group(m, 1) }), words: { status: REFUND_STATUS } },
 ];
 
 /** The message key (and values) of a server's sentence the UI knows; null for any other sentence. */
 export function knownMessage(message: string): KnownMessage | null {
-  for (const { said, key, params } of SERVER_MESSAGES) {
+  for (const { said, key, params, words } of SERVER_MESSAGES) {
     if (typeof said === "string") {
       if (said === message) return { key };
       continue;
     }
     const m = message.match(said);
-    if (m) return params ? { key, params: params(m) } : { key };
+    if (!m) continue;
+    if (!params) return { key };
+    const values = params(m);
+    const known: Record<string, MessageKey> = {};
+    for (const [name, table] of Object.entries(words ?? {})) {
+      const value = values[name];
+      const word = value !== undefined && Object.hasOwn(table, value) ? table[value] : undefined;
+      if (word !== undefined) known[name] = word;
+    }
+    return Object.keys(known).length > 0 ? { key, params: values, words: known } : { key, params: values };
   }
   return null;
+}
+
+/** A known message in the reader's language (`t`): its words said as the UI says them, in lower case inside the
+ *  sentence ("Paying" -> "paying"), the other values as the server gave them. */
+export function sayKnown(known: KnownMessage, t: (key: MessageKey, vars?: Record<string, string>) => string): string {
+  const words = Object.entries(known.words ?? {}).map(([name, key]) => {
+    const word = t(key);
+    return [name, word.charAt(0).toLowerCase() + word.slice(1)] as const;
+  });
+  return t(known.key, { ...known.params, ...Object.fromEntries(words) });
 }
