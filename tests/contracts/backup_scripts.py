@@ -16,13 +16,15 @@ from tests.contracts.postgres_init import run_init_script
 SCRIPTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres"
 
 
-def start_server(data: Path) -> Postgres:
-    """A PostgreSQL with every service's database and role, as the init script makes them on a new volume."""
-    server = Postgres(data, free_port())
+def start_server(data: Path, **settings: str) -> Postgres:
+    """A PostgreSQL with every service's database and role, as the init script makes them on a new volume (and the
+    server settings given, as compose's `command` gives them)."""
+    server = Postgres(data, free_port(), settings=settings)
     server.init()
     server.start()
     passwords = {f"{name.upper()}_DB_PASSWORD": f"pw-{name}" for name in SERVICES}
-    done = run_init_script(server, JESH_SERVICES=" ".join(SERVICES), BACKUP_DB_PASSWORD="pw-backup", **passwords)
+    done = run_init_script(server, JESH_SERVICES=" ".join(SERVICES), BACKUP_DB_PASSWORD="pw-backup", PGDATA=str(data),
+                           **passwords)
     assert done.returncode == 0, done.stderr
     return server
 

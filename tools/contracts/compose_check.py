@@ -94,6 +94,7 @@ def check_compose(compose: Mapping[str, Any], repo: Path = REPO) -> list[str]:
     problems += _check_settings(compose, resolved)
     problems += _check_databases(compose, resolved)
     problems += _check_backups(compose)
+    problems += _check_pitr(compose)
     problems += _check_peer_urls(resolved)
     problems += _check_gateway(compose, resolved, repo)
     problems += _check_dockerfiles(compose, repo)
@@ -265,6 +266,38 @@ def _check_backups(compose: Mapping[str, Any]) -> list[str]:
     if ["./deploy/postgres/backup.sh", "/usr/local/bin/jesh-backup.sh"] not in mounts:
         problems.append("postgres-backup: deploy/postgres/backup.sh must be mounted at /usr/local/bin/jesh-backup.sh")
     return problems + _check_offsite(services, environment_of(backup).get("BACKUP_DIR", "/backups"))
+
+
+def _check_pitr(compose: Mapping[str, Any]) -> list[str]:
+    """The server archives every WAL segment into the postgres-pitr volume, where postgres-pitr keeps base backups
+    (deploy/postgres/pitr.sh): together, a restore to any moment."""
+    services = _services(compose)
+    postgres, pitr = services.get("postgres") or {}, services.get("postgres-pitr")
+    problems = []
+    command = " ".join(str(part) for part in postgres.get("command") or [])
+    if not all(setting in command for setting in ("archive_mode=on", "archive_library=basic_archive",
+                                                  "basic_archive.archive_directory=/pitr/wal")):
+        problems.append("postgres: must archive every WAL segment into /pitr/wal (archive_mode=on, "
+                        "archive_library=basic_archive, basic_archive.archive_directory=/pitr/wal)")
+    mounts = [str(v).split(":")[:2] for v in postgres.get("volumes") or []]
+    for wanted in (["postgres-pitr", "/pitr"], ["./deploy/postgres/server.sh", "/usr/local/bin/jesh-postgres.sh"],
+                   ["./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"]):
+        if wanted not in mounts:
+            problems.append(f"postgres: {wanted[0]} must be mounted at {wanted[1]}")
+    if pitr is None:
+        return [*problems, "postgres-pitr: missing from services (base backups for point-in-time recovery, "
+                           "deploy/postgres/pitr.sh)"]
+    if pitr.get("image") != postgres.get("image"):
+        problems.append("postgres-pitr: must use the postgres service's image (pg_basebackup of the server's version)")
+    if pitr.get("user") != "postgres":
+        problems.append("postgres-pitr: must run as postgres, the WAL archive's owner")
+    if environment_of(pitr).get("PITR_DIR") != "/pitr":
+        problems.append("postgres-pitr: PITR_DIR must be /pitr, where the postgres-pitr volume is mounted")
+    mounts = [str(v).split(":")[:2] for v in pitr.get("volumes") or []]
+    for wanted in (["postgres-pitr", "/pitr"], ["./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"]):
+        if wanted not in mounts:
+            problems.append(f"postgres-pitr: {wanted[0]} must be mounted at {wanted[1]}")
+    return problems
 
 
 def _check_offsite(services: Mapping[str, Any], backup_dir: str) -> list[str]:

@@ -3,7 +3,8 @@
 # One database and one login role per service; each role owns its own database and nothing else,
 # and no role but the superuser may connect to a database it does not own. Beside them the role `backup`, which
 # the backup service (deploy/postgres/backup.sh) dumps with: it connects to every service's database and may read
-# everything (pg_read_all_data), and write nothing.
+# everything (pg_read_all_data), and write nothing; and the PITR service (deploy/postgres/pitr.sh) takes base backups
+# with it (REPLICATION).
 # Needs JESH_SERVICES (space-separated names), <NAME>_DB_PASSWORD for each name and BACKUP_DB_PASSWORD, all checked
 # before anything is created: the image runs this once, and a half-made cluster would not be made again.
 set -euo pipefail
@@ -43,11 +44,17 @@ SQL
 done
 
 psql_admin -v password="$BACKUP_DB_PASSWORD" <<'SQL'
-CREATE ROLE backup LOGIN PASSWORD :'password' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION IN ROLE pg_read_all_data;
+CREATE ROLE backup LOGIN PASSWORD :'password' NOSUPERUSER NOCREATEDB NOCREATEROLE REPLICATION IN ROLE pg_read_all_data;
 SQL
+# Base backups (deploy/postgres/pitr.sh) are a replication connection, which "all" in pg_hba.conf does not match:
+# the backup role may make one from the backend network, with its password. The image restarts the server after
+# these scripts, so the line is read then.
+if [ -n "${PGDATA:-}" ] && [ -f "$PGDATA/pg_hba.conf" ]; then
+  echo "host replication backup all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+fi
 for service in $JESH_SERVICES; do
   psql_admin -v db="$service" <<'SQL'
 GRANT CONNECT ON DATABASE :"db" TO backup;
 SQL
 done
-echo "init: role \"backup\" created (reads every service's database, writes none)"
+echo "init: role \"backup\" created (reads every service's database, writes none; takes base backups)"
