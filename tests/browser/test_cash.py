@@ -2,17 +2,20 @@
 in the console: a wrong amount first (payments' refusal is shown), then the right one, whose answer is lost on the
 way back (the network drops it): sent again, it keeps its Idempotency-Key and is recorded once. The receipt shows,
 the day's cash book lists it with the totals, and the customer's booking page shows the booking confirmed with the
-cash receipt. The operator puts float into the drawer and banks some cash: the book lists both and what the drawer
-should hold now (its closing: opening + takings - banked + float); banking more than that is refused. The operator
-counts the drawer against the closing: KES 200 short first, then counted again, it matches the book. The booking is
-then cancelled: its refund is "Paid back in cash" from the console, the cash book shows it paid back (and that the book
-changed since the count) and the customer reads that the money was paid back in cash at the office."""
+cash receipt. The operator puts float into the drawer and banks some cash, a wrong amount first (KES 150 for 1,500):
+that banking is never edited, it is reversed in the console with the reason (the book shows it reversed, its reversal
+putting the cash back, and the closing as it was), then the right amount is banked. The book lists them all and what
+the drawer should hold now (its closing: opening + takings - banked + float); banking more than that is refused. The
+operator counts the drawer against the closing: KES 200 short first, then counted again, it matches the book. The
+booking is then cancelled: its refund is "Paid back in cash" from the console, the cash book shows it paid back (and
+that the book changed since the count) and the customer reads that the money was paid back in cash at the office."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 from playwright.sync_api import Route, expect
@@ -23,6 +26,8 @@ from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, logs_in, regis
 PRICE = 4500
 FLOAT = 2000
 BANKED = 1500  # what is left still pays the cash refund back at the end
+WRONG = 150  # the banking typed wrong first, then reversed
+REASON = "Typed 150 for 1,500"
 
 
 def kes(amount: int) -> str:
@@ -136,23 +141,77 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     assert dialogs == []  # only banking is confirmed
     movements = section.get_by_role("region", name="Banked and float", exact=True)
     expect(movements.locator("tbody tr")).to_have_count(1)
-    move_form.get_by_label("Bank cash").check()
-    move_form.get_by_label("Amount (KES)").fill(str(BANKED))
-    move_form.get_by_label("Reference (optional)").fill("DS-0042")
-    move_form.get_by_role("button", name="Record cash banked").click()
-    expect(move_form.get_by_role("status")).to_have_text(f"{kes(BANKED)} taken from the drawer to the bank.")
-    assert dialogs == [f"Bank {kes(BANKED)} from the drawer?"], dialogs
+    totals_closing = totals.locator("div").filter(has_text="The drawer should hold")
+
+    # Cash banked with the wrong amount typed: a movement is never edited; the operator reverses it with the reason.
+    def bank(amount: int) -> None:
+        move_form.get_by_label("Bank cash").check()
+        move_form.get_by_label("Amount (KES)").fill(str(amount))
+        move_form.get_by_label("Reference (optional)").fill("DS-0042")
+        move_form.get_by_role("button", name="Record cash banked").click()
+        expect(move_form.get_by_role("status")).to_have_text(f"{kes(amount)} taken from the drawer to the bank.")
+
+    bank(WRONG)
+    wrong = _cash_book(admin_api)["movements"][0]
+    assert (wrong["kind"], wrong["amount"], wrong["reverses"], wrong["reversed_by"]) == ("banked", WRONG, None, None)
+    expect(totals_closing).to_contain_text(kes(after["closing"] + FLOAT - WRONG))
+    wrong_row = movements.locator(f'tr[data-movement-id="{wrong["id"]}"]')
+    wrong_row.get_by_role("button", name=f"Reverse #{wrong['id']}").click()
+    reverse_form = movements.get_by_role("form", name=f"Reverse movement #{wrong['id']}")
+    expect(reverse_form).to_contain_text(f"its reversal records +{kes(WRONG)} in today's book")
+    reason = reverse_form.get_by_label("Reason for the reversal")
+    expect(reason).to_be_focused()
+    reason.fill("  ok  ")  # too short once trimmed: not sent
+    reason.blur()
+    expect(reverse_form).to_contain_text("Give the reason, 3 to 200 characters.")
+    expect(reverse_form.get_by_role("button", name="Record the reversal")).to_be_disabled()
+    reason.fill(f" {REASON} ")
+    check_page(desk, "96a-console-cash-reverse-desktop")
+    reverse_form.get_by_role("button", name="Record the reversal").click()
+    expect(reverse_form).to_have_count(0)
+    reversed_book = _cash_book(admin_api)
+    reversal = reversed_book["movements"][0]
+    assert (reversal["kind"], reversal["amount"], reversal["reverses"], reversal["note"], reversal["reversed_by"]) == (
+        "banked", -WRONG, wrong["id"], REASON, None), reversal
+    assert [(m["id"], m["kind"], m["amount"], m["reversed_by"]) for m in reversed_book["movements"][1:]] == [
+        (wrong["id"], "banked", WRONG, reversal["id"]), (ANY, "float", FLOAT, None)], reversed_book["movements"]
+    # The reversal nets the banking out: the drawer should hold what it did before it.
+    assert (reversed_book["banked_total"], reversed_book["closing"]) == (0, after["closing"] + FLOAT), reversed_book
+    expect(section.get_by_role("status").filter(has_text="reversed")).to_have_text(
+        f"Movement #{wrong['id']} reversed: its reversal #{reversal['id']} records +{kes(WRONG)} in today's book.")
+    rows = movements.locator("tbody tr")
+    at_time = re.compile(r"^\d{2}:\d{2}$")
+    reversal_row = movements.locator(f'tr[data-movement-id="{reversal["id"]}"]')
+    expect(reversal_row.locator("th, td")).to_have_text([
+        f"#{reversal['id']}", at_time, f"Banked Reversal of #{wrong['id']}", f"+{kes(WRONG)}", "", REASON, ""])
+    expect(wrong_row.locator("th, td")).to_have_text([
+        f"#{wrong['id']}", at_time, "Banked", f"-{kes(WRONG)}", "DS-0042", "", f"Reversed by #{reversal['id']}"])
+    expect(wrong_row.locator("del")).to_have_text(f"-{kes(WRONG)}")  # struck through
+    undone = re.compile(rf"^Reverse #({wrong['id']}|{reversal['id']})$")
+    expect(movements.get_by_role("button", name=undone)).to_have_count(0)  # neither is reversed again
+    expect(totals.locator("div").filter(has_text="Banked")).to_contain_text("KES 0")
+    expect(totals_closing).to_contain_text(kes(reversed_book["closing"]))
+
+    # The banking that really happened, recorded anew.
+    bank(BANKED)
+    assert dialogs == [f"Bank {kes(WRONG)} from the drawer?", f"Bank {kes(BANKED)} from the drawer?"], dialogs
     expect(move_form.get_by_label("Amount (KES)")).to_have_value("")
     expect(move_form.get_by_label("Reference (optional)")).to_have_value("")
     moved = _cash_book(admin_api)
-    assert [(m["kind"], m["amount"], m["reference"], m["note"]) for m in moved["movements"]] == [
-        ("banked", BANKED, "DS-0042", None), ("float", FLOAT, None, "From the safe")], moved["movements"]
+    assert [(m["kind"], m["amount"], m["reference"], m["note"], m["reverses"], m["reversed_by"])
+            for m in moved["movements"]] == [
+        ("banked", BANKED, "DS-0042", None, None, None), ("banked", -WRONG, None, REASON, wrong["id"], None),
+        ("banked", WRONG, "DS-0042", None, None, reversal["id"]), ("float", FLOAT, None, "From the safe", None, None),
+    ], moved["movements"]
+    assert (moved["banked_total"], moved["float_total"]) == (BANKED, FLOAT), moved
     assert moved["closing"] == after["closing"] + FLOAT - BANKED, moved
-    rows = movements.locator("tbody tr")
-    expect(rows).to_have_count(2)
-    at_time = re.compile(r"^\d{2}:\d{2}$")
-    expect(rows.nth(0).locator("th, td")).to_have_text([at_time, "Banked", f"-{kes(BANKED)}", "DS-0042", ""])
-    expect(rows.nth(1).locator("th, td")).to_have_text([at_time, "Float in", f"+{kes(FLOAT)}", "", "From the safe"])
+    expect(rows).to_have_count(4)
+    right = moved["movements"][0]["id"]
+    expect(rows.nth(0).locator("th, td")).to_have_text(
+        [f"#{right}", at_time, "Banked", f"-{kes(BANKED)}", "DS-0042", "", f"Reverse #{right}"])
+    float_id = moved["movements"][3]["id"]
+    expect(rows.nth(3).locator("th, td")).to_have_text(
+        [f"#{float_id}", at_time, "Float in", f"+{kes(FLOAT)}", "", "From the safe", f"Reverse #{float_id}"])
     expect(totals.locator("div").filter(has_text="Banked")).to_contain_text(f"-{kes(BANKED)}")
     expect(totals.locator("div").filter(has_text="Float in")).to_contain_text(f"+{kes(FLOAT)}")
     expect(totals.locator("div").filter(has_text="Takings of the day")).to_contain_text(kes(moved["net"]))
@@ -166,7 +225,7 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     expect(move_form.get_by_role("status")).to_have_count(0)
     assert dialogs[-1] == f"Bank {kes(moved['closing'] + 1)} from the drawer?", dialogs
     assert _cash_book(admin_api)["movements"] == moved["movements"]
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(4)
     check_page(desk, "96a-console-cash-banked-desktop")
     after = moved
 
@@ -204,7 +263,7 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     expect(section.get_by_text("Cash is banked and float put in only in today's book.")).to_be_visible()
     section.get_by_label("Day", exact=True).fill(today.isoformat())
     expect(row).to_contain_text(kes(PRICE))
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(4)
 
     # The customer's booking is confirmed, paid in cash.
     wait_for(lambda: next(b for b in mine.get("/api/bookings").json()["data"] if b["id"] == booking_id)["status"]

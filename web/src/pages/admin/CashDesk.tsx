@@ -2,6 +2,8 @@
 // payment like any other (receipt CASH-000123), and one day's cash book: what the drawer took, what it handed back
 // (refunds of cash payments), the cash banked out of the drawer or float put into it, and so what it should hold (the
 // book's closing, carried from one day to the next); at the end of the day the operator counts the drawer against it.
+// A banking or float recorded by mistake is never edited: the operator reverses it (with the reason) and records the
+// right one.
 import { useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
@@ -10,8 +12,9 @@ import { useLoad } from "../../lib/useLoad";
 import { formatDay, formatTime, isIsoDate, nairobiDate } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
 import {
-  answerLost, cashEntry, cashSubmission, drawerChange, movementEntry, paidAccount, parseCashAmount, parseCountedAmount,
-  parseMovementAmount, readCount, signedKES, type CashEntry, type CashSubmission, type MovementEntry, type MovementKind,
+  answerLost, cashEntry, cashSubmission, drawerChange, movementEntry, movementStanding, paidAccount, parseCashAmount,
+  parseCountedAmount, parseMovementAmount, readCount, REASON_MAX, reversalReason, signedKES, type CashEntry,
+  type CashSubmission, type MovementEntry, type MovementKind,
 } from "../../lib/cash";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, Spinner, TextField } from "../../components/ui";
@@ -58,6 +61,12 @@ export function CashSection({ book }: { book: ReturnType<typeof useCashBook> }) 
 
 function CashBookView({ book, onCounted }: { book: CashBook; onCounted: () => Promise<unknown> }) {
   const { t, lang } = useI18n();
+  // The last reversal recorded from this book (said under the table until cash is moved again), and its day.
+  const [reversed, setReversed] = useState<{ day: string; id: number; reversal: CashMovement } | null>(null);
+  const onReversed = async (movement: CashMovement, reversal: CashMovement) => {
+    setReversed({ day: book.day, id: movement.id, reversal });
+    await onCounted();
+  };
   return (
     <div className="stack-sm cash-book">
       <dl className="facts cash-totals">
@@ -93,25 +102,116 @@ function CashBookView({ book, onCounted }: { book: CashBook; onCounted: () => Pr
         ))}
       </BookTable>
       <BookTable title={t("cash.movements")} empty={book.movements.length === 0 ? t("cash.noMovements") : null}
-        columns={[t("cash.time"), t("cash.kind"), t("money.amount"), t("cash.reference"), t("money.note")]}>
-        {book.movements.map((m) => <MovementRow key={m.id} movement={m} />)}
+        columns={["#", t("cash.time"), t("cash.kind"), t("money.amount"), t("cash.reference"), t("money.note"),
+          <span className="sr-only">{t("admin.actions")}</span>]}>
+        {book.movements.map((m) => <MovementRow key={m.id} movement={m} onReversed={onReversed} />)}
       </BookTable>
-      {book.day === nairobiDate() ? <MoveCash onMoved={onCounted} /> : <p className="muted">{t("cash.pastDay")}</p>}
+      {reversed?.day === book.day && <Alert kind="success"><p>{t("cash.didReverse", {
+        id: reversed.id, reversal: reversed.reversal.id,
+        change: signedKES(drawerChange(reversed.reversal.kind, reversed.reversal.amount)),
+      })}</p></Alert>}
+      {book.day === nairobiDate()
+        ? <MoveCash onMoved={async () => { setReversed(null); await onCounted(); }} />
+        : <p className="muted">{t("cash.pastDay")}</p>}
       <CountDrawer key={book.day} book={book} onCounted={onCounted} />
     </div>
   );
 }
 
-function MovementRow({ movement: m }: { movement: CashMovement }) {
+const MOVEMENT_COLUMNS = 7;
+
+/** A banking or float: its effect on the drawer (a reversal's, the other way), and what a mistake became. One that
+ *  stands can be reversed: its form opens in a row of its own under it. */
+function MovementRow({ movement: m, onReversed }: {
+  movement: CashMovement; onReversed: (movement: CashMovement, reversal: CashMovement) => Promise<unknown>;
+}) {
   const { t, lang } = useI18n();
+  const [reversing, setReversing] = useState(false);
+  const reverseButton = useRef<HTMLButtonElement>(null);
+  const standing = movementStanding(m);
+  const change = signedKES(drawerChange(m.kind, m.amount));
+  const close = () => {
+    setReversing(false);
+    requestAnimationFrame(() => reverseButton.current?.focus());
+  };
   return (
-    <tr data-movement-id={m.id}>
-      <td>{formatTime(m.moved_at, lang)}</td>
-      <th scope="row">{t(m.kind === "banked" ? "cash.banked" : "cash.floatIn")}</th>
-      <td><strong>{signedKES(drawerChange(m.kind, m.amount))}</strong></td>
-      <td>{m.reference ?? ""}</td>
-      <td className="wrap">{m.note ?? ""}</td>
-    </tr>
+    <>
+      <tr data-movement-id={m.id} data-reverses={m.reverses ?? undefined} data-reversed-by={m.reversed_by ?? undefined}
+        className={standing.is === "reversed" ? "cash-reversed" : undefined}>
+        <th scope="row">#{m.id}</th>
+        <td>{formatTime(m.moved_at, lang)}</td>
+        <td>
+          {t(m.kind === "banked" ? "cash.banked" : "cash.floatIn")}
+          {standing.is === "reversal" && <> <span className="cash-reversal-of">{t("cash.reversalOf", { id: standing.of })}</span></>}
+        </td>
+        <td>{standing.is === "reversed" ? <del>{change}</del> : <strong>{change}</strong>}</td>
+        <td>{m.reference ?? ""}</td>
+        <td className="wrap">{m.note ?? ""}</td>
+        <td>
+          {standing.is === "reversed" && <span className="badge badge-muted">{t("cash.reversedBy", { id: standing.by })}</span>}
+          {standing.is === "standing" && (
+            <button type="button" ref={reverseButton} className="btn btn-small btn-ghost" aria-expanded={reversing}
+              onClick={() => setReversing((open) => !open)}>
+              {t("cash.reverse")}<span className="sr-only"> #{m.id}</span>
+            </button>
+          )}
+        </td>
+      </tr>
+      {reversing && standing.is === "standing" && (
+        <tr className="cash-reversing">
+          <td colSpan={MOVEMENT_COLUMNS}>
+            <ReverseMovement movement={m} onCancel={close}
+              onReversed={async (reversal) => { setReversing(false); await onReversed(m, reversal); }} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+/** The reversal of a movement recorded by mistake: POST /api/payments/cash/movements/{id}/reversal with the reason
+ *  (3 to 200 characters). No Idempotency-Key: a movement is reversed once, and sending it again answers that one. */
+function ReverseMovement({ movement, onReversed, onCancel }: {
+  movement: CashMovement; onReversed: (reversal: CashMovement) => Promise<unknown>; onCancel: () => void;
+}) {
+  const { t } = useI18n();
+  const [reason, setReason] = useState("");
+  const [reasonLeft, setReasonLeft] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const sent = reversalReason(reason);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy || sent === null) return;
+    setBusy(true);
+    setError(null);
+    const answer = await api.POST("/api/payments/cash/movements/{movement_id}/reversal", {
+      params: { path: { movement_id: movement.id } }, body: { reason: sent },
+    }).catch(() => null);
+    setBusy(false);
+    if (!answer?.data) {
+      setError(errorOf(answer?.error, answer?.response.status ?? 0, answer?.response));
+      return;
+    }
+    await onReversed(answer.data.data);
+  };
+
+  return (
+    <form className="stack-sm cash-reverse-panel" onSubmit={submit} aria-label={t("cash.reverseMovement", { id: movement.id })}
+      onKeyDown={(e) => e.key === "Escape" && onCancel()}>
+      <p className="muted">{t("cash.reverseSub", { change: signedKES(drawerChange(movement.kind, -movement.amount)) })}</p>
+      <div className="paybill-form">
+        <TextField label={t("cash.reason")} hint={t("cash.reasonHint")} value={reason} autoComplete="off" autoFocus
+          maxLength={REASON_MAX} required onChange={(e) => setReason(e.target.value)} onBlur={() => setReasonLeft(true)}
+          error={reasonLeft && sent === null ? t("cash.reasonInvalid") : undefined} />
+        <button type="submit" className="btn btn-small btn-primary" disabled={busy || sent === null}>
+          {busy ? t("common.wait") : t("cash.reverseSubmit")}
+        </button>
+        <button type="button" className="btn btn-small btn-ghost" onClick={onCancel}>{t("admin.cancel")}</button>
+      </div>
+      <ErrorAlert error={error} />
+    </form>
   );
 }
 
@@ -181,7 +281,7 @@ function MoveCash({ onMoved }: { onMoved: () => Promise<unknown> }) {
 
 /** One of the book's tables under its heading (its name for screen readers too), or the line saying it is empty. */
 function BookTable({ title, empty, columns, children }: {
-  title: string; empty: string | null; columns: string[]; children: ReactNode;
+  title: string; empty: string | null; columns: ReactNode[]; children: ReactNode;
 }) {
   return (
     <>
@@ -189,7 +289,7 @@ function BookTable({ title, empty, columns, children }: {
       {empty !== null ? <p className="empty">{empty}</p> : (
         <div className="table-wrap" role="region" aria-label={title} tabIndex={0}>
           <table className="table">
-            <thead><tr>{columns.map((c) => <th key={c} scope="col">{c}</th>)}</tr></thead>
+            <thead><tr>{columns.map((c, i) => <th key={i} scope="col">{c}</th>)}</tr></thead>
             <tbody>{children}</tbody>
           </table>
         </div>
