@@ -22,8 +22,15 @@ _RANGE_FUNCTIONS = re.compile(r"\b(rate|irate|increase|deriv|delta|avg_over_time
 
 
 def known_metrics() -> set[str]:
+    """The kit's metric families and every service's own (its module `<service>.metrics`, when it has one)."""
+    import importlib
+    import importlib.util
+
     from jeshkit.metrics import metric_names
 
+    for service in sorted(p.name for p in (MONITORING.parents[1] / "services").iterdir() if p.is_dir()):
+        if importlib.util.find_spec(service) and importlib.util.find_spec(f"{service}.metrics"):
+            importlib.import_module(f"{service}.metrics")
     return metric_names()
 
 

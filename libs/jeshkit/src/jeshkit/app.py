@@ -22,7 +22,7 @@ from jeshkit.errors import error_response, install_error_handlers
 from jeshkit.jobs import PeriodicJob
 from jeshkit.logs import configure_logging
 from jeshkit.messaging import Messaging
-from jeshkit.metrics import MetricsMiddleware, metrics_router
+from jeshkit.metrics import MetricsMiddleware, ScrapeReader, metrics_router
 from jeshkit.middleware import RequestMiddleware
 from jeshkit.openapi import install_openapi
 from jeshkit.peers import make_http_client
@@ -62,10 +62,12 @@ def create_service_app(
     description: str = "",
     cache_channel: str | None = None,
     api_prefix: str | None = None,
+    scrape_readers: Sequence[ScrapeReader] = (),
 ) -> FastAPI:
     """Build a service: envelope errors, request ids, traces, JWT, DB, NATS, relay, consumer, jobs, health, and
     the admin's parked-message and audit-log routes under `api_prefix` (default: the first router's `/api/...`
-    prefix)."""
+    prefix). `scrape_readers` read the service's own gauges from its database at each metrics scrape
+    (jeshkit.metrics.ScrapeReader)."""
     configure_logging(settings.service_name, settings.log_level)
     tracing = configure_tracing(settings)
 
@@ -126,6 +128,7 @@ def create_service_app(
         settings.auth_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     app.state.event_handlers = dict(handlers or {})
+    app.state.scrape_readers = tuple(scrape_readers)
     install_error_handlers(app)
     install_openapi(app)
     if cache_channel is not None:

@@ -4,11 +4,15 @@ What every service exports: requests by route and status, latency histograms, ou
 the oldest unsent row, the durable consumer's lag (JetStream num_pending / ack pending / redelivered),
 parked messages (dead_letter rows) and readiness. The last five are read when Prometheus scrapes.
 
-A service adds its own with the same helpers, once, at import time (names get the `jesh_` prefix):
+A service adds its own with the same helpers, once, at import time (names get the `jesh_` prefix), in its module
+`<service>.metrics` (where tools/deploy/monitoring_check.py finds them for the alert rules):
 
     from jeshkit import metrics
     INVOICES_OVERDUE = metrics.counter("invoices_overdue", "Invoices that went overdue")
     INVOICES_OVERDUE.inc()
+
+and what it reads from its own database when Prometheus scrapes (work waiting for a person, say) with a
+ScrapeReader, a function of a connection that sets its gauges, given to create_service_app(scrape_readers=...).
 
 Payments' families are declared here because the alert rules use them (deploy/monitoring/alerts.yml):
 payments increments PAYMENTS and times DARAJA_REQUEST_SECONDS.
@@ -19,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -112,13 +116,20 @@ class MetricsMiddleware:
             seconds.observe(time.perf_counter() - started)
 
 
-def _read_database(engine: Any) -> tuple[int, float, int]:
+# A service's own scrape-time reading: given the connection the kit's gauges are read with (in the same worker
+# thread), it reads the service's database and sets the service's gauges (create_service_app(scrape_readers=...)).
+ScrapeReader = Callable[[Any], None]
+
+
+def _read_database(engine: Any, readers: Sequence[ScrapeReader]) -> tuple[int, float, int]:
     with engine.connect() as conn:
         backlog, age = conn.execute(text(
             "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) "
             "FROM outbox WHERE sent_at IS NULL"
         )).one()
         parked = conn.execute(text("SELECT count(*) FROM dead_letter")).scalar_one()
+        for reader in readers:
+            reader(conn)
     return int(backlog), float(age), int(parked)
 
 
@@ -126,7 +137,8 @@ async def refresh(app: Any) -> None:
     """Read the scrape-time gauges: outbox and dead_letter from the database, consumer lag from JetStream."""
     state, ready = app.state, True
     try:
-        backlog, age, parked = await asyncio.wait_for(asyncio.to_thread(_read_database, state.engine), 5)
+        backlog, age, parked = await asyncio.wait_for(
+            asyncio.to_thread(_read_database, state.engine, getattr(state, "scrape_readers", ())), 5)
         OUTBOX_BACKLOG.set(backlog)
         OUTBOX_OLDEST_AGE.set(age)
         PARKED.set(parked)

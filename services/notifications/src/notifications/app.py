@@ -16,6 +16,7 @@ from notifications import contacts, delivery
 from notifications.api import router
 from notifications.channels import AfricasTalkingSms, Channel, SmtpEmail, SmtpServer
 from notifications.handlers import make_handlers
+from notifications.metrics import read_retrying
 from notifications.quiet import QuietHours
 from notifications.service import Policy
 from notifications.settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router],
         handlers=make_handlers(policy),
         jobs=jobs,
+        scrape_readers=[read_retrying],
     )
     # Development without AT_CALLBACK_TOKEN: a random one, so the hook is never open (production requires it).
     app.state.at_callback_token = settings.at_callback_token or secrets.token_urlsafe(24)

@@ -18,6 +18,7 @@ from payments.api_cash import cash_router
 from payments.api_paybill import paybill_router, peers_of
 from payments.daraja import DarajaClient
 from payments.handlers import handlers
+from payments.metrics import read_waiting_money
 from payments.mpesa import MpesaProvider
 from payments.pesapal import IpnRegistry, PesapalClient, PesapalProvider
 from payments.providers import PaymentProviders
@@ -118,4 +119,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         handlers=handlers(settings),
         jobs=jobs,
         on_startup=on_startup,
+        scrape_readers=[read_waiting_money],
     )

@@ -84,6 +84,8 @@ class Payment(Base):
         Index("ix_payments_booking_id_created_at", "booking_id", "created_at"),
         Index("ix_payments_pending_next_check_at", "next_check_at", postgresql_where=text("status = 'pending'")),
         Index("ix_payments_cash_paid_at", "paid_at", postgresql_where=text("method = 'cash'")),  # the cash book
+        # What reconciliation gave up on, read at every metrics scrape (payments.metrics).
+        Index("ix_payments_unknown_created_at", "created_at", postgresql_where=text("status = 'unknown'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
