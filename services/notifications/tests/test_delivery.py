@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from jeshstack.testing import wait_for
+from jeshstack.testing import metric, wait_for
 from notifications.texts import NAIROBI
 
 
@@ -95,22 +95,14 @@ def test_sms_gateway_down_then_back_the_message_is_retried_and_sent(start_notifi
     queued = wait_for(lambda: [r for r in n.rows(channel="sms") if r["attempts"] >= 2], what="failed attempts")
     assert queued[0]["status"] == "queued" and "unreachable" in queued[0]["last_error"]
     # What the alert NotificationsNotGoingOut watches: SMS failing and waiting, e-mail going.
-    assert exported(n, 'jesh_notifications_retrying{channel="sms"}') == 1
-    assert exported(n, 'jesh_notifications_retrying{channel="email"}') == 0
-    assert exported(n, 'jesh_notifications_retrying_oldest_age_seconds{channel="sms"}') > 0
+    assert metric(n.client, 'jesh_notifications_retrying{channel="sms"}') == 1
+    assert metric(n.client, 'jesh_notifications_retrying{channel="email"}') == 0
+    assert metric(n.client, 'jesh_notifications_retrying_oldest_age_seconds{channel="sms"}') > 0
     n.sms.start()
     n.wait_status("sent", "delivered", channel="sms", timeout=20)
     assert len(n.sms.messages("254712345678")) == 1
-    assert exported(n, 'jesh_notifications_retrying{channel="sms"}') == 0
+    assert metric(n.client, 'jesh_notifications_retrying{channel="sms"}') == 0
 
-
-def exported(n, sample: str) -> float:
-    """A gauge as Prometheus would read it now (notifications.metrics)."""
-    for line in n.client.get("/metrics").text.splitlines():
-        name, _, value = line.rpartition(" ")
-        if name == sample:
-            return float(value)
-    raise AssertionError(f"{sample} is not exported")
 
 
 def test_quiet_hours_defer_a_reminder_and_let_a_receipt_through(start_notifications):

@@ -12,7 +12,7 @@ import pytest
 from daraja_sim.proxy import delaying_proxy
 from jeshstack.procs import free_port
 from jeshstack.pytest_plugin import LiveServer
-from jeshstack.testing import wait_for
+from jeshstack.testing import metric, wait_for
 
 OWNER = 11
 STRANGER = 12
@@ -30,15 +30,6 @@ def slow_daraja(sim: Any) -> Iterator[LiveServer]:
 
 
 # --- 1. a push Daraja accepted is never forgotten ------------------------------------------------------
-
-def gauge(client: Any, sample: str) -> float:
-    """A gauge of money waiting for a person (payments.metrics), as Prometheus would read it now."""
-    for line in client.get("/metrics").text.splitlines():
-        name, _, value = line.rpartition(" ")
-        if name == sample:
-            return float(value)
-    raise AssertionError(f"{sample} is not exported")
-
 
 def test_a_push_answered_after_the_timeout_is_settled_by_its_callback_and_never_sent_twice(
     stack: Any, slow_daraja: LiveServer, booking_id: int
@@ -147,8 +138,8 @@ def test_a_payment_daraja_never_settles_is_parked_unknown_for_an_admin_and_block
         assert r.status_code == 409  # Daraja never said it failed: no second push
         assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "pending"
         assert stack.outbox("PaymentFailed", booking_id) == [] and stack.outbox("PaymentSucceeded", booking_id) == []
-        assert gauge(client, "jesh_payments_outcome_unknown") == 1  # the alert PaymentOutcomeUnknown
-        assert gauge(client, "jesh_payments_outcome_unknown_oldest_age_seconds") > 0
+        assert metric(client, "jesh_payments_outcome_unknown") == 1  # the alert PaymentOutcomeUnknown
+        assert metric(client, "jesh_payments_outcome_unknown_oldest_age_seconds") > 0
     finally:
         stack.sim.start()
 
@@ -294,8 +285,8 @@ def test_an_owner_cancellation_before_the_start_keeps_the_fee_and_a_failed_payou
     cancel(stack, booking_id, "user")
     [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
     assert refund["amount"] == 4000 and refund["status"] == "required"
-    assert gauge(client, 'jesh_refunds_open{status="required"}') == 1
-    assert gauge(client, 'jesh_refunds_open{status="failed"}') == 0
+    assert metric(client, 'jesh_refunds_open{status="required"}') == 1
+    assert metric(client, 'jesh_refunds_open{status="failed"}') == 0
 
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
     assert r.status_code == 200, r.text
@@ -303,8 +294,8 @@ def test_an_owner_cancellation_before_the_start_keeps_the_fee_and_a_failed_payou
     assert event["refund_id"] == refund["id"] and event["reason"].startswith("Credit Party customer type")
     [failed] = refunds(stack, client, "failed")
     assert failed["failure_reason"] == event["reason"]
-    assert gauge(client, 'jesh_refunds_open{status="failed"}') == 1  # the alert RefundsFailed
-    assert gauge(client, 'jesh_refunds_open{status="required"}') == 0
+    assert metric(client, 'jesh_refunds_open{status="failed"}') == 1  # the alert RefundsFailed
+    assert metric(client, 'jesh_refunds_open{status="required"}') == 0
 
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
     assert r.status_code == 200  # approved again: a new payout (the first one paid nothing)
@@ -370,9 +361,9 @@ def test_a_callback_for_an_unknown_checkout_request_is_kept_as_unmatched_once(st
                                        "ResultCode": 1032, "ResultDesc": "Request cancelled by user"}}}
     assert stack.post_callback(f"http://127.0.0.1:{client.port}/api/payments/mpesa/callback", failed).status_code == 200
     assert len(stack.admin_get(client, "/api/payments/unmatched")) == 2
-    waiting = gauge(client, "jesh_unmatched_money_waiting"), gauge(client, "jesh_unmatched_money_waiting_kes")
+    waiting = metric(client, "jesh_unmatched_money_waiting"), metric(client, "jesh_unmatched_money_waiting_kes")
     assert waiting == (1, 700)
-    assert gauge(client, "jesh_unmatched_money_oldest_age_seconds") >= 0
+    assert metric(client, "jesh_unmatched_money_oldest_age_seconds") >= 0
 
 
 # --- 6. invoices ------------------------------------------------------------------------------------------
@@ -455,12 +446,12 @@ def test_unmatched_money_becomes_a_refund_only_once_daraja_confirms_it(stack: An
     assert client.post(f"/api/payments/unmatched/{money['id']}/refund",
                        headers=stack.keys.headers(OWNER)).status_code == 403
     # Both wait for an operator (the forged one until Daraja is asked, below).
-    assert gauge(client, "jesh_unmatched_money_waiting_kes") == 900 + fake["amount"]
+    assert metric(client, "jesh_unmatched_money_waiting_kes") == 900 + fake["amount"]
     r = client.post(f"/api/payments/unmatched/{money['id']}/refund", headers=admin)
     assert r.status_code == 200, r.text
     refund = r.json()["data"]
     assert refund["amount"] == 900 and refund["status"] == "required" and refund["phone_number"] == "254708374149"
-    assert gauge(client, "jesh_unmatched_money_waiting") == 1  # a refund is on its way for the real money
+    assert metric(client, "jesh_unmatched_money_waiting") == 1  # a refund is on its way for the real money
     assert client.post(f"/api/payments/unmatched/{money['id']}/refund", headers=admin).status_code == 409
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=admin)
     assert r.status_code == 200, r.text

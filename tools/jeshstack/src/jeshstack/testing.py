@@ -168,3 +168,13 @@ class EventBus:
             return out
 
         return list(self._run(go))
+
+
+def metric(client: Any, sample: str) -> float:
+    """One sample of a service's GET /metrics as Prometheus would read it now, by its exact name and labels
+    (`jesh_refunds_open{status="failed"}`); fails when the service does not export it."""
+    for line in client.get("/metrics").text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == sample:
+            return float(value)
+    raise AssertionError(f"{sample} is not exported")
