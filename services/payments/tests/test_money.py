@@ -31,6 +31,12 @@ def slow_daraja(sim: Any) -> Iterator[LiveServer]:
 
 # --- 1. a push Daraja accepted is never forgotten ------------------------------------------------------
 
+
+def attention(stack: Any, client: Any) -> dict[str, dict[str, Any]]:
+    """The console's money waiting for a person, by kind (GET /api/payments/admin/attention)."""
+    return {w["what"]: w for w in stack.admin_get(client, "/api/payments/admin/attention")}
+
+
 def test_a_push_answered_after_the_timeout_is_settled_by_its_callback_and_never_sent_twice(
     stack: Any, slow_daraja: LiveServer, booking_id: int
 ) -> None:
@@ -139,6 +145,8 @@ def test_a_payment_daraja_never_settles_is_parked_unknown_for_an_admin_and_block
         assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "pending"
         assert stack.outbox("PaymentFailed", booking_id) == [] and stack.outbox("PaymentSucceeded", booking_id) == []
         assert metric(client, "jesh_payments_outcome_unknown") == 1  # the alert PaymentOutcomeUnknown
+        unknown = attention(stack, client)["payments_unknown"]
+        assert (unknown["count"], unknown["kes"]) == (1, 4500) and unknown["oldest_at"] is not None
         assert metric(client, "jesh_payments_outcome_unknown_oldest_age_seconds") > 0
     finally:
         stack.sim.start()
@@ -294,7 +302,10 @@ def test_an_owner_cancellation_before_the_start_keeps_the_fee_and_a_failed_payou
     assert event["refund_id"] == refund["id"] and event["reason"].startswith("Credit Party customer type")
     [failed] = refunds(stack, client, "failed")
     assert failed["failure_reason"] == event["reason"]
-    assert metric(client, 'jesh_refunds_open{status="failed"}') == 1  # the alert RefundsFailed
+    assert metric(client, 'jesh_refunds_open{status="failed"}') == 1  # the alert RefundFailed
+    waiting = attention(stack, client)
+    assert (waiting["refunds_failed"]["count"], waiting["refunds_failed"]["kes"]) == (1, 4000)
+    assert waiting["refunds_required"] == {"what": "refunds_required", "count": 0, "kes": 0, "oldest_at": None}
     assert metric(client, 'jesh_refunds_open{status="required"}') == 0
 
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
@@ -363,6 +374,11 @@ def test_a_callback_for_an_unknown_checkout_request_is_kept_as_unmatched_once(st
     assert len(stack.admin_get(client, "/api/payments/unmatched")) == 2
     waiting = metric(client, "jesh_unmatched_money_waiting"), metric(client, "jesh_unmatched_money_waiting_kes")
     assert waiting == (1, 700)
+    listed = stack.admin_get(client, "/api/payments/admin/attention")
+    assert [w["what"] for w in listed] == ["unmatched", "payments_unknown", "refunds_required", "refunds_approved",
+                                          "refunds_paying", "refunds_failed", "paybill_unverified"]
+    assert (listed[0]["count"], listed[0]["kes"]) == (1, 700) and all(w["count"] == 0 for w in listed[1:])
+    assert client.get("/api/payments/admin/attention", headers=stack.keys.headers(OWNER)).status_code == 403
     assert metric(client, "jesh_unmatched_money_oldest_age_seconds") >= 0
 
 

@@ -25,6 +25,7 @@ from payments.schemas import (
     B2cResultRequest,
     CallbackAck,
     InitiateMpesaPayment,
+    MoneyWaiting,
     MpesaPaymentStarted,
     PayInvoice,
     PaymentPrompt,
@@ -35,6 +36,7 @@ from payments.schemas import (
     UnmatchedMoney,
 )
 from payments.service import card, payout_status
+from payments.service.attention import money_waiting
 
 log = logging.getLogger("payments.api")
 
@@ -195,6 +197,16 @@ def approve_refund(refund_id: int, admin: AdminUser, session: SessionDep, reques
 def list_unmatched(_: AdminUser, session: SessionDep) -> Envelope[list[UnmatchedMoney]]:
     """Money that arrived but settles no payment (admin)."""
     return Envelope(data=[UnmatchedMoney(**u) for u in service.list_unmatched(session=session)])
+
+
+@router.get("/admin/attention", response_model=Envelope[list[MoneyWaiting]], responses=ERROR_RESPONSES)
+def money_needing_attention(_: AdminUser, session: SessionDep) -> Envelope[list[MoneyWaiting]]:
+    """Money waiting for a person (admin), every kind in a fixed order, with nothing waiting as count 0: what the
+    console's Money page shows first, and what the alert rules watch (the same figures as /metrics)."""
+    waiting = [MoneyWaiting(what=w.what, count=w.count, kes=w.kes, oldest_at=w.oldest_at)
+               for w in money_waiting(session)]
+    session.rollback()
+    return Envelope(data=waiting)
 
 
 @router.post("/unmatched/{unmatched_id}/refund", response_model=Envelope[RefundView], responses=UPSTREAM_ERRORS)

@@ -77,6 +77,20 @@ class RefundView(BaseModel):
     created_at: datetime
 
 
+class MoneyWaiting(BaseModel):
+    """One kind of money waiting for a person (GET /api/payments/admin/attention)."""
+
+    what: Literal["unmatched", "payments_unknown", "refunds_required", "refunds_approved", "refunds_paying",
+                  "refunds_failed", "paybill_unverified"] = Field(
+        description="unmatched: paid, settling nothing, no refund yet (assign or refund it); payments_unknown: "
+        "M-PESA never told the outcome (requery); refunds_required: waiting for approval; refunds_approved, "
+        "refunds_paying: waiting for M-PESA or Pesapal; refunds_failed: refused (fix, approve again); "
+        "paybill_unverified: not yet confirmed by Transaction Status")
+    count: int
+    kes: int = Field(description="their amounts, whole Kenya shillings")
+    oldest_at: datetime | None = Field(description="since when the oldest has waited (null: none)")
+
+
 class UnmatchedMoney(BaseModel):
     id: int
     source: str = Field(description="stk_callback (no payment has its reference) | booking_unavailable | pesapal_ipn | "
