@@ -12,6 +12,8 @@
 #                             does it once a day, and `check` reports unhealthy while the last one failed
 #   offsite.sh fetch [NAME]   bring a backup back into BACKUP_DIR (NAME: its folder's name; none: the newest),
 #                             then restore it with restore.sh; prints the folder's name
+#   offsite.sh fetch-pitr     bring the newest copy of the point-in-time archive back into PITR_DIR (a new host,
+#                             before its PostgreSQL first starts), then restore with pitr.sh restore
 #
 # What is sent is the newest complete folder of backup.sh (BACKUP_DIR/<UTC time>/ with COMPLETE), one restic
 # snapshot per folder, stamped with the backup's own time and tagged with its name: a folder is sent once, however
@@ -19,11 +21,16 @@
 # OFFSITE_KEEP_DAYS days and of the last OFFSITE_KEEP_MONTHS months (restic forget --prune). The repository is made
 # on first use. Run one backup-offsite service per repository.
 #
+# With PITR_DIR (pitr.sh's folder: base backups and the WAL archive), each round also sends it, as one more
+# snapshot tagged jesh-pitr (restic sends only what is new: the new WAL segments and base backups), and keeps the
+# snapshots of the last OFFSITE_KEEP_RECENT_HOURS (and always the newest): each holds the whole archive, so a lost
+# host can still be brought back to any moment of its last PITR_KEEP_DAYS.
+#
 # Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (or RESTIC_PASSWORD_FILE) and the store's own credentials
 # (AWS_ACCESS_KEY_ID, ...: restic's documentation), BACKUP_DIR (/backups), OFFSITE_INTERVAL_SECONDS (3600),
 # BACKUP_INTERVAL_SECONDS (3600, backup.sh's: the healthcheck allows for both), OFFSITE_KEEP_RECENT_HOURS (48),
 # OFFSITE_KEEP_DAYS (30), OFFSITE_KEEP_MONTHS (12), OFFSITE_VERIFY_PERCENT (10), OFFSITE_STATE_DIR (/tmp: when the
-# last verification ran, and why it failed).
+# last verification ran, and why it failed), PITR_DIR (none: the archive is not sent).
 set -eu
 
 : "${RESTIC_REPOSITORY:?RESTIC_REPOSITORY (where the off-site copies go) is required}"
@@ -39,6 +46,7 @@ OFFSITE_KEEP_DAYS="${OFFSITE_KEEP_DAYS:-30}"
 OFFSITE_KEEP_MONTHS="${OFFSITE_KEEP_MONTHS:-12}"
 OFFSITE_VERIFY_PERCENT="${OFFSITE_VERIFY_PERCENT:-10}"
 OFFSITE_STATE_DIR="${OFFSITE_STATE_DIR:-/tmp}"
+PITR_DIR="${PITR_DIR:-}"
 export TZ=UTC  # restic reads --time, and groups days and months, in the local zone: ours are UTC
 
 for knob in OFFSITE_INTERVAL_SECONDS BACKUP_INTERVAL_SECONDS OFFSITE_KEEP_RECENT_HOURS OFFSITE_KEEP_DAYS \
@@ -54,6 +62,7 @@ done
 
 HOST=jesh            # every snapshot's host, whichever machine sent it: the retention counts them together
 TAG=jesh-postgres    # what this script sends (a repository may hold other things)
+PITR_TAG=jesh-pitr   # the point-in-time archive's snapshots
 FOLDER_GLOB='[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]-[0-9][0-9]-[0-9][0-9]Z'  # backup.sh's names
 
 log() { echo "offsite: $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
@@ -121,6 +130,27 @@ send_once() {
   fi
 }
 
+# The point-in-time archive (pitr.sh's PITR_DIR), whole: restic sends what is new. A base backup being written and
+# basic_archive's temporary files are left out. Called as `send_pitr || ...`: every step that can fail is checked.
+send_pitr() {
+  [ -n "$PITR_DIR" ] || return 0
+  if ! ls "$PITR_DIR"/base/*/COMPLETE >/dev/null 2>&1; then
+    log "no complete base backup in $PITR_DIR yet: the archive is not sent"
+    return 1
+  fi
+  if ! restic backup --quiet --host "$HOST" --tag "$PITR_TAG" --tag "sent-$(date +%s)" --exclude '*.partial' \
+      --exclude 'archtemp*' "$PITR_DIR"; then
+    log "restic backup of $PITR_DIR failed: the archive is not sent"
+    return 1
+  fi
+  log "point-in-time archive sent off-site"
+  if ! restic forget --quiet --host "$HOST" --tag "$PITR_TAG" --group-by host \
+      --keep-within "${OFFSITE_KEEP_RECENT_HOURS}h" --keep-last 1 --prune >/dev/null; then
+    log "restic forget --prune of the archive's copies failed: they are kept until the next round"
+    return 1
+  fi
+}
+
 # Read a share of the repository's data back and check it all fits together (restic check): a copy that cannot be
 # restored is found before it is needed. The outcome is kept in OFFSITE_STATE_DIR for `check`.
 verify() {
@@ -166,6 +196,18 @@ check() {
     return 1
   fi
   echo "offsite: the newest backup off-site was made ${age}s ago"
+  [ -n "$PITR_DIR" ] || return 0
+  if ! listed="$(snapshots --tag "$PITR_TAG" 2>&1)"; then
+    echo "offsite: cannot read the repository: $listed" >&2
+    return 1
+  fi
+  newest="$(printf '%s\n' "$listed" | grep -o '"sent-[0-9]*"' | tr -dc '0-9\n' | sort -n | tail -n 1)"
+  limit=$((2 * OFFSITE_INTERVAL_SECONDS + 600))
+  if [ -z "$newest" ] || [ $(($(date +%s) - newest)) -gt "$limit" ]; then
+    echo "offsite: no copy of the point-in-time archive sent in the last ${limit}s" >&2
+    return 1
+  fi
+  echo "offsite: the point-in-time archive was sent $(($(date +%s) - newest))s ago"
 }
 
 fetch() {
@@ -209,23 +251,69 @@ fetch() {
   echo "$base"
 }
 
+# The newest copy of the archive, into PITR_DIR: nothing there is replaced (a new host's, before PostgreSQL
+# first starts and archives segments of its own under the same names).
+fetch_pitr() {
+  : "${PITR_DIR:?PITR_DIR (where pitr.sh keeps the archive) is required}"
+  work="$PITR_DIR/.offsite-fetch"
+  rm -rf "$work"
+  mkdir -p "$work"
+  if ! restic restore latest --host "$HOST" --tag "$PITR_TAG" --target "$work" >/dev/null; then
+    rm -rf "$work"
+    echo "offsite: no copy of the point-in-time archive could be brought back" >&2
+    return 1
+  fi
+  # restic recreates the path it sent (PITR_DIR on the old host) under the target.
+  root="$(dirname "$(find "$work" -type d -name base | head -n 1)")"
+  brought=0
+  kept=0
+  for part in base wal; do
+    [ -d "$root/$part" ] || continue
+    mkdir -p "$PITR_DIR/$part"
+    for item in "$root/$part"/* "$root/$part"/.[!.]*; do
+      [ -e "$item" ] || continue
+      if [ -e "$PITR_DIR/$part/$(basename "$item")" ]; then
+        kept=$((kept + 1))
+      else
+        mv "$item" "$PITR_DIR/$part/"
+        brought=$((brought + 1))
+      fi
+    done
+  done
+  rm -rf "$work"
+  if [ "$brought" -eq 0 ]; then
+    echo "offsite: the copy brought nothing new into $PITR_DIR ($kept already there)" >&2
+    return 1
+  fi
+  log "point-in-time archive brought back into $PITR_DIR ($brought files and folders; $kept already there): restore with pitr.sh restore"
+}
+
 case "${1:-}" in
-  once) send_once ;;
+  once)
+    sent=0
+    send_once || sent=1
+    send_pitr || sent=1
+    exit "$sent"
+    ;;
   run)
     trap 'log "stopped"; exit 0' TERM INT
     log "every ${OFFSITE_INTERVAL_SECONDS}s from $BACKUP_DIR to $(repository)"
     while true; do
-      send_once && verify_when_due  # logged; the healthcheck turns unhealthy when nothing recent gets there
+      sent=0  # each logged; the healthcheck turns unhealthy when nothing recent gets there
+      send_once || sent=1
+      send_pitr || sent=1
+      [ "$sent" -ne 0 ] || verify_when_due
       sleep "$OFFSITE_INTERVAL_SECONDS" &
       wait $!
     done
     ;;
   check) check ;;
-  list) restic --no-lock snapshots --host "$HOST" --tag "$TAG" ;;
+  list) restic --no-lock snapshots --host "$HOST" --tag "$TAG" --tag "$PITR_TAG" ;;
   verify) verify ;;
   fetch) fetch "${2:-}" ;;
+  fetch-pitr) fetch_pitr ;;
   *)
-    echo "usage: offsite.sh run | once | check | list | verify | fetch [NAME]" >&2
+    echo "usage: offsite.sh run | once | check | list | verify | fetch [NAME] | fetch-pitr" >&2
     exit 2
     ;;
 esac

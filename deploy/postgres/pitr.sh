@@ -233,6 +233,7 @@ restore() {
   fi
   restoring="$PGDATA.restoring"
   rm -rf "$restoring"
+  mkdir -p "$(dirname "$PGDATA")"  # a new host's volume: the image's entrypoint has not made it yet
   mkdir -m 700 "$restoring"
   if ! { tar -xzf "$BASE_DIR/$chosen/base.tar.gz" -C "$restoring" && mkdir -p "$restoring/pg_wal" \
          && tar -xzf "$BASE_DIR/$chosen/pg_wal.tar.gz" -C "$restoring/pg_wal"; }; then

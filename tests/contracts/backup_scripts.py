@@ -5,6 +5,7 @@ in conftest.py)."""
 import os
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 from compose_check import SERVICES
@@ -14,6 +15,7 @@ from jeshstack.procs import Postgres, free_port
 from tests.contracts.postgres_init import run_init_script
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres"
+PASSWORD = "correct horse battery staple"  # the off-site repository's
 
 
 def start_server(data: Path, **settings: str) -> Postgres:
@@ -79,3 +81,25 @@ def fake_backup(backups: Path, name: str, seconds_ago: int | None) -> None:
     (folder / "auth.dump").write_text("x")
     if seconds_ago is not None:
         (folder / "COMPLETE").write_text(str(int(time.time()) - seconds_ago))
+
+
+def offsite_env(tmp_path: Path, backups: Path, **env: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "RESTIC_REPOSITORY": str(tmp_path / "repository"),
+            "RESTIC_PASSWORD": PASSWORD, "RESTIC_CACHE_DIR": str(tmp_path / "cache"), "BACKUP_DIR": str(backups),
+            **env}
+
+
+def offsite(tmp_path: Path, backups: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """offsite.sh as the backup-offsite service runs it (POSIX sh, not bash), into a repository in tmp_path."""
+    return subprocess.run(["sh", str(SCRIPTS / "offsite.sh"), *args], env=offsite_env(tmp_path, backups, **env),
+                          capture_output=True, text=True, timeout=120)
+
+
+def backup_at(backups: Path, when: datetime) -> str:
+    """A complete backup folder as backup.sh names it, completed at `when`."""
+    name = when.strftime("%Y-%m-%dT%H-%M-%SZ")
+    folder = backups / name
+    folder.mkdir(parents=True)
+    (folder / "auth.dump").write_bytes(os.urandom(64))
+    (folder / "COMPLETE").write_text(str(int(when.timestamp())))
+    return name

@@ -10,42 +10,10 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from compose_check import SERVICES, check_compose, environment_of, load_compose
 
 from jeshstack.testing import wait_for
-from tests.contracts.backup_scripts import SCRIPTS, execute, rows, run
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="session")
-def restic() -> str:
-    found = shutil.which("restic")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        pytest.fail("restic is missing: apt-get install -y restic (as root)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "restic"]
-    if subprocess.run(install, env=env, capture_output=True, timeout=600).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=True, timeout=600)
-        subprocess.run(install, env=env, capture_output=True, check=True, timeout=600)
-    found = shutil.which("restic")
-    assert found, "apt-get installed restic but it is not on PATH"
-    return found
-
-
-def offsite_env(tmp_path: Path, backups: Path, **env: str) -> dict[str, str]:
-    return {"PATH": os.environ["PATH"], "RESTIC_REPOSITORY": str(tmp_path / "repository"),
-            "RESTIC_PASSWORD": PASSWORD, "RESTIC_CACHE_DIR": str(tmp_path / "cache"), "BACKUP_DIR": str(backups),
-            **env}
-
-
-def offsite(tmp_path: Path, backups: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """offsite.sh as the backup-offsite service runs it (POSIX sh, not bash), into a repository in tmp_path."""
-    return subprocess.run(["sh", str(SCRIPTS / "offsite.sh"), *args], env=offsite_env(tmp_path, backups, **env),
-                          capture_output=True, text=True, timeout=120)
+from tests.contracts.backup_scripts import PASSWORD, SCRIPTS, backup_at, execute, offsite, offsite_env, rows, run
 
 
 def snapshots(restic: str, tmp_path: Path, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
@@ -61,16 +29,6 @@ def sent(restic: str, tmp_path: Path) -> list[str]:
     assert done.returncode == 0, done.stderr
     listed = sorted(json.loads(done.stdout) or [], key=lambda s: s["time"])
     return [tag.removeprefix("backup-") for s in listed for tag in s["tags"] if tag.startswith("backup-")]
-
-
-def backup_at(backups: Path, when: datetime) -> str:
-    """A complete backup folder as backup.sh names it, completed at `when`."""
-    name = when.strftime("%Y-%m-%dT%H-%M-%SZ")
-    folder = backups / name
-    folder.mkdir(parents=True)
-    (folder / "auth.dump").write_bytes(os.urandom(64))
-    (folder / "COMPLETE").write_text(str(int(when.timestamp())))
-    return name
 
 
 def test_a_backup_leaves_the_host_encrypted_and_comes_back_to_restore_the_money(server, restic, tmp_path):
@@ -215,7 +173,12 @@ def test_compose_sends_the_backups_off_site():
     assert env["RESTIC_PASSWORD"].startswith("${RESTIC_PASSWORD:?")
     assert env["RESTIC_REPOSITORY"].startswith("${RESTIC_REPOSITORY:?")
     assert env["BACKUP_DIR"] == environment_of(compose["services"]["postgres-backup"])["BACKUP_DIR"]
+    assert env["PITR_DIR"] == "/pitr" and "postgres-pitr:/pitr" in offsite_service["volumes"]
     assert check_compose(compose) == []
+    without_archive = {**offsite_service, "environment": {k: v for k, v in offsite_service["environment"].items()
+                                                          if k != "PITR_DIR"}}
+    assert any("PITR_DIR" in p for p in check_compose({**compose, "services": {**compose["services"],
+                                                                               "backup-offsite": without_archive}}))
     compose["services"]["backup-offsite"]["volumes"] = []
     assert any("backup-offsite" in p for p in check_compose(compose))
     del compose["services"]["backup-offsite"]

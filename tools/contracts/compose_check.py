@@ -319,6 +319,9 @@ def _check_offsite(services: Mapping[str, Any], backup_dir: str) -> list[str]:
         problems.append("backup-offsite: deploy/postgres/offsite.sh must be mounted at /usr/local/bin/jesh-offsite.sh")
     if ["postgres-backups", backup_dir] not in mounts:
         problems.append(f"backup-offsite: the postgres-backups volume must be mounted at {backup_dir}")
+    if env.get("PITR_DIR") != "/pitr" or ["postgres-pitr", "/pitr"] not in mounts:
+        problems.append("backup-offsite: PITR_DIR must be /pitr, where the postgres-pitr volume is mounted (the "
+                        "point-in-time archive goes off the host too)")
     return problems
 
 
