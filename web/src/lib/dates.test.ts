@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addDays, daysBetween, formatDay, formatInstant, formatTime, isIsoDate, nairobiDate, nairobiLocalToIso, secondsUntil } from "./dates";
+import { addDays, daysBetween, formatDay, formatInstant, formatSince, formatTime, isIsoDate, nairobiDate, nairobiLocalToIso, secondsUntil } from "./dates";
 
 describe("nairobiDate: today as the business counts it", () => {
   it("is already tomorrow in Nairobi at 21:30 UTC", () => {
@@ -45,6 +45,14 @@ describe("display", () => {
     expect(formatTime("2026-12-01T21:05:00Z", "en")).toBe("00:05");
     expect(formatTime("2026-12-01T11:30:00Z", "sw")).toBe("14:30");
     expect(formatTime("not a time", "en")).toBe("not a time");
+  });
+  it("says since when something waited, in Nairobi, the year only when it is not this one", () => {
+    const now = new Date("2026-12-04T08:00:00Z");
+    expect(formatSince("2026-12-03T07:42:00Z", "en", now)).toBe("3 Dec, 10:42");
+    expect(formatSince("2026-12-31T21:30:00Z", "en", new Date("2027-01-01T06:00:00Z"))).toBe("1 Jan, 00:30");
+    expect(formatSince("2025-12-03T07:42:00Z", "en", now)).toBe("3 Dec 2025, 10:42");
+    expect(formatSince("2026-12-03T07:42:00Z", "sw", now)).toBe("3 Des, 10:42");
+    expect(formatSince("not a time", "en", now)).toBe("not a time");
   });
   it("reads a datetime-local value as Nairobi time", () => {
     expect(nairobiLocalToIso("2026-12-05T09:30")).toBe("2026-12-05T09:30:00+03:00");

@@ -61,6 +61,17 @@ export function formatInstant(iso: string, lang: Lang): string {
   }).format(d);
 }
 
+/** Since when something has waited, in Nairobi time: "3 Dec, 10:42" within the year it is now in Nairobi, with the
+ *  year otherwise ("3 Dec 2025, 10:42"). */
+export function formatSince(iso: string, lang: Lang, now: Date = new Date()): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  if (nairobiDate(d).slice(0, 4) !== nairobiDate(now).slice(0, 4)) return formatInstant(iso, lang);
+  return new Intl.DateTimeFormat(LOCALE[lang], {
+    timeZone: NAIROBI, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,
+  }).format(d);
+}
+
 /** The time of day of an ISO timestamp in Nairobi, e.g. "14:05" (a list of one day's entries). */
 export function formatTime(iso: string, lang: Lang): string {
   const d = new Date(iso);
