@@ -10,6 +10,7 @@ import { Alert, ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from 
 import type { MessageKey } from "../../i18n/messages";
 import { AssignUnmatched, PaybillSection, usePaybillPayments } from "./PaybillMoney";
 import { CashSection, useCashBook } from "./CashDesk";
+import { NeedsYou, useAttention } from "./MoneyAttention";
 
 const REFUND_STATUSES = ["required", "approved", "paying", "paid", "failed"] as const;
 type RefundStatus = (typeof REFUND_STATUSES)[number];
@@ -37,6 +38,10 @@ export function AdminMoney() {
   const [assigned, setAssigned] = useState<string | null>(null);
   const paybill = usePaybillPayments();
   const cash = useCashBook();
+  // "Needs you" (and the Money tab's count) is read again with the lists after each action, to stay in step.
+  const attention = useAttention();
+  const withAttention = <L extends { reload: () => Promise<void> }>(load: L): L =>
+    ({ ...load, reload: async () => { await Promise.all([load.reload(), attention.reload()]); } });
 
   // A cash refund is paid at once when approved (the operator handed the money back): it is in the cash book too.
   const approve = async (id: number, method: string) => {
@@ -46,7 +51,7 @@ export function AdminMoney() {
       params: { path: { refund_id: id } },
     });
     if (err) setError(errorOf(err, response.status));
-    await Promise.all([refunds.reload(), method === "cash" ? cash.reload() : null]);
+    await Promise.all([refunds.reload(), method === "cash" ? cash.reload() : null, attention.reload()]);
     setBusy(null);
   };
 
@@ -58,16 +63,17 @@ export function AdminMoney() {
       params: { path: { unmatched_id: id } },
     });
     if (err) setUnmatchedError(errorOf(err, response.status));
-    await Promise.all([unmatched.reload(), refunds.reload()]);
+    await Promise.all([unmatched.reload(), refunds.reload(), attention.reload()]);
     setBusy(null);
   };
 
   return (
     <div className="stack">
       <PageTitle sub={t("money.sub")}>{t("money.title")}</PageTitle>
+      <NeedsYou waiting={attention} />
       <section className="stack-sm" aria-labelledby="refunds">
         <div className="section-head">
-          <h2 id="refunds">{t("money.refunds")}</h2>
+          <h2 id="refunds" tabIndex={-1}>{t("money.refunds")}</h2>
           <SelectField label={t("unit.status")} value={status}
             onChange={(e) => setParams(new URLSearchParams({ refunds: e.target.value }))}>
             <option value="all">{t("admin.all")}</option>
@@ -111,7 +117,7 @@ export function AdminMoney() {
         )}
       </section>
       <section className="stack-sm" aria-labelledby="unmatched">
-        <h2 id="unmatched">{t("money.unmatched")}</h2>
+        <h2 id="unmatched" tabIndex={-1}>{t("money.unmatched")}</h2>
         <p className="muted">{t("money.unmatchedSub")}</p>
         <ErrorAlert error={unmatchedError ?? unmatched.error} />
         {assigned && <Alert kind="success">{assigned}</Alert>}
@@ -135,7 +141,7 @@ export function AdminMoney() {
                         <AssignUnmatched unmatchedId={u.id} label={u.receipt ?? u.reference ?? `#${u.id}`}
                           onAssigned={async (message) => {
                             setAssigned(message);
-                            await Promise.all([unmatched.reload(), paybill.reload()]);
+                            await Promise.all([unmatched.reload(), paybill.reload(), attention.reload()]);
                           }} />
                       )}
                       <button type="button" className="btn btn-small btn-secondary" disabled={busy === -u.id} onClick={() => refundUnmatched(u.id)}>
@@ -149,8 +155,8 @@ export function AdminMoney() {
           </ul>
         )}
       </section>
-      <CashSection book={cash} />
-      <PaybillSection payments={paybill} />
+      <CashSection book={withAttention(cash)} />
+      <PaybillSection payments={withAttention(paybill)} />
     </div>
   );
 }

@@ -28,7 +28,7 @@ export function PaybillSection({ payments }: { payments: ReturnType<typeof usePa
   const { t, lang } = useI18n();
   return (
     <section className="stack-sm" aria-labelledby="paybill">
-      <h2 id="paybill">{t("money.paybill")}</h2>
+      <h2 id="paybill" tabIndex={-1}>{t("money.paybill")}</h2>
       <p className="muted">{t("money.paybillSub")}</p>
       <RegisterPaybill />
       <LostConfirmations />

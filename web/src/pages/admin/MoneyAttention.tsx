@@ -1,0 +1,95 @@
+// Money waiting for a person (GET /api/payments/admin/attention), read once when the console opens: the Money tab's
+// count of what needs an operator, and the "Needs you" summary at the top of the Money page, which reads it again
+// when it opens and after each of its actions (the tab's count follows).
+import { createContext, useContext, useEffect, type MouseEvent, type ReactNode } from "react";
+import { useSearchParams } from "react-router-dom";
+import { api, errorOf } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { useLoad } from "../../lib/useLoad";
+import { formatSince } from "../../lib/dates";
+import { formatKES } from "../../lib/money";
+import { attentionLines, handledHref, needingAction, type AttentionLine } from "../../lib/attention";
+import { ErrorAlert } from "../../components/ui";
+
+function useAttentionLoad() {
+  return useLoad(async () => {
+    const { data, error, response } = await api.GET("/api/payments/admin/attention", {});
+    return data ? { data: data.data } : { error: errorOf(error, response.status) };
+  }, []);
+}
+
+type Attention = ReturnType<typeof useAttentionLoad>;
+const Ctx = createContext<Attention | null>(null);
+
+export function AttentionProvider({ children }: { children: ReactNode }) {
+  return <Ctx.Provider value={useAttentionLoad()}>{children}</Ctx.Provider>;
+}
+
+/** The console's figures (AttentionProvider, in AdminLayout). */
+export function useAttention(): Attention {
+  const attention = useContext(Ctx);
+  if (!attention) throw new Error("useAttention outside AttentionProvider");
+  return attention;
+}
+
+/** The Money tab's count: a badge, "3 need you" to a screen reader; nothing when none. */
+export function AttentionBadge() {
+  const { t } = useI18n();
+  const count = needingAction(useAttention().data);
+  if (count <= 0) return null;
+  return (
+    <>
+      {" "}<span className="tab-count" aria-hidden="true">{count}</span>
+      <span className="sr-only">{t("attention.badge", { count })}</span>
+    </>
+  );
+}
+
+/** "Needs you": one line per kind of money waiting, each linking to where the page handles it. */
+export function NeedsYou({ waiting }: { waiting: Attention }) {
+  const { t } = useI18n();
+  const { reload, loading } = waiting;
+  // Read again each time the page opens (the console's first read is still under way when it opens with it).
+  useEffect(() => {
+    if (!loading) void reload();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  const lines = attentionLines(waiting.data);
+  return (
+    <section className="card stack-sm needs-you" aria-labelledby="needs-you">
+      <h2 id="needs-you">{t("attention.title")}</h2>
+      <ErrorAlert error={waiting.error} />
+      {waiting.data && (lines.length === 0 ? <p className="muted">{t("attention.none")}</p> : (
+        <ul className="needs-you-list">
+          {lines.map((line) => <NeedsYouLine key={line.what} line={line} />)}
+        </ul>
+      ))}
+    </section>
+  );
+}
+
+function NeedsYouLine({ line }: { line: AttentionLine }) {
+  const { t, lang } = useI18n();
+  const [, setParams] = useSearchParams();
+  const label = t(line.label);
+  // In the page: the refunds list filtered to the line's status, then its section scrolled to and focused.
+  const go = (e: MouseEvent<HTMLAnchorElement>) => {
+    const handled = line.handled;
+    if (!handled || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (handled.refunds) setParams(new URLSearchParams({ refunds: handled.refunds }));
+    const heading = document.getElementById(handled.section);
+    heading?.scrollIntoView({ block: "start" });
+    heading?.focus({ preventScroll: true });
+  };
+  return (
+    <li data-attention={line.what}>
+      {line.handled ? <a href={handledHref(line.handled)} onClick={go}>{label}</a> : <span>{label}</span>}
+      <span className="needs-you-figures">
+        {[t("attention.waiting", { count: line.count }), formatKES(line.kes),
+          line.oldestAt ? t("attention.since", { when: formatSince(line.oldestAt, lang) }) : null]
+          .filter(Boolean).join(" · ")}
+      </span>
+    </li>
+  );
+}
