@@ -2,11 +2,12 @@
 reads on the booking page how to pay from the phone's menu (business number, account JESH-<id>, the exact amount),
 pays that way (the Daraja simulator) and sees the booking confirmed with "I have paid: check again"; the operator
 sees the money applied in the console's Paybill list. Money sent with a mistyped account number is unmatched: the
+Money page's "Needs you" shows it (count and shillings, linking to its section) and the Money tab counts it; the
 operator is refused an account that cannot take it (the server's reason shown) and assigns it to the customer's other
-pending booking of the same price, which is then confirmed. A payment whose confirmation never came is claimed by the
-operator with the receipt from the customer's SMS. Last, the operator registers the Paybill for Pull Transactions (which
-finds such payments without the SMS) with the organisation's Safaricom number: a bad number is refused with the
-server's reason, a good one shows how far M-PESA's list was read."""
+pending booking of the same price, which is then confirmed, and "Needs you" and the tab no longer count it. A payment
+whose confirmation never came is claimed by the operator with the receipt from the customer's SMS. Last, the operator
+registers the Paybill for Pull Transactions (which finds such payments without the SMS) with the organisation's
+Safaricom number: a bad number is refused with the server's reason, a good one shows how far M-PESA's list was read."""
 
 from __future__ import annotations
 
@@ -39,6 +40,18 @@ def _pay(simulator: str, account: str, amount: int, payer: str = PAYER) -> str:
 def _paybill_status(admin: Any, receipt: str) -> str | None:
     rows = admin.client.get("/api/payments/paybill/payments").json()["data"]
     return next((str(p["status"]) for p in rows if p["receipt"] == receipt), None)
+
+
+def _waiting(admin: Any) -> dict[str, dict[str, Any]]:
+    """GET /api/payments/admin/attention, by kind."""
+    return {w["what"]: w for w in admin.client.get("/api/payments/admin/attention").json()["data"]}
+
+
+def _money_tab(page: Any, waiting: dict[str, dict[str, Any]]) -> Any:
+    """The console's Money tab, named with the count of what needs an operator's action ("Money 2 need you")."""
+    n = sum(waiting[w]["count"] for w in ("unmatched", "payments_unknown", "refunds_required", "refunds_failed"))
+    name = re.compile(rf"^Money\s*{n} need you$" if n else r"^Money$")
+    return page.get_by_role("navigation", name="Console sections").get_by_role("link", name=name)
 
 
 def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_mistyped_money(
@@ -110,6 +123,17 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     expect(item).to_contain_text("Paybill account 'JESH 9x'")
     expect(item).to_contain_text("KES 4,500")
     expect(desk.locator(f'tr[data-receipt="{mistyped}"]')).to_contain_text("Unmatched")
+    # "Needs you" at the top of the Money page shows it with what else waits (the API's figures, as other journeys on
+    # this stack may leave money waiting), its line links to its section, and the Money tab counts it.
+    waiting = _waiting(admin_api)
+    unmatched = waiting["unmatched"]
+    assert unmatched["count"] >= 1 and unmatched["kes"] >= PRICE, waiting
+    needs_you = desk.get_by_role("region", name="Needs you")
+    line = needs_you.get_by_role("listitem").filter(has_text="Money that paid nothing")
+    expect(line).to_contain_text(f"{unmatched['count']} waiting · KES {unmatched['kes']:,} · since ")
+    expect(_money_tab(desk, waiting)).to_be_visible()
+    line.get_by_role("link", name="Money that paid nothing: assign or refund it").click()
+    expect(desk.get_by_role("heading", name="Unmatched money")).to_be_focused()
     item.get_by_role("button", name=re.compile(r"^Assign to account")).click()
     item.get_by_label("Account number").fill("INV-999999")
     check_page(desk, "91-console-paybill-assign-desktop")
@@ -122,6 +146,14 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     expect(item).to_have_count(0)
     row = desk.locator(f'tr[data-receipt="{mistyped}"]')
     expect(row).to_contain_text("Applied")
+    # Read again with the lists: the line is gone (or counts the rest), and so is it from the tab's count.
+    after = _waiting(admin_api)
+    assert after["unmatched"]["count"] == unmatched["count"] - 1, after
+    if unmatched["count"] == 1:
+        expect(line).to_have_count(0)
+    else:
+        expect(line).to_contain_text(f"{unmatched['count'] - 1} waiting · KES {unmatched['kes'] - PRICE:,}")
+    expect(_money_tab(desk, after)).to_be_visible()
     expect(row.get_by_role("link", name=f"Booking #{second_id}")).to_be_visible()
 
     # The customer's other booking is confirmed by it.
