@@ -131,7 +131,7 @@ send_once() {
 }
 
 # The point-in-time archive (pitr.sh's PITR_DIR), whole: restic sends what is new. A base backup being written and
-# basic_archive's temporary files are left out. Called as `send_pitr || ...`: every step that can fail is checked.
+# archive-wal's temporary files are left out. Called as `send_pitr || ...`: every step that can fail is checked.
 send_pitr() {
   [ -n "$PITR_DIR" ] || return 0
   if ! ls "$PITR_DIR"/base/*/COMPLETE >/dev/null 2>&1; then
@@ -139,7 +139,7 @@ send_pitr() {
     return 1
   fi
   if ! restic backup --quiet --host "$HOST" --tag "$PITR_TAG" --tag "sent-$(date +%s)" --exclude '*.partial' \
-      --exclude 'archtemp*' "$PITR_DIR"; then
+      --exclude '.*.tmp.*' "$PITR_DIR"; then
     log "restic backup of $PITR_DIR failed: the archive is not sent"
     return 1
   fi

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Point-in-time recovery for the docker-compose deployment. The server archives every WAL segment into
-# PITR_DIR/wal as it fills, or after archive_timeout (docker-compose.yml: PostgreSQL's basic_archive module, which
-# copies, fsyncs and renames each segment into place); this script keeps base backups beside it (the postgres-pitr
-# service, in the server's own image) and restores the whole cluster to any moment the archive covers. Kubernetes
-# has its own: CloudNativePG's continuous archiving (deploy/k8s/overlays/production/backups.yaml).
+# PITR_DIR/wal as it fills, or after archive_timeout, through `archive-wal` (docker-compose.yml's archive_command:
+# compressed, fsynced and renamed into place; a segment closed early by archive_timeout is mostly zeros, 16 MB that
+# compress to a few kB); this script keeps base backups beside it (the postgres-pitr service, in the server's own
+# image) and restores the whole cluster to any moment the archive covers. Kubernetes has its own: CloudNativePG's
+# continuous archiving (deploy/k8s/overlays/production/backups.yaml).
 #
 #   pitr.sh run        a base backup whenever the newest is older than PITR_BASE_INTERVAL_SECONDS, then the pruning;
 #                      again every PITR_POLL_SECONDS, until stopped (the service's command)
@@ -18,6 +19,8 @@
 #                      archive's end) when the server starts; the data it replaces is kept beside it
 #   pitr.sh erased-since YYYY-MM-DDTHH:MM:SSZ
 #                      before such a restore, the server running: the accounts erased since, to erase again after it
+#   pitr.sh archive-wal DIR PATH NAME    the server's archive_command (DIR %p %f): NAME.gz into DIR, once
+#   pitr.sh restore-wal DIR NAME PATH    the restore_command a restore writes (DIR %f %p): DIR/NAME.gz back to PATH
 #
 # A base backup is a folder PITR_DIR/base/<UTC time it began>/ holding pg_basebackup's tar output (base.tar.gz,
 # pg_wal.tar.gz, backup_manifest) and, once whole, COMPLETE (end=<seconds since the epoch>, end_name=<UTC time it
@@ -35,6 +38,7 @@ PITR_KEEP_DAYS="${PITR_KEEP_DAYS:-7}"
 PITR_POLL_SECONDS="${PITR_POLL_SECONDS:-600}"
 BASE_DIR="$PITR_DIR/base"
 WAL_DIR="$PITR_DIR/wal"
+SCRIPT="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"  # for the restore_command a restore writes
 
 for knob in PITR_BASE_INTERVAL_SECONDS PITR_KEEP_DAYS PITR_POLL_SECONDS; do
   if ! [[ "${!knob}" =~ ^[1-9][0-9]*$ ]]; then
@@ -48,6 +52,37 @@ fail() { echo "pitr: $*" >&2; exit 2; }
 
 NAME_PATTERN='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}Z$'  # anything else in PITR_DIR/base is not ours
 SEGMENT_PATTERN='^[0-9A-F]{24}$'
+
+# The server's archive_command: the file PostgreSQL names (%p, relative to the data folder) compressed into
+# DIR/NAME.gz through a temporary file, fsynced, renamed into place and the folder fsynced: a segment is archived
+# whole or not at all. Archiving one again (a crash before PostgreSQL noted it) succeeds if the copy is the same,
+# and fails if it differs (never overwritten: PostgreSQL keeps it in pg_wal and retries, pg_stat_archiver says so).
+archive_wal() {
+  local dir="$1" path="$2" name="$3" tmp
+  [ $# -eq 3 ] || fail "usage: pitr.sh archive-wal DIR %p %f"
+  if [ -f "$dir/$name.gz" ]; then
+    if gzip -dc "$dir/$name.gz" | cmp -s - "$path"; then
+      return 0
+    fi
+    echo "pitr: $dir/$name.gz is archived already with other content: not overwritten" >&2
+    return 1
+  fi
+  tmp="$dir/.$name.gz.tmp.$$"
+  if gzip -c "$path" > "$tmp" && sync "$tmp" && mv "$tmp" "$dir/$name.gz" && sync "$dir"; then
+    return 0
+  fi
+  rm -f "$tmp"
+  return 1
+}
+
+# The restore_command: DIR/NAME.gz back into PATH; status 1 when the archive does not have it (PostgreSQL asks for
+# files that may not exist, a timeline's history, and ends recovery at the first segment it is missing).
+restore_wal() {
+  local dir="$1" name="$2" path="$3"
+  [ $# -eq 3 ] || fail "usage: pitr.sh restore-wal DIR %f %p"
+  [ -f "$dir/$name.gz" ] || return 1
+  gzip -dc "$dir/$name.gz" > "$path"
+}
 
 # A field of a base backup's COMPLETE (empty when missing).
 field() { sed -n "s/^$2=//p" "$BASE_DIR/$1/COMPLETE" 2>/dev/null | head -n 1; }
@@ -124,7 +159,7 @@ prune() {
   [ -n "$oldest" ] && [ -d "$WAL_DIR" ] || return 0
   # Every segment before the oldest kept base backup's first is of no use to a restore.
   before="$(ls -1 "$WAL_DIR" | wc -l)"
-  if ! pg_archivecleanup "$WAL_DIR" "$(field "$oldest" start_wal)"; then
+  if ! pg_archivecleanup -x .gz "$WAL_DIR" "$(field "$oldest" start_wal)"; then
     log "pg_archivecleanup failed: the archive keeps its older WAL"
     return 0
   fi
@@ -165,8 +200,8 @@ list() {
   for folder in $(complete_bases); do
     echo "$folder  ended $(field "$folder" end_name)  from WAL $(field "$folder" start_wal)  $(du -sh "$BASE_DIR/$folder" | cut -f1)"
   done
-  first="$(ls -1 "$WAL_DIR" 2>/dev/null | grep -E "$SEGMENT_PATTERN" | sort | head -n 1 || true)"
-  last="$(ls -1 "$WAL_DIR" 2>/dev/null | grep -E "$SEGMENT_PATTERN" | sort | tail -n 1 || true)"
+  first="$(ls -1 "$WAL_DIR" 2>/dev/null | sed -n 's/^\([0-9A-F]\{24\}\)\.gz$/\1/p' | sort | head -n 1 || true)"
+  last="$(ls -1 "$WAL_DIR" 2>/dev/null | sed -n 's/^\([0-9A-F]\{24\}\)\.gz$/\1/p' | sort | tail -n 1 || true)"
   echo "archived WAL: ${first:-none}${last:+ .. $last}"
 }
 
@@ -242,7 +277,7 @@ restore() {
   fi
   {
     echo "# pitr.sh restore $(date -u +%Y-%m-%dT%H:%M:%SZ): base backup $chosen, replayed to ${target:-its end}"
-    echo "restore_command = 'cp \"$WAL_DIR/%f\" \"%p\"'"
+    echo "restore_command = 'bash \"$SCRIPT\" restore-wal \"$WAL_DIR\" %f \"%p\"'"
     if [ -n "$target" ]; then
       echo "recovery_target_time = '$target_pg'"
       echo "recovery_target_action = 'promote'"
@@ -283,5 +318,7 @@ case "${1:-}" in
   list) list ;;
   restore) shift; restore "$@" ;;
   erased-since) shift; erased_since "$@" ;;
+  archive-wal) shift; archive_wal "$@" ;;
+  restore-wal) shift; restore_wal "$@" ;;
   *) echo "usage: pitr.sh run|base|prune|check|list|erased-since TIME|restore [--to TIME] [BASE]" >&2; exit 2 ;;
 esac

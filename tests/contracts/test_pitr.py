@@ -1,8 +1,8 @@
 """Point-in-time recovery of the compose deployment (deploy/postgres/pitr.sh), for real: a PostgreSQL of ours
-archives its WAL with basic_archive as compose's `postgres` does, the script takes a base backup as the init script's
-`backup` role, and a restore brings the whole cluster back to the archive's end or to the second before a mistake.
-Old base backups and the WAL only they needed are pruned; the healthcheck fails without a recent base backup and
-while the server's archiving fails."""
+archives its WAL through pitr.sh archive-wal (compressed) as compose's `postgres` does, the script takes a base
+backup as the init script's `backup` role, and a restore brings the whole cluster back to the archive's end or to the
+second before a mistake, on this host or, from the off-site copy, on a new one. Old base backups and the WAL only
+they needed are pruned; the healthcheck fails without a recent base backup and while the server's archiving fails."""
 
 import os
 import shutil
@@ -20,8 +20,8 @@ from tests.contracts.backup_scripts import SCRIPTS, admin, backup_at, environmen
 
 def archiving(pitr_dir: Path) -> dict[str, str]:
     """The server settings compose's `postgres` command gives (docker-compose.yml)."""
-    return {"archive_mode": "on", "archive_library": "basic_archive",
-            "basic_archive.archive_directory": str(pitr_dir / "wal")}
+    return {"archive_mode": "on",
+            "archive_command": f"bash {SCRIPTS / 'pitr.sh'} archive-wal {pitr_dir / 'wal'} %p %f"}
 
 
 def owned_folders(root: Path) -> None:
@@ -55,7 +55,7 @@ def pitr(server, pitr_dir: Path, *args: str, **env: str) -> subprocess.Completed
 def archive_now(server, pitr_dir: Path) -> None:
     """The current WAL segment closed and archived (compose's archive_timeout does it within a minute)."""
     [(segment,)] = admin(server, "SELECT pg_walfile_name(pg_switch_wal())")
-    wait_for(lambda: (pitr_dir / "wal" / segment).exists(), timeout=30, what=f"segment {segment} archived")
+    wait_for(lambda: (pitr_dir / "wal" / f"{segment}.gz").exists(), timeout=30, what=f"segment {segment} archived")
 
 
 def server_time(server) -> str:
@@ -189,6 +189,28 @@ def test_the_off_site_archive_is_checked_for_freshness(restic, tmp_path):
     assert offsite(tmp_path, backups, "check").returncode == 0  # without PITR_DIR, the dumps alone
 
 
+def test_a_segment_is_archived_compressed_once_and_never_overwritten(tmp_path):
+    wal, segment = tmp_path / "wal", tmp_path / "000000010000000000000007"
+    wal.mkdir()
+    segment.write_bytes(b"wal record" + bytes(16 * 1024 * 1024 - 10))  # a segment closed early: mostly zeros
+
+    def archive(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(SCRIPTS / "pitr.sh"), *args], capture_output=True, text=True, timeout=60)
+
+    assert archive("archive-wal", str(wal), str(segment), segment.name).returncode == 0
+    [archived] = wal.iterdir()
+    assert archived.name == f"{segment.name}.gz" and archived.stat().st_size < 100_000  # 16 MB, a few kB kept
+    assert archive("archive-wal", str(wal), str(segment), segment.name).returncode == 0  # again, the same: done
+    segment.write_bytes(b"other record" + bytes(100))
+    refused = archive("archive-wal", str(wal), str(segment), segment.name)
+    assert refused.returncode == 1 and "not overwritten" in refused.stderr
+    back = tmp_path / "back"
+    assert archive("restore-wal", str(wal), segment.name, str(back)).returncode == 0
+    assert back.read_bytes() == b"wal record" + bytes(16 * 1024 * 1024 - 10)
+    assert archive("restore-wal", str(wal), "00000002.history", str(tmp_path / "h")).returncode == 1
+    assert sorted(p.name for p in wal.iterdir()) == [archived.name]  # no temporary file left
+
+
 def _fake_base(pitr_dir: Path, name: str, ended_seconds_ago: int, start_wal: str) -> None:
     folder = pitr_dir / "base" / name
     folder.mkdir(parents=True)
@@ -212,7 +234,7 @@ def test_old_base_backups_and_the_wal_only_they_needed_are_pruned_and_the_health
         (pruned / "base" / "2026-01-31T01-00-00Z.partial").mkdir()
         (pruned / "base" / "notes").mkdir()  # not ours: left alone
         (pruned / "wal").mkdir()
-        segments = [f"00000009{'0' * 6}09000000A{n}" for n in range(1, 7)]
+        segments = [f"00000009{'0' * 6}09000000A{n}.gz" for n in range(1, 7)]
         for segment in segments:
             (pruned / "wal" / segment).write_text("wal")
         (pruned / "wal" / "00000009.history").write_text("history")
@@ -254,7 +276,7 @@ def test_compose_archives_every_segment_and_keeps_base_backups_beside_it():
     compose = load_compose()
     postgres, service = compose["services"]["postgres"], compose["services"]["postgres-pitr"]
     command = " ".join(str(part) for part in postgres["command"])
-    for setting in ("archive_mode=on", "archive_library=basic_archive", "basic_archive.archive_directory=/pitr/wal"):
+    for setting in ("archive_mode=on", "archive_command=bash /usr/local/bin/jesh-pitr.sh archive-wal /pitr/wal %p %f"):
         assert setting in command
     assert "postgres-pitr:/pitr" in postgres["volumes"] and "postgres-pitr:/pitr" in service["volumes"]
     assert service["image"] == postgres["image"] and service["user"] == "postgres"

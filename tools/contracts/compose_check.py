@@ -275,10 +275,10 @@ def _check_pitr(compose: Mapping[str, Any]) -> list[str]:
     postgres, pitr = services.get("postgres") or {}, services.get("postgres-pitr")
     problems = []
     command = " ".join(str(part) for part in postgres.get("command") or [])
-    if not all(setting in command for setting in ("archive_mode=on", "archive_library=basic_archive",
-                                                  "basic_archive.archive_directory=/pitr/wal")):
-        problems.append("postgres: must archive every WAL segment into /pitr/wal (archive_mode=on, "
-                        "archive_library=basic_archive, basic_archive.archive_directory=/pitr/wal)")
+    if not all(setting in command for setting in ("archive_mode=on", "archive_command=bash "
+                                                  "/usr/local/bin/jesh-pitr.sh archive-wal /pitr/wal %p %f")):
+        problems.append("postgres: must archive every WAL segment into /pitr/wal (archive_mode=on, archive_command="
+                        "bash /usr/local/bin/jesh-pitr.sh archive-wal /pitr/wal %p %f)")
     mounts = [str(v).split(":")[:2] for v in postgres.get("volumes") or []]
     for wanted in (["postgres-pitr", "/pitr"], ["./deploy/postgres/server.sh", "/usr/local/bin/jesh-postgres.sh"],
                    ["./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"]):
