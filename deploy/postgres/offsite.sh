@@ -210,6 +210,17 @@ check() {
   echo "offsite: the point-in-time archive was sent $(($(date +%s) - newest))s ago"
 }
 
+# The newest snapshot tagged $1 restored under the empty folder $2 (made here); $3 said when there is none.
+restore_latest() {
+  rm -rf "$2"
+  mkdir -p "$2"
+  if ! restic restore latest --host "$HOST" --tag "$1" --target "$2" >/dev/null; then
+    rm -rf "$2"
+    echo "offsite: $3" >&2
+    return 1
+  fi
+}
+
 fetch() {
   name="${1:-}"
   if [ -n "$name" ]; then
@@ -224,13 +235,7 @@ fetch() {
     filter="$TAG"
   fi
   work="$BACKUP_DIR/.offsite-fetch"  # not a backup's name: backup.sh never lists or prunes it
-  rm -rf "$work"
-  mkdir -p "$work"
-  if ! restic restore latest --host "$HOST" --tag "$filter" --target "$work" >/dev/null; then
-    rm -rf "$work"
-    echo "offsite: no backup ${name:-at all} could be brought back" >&2
-    return 1
-  fi
+  restore_latest "$filter" "$work" "no backup ${name:-at all} could be brought back" || return 1
   complete="$(find "$work" -type f -name COMPLETE | head -n 1)"
   if [ -z "$complete" ]; then
     rm -rf "$work"
@@ -256,13 +261,7 @@ fetch() {
 fetch_pitr() {
   : "${PITR_DIR:?PITR_DIR (where pitr.sh keeps the archive) is required}"
   work="$PITR_DIR/.offsite-fetch"
-  rm -rf "$work"
-  mkdir -p "$work"
-  if ! restic restore latest --host "$HOST" --tag "$PITR_TAG" --target "$work" >/dev/null; then
-    rm -rf "$work"
-    echo "offsite: no copy of the point-in-time archive could be brought back" >&2
-    return 1
-  fi
+  restore_latest "$PITR_TAG" "$work" "no copy of the point-in-time archive could be brought back" || return 1
   # restic recreates the path it sent (PITR_DIR on the old host) under the target.
   root="$(dirname "$(find "$work" -type d -name base | head -n 1)")"
   brought=0
