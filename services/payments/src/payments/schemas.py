@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from payments.service.attention import What
+
 
 def _not_a_boolean(value: object) -> object:
     if isinstance(value, bool):
@@ -80,8 +82,7 @@ class RefundView(BaseModel):
 class MoneyWaiting(BaseModel):
     """One kind of money waiting for a person (GET /api/payments/admin/attention)."""
 
-    what: Literal["unmatched", "payments_unknown", "refunds_required", "refunds_approved", "refunds_paying",
-                  "refunds_failed", "paybill_unverified"] = Field(
+    what: What = Field(
         description="unmatched: paid, settling nothing, no refund yet (assign or refund it); payments_unknown: "
         "M-PESA never told the outcome (requery); refunds_required: waiting for approval; refunds_approved, "
         "refunds_paying: waiting for M-PESA or Pesapal; refunds_failed: refused (fix, approve again); "

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import text
+from sqlalchemy import exists, func, literal, select, union_all
+
+from payments.models import PaybillPayment, Payment, Refund, Unmatched
+from payments.service.queries import LISTED_UNMATCHED
 
 What = Literal["unmatched", "payments_unknown", "refunds_required", "refunds_approved", "refunds_paying",
                "refunds_failed", "paybill_unverified"]
@@ -30,21 +33,22 @@ class Waiting:
     oldest_at: datetime | None  # since when the oldest has waited
 
 
-_UNMATCHED_WAITING = ("COALESCE(u.result_code, 0) = 0 AND COALESCE(u.amount, 1) > 0"
-                      " AND (u.payment_id IS NULL OR u.source NOT IN ('stk_callback', 'paybill'))"
-                      " AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.unmatched_id = u.id)")
-_WAITING = text(f"""
-SELECT 'unmatched', count(*), COALESCE(sum(u.amount), 0), min(u.created_at) FROM unmatched u
-  WHERE {_UNMATCHED_WAITING}
-UNION ALL
-SELECT 'payments_unknown', count(*), COALESCE(sum(amount), 0), min(created_at) FROM payments WHERE status = 'unknown'
-UNION ALL
-SELECT 'refunds_' || status, count(*), COALESCE(sum(amount), 0), min(updated_at) FROM refunds
-  WHERE status IN ('required', 'approved', 'paying', 'failed') GROUP BY status
-UNION ALL
-SELECT 'paybill_unverified', count(*), COALESCE(sum(amount), 0), min(created_at) FROM paybill_payments
-  WHERE status IN ('received', 'verified')
-""")
+def _figures(what: Any, amount: Any, since: Any) -> tuple[Any, ...]:
+    return what, func.count(), func.coalesce(func.sum(amount), 0), func.min(since)
+
+
+_WAITING = union_all(
+    # Listed to an admin, money (not a failed callback's nothing), and no refund on its way: the Money page's buttons.
+    select(*_figures(literal("unmatched"), Unmatched.amount, Unmatched.created_at)).where(
+        LISTED_UNMATCHED, func.coalesce(Unmatched.result_code, 0) == 0, func.coalesce(Unmatched.amount, 1) > 0,
+        ~exists().where(Refund.unmatched_id == Unmatched.id)),
+    select(*_figures(literal("payments_unknown"), Payment.amount, Payment.created_at))
+    .where(Payment.status == "unknown"),
+    select(*_figures(literal("refunds_") + Refund.status, Refund.amount, Refund.updated_at))
+    .where(Refund.status.in_(("required", "approved", "paying", "failed"))).group_by(Refund.status),
+    select(*_figures(literal("paybill_unverified"), PaybillPayment.amount, PaybillPayment.created_at))
+    .where(PaybillPayment.status.in_(("received", "verified"))),
+)
 
 
 def money_waiting(conn: Any) -> list[Waiting]:

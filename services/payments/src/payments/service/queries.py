@@ -81,12 +81,16 @@ def list_refunds(*, session: Session, status: str | None) -> list[dict[str, Any]
     return [refund_view(r) for r in session.scalars(query)]
 
 
+# The unmatched money an admin sees: all of it but a callback or a Paybill payment later applied to a payment.
+LISTED_UNMATCHED = Unmatched.payment_id.is_(None) | Unmatched.source.not_in(("stk_callback", "paybill"))
+
+
 def list_unmatched(*, session: Session) -> list[dict[str, Any]]:
     """Money that settles no payment: callbacks for unknown references, payments a booking could not take."""
     rows = session.execute(
         select(Unmatched, Refund.id)
         .outerjoin(Refund, Refund.unmatched_id == Unmatched.id)
-        .where(Unmatched.payment_id.is_(None) | Unmatched.source.not_in(("stk_callback", "paybill")))
+        .where(LISTED_UNMATCHED)
         .order_by(Unmatched.id.desc())
         .limit(500)
     ).all()
