@@ -250,6 +250,18 @@ def _check_databases(compose: Mapping[str, Any], resolved: Mapping[str, Any]) ->
     return problems
 
 
+def _mounts(service: Mapping[str, Any]) -> list[list[str]]:
+    """A service's volumes as [source, target] pairs (the mode, `:ro`, left off)."""
+    return [str(v).split(":")[:2] for v in service.get("volumes") or []]
+
+
+def _unmounted(name: str, service: Mapping[str, Any], *wanted: tuple[str, str]) -> list[str]:
+    """A problem for each (source, target) the service does not mount."""
+    mounts = _mounts(service)
+    return [f"{name}: {source} must be mounted at {target}" for source, target in wanted
+            if [source, target] not in mounts]
+
+
 def _check_backups(compose: Mapping[str, Any]) -> list[str]:
     """postgres-backup dumps every service's database with the server's own pg_dump (deploy/postgres/backup.sh)."""
     services = _services(compose)
@@ -262,9 +274,7 @@ def _check_backups(compose: Mapping[str, Any]) -> list[str]:
         problems.append(f"postgres-backup: JESH_DATABASES does not back up {' '.join(sorted(missing))}")
     if backup.get("image") != (services.get("postgres") or {}).get("image"):
         problems.append("postgres-backup: must use the postgres service's image (pg_dump of the server's version)")
-    mounts = [str(v).split(":")[:2] for v in backup.get("volumes") or []]
-    if ["./deploy/postgres/backup.sh", "/usr/local/bin/jesh-backup.sh"] not in mounts:
-        problems.append("postgres-backup: deploy/postgres/backup.sh must be mounted at /usr/local/bin/jesh-backup.sh")
+    problems += _unmounted("postgres-backup", backup, ("./deploy/postgres/backup.sh", "/usr/local/bin/jesh-backup.sh"))
     return problems + _check_offsite(services, environment_of(backup).get("BACKUP_DIR", "/backups"))
 
 
@@ -279,11 +289,9 @@ def _check_pitr(compose: Mapping[str, Any]) -> list[str]:
                                                   "/usr/local/bin/jesh-pitr.sh archive-wal /pitr/wal %p %f")):
         problems.append("postgres: must archive every WAL segment into /pitr/wal (archive_mode=on, archive_command="
                         "bash /usr/local/bin/jesh-pitr.sh archive-wal /pitr/wal %p %f)")
-    mounts = [str(v).split(":")[:2] for v in postgres.get("volumes") or []]
-    for wanted in (["postgres-pitr", "/pitr"], ["./deploy/postgres/server.sh", "/usr/local/bin/jesh-postgres.sh"],
-                   ["./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"]):
-        if wanted not in mounts:
-            problems.append(f"postgres: {wanted[0]} must be mounted at {wanted[1]}")
+    problems += _unmounted("postgres", postgres, ("postgres-pitr", "/pitr"),
+                           ("./deploy/postgres/server.sh", "/usr/local/bin/jesh-postgres.sh"),
+                           ("./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"))
     if pitr is None:
         return [*problems, "postgres-pitr: missing from services (base backups for point-in-time recovery, "
                            "deploy/postgres/pitr.sh)"]
@@ -293,11 +301,8 @@ def _check_pitr(compose: Mapping[str, Any]) -> list[str]:
         problems.append("postgres-pitr: must run as postgres, the WAL archive's owner")
     if environment_of(pitr).get("PITR_DIR") != "/pitr":
         problems.append("postgres-pitr: PITR_DIR must be /pitr, where the postgres-pitr volume is mounted")
-    mounts = [str(v).split(":")[:2] for v in pitr.get("volumes") or []]
-    for wanted in (["postgres-pitr", "/pitr"], ["./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"]):
-        if wanted not in mounts:
-            problems.append(f"postgres-pitr: {wanted[0]} must be mounted at {wanted[1]}")
-    return problems
+    return problems + _unmounted("postgres-pitr", pitr, ("postgres-pitr", "/pitr"),
+                                 ("./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"))
 
 
 def _check_offsite(services: Mapping[str, Any], backup_dir: str) -> list[str]:
@@ -314,7 +319,7 @@ def _check_offsite(services: Mapping[str, Any], backup_dir: str) -> list[str]:
             problems.append(f"backup-offsite: {key} must be given as ${{{key}:?message}}")
     if env.get("BACKUP_DIR") != backup_dir:
         problems.append(f"backup-offsite: BACKUP_DIR must be postgres-backup's ({backup_dir})")
-    mounts = [str(v).split(":")[:2] for v in offsite.get("volumes") or []]
+    mounts = _mounts(offsite)
     if ["./deploy/postgres/offsite.sh", "/usr/local/bin/jesh-offsite.sh"] not in mounts:
         problems.append("backup-offsite: deploy/postgres/offsite.sh must be mounted at /usr/local/bin/jesh-offsite.sh")
     if ["postgres-backups", backup_dir] not in mounts:
