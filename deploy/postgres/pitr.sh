@@ -196,13 +196,16 @@ check() {
 }
 
 list() {
-  local folder first last
+  local folder segments
   for folder in $(complete_bases); do
     echo "$folder  ended $(field "$folder" end_name)  from WAL $(field "$folder" start_wal)  $(du -sh "$BASE_DIR/$folder" | cut -f1)"
   done
-  first="$(ls -1 "$WAL_DIR" 2>/dev/null | sed -n 's/^\([0-9A-F]\{24\}\)\.gz$/\1/p' | sort | head -n 1 || true)"
-  last="$(ls -1 "$WAL_DIR" 2>/dev/null | sed -n 's/^\([0-9A-F]\{24\}\)\.gz$/\1/p' | sort | tail -n 1 || true)"
-  echo "archived WAL: ${first:-none}${last:+ .. $last}"
+  segments="$(ls -1 "$WAL_DIR" 2>/dev/null | sed -n 's/^\([0-9A-F]\{24\}\)\.gz$/\1/p' | sort || true)"
+  if [ -z "$segments" ]; then
+    echo "archived WAL: none"
+  else
+    echo "archived WAL: $(head -n 1 <<< "$segments") .. $(tail -n 1 <<< "$segments")"
+  fi
 }
 
 # A UTC time as typed (YYYY-MM-DDTHH:MM:SSZ): TIME_NAME as the folders are named, TIME_PG as PostgreSQL reads it.
