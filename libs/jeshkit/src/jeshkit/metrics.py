@@ -138,7 +138,7 @@ async def refresh(app: Any) -> None:
     state, ready = app.state, True
     try:
         backlog, age, parked = await asyncio.wait_for(
-            asyncio.to_thread(_read_database, state.engine, getattr(state, "scrape_readers", ())), 5)
+            asyncio.to_thread(_read_database, state.engine, state.scrape_readers), 5)
         OUTBOX_BACKLOG.set(backlog)
         OUTBOX_OLDEST_AGE.set(age)
         PARKED.set(parked)
