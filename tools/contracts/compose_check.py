@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from compose_backups import backup_problems
 from compose_env import (
     ENV_EXAMPLE,
     REQUIRED_REFERENCE,
@@ -30,6 +31,7 @@ from compose_env import (
     interpolate,
     referenced_variables,
 )
+from compose_parts import dependencies_of, environment_of, services_of
 from deployment import REPO, SECRET_NAME, SERVICE_PORT, SERVICES, dummy_value
 from dockerfile_check import dockerfile_instructions, dockerfile_problems
 from settings_check import environment_for, settings_problems
@@ -43,7 +45,7 @@ DOCKERFILE = "Dockerfile"
 __all__ = [
     "COMPOSE_FILE", "COMPOSE_SCHEMA", "ENV_EXAMPLE", "SERVICES", "MissingVariable", "check_compose",
     "deployment_variables", "dockerfile_instructions", "dockerfile_problems", "dummy_value", "environment_for",
-    "interpolate", "load_compose", "schema_problems", "settings_class",
+    "environment_of", "interpolate", "load_compose", "schema_problems", "settings_class",
 ]
 
 
@@ -65,21 +67,6 @@ def schema_problems(compose: Mapping[str, Any], schema_path: Path = COMPOSE_SCHE
     return problems
 
 
-def environment_of(service: Mapping[str, Any]) -> dict[str, str]:
-    raw = service.get("environment") or {}
-    if isinstance(raw, list):
-        return dict(item.split("=", 1) if "=" in item else (item, "") for item in raw)
-    return {key: "" if value is None else str(value) for key, value in raw.items()}
-
-
-def dependencies_of(service: Mapping[str, Any]) -> dict[str, str]:
-    """depends_on as {service: condition}; the short list form means service_started."""
-    raw = service.get("depends_on") or {}
-    if isinstance(raw, list):
-        return dict.fromkeys(raw, "service_started")
-    return {name: (spec or {}).get("condition", "service_started") for name, spec in raw.items()}
-
-
 # --- the checks --------------------------------------------------------------------------------------
 def check_compose(compose: Mapping[str, Any], repo: Path = REPO) -> list[str]:
     """Every way the compose file disagrees with the code and the deployment rules; [] when it agrees."""
@@ -93,8 +80,7 @@ def check_compose(compose: Mapping[str, Any], repo: Path = REPO) -> list[str]:
     problems += _check_secrets(compose)
     problems += _check_settings(compose, resolved)
     problems += _check_databases(compose, resolved)
-    problems += _check_backups(compose)
-    problems += _check_pitr(compose)
+    problems += backup_problems(compose)
     problems += _check_peer_urls(resolved)
     problems += _check_gateway(compose, resolved, repo)
     problems += _check_dockerfiles(compose, repo)
@@ -102,12 +88,8 @@ def check_compose(compose: Mapping[str, Any], repo: Path = REPO) -> list[str]:
     return problems
 
 
-def _services(compose: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(compose.get("services") or {})
-
-
 def _check_services_present(compose: Mapping[str, Any]) -> list[str]:
-    services, problems = _services(compose), []
+    services, problems = services_of(compose), []
     for infrastructure in ("traefik", "postgres", "nats"):
         if infrastructure not in services:
             problems.append(f"{infrastructure}: missing from services")
@@ -155,7 +137,7 @@ def _has_healthcheck(service: Mapping[str, Any]) -> bool:
 
 
 def _check_dependencies_and_health(compose: Mapping[str, Any]) -> list[str]:
-    services, problems = _services(compose), []
+    services, problems = services_of(compose), []
     for name, service in services.items():
         for target, condition in dependencies_of(service).items():
             if target not in services:
@@ -186,7 +168,7 @@ OPTIONAL_SECRETS = frozenset({"MPESA_C2B_TOKEN", "MPESA_C2B_SECURITY_CREDENTIAL"
 def _check_secrets(compose: Mapping[str, Any]) -> list[str]:
     """A secret never has a value in the file; it comes from ${VAR:?message} (or ${VAR:-} for an optional one)."""
     problems = []
-    for name, service in _services(compose).items():
+    for name, service in services_of(compose).items():
         for key, value in environment_of(service).items():
             optional = key in OPTIONAL_SECRETS and value == f"${{{key}:-}}"
             if SECRET_NAME.search(key) and not REQUIRED_REFERENCE.match(value) and not optional:
@@ -199,7 +181,7 @@ def _check_secrets(compose: Mapping[str, Any]) -> list[str]:
 
 def _check_settings(compose: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[str]:
     problems = []
-    raw_services, services = _services(compose), _services(resolved)
+    raw_services, services = services_of(compose), services_of(resolved)
     for name in SERVICES:
         if name not in services:
             continue
@@ -216,7 +198,7 @@ def _check_databases(compose: Mapping[str, Any], resolved: Mapping[str, Any]) ->
     from sqlalchemy.engine import make_url
 
     problems = []
-    raw_services, services = _services(compose), _services(resolved)
+    raw_services, services = services_of(compose), services_of(resolved)
     postgres_raw = environment_of(raw_services.get("postgres") or {})
     initialised = set((postgres_raw.get("JESH_SERVICES") or "").split())
     if initialised != set(SERVICES):
@@ -250,91 +232,11 @@ def _check_databases(compose: Mapping[str, Any], resolved: Mapping[str, Any]) ->
     return problems
 
 
-def _mounts(service: Mapping[str, Any]) -> list[list[str]]:
-    """A service's volumes as [source, target] pairs (the mode, `:ro`, left off)."""
-    return [str(v).split(":")[:2] for v in service.get("volumes") or []]
-
-
-def _unmounted(name: str, service: Mapping[str, Any], *wanted: tuple[str, str]) -> list[str]:
-    """A problem for each (source, target) the service does not mount."""
-    mounts = _mounts(service)
-    return [f"{name}: {source} must be mounted at {target}" for source, target in wanted
-            if [source, target] not in mounts]
-
-
-def _check_backups(compose: Mapping[str, Any]) -> list[str]:
-    """postgres-backup dumps every service's database with the server's own pg_dump (deploy/postgres/backup.sh)."""
-    services = _services(compose)
-    backup = services.get("postgres-backup")
-    if backup is None:
-        return ["postgres-backup: missing from services (backups of every database, deploy/postgres/backup.sh)"]
-    problems = []
-    missing = set(SERVICES) - set((environment_of(backup).get("JESH_DATABASES") or "").split())
-    if missing:
-        problems.append(f"postgres-backup: JESH_DATABASES does not back up {' '.join(sorted(missing))}")
-    if backup.get("image") != (services.get("postgres") or {}).get("image"):
-        problems.append("postgres-backup: must use the postgres service's image (pg_dump of the server's version)")
-    problems += _unmounted("postgres-backup", backup, ("./deploy/postgres/backup.sh", "/usr/local/bin/jesh-backup.sh"))
-    return problems + _check_offsite(services, environment_of(backup).get("BACKUP_DIR", "/backups"))
-
-
-def _check_pitr(compose: Mapping[str, Any]) -> list[str]:
-    """The server archives every WAL segment into the postgres-pitr volume, where postgres-pitr keeps base backups
-    (deploy/postgres/pitr.sh): together, a restore to any moment."""
-    services = _services(compose)
-    postgres, pitr = services.get("postgres") or {}, services.get("postgres-pitr")
-    problems = []
-    command = " ".join(str(part) for part in postgres.get("command") or [])
-    if not all(setting in command for setting in ("archive_mode=on", "archive_command=bash "
-                                                  "/usr/local/bin/jesh-pitr.sh archive-wal /pitr/wal %p %f")):
-        problems.append("postgres: must archive every WAL segment into /pitr/wal (archive_mode=on, archive_command="
-                        "bash /usr/local/bin/jesh-pitr.sh archive-wal /pitr/wal %p %f)")
-    problems += _unmounted("postgres", postgres, ("postgres-pitr", "/pitr"),
-                           ("./deploy/postgres/server.sh", "/usr/local/bin/jesh-postgres.sh"),
-                           ("./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"))
-    if pitr is None:
-        return [*problems, "postgres-pitr: missing from services (base backups for point-in-time recovery, "
-                           "deploy/postgres/pitr.sh)"]
-    if pitr.get("image") != postgres.get("image"):
-        problems.append("postgres-pitr: must use the postgres service's image (pg_basebackup of the server's version)")
-    if pitr.get("user") != "postgres":
-        problems.append("postgres-pitr: must run as postgres, the WAL archive's owner")
-    if environment_of(pitr).get("PITR_DIR") != "/pitr":
-        problems.append("postgres-pitr: PITR_DIR must be /pitr, where the postgres-pitr volume is mounted")
-    return problems + _unmounted("postgres-pitr", pitr, ("postgres-pitr", "/pitr"),
-                                 ("./deploy/postgres/pitr.sh", "/usr/local/bin/jesh-pitr.sh"))
-
-
-def _check_offsite(services: Mapping[str, Any], backup_dir: str) -> list[str]:
-    """backup-offsite sends postgres-backup's folder off the host, encrypted (deploy/postgres/offsite.sh)."""
-    offsite = services.get("backup-offsite")
-    if offsite is None:
-        return ["backup-offsite: missing from services (encrypted copies off the host, deploy/postgres/offsite.sh)"]
-    problems = []
-    if not re.fullmatch(r"restic/restic:\d+\.\d+\.\d+", str(offsite.get("image"))):
-        problems.append("backup-offsite: must use restic's official image at a pinned version (restic/restic:X.Y.Z)")
-    env = environment_of(offsite)
-    for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD"):
-        if not REQUIRED_REFERENCE.match(env.get(key, "")):
-            problems.append(f"backup-offsite: {key} must be given as ${{{key}:?message}}")
-    if env.get("BACKUP_DIR") != backup_dir:
-        problems.append(f"backup-offsite: BACKUP_DIR must be postgres-backup's ({backup_dir})")
-    mounts = _mounts(offsite)
-    if ["./deploy/postgres/offsite.sh", "/usr/local/bin/jesh-offsite.sh"] not in mounts:
-        problems.append("backup-offsite: deploy/postgres/offsite.sh must be mounted at /usr/local/bin/jesh-offsite.sh")
-    if ["postgres-backups", backup_dir] not in mounts:
-        problems.append(f"backup-offsite: the postgres-backups volume must be mounted at {backup_dir}")
-    if env.get("PITR_DIR") != "/pitr" or ["postgres-pitr", "/pitr"] not in mounts:
-        problems.append("backup-offsite: PITR_DIR must be /pitr, where the postgres-pitr volume is mounted (the "
-                        "point-in-time archive goes off the host too)")
-    return problems
-
-
 def _check_peer_urls(resolved: Mapping[str, Any]) -> list[str]:
     """Every internal URL a service is given names a compose service (external hosts have a dot).
 
     The gateway's backend URLs are checked more closely by _check_gateway."""
-    services, problems = _services(resolved), []
+    services, problems = services_of(resolved), []
     for name, service in services.items():
         if name == "traefik":
             continue
@@ -369,7 +271,7 @@ def _web_backend_problems(services: Mapping[str, Any], key: str, host: str, port
 
 
 def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo: Path) -> list[str]:
-    services, problems = _services(resolved), []
+    services, problems = services_of(resolved), []
     traefik = services.get("traefik")
     if traefik is None:
         return []
@@ -395,7 +297,7 @@ def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo
             elif (parts.port or 80) != SERVICE_PORT:
                 problems.append(f"traefik: {key} must use port {SERVICE_PORT} (where uvicorn listens)")
     gateway = repo / "gateway"
-    mounts = [str(v) for v in (_services(compose)["traefik"].get("volumes") or [])]
+    mounts = [str(v) for v in (services_of(compose)["traefik"].get("volumes") or [])]
     if "./gateway:/etc/traefik:ro" not in mounts:
         problems.append("traefik: ./gateway must be mounted read-only at /etc/traefik")
     static_file = gateway / "traefik.yml"
@@ -426,7 +328,7 @@ def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo
 def _check_dockerfiles(compose: Mapping[str, Any], repo: Path) -> list[str]:
     problems = []
     for name in SERVICES:
-        build = (_services(compose).get(name) or {}).get("build")
+        build = (services_of(compose).get(name) or {}).get("build")
         if not isinstance(build, dict):
             continue
         context = (repo / str(build.get("context", "."))).resolve()
