@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 from monitoring_check import ALERTS, alert_problems, dashboard_problems, known_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "deploy" / "monitoring"
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    """Prometheus' own checker. No PyPI package has it; Debian's `prometheus` does: installed on first use
-    when this runs as root with apt-get (as ./jesh bench does for wrk), else these tests are skipped and
-    the parsing tests above still run."""
-    found = shutil.which("promtool")
-    if not found and shutil.which("apt-get") and os.geteuid() == 0:
-        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(install, capture_output=True, env=env, timeout=600).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
-            subprocess.run(install, capture_output=True, env=env, timeout=600)
-        found = shutil.which("promtool")
-    if not found:
-        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
-    return found
 
 
 def test_promtool_accepts_the_rules(promtool: str) -> None:

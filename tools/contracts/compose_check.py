@@ -31,6 +31,7 @@ from compose_env import (
     interpolate,
     referenced_variables,
 )
+from compose_monitoring import monitoring_problems
 from compose_parts import dependencies_of, environment_of, services_of
 from deployment import REPO, SECRET_NAME, SERVICE_PORT, SERVICES, dummy_value
 from dockerfile_check import dockerfile_instructions, dockerfile_problems
@@ -81,6 +82,7 @@ def check_compose(compose: Mapping[str, Any], repo: Path = REPO) -> list[str]:
     problems += _check_settings(compose, resolved)
     problems += _check_databases(compose, resolved)
     problems += backup_problems(compose)
+    problems += monitoring_problems(compose, resolved, repo)
     problems += _check_peer_urls(resolved)
     problems += _check_gateway(compose, resolved, repo)
     problems += _check_dockerfiles(compose, repo)
@@ -243,7 +245,7 @@ def _check_peer_urls(resolved: Mapping[str, Any]) -> list[str]:
         for key, value in environment_of(service).items():
             for url in value.split(","):
                 parts = urlsplit(url.strip())
-                if not parts.scheme or not parts.hostname or "." in parts.hostname:
+                if not parts.scheme or not parts.hostname or "." in parts.hostname or parts.hostname == "localhost":
                     continue
                 if parts.hostname not in services:
                     problems.append(f"{name}: {key} points at {parts.hostname!r}, which is not a compose service")

@@ -48,8 +48,10 @@ SERVICES: tuple[str, ...] = tuple(service_specs())
 
 def dummy_value(name: str) -> str:
     """A plausible, non-development value for a required variable (never a real secret)."""
-    if name.endswith("_EMAIL"):
+    if name.endswith(("_EMAIL", "_EMAIL_TO", "_EMAIL_FROM")):
         return "operations@example.com"
+    if name.endswith("_SMARTHOST"):
+        return "smtp.example.com:587"
     if name.endswith("_URL"):
         return "https://storage.example.com"
     if "SIGNING_KEY" in name or "PRIVATE_KEY" in name:
