@@ -52,6 +52,7 @@ export TZ=UTC  # restic reads --time, and groups days and months, in the local z
 for knob in OFFSITE_INTERVAL_SECONDS BACKUP_INTERVAL_SECONDS OFFSITE_KEEP_RECENT_HOURS OFFSITE_KEEP_DAYS \
     OFFSITE_KEEP_MONTHS OFFSITE_VERIFY_PERCENT; do
   eval "value=\${$knob}"
+  # shellcheck disable=SC2154  # assigned by the eval above
   case "$value" in
     '' | 0* | *[!0-9]*)
       echo "offsite: $knob must be a positive whole number, not '$value'" >&2

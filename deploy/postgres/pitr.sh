@@ -141,6 +141,7 @@ base_once() {
 prune() {
   local now folder oldest="" removed=0 before after
   now="$(date +%s)"
+  # shellcheck disable=SC2045  # our own folder names (UTC times), no spaces; an absent folder lists nothing
   for folder in $(ls -1 "$BASE_DIR" 2>/dev/null); do  # leftovers of a failed or interrupted base backup
     if [[ "$folder" == *.partial ]]; then
       rm -rf "${BASE_DIR:?}/$folder"

@@ -216,10 +216,16 @@ def cmd_bench(args: list[str]) -> int:
 
 
 def cmd_lint(_: argparse.Namespace) -> int:
-    """ruff on everything, then mypy --strict on the kit and every service (pyproject.toml's [tool.mypy])."""
+    """ruff on everything, mypy --strict on the kit and every service (pyproject.toml's [tool.mypy]), then shellcheck
+    on the shell scripts (the deployment's backups and healthchecks), warnings and errors."""
     ruff = subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=REPO)
     mypy = subprocess.call([sys.executable, "-m", "mypy"], cwd=REPO)
-    return ruff or mypy
+    scripts = sorted(str(path.relative_to(REPO)) for path in (REPO / "deploy").rglob("*.sh"))
+    shellcheck = subprocess.call([str(Path(sys.executable).parent / "shellcheck"), "--severity=warning", *scripts],
+                                 cwd=REPO)
+    if shellcheck == 0:
+        print(f"shellcheck: {len(scripts)} scripts, no warning")
+    return ruff or mypy or shellcheck
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.set_defaults(func=cmd_logs)
     sub.add_parser("reset", help="stop and wipe the stack's state (.jesh/)").set_defaults(func=cmd_reset)
     sub.add_parser("test", help="run every test (extra arguments go to pytest)")
-    sub.add_parser("lint", help="ruff, then mypy --strict").set_defaults(func=cmd_lint)
+    sub.add_parser("lint", help="ruff, mypy --strict, shellcheck").set_defaults(func=cmd_lint)
     sub.add_parser("bench", help="the benchmark (extra arguments go to bench/run.py)")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:
