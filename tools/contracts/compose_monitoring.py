@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from compose_parts import mounts_of, services_of, unmounted
+from compose_parts import environment_of, mounts_of, services_of, unmounted
 from deployment import REPO, SERVICE_PORT, SERVICES
 
 MONITORING = REPO / "deploy" / "monitoring"
@@ -18,6 +18,9 @@ PROMETHEUS_CONFIG = "./deploy/monitoring/prometheus-compose.yml"
 ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml"
 GATEWAY_INTERNAL = "traefik:8082"  # gateway/traefik.yml: the internal entry point (ping, metrics)
 DATASOURCE_UID = "jesh-prometheus"  # the dashboard's (deploy/monitoring/grafana)
+HEALTHCHECK_ALERT = ("./deploy/monitoring/healthcheck-alert.sh", "/usr/local/bin/jesh-healthcheck-alert.sh")
+# Checked by a script with no metrics: their healthchecks tell Alertmanager themselves.
+ALERTING_HEALTHCHECKS = ("postgres-backup", "postgres-pitr", "backup-offsite")
 IMAGES = {
     "prometheus": r"prom/prometheus:v\d+\.\d+\.\d+",
     "alertmanager": r"prom/alertmanager:v\d+\.\d+\.\d+",
@@ -48,6 +51,7 @@ def monitoring_problems(compose: Mapping[str, Any], resolved: Mapping[str, Any],
     problems += _check_grafana(services["grafana"], resolved)
     if not _networks(services["grafana"]) & _networks(services["prometheus"]):
         problems.append("grafana: shares no network with prometheus, which it reads")
+    problems += _check_healthcheck_alerts(services)
     return problems
 
 
@@ -126,4 +130,22 @@ def _check_grafana(grafana: Mapping[str, Any], resolved: Mapping[str, Any]) -> l
     sources = (yaml.safe_load(config_content(resolved, "grafana-datasource")) or {}).get("datasources") or [{}]
     if sources[0].get("uid") != DATASOURCE_UID or sources[0].get("url") != "http://prometheus:9090":
         problems.append(f"configs.grafana-datasource: must be uid {DATASOURCE_UID} at http://prometheus:9090")
+    return problems
+
+
+def _check_healthcheck_alerts(services: Mapping[str, Any]) -> list[str]:
+    """The backups' healthchecks run through deploy/monitoring/healthcheck-alert.sh, which can reach Alertmanager."""
+    problems = []
+    for name in ALERTING_HEALTHCHECKS:
+        service = services.get(name)
+        if service is None:
+            continue  # compose_backups says it is missing
+        test = [str(part) for part in (service.get("healthcheck") or {}).get("test") or []]
+        if test[:4] != ["CMD", "sh", HEALTHCHECK_ALERT[1], name] or len(test) < 5:
+            problems.append(f"{name}: the healthcheck must run its check through {HEALTHCHECK_ALERT[1]} {name}")
+        problems += unmounted(name, service, HEALTHCHECK_ALERT)
+        if environment_of(service).get("ALERTMANAGER_API") != "http://alertmanager:9093":
+            problems.append(f"{name}: ALERTMANAGER_API must be http://alertmanager:9093")
+        if not _networks(service) & _networks(services["alertmanager"]):
+            problems.append(f"{name}: shares no network with alertmanager, which its healthcheck tells")
     return problems
