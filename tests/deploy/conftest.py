@@ -1,6 +1,8 @@
-"""The deployment checkers live in tools/deploy/ and tools/contracts/ as plain modules: make them importable.
-And Prometheus' and Alertmanager's own tools, from Debian."""
+"""The deployment's tests: compose and Kubernetes files, backups, monitoring. None needs the stack, so `./jesh test`
+runs them with the unit tests, in parallel. The checkers live in tools/deploy/ and tools/contracts/ as plain
+modules: made importable here. Prometheus', Alertmanager's and restic's own tools come from Debian."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -15,20 +17,27 @@ for folder in (TOOLS / "contracts", TOOLS / "deploy"):
         sys.path.insert(0, str(folder))
 
 
-def debian_tool(command: str, package: str) -> str:
+def debian_tool(command: str, package: str, *, required: bool = False) -> str:
     """The path of `command`, installing Debian's `package` on first use when this runs as root with apt-get (as
-    ./jesh bench does for wrk); the test is skipped when it cannot be had. Prometheus' and Alertmanager's own
-    checkers are on no package index but Debian's."""
+    ./jesh bench does for wrk); one install at a time, whichever test worker asks (dpkg's lock would refuse the
+    second). Without it the test is skipped, or fails when `required`."""
     found = shutil.which(command)
     if not found and shutil.which("apt-get") and os.geteuid() == 0:
-        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(install, capture_output=True, env=env, timeout=600).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
-            subprocess.run(install, capture_output=True, env=env, timeout=600)
-        found = shutil.which(command)
+        with open("/tmp/jesh-apt-get.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            found = shutil.which(command)  # another worker may have installed it meanwhile
+            if not found:
+                install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
+                env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+                if subprocess.run(install, capture_output=True, env=env, timeout=600).returncode != 0:
+                    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
+                    subprocess.run(install, capture_output=True, env=env, timeout=600)
+                found = shutil.which(command)
     if not found:
-        pytest.skip(f"{command} is not installed (Debian: apt-get install {package})")
+        message = f"{command} is not installed (Debian: apt-get install {package}, as root)"
+        if required:
+            pytest.fail(message)
+        pytest.skip(message)
     return found
 
 
@@ -40,5 +49,22 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def alertmanager_binaries() -> tuple[str, str]:
     """(alertmanager, amtool) from Debian's prometheus-alertmanager."""
-    return debian_tool("prometheus-alertmanager", "prometheus-alertmanager"), debian_tool("amtool",
-                                                                                         "prometheus-alertmanager")
+    return (debian_tool("prometheus-alertmanager", "prometheus-alertmanager"),
+            debian_tool("amtool", "prometheus-alertmanager"))
+
+
+@pytest.fixture(scope="session")
+def restic() -> str:
+    """Debian's restic (the off-site and point-in-time tests'): they fail without it."""
+    return debian_tool("restic", "restic", required=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A PostgreSQL with every service's database and role, as the init script makes them on a new volume (the
+    backup tests')."""
+    from tests.deploy.backup_scripts import start_server
+
+    server = start_server(tmp_path_factory.mktemp("pg-backup") / "data")
+    yield server
+    server.stop()

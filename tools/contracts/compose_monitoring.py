@@ -1,6 +1,6 @@
 """compose's monitoring: Prometheus scrapes every service and the gateway with deploy/monitoring/alerts.yml,
 Alertmanager e-mails what fires (its configuration written by compose from .env), Grafana shows the dashboard.
-Prometheus' and Alertmanager's own checkers (promtool, amtool) run in tests/contracts/test_compose_monitoring.py."""
+Prometheus' and Alertmanager's own checkers (promtool, amtool) run in tests/deploy/test_compose_monitoring.py."""
 
 from __future__ import annotations
 

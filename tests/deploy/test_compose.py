@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from jeshstack.procs import BIN, Postgres, free_port, port_open, stop_process, wait_for
-from tests.contracts.postgres_init import INIT_SCRIPT, run_init_script
+from tests.deploy.postgres_init import INIT_SCRIPT, run_init_script
 
 REPO = Path(__file__).resolve().parents[2]
 

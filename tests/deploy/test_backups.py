@@ -8,7 +8,7 @@ import pytest
 from compose_check import SERVICES, check_compose, environment_of, load_compose
 from sqlalchemy import create_engine, text
 
-from tests.contracts.backup_scripts import admin, as_role, execute, fake_backup, rows, run
+from tests.deploy.backup_scripts import admin, as_role, execute, fake_backup, rows, run
 
 
 def test_a_backup_restores_what_was_there_and_keeps_the_replaced_database(server, tmp_path):

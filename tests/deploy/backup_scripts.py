@@ -12,7 +12,7 @@ from compose_check import SERVICES
 from sqlalchemy import create_engine, text
 
 from jeshstack.procs import Postgres, free_port
-from tests.contracts.postgres_init import run_init_script
+from tests.deploy.postgres_init import run_init_script
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres"
 PASSWORD = "correct horse battery staple"  # the off-site repository's

@@ -15,7 +15,7 @@ from compose_check import check_compose, environment_of, load_compose
 
 from jeshstack.procs import Postgres, free_port
 from jeshstack.testing import wait_for
-from tests.contracts.backup_scripts import SCRIPTS, admin, backup_at, environment, execute, offsite, rows, start_server
+from tests.deploy.backup_scripts import SCRIPTS, admin, backup_at, environment, execute, offsite, rows, start_server
 
 
 def archiving(pitr_dir: Path) -> dict[str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from compose_check import SERVICES, check_compose, environment_of, load_compose
 
 from jeshstack.testing import wait_for
-from tests.contracts.backup_scripts import PASSWORD, SCRIPTS, backup_at, execute, offsite, offsite_env, rows, run
+from tests.deploy.backup_scripts import PASSWORD, SCRIPTS, backup_at, execute, offsite, offsite_env, rows, run
 
 
 def snapshots(restic: str, tmp_path: Path, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
