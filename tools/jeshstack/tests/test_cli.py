@@ -16,7 +16,8 @@ def test_every_test_runs_the_isolated_folders_on_workers_then_the_stack_tests_al
     monkeypatch.delenv("JESH_TEST_WORKERS", raising=False)
     monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or 0)
     assert cli.cmd_test([]) == 0
-    assert calls == [["-n", "2", "--durations=15", "libs", "tools", "services"], ["--durations=15", "tests"]]
+    assert calls == [["-n", "2", "--durations=15", "libs", "tools", "services", "tests/deploy"],
+                     ["--durations=15", "--ignore=tests/deploy", "tests"]]  # tests/deploy needs no stack: not twice
 
     calls.clear()  # the first part fails: the second still runs, and the run fails
     monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or (1 if "-n" in args else 0))
