@@ -21,16 +21,19 @@
 # OFFSITE_KEEP_DAYS days and of the last OFFSITE_KEEP_MONTHS months (restic forget --prune). The repository is made
 # on first use. Run one backup-offsite service per repository.
 #
-# With PITR_DIR (pitr.sh's folder: base backups and the WAL archive), each round also sends it, as one more
-# snapshot tagged jesh-pitr (restic sends only what is new: the new WAL segments and base backups), and keeps the
-# snapshots of the last OFFSITE_KEEP_RECENT_HOURS (and always the newest): each holds the whole archive, so a lost
-# host can still be brought back to any moment of its last PITR_KEEP_DAYS.
+# With PITR_DIR (pitr.sh's folder: base backups and the WAL archive), it is also sent every
+# OFFSITE_PITR_INTERVAL_SECONDS, as one more snapshot tagged jesh-pitr (restic sends only what is new: the new WAL
+# segments and base backups), so a lost host loses at most that much more than the server had archived. Each round
+# of the dumps keeps the archive's snapshots of the last hour, the newest of each of the last
+# OFFSITE_KEEP_RECENT_HOURS hours, and always the newest: each holds the whole archive, so a lost host can still be
+# brought back to any moment of its last PITR_KEEP_DAYS.
 #
 # Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (or RESTIC_PASSWORD_FILE) and the store's own credentials
 # (AWS_ACCESS_KEY_ID, ...: restic's documentation), BACKUP_DIR (/backups), OFFSITE_INTERVAL_SECONDS (3600),
 # BACKUP_INTERVAL_SECONDS (3600, backup.sh's: the healthcheck allows for both), OFFSITE_KEEP_RECENT_HOURS (48),
 # OFFSITE_KEEP_DAYS (30), OFFSITE_KEEP_MONTHS (12), OFFSITE_VERIFY_PERCENT (10), OFFSITE_STATE_DIR (/tmp: when the
-# last verification ran, and why it failed), PITR_DIR (none: the archive is not sent).
+# last verification ran, and why it failed), PITR_DIR (none: the archive is not sent), OFFSITE_PITR_INTERVAL_SECONDS
+# (300).
 set -eu
 
 : "${RESTIC_REPOSITORY:?RESTIC_REPOSITORY (where the off-site copies go) is required}"
@@ -40,6 +43,7 @@ if [ -z "${RESTIC_PASSWORD:-}" ] && [ -z "${RESTIC_PASSWORD_FILE:-}" ]; then
 fi
 BACKUP_DIR="${BACKUP_DIR:-/backups}"
 OFFSITE_INTERVAL_SECONDS="${OFFSITE_INTERVAL_SECONDS:-3600}"
+OFFSITE_PITR_INTERVAL_SECONDS="${OFFSITE_PITR_INTERVAL_SECONDS:-300}"
 BACKUP_INTERVAL_SECONDS="${BACKUP_INTERVAL_SECONDS:-3600}"
 OFFSITE_KEEP_RECENT_HOURS="${OFFSITE_KEEP_RECENT_HOURS:-48}"
 OFFSITE_KEEP_DAYS="${OFFSITE_KEEP_DAYS:-30}"
@@ -49,8 +53,8 @@ OFFSITE_STATE_DIR="${OFFSITE_STATE_DIR:-/tmp}"
 PITR_DIR="${PITR_DIR:-}"
 export TZ=UTC  # restic reads --time, and groups days and months, in the local zone: ours are UTC
 
-for knob in OFFSITE_INTERVAL_SECONDS BACKUP_INTERVAL_SECONDS OFFSITE_KEEP_RECENT_HOURS OFFSITE_KEEP_DAYS \
-    OFFSITE_KEEP_MONTHS OFFSITE_VERIFY_PERCENT; do
+for knob in OFFSITE_INTERVAL_SECONDS OFFSITE_PITR_INTERVAL_SECONDS BACKUP_INTERVAL_SECONDS OFFSITE_KEEP_RECENT_HOURS \
+    OFFSITE_KEEP_DAYS OFFSITE_KEEP_MONTHS OFFSITE_VERIFY_PERCENT; do
   eval "value=\${$knob}"
   # shellcheck disable=SC2154  # assigned by the eval above
   case "$value" in
@@ -133,6 +137,7 @@ send_once() {
 
 # The point-in-time archive (pitr.sh's PITR_DIR), whole: restic sends what is new. A base backup being written and
 # archive-wal's temporary files are left out. Called as `send_pitr || ...`: every step that can fail is checked.
+# Its old copies are forgotten by forget_pitr, once a round of the dumps (a prune rewrites the repository's index).
 send_pitr() {
   [ -n "$PITR_DIR" ] || return 0
   if ! ls "$PITR_DIR"/base/*/COMPLETE >/dev/null 2>&1; then
@@ -145,8 +150,12 @@ send_pitr() {
     return 1
   fi
   log "point-in-time archive sent off-site"
-  if ! restic forget --quiet --host "$HOST" --tag "$PITR_TAG" --group-by host \
-      --keep-within "${OFFSITE_KEEP_RECENT_HOURS}h" --keep-last 1 --prune >/dev/null; then
+}
+
+forget_pitr() {
+  [ -n "$PITR_DIR" ] || return 0
+  if ! restic forget --quiet --host "$HOST" --tag "$PITR_TAG" --group-by host --keep-within 1h \
+      --keep-hourly "$OFFSITE_KEEP_RECENT_HOURS" --keep-last 1 --prune >/dev/null; then
     log "restic forget --prune of the archive's copies failed: they are kept until the next round"
     return 1
   fi
@@ -203,7 +212,7 @@ check() {
     return 1
   fi
   newest="$(printf '%s\n' "$listed" | grep -o '"sent-[0-9]*"' | tr -dc '0-9\n' | sort -n | tail -n 1)"
-  limit=$((2 * OFFSITE_INTERVAL_SECONDS + 600))
+  limit=$((2 * OFFSITE_PITR_INTERVAL_SECONDS + 600))
   if [ -z "$newest" ] || [ $(($(date +%s) - newest)) -gt "$limit" ]; then
     echo "offsite: no copy of the point-in-time archive sent in the last ${limit}s" >&2
     return 1
@@ -293,17 +302,30 @@ case "${1:-}" in
     sent=0
     send_once || sent=1
     send_pitr || sent=1
+    forget_pitr || sent=1
     exit "$sent"
     ;;
   run)
     trap 'log "stopped"; exit 0' TERM INT
-    log "every ${OFFSITE_INTERVAL_SECONDS}s from $BACKUP_DIR to $(repository)"
+    nap="$OFFSITE_INTERVAL_SECONDS"
+    if [ -n "$PITR_DIR" ] && [ "$OFFSITE_PITR_INTERVAL_SECONDS" -lt "$nap" ]; then
+      nap="$OFFSITE_PITR_INTERVAL_SECONDS"
+    fi
+    log "every ${OFFSITE_INTERVAL_SECONDS}s from $BACKUP_DIR${PITR_DIR:+, and $PITR_DIR every ${OFFSITE_PITR_INTERVAL_SECONDS}s,} to $(repository)"
+    dumps_sent_at=0
     while true; do
-      sent=0  # each logged; the healthcheck turns unhealthy when nothing recent gets there
-      send_once || sent=1
-      send_pitr || sent=1
-      [ "$sent" -ne 0 ] || verify_when_due
-      sleep "$OFFSITE_INTERVAL_SECONDS" &
+      # each logged; the healthcheck turns unhealthy when nothing recent gets there
+      if [ $(($(date +%s) - dumps_sent_at)) -ge "$OFFSITE_INTERVAL_SECONDS" ]; then
+        dumps_sent_at="$(date +%s)"
+        sent=0
+        send_once || sent=1
+        send_pitr || sent=1
+        forget_pitr || sent=1
+        [ "$sent" -ne 0 ] || verify_when_due
+      else
+        send_pitr || true
+      fi
+      sleep "$nap" &
       wait $!
     done
     ;;

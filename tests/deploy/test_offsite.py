@@ -150,6 +150,48 @@ def test_the_service_sends_each_round_and_verifies_once_a_day(restic, tmp_path):
     assert out.count("sent off-site") == 2 and out.count("repository verified") == 1, out
 
 
+def test_the_archive_goes_off_site_between_the_rounds_of_the_dumps(restic, tmp_path):
+    """A lost host loses at most OFFSITE_PITR_INTERVAL_SECONDS more than its server had archived, not a dumps'
+    interval: the archive is sent on its own shorter rounds, the dumps once an interval."""
+    backups, pitr_dir = tmp_path / "backups", tmp_path / "pitr"
+    backup_at(backups, datetime.now(UTC))
+    (pitr_dir / "base" / "2026-12-04T00-00-00Z").mkdir(parents=True)
+    (pitr_dir / "base" / "2026-12-04T00-00-00Z" / "COMPLETE").write_text("end=1\n")
+    (pitr_dir / "wal").mkdir()
+    service = subprocess.Popen(
+        ["sh", str(SCRIPTS / "offsite.sh"), "run"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=offsite_env(tmp_path, backups, OFFSITE_INTERVAL_SECONDS="3600", OFFSITE_PITR_INTERVAL_SECONDS="1",
+                        PITR_DIR=str(pitr_dir), OFFSITE_STATE_DIR=str(tmp_path)))
+    try:
+        wait_for(lambda: (tmp_path / "repository" / "config").exists() and len(archive_copies(restic, tmp_path)) >= 1,
+                 timeout=60, what="the archive's first copy")
+        segment = pitr_dir / "wal" / "000000010000000000000002.gz"
+        segment.write_bytes(os.urandom(1000))  # archived by the server after the first round
+        wait_for(lambda: f"/wal/{segment.name}" in newest_archive_copy(restic, tmp_path), timeout=60,
+                 what="the new segment off-site")
+    finally:
+        service.terminate()
+        out = service.communicate(timeout=30)[0]
+    assert service.returncode == 0, out
+    assert out.count("point-in-time archive sent off-site") >= 2 and out.count("backup 20") == 1, out
+    assert len(sent(restic, tmp_path)) == 1  # the dumps: once in the hour
+
+
+def archive_copies(restic: str, tmp_path: Path) -> list[dict]:
+    done = snapshots(restic, tmp_path)
+    assert done.returncode == 0, done.stderr
+    return [s for s in json.loads(done.stdout) or [] if "jesh-pitr" in s["tags"]]
+
+
+def newest_archive_copy(restic: str, tmp_path: Path) -> str:
+    """The paths in the newest copy of the archive, one per line."""
+    env = {"PATH": os.environ["PATH"], "RESTIC_REPOSITORY": str(tmp_path / "repository"),
+           "RESTIC_PASSWORD": PASSWORD, "RESTIC_CACHE_DIR": str(tmp_path / "cache")}
+    newest = max(archive_copies(restic, tmp_path), key=lambda s: s["time"])
+    return subprocess.run([restic, "--no-lock", "ls", newest["short_id"]], env=env, capture_output=True, text=True,
+                          timeout=60).stdout
+
+
 def test_bad_settings_are_refused_before_anything_is_sent(restic, tmp_path):
     backups = tmp_path / "backups"
     backup_at(backups, datetime.now(UTC))
