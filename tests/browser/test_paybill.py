@@ -2,7 +2,8 @@
 reads on the booking page how to pay from the phone's menu (business number, account JESH-<id>, the exact amount),
 pays that way (the Daraja simulator) and sees the booking confirmed with "I have paid: check again"; the operator
 sees the money applied in the console's Paybill list. Money sent with a mistyped account number is unmatched: the
-Money page's "Needs you" shows it (count and shillings, linking to its section) and the Money tab counts it; the
+Money tab counts it on another console page as soon as the browser tab is back in sight (no reload), the Money
+page's "Needs you" shows it (count and shillings, linking to its section) and the Money tab counts it; the
 operator is refused an account that cannot take it (the server's reason shown) and assigns it to the customer's other
 pending booking of the same price, which is then confirmed, and "Needs you" and the tab no longer count it. A payment
 whose confirmation never came is claimed by the operator with the receipt from the customer's SMS. Last, the operator
@@ -47,11 +48,26 @@ def _waiting(admin: Any) -> dict[str, dict[str, Any]]:
     return {w["what"]: w for w in admin.client.get("/api/payments/admin/attention").json()["data"]}
 
 
+def _needing(waiting: dict[str, dict[str, Any]]) -> int:
+    """How many wait for an operator's action: the Money tab's count."""
+    return sum(waiting[w]["count"] for w in ("unmatched", "payments_unknown", "refunds_required", "refunds_failed"))
+
+
 def _money_tab(page: Any, waiting: dict[str, dict[str, Any]]) -> Any:
     """The console's Money tab, named with the count of what needs an operator's action ("Money 2 need you")."""
-    n = sum(waiting[w]["count"] for w in ("unmatched", "payments_unknown", "refunds_required", "refunds_failed"))
+    n = _needing(waiting)
     name = re.compile(rf"^Money\s*{n} need you$" if n else r"^Money$")
     return page.get_by_role("navigation", name="Console sections").get_by_role("link", name=name)
+
+
+def _tab_hidden_then_shown(page: Any) -> None:
+    """The browser tab put out of sight and brought back, as switching tabs does (visibilityState, its event)."""
+    page.evaluate("""() => {
+        for (const state of ["hidden", "visible"]) {
+            Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }
+    }""")
 
 
 def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_mistyped_money(
@@ -111,6 +127,12 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     assert r.status_code == 201, r.text
     second_id = int(r.json()["data"]["id"])
     assert r.json()["data"]["total_price"] == PRICE
+    # The operator is on another page of the console meanwhile.
+    sections = desk.get_by_role("navigation", name="Console sections")
+    sections.get_by_role("link", name="Units").click()
+    expect(desk).to_have_url(re.compile(r"/admin/units$"))
+    before = _waiting(admin_api)
+    expect(_money_tab(desk, before)).to_be_visible()
     try:
         without_external_validation(simulator, PAYBILL)
         mistyped = _pay(simulator, "JESH 9x", PRICE)
@@ -118,7 +140,13 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     finally:
         assert admin_api.client.post("/api/payments/paybill/register").status_code == 200
 
-    desk.reload()
+    # Back in sight, the console reads the figures again at once (and every minute while in sight): the Money tab
+    # counts the new money without a reload.
+    _tab_hidden_then_shown(desk)
+    waiting = _waiting(admin_api)
+    assert _needing(waiting) > _needing(before), (before, waiting)
+    expect(_money_tab(desk, waiting)).to_be_visible()
+    sections.get_by_role("link", name=re.compile(r"^Money")).click()
     item = desk.locator("li.card").filter(has_text=mistyped)
     expect(item).to_contain_text("Paybill account 'JESH 9x'")
     expect(item).to_contain_text("KES 4,500")

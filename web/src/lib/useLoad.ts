@@ -26,5 +26,5 @@ export function useLoad<T>(load: () => Promise<{ data?: T; error?: ApiError }>, 
   useEffect(() => {
     void reload();
   }, [reload]);
-  return { data, error, loading, reload, setData };
+  return { data, error, loading, reload, setData, setError };
 }

@@ -1,21 +1,52 @@
-// Money waiting for a person (GET /api/payments/admin/attention), read once when the console opens: the Money tab's
-// count of what needs an operator, and the "Needs you" summary at the top of the Money page, which reads it again
-// when it opens and after each of its actions (the tab's count follows).
-import { createContext, useContext, useEffect, type MouseEvent, type ReactNode } from "react";
+// Money waiting for a person (GET /api/payments/admin/attention), read when the console opens and again in the
+// background (every minute while the browser tab is in sight, at once when it comes back; lib/backgroundRefresh): the
+// Money tab's count of what needs an operator, and the "Needs you" summary at the top of the Money page, which reads it
+// again when it opens and after each of its actions (the tab's count follows).
+import { createContext, useCallback, useContext, useEffect, useRef, type MouseEvent, type ReactNode } from "react";
 import { useSearchParams } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
+import { useSession } from "../../auth/session";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
+import { useBackgroundRefresh } from "../../lib/backgroundRefresh";
 import { formatSince } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
-import { attentionLines, handledHref, needingAction, type AttentionLine } from "../../lib/attention";
+import { attentionLines, handledHref, needingAction, type AttentionLine, type MoneyWaiting } from "../../lib/attention";
 import { ErrorAlert } from "../../components/ui";
 
+async function readAttention(signal?: AbortSignal) {
+  const { data, error, response } = await api.GET("/api/payments/admin/attention", { signal });
+  return data ? { data: data.data } : { error: errorOf(error, response.status) };
+}
+
+/** The figures, for an operator only (a customer's session never asks the admin endpoint). A read asked for (the
+ *  Money page's) drops a background read under way, and no background read starts while one asked for is under
+ *  way: never two at once. A background read that fails shows nothing and keeps the figures. */
 function useAttentionLoad() {
-  return useLoad(async () => {
-    const { data, error, response } = await api.GET("/api/payments/admin/attention", {});
-    return data ? { data: data.data } : { error: errorOf(error, response.status) };
-  }, []);
+  const { isAdmin } = useSession();
+  const load = useLoad<MoneyWaiting[]>(async () => (isAdmin ? readAttention() : {}), [isAdmin]);
+  const loading = useRef(load.loading);
+  loading.current = load.loading;
+  const asked = useRef(0);
+  const { setData, setError, reload: reloadNow } = load;
+  const cancelBackground = useBackgroundRefresh(isAdmin, {
+    read: async (signal) => (await readAttention(signal)).data,
+    onAnswer: (data) => {
+      setData(data);
+      setError(null);
+    },
+    busy: () => asked.current > 0 || loading.current,
+  });
+  const reload = useCallback(async () => {
+    cancelBackground();
+    asked.current++;
+    try {
+      await reloadNow();
+    } finally {
+      asked.current--;
+    }
+  }, [cancelBackground, reloadNow]);
+  return { ...load, reload };
 }
 
 type Attention = ReturnType<typeof useAttentionLoad>;
