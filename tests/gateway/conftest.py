@@ -54,6 +54,7 @@ class Gateway:
     replicas: dict[str, list[Replica]]
     traefik: Traefik
     clients: list[httpx.Client] = field(default_factory=list)
+    secure_url: str | None = None  # the HTTPS entry point (websecure), when started with secure=True
 
     def client(self, *, source_ip: str | None = None, **kwargs: Any) -> httpx.Client:
         """An HTTP client of the gateway; source_ip binds its connections to another loopback address."""
@@ -104,7 +105,7 @@ def start_gateway(
     started: list[Gateway] = []
 
     def start(services: Sequence[str] = (), *, replicas: Mapping[str, int] | None = None,
-              settings: Mapping[str, Mapping[str, Any]] | None = None, **knobs: str) -> Gateway:
+              settings: Mapping[str, Mapping[str, Any]] | None = None, secure: bool = False, **knobs: str) -> Gateway:
         replicas_by_service: dict[str, list[Replica]] = {}
         urls: dict[str, list[str]] = {}
         for service in SERVICES:
@@ -123,12 +124,14 @@ def start_gateway(
             replicas_by_service[service] = pool
             urls[service] = [replica.url for replica in pool]
         web_port, internal_port = free_port(), free_port()
+        secure_port = free_port() if secure else None
         log_dir = tmp_path / f"logs-{web_port}"
         config = write_traefik_config(tmp_path / f"state-{web_port}", web_port=web_port,
-                                      internal_port=internal_port, log_dir=log_dir)
+                                      internal_port=internal_port, log_dir=log_dir, secure_port=secure_port)
         traefik = Traefik(config, traefik_env(urls, knobs), log_dir / "traefik-stdout.log")
         gateway = Gateway(f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{internal_port}",
-                          log_dir / "traefik-access.log", replicas_by_service, traefik)
+                          log_dir / "traefik-access.log", replicas_by_service, traefik,
+                          secure_url=f"https://127.0.0.1:{secure_port}" if secure_port else None)
         started.append(gateway)
         traefik.start(f"{gateway.internal_url}/ping")
         # /ping answers before the file provider's routers are in place; until then Traefik answers its own

@@ -19,6 +19,10 @@ def test_the_static_configuration_is_offline_with_ping_and_metrics_inside() -> N
     assert config["providers"]["file"]["directory"] == "/etc/traefik/dynamic"
     assert config["log"]["format"] == config["accessLog"]["format"] == "json"
     assert "api" not in config  # no dashboard
+    # HTTPS: TLS on websecure for every router there, Let's Encrypt's certificate kept on a volume (dynamic/tls.yml)
+    assert config["entryPoints"]["websecure"]["address"] == ":8443"
+    assert config["entryPoints"]["websecure"]["http"]["tls"] == {}
+    assert config["certificatesResolvers"]["letsencrypt"]["acme"] == {"storage": "/acme/acme.json", "tlsChallenge": {}}
 
 
 def test_write_traefik_config_points_the_copy_at_loopback_the_repository_and_the_log_folder(tmp_path: Path) -> None:
@@ -35,6 +39,19 @@ def test_write_traefik_config_points_the_copy_at_loopback_the_repository_and_the
     assert config["global"] == original["global"]
     assert config["entryPoints"]["web"]["forwardedHeaders"] == original["entryPoints"]["web"]["forwardedHeaders"]
     assert config["accessLog"]["fields"] == original["accessLog"]["fields"]
+    assert "websecure" not in config["entryPoints"] and "certificatesResolvers" not in config  # no HTTPS unless asked
+
+
+def test_the_local_https_entry_point_never_asks_lets_encrypt(tmp_path: Path) -> None:
+    from jeshstack.gateway import OFFLINE_ACME_SERVER
+
+    written = write_traefik_config(tmp_path / "state", web_port=5123, internal_port=5124, log_dir=tmp_path / "logs",
+                                   secure_port=5125)
+    config = yaml.safe_load(written.read_text())
+    assert config["entryPoints"]["websecure"]["address"] == "127.0.0.1:5125"
+    acme = config["certificatesResolvers"]["letsencrypt"]["acme"]
+    assert acme["storage"] == str((tmp_path / "state" / "acme.json").resolve())
+    assert acme["caServer"] == OFFLINE_ACME_SERVER and "127.0.0.1" in OFFLINE_ACME_SERVER
 
 
 def test_traefik_env_lists_the_replicas_of_each_service() -> None:

@@ -152,7 +152,7 @@ def _check_dependencies_and_health(compose: Mapping[str, Any]) -> list[str]:
                 restart = str(services[target].get("restart", "no"))
                 if restart != "no" and not restart.startswith("on-failure"):
                     problems.append(f"{target}: a one-shot job must not restart forever (restart: 'no')")
-        is_job = name.endswith("-migrate")
+        is_job = name.endswith("-migrate") or str(service.get("restart", "")) == "no"  # a one-shot job
         if not is_job and not _has_healthcheck(service):
             problems.append(f"{name}: needs a healthcheck")
     for name in SERVICES:

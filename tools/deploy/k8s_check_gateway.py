@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from deployment import REPO, SERVICE_PORT, SERVICES
 from gateway_routes import route_for, routes
-from k8s_gateway import static_backends
+from k8s_gateway import static_backends, static_config
 from k8s_read import allows, dig, pod_spec, policy_for, resolve_env
 
 GATEWAY = REPO / "gateway"
@@ -45,7 +45,9 @@ def gateway_problems(objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> li
         config_map = objects.get(("ConfigMap", dig(mounted.get(mount_path, {}), "configMap.name") or ""))
         data = (config_map or {}).get("data") or {}
         for file in files:
-            if data.get(file.name) != file.read_text():
+            # The static file without its HTTPS entry point (k8s_gateway.static_config); the dynamic ones as they are.
+            expected = static_config() if file.name == "traefik.yml" else file.read_text()
+            if data.get(file.name) != expected:
                 problems.append(f"gateway: {mount_path} does not serve gateway/{file.relative_to(GATEWAY)} as it is")
     knobs = set()
     for dynamic in wanted["/etc/traefik/dynamic"]:

@@ -23,7 +23,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from deployment import REPO, SERVICE_PORT, service_specs
-from k8s_gateway import GATEWAY, gateway_objects, static_backend_objects, static_backends
+from k8s_gateway import GATEWAY, gateway_objects, static_backend_objects, static_backends, static_config
 from k8s_parts import autoscaler, disruption_budget, service
 from k8s_services import backup_objects, backup_patch, database, deployment, service_policy
 
@@ -106,7 +106,7 @@ def generated_files() -> dict[Path, str]:
     for overlay in sorted((BASE.parent / "overlays").iterdir()):
         if (overlay / "kustomization.yaml").is_file():
             files[overlay / "kustomization.yaml"] = overlay_kustomization(overlay / "kustomization.yaml", specs)
-    files[BASE / "gateway" / "traefik.yml"] = (GATEWAY / "traefik.yml").read_text()
+    files[BASE / "gateway" / "traefik.yml"] = static_config(GATEWAY)
     for dynamic in sorted((GATEWAY / "dynamic").glob("*.y*ml")):
         files[BASE / "gateway" / "dynamic" / dynamic.name] = dynamic.read_text()
     return files

@@ -27,19 +27,34 @@ def urls_variable(service: str) -> str:
     return f"JESH_{service.upper()}_URLS"
 
 
+# Where the local copy's certificate resolver would ask: nobody listens there, so no local run or test ever asks
+# Let's Encrypt for a certificate (a domain named in a test is refused at once, as offline).
+OFFLINE_ACME_SERVER = "https://127.0.0.1:9/directory"
+
+
 def write_traefik_config(
     state_dir: Path, *, web_port: int, internal_port: int, log_dir: Path,
-    extra_dynamic: Mapping[str, Mapping[str, Any]] | None = None,
+    extra_dynamic: Mapping[str, Mapping[str, Any]] | None = None, secure_port: int | None = None,
 ) -> Path:
     """Write <state_dir>/traefik.yml: gateway/traefik.yml on loopback ports, logging into log_dir.
 
     extra_dynamic (file name → dynamic configuration) adds configuration beside the repository's, in a
-    copy of gateway/dynamic under state_dir (the benchmark's ceiling route uses it).
+    copy of gateway/dynamic under state_dir (the benchmark's ceiling route uses it). secure_port: the HTTPS entry
+    point (websecure) on that port, its certificates kept in state_dir and asked of nobody (OFFLINE_ACME_SERVER);
+    None: no HTTPS entry point.
     """
     config: dict[str, Any] = yaml.safe_load(STATIC_CONFIG.read_text())
     entry_points = config["entryPoints"]
     entry_points["web"]["address"] = f"127.0.0.1:{web_port}"
     entry_points["internal"]["address"] = f"127.0.0.1:{internal_port}"
+    if secure_port is None:
+        entry_points.pop("websecure")
+        config.pop("certificatesResolvers")
+    else:
+        entry_points["websecure"]["address"] = f"127.0.0.1:{secure_port}"
+        acme = config["certificatesResolvers"]["letsencrypt"]["acme"]
+        acme["storage"] = str(Path(state_dir).resolve() / "acme.json")
+        acme["caServer"] = OFFLINE_ACME_SERVER
     dynamic_dir = DYNAMIC_DIR
     if extra_dynamic:
         dynamic_dir = Path(state_dir) / "dynamic"
