@@ -52,6 +52,15 @@ function manualReads<T>() {
   };
 }
 
+/** A refresh started on a visible tab with manualReads: what each test of the reads under way starts from. */
+function startedWithManualReads() {
+  const tab = fakeTab(true);
+  const reads = manualReads<number>();
+  const seen: number[] = [];
+  const r = startBackgroundRefresh({ read: reads.read, onAnswer: (v) => seen.push(v), visibility: tab.visibility });
+  return { tab, reads, seen, r };
+}
+
 /** Reads answered at once, from a list (an Error is thrown, undefined is a failed read). */
 function answering(answers: (number | Error | undefined)[]) {
   let calls = 0;
@@ -144,10 +153,7 @@ describe("startBackgroundRefresh", () => {
   });
 
   it("never starts a read while one is under way, and ticks on once it is done", async () => {
-    const tab = fakeTab(true);
-    const reads = manualReads<number>();
-    const seen: number[] = [];
-    const r = startBackgroundRefresh({ read: reads.read, onAnswer: (v) => seen.push(v), visibility: tab.visibility });
+    const { tab, reads, seen, r } = startedWithManualReads();
     await vi.advanceTimersByTimeAsync(MINUTE);
     expect(reads.calls()).toBe(1);
     // A slow server: three more ticks, and the tab hidden and shown again, start nothing.
@@ -198,10 +204,7 @@ describe("startBackgroundRefresh", () => {
   });
 
   it("a failure that takes its time does not stop the ticks either", async () => {
-    const tab = fakeTab(true);
-    const reads = manualReads<number>();
-    const seen: number[] = [];
-    const r = startBackgroundRefresh({ read: reads.read, onAnswer: (v) => seen.push(v), visibility: tab.visibility });
+    const { reads, seen, r } = startedWithManualReads();
     await vi.advanceTimersByTimeAsync(MINUTE);
     await vi.advanceTimersByTimeAsync(30_000);
     await reads.fail();
@@ -214,10 +217,7 @@ describe("startBackgroundRefresh", () => {
   });
 
   it("cancel drops the read under way (aborted, its answer unused) and the ticks go on", async () => {
-    const tab = fakeTab(true);
-    const reads = manualReads<number>();
-    const seen: number[] = [];
-    const r = startBackgroundRefresh({ read: reads.read, onAnswer: (v) => seen.push(v), visibility: tab.visibility });
+    const { reads, seen, r } = startedWithManualReads();
     await vi.advanceTimersByTimeAsync(MINUTE);
     const signal = reads.signal();
     r.cancel();
@@ -232,10 +232,7 @@ describe("startBackgroundRefresh", () => {
   });
 
   it("stop (logged out, not an admin, console left) ends the reads and drops the one under way", async () => {
-    const tab = fakeTab(true);
-    const reads = manualReads<number>();
-    const seen: number[] = [];
-    const r = startBackgroundRefresh({ read: reads.read, onAnswer: (v) => seen.push(v), visibility: tab.visibility });
+    const { tab, reads, seen, r } = startedWithManualReads();
     await vi.advanceTimersByTimeAsync(MINUTE);
     const signal = reads.signal();
     r.stop();
