@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from jeshstack.databases import create_database_if_missing, with_db  # noqa: E402
+from jeshstack.debian import debian_command  # noqa: E402
 from jeshstack.procs import free_port, http_ok, port_open, wait_for  # noqa: E402
 from jeshstack.stack import ManagedProcess, Stack, StackConfig  # noqa: E402
 
@@ -106,15 +107,7 @@ def cpu_beyond_idle(idle: dict[str, Any], before: dict[str, Any],
 
 
 def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
-        if not shutil.which("wrk"):
-            subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
-    found = shutil.which("wrk")
+    found = debian_command("wrk", "wrk")
     if not found:
         raise SystemExit("bench: needs wrk (apt-get install wrk)")
     return found

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,7 @@ import httpx
 import pytest
 
 from jeshstack import web
+from jeshstack.debian import debian_command
 from jeshstack.demo import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from jeshstack.paths import REPO
 from jeshstack.procs import free_port
@@ -35,18 +34,9 @@ DESKTOP = {"width": 1280, "height": 860}
 
 def chromium_executable() -> str:
     """Debian's chromium (Playwright cannot download its own browser here); installed when missing (as root)."""
-    for name in CHROMIUM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.geteuid() != 0:
+    found = debian_command("chromium", *CHROMIUM_CANDIDATES)
+    if not found:
         pytest.fail("Chromium is missing: apt-get install -y chromium (as root)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=True)
-        subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True, check=True)
-    found = shutil.which("chromium")
-    assert found, "apt-get installed chromium but it is not on PATH"
     return found
 
 

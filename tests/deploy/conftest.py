@@ -2,14 +2,12 @@
 runs them with the unit tests, in parallel. The checkers live in tools/deploy/ and tools/contracts/ as plain
 modules: made importable here. Prometheus', Alertmanager's and restic's own tools come from Debian."""
 
-import fcntl
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from jeshstack.debian import debian_command
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 for folder in (TOOLS / "contracts", TOOLS / "deploy"):
@@ -18,21 +16,9 @@ for folder in (TOOLS / "contracts", TOOLS / "deploy"):
 
 
 def debian_tool(command: str, package: str, *, required: bool = False) -> str:
-    """The path of `command`, installing Debian's `package` on first use when this runs as root with apt-get (as
-    ./jesh bench does for wrk); one install at a time, whichever test worker asks (dpkg's lock would refuse the
-    second). Without it the test is skipped, or fails when `required`."""
-    found = shutil.which(command)
-    if not found and shutil.which("apt-get") and os.geteuid() == 0:
-        with open("/tmp/jesh-apt-get.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            found = shutil.which(command)  # another worker may have installed it meanwhile
-            if not found:
-                install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
-                env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-                if subprocess.run(install, capture_output=True, env=env, timeout=600).returncode != 0:
-                    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
-                    subprocess.run(install, capture_output=True, env=env, timeout=600)
-                found = shutil.which(command)
+    """Debian's `command` (jeshstack.debian, installed on first use as root). Without it the test is skipped, or fails
+    when `required`."""
+    found = debian_command(package, command, recommends=False)
     if not found:
         message = f"{command} is not installed (Debian: apt-get install {package}, as root)"
         if required:
