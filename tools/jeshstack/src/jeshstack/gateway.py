@@ -32,6 +32,14 @@ def urls_variable(service: str) -> str:
 OFFLINE_ACME_SERVER = "https://127.0.0.1:9/directory"
 
 
+def without_https(config: dict[str, Any]) -> dict[str, Any]:
+    """A loaded gateway/traefik.yml without its HTTPS entry point (websecure) and Let's Encrypt resolver: the local
+    stack unless asked, and Kubernetes, where TLS ends in front of the gateway."""
+    (config.get("entryPoints") or {}).pop("websecure", None)
+    config.pop("certificatesResolvers", None)
+    return config
+
+
 def write_traefik_config(
     state_dir: Path, *, web_port: int, internal_port: int, log_dir: Path,
     extra_dynamic: Mapping[str, Mapping[str, Any]] | None = None, secure_port: int | None = None,
@@ -48,8 +56,7 @@ def write_traefik_config(
     entry_points["web"]["address"] = f"127.0.0.1:{web_port}"
     entry_points["internal"]["address"] = f"127.0.0.1:{internal_port}"
     if secure_port is None:
-        entry_points.pop("websecure")
-        config.pop("certificatesResolvers")
+        without_https(config)
     else:
         entry_points["websecure"]["address"] = f"127.0.0.1:{secure_port}"
         acme = config["certificatesResolvers"]["letsencrypt"]["acme"]
