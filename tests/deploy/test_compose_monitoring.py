@@ -17,9 +17,9 @@ import httpx
 import pytest
 import yaml
 from compose_check import check_compose, deployment_variables, interpolate, load_compose
-from compose_monitoring import PROMETHEUS_CONFIG, config_content
+from compose_monitoring import GRAFANA_PROVIDER, PROMETHEUS_CONFIG, config_content
 
-from jeshstack.procs import free_port, wait_for
+from jeshstack.procs import free_port, port_open, wait_for
 from smtp_sim import read_mail
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,6 +74,8 @@ def test_a_service_left_out_of_the_scrape_is_caught(tmp_path: Path) -> None:
     config = yaml.safe_load((REPO / PROMETHEUS_CONFIG).read_text())
     config["scrape_configs"][0]["dns_sd_configs"][0]["names"].remove("payments")
     (repo / PROMETHEUS_CONFIG).write_text(yaml.safe_dump(config))
+    (repo / GRAFANA_PROVIDER).parent.mkdir(parents=True)
+    (repo / GRAFANA_PROVIDER).write_text((REPO / GRAFANA_PROVIDER).read_text())
     compose = load_compose()
     resolved = interpolate(compose, deployment_variables(compose))
     assert f"{PROMETHEUS_CONFIG}: job jesh-services does not scrape payments" in monitoring_problems(
@@ -107,19 +109,11 @@ def mailbox(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     server = subprocess.Popen([sys.executable, "-m", "smtp_sim", "--port", str(port), "--maildir", str(folder)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: not nothing_listens(port), timeout=20, what="smtp_sim")
+        wait_for(lambda: port_open(port), timeout=20, what="smtp_sim")
         yield port, folder
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def nothing_listens(port: int) -> bool:
-    """Whether nothing listens on the loopback port yet."""
-    import socket
-
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.fixture

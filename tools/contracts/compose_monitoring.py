@@ -13,7 +13,7 @@ import yaml
 from compose_parts import environment_of, mounts_of, services_of, unmounted
 from deployment import REPO, SERVICE_PORT, SERVICES
 
-MONITORING = REPO / "deploy" / "monitoring"
+GRAFANA_PROVIDER = "deploy/monitoring/grafana/provisioning/dashboards/jesh.yml"
 PROMETHEUS_CONFIG = "./deploy/monitoring/prometheus-compose.yml"
 ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml"
 GATEWAY_INTERNAL = "traefik:8082"  # gateway/traefik.yml: the internal entry point (ping, metrics)
@@ -48,7 +48,7 @@ def monitoring_problems(compose: Mapping[str, Any], resolved: Mapping[str, Any],
                 problems.append(f"{name}: publish {port} on the host's loopback only (127.0.0.1:...)")
     problems += _check_prometheus(services["prometheus"], services, repo)
     problems += _check_alertmanager(services["alertmanager"], services, resolved)
-    problems += _check_grafana(services["grafana"], resolved)
+    problems += _check_grafana(services["grafana"], resolved, repo)
     if not _networks(services["grafana"]) & _networks(services["prometheus"]):
         problems.append("grafana: shares no network with prometheus, which it reads")
     problems += _check_healthcheck_alerts(services)
@@ -116,11 +116,9 @@ def _check_alertmanager(alertmanager: Mapping[str, Any], services: Mapping[str, 
     return problems
 
 
-def _check_grafana(grafana: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[str]:
-    problems = unmounted("grafana", grafana,
-                         ("./deploy/monitoring/grafana/provisioning/dashboards/jesh.yml",
-                          "/etc/grafana/provisioning/dashboards/jesh.yml"))
-    provider = yaml.safe_load((MONITORING / "grafana" / "provisioning" / "dashboards" / "jesh.yml").read_text())
+def _check_grafana(grafana: Mapping[str, Any], resolved: Mapping[str, Any], repo: Path) -> list[str]:
+    problems = unmounted("grafana", grafana, (f"./{GRAFANA_PROVIDER}", "/etc/grafana/provisioning/dashboards/jesh.yml"))
+    provider = yaml.safe_load((repo / GRAFANA_PROVIDER).read_text())
     path = provider["providers"][0]["options"]["path"]
     if ["./deploy/monitoring/grafana/dashboards", path] not in mounts_of(grafana):
         problems.append(f"grafana: ./deploy/monitoring/grafana/dashboards must be mounted at {path}")
