@@ -1,25 +1,35 @@
-"""./jesh test: the isolated folders on workers, then the whole-stack tests alone; a run that collects nothing fails."""
+"""./jesh test: the isolated folders on workers, then the whole-stack tests by group; collecting nothing fails."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jeshstack import cli
+from jeshstack.paths import REPO
+from jeshstack.pytest_plugin import stack_group
 
 
 def test_a_run_that_collects_no_tests_fails() -> None:
     assert cli.cmd_test(["-q", "-p", "no:xdist", "-k", "no_such_test_anywhere", __file__]) == 1
 
 
-def test_every_test_runs_the_isolated_folders_on_workers_then_the_stack_tests_alone(monkeypatch: Any) -> None:
+def test_every_test_runs_the_isolated_folders_on_workers_then_the_stack_tests_by_group(monkeypatch: Any) -> None:
     calls: list[list[str]] = []
     monkeypatch.delenv("JESH_TEST_WORKERS", raising=False)
     monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or 0)
     assert cli.cmd_test([]) == 0
     assert calls == [["-n", "2", "--durations=15", "libs", "tools", "services", "tests/deploy"],
-                     ["--durations=15", "--ignore=tests/deploy", "tests"]]  # tests/deploy needs no stack: not twice
+                     ["-n", "2", "--dist", "loadgroup", "--durations=15", "--ignore=tests/deploy", "tests"]]
+    # tests/deploy needs no stack: not twice; the whole-stack tests by group (browser, the rest), one worker each
 
     calls.clear()  # the first part fails: the second still runs, and the run fails
-    monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or (1 if "-n" in args else 0))
+    monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or (1 if "libs" in args else 0))
     assert cli.cmd_test([]) == 1 and len(calls) == 2
     assert cli.cmd_test(["services/auth"]) == 0 and calls[-1] == ["services/auth"]  # what the arguments select
+
+
+def test_the_browser_tests_are_one_group_and_the_other_stack_tests_another() -> None:
+    assert stack_group(REPO / "tests" / "browser" / "test_cash.py") == "browser"
+    others = {stack_group(REPO / "tests" / folder / "test_x.py") for folder in ("e2e", "contracts", "gateway")}
+    assert others == {"stack"}
+    assert stack_group(REPO / "services" / "booking" / "tests" / "test_create.py") is None  # no group: any worker

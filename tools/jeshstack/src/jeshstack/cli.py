@@ -179,9 +179,10 @@ def cmd_reset(_: argparse.Namespace) -> int:
 
 # With no arguments: the tests that start their own services against databases of their own (libs, tools, services)
 # on JESH_TEST_WORKERS pytest-xdist workers (most of their time is waiting on those processes), then the tests of the
-# whole stack (tests/: one stack per session, faults and timings of its own) alone.
+# whole stack (tests/): the browser tests with their own stack on one worker, the rest with the shared one on
+# another (`--dist loadgroup`, groups from jeshstack.pytest_plugin), each stack with its faults and timings.
 # tests/deploy needs no stack (compose and Kubernetes files, backups against their own PostgreSQL): with the unit tests.
-PARALLEL, SERIAL = ("libs", "tools", "services", "tests/deploy"), ("tests",)
+PARALLEL, STACKS = ("libs", "tools", "services", "tests/deploy"), ("tests",)
 
 
 def cmd_test(pytest_args: list[str]) -> int:
@@ -191,8 +192,9 @@ def cmd_test(pytest_args: list[str]) -> int:
     workers = os.environ.get("JESH_TEST_WORKERS", "2")
     code = 0
     # --durations: the slowest tests of each phase are printed, so a run that creeps towards its time limit says why.
-    serial = ["--durations=15", *(f"--ignore={d}" for d in PARALLEL if d.startswith("tests/"))]
-    for extra, folders in ((["-n", workers, "--durations=15"], PARALLEL), (serial, SERIAL)):
+    stacks = ["-n", workers, "--dist", "loadgroup", "--durations=15",
+              *(f"--ignore={d}" for d in PARALLEL if d.startswith("tests/"))]
+    for extra, folders in ((["-n", workers, "--durations=15"], PARALLEL), (stacks, STACKS)):
         targets = [d for d in folders if (REPO / d).is_dir()]
         if targets:
             code = _pytest([*extra, *targets]) or code  # both run: one report of everything

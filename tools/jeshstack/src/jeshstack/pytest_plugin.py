@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from jeshstack.paths import REPO
 from jeshstack.procs import Nats, Postgres, free_port
 from jeshstack.stack import run_migrations
 from jeshstack.testing import EventBus, SigningKeys
@@ -280,3 +282,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                          + "\n".join(shown))
     if parts:
         report.sections.append(("stack logs", "\n".join(parts)))
+
+
+# --- the whole-stack tests on two workers ---------------------------------------------------------------------------
+# The browser tests bring a stack of their own (tests/browser: portal_stack), the others share jesh_stack. Under
+# `--dist loadgroup` (./jesh test) each group goes to one worker, so the two stacks run side by side and no third
+# stack starts; under another distribution the marks change nothing, and without xdist none is added.
+BROWSER_TESTS = "browser"
+
+
+def stack_group(path: Path) -> str | None:
+    """The xdist group of a test file under tests/: its browser tests or the rest; None outside tests/."""
+    try:
+        parts = path.resolve().relative_to(REPO / "tests").parts
+    except ValueError:
+        return None
+    return BROWSER_TESTS if parts[:1] == (BROWSER_TESTS,) else "stack"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):  # `-p no:xdist`: its marker is unknown (--strict-markers)
+        return
+    for item in items:
+        group = stack_group(item.path)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

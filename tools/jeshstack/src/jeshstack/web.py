@@ -9,6 +9,7 @@ files, index.html for any other path (the portal routes in the browser), /health
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -26,6 +27,7 @@ WEB = REPO / "web"
 DIST = WEB / "dist"
 INSTALL_STAMP = WEB / "node_modules" / ".jesh-npm-ci"
 BUILD_STAMP = DIST / ".jesh-build"
+BUILD_LOCK = WEB / ".jesh-build.lock"  # held while installing and building
 # What a build reads: a change to any of these makes the next `./jesh up` rebuild.
 BUILD_INPUTS = ("src", "public", "scripts", "index.html", "package.json", "package-lock.json", "tsconfig.json",
                 "vite.config.ts")
@@ -85,14 +87,17 @@ def ensure_installed(console: TextIO | None = None) -> None:
 
 
 def ensure_built(console: TextIO | None = None) -> Path:
-    """Build web/ into web/dist unless it was built from these very sources; gives the dist folder."""
-    ensure_installed(console)
-    want = _build_fingerprint()
-    if BUILD_STAMP.is_file() and BUILD_STAMP.read_text() == want and (DIST / "index.html").is_file():
+    """Build web/ into web/dist unless it was built from these very sources; gives the dist folder. One process at a
+    time (two test workers' stacks, or `./jesh up` beside a test run, would otherwise install and build together)."""
+    with BUILD_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_installed(console)
+        want = _build_fingerprint()
+        if BUILD_STAMP.is_file() and BUILD_STAMP.read_text() == want and (DIST / "index.html").is_file():
+            return DIST
+        _run([npm(), "run", "build"], console)
+        BUILD_STAMP.write_text(want)
         return DIST
-    _run([npm(), "run", "build"], console)
-    BUILD_STAMP.write_text(want)
-    return DIST
 
 
 class PortalHandler(SimpleHTTPRequestHandler):
