@@ -286,13 +286,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 # --- the whole-stack tests on two workers ---------------------------------------------------------------------------
 # The browser tests bring a stack of their own (tests/browser: portal_stack), the others share jesh_stack. Under
-# `--dist loadgroup` (./jesh test) each group goes to one worker, so the two stacks run side by side and no third
-# stack starts; under another distribution the marks change nothing, and without xdist none is added.
+# `--dist loadgroup` (./jesh test) each of these two groups goes whole to one worker, so the two stacks run side by
+# side and no third one starts. The groups are made here, by path: pytest-xdist 3.8's own loadgroup renames each
+# item's `_nodeid` after its `xdist_group` mark, which pytest 9's `nodeid` no longer reads, so its groups never form.
 BROWSER_TESTS = "browser"
 
 
 def stack_group(path: Path) -> str | None:
-    """The xdist group of a test file under tests/: its browser tests or the rest; None outside tests/."""
+    """The group of a test file under tests/: its browser tests or the rest; None outside tests/."""
     try:
         parts = path.resolve().relative_to(REPO / "tests").parts
     except ValueError:
@@ -300,10 +301,19 @@ def stack_group(path: Path) -> str | None:
     return BROWSER_TESTS if parts[:1] == (BROWSER_TESTS,) else "stack"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.pluginmanager.hasplugin("xdist"):  # `-p no:xdist`: its marker is unknown (--strict-markers)
-        return
-    for item in items:
-        group = stack_group(item.path)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+def scope_of(nodeid: str) -> str:
+    """What one worker runs together: a whole-stack group, or else the test alone."""
+    return stack_group(REPO / nodeid.split("::", 1)[0]) or nodeid
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # optional: the hook exists only with xdist loaded
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None  # xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return StackGroups(config, log)
