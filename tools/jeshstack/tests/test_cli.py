@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jeshstack import cli
-from jeshstack.paths import REPO
-from jeshstack.pytest_plugin import scope_of, stack_group
+from jeshstack.pytest_plugin import scope_of
 
 
 def test_a_run_that_collects_no_tests_fails() -> None:
@@ -29,10 +28,9 @@ def test_every_test_runs_the_isolated_folders_on_workers_then_the_stack_tests_by
 
 
 def test_the_browser_tests_are_one_group_and_the_other_stack_tests_another() -> None:
-    assert stack_group(REPO / "tests" / "browser" / "test_cash.py") == "browser"
-    others = {stack_group(REPO / "tests" / folder / "test_x.py") for folder in ("e2e", "contracts", "gateway")}
-    assert others == {"stack"}
-    assert stack_group(REPO / "services" / "booking" / "tests" / "test_create.py") is None  # no group: any worker
     assert scope_of("tests/browser/test_cash.py::test_an_operator_takes_cash") == "browser"
+    others = {scope_of(f"tests/{folder}/test_x.py::test_y") for folder in ("e2e", "contracts", "gateway")}
+    assert others == {"stack"}
     assert scope_of("tests/e2e/test_money.py::TestShortBounds::test_x") == "stack"
+    # no group: any worker
     assert scope_of("services/auth/tests/test_tokens.py::test_x[a]") == "services/auth/tests/test_tokens.py::test_x[a]"

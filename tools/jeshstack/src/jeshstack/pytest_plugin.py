@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from jeshstack.paths import REPO
 from jeshstack.procs import Nats, Postgres, free_port
 from jeshstack.stack import run_migrations
 from jeshstack.testing import EventBus, SigningKeys
@@ -289,21 +287,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # `--dist loadgroup` (./jesh test) each of these two groups goes whole to one worker, so the two stacks run side by
 # side and no third one starts. The groups are made here, by path: pytest-xdist 3.8's own loadgroup renames each
 # item's `_nodeid` after its `xdist_group` mark, which pytest 9's `nodeid` no longer reads, so its groups never form.
-BROWSER_TESTS = "browser"
-
-
-def stack_group(path: Path) -> str | None:
-    """The group of a test file under tests/: its browser tests or the rest; None outside tests/."""
-    try:
-        parts = path.resolve().relative_to(REPO / "tests").parts
-    except ValueError:
-        return None
-    return BROWSER_TESTS if parts[:1] == (BROWSER_TESTS,) else "stack"
 
 
 def scope_of(nodeid: str) -> str:
-    """What one worker runs together: a whole-stack group, or else the test alone."""
-    return stack_group(REPO / nodeid.split("::", 1)[0]) or nodeid
+    """What one worker runs together: a whole-stack group (the node id's path, relative to the repository as
+    ./jesh test runs it, under tests/browser, or elsewhere under tests/), or else the test alone."""
+    folders = nodeid.split("::", 1)[0].split("/")
+    if folders[0] != "tests":
+        return nodeid
+    return "browser" if folders[1] == "browser" else "stack"
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # optional: the hook exists only with xdist loaded
