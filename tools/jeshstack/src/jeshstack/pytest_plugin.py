@@ -282,18 +282,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("stack logs", "\n".join(parts)))
 
 
-# --- the whole-stack tests on two workers ---------------------------------------------------------------------------
+# --- the whole-stack tests, each group on one worker ------------------------------------------------------------------
 # The browser tests bring a stack of their own (tests/browser: portal_stack), the others share jesh_stack. Under
 # `--dist loadgroup` (./jesh test) each of these two groups goes whole to one worker, so the two stacks run side by
-# side and no third one starts. The groups are made here, by path: pytest-xdist 3.8's own loadgroup renames each
-# item's `_nodeid` after its `xdist_group` mark, which pytest 9's `nodeid` no longer reads, so its groups never form.
+# side and no third one starts; every other test goes alone to any worker (xdist hands out the largest units first:
+# the two groups, then the lone tests to whichever worker is free). The groups are made here, by path:
+# pytest-xdist 3.8's own loadgroup renames each item's `_nodeid` after its `xdist_group` mark, which pytest 9's
+# `nodeid` no longer reads, so its groups never form.
 
 
 def scope_of(nodeid: str) -> str:
     """What one worker runs together: a whole-stack group (the node id's path, relative to the repository as
-    ./jesh test runs it, under tests/browser, or elsewhere under tests/), or else the test alone."""
+    ./jesh test runs it, under tests/browser, or elsewhere under tests/ but tests/deploy), or else the test alone."""
     folders = nodeid.split("::", 1)[0].split("/")
-    if folders[0] != "tests":
+    if folders[0] != "tests" or folders[1] == "deploy":  # tests/deploy starts what it needs itself
         return nodeid
     return "browser" if folders[1] == "browser" else "stack"
 
