@@ -41,3 +41,14 @@ def test_pool_exhausted_is_a_quick_503(jesh_postgres: Postgres) -> None:
     assert r.json() == {"success": False, "message": "Service busy, please retry"}
     assert r.headers["retry-after"] == "1"
     assert elapsed < 3, elapsed
+
+
+def test_the_service_names_its_connections(jesh_postgres: Postgres) -> None:
+    """pg_stat_activity says which service holds a session (an operator's first question about a lock)."""
+    engine = make_engine(jesh_postgres.url(), pool_size=1, application_name="booking")
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")) \
+                == "booking"
+    finally:
+        engine.dispose()

@@ -46,3 +46,37 @@ def test_a_failed_stack_test_reports_the_log_lines_written_during_it(tmp_path: P
     assert "payments-1.log: the last 40 of 100 lines written during the test" in out, out
     assert "line 60" in out and "line 99" in out and "line 59\n" not in out, out
     assert "before the tests" not in out and "quiet.log" not in out, out
+
+
+def test_a_truncate_blocked_by_a_left_open_transaction_names_the_holder(jesh_postgres, monkeypatch) -> None:
+    from sqlalchemy import create_engine, text
+
+    from jeshstack import pytest_plugin
+
+    url = jesh_postgres.ensure_database("plugin_truncate_test")
+    engine = create_engine(url, connect_args={"application_name": "left-open"})
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS parcels (id int)"))
+        conn.execute(text("INSERT INTO parcels VALUES (1)"))
+    monkeypatch.setattr(pytest_plugin, "TRUNCATE_LOCK_TIMEOUT", "1s")
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("SELECT count(*) FROM parcels"))  # a transaction left open: ACCESS SHARE held
+            try:
+                pytest_plugin.truncate_all(url)
+            except RuntimeError as error:
+                message = str(error)
+            else:
+                raise AssertionError("the TRUNCATE went through a lock held by an open transaction")
+            holder.rollback()
+        assert "waited 1s for a lock" in message, message
+        assert "'application_name': 'left-open'" in message and "'state': 'idle in transaction'" in message, message
+        assert "parcels:AccessShareLock" in message, message
+        assert "test_a_truncate_blocked_by_a_left_open_transaction_names_the_holder" in message, message  # last tests
+        assert "MainThread" in message, message
+
+        pytest_plugin.truncate_all(url)  # nothing held: it goes through
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM parcels")) == 0
+    finally:
+        engine.dispose()

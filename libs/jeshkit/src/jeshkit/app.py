@@ -79,6 +79,7 @@ def create_service_app(
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
             pool_timeout=settings.db_pool_timeout_seconds,
+            application_name=settings.service_name,
         )
         session_factory = make_session_factory(engine)
         session_factory.kw["info"] = {

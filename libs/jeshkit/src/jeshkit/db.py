@@ -32,7 +32,9 @@ def make_engine(
     max_overflow: int = 0,
     statement_timeout_ms: int = 5000,
     pool_timeout: float = 3.0,
+    application_name: str = "",
 ) -> Engine:
+    """application_name: the service, shown in PostgreSQL's pg_stat_activity (which service holds what)."""
     return create_engine(
         url,
         pool_size=pool_size,
@@ -42,7 +44,8 @@ def make_engine(
         # No pre-ping (a round trip on every checkout): when PostgreSQL restarts, the first statement on a
         # dead connection fails (503 to that one request) and SQLAlchemy then discards the whole pool.
         pool_recycle=1800,
-        connect_args={"connect_timeout": 3, "options": f"-c statement_timeout={statement_timeout_ms}"},
+        connect_args={"connect_timeout": 3, "options": f"-c statement_timeout={statement_timeout_ms}",
+                      "application_name": application_name},
     )
 
 

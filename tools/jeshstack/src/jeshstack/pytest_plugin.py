@@ -5,29 +5,72 @@ Loaded by the repository's root conftest.py. No mocks of our own infrastructure.
 
 from __future__ import annotations
 
+import collections
 import importlib
+import sys
+import textwrap
+import threading
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from psycopg2.errorcodes import LOCK_NOT_AVAILABLE
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from jeshstack.procs import Nats, Postgres, free_port
 from jeshstack.stack import run_migrations
 from jeshstack.testing import EventBus, SigningKeys
 
+TRUNCATE_LOCK_TIMEOUT = "30s"
+RECENT_TESTS: collections.deque[str] = collections.deque(maxlen=12)  # this process's last tests, newest last
+
 
 def truncate_all(url: str) -> None:
     engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-        ).scalars().all()
-        if tables:
-            # A connection left open by an earlier test would block this forever: fail loudly instead.
-            conn.execute(text("SET LOCAL lock_timeout = '30s'"))
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            tables = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            ).scalars().all()
+            if tables:
+                # A connection left open by an earlier test would block this forever: fail loudly instead.
+                conn.execute(text(f"SET LOCAL lock_timeout = '{TRUNCATE_LOCK_TIMEOUT}'"))
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    except OperationalError as error:
+        if getattr(error.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise RuntimeError(f"TRUNCATE of the test database waited {TRUNCATE_LOCK_TIMEOUT} for a lock; "
+                           f"who held it:\n{_lock_holders(engine)}") from error
+    finally:
+        engine.dispose()
+
+
+def _lock_holders(engine: Engine) -> str:
+    """The other sessions on the database with the locks they hold, this process's threads and its last tests: what
+    a lock timeout in the set-up of a test needs to say so that the one that left a transaction open is found."""
+    with engine.connect() as conn:
+        sessions = conn.execute(text(
+            "SELECT a.pid, a.application_name, a.client_port, a.state, a.xact_start, a.state_change,"
+            " left(a.query, 300) AS query,"
+            " (SELECT string_agg(DISTINCT coalesce(c.relname, l.locktype) || ':' || l.mode, ', ')"
+            "  FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation WHERE l.pid = a.pid AND l.granted) AS locks"
+            " FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+            " ORDER BY a.xact_start NULLS LAST")).mappings().all()
+    lines = ["sessions:"] + [f"  {dict(row)}" for row in sessions]
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    lines.append("threads of this process:")
+    for ident, frame in sys._current_frames().items():
+        stack = "".join(traceback.format_stack(frame, limit=8))
+        lines.append(f"  -- {names.get(ident, ident)}\n{textwrap.indent(stack, '    ')}")
+    lines.append("this process's last tests: " + ", ".join(RECENT_TESTS))
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    RECENT_TESTS.append(item.nodeid)
 
 
 @pytest.fixture(scope="session")
