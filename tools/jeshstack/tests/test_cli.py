@@ -1,4 +1,4 @@
-"""./jesh test: the isolated folders on workers, then the whole-stack tests by group; collecting nothing fails."""
+"""./jesh test: every test in one run on workers, the whole-stack tests by group; collecting nothing fails."""
 
 from __future__ import annotations
 
@@ -17,19 +17,19 @@ def test_a_run_that_collects_no_tests_fails() -> None:
     assert cli.cmd_test(["-q", "-p", "no:xdist", "-k", "no_such_test_anywhere", __file__]) == 1
 
 
-def test_every_test_runs_the_isolated_folders_on_workers_then_the_stack_tests_by_group(monkeypatch: Any) -> None:
+def test_every_test_runs_in_one_session_on_workers_by_group(monkeypatch: Any) -> None:
     calls: list[list[str]] = []
     monkeypatch.delenv("JESH_TEST_WORKERS", raising=False)
     monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or 0)
     assert cli.cmd_test([]) == 0
-    assert calls == [["-n", "2", "--durations=15", "libs", "tools", "services", "tests/deploy"],
-                     ["-n", "2", "--dist", "loadgroup", "--durations=15", "--ignore=tests/deploy", "tests"]]
-    # tests/deploy needs no stack: not twice; the whole-stack tests by group (browser, the rest), one worker each
+    assert calls == [["-n", "3", "--dist", "loadgroup", "--durations=15", "libs", "tools", "services", "tests"]]
 
-    calls.clear()  # the first part fails: the second still runs, and the run fails
-    monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or (1 if "libs" in args else 0))
-    assert cli.cmd_test([]) == 1 and len(calls) == 2
-    assert cli.cmd_test(["services/auth"]) == 0 and calls[-1] == ["services/auth"]  # what the arguments select
+    calls.clear()  # a failing run fails; the arguments select otherwise
+    monkeypatch.setattr(cli, "_pytest", lambda args: calls.append(args) or 1)
+    assert cli.cmd_test([]) == 1
+    monkeypatch.setenv("JESH_TEST_WORKERS", "2")
+    assert cli.cmd_test([]) == 1 and calls[-1][:2] == ["-n", "2"]
+    assert cli.cmd_test(["services/auth"]) == 1 and calls[-1] == ["services/auth"]
 
 
 def test_the_browser_tests_are_one_group_and_the_other_stack_tests_another() -> None:

@@ -177,28 +177,23 @@ def cmd_reset(_: argparse.Namespace) -> int:
     return 0
 
 
-# With no arguments: the tests that start their own services against databases of their own (libs, tools, services)
-# on JESH_TEST_WORKERS pytest-xdist workers (most of their time is waiting on those processes), then the tests of the
-# whole stack (tests/): the browser tests with their own stack on one worker, the rest with the shared one on
-# another (`--dist loadgroup`, groups from jeshstack.pytest_plugin), each stack with its faults and timings.
-# tests/deploy needs no stack (compose and Kubernetes files, backups against their own PostgreSQL): with the unit tests.
-PARALLEL, STACKS = ("libs", "tools", "services", "tests/deploy"), ("tests",)
+# With no arguments: every folder of tests in one pytest run on JESH_TEST_WORKERS (3) pytest-xdist workers, by group
+# (`--dist loadgroup`, groups from jeshstack.pytest_plugin): the whole-stack tests of tests/ but tests/deploy go whole
+# to two workers, the browser tests with their own stack to one, the rest with the shared stack to another, each stack
+# with its faults and timings; every other test (libs, tools, services, tests/deploy: they start what they need
+# themselves, most of their time waiting on those processes) goes alone to whichever worker is free. The two stack
+# groups are the longest and are handed out first; the other tests fill the third worker and then the rest.
+FOLDERS = ("libs", "tools", "services", "tests")
 
 
 def cmd_test(pytest_args: list[str]) -> int:
     """Every test (unit, integration, end-to-end). pytest's 'no tests collected' (5) is a failure."""
     if pytest_args:
         return _pytest(pytest_args)
-    workers = os.environ.get("JESH_TEST_WORKERS", "2")
-    code = 0
-    # --durations: the slowest tests of each phase are printed, so a run that creeps towards its time limit says why.
-    stacks = ["-n", workers, "--dist", "loadgroup", "--durations=15",
-              *(f"--ignore={d}" for d in PARALLEL if d.startswith("tests/"))]
-    for extra, folders in ((["-n", workers, "--durations=15"], PARALLEL), (stacks, STACKS)):
-        targets = [d for d in folders if (REPO / d).is_dir()]
-        if targets:
-            code = _pytest([*extra, *targets]) or code  # both run: one report of everything
-    return code
+    workers = os.environ.get("JESH_TEST_WORKERS", "3")
+    # --durations: the slowest tests are printed, so a run that creeps towards its time limit says why.
+    return _pytest(["-n", workers, "--dist", "loadgroup", "--durations=15",
+                    *(d for d in FOLDERS if (REPO / d).is_dir())])
 
 
 def _pytest(args: list[str]) -> int:
