@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,20 +22,43 @@ BIN = Path(sys.executable).parent  # nats-server and traefik are installed besid
 
 
 _GIVEN_PORTS: set[int] = set()
+# How many ports below the kernel's ephemeral range free_port hands out from (shared by a run's pytest workers).
+PORT_SPAN = 12_000
+
+
+def port_range() -> Sequence[int]:
+    """Where free_port looks: below the range the kernel takes the local port of every outgoing connection from (a
+    port found free there can be taken by any process's next connection before our server binds it: a payments test
+    once lost its port so, in a run on three workers), split between the pytest-xdist workers of a run so that
+    two of them never pick the same port at once."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    low = max(1024, ephemeral_low - PORT_SPAN)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    share = (ephemeral_low - low) // max(workers, 1)
+    return range(low + worker * share, low + (worker + 1) * share)
 
 
 def free_port() -> int:
     """A loopback port nothing listens on, never one this process has handed out before: the stack asks for
-    several before its processes bind them, and the kernel may offer a port again once its probe socket is closed
-    (a simulator and the web server once got the same port; the web server won it, and every M-PESA call in that
-    run reached it)."""
-    while True:
+    several before its processes bind them, and a port found free may be offered again (a simulator and the web
+    server once got the same port; the web server won it, and every M-PESA call in that run reached it)."""
+    ports = port_range()
+    for _ in range(10 * len(ports)):
+        port = random.choice(ports)
+        if port in _GIVEN_PORTS:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in _GIVEN_PORTS:
-            _GIVEN_PORTS.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN_PORTS.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in {ports}")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -214,7 +214,11 @@ class LiveServer:
         self.thread.start()
         from jeshstack.procs import wait_for
 
-        wait_for(lambda: self.server.started, timeout=30, what=f"uvicorn on {port}", tolerate=(Exception,))
+        # A server that cannot start (its port taken) ends its thread: said at once, not after the 30 s.
+        wait_for(lambda: self.server.started or not self.thread.is_alive(), timeout=30, what=f"uvicorn on {port}",
+                 tolerate=(Exception,))
+        if not self.server.started:
+            raise RuntimeError(f"uvicorn on {port} did not start (its thread's error is in the warnings)")
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         self.client.port = port  # type: ignore[attr-defined]
 
