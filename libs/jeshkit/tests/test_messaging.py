@@ -162,6 +162,79 @@ def test_a_commit_publishes_its_events_at_once_and_nothing_that_was_rolled_back(
     assert not set(never) & set(rows)
 
 
+def test_a_sweep_holds_no_row_lock_while_it_publishes_and_another_sweep_leaves_its_claim_alone(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    staged = stage_committed(session_factory(kit_db), 3)  # no relay in this process yet: left to a sweep
+    seen: dict[str, Any] = {}
+
+    def meanwhile(other: OutboxRelay) -> None:
+        """While the first sweep's batch is on its way: its rows can be locked at once, and are not taken again."""
+        with kit_db.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '100ms'"))
+            seen["locked"] = len(conn.execute(
+                text("SELECT id FROM outbox WHERE id = ANY(CAST(:ids AS uuid[])) FOR UPDATE NOWAIT"),
+                {"ids": staged}).all())
+            seen["open"] = conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")).scalar_one()
+        seen["other"] = asyncio.run_coroutine_threadsafe(other.relay_once(), seen["loop"]).result(10)
+
+    async def scenario() -> None:
+        messaging = Messaging(settings_for(jesh_nats), kit_db, session_factory(kit_db))
+        await messaging.start(workers=False)
+        try:
+            await messaging.wait_jetstream()
+            seen["loop"] = asyncio.get_running_loop()
+            first, other = OutboxRelay(kit_db, messaging), OutboxRelay(kit_db, messaging)
+            publish = first._publish
+            paused = False
+
+            async def publish_after_a_look(js: Any, row: Any) -> None:
+                nonlocal paused
+                if not paused:
+                    paused = True
+                    await asyncio.to_thread(meanwhile, other)
+                await publish(js, row)
+
+            first._publish = publish_after_a_look  # type: ignore[method-assign]
+            seen["first"] = await first.relay_once()
+        finally:
+            await messaging.stop()
+
+    asyncio.run(scenario())
+    assert seen["locked"] == 3  # no lock held on them while they were published
+    assert seen["open"] == 0  # nor any transaction left open
+    assert seen["other"] == (0, False)  # the other replica's sweep found them claimed
+    assert seen["first"] == (3, False)
+    assert unsent(kit_db) == 0
+    assert sorted(e["id"] for e in event_bus.events("Ping")) == sorted(staged)  # each once
+
+
+def test_a_claim_whose_relay_died_runs_out_and_its_rows_are_swept(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    staged = stage_committed(session_factory(kit_db), 2)
+    with kit_db.begin() as conn:  # claimed by a sweep that died: one claim still running, one run out
+        conn.execute(text("UPDATE outbox SET claimed_until = clock_timestamp() + interval '1 hour' WHERE id = :id"),
+                     {"id": staged[0]})
+        conn.execute(text("UPDATE outbox SET claimed_until = clock_timestamp() - interval '1 second' WHERE id = :id"),
+                     {"id": staged[1]})
+
+    async def scenario() -> tuple[int, bool]:
+        messaging = Messaging(settings_for(jesh_nats), kit_db, session_factory(kit_db))
+        await messaging.start(workers=False)
+        try:
+            await messaging.wait_jetstream()
+            return await OutboxRelay(kit_db, messaging).relay_once()
+        finally:
+            await messaging.stop()
+
+    assert asyncio.run(scenario()) == (1, False)
+    assert [e["id"] for e in event_bus.events("Ping")] == [staged[1]]
+    assert unsent(kit_db) == 1
+
+
 def test_a_process_without_workers_publishes_its_own_commits_and_sweeps_nothing(
     kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
 ) -> None:

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 # W3C traceparent of the span that staged the event (jeshkit.tracing); databases made before it get it here.
 OUTBOX_TRACE_CONTEXT = "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text"
+# The relay's sweep claims rows for a while (jeshkit.relay) instead of holding their row locks while it publishes;
+# databases made before it get the column here.
+OUTBOX_CLAIMS = "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz"
 
 MESSAGING_DDL = [
     """
@@ -30,6 +33,7 @@ MESSAGING_DDL = [
     )
     """,
     OUTBOX_TRACE_CONTEXT,
+    OUTBOX_CLAIMS,
     "CREATE INDEX IF NOT EXISTS ix_outbox_unsent ON outbox (created_at, id) WHERE sent_at IS NULL",
     """
     CREATE TABLE IF NOT EXISTS inbox (
@@ -87,6 +91,19 @@ def drop_outbox_trace_context() -> None:
     from alembic import op
 
     op.execute("ALTER TABLE outbox DROP COLUMN IF EXISTS traceparent")
+
+
+def add_outbox_claims() -> None:
+    """Run inside an Alembic migration: the outbox gets the sweep's claim (OUTBOX_CLAIMS)."""
+    from alembic import op
+
+    op.execute(OUTBOX_CLAIMS)
+
+
+def drop_outbox_claims() -> None:
+    from alembic import op
+
+    op.execute("ALTER TABLE outbox DROP COLUMN IF EXISTS claimed_until")
 
 
 # Databases made while the relay was woken by a NOTIFY from a trigger on the outbox lose it: the process that commits

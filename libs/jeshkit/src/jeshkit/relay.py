@@ -4,8 +4,9 @@ What a process's commits staged (jeshkit.outbox) is published at once, from its 
 id), and marked sent once JetStream's PubAck is in, several acknowledged rows in one statement.
 
 A periodic sweep is the safety net: it claims rows still unsent a moment after their commit (the process died
-before publishing, NATS was away, the mark failed) with `FOR UPDATE SKIP LOCKED` (several replicas share the work)
-and publishes them; a row it sends again is dropped by JetStream's duplicate window. When NATS is away the relay
+before publishing, NATS was away, the mark failed) for `claim_seconds`, in one committed statement (`SKIP LOCKED`:
+several replicas share the work, and no transaction stays open while the rows are published), publishes them, and
+marks them; a row it sends again is dropped by JetStream's duplicate window. When NATS is away the relay
 backs off and every row waits; NATS coming back wakes it. A row that fails for a reason of its own (e.g. too large)
 does not hold up the rows behind it: it is retried in the next rounds and, after `outbox_max_attempts`, moved to
 dead_letter (consumer "outbox"), where an admin can see and replay it.
@@ -50,6 +51,19 @@ _MARK_SENT = text(
 )
 
 
+# The sweep's claim: unsent rows old enough and not claimed by another sweep (or whose claim has run out: that
+# relay died), taken for `claim` seconds. SKIP LOCKED lets replicas claiming at the same moment take different rows.
+_CLAIM = text(
+    "UPDATE outbox SET claimed_until = clock_timestamp() + make_interval(secs => :claim) WHERE id IN ("
+    "SELECT id FROM outbox WHERE sent_at IS NULL "
+    "AND created_at <= clock_timestamp() - make_interval(secs => :min_age) "
+    "AND (claimed_until IS NULL OR claimed_until <= clock_timestamp()) "
+    "ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, subject, payload::text AS payload, request_id, traceparent, created_at"
+)
+_RELEASE = text("UPDATE outbox SET claimed_until = NULL WHERE id = ANY(CAST(:ids AS uuid[])) AND sent_at IS NULL")
+
+
 class OutboxRelay:
     """Publishes what this process's commits staged, at once, and sweeps up every row still unsent a moment after
     its commit; each row is marked sent once acknowledged."""
@@ -65,6 +79,9 @@ class OutboxRelay:
     # Rows published at commit are marked sent this long after the first of them was acknowledged, together.
     mark_delay = 0.05
     max_backoff = 10.0
+    # How long a sweep's claim keeps other sweeps off its rows: a batch's publishes time out after 2 s (together),
+    # so it is settled long before; the rows of a relay that died with them are swept again after it.
+    claim_seconds = 30.0
 
     def __init__(self, engine: Engine, messaging: Any, *, max_attempts: int = 5) -> None:
         self._engine = engine
@@ -159,12 +176,12 @@ class OutboxRelay:
     # --- the sweep --------------------------------------------------------------------------------
     async def relay_once(self, min_age: float = 0.0) -> tuple[int, bool]:
         """Claim a batch of rows unsent `min_age` seconds after they were written, publish them, mark the acknowledged
-        ones. Returns (sent, more)."""
+        ones. Returns (sent, more). The claim is a statement of its own, committed: no transaction and no row lock
+        is held while the batch is on its way."""
         js = self._messaging.jetstream()
         if js is None:
             raise ConnectionError("NATS not connected")
-        # One thread hop to claim, one to mark and release: each hop costs latency on a busy machine.
-        conn, rows = await in_thread(self._connect_and_claim, min_age, discard=self._release_claim)
+        rows = await in_thread(self._claim, min_age, discard=self._release)
         if not rows:
             return 0, False
         sent: list[str] = []
@@ -185,7 +202,9 @@ class OutboxRelay:
                 else:  # cancelled: rows published but not marked go out again (JetStream drops the duplicate)
                     raise outcome
         finally:
-            await in_thread(self._mark_and_close, conn, sent, failures, away is None)
+            # Cancelled half-way, the rows neither sent nor failed are given back for the next sweep.
+            unsettled = {str(row.id) for row in rows} - set(sent) - {row_id for row_id, _ in failures}
+            await in_thread(self._settle, sent, failures, away is None, sorted(unsettled))
         if away is not None:
             raise ConnectionError(away)
         return len(sent), len(rows) == self.batch_size
@@ -198,65 +217,43 @@ class OutboxRelay:
             headers["traceparent"] = row.traceparent
         await js.publish(row.subject, row.payload.encode(), headers=headers, timeout=2)
 
-    def _connect_and_claim(self, min_age: float) -> tuple[Any, list[Any]]:
-        conn = self._engine.connect()
-        try:
-            rows = self._claim(conn, min_age)
-        except BaseException:
-            conn.close()
-            raise
-        if not rows:
-            conn.rollback()
-            conn.close()
-        return conn, rows
+    def _claim(self, min_age: float) -> list[Any]:
+        with self._engine.begin() as conn:
+            rows = conn.execute(_CLAIM, {"limit": self.batch_size, "min_age": min_age, "claim": self.claim_seconds})
+            return sorted(rows, key=lambda row: (row.created_at, str(row.id)))
 
-    def _release_claim(self, claimed: tuple[Any, list[Any]]) -> None:
-        """Give back a claim nobody will publish (the relay was stopped): end its transaction, close."""
-        conn, rows = claimed
-        if rows:
-            self._mark_and_close(conn, [], [], False)
+    def _release(self, rows: list[Any]) -> None:
+        """Give back a claim nobody will publish (the relay was stopped)."""
+        self._settle([], [], False, [str(row.id) for row in rows])
 
-    def _mark_and_close(self, conn: Any, sent: list[str], failures: list[tuple[str, str]], count: bool) -> None:
-        try:
-            self._mark(conn, sent, failures, count)
-        finally:
-            conn.close()
-
-    def _claim(self, conn: Any, min_age: float) -> list[Any]:
-        return list(
-            conn.execute(
-                text(
-                    "SELECT id, subject, payload::text AS payload, request_id, traceparent FROM outbox "
-                    "WHERE sent_at IS NULL AND created_at <= clock_timestamp() - make_interval(secs => :min_age) "
-                    "ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
-                ),
-                {"limit": self.batch_size, "min_age": min_age},
-            )
-        )
-
-    def _mark(self, conn: Any, sent: list[str], failures: list[tuple[str, str]], count: bool) -> None:
-        """Mark sent rows; note failures (counted only when NATS itself was fine); park rows out of attempts."""
-        if sent:
-            conn.execute(_MARK_SENT, {"ids": sent})  # claimed: unsent, and locked by this transaction
-        for row_id, error in failures:
-            conn.execute(
-                text("UPDATE outbox SET attempts = attempts + :step, last_error = :error WHERE id = :id"),
-                {"id": row_id, "error": error[:500], "step": 1 if count else 0},
-            )
-        if failures and count:
-            parked = conn.execute(
-                text(
-                    "WITH gone AS (DELETE FROM outbox WHERE id = ANY(CAST(:ids AS uuid[])) AND sent_at IS NULL "
-                    "AND attempts >= :max RETURNING id, subject, payload, last_error, attempts) "
-                    "INSERT INTO dead_letter (consumer, event_id, subject, payload, error, deliveries) "
-                    "SELECT :consumer, id, subject, payload::text, coalesce(last_error, ''), attempts FROM gone "
-                    "RETURNING event_id"
-                ),
-                {"ids": [row_id for row_id, _ in failures], "max": self.max_attempts, "consumer": OUTBOX_CONSUMER},
-            ).scalars().all()
-            for event_id in parked:
-                log.error("outbox row %s parked in dead_letter after %d attempts", event_id, self.max_attempts)
-        conn.commit()
+    def _settle(self, sent: list[str], failures: list[tuple[str, str]], count: bool, unsettled: list[str]) -> None:
+        """Mark sent rows; note failures (counted only when NATS itself was fine) and give them back with the
+        unsettled ones for the next sweep; park rows out of attempts. One short transaction, after the publishing."""
+        with self._engine.begin() as conn:
+            if sent:
+                conn.execute(_MARK_SENT, {"ids": sent})
+            for row_id, error in failures:
+                conn.execute(
+                    text("UPDATE outbox SET attempts = attempts + :step, last_error = :error, claimed_until = NULL "
+                         "WHERE id = :id AND sent_at IS NULL"),
+                    {"id": row_id, "error": error[:500], "step": 1 if count else 0},
+                )
+            if unsettled:
+                conn.execute(_RELEASE, {"ids": unsettled})
+            if failures and count:
+                parked = conn.execute(
+                    text(
+                        "WITH gone AS (DELETE FROM outbox WHERE id = ANY(CAST(:ids AS uuid[])) AND sent_at IS NULL "
+                        "AND attempts >= :max RETURNING id, subject, payload, last_error, attempts) "
+                        "INSERT INTO dead_letter (consumer, event_id, subject, payload, error, deliveries) "
+                        "SELECT :consumer, id, subject, payload::text, coalesce(last_error, ''), attempts FROM gone "
+                        "RETURNING event_id"
+                    ),
+                    {"ids": [row_id for row_id, _ in failures], "max": self.max_attempts,
+                     "consumer": OUTBOX_CONSUMER},
+                ).scalars().all()
+                for event_id in parked:
+                    log.error("outbox row %s parked in dead_letter after %d attempts", event_id, self.max_attempts)
 
     def wake(self) -> None:
         """Look for unsent rows now (e.g. NATS is back), also in the middle of a backoff."""
