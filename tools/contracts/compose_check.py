@@ -38,6 +38,8 @@ from dockerfile_check import dockerfile_instructions, dockerfile_problems
 from settings_check import environment_for, settings_problems
 from settings_check import settings_class as settings_class
 
+from jeshstack.gateway import dynamic_env_knobs
+
 SHARED = REPO / ".." / "shared"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 COMPOSE_SCHEMA = SHARED / "compose-spec.json"
@@ -309,10 +311,7 @@ def _check_gateway(compose: Mapping[str, Any], resolved: Mapping[str, Any], repo
     directory = ((static.get("providers") or {}).get("file") or {}).get("directory", "")
     if not str(directory).startswith("/etc/traefik/") or not (gateway / str(directory)[len("/etc/traefik/"):]).is_dir():
         problems.append(f"gateway/traefik.yml: file provider directory {directory!r} is not a folder of gateway/")
-    knobs = set()
-    for dynamic in sorted(gateway.glob("dynamic/*.y*ml")):
-        knobs |= set(re.findall(r"""env\s+["']([A-Z][A-Z0-9_]*)["']""", dynamic.read_text()))
-    for key in sorted(knobs - set(env)):
+    for key in sorted(dynamic_env_knobs(gateway) - set(env)):
         problems.append(f"traefik: the gateway reads {key} but compose does not pass it to Traefik")
     entry_points = static.get("entryPoints") or {}
     ports = [str(p) for p in traefik.get("ports") or []]

@@ -16,6 +16,8 @@ from gateway_routes import route_for, routes
 from k8s_gateway import static_backends, static_config
 from k8s_read import allows, dig, pod_spec, policy_for, resolve_env
 
+from jeshstack.gateway import dynamic_env_knobs
+
 GATEWAY = REPO / "gateway"
 OPENAPI = REPO / "contracts" / "openapi"
 
@@ -49,9 +51,7 @@ def gateway_problems(objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> li
             expected = static_config() if file.name == "traefik.yml" else file.read_text()
             if data.get(file.name) != expected:
                 problems.append(f"gateway: {mount_path} does not serve gateway/{file.relative_to(GATEWAY)} as it is")
-    knobs = set()
-    for dynamic in wanted["/etc/traefik/dynamic"]:
-        knobs |= set(re.findall(r"""env\s+["']([A-Z][A-Z0-9_]*)["']""", dynamic.read_text()))
+    knobs = dynamic_env_knobs(GATEWAY)
     given = {item["name"] for item in container.get("env") or []}
     problems += [f"gateway: the gateway reads {knob} but the Deployment does not pass it"
                  for knob in sorted(knobs - given)]

@@ -48,10 +48,9 @@ def static_config(gateway: Path = GATEWAY) -> str:
 
 def gateway_knobs() -> list[str]:
     """The environment variables gateway/dynamic/*.yml read (JESH_<SERVICE>_URLS apart)."""
-    knobs: set[str] = set()
-    for dynamic in sorted((GATEWAY / "dynamic").glob("*.y*ml")):
-        knobs |= set(re.findall(r"""env\s+["']([A-Z][A-Z0-9_]*)["']""", dynamic.read_text()))
-    return sorted(k for k in knobs if not re.fullmatch(r"JESH_[A-Z]+_URLS", k))
+    from jeshstack.gateway import dynamic_env_knobs
+
+    return sorted(k for k in dynamic_env_knobs(GATEWAY) if not re.fullmatch(r"JESH_[A-Z]+_URLS", k))
 
 
 def static_backends() -> dict[str, dict[str, int]]:

@@ -7,6 +7,7 @@ traefik_env() gives the environment the dynamic files (Go templates) read the se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,15 @@ SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", 
 def urls_variable(service: str) -> str:
     """The environment variable the dynamic configuration reads a service's replica URLs from."""
     return f"JESH_{service.upper()}_URLS"
+
+
+def dynamic_env_knobs(gateway: Path = GATEWAY_DIR) -> set[str]:
+    """The environment variables a gateway folder's dynamic files (Go templates) read with `env "NAME"`, the
+    replicas' JESH_<SERVICE>_URLS included: whoever deploys the gateway (compose, Kubernetes) must pass each."""
+    knobs: set[str] = set()
+    for dynamic in sorted((gateway / "dynamic").glob("*.y*ml")):
+        knobs |= set(re.findall(r"""env\s+["']([A-Z][A-Z0-9_]*)["']""", dynamic.read_text()))
+    return knobs
 
 
 # Where the local copy's certificate resolver would ask: nobody listens there, so no local run or test ever asks
