@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attentionLines, handledHref, needingAction, type MoneyWaiting } from "./attention";
+import { attentionLines, handledHref, listsToReadAgain, needingAction, type MoneyWaiting } from "./attention";
 import { en } from "../i18n/messages";
 import { sw } from "../i18n/sw";
 
@@ -78,3 +78,35 @@ describe("handledHref", () => {
     expect(handledHref({ section: "refunds", refunds: "failed" })).toBe("?refunds=failed#refunds");
   });
 });
+
+describe("listsToReadAgain: the lists that follow the figures read in the background", () => {
+  const read = (figures: Partial<Record<MoneyWaiting["what"], [number, number]>>): MoneyWaiting[] =>
+    ALL.map((what) => ({ what, count: figures[what]?.[0] ?? 0, kes: figures[what]?.[1] ?? 0, oldest_at: null }));
+
+  it("reads nothing again when no figure moved, or before the first read", () => {
+    const waiting = read({ unmatched: [1, 4500], refunds_required: [2, 900] });
+    expect(listsToReadAgain(waiting, read({ unmatched: [1, 4500], refunds_required: [2, 900] }))).toEqual([]);
+    expect(listsToReadAgain(undefined, waiting)).toEqual([]);
+    expect(listsToReadAgain(null, waiting)).toEqual([]);
+  });
+  it("reads the unmatched and Paybill lists again when unmatched money came or went", () => {
+    expect(listsToReadAgain(read({}), read({ unmatched: [1, 4500] }))).toEqual(["paybill", "unmatched"]);
+    expect(listsToReadAgain(read({ unmatched: [2, 9000] }), read({ unmatched: [1, 4500] })))
+      .toEqual(["paybill", "unmatched"]);
+  });
+  it("reads the refunds list again when any refund figure moved, the shillings alone included", () => {
+    expect(listsToReadAgain(read({ refunds_required: [1, 500] }), read({ refunds_required: [1, 700] })))
+      .toEqual(["refunds"]);
+    expect(listsToReadAgain(read({ refunds_paying: [1, 500] }), read({ refunds_approved: [1, 500] })))
+      .toEqual(["refunds"]);
+  });
+  it("reads the Paybill list again for unverified Paybill money, and no list for an unknown outcome", () => {
+    expect(listsToReadAgain(read({}), read({ paybill_unverified: [1, 100] }))).toEqual(["paybill"]);
+    expect(listsToReadAgain(read({}), read({ payments_unknown: [3, 300] }))).toEqual([]);
+  });
+  it("takes a kind missing from an answer as nothing waiting", () => {
+    expect(listsToReadAgain([], read({}))).toEqual([]);
+    expect(listsToReadAgain([], read({ unmatched: [1, 10] }))).toEqual(["paybill", "unmatched"]);
+  });
+});
+

@@ -63,3 +63,32 @@ export function needingAction(waiting: readonly MoneyWaiting[] | null | undefine
 export function handledHref(handled: Handled): string {
   return handled.refunds ? `?refunds=${handled.refunds}#${handled.section}` : `#${handled.section}`;
 }
+
+/** The Money page's lists that show a kind: unmatched money is in its own list and, when it came to the Paybill, in
+ *  the Paybill list too. A payment whose outcome is unknown has no list there. */
+const LISTS: Record<WaitingKind, readonly Handled["section"][]> = {
+  unmatched: ["unmatched", "paybill"],
+  payments_unknown: [],
+  refunds_required: ["refunds"],
+  refunds_approved: ["refunds"],
+  refunds_paying: ["refunds"],
+  refunds_failed: ["refunds"],
+  paybill_unverified: ["paybill"],
+};
+
+/** The Money page's lists to read again when the figures moved from one read to the next (a kind's count or
+ *  shillings), so that a list never contradicts "Needs you" above it. Nothing before the first read: the page reads
+ *  its lists when it opens. */
+export function listsToReadAgain(before: readonly MoneyWaiting[] | null | undefined,
+  after: readonly MoneyWaiting[]): Handled["section"][] {
+  if (!before) return [];
+  const figures = (waiting: readonly MoneyWaiting[], what: WaitingKind) => {
+    const w = waiting.find((x) => x.what === what);
+    return w && w.count > 0 ? `${w.count}/${w.kes}` : "";
+  };
+  const lists = new Set<Handled["section"]>();
+  for (const what of Object.keys(LISTS) as WaitingKind[]) {
+    if (figures(before, what) !== figures(after, what)) LISTS[what].forEach((list) => lists.add(list));
+  }
+  return [...lists].sort();
+}

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type DependencyList } from "react";
 import type { ApiError } from "../api/client";
 
-/** Load something once its inputs change; `reload` asks again. The latest call wins. */
+/** Load something once its inputs change; `reload` asks again (the latest call wins), `refresh` asks quietly. */
 export function useLoad<T>(load: () => Promise<{ data?: T; error?: ApiError }>, deps: DependencyList) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
@@ -23,8 +23,22 @@ export function useLoad<T>(load: () => Promise<{ data?: T; error?: ApiError }>, 
       if (mine === seq.current) setLoading(false);
     }
   }, [run]);
+  /** Read again quietly (the figures moved elsewhere): a fresh answer replaces what is shown, unless a reload or
+   *  a change of inputs came meanwhile; a failure changes nothing shown. No spinner, no error. */
+  const refresh = useCallback(async () => {
+    const since = seq.current;
+    try {
+      const result = await run();
+      if (since === seq.current && result.data !== undefined) {
+        setData(result.data);
+        setError(null);
+      }
+    } catch {
+      // kept as it was
+    }
+  }, [run]);
   useEffect(() => {
     void reload();
   }, [reload]);
-  return { data, error, loading, reload, setData, setError };
+  return { data, error, loading, reload, refresh, setData, setError };
 }

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
@@ -42,6 +42,17 @@ export function AdminMoney() {
   const attention = useAttention();
   const withAttention = <L extends { reload: () => Promise<void> }>(load: L): L =>
     ({ ...load, reload: async () => { await Promise.all([load.reload(), attention.reload()]); } });
+  // Figures moved in the background (money came, a refund was paid): the lists that show them follow, quietly.
+  const { refresh: refreshRefunds } = refunds;
+  const { refresh: refreshUnmatched } = unmatched;
+  const { refresh: refreshPaybill } = paybill;
+  useEffect(() => {
+    const lists = attention.moved.lists;
+    if (lists.includes("refunds")) void refreshRefunds();
+    if (lists.includes("unmatched")) void refreshUnmatched();
+    if (lists.includes("paybill")) void refreshPaybill();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [attention.moved]);
 
   // A cash refund is paid at once when approved (the operator handed the money back): it is in the cash book too.
   const approve = async (id: number, method: string) => {

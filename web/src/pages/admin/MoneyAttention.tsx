@@ -1,8 +1,9 @@
 // Money waiting for a person (GET /api/payments/admin/attention), read when the console opens and again in the
 // background (every minute while the browser tab is in sight, at once when it comes back; lib/backgroundRefresh): the
 // Money tab's count of what needs an operator, and the "Needs you" summary at the top of the Money page, which reads it
-// again when it opens and after each of its actions (the tab's count follows).
-import { createContext, useCallback, useContext, useEffect, useRef, type MouseEvent, type ReactNode } from "react";
+// again when it opens and after each of its actions (the tab's count follows). When a background read moves the
+// figures, the Money page reads the lists that show them again (`moved`), quietly.
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type MouseEvent, type ReactNode } from "react";
 import { useSearchParams } from "react-router-dom";
 import { api, errorOf } from "../../api/client";
 import { useSession } from "../../auth/session";
@@ -11,7 +12,9 @@ import { useLoad } from "../../lib/useLoad";
 import { useBackgroundRefresh } from "../../lib/backgroundRefresh";
 import { formatSince } from "../../lib/dates";
 import { formatKES } from "../../lib/money";
-import { attentionLines, handledHref, needingAction, type AttentionLine, type MoneyWaiting } from "../../lib/attention";
+import {
+  attentionLines, handledHref, listsToReadAgain, needingAction, type AttentionLine, type Handled, type MoneyWaiting,
+} from "../../lib/attention";
 import { ErrorAlert } from "../../components/ui";
 
 async function readAttention(signal?: AbortSignal) {
@@ -29,11 +32,17 @@ function useAttentionLoad() {
   loading.current = load.loading;
   const asked = useRef(0);
   const { setData, setError, reload: reloadNow } = load;
+  const shown = useRef(load.data);
+  shown.current = load.data;
+  // The Money page's lists to read again after a background read moved the figures (a new object each time).
+  const [moved, setMoved] = useState<{ lists: readonly Handled["section"][] }>({ lists: [] });
   const cancelBackground = useBackgroundRefresh(isAdmin, {
     read: async (signal) => (await readAttention(signal)).data,
     onAnswer: (data) => {
+      const lists = listsToReadAgain(shown.current, data);
       setData(data);
       setError(null);
+      if (lists.length > 0) setMoved({ lists });
     },
     busy: () => asked.current > 0 || loading.current,
   });
@@ -46,7 +55,7 @@ function useAttentionLoad() {
       asked.current--;
     }
   }, [cancelBackground, reloadNow]);
-  return { ...load, reload };
+  return { ...load, reload, moved };
 }
 
 type Attention = ReturnType<typeof useAttentionLoad>;
