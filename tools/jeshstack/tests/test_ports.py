@@ -1,5 +1,6 @@
 """free_port: below the kernel's ephemeral range (where any outgoing connection may take a port found free), each
-pytest-xdist worker of a run in a share of its own, never a port that is bound or was handed out before."""
+pytest-xdist worker of a run in a share of its own (and `./jesh up` or a benchmark in a part below them), never a port
+that is bound or was handed out before."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def ephemeral_low() -> int:
     return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
 
 
-def test_the_workers_of_a_run_share_the_ports_below_the_ephemeral_range(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workers_of_a_run_share_the_ports_below_the_ephemeral_range_above_a_stack_started_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
     shares = []
     for worker in ("gw0", "gw1", "gw2"):
@@ -24,6 +25,11 @@ def test_the_workers_of_a_run_share_the_ports_below_the_ephemeral_range(monkeypa
     assert all(len(share) >= 1000 for share in shares), shares
     assert shares[0].stop <= shares[1].start and shares[1].stop <= shares[2].start, shares  # disjoint, in order
     assert shares[2].stop <= ephemeral_low(), shares
+
+    monkeypatch.delenv("PYTEST_VERSION")  # what no pytest runs (./jesh up, a benchmark) looks below every share
+    outside = procs.port_range()
+    assert len(outside) >= 1000 and outside.stop <= shares[0].start, (outside, shares)
+    monkeypatch.setenv("PYTEST_VERSION", "9")
 
     monkeypatch.setattr(procs, "_GIVEN_PORTS", set())
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")

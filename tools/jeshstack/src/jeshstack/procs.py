@@ -22,24 +22,30 @@ BIN = Path(sys.executable).parent  # nats-server and traefik are installed besid
 
 
 _GIVEN_PORTS: set[int] = set()
-# How many ports below the kernel's ephemeral range free_port hands out from (shared by a run's pytest workers).
+# How many ports below the kernel's ephemeral range free_port hands out from: the lowest OUTSIDE_TESTS for what no
+# pytest runs (`./jesh up`, the benchmarks), the rest shared by a test run's pytest workers.
 PORT_SPAN = 12_000
+OUTSIDE_TESTS = 2_000
 
 
 def port_range() -> Sequence[int]:
     """Where free_port looks: below the range the kernel takes the local port of every outgoing connection from (a
     port found free there can be taken by any process's next connection before our server binds it: a payments test
-    once lost its port so, in a run on three workers), split between the pytest-xdist workers of a run so that
-    two of them never pick the same port at once."""
+    once lost its port so, in a run on three workers). A stack started by hand or a benchmark looks in a part of its
+    own, and a test run's part is split between its pytest-xdist workers, so that two of them never pick the same
+    port at once (pytest names itself in PYTEST_VERSION, the worker in PYTEST_XDIST_WORKER)."""
     try:
         ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         ephemeral_low = 32768
     low = max(1024, ephemeral_low - PORT_SPAN)
+    outside = low + OUTSIDE_TESTS
+    if "PYTEST_VERSION" not in os.environ:
+        return range(low, outside)
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    share = (ephemeral_low - low) // max(workers, 1)
-    return range(low + worker * share, low + (worker + 1) * share)
+    share = (ephemeral_low - outside) // max(workers, 1)
+    return range(outside + worker * share, outside + (worker + 1) * share)
 
 
 def free_port() -> int:
