@@ -16,7 +16,9 @@ def ephemeral_low() -> int:
     return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
 
 
-def test_the_workers_of_a_run_share_the_ports_below_the_ephemeral_range_above_a_stack_started_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workers_of_a_run_share_the_ports_below_the_ephemeral_range_above_a_stack_started_by_hand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
     shares = []
     for worker in ("gw0", "gw1", "gw2"):
