@@ -1,8 +1,10 @@
-"""Migration 0012 numbers the desk's cash receipts in a row from after every receipt already given
-(tests/contracts/test_migrations.py checks the schema against the models)."""
+"""Migration 0012 numbers the desk's cash receipts in a row from after every receipt already given; 0016 gives a new
+result token to a Paybill payment whose token Daraja refused (tests/contracts/test_migrations.py checks the schema
+against the models)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -37,3 +39,30 @@ def test_0012_starts_cash_receipts_after_the_highest_one_given(jesh_postgres: An
             assert conn.execute(text("SELECT last FROM cash_receipt_numbers")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_0016_renews_the_result_tokens_that_daraja_refuses_and_only_those(jesh_postgres: Any) -> None:
+    url = jesh_postgres.ensure_database(f"payments_0015_{uuid.uuid4().hex[:8]}")
+    config = Config(str(REPO / "services" / "payments" / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0015")
+    engine = create_engine(url)
+    tokens = {"RC1": "kX9_sQl-a1b2c3d4e5f6g7h8i9j0k1l2", "RC2": "zzEXEcutable_token_0123456789abcd",
+              "RC3": "good_token-Ab12Cd34Ef56Gh78Ij90Kl", "RC4": "0123456789abcdef0123456789abcdef0123456789abcdef"}
+    try:
+        with engine.begin() as conn:
+            for trans_id, token in tokens.items():
+                conn.execute(text(
+                    "INSERT INTO paybill_payments (trans_id, shortcode, account, amount, msisdn, paid_at, "
+                    "result_token, payload) VALUES (:t, '174379', 'JESH-1', 100, '254708374149', now(), :token, "
+                    "'{}')"), {"t": trans_id, "token": token})
+        command.upgrade(config, "0016")
+        with engine.connect() as conn:
+            after = dict(conn.execute(text("SELECT trans_id, result_token FROM paybill_payments")).all())
+    finally:
+        engine.dispose()
+    assert (after["RC3"], after["RC4"]) == (tokens["RC3"], tokens["RC4"])  # nothing refused in them: kept
+    for renewed in ("RC1", "RC2"):
+        assert re.fullmatch(r"[0-9a-f]{48}", after[renewed]), after
+    assert after["RC1"] != after["RC2"]
+

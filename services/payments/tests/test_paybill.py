@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from jeshstack.testing import wait_for
 from payments.mpesa import MpesaProvider
-from payments.settings import Settings
+from payments.settings import FORBIDDEN_CALLBACK_WORDS, Settings
 
 OWNER, ADMIN = 21, 1
 TOKEN = "paybill-test-token"
@@ -41,6 +41,13 @@ def pay(stack: Any, account: str, amount: int, phone: str = "254708374149") -> d
 def rows(stack: Any) -> list[dict[str, Any]]:
     with stack.db.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(text("SELECT * FROM paybill_payments ORDER BY id"))]
+
+
+def daraja_takes(token: str) -> bool:
+    """A result token Daraja takes in a ResultURL: hex digits only, which can never spell a word it refuses there
+    (a base64 token spelled "sql" or "exe" a few times in a thousand, and that payment was never verified)."""
+    return len(token) >= 32 and set(token) <= set("0123456789abcdef") and not any(
+        word in token.lower() for word in FORBIDDEN_CALLBACK_WORDS)
 
 
 def sim_c2b(stack: Any) -> list[dict[str, Any]]:
@@ -73,6 +80,7 @@ def test_a_booking_paid_to_the_paybill_is_checked_then_confirmed_once(
     event = stack.wait_event("PaymentSucceeded", booking_id)
     [row] = rows(stack)
     assert (row["status"], row["amount"], row["phone_number"]) == ("applied", 4500, "254708374149")
+    assert daraja_takes(row["result_token"]), row["result_token"]
     assert row["msisdn"] != "254708374149" and "*" in row["msisdn"]  # masked, as M-PESA sends it
     assert event["receipt"] == row["trans_id"] and event["amount"] == 4500 and event["invoice_id"] is None
     assert event["user_id"] == OWNER and event["method"] == "mpesa"
@@ -255,6 +263,7 @@ def test_a_payment_whose_confirmation_was_lost_is_claimed_by_its_receipt(
     wait_for(lambda: {x["trans_id"]: x["status"] for x in rows(stack)}.get("RKN0SUCH01") == "rejected", timeout=20,
              what="the unknown receipt rejected")
     assert len(stack.payments(booking_id)) == 1
+    assert all(daraja_takes(row["result_token"]) for row in rows(stack)), rows(stack)  # claimed by an operator
 
 
 def test_the_paybill_s_own_api_operator_asks_transaction_status_when_one_is_set() -> None:
@@ -306,6 +315,7 @@ def test_a_lost_confirmation_is_found_by_pull_transactions_and_credited_once(
     assert len(found) == 2  # the one confirmed as usual is not taken again
     assert found[lost["TransID"]]["status"] == "applied" and "Pull Transactions" in found[lost["TransID"]]["note"]
     assert found[lost["TransID"]]["phone_number"] == "254708370000"  # from Transaction Status, as always
+    assert daraja_takes(found[lost["TransID"]]["result_token"]), found  # found by a pull
 
     state = wait_for(lambda: (s := stack.admin_get(client, "/api/payments/paybill/pull"))["last_found"] == 0 and s,
                      what="a later pull that finds nothing new")

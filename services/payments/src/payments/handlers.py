@@ -23,8 +23,7 @@ from payments import service
 from payments.daraja_wire import MAX_AMOUNT, normalize_phone
 from payments.models import Payment
 from payments.service import remember_booking
-from payments.service.initiate import new_callback_token
-from payments.settings import Settings
+from payments.settings import Settings, new_callback_token
 
 log = logging.getLogger("payments.handlers")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Literal
 
 from pydantic import field_validator, model_validator
@@ -14,6 +15,13 @@ DEV_CONSUMER_KEY = "jesh-dev-consumer-key"
 DEV_CONSUMER_SECRET = "jesh-dev-consumer-secret"
 # Safaricom refuses callback URLs containing these words.
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "exe", "cmd", "sql", "query")
+
+
+def new_callback_token() -> str:
+    """The secret last segment of a callback or result URL given to Daraja (STK Push, B2C, Transaction Status): hex,
+    so that it never spells one of FORBIDDEN_CALLBACK_WORDS (a random base64 token would, for a few in a thousand:
+    Daraja would refuse every request naming it)."""
+    return secrets.token_hex(24)
 CALLBACK_PATH = "/api/payments/hooks/stk/"
 B2C_RESULT_PATH = "/api/payments/hooks/b2c/result/"
 B2C_TIMEOUT_PATH = "/api/payments/hooks/b2c/timeout/"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from payments.providers import (
 )
 from payments.service.bookings import locked_booking
 from payments.service.settle import LOCK_NOT_AVAILABLE, fail, flag, lock_payment
+from payments.settings import new_callback_token
 
 log = logging.getLogger("payments.service")
 
@@ -318,10 +318,6 @@ _RECORD_ACCEPTED = text(
     "AND EXISTS (SELECT FROM noted) RETURNING payload) "
     "SELECT EXISTS (SELECT FROM noted) AS recorded, (SELECT payload FROM early) AS early"
 )
-
-
-def new_callback_token() -> str:
-    return secrets.token_hex(24)  # hex: never spells a word Safaricom refuses in a callback URL
 
 
 def _check_amount(provider: PaymentProvider, amount: int, what: str) -> None:

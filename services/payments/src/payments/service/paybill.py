@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -36,6 +35,7 @@ from payments.providers import PaymentProviders, ProviderError
 from payments.service.bookings import locked_booking
 from payments.service.initiate import InternalInvoice
 from payments.service.settle import lease_next, succeeded
+from payments.settings import new_callback_token
 
 log = logging.getLogger("payments.paybill")
 
@@ -159,7 +159,7 @@ def record_confirmation(*, session: Session, raw: bytes, paybill: str) -> tuple[
         log.warning("ignored a Paybill confirmation that is not one (%d bytes)", len(raw))
         return None
     ours = notice.shortcode == paybill
-    token = secrets.token_urlsafe(24)
+    token = new_callback_token()
     created = session.execute(
         insert(PaybillPayment)
         .values(

@@ -3,7 +3,6 @@ confirmation never came by the receipt the customer shows them (M-PESA's Transac
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from jeshkit.errors import Conflict, NotFound
 from jeshkit.security import Principal
 from payments.models import PaybillPayment, Payment, Refund, Unmatched
 from payments.service.paybill import Miss, Peers, account_number, credit, resolve
+from payments.settings import new_callback_token
 
 
 def assign(*, session: Session, peers: Peers, unmatched_id: int, typed: str, admin: Principal) -> int:
@@ -57,7 +57,7 @@ def claim(*, session: Session, receipt: str, typed: str, paybill: str, admin: Pr
     created = session.execute(
         insert(PaybillPayment)
         .values(trans_id=receipt, shortcode=paybill, account=typed, amount=None, status="received",
-                result_token=secrets.token_urlsafe(24), note="claimed by an operator: its confirmation never came")
+                result_token=new_callback_token(), note="claimed by an operator: its confirmation never came")
         .on_conflict_do_nothing(index_elements=[PaybillPayment.trans_id])
         .returning(PaybillPayment.id, PaybillPayment.result_token)
     ).first()

@@ -9,7 +9,6 @@ An admin registers the paybill once (Safaricom must also enable Pull on it for p
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from payments.models import PaybillPayment, PaybillPull
 from payments.providers import PaymentProviders, ProviderError
 from payments.service.paybill import ask_status, mpesa_of, whole_shillings
 from payments.service.settle import lease_next
+from payments.settings import new_callback_token
 
 log = logging.getLogger("payments.service")
 
@@ -108,7 +108,7 @@ def _take(session: Session, paybill: str, listed: list[PulledPayment]) -> list[t
     """Keep the receipts we never heard of, as received; (receipt, status token) of each kept."""
     rows = [
         {"trans_id": p.trans_id, "shortcode": paybill, "account": p.account, "amount": whole_shillings(p.amount),
-         "msisdn": p.msisdn, "paid_at": p.paid_at, "status": "received", "result_token": secrets.token_urlsafe(24),
+         "msisdn": p.msisdn, "paid_at": p.paid_at, "status": "received", "result_token": new_callback_token(),
          "note": FOUND}
         for p in {p.trans_id: p for p in listed}.values()
     ]

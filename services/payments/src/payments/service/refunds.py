@@ -8,7 +8,6 @@ outcome is unsure is re-sent with the same one; a new one is made only once M-PE
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from payments.models import Payment, Refund, Unmatched
 from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
 from payments.service.drawer import check_drawer_holds
 from payments.service.settle import SET_LOCK_TIMEOUT, lease_next
+from payments.settings import new_callback_token
 
 log = logging.getLogger("payments.service")
 
@@ -193,7 +193,7 @@ def approve_refund(*, session: Session, providers: PaymentProviders, admin: Prin
     refund.approved_by = admin.id
     refund.failure_reason = None
     refund.originator_conversation_id = refund.originator_conversation_id or f"JESH-R{refund.id}-{uuid.uuid4().hex}"
-    refund.result_token = refund.result_token or secrets.token_hex(24)
+    refund.result_token = refund.result_token or new_callback_token()
     audit.record(session, admin, "refund.approved", f"refund:{refund.id}",
                  {"amount": refund.amount, "method": refund.method, "booking_id": refund.booking_id})
     session.commit()
