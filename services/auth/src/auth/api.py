@@ -48,15 +48,16 @@ RESET_REQUESTED = "If an account has this email, a link to choose a new password
 LOGIN_RESPONSES: dict[int | str, dict[str, object]] = {**ERROR_RESPONSES, 429: {"model": ErrorEnvelope}}
 
 
-def get_credentials(request: Request) -> Credentials:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request for nothing.
+async def get_credentials(request: Request) -> Credentials:
     return cast(Credentials, request.app.state.credentials)
 
 
-def get_key_ring(request: Request) -> KeyRing:
+async def get_key_ring(request: Request) -> KeyRing:
     return cast(KeyRing, request.app.state.key_ring)
 
 
-def get_client_ip(request: Request) -> str:
+async def get_client_ip(request: Request) -> str:
     return client_ip(request, request.app.state.trusted_proxies)
 
 
@@ -65,7 +66,8 @@ ClientIpDep = Annotated[str, Depends(get_client_ip)]
 
 
 def credentials_rate_limit(session: SessionDep, credentials: CredentialsDep, ip: ClientIpDep) -> None:
-    """Every /login and /register request spends a token of its client address, valid or not (429 when empty)."""
+    """Every /login and /register request spends a token of its client address, valid or not (429 when empty).
+    A plain `def`: its statement blocks, so it runs in the thread pool."""
     spend_credential_token(session, client_ip=ip, policy=credentials.login_policy, now=utcnow())
 
 
