@@ -10,17 +10,22 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from jeshstack.paths import REPO
 
 
-def test_0012_starts_cash_receipts_after_the_highest_one_given(jesh_postgres: Any) -> None:
-    url = jesh_postgres.ensure_database(f"payments_0011_{uuid.uuid4().hex[:8]}")
+def database_at(jesh_postgres: Any, revision: str) -> tuple[Config, Engine]:
+    """A new payments database migrated up to `revision`: its Alembic config and an engine."""
+    url = jesh_postgres.ensure_database(f"payments_{revision}_{uuid.uuid4().hex[:8]}")
     config = Config(str(REPO / "services" / "payments" / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "0011")
-    engine = create_engine(url)
+    command.upgrade(config, revision)
+    return config, create_engine(url)
+
+
+def test_0012_starts_cash_receipts_after_the_highest_one_given(jesh_postgres: Any) -> None:
+    config, engine = database_at(jesh_postgres, "0011")
     try:
         with engine.begin() as conn:  # receipts were CASH-<payment id>: cash 7 and 8, then an M-PESA payment 9
             for payment_id, method in ((7, "cash"), (8, "cash"), (9, "mpesa")):
@@ -42,11 +47,7 @@ def test_0012_starts_cash_receipts_after_the_highest_one_given(jesh_postgres: An
 
 
 def test_0016_renews_the_result_tokens_that_daraja_refuses_and_only_those(jesh_postgres: Any) -> None:
-    url = jesh_postgres.ensure_database(f"payments_0015_{uuid.uuid4().hex[:8]}")
-    config = Config(str(REPO / "services" / "payments" / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "0015")
-    engine = create_engine(url)
+    config, engine = database_at(jesh_postgres, "0015")
     tokens = {"RC1": "kX9_sQl-a1b2c3d4e5f6g7h8i9j0k1l2", "RC2": "zzEXEcutable_token_0123456789abcd",
               "RC3": "good_token-Ab12Cd34Ef56Gh78Ij90Kl", "RC4": "0123456789abcdef0123456789abcdef0123456789abcdef"}
     try:
