@@ -124,8 +124,14 @@ def test_parse_a_failure_callback_and_refuse_what_is_not_one() -> None:
     for garbage in (None, [], "x", {}, {"Body": []}, {"Body": {"stkCallback": {"CheckoutRequestID": "x"}}},
                     {"Body": {"stkCallback": {"CheckoutRequestID": "", "ResultCode": 0}}},
                     {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": True}}},
-                    {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": 1.5}}}):
+                    {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": 1.5}}},
+                    # beyond any code a table keeps (found by the fuzz test: the insert failed, a stack trace logged)
+                    {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": 12200457785}}},
+                    {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": -(2**31) - 1}}},
+                    {"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": 1e12}}}):
         assert parse_stk_callback(garbage) is None
+    edge = parse_stk_callback({"Body": {"stkCallback": {"CheckoutRequestID": "x", "ResultCode": 2**31 - 1}}})
+    assert edge is not None and edge.result_code == 2**31 - 1
     odd = parse_stk_callback({"Body": {"stkCallback": {
         "CheckoutRequestID": "x", "ResultCode": 0,
         "CallbackMetadata": {"Item": [{"Name": "Amount", "Value": "nan?"}, "junk", {"Value": 1}]}}}})
@@ -302,5 +308,6 @@ def test_b2c_result_is_read_by_key_and_garbage_is_none() -> None:
     result = parse_b2c_result(body)
     assert result is not None and result.receipt == "NLJ41HAY6Q" and result.amount == Decimal(10)
     assert result.originator_conversation_id == "o-1" and result.result_code == 0
-    for garbage in (None, [], {}, {"Result": {}}, {"Result": {"OriginatorConversationID": 5, "ResultCode": 0}}):
+    for garbage in (None, [], {}, {"Result": {}}, {"Result": {"OriginatorConversationID": 5, "ResultCode": 0}},
+                    {"Result": {"OriginatorConversationID": "o-1", "ResultCode": 2**31}}):
         assert parse_b2c_result(garbage) is None

@@ -258,16 +258,19 @@ def parse_b2c_timeout(raw: Any) -> str | None:
     return None
 
 
+_INT32 = range(-(2**31), 2**31)  # a result code, as every table keeps it (integer)
+
+
 def as_int(value: Any) -> int | None:
+    """A result or status code as sent (a number, or its digits in a string); None for anything else, or a number no
+    such code can be (beyond a 32-bit integer: a forged or broken body, not a code to keep)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
-        return int(value.strip())
-    return None
+        value = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
+        value = int(value.strip())
+    return value if isinstance(value, int) and value in _INT32 else None
 
 
 def as_decimal(value: Any) -> Decimal | None:
