@@ -31,7 +31,15 @@ cash_router = APIRouter(prefix="/api/payments", tags=["payments"])
 IDEMPOTENCY_KEY = Header(default=None, alias="Idempotency-Key", min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
 
 
-@cash_router.post("/cash", response_model=Envelope[PaymentRecord], status_code=201, responses=UPSTREAM_ERRORS,
+def answered_again(model: object, what: str, errors: dict[int | str, dict[str, object]] = ERROR_RESPONSES,
+                   ) -> dict[int | str, dict[str, object]]:
+    """The responses of a route that answers 201 when it records and 200 with the same record when it is asked again
+    (a retry): both documented, with their envelope."""
+    return {**errors, 200: {"model": model, "description": f"{what} already: the same one (a retry)"}}
+
+
+@cash_router.post("/cash", response_model=Envelope[PaymentRecord], status_code=201,
+                  responses=answered_again(Envelope[PaymentRecord], "Recorded", UPSTREAM_ERRORS),
                   summary="Record cash taken at the desk (admin)")
 def take_cash(
     body: CashIn, admin: AdminUser, session: SessionDep, request: Request, response: Response,
@@ -77,7 +85,8 @@ def count_drawer(body: CashCountIn, admin: AdminUser, session: SessionDep) -> En
 
 
 @cash_router.post("/cash/movements", response_model=Envelope[CashMovementView], status_code=201,
-                  responses=ERROR_RESPONSES, summary="Bank cash from the drawer, or put in float (admin)")
+                  responses=answered_again(Envelope[CashMovementView], "Recorded"),
+                  summary="Bank cash from the drawer, or put in float (admin)")
 def move_cash(
     body: CashMovementIn, admin: AdminUser, session: SessionDep, response: Response,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
@@ -94,7 +103,7 @@ def move_cash(
 
 
 @cash_router.post("/cash/movements/{movement_id}/reversal", response_model=Envelope[CashMovementView],
-                  status_code=201, responses=ERROR_RESPONSES,
+                  status_code=201, responses=answered_again(Envelope[CashMovementView], "Reversed"),
                   summary="Reverse a cash movement recorded by mistake (admin)")
 def reverse_cash_movement(movement_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: CashReversalIn,
                           admin: AdminUser, session: SessionDep, response: Response) -> Envelope[CashMovementView]:
