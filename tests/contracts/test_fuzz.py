@@ -26,6 +26,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from jeshstack.testing import LogsSince
+
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI_DIR = REPO / "contracts" / "openapi"
 SERVICES = sorted(path.stem for path in OPENAPI_DIR.glob("*.json"))
@@ -139,29 +141,22 @@ def fuzz_operation(operation: Any, base_url: str, headers: dict[str, str], findi
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
 
 
-class ServiceLogs:
-    """What the services write to their logs from now on: an error they logged while answering is a finding even when
-    the answer was fine (a provider's callback is acknowledged whatever becomes of it)."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.files = sorted(log_dir.glob("*.log"))
-        self.start = {path: path.stat().st_size for path in self.files}
-
-    def errors(self) -> list[str]:
-        found = []
-        for path in self.files:
-            with path.open("rb") as log:
-                log.seek(self.start[path])
-                for line in log.read().decode("utf-8", "replace").splitlines():
-                    try:
-                        entry = json.loads(line)
-                    except ValueError:
-                        continue  # not one of the services' JSON lines (a server's own output)
-                    if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
-                        # the exception's own lines ("module.Error: what"), the last one
-                        exc = [x for x in str(entry.get("exc") or "").splitlines() if EXCEPTION_LINE.match(x)]
-                        found.append(f"{path.stem}: {entry.get('msg')}" + (f" ({exc[-1][:300]})" if exc else ""))
-        return found
+def logged_errors(logs: LogsSince) -> list[str]:
+    """The errors the services logged (their JSON lines at level error or critical), each with its exception's own
+    line: an error logged while answering is a finding even when the answer was fine (a provider's callback is
+    acknowledged whatever becomes of it)."""
+    found = []
+    for path, lines in logs.lines().items():
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # not one of the services' JSON lines (a server's own output)
+            if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+                # the exception's own lines ("module.Error: what"), the last one
+                exc = [x for x in str(entry.get("exc") or "").splitlines() if EXCEPTION_LINE.match(x)]
+                found.append(f"{path.stem}: {entry.get('msg')}" + (f" ({exc[-1][:300]})" if exc else ""))
+    return found
 
 
 @pytest.mark.timeout(900)
@@ -172,7 +167,7 @@ def test_the_stack_answers_as_its_openapi_documents_say(service: str, jesh_stack
     schema = schemathesis.openapi.from_dict(raw)
     base_url = str(jesh_stack.gateway_url)
     findings = Findings()
-    logs = ServiceLogs(Path(jesh_stack.log_dir))
+    logs = LogsSince(Path(jesh_stack.log_dir))
     operations = [result.ok() for result in schema.get_all_operations()]
     assert operations, f"{service}: no operation in its OpenAPI document"
     for operation in operations:
@@ -181,7 +176,7 @@ def test_the_stack_answers_as_its_openapi_documents_say(service: str, jesh_stack
         for who, headers in callers.items():
             if who == "anonymous" or not provider_hook(operation.path):
                 fuzz_operation(operation, base_url, headers, findings)
-    for error in logs.errors():
+    for error in logged_errors(logs):
         findings.record("the services' logs", error[:200], error)
     assert not findings.problems, f"{service}: {len(findings.problems)} problem(s)\n\n{findings.report()}"
 
@@ -199,12 +194,11 @@ def test_a_finding_is_reported(jesh_stack: Any) -> None:
     assert any(kind.startswith("404") for _, kind in findings.problems), findings.report()
 
 
-
 def test_an_error_a_service_logs_during_the_run_is_a_finding(tmp_path: Path) -> None:
     """Only what came after the start, only errors, with the exception's own line; other lines are left alone."""
     log = tmp_path / "payments.log"
     log.write_text(json.dumps({"level": "error", "msg": "before the run"}) + "\n")
-    logs = ServiceLogs(tmp_path)
+    logs = LogsSince(tmp_path)
     exc = ("Traceback (most recent call last):\n  File \"x\"\npsycopg2.errors.NumericValueOutOfRange: integer out of "
            "range\n\nThe above exception was the direct cause of the following exception:\n\nsqlalchemy.exc.DataError: "
            "(psycopg2.errors.NumericValueOutOfRange) integer out of range\n[SQL: INSERT]\n(Background on this error)")
@@ -212,5 +206,5 @@ def test_an_error_a_service_logs_during_the_run_is_a_finding(tmp_path: Path) -> 
         out.write("not json, a server's own line\n")
         out.write(json.dumps({"level": "warning", "msg": "ignored a callback that is not one"}) + "\n")
         out.write(json.dumps({"level": "error", "msg": "callback processing failed", "exc": exc}) + "\n")
-    assert logs.errors() == ["payments: callback processing failed (sqlalchemy.exc.DataError: "
+    assert logged_errors(logs) == ["payments: callback processing failed (sqlalchemy.exc.DataError: "
                              "(psycopg2.errors.NumericValueOutOfRange) integer out of range)"]

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from jeshstack.procs import Nats, Postgres, free_port
 from jeshstack.stack import run_migrations
-from jeshstack.testing import EventBus, SigningKeys
+from jeshstack.testing import EventBus, LogsSince, SigningKeys
 
 TRUNCATE_LOCK_TIMEOUT = "30s"
 RECENT_TESTS: collections.deque[str] = collections.deque(maxlen=12)  # this process's last tests, newest last
@@ -286,7 +286,7 @@ def spans() -> Iterator[Any]:
 
 
 # --- a failed test against the whole stack shows what the stack logged meanwhile -----------------------------------
-LOG_OFFSETS = pytest.StashKey[dict[str, int]]()
+LOGS = pytest.StashKey[LogsSince]()
 LOG_TAIL_LINES = 40
 
 
@@ -301,7 +301,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     they go with the run's temporary folder)."""
     log_dir = _stack_logs(item)
     if log_dir is not None:
-        item.stash[LOG_OFFSETS] = {path.name: path.stat().st_size for path in sorted(log_dir.glob("*.log"))}
+        item.stash[LOGS] = LogsSince(log_dir)
     yield
 
 
@@ -310,17 +310,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """A failed test body gets a "stack logs" section: the last lines each log file gained during the test."""
     outcome = yield
     report = outcome.get_result()
-    offsets = item.stash.get(LOG_OFFSETS, None)
-    if call.when != "call" or not report.failed or offsets is None:
-        return
-    log_dir = _stack_logs(item)
-    if log_dir is None:
+    logs = item.stash.get(LOGS, None)
+    if call.when != "call" or not report.failed or logs is None:
         return
     parts = []
-    for path in sorted(log_dir.glob("*.log")):
-        with path.open("rb") as file:
-            file.seek(offsets.get(path.name, 0))
-            lines = file.read().decode("utf-8", "replace").splitlines()
+    for path, lines in logs.lines().items():
         if lines:
             shown = lines[-LOG_TAIL_LINES:]
             parts.append(f"== {path.name}: the last {len(shown)} of {len(lines)} lines written during the test\n"

@@ -178,3 +178,21 @@ def metric(client: Any, sample: str) -> float:
         if name == sample:
             return float(value)
     raise AssertionError(f"{sample} is not exported")
+
+
+class LogsSince:
+    """What the stack's log files (`*.log` in its log folder) gained since this was made: each file from where it
+    ended then, a file made since from its start."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.start = {path.name: path.stat().st_size for path in log_dir.glob("*.log")}
+
+    def lines(self) -> dict[Path, list[str]]:
+        gained = {}
+        for path in sorted(self.log_dir.glob("*.log")):
+            with path.open("rb") as file:
+                file.seek(self.start.get(path.name, 0))
+                gained[path] = file.read().decode("utf-8", "replace").splitlines()
+        return gained
+
