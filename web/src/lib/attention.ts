@@ -18,12 +18,14 @@ interface Kind {
   handled: Handled | null;
   /** An operator must act on it (not merely wait for M-PESA or Pesapal): counted on the Money tab. */
   action: boolean;
+  /** Another list of the Money page that shows it too (unmatched money that came to the Paybill is in its list). */
+  alsoListedIn?: Handled["section"];
 }
 
 // The server's order (payments.service.attention.WHAT), kept here too: the summary reads the same whatever the order
 // of the answer. A payment whose outcome is unknown is requeried from its booking: no section of the Money page.
 const KINDS: readonly Kind[] = [
-  { what: "unmatched", label: "attention.unmatched", handled: { section: "unmatched" }, action: true },
+  { what: "unmatched", label: "attention.unmatched", handled: { section: "unmatched" }, action: true, alsoListedIn: "paybill" },
   { what: "payments_unknown", label: "attention.paymentsUnknown", handled: null, action: true },
   { what: "refunds_required", label: "attention.refundsRequired", handled: { section: "refunds", refunds: "required" }, action: true },
   { what: "refunds_approved", label: "attention.refundsApproved", handled: { section: "refunds", refunds: "approved" }, action: false },
@@ -64,18 +66,6 @@ export function handledHref(handled: Handled): string {
   return handled.refunds ? `?refunds=${handled.refunds}#${handled.section}` : `#${handled.section}`;
 }
 
-/** The Money page's lists that show a kind: unmatched money is in its own list and, when it came to the Paybill, in
- *  the Paybill list too. A payment whose outcome is unknown has no list there. */
-const LISTS: Record<WaitingKind, readonly Handled["section"][]> = {
-  unmatched: ["unmatched", "paybill"],
-  payments_unknown: [],
-  refunds_required: ["refunds"],
-  refunds_approved: ["refunds"],
-  refunds_paying: ["refunds"],
-  refunds_failed: ["refunds"],
-  paybill_unverified: ["paybill"],
-};
-
 /** The Money page's lists to read again when the figures moved from one read to the next (a kind's count or
  *  shillings), so that a list never contradicts "Needs you" above it. Nothing before the first read: the page reads
  *  its lists when it opens. */
@@ -87,8 +77,9 @@ export function listsToReadAgain(before: readonly MoneyWaiting[] | null | undefi
     return w && w.count > 0 ? `${w.count}/${w.kes}` : "";
   };
   const lists = new Set<Handled["section"]>();
-  for (const what of Object.keys(LISTS) as WaitingKind[]) {
-    if (figures(before, what) !== figures(after, what)) LISTS[what].forEach((list) => lists.add(list));
+  for (const kind of KINDS) {
+    if (figures(before, kind.what) === figures(after, kind.what)) continue;
+    for (const list of [kind.handled?.section, kind.alsoListedIn]) if (list) lists.add(list);
   }
   return [...lists].sort();
 }
