@@ -273,14 +273,20 @@ def as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and value in _INT32 else None
 
 
+_AMOUNTS = Decimal(2**31)  # every amount column is an integer; no sum of KES a provider sends comes near it
+
+
 def as_decimal(value: Any) -> Decimal | None:
+    """An amount as a provider sends it (a number or its text), or None for anything else: not finite, or beyond
+    any amount a table keeps. The bound comes first: converting "1E+100000" to an int, as comparing it with whole
+    shillings does, holds the interpreter for seconds (25 s here) for a body of a few bytes."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         return None
-    return amount if amount.is_finite() else None
+    return amount if amount.is_finite() and -_AMOUNTS < amount < _AMOUNTS else None
 
 
 def _as_daraja_time(value: Any) -> datetime | None:

@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from payments.daraja import TokenStore
-from payments.daraja_wire import as_int
+from payments.daraja_wire import as_decimal, as_int
 from payments.models import PesapalIpn
 from payments.providers import (
     ProviderError,
@@ -132,7 +132,7 @@ class PesapalClient:
             return OrderStatus(
                 status_code=code,
                 description=str(body.get("description") or body.get("payment_status_description") or ""),
-                amount=_decimal(body.get("amount")),
+                amount=as_decimal(body.get("amount")),
                 currency=str(body["currency"]) if body.get("currency") else None,
                 confirmation_code=str(body["confirmation_code"]) if body.get("confirmation_code") else None,
                 payment_method=str(body["payment_method"]) if body.get("payment_method") else None,
@@ -341,14 +341,6 @@ def _error(response: httpx.Response, body: dict[str, Any] | None, fallback: str)
     return ProviderRefused(message)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
 
 
 def _seconds_until(expiry: Any) -> float:
