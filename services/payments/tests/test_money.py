@@ -382,6 +382,24 @@ def test_a_callback_for_an_unknown_checkout_request_is_kept_as_unmatched_once(st
     assert metric(client, "jesh_unmatched_money_oldest_age_seconds") >= 0
 
 
+def test_a_callback_amount_that_is_no_money_is_kept_without_an_amount(stack: Any) -> None:
+    # Before: -700 was kept as an amount (the waiting shillings the alert and the Money page add up fell by 700,
+    # and a refund of it would break the refunds' amount_positive check); 10.5 was kept as 10.
+    client = stack.start()
+    compat = f"http://127.0.0.1:{client.port}/api/payments/mpesa/callback"
+    for n, amount in enumerate((-700, 10.5, 0, "1E+100000")):
+        items = [{"Name": "Amount", "Value": amount}, {"Name": "PhoneNumber", "Value": 254708374149}]
+        body = {"Body": {"stkCallback": {"CheckoutRequestID": f"ws_CO_odd{n}", "ResultCode": 0, "ResultDesc": "ok",
+                                         "CallbackMetadata": {"Item": items}}}}
+        assert stack.post_callback(compat, body).status_code == 200
+    kept = stack.admin_get(client, "/api/payments/unmatched")
+    assert sorted(u["reference"] for u in kept) == [f"ws_CO_odd{n}" for n in range(4)]  # kept: never dropped
+    assert [u["amount"] for u in kept] == [None] * 4
+    assert metric(client, "jesh_unmatched_money_waiting_kes") == 0
+    r = client.post(f"/api/payments/unmatched/{kept[0]['id']}/refund", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 409 and r.json()["message"] == "Only a success callback with an amount can be refunded"
+
+
 # --- 6. invoices ------------------------------------------------------------------------------------------
 def test_an_invoice_is_paid_by_its_balance_by_either_route(stack: Any, billing: dict[str, Any]) -> None:
     client = stack.start(billing_url=billing["url"])

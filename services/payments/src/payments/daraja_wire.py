@@ -289,6 +289,11 @@ def as_decimal(value: Any) -> Decimal | None:
     return amount if amount.is_finite() and -_AMOUNTS < amount < _AMOUNTS else None
 
 
+def whole_shillings(amount: Decimal | None) -> int | None:
+    """An amount as money we can keep, pay back or apply: whole shillings above 0; None for anything else."""
+    return int(amount) if amount is not None and amount > 0 and amount == amount.to_integral_value() else None
+
+
 def _as_daraja_time(value: Any) -> datetime | None:
     """TransactionDate (a number YYYYMMDDHHmmss, Nairobi time) as an aware UTC datetime."""
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""

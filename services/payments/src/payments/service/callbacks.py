@@ -14,7 +14,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from payments.daraja_wire import StkCallback, normalize_phone, parse_stk_callback
+from payments.daraja_wire import StkCallback, normalize_phone, parse_stk_callback, whole_shillings
 from payments.models import UNSETTLED, Payment, Unmatched
 from payments.providers import PaymentProvider, PaymentProviders, ProviderError, Settlement
 from payments.service.settle import SET_LOCK_TIMEOUT, flag, lock_payment, settle, succeeded
@@ -288,11 +288,10 @@ def keep_unmatched(session: Session, callback: StkCallback, body: Any, *, reason
     if known is not None:
         return  # a repeat of a callback already kept
     log.warning("callback for an unknown CheckoutRequestID %r kept as unmatched", callback.checkout_request_id)
-    amount = int(callback.amount) if callback.amount is not None and callback.amount == int(callback.amount) else None
     statement = insert(Unmatched).values(
         source="stk_callback",
         reference=callback.checkout_request_id,
-        amount=amount,
+        amount=whole_shillings(callback.amount),
         receipt=callback.receipt,
         phone_number=normalize_phone(callback.phone_number) or callback.phone_number,
         result_code=callback.result_code,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.peers import Peer
 from jeshkit.security import Principal
-from payments.daraja_wire import normalize_phone
+from payments.daraja_wire import normalize_phone, whole_shillings
 from payments.models import UNSETTLED, Payment, Refund, Unmatched
 from payments.pesapal import REVERSED, Customer, PesapalProvider
 from payments.providers import ProviderError, Settlement
@@ -176,10 +176,9 @@ def _keep_if_money(
         return {}
     known = session.scalar(select(Unmatched.id).where(Unmatched.reference == order_tracking_id))
     if known is None:
-        amount = settlement.amount
         session.execute(insert(Unmatched).values(
             source="pesapal_ipn", reference=order_tracking_id, receipt=settlement.receipt,
-            amount=int(amount) if amount is not None and amount == int(amount) else None,
+            amount=whole_shillings(settlement.amount),
             result_code=0, reason=f"no payment has this Pesapal order (merchant reference {merchant_reference})",
         ).on_conflict_do_nothing())
         log.warning("Pesapal order %r paid but unknown: kept as unmatched money", order_tracking_id)

@@ -18,7 +18,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -28,7 +27,7 @@ from jeshkit import outbox
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.events.payments import PaymentUnmatched, UnmatchedReason
 from jeshkit.peers import Peer
-from payments.daraja_wire import parse_b2c_status, parse_body, parse_c2b, phone_of_party
+from payments.daraja_wire import parse_b2c_status, parse_body, parse_c2b, phone_of_party, whole_shillings
 from payments.models import PaybillPayment, Payment, Unmatched
 from payments.mpesa import MpesaProvider
 from payments.providers import PaymentProviders, ProviderError
@@ -120,10 +119,6 @@ def resolve(session: Session, peers: Peers, typed: str, amount: int) -> Target |
         return Miss(INVALID_AMOUNT, f"booking {account} costs KES {booking.total_price}, KES {amount} was paid",
                     "wrong_amount", booking_id=booking_id, user_id=booking.user_id, price=booking.total_price)
     return Target(booking_id, booking.user_id, None, account, cancelled=booking.status == "cancelled")
-
-
-def whole_shillings(amount: Decimal | None) -> int | None:
-    return int(amount) if amount is not None and amount > 0 and amount == amount.to_integral_value() else None
 
 
 # --- what M-PESA POSTs ------------------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import audit
 from jeshkit.security import Principal
-from payments.daraja_wire import PulledPayment
+from payments.daraja_wire import PulledPayment, whole_shillings
 from payments.models import PaybillPayment, PaybillPull
 from payments.providers import PaymentProviders, ProviderError
-from payments.service.paybill import ask_status, mpesa_of, whole_shillings
+from payments.service.paybill import ask_status, mpesa_of
 from payments.service.settle import lease_next
 from payments.settings import new_callback_token
 
