@@ -436,3 +436,33 @@ def test_a_completed_order_for_another_amount_or_currency_is_flagged_never_confi
         settle(None, payment, Settlement(0, "Completed", amount=amount, currency=currency, receipt="X1"))  # type: ignore[arg-type]
         assert payment.status == "pending" and payment.receipt is None
         assert payment.discrepancy and ("reports" in payment.discrepancy)
+
+
+@pytest.mark.parametrize("amount", ["1E+100000", 2**31, "lots"])
+def test_a_completed_status_with_an_amount_no_payment_can_have_is_not_believed(amount: Any) -> None:
+    # Such an amount is read as none at all (daraja_wire.as_decimal), and a status that tells no amount is trusted
+    # on its word: Pesapal's "completed" with such an amount must be refused instead (asked again later).
+    from payments.pesapal import PesapalClient
+    from payments.providers import ProviderRefused
+
+    status = {"status_code": 1, "payment_status_description": "Completed", "amount": amount, "currency": "KES",
+              "confirmation_code": "AB12CD34", "merchant_reference": "JESH-P5"}
+
+    def pesapal_api(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/Auth/RequestToken":
+            return httpx.Response(200, json={"token": "t", "expiryDate": "2099-01-01T00:00:00Z", "status": "200"})
+        return httpx.Response(200, json=status)
+
+    class EveryTime:
+        def obtain(self, fetch: Any, *, stale: str | None, margin: float) -> tuple[str, float]:
+            token, _ = fetch()
+            return token, 4e9
+
+    with httpx.Client(transport=httpx.MockTransport(pesapal_api)) as http:
+        client = PesapalClient(http, base_url="http://pesapal.test", consumer_key="k", consumer_secret="s",
+                               token_store=EveryTime())
+        with pytest.raises(ProviderRefused, match="unreadable amount"):
+            client.transaction_status("order-1")
+        status["amount"] = "4500.00"
+        told = client.transaction_status("order-1")
+        assert told is not None and told.amount == 4500 and told.confirmation_code == "AB12CD34"

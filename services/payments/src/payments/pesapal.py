@@ -128,6 +128,9 @@ class PesapalClient:
         if not isinstance(body, dict) or response.status_code != 200:
             raise _error(response, body if isinstance(body, dict) else None, "Pesapal could not report on the payment")
         code = as_int(body.get("status_code"))
+        if code == COMPLETED and body.get("amount") is not None and as_decimal(body.get("amount")) is None:
+            # Not "no amount told": an amount no payment can have. Not believed; asked again later, as any refusal.
+            raise ProviderRefused(f"Pesapal reported the order paid with an unreadable amount: {body['amount']!r:.40}")
         if code in (COMPLETED, FAILED, REVERSED):
             return OrderStatus(
                 status_code=code,
@@ -339,8 +342,6 @@ def _error(response: httpx.Response, body: dict[str, Any] | None, fallback: str)
     if response.status_code >= 500:  # a gateway's error page: the request may have been acted upon
         return ProviderUncertain(message)
     return ProviderRefused(message)
-
-
 
 
 def _seconds_until(expiry: Any) -> float:
