@@ -25,6 +25,11 @@ def test_a_change_through_one_replica_shows_at_once_on_the_other(
     assert client.put(f"/api/units/{unit['id']}", json={"monthly_price": 3500}, headers=admin).status_code == 200
     wait_for(lambda: listed(other, unit["id"])["monthly_price"] == 3500, timeout=1, what="the new price")
 
+    # A new unit too (before: missing from the other replica's list until its entry aged, 10 s).
+    added = new_unit()
+    wait_for(lambda: added["id"] in [u["id"] for u in other.get("/api/units").json()["data"]], timeout=1,
+             what="the new unit in the other replica")
+
     # A booking event applied by whichever replica consumed it empties every replica's cache too.
     start, end = today + timedelta(days=3), today + timedelta(days=10)
     bookings.created(501, unit["id"], start, end)

@@ -191,6 +191,7 @@ def create_unit(
         raise Conflict("Unit number already exists")
     unit = session.get_one(Unit, unit_id)
     stage(session, UnitCreated(**_unit_facts(unit)))
+    notify(session, UNITS_CHANGED)  # every replica's cached lists lack it
     audit.record(session, actor, "unit.created", f"unit:{unit_id}",
                  {"unit_number": unit_number, "size": size, "monthly_price": monthly_price})
     view = _fetch_unit(session, unit_id, datetime.now(UTC))
