@@ -58,6 +58,54 @@ def test_a_cancellation_heard_before_the_creation_is_not_undone(t: Any) -> None:
     refused_as_invalid_booking(t.post(t.body(booking_id=45), user_id=1))
 
 
+def confirmed(t: Any, booking_id: int, user_id: int = 1) -> None:
+    t.bus.publish("BookingConfirmed", {"booking_id": booking_id, "user_id": user_id, "unit_id": 1,
+                                       "start_date": "2030-01-01", "end_date": "2030-02-01", "total_price": 5000},
+                  source="booking")
+
+
+def settled(t: Any, marker: int) -> None:
+    """Wait until every event published before now has been applied (a marker booking's, published last)."""
+    t.booking_created(booking_id=marker, user_id=999)
+
+
+def test_a_booking_confirmed_after_its_hold_expired_takes_requests_again(t: Any) -> None:
+    # The booking service confirms an expired booking again when a late payment finds its dates free. Before:
+    # transport kept it cancelled for good and answered 400 "that booking is cancelled".
+    t.booking_created(booking_id=61, user_id=1)
+    before = t.create(booking_id=61)
+    t.booking_cancelled(booking_id=61, user_id=1, reason="expired")
+    wait_for(lambda: t.known_booking(61)["cancelled"], what="booking 61 expired")
+    refused_as_invalid_booking(t.post(t.body(booking_id=61), user_id=1))
+    confirmed(t, 61)
+    wait_for(lambda: not t.known_booking(61)["cancelled"], what="booking 61 confirmed again")
+    assert t.post(t.body(booking_id=61), user_id=1).status_code == 201
+    assert t.statuses()[before] == "cancelled"  # what the expiry cancelled stays so: the customer asks again
+
+
+def test_an_expiry_delivered_after_the_confirmation_that_followed_it_changes_nothing(t: Any) -> None:
+    t.booking_created(booking_id=62, user_id=1)
+    confirmed(t, 62)
+    wait_for(lambda: t.known_booking(62) is not None, what="booking 62 known")
+    request = t.create(booking_id=62)
+    t.booking_cancelled(booking_id=62, user_id=1, reason="expired")  # late: the confirmation came after it
+    settled(t, 63)
+    assert t.known_booking(62) == {"booking_id": 62, "user_id": 1, "cancelled": False}
+    assert t.statuses()[request] == "requested"
+    assert t.post(t.body(booking_id=62), user_id=1).status_code == 201
+
+
+def test_a_confirmation_never_undoes_another_cancellation(t: Any) -> None:
+    for booking_id, reason in ((64, "user"), (65, "admin")):
+        t.booking_created(booking_id=booking_id, user_id=1)
+        t.booking_cancelled(booking_id=booking_id, user_id=1, reason=reason)
+        confirmed(t, booking_id)  # delivered late: it came before the cancellation
+    settled(t, 66)
+    for booking_id in (64, 65):
+        assert t.known_booking(booking_id)["cancelled"], booking_id
+        refused_as_invalid_booking(t.post(t.body(booking_id=booking_id), user_id=1))
+
+
 # --- asked of the booking service when no event has come yet --------------------------------------------
 @pytest.fixture
 def with_booking_service(start_transport: Any, fake_booking: Any, t: Any) -> Any:

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit.consumer import Handlers
 from jeshkit.erasure import forget_personal_events
-from jeshkit.events import BookingCancelled, BookingCreated, CustomerErased, Event
+from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, CustomerErased, Event
 from transport import service
 
 
@@ -13,9 +13,14 @@ def on_booking_created(session: Session, data: BookingCreated, event: Event) -> 
     service.remember_booking(session=session, booking_id=data.booking_id, user_id=data.user_id)
 
 
+def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event) -> None:
+    """A payment that came after the hold expired confirms the booking again: requests may be tied to it again."""
+    service.confirm_booking(session=session, booking_id=data.booking_id, user_id=data.user_id)
+
+
 def on_booking_cancelled(session: Session, data: BookingCancelled, event: Event) -> None:
     """Whatever the reason (user, admin, expired hold), the booking's open transport requests go with it."""
-    service.cancel_booking(session=session, booking_id=data.booking_id, user_id=data.user_id)
+    service.cancel_booking(session=session, booking_id=data.booking_id, user_id=data.user_id, reason=data.reason)
 
 
 def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
@@ -27,6 +32,7 @@ def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> 
 
 HANDLERS: Handlers = {
     BookingCreated: on_booking_created,
+    BookingConfirmed: on_booking_confirmed,
     BookingCancelled: on_booking_cancelled,
     CustomerErased: on_customer_erased,
 }

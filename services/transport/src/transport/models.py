@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Identity, Index, Integer, Numeric, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    false,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jeshkit.db import new_metadata
@@ -49,11 +62,13 @@ class TransportRequest(Base):
 
 
 class KnownBooking(Base):
-    """What transport needs to know of a booking, kept from BookingCreated/BookingCancelled (or asked for)."""
+    """What transport needs to know of a booking, kept from BookingCreated/Confirmed/Cancelled (or asked for)."""
 
     __tablename__ = "known_bookings"
 
     booking_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     cancelled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    cancel_reason: Mapped[str | None] = mapped_column(Text)  # BookingCancelled's reason (`expired`, `user`…)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_UP, Decimal
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -156,17 +156,38 @@ def change_status(*, session: Session, request_id: int, status: str, actor: Prin
 
 
 # --- reactions to booking events (run inside the consumer's transaction; they never commit) ----------
-# Built once: BookingCreated (every booking) only binds the values.
+# A cancellation is final, with one exception from the booking service's rules: only an unconfirmed booking ever
+# expires, and a payment that comes after the expiry confirms the booking again when its dates are still free. So
+# an expiry and a confirmation of one booking meet in one order only, whatever order they are delivered in: the
+# confirmation wins (it revives a booking cancelled as `expired`; an expiry never touches a confirmed booking), as
+# in inventory. Built once: every event only binds its values.
+_KNOWN = cast(Table, KnownBooking.__table__)
+_EXPIRED = "expired"
 _REMEMBER = (
-    insert(cast(Table, KnownBooking.__table__))
+    insert(_KNOWN)
     .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=False)
     .on_conflict_do_nothing(index_elements=["booking_id"])
 )
-
+_CONFIRM = (
+    insert(_KNOWN)
+    .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=False, confirmed=True)
+    .on_conflict_do_update(index_elements=["booking_id"], set_={
+        "confirmed": True,
+        "cancelled": and_(_KNOWN.c.cancelled, _KNOWN.c.cancel_reason.is_distinct_from(_EXPIRED)),
+        "cancel_reason": case((_KNOWN.c.cancel_reason == _EXPIRED, None), else_=_KNOWN.c.cancel_reason),
+        "updated_at": func.now(),
+    })
+)
 _FORGET = (
-    insert(cast(Table, KnownBooking.__table__))
-    .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=True)
-    .on_conflict_do_update(index_elements=["booking_id"], set_={"cancelled": True, "updated_at": func.now()})
+    insert(_KNOWN)
+    .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=True,
+            cancel_reason=bindparam("reason"))
+    .on_conflict_do_update(
+        index_elements=["booking_id"],
+        set_={"cancelled": True, "cancel_reason": bindparam("reason"), "updated_at": func.now()},
+        where=not_(and_(_KNOWN.c.confirmed, bindparam("reason") == _EXPIRED)),
+    )
+    .returning(_KNOWN.c.booking_id)
 )
 _OPEN_REQUESTS_OF_BOOKING = (
     select(TransportRequest)
@@ -201,11 +222,19 @@ def remember_booking(*, session: Session, booking_id: int, user_id: int) -> None
     session.execute(_REMEMBER, {"booking_id": booking_id, "user_id": user_id})
 
 
-def cancel_booking(*, session: Session, booking_id: int, user_id: int) -> list[TransportRequest]:
-    """Mark a booking cancelled and cancel its requested/scheduled transport requests; returns those."""
+def confirm_booking(*, session: Session, booking_id: int, user_id: int) -> None:
+    """Record a booking confirmed: one cancelled as expired is a booking again (its cancelled requests stay so)."""
+    session.execute(_CONFIRM, {"booking_id": booking_id, "user_id": user_id})
+
+
+def cancel_booking(*, session: Session, booking_id: int, user_id: int, reason: str) -> list[TransportRequest]:
+    """Mark a booking cancelled and cancel its requested/scheduled transport requests; returns those. An expiry of
+    a booking known confirmed changes nothing (it was delivered after the confirmation that followed it)."""
     # Upserting the booking row locks it: a create that read it as active (FOR SHARE) commits first,
     # and its request is then seen and cancelled below; a later create sees it cancelled.
-    session.execute(_FORGET, {"booking_id": booking_id, "user_id": user_id})
+    if session.execute(_FORGET, {"booking_id": booking_id, "user_id": user_id, "reason": reason}).first() is None:
+        log.info("booking %s: an expiry delivered after its confirmation changes nothing", booking_id)
+        return []
     requests = session.scalars(_OPEN_REQUESTS_OF_BOOKING, {"booking_id": booking_id}).all()
     cancelled = []
     for request in requests:
@@ -253,12 +282,14 @@ def _lock_known_booking(session: Session, booking_id: int, booking_service: Peer
             raise UpstreamUnavailable("The booking service is unavailable, please retry", 503)
         # An event may have landed meanwhile: a cancellation, from either side, is never undone.
         statement = insert(KnownBooking).values(
-            booking_id=booking_id, user_id=fetched.user_id, cancelled=fetched.status == "cancelled"
+            booking_id=booking_id, user_id=fetched.user_id, cancelled=fetched.status == "cancelled",
+            confirmed=fetched.status == "confirmed",
         )
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=[KnownBooking.booking_id],
-                set_={"cancelled": or_(KnownBooking.cancelled, statement.excluded.cancelled)},
+                set_={"cancelled": or_(KnownBooking.cancelled, statement.excluded.cancelled),
+                      "confirmed": or_(KnownBooking.confirmed, statement.excluded.confirmed)},
             )
         )
 
