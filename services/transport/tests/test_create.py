@@ -78,6 +78,20 @@ def test_tariff_comes_from_settings(start_transport: Any, signing_keys: Any) -> 
     assert response.json()["data"]["estimated_cost"] == 500 + 248  # ceil(3.3 * 75) = ceil(247.5)
 
 
+@pytest.mark.parametrize(("distance", "cost"), [(1.001, 1151), (0.0333, 1005), (12.345, 2852), (12.5, 2875)])
+def test_the_price_is_of_the_distance_sent_not_of_the_distance_kept(
+    start_transport: Any, signing_keys: Any, distance: float, cost: int
+) -> None:
+    # The contract: base fee + ceil(distance * rate). Before: priced on the distance kept (rounded up to 0.01 km),
+    # 1 KES more at 150 KES a km for 1.001 km (1.01 * 150 = 151.5).
+    client = start_transport(transport_per_km=150)
+    body = {"pickup_address": "A", "delivery_address": "B", "distance": distance, "items_description": "boxes",
+            "preferred_time": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    response = client.post(URL, json=body, headers=signing_keys.headers(1))
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["estimated_cost"] == cost
+
+
 def test_creation_publishes_transport_status_changed_with_no_previous_status(t: Any) -> None:
     request_id = t.create(user_id=3)
     events = wait_for(t.status_events, what="TransportStatusChanged")

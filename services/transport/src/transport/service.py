@@ -75,8 +75,8 @@ def create_request(
             raise BadRequest("Invalid booking", [{"field": "booking_id", "message": "must be one of your bookings"}])
         if booking.cancelled:
             raise BadRequest("Invalid booking", [{"field": "booking_id", "message": "that booking is cancelled"}])
-    # Kept to 10 m, rounded up (a tiny positive distance never becomes 0); the price is computed from the
-    # distance as stored, so that anyone can recompute it from what the request shows.
+    # Priced on the distance as sent (the contract's formula); kept to 10 m, rounded up (a tiny positive distance
+    # never becomes 0). At the default 100 KES a km both give the same price; at 150, 1.001 km costs 1151, not 1152.
     distance = payload.distance.quantize(Decimal("0.01"), rounding=ROUND_UP)
     request = TransportRequest(
         user_id=user.id,
@@ -84,7 +84,7 @@ def create_request(
         pickup_address=payload.pickup_address,
         delivery_address=payload.delivery_address,
         distance=distance,
-        estimated_cost=tariff.estimate(distance),
+        estimated_cost=tariff.estimate(payload.distance),
         preferred_time=payload.preferred_time,
         items_description=payload.items_description,
         status="requested",
