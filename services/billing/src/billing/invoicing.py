@@ -51,7 +51,7 @@ def paybill_invoice(*, session: Session, account: str) -> Invoice | None:
     if account.startswith("INV-"):
         return session.scalars(select(Invoice).where(Invoice.number == account)).first()
     booking = account.removeprefix("JESH-")
-    if not account.startswith("JESH-") or not booking.isdigit() or len(booking) > 18:
+    if not account.startswith("JESH-") or not booking.isascii() or not booking.isdigit() or len(booking) > 18:
         return None
     oldest_open = open_invoices(session=session, booking_id=int(booking))
     if oldest_open:

@@ -260,10 +260,21 @@ def apply_payment(*, session: Session, rental: Rental, payment: Payment, rules: 
 
 
 def void_invoices_from(*, session: Session, rental: Rental, first_day: date, rules: Rules) -> None:
-    """Void the unpaid invoices of periods starting on or after first_day (the rental ends before them)."""
+    """Void the open invoices of periods starting on or after first_day (the rental ends before them). What was
+    paid on them (part of a payment spread oldest first, or credit) is credit again, and goes to the rental's other
+    open invoices, oldest first."""
+    now = datetime.now(UTC)
+    still_open = []
     for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
-        if invoice.period_start >= first_day and invoice.amount_paid == 0:
+        if invoice.period_start >= first_day:
             invoice.status = "void"
+            rental.credit += invoice.amount_paid
+        else:
+            still_open.append(invoice)
+    for invoice in still_open:
+        used = min(rental.credit, invoice.balance)
+        rental.credit -= used
+        settle(session=session, invoice=invoice, amount=used, payment=None, now=now)
     refresh_standing(session=session, rental=rental, rules=rules)
 
 
@@ -272,9 +283,10 @@ def move_out(*, session: Session, data: ev.BookingMovedOut, rules: Rules) -> Non
     rental = lock_rental(session=session, booking_id=data.booking_id)
     if rental is None:
         return
-    rental.end_date = data.move_out_date
+    # Only ever earlier (booking refuses a later one): a notice delivered late never moves it back.
+    rental.end_date = min(rental.end_date or date.max, data.move_out_date)
     rental.updated_at = datetime.now(UTC)
-    void_invoices_from(session=session, rental=rental, first_day=data.move_out_date, rules=rules)
+    void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
 
 
 def end_rental(*, session: Session, data: ev.BookingCancelled, rules: Rules) -> None:
