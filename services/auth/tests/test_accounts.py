@@ -89,7 +89,9 @@ def test_phone_is_normalised(auth, register, given, stored):
 @pytest.mark.parametrize(
     "phone",
     ["", "12345", "0812345678", "0212345678", "+255712345678", "07123456789", "071234567", "2547123456789",
-     "+0712345678", "07l2345678", "phone"],
+     "+0712345678", "07l2345678", "phone",
+     # digits of another script: \d took them, then the database refused the row (500 before)
+     "07\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668", "2547\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668"],
 )
 def test_invalid_phone_is_a_field_error(auth, register, phone):
     r = register(auth, phone=phone)
@@ -110,7 +112,9 @@ def test_email_is_trimmed_and_lower_cased(auth, register):
 
 
 @pytest.mark.parametrize("email", ["", "   ", "no-at-sign", "a@b", "a b@example.com", "a@@example.com",
-                                   "a@example..com", "@example.com", "x" * 250 + "@example.com"])
+                                   "a@example..com", "@example.com", "x" * 250 + "@example.com",
+                                   # an erased account's placeholder: taken, it made that account's erasure fail
+                                   "erased-2@erased.invalid", " Erased-7@ERASED.invalid"])
 def test_invalid_email_is_a_field_error(auth, register, email):
     r = register(auth, email=email)
 

@@ -90,6 +90,8 @@ def push(client: DarajaClient, phone: str = "254708374149", amount: int = 10) ->
         ("2547083741", None),
         ("25470837414900", None),
         ("abc", None),
+        ("07\u0660\u0668\u0663\u0667\u0664\u0661\u0664\u0669", None),  # Arabic-Indic digits: not for Daraja
+        ("2547\u0660\u0668\u0663\u0667\u0664\u0661\u0664\u0669", None),
         ("", None),
         (True, None),
         (None, None),

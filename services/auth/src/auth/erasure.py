@@ -41,7 +41,7 @@ from auth.models import (
     StreamErasure,
     User,
 )
-from auth.schemas import AccountDetailOut, ErasureRequestOut
+from auth.schemas import ERASED_DOMAIN, AccountDetailOut, ErasureRequestOut
 from auth.service import get_profile, utcnow
 from auth.settings import Settings
 from jeshkit import audit
@@ -74,7 +74,7 @@ def erasure_peers(settings: Settings, http: httpx.Client) -> list[Peer]:
 
 def erased_email(user_id: int) -> str:
     """The placeholder address: unique, and `.invalid` is reserved (RFC 2606), so no mail can ever reach it."""
-    return f"erased-{user_id}@erased.invalid"
+    return f"erased-{user_id}@{ERASED_DOMAIN}"
 
 
 def erase_account(*, session: Session, actor: Actor, user_id: int, peers: Sequence[Peer]) -> AccountDetailOut:

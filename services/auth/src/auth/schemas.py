@@ -20,7 +20,7 @@ _EMAIL = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 # 07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX, 2547XXXXXXXX (and the same with 1): stored as 254[17]XXXXXXXX.
-_KENYAN_PHONE = re.compile(r"^(?:\+?254|0)([17]\d{8})$")
+_KENYAN_PHONE = re.compile(r"^(?:\+?254|0)([17][0-9]{8})$")
 _PHONE_SEPARATORS = re.compile(r"[\s-]")
 
 
@@ -38,10 +38,15 @@ def plain_text(value: str) -> str:
     return value
 
 
+# The domain of the address an erased account is given (auth.erasure.erased_email): nobody may take one, or that
+# account's erasure would find its placeholder taken.
+ERASED_DOMAIN = "erased.invalid"
+
+
 def normalise_email(value: str) -> str:
-    """Trimmed and lower-cased; ValueError when it is not an address."""
+    """Trimmed and lower-cased; ValueError when it is not an address (or one at the erased accounts' domain)."""
     email = value.strip().lower()
-    if len(email) > EMAIL_MAX_LENGTH or not _EMAIL.match(email):
+    if len(email) > EMAIL_MAX_LENGTH or not _EMAIL.match(email) or email.endswith("@" + ERASED_DOMAIN):
         raise ValueError("Enter a valid email address")
     return email
 

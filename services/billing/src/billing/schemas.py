@@ -11,9 +11,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from billing.models import Invoice, Rental
 
 MAX_ID = 2**63 - 1
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # Kenyan mobile numbers: 07XXXXXXXX / 01XXXXXXXX, +2547... / 2547... (and 1 prefixes); stored as 2547XXXXXXXX.
-_PHONE = re.compile(r"^(?:\+?254|0)([17]\d{8})$")
+_PHONE = re.compile(r"^(?:\+?254|0)([17][0-9]{8})$")
 
 
 def _iso_date(value: Any) -> Any:

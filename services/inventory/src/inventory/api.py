@@ -21,7 +21,7 @@ from jeshkit.security import AdminUser
 router = APIRouter(prefix="/api/units", tags=["inventory"])
 internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
 
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 def _blank_is_absent(value: object) -> object:

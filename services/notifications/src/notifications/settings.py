@@ -17,7 +17,7 @@ DEV_SMTP_URL = "smtp://127.0.0.1:8025"
 _SUPPORT_PHONE = re.compile(r"^\+?[0-9][0-9 ]{5,14}$")
 # An M-PESA Paybill business number (shortcode): Safaricom's are 5 to 7 digits (the sandbox's is 174379).
 _PAYBILL_NUMBER = re.compile(r"[0-9]{5,7}")
-_QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_QUIET_HOURS = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 class Settings(ServiceSettings):

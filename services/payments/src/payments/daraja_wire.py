@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from jeshkit.mpesa import parse_stk_timestamp
 
 MAX_AMOUNT = 250_000
-_PHONE = re.compile(r"254[17]\d{8}")
+_PHONE = re.compile(r"254[17][0-9]{8}")
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,9 @@ def normalize_phone(raw: object) -> str | None:
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         return None
     digits = re.sub(r"[\s\-()]", "", str(raw)).removeprefix("+")
-    if re.fullmatch(r"0[17]\d{8}", digits):
+    if re.fullmatch(r"0[17][0-9]{8}", digits):
         digits = "254" + digits[1:]
-    elif re.fullmatch(r"[17]\d{8}", digits):
+    elif re.fullmatch(r"[17][0-9]{8}", digits):
         digits = "254" + digits
     return digits if _PHONE.fullmatch(digits) else None
 
@@ -268,7 +268,7 @@ def as_int(value: Any) -> int | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    elif isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,9}", value.strip()):
         value = int(value.strip())
     return value if isinstance(value, int) and value in _INT32 else None
 
@@ -297,7 +297,7 @@ def whole_shillings(amount: Decimal | None) -> int | None:
 def _as_daraja_time(value: Any) -> datetime | None:
     """TransactionDate (a number YYYYMMDDHHmmss, Nairobi time) as an aware UTC datetime."""
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    if not re.fullmatch(r"\d{14}", text):
+    if not re.fullmatch(r"[0-9]{14}", text):
         return None
     try:
         return parse_stk_timestamp(text)
