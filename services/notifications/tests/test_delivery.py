@@ -68,6 +68,10 @@ def test_the_hook_needs_its_token_and_ignores_what_it_does_not_know(n):
     # A late failure report never turns a delivered message back.
     n.client.post(f"/api/notifications/hooks/sms/{token}", data={"id": row["provider_id"], "status": "Failed"})
     assert n.rows(id=row["id"])[0]["status"] == "delivered"
+    # A NUL in a form's field is no report (before: 500, the database refused it).
+    odd = n.client.post(f"/api/notifications/hooks/sms/{token}", content="id=ATX%00b&status=Success",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert odd.status_code == 200 and odd.json()["success"] is True
     # A report sent as JSON is read too.
     with n.db.begin() as conn:
         conn.execute(text("UPDATE notifications SET status = 'sent' WHERE id = :id"), {"id": row["id"]})
@@ -126,10 +130,31 @@ def test_quiet_hours_defer_a_reminder_and_let_a_receipt_through(start_notificati
                         headers=n.keys.headers(1)).status_code == 200
     assert [r["channel"] for r in n.rows(template="payment_reminder")] == ["email"]
     assert len(n.rows(template="refund_paid")) == 2
-    # When the quiet hours are over, it goes.
+    # A reminder due again inside the quiet hours (a retry after a failure: due a few minutes later) waits for their
+    # end too, its claim's attempt given back. Before: retries went out in the night.
     with n.db.begin() as conn:
         conn.execute(text("UPDATE notifications SET next_attempt_at = now() WHERE template = 'payment_reminder'"))
-    n.wait_status("sent", "delivered", template="payment_reminder")
+    [again] = wait_for(lambda: [r for r in n.rows(template="payment_reminder")
+                                if r["next_attempt_at"] == end.astimezone(UTC)], what="the reminder deferred again")
+    assert again["status"] == "queued" and again["attempts"] == 0
+    assert not any("INV-7" in m.as_string() for m in n.mail.mail())  # the welcome and the receipt only
+
+
+def test_turning_sms_off_withdraws_a_reminder_waiting_to_be_tried_again(start_notifications):
+    # Before: only reminders never tried were withdrawn; one whose first try failed went once SMS was back.
+    n = start_notifications(sms_up=False)
+    n.user(1, phone="254712345678")
+    n.publish("InvoiceReminder", reminder(1), source="billing")
+    wait_for(lambda: [r for r in n.rows(template="payment_reminder", channel="sms") if r["attempts"] >= 1],
+             what="a failed try of the SMS reminder")
+    assert n.client.put("/api/notifications/preferences", json={"sms": False},
+                        headers=n.keys.headers(1)).status_code == 200
+    n.sms.start()
+    n.wait_status("failed", template="payment_reminder", channel="sms", timeout=20)
+    assert n.rows(template="payment_reminder", channel="sms")[0]["last_error"].startswith("withdrawn")
+    n.wait_status("sent", "delivered", template="payment_reminder", channel="email")
+    n.wait_status("sent", "delivered", template="welcome", channel="sms", timeout=20)  # SMS is back: others go
+    assert not any(m["message"].startswith("Reminder") for m in n.sms.messages())
 
 
 def test_an_opt_out_stops_reminders_not_receipts(n):

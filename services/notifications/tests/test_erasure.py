@@ -187,12 +187,16 @@ def test_messages_not_sent_yet_are_cancelled_not_sent(start_notifications):
     assert {(r["status"], r["last_error"]) for r in pending} == {("failed", ERASED_CANCELLED)}
     assert n.held(user_id=7) == [] and notices(7) == 0 and notices(8) == 1
 
-    # The gateway back, the quiet hours over: the other customer's messages go, the erased one's never do.
+    # The gateway back, every queued message due now: the other customer's welcome goes (their reminder waits for
+    # the quiet hours' end even when due in them), the erased one's messages never do.
     with n.db.begin() as conn:
         conn.execute(text("UPDATE notifications SET next_attempt_at = now() WHERE status = 'queued'"))
     n.sms.start()
-    n.wait_status("sent", "delivered", user_id=8, timeout=20)
-    assert [m["to"] for m in n.sms.messages()] == [f"+{OTHER_PHONE}", f"+{OTHER_PHONE}"]
+    n.wait_status("sent", "delivered", user_id=8, template="welcome", timeout=20)
+    wait_for(lambda: all(r["status"] == "queued" and r["attempts"] == 0 and r["next_attempt_at"] > datetime.now(UTC)
+                         for r in n.rows(user_id=8, template="payment_reminder")),
+             what="the other customer's reminders deferred again")
+    assert [m["to"] for m in n.sms.messages()] == [f"+{OTHER_PHONE}"]
     assert not n.mail.mail("seven@example.co.ke")[1:]  # the welcome only, sent before the erasure
     # Erased again: still cancelled, and still saying why.
     erase(n, 7, "2031-04-01T09:00:00+00:00")

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from jeshkit.db import SessionDep
 from jeshkit.errors import NotFound
+from jeshkit.middleware import bad_text
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import CurrentUser
 from notifications import actions
@@ -106,7 +107,8 @@ async def sms_delivery_report(
         raise NotFound()
     form = _report_fields((await request.body())[:10_000], request.headers.get("content-type", ""))
     provider_id, status = form.get("id", "").strip(), form.get("status", "").strip()
-    if provider_id and status:
+    # A form's fields are not looked at by the kit's input check (JSON only): text no database stores is no report.
+    if provider_id and status and not bad_text(provider_id) and not bad_text(status):
         await run_in_threadpool(actions.record_delivery_report, session=session, provider_id=provider_id,
                                 status=status)
     return Envelope(data=Acknowledged())

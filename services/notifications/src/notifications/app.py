@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     partial(delivery.run_schedule, policy=policy)),
         PeriodicJob("notification-sender", settings.notify_send_interval_seconds,
                     partial(delivery.send_due, channels=channels, retry=retry,
-                            batch_size=settings.notify_send_batch_size)),
+                            batch_size=settings.notify_send_batch_size, quiet_hours=policy.quiet_hours)),
         PeriodicJob("held-messages", settings.notify_send_interval_seconds, send_held),
     ]
     app = create_service_app(

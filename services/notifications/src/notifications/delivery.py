@@ -4,9 +4,10 @@ The sender claims due queued messages with FOR UPDATE SKIP LOCKED, leasing them 
 the lease) in one statement, sends each with no transaction open, and records its outcome as soon as it is known
 (one statement per message: a crash between a send and its record can repeat that one message, no more). Just before
 each send it looks again that the message is still queued: one settled meanwhile (its customer erased during the
-round) does not go. A transient failure is retried with exponential backoff from the database; after
-NOTIFY_MAX_ATTEMPTS, or on a permanent failure, the message is `failed`. A process that dies mid-send leaves its
-claim to expire and be taken again.
+round) does not go, nor does a reminder on a channel its customer has turned off since it was queued (withdrawn:
+`failed`); a reminder due again in the quiet hours (a retry) waits for their end. A transient failure is retried
+with exponential backoff from the database; after NOTIFY_MAX_ATTEMPTS, or on a permanent failure, the message is
+`failed`. A process that dies mid-send leaves its claim to expire and be taken again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from notifications import service
 from notifications.channels import Channel, Outgoing, PermanentFailure, TransientFailure
 from notifications.links import TOKEN_MARK
 from notifications.models import BookingFacts, ScheduledNotice
+from notifications.quiet import NO_QUIET_HOURS, QuietHours
 from notifications.service import Policy
 from notifications.texts import as_html
 
@@ -49,6 +51,7 @@ class Claimed:
     subject: str | None
     body: str
     attempts: int
+    template: str
 
 
 _CLAIM = text(
@@ -61,7 +64,7 @@ _CLAIM = text(
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, channel, "to", subject, body, attempts
+    RETURNING id, channel, "to", subject, body, attempts, template
     """
 )
 
@@ -85,8 +88,27 @@ _RETRY = text(
 
 _ANY_DUE = text("SELECT 1 FROM scheduled_notices WHERE due_at <= now() LIMIT 1")
 # Claimed at the round's start, a message may have been settled since (its customer erased: cancelled, its address
-# and text gone): looked at again just before it goes.
-_STILL_QUEUED = text("SELECT 1 FROM notifications WHERE id = :id AND status = 'queued'")
+# and text gone): looked at again just before it goes. In the same round trip, a reminder on a channel its customer
+# has turned off is withdrawn (set_preferences deletes only those never tried: one being sent cannot be taken back).
+_STILL_TO_SEND = text(
+    """
+    WITH withdrawn AS (
+        UPDATE notifications n SET status = 'failed', last_error = 'withdrawn: the customer turned this channel off'
+        WHERE n.id = :id AND n.status = 'queued' AND n.template = ANY(:reminders) AND EXISTS (
+            SELECT 1 FROM recipients r
+            WHERE r.user_id = n.user_id AND NOT CASE n.channel WHEN 'sms' THEN r.sms_enabled ELSE r.email_enabled END
+        )
+        RETURNING n.id
+    )
+    SELECT 1 FROM notifications WHERE id = :id AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM withdrawn)
+    """
+)
+_REMINDERS = sorted(service.REMINDERS)
+# A reminder claimed in the quiet hours (a retry: reminders are queued outside them) waits for their end, the claim's
+# attempt given back.
+_AFTER_QUIET_HOURS = text(
+    "UPDATE notifications SET next_attempt_at = :until, attempts = attempts - 1 WHERE id = :id AND status = 'queued'"
+)
 
 
 def _claim(connection: Connection, *, limit: int, lease_seconds: float) -> list[Claimed]:
@@ -95,7 +117,7 @@ def _claim(connection: Connection, *, limit: int, lease_seconds: float) -> list[
 
 
 def send_due(session_factory: sessionmaker[Session], *, channels: Mapping[str, Channel], retry: Retry,
-             batch_size: int) -> int:
+             batch_size: int, quiet_hours: QuietHours = NO_QUIET_HOURS) -> int:
     """One round of the sender: claim, then send each message and record its outcome at once (one statement, its
     own transaction, none open while a message is on its way). The channels keep their connections for the round
     (one SMTP conversation for all its e-mails) and close them at its end. Returns how many were claimed."""
@@ -104,16 +126,24 @@ def send_due(session_factory: sessionmaker[Session], *, channels: Mapping[str, C
         claimed = _claim(connection, limit=batch_size, lease_seconds=retry.lease_seconds)
         try:
             for message in claimed:
-                _send(connection, channels[message.channel], message, retry)
+                _send(connection, channels[message.channel], message, retry, quiet_hours)
         finally:
             for channel in channels.values():
                 channel.close()
     return len(claimed)
 
 
-def _send(connection: Connection, channel: Channel, message: Claimed, retry: Retry) -> None:
-    if connection.execute(_STILL_QUEUED, {"id": message.id}).first() is None:
-        log.info("%s message %s was settled meanwhile: not sent", message.channel, message.id,
+def _send(connection: Connection, channel: Channel, message: Claimed, retry: Retry, quiet_hours: QuietHours) -> None:
+    if message.template in service.REMINDERS:
+        now = datetime.now(UTC)
+        until = quiet_hours.next_allowed(now)
+        if until > now:
+            connection.execute(_AFTER_QUIET_HOURS, {"id": message.id, "until": until})
+            log.info("%s reminder %s waits for the end of the quiet hours", message.channel, message.id,
+                     extra={"notification_id": message.id})
+            return
+    if connection.execute(_STILL_TO_SEND, {"id": message.id, "reminders": _REMINDERS}).first() is None:
+        log.info("%s message %s was settled or withdrawn meanwhile: not sent", message.channel, message.id,
                  extra={"notification_id": message.id})
         return
     outgoing = Outgoing(to=message.to, subject=message.subject, body=message.body,

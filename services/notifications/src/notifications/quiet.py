@@ -41,3 +41,6 @@ class QuietHours:
         if end <= local:
             end += timedelta(days=1)
         return end
+
+
+NO_QUIET_HOURS = QuietHours()
