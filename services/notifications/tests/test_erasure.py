@@ -248,3 +248,49 @@ def test_a_message_claimed_before_its_customer_was_erased_does_not_go(db):
     with db.connect() as conn:
         rows = dict(conn.execute(sql("SELECT user_id, status FROM notifications WHERE source_key LIKE 'race-%'")).all())
     assert rows == {1: "sent", 2: "failed"}  # 2: cancelled by the erasure, never sent
+
+
+def test_a_message_another_replica_claimed_again_meanwhile_is_not_sent_twice(db):
+    """A slow provider: this round outlasted its lease, and another replica claimed the round's second message (its
+    attempt counted) while the first was on its way. Before: looked at again, it was still queued, and went from both
+    replicas. Now the round sends only what is still its own, and leases each message anew as it sends it."""
+    from sqlalchemy import text as sql
+
+    from jeshkit.db import make_session_factory
+    from notifications.channels import Outgoing
+    from notifications.delivery import Retry, send_due
+
+    with db.begin() as conn:
+        conn.execute(sql("TRUNCATE notifications"))
+        for user_id, to in ((1, "254700000001"), (2, "254700000002")):
+            conn.execute(sql(
+                "INSERT INTO notifications (source_key, user_id, channel, \"to\", template, language, body, "
+                "next_attempt_at) VALUES (:key, :u, 'sms', :to, 'welcome', 'en', :body, now() - interval '1 minute')"),
+                {"key": f"lease-{user_id}", "u": user_id, "to": to, "body": f"Hello {user_id}"})
+    factory = make_session_factory(db)
+    sent: list[str] = []
+
+    class SlowProvider:
+        name = "sms"
+
+        def send(self, message: Outgoing) -> str:
+            sent.append(message.to)
+            if message.to == "254700000001":  # meanwhile the lease ran out, and another replica's claim took #2
+                with db.begin() as conn:
+                    conn.execute(sql("UPDATE notifications SET attempts = attempts + 1, "
+                                     "next_attempt_at = now() + interval '2 minutes' WHERE source_key = 'lease-2'"))
+            return f"id-{len(sent)}"
+
+        def close(self) -> None:
+            pass
+
+    lease = 60
+    claimed = send_due(factory, channels={"sms": SlowProvider()},
+                       retry=Retry(max_attempts=3, base_seconds=1, max_seconds=5, lease_seconds=lease), batch_size=10)
+
+    assert claimed == 2 and sent == ["254700000001"]  # the second is the other replica's to send
+    with db.connect() as conn:
+        rows = {row[0]: row[1:] for row in conn.execute(sql(
+            "SELECT source_key, status, attempts FROM notifications WHERE source_key LIKE 'lease-%'")).all()}
+    assert rows == {"lease-1": ("sent", 1), "lease-2": ("queued", 2)}
+

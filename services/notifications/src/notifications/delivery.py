@@ -3,8 +3,9 @@
 The sender claims due queued messages with FOR UPDATE SKIP LOCKED, leasing them (next_attempt_at moves past
 the lease) in one statement, sends each with no transaction open, and records its outcome as soon as it is known
 (one statement per message: a crash between a send and its record can repeat that one message, no more). Just before
-each send it looks again that the message is still queued: one settled meanwhile (its customer erased during the
-round) does not go, nor does a reminder on a channel its customer has turned off since it was queued (withdrawn:
+each send it looks again that the message is still queued and still its own, and leases it anew: one settled
+meanwhile (its customer erased during the round), or claimed by another replica once the round outlasted its lease,
+does not go, nor does a reminder on a channel its customer has turned off since it was queued (withdrawn:
 `failed`); a reminder due again in the quiet hours (a retry) waits for their end. A transient failure is retried
 with exponential backoff from the database; after NOTIFY_MAX_ATTEMPTS, or on a permanent failure, the message is
 `failed`. A process that dies mid-send leaves its claim to expire and be taken again.
@@ -88,26 +89,33 @@ _RETRY = text(
 
 _ANY_DUE = text("SELECT 1 FROM scheduled_notices WHERE due_at <= now() LIMIT 1")
 # Claimed at the round's start, a message may have been settled since (its customer erased: cancelled, its address
-# and text gone): looked at again just before it goes. In the same round trip, a reminder on a channel its customer
-# has turned off is withdrawn (set_preferences deletes only those never tried: one being sent cannot be taken back).
+# and text gone), or claimed again by another replica once this round outlasted its lease (a slow provider: a round
+# of NOTIFY_SEND_BATCH_SIZE messages may take longer than the lease): looked at again just before it goes, and
+# leased anew from now, in one statement, so that no other replica takes it while it is on its way. In the same
+# round trip, a reminder on a channel its customer has turned off is withdrawn (set_preferences deletes only those
+# never tried: one being sent cannot be taken back).
 _STILL_TO_SEND = text(
     """
     WITH withdrawn AS (
         UPDATE notifications n SET status = 'failed', last_error = 'withdrawn: the customer turned this channel off'
-        WHERE n.id = :id AND n.status = 'queued' AND n.template = ANY(:reminders) AND EXISTS (
+        WHERE n.id = :id AND n.status = 'queued' AND n.attempts = :attempts AND n.template = ANY(:reminders)
+        AND EXISTS (
             SELECT 1 FROM recipients r
             WHERE r.user_id = n.user_id AND NOT CASE n.channel WHEN 'sms' THEN r.sms_enabled ELSE r.email_enabled END
         )
         RETURNING n.id
     )
-    SELECT 1 FROM notifications WHERE id = :id AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM withdrawn)
+    UPDATE notifications SET next_attempt_at = now() + make_interval(secs => :lease)
+    WHERE id = :id AND status = 'queued' AND attempts = :attempts AND NOT EXISTS (SELECT 1 FROM withdrawn)
+    RETURNING id
     """
 )
 _REMINDERS = sorted(service.REMINDERS)
 # A reminder claimed in the quiet hours (a retry: reminders are queued outside them) waits for their end, the claim's
 # attempt given back.
 _AFTER_QUIET_HOURS = text(
-    "UPDATE notifications SET next_attempt_at = :until, attempts = attempts - 1 WHERE id = :id AND status = 'queued'"
+    "UPDATE notifications SET next_attempt_at = :until, attempts = attempts - 1 "
+    "WHERE id = :id AND status = 'queued' AND attempts = :attempts"
 )
 
 
@@ -138,13 +146,14 @@ def _send(connection: Connection, channel: Channel, message: Claimed, retry: Ret
         now = datetime.now(UTC)
         until = quiet_hours.next_allowed(now)
         if until > now:
-            connection.execute(_AFTER_QUIET_HOURS, {"id": message.id, "until": until})
+            connection.execute(_AFTER_QUIET_HOURS, {"id": message.id, "until": until, "attempts": message.attempts})
             log.info("%s reminder %s waits for the end of the quiet hours", message.channel, message.id,
                      extra={"notification_id": message.id})
             return
-    if connection.execute(_STILL_TO_SEND, {"id": message.id, "reminders": _REMINDERS}).first() is None:
-        log.info("%s message %s was settled or withdrawn meanwhile: not sent", message.channel, message.id,
-                 extra={"notification_id": message.id})
+    still = {"id": message.id, "attempts": message.attempts, "reminders": _REMINDERS, "lease": retry.lease_seconds}
+    if connection.execute(_STILL_TO_SEND, still).first() is None:
+        log.info("%s message %s was settled, withdrawn or claimed again meanwhile: not sent by this round",
+                 message.channel, message.id, extra={"notification_id": message.id})
         return
     outgoing = Outgoing(to=message.to, subject=message.subject, body=message.body,
                         html=as_html(message.body) if message.channel == "email" else None)
