@@ -204,6 +204,23 @@ def test_messages_not_sent_yet_are_cancelled_not_sent(start_notifications):
         ("failed", ERASED_CANCELLED)}
 
 
+def two_sms_due(db, key: str, *, recipients: bool = False) -> None:
+    """Only two SMS in the table, to users 1 and 2, due a minute ago (source keys `{key}-1`, `{key}-2`)."""
+    from sqlalchemy import text as sql
+
+    with db.begin() as conn:
+        conn.execute(sql("TRUNCATE notifications"))
+        for user_id, to in ((1, "254700000001"), (2, "254700000002")):
+            if recipients:
+                conn.execute(sql(
+                    "INSERT INTO recipients (user_id, phone, name, email) VALUES (:u, :to, 'Wanjiku', :email) "
+                    "ON CONFLICT (user_id) DO NOTHING"), {"u": user_id, "to": to, "email": f"u{user_id}@example.co.ke"})
+            conn.execute(sql(
+                "INSERT INTO notifications (source_key, user_id, channel, \"to\", template, language, body, "
+                "next_attempt_at) VALUES (:key, :u, 'sms', :to, 'welcome', 'en', :body, now() - interval '1 minute')"),
+                {"key": f"{key}-{user_id}", "u": user_id, "to": to, "body": f"Hello {user_id}"})
+
+
 def test_a_message_claimed_before_its_customer_was_erased_does_not_go(db):
     """The erasure race: the sender claimed a round of messages, and while it sent the first, the second one's
     customer was erased. The second is looked at again just before it goes, and does not."""
@@ -214,16 +231,7 @@ def test_a_message_claimed_before_its_customer_was_erased_does_not_go(db):
     from notifications.delivery import Retry, send_due
     from notifications.erasure import erase_customer
 
-    with db.begin() as conn:
-        conn.execute(sql("TRUNCATE notifications"))
-        for user_id, to in ((1, "254700000001"), (2, "254700000002")):
-            conn.execute(sql(
-                "INSERT INTO recipients (user_id, phone, name, email) VALUES (:u, :to, 'Wanjiku', :email) "
-                "ON CONFLICT (user_id) DO NOTHING"), {"u": user_id, "to": to, "email": f"u{user_id}@example.co.ke"})
-            conn.execute(sql(
-                "INSERT INTO notifications (source_key, user_id, channel, \"to\", template, language, body, "
-                "next_attempt_at) VALUES (:key, :u, 'sms', :to, 'welcome', 'en', :body, now() - interval '1 minute')"),
-                {"key": f"race-{user_id}", "u": user_id, "to": to, "body": f"Hello {user_id}"})
+    two_sms_due(db, "race", recipients=True)
     factory = make_session_factory(db)
     sent: list[str] = []
 
@@ -260,13 +268,7 @@ def test_a_message_another_replica_claimed_again_meanwhile_is_not_sent_twice(db)
     from notifications.channels import Outgoing
     from notifications.delivery import Retry, send_due
 
-    with db.begin() as conn:
-        conn.execute(sql("TRUNCATE notifications"))
-        for user_id, to in ((1, "254700000001"), (2, "254700000002")):
-            conn.execute(sql(
-                "INSERT INTO notifications (source_key, user_id, channel, \"to\", template, language, body, "
-                "next_attempt_at) VALUES (:key, :u, 'sms', :to, 'welcome', 'en', :body, now() - interval '1 minute')"),
-                {"key": f"lease-{user_id}", "u": user_id, "to": to, "body": f"Hello {user_id}"})
+    two_sms_due(db, "lease")
     factory = make_session_factory(db)
     sent: list[str] = []
 
