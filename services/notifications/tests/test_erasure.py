@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 
@@ -221,38 +222,50 @@ def two_sms_due(db, key: str, *, recipients: bool = False) -> None:
                 {"key": f"{key}-{user_id}", "u": user_id, "to": to, "body": f"Hello {user_id}"})
 
 
+class MeanwhileOnTheFirstSend:
+    """The SMS channel of one round of the sender: records what it sends, and does `meanwhile` as the first goes."""
+
+    name = "sms"
+
+    def __init__(self, meanwhile: Any) -> None:
+        self.sent: list[str] = []
+        self.meanwhile = meanwhile
+
+    def send(self, message: Any) -> str:
+        self.sent.append(message.to)
+        if len(self.sent) == 1:
+            self.meanwhile()
+        return f"id-{len(self.sent)}"
+
+    def close(self) -> None:
+        pass
+
+
+def one_round(db, channel: MeanwhileOnTheFirstSend) -> int:
+    from jeshkit.db import make_session_factory
+    from notifications.delivery import Retry, send_due
+
+    return send_due(make_session_factory(db), channels={"sms": channel},
+                    retry=Retry(max_attempts=3, base_seconds=1, max_seconds=5, lease_seconds=60), batch_size=10)
+
+
 def test_a_message_claimed_before_its_customer_was_erased_does_not_go(db):
     """The erasure race: the sender claimed a round of messages, and while it sent the first, the second one's
     customer was erased. The second is looked at again just before it goes, and does not."""
     from sqlalchemy import text as sql
 
     from jeshkit.db import make_session_factory
-    from notifications.channels import Outgoing
-    from notifications.delivery import Retry, send_due
     from notifications.erasure import erase_customer
 
     two_sms_due(db, "race", recipients=True)
-    factory = make_session_factory(db)
-    sent: list[str] = []
 
-    class ErasingWhileSending:
-        name = "sms"
+    def erase_the_second() -> None:
+        with make_session_factory(db)() as session:
+            erase_customer(session=session, user_id=2, erased_at=datetime.now(UTC))
+            session.commit()
 
-        def send(self, message: Outgoing) -> str:
-            sent.append(message.to)
-            if message.to == "254700000001":  # the first of the round: meanwhile, customer 2 is erased
-                with factory() as session:
-                    erase_customer(session=session, user_id=2, erased_at=datetime.now(UTC))
-                    session.commit()
-            return f"id-{len(sent)}"
-
-        def close(self) -> None:
-            pass
-
-    claimed = send_due(factory, channels={"sms": ErasingWhileSending()},
-                       retry=Retry(max_attempts=3, base_seconds=1, max_seconds=5, lease_seconds=60), batch_size=10)
-
-    assert claimed == 2 and sent == ["254700000001"]
+    channel = MeanwhileOnTheFirstSend(erase_the_second)
+    assert one_round(db, channel) == 2 and channel.sent == ["254700000001"]
     with db.connect() as conn:
         rows = dict(conn.execute(sql("SELECT user_id, status FROM notifications WHERE source_key LIKE 'race-%'")).all())
     assert rows == {1: "sent", 2: "failed"}  # 2: cancelled by the erasure, never sent
@@ -264,35 +277,16 @@ def test_a_message_another_replica_claimed_again_meanwhile_is_not_sent_twice(db)
     replicas. Now the round sends only what is still its own, and leases each message anew as it sends it."""
     from sqlalchemy import text as sql
 
-    from jeshkit.db import make_session_factory
-    from notifications.channels import Outgoing
-    from notifications.delivery import Retry, send_due
-
     two_sms_due(db, "lease")
-    factory = make_session_factory(db)
-    sent: list[str] = []
 
-    class SlowProvider:
-        name = "sms"
+    def claim_the_second_elsewhere() -> None:
+        with db.begin() as conn:
+            conn.execute(sql("UPDATE notifications SET attempts = attempts + 1, "
+                             "next_attempt_at = now() + interval '2 minutes' WHERE source_key = 'lease-2'"))
 
-        def send(self, message: Outgoing) -> str:
-            sent.append(message.to)
-            if message.to == "254700000001":  # meanwhile the lease ran out, and another replica's claim took #2
-                with db.begin() as conn:
-                    conn.execute(sql("UPDATE notifications SET attempts = attempts + 1, "
-                                     "next_attempt_at = now() + interval '2 minutes' WHERE source_key = 'lease-2'"))
-            return f"id-{len(sent)}"
-
-        def close(self) -> None:
-            pass
-
-    lease = 60
-    claimed = send_due(factory, channels={"sms": SlowProvider()},
-                       retry=Retry(max_attempts=3, base_seconds=1, max_seconds=5, lease_seconds=lease), batch_size=10)
-
-    assert claimed == 2 and sent == ["254700000001"]  # the second is the other replica's to send
+    channel = MeanwhileOnTheFirstSend(claim_the_second_elsewhere)
+    assert one_round(db, channel) == 2 and channel.sent == ["254700000001"]  # the second is the other replica's
     with db.connect() as conn:
         rows = {row[0]: row[1:] for row in conn.execute(sql(
             "SELECT source_key, status, attempts FROM notifications WHERE source_key LIKE 'lease-%'")).all()}
     assert rows == {"lease-1": ("sent", 1), "lease-2": ("queued", 2)}
-
