@@ -79,7 +79,7 @@ export function TransportPage() {
             <TextField label={t("transport.delivery")} required value={form.delivery}
               onChange={(e) => setForm({ ...form, delivery: e.target.value })} />
             <div className="row-2">
-              <TextField label={t("transport.distance")} type="number" inputMode="decimal" min={0.1} max={500} step={0.1} required
+              <TextField label={t("transport.distance")} type="number" inputMode="decimal" min={0.01} max={500} step={0.01} required
                 value={form.distance} onChange={(e) => setForm({ ...form, distance: e.target.value })} />
               <TextField label={t("transport.when")} type="datetime-local" required value={form.when}
                 hint={t("transport.whenHint")} onChange={(e) => setForm({ ...form, when: e.target.value })} />

@@ -64,7 +64,7 @@ export function UnitsPage() {
           <option value="">{t("units.anySize")}</option>
           {SIZES.map((s) => <option key={s} value={s}>{sizeLabel(t, s)}</option>)}
         </SelectField>
-        <TextField label={t("units.maxPrice")} type="number" inputMode="numeric" min={0} step={500}
+        <TextField label={t("units.maxPrice")} type="number" inputMode="numeric" min={0} step={1}
           value={form.max} onChange={(e) => setForm({ ...form, max: e.target.value })} />
         <TextField label={t("units.from")} type="date" min={today} value={form.from}
           onChange={(e) => setForm({ ...form, from: e.target.value, to: form.to || (e.target.value ? addDays(e.target.value, 30) : "") })} />
