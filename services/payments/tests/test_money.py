@@ -208,6 +208,28 @@ def test_a_failure_callback_the_query_cannot_confirm_is_checked_again_later(stac
     assert event["result_code"] == 1037
 
 
+def test_a_success_daraja_confirms_after_the_payment_was_failed_is_applied_not_dropped(
+    stack: Any, booking_id: int
+) -> None:
+    # Daraja's query said 1037 (the phone unreachable), the payment was failed; then the payer's success came on the
+    # push's own URL, right amount, and the query now says 0. Before: dropped (the payment was no longer unsettled):
+    # no PaymentSucceeded, nothing flagged or kept, the customer charged and told it failed.
+    client = stack.start(payment_reconcile_after_seconds=0.1, reconcile_interval_seconds=0.1)
+    stack.booking(booking_id, OWNER)
+    phone = "254708376666"
+    stack.sim.daraja.hold_phone(phone)
+    checkout = stack.pay(client, booking_id, OWNER, phone=phone)["CheckoutRequestID"]
+    stack.sim.daraja.release_phone(phone, 1037)
+    failed = stack.wait_event("PaymentFailed", booking_id, timeout=15)
+    transaction = stack.sim.daraja.get(checkout)
+    transaction.result_code, transaction.receipt = 0, "NLJ7RT6666"  # M-PESA's last word
+    assert stack.post_callback(stack.callback_url(checkout), transaction.callback_body()).status_code == 200
+    event = stack.wait_event("PaymentSucceeded", booking_id)
+    assert event["payment_id"] == failed["payment_id"] and event["receipt"] == "NLJ7RT6666"
+    assert stack.payment(checkout)["status"] == "success"
+    assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "success"
+
+
 def test_booking_confirmed_again_after_its_expiry_is_followed(stack: Any, booking_id: int) -> None:
     stack.start()
     stack.booking(booking_id, OWNER)

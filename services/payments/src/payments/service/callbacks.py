@@ -185,7 +185,12 @@ def _confirm_and_apply(
         return
     if settlement is not None and settlement.result_code != callback.result_code:
         flag(payment, f"a callback said {callback.result_code} but Daraja's query says {settlement.result_code}")
-    if payment.status not in UNSETTLED:
+    trusted = settlement is not None and settlement.succeeded and callback.result_code == 0
+    if payment.status == "failed" and trusted:
+        # An earlier query said it failed (1037, say); the payer's success came after, and Daraja now confirms it:
+        # the money came in. It pays as any success (booking confirms, or refunds what it cannot use).
+        log.warning("payment %s, failed, was paid after all (callback and Daraja's query say 0)", payment_id)
+    elif payment.status not in UNSETTLED:
         if payment.status == "success" and callback.result_code == 0 and payment.receipt is None:
             payment.receipt = callback.receipt  # settled meanwhile by a query, which carries no receipt
         session.commit()
@@ -198,7 +203,6 @@ def _confirm_and_apply(
         log.info("callback of payment %s (result %s) not confirmed by Daraja yet", payment_id, callback.result_code)
         session.commit()
         return
-    trusted = settlement.succeeded and callback.result_code == 0
     settle(
         session,
         payment,
