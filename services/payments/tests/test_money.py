@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from daraja_sim.proxy import delaying_proxy
 from jeshstack.procs import free_port
@@ -88,6 +89,13 @@ def test_a_callback_before_the_answer_on_the_compat_path_is_kept_and_applied(
     event = stack.wait_event("PaymentSucceeded", booking_id)
     assert event["receipt"] == transaction.receipt  # the early callback's receipt, applied once known
     assert stack.admin_get(client, "/api/payments/unmatched") == []
+    # Applied, it is no money to pay back (before: a refund was raised for money that had confirmed the booking).
+    with stack.db.connect() as conn:
+        kept = conn.execute(text("SELECT id FROM unmatched WHERE reference = :r"),
+                            {"r": transaction.checkout_request_id}).scalar_one()
+    r = client.post(f"/api/payments/unmatched/{kept}/refund", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 409 and r.json()["message"] == "This money was applied to its payment"
+    assert refunds(stack, client) == []
 
 
 # --- 2. no outside call with a connection held ---------------------------------------------------------

@@ -266,6 +266,28 @@ def test_a_payment_whose_confirmation_was_lost_is_claimed_by_its_receipt(
     assert all(daraja_takes(row["result_token"]) for row in rows(stack)), rows(stack)  # claimed by an operator
 
 
+def test_a_completed_status_without_a_readable_amount_verifies_nothing(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    # Before: an operator's claim (no amount yet) became `verified` with no amount, and crediting it failed on an
+    # assert at every pass of the money job (a stack trace each time, and the job's other work after it not done).
+    client = start(stack, billing)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    r = client.post("/api/payments/paybill/claims", json={"receipt": "RKP0ODD001", "account": f"JESH-{booking_id}"},
+                    headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 202, r.text
+    [claim] = [row for row in rows(stack) if row["trans_id"] == "RKP0ODD001"]
+    parameters = [{"Key": "TransactionStatus", "Value": "Completed"}, {"Key": "ReceiptNo", "Value": "RKP0ODD001"},
+                  {"Key": "Amount", "Value": "not a number"}, {"Key": "DebitPartyName", "Value": "254708374149 - J"}]
+    status = {"Result": {"ResultType": 0, "ResultCode": 0, "ResultDesc": "ok", "OriginatorConversationID": "o",
+                         "ResultParameters": {"ResultParameter": parameters}}}
+    hook = f"http://127.0.0.1:{client.port}/api/payments/hooks/paybill/status/{claim['result_token']}"
+    assert stack.post_callback(hook, status).status_code == 200
+    [after] = [row for row in rows(stack) if row["trans_id"] == "RKP0ODD001"]
+    assert (after["status"], after["amount"]) == ("received", None) and "readable amount" in after["note"]
+    assert stack.outbox("PaymentSucceeded", booking_id) == []
+
+
 def test_the_paybill_s_own_api_operator_asks_transaction_status_when_one_is_set() -> None:
     class Daraja:
         def __init__(self) -> None:

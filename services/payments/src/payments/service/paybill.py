@@ -208,7 +208,11 @@ def process_status(*, session: Session, raw: bytes, token: str) -> int | None:
         amount = whole_shillings(status.amount)
         if row.amount is None and amount is not None:  # claimed by an operator: M-PESA tells the amount
             row.amount = amount
-        if (status.receipt is not None and status.receipt != row.trans_id) or amount != row.amount:
+        if amount is None:  # "Completed" without an amount we can read: not verified, asked again later
+            log.warning("Paybill payment %s: M-PESA reports it completed without a readable amount (%r)",
+                        row.trans_id, status.amount)
+            row.note = "M-PESA reported it completed without a readable amount: asked again"
+        elif (status.receipt is not None and status.receipt != row.trans_id) or amount != row.amount:
             _reject(row, f"M-PESA reports {status.receipt or row.trans_id} of KES {status.amount}, "
                          f"not KES {row.amount}")
         else:

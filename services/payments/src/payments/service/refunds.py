@@ -123,8 +123,7 @@ def refund_unmatched(
     method = UNMATCHED_METHODS.get(money.source)
     if method is None or money.result_code != 0 or not money.amount or not money.reference:
         raise Conflict("Only a success callback with an amount can be refunded")
-    if money.payment_id is not None and money.source == "paybill":
-        raise Conflict("This money was assigned to an account")
+    _not_applied(money)
     if method == "mpesa" and not money.phone_number:
         raise Conflict("This money has no phone number to pay back")
     if method == "card" and not money.receipt:
@@ -140,6 +139,7 @@ def refund_unmatched(
         raise Conflict(f"{provider.name} does not confirm that this payment succeeded")
     money = session.get(Unmatched, unmatched_id, with_for_update=True, populate_existing=True)
     assert money is not None
+    _not_applied(money)  # again under the lock: applied or assigned while Daraja was asked
     created = session.execute(
         insert(Refund)
         .values(
@@ -156,6 +156,15 @@ def refund_unmatched(
     if created is None:
         raise Conflict("This money already has a refund")
     return _reload(session, created[0])
+
+
+def _not_applied(money: Unmatched) -> None:
+    """Conflict when the money has paid something since it was kept: a callback that came before Daraja's answer,
+    applied to its payment once that was recorded, or Paybill money an operator assigned to an account."""
+    if money.payment_id is not None and money.source == "paybill":
+        raise Conflict("This money was assigned to an account")
+    if money.payment_id is not None and money.source == "stk_callback":
+        raise Conflict("This money was applied to its payment")
 
 
 def card_order_of(session: Session, refund: Refund) -> tuple[str | None, str | None]:
