@@ -485,3 +485,29 @@ def test_a_batch_with_a_failing_or_committing_handler_is_applied_each_alone_exac
 
     consume_twenty_exactly_once(kit_db, jesh_nats, event_bus, batched)  # what 12 committed alone is not redone
     assert calls[15] == 2  # failed on its first delivery, applied on its second
+
+
+def test_a_consumer_whose_durable_is_deleted_declares_it_again_and_goes_on(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    # The stream and its consumers gone (NATS back with an empty store, or deleted by hand) and the stream declared
+    # again by the next publish. Before: every pull was answered "no responders" or "consumer deleted" at once, which
+    # ended the request without an error, so the consumer asked again thousands of times a second, for good, and
+    # never applied another event.
+    factory = session_factory(kit_db)
+
+    async def scenario() -> None:
+        messaging = Messaging(settings_for(jesh_nats), kit_db, factory, handlers={Ping: record})
+        await messaging.start(workers=True)
+        try:
+            await asyncio.to_thread(event_bus.publish, "Ping", {"n": 1})  # the bus runs a loop of its own
+            await wait_async(lambda: len(applied(kit_db)) == 1, 20, "the first event")
+            await asyncio.to_thread(event_bus.reset)
+            await asyncio.to_thread(event_bus.publish, "Ping", {"n": 2})
+            await wait_async(lambda: len(applied(kit_db)) == 2, 20, "the event after the consumer was deleted")
+        finally:
+            await messaging.stop()
+
+    asyncio.run(scenario())
+    assert sorted(n for _, n in applied(kit_db)) == [1, 2]
+

@@ -23,6 +23,12 @@ HEARTBEAT = "100"  # idle heartbeat / flow control: no message, the request stay
 NO_MESSAGES = "404"
 REQUEST_TIMEOUT = "408"  # the pull request expired (or was used up)
 CONFLICT = "409"  # e.g. exceeded max waiting, consumer deleted, leadership change
+NO_RESPONDERS = "503"  # nobody serves the request's subject: the consumer (or its stream) does not exist
+
+
+class ConsumerGone(ConnectionError):
+    """The durable consumer is gone (deleted, or its stream lost with NATS's store): asking again would only be
+    answered the same way, at once, for ever. The caller subscribes again, which declares it anew."""
 
 
 class PullBatches:
@@ -73,8 +79,12 @@ class PullBatches:
                 self._open -= 1
                 batch.append(msg)
             elif status != HEARTBEAT:  # 404 / 408 / 409: this request is over
+                description = str((msg.headers or {}).get(Header.DESCRIPTION) or "")
+                if status == NO_RESPONDERS or (status == CONFLICT and "consumer deleted" in description.lower()):
+                    self._open = 0
+                    raise ConsumerGone(f"the durable consumer is gone ({status} {description})".strip())
                 if status == CONFLICT:
-                    log.warning("pull request ended: %s %s", status, (msg.headers or {}).get(Header.DESCRIPTION))
+                    log.warning("pull request ended: %s %s", status, description)
                 self._open = 0
             if len(batch) >= self.batch or self._sub.pending_msgs == 0:
                 return batch
