@@ -72,6 +72,14 @@ def test_bad_text_in_a_json_body_is_400(client: TestClient, bad: str) -> None:
     refused(post_json(client, {"name": "ok", "extra": {bad: 1}}), "extra")
 
 
+def test_a_body_nested_too_deep_is_400_not_500(client: TestClient) -> None:
+    # With a \u in it the kit reads it to look for refused text: a RecursionError before (a 500, a stack trace).
+    body = b'["\\u0041",' + b"[" * 3000
+    r = client.post("/api/things", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["success"] is False
+
+
 def test_bad_text_in_query_and_path_is_400(client: TestClient) -> None:
     refused(client.get("/api/things?size=%00"), "size")
     refused(client.get("/api/things?size=a%ED%A0%80"), "size")

@@ -106,3 +106,10 @@ def test_a_peer_answer_that_does_not_fit_is_a_503_not_a_500() -> None:
     with pytest.raises(UpstreamUnavailable) as caught:
         peer.get_as("/internal/facts/1", Fact)
     assert caught.value.status_code == 503 and "facts service" in caught.value.message
+    # A 200 that is not JSON at all (a proxy's page): before, a JSONDecodeError, a 500.
+    page = Peer("facts", "http://facts.internal/", httpx.Client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, text="<html>gateway page</html>")
+    )))
+    with pytest.raises(UpstreamUnavailable) as caught:
+        page.get_as("/internal/facts/1", Fact)
+    assert caught.value.status_code == 503

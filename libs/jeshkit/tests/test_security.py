@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -55,7 +56,8 @@ def test_the_key_is_fetched_once_and_every_token_is_still_checked() -> None:
     with pytest.raises(Unauthorized, match="Invalid token"):
         asyncio.run(verifier.verify(jwt.encode({"sub": "7"}, "secret-secret-secret-secret-32b!", algorithm="HS256",
                                                headers={"kid": "k1"})))
-    for garbage in ("", "abc", "W10.e30.c2ln", "!!!.e30.c2ln", "eyJhbGciOiJub25lIn0.e30."):  # [] header; alg none
+    deep = base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("=")  # before: RecursionError, a 500
+    for garbage in ("", "abc", "W10.e30.c2ln", "!!!.e30.c2ln", "eyJhbGciOiJub25lIn0.e30.", f"{deep}.e30.c2ln"):
         with pytest.raises(Unauthorized, match="Invalid token"):
             asyncio.run(verifier.verify(garbage))
     assert keys.asked == ["k1", "k2"]  # none of them reached the key source

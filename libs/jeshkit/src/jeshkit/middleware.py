@@ -109,10 +109,9 @@ class RequestMiddleware:
                 break
         if b"\\u" in body or b"\x00" in body:  # only then can a JSON string hold what is refused
             try:
-                document = json.loads(body)
-            except ValueError:
-                document = None  # not JSON: the route's own parsing answers
-            field = _bad_json_field(document) if document is not None else None
+                field = _bad_json_field(json.loads(body))
+            except (ValueError, RecursionError):
+                field = None  # not JSON, or nested too deep for any request of ours: the route's own parsing answers
             if field is not None:
                 await self._refuse(send, field)
                 return

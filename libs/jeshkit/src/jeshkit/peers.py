@@ -45,7 +45,11 @@ def fetch_json(client: httpx.Client, url: str, *, peer: str) -> dict[str, Any] |
     if response.status_code != 200:
         log.warning("%s answered %s for %s", peer, response.status_code, url)
         raise UpstreamUnavailable(f"The {peer} service is unavailable, please retry", 503)
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:  # a proxy's error page with a 200, say
+        log.warning("%s answered 200 without JSON for %s", peer, url)
+        raise UpstreamUnavailable(f"The {peer} service is unavailable, please retry", 503) from None
     return body.get("data", body) if isinstance(body, dict) else None
 
 

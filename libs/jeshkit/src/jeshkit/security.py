@@ -98,7 +98,7 @@ class TokenVerifier:
         try:
             segment = token[: token.index(".")]
             header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-        except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        except (ValueError, TypeError, RecursionError):  # binascii.Error and UnicodeDecodeError are ValueErrors
             raise Unauthorized("Invalid token") from None
         if not isinstance(header, dict) or header.get("alg") != JWT_ALGORITHM:
             raise Unauthorized("Invalid token")
