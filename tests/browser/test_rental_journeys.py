@@ -118,6 +118,9 @@ def test_a_locked_out_tenant_sees_why_and_pays_to_restore_access(
     # booking took the notice; billing hears of it by an event (a busy machine once advanced the clock before that)
     wait_for(lambda: admin_api.client.get(f"/api/billing/rentals/{booking_id}").json()["data"]["end_date"]
              == move_out, timeout=30, what="billing to hear of the notice")
+    # The page follows without a reload (before: it read the account once, before billing had heard, and kept
+    # offering the notice form): the move-out date shown, the form gone.
+    expect(page.get_by_role("button", name="Give notice")).to_have_count(0, timeout=15_000)
 
     # The operator's clock passes the move-out day: the rental has ended, its gate code (which opens nothing now) is
     # no longer shown, nor autopay or a move-out form.

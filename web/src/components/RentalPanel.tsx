@@ -48,19 +48,22 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
   const [moveOut, setMoveOut] = useState(addDays(nairobiDate(), 30));
   const [moveOutError, setMoveOutError] = useState<ApiError | null>(null);
   const [movedOut, setMovedOut] = useState(false);
+  const [noticeDate, setNoticeDate] = useState<string | null>(null); // sent; billing hears of it by an event
 
   const opening = !account.data && account.error?.status === 404;
   const open = openInvoices(invoices.data ?? []);
   const recording = paidInvoices.length > 0 && open.some((i) => paidInvoices.includes(i.id));
+  // Until billing shows the notice's date: the form then goes, and a month after it is no longer to be paid.
+  const noticeRecording = noticeDate !== null && !!account.data && account.data.end_date !== noticeDate;
   useEffect(() => {
-    if (!opening && !recording) return;
+    if (!opening && !recording && !noticeRecording) return;
     const h = setInterval(() => {
       if (Date.now() > pollUntil) return;
       void account.reload();
       void invoices.reload();
     }, POLL_MS);
     return () => clearInterval(h);
-  }, [opening, recording, pollUntil, account.reload, invoices.reload]);
+  }, [opening, recording, noticeRecording, pollUntil, account.reload, invoices.reload]);
 
   // Once billing has recorded the payments, read the account once more: access may have come back in that commit.
   const settled = paidInvoices.length > 0 && !recording;
@@ -118,6 +121,8 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
       return;
     }
     setMovedOut(true);
+    setNoticeDate(moveOut);
+    setPollUntil(Date.now() + POLL_FOR_MS);
     onChanged();
     void account.reload();
   };
