@@ -56,6 +56,7 @@ export const en = {
   "err.accountNamesNothing": "The account number {account} is not a booking or an invoice.",
   "err.refundExists": "This money already has a refund.",
   "err.moneyAssigned": "This money was put on an account, so it cannot be refunded.",
+  "err.moneyApplied": "This money has paid the payment it was sent for, so it cannot be refunded.",
   "err.moneyNoPhone": "This money has no phone number to pay it back to.",
   "err.refundNoPhone": "This refund has no phone number to pay.",
   "err.moneyAssignedOrRefunded": "This money was already put on an account or refunded.",

@@ -56,6 +56,7 @@ export const sw: Record<MessageKey, string> = {
   "err.accountNamesNothing": "Nambari ya akaunti {account} si ya nafasi wala ankara yoyote.",
   "err.refundExists": "Pesa hii tayari ina marejesho.",
   "err.moneyAssigned": "Pesa hii imewekwa kwenye akaunti, kwa hivyo haiwezi kurejeshwa.",
+  "err.moneyApplied": "Pesa hii imelipa malipo iliyotumwa kwa ajili yake, kwa hivyo haiwezi kurejeshwa.",
   "err.moneyNoPhone": "Pesa hii haina nambari ya simu ya kuirejeshea.",
   "err.refundNoPhone": "Marejesho haya hayana nambari ya simu ya kulipa.",
   "err.moneyAssignedOrRefunded": "Pesa hii ilishawekwa kwenye akaunti au kurejeshwa.",

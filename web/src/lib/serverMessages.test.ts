@@ -58,6 +58,7 @@ const REFUSALS: Refusal[] = [
     values: { "typed[:40]!r": `"Mama's"` }, key: "err.accountNamesNothing", params: { account: `"Mama's"` } },
   { file: "refunds.py", literals: ['"This money already has a refund"'], key: "err.refundExists" },
   { file: "refunds.py", literals: ['"This money was assigned to an account"'], key: "err.moneyAssigned" },
+  { file: "refunds.py", literals: ['"This money was applied to its payment"'], key: "err.moneyApplied" },
   { file: "refunds.py", literals: ['"This money has no phone number to pay back"'], key: "err.moneyNoPhone" },
   { file: "refunds.py", literals: ['"This refund has no phone number to pay"'], key: "err.refundNoPhone" },
   { file: "paybill_ops.py", literals: ['"This money was already assigned or refunded"'], key: "err.moneyAssignedOrRefunded" },

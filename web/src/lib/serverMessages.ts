@@ -81,6 +81,7 @@ const SERVER_MESSAGES: ServerMessage[] = [
     params: (m) => ({ account: group(m, 1) }) },
   { said: "This money already has a refund", key: "err.refundExists" },
   { said: "This money was assigned to an account", key: "err.moneyAssigned" },
+  { said: "This money was applied to its payment", key: "err.moneyApplied" },
   { said: "This money has no phone number to pay back", key: "err.moneyNoPhone" },
   { said: "This refund has no phone number to pay", key: "err.refundNoPhone" },
   { said: "This money was already assigned or refunded", key: "err.moneyAssignedOrRefunded" },
