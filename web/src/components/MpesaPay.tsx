@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
+import { sayServer } from "../lib/serverMessages";
 import { useSession } from "../auth/session";
 import { displayPhone } from "../lib/phone";
 import { lookAtPayment } from "../lib/paymentStatus";
@@ -67,7 +68,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
     <form className="stack-sm" onSubmit={onSubmit} noValidate>
       {stage === "failed" && (
         <Alert kind="error" title={t("pay.failedTitle")}>
-          <p>{snapshot?.reason ?? t("pay.failedGeneric")}</p>
+          <p>{snapshot?.reason ? sayServer(snapshot.reason, t) : t("pay.failedGeneric")}</p>
           <p>{t("pay.retryHint")}</p>
         </Alert>
       )}

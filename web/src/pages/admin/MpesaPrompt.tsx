@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
+import { sayServer } from "../../lib/serverMessages";
 import { formatKES } from "../../lib/money";
 import { paidWith } from "../../lib/paymentMethod";
 import { lookAtPayment } from "../../lib/paymentStatus";
@@ -79,7 +80,7 @@ export function MpesaPrompt({ target, bookingId, amount, customer, title, onPaid
       )}
       {stage === "failed" && (
         <Alert kind="error" title={t("pay.failedTitle")}>
-          <p>{snapshot?.reason ?? t("pay.failedGeneric")}</p>
+          <p>{snapshot?.reason ? sayServer(snapshot.reason, t) : t("pay.failedGeneric")}</p>
           <p>{t("prompt.failedHint")}</p>
         </Alert>
       )}
