@@ -511,3 +511,44 @@ def test_a_consumer_whose_durable_is_deleted_declares_it_again_and_goes_on(
     asyncio.run(scenario())
     assert sorted(n for _, n in applied(kit_db)) == [1, 2]
 
+
+
+def test_a_stream_jetstream_will_not_store_into_now_keeps_the_rows_waiting_not_parked(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JetStream answers 503 (here: the stream full, with discard=new; also "temporarily unavailable"): NATS's state,
+    # not the rows'. Before: counted as each row's own failure, and after OUTBOX_MAX_ATTEMPTS sweeps every event
+    # waiting was parked in dead_letter for an operator to replay.
+    import dataclasses
+
+    from nats.js.api import DiscardPolicy
+
+    monkeypatch.setattr(OutboxRelay, "sweep_interval", 0.3)
+    factory = session_factory(kit_db)
+
+    async def stream_limit(js: Any, max_msgs: int) -> None:
+        info = await js.stream_info("JESH_EVENTS")
+        await js.update_stream(dataclasses.replace(info.config, max_msgs=max_msgs, discard=DiscardPolicy.NEW))
+
+    async def scenario() -> list[str]:
+        messaging = Messaging(settings_for(jesh_nats, outbox_max_attempts=2), kit_db, factory)
+        await messaging.start(workers=True)
+        try:
+            await wait_async(lambda: messaging.jetstream() is not None, 10, "JetStream")
+            js = messaging.jetstream()
+            filler = await asyncio.to_thread(event_bus.publish, "Ping", {"n": -1})
+            await stream_limit(js, 1)  # full
+            waiting = await asyncio.to_thread(stage_committed, factory, 3)
+            await asyncio.sleep(3)  # ten sweeps: each tries every row
+            with kit_db.connect() as conn:
+                errors = conn.execute(text("SELECT last_error FROM outbox WHERE sent_at IS NULL")).scalars().all()
+                parked = conn.execute(text("SELECT count(*) FROM dead_letter")).scalar_one()
+            assert len(errors) == 3 and all(errors) and parked == 0, (errors, parked)
+            await stream_limit(js, -1)  # room again: they go
+            await wait_async(lambda: unsent(kit_db) == 0, 20, "the rows to go once JetStream stores again")
+            return [filler["id"], *waiting]
+        finally:
+            await messaging.stop()
+
+    published = asyncio.run(scenario())
+    assert sorted(e["id"] for e in event_bus.events("Ping")) == sorted(published)  # each once

@@ -41,6 +41,9 @@ NATS_AWAY: tuple[type[BaseException], ...] = (
     nats.errors.StaleConnectionError,
     nats.errors.TimeoutError,
     nats.js.errors.NoStreamResponseError,
+    # JetStream's own 503: temporarily unavailable, or a stream that stores nothing more now (full, discard=new).
+    # Waiting is right; parking every row for an operator is not.
+    nats.js.errors.ServiceUnavailableError,
 )
 
 OUTBOX_CONSUMER = "outbox"  # dead_letter.consumer of rows the relay could not publish
