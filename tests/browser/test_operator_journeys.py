@@ -67,6 +67,10 @@ def test_an_operator_creates_a_unit_sees_it_booked_and_completes_a_transport_req
     page.reload()
     page.get_by_role("button", name=f"Edit unit {other['unit_number']}").click()
     editing = page.locator("tr.editing")
+    # A price inventory refuses: the refusal says which field and why (before: "Invalid request" alone).
+    editing.get_by_label("Monthly price (KES)").fill("5500.5")
+    editing.get_by_role("button", name="Save").click()
+    expect(editing.get_by_role("alert")).to_contain_text("monthly_price")
     editing.get_by_label("Monthly price (KES)").fill("5500")
     editing.get_by_label("Maintenance").check()
     editing.get_by_role("button", name="Save").click()

@@ -1,6 +1,6 @@
 import { Fragment, useState } from "react";
 import { Link } from "react-router-dom";
-import { api, errorOf } from "../../api/client";
+import { api, errorOf, type ApiError } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
@@ -28,10 +28,12 @@ export function AdminBookings() {
   // One batch request for the names of the customers of the rows shown.
   const customers = useCustomers(bookings.data?.map((b) => b.user_id) ?? []);
   const [userInput, setUserInput] = useState(userId ? String(userId) : "");
+  const [cancelError, setCancelError] = useState<ApiError | null>(null);
   const cancel = async (id: number) => {
     if (!window.confirm(t("booking.cancelConfirm"))) return;
+    setCancelError(null);
     const { error, response } = await api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } });
-    if (error) window.alert(errorOf(error, response.status).message);
+    if (error) setCancelError(errorOf(error, response.status)); // in the reader's language when known
     void bookings.reload();
   };
   // Booking confirms a booking paid by a prompt on hearing of the payment: the list is read again until it shows it.
@@ -41,6 +43,7 @@ export function AdminBookings() {
   return (
     <div className="stack">
       <PageTitle sub={t("admin.bookingsSub")}>{t("admin.bookings")}</PageTitle>
+      <ErrorAlert error={cancelError} />
       <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => { e.preventDefault(); set("user_id", userInput); }}>
         <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
           <option value="">{t("admin.all")}</option>

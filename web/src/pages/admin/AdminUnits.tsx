@@ -104,9 +104,14 @@ function EditRow({ unit, onDone }: { unit: Unit; onDone: () => void }) {
     const body: inventorySchemas["UnitUpdate"] = { monthly_price: Number(price), dimensions };
     if (maintenance && unit.status !== "maintenance") body.status = "maintenance";
     if (!maintenance && unit.status === "maintenance") body.status = "available";
-    const { error: err, response } = await api.PUT("/api/units/{unit_id}", { params: { path: { unit_id: unit.id } }, body });
-    if (err) setError(errorOf(err, response.status));
-    else onDone();
+    setError(null);
+    try {
+      const { error: err, response } = await api.PUT("/api/units/{unit_id}", { params: { path: { unit_id: unit.id } }, body });
+      if (err) setError(errorOf(err, response.status));
+      else onDone();
+    } catch {
+      setError({ message: "", status: 0 }); // the network: said as such
+    }
   };
   return (
     <tr className="editing">
@@ -123,7 +128,7 @@ function EditRow({ unit, onDone }: { unit: Unit; onDone: () => void }) {
       <td className="row-actions">
         <button type="button" className="btn btn-small btn-primary" onClick={save}>{t("admin.save")}</button>
         <button type="button" className="btn btn-small btn-ghost" onClick={onDone}>{t("admin.cancel")}</button>
-        {error && <span className="field-error" role="alert">{error.message}</span>}
+        <ErrorAlert error={error} />
       </td>
     </tr>
   );
