@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
-import { sayServer } from "../lib/serverMessages";
+import { sayReason } from "../lib/mpesaReasons";
 import { useSession } from "../auth/session";
 import { displayPhone } from "../lib/phone";
 import { lookAtPayment } from "../lib/paymentStatus";
@@ -26,7 +26,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
   /** Sends the STK Push (default: the booking's own payment); its status is followed through the booking. */
   start?: (phone: string) => Promise<ApiError | null>;
 }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { user } = useSession();
   const [phone, setPhone] = useState(displayPhone(user?.phone ?? ""));
   const { stage, snapshot, error, normalized, phoneInvalid, onSubmit, watch, stop } = useMpesaSubmit(phone, {
@@ -68,7 +68,7 @@ export function MpesaPay({ bookingId, amount, resume, onPaid, onFailed, start }:
     <form className="stack-sm" onSubmit={onSubmit} noValidate>
       {stage === "failed" && (
         <Alert kind="error" title={t("pay.failedTitle")}>
-          <p>{snapshot?.reason ? sayServer(snapshot.reason, t) : t("pay.failedGeneric")}</p>
+          <p>{snapshot?.reason ? sayReason(snapshot.reason, lang) : t("pay.failedGeneric")}</p>
           <p>{t("pay.retryHint")}</p>
         </Alert>
       )}

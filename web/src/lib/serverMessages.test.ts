@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { knownMessage, sayKnown, sayServer } from "./serverMessages";
+import { knownMessage, sayKnown } from "./serverMessages";
 import { translate } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 // The payments service's own source, the English the table must follow (Vite's ?raw: the web has no Node types).
@@ -7,7 +7,6 @@ import cashPy from "../../../services/payments/src/payments/service/cash.py?raw"
 import drawerPy from "../../../services/payments/src/payments/service/drawer.py?raw";
 import paybillOpsPy from "../../../services/payments/src/payments/service/paybill_ops.py?raw";
 import refundsPy from "../../../services/payments/src/payments/service/refunds.py?raw";
-import resultCodesPy from "../../../services/payments/src/payments/result_codes.py?raw";
 
 const SOURCES = { "cash.py": cashPy, "drawer.py": drawerPy, "paybill_ops.py": paybillOpsPy, "refunds.py": refundsPy };
 
@@ -157,31 +156,3 @@ describe("knownMessage", () => {
       .toBe("Akaunti hiyo haiwezi kupokea pesa hii: there is no booking JESH-9.");
   });
 });
-
-const makeT = (lang: "en" | "sw") => (key: MessageKey, vars?: Record<string, string>) => translate(lang, key, vars);
-
-describe("M-PESA's reasons", () => {
-  // Every reason payments gives for a code (result_codes.REASONS, but 0: paid) is said in the reader's language.
-  const reasons = [...resultCodesPy.matchAll(/^ {4}(\d+): "(.+)",$/gm)].map((m) => [Number(m[1]), m[2] ?? ""] as const)
-    .filter(([code]) => code !== 0);
-
-  it("reads them from the payments service", () => {
-    expect(reasons.length).toBeGreaterThan(10);
-    expect(reasons).toContainEqual([1032, "The payment was cancelled by the user"]);
-  });
-
-  it.each(reasons)("knows %i: %s, in English and Kiswahili", (code, reason) => {
-    expect(knownMessage(reason)).toEqual({ key: `pay.reason.${code}` as MessageKey });
-    expect(sayServer(reason, makeT("en"))).toBe(reason);
-    expect(sayServer(reason, makeT("sw"))).not.toBe(reason);
-  });
-
-  it("says another code with Daraja's own words, or without", () => {
-    const other = "The payment failed (M-PESA result 9999): Something odd";
-    expect(sayServer(other, makeT("sw"))).toBe("Malipo hayakufanikiwa (jibu la M-PESA 9999): Something odd");
-    expect(sayServer("The payment failed (M-PESA result 9999)", makeT("sw")))
-      .toBe("Malipo hayakufanikiwa (jibu la M-PESA 9999)");
-    expect(sayServer("Something no table has", makeT("sw"))).toBe("Something no table has");
-  });
-});
-

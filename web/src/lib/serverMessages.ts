@@ -57,26 +57,6 @@ const SERVER_MESSAGES: ServerMessage[] = [
   { said: "The customer's personal data cannot be erased yet", key: "err.eraseHeld" },
   { said: "This account's personal data was erased", key: "err.erased" },
   { said: "Session ended; please log in again", key: "err.sessionEnded" },
-  // Why M-PESA refused a payment (PaymentStatus.reason; payments' result_codes.py): a code it names, or another
-  // code with Daraja's own words (shown as given).
-  { said: "Insufficient M-PESA balance", key: "pay.reason.1" },
-  { said: "The amount is below M-PESA's minimum", key: "pay.reason.2" },
-  { said: "The amount is above M-PESA's maximum", key: "pay.reason.3" },
-  { said: "The payer's daily M-PESA limit was exceeded", key: "pay.reason.4" },
-  { said: "The payer's M-PESA account balance limit was exceeded", key: "pay.reason.8" },
-  { said: "The same amount was sent to the same customer within 2 minutes", key: "pay.reason.17" },
-  { said: "Another M-PESA transaction is already in progress for this phone", key: "pay.reason.1001" },
-  { said: "The payment request expired", key: "pay.reason.1019" },
-  { said: "The payment prompt could not be sent to the phone", key: "pay.reason.1025" },
-  { said: "The payment was cancelled by the user", key: "pay.reason.1032" },
-  { said: "The phone could not be reached", key: "pay.reason.1037" },
-  { said: "Wrong M-PESA PIN", key: "pay.reason.2001" },
-  { said: "The payment is not permitted for this till or paybill", key: "pay.reason.2028" },
-  { said: "The payer's M-PESA account is locked", key: "pay.reason.8006" },
-  { said: /^The payment failed \(M-PESA result (-?\d+)\): (.+)$/s, key: "pay.reason.other",
-    params: (m) => ({ code: group(m, 1), detail: group(m, 2) }) },
-  { said: /^The payment failed \(M-PESA result (-?\d+)\)$/, key: "pay.reason.otherBare",
-    params: (m) => ({ code: group(m, 1) }) },
   // Payments' refusals on the console's Money pages (services/payments/src/payments/service/).
   { said: /^Cannot bank more than the drawer should hold \(KES (-?[\d,]+)\)$/, key: "err.drawerBank",
     params: (m) => ({ amount: group(m, 1) }) },
@@ -142,10 +122,4 @@ export function sayKnown(known: KnownMessage, t: (key: MessageKey, vars?: Record
     return [name, word.charAt(0).toLowerCase() + word.slice(1)] as const;
   });
   return t(known.key, { ...known.params, ...Object.fromEntries(words) });
-}
-
-/** A server's sentence in the reader's language when the UI knows it, else as the server said it. */
-export function sayServer(message: string, t: (key: MessageKey, vars?: Record<string, string>) => string): string {
-  const known = knownMessage(message);
-  return known ? sayKnown(known, t) : message;
 }

@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { api, errorOf } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
-import { sayServer } from "../../lib/serverMessages";
+import { sayReason } from "../../lib/mpesaReasons";
 import { formatKES } from "../../lib/money";
 import { paidWith } from "../../lib/paymentMethod";
 import { lookAtPayment } from "../../lib/paymentStatus";
@@ -32,7 +32,7 @@ export type MpesaPromptProps = {
  * failed (the reason, and the form again). The payment is the customer's; `onPaid` lets the page refresh its row.
  */
 export function MpesaPrompt({ target, bookingId, amount, customer, title, onPaid, onClose }: MpesaPromptProps) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const phone = customer?.phone;
   const titleId = useId();
   const [value, setValue] = useState(displayPhone(phone));
@@ -80,7 +80,7 @@ export function MpesaPrompt({ target, bookingId, amount, customer, title, onPaid
       )}
       {stage === "failed" && (
         <Alert kind="error" title={t("pay.failedTitle")}>
-          <p>{snapshot?.reason ? sayServer(snapshot.reason, t) : t("pay.failedGeneric")}</p>
+          <p>{snapshot?.reason ? sayReason(snapshot.reason, lang) : t("pay.failedGeneric")}</p>
           <p>{t("prompt.failedHint")}</p>
         </Alert>
       )}
