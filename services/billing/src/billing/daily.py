@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing import events as ev
-from billing.invoicing import invoice_facts, new_invoice, open_invoices, settle
+from billing.invoicing import invoice_facts, new_invoice, open_invoices, use_credit
 from billing.models import BilledDay, Invoice, InvoiceLine, Rental
 from billing.rules import Rules, issue_date, period_after
 from billing.service import lock_rental, refresh_standing, refuse_going_back, stage_got_worse
@@ -48,9 +48,7 @@ def _issue_due_invoices(session: Session, rental: Rental, day: date, rules: Rule
         invoice = new_invoice(session=session, rental=rental, period_start=rental.next_period_start, issued_on=day)
         ev.stage(session, ev.InvoiceIssued(**invoice_facts(invoice)))
         if rental.credit > 0:  # money paid ahead goes to the new invoice first
-            used = min(rental.credit, invoice.total)
-            rental.credit -= used
-            settle(session=session, invoice=invoice, amount=used, payment=None, now=datetime.now(UTC))
+            use_credit(session=session, rental=rental, invoices=[invoice], now=datetime.now(UTC))
         rental.next_period_start = period_after(rental.next_period_start, rental.billing_day)
 
 

@@ -143,6 +143,15 @@ def new_invoice(
     return invoice
 
 
+def use_credit(*, session: Session, rental: Rental, invoices: Sequence[Invoice], now: datetime) -> None:
+    """The rental's credit (money paid ahead, or given back by a voided invoice) on these open invoices, in order, as
+    far as it goes."""
+    for invoice in invoices:
+        used = min(rental.credit, invoice.balance)
+        rental.credit -= used
+        settle(session=session, invoice=invoice, amount=used, payment=None, now=now)
+
+
 def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment | None, now: datetime) -> None:
     """Put `amount` (at most the balance) on the invoice; paid in full: status paid and InvoicePaid. A pending (not
     yet inserted) invoice is inserted as settled, with its allocation, instead of inserted and then updated."""

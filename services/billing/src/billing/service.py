@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from billing import events as ev
-from billing.invoicing import new_invoice, open_invoices, settle
+from billing.invoicing import new_invoice, open_invoices, settle, use_credit
 from billing.models import Invoice, Payment, Refund, Rental, Tenant, UnitCopy
 from billing.rules import Rules, access_for, is_worse, period_after, stage_for, today_in_nairobi
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -263,7 +263,6 @@ def void_invoices_from(*, session: Session, rental: Rental, first_day: date, rul
     """Void the open invoices of periods starting on or after first_day (the rental ends before them). What was
     paid on them (part of a payment spread oldest first, or credit) is credit again, and goes to the rental's other
     open invoices, oldest first."""
-    now = datetime.now(UTC)
     still_open = []
     for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
         if invoice.period_start >= first_day:
@@ -271,10 +270,7 @@ def void_invoices_from(*, session: Session, rental: Rental, first_day: date, rul
             rental.credit += invoice.amount_paid
         else:
             still_open.append(invoice)
-    for invoice in still_open:
-        used = min(rental.credit, invoice.balance)
-        rental.credit -= used
-        settle(session=session, invoice=invoice, amount=used, payment=None, now=now)
+    use_credit(session=session, rental=rental, invoices=still_open, now=datetime.now(UTC))
     refresh_standing(session=session, rental=rental, rules=rules)
 
 
