@@ -185,6 +185,10 @@ class Unmatched(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+# Unmatched money from these sources that has a payment_id has paid it since (a callback applied once its payment was
+# recorded; Paybill money an operator assigned to an account): no longer waiting, nor to be refunded.
+APPLIED_WHEN_TIED = ("stk_callback", "paybill")
+
 PAYBILL_STATUSES = ("received", "verified", "applied", "unmatched", "rejected")
 
 

@@ -127,15 +127,15 @@ class PesapalClient:
         )
         if not isinstance(body, dict) or response.status_code != 200:
             raise _error(response, body if isinstance(body, dict) else None, "Pesapal could not report on the payment")
-        code = as_int(body.get("status_code"))
-        if code == COMPLETED and body.get("amount") is not None and as_decimal(body.get("amount")) is None:
+        code, amount = as_int(body.get("status_code")), as_decimal(body.get("amount"))
+        if code == COMPLETED and body.get("amount") is not None and amount is None:
             # Not "no amount told": an amount no payment can have. Not believed; asked again later, as any refusal.
             raise ProviderRefused(f"Pesapal reported the order paid with an unreadable amount: {body['amount']!r:.40}")
         if code in (COMPLETED, FAILED, REVERSED):
             return OrderStatus(
                 status_code=code,
                 description=str(body.get("description") or body.get("payment_status_description") or ""),
-                amount=as_decimal(body.get("amount")),
+                amount=amount,
                 currency=str(body["currency"]) if body.get("currency") else None,
                 confirmation_code=str(body["confirmation_code"]) if body.get("confirmation_code") else None,
                 payment_method=str(body["payment_method"]) if body.get("payment_method") else None,

@@ -176,16 +176,17 @@ def _confirm_and_apply(
         log.warning("cannot confirm the callback of payment %s now: %s", payment_id, exc.message)
         settlement = None
 
-    if settlement is not None and settlement.succeeded and callback.result_code == 0 and settlement.result_code == 0:
-        if _confirm(session, payment_id, settlement.result_desc, callback.receipt, callback.transaction_date):
-            return
+    trusted = settlement is not None and settlement.succeeded and callback.result_code == 0
+    if trusted and settlement is not None and _confirm(
+        session, payment_id, settlement.result_desc, callback.receipt, callback.transaction_date
+    ):
+        return
     payment = lock_payment(session, payment_id)
     if payment is None:
         session.rollback()
         return
     if settlement is not None and settlement.result_code != callback.result_code:
         flag(payment, f"a callback said {callback.result_code} but Daraja's query says {settlement.result_code}")
-    trusted = settlement is not None and settlement.succeeded and callback.result_code == 0
     if payment.status == "failed" and trusted:
         # An earlier query said it failed (1037, say); the payer's success came after, and Daraja now confirms it:
         # the money came in. It pays as any success (booking confirms, or refunds what it cannot use).

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from jeshkit.db import autocommit
 from jeshkit.errors import Forbidden, NotFound
 from jeshkit.security import Principal
-from payments.models import Payment, Refund, Unmatched
+from payments.models import APPLIED_WHEN_TIED, Payment, Refund, Unmatched
 from payments.result_codes import reason_for
 
 # A booking's owner (from payments' copy), its latest payment and the id of its latest refund, in one statement (a
@@ -82,7 +82,7 @@ def list_refunds(*, session: Session, status: str | None) -> list[dict[str, Any]
 
 
 # The unmatched money an admin sees: all of it but a callback or a Paybill payment later applied to a payment.
-LISTED_UNMATCHED = Unmatched.payment_id.is_(None) | Unmatched.source.not_in(("stk_callback", "paybill"))
+LISTED_UNMATCHED = Unmatched.payment_id.is_(None) | Unmatched.source.not_in(APPLIED_WHEN_TIED)
 
 
 def list_unmatched(*, session: Session) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from jeshkit.clock import nairobi_today
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout, parse_body
-from payments.models import Payment, Refund, Unmatched
+from payments.models import APPLIED_WHEN_TIED, Payment, Refund, Unmatched
 from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
 from payments.service.drawer import check_drawer_holds
 from payments.service.settle import SET_LOCK_TIMEOUT, lease_next
@@ -161,10 +161,9 @@ def refund_unmatched(
 def _not_applied(money: Unmatched) -> None:
     """Conflict when the money has paid something since it was kept: a callback that came before Daraja's answer,
     applied to its payment once that was recorded, or Paybill money an operator assigned to an account."""
-    if money.payment_id is not None and money.source == "paybill":
-        raise Conflict("This money was assigned to an account")
-    if money.payment_id is not None and money.source == "stk_callback":
-        raise Conflict("This money was applied to its payment")
+    if money.payment_id is not None and money.source in APPLIED_WHEN_TIED:
+        raise Conflict("This money was assigned to an account" if money.source == "paybill"
+                       else "This money was applied to its payment")
 
 
 def card_order_of(session: Session, refund: Refund) -> tuple[str | None, str | None]:
