@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from jeshkit.phones import SEPARATORS as PHONE_SEPARATORS
+from jeshkit.phones import kenyan_mobile
+
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 1024  # Argon2 takes any length; this only bounds the work one request can ask for
@@ -19,9 +22,6 @@ _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-# 07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX, 2547XXXXXXXX (and the same with 1): stored as 254[17]XXXXXXXX.
-_KENYAN_PHONE = re.compile(r"^(?:\+?254|0)([17][0-9]{8})$")
-_PHONE_SEPARATORS = re.compile(r"[\s-]")
 
 
 def storable(value: str) -> str:
@@ -53,10 +53,10 @@ def normalise_email(value: str) -> str:
 
 def normalise_phone(value: str) -> str:
     """A Kenyan mobile number in its stored form 2547XXXXXXXX / 2541XXXXXXXX; ValueError otherwise."""
-    match = _KENYAN_PHONE.match(_PHONE_SEPARATORS.sub("", value))
-    if match is None:
+    phone = kenyan_mobile(value)
+    if phone is None:
         raise ValueError("Enter a Kenyan phone number such as 0712345678 or 254712345678")
-    return "254" + match.group(1)
+    return phone
 
 
 # The same rules as JSON Schema, for the OpenAPI documents (the validators above are what decides).
@@ -272,7 +272,7 @@ def parse_ids(value: str) -> list[int]:
 def phone_fragment(query: str) -> str | None:
     """The digits to look for in stored phones (2547…) when `query` looks like (part of) a phone number in any
     accepted form — 0712 345 678, +254712…, 712345 —; None when it is not one."""
-    compact = _PHONE_SEPARATORS.sub("", query)
+    compact = PHONE_SEPARATORS.sub("", query)
     if compact.startswith("+"):
         compact = compact[1:]
     if len(compact) < 3 or not compact.isascii() or not compact.isdigit():

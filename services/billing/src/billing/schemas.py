@@ -9,11 +9,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from billing.models import Invoice, Rental
+from jeshkit.phones import kenyan_mobile
 
 MAX_ID = 2**63 - 1
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-# Kenyan mobile numbers: 07XXXXXXXX / 01XXXXXXXX, +2547... / 2547... (and 1 prefixes); stored as 2547XXXXXXXX.
-_PHONE = re.compile(r"^(?:\+?254|0)([17][0-9]{8})$")
 
 
 def _iso_date(value: Any) -> Any:
@@ -32,10 +31,10 @@ def _phone(value: Any) -> Any:
         return None
     if not isinstance(value, str):
         raise ValueError("Input should be a Kenyan phone number")
-    match = _PHONE.match(re.sub(r"[\s-]", "", value))
-    if match is None:
+    phone = kenyan_mobile(value)
+    if phone is None:
         raise ValueError("Input should be a Kenyan phone number such as 0712345678")
-    return "254" + match.group(1)
+    return phone
 
 
 def _strict_bool(value: Any) -> Any:
