@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from jeshkit.phones import SEPARATORS as PHONE_SEPARATORS
-from jeshkit.phones import kenyan_mobile
+from jeshkit.inputs import SEPARATORS as PHONE_SEPARATORS
+from jeshkit.inputs import kenyan_mobile
 
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MIN_LENGTH = 8

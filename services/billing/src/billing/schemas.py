@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from billing.models import Invoice, Rental
-from jeshkit.phones import kenyan_mobile
+from jeshkit.inputs import IsoDate, kenyan_mobile
 
 MAX_ID = 2**63 - 1
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
-        raise ValueError("Input should be a date in YYYY-MM-DD format")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("Input should be a valid calendar date") from None
 
 
 def _phone(value: Any) -> Any:
@@ -43,7 +30,6 @@ def _strict_bool(value: Any) -> Any:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
 InvoiceStatus = Literal["open", "paid", "void"]
 Stage = Literal["current", "late", "locked_out", "lien"]

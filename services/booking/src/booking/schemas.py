@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from booking.models import Booking
+from jeshkit.inputs import IsoDate
 
 MAX_ID = 2**63 - 1
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def _no_bool(value: Any) -> Any:
@@ -20,24 +19,12 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
-        raise ValueError("Input should be a date in YYYY-MM-DD format")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("Input should be a valid calendar date") from None
-
-
 def _utc_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
 # An integer id (a JSON string of digits is accepted too, a boolean is not).
 IdInt = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_ID)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 
 BookingStatus = Literal["pending", "confirmed", "cancelled"]

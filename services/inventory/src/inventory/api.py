@@ -14,6 +14,7 @@ from inventory.schemas import DateRange, Occupancy, UnitCreate, UnitOut, UnitSta
 from jeshkit.cache import request_key
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.inputs import DATE_PATTERN
 from jeshkit.internal import InternalUnit
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, MessageEnvelope
 from jeshkit.security import AdminUser
@@ -21,7 +22,6 @@ from jeshkit.security import AdminUser
 router = APIRouter(prefix="/api/units", tags=["inventory"])
 internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
 
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 def _blank_is_absent(value: object) -> object:
