@@ -47,8 +47,8 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
   const [autopayError, setAutopayError] = useState<ApiError | null>(null);
   const [moveOut, setMoveOut] = useState(addDays(nairobiDate(), 30));
   const [moveOutError, setMoveOutError] = useState<ApiError | null>(null);
-  const [movedOut, setMovedOut] = useState(false);
-  const [noticeDate, setNoticeDate] = useState<string | null>(null); // sent; billing hears of it by an event
+  // The move-out date of a notice given here (booking took it; billing hears of it by an event).
+  const [noticeDate, setNoticeDate] = useState<string | null>(null);
 
   const opening = !account.data && account.error?.status === 404;
   const open = openInvoices(invoices.data ?? []);
@@ -120,7 +120,6 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
       setMoveOutError(errorOf(error, response.status));
       return;
     }
-    setMovedOut(true);
     setNoticeDate(moveOut);
     setPollUntil(Date.now() + POLL_FOR_MS);
     onChanged();
@@ -146,7 +145,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
             <p>{recording ? t("rental.recording") : t("rental.paidInvoices", { numbers: paidNumbers })}</p>
           </Alert>
         )}
-        {movedOut && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
+        {noticeDate !== null && <Alert kind="success">{t("rental.moveOutDone")}</Alert>}
         {ended && <Alert kind="info" title={t("rental.endedTitle")}>{t("rental.endedText")}</Alert>}
         {!ended && (
           <>
