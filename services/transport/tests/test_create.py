@@ -64,30 +64,21 @@ def test_estimated_cost_is_base_fee_plus_ceil_of_distance_times_rate(
     assert t.client.get(f"{URL}/1", headers=t.as_user(1)).json()["data"][0]["distance"] == stored
 
 
-def test_tariff_comes_from_settings(start_transport: Any, signing_keys: Any) -> None:
-    client = start_transport(transport_base_fee=500, transport_per_km=75)
-    body = {
-        "pickup_address": "A",
-        "delivery_address": "B",
-        "distance": 3.3,
-        "preferred_time": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-        "items_description": "boxes",
-    }
-    response = client.post(URL, json=body, headers=signing_keys.headers(1))
+def test_tariff_comes_from_settings(t: Any, start_transport: Any) -> None:
+    t.client = start_transport(transport_base_fee=500, transport_per_km=75)
+    response = t.post(t.body(distance=3.3))
     assert response.status_code == 201
     assert response.json()["data"]["estimated_cost"] == 500 + 248  # ceil(3.3 * 75) = ceil(247.5)
 
 
 @pytest.mark.parametrize(("distance", "cost"), [(1.001, 1151), (0.0333, 1005), (12.345, 2852), (12.5, 2875)])
 def test_the_price_is_of_the_distance_sent_not_of_the_distance_kept(
-    start_transport: Any, signing_keys: Any, distance: float, cost: int
+    t: Any, start_transport: Any, distance: float, cost: int
 ) -> None:
     # The contract: base fee + ceil(distance * rate). Before: priced on the distance kept (rounded up to 0.01 km),
     # 1 KES more at 150 KES a km for 1.001 km (1.01 * 150 = 151.5).
-    client = start_transport(transport_per_km=150)
-    body = {"pickup_address": "A", "delivery_address": "B", "distance": distance, "items_description": "boxes",
-            "preferred_time": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-    response = client.post(URL, json=body, headers=signing_keys.headers(1))
+    t.client = start_transport(transport_per_km=150)
+    response = t.post(t.body(distance=distance))
     assert response.status_code == 201, response.text
     assert response.json()["data"]["estimated_cost"] == cost
 
