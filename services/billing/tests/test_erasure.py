@@ -136,3 +136,22 @@ def test_a_late_user_event_never_brings_an_erased_customer_back(start_billing):
     _erase(billing, OTHER, first)
     _applied(billing, billing.bus.publish("UserRegistered", BRIAN, source="auth"))
     assert _tenant(billing, OTHER) == {"name": "Erased customer", "email": None, "phone": None, "erased_at": first}
+
+
+def test_an_older_user_event_applied_late_never_overwrites_a_newer_one(start_billing):
+    """A nak'ed and retried UserUpdated can be applied after a later one: the phone autopay uses stays the newest."""
+    billing = start_billing()
+    now = datetime.now(UTC)
+    registered = now - timedelta(hours=2)
+    _applied(billing, billing.bus.publish("UserRegistered", ACHIENG, source="auth", occurred_at=registered))
+    newest = {**ACHIENG, "name": "Achieng O.", "phone": "254733000999"}
+    _applied(billing, billing.bus.publish("UserUpdated", newest, source="auth", occurred_at=now))
+    _applied(billing, billing.bus.publish("UserUpdated", {**ACHIENG, "phone": "254700111222"}, source="auth",
+                                          occurred_at=now - timedelta(minutes=5)))
+    _applied(billing, billing.bus.publish("UserRegistered", ACHIENG, source="auth", occurred_at=registered))
+    assert _tenant(billing, CUSTOMER) == {"name": "Achieng O.", "email": ACHIENG["email"], "phone": "254733000999",
+                                          "erased_at": None}
+    # A later statement still wins.
+    _applied(billing, billing.bus.publish("UserUpdated", {**newest, "phone": "254711000222"}, source="auth",
+                                          occurred_at=now + timedelta(seconds=1)))
+    assert _tenant(billing, CUSTOMER)["phone"] == "254711000222"

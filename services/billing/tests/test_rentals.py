@@ -289,3 +289,41 @@ def test_a_confirmation_and_its_payment_handled_at_once_by_two_replicas_still_ma
     assert not thread.is_alive() and errors == []
     [invoice] = billing.invoices(booking_id)
     assert (invoice["status"], invoice["amount_paid"], invoice["period_start"]) == ("paid", 2000, start.isoformat())
+
+
+def _cancel(billing, booking_id, start, reason, **publish):
+    return billing.bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": 5, "unit_id": 1,
+                                                    "start_date": start.isoformat(), "end_date": None,
+                                                    "reason": reason}, **publish)
+
+
+def _applied(billing, envelope):
+    wait_for(lambda: billing.rows("SELECT 1 FROM inbox WHERE event_id = CAST(:e AS uuid)", e=envelope["id"]),
+             what=f"{envelope['type']} applied")
+
+
+def test_a_cancellation_applied_before_its_confirmation_opens_no_rental(start_billing):
+    """Out of order (the confirmation nak'ed and retried): an admin's cancellation first, then the confirmation. The
+    booking is cancelled for good; a rental opened now would bill the customer every month."""
+    billing = start_billing()
+    start = nairobi_today()
+    _applied(billing, _cancel(billing, 61, start, "admin"))
+    _applied(billing, billing.bus.publish("BookingConfirmed", {
+        "booking_id": 61, "user_id": 5, "unit_id": 1, "start_date": start.isoformat(), "end_date": None,
+        "total_price": 3000, "plan": "monthly", "monthly_rate": 3000}))
+    assert billing.rental_row(61) is None
+    # An expired hold confirmed by a late payment is another matter: booking confirms it again, and it is billed.
+    _applied(billing, _cancel(billing, 62, start, "expired"))
+    billing.confirm_rental(62, start)
+    assert billing.rental_row(62)["status"] == "active"
+
+
+def test_an_expiry_applied_after_the_confirmation_that_revived_it_does_not_end_the_rental(start_billing):
+    """A hold expired, a late payment confirmed it again; the expiry, retried, comes after the confirmation."""
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(63, start)
+    _applied(billing, _cancel(billing, 63, start, "expired"))
+    row = billing.rental_row(63)
+    assert (row["status"], row["end_date"]) == ("active", None)
+    assert [i["status"] for i in billing.invoices(63)] == ["paid"]

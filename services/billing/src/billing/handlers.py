@@ -16,8 +16,8 @@ def make_handlers(rules: Rules) -> Handlers:
     def on_booking_confirmed(session: Session, data: ev.BookingConfirmed, _: ev.Event) -> None:
         service.start_rental(session=session, data=data)
 
-    def on_booking_cancelled(session: Session, data: ev.BookingCancelled, _: ev.Event) -> None:
-        service.end_rental(session=session, data=data, rules=rules)
+    def on_booking_cancelled(session: Session, data: ev.BookingCancelled, event: ev.Event) -> None:
+        service.end_rental(session=session, data=data, cancelled_at=event.moment(), rules=rules)
 
     def on_booking_moved_out(session: Session, data: ev.BookingMovedOut, _: ev.Event) -> None:
         service.move_out(session=session, data=data, rules=rules)
@@ -28,8 +28,8 @@ def make_handlers(rules: Rules) -> Handlers:
     def on_refund_paid(session: Session, data: ev.RefundPaid, event: ev.Event) -> None:
         service.record_refund(session=session, data=data, occurred_at=event.moment())
 
-    def on_user(session: Session, data: ev.UserRegistered | ev.UserUpdated, _: ev.Event) -> None:
-        service.save_tenant(session=session, data=data)
+    def on_user(session: Session, data: ev.UserRegistered | ev.UserUpdated, event: ev.Event) -> None:
+        service.save_tenant(session=session, data=data, stated_at=event.moment())
 
     def on_customer_erased(session: Session, data: ev.CustomerErased, _: ev.Event) -> None:
         erasure.erase_customer(session=session, data=data)

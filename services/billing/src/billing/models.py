@@ -244,6 +244,20 @@ class Tenant(Base):
     email: Mapped[str | None] = mapped_column(Text, nullable=True)
     phone: Mapped[str | None] = mapped_column(Text, nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When auth stated the facts kept (the event's occurred_at): an older event, applied late, never overwrites them.
+    facts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CancelledBooking(Base):
+    """A booking cancelled by its owner or an admin while billing had no rental of it: its BookingConfirmed, applied
+    after (out of order), opens none. Booking never confirms such a booking again (only an expired hold comes back,
+    and an expiry is not kept here)."""
+
+    __tablename__ = "cancelled_bookings"
+
+    booking_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    cancelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class UnitCopy(Base):

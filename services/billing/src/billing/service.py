@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from billing import events as ev
 from billing.invoicing import new_invoice, open_invoices, settle, use_credit
-from billing.models import Invoice, Payment, Refund, Rental, Tenant, UnitCopy
+from billing.models import CancelledBooking, Invoice, Payment, Refund, Rental, Tenant, UnitCopy
 from billing.rules import Rules, access_for, is_worse, period_after, stage_for, today_in_nairobi
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
 
@@ -131,6 +131,9 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
         return None
     serialize_booking(session=session, booking_id=data.booking_id)
     rental = lock_rental(session=session, booking_id=data.booking_id)
+    if rental is None and session.get(CancelledBooking, data.booking_id) is not None:
+        log.warning("booking %s was cancelled before its confirmation was applied: no rental", data.booking_id)
+        return None
     if rental is None:
         for _ in range(GATE_CODE_ATTEMPTS):
             # Under the booking's lock no other rental of it can appear: the only conflict left is a gate code some
@@ -285,10 +288,23 @@ def move_out(*, session: Session, data: ev.BookingMovedOut, rules: Rules) -> Non
     void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
 
 
-def end_rental(*, session: Session, data: ev.BookingCancelled, rules: Rules) -> None:
-    """BookingCancelled (by an admin): the rental ends now; its unpaid future periods are voided."""
+def end_rental(*, session: Session, data: ev.BookingCancelled, cancelled_at: datetime, rules: Rules) -> None:
+    """BookingCancelled by its owner or an admin: the rental ends now; its unpaid future periods are voided.
+
+    An expiry is not an end: billing has a rental only of a confirmed booking, and an expiry never touches one (a
+    late payment confirms an expired hold again, and that expiry may be applied after the confirmation). A
+    cancellation applied before its booking's confirmation (out of order) is kept, so that the confirmation opens
+    no rental."""
+    if data.reason == "expired":
+        return
+    serialize_booking(session=session, booking_id=data.booking_id)  # against start_rental in another replica
     rental = lock_rental(session=session, booking_id=data.booking_id)
     if rental is None:
+        session.execute(
+            pg_insert(CancelledBooking)
+            .values(booking_id=data.booking_id, reason=data.reason, cancelled_at=cancelled_at)
+            .on_conflict_do_nothing()
+        )
         return
     rental.status = "ended"
     rental.end_date = min(rental.end_date or date.max, max(rental.as_of + timedelta(days=1), rental.start_date))
@@ -347,14 +363,19 @@ def record_refund(*, session: Session, data: ev.RefundPaid, occurred_at: datetim
     )
 
 
-def save_tenant(*, session: Session, data: ev.UserRegistered | ev.UserUpdated) -> None:
-    """Upsert the tenant's copy, unless the customer was erased (a late event never brings the person back)."""
-    stmt = pg_insert(Tenant).values(user_id=data.user_id, name=data.name, email=data.email, phone=data.phone)
+def save_tenant(*, session: Session, data: ev.UserRegistered | ev.UserUpdated, stated_at: datetime) -> None:
+    """Upsert the tenant's copy, unless the customer was erased (a late event never brings the person back) or the
+    copy holds facts stated later (an older event applied after a newer one)."""
+    stmt = pg_insert(Tenant).values(
+        user_id=data.user_id, name=data.name, email=data.email, phone=data.phone, facts_at=stated_at
+    )
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=[Tenant.user_id],
-            set_={"name": stmt.excluded.name, "email": stmt.excluded.email, "phone": stmt.excluded.phone},
-            where=Tenant.erased_at.is_(None),
+            set_={"name": stmt.excluded.name, "email": stmt.excluded.email, "phone": stmt.excluded.phone,
+                  "facts_at": stmt.excluded.facts_at},
+            where=Tenant.erased_at.is_(None)
+            & (Tenant.facts_at.is_(None) | (Tenant.facts_at <= stmt.excluded.facts_at)),
         )
     )
 

@@ -115,20 +115,23 @@ class EventBus:
         self._run(go)
 
     def envelope(self, event_type: str, data: dict[str, Any], *, event_id: str | None = None,
-                 source: str = "test", version: int = 1) -> dict[str, Any]:
+                 source: str = "test", version: int = 1, occurred_at: datetime | None = None) -> dict[str, Any]:
         return {
             "id": event_id or str(uuid.uuid4()),
             "type": event_type,
             "version": version,
-            "occurred_at": datetime.now(UTC).isoformat(),
+            "occurred_at": (occurred_at or datetime.now(UTC)).isoformat(),
             "source": source,
             "data": data,
         }
 
     def publish(self, event_type: str, data: dict[str, Any], *, event_id: str | None = None,
-                source: str = "test", dedupe: bool = True, version: int = 1) -> dict[str, Any]:
-        """Publish an event as a service's relay would. dedupe=False sends it again past JetStream's window."""
-        env = self.envelope(event_type, data, event_id=event_id, source=source, version=version)
+                source: str = "test", dedupe: bool = True, version: int = 1,
+                occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Publish an event as a service's relay would. dedupe=False sends it again past JetStream's window;
+        occurred_at dates it (an older event delivered late)."""
+        env = self.envelope(event_type, data, event_id=event_id, source=source, version=version,
+                            occurred_at=occurred_at)
         headers = {"Nats-Msg-Id": env["id"] if dedupe else uuid.uuid4().hex}
 
         async def go(_: Any, js: Any) -> None:
