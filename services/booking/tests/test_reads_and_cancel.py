@@ -221,15 +221,20 @@ def test_a_started_paid_booking_is_cancelled_by_an_admin_only_and_its_payment_is
 
 
 # --- internal endpoint and documentation ------------------------------------------------------------------
-def test_internal_booking_for_peers(three_bookings):
-    client, a, *_ = three_bookings
+def test_internal_booking_for_peers(three_bookings, signing_keys):
+    client, a, b, _ = three_bookings
     r = client.get(f"/internal/bookings/{a['id']}")
     assert r.status_code == 200
     assert r.json() == {"success": True, "data": {
         "booking_id": a["id"], "user_id": 5, "unit_id": 1, "start_date": a["start_date"], "end_date": a["end_date"],
         "total_price": a["total_price"], "status": "pending", "payment_status": "pending",
-        "hold_expires_at": a["hold_expires_at"],
+        "hold_expires_at": a["hold_expires_at"], "cancel_reason": None,
     }}
+    # A cancelled booking says why: a peer learning of it here tells an expiry (a late payment may revive the
+    # booking) from a final cancellation.
+    assert client.post(f"/api/bookings/{b['id']}/cancel", headers=signing_keys.headers(5)).status_code == 200
+    cancelled = client.get(f"/internal/bookings/{b['id']}").json()["data"]
+    assert (cancelled["status"], cancelled["cancel_reason"]) == ("cancelled", "user")
     assert client.get("/internal/bookings/999999").status_code == 404
     assert client.get("/internal/bookings/abc").status_code == 404
 

@@ -26,7 +26,7 @@ class FakeBookingService:
     calls: list[int] = field(default_factory=list)
     during_call: Callable[[], Any] | None = None  # run inside each call, e.g. to look at transport's database
 
-    def add(self, booking_id: int, user_id: int, status: str = "pending") -> None:
+    def add(self, booking_id: int, user_id: int, status: str = "pending", cancel_reason: str | None = None) -> None:
         self.bookings[booking_id] = {
             "booking_id": booking_id,
             "user_id": user_id,
@@ -37,6 +37,7 @@ class FakeBookingService:
             "status": status,
             "payment_status": "pending",
             "hold_expires_at": None,
+            "cancel_reason": cancel_reason,
         }
 
 

@@ -106,6 +106,18 @@ def test_a_confirmation_never_undoes_another_cancellation(t: Any) -> None:
         refused_as_invalid_booking(t.post(t.body(booking_id=booking_id), user_id=1))
 
 
+def test_an_expiry_delivered_after_a_final_cancellation_does_not_let_a_confirmation_revive_the_booking(t: Any) -> None:
+    # Expired, confirmed again by a late payment, then cancelled by its owner; the owner's cancellation is delivered
+    # first. Before, the late expiry replaced the owner's reason and the late confirmation revived the booking.
+    t.booking_created(booking_id=67, user_id=1)
+    t.booking_cancelled(booking_id=67, user_id=1, reason="user")
+    t.booking_cancelled(booking_id=67, user_id=1, reason="expired")
+    confirmed(t, 67)
+    settled(t, 68)
+    assert t.known_booking(67)["cancelled"]
+    refused_as_invalid_booking(t.post(t.body(booking_id=67), user_id=1))
+
+
 # --- asked of the booking service when no event has come yet --------------------------------------------
 @pytest.fixture
 def with_booking_service(start_transport: Any, fake_booking: Any, t: Any) -> Any:
@@ -162,6 +174,34 @@ def test_unheard_of_cancelled_booking_is_refused(t: Any, with_booking_service: A
     with_booking_service.add(54, user_id=1, status="cancelled")
     refused_as_invalid_booking(t.post(t.body(booking_id=54), user_id=1))
     assert t.known_booking(54) == {"booking_id": 54, "user_id": 1, "cancelled": True}
+
+
+def test_a_booking_first_asked_for_while_expired_takes_requests_again_once_paid_late(
+    t: Any, with_booking_service: Any
+) -> None:
+    # Its events have not come yet; the booking service says: cancelled, its hold expired. Then a late payment confirms
+    # it again. Before, the answer's reason was not kept, and the booking stayed cancelled here for good.
+    with_booking_service.add(58, user_id=1, status="cancelled", cancel_reason="expired")
+    refused_as_invalid_booking(t.post(t.body(booking_id=58), user_id=1))
+    confirmed(t, 58)
+    wait_for(lambda: not t.known_booking(58)["cancelled"], what="booking 58 confirmed again")
+    assert t.post(t.body(booking_id=58), user_id=1).status_code == 201
+    assert with_booking_service.calls == [58]
+
+
+def test_a_booking_first_asked_for_after_its_final_cancellation_stays_cancelled(
+    t: Any, with_booking_service: Any
+) -> None:
+    # Expired, confirmed by a late payment, then cancelled by an admin: the answer says `admin`; the expiry and the
+    # confirmation, delivered after it, are older. Before, the expiry took the admin's place and the confirmation
+    # revived the booking.
+    with_booking_service.add(59, user_id=1, status="cancelled", cancel_reason="admin")
+    refused_as_invalid_booking(t.post(t.body(booking_id=59), user_id=1))
+    t.booking_cancelled(booking_id=59, user_id=1, reason="expired")
+    confirmed(t, 59)
+    settled(t, 60)
+    assert t.known_booking(59)["cancelled"]
+    refused_as_invalid_booking(t.post(t.body(booking_id=59), user_id=1))
 
 
 @pytest.mark.parametrize("status", ["pending", "confirmed"])

@@ -33,6 +33,10 @@ class InternalBooking(BaseModel):
     status: str  # pending, confirmed, cancelled (a new status must not break its readers)
     payment_status: str
     hold_expires_at: Moment | None
+    # Why a cancelled booking was (`user`, `admin`, `expired`), None otherwise: a late payment confirms again only a
+    # booking cancelled as expired, and a peer that learns of the booking here must know which (transport). An added
+    # field: None from a booking service that does not send it yet.
+    cancel_reason: str | None = None
 
 
 class Hold(BaseModel):

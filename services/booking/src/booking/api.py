@@ -172,4 +172,5 @@ def internal_booking(booking_id: PathId, session: SessionDep) -> Envelope[Intern
         status=booking.status,
         payment_status=booking.payment_status,
         hold_expires_at=booking.hold_expires_at,
+        cancel_reason=booking.cancel_reason,
     ))

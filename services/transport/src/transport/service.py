@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_UP, Decimal
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, not_, or_, select, update
+from sqlalchemy import Table, Text, and_, bindparam, case, func, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -159,8 +159,10 @@ def change_status(*, session: Session, request_id: int, status: str, actor: Prin
 # A cancellation is final, with one exception from the booking service's rules: only an unconfirmed booking ever
 # expires, and a payment that comes after the expiry confirms the booking again when its dates are still free. So
 # an expiry and a confirmation of one booking meet in one order only, whatever order they are delivered in: the
-# confirmation wins (it revives a booking cancelled as `expired`; an expiry never touches a confirmed booking), as
-# in inventory. Built once: every event only binds its values.
+# confirmation wins (it revives a booking cancelled as `expired`; an expiry never touches a confirmed booking, nor
+# one cancelled for good by its owner or an admin: it came before the confirmation that revived it), as in
+# inventory. The booking service's answer on a miss is applied with the same statements, as the event its status
+# stands for. Built once: every event only binds its values.
 _KNOWN = cast(Table, KnownBooking.__table__)
 _EXPIRED = "expired"
 _REMEMBER = (
@@ -178,14 +180,18 @@ _CONFIRM = (
         "updated_at": func.now(),
     })
 )
+_REASON = bindparam("reason", type_=Text())  # None: a booking service that did not say why (final)
 _FORGET = (
     insert(_KNOWN)
-    .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=True,
-            cancel_reason=bindparam("reason"))
+    .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=True, cancel_reason=_REASON)
     .on_conflict_do_update(
         index_elements=["booking_id"],
-        set_={"cancelled": True, "cancel_reason": bindparam("reason"), "updated_at": func.now()},
-        where=not_(and_(_KNOWN.c.confirmed, bindparam("reason") == _EXPIRED)),
+        set_={"cancelled": True, "cancel_reason": _REASON, "updated_at": func.now()},
+        where=or_(
+            _REASON.is_distinct_from(_EXPIRED),
+            and_(not_(_KNOWN.c.confirmed),
+                 or_(_KNOWN.c.cancel_reason.is_(None), _KNOWN.c.cancel_reason == _EXPIRED)),
+        ),
     )
     .returning(_KNOWN.c.booking_id)
 )
@@ -229,11 +235,13 @@ def confirm_booking(*, session: Session, booking_id: int, user_id: int) -> None:
 
 def cancel_booking(*, session: Session, booking_id: int, user_id: int, reason: str) -> list[TransportRequest]:
     """Mark a booking cancelled and cancel its requested/scheduled transport requests; returns those. An expiry of
-    a booking known confirmed changes nothing (it was delivered after the confirmation that followed it)."""
+    a booking known confirmed, or cancelled for good, changes nothing (it was delivered after the confirmation that
+    followed it)."""
     # Upserting the booking row locks it: a create that read it as active (FOR SHARE) commits first,
     # and its request is then seen and cancelled below; a later create sees it cancelled.
     if session.execute(_FORGET, {"booking_id": booking_id, "user_id": user_id, "reason": reason}).first() is None:
-        log.info("booking %s: an expiry delivered after its confirmation changes nothing", booking_id)
+        log.info("booking %s: an expiry delivered after its confirmation or final cancellation changes nothing",
+                 booking_id)
         return []
     requests = session.scalars(_OPEN_REQUESTS_OF_BOOKING, {"booking_id": booking_id}).all()
     cancelled = []
@@ -280,18 +288,16 @@ def _lock_known_booking(session: Session, booking_id: int, booking_service: Peer
     def save(fetched: InternalBooking) -> None:
         if fetched.booking_id != booking_id:
             raise UpstreamUnavailable("The booking service is unavailable, please retry", 503)
-        # An event may have landed meanwhile: a cancellation, from either side, is never undone.
-        statement = insert(KnownBooking).values(
-            booking_id=booking_id, user_id=fetched.user_id, cancelled=fetched.status == "cancelled",
-            confirmed=fetched.status == "confirmed",
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[KnownBooking.booking_id],
-                set_={"cancelled": or_(KnownBooking.cancelled, statement.excluded.cancelled),
-                      "confirmed": or_(KnownBooking.confirmed, statement.excluded.confirmed)},
-            )
-        )
+        # The answer is applied as the event its status stands for, by the events' own statements: an event landed
+        # meanwhile and the ones still to come meet it by the same rule, and the cancel reason is kept (without it,
+        # a booking first heard of here while cancelled as expired stayed cancelled when a late payment revived it).
+        values = {"booking_id": booking_id, "user_id": fetched.user_id}
+        if fetched.status == "cancelled":
+            session.execute(_FORGET, {**values, "reason": fetched.cancel_reason})
+        elif fetched.status == "confirmed":
+            session.execute(_CONFIRM, values)
+        else:  # pending (or a status this service does not know yet): a booking requests may be tied to
+            session.execute(_REMEMBER, values)
 
     return fetch_on_miss(
         session,
