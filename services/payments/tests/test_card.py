@@ -340,6 +340,41 @@ def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_re
     assert row["discrepancy"] is None  # a reversal we asked for is no chargeback
 
 
+def test_a_card_refund_whose_answer_was_lost_is_paid_when_the_payment_is_reversed(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    """Pesapal took the refund request but its answer was lost; it refuses the request sent again (one refund
+    request per payment), and the refund is recorded as failed. The order's reversal then is this refund paid, not
+    a chargeback nobody asked for."""
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    pesapal.pay(data["redirect_url"])
+    stack.wait_event("PaymentSucceeded", booking_id)
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+    [refund] = wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the refund")
+    pesapal.pesapal.settings.refund_delay_seconds = 4.0  # Pesapal's finance team takes its time
+    assert pesapal.server.client.post("/simulator/refunds/lose-answers", params={"count": 1}).status_code == 200
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200 and r.json()["data"]["status"] == "approved", r.text  # the outcome is unsure
+    with stack.db.begin() as conn:  # the job waits 30 s between looks at a refund: due now
+        conn.exec_driver_sql("UPDATE refunds SET updated_at = now() - interval '1 minute'")
+
+    def refund_now() -> dict[str, Any]:
+        return next(x for x in stack.admin_get(client, "/api/payments/refunds") if x["id"] == refund["id"])
+
+    wait_for(lambda: refund_now()["status"] == "failed", what="the request sent again, refused")
+    event = stack.wait_event("RefundPaid", booking_id, timeout=15)
+    order = pesapal.order(data["order_tracking_id"])
+    assert order["payment_status_description"] == "REVERSED" and order["refund"]["amount"] == 4500
+    assert event["amount"] == 4500 and event["receipt"] == order["confirmation_code"]
+    assert refund_now()["status"] == "paid"
+    [row] = stack.admin_get(client, f"/api/payments?booking_id={booking_id}")
+    assert row["discrepancy"] is None  # the reversal was this refund, not a chargeback
+
+
 def test_unmatched_card_money_becomes_a_card_refund_paid_when_pesapal_reverses_it(
     stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
 ) -> None:

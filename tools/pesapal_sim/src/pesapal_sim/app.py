@@ -145,12 +145,13 @@ def create_app(settings: SimSettings | None = None, *, pesapal: Pesapal | None =
     async def refund_request(request: Request) -> JSONResponse:
         try:
             pesapal.check_token(request.headers.get("authorization"))
-            order, new = pesapal.request_refund(await json_body(request))
+            order, lost = pesapal.request_refund(await json_body(request))
         except PesapalError as exc:
             return JSONResponse({"status": str(exc.http_status), "message": exc.message},
                                 status_code=200 if exc.http_status == 500 else exc.http_status)
-        if new:
-            later(reverse_after_refund(order))
+        later(reverse_after_refund(order))
+        if lost:  # taken, but the merchant never learns it: a gateway's error page comes back instead
+            return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>", status_code=502)
         return JSONResponse({"status": "200", "message": "Refund request successfully"})
 
     # --- the payment page at redirect_url --------------------------------------------------------
@@ -209,6 +210,12 @@ def create_app(settings: SimSettings | None = None, *, pesapal: Pesapal | None =
             return JSONResponse({"message": "Unknown OrderTrackingId"}, status_code=404)
         pesapal.reverse(order, "Chargeback")
         return JSONResponse(await send_ipn(order))
+
+    @app.post("/simulator/refunds/lose-answers")
+    async def lose_refund_answers(count: int = 1) -> dict[str, int]:
+        """The next `count` accepted RefundRequests are taken but answered by a gateway's 502 page."""
+        pesapal.lose_refund_answers = max(count, 0)
+        return {"lose_refund_answers": pesapal.lose_refund_answers}
 
     @app.post("/simulator/tokens/expire")
     async def expire_tokens() -> dict[str, int]:

@@ -162,6 +162,9 @@ class Pesapal:
         self._by_reference: dict[str, str] = {}
         self.stats = {"tokens_issued": 0, "ipn_registrations": 0, "orders": 0, "status_queries": 0,
                       "ipns_sent": 0, "refund_requests": 0, "rejected_tokens": 0}
+        # Accepted RefundRequests whose answer is lost on the way back (a gateway's 502 page instead): a fault for
+        # tests, set by POST /simulator/refunds/lose-answers.
+        self.lose_refund_answers = 0
 
     # --- Auth -----------------------------------------------------------------------------------
     def issue_token(self, body: Any) -> dict[str, Any]:
@@ -309,7 +312,8 @@ class Pesapal:
 
     # --- refunds --------------------------------------------------------------------------------
     def request_refund(self, body: Any) -> tuple[Order, bool]:
-        """RefundRequest: returns the order and whether this request is new (a repeat changes nothing)."""
+        """RefundRequest: returns the order and whether its answer is to be lost. Pesapal takes one refund request
+        per payment ("Multiple refunds are not allowed"): any later one is refused, the same one included."""
         if not isinstance(body, dict):
             raise PesapalError("invalid_request", "The request body must be a JSON object")
         code = body.get("confirmation_code")
@@ -325,8 +329,6 @@ class Pesapal:
             if order is None:
                 raise PesapalError("refund_rejected", "No payment has this confirmation_code", http_status=500)
             if order.refund is not None:
-                if Decimal(str(order.refund["amount"])) == amount:
-                    return order, False  # the same request again: received already, nothing more
                 raise PesapalError("refund_rejected", "Only one refund can be requested per payment", http_status=500)
             if order.status_code != 1:
                 raise PesapalError("refund_rejected", "Only COMPLETED payments can be refunded", http_status=500)
@@ -337,7 +339,9 @@ class Pesapal:
                                    http_status=500)
             order.refund = {"amount": float(amount), "username": username, "remarks": remarks,
                             "requested_at": datetime.now(UTC).isoformat()}
-        return order, True
+            lost = self.lose_refund_answers > 0
+            self.lose_refund_answers -= lost
+        return order, lost
 
     def record_delivery(self, order: Order, record: dict[str, Any]) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ from payments.models import UNSETTLED, Payment, Refund, Unmatched
 from payments.pesapal import REVERSED, Customer, PesapalProvider
 from payments.providers import ProviderError, Settlement
 from payments.service.initiate import initiate_invoice_payment, initiate_payment
-from payments.service.refunds import _stage, card_order_of
+from payments.service.refunds import card_order_of, card_refund_paid
 from payments.service.settle import flag, lease_next, lock_payment, settle
 
 log = logging.getLogger("payments.service")
@@ -119,27 +119,23 @@ def apply_card_settlement(session: Session, payment_id: int, settlement: Settlem
     return state
 
 
+# A card refund the order's reversal pays: one asked for, or one recorded as failed because Pesapal refused its
+# request again after the first request's answer was lost (it takes one request per payment).
+_REVERSAL_PAYS = ("approved", "paying", "failed")
+
+
 def _reversed_after_success(session: Session, payment: Payment) -> None:
     """REVERSED after success: the refund we asked for has been paid, or (none asked) a chargeback to flag."""
     refund = session.scalars(
         select(Refund).where(Refund.payment_id == payment.id, Refund.method == "card",
-                             Refund.status.in_(("approved", "paying"))).with_for_update()
+                             Refund.status.in_(_REVERSAL_PAYS)).with_for_update()
     ).first()
     if refund is None:
         if "REVERSED" not in (payment.discrepancy or ""):
             flag(payment, "Pesapal reports this payment REVERSED after it was confirmed (no refund was asked): "
                           "the money was taken back")
         return
-    _refund_paid(session, refund, payment.receipt)
-
-
-def _refund_paid(session: Session, refund: Refund, confirmation_code: str | None) -> None:
-    """Pesapal shows the order REVERSED: the card refund asked for it is paid."""
-    refund.status = "paid"
-    refund.receipt = confirmation_code or refund.conversation_id or refund.originator_conversation_id
-    refund.paid_at = datetime.now(UTC)
-    _stage(session, refund, "RefundPaid", receipt=refund.receipt or f"R{refund.id}")
-    log.info("card refund %s paid (Pesapal order reversed)", refund.id)
+    card_refund_paid(session, refund, payment.receipt)
 
 
 def _unmatched_refund_reversed(session: Session, order_tracking_id: str) -> bool:
@@ -147,13 +143,13 @@ def _unmatched_refund_reversed(session: Session, order_tracking_id: str) -> bool
     refund = session.scalars(
         select(Refund).join(Unmatched, Unmatched.id == Refund.unmatched_id)
         .where(Unmatched.reference == order_tracking_id, Refund.method == "card",
-               Refund.status.in_(("approved", "paying")))
+               Refund.status.in_(_REVERSAL_PAYS))
         .with_for_update(of=Refund)
     ).first()
     if refund is None:
         session.rollback()
         return False
-    _refund_paid(session, refund, card_order_of(session, refund)[1])
+    card_refund_paid(session, refund, card_order_of(session, refund)[1])
     session.commit()
     return True
 

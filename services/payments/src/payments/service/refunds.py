@@ -22,6 +22,7 @@ from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout, parse_body
 from payments.models import APPLIED_WHEN_TIED, Payment, Refund, Unmatched
+from payments.pesapal import REVERSED
 from payments.providers import PaymentProviders, ProviderError, ProviderUncertain
 from payments.service.drawer import check_drawer_holds
 from payments.service.settle import SET_LOCK_TIMEOUT, lease_next
@@ -241,14 +242,20 @@ def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None
     refund = session.get(Refund, refund_id)
     assert refund is not None
     method, amount, payee = refund.method, refund.amount, refund.phone_number or ""
+    order = None
     if method == "card":  # Pesapal refunds the card (or wallet) that paid, named by its confirmation code
-        payee = card_order_of(session, refund)[1] or ""
+        order, code = card_order_of(session, refund)
+        payee = code or ""
+    resent = refund.attempts > 0  # an earlier request's outcome was unsure
     originator, token = refund.originator_conversation_id or "", refund.result_token or ""
     session.rollback()  # nothing may hold a connection while Daraja is asked
+    if resent and order is not None and _card_reversed_already(session, providers, refund_id, order, payee):
+        return
+    provider = providers.get(method)
     error: ProviderError | None = None
     conversation_id = None
     try:
-        started = providers.get(method).pay_out(
+        started = provider.pay_out(
             amount=amount, payee=payee, originator_id=originator, result_token=token,
             remarks=f"Jesh Storage refund {refund_id}",
         )
@@ -266,8 +273,39 @@ def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None
         log.warning("refund %s: B2C outcome unsure (%s); re-sent later with the same id", refund_id, error.message)
     elif refund.status == "approved":
         unsure = isinstance(error, ProviderUncertain)
-        _failed(session, refund, f"M-PESA did not take the refund: {error.message}", renew_id=not unsure)
+        _failed(session, refund, f"{provider.name} did not take the refund: {error.message}", renew_id=not unsure)
     session.commit()
+
+
+def _card_reversed_already(
+    session: Session, providers: PaymentProviders, refund_id: int, order: str, confirmation_code: str
+) -> bool:
+    """Before a card refund is requested again: Pesapal takes one request per payment and refuses any later one
+    ("Multiple refunds are not allowed"), so the order is asked about first (no transaction open). REVERSED: the
+    unanswered request was taken and paid; the refund is paid. True when nothing is to be sent now (also when
+    Pesapal cannot be asked: the next pass asks again)."""
+    try:
+        settlement = providers.get("card").check(reference=order)
+    except ProviderError as exc:
+        log.warning("card refund %s not re-sent: Pesapal cannot be asked about it (%s)", refund_id, exc.message)
+        return True
+    if settlement is None or settlement.result_code != REVERSED:
+        return False
+    refund = _lock(session, refund_id)
+    if refund is not None and refund.status == "approved":
+        card_refund_paid(session, refund, confirmation_code)
+    session.commit()
+    return True
+
+
+def card_refund_paid(session: Session, refund: Refund, confirmation_code: str | None) -> None:
+    """Pesapal shows the order REVERSED: the card refund asked for it is paid."""
+    refund.status = "paid"
+    refund.receipt = confirmation_code or refund.conversation_id or refund.originator_conversation_id
+    refund.paid_at = datetime.now(UTC)
+    refund.failure_reason = None
+    _stage(session, refund, "RefundPaid", receipt=refund.receipt or f"R{refund.id}")
+    log.info("card refund %s paid (Pesapal order reversed)", refund.id)
 
 
 def process_b2c_result(*, session: Session, raw: bytes, token: str) -> None:
