@@ -133,7 +133,7 @@ def update_account(
         stage(session, UserUpdated(**profile_data(user)))
     ended = 0
     if role_changed and role == "user":
-        ended = end_every_session(session, user_id=user_id, now=now, reason="role")
+        _, ended = end_every_session(session, user_id=user_id, reason="role")
     if role_changed:
         stage(session, _changed(user, "role"))
         audit.record(session, actor, "account.role_changed", f"user:{user_id}",
@@ -155,7 +155,7 @@ def sign_out_everywhere(*, session: Session, actor: Actor, user_id: int) -> Acco
     every service refuses the access tokens already issued (SessionsEnded)."""
     user = locked_target(session, actor=actor, user_id=user_id)
     now = utcnow()
-    ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
+    _, ended = end_every_session(session, user_id=user_id, reason="signed_out")
     audit.record(session, actor, "account.signed_out", f"user:{user_id}", {"sessions_ended": ended})
     detail = render_detail(session, user, now=now)
     session.commit()
@@ -176,7 +176,7 @@ def close_account(*, session: Session, actor: Actor, user_id: int) -> AccountDet
     if was_open:
         user.closed_at = now
         user.updated_at = now
-        ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
+        _, ended = end_every_session(session, user_id=user_id, reason="signed_out")
         spend_links(session, user_id=user_id, now=now)
         stage(session, _changed(user, "closed"))
         audit.record(session, actor, "account.closed", f"user:{user_id}", {"sessions_ended": ended})

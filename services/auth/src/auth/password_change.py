@@ -151,9 +151,9 @@ def _set_password(
     stage PasswordChanged, commit."""
     user.password_hash = password_hash
     user.updated_at = now
-    end_every_session(session, user_id=user.id, now=now, reason="password")
+    ended_at, _ = end_every_session(session, user_id=user.id, reason="password")
     spend_links(session, user_id=user.id, now=now)
-    result = start_session(session, credentials=credentials, user=user, now=now)
+    result = start_session(session, credentials=credentials, user=user, now=ended_at)
     stage(session, PasswordChanged(user_id=user.id, how=how))
     session.commit()
     log.info("user %s password %s; every other session ended", user.id, how)

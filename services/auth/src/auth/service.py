@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, delete, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
@@ -176,8 +176,7 @@ def logout_everywhere_else(*, session: Session, credentials: Credentials, user_i
     if user is None:
         session.rollback()
         raise Unauthorized("Account no longer exists")
-    now = utcnow()
-    ended = end_every_session(session, user_id=user_id, now=now, reason="signed_out")
+    now, ended = end_every_session(session, user_id=user_id, reason="signed_out")
     result = start_session(session, credentials=credentials, user=user, now=now)
     session.commit()
     log.info("user %s ended every other session (%d)", user_id, ended)
@@ -327,18 +326,33 @@ def profile_data(user: User) -> dict[str, Any]:
 
 
 def end_every_session(
-    session: Session, *, user_id: int, now: datetime, reason: Literal["password", "signed_out", "role"]
-) -> int:
-    """Revoke every live refresh token family of the account and stage SessionsEnded, so that every service refuses
-    its access tokens issued before `now` too; how many families were live (never commits)."""
-    ended = session.scalars(
-        update(RefreshFamily)
+    session: Session, *, user_id: int, reason: Literal["password", "signed_out", "role"]
+) -> tuple[datetime, int]:
+    """Revoke every live refresh token family of the account (its row locked by the caller) and stage SessionsEnded,
+    so that every service refuses its access tokens issued before the moment returned; that moment, which a session
+    the caller starts must use, and how many families were live (never commits).
+
+    The moment is taken once every live family is locked, and after the newest token any of them holds: a refresh
+    that locked one first has committed by then, and its access token (`iat` = its token's `created_at`, even from a
+    replica whose clock is ahead) is older, so refused; a refresh that comes after waits for this transaction and
+    finds its family revoked. The caller's lock on the account keeps a login from adding a family meanwhile."""
+    live = session.scalars(
+        select(RefreshFamily.id)
         .where(RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason="password" if reason == "password" else "admin")
-        .returning(RefreshFamily.id)
+        .order_by(RefreshFamily.id)
+        .with_for_update()
     ).all()
+    now = utcnow()
+    newest = session.scalar(select(func.max(RefreshToken.created_at)).where(RefreshToken.family_id.in_(live)))
+    if newest is not None and newest >= now:
+        now = newest + timedelta(milliseconds=1)
+    session.execute(
+        update(RefreshFamily)
+        .where(RefreshFamily.id.in_(live))
+        .values(revoked_at=now, revoked_reason="password" if reason == "password" else "admin")
+    )
     stage(session, SessionsEnded(user_id=user_id, before=now, reason=reason))
-    return len(ended)
+    return now, len(live)
 
 
 def start_session(session: Session, *, credentials: Credentials, user: User, now: datetime) -> AuthResult:
