@@ -5,7 +5,7 @@ user."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from jeshstack.testing import wait_for
 from notifications.held import decode, encode
@@ -59,6 +59,21 @@ def test_a_user_auth_does_not_know_is_given_up_after_the_bound(start_notificatio
     wait_for(lambda: not n.held(), what="the message given up")
     assert n.auth.asked == [999, 999, 999]
     assert n.rows() == [] and n.recipient(999) is None
+
+
+def test_a_late_user_registered_does_not_undo_what_auth_answered(n):
+    # The receipt was held and auth asked (UserRegistered had not come); auth's answer is the account as it is now,
+    # and the UserRegistered delivered after it is older. Before, it put the phone of the registration back.
+    n.auth.add(43, phone=PHONE, email="now@example.co.ke")
+    paid_booking(n, 43, 431, "SBX43RCPT")
+    n.wait_rows(2, user_id=43, template="booking_confirmed")
+    env = n.publish_at("UserRegistered", {"user_id": 43, "email": "then@example.co.ke", "name": "Wanjiku",
+                                          "role": "user", "phone": "254700000430"},
+                       occurred_at=datetime.now(UTC) - timedelta(days=30), source="auth")
+    wait_for(lambda: n.rows(source_key=env["id"]), what="the late UserRegistered handled (its welcome)")
+    recipient = n.recipient(43) or {}
+    assert (recipient["email"], recipient["phone"]) == ("now@example.co.ke", PHONE)
+    assert {r["to"] for r in n.rows(source_key=env["id"])} == {"now@example.co.ke", PHONE}
 
 
 def test_held_messages_keep_the_users_language_and_channel_choices(n):

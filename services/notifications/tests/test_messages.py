@@ -64,6 +64,29 @@ def test_user_updated_changes_where_messages_go(n):
     assert sms["body"] == "Refund of KES 3,500 for booking #5 sent to your M-PESA, ref RFD123."
 
 
+def test_an_older_user_event_applied_after_a_newer_one_changes_nothing(n):
+    # A nak'ed and retried (or redelivered) UserUpdated may be applied after the one that followed it. Before, the
+    # last applied won: the old phone and email came back.
+    now = datetime.now(UTC)
+    n.publish_at("UserRegistered", {"user_id": 8, "email": "first@example.co.ke", "name": "Achieng", "role": "user",
+                                    "phone": "254700000008"}, occurred_at=now - timedelta(hours=2), source="auth")
+    newest = {"user_id": 8, "email": "newest@example.co.ke", "phone": "254700000888", "name": "Achieng Otieno",
+              "role": "user"}
+    n.publish_at("UserUpdated", newest, occurred_at=now, source="auth")
+    wait_for(lambda: (n.recipient(8) or {}).get("phone") == "254700000888", what="the newest phone")
+    older = n.publish_at("UserUpdated", {"user_id": 8, "email": "older@example.co.ke", "phone": "254700000080",
+                                         "name": "Achieng O.", "role": "user"},
+                         occurred_at=now - timedelta(hours=1), source="auth")
+    wait_for(lambda: _inbox_has(n, older["id"]), what="the older UserUpdated handled")
+    recipient = n.recipient(8) or {}
+    assert (recipient["email"], recipient["phone"], recipient["name"]) == (
+        "newest@example.co.ke", "254700000888", "Achieng Otieno")
+    # A later change still applies.
+    n.publish_at("UserUpdated", {**newest, "phone": "254700000889"}, occurred_at=now + timedelta(seconds=1),
+                 source="auth")
+    wait_for(lambda: (n.recipient(8) or {}).get("phone") == "254700000889", what="the later phone")
+
+
 def test_booking_confirmed_carries_the_receipt_and_how_it_was_paid_whichever_event_comes_first(n):
     n.user(3)
     booking = {"booking_id": 31, "user_id": 3, "unit_id": 4, "start_date": "2031-01-05", "end_date": "2031-02-05",

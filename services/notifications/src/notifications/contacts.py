@@ -82,13 +82,17 @@ def send_held(session_factory: sessionmaker[Session], *, policy: Policy, auth: P
 
 def _send_for_user(session: Session, user_id: int, messages: list[Claimed], *, policy: Policy, auth: Peer,
                    retry: Retry, max_misses: int) -> None:
+    # Auth's answer is the account as it is at least from this moment on: an event that occurred before it is no
+    # news (a late UserRegistered puts no old phone back). Taken before asking: an event auth stages while it answers
+    # is newer, and applies.
+    asked_at = datetime.now(UTC)
     try:
         contact = fetch_on_miss(
             session,
             load=lambda: service.known_contact(session, user_id),
             fetch=lambda: auth.get_as(f"/internal/users/{user_id}", InternalUser),
             save=lambda user: service.remember_user(session=session, user_id=user.user_id, email=user.email,
-                                                    phone=user.phone, name=user.name),
+                                                    phone=user.phone, name=user.name, as_of=asked_at),
         )
     except UpstreamUnavailable as exc:
         session.rollback()

@@ -54,13 +54,13 @@ def make_handlers(policy: Policy) -> Handlers:
 
     def on_user_registered(session: Session, data: UserRegistered, event: Event) -> None:
         service.remember_user(session=session, user_id=data.user_id, email=data.email, phone=data.phone,
-                              name=data.name)
+                              name=data.name, as_of=event.moment())
         service.notify(session=session, policy=policy, user_id=data.user_id, template="welcome",
                        source_key=event.id, values={})
 
     def on_user_updated(session: Session, data: UserUpdated, event: Event) -> None:
         service.remember_user(session=session, user_id=data.user_id, email=data.email, phone=data.phone,
-                              name=data.name)
+                              name=data.name, as_of=event.moment())
 
     def on_password_reset_requested(session: Session, data: PasswordResetRequested, event: Event) -> None:
         # Email only (texts.EMAIL_ONLY), at once: the link is a secret and lives half an hour (a reset) or days (the

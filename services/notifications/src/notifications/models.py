@@ -58,6 +58,9 @@ class Recipient(Base):
     email_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The moment of auth's facts the details are (the event's occurred_at, or when auth was asked): an older event,
+    # redelivered or applied out of order, changes nothing. NULL: no details yet (a row of the preferences alone).
+    details_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class BookingFacts(Base):

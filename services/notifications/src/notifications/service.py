@@ -18,9 +18,12 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    and_,
     any_,
     bindparam,
     delete,
+    func,
+    or_,
     select,
     text,
 )
@@ -56,17 +59,14 @@ class Policy:
 
 
 # --- what the events teach ------------------------------------------------------------------------
-def remember_user(*, session: Session, user_id: int, email: str | None, phone: str | None, name: str | None) -> None:
-    """Keep a customer's contact details (the latest event wins); preferences are left as they are. An erased
-    customer's details are never written again (a late UserRegistered or UserUpdated, auth's answer to contacts.py)."""
-    values = {"email": email, "phone": phone or None, "name": name}
-    statement = insert(Recipient).values(user_id=user_id, **values)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Recipient.user_id], set_={**values, "updated_at": datetime.now(UTC)},
-            where=Recipient.erased_at.is_(None),
-        )
-    )
+def remember_user(*, session: Session, user_id: int, email: str | None, phone: str | None, name: str | None,
+                  as_of: datetime) -> None:
+    """Keep a customer's contact details as of `as_of` (the event's occurred_at, or when auth was asked): the newest
+    fact wins, not the last applied (a redelivered or retried event may come after a newer one, and would put the
+    old phone or email back); preferences are left as they are. An erased customer's details are never written
+    again (a late UserRegistered or UserUpdated, auth's answer to contacts.py)."""
+    session.execute(_REMEMBER_USER, {"user_id": user_id, "email": email, "phone": phone or None, "name": name,
+                                     "as_of": as_of})
 
 
 # The reactions to events run once per event: their statements are Core SQL built once, on the tables, with a
@@ -74,6 +74,24 @@ def remember_user(*, session: Session, user_id: int, email: str | None, phone: s
 _FACTS = cast(Table, BookingFacts.__table__)
 _RECIPIENTS = cast(Table, Recipient.__table__)
 _NOTICES = cast(Table, ScheduledNotice.__table__)
+
+
+def _remember_user_statement() -> Any:
+    statement = insert(_RECIPIENTS).values(
+        user_id=bindparam("user_id"), email=bindparam("email"), phone=bindparam("phone"), name=bindparam("name"),
+        details_as_of=bindparam("as_of"),
+    )
+    new, kept = statement.excluded, _RECIPIENTS.c
+    return statement.on_conflict_do_update(
+        index_elements=[kept.user_id],
+        set_={"email": new.email, "phone": new.phone, "name": new.name, "details_as_of": new.details_as_of,
+              "updated_at": func.now()},
+        where=and_(kept.erased_at.is_(None),
+                   or_(kept.details_as_of.is_(None), kept.details_as_of <= new.details_as_of)),
+    )
+
+
+_REMEMBER_USER = _remember_user_statement()
 
 
 class Contact(NamedTuple):
