@@ -43,27 +43,40 @@ class KeySource(Protocol):
 class TokenVerifier:
     """Verifies access tokens: signature by a key from the JWKS, algorithm pinned, exp/iss/aud checked.
 
-    A key, once found in the JWKS, is kept by kid (as PyJWKClient's key cache keeps it), so that verifying a
-    token needs no I/O and no thread: only a token naming a kid not seen yet fetches the JWKS (in a thread).
+    A key found in the JWKS is kept by kid, so that verifying a token needs no I/O and no thread, but for a bounded
+    time: `keys_lifespan / 2` after it was found, the next token naming it asks the key source again (in a thread), and
+    PyJWKClient's own copy of the JWKS is refetched once it is as old. A key auth no longer publishes (retired after a
+    rotation, auth.tokens) is so refused within `keys_lifespan` of its going (as auth's own Cache-Control promises),
+    not kept until the process restarts. While the JWKS cannot be fetched, a key already found is kept and asked for
+    again every `unreachable_retry` seconds: a retirement cannot be learnt then, and refusing every token would make
+    every service depend on auth's answering every few minutes. A kid not seen yet asks at once; PyJWKClient fetches
+    again for it at most once per `cooldown_duration` (30 s), so a flood of made-up kids is not a flood of fetches.
 
     A token that passed every check is remembered until its expiry, by its exact text: a client sends the same
     access token with every request, and the signature check (Ed25519, about 0.2 ms of CPU) is the largest part of
     verifying it. Nothing else about an access token can change before it expires (they are not revoked one by
     one: logout ends the refresh family), so a remembered token gets the same answer, and one past its `exp` is
-    "Token expired" as before. Refused tokens are never remembered. A token of an account whose sessions all ended
-    after it was issued (jeshkit.sessions: a password changed, an admin signed it out) is refused, remembered or
-    not."""
+    "Token expired" as before, but only while the key it was checked with is kept: once that key is to be asked for
+    again, the token is verified afresh (refused if its key is gone). Refused tokens are never remembered. A token of
+    an account whose sessions all ended after it was issued (jeshkit.sessions: a password changed, an admin signed it
+    out) is refused, remembered or not."""
 
     remembered_max = 4096  # tokens; the oldest is forgotten first
+    unreachable_retry = 30.0  # seconds a known key is kept more while the JWKS cannot be fetched
 
-    def __init__(self, jwks_url: str, *, issuer: str, audience: str, key_source: KeySource | None = None) -> None:
-        # PyJWKClient caches the key set and refetches it when a token names an unknown kid.
+    def __init__(self, jwks_url: str, *, issuer: str, audience: str, key_source: KeySource | None = None,
+                 keys_lifespan: float = 300.0) -> None:
+        self._key_trust = keys_lifespan / 2
+        # cache_keys stays off: PyJWKClient's per-kid cache has no lifetime, so a key in it would never be refetched.
         # The auth service passes its own key_source and never fetches its own JWKS over HTTP.
-        self._jwks: KeySource = key_source or jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self._jwks: KeySource = key_source or jwt.PyJWKClient(
+            jwks_url, cache_keys=False, lifespan=self._key_trust, cooldown_duration=30, timeout=5
+        )
         self._issuer = issuer
         self._audience = audience
-        self._keys: dict[str, jwt.PyJWK] = {}  # kid -> the parsed public key
-        self._verified: dict[str, tuple[Principal, int]] = {}  # token -> (its principal, its exp)
+        self._keys: dict[str, tuple[jwt.PyJWK, float]] = {}  # kid -> (the parsed public key, kept until: monotonic)
+        # token -> (its principal, its exp, until when its key is kept: monotonic)
+        self._verified: dict[str, tuple[Principal, int, float]] = {}
         self.ended_sessions = EndedSessions()  # kept up to date by jeshkit.sessions.SessionsFollower
 
     async def verify(self, token: str) -> Principal:
@@ -71,19 +84,22 @@ class TokenVerifier:
         thread."""
         remembered = self._verified.get(token)
         if remembered is not None:
-            principal, exp = remembered
-            if exp > time.time():  # PyJWT's own test: expired once exp <= now
+            principal, exp, key_kept_until = remembered
+            if exp <= time.time():  # PyJWT's own test: expired once exp <= now
+                self._verified.pop(token, None)
+                raise Unauthorized("Token expired")
+            if time.monotonic() < key_kept_until:
                 return self._unless_ended(principal)
-            del self._verified[token]
-            raise Unauthorized("Token expired")
+            self._verified.pop(token, None)  # its key is to be asked for again (it may be gone): verified afresh
         kid = self._kid(token)
-        key = self._keys.get(kid)
-        if key is None:
-            key = await run_in_threadpool(self._fetch_key, kid)
+        kept = self._keys.get(kid)
+        if kept is None or kept[1] <= time.monotonic():
+            kept = await run_in_threadpool(self._fetch_key, kid)
+        key, key_kept_until = kept
         principal, exp = self._decode(token, key)
         if len(self._verified) >= self.remembered_max:
-            del self._verified[next(iter(self._verified))]
-        self._verified[token] = (principal, exp)
+            self._verified.pop(next(iter(self._verified)), None)
+        self._verified[token] = (principal, exp, key_kept_until)
         return self._unless_ended(principal)
 
     def _unless_ended(self, principal: Principal) -> Principal:
@@ -107,16 +123,24 @@ class TokenVerifier:
             raise Unauthorized("Invalid token")
         return kid
 
-    def _fetch_key(self, kid: str) -> jwt.PyJWK:
+    def _fetch_key(self, kid: str) -> tuple[jwt.PyJWK, float]:
+        """The key of this kid from the key source, and until when it is kept (monotonic)."""
         try:
             key = self._jwks.get_signing_key(kid)
         except jwt.PyJWKClientConnectionError:
+            kept = self._keys.get(kid)
+            if kept is not None:
+                log.warning("cannot fetch the auth service's JWKS; key %s kept for now", kid)
+                kept = self._keys[kid] = (kept[0], time.monotonic() + self.unreachable_retry)
+                return kept
             log.error("cannot fetch the auth service's JWKS")
             raise UpstreamUnavailable("Authentication service unavailable", 503) from None
         except jwt.PyJWKClientError:
+            if self._keys.pop(kid, None) is not None:
+                log.warning("key %s is no longer in the auth service's JWKS: its tokens are refused", kid)
             raise Unauthorized("Invalid token") from None
-        self._keys[kid] = key
-        return key
+        kept = self._keys[kid] = (key, time.monotonic() + self._key_trust)
+        return kept
 
     def _decode(self, token: str, signing_key: jwt.PyJWK) -> tuple[Principal, int]:
         try:

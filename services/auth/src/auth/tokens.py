@@ -4,6 +4,9 @@ Keys: one Ed25519 private key signs; its `kid` is its RFC 7638 thumbprint, so th
 same kid on every replica and a new key gets a new one. Rotation: make a new key the signing key and put
 the old one in AUTH_PREVIOUS_KEYS_FILE; the JWKS then lists both, so tokens signed by the old key stay
 valid until they expire (keep it there for at least the access-token lifetime plus the JWKS cache time).
+Once a key is no longer listed, every other service refuses it within that cache time, five minutes
+(jeshkit.security.TokenVerifier), tokens it had accepted already included; auth itself, which verifies
+with this key ring, as soon as it restarts without the key.
 
 In development and tests a missing key is generated once and kept (mode 0600) in the key file; several
 replicas starting at once agree on one key because the file is created atomically with a hard link.
