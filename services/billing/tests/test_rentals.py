@@ -54,7 +54,40 @@ def test_a_month_after_the_move_out_is_voided_even_partly_paid_and_its_part_is_c
     account = billing.advance(24, third + timedelta(days=60))
     assert [i["status"] for i in billing.invoices(24)] == ["paid", "paid", "void"]
     assert account["balance"] == 0 and account["delinquency_stage"] == "current" and account["access"] == "active"
-    assert billing.rows("SELECT credit FROM rentals WHERE booking_id = 24") == [{"credit": 500}]  # theirs, kept
+    # The 500 was theirs: at the end of the rental it goes back (payments raises the refund).
+    assert billing.rows("SELECT credit FROM rentals WHERE booking_id = 24") == [{"credit": 0}]
+    assert billing.events("CreditRefundRequired", booking_id=24) == [
+        {"booking_id": 24, "user_id": 5, "amount": 500, "reason": "credit left at the move-out"}]
+
+
+def test_a_month_paid_ahead_of_a_move_out_and_any_credit_go_back_once_the_rental_ends(start_billing):
+    """A month paid in full before the notice stayed paid (only open invoices were voided), and money paid ahead
+    stayed as credit on the ended rental for good: shown nowhere, never refunded. Money paid after the end too."""
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(25, start, rate=3000)
+    second_start = anniversary(start, 1, start.day)
+    billing.advance(25, second_start - timedelta(days=7))  # invoice 2 issued
+    second = billing.invoices(25)[1]
+    billing.pay(25, 3000 + 1200, invoice_id=second["id"])  # invoice 2 paid, and 1200 ahead
+    wait_for(lambda: billing.rental_row(25)["credit"] == 1200, what="1200 of credit")
+    billing.bus.publish("BookingMovedOut", {"booking_id": 25, "user_id": 5, "unit_id": 1,
+                                            "move_out_date": second_start.isoformat()})
+    wait_for(lambda: billing.invoices(25)[1]["status"] == "void", what="the month paid ahead voided")
+    assert billing.rental_row(25)["credit"] == 4200
+    assert billing.events("CreditRefundRequired", booking_id=25) == []  # not before the rental ends
+    billing.advance(25, second_start - timedelta(days=1))
+    assert billing.rental_row(25)["status"] == "active" and billing.events("CreditRefundRequired") == []
+    billing.advance(25, second_start + timedelta(days=40))  # ended on its end date; billed on, nothing changes
+    assert billing.rental_row(25)["status"] == "ended" and billing.rental_row(25)["credit"] == 0
+    assert [e["amount"] for e in billing.events("CreditRefundRequired", booking_id=25)] == [4200]
+    assert [i["status"] for i in billing.invoices(25)] == ["paid", "void"]
+
+    billing.pay(25, 800, invoice_id=second["id"])  # the customer pays the old invoice again, after the end
+    wait_for(lambda: billing.events("CreditRefundRequired", booking_id=25)[1:], what="the second refund asked")
+    assert [(e["amount"], e["reason"]) for e in billing.events("CreditRefundRequired", booking_id=25)] == [
+        (4200, "credit left at the move-out"), (800, "paid to a rental that had ended")]
+    assert billing.rental_row(25)["credit"] == 0
 
 
 def test_a_move_out_notice_delivered_late_never_moves_the_end_later(start_billing):

@@ -548,3 +548,28 @@ def test_webhooks_answer_their_sender_200_even_with_text_no_database_stores(stac
     r = client.post("/api/payments/mpesa/initiate", content=b'{"booking_id": 1, "phone_number": "07\\u0000"}',
                     headers={**stack.keys.headers(OWNER), "Content-Type": "application/json"})
     assert r.status_code == 400
+
+
+def test_a_rentals_credit_owed_back_becomes_a_refund_to_the_phone_that_paid(stack: Any, booking_id: int) -> None:
+    """CreditRefundRequired (billing: money paid ahead of a move-out): a refund, once, paid like any other."""
+    client = stack.start()
+    paid_booking(stack, client, booking_id, phone="0708374149")
+    owed = {"booking_id": booking_id, "user_id": OWNER, "amount": 1200, "reason": "credit left at the move-out"}
+    envelope = stack.event_bus.publish("CreditRefundRequired", owed, source="billing")
+    stack.event_bus.publish("CreditRefundRequired", owed, source="billing", event_id=envelope["id"],
+                            dedupe=False)  # redelivered: still one refund
+    [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+    assert (refund["amount"], refund["method"], refund["phone_number"], refund["status"]) == (
+        1200, "mpesa", "254708374149", "required")
+    assert refund["booking_id"] == booking_id and refund["reason"] == "credit left at the move-out"
+    r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
+    assert r.status_code == 200, r.text
+    paid = stack.wait_event("RefundPaid", booking_id, timeout=20)
+    assert paid["amount"] == 1200 and paid["payment_id"] is None
+    assert len(refunds(stack, client)) == 1
+
+    # A booking payments has no M-PESA or card payment of: the money is handed back at the desk.
+    stack.event_bus.publish("CreditRefundRequired", {**owed, "booking_id": booking_id + 1, "amount": 300},
+                            source="billing")
+    cash = wait_for(lambda: [x for x in refunds(stack, client) if x["booking_id"] == booking_id + 1], what="cash")
+    assert [(x["method"], x["amount"], x["phone_number"]) for x in cash] == [("cash", 300, None)]

@@ -19,7 +19,7 @@ from billing import events as ev
 from billing.invoicing import invoice_facts, new_invoice, open_invoices, use_credit
 from billing.models import BilledDay, Invoice, InvoiceLine, Rental
 from billing.rules import Rules, issue_date, period_after
-from billing.service import lock_rental, refresh_standing, refuse_going_back, stage_got_worse
+from billing.service import lock_rental, refresh_standing, refuse_going_back, return_credit, stage_got_worse
 from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.clock import NAIROBI
@@ -88,6 +88,10 @@ def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bo
     _issue_due_invoices(session, rental, day, rules)
     if rental.status == "active" and rental.end_date is not None and day >= rental.end_date:
         rental.status = "ended"  # its gate code opens nothing any more (and is never given to another rental)
+        if rental.credit > 0:  # moved out: what was paid ahead and no open invoice takes is paid back
+            open_ones = open_invoices(session=session, booking_id=rental.booking_id, lock=True)
+            use_credit(session=session, rental=rental, invoices=open_ones, now=datetime.now(UTC))
+            return_credit(session=session, rental=rental, amount=rental.credit, reason="credit left at the move-out")
     for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
         _ladder(session, rental, invoice, day, rules)
     rental.as_of = day

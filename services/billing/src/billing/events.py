@@ -7,6 +7,7 @@ from jeshkit.events import (
     BookingCancelled,
     BookingConfirmed,
     BookingMovedOut,
+    CreditRefundRequired,
     CustomerErased,
     Event,
     InvoiceIssued,
@@ -25,7 +26,7 @@ from jeshkit.events import (
 
 __all__ = [
     "AccessRestored", "AccessSuspended", "AutopayRequested", "BookingCancelled", "BookingConfirmed",
-    "BookingMovedOut", "CustomerErased", "Event", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid",
-    "InvoiceReminder", "LateFeeCharged", "PaymentSucceeded", "RefundPaid", "UnitCreated", "UnitUpdated",
+    "BookingMovedOut", "CreditRefundRequired", "CustomerErased", "Event", "InvoiceIssued", "InvoiceOverdue",
+    "InvoicePaid", "InvoiceReminder", "LateFeeCharged", "PaymentSucceeded", "RefundPaid", "UnitCreated", "UnitUpdated",
     "UserRegistered", "UserUpdated", "stage",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from billing import erasure, service
+from billing import ending, erasure, service
 from billing import events as ev
 from billing.rules import Rules
 from jeshkit.consumer import Handlers
@@ -17,10 +17,10 @@ def make_handlers(rules: Rules) -> Handlers:
         service.start_rental(session=session, data=data)
 
     def on_booking_cancelled(session: Session, data: ev.BookingCancelled, event: ev.Event) -> None:
-        service.end_rental(session=session, data=data, cancelled_at=event.moment(), rules=rules)
+        ending.end_rental(session=session, data=data, cancelled_at=event.moment(), rules=rules)
 
     def on_booking_moved_out(session: Session, data: ev.BookingMovedOut, _: ev.Event) -> None:
-        service.move_out(session=session, data=data, rules=rules)
+        ending.move_out(session=session, data=data, rules=rules)
 
     def on_payment_succeeded(session: Session, data: ev.PaymentSucceeded, _: ev.Event) -> None:
         service.record_payment(session=session, data=data, rules=rules)

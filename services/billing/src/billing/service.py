@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from billing import events as ev
-from billing.invoicing import new_invoice, open_invoices, settle, use_credit
+from billing.invoicing import new_invoice, open_invoices, settle
 from billing.models import CancelledBooking, Invoice, Payment, Refund, Rental, Tenant, UnitCopy
 from billing.rules import Rules, access_for, is_worse, period_after, stage_for, today_in_nairobi
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -259,59 +259,25 @@ def apply_payment(*, session: Session, rental: Rental, payment: Payment, rules: 
     rental.credit += remaining
     payment.applied = True
     rental.updated_at = now
+    if rental.status == "ended":  # no invoice will ever take the rest
+        return_credit(session=session, rental=rental, amount=remaining, reason="paid to a rental that had ended")
     refresh_standing(session=session, rental=rental, rules=rules)
 
 
-def void_invoices_from(*, session: Session, rental: Rental, first_day: date, rules: Rules) -> None:
-    """Void the open invoices of periods starting on or after first_day (the rental ends before them). What was
-    paid on them (part of a payment spread oldest first, or credit) is credit again, and goes to the rental's other
-    open invoices, oldest first."""
-    still_open = []
-    for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
-        if invoice.period_start >= first_day:
-            invoice.status = "void"
-            rental.credit += invoice.amount_paid
-        else:
-            still_open.append(invoice)
-    use_credit(session=session, rental=rental, invoices=still_open, now=datetime.now(UTC))
-    refresh_standing(session=session, rental=rental, rules=rules)
-
-
-def move_out(*, session: Session, data: ev.BookingMovedOut, rules: Rules) -> None:
-    """BookingMovedOut: no period starting on or after the move-out date is billed."""
-    rental = lock_rental(session=session, booking_id=data.booking_id)
-    if rental is None:
+def return_credit(*, session: Session, rental: Rental, amount: int, reason: str) -> None:
+    """Credit of an ended rental that no invoice will take goes back to the customer: billing never pays anyone, so
+    it asks payments (CreditRefundRequired), which raises the refund for an admin to approve."""
+    amount = min(amount, rental.credit)
+    if amount <= 0:
         return
-    # Only ever earlier (booking refuses a later one): a notice delivered late never moves it back.
-    rental.end_date = min(rental.end_date or date.max, data.move_out_date)
-    rental.updated_at = datetime.now(UTC)
-    void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
+    rental.credit -= amount
+    ev.stage(session, ev.CreditRefundRequired(
+        booking_id=rental.booking_id, user_id=rental.user_id, amount=amount, reason=reason
+    ))
+    log.info("rental %s: %s KES of credit to be refunded (%s)", rental.booking_id, amount, reason)
 
 
-def end_rental(*, session: Session, data: ev.BookingCancelled, cancelled_at: datetime, rules: Rules) -> None:
-    """BookingCancelled by its owner or an admin: the rental ends now; its unpaid future periods are voided.
-
-    An expiry is not an end: billing has a rental only of a confirmed booking, and an expiry never touches one (a
-    late payment confirms an expired hold again, and that expiry may be applied after the confirmation). A
-    cancellation applied before its booking's confirmation (out of order) is kept, so that the confirmation opens
-    no rental."""
-    if data.reason == "expired":
-        return
-    serialize_booking(session=session, booking_id=data.booking_id)  # against start_rental in another replica
-    rental = lock_rental(session=session, booking_id=data.booking_id)
-    if rental is None:
-        session.execute(
-            pg_insert(CancelledBooking)
-            .values(booking_id=data.booking_id, reason=data.reason, cancelled_at=cancelled_at)
-            .on_conflict_do_nothing()
-        )
-        return
-    rental.status = "ended"
-    rental.end_date = min(rental.end_date or date.max, max(rental.as_of + timedelta(days=1), rental.start_date))
-    rental.updated_at = datetime.now(UTC)
-    void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
-
-
+# The paid invoices of periods starting on or after a day, locked (a move-out voids them).
 def set_autopay(
     *, session: Session, booking_id: int, actor_id: int, enabled: bool, phone_number: str | None
 ) -> Rental:

@@ -15,6 +15,7 @@ from jeshkit.events import (
     BookingCancelled,
     BookingConfirmed,
     BookingCreated,
+    CreditRefundRequired,
     CustomerErased,
     Event,
     RefundRequired,
@@ -75,6 +76,12 @@ def on_refund_required(session: Session, data: RefundRequired, event: Event) -> 
     service.on_refund_required(session, payment_id=data.payment_id, amount=data.amount, reason=data.reason)
 
 
+def on_credit_refund_required(session: Session, data: CreditRefundRequired, event: Event) -> None:
+    """Billing owes an ended rental's credit back: a refund for an admin to approve."""
+    service.raise_credit_refund(session, booking_id=data.booking_id, user_id=data.user_id, amount=data.amount,
+                                reason=data.reason)
+
+
 def on_autopay_requested(session: Session, data: AutopayRequested, event: Event) -> None:
     """Billing asks for an invoice to be charged: queue the push (a job sends it; at most one per invoice)."""
     phone = normalize_phone(data.phone_number)
@@ -110,5 +117,6 @@ def handlers(settings: Settings) -> Handlers:
         BookingCancelled: make_on_booking_cancelled(settings.cancellation_fee_kes),
         RefundRequired: on_refund_required,
         AutopayRequested: on_autopay_requested,
+        CreditRefundRequired: on_credit_refund_required,
         CustomerErased: on_customer_erased,
     }

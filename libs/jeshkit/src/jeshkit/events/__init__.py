@@ -44,6 +44,7 @@ from jeshkit.events.billing import (
     AccessRestored,
     AccessSuspended,
     AutopayRequested,
+    CreditRefundRequired,
     InvoiceIssued,
     InvoiceOverdue,
     InvoicePaid,
@@ -65,8 +66,8 @@ from jeshkit.outbox import Event, stage
 
 __all__ = [
     "EVENT_TYPES", "AccessRestored", "AccessSuspended", "AccountChanged", "AutopayRequested", "BookingCancelled",
-    "BookingConfirmed", "BookingCreated", "BookingMovedOut", "Count", "CustomerErased", "Day", "Email",
-    "ErasureRequested", "Event", "EventData", "EventDataError", "Flag",
+    "BookingConfirmed", "BookingCreated", "BookingMovedOut", "Count", "CreditRefundRequired", "CustomerErased", "Day",
+    "Email", "ErasureRequested", "Event", "EventData", "EventDataError", "Flag",
     "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
     "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "PaymentUnmatched",
     "RefundFailed", "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged",

@@ -92,3 +92,14 @@ class AutopayRequested(EventData):
     amount: Kes
     phone_number: Text
     attempt: Id
+
+
+class CreditRefundRequired(EventData):
+    """A rental's money that no invoice of it will ever take (paid ahead of a move-out, or paid to a rental that has
+    ended): payments owes it back to the customer, a refund an admin approves."""
+
+    source = "billing"
+    booking_id: Id
+    user_id: Id
+    amount: Kes
+    reason: Text

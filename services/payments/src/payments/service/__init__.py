@@ -16,14 +16,12 @@ from payments.service.queries import (
 from payments.service.reconcile import money_in_flight, reconcile_pending_payments, requery_unknown_payment
 from payments.service.refunds import (
     approve_refund,
-    on_booking_cancelled,
-    on_refund_required,
     process_b2c_result,
     process_b2c_timeout,
-    raise_refund,
     refund_unmatched,
     retry_unsure_payouts,
 )
+from payments.service.refunds_owed import on_booking_cancelled, on_refund_required, raise_credit_refund, raise_refund
 
 __all__ = [
     "apply_stk_callback",
@@ -45,6 +43,7 @@ __all__ = [
     "process_b2c_result",
     "process_b2c_timeout",
     "process_stk_callback",
+    "raise_credit_refund",
     "raise_refund",
     "reconcile_pending_payments",
     "refund_unmatched",

@@ -1,5 +1,5 @@
-"""Refunds: raised by a cancellation of a paid booking or by money that could no longer buy its dates, approved
-by an admin, paid by M-PESA B2C: `required -> approved -> paying -> paid | failed`.
+"""Refunds paid: raised by the events of refunds_owed, or made of unmatched money here; approved by an admin and
+paid back by M-PESA B2C, Pesapal's refund or at the cash desk: `required -> approved -> paying -> paid | failed`.
 
 The OriginatorConversationID is ours and unique per payout: sending it again never pays twice, so a payout whose
 outcome is unsure is re-sent with the same one; a new one is made only once M-PESA said the last did not pay.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +17,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import audit, outbox
-from jeshkit.clock import nairobi_today
 from jeshkit.errors import Conflict, NotFound, UpstreamUnavailable
 from jeshkit.security import Principal
 from payments.daraja_wire import parse_b2c_result, parse_b2c_timeout, parse_body
@@ -33,79 +32,6 @@ log = logging.getLogger("payments.service")
 MAX_PAYOUT_ATTEMPTS = 5
 # Unmatched money that can be refunded, by where it came from: the provider that pays it back.
 UNMATCHED_METHODS = {"stk_callback": "mpesa", "pesapal_ipn": "card", "paybill": "mpesa"}
-
-
-# --- raising ------------------------------------------------------------------------------------------
-def raise_refund(
-    session: Session, payment: Payment, *, amount: int, reason: str, unmatched_id: int | None = None
-) -> bool:
-    """Owe `amount` of a successful payment back to its payer (once per payment). Does not commit."""
-    if amount <= 0:
-        return False
-    created = session.execute(
-        insert(Refund)
-        .values(
-            booking_id=payment.booking_id,
-            invoice_id=payment.invoice_id,
-            user_id=payment.user_id,
-            payment_id=payment.id,
-            unmatched_id=unmatched_id,
-            amount=amount,
-            reason=reason,
-            status="required",
-            method=payment.method,
-            phone_number=payment.phone_number,
-        )
-        .on_conflict_do_nothing()
-        .returning(Refund.id)
-    ).first()
-    if created is not None:
-        log.warning("refund %s required: payment %s, %s KES (%s)", created[0], payment.id, amount, reason)
-    return created is not None
-
-
-def on_booking_cancelled(
-    session: Session, *, booking_id: int, reason: str, start_date: date, cancelled_at: datetime, fee: int
-) -> None:
-    """A paid booking cancelled by its owner before it starts (less the fee) or by an admin (in full)."""
-    if reason not in ("user", "admin"):
-        return  # an expired hold was never paid; money arriving later is booking's RefundRequired
-    paid = session.scalars(
-        select(Payment).where(
-            Payment.booking_id == booking_id, Payment.invoice_id.is_(None), Payment.status == "success"
-        )
-    ).all()
-    for payment in paid:
-        if reason == "admin":
-            raise_refund(session, payment, amount=payment.amount, reason="cancelled by an admin")
-        elif nairobi_today(cancelled_at) < start_date:  # before the start, in Kenyan dates
-            raise_refund(
-                session, payment, amount=payment.amount - fee, reason="cancelled by the customer before the start"
-            )
-        else:
-            log.info("booking %s cancelled by its owner on or after its start: no refund", booking_id)
-
-
-def on_refund_required(session: Session, *, payment_id: int, amount: int, reason: str) -> None:
-    """Booking could not use a payment (dates taken, booking cancelled first, paid twice): refund it in full
-    and list the money as unmatched. Cancellations of paid bookings come through BookingCancelled instead."""
-    if reason == "cancelled_after_payment":
-        return
-    payment = session.get(Payment, payment_id)
-    if payment is None or payment.status != "success":
-        log.error("RefundRequired for payment %s, which payments has not seen succeed", payment_id)
-        return
-    unmatched_id = session.execute(
-        insert(Unmatched)
-        .values(
-            source="booking_unavailable", reference=payment.checkout_request_id, amount=payment.amount,
-            phone_number=payment.phone_number, result_code=0, payment_id=payment.id, booking_id=payment.booking_id,
-            reason=f"the booking could not take this payment ({reason})",
-        )
-        .returning(Unmatched.id)
-    ).scalar_one()
-    raise_refund(session, payment, amount=min(amount, payment.amount) or payment.amount, reason=reason,
-                 unmatched_id=unmatched_id)
 
 
 def refund_unmatched(
