@@ -1,6 +1,7 @@
-"""A refresh racing the end of every session of an account (a password changed, sign out everywhere): once the end
-has committed, nothing a refresh answered, even one started before it, may still work. Its refresh token is in a
-revoked family, and its access token must be older than SessionsEnded's `before` (the rule every service applies)."""
+"""A refresh or a login racing the end of every session of an account (a password changed, sign out everywhere, the
+account closed): once the end has committed, nothing they answered, even when started before it, may still work. Its
+refresh token is in a revoked family (or there is none), and its access token must be older than SessionsEnded's
+`before` (the rule every service applies)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import jwt
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from auth import password_change, service
 from auth.passwords import Passwords
+from jeshkit.errors import Forbidden, Unauthorized
 from jeshkit.sessions import EndedSessions
 
 PASSWORD = "correct horse 1"
@@ -133,3 +136,58 @@ def test_a_refresh_racing_sign_out_everywhere_mints_nothing_that_outlives_it(aut
     assert_nothing_outlives(auth, auth_engine, user_id, answer)
     assert not refused(sessions_ended(auth_engine, user_id), user_id, ended[0].token)
     assert auth.post("/api/auth/refresh", json={"refresh_token": ended[0].refresh_token}).status_code == 200
+
+
+class PausedVerifying(Passwords):
+    """Checking the password waits until the test says so: the account changes meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__(memory_kib=1024, time_cost=1, parallelism=1)
+        self.verifying = threading.Event()
+        self.go_on = threading.Event()
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        matches = super().verify(password_hash, password)
+        self.verifying.set()
+        assert self.go_on.wait(10)
+        return matches
+
+
+@pytest.mark.parametrize("meanwhile", ["account closed", "password changed"])
+def test_a_login_while_the_sessions_end_starts_no_session_that_outlives_it(auth, register, auth_engine, meanwhile):
+    owner = register(auth, email="raced@example.com").json()
+    user_id = owner["user"]["id"]
+    admin = auth.post("/api/auth/login", json={"email": "admin@jesh.local", "password": "JeshAdmin2026!"}).json()
+    passwords = PausedVerifying()
+    credentials = dataclasses.replace(auth.app.state.credentials, passwords=passwords)
+    outcome: list[Any] = []
+
+    def log_in() -> None:
+        with sessionmaker(auth_engine, expire_on_commit=False)() as session:
+            try:
+                outcome.append(service.login(session=session, credentials=credentials, email="raced@example.com",
+                                             password=PASSWORD, client_ip="192.0.2.7"))
+            except (Forbidden, Unauthorized) as refusal:
+                outcome.append(refusal)
+
+    thread = threading.Thread(target=log_in)
+    thread.start()
+    try:
+        assert passwords.verifying.wait(10)
+        # The password is being checked (tens of milliseconds of Argon2 in production) when the sessions end.
+        if meanwhile == "account closed":
+            ended = auth.post(f"/api/auth/users/{user_id}/close", headers={"Authorization": f"Bearer {admin['token']}"})
+        else:
+            ended = auth.post("/api/auth/password", headers={"Authorization": f"Bearer {owner['token']}"},
+                              json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+        assert ended.status_code == 200, ended.text
+    finally:
+        passwords.go_on.set()
+        thread.join()
+
+    (result,) = outcome
+    if isinstance(result, service.AuthResult):  # it started first: the end reached it
+        assert auth.post("/api/auth/refresh", json={"refresh_token": result.refresh_token}).status_code == 401
+        assert refused(sessions_ended(auth_engine, user_id), user_id, result.token)
+    else:
+        assert isinstance(result, Forbidden if meanwhile == "account closed" else Unauthorized)

@@ -3,7 +3,9 @@
 Refresh tokens: a login starts a family; each refresh spends the presented token and issues the next one
 of the same family. Presenting a spent token means two parties hold the family (a stolen token), so the
 whole family is revoked and both must log in again. Rotation and revocation lock the family row, so a
-logout cannot miss a token issued by a refresh running at the same moment.
+logout cannot miss a token issued by a refresh running at the same moment. Ending every session of an account
+(end_every_session) locks the account row and then its live families, and a login starts its session under the
+account's lock: neither a refresh nor a login racing it leaves a session that outlives it.
 
 Brute force and floods: see auth.throttle (per email and client address, exponential backoff; per email over
 every address, a guard that only the account's own addresses pass; a token bucket per client address on /login
@@ -108,12 +110,23 @@ def login(*, session: Session, credentials: Credentials, email: str, password: s
         session.rollback()
         raise Unauthorized(INVALID_CREDENTIALS)
     assert user is not None  # verify() is False without a hash
+    checked_hash = user.password_hash
+    rehashed = credentials.passwords.hash(password) if credentials.passwords.needs_rehash(checked_hash) else None
+    # The account as it is now, locked until the session has started: a password change or a close that ended its
+    # sessions while the password was checked has committed, and must not be outlived by a session started after it.
+    user = session.scalars(
+        select(User).where(User.id == user.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if user.password_hash != checked_hash:  # changed meanwhile: the password given is no longer the account's
+        session.rollback()
+        raise Unauthorized(INVALID_CREDENTIALS)
     if user.closed_at is not None:  # told only to whoever knows the password
         session.rollback()
         raise Forbidden(ACCOUNT_CLOSED)
+    now = utcnow()
     clear_login_attempts(session, user_id=user.id, email=email, client_ip=client_ip, now=now)
-    if credentials.passwords.needs_rehash(user.password_hash):
-        user.password_hash = credentials.passwords.hash(password)
+    if rehashed is not None:
+        user.password_hash = rehashed
         user.updated_at = now
     result = start_session(session, credentials=credentials, user=user, now=now)
     session.commit()
