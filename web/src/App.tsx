@@ -4,7 +4,7 @@ import { Layout } from "./components/Layout";
 import { useSession } from "./auth/session";
 import { UnitsPage } from "./pages/UnitsPage";
 import { UnitPage } from "./pages/UnitPage";
-import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignupPage } from "./pages/AuthPages";
+import { LoginPage, SignupPage } from "./pages/AuthPages";
 import { BookingsPage } from "./pages/BookingsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { LazyChunk } from "./components/LazyChunk";
@@ -22,6 +22,9 @@ const NotificationsPage = lazy(() =>
   import("./pages/NotificationsPage").then((m) => ({ default: m.NotificationsPage })));
 const BookingPage = lazy(() => loadBookingPage().then((m) => ({ default: m.BookingPage })));
 const CardReturnPage = lazy(() => import("./pages/CardReturnPage").then((m) => ({ default: m.CardReturnPage })));
+// And the password pages reached from the login page's link or an email, which few visitors open.
+const ForgotPasswordPage = lazy(() => import("./pages/PasswordPages").then((m) => ({ default: m.ForgotPasswordPage })));
+const ResetPasswordPage = lazy(() => import("./pages/PasswordPages").then((m) => ({ default: m.ResetPasswordPage })));
 
 /** A signed-in page (an operator's with `admin`); `lazy`: its chunk is fetched when first shown. */
 function RequireUser({ children, admin, lazy: chunk }: { children: ReactNode; admin?: boolean; lazy?: boolean }) {
@@ -41,8 +44,8 @@ export function App() {
         <Route path="units/:unitId" element={<UnitPage />} />
         <Route path="login" element={<LoginPage />} />
         <Route path="signup" element={<SignupPage />} />
-        <Route path="forgot-password" element={<ForgotPasswordPage />} />
-        <Route path="reset-password" element={<ResetPasswordPage />} />
+        <Route path="forgot-password" element={<LazyChunk><ForgotPasswordPage /></LazyChunk>} />
+        <Route path="reset-password" element={<LazyChunk><ResetPasswordPage /></LazyChunk>} />
         <Route path="bookings" element={<RequireUser><BookingsPage /></RequireUser>} />
         <Route path="bookings/card-return" element={<RequireUser lazy><CardReturnPage /></RequireUser>} />
         <Route path="bookings/:bookingId" element={<RequireUser lazy><BookingPage /></RequireUser>} />

@@ -320,7 +320,6 @@ export const en = {
   "transport.mine": "My requests",
   "transport.none": "No transport requests yet.",
   "profile.title": "Profile",
-  "profile.role": "Account",
   "profile.admin": "Operator",
   "profile.customer": "Customer",
   "profile.prefs": "Preferences",

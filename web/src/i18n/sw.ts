@@ -320,7 +320,6 @@ export const sw: Record<MessageKey, string> = {
   "transport.mine": "Maombi yangu",
   "transport.none": "Bado hakuna maombi ya usafiri.",
   "profile.title": "Wasifu",
-  "profile.role": "Akaunti",
   "profile.admin": "Msimamizi",
   "profile.customer": "Mteja",
   "profile.prefs": "Mapendeleo",
