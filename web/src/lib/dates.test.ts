@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addDays, daysBetween, formatDay, formatInstant, formatSince, formatTime, isIsoDate, nairobiDate, nairobiLocalToIso, secondsUntil } from "./dates";
+import { addDays, dayParam, daysBetween, formatDay, formatInstant, formatSince, formatTime, isIsoDate, nairobiDate, nairobiLocalToIso, secondsUntil } from "./dates";
 
 describe("nairobiDate: today as the business counts it", () => {
   it("is already tomorrow in Nairobi at 21:30 UTC", () => {
@@ -31,6 +31,11 @@ describe("calendar arithmetic", () => {
     expect(isIsoDate("2026-13-01")).toBe(false);
     expect(isIsoDate("1/12/2026")).toBe(false);
     expect(() => addDays("nope", 1)).toThrow(RangeError);
+  });
+  it("takes a day from a URL only when it is one: a hand-made value is as if absent", () => {
+    expect(dayParam("2026-12-05")).toBe("2026-12-05");
+    for (const bad of ["", "tomorrow", "2026-02-30", "5/12/2026", "2026-12-05T00:00"]) expect(dayParam(bad), bad).toBeNull();
+    expect(dayParam(null)).toBeNull();
   });
 });
 

@@ -22,6 +22,11 @@ export function isIsoDate(value: string): boolean {
   return d.toISOString().slice(0, 10) === value;
 }
 
+/** A day given in a URL (`?from=`): itself when it is a real YYYY-MM-DD date, else null (absent or hand-made). */
+export function dayParam(value: string | null): string | null {
+  return value !== null && isIsoDate(value) ? value : null;
+}
+
 function toUtcNoon(day: string): Date {
   if (!isIsoDate(day)) throw new RangeError(`not a date: ${day}`);
   return new Date(`${day}T12:00:00Z`);

@@ -4,7 +4,7 @@ import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useSession } from "../auth/session";
 import { useLoad } from "../lib/useLoad";
-import { addDays, formatDay, isIsoDate, nairobiDate } from "../lib/dates";
+import { addDays, dayParam, formatDay, isIsoDate, nairobiDate } from "../lib/dates";
 import { quoteBooking } from "../lib/bookingQuote";
 import { BookingQuote } from "../components/BookingQuote";
 import { Price } from "../components/Price";
@@ -20,8 +20,10 @@ export function UnitPage() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const today = nairobiDate();
-  const [start, setStart] = useState(params.get("from") ?? today);
-  const [end, setEnd] = useState(params.get("to") ?? addDays(params.get("from") ?? today, 30));
+  // The dates a link or the login page brings back; a hand-made one that is not a date is as if absent.
+  const from = dayParam(params.get("from")) ?? today;
+  const [start, setStart] = useState(from);
+  const [end, setEnd] = useState(dayParam(params.get("to")) ?? addDays(from, 30));
   const [plan, setPlan] = useState<"fixed" | "monthly">(params.get("plan") === "monthly" ? "monthly" : "fixed");
   const [submitting, setSubmitting] = useState(false);
   const [bookError, setBookError] = useState<ApiError | null>(null);
