@@ -1,17 +1,29 @@
-"""Edges of the portal where a page once crashed, spun for good or refused: a hand-made date in a unit's link."""
+"""Edges of the portal where a page once crashed, spun for good or refused: a hand-made date in a unit's link; a card
+payment Pesapal leaves pending longer than the return page asks."""
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, logs_in, register_customer
 
 
 def _nairobi_today() -> datetime:
     return datetime.now(UTC) + timedelta(hours=3)
+
+
+def _books(portal: str, customer: dict[str, Any], unit_id: int, start: datetime, days: int = 1) -> dict[str, Any]:
+    r = httpx.post(f"{portal}/api/bookings", timeout=30, headers={"Authorization": f"Bearer {customer['token']}"},
+                   json={"unit_id": unit_id, "start_date": start.date().isoformat(),
+                         "end_date": (start + timedelta(days=days)).date().isoformat()})
+    assert r.status_code == 201, r.text
+    return dict(r.json()["data"])
 
 
 def test_a_unit_link_with_a_hand_made_date_shows_the_unit_with_the_usual_dates(
@@ -31,3 +43,48 @@ def test_a_unit_link_with_a_hand_made_date_shows_the_unit_with_the_usual_dates(
     page.goto(f"/units/{unit['id']}?from={start.isoformat()}")
     expect(page.get_by_label("Start date")).to_have_value(start.isoformat())
     expect(page.get_by_label("End date")).to_have_value((start + timedelta(days=30)).isoformat())
+
+
+def test_a_card_payment_still_pending_after_the_return_page_has_asked_is_said_so_and_can_be_checked_again(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=30)
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    # Pesapal has not answered: the server says pending each time it is asked (until the test says otherwise).
+    answer = {"status": "pending"}
+    asked: list[str] = []
+
+    def card_return(route: Any) -> None:
+        asked.append(route.request.url)
+        route.fulfill(json={"success": True, "data": {"status": answer["status"], "booking_id": booking["id"],
+                                                      "invoice_id": None}})
+
+    page.route(re.compile(r"/api/payments/card/return\?"), card_return)
+    page.clock.install()  # the page asks every 1.5 s: the test moves its clock on instead of waiting a minute
+    page.goto("/bookings/card-return?OrderTrackingId=trk-still-pending&OrderMerchantReference=x")
+    expect(page.get_by_role("status").filter(has_text="Checking your payment")).to_be_visible()
+    deadline = time.monotonic() + 120
+    while len(asked) < 40 and time.monotonic() < deadline:
+        page.clock.fast_forward(1500)
+        page.wait_for_timeout(50)
+    assert len(asked) >= 40, len(asked)
+    page.clock.fast_forward(5000)
+
+    told = page.get_by_role("status").filter(has_text="Your card payment is not confirmed yet")
+    expect(told).to_be_visible()
+    expect(told).to_contain_text("Look at your booking later")
+    expect(page.get_by_role("status").filter(has_text="Checking your payment")).to_have_count(0)
+    expect(told.get_by_role("link", name="Back to the booking")).to_have_attribute("href", f"/bookings/{booking['id']}")
+    check_page(page, "90-card-return-not-confirmed-phone")
+    asked_before = len(asked)
+    page.clock.fast_forward(10_000)
+    page.wait_for_timeout(300)
+    assert len(asked) == asked_before  # it stopped asking
+
+    # Pesapal has answered meanwhile: checking again shows how it went.
+    answer["status"] = "failed"
+    told.get_by_role("button", name="Check again").click()
+    expect(page.get_by_role("alert")).to_contain_text("The card payment did not go through")
+    assert len(asked) > asked_before
