@@ -1,5 +1,5 @@
 """Edges of the portal where a page once crashed, spun for good or refused: a hand-made date in a unit's link; a card
-payment Pesapal leaves pending longer than the return page asks."""
+payment Pesapal leaves pending longer than the return page asks; a hold that runs out while the booking page is open."""
 
 from __future__ import annotations
 
@@ -88,3 +88,36 @@ def test_a_card_payment_still_pending_after_the_return_page_has_asked_is_said_so
     told.get_by_role("button", name="Check again").click()
     expect(page.get_by_role("alert")).to_contain_text("The card payment did not go through")
     assert len(asked) > asked_before
+
+
+def test_when_the_hold_runs_out_the_booking_page_reads_the_booking_again(
+    new_page: Any, admin_api: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=10)
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    # The browser stack holds a booking for 5 minutes: the page is told its hold ends in a few seconds instead.
+    ends = (datetime.now(UTC) + timedelta(seconds=20)).isoformat().replace("+00:00", "Z")
+    reads: list[str] = []
+
+    def short_hold(route: Any) -> None:
+        reads.append(route.request.url)
+        response = route.fetch()
+        body = response.json()
+        for b in body["data"]:
+            if b["status"] == "pending":
+                b["hold_expires_at"] = ends
+        route.fulfill(response=response, json=body)
+
+    page.route(re.compile(r"/api/bookings\?(.*&)?booking_id="), short_hold)
+    page.goto(f"/bookings/{booking['id']}")
+    expect(page.get_by_role("timer")).to_contain_text(re.compile(r"Unit held for you for 0:[01]\d more"))
+    # Meanwhile the booking ended (as the hold's sweep cancels it, here by the operator): nothing else on the page
+    # would read it again.
+    r = admin_api.client.post(f"/api/bookings/{booking['id']}/cancel")
+    assert r.status_code == 200, r.text
+    expect(page.get_by_text("This booking is cancelled; its dates are free again.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("timer")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Pay with M-PESA")).to_have_count(0)
+    assert len(reads) >= 2

@@ -3,6 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
+import { useReloadWhile } from "../lib/useReloadWhile";
 import { awaitingPayment, isMonthly, loadBookings, monthlyRateOf } from "../lib/bookings";
 import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/dates";
 import { Price } from "../components/Price";
@@ -13,15 +14,19 @@ import { RentalPanel } from "../components/RentalPanel";
 import { PaybillHowTo } from "../components/PaybillHowTo";
 import { Alert, ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
 
+/** Seconds left until `iso`, shown again every second; worked out at each render, so that a hold just loaded is never
+ *  read as over. */
 function useCountdown(iso: string | null | undefined): number {
-  const [left, setLeft] = useState(() => (iso ? secondsUntil(iso) : 0));
+  const [, tick] = useState(0);
   useEffect(() => {
     if (!iso) return;
-    setLeft(secondsUntil(iso));
-    const h = setInterval(() => setLeft(secondsUntil(iso)), 1000);
+    const h = setInterval(() => {
+      tick((n) => n + 1);
+      if (secondsUntil(iso) === 0) clearInterval(h);
+    }, 1000);
     return () => clearInterval(h);
   }, [iso]);
-  return left;
+  return iso ? secondsUntil(iso) : 0;
 }
 
 export function BookingPage() {
@@ -55,6 +60,14 @@ export function BookingPage() {
     const h = setInterval(() => void bookings.reload(), 1000);
     return () => clearInterval(h);
   }, [paidNow, booking?.status, bookings.reload]);
+
+  // The hold ran out: the booking is cancelled by booking's sweep a moment later, unless a payment came in time. Read
+  // it at once and then again until it says which (its status leaves pending), for a minute at most.
+  const holdOver = booking?.status === "pending" && !!booking.hold_expires_at && left === 0;
+  useEffect(() => {
+    if (holdOver) void bookings.reload();
+  }, [holdOver, bookings.reload]);
+  useReloadWhile(holdOver, bookings.reload, 2000, 60_000);
 
   // Once confirmed, show the payment's receipt.
   useEffect(() => {
