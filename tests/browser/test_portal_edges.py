@@ -1,5 +1,6 @@
 """Edges of the portal where a page once crashed, spun for good or refused: a hand-made date in a unit's link; a card
-payment Pesapal leaves pending longer than the return page asks; a hold that runs out while the booking page is open."""
+payment Pesapal leaves pending longer than the return page asks; a hold that runs out while the booking page is open;
+the start-up operator, who has no phone, saving their details."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, logs_in, register_customer
+from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, logs_in, register_customer
 
 
 def _nairobi_today() -> datetime:
@@ -121,3 +122,30 @@ def test_when_the_hold_runs_out_the_booking_page_reads_the_booking_again(
     expect(page.get_by_role("timer")).to_have_count(0)
     expect(page.get_by_role("heading", name="Pay with M-PESA")).to_have_count(0)
     assert len(reads) >= 2
+
+
+def test_the_start_up_operator_without_a_phone_saves_their_name(
+    new_page: Any, check_page: Any, admin_api: Any
+) -> None:
+    before = admin_api.client.get("/api/auth/profile").json()
+    assert before["phone"] is None  # made at start-up from JESH_ADMIN_EMAIL: no phone
+    page = new_page(DESKTOP)
+    admin_logs_in(page)
+    try:
+        page.goto("/profile")
+        expect(page.get_by_label("Full name")).to_have_value(before["name"])
+        expect(page.get_by_label("Phone number")).to_have_value("")
+        expect(page.get_by_text("Enter a Kenyan mobile number")).to_have_count(0)
+        page.get_by_label("Full name").fill("Zawadi Operator")
+        page.get_by_role("button", name="Save changes").click()
+        expect(page.get_by_role("status").filter(has_text="Your details are saved.")).to_be_visible()
+        check_page(page, "91-profile-operator-without-phone-desktop")
+        after = admin_api.client.get("/api/auth/profile").json()
+        assert after["name"] == "Zawadi Operator" and after["phone"] is None
+        # A phone that is not one is still refused before anything is sent.
+        page.get_by_label("Phone number").fill("12345")
+        expect(page.get_by_text("Enter a Kenyan mobile number such as 0712 345 678.")).to_be_visible()
+        expect(page.get_by_role("button", name="Save changes")).to_be_disabled()
+    finally:
+        r = admin_api.client.patch("/api/auth/profile", json={"name": before["name"]})
+        assert r.status_code == 200, r.text

@@ -214,17 +214,25 @@ export function ProfilePage() {
     }
   }, [profile.data]);
   const phone = normalizeKenyanPhone(form.phone);
+  // An account may have no phone (the operator made at start-up): its field may stay empty, as the API keeps what it
+  // is not sent. A phone once given cannot be taken off, only changed.
+  const noPhone = profile.data?.phone == null && form.phone.trim() === "";
+  const phoneOk = phone !== null || noPhone;
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
-    if (!profile.data || !phone) return;
+    if (!profile.data || !phoneOk) return;
     const body: { name?: string; email?: string; phone?: string } = {};
     if (form.name.trim() !== profile.data.name) body.name = form.name.trim();
     if (form.email.trim().toLowerCase() !== profile.data.email) body.email = form.email.trim();
-    if (phone !== profile.data.phone) body.phone = phone;
-    setBusy(true);
+    if (phone && phone !== profile.data.phone) body.phone = phone;
     setError(null);
     setSaved(false);
+    if (Object.keys(body).length === 0) { // nothing changed: nothing to send (the API refuses an empty change)
+      setSaved(true);
+      return;
+    }
+    setBusy(true);
     const { data, error: err, response } = await api.PATCH("/api/auth/profile", { body });
     setBusy(false);
     if (!data) {
@@ -248,12 +256,12 @@ export function ProfilePage() {
             onChange={(e) => setForm({ ...form, name: e.target.value })} />
           <TextField label={t("field.email")} type="email" autoComplete="email" required value={form.email}
             onChange={(e) => setForm({ ...form, email: e.target.value })} />
-          <TextField label={t("field.phone")} type="tel" autoComplete="tel" inputMode="tel" required value={form.phone}
-            hint={t("signup.phoneHint")} error={phone ? undefined : t("signup.phoneError")}
+          <TextField label={t("field.phone")} type="tel" autoComplete="tel" inputMode="tel" required={!noPhone}
+            value={form.phone} hint={t("signup.phoneHint")} error={phoneOk ? undefined : t("signup.phoneError")}
             onChange={(e) => setForm({ ...form, phone: e.target.value })} />
           <ErrorAlert error={error} />
           {saved && <Alert kind="success">{t("profile.saved")}</Alert>}
-          <button className="btn btn-primary btn-block" type="submit" disabled={busy || !phone || !form.name.trim()}>
+          <button className="btn btn-primary btn-block" type="submit" disabled={busy || !phoneOk || !form.name.trim()}>
             {busy ? t("common.wait") : t("profile.save")}
           </button>
         </form>
