@@ -1,6 +1,7 @@
 """Edges of the portal where a page once crashed, spun for good or refused: a hand-made date in a unit's link; a card
-payment Pesapal leaves pending longer than the return page asks; a hold that runs out while the booking page is open;
-the start-up operator, who has no phone, saving their details."""
+payment Pesapal leaves pending longer than the return page asks; a hold that runs out while the booking page is
+open; the start-up operator, who has no phone, saving their details; the console's lists of every booking and every
+invoice past their first 200 rows."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, logs_in, register_customer
+from jeshstack.testing import wait_for
+from tests.browser.conftest import DESKTOP, PAYS, PHONE, admin_logs_in, logs_in, register_customer
 
 
 def _nairobi_today() -> datetime:
@@ -149,3 +152,79 @@ def test_the_start_up_operator_without_a_phone_saves_their_name(
     finally:
         r = admin_api.client.patch("/api/auth/profile", json={"name": before["name"]})
         assert r.status_code == 200, r.text
+
+
+def test_the_console_pages_through_every_booking_past_the_first_200(
+    new_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=3000)
+    customer = register_customer(portal)
+    first = _nairobi_today() + timedelta(days=1)
+    ids = [_books(portal, customer, unit["id"], first + timedelta(days=i))["id"] for i in range(201)]
+    page = new_page(DESKTOP)
+    admin_logs_in(page)
+    page.goto(f"/admin/bookings?unit_id={unit['id']}")
+    rows = page.get_by_role("region", name="Bookings", exact=True).locator("tbody > tr")
+    expect(rows).to_have_count(200)
+    expect(rows.first.get_by_role("rowheader")).to_have_text(str(ids[-1]))  # newest first
+    pages = page.get_by_role("navigation", name="Pages of bookings")
+    expect(pages.get_by_role("button", name="Previous")).to_be_disabled()
+
+    pages.get_by_role("button", name="Next").click()
+    expect(page).to_have_url(re.compile(r"offset=200"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("rowheader")).to_have_text(str(ids[0]))  # the oldest
+    expect(pages.get_by_role("button", name="Next")).to_be_disabled()
+
+    pages.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(200)
+    assert "offset" not in page.url
+    # Another filter starts from the first page again.
+    pages.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(1)
+    page.get_by_label("Status").select_option("pending")
+    expect(page).not_to_have_url(re.compile(r"offset="))
+    expect(rows).to_have_count(200)
+
+
+def test_the_console_pages_through_every_invoice_past_the_first_200(
+    new_page: Any, admin_api: Any, portal: str
+) -> None:
+    # One real invoice: the first month of a monthly rental paid by M-PESA.
+    customer = register_customer(portal)
+    unit = admin_api.unit(price=5200, size="small")
+    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as api:
+        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": _nairobi_today().date().isoformat(),
+                                            "plan": "monthly"})
+        assert r.status_code == 201, r.text
+        booking_id = r.json()["data"]["id"]
+        r = api.post("/api/payments/mpesa/initiate", json={"booking_id": booking_id, "phone_number": PAYS})
+        assert r.status_code == 200, r.text
+    (real,) = wait_for(lambda: admin_api.client.get("/api/invoices", params={"booking_id": booking_id}).json()["data"]
+                       or None, timeout=30, what=f"rental {booking_id}'s first invoice")
+    # Billing holds few invoices here: the first page of the list is made 200 newer ones, the second is the real one.
+    newer = [{**real, "id": 9_000_000 + n, "number": f"INV-T{n:05d}"} for n in range(200, 0, -1)]
+    asked: list[dict[str, list[str]]] = []
+
+    def invoices(route: Any) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        asked.append(query)
+        offset = int(query.get("offset", ["0"])[0])
+        route.fulfill(json={"success": True, "data": newer if offset == 0 else [real] if offset == 200 else []})
+
+    page = new_page(DESKTOP)
+    admin_logs_in(page)
+    page.route(re.compile(r"/api/invoices(\?|$)"), invoices)
+    page.goto("/admin/invoices")
+    rows = page.locator("tbody > tr")
+    expect(rows).to_have_count(200)
+    assert asked[-1].get("limit") == ["200"], asked[-1]
+    pages = page.get_by_role("navigation", name="Pages of invoices")
+    pages.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("rowheader")).to_have_text(real["number"])
+    assert asked[-1].get("offset") == ["200"] and asked[-1].get("limit") == ["200"], asked[-1]
+    expect(pages.get_by_role("button", name="Next")).to_be_disabled()
+    pages.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(200)
+    expect(rows.first.get_by_role("rowheader")).to_have_text("INV-T00200")

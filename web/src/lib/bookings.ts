@@ -3,10 +3,11 @@ import { api, errorOf, type bookingSchemas, type inventorySchemas } from "../api
 export type Booking = bookingSchemas["BookingOut"];
 export type Unit = inventorySchemas["UnitOut"];
 
-/** The caller's bookings (an admin's: everyone's, with the filters given), newest first. */
+/** The caller's bookings (an admin's: everyone's, with the filters given), newest first: `limit` of them (the server's
+ *  200 when not given) from `offset`. */
 export async function loadBookings(query: {
   status?: "pending" | "confirmed" | "cancelled"; user_id?: number; unit_id?: number; refund_status?: "required";
-  booking_id?: number;
+  booking_id?: number; limit?: number; offset?: number;
 } = {}) {
   const { data, error, response } = await api.GET("/api/bookings", { params: { query } });
   if (!data) return { error: errorOf(error, response.status) };

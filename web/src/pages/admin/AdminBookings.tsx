@@ -7,12 +7,15 @@ import { useLoad } from "../../lib/useLoad";
 import { awaitingPayment, loadBookings, loadUnitIndex } from "../../lib/bookings";
 import { useCustomers } from "../../lib/customerNames";
 import { formatDay } from "../../lib/dates";
+import { offsetParam } from "../../lib/customers";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge, TextField } from "../../components/ui";
 import { CustomerName } from "./customerParts";
 import { PromptRow, useRowPrompts } from "./PromptRow";
+import { Pager } from "./Pager";
 
 const STATUSES = ["pending", "confirmed", "cancelled"] as const;
+const PAGE = 200;
 type Status = (typeof STATUSES)[number];
 
 export function AdminBookings() {
@@ -22,9 +25,13 @@ export function AdminBookings() {
   const unitId = Number(params.get("unit_id")) || undefined;
   const userId = Number(params.get("user_id")) || undefined;
   const owingRefund = params.get("refund_status") === "required" ? ("required" as const) : undefined;
+  const offset = offsetParam(params.get("offset"));
   const units = useLoad(() => loadUnitIndex(), []);
-  const bookings = useLoad(() => loadBookings({ status, unit_id: unitId, user_id: userId, refund_status: owingRefund }),
-    [status, unitId, userId, owingRefund]);
+  const bookings = useLoad(() => loadBookings({
+    status, unit_id: unitId, user_id: userId, refund_status: owingRefund, limit: PAGE, offset,
+  }), [status, unitId, userId, owingRefund, offset]);
+  // Another filter starts again from the first page.
+  const filter = (key: string, value: string) => set({ [key]: value, offset: "" });
   // One batch request for the names of the customers of the rows shown.
   const customers = useCustomers(bookings.data?.map((b) => b.user_id) ?? []);
   const [userInput, setUserInput] = useState(userId ? String(userId) : "");
@@ -44,19 +51,19 @@ export function AdminBookings() {
     <div className="stack">
       <PageTitle sub={t("admin.bookingsSub")}>{t("admin.bookings")}</PageTitle>
       <ErrorAlert error={cancelError} />
-      <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => { e.preventDefault(); set("user_id", userInput); }}>
-        <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
+      <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => { e.preventDefault(); filter("user_id", userInput); }}>
+        <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => filter("status", e.target.value)}>
           <option value="">{t("admin.all")}</option>
           {STATUSES.map((s) => <option key={s} value={s}>{t(`status.${s}`)}</option>)}
         </SelectField>
-        <SelectField label={t("admin.unit")} value={unitId ? String(unitId) : ""} onChange={(e) => set("unit_id", e.target.value)}>
+        <SelectField label={t("admin.unit")} value={unitId ? String(unitId) : ""} onChange={(e) => filter("unit_id", e.target.value)}>
           <option value="">{t("admin.all")}</option>
           {sortedUnits.map((u) => <option key={u.id} value={u.id}>{u.unit_number}</option>)}
         </SelectField>
         <TextField label={t("admin.customerId")} type="number" min={1} value={userInput} onChange={(e) => setUserInput(e.target.value)}
-          onBlur={() => set("user_id", userInput)} />
+          onBlur={() => userInput !== (userId ? String(userId) : "") && filter("user_id", userInput)} />
         <label className="check">
-          <input type="checkbox" checked={!!owingRefund} onChange={(e) => set("refund_status", e.target.checked ? "required" : "")} />
+          <input type="checkbox" checked={!!owingRefund} onChange={(e) => filter("refund_status", e.target.checked ? "required" : "")} />
           {t("admin.owingRefund")}
         </label>
       </form>
@@ -112,6 +119,8 @@ export function AdminBookings() {
           </table>
         </div>
       )}
+      <Pager label={t("admin.bookingsPages")} offset={offset} rows={bookings.data?.length ?? 0} limit={PAGE}
+        busy={bookings.loading} />
     </div>
   );
 }

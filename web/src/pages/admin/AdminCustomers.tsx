@@ -5,11 +5,12 @@ import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { erasureAskedAt } from "../../lib/erasure";
-import { hasNextPage, MAX_QUERY_LENGTH, offsetParam, previousOffset, searchQuery } from "../../lib/customers";
+import { MAX_QUERY_LENGTH, offsetParam, searchQuery } from "../../lib/customers";
 import { formatDay, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
 import { ErrorAlert, PageTitle, SelectField, Spinner, TextField } from "../../components/ui";
 import { RoleBadge } from "./customerParts";
+import { Pager } from "./Pager";
 
 const ROLES = ["user", "admin"] as const;
 type Role = (typeof ROLES)[number];
@@ -149,18 +150,7 @@ export function AdminCustomers() {
           </table>
         </div>
       )}
-      {(offset > 0 || hasNextPage(rows.length, LIMIT)) && (
-        <nav className="actions" aria-label={t("customers.pages")}>
-          <button type="button" className="btn btn-secondary" disabled={offset === 0 || customers.loading}
-            onClick={() => { const previous = previousOffset(offset, LIMIT); set("offset", previous ? String(previous) : ""); }}>
-            {t("customers.previous")}
-          </button>
-          <button type="button" className="btn btn-secondary" disabled={!hasNextPage(rows.length, LIMIT) || customers.loading}
-            onClick={() => set("offset", String(offset + LIMIT))}>
-            {t("customers.next")}
-          </button>
-        </nav>
-      )}
+      <Pager label={t("customers.pages")} offset={offset} rows={rows.length} limit={LIMIT} busy={customers.loading} />
     </div>
   );
 }

@@ -7,16 +7,19 @@ import { useLoad } from "../../lib/useLoad";
 import { useCustomers } from "../../lib/customerNames";
 import { invoiceBadge, owesBalance } from "../../lib/billing";
 import { formatDay } from "../../lib/dates";
+import { offsetParam } from "../../lib/customers";
 import { formatKES } from "../../lib/money";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
 import { PromptRow, useRowPrompts } from "./PromptRow";
+import { Pager } from "./Pager";
 
 const STATUSES = ["open", "paid", "void"] as const;
+const PAGE = 200;
 type Status = (typeof STATUSES)[number];
 
-/** Every invoice, filtered by status (and overdue, one rental or one customer). */
+/** Every invoice, filtered by status (and overdue, one rental or one customer), newest first, a page at a time. */
 export function AdminInvoices() {
   const { t, lang } = useI18n();
   const [params, set] = useFilterParams();
@@ -25,14 +28,15 @@ export function AdminInvoices() {
   const overdue = params.get("overdue") === "true";
   const bookingId = Number(params.get("booking_id")) || undefined;
   const userId = Number(params.get("user_id")) || undefined;
+  const offset = offsetParam(params.get("offset"));
   const invoices = useLoad(async () => {
     const query = {
       ...(status ? { status } : {}), ...(overdue ? { overdue: true } : {}), ...(bookingId ? { booking_id: bookingId } : {}),
-      ...(userId ? { user_id: userId } : {}),
+      ...(userId ? { user_id: userId } : {}), limit: PAGE, offset,
     };
     const { data, error, response } = await api.GET("/api/invoices", { params: { query } });
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
-  }, [status, overdue, bookingId, userId]);
+  }, [status, overdue, bookingId, userId, offset]);
   // One batch request for the customers of the rows shown (the phone an M-PESA prompt goes to) and the one filtered by.
   const customers = useCustomers([userId, ...(invoices.data?.map((i) => i.user_id) ?? [])]);
   const customer = userId ? customers.get(userId) : undefined;
@@ -47,12 +51,12 @@ export function AdminInvoices() {
     <div className="stack">
       <PageTitle sub={sub || t("invoices.sub")}>{t("rental.invoices")}</PageTitle>
       <form className="card filters" aria-label={t("units.filters")} onSubmit={(e) => e.preventDefault()}>
-        <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set("status", e.target.value)}>
+        <SelectField label={t("unit.status")} value={status ?? ""} onChange={(e) => set({ status: e.target.value, offset: "" })}>
           <option value="">{t("admin.all")}</option>
           {STATUSES.map((s) => <option key={s} value={s}>{t(`status.invoice-${s}` as MessageKey)}</option>)}
         </SelectField>
         <label className="check">
-          <input type="checkbox" checked={overdue} onChange={(e) => set("overdue", e.target.checked ? "true" : "")} />
+          <input type="checkbox" checked={overdue} onChange={(e) => set({ overdue: e.target.checked ? "true" : "", offset: "" })} />
           {t("invoices.overdueOnly")}
         </label>
       </form>
@@ -99,6 +103,8 @@ export function AdminInvoices() {
           </table>
         </div>
       )}
+      <Pager label={t("invoices.pages")} offset={offset} rows={invoices.data?.length ?? 0} limit={PAGE}
+        busy={invoices.loading} />
     </div>
   );
 }
