@@ -311,6 +311,28 @@ def test_an_expired_token_is_refreshed_once_across_concurrent_calls_and_replicas
     assert pesapal.pesapal.stats["rejected_tokens"] >= 1
 
 
+def test_an_stk_callback_naming_a_card_order_settles_nothing_and_is_kept_as_unmatched(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    """The compat callback path takes bodies without a token (MPESA_CALLBACK_TOKEN unset): one naming a card
+    order's OrderTrackingId (kept where an M-PESA push keeps its CheckoutRequestID) is no M-PESA payment's."""
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    body = {"Body": {"stkCallback": {"MerchantRequestID": "1-2-3", "CheckoutRequestID": data["order_tracking_id"],
+                                     "ResultCode": 0, "ResultDesc": "ok", "CallbackMetadata": {"Item": [
+                                         {"Name": "Amount", "Value": 4500.0},
+                                         {"Name": "MpesaReceiptNumber", "Value": "QWE123RTY9"},
+                                         {"Name": "PhoneNumber", "Value": 254708374149}]}}}}
+    assert client.post("/api/payments/mpesa/callback", json=body).status_code == 200
+    [row] = stack.admin_get(client, f"/api/payments?booking_id={booking_id}")
+    assert row["status"] == "pending" and stack.payment(data["order_tracking_id"])["callbacks_received"] == 0
+    [money] = [u for u in stack.admin_get(client, "/api/payments/unmatched")
+               if u["reference"] == data["order_tracking_id"]]
+    assert money["payment_id"] is None and money["source"] == "stk_callback"
+    assert pesapal.pesapal.stats["status_queries"] == 0  # Pesapal was not asked about it
+
+
 # --- refunds and invoices ---------------------------------------------------------------------------------
 def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_reversed(
     stack: Any, card: Any, pesapal: PesapalSim, booking_id: int

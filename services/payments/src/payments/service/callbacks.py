@@ -21,6 +21,10 @@ from payments.service.settle import SET_LOCK_TIMEOUT, flag, lock_payment, settle
 
 log = logging.getLogger("payments.service")
 
+# An STK callback settles an M-PESA push only: a card order's OrderTrackingId (kept in the same column) is no
+# CheckoutRequestID, and a callback naming one is money no payment claims.
+_STK = Payment.method == "mpesa"
+
 
 def process_stk_callback(
     *, session: Session, providers: PaymentProviders, raw: bytes, token: str | None, shared_token: str | None
@@ -43,12 +47,12 @@ def process_stk_callback(
         return
     session.execute(SET_LOCK_TIMEOUT)
     payment = session.scalars(
-        select(Payment).where(Payment.checkout_request_id == callback.checkout_request_id).with_for_update()
+        select(Payment).where(_STK, Payment.checkout_request_id == callback.checkout_request_id).with_for_update()
     ).first()
     if payment is None and token is not None and not shared:
         # The push's own token: its answer (with the CheckoutRequestID) may not have been recorded yet.
         payment = session.scalars(
-            select(Payment).where(Payment.callback_token == token).with_for_update()
+            select(Payment).where(_STK, Payment.callback_token == token).with_for_update()
         ).first()
         if payment is not None and payment.checkout_request_id is None:
             payment.checkout_request_id = callback.checkout_request_id
@@ -68,7 +72,9 @@ def process_stk_callback(
         keep_unmatched(session, callback, body, reason="no payment has this CheckoutRequestID")
         session.commit()
         # Daraja's answer may have been recorded meanwhile (after it looked for early callbacks): apply it now.
-        late = session.scalar(select(Payment.id).where(Payment.checkout_request_id == callback.checkout_request_id))
+        late = session.scalar(
+            select(Payment.id).where(_STK, Payment.checkout_request_id == callback.checkout_request_id)
+        )
         if late is None:
             session.rollback()
             return
@@ -106,7 +112,8 @@ _RECEIPT_OWNER = text("SELECT " + _OTHER_RECEIPT_OWNER.format(payment=":payment_
 # needs to be recognised, the payment that already has the callback's receipt included.
 _NOTE_CALLBACK = text(
     "UPDATE payments SET callbacks_received = callbacks_received + 1, last_callback_at = :now, updated_at = now() "
-    "WHERE checkout_request_id = :reference RETURNING id, status, amount, method, callback_token, "
+    "WHERE checkout_request_id = :reference AND method = 'mpesa' "
+    "RETURNING id, status, amount, method, callback_token, "
     + _OTHER_RECEIPT_OWNER.format(payment="payments.id") + " AS receipt_owner"
 )
 
