@@ -50,6 +50,17 @@ def test_admin_is_never_overwritten_by_a_restart(start_auth, auth_engine):
     assert admins(auth_engine) == [("admin@jesh.local", "admin", "Administrator", None)]
 
 
+def test_an_admin_who_changed_the_start_up_admins_email_is_not_joined_by_a_second_one(start_auth, auth_engine):
+    """The operator signs in as the start-up admin and gives it their own address; a restart made another admin
+    with JESH_ADMIN_EMAIL and JESH_ADMIN_PASSWORD (an account nobody uses, with a password from the environment)."""
+    start_auth()
+    with auth_engine.begin() as conn:
+        conn.execute(text("UPDATE users SET email = 'owner@jesh.example' WHERE email = 'admin@jesh.local'"))
+    restarted = start_auth()
+    assert login(restarted, "admin@jesh.local", "JeshAdmin2026!").status_code == 401
+    assert [a.email for a in admins(auth_engine)] == ["owner@jesh.example"]
+
+
 def test_an_existing_user_with_the_admin_email_is_left_alone(start_auth, register, auth_engine):
     first = start_auth()
     register(first, email="taken@example.com")
@@ -61,6 +72,8 @@ def test_an_existing_user_with_the_admin_email_is_left_alone(start_auth, registe
 
 
 def test_replicas_bootstrapping_at_once_create_one_admin(auth, auth_engine):
+    with auth_engine.begin() as conn:  # no open admin left: the next start-up makes one
+        conn.execute(text("UPDATE users SET closed_at = now() WHERE role = 'admin'"))
     factory = sessionmaker(auth_engine, expire_on_commit=False)
     passwords = Passwords(memory_kib=1024, time_cost=1, parallelism=1)
     barrier = threading.Barrier(4)

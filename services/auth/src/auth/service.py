@@ -258,11 +258,17 @@ def change_contact(
 def bootstrap_admin(
     *, session_factory: sessionmaker[Session], passwords: Passwords, email: str, password: str, name: str
 ) -> bool:
-    """Create the first admin unless that email exists (never overwritten; safe with replicas starting at once)."""
+    """Create the first admin while the system has no open admin account and that email does not exist (never
+    overwritten; safe with replicas starting at once). An admin who changed the start-up admin's email is that admin:
+    a restart does not make a second one with JESH_ADMIN_EMAIL; if every admin account was closed, one is made."""
     email = normalise_email(email)
     with session_factory() as session:
         existing = session.scalar(select(User.role).where(User.email == email))
         if existing is None:
+            admin = session.scalar(select(User.email).where(User.role == "admin", User.closed_at.is_(None)).limit(1))
+            if admin is not None:
+                log.info("admin bootstrap: an admin account exists (%s); %s not created", admin, email)
+                return False
             user = insert_user(
                 session, email=email, name=normalise_name(name), phone=None, role="admin",
                 password_hash=passwords.hash(password),
