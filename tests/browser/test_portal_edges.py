@@ -149,6 +149,14 @@ def test_the_start_up_operator_without_a_phone_saves_their_name(
         page.get_by_label("Phone number").fill("12345")
         expect(page.get_by_text("Enter a Kenyan mobile number such as 0712 345 678.")).to_be_visible()
         expect(page.get_by_role("button", name="Save changes")).to_be_disabled()
+        # The network fails while saving: said so, and Save can be pressed again (it stayed on "Please wait…").
+        page.get_by_label("Phone number").fill("")
+        page.route(re.compile(r"/api/auth/profile$"),
+                   lambda route: route.abort() if route.request.method == "PATCH" else route.continue_())
+        page.get_by_label("Full name").fill("Zawadi O.")
+        page.get_by_role("button", name="Save changes").click()
+        expect(page.get_by_text("We could not reach Jesh Storage. Check your connection")).to_be_visible()
+        expect(page.get_by_role("button", name="Save changes")).to_be_enabled()
     finally:
         r = admin_api.client.patch("/api/auth/profile", json={"name": before["name"]})
         assert r.status_code == 200, r.text

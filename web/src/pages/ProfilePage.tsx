@@ -233,12 +233,13 @@ export function ProfilePage() {
       return;
     }
     setBusy(true);
-    const { data, error: err, response } = await api.PATCH("/api/auth/profile", { body });
+    const result = await api.PATCH("/api/auth/profile", { body }).catch(() => null); // null: the network
     setBusy(false);
-    if (!data) {
-      setError(errorOf(err, response.status));
+    if (!result?.data) {
+      setError(result ? errorOf(result.error, result.response.status) : { message: "", status: 0 });
       return;
     }
+    const data = result.data;
     profile.setData(data);
     const session = tokens.session;
     if (session) tokens.set({ ...session, user: { ...session.user, name: data.name, email: data.email, phone: data.phone } });
