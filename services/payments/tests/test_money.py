@@ -573,3 +573,25 @@ def test_a_rentals_credit_owed_back_becomes_a_refund_to_the_phone_that_paid(stac
                             source="billing")
     cash = wait_for(lambda: [x for x in refunds(stack, client) if x["booking_id"] == booking_id + 1], what="cash")
     assert [(x["method"], x["amount"], x["phone_number"]) for x in cash] == [("cash", 300, None)]
+
+
+def test_money_booking_says_came_after_its_cancellation_goes_back_in_full_once(stack: Any, booking_id: int) -> None:
+    """The owner cancelled while their M-PESA prompt was open; the money came after. Payments applied the
+    cancellation after the payment (its events come in their own order) and raised the refund less the fee; booking,
+    which saw the money come after the cancellation, then asked for all of it back (RefundRequired). The refund
+    stayed short of the fee, and the money stood as unmatched with no refund: waiting on the Money page for good."""
+    client = stack.start(cancellation_fee_kes=500)
+    started = paid_booking(stack, client, booking_id)
+    cancel(stack, booking_id, "user")
+    [refund] = wait_for(lambda: refunds(stack, client), what="the cancellation's refund")
+    assert refund["amount"] == 4000
+    stack.event_bus.publish("RefundRequired", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                               "amount": 4500, "payment_id": started["payment_id"],
+                                               "receipt": None, "reason": "booking_cancelled"})
+    wait_for(lambda: refunds(stack, client)[0]["amount"] == 4500, what="the refund made whole")
+    [refund] = refunds(stack, client)
+    assert refund["reason"] == "booking_cancelled" and refund["status"] == "required"
+    [money] = stack.admin_get(client, "/api/payments/unmatched")
+    assert money["source"] == "booking_unavailable" and money["refund_id"] == refund["id"]
+    waiting = {k["what"]: k for k in stack.admin_get(client, "/api/payments/admin/attention")}
+    assert waiting["unmatched"]["count"] == 0  # not waiting for anyone: its refund is on its way

@@ -85,8 +85,22 @@ def on_refund_required(session: Session, *, payment_id: int, amount: int, reason
         )
         .returning(Unmatched.id)
     ).scalar_one()
-    raise_refund(session, payment, amount=min(amount, payment.amount) or payment.amount, reason=reason,
-                 unmatched_id=unmatched_id)
+    full = min(amount, payment.amount) or payment.amount
+    if raise_refund(session, payment, amount=full, reason=reason, unmatched_id=unmatched_id):
+        return
+    # The payment has its refund already: one the cancellation rule raised (BookingCancelled applied after the
+    # payment succeeded, less the fee) while booking, which saw the money come after the cancellation, says none of
+    # it could be used. Booking decides: all of it goes back, and the money listed here is that refund's.
+    refund = session.scalars(select(Refund).where(Refund.payment_id == payment.id).with_for_update()).first()
+    if refund is None:
+        return
+    refund.unmatched_id = refund.unmatched_id or unmatched_id
+    if refund.amount < full and refund.status in ("required", "failed"):
+        log.warning("refund %s of payment %s: %s KES, not %s (%s)", refund.id, payment.id, full, refund.amount, reason)
+        refund.amount, refund.reason = full, reason
+    elif refund.amount < full:
+        log.error("refund %s of payment %s is %s already with %s KES; booking says %s are owed (%s)", refund.id,
+                  payment.id, refund.status, refund.amount, full, reason)
 
 
 # The payment a rental's credit goes back through: the booking's latest M-PESA payment with a phone (B2C to it),
