@@ -360,3 +360,38 @@ def test_an_expiry_applied_after_the_confirmation_that_revived_it_does_not_end_t
     row = billing.rental_row(63)
     assert (row["status"], row["end_date"]) == ("active", None)
     assert [i["status"] for i in billing.invoices(63)] == ["paid"]
+
+
+def test_a_rental_cancelled_after_its_move_out_notice_gives_back_the_month_paid_ahead(start_billing):
+    """The notice voided a month paid ahead (its 3000 credit again); an admin then cancelled the rental, which ended
+    it at once: the daily job's end never came, and the 3000 stayed in billing for good."""
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(71, start, rate=3000)
+    second_start = anniversary(start, 1, start.day)
+    billing.advance(71, second_start - timedelta(days=7))
+    billing.pay(71, 3000, invoice_id=billing.invoices(71)[1]["id"])
+    _applied(billing, billing.bus.publish("BookingMovedOut", {"booking_id": 71, "user_id": 5, "unit_id": 1,
+                                                               "move_out_date": second_start.isoformat()}))
+    assert billing.rental_row(71)["credit"] == 3000
+    _applied(billing, _cancel(billing, 71, start, "admin"))
+    assert billing.rental_row(71)["status"] == "ended" and billing.rental_row(71)["credit"] == 0
+    assert billing.events("CreditRefundRequired", booking_id=71) == [
+        {"booking_id": 71, "user_id": 5, "amount": 3000, "reason": "credit left at the cancellation"}]
+    billing.advance(71, second_start + timedelta(days=40))
+    assert len(billing.events("CreditRefundRequired", booking_id=71)) == 1  # once
+
+
+def test_a_move_out_applied_before_its_confirmation_still_ends_the_rental(start_billing):
+    """Out of order (the confirmation nak'ed and retried): the notice found no rental and was dropped, and the
+    rental was billed month after month with no end."""
+    billing = start_billing()
+    start = nairobi_today()
+    second_start = anniversary(start, 1, start.day)
+    _applied(billing, billing.bus.publish("BookingMovedOut", {"booking_id": 72, "user_id": 5, "unit_id": 1,
+                                                               "move_out_date": second_start.isoformat()}))
+    billing.confirm_rental(72, start, rate=3000)
+    assert billing.rental_row(72)["end_date"] == second_start
+    billing.advance(72, anniversary(start, 3, start.day))
+    assert [i["period_start"] for i in billing.invoices(72)] == [start.isoformat()]
+    assert billing.rental_row(72)["status"] == "ended"

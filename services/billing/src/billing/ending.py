@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from billing import events as ev
 from billing.invoicing import open_invoices, use_credit
-from billing.models import CancelledBooking, Invoice, Rental
+from billing.models import CancelledBooking, EarlyMoveOut, Invoice, Rental
 from billing.rules import Rules
-from billing.service import lock_rental, refresh_standing, serialize_booking
+from billing.service import lock_rental, refresh_standing, return_credit, serialize_booking
 
 _PAID_FROM = (
     select(Invoice)
@@ -43,14 +43,23 @@ def void_invoices_from(
 
 
 def move_out(*, session: Session, data: ev.BookingMovedOut, rules: Rules) -> None:
-    """BookingMovedOut: no period starting on or after the move-out date is billed."""
+    """BookingMovedOut: no period starting on or after the move-out date is billed. A notice applied before the
+    booking's confirmation (out of order) is kept: the rental the confirmation opens ends on that date."""
+    serialize_booking(session=session, booking_id=data.booking_id)  # against start_rental in another replica
     rental = lock_rental(session=session, booking_id=data.booking_id)
     if rental is None:
+        kept = pg_insert(EarlyMoveOut).values(booking_id=data.booking_id, move_out_date=data.move_out_date)
+        session.execute(kept.on_conflict_do_update(
+            index_elements=[EarlyMoveOut.booking_id],
+            set_={"move_out_date": func.least(EarlyMoveOut.move_out_date, kept.excluded.move_out_date)},
+        ))
         return
     # Only ever earlier (booking refuses a later one): a notice delivered late never moves it back.
     rental.end_date = min(rental.end_date or date.max, data.move_out_date)
     rental.updated_at = datetime.now(UTC)
     void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules, paid_too=True)
+    if rental.status == "ended":  # applied after the end (a cancellation came first): nothing will take the credit
+        return_credit(session=session, rental=rental, amount=rental.credit, reason="credit left at the move-out")
 
 
 def end_rental(*, session: Session, data: ev.BookingCancelled, cancelled_at: datetime, rules: Rules) -> None:
@@ -75,3 +84,6 @@ def end_rental(*, session: Session, data: ev.BookingCancelled, cancelled_at: dat
     rental.end_date = min(rental.end_date or date.max, max(rental.as_of + timedelta(days=1), rental.start_date))
     rental.updated_at = datetime.now(UTC)
     void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
+    # What no invoice takes goes back: money paid ahead on invoices (payments' cancellation rule refunds the booking's
+    # own payment, which paid invoice 1: a cancellation never voids a paid invoice).
+    return_credit(session=session, rental=rental, amount=rental.credit, reason="credit left at the cancellation")

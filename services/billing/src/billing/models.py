@@ -260,6 +260,16 @@ class CancelledBooking(Base):
     cancelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
+class EarlyMoveOut(Base):
+    """A move-out notice applied while billing had no rental of its booking (its BookingConfirmed applied after, out
+    of order): the rental the confirmation opens ends on that date."""
+
+    __tablename__ = "early_move_outs"
+
+    booking_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    move_out_date: Mapped[date] = mapped_column(Date, nullable=False)
+
+
 class UnitCopy(Base):
     """Billing's copy of a unit's number (UnitCreated / UnitUpdated), for reports."""
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from billing import events as ev
 from billing.invoicing import new_invoice, open_invoices, settle
-from billing.models import CancelledBooking, Invoice, Payment, Refund, Rental, Tenant, UnitCopy
+from billing.models import CancelledBooking, EarlyMoveOut, Invoice, Payment, Refund, Rental, Tenant, UnitCopy
 from billing.rules import Rules, access_for, is_worse, period_after, stage_for, today_in_nairobi
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
 
@@ -166,6 +166,9 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
                 break
         if rental is None:
             raise RuntimeError("no free gate code found")
+        early = session.get(EarlyMoveOut, data.booking_id)  # a move-out notice applied before this confirmation
+        if early is not None:
+            rental.end_date = min(rental.end_date or early.move_out_date, early.move_out_date)
     record_first_invoice(session=session, rental=rental)
     return rental
 
@@ -277,7 +280,6 @@ def return_credit(*, session: Session, rental: Rental, amount: int, reason: str)
     log.info("rental %s: %s KES of credit to be refunded (%s)", rental.booking_id, amount, reason)
 
 
-# The paid invoices of periods starting on or after a day, locked (a move-out voids them).
 def set_autopay(
     *, session: Session, booking_id: int, actor_id: int, enabled: bool, phone_number: str | None
 ) -> Rental:
