@@ -125,6 +125,40 @@ def _new_gate_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
+def _insert_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental:
+    """The rental row of a confirmed monthly booking, with a gate code of its own."""
+    for _ in range(GATE_CODE_ATTEMPTS):
+        # Under the booking's lock no other rental of it can appear: the only conflict left is a gate code some
+        # other rental has or had (never reused), and then no row comes back and another code is drawn (no
+        # savepoint needed).
+        rental = session.scalars(
+            pg_insert(Rental)
+            .values(
+                booking_id=data.booking_id,
+                user_id=data.user_id,
+                unit_id=data.unit_id,
+                monthly_rate=data.monthly_rate,
+                start_date=data.start_date,
+                end_date=data.end_date,
+                billing_day=data.start_date.day,
+                next_period_start=period_after(data.start_date, data.start_date.day),
+                # Billing runs from the day of confirmation (the daily job bills it at the run hour).
+                as_of=today_in_nairobi() - timedelta(days=1),
+                status="active",
+                delinquency_stage="current",
+                access="active",
+                credit=0,
+                autopay_enabled=False,
+                gate_code=_new_gate_code(),
+            )
+            .on_conflict_do_nothing()
+            .returning(Rental)
+        ).first()
+        if rental is not None:
+            return rental
+    raise RuntimeError("no free gate code found")
+
+
 def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | None:
     """A confirmed monthly booking becomes a rental (once); its first payment becomes invoice 1 (paid)."""
     if data.plan != "monthly" or data.monthly_rate is None:
@@ -135,37 +169,7 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
         log.warning("booking %s was cancelled before its confirmation was applied: no rental", data.booking_id)
         return None
     if rental is None:
-        for _ in range(GATE_CODE_ATTEMPTS):
-            # Under the booking's lock no other rental of it can appear: the only conflict left is a gate code some
-            # other rental has or had (never reused), and then no row comes back and another code is drawn (no
-            # savepoint needed).
-            rental = session.scalars(
-                pg_insert(Rental)
-                .values(
-                    booking_id=data.booking_id,
-                    user_id=data.user_id,
-                    unit_id=data.unit_id,
-                    monthly_rate=data.monthly_rate,
-                    start_date=data.start_date,
-                    end_date=data.end_date,
-                    billing_day=data.start_date.day,
-                    next_period_start=period_after(data.start_date, data.start_date.day),
-                    # Billing runs from the day of confirmation (the daily job bills it at the run hour).
-                    as_of=today_in_nairobi() - timedelta(days=1),
-                    status="active",
-                    delinquency_stage="current",
-                    access="active",
-                    credit=0,
-                    autopay_enabled=False,
-                    gate_code=_new_gate_code(),
-                )
-                .on_conflict_do_nothing()
-                .returning(Rental)
-            ).first()
-            if rental is not None:
-                break
-        if rental is None:
-            raise RuntimeError("no free gate code found")
+        rental = _insert_rental(session=session, data=data)
         early = session.get(EarlyMoveOut, data.booking_id)  # a move-out notice applied before this confirmation
         if early is not None:
             rental.end_date = min(rental.end_date or early.move_out_date, early.move_out_date)
