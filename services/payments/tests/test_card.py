@@ -360,6 +360,32 @@ def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_re
     assert status["status"] == "success" and status["refund"]["status"] == "paid"
     [row] = stack.admin_get(client, f"/api/payments?booking_id={booking_id}")
     assert row["discrepancy"] is None  # a reversal we asked for is no chargeback
+    # Pesapal tells it again (an IPN repeated): still the refund's, no chargeback.
+    again = pesapal.server.client.post(f"/simulator/orders/{data['order_tracking_id']}/ipn")
+    assert again.json()["status_code"] == 200, again.text
+    [row] = stack.admin_get(client, f"/api/payments?booking_id={booking_id}")
+    assert row["discrepancy"] is None
+
+
+def test_a_rentals_credit_never_takes_the_refund_of_the_bookings_own_card_payment(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    """Pesapal takes one refund request per payment: a credit refund on the booking's own card payment took it, and
+    the admin cancellation's refund of that payment was then dropped."""
+    client = card()
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    pesapal.pay(data["redirect_url"])
+    stack.wait_event("PaymentSucceeded", booking_id)
+    stack.event_bus.publish("CreditRefundRequired", {"booking_id": booking_id, "user_id": OWNER, "amount": 1000,
+                                                     "reason": "credit left at the move-out"}, source="billing")
+    wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the credit's refund")
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+    both = wait_for(lambda: found if len(found := stack.admin_get(client, "/api/payments/refunds")) == 2 else None,
+                    what="the cancellation's refund too")
+    assert sorted((r["amount"], r["method"]) for r in both) == [(1000, "cash"), (4500, "card")]
 
 
 def test_a_card_refund_whose_answer_was_lost_is_paid_when_the_payment_is_reversed(

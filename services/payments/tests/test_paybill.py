@@ -94,6 +94,24 @@ def test_a_booking_paid_to_the_paybill_is_checked_then_confirmed_once(
         "applied", booking_id, f"jesh {booking_id}")
 
 
+def test_an_stk_callback_naming_a_paybill_payment_s_receipt_changes_nothing(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    """A Paybill payment keeps its TransID (printed on the payer's SMS) where a push keeps its CheckoutRequestID:
+    a tokenless callback naming it (the compat path, MPESA_CALLBACK_TOKEN unset) was counted on it and flagged it."""
+    client = start(stack, billing)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    pay(stack, f"JESH-{booking_id}", 4500)
+    stack.wait_event("PaymentSucceeded", booking_id)
+    [row] = rows(stack)
+    body = {"Body": {"stkCallback": {"MerchantRequestID": "1-2-3", "CheckoutRequestID": row["trans_id"],
+                                     "ResultCode": 1032, "ResultDesc": "Request cancelled by user"}}}
+    assert client.post("/api/payments/mpesa/callback", json=body).status_code == 200
+    [payment] = stack.payments(booking_id)
+    assert payment["status"] == "success" and payment["discrepancy"] is None
+    assert stack.payment(row["trans_id"])["callbacks_received"] == 0
+
+
 def test_validation_refuses_what_pays_nothing_before_money_moves(
     stack: Any, billing: dict[str, Any], booking_id: int
 ) -> None:

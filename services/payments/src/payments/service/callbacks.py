@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import and_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -21,9 +21,10 @@ from payments.service.settle import SET_LOCK_TIMEOUT, flag, lock_payment, settle
 
 log = logging.getLogger("payments.service")
 
-# An STK callback settles an M-PESA push only: a card order's OrderTrackingId (kept in the same column) is no
-# CheckoutRequestID, and a callback naming one is money no payment claims.
-_STK = Payment.method == "mpesa"
+# An STK callback settles an M-PESA push we sent (every push has its callback token) and nothing else: a card
+# order's OrderTrackingId, a cash payment's key or a Paybill payment's TransID (on the payer's SMS receipt), kept in
+# the same column, is no CheckoutRequestID, and a callback naming one is money no payment claims.
+_STK = and_(Payment.method == "mpesa", Payment.callback_token.is_not(None))
 
 
 def process_stk_callback(
@@ -112,7 +113,7 @@ _RECEIPT_OWNER = text("SELECT " + _OTHER_RECEIPT_OWNER.format(payment=":payment_
 # needs to be recognised, the payment that already has the callback's receipt included.
 _NOTE_CALLBACK = text(
     "UPDATE payments SET callbacks_received = callbacks_received + 1, last_callback_at = :now, updated_at = now() "
-    "WHERE checkout_request_id = :reference AND method = 'mpesa' "
+    "WHERE checkout_request_id = :reference AND method = 'mpesa' AND callback_token IS NOT NULL "
     "RETURNING id, status, amount, method, callback_token, "
     + _OTHER_RECEIPT_OWNER.format(payment="payments.id") + " AS receipt_owner"
 )

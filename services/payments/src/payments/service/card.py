@@ -125,11 +125,14 @@ _REVERSAL_PAYS = ("approved", "paying", "failed")
 
 
 def _reversed_after_success(session: Session, payment: Payment) -> None:
-    """REVERSED after success: the refund we asked for has been paid, or (none asked) a chargeback to flag."""
+    """REVERSED after success: the refund we asked for has been paid, or (none asked) a chargeback to flag. Told
+    again once that refund is paid (an IPN repeated, or the status asked before the IPN came): nothing to do."""
     refund = session.scalars(
         select(Refund).where(Refund.payment_id == payment.id, Refund.method == "card",
-                             Refund.status.in_(_REVERSAL_PAYS)).with_for_update()
+                             Refund.status.in_((*_REVERSAL_PAYS, "paid"))).with_for_update()
     ).first()
+    if refund is not None and refund.status == "paid":
+        return
     if refund is None:
         if "REVERSED" not in (payment.discrepancy or ""):
             flag(payment, "Pesapal reports this payment REVERSED after it was confirmed (no refund was asked): "

@@ -104,8 +104,9 @@ def on_refund_required(session: Session, *, payment_id: int, amount: int, reason
 
 
 # The payment a rental's credit goes back through: the booking's latest M-PESA payment with a phone (B2C to it),
-# else its latest card payment with no refund yet and at least that much (Pesapal refunds one request per payment,
-# never more than was collected); with neither, the cash desk.
+# else its latest card payment of an invoice with no refund yet and at least that much (Pesapal refunds one request
+# per payment, never more than was collected; the booking's own payment keeps its one for the cancellation rule);
+# with neither, the cash desk.
 _LATEST_MPESA = (
     select(Payment.phone_number)
     .where(Payment.booking_id == bindparam("b"), Payment.status == "success", Payment.method == "mpesa",
@@ -115,6 +116,7 @@ _LATEST_MPESA = (
 _LATEST_CARD = (
     select(Payment)
     .where(Payment.booking_id == bindparam("b"), Payment.status == "success", Payment.method == "card",
+           Payment.invoice_id.is_not(None),  # the booking's own payment keeps its one refund for a cancellation
            Payment.receipt.is_not(None), Payment.amount >= bindparam("amount"),
            ~exists().where(Refund.payment_id == Payment.id))
     .order_by(Payment.id.desc()).limit(1)
