@@ -37,6 +37,7 @@ from payments.token_cache import SharedToken
 log = logging.getLogger("payments.pesapal")
 
 COMPLETED, FAILED, REVERSED = 1, 2, 3
+ABANDONED = 9  # PaymentFailed's result code of a card order nobody paid in time (Pesapal has no code for it)
 NOT_FOUND = "payment_details_not_found"  # an order nobody has paid yet (or no such order)
 CARD_MAX_AMOUNT = 10_000_000  # a sanity bound: cards are how amounts above M-PESA's limit are paid
 
@@ -316,9 +317,18 @@ def settlement_of(status: OrderStatus) -> Settlement:
         return Settlement(0, status.description or "Completed", amount=status.amount, currency=status.currency,
                           receipt=status.confirmation_code)
     if status.status_code == REVERSED:
-        return Settlement(REVERSED, status.description or "Reversed", reason="The payment was reversed")
-    detail = f": {status.description}" if status.description else ""
-    return Settlement(FAILED, status.description or "Failed", reason=f"The card payment failed{detail}")
+        return Settlement(REVERSED, status.description or "Reversed", reason=reason_for(REVERSED, None))
+    return Settlement(FAILED, status.description or "Failed", reason=reason_for(FAILED, status.description))
+
+
+def reason_for(result_code: int, description: str | None) -> str:
+    """Why a card payment did not succeed, in words a customer reads: PaymentFailed's reason, and the status
+    answer's (which must not read a card's code in M-PESA's table: 2 there is "below M-PESA's minimum")."""
+    if result_code == REVERSED:
+        return "The payment was reversed"
+    if result_code == ABANDONED:
+        return "The card payment was not completed"
+    return f"The card payment failed: {description}" if description else "The card payment failed"
 
 
 def _json(response: httpx.Response) -> Any:

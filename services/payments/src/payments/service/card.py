@@ -24,7 +24,8 @@ from jeshkit.peers import Peer
 from jeshkit.security import Principal
 from payments.daraja_wire import normalize_phone, whole_shillings
 from payments.models import UNSETTLED, Payment, Refund, Unmatched
-from payments.pesapal import REVERSED, Customer, PesapalProvider
+from payments.pesapal import ABANDONED, REVERSED, Customer, PesapalProvider
+from payments.pesapal import reason_for as card_reason
 from payments.providers import ProviderError, Settlement
 from payments.service.initiate import initiate_invoice_payment, initiate_payment
 from payments.service.refunds import card_order_of, card_refund_paid
@@ -32,9 +33,8 @@ from payments.service.settle import flag, lease_next, lock_payment, settle
 
 log = logging.getLogger("payments.service")
 
-ABANDONED = 9  # PaymentFailed's result code of a card order nobody paid in time (Pesapal has no code for it)
 # What an order Pesapal says nobody has paid comes to, when it no longer holds its booking or invoice.
-NOT_PAID = Settlement(ABANDONED, "Not paid", reason="The card payment was not completed")
+NOT_PAID = Settlement(ABANDONED, "Not paid", reason=card_reason(ABANDONED, None))
 
 
 def customer_of(http: httpx.Client, *, auth_url: str, authorization: str) -> Customer:

@@ -11,6 +11,7 @@ from jeshkit.db import autocommit
 from jeshkit.errors import Forbidden, NotFound
 from jeshkit.security import Principal
 from payments.models import APPLIED_WHEN_TIED, Payment, Refund, Unmatched
+from payments.pesapal import reason_for as card_reason
 from payments.result_codes import reason_for
 
 # A booking's owner (from payments' copy), its latest payment and the id of its latest refund, in one statement (a
@@ -54,6 +55,8 @@ def _failure_reason(payment: Any) -> str | None:
         return None
     if payment.result_code is None:
         return "The payment failed"
+    if payment.method == "card":  # Pesapal's status codes, not Daraja's
+        return card_reason(payment.result_code, None if payment.result_desc == "Failed" else payment.result_desc)
     return reason_for(payment.result_code, payment.result_desc)
 
 
