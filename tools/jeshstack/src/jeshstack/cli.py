@@ -163,7 +163,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
     log_dir = STATE_DIR / "logs"
     files = sorted(log_dir.glob(f"{args.name}.log" if args.name else "*.log"))
     if not files:
-        print(f"jesh: no logs in {log_dir}", file=sys.stderr)
+        known = sorted(f.stem for f in log_dir.glob("*.log"))
+        if args.name and known:
+            print(f"jesh: no log named {args.name!r}; there are: {', '.join(known)}", file=sys.stderr)
+        else:
+            print(f"jesh: no logs in {log_dir}", file=sys.stderr)
         return 1
     tail = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + [str(f) for f in files]
     return subprocess.call(tail)
