@@ -72,6 +72,7 @@ def test_a_monthly_rental_with_an_end_date_holds_only_its_range(start_booking, k
 def test_move_out_ends_the_rental_and_frees_the_later_dates_at_once(start_booking, kit, signing_keys, day):
     client = start_booking()
     kit.seed_unit(1)
+    kit.seed_unit(2)
     booking = _monthly(client, signing_keys.headers(5), day, start=1).json()["data"]
     _confirm(kit, booking)
 
@@ -97,6 +98,12 @@ def test_move_out_ends_the_rental_and_frees_the_later_dates_at_once(start_bookin
                        headers=signing_keys.headers(5)).status_code == 400
     assert client.post(f"/api/bookings/{booking['id']}/move-out", json={"move_out_date": day(1)},
                        headers=signing_keys.headers(5)).status_code == 400  # not after start_date
+    other = _monthly(client, signing_keys.headers(5), day, start=1, unit=2).json()["data"]
+    _confirm(kit, other, payment_id=2)
+    far = client.post(f"/api/bookings/{other['id']}/move-out", json={"move_out_date": "9999-12-31"},
+                      headers=signing_keys.headers(5))  # an open-ended rental: no end to be under, but 5 years
+    assert far.status_code == 400 and far.json()["errors"] == [
+        {"field": "move_out_date", "message": "move_out_date must be within 5 years"}]
     admin = client.post(f"/api/bookings/{booking['id']}/move-out", json={"move_out_date": day(30)},
                         headers=signing_keys.headers(1, "admin"))
     assert admin.status_code == 200 and admin.json()["data"]["end_date"] == day(30)

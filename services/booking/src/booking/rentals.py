@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from booking.changes import lock_booking
 from booking.models import Booking
-from booking.service import today_in_nairobi
+from booking.service import MAX_BOOKING_YEARS, today_in_nairobi, years_after
 from jeshkit import audit
 from jeshkit.audit import ActorRef
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -33,6 +33,8 @@ def move_out(
         errors.append({"field": "move_out_date", "message": "move_out_date must be after start_date"})
     elif booking.end_date is not None and move_out_date > booking.end_date:
         errors.append({"field": "move_out_date", "message": "move_out_date must not be after the current end_date"})
+    elif move_out_date > years_after(today_in_nairobi(), MAX_BOOKING_YEARS):  # as far ahead as a booking may end
+        errors.append({"field": "move_out_date", "message": "move_out_date must be within 5 years"})
     if errors:
         raise BadRequest("Invalid request", errors)
     if booking.end_date == move_out_date:
