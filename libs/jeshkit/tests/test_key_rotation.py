@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from jeshkit.errors import Unauthorized, UpstreamUnavailable
 from jeshkit.security import TokenVerifier
+from jeshstack.testing import serve_json
 
 LIFESPAN = 300  # seconds, the default: a retired key is refused this long after it left the JWKS, at the latest
 
@@ -45,24 +44,12 @@ class Jwks:
     def __init__(self) -> None:
         self.keys: list[Key] = []
         self.fetches = 0
-        jwks = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                jwks.fetches += 1
-                body = json.dumps({"keys": [key.jwk for key in jwks.keys]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve_json(self._document)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/auth/.well-known/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _document(self) -> bytes:
+        self.fetches += 1
+        return json.dumps({"keys": [key.jwk for key in self.keys]}).encode()
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -101,6 +101,21 @@ def started(stack: Any, client: httpx.Client, booking_id: int) -> dict[str, Any]
 
 
 
+def paid_by_card(stack: Any, client: httpx.Client, pesapal: PesapalSim, booking_id: int) -> dict[str, Any]:
+    """A booking of 4500 paid on Pesapal's page, its PaymentSucceeded published: the initiate answer."""
+    stack.booking(booking_id, OWNER, total_price=4500)
+    data = started(stack, client, booking_id)
+    pesapal.pay(data["redirect_url"])
+    stack.wait_event("PaymentSucceeded", booking_id)
+    return data
+
+
+def cancel_by_admin(stack: Any, booking_id: int) -> None:
+    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
+                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                                 "reason": "admin"})
+
+
 def ipn(client: httpx.Client, order: dict[str, Any], token: str = IPN_TOKEN, method: str = "GET") -> httpx.Response:
     params = {"OrderTrackingId": order["order_tracking_id"], "OrderMerchantReference": order["merchant_reference"],
               "OrderNotificationType": "IPNCHANGE"}
@@ -340,13 +355,8 @@ def test_a_card_refund_is_requested_from_pesapal_and_paid_when_the_payment_is_re
     stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
 ) -> None:
     client = card()
-    stack.booking(booking_id, OWNER, total_price=4500)
-    data = started(stack, client, booking_id)
-    pesapal.pay(data["redirect_url"])
-    stack.wait_event("PaymentSucceeded", booking_id)
-    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
-                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
-                                                 "reason": "admin"})
+    data = paid_by_card(stack, client, pesapal, booking_id)
+    cancel_by_admin(stack, booking_id)
     [refund] = wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the refund")
     assert refund["method"] == "card" and refund["amount"] == 4500 and refund["status"] == "required"
     r = client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=stack.keys.headers(ADMIN, "admin"))
@@ -375,16 +385,11 @@ def test_a_rentals_credit_never_takes_the_refund_of_the_bookings_own_card_paymen
     """Pesapal takes one refund request per payment: a credit refund on the booking's own card payment took it, and
     the admin cancellation's refund of that payment was then dropped."""
     client = card()
-    stack.booking(booking_id, OWNER, total_price=4500)
-    data = started(stack, client, booking_id)
-    pesapal.pay(data["redirect_url"])
-    stack.wait_event("PaymentSucceeded", booking_id)
+    paid_by_card(stack, client, pesapal, booking_id)
     stack.event_bus.publish("CreditRefundRequired", {"booking_id": booking_id, "user_id": OWNER, "amount": 1000,
                                                      "reason": "credit left at the move-out"}, source="billing")
     wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the credit's refund")
-    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
-                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
-                                                 "reason": "admin"})
+    cancel_by_admin(stack, booking_id)
     both = wait_for(lambda: found if len(found := stack.admin_get(client, "/api/payments/refunds")) == 2 else None,
                     what="the cancellation's refund too")
     assert sorted((r["amount"], r["method"]) for r in both) == [(1000, "cash"), (4500, "card")]
@@ -397,13 +402,8 @@ def test_a_card_refund_whose_answer_was_lost_is_paid_when_the_payment_is_reverse
     request per payment), and the refund is recorded as failed. The order's reversal then is this refund paid, not
     a chargeback nobody asked for."""
     client = card()
-    stack.booking(booking_id, OWNER, total_price=4500)
-    data = started(stack, client, booking_id)
-    pesapal.pay(data["redirect_url"])
-    stack.wait_event("PaymentSucceeded", booking_id)
-    stack.event_bus.publish("BookingCancelled", {"booking_id": booking_id, "user_id": OWNER, "unit_id": 7,
-                                                 "start_date": "2030-01-01", "end_date": "2030-02-01",
-                                                 "reason": "admin"})
+    data = paid_by_card(stack, client, pesapal, booking_id)
+    cancel_by_admin(stack, booking_id)
     [refund] = wait_for(lambda: stack.admin_get(client, "/api/payments/refunds"), what="the refund")
     pesapal.pesapal.settings.refund_delay_seconds = 4.0  # Pesapal's finance team takes its time
     assert pesapal.server.client.post("/simulator/refunds/lose-answers", params={"count": 1}).status_code == 200

@@ -21,6 +21,27 @@ from jeshstack.procs import wait_for  # noqa: F401 - the one polling helper, re-
 T = TypeVar("T")
 
 
+def serve_json(body: Callable[[], bytes]) -> ThreadingHTTPServer:
+    """A loopback HTTP server, started, answering every GET with the JSON document `body()` gives at that moment (a
+    peer's document, such as auth's JWKS). Stop it with .shutdown() and .server_close()."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            answer = body()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class SigningKeys:
     """An Ed25519 key pair standing in for the auth service's; its JWKS is served from a file."""
 
@@ -40,20 +61,7 @@ class SigningKeys:
     def serve(self) -> None:
         """Serve the JWKS over HTTP on a loopback port, as the auth service does (PyJWT refuses file://)."""
         body = self.jwks_path.read_bytes()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_json(lambda: body)
 
     def close(self) -> None:
         if self._server is not None:
