@@ -395,3 +395,26 @@ def test_a_move_out_applied_before_its_confirmation_still_ends_the_rental(start_
     billing.advance(72, anniversary(start, 3, start.day))
     assert [i["period_start"] for i in billing.invoices(72)] == [start.isoformat()]
     assert billing.rental_row(72)["status"] == "ended"
+
+
+def test_a_cancelled_rental_gives_back_a_month_paid_ahead_but_never_invoice_one(start_billing):
+    """An admin cancels a rental whose next month is paid: that month stayed paid, its money kept. Invoice 1, paid by
+    the booking's own payment, is payments' to refund (its rule for cancelled bookings), never billing's: a move-out
+    notice applied after the cancellation (out of order) must not void it into credit, or it would go back twice."""
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(73, start, rate=3000)
+    second_start = anniversary(start, 1, start.day)
+    billing.advance(73, second_start - timedelta(days=7))
+    billing.pay(73, 3000, invoice_id=billing.invoices(73)[1]["id"])
+    wait_for(lambda: billing.invoices(73)[1]["status"] == "paid", what="month 2 paid ahead")
+    _applied(billing, _cancel(billing, 73, start, "admin"))
+    assert [i["status"] for i in billing.invoices(73)] == ["paid", "void"]
+    assert [e["amount"] for e in billing.events("CreditRefundRequired", booking_id=73)] == [3000]
+
+    billing.confirm_rental(74, start + timedelta(days=3), rate=3000)  # starts in three days
+    _applied(billing, _cancel(billing, 74, start + timedelta(days=3), "admin"))
+    _applied(billing, billing.bus.publish("BookingMovedOut", {"booking_id": 74, "user_id": 5, "unit_id": 1,
+                                                               "move_out_date": second_start.isoformat()}))
+    assert [i["status"] for i in billing.invoices(74)] == ["paid"]
+    assert billing.events("CreditRefundRequired", booking_id=74) == []

@@ -16,22 +16,25 @@ from billing.models import CancelledBooking, EarlyMoveOut, Invoice, Rental
 from billing.rules import Rules
 from billing.service import lock_rental, refresh_standing, return_credit, serialize_booking
 
+# The paid invoices of periods starting on or after a day, locked, but invoice 1: the booking's own payment paid it,
+# and payments' rule for a cancelled booking refunds that payment (a move-out never reaches it: it is after the start).
 _PAID_FROM = (
     select(Invoice)
-    .where(Invoice.booking_id == bindparam("b"), Invoice.status == "paid", Invoice.period_start >= bindparam("day"))
+    .where(Invoice.booking_id == bindparam("b"), Invoice.status == "paid", Invoice.period_start >= bindparam("day"),
+           Invoice.period_start > bindparam("start"))
     .with_for_update()
 )
 
 
-def void_invoices_from(
-    *, session: Session, rental: Rental, first_day: date, rules: Rules, paid_too: bool = False
-) -> None:
-    """Void the open invoices of periods starting on or after first_day (the rental ends before them), and with
-    paid_too (a move-out) the paid ones as well: a month paid ahead that will not be used. What was paid on them
-    (part of a payment spread oldest first, or credit) is credit again, and goes to the rental's other open
-    invoices, oldest first; what is left goes back to the customer once the rental has ended."""
+def void_invoices_from(*, session: Session, rental: Rental, first_day: date, rules: Rules) -> None:
+    """Void the invoices of periods starting on or after first_day (the rental ends before them), open or paid (a
+    month paid ahead that will not be used), but invoice 1. What was paid on them (part of a payment spread oldest
+    first, or credit) is credit again, and goes to the rental's other open invoices, oldest first; what is left goes
+    back to the customer once the rental has ended."""
     still_open = []
-    later_paid = session.scalars(_PAID_FROM, {"b": rental.booking_id, "day": first_day}).all() if paid_too else []
+    later_paid = session.scalars(
+        _PAID_FROM, {"b": rental.booking_id, "day": first_day, "start": rental.start_date}
+    ).all()
     for invoice in [*open_invoices(session=session, booking_id=rental.booking_id, lock=True), *later_paid]:
         if invoice.period_start >= first_day:
             invoice.status = "void"
@@ -57,7 +60,7 @@ def move_out(*, session: Session, data: ev.BookingMovedOut, rules: Rules) -> Non
     # Only ever earlier (booking refuses a later one): a notice delivered late never moves it back.
     rental.end_date = min(rental.end_date or date.max, data.move_out_date)
     rental.updated_at = datetime.now(UTC)
-    void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules, paid_too=True)
+    void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
     if rental.status == "ended":  # applied after the end (a cancellation came first): nothing will take the credit
         return_credit(session=session, rental=rental, amount=rental.credit, reason="credit left at the move-out")
 
@@ -85,5 +88,5 @@ def end_rental(*, session: Session, data: ev.BookingCancelled, cancelled_at: dat
     rental.updated_at = datetime.now(UTC)
     void_invoices_from(session=session, rental=rental, first_day=rental.end_date, rules=rules)
     # What no invoice takes goes back: money paid ahead on invoices (payments' cancellation rule refunds the booking's
-    # own payment, which paid invoice 1: a cancellation never voids a paid invoice).
+    # own payment, which paid invoice 1, never voided).
     return_credit(session=session, rental=rental, amount=rental.credit, reason="credit left at the cancellation")
