@@ -172,7 +172,7 @@ def start_rental(*, session: Session, data: ev.BookingConfirmed) -> Rental | Non
         rental = _insert_rental(session=session, data=data)
         early = session.get(EarlyMoveOut, data.booking_id)  # a move-out notice applied before this confirmation
         if early is not None:
-            rental.end_date = min(rental.end_date or early.move_out_date, early.move_out_date)
+            rental.end_date = min(rental.end_date or date.max, early.move_out_date)  # as move_out: only earlier
     record_first_invoice(session=session, rental=rental)
     return rental
 

@@ -17,6 +17,7 @@ from payments.models import Payment, Refund, Unmatched
 
 log = logging.getLogger("payments.service")
 
+
 def raise_refund(
     session: Session, payment: Payment, *, amount: int, reason: str, unmatched_id: int | None = None
 ) -> bool:
