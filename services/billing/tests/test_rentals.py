@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from datetime import UTC, datetime, time, timedelta
 
@@ -71,6 +73,11 @@ def test_a_month_paid_ahead_of_a_move_out_and_any_credit_go_back_once_the_rental
     second = billing.invoices(25)[1]
     billing.pay(25, 3000 + 1200, invoice_id=second["id"])  # invoice 2 paid, and 1200 ahead
     wait_for(lambda: billing.rental_row(25)["credit"] == 1200, what="1200 of credit")
+    assert billing.account(25)["credit"] == 1200  # the customer and the operator see the money held
+    roll = billing.client.get("/api/billing/reports/rent-roll", headers=billing.admin).json()["data"]
+    assert [r["credit"] for r in roll if r["booking_id"] == 25] == [1200]
+    roll_csv = billing.client.get("/api/billing/reports/rent-roll?format=csv", headers=billing.admin).text
+    assert [r["credit"] for r in csv.DictReader(io.StringIO(roll_csv)) if r["booking_id"] == "25"] == ["1200"]
     billing.bus.publish("BookingMovedOut", {"booking_id": 25, "user_id": 5, "unit_id": 1,
                                             "move_out_date": second_start.isoformat()})
     wait_for(lambda: billing.invoices(25)[1]["status"] == "void", what="the month paid ahead voided")
@@ -79,7 +86,7 @@ def test_a_month_paid_ahead_of_a_move_out_and_any_credit_go_back_once_the_rental
     billing.advance(25, second_start - timedelta(days=1))
     assert billing.rental_row(25)["status"] == "active" and billing.events("CreditRefundRequired") == []
     billing.advance(25, second_start + timedelta(days=40))  # ended on its end date; billed on, nothing changes
-    assert billing.rental_row(25)["status"] == "ended" and billing.rental_row(25)["credit"] == 0
+    assert billing.rental_row(25)["status"] == "ended" and billing.account(25)["credit"] == 0
     assert [e["amount"] for e in billing.events("CreditRefundRequired", booking_id=25)] == [4200]
     assert [i["status"] for i in billing.invoices(25)] == ["paid", "void"]
 

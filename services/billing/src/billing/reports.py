@@ -16,7 +16,7 @@ from billing.rules import AGING_BUCKETS, Rules, aging_bucket, issue_date
 
 RENT_ROLL_COLUMNS = (
     "booking_id", "user_id", "tenant_name", "unit_id", "unit_number", "monthly_rate", "billing_day",
-    "next_invoice_date", "paid_through", "balance", "days_past_due", "delinquency_stage", "access", "as_of",
+    "next_invoice_date", "paid_through", "balance", "credit", "days_past_due", "delinquency_stage", "access", "as_of",
 )
 
 
@@ -91,6 +91,7 @@ def rent_roll(*, session: Session, rules: Rules) -> list[dict[str, Any]]:
             "next_invoice_date": upcoming.isoformat() if upcoming else None,
             "paid_through": through.isoformat() if through else None,
             "balance": _balance(rental, invoices),
+            "credit": rental.credit,
             "days_past_due": days_past_due(rental, invoices),
             "delinquency_stage": rental.delinquency_stage,
             "access": rental.access,

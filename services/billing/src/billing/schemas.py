@@ -128,6 +128,9 @@ class RentalAccount(BaseModel):
     next_invoice_date: date | None
     paid_through: date | None
     balance: int
+    credit: int = Field(description=(
+        "money paid ahead that no invoice has taken yet (KES): it pays the next invoices, and what is left when the "
+        "rental ends goes back to the customer (a refund an admin approves)"))
     access: Literal["active", "suspended"]
     delinquency_stage: Stage
     autopay: Autopay
@@ -151,6 +154,7 @@ class RentalAccount(BaseModel):
             next_invoice_date=next_invoice_date,
             paid_through=paid_through,
             balance=balance,
+            credit=rental.credit,
             access=rental.access,  # type: ignore[arg-type]
             delinquency_stage=rental.delinquency_stage,  # type: ignore[arg-type]
             autopay=Autopay(enabled=rental.autopay_enabled, phone_number=rental.autopay_phone),
@@ -186,6 +190,7 @@ class RentRollRow(BaseModel):
     next_invoice_date: date | None
     paid_through: date | None
     balance: int
+    credit: int = Field(description="money paid ahead that no invoice has taken yet (KES)")
     days_past_due: int
     delinquency_stage: Stage
     access: Literal["active", "suspended"]
