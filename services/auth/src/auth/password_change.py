@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from auth.models import PasswordReset, User
-from auth.service import AuthResult, Credentials, end_every_session, start_session, utcnow
+from auth.service import AuthResult, Credentials, end_every_session, refuse_if_closed, start_session, utcnow
 from auth.throttle import clear_login_attempts, count_login_attempt
 from auth.tokens import hash_refresh_token, new_refresh_token
 from jeshkit.errors import BadRequest, Conflict, Unauthorized
@@ -148,7 +148,8 @@ def _set_password(
     now: datetime,
 ) -> AuthResult:
     """Write the new hash, end every session and spend every reset link of the account, start a new session,
-    stage PasswordChanged, commit."""
+    stage PasswordChanged, commit. A closed account: 403, nothing written."""
+    refuse_if_closed(session, user)
     user.password_hash = password_hash
     user.updated_at = now
     ended_at, _ = end_every_session(session, user_id=user.id, reason="password")

@@ -158,6 +158,9 @@ def refresh(*, session: Session, credentials: Credentials, refresh_token: str) -
         session.rollback()
         raise Unauthorized(INVALID_REFRESH_TOKEN)
     user = session.get_one(User, family.user_id)
+    if user.closed_at is not None:  # its sessions ended at the close; a family that outlived it is no session
+        session.rollback()
+        raise Unauthorized(INVALID_REFRESH_TOKEN)
     token.used_at = now
     next_token = _add_refresh_token(session, family_id=family.id, ttl=credentials.refresh_ttl, now=now)
     access_token = credentials.access_tokens.mint(user_id=user.id, role=user.role, now=now)
@@ -189,6 +192,7 @@ def logout_everywhere_else(*, session: Session, credentials: Credentials, user_i
     if user is None:
         session.rollback()
         raise Unauthorized("Account no longer exists")
+    refuse_if_closed(session, user)
     now, ended = end_every_session(session, user_id=user_id, reason="signed_out")
     result = start_session(session, credentials=credentials, user=user, now=now)
     session.commit()
@@ -221,6 +225,7 @@ def update_profile(
     if user is None:
         session.rollback()
         raise Unauthorized("Account no longer exists")
+    refuse_if_closed(session, user)
     changes = change_contact(session, user, email=email, phone=phone, name=name)
     session.commit()
     if changes:
@@ -337,6 +342,16 @@ def insert_user(
     user = session.get_one(User, user_id)
     stage(session, UserRegistered(**profile_data(user)))
     return user
+
+
+def refuse_if_closed(session: Session, user: User) -> None:
+    """403 for a closed (or erased) account, locked by the caller. Its access tokens are refused everywhere once
+    SessionsEnded has come round, but an owner's self-service must not wait for that: an access token issued before
+    the close and not refused yet would otherwise start a session that outlives the close, or write over an erased
+    account's placeholders."""
+    if user.closed_at is not None:
+        session.rollback()
+        raise Forbidden(ACCOUNT_CLOSED)
 
 
 def profile_data(user: User) -> dict[str, Any]:
