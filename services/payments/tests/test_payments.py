@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -70,6 +71,9 @@ def test_happy_path_prompt_callback_confirmation_and_event(stack: Any, booking_i
             "refund": None,
         },
     }
+    # written as every service writes a moment: UTC with its offset (pydantic alone wrote "Z")
+    assert datetime.fromisoformat(status["data"]["timestamp"]).tzinfo == UTC
+    assert status["data"]["timestamp"].endswith("+00:00")
     assert stack.outbox("PaymentFailed", booking_id) == []
     # the callback was confirmed with STK Push Query before it was trusted
     assert stack.sim.daraja.stats["stk_queries"] >= 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from jeshkit.db import SessionDep
-from jeshkit.schemas import ERROR_RESPONSES, Envelope
+from jeshkit.schemas import ERROR_RESPONSES, Envelope, UtcTimestamp
 from jeshkit.security import AdminUser
 
 MAX_ID = 2**63 - 1
@@ -18,7 +17,7 @@ MAX_ID = 2**63 - 1
 
 class AuditEntryOut(BaseModel):
     id: int
-    occurred_at: datetime
+    occurred_at: UtcTimestamp
     actor_id: int = Field(description="the admin's user id")
     actor_role: str
     action: str = Field(description='what was done, e.g. "unit.updated", "refund.approved"')

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -27,7 +26,7 @@ from jeshkit.errors import Conflict, NotFound
 from jeshkit.events.base import without_secrets
 from jeshkit.outbox import Event, OutboxRow, publish_on_commit
 from jeshkit.relay import OUTBOX_CONSUMER
-from jeshkit.schemas import ERROR_RESPONSES, Envelope
+from jeshkit.schemas import ERROR_RESPONSES, Envelope, UtcTimestamp
 from jeshkit.security import AdminUser
 
 log = logging.getLogger("jeshkit.deadletters")
@@ -44,7 +43,7 @@ class DeadLetterOut(BaseModel):
     subject: str
     error: str
     deliveries: int
-    created_at: datetime
+    created_at: UtcTimestamp
     payload: str
 
 

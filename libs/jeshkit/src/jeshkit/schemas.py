@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer, WithJsonSchema
 
 T = TypeVar("T")
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+# Every moment in an answer, in every service: ISO 8601 in UTC with its offset, "2026-12-05T07:43:26.123456+00:00"
+# (pydantic alone writes a zero offset as "Z": payments and auth did, booking and transport did not).
+UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str),
+                         WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Envelope(BaseModel, Generic[T]):

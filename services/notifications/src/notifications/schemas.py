@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from jeshkit.schemas import UtcTimestamp
 
 Channel = Literal["sms", "email"]
 Status = Literal["queued", "sent", "delivered", "failed"]
@@ -20,9 +21,6 @@ Template = Literal[
 # Ids are PostgreSQL bigints; a larger number can only be an unknown id.
 MAX_ID = 2**63 - 1
 
-Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.astimezone(UTC).isoformat(), return_type=str)]
-
-
 class NotificationOut(BaseModel):
     id: int
     user_id: int
@@ -32,8 +30,8 @@ class NotificationOut(BaseModel):
     language: Language
     body: str
     status: Status
-    created_at: Timestamp
-    sent_at: Timestamp | None
+    created_at: UtcTimestamp
+    sent_at: UtcTimestamp | None
 
 
 class PreferencesIn(BaseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from jeshkit.schemas import UtcTimestamp
 from payments.service.attention import What
 
 
@@ -76,7 +77,7 @@ class RefundView(BaseModel):
     phone_number: str | None
     receipt: str | None = Field(description="the M-PESA B2C receipt once paid")
     failure_reason: str | None
-    created_at: datetime
+    created_at: UtcTimestamp
 
 
 class MoneyWaiting(BaseModel):
@@ -89,7 +90,7 @@ class MoneyWaiting(BaseModel):
         "paybill_unverified: not yet confirmed by Transaction Status")
     count: int
     kes: int = Field(description="their amounts, whole Kenya shillings")
-    oldest_at: datetime | None = Field(description="since when the oldest has waited (null: none)")
+    oldest_at: UtcTimestamp | None = Field(description="since when the oldest has waited (null: none)")
 
 
 class UnmatchedMoney(BaseModel):
@@ -105,7 +106,7 @@ class UnmatchedMoney(BaseModel):
     payment_id: int | None
     booking_id: int | None
     refund_id: int | None
-    created_at: datetime
+    created_at: UtcTimestamp
 
 
 class PaymentRecord(BaseModel):
@@ -123,7 +124,7 @@ class PaymentRecord(BaseModel):
     receipt: str | None
     check_attempts: int
     discrepancy: str | None
-    created_at: datetime
+    created_at: UtcTimestamp
 
 
 class PaymentStatus(BaseModel):
@@ -134,7 +135,7 @@ class PaymentStatus(BaseModel):
     amount: int
     method: str = Field(description="mpesa | card | cash (taken at the desk); paypal on old records")
     transaction_code: str | None = Field(description="the M-PESA receipt number once paid")
-    timestamp: datetime = Field(description="when the payment was started (UTC)")
+    timestamp: UtcTimestamp = Field(description="when the payment was started (UTC)")
     reason: str | None = Field(default=None, description="why a failed payment failed, in words a person can read")
     refund: RefundView | None = Field(default=None, description="the booking's latest refund, if any")
 
@@ -231,14 +232,14 @@ class PaybillPaymentView(BaseModel):
     amount: int | None = Field(description="null while a claimed receipt waits for M-PESA to tell it")
     msisdn: str | None = Field(description="the payer's number as M-PESA shows it (masked)")
     payer_name: str | None
-    paid_at: datetime | None
+    paid_at: UtcTimestamp | None
     status: str = Field(description="received | verified | applied | unmatched | rejected")
     note: str | None = Field(description="why it is unmatched or rejected")
     payment_id: int | None
     booking_id: int | None
     invoice_id: int | None
     unmatched_id: int | None
-    created_at: datetime
+    created_at: UtcTimestamp
 
 
 class ClaimPaybill(BaseModel):
@@ -354,7 +355,7 @@ class CashReceived(BaseModel):
     invoice_id: int | None
     received_by: int | None = Field(description="the operator's user id")
     note: str | None
-    paid_at: datetime | None
+    paid_at: UtcTimestamp | None
 
 
 class CashPaidBack(BaseModel):
@@ -366,7 +367,7 @@ class CashPaidBack(BaseModel):
     booking_id: int | None
     invoice_id: int | None
     paid_by: int | None = Field(description="the operator's user id")
-    paid_at: datetime | None
+    paid_at: UtcTimestamp | None
 
 
 class CashCountIn(BaseModel):
@@ -393,7 +394,7 @@ class CashCountView(BaseModel):
     difference: int = Field(description="counted - expected: below 0 the drawer is short, above 0 it is over")
     note: str | None
     counted_by: int = Field(description="the operator's user id")
-    counted_at: datetime
+    counted_at: UtcTimestamp
 
 
 class CashMovementIn(BaseModel):
@@ -417,7 +418,7 @@ class CashMovementView(BaseModel):
     reference: str | None
     note: str | None = Field(description="in a reversal, its reason")
     moved_by: int = Field(description="the operator's user id")
-    moved_at: datetime
+    moved_at: UtcTimestamp
     reverses: int | None = Field(description="a reversal: the id of the movement it cancels")
     reversed_by: int | None = Field(description="the id of this movement's reversal, once reversed")
 
@@ -466,8 +467,8 @@ class PaybillPullView(BaseModel):
 
     business_number: str
     nominated_number: str
-    pulled_until: datetime = Field(description="every payment completed before this has been listed")
+    pulled_until: UtcTimestamp = Field(description="every payment completed before this has been listed")
     last_found: int = Field(description="payments whose confirmation never came, taken by the last pull")
     last_error: str | None = Field(description="why the last pull failed (it is tried again)")
-    registered_at: datetime
+    registered_at: UtcTimestamp
     answer: str | None = Field(default=None, description="M-PESA's answer to the registration")
