@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from jeshstack.testing import wait_for
+
 
 def test_an_open_ended_rental_takes_the_unit_until_it_moves_out(client, new_unit, bookings, today):
     unit = new_unit()
@@ -49,3 +51,52 @@ def test_occupancy_is_physical_and_economic(client, new_unit, bookings, today, a
     assert (report["potential_rent"], report["occupied_rent"]) == (10000, 6000)
     assert report["economic_occupancy"] == 60.0
     assert client.get("/api/units/reports/occupancy", headers=signing_keys.headers(5)).status_code == 403
+
+
+def test_occupancy_rounds_a_half_up(client, new_unit, bookings, today, admin):
+    units = [new_unit(monthly_price=1000) for _ in range(16)]
+    bookings.confirmed(1, units[0]["id"], today, today + timedelta(days=10))
+    report = client.get("/api/units/reports/occupancy", headers=admin).json()["data"]
+    assert (report["occupied_units"], report["rentable_units"]) == (1, 16)
+    assert (report["occupied_rent"], report["potential_rent"]) == (1000, 16000)
+    # 6.25 %: round() of the float said 6.2 (halves to the even digit)
+    assert (report["physical_occupancy"], report["economic_occupancy"]) == (6.3, 6.3)
+
+
+def _moved_out(bookings, booking_id, unit_id, move_out, old_end, **options):
+    bookings.publish("BookingMovedOut", {"booking_id": booking_id, "user_id": 42, "unit_id": unit_id,
+                                         "move_out_date": move_out.isoformat()}, **options)
+    bookings.publish("UnitReleased", {"booking_id": booking_id, "unit_id": unit_id, "start_date": move_out.isoformat(),
+                                      "end_date": old_end.isoformat() if old_end else None, "reason": "moved_out"},
+                     **options)
+
+
+def test_a_confirmation_applied_after_the_move_out_keeps_the_earlier_end(client, new_unit, bookings, today):
+    unit = new_unit()
+    start, end, move_out = today + timedelta(days=2), today + timedelta(days=200), today + timedelta(days=40)
+    rental = bookings.data(8, unit["id"], start, end, total_price=3000, plan="monthly", monthly_rate=3000)
+    bookings.created(8, unit["id"], start, end)
+    _moved_out(bookings, 8, unit["id"], move_out, end)
+    bookings.publish("BookingConfirmed", rental)  # retried after the move-out it came before
+    assert client.get(f"/api/units/{unit['id']}/availability").json()["data"] == [
+        {"start_date": start.isoformat(), "end_date": move_out.isoformat()}]
+
+
+def test_a_move_out_of_a_booking_not_heard_of_is_parked_and_replayed_once_it_is(client, new_unit, bookings, today,
+                                                                              admin):
+    unit = new_unit()
+    start, move_out = today + timedelta(days=2), today + timedelta(days=40)
+    moved = bookings.publish("BookingMovedOut", {"booking_id": 9, "user_id": 42, "unit_id": unit["id"],
+                                                 "move_out_date": move_out.isoformat()}, wait=False)
+    parked = wait_for(lambda: client.get("/api/units/admin/dead-letters", headers=admin).json()["data"],
+                      what="the move-out parked")
+    assert [(p["event_id"], p["event_type"]) for p in parked] == [(moved["id"], "BookingMovedOut")]
+    assert parked[0]["error"].startswith("UnknownReference: move-out of booking 9")
+
+    rental = bookings.data(9, unit["id"], start, start, total_price=3000, plan="monthly", monthly_rate=3000)
+    rental["end_date"] = None
+    bookings.publish("BookingConfirmed", rental)  # the late confirmation: the unit held from start on
+    r = client.post(f"/api/units/admin/dead-letters/{parked[0]['id']}/replay", headers=admin)
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/units/{unit['id']}/availability").json()["data"] == [
+        {"start_date": start.isoformat(), "end_date": move_out.isoformat()}]

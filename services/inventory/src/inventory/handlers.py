@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from inventory.models import UnitBooking
 from inventory.service import UNITS_CHANGED
-from jeshkit.consumer import Handlers
+from jeshkit.consumer import Handlers, UnknownReference
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, BookingMovedOut, Event, UnitReleased
 
 log = logging.getLogger("inventory.handlers")
@@ -57,7 +57,9 @@ def _upsert_statement() -> Any:
         set_={
             "unit_id": excluded.unit_id,
             "start_date": func.coalesce(excluded.start_date, row.start_date),
-            "end_date": func.coalesce(excluded.end_date, row.end_date),
+            # A booking's end only ever moves earlier (a move-out), and NULL is no end: LEAST ignores NULLs. So a
+            # BookingConfirmed retried after the move-out it came before never puts the freed dates back.
+            "end_date": func.least(excluded.end_date, row.end_date),
             "monthly_rate": func.coalesce(excluded.monthly_rate, row.monthly_rate),
             "state": excluded.state,
             "hold_expires_at": excluded.hold_expires_at,
@@ -124,8 +126,14 @@ _END_RENTAL = (
 
 
 def end_rental_on(session: Session, booking_id: int, last_day_exclusive: date) -> None:
-    """A monthly rental moved out: it holds its unit until then only (an earlier end never moves back)."""
-    session.execute(_END_RENTAL, {"moving_booking_id": booking_id, "last_day": last_day_exclusive})
+    """A monthly rental moved out: it holds its unit until then only (an earlier end never moves back).
+
+    A move-out of a booking never heard of (its BookingCreated and BookingConfirmed not applied yet: retried, or
+    parked) is parked in its turn, for an admin to replay once they are in: applied to nothing, it was lost, and
+    the rental the late events then recorded held its unit for good."""
+    moved = session.execute(_END_RENTAL, {"moving_booking_id": booking_id, "last_day": last_day_exclusive}).first()
+    if moved is None and session.get(UnitBooking, booking_id) is None:
+        raise UnknownReference(f"move-out of booking {booking_id}, which inventory has not heard of")
 
 
 def on_unit_released(session: Session, data: UnitReleased, event: Event) -> None:

@@ -263,6 +263,14 @@ def _unit_has_active_booking(session: Session, unit_id: int, now: datetime) -> b
     return bool(session.execute(query).scalar())
 
 
+def percent(part: int, whole: int) -> float:
+    """part / whole in percent to one decimal, a half rounded up, in integers (1 of 16 units is 6.3 %: round() of
+    the float gave 6.2, its halves going to the even digit); 0.0 when there is no whole."""
+    if not whole:
+        return 0.0
+    return (2000 * part + whole) // (2 * whole) / 10
+
+
 def occupancy(*, session: Session) -> dict[str, Any]:
     """Units by status; physical occupancy (occupied ÷ rentable units) and economic occupancy (rent of the
     occupied units ÷ rent of all rentable units), in percent. Rentable: not in maintenance. Occupied: a
@@ -300,10 +308,6 @@ def occupancy(*, session: Session) -> dict[str, Any]:
         .where(not_(Unit.in_maintenance))
     ).one()
     session.commit()
-
-    def percent(part: int, whole: int) -> float:
-        return round(100 * part / whole, 1) if whole else 0.0
-
     return {
         "as_of": today,
         "units": sum(by_status.values()),
