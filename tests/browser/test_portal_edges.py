@@ -1,7 +1,8 @@
 """Edges of the portal where a page once crashed, spun for good or refused: a hand-made date in a unit's link; a card
 payment Pesapal leaves pending longer than the return page asks; a hold that runs out while the booking page is
 open; the start-up operator, who has no phone, saving their details; the console's lists of every booking and every
-invoice past their first 200 rows."""
+invoice past their first 200 rows; and the customer's own: their bookings, what each rental owes, a rental's invoices
+and the bookings a truck can be ordered for, past the first page booking's and billing's lists answer."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ import httpx
 from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
-from tests.browser.conftest import DESKTOP, PAYS, PHONE, admin_logs_in, logs_in, register_customer
+from tests.browser.conftest import (
+    DESKTOP,
+    PAYS,
+    PHONE,
+    admin_logs_in,
+    assert_no_sideways_scroll,
+    logs_in,
+    register_customer,
+)
 
 
 def _nairobi_today() -> datetime:
@@ -236,3 +245,135 @@ def test_the_console_pages_through_every_invoice_past_the_first_200(
     pages.get_by_role("button", name="Previous").click()
     expect(rows).to_have_count(200)
     expect(rows.first.get_by_role("rowheader")).to_have_text("INV-T00200")
+
+
+def test_a_customer_pages_through_every_one_of_their_bookings_past_the_first_200(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
+) -> None:
+    unit = admin_api.unit(price=3000)
+    customer = register_customer(portal)
+    first = _nairobi_today() + timedelta(days=1)
+    ids = [_books(portal, customer, unit["id"], first + timedelta(days=i))["id"] for i in range(201)]
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    rows = page.locator("ul.list > li")
+    expect(rows).to_have_count(200)
+    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/bookings/{ids[-1]}")  # newest first
+    pages = page.get_by_role("navigation", name="Pages of your bookings")
+    expect(pages.get_by_role("button", name="Previous")).to_be_disabled()
+    pages.get_by_role("button", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/bookings\?offset=200$"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/bookings/{ids[0]}")  # the oldest
+    expect(pages.get_by_role("button", name="Next")).to_be_disabled()
+    expect(page.get_by_text("You have no bookings yet.")).to_have_count(0)
+    assert_no_sideways_scroll(page)
+    check_page(page, "92-bookings-second-page-phone")
+    pages.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(200)
+    assert "offset" not in page.url
+
+
+def _pages_of(rows: list[dict[str, Any]], asked: list[dict[str, list[str]]]) -> Any:
+    """A route handler that answers a list as booking and billing do: `limit` rows (200 unless given, at most 1000)
+    from `offset`."""
+
+    def answer(route: Any) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        asked.append(query)
+        offset = int(query.get("offset", ["0"])[0])
+        limit = min(int(query.get("limit", ["200"])[0]), 1000)
+        route.fulfill(json={"success": True, "data": rows[offset:offset + limit]})
+
+    return answer
+
+
+def _monthly_rental_paid(portal: str, admin_api: Any, customer: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A monthly rental whose first month was paid by M-PESA: its booking's id and its first (paid) invoice."""
+    unit = admin_api.unit(price=5200, size="small")
+    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as api:
+        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": _nairobi_today().date().isoformat(),
+                                            "plan": "monthly"})
+        assert r.status_code == 201, r.text
+        booking_id = int(r.json()["data"]["id"])
+        r = api.post("/api/payments/mpesa/initiate", json={"booking_id": booking_id, "phone_number": PAYS})
+        assert r.status_code == 200, r.text
+    wait_for(lambda: admin_api.client.get(f"/api/billing/rentals/{booking_id}").status_code == 200, timeout=30,
+             what=f"rental {booking_id} opened")
+    (invoice,) = admin_api.client.get("/api/invoices", params={"booking_id": booking_id}).json()["data"]
+    return booking_id, dict(invoice)
+
+
+def test_a_rental_s_oldest_invoice_and_what_it_owes_are_shown_past_the_first_page(
+    new_page: Any, admin_api: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    booking_id, real = _monthly_rental_paid(portal, admin_api, customer)
+    # Billing holds few invoices here: the rental's list is made 200 newer paid ones before the real one, and the
+    # customer's open invoices 1000 of other bookings before one of this rental's (its balance "to pay").
+    newer = [{**real, "id": 9_000_000 + n, "number": f"INV-T{n:05d}"} for n in range(200, 0, -1)]
+    others = [{**real, "id": 9_100_000 + n, "number": f"INV-O{n:05d}", "booking_id": 9_100_000 + n, "status": "open",
+               "balance": 100} for n in range(1000, 0, -1)]
+    owing = {**real, "id": 9_200_000, "number": "INV-OWED", "status": "open", "balance": 5200}
+    open_asked: list[dict[str, list[str]]] = []
+    rental_rows = _pages_of([*newer, real], [])
+    open_rows = _pages_of([*others, owing], open_asked)
+
+    def invoices(route: Any) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        if query.get("booking_id") == [str(booking_id)]:
+            rental_rows(route)
+        elif query.get("status") == ["open"] and "booking_id" not in query:
+            open_rows(route)
+        else:
+            route.continue_()
+
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    page.route(re.compile(r"/api/invoices\?"), invoices)
+    page.goto("/bookings")
+    mine = page.locator("ul.list > li").filter(has=page.locator(f'a[href="/bookings/{booking_id}"]'))
+    expect(mine).to_contain_text("To pay KES 5,200")
+    assert [q.get("offset") for q in open_asked] == [["0"], ["1000"]], open_asked
+
+    page.goto(f"/bookings/{booking_id}")
+    listed = page.locator("li.invoice")
+    expect(listed).to_have_count(201)
+    expect(listed.last).to_have_attribute("data-invoice", real["number"])
+
+
+def test_a_truck_can_be_ordered_for_a_confirmed_booking_past_the_first_page(
+    new_page: Any, admin_api: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    booking_id, _ = _monthly_rental_paid(portal, admin_api, customer)
+    real = admin_api.client.get("/api/bookings", params={"booking_id": booking_id}).json()["data"][0]
+    # Booking holds few here: the customer's confirmed bookings are made 1000 newer ones before the real one.
+    newer = [{**real, "id": 9_300_000 + n} for n in range(1000, 0, -1)]
+    asked: list[dict[str, list[str]]] = []
+    confirmed = _pages_of([*newer, real], asked)
+
+    def bookings(route: Any) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        if query.get("status") == ["confirmed"]:
+            confirmed(route)
+        else:
+            route.continue_()
+
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    page.route(re.compile(r"/api/bookings\?"), bookings)
+    page.goto("/transport")
+    choice = page.get_by_label("For booking")
+    expect(choice.locator("option")).to_have_count(1002)  # "no booking", and every confirmed one
+    choice.select_option(str(booking_id))
+    page.get_by_label("Pickup address").fill("Moi Avenue 12, Nairobi")
+    page.get_by_label("Delivery address").fill("Jesh Storage, Mombasa Road")
+    page.get_by_label("Distance (km)").fill("12")
+    page.get_by_label("What are we moving?").fill("Two boxes and a bicycle")
+    page.get_by_role("button", name="Request truck").click()
+    expect(page.get_by_role("status").filter(has_text="Request received")).to_be_visible()
+    made = httpx.get(f"{portal}/api/transport-requests", timeout=30,
+                     headers={"Authorization": f"Bearer {customer['token']}"}).json()["data"]
+    assert [r["booking_id"] for r in made] == [booking_id], made
+    assert [q.get("offset") for q in asked] == [["0"], ["1000"]], asked

@@ -1,8 +1,8 @@
-import { useI18n } from "../../i18n/i18n";
-import { hasNextPage, previousOffset } from "../../lib/customers";
-import { useFilterParams } from "../../lib/useFilterParams";
+import { useI18n } from "../i18n/i18n";
+import { hasNextPage, previousOffset } from "../lib/paging";
+import { useFilterParams } from "../lib/useFilterParams";
 
-/** The previous and next pages of a console list read `limit` rows at a time from `?offset=` in the URL (offsetParam).
+/** The previous and next pages of a list read `limit` rows at a time from `?offset=` in the URL (offsetParam).
  *  The lists have no total: a page that came back full may have a next one. Nothing when there is one page. */
 export function Pager({ label, offset, rows, limit, busy }: {
   label: string; offset: number; rows: number; limit: number; busy: boolean;

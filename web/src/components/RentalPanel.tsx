@@ -6,6 +6,7 @@ import { useSession } from "../auth/session";
 import { useLoad } from "../lib/useLoad";
 import { accessState, invoiceBadge, openInvoices, type Invoice } from "../lib/billing";
 import { addDays, formatDay, nairobiDate } from "../lib/dates";
+import { allPages, MOST_ROWS } from "../lib/paging";
 import { formatKES } from "../lib/money";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
 import { Price } from "./Price";
@@ -30,8 +31,14 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
   }, [bookingId]);
   const invoices = useLoad(async () => {
-    const { data, error, response } = await api.GET("/api/invoices", { params: { query: { booking_id: bookingId } } });
-    return data ? { data: data.data.filter((i) => i.booking_id === bookingId) } : { error: errorOf(error, response.status) };
+    // Every page of them (billing answers a page at a time): an old open one decides access as much as a new one.
+    const all = await allPages<Invoice>(async (offset, limit) => {
+      const { data, error, response } = await api.GET("/api/invoices", {
+        params: { query: { booking_id: bookingId, offset, limit } },
+      });
+      return data ? { rows: data.data } : { error: errorOf(error, response.status) };
+    }, MOST_ROWS);
+    return all.rows ? { data: all.rows.filter((i) => i.booking_id === bookingId) } : { error: all.error };
   }, [bookingId]);
   const [paying, setPaying] = useState<number | null>(null);
   const [params] = useSearchParams();

@@ -248,6 +248,7 @@ export const en = {
   "bookings.sub": "Your units, their dates and payments.",
   "bookings.none": "You have no bookings yet.",
   "bookings.browse": "Browse units",
+  "bookings.pages": "Pages of your bookings",
   "bookings.booking": "Booking #{id}",
   "booking.notFound": "This booking was not found.",
   "booking.summary": "Summary",

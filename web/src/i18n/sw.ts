@@ -248,6 +248,7 @@ export const sw: Record<MessageKey, string> = {
   "bookings.sub": "Vyumba vyako, tarehe zake na malipo.",
   "bookings.none": "Bado huna nafasi yoyote.",
   "bookings.browse": "Tazama vyumba",
+  "bookings.pages": "Kurasa za nafasi zako",
   "bookings.booking": "Nafasi #{id}",
   "booking.notFound": "Nafasi hii haikupatikana.",
   "booking.summary": "Muhtasari",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { distinctIds, hasNextPage, idBatches, offsetParam, previousOffset, searchQuery } from "./customers";
+import { distinctIds, idBatches, searchQuery } from "./customers";
 
 describe("searchQuery: the search box's text as the q sent to the directory", () => {
   it("is undefined for nothing to search", () => {
@@ -41,26 +41,5 @@ describe("idBatches: the customer ids of a page of rows, asked in as few request
   });
   it("takes a smaller batch size", () => {
     expect(idBatches([5, 4, 3, 2, 1], 2)).toEqual([[1, 2], [3, 4], [5]]);
-  });
-});
-
-describe("paging without a total", () => {
-  it("reads the offset from the URL, 0 for anything else", () => {
-    expect(offsetParam("100")).toBe(100);
-    expect(offsetParam(null)).toBe(0);
-    expect(offsetParam("")).toBe(0);
-    expect(offsetParam("-50")).toBe(0);
-    expect(offsetParam("1.5")).toBe(0);
-    expect(offsetParam("abc")).toBe(0);
-  });
-  it("offers a next page when a page came back full", () => {
-    expect(hasNextPage(50, 50)).toBe(true);
-    expect(hasNextPage(49, 50)).toBe(false);
-    expect(hasNextPage(0, 50)).toBe(false);
-  });
-  it("goes back a page, never below the first", () => {
-    expect(previousOffset(100, 50)).toBe(50);
-    expect(previousOffset(30, 50)).toBe(0);
-    expect(previousOffset(0, 50)).toBe(0);
   });
 });

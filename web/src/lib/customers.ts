@@ -28,19 +28,3 @@ export function idBatches(ids: Iterable<number | null | undefined>, size = MAX_I
   for (let i = 0; i < all.length; i += size) batches.push(all.slice(i, i + size));
   return batches;
 }
-
-/** A page's offset from the URL: a whole number from 0, else 0. */
-export function offsetParam(value: string | null | undefined): number {
-  const n = Number(value);
-  return value && Number.isSafeInteger(n) && n > 0 ? n : 0;
-}
-
-/** The list has no total: a page that came back full may have a next one. */
-export function hasNextPage(rowsOnPage: number, limit: number): boolean {
-  return rowsOnPage >= limit;
-}
-
-/** The offset of the page before (never below 0). */
-export function previousOffset(offset: number, limit: number): number {
-  return Math.max(0, offset - limit);
-}

@@ -1,18 +1,5 @@
 import { api, errorOf, type ApiError } from "../api/client";
-
-/** Every page of a list paged by limit and offset: pages are asked for until one comes back short. */
-export async function allPages<T>(
-  page: (offset: number, limit: number) => Promise<{ rows?: T[]; error?: ApiError }>,
-  limit: number,
-): Promise<{ rows?: T[]; error?: ApiError }> {
-  const rows: T[] = [];
-  for (let offset = 0; ; offset += limit) {
-    const answer = await page(offset, limit);
-    if (!answer.rows) return { error: answer.error };
-    rows.push(...answer.rows);
-    if (answer.rows.length < limit) return { rows };
-  }
-}
+import { allPages } from "./paging";
 
 /** The file's name: `jesh-my-data-<YYYY-MM-DD>.json`. */
 export function myDataFileName(day: string): string {

@@ -1,6 +1,6 @@
 import { Link } from "react-router-dom";
-import { api } from "../api/client";
-import { balancesByBooking } from "../lib/billing";
+import { api, errorOf } from "../api/client";
+import { balancesByBooking, type Invoice } from "../lib/billing";
 import { formatKES } from "../lib/money";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
@@ -8,21 +8,32 @@ import { isMonthly, loadBookings, loadUnitIndex, monthlyRateOf } from "../lib/bo
 import { formatDay } from "../lib/dates";
 import { Price } from "../components/Price";
 import { ErrorAlert, PageTitle, Spinner, StatusBadge } from "../components/ui";
+import { Pager } from "../components/Pager";
+import { useFilterParams } from "../lib/useFilterParams";
+import { allPages, MOST_ROWS, offsetParam } from "../lib/paging";
+
+const PAGE = 200;
 
 export function BookingsPage() {
   const { t, lang } = useI18n();
-  const bookings = useLoad(() => loadBookings(), []);
+  const [params] = useFilterParams();
+  // Newest first, a page at a time (?offset=, as the console's lists): booking answers at most a page per request.
+  const offset = offsetParam(params.get("offset"));
+  const bookings = useLoad(() => loadBookings({ limit: PAGE, offset }), [offset]);
   const units = useLoad(() => loadUnitIndex(), []);
-  // Monthly rentals: what is owed now (the open invoices' balances, as billing computed them).
+  // Monthly rentals: what is owed now (the open invoices' balances, as billing computed them), every page of them.
   const owed = useLoad(async () => {
-    const { data } = await api.GET("/api/invoices", { params: { query: { status: "open" } } });
-    return { data: balancesByBooking(data?.data ?? []) };
+    const open = await allPages<Invoice>(async (offset, limit) => {
+      const { data, error, response } = await api.GET("/api/invoices", { params: { query: { status: "open", offset, limit } } });
+      return data ? { rows: data.data } : { error: errorOf(error, response.status) };
+    }, MOST_ROWS);
+    return { data: balancesByBooking(open.rows ?? []) };
   }, []);
   return (
     <div className="stack">
       <PageTitle sub={t("bookings.sub")}>{t("bookings.title")}</PageTitle>
       <ErrorAlert error={bookings.error} />
-      {bookings.loading && !bookings.data ? <Spinner label={t("common.loading")} /> : bookings.data?.length === 0 ? (
+      {bookings.loading && !bookings.data ? <Spinner label={t("common.loading")} /> : bookings.data?.length === 0 && offset === 0 ? (
         <div className="card empty-card">
           <p>{t("bookings.none")}</p>
           <Link className="btn btn-primary" to="/">{t("bookings.browse")}</Link>
@@ -55,6 +66,7 @@ export function BookingsPage() {
           })}
         </ul>
       )}
+      <Pager label={t("bookings.pages")} offset={offset} rows={bookings.data?.length ?? 0} limit={PAGE} busy={bookings.loading} />
     </div>
   );
 }

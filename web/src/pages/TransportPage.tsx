@@ -3,7 +3,8 @@ import { useSearchParams } from "react-router-dom";
 import { api, errorOf, type ApiError, type transportSchemas } from "../api/client";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
-import { loadBookings, loadUnitIndex } from "../lib/bookings";
+import { loadBookings, loadUnitIndex, type Booking } from "../lib/bookings";
+import { allPages, MOST_ROWS } from "../lib/paging";
 import { formatDay, formatInstant, nairobiLocalToIso, nairobiDate, addDays } from "../lib/dates";
 import { formatKES, transportEstimate } from "../lib/money";
 import { Price } from "../components/Price";
@@ -18,7 +19,14 @@ export function TransportPage() {
     const { data, error, response } = await api.GET("/api/transport-requests", {});
     return data ? { data: [...data.data].sort((a, b) => b.id - a.id) } : { error: errorOf(error, response.status) };
   }, []);
-  const bookings = useLoad(() => loadBookings({ status: "confirmed" }), []);
+  // Every confirmed booking of the customer's (booking answers a page at a time), newest first.
+  const bookings = useLoad(async () => {
+    const all = await allPages<Booking>(async (offset, limit) => {
+      const { data, error } = await loadBookings({ status: "confirmed", offset, limit });
+      return data ? { rows: data } : { error };
+    }, MOST_ROWS);
+    return all.rows ? { data: all.rows } : { error: all.error };
+  }, []);
   const units = useLoad(() => loadUnitIndex(), []);
   const [form, setForm] = useState({
     booking: params.get("booking") ?? "", pickup: "", delivery: "", distance: "",

@@ -7,12 +7,12 @@ import { useLoad } from "../../lib/useLoad";
 import { awaitingPayment, loadBookings, loadUnitIndex } from "../../lib/bookings";
 import { useCustomers } from "../../lib/customerNames";
 import { formatDay } from "../../lib/dates";
-import { offsetParam } from "../../lib/customers";
+import { offsetParam } from "../../lib/paging";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge, TextField } from "../../components/ui";
 import { CustomerName } from "./customerParts";
 import { PromptRow, useRowPrompts } from "./PromptRow";
-import { Pager } from "./Pager";
+import { Pager } from "../../components/Pager";
 
 const STATUSES = ["pending", "confirmed", "cancelled"] as const;
 const PAGE = 200;

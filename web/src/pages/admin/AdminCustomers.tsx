@@ -5,12 +5,13 @@ import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
 import { erasureAskedAt } from "../../lib/erasure";
-import { MAX_QUERY_LENGTH, offsetParam, searchQuery } from "../../lib/customers";
+import { MAX_QUERY_LENGTH, searchQuery } from "../../lib/customers";
+import { offsetParam } from "../../lib/paging";
 import { formatDay, nairobiDate } from "../../lib/dates";
 import { displayPhone, normalizeKenyanPhone } from "../../lib/phone";
 import { ErrorAlert, PageTitle, SelectField, Spinner, TextField } from "../../components/ui";
 import { RoleBadge } from "./customerParts";
-import { Pager } from "./Pager";
+import { Pager } from "../../components/Pager";
 
 const ROLES = ["user", "admin"] as const;
 type Role = (typeof ROLES)[number];

@@ -7,13 +7,13 @@ import { useLoad } from "../../lib/useLoad";
 import { useCustomers } from "../../lib/customerNames";
 import { invoiceBadge, owesBalance } from "../../lib/billing";
 import { formatDay } from "../../lib/dates";
-import { offsetParam } from "../../lib/customers";
+import { offsetParam } from "../../lib/paging";
 import { formatKES } from "../../lib/money";
 import { Price } from "../../components/Price";
 import { ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
 import { PromptRow, useRowPrompts } from "./PromptRow";
-import { Pager } from "./Pager";
+import { Pager } from "../../components/Pager";
 
 const STATUSES = ["open", "paid", "void"] as const;
 const PAGE = 200;
