@@ -251,3 +251,30 @@ def test_two_changes_at_once_from_the_same_password_one_wins(auth, register, aut
         200 if p == winner else 401 for p in ("first new 1", "second new 2")
     ]
     assert len(staged(auth_engine, "PasswordChanged")) == 1
+
+
+def test_two_links_of_one_account_confirmed_at_once_one_resets_the_other_is_spent(auth, register, auth_engine):
+    # Before: each confirmation locked its link, then the account, and the winner's spending of the other links
+    # waited on the loser's lock: a deadlock PostgreSQL broke after a second, answered 503 (and logged as an error).
+    for round_ in range(3):
+        email = f"both-links-{round_}@example.com"
+        user_id = register(auth, email=email).json()["user"]["id"]
+        assert [ask_reset(auth, email).status_code for _ in range(2)] == [202, 202]
+        links = [e["token"] for e in staged(auth_engine, "PasswordResetRequested") if e["user_id"] == user_id]
+        assert len(set(links)) == 2
+        barrier = threading.Barrier(2)
+        answers = []
+
+        def confirm(token: str, password: str, barrier: threading.Barrier, answers: list) -> None:
+            barrier.wait()
+            answers.append(auth.post("/api/auth/password-reset/confirm", json={"token": token, "password": password}))
+
+        threads = [threading.Thread(target=confirm, args=(link, f"new password {n}", barrier, answers))
+                   for n, link in enumerate(links)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(a.status_code for a in answers) == [200, 400], [a.text for a in answers]
+        assert [a.json() for a in answers if a.status_code == 400] == [INVALID_LINK]

@@ -99,16 +99,23 @@ def reset_password(*, session: Session, credentials: Credentials, token: str, ne
     """Spend a reset link: the account gets the new password and the caller a new session."""
     now = utcnow()
     token_hash = hash_refresh_token(token)
-    if _usable_reset(session, token_hash=token_hash, now=now) is None:
+    found = _usable_reset(session, token_hash=token_hash, now=now)
+    if found is None:
         session.rollback()
         raise BadRequest(INVALID_RESET_LINK)
+    user_id = found.user_id
     session.rollback()
     new_hash = credentials.passwords.hash(new_password)
+    # The account is locked before its link, in the order of everything else that spends links (another link's
+    # reset, a password change, a close: the account, then its links): the other way round, two links of one account
+    # confirmed at once waited on each other until PostgreSQL broke the deadlock (a 503 after a second).
+    user = session.scalars(
+        select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     reset = _usable_reset(session, token_hash=token_hash, now=utcnow(), lock=True)
     if reset is None:  # spent or expired while the hash was made
         session.rollback()
         raise BadRequest(INVALID_RESET_LINK)
-    user = session.scalars(select(User).where(User.id == reset.user_id).with_for_update()).one()
     clear_login_attempts(session, user_id=user.id, email=user.email, client_ip=client_ip, now=now)
     return _set_password(session, credentials=credentials, user=user, password_hash=new_hash, how="reset", now=now)
 
