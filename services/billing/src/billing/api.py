@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -27,6 +28,7 @@ from billing.schemas import (
 from billing.settings import Settings
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest, Forbidden, NotFound
+from jeshkit.inputs import DATE_PATTERN
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser
 
@@ -38,6 +40,7 @@ internal_router = APIRouter(prefix="/internal/invoices", include_in_schema=False
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Format = Annotated[Literal["json", "csv"], Query(description="`csv` for a spreadsheet")]
+_DATE = re.compile(DATE_PATTERN)
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
@@ -204,8 +207,11 @@ def revenue(
 def _day(value: str | None, field: str, default: date) -> date:
     if value is None or not value.strip():
         return default
+    # Exactly YYYY-MM-DD: Python's fromisoformat also takes other ISO 8601 forms of ten characters (2026-W05-1).
+    if not _DATE.fullmatch(value):
+        return _bad(field)
     try:
-        return date.fromisoformat(value) if len(value) == 10 else _bad(field)
+        return date.fromisoformat(value)
     except ValueError:
         return _bad(field)
 

@@ -154,10 +154,24 @@ def revenue(*, session: Session, start: date, end: date) -> dict[str, Any]:
             "totals": {"collected": collected, "refunds": refunds, "net": collected - refunds}}
 
 
+# A spreadsheet takes a cell starting with one of these for a formula (CSV injection): a tenant may name themselves
+# =HYPERLINK(...) and the operator opening the report would run it. Such text is written after an apostrophe, which
+# the spreadsheet shows as text (OWASP's advice); numbers and dates never start so.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
     return out.getvalue()
