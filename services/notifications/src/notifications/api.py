@@ -120,7 +120,7 @@ def _report_fields(raw: bytes, content_type: str) -> dict[str, str]:
     if "json" in content_type:
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             return {}
         return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
     return {key: values[0] for key, values in parse_qs(text).items()}
