@@ -53,6 +53,9 @@ def test_create_answers_201_with_id_status_and_the_servers_price(t: Any) -> None
         (12.341, 12.35, 2235),
         ("7.5", 7.5, 1750),  # a number in a string, as a form field sends it
         (0.001, 0.01, 1001),  # a tiny positive distance never becomes 0
+        # Digits beyond the decimal context's 28, and an exponent below its -999999: 1100 and 1000 before
+        ("1.00000000000000000000000000001", 1.01, 1101),
+        ("1e-9999999999", 0.01, 1001),
     ],
 )
 def test_estimated_cost_is_base_fee_plus_ceil_of_distance_times_rate(

@@ -6,7 +6,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_UP, Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_UP, Context, Decimal, localcontext
 from typing import cast
 
 from sqlalchemy import Table, Text, and_, bindparam, case, func, not_, or_, select, update
@@ -47,7 +47,10 @@ class Tariff:
 
     def estimate(self, distance_km: Decimal) -> int:
         """The server's price, integer KES: base fee + ceil(distance * per-km rate), in exact decimals."""
-        return self.base_fee + math.ceil(distance_km * self.per_km)
+        # Exact whatever the digits sent: the default context keeps 28 significant digits and flushes exponents below
+        # -999999 to 0, so 1.00000000000000000000000000001 km came to 100 KES a km, not 101, and 1e-9999999999 km to 0.
+        with localcontext(Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)):
+            return self.base_fee + math.ceil(distance_km * self.per_km)
 
 
 @dataclass(frozen=True)
