@@ -154,6 +154,22 @@ def test_autopay_asks_payments_on_the_due_date_and_once_more_after_the_retry_day
     assert off.status_code == 200 and off.json()["data"]["autopay"]["enabled"] is False
 
 
+def test_an_autopay_retry_on_the_late_fees_day_asks_for_the_fee_too(start_billing):
+    billing = start_billing(billing_autopay_retry_days=5, billing_grace_days=5, billing_late_fee_kes=500)
+    start = nairobi_today()
+    billing.confirm_rental(18, start, rate=3500, user_id=8)
+    r = billing.client.put("/api/billing/rentals/18/autopay", json={"enabled": True, "phone_number": "0712345678"},
+                           headers=billing.owner(8))
+    assert r.status_code == 200, r.text
+    due = anniversary(start, 1, start.day)
+    billing.advance(18, due + timedelta(days=5))
+    invoice = billing.invoices(18)[1]
+    assert (invoice["total"], invoice["balance"]) == (4000, 4000)
+    # The second push charges what is owed that day, the fee with it (before: 3500, leaving the rental late).
+    assert [(e["attempt"], e["amount"]) for e in billing.events("AutopayRequested", booking_id=18)] == [
+        (1, 3500), (2, 4000)]
+
+
 def test_a_rental_starting_on_the_31st_is_billed_on_the_last_day_of_shorter_months(start_billing):
     billing = start_billing()
     billing.confirm_rental(15, date(2027, 1, 31), rate=1000)

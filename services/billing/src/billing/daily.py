@@ -53,11 +53,21 @@ def _issue_due_invoices(session: Session, rental: Rental, day: date, rules: Rule
 
 
 def _ladder(session: Session, rental: Rental, invoice: Invoice, day: date, rules: Rules) -> None:
-    """Reminders, autopay and the late fee of one open invoice on `day`."""
+    """Reminders, the late fee and autopay of one open invoice on `day`."""
     until_due = (invoice.due_date - day).days
     if until_due in (rules.reminder_days_before, 0) and invoice.issue_date <= day:
         ev.stage(session, ev.InvoiceReminder(**invoice_facts(invoice), days_until_due=until_due))
     past_due = (day - invoice.due_date).days
+    if past_due >= rules.grace_days and not invoice.late_fee_charged:
+        invoice.late_fee_charged = True
+        if rules.late_fee > 0:
+            invoice.lines.append(
+                InvoiceLine(kind="late_fee", description=f"Late fee ({past_due} days past due)", amount=rules.late_fee)
+            )
+            invoice.total += rules.late_fee
+            session.flush()
+            ev.stage(session, ev.LateFeeCharged(**invoice_facts(invoice), amount=rules.late_fee))
+    # After the late fee: a retry on the fee's day asks for what is owed with it.
     if rental.autopay_enabled and rental.autopay_phone and past_due in (0, rules.autopay_retry_days):
         ev.stage(
             session,
@@ -70,15 +80,6 @@ def _ladder(session: Session, rental: Rental, invoice: Invoice, day: date, rules
                 attempt=1 if past_due == 0 else 2,
             ),
         )
-    if past_due >= rules.grace_days and not invoice.late_fee_charged:
-        invoice.late_fee_charged = True
-        if rules.late_fee > 0:
-            invoice.lines.append(
-                InvoiceLine(kind="late_fee", description=f"Late fee ({past_due} days past due)", amount=rules.late_fee)
-            )
-            invoice.total += rules.late_fee
-            session.flush()
-            ev.stage(session, ev.LateFeeCharged(**invoice_facts(invoice), amount=rules.late_fee))
 
 
 def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bool:
