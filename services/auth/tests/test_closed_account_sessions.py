@@ -60,3 +60,25 @@ def test_a_refresh_family_that_outlived_the_close_of_its_account_is_refused(auth
     r = auth.post("/api/auth/refresh", json={"refresh_token": signed_up["refresh_token"]})
 
     assert (r.status_code, r.json()["message"]) == (401, "Invalid or expired refresh token")
+
+
+def test_a_closed_operator_s_stale_access_token_acts_no_more(auth, register, bearer, auth_engine):
+    # Another admin closed this operator's account; the operator's token is refused everywhere only once SessionsEnded
+    # is followed. Before: meanwhile it still made customers admins (200), opened accounts, closed others...
+    operator = register(auth, email="leaving.operator@example.com").json()
+    customer = register(auth, email="customer@example.com").json()["user"]
+    with auth_engine.begin() as conn:
+        conn.execute(text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": operator["user"]["id"]})
+    token = auth.post("/api/auth/login", json={"email": "leaving.operator@example.com", "password": PASSWORD})
+    headers = bearer(token.json()["token"])
+    closed_unheard(auth_engine, operator["user"]["id"])
+
+    promoted = auth.patch(f"/api/auth/users/{customer['id']}", json={"role": "admin"}, headers=headers)
+    opened = auth.post("/api/auth/users", json={"email": "new@example.com", "phone": "0712345678", "name": "New"},
+                       headers=headers)
+
+    assert (promoted.status_code, promoted.json()) == (403, CLOSED)
+    assert (opened.status_code, opened.json()) == (403, CLOSED)
+    with auth_engine.connect() as conn:
+        assert conn.scalar(text("SELECT role FROM users WHERE id = :id"), {"id": customer["id"]}) == "user"
+        assert conn.scalar(text("SELECT count(*) FROM users WHERE email = 'new@example.com'")) == 0

@@ -31,7 +31,7 @@ from auth.models import (
 from auth.password_change import ResetPolicy, send_link, spend_links
 from auth.passwords import Passwords
 from auth.schemas import AccountDetailOut, AccountOut, phone_fragment
-from auth.service import change_contact, end_every_session, insert_user, profile_data, utcnow
+from auth.service import change_contact, end_every_session, insert_user, profile_data, refuse_if_closed, utcnow
 from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -240,7 +240,8 @@ def _changed(user: User, change: Literal["closed", "reopened", "role"]) -> Accou
 
 def locked_target(session: Session, *, actor: Actor, user_id: int) -> User:
     """The target account locked, after the acting admin's own row (in id order: no deadlock between two admins
-    acting on each other), which must still be an admin (403 otherwise); 404 when the target is unknown."""
+    acting on each other), which must still be an open admin account (403 otherwise: an admin closed by another has
+    access tokens not refused everywhere until SessionsEnded is followed); 404 when the target is unknown."""
     rows = session.scalars(
         select(User).where(User.id.in_({actor.id, user_id})).order_by(User.id).with_for_update()
         .execution_options(populate_existing=True)
@@ -250,6 +251,7 @@ def locked_target(session: Session, *, actor: Actor, user_id: int) -> User:
     if acting is None or acting.role != "admin":
         session.rollback()
         raise Forbidden(NOT_AN_ADMIN_NOW)
+    refuse_if_closed(session, acting)
     target = found.get(user_id)
     if target is None:
         session.rollback()
