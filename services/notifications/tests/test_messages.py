@@ -202,6 +202,33 @@ def test_every_billing_refund_and_transport_event_has_its_message(start_notifica
                for m in mails)
 
 
+def test_a_reminder_on_the_due_date_says_today_and_a_day_late_is_one_day(n):
+    n.user(9, phone="254700000009")
+    n.user(10, phone="254700000010", language="sw")
+    for user_id, days in ((9, 0), (9, 1), (10, 0), (10, 1)):
+        n.publish("InvoiceReminder", invoice(user_id, days_until_due=days), source="billing")
+    n.publish("InvoiceOverdue", invoice(9, days_overdue=1, late_fee=500, balance=4000), source="billing")
+
+    def sms(user_id: int, template: str) -> list[str]:
+        rows = n.wait_rows(4 if template == "payment_reminder" else 2, user_id=user_id, template=template)
+        return sorted(r["body"] for r in rows if r["channel"] == "sms")
+
+    # Before: "(in 0 days)", "(in 1 days)", "(siku 0)", "is 1 days overdue".
+    assert sms(9, "payment_reminder") == [
+        "Reminder: invoice INV-2031-00007, KES 3,500 due 5 Jan 2031 (today). Pay by M-PESA to keep access to your "
+        "unit.",
+        "Reminder: invoice INV-2031-00007, KES 3,500 due 5 Jan 2031 (tomorrow). Pay by M-PESA to keep access to your "
+        "unit."]
+    assert sms(10, "payment_reminder") == [
+        "Kumbusho: ankara INV-2031-00007, KES 3,500 ilipwe kufikia 5 Jan 2031 (kesho). Lipa kwa M-PESA ili uendelee "
+        "kufikia stoo yako.",
+        "Kumbusho: ankara INV-2031-00007, KES 3,500 ilipwe kufikia 5 Jan 2031 (leo). Lipa kwa M-PESA ili uendelee "
+        "kufikia stoo yako."]
+    assert sms(9, "invoice_overdue") == [
+        "Invoice INV-2031-00007 is 1 day overdue. Late fee KES 500 added; KES 4,000 now due. Please pay by M-PESA "
+        "today."]
+
+
 def test_a_rentals_first_invoice_paid_with_the_booking_sends_no_second_receipt(n):
     """Invoice 1 of a monthly rental is paid by the booking's own payment: the booking's confirmation already says
     "Paid KES …"; a "Received KES … for invoice …" for the same money would be a second message for it."""

@@ -157,3 +157,9 @@ def test_every_template_can_be_listed_and_filtered_by() -> None:
     from notifications.texts import TEMPLATES
 
     assert sorted(get_args(Template)) == sorted(TEMPLATES)
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "(in 3 days)"), ("sw", "(siku 3)")])
+def test_a_reminder_held_before_it_had_its_when_still_says_the_days(language, words):
+    held_values = {"name": "Otieno", "number": "INV-2031-00012", "balance": 25000, "due": date(2031, 1, 5), "days": 3}
+    assert words in Texts().render("payment_reminder", language, held_values).sms

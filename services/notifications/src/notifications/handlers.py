@@ -161,10 +161,11 @@ def make_handlers(policy: Policy) -> Handlers:
             if isinstance(data, InvoicePaid) and data.with_booking:
                 return  # a rental's first invoice, paid with the booking: its confirmation names that money
             values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date}
-            if isinstance(data, InvoiceReminder):
-                values["days"] = data.days_until_due
-            elif isinstance(data, InvoiceOverdue):
-                values.update(days=data.days_overdue, late_fee=data.late_fee)
+            if isinstance(data, InvoiceReminder):  # "today", "tomorrow", "in 3 days" (not "in 0 days")
+                values.update(days=data.days_until_due, when=Phrase("due_in", str(data.days_until_due)))
+            elif isinstance(data, InvoiceOverdue):  # "1 day overdue", "5 days overdue"
+                values.update(days=data.days_overdue, late_fee=data.late_fee,
+                              late=Phrase("days_late", str(data.days_overdue)))
             elif isinstance(data, InvoicePaid):
                 values.update(amount=data.amount_paid, receipt=data.receipt,
                               paid_with=Phrase("paid_with", data.method or "other"))

@@ -53,8 +53,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "hold_expiring": {"booking_id": 12345, "amount": 25000, "expires": datetime(2031, 1, 5, 11, 5, tzinfo=UTC)},
     "booking_cancelled": {"booking_id": 12345, "start": date(2031, 1, 5), "reason": "you cancelled it"},
     "invoice_issued": {"number": "INV-2031-00012", "total": 25000, "balance": 25000, "due": date(2031, 1, 5)},
-    "payment_reminder": {"number": "INV-2031-00012", "balance": 25000, "due": date(2031, 1, 5), "days": 3},
-    "invoice_overdue": {"number": "INV-2031-00012", "balance": 25500, "late_fee": 500, "days": 5},
+    "payment_reminder": {"number": "INV-2031-00012", "balance": 25000, "due": date(2031, 1, 5), "days": 3,
+                         "when": Phrase("due_in", "3")},
+    "invoice_overdue": {"number": "INV-2031-00012", "balance": 25500, "late_fee": 500, "days": 5,
+                        "late": Phrase("days_late", "5")},
     "payment_received": {"number": "INV-2031-00012", "amount": 25000, "balance": 0, "receipt": PESAPAL_CODE,
                          "paid_with": Phrase("paid_with", "card")},
     "access_suspended": {"booking_id": 12345, "balance": 25500},
@@ -80,7 +82,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
 TEMPLATES = tuple(SAMPLES)
 # Values a template may use that older stored values lack (a message held before they were added): phrases that
 # say nothing wrong when the fact is not known.
-DEFAULTS: dict[str, Any] = {"paid_with": Phrase("paid_with", "other"), "refund_to": Phrase("refund_to", "other")}
+DEFAULTS: dict[str, Any] = {"paid_with": Phrase("paid_with", "other"), "refund_to": Phrase("refund_to", "other"),
+                            "when": Phrase("due_in", "other"), "late": Phrase("days_late", "other")}
+# The message's values a phrase may give besides {support} ([due_in] "in {days} days"), with a sample for the load-time
+# check of the tables of phrases.
+PHRASE_VALUES: dict[str, str] = {"days": "3"}
 # Sent by email only, whatever the customer chose (a secret link never goes by SMS): these templates have no SMS
 # text, and their "email" is the whole email.
 EMAIL_ONLY = frozenset({"password_reset", "account_invite"})
@@ -122,7 +128,7 @@ class Texts:
                 if isinstance(phrases, dict) and table != "format" and table not in SAMPLES:
                     for key in phrases:
                         try:
-                            self.words(language, table, key)
+                            self.words(language, table, key, values=PHRASE_VALUES)
                         except (KeyError, IndexError, ValueError) as exc:
                             raise ValueError(f"templates/{language}.toml, [{table}] {key}: {exc!r}") from exc
             try:
@@ -131,11 +137,13 @@ class Texts:
             except (KeyError, IndexError, ValueError) as exc:
                 raise ValueError(f"templates/{language}.toml, [format]: {exc!r}") from exc
 
-    def words(self, language: str, table: str, key: str, *, default: str = "other") -> str:
+    def words(self, language: str, table: str, key: str, *, default: str = "other",
+              values: dict[str, str] | None = None) -> str:
         """A phrase from a table of phrases ([payment_reasons], [cancel_reasons]), or its "other" entry; a phrase
-        may give the support number ({support})."""
+        may give the support number ({support}) and the message's values of PHRASE_VALUES ({days})."""
         phrases = self._files[_language(language)][table]
-        return _fill(str(phrases.get(key, phrases.get(default, key))), {"support": self.support_phone})
+        phrase = str(phrases.get(key, phrases.get(default, key)))
+        return _fill(phrase, {**(values or {}), "support": self.support_phone})
 
     def hidden_link(self, language: str) -> str:
         """What the listing shows instead of a secret link (links.py)."""
@@ -154,8 +162,12 @@ class Texts:
         file = self._files[_language(language)]
         fmt = file["format"]
         entry = file[template]
-        shown = {key: self.words(language, *value) if isinstance(value, Phrase) else self._format(key, value, fmt)
-                 for key, value in {**DEFAULTS, **values}.items()}
+        given = {**DEFAULTS, **values}
+        shown = {key: self._format(key, value, fmt) for key, value in given.items() if not isinstance(value, Phrase)}
+        # A phrase of DEFAULTS is rendered for every message, used or not: a value the message lacks is empty.
+        in_phrases = {key: shown.get(key, "") for key in PHRASE_VALUES}
+        shown.update({key: self.words(language, *value, values=in_phrases)
+                      for key, value in given.items() if isinstance(value, Phrase)})
         shown["name"] = first_name(values.get("name"))
         shown["support"] = self.support_phone
         if "pay" in entry:  # a message asking for money: how to pay (its own Paybill sentence if it has one)
