@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from booking import service
+from jeshkit.clock import nairobi_today
 from jeshstack.testing import wait_for
 
 
@@ -120,6 +122,16 @@ def test_at_most_five_years(start_booking, kit, signing_keys, day):
     )
     assert longest.status_code == 201, longest.text
     assert longest.json()["data"]["total_price"] == (five_years - start).days
+
+    # Nor may it start more than 5 years ahead (a monthly rental from 9999-12-01 was taken; billing cannot bill it).
+    just_past = service.years_after(nairobi_today(), 5) + timedelta(days=1)
+    for plan, far in (("fixed", just_past), ("monthly", date(9999, 12, 1))):
+        body = {"unit_id": 1, "start_date": far.isoformat(), "plan": plan}
+        if plan == "fixed":
+            body["end_date"] = (far + timedelta(days=30)).isoformat()
+        refused = client.post("/api/bookings", json=body, headers=signing_keys.headers(1))
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["errors"] == [{"field": "start_date", "message": "start_date must be within 5 years"}]
 
 
 def test_body_that_is_not_a_json_object_is_400(start_booking, signing_keys):

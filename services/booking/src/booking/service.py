@@ -46,12 +46,15 @@ def years_after(day: date, years: int) -> date:
 
 
 def check_booking_dates(*, start_date: date, end_date: date | None, today: date, plan: str = "fixed") -> None:
-    """Refuse a range that starts in the past, is empty or reversed, or is longer than five years.
+    """Refuse a range that starts in the past or more than five years ahead, is empty or reversed, or is longer than
+    five years.
 
     Only a monthly rental may leave `end_date` out (open-ended)."""
     errors = []
     if start_date < today:
         errors.append({"field": "start_date", "message": "start_date must be today or later"})
+    elif start_date > years_after(today, MAX_BOOKING_YEARS):  # 9999-12-01 was taken, and billing cannot count past it
+        errors.append({"field": "start_date", "message": "start_date must be within 5 years"})
     if end_date is None:
         if plan != "monthly":
             errors.append({"field": "end_date", "message": "Field required"})
