@@ -6,6 +6,7 @@ import time
 import uuid
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from booking import service
@@ -257,3 +258,64 @@ def test_confirming_reads_no_refunds_and_an_admin_page_reads_them_in_one_query(s
     finally:
         sa_event.remove(kit.db, "before_cursor_execute", seen)
     assert kit.booking_row(second["id"])["status"] == "confirmed"
+
+
+def _refund_paid(booking, *, payment_id, amount, refund_id=7):
+    return {"refund_id": refund_id, "booking_id": booking["id"], "invoice_id": None, "payment_id": payment_id,
+            "user_id": booking["user_id"], "amount": amount, "method": "mpesa", "receipt": f"RFD{refund_id}"}
+
+
+def test_a_refund_is_no_longer_owed_once_payments_has_paid_it(start_booking, kit, signing_keys, day):
+    """The admin's 'Owing a refund' filter and badge read booking's refunds, which stayed `required` for good: a
+    refund paid back months ago still showed as owed. RefundPaid of that payment marks it paid, with the amount
+    payments paid (less the cancellation fee for an owner's cancellation)."""
+    client = start_booking()
+    kit.seed_unit(1)
+    kit.seed_unit(2)
+    twice = _book(client, signing_keys.headers(5), day)
+    kit.bus.publish("PaymentSucceeded", kit.payment(twice, payment_id=1))
+    _wait_status(kit, twice["id"], "confirmed", "success")
+    kit.bus.publish("PaymentSucceeded", kit.payment(twice, payment_id=2))
+    kit.wait_events("RefundRequired", booking_id=twice["id"])
+    cancelled = _book(client, signing_keys.headers(6), day, unit=2)
+    kit.bus.publish("PaymentSucceeded", kit.payment(cancelled, payment_id=3))
+    _wait_status(kit, cancelled["id"], "confirmed", "success")
+    assert client.post(f"/api/bookings/{cancelled['id']}/cancel", headers=signing_keys.headers(6)).status_code == 200
+    admin = signing_keys.headers(1, "admin")
+
+    def owing() -> list[int]:
+        return sorted(b["id"] for b in client.get("/api/bookings?refund_status=required", headers=admin).json()["data"])
+
+    assert owing() == sorted([twice["id"], cancelled["id"]])
+
+    kit.bus.publish("RefundPaid", _refund_paid(twice, payment_id=9, amount=100))  # another payment's: not this one
+    kit.bus.publish("RefundPaid", _refund_paid(twice, payment_id=2, amount=twice["total_price"]))
+    kit.bus.publish("RefundPaid", _refund_paid(cancelled, payment_id=3, amount=cancelled["total_price"] - 100,
+                                               refund_id=8))  # payments kept a fee of 100
+    wait_for(lambda: owing() == [], what="both refunds paid")
+    first, second = _admin_view(client, signing_keys, twice["id"]), _admin_view(client, signing_keys, cancelled["id"])
+    assert first["refund_status"] is None and second["refund_status"] is None
+    assert [(r["payment_id"], r["amount"], r["status"]) for r in first["refunds"]] == [
+        (2, twice["total_price"], "paid")]
+    assert [(r["payment_id"], r["amount"], r["status"], r["reason"]) for r in second["refunds"]] == [
+        (3, cancelled["total_price"] - 100, "paid", "cancelled_after_payment")]
+
+
+def test_a_payment_so_late_that_the_dates_are_past_is_refunded_not_confirmed(start_booking, kit, signing_keys, day):
+    """A hold expired, then the money came (a late card notice) once the booking's whole range was past: it was
+    confirmed again, its money kept for dates that were over."""
+    client = start_booking(booking_hold_seconds=1, hold_sweep_interval_seconds=0.2)
+    kit.seed_unit(1)
+    late = _book(client, signing_keys.headers(5), day, start=1, end=3)
+    _wait_status(kit, late["id"], "cancelled", "pending")
+    with kit.db.begin() as conn:  # its dates, seen some days later
+        conn.execute(text("UPDATE bookings SET start_date = start_date - 5, end_date = end_date - 5 WHERE id = :b"),
+                     {"b": late["id"]})
+
+    kit.bus.publish("PaymentSucceeded", kit.payment(late, payment_id=4))
+
+    [refund] = kit.wait_events("RefundRequired", booking_id=late["id"])
+    assert (refund["payment_id"], refund["amount"], refund["reason"]) == (4, late["total_price"], "dates_passed")
+    row = kit.booking_row(late["id"])
+    assert (row["status"], row["payment_status"], row["cancel_reason"]) == ("cancelled", "success", "expired")
+    assert kit.events("BookingConfirmed", booking_id=late["id"]) == []

@@ -137,7 +137,8 @@ def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) 
 
 @router.post("/{booking_id}/cancel", response_model=Envelope[AnyBookingOut], summary="Cancel a booking")
 def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
-    """Owner (while pending) or admin (any time); its dates are free at once. Already cancelled: 409."""
+    """Owner (while pending, or once paid until the day before it starts; from its start 409) or admin (any time);
+    its dates are free at once. A paid booking's refund is raised by payments. Already cancelled: 409."""
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.changes import lock_booking, require_refund, stage_confirmed
-from booking.models import Booking
+from booking.models import Booking, Refund
 from booking.service import is_overlap_refusal, save_unit_snapshot
+from jeshkit.clock import nairobi_today
 from jeshkit.consumer import Handlers, UnknownReference
-from jeshkit.events import Event, PaymentFailed, PaymentSucceeded, UnitCreated, UnitUpdated
+from jeshkit.events import Event, PaymentFailed, PaymentSucceeded, RefundPaid, UnitCreated, UnitUpdated
 
 log = logging.getLogger("booking.handlers")
 
@@ -70,11 +72,15 @@ def on_payment_succeeded(session: Session, payment: PaymentSucceeded, event: Eve
             return  # the payment that confirmed it, reported again
         reason = "duplicate_payment"
     elif booking.cancel_reason == "expired":
-        # Paid after its hold ran out: the booking stands again if nobody has taken its dates meanwhile.
-        if _try_reconfirm(session, booking, payment, now):
+        # Paid after its hold ran out: the booking stands again if nobody has taken its dates meanwhile, unless they
+        # are all past (a late card notice): the money would buy nothing.
+        if booking.end_date is not None and booking.end_date <= nairobi_today(now):
+            reason = "dates_passed"
+        elif _try_reconfirm(session, booking, payment, now):
             stage_confirmed(session=session, booking=booking)
             return
-        reason = "dates_taken"
+        else:
+            reason = "dates_taken"
     else:
         reason = "booking_cancelled"  # the customer or an admin cancelled it before the money arrived
 
@@ -103,9 +109,22 @@ def on_payment_failed(session: Session, payment: PaymentFailed, event: Event) ->
     booking.updated_at = datetime.now(UTC)
 
 
+def on_refund_paid(session: Session, refund: RefundPaid, event: Event) -> None:
+    """RefundPaid: the refund this booking recorded for that payment went back (with the amount payments paid:
+    less CANCELLATION_FEE_KES for an owner's cancellation). Refunds booking never recorded change nothing."""
+    if refund.payment_id is None:
+        return
+    session.execute(
+        update(Refund)
+        .where(Refund.payment_id == refund.payment_id, Refund.booking_id == refund.booking_id)
+        .values(status="paid", amount=refund.amount)
+    )
+
+
 HANDLERS: Handlers = {
     UnitCreated: on_unit_changed,
     UnitUpdated: on_unit_changed,
     PaymentSucceeded: on_payment_succeeded,
     PaymentFailed: on_payment_failed,
+    RefundPaid: on_refund_paid,
 }

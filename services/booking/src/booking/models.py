@@ -110,12 +110,13 @@ class Booking(Base):
 
 
 class Refund(Base):
-    """Money that arrived for a booking and must go back (admin-visible; never silently dropped)."""
+    """Money that arrived for a booking and must go back (admin-visible; never silently dropped): `required` until
+    payments says it went back (RefundPaid of that payment), then `paid` with the amount paid."""
 
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_not_negative"),
-        CheckConstraint("status IN ('required')", name="status_known"),
+        CheckConstraint("status IN ('required', 'paid')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

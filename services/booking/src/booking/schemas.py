@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from booking.models import Booking
 from jeshkit.inputs import IsoDate
+from jeshkit.schemas import UtcTimestamp
 
 MAX_ID = 2**63 - 1
 
@@ -19,13 +20,8 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-def _utc_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
 # An integer id (a JSON string of digits is accepted too, a boolean is not).
 IdInt = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_ID)]
-UtcTimestamp = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 
 BookingStatus = Literal["pending", "confirmed", "cancelled"]
 PaymentStatus = Literal["pending", "success", "failed"]
@@ -62,7 +58,7 @@ class RefundOut(BaseModel):
     amount: int
     receipt: str | None
     reason: str
-    status: Literal["required"]
+    status: Literal["required", "paid"] = Field(description="`paid` once payments has paid it back (RefundPaid)")
     created_at: UtcTimestamp
 
 
@@ -118,7 +114,7 @@ class AdminBookingOut(BookingOut):
     """The booking object as an admin sees it."""
 
     refund_status: Literal["required"] | None = Field(
-        description="`required` when money arrived that must go back."
+        description="`required` while money that arrived must still go back."
     )
     refunds: list[RefundOut] = Field(description="The refunds to make.")
 
