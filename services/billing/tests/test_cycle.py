@@ -116,6 +116,25 @@ def test_payments_go_to_the_oldest_open_invoice_first(start_billing):
     assert (second["status"], third["status"], third["amount_paid"], third["balance"]) == ("paid", "open", 500, 1500)
 
 
+def test_an_invoice_issued_to_a_rental_with_credit_asks_only_for_what_the_credit_leaves(start_billing):
+    billing = start_billing(billing_late_fee_kes=0)
+    start = nairobi_today()
+    billing.confirm_rental(19, start, rate=2000)
+    second_start = anniversary(start, 1, start.day)
+    billing.advance(19, second_start - timedelta(days=7))
+    second = billing.invoices(19)[1]
+    billing.pay(19, 2000 + 2500, invoice_id=second["id"])  # invoice 2, and 2500 ahead
+    wait_for(lambda: billing.account(19)["credit"] == 2500, what="2500 of credit")
+    billing.advance(19, anniversary(start, 3, start.day) - timedelta(days=7))  # invoices 3 and 4 issued
+    _, _, third, fourth = billing.invoices(19)
+    assert (third["status"], fourth["status"], fourth["balance"]) == ("paid", "open", 1500)
+    # Invoice 3 had nothing left to pay, invoice 4 1500: the event said 2000 of each (notifications asked
+    # the customer to pay money they had paid ahead).
+    issued = {e["invoice_id"]: (e["total"], e["balance"]) for e in billing.events("InvoiceIssued", booking_id=19)}
+    assert (issued[third["id"]], issued[fourth["id"]]) == ((2000, 0), (2000, 1500))
+    assert billing.events("InvoiceIssued", booking_id=19)[0]["balance"] == 2000  # invoice 2: no credit then
+
+
 def test_autopay_asks_payments_on_the_due_date_and_once_more_after_the_retry_days(start_billing):
     billing = start_billing(billing_autopay_retry_days=2)
     start = nairobi_today()

@@ -46,8 +46,12 @@ def _issue_due_invoices(session: Session, rental: Rental, day: date, rules: Rule
         rental.end_date is None or rental.next_period_start < rental.end_date
     ):
         invoice = new_invoice(session=session, rental=rental, period_start=rental.next_period_start, issued_on=day)
-        ev.stage(session, ev.InvoiceIssued(**invoice_facts(invoice)))
-        if rental.credit > 0:  # money paid ahead goes to the new invoice first
+        # Money paid ahead goes to the new invoice first (just below, after the issue's event, which asks the
+        # customer for what is left of it to pay).
+        issued = invoice_facts(invoice)
+        issued["balance"] -= min(rental.credit, invoice.balance)
+        ev.stage(session, ev.InvoiceIssued(**issued))
+        if rental.credit > 0:
             use_credit(session=session, rental=rental, invoices=[invoice], now=datetime.now(UTC))
         rental.next_period_start = period_after(rental.next_period_start, rental.billing_day)
 
