@@ -229,6 +229,22 @@ def test_a_reminder_on_the_due_date_says_today_and_a_day_late_is_one_day(n):
         "today."]
 
 
+def test_an_invoice_partly_paid_ahead_asks_for_the_rest_and_one_paid_ahead_asks_for_nothing(n):
+    n.user(11, phone="254700000011")
+    n.publish("InvoiceIssued", invoice(11, invoice_id=8, number="INV-2031-00008", balance=1500), source="billing")
+    n.publish("InvoiceIssued", invoice(11, invoice_id=9, number="INV-2031-00009", balance=0), source="billing")
+    n.publish("InvoicePaid", invoice(11, invoice_id=9, number="INV-2031-00009", amount_paid=3500, balance=0,
+                                     receipt=None, method=None), source="billing")
+    n.wait_rows(2, user_id=11, template="payment_received")
+    rows = n.wait_rows(2, user_id=11, template="invoice_issued")
+    # Before: "KES 3,500 due" (the invoice's total, money paid ahead or not), and a second one for INV-2031-00009.
+    assert [(r["subject"], r["body"]) for r in rows if r["channel"] == "sms"] == [
+        (None, "Invoice INV-2031-00008: KES 1,500 due 5 Jan 2031. Pay by M-PESA from your Jesh account. Thank you, "
+               "Wanjiku.")]
+    assert [r["subject"] for r in rows if r["channel"] == "email"] == [
+        "Invoice INV-2031-00008: KES 1,500 due 5 Jan 2031"]
+
+
 def test_a_rentals_first_invoice_paid_with_the_booking_sends_no_second_receipt(n):
     """Invoice 1 of a monthly rental is paid by the booking's own payment: the booking's confirmation already says
     "Paid KES …"; a "Received KES … for invoice …" for the same money would be a second message for it."""

@@ -160,6 +160,8 @@ def make_handlers(policy: Policy) -> Handlers:
         def handle(session: Session, data: InvoiceFacts, event: Event) -> None:
             if isinstance(data, InvoicePaid) and data.with_booking:
                 return  # a rental's first invoice, paid with the booking: its confirmation names that money
+            if isinstance(data, InvoiceIssued) and data.balance == 0:
+                return  # paid at once by money paid ahead: nothing to ask for (its InvoicePaid tells the customer)
             values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date}
             if isinstance(data, InvoiceReminder):  # "today", "tomorrow", "in 3 days" (not "in 0 days")
                 values.update(days=data.days_until_due, when=Phrase("due_in", str(data.days_until_due)))
