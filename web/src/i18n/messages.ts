@@ -280,6 +280,7 @@ export const en = {
   "booking.cancelledText": "This booking is cancelled; its dates are free again.",
   "booking.cancel": "Cancel booking",
   "booking.cancelConfirm": "Cancel this booking? Its dates will be released.",
+  "booking.cancelPaidConfirm": "Cancel this booking? Its dates will be released and what you paid is refunded, less any cancellation fee.",
   "booking.orderTruck": "Order a truck",
   "card.or": "No M-PESA on this phone?",
   "card.pay": "Pay by card or Airtel Money",

@@ -280,6 +280,7 @@ export const sw: Record<MessageKey, string> = {
   "booking.cancelledText": "Nafasi hii imeghairiwa; tarehe zake ziko wazi tena.",
   "booking.cancel": "Ghairi nafasi",
   "booking.cancelConfirm": "Ghairi nafasi hii? Tarehe zake zitaachiliwa.",
+  "booking.cancelPaidConfirm": "Ghairi nafasi hii? Tarehe zake zitaachiliwa na ulicholipa kitarejeshwa, ukiondoa ada yoyote ya kughairi.",
   "booking.orderTruck": "Agiza lori",
   "card.or": "Huna M-PESA kwenye simu hii?",
   "card.pay": "Lipa kwa kadi au Airtel Money",

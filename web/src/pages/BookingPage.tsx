@@ -5,7 +5,7 @@ import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
 import { useReloadWhile } from "../lib/useReloadWhile";
 import { awaitingPayment, isMonthly, loadBookings, monthlyRateOf } from "../lib/bookings";
-import { formatDay, formatInstant, secondsUntil, daysBetween } from "../lib/dates";
+import { formatDay, formatInstant, secondsUntil, daysBetween, nairobiDate } from "../lib/dates";
 import { Price } from "../components/Price";
 import { formatKES } from "../lib/money";
 import { paidWith } from "../lib/paymentMethod";
@@ -69,6 +69,11 @@ export function BookingPage() {
   }, [holdOver, bookings.reload]);
   useReloadWhile(holdOver, bookings.reload, 2000, 60_000);
 
+  // A paid booking just cancelled: payments raises its refund on hearing of the cancellation, a moment later. Read the
+  // payment again until the refund shows.
+  const refundComing = booking?.status === "cancelled" && booking.payment_status === "success" && !payment.data?.refund;
+  useReloadWhile(refundComing, payment.reload, 2000, 60_000);
+
   // Once confirmed, show the payment's receipt.
   useEffect(() => {
     if (booking?.status === "confirmed" || booking?.status === "cancelled") void payment.reload();
@@ -89,11 +94,20 @@ export function BookingPage() {
     setCardBusy(false);
   };
 
+  // The owner cancels while it is pending, or once paid until the day before it starts (booking's rule, in Nairobi
+  // dates): what was paid is then refunded, less any cancellation fee.
+  const paidUp = booking.status === "confirmed";
+  const cancellable = booking.status === "pending" || (paidUp && nairobiDate() < booking.start_date);
   const cancel = async () => {
-    if (!window.confirm(t("booking.cancelConfirm"))) return;
-    const { error, response } = await api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } });
-    if (error) setCancelError(errorOf(error, response.status));
-    else void bookings.reload();
+    if (!window.confirm(t(paidUp ? "booking.cancelPaidConfirm" : "booking.cancelConfirm"))) return;
+    setCancelError(null);
+    try {
+      const { error, response } = await api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } });
+      if (error) setCancelError(errorOf(error, response.status));
+      else void bookings.reload();
+    } catch {
+      setCancelError({ message: "", status: 0 });
+    }
   };
 
   const monthly = isMonthly(booking);
@@ -156,7 +170,7 @@ export function BookingPage() {
           <ErrorAlert error={cancelError} />
           <div className="actions">
             {booking.status === "confirmed" && <Link to={`/transport?booking=${booking.id}`} className="btn btn-secondary">{t("booking.orderTruck")}</Link>}
-            {booking.status === "pending" && <button type="button" className="btn btn-ghost" onClick={cancel}>{t("booking.cancel")}</button>}
+            {cancellable && <button type="button" className="btn btn-ghost" onClick={cancel}>{t("booking.cancel")}</button>}
           </div>
         </section>
         {monthly && booking.status === "confirmed" && <RentalPanel bookingId={booking.id} onChanged={() => void bookings.reload()} />}
