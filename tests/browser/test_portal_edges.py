@@ -3,7 +3,8 @@ payment Pesapal leaves pending longer than the return page asks; a hold that run
 open; the start-up operator, who has no phone, saving their details; the console's lists of every booking and every
 invoice past their first 200 rows; and the customer's own: their bookings, what each rental owes, a rental's invoices
 and the bookings a truck can be ordered for, past the first page booking's and billing's lists answer; an owner
-cancelling a paid booking before it starts."""
+cancelling a paid booking before it starts; on a phone, the console and a long payment reference that scrolled
+sideways."""
 
 from __future__ import annotations
 
@@ -420,4 +421,36 @@ def test_an_owner_cancels_a_paid_booking_before_it_starts_and_sees_the_refund_ow
         "KES 4,200 is owed back to you", timeout=30_000)
     expect(page.get_by_role("button", name="Cancel booking")).to_have_count(0)
     check_page(page, "93-booking-cancelled-by-owner-phone")
+    assert_no_sideways_scroll(page)
+
+
+def test_the_console_on_a_phone_does_not_scroll_sideways(new_page: Any, admin_api: Any) -> None:
+    admin_api.unit()
+    page = new_page(PHONE)
+    admin_logs_in(page)  # lands on the units, a table wider than the phone with a hidden label in each row's button
+    expect(page.locator("tbody > tr").first).to_be_visible()
+    # The tabs and the table scroll inside their boxes, the page itself not at all.
+    assert_no_sideways_scroll(page)
+
+
+def test_a_long_payment_reference_wraps_on_a_phone_in_swahili(
+    new_page: Any, admin_api: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=30)
+    _paid(portal, customer, booking["id"])
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+
+    def card_paid(route: Any) -> None:  # Pesapal's confirmation codes are 22 digits, unbroken
+        response = route.fetch()
+        body = response.json()
+        body["data"].update(method="card", transaction_code="6354427275345931969310")
+        route.fulfill(response=response, json=body)
+
+    page.route(re.compile(rf"/api/payments/status/{booking['id']}$"), card_paid)
+    page.get_by_role("button", name="Kiswahili").click()
+    page.goto(f"/bookings/{booking['id']}")
+    expect(page.get_by_text("Kumbukumbu ya Pesapal")).to_be_visible()
+    expect(page.get_by_text("6354427275345931969310")).to_be_visible()
     assert_no_sideways_scroll(page)
