@@ -31,7 +31,9 @@ def staged(engine, event_type):
     """The data of the events of this type staged in auth's outbox, oldest first."""
     with engine.connect() as conn:
         return list(conn.scalars(
-            text("SELECT payload->'data' FROM outbox WHERE payload->>'type' = :type ORDER BY id"), {"type": event_type}
+            # created_at: the ids are random UUIDs, not an order
+            text("SELECT payload->'data' FROM outbox WHERE payload->>'type' = :type ORDER BY created_at, id"),
+            {"type": event_type},
         ))
 
 
@@ -118,6 +120,7 @@ def test_a_link_works_once_and_a_reset_spends_the_others(auth, register, auth_en
     register(auth, email="twice@example.com")
     first = reset_token(auth, auth_engine, "twice@example.com")
     second = reset_token(auth, auth_engine, "twice@example.com")
+    assert first != second
 
     used = auth.post("/api/auth/password-reset/confirm", json={"token": second, "password": NEW_PASSWORD})
     again = auth.post("/api/auth/password-reset/confirm", json={"token": second, "password": "yet another 3"})
