@@ -4,7 +4,7 @@ open; the start-up operator, who has no phone, saving their details; the console
 invoice past their first 200 rows; and the customer's own: their bookings, what each rental owes, a rental's invoices
 and the bookings a truck can be ordered for, past the first page booking's and billing's lists answer; an owner
 cancelling a paid booking before it starts; on a phone, the console and a long payment reference that scrolled
-sideways."""
+sideways; closing an account whose live booking is older than a thousand others."""
 
 from __future__ import annotations
 
@@ -454,3 +454,36 @@ def test_a_long_payment_reference_wraps_on_a_phone_in_swahili(
     expect(page.get_by_text("Kumbukumbu ya Pesapal")).to_be_visible()
     expect(page.get_by_text("6354427275345931969310")).to_be_visible()
     assert_no_sideways_scroll(page)
+
+
+def test_closing_an_account_names_a_live_booking_older_than_a_thousand_others(
+    new_page: Any, admin_api: Any, portal: str
+) -> None:
+    customer = register_customer(portal, name="Juma Hamisi")
+    customer_id = customer["user"]["id"]
+    live = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=2), days=30)
+    # Booking holds few here: the customer's list is made 1000 newer cancelled ones before the live one.
+    newer = [{**live, "id": 9_400_000 + n, "status": "cancelled"} for n in range(1000, 0, -1)]
+    bookings = _pages_of([*newer, live], [])
+
+    def theirs(route: Any) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        if query.get("user_id") == [str(customer_id)]:
+            bookings(route)
+        else:
+            route.continue_()
+
+    page = new_page(DESKTOP)
+    admin_logs_in(page)
+    page.route(re.compile(r"/api/bookings\?"), theirs)
+    page.goto(f"/admin/customers/{customer_id}")
+    expect(page.get_by_role("heading", name="Juma Hamisi")).to_be_visible()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Close the account").click()
+    deadline = time.monotonic() + 30
+    while not dialogs and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # the page's events (the question) arrive while Playwright is waited on
+    assert f"They have 1 live booking (#{live['id']})" in dialogs[0], dialogs[0]
+    # Dismissed: nothing was closed.
+    assert admin_api.client.get(f"/api/auth/users/{customer_id}").json()["data"].get("closed_at") is None

@@ -4,6 +4,7 @@ import { api, type billingSchemas, type bookingSchemas } from "../api/client";
 import type { MessageKey } from "../i18n/messages";
 import { nairobiDate } from "./dates";
 import { formatKES } from "./money";
+import { allPages, MOST_ROWS } from "./paging";
 
 type BookingRow = Pick<bookingSchemas["BookingOut"], "id" | "status" | "end_date">;
 type InvoiceRow = Pick<billingSchemas["InvoiceOut"], "status" | "balance">;
@@ -37,16 +38,21 @@ export function closeWarning(records: LiveRecords | null, t: Translate): string 
   return t(owes ? "customer.closeLive.manyOwes" : "customer.closeLive.many", vars);
 }
 
-const MOST = 1000; // the most rows either list answers at once: far more than one customer has
-
-/** The customer's live records as the console (admin token) reads them, or null when either lookup fails. */
+/** The customer's live records as the console (admin token) reads them, every page of both lists (a live rental may
+ *  be older than a thousand later bookings), or null when a lookup fails. */
 export async function loadLiveRecords(userId: number, today = nairobiDate()): Promise<LiveRecords | null> {
   try {
     const [bookings, invoices] = await Promise.all([
-      api.GET("/api/bookings", { params: { query: { user_id: userId, limit: MOST } } }),
-      api.GET("/api/invoices", { params: { query: { user_id: userId, status: "open", limit: MOST } } }),
+      allPages<BookingRow>(async (offset, limit) => {
+        const { data } = await api.GET("/api/bookings", { params: { query: { user_id: userId, offset, limit } } });
+        return data ? { rows: data.data } : {};
+      }, MOST_ROWS),
+      allPages<InvoiceRow>(async (offset, limit) => {
+        const { data } = await api.GET("/api/invoices", { params: { query: { user_id: userId, status: "open", offset, limit } } });
+        return data ? { rows: data.data } : {};
+      }, MOST_ROWS),
     ]);
-    return bookings.data && invoices.data ? liveRecords(bookings.data.data, invoices.data.data, today) : null;
+    return bookings.rows && invoices.rows ? liveRecords(bookings.rows, invoices.rows, today) : null;
   } catch {
     return null;
   }
