@@ -4,7 +4,8 @@ open; the start-up operator, who has no phone, saving their details; the console
 invoice past their first 200 rows; and the customer's own: their bookings, what each rental owes, a rental's invoices
 and the bookings a truck can be ordered for, past the first page booking's and billing's lists answer; an owner
 cancelling a paid booking before it starts; on a phone, the console and a long payment reference that scrolled
-sideways; closing an account whose live booking is older than a thousand others."""
+sideways; closing an account whose live booking is older than a thousand others; the messages page past the newest
+100."""
 
 from __future__ import annotations
 
@@ -487,3 +488,26 @@ def test_closing_an_account_names_a_live_booking_older_than_a_thousand_others(
     assert f"They have 1 live booking (#{live['id']})" in dialogs[0], dialogs[0]
     # Dismissed: nothing was closed.
     assert admin_api.client.get(f"/api/auth/users/{customer_id}").json()["data"].get("closed_at") is None
+
+
+def test_the_messages_page_shows_the_newest_500_and_says_older_ones_are_not_shown(
+    new_page: Any, portal: str
+) -> None:
+    customer = register_customer(portal)
+    auth = {"Authorization": f"Bearer {customer['token']}"}
+    (welcome,) = wait_for(lambda: httpx.get(f"{portal}/api/notifications", params={"template": "welcome"},
+                                            headers=auth, timeout=30).json()["data"][:1] or None,
+                          timeout=30, what="the welcome message")
+    many = [{**welcome, "id": 9_500_000 + n, "body": f"Message {n}"} for n in range(600, 0, -1)]
+
+    def messages(route: Any) -> None:  # as notifications answers: 100 unless asked, at most 500, no offset
+        query = parse_qs(urlparse(route.request.url).query)
+        route.fulfill(json={"success": True, "data": many[:min(int(query.get("limit", ["100"])[0]), 500)]})
+
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    page.route(re.compile(r"/api/notifications(\?|$)"), messages)
+    page.goto("/profile/notifications")
+    inbox = page.get_by_role("region", name="Messages")
+    expect(inbox.locator("li")).to_have_count(500)
+    expect(inbox).to_contain_text("These are your newest 500 messages; older ones are not shown here.")

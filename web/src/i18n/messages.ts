@@ -553,6 +553,7 @@ export const en = {
   "notifications.title": "Messages",
   "notifications.sub": "The SMS and emails we sent you.",
   "notifications.none": "No messages yet.",
+  "notifications.newest": "These are your newest {n} messages; older ones are not shown here.",
   "notifications.prefs": "How we reach you",
   "notifications.sms": "SMS reminders",
   "notifications.email": "Email reminders",

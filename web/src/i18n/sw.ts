@@ -553,6 +553,7 @@ export const sw: Record<MessageKey, string> = {
   "notifications.title": "Ujumbe",
   "notifications.sub": "SMS na barua pepe tulizokutumia.",
   "notifications.none": "Bado hakuna ujumbe.",
+  "notifications.newest": "Hizi ni jumbe zako {n} za hivi karibuni; za zamani zaidi hazionyeshwi hapa.",
   "notifications.prefs": "Jinsi tunavyokufikia",
   "notifications.sms": "Vikumbusho kwa SMS",
   "notifications.email": "Vikumbusho kwa barua pepe",

@@ -5,11 +5,14 @@ import { useLoad } from "../lib/useLoad";
 import { Alert, ErrorAlert, PageTitle, Spinner } from "../components/ui";
 import { MessageList } from "../components/MessageList";
 
+const MESSAGES = 500;
+
 /** The SMS and emails sent to the customer, and the channels and language they want reminders in. */
 export function NotificationsPage() {
   const { t, lang, setLang } = useI18n();
+  // The newest MESSAGES (notifications answers 100 unless asked, at most 500, and cannot page further back).
   const messages = useLoad(async () => {
-    const { data, error, response } = await api.GET("/api/notifications", {});
+    const { data, error, response } = await api.GET("/api/notifications", { params: { query: { limit: MESSAGES } } });
     return data ? { data: data.data } : { error: errorOf(error, response.status) };
   }, []);
   const prefs = useLoad(async () => {
@@ -47,7 +50,10 @@ export function NotificationsPage() {
           {messages.loading && !messages.data ? <Spinner label={t("common.loading")} /> : messages.data?.length === 0 ? (
             <p className="empty">{t("notifications.none")}</p>
           ) : (
-            <MessageList messages={messages.data ?? []} />
+            <>
+              <MessageList messages={messages.data ?? []} />
+              {(messages.data?.length ?? 0) >= MESSAGES && <p className="muted">{t("notifications.newest", { n: MESSAGES })}</p>}
+            </>
           )}
         </section>
         <form className="card stack-sm" onSubmit={save} aria-labelledby="channels">
