@@ -169,7 +169,7 @@ def test_every_billing_refund_and_transport_event_has_its_message(start_notifica
                           "Thank you, Wanjiku.",
         "payment_reminder": "Reminder: invoice INV-2031-00007, KES 3,500 due 5 Jan 2031 (in 3 days). Pay by M-PESA "
                             "to keep access to your unit.",
-        "invoice_overdue": "Invoice INV-2031-00007 is 5 days overdue. Late fee KES 500 added; KES 4,000 now due. "
+        "invoice_overdue": "Invoice INV-2031-00007 is 5 days overdue, with a late fee of KES 500: KES 4,000 now due. "
                            "Please pay by M-PESA today.",
         "payment_received": "Received KES 4,000 for invoice INV-2031-00007, Pesapal ref SBX7Q. Balance now KES 0. "
                             "Thank you, Wanjiku!",
@@ -225,8 +225,30 @@ def test_a_reminder_on_the_due_date_says_today_and_a_day_late_is_one_day(n):
         "Kumbusho: ankara INV-2031-00007, KES 3,500 ilipwe kufikia 5 Jan 2031 (leo). Lipa kwa M-PESA ili uendelee "
         "kufikia stoo yako."]
     assert sms(9, "invoice_overdue") == [
-        "Invoice INV-2031-00007 is 1 day overdue. Late fee KES 500 added; KES 4,000 now due. Please pay by M-PESA "
-        "today."]
+        "Invoice INV-2031-00007 is 1 day overdue, with a late fee of KES 500: KES 4,000 now due. Please pay by "
+        "M-PESA today."]
+
+
+def test_an_overdue_invoice_is_never_said_to_get_its_late_fee_again_nor_a_fee_of_nothing(n):
+    n.user(12, phone="254700000012")
+    n.user(13, phone="254700000013", language="sw")
+    for user_id in (12, 13):  # the ladder's later steps (locked out) tell the fee charged at its first
+        n.publish("InvoiceOverdue", invoice(user_id, days_overdue=10, late_fee=500, balance=4000), source="billing")
+    n.publish("InvoiceOverdue", invoice(12, invoice_id=8, number="INV-2031-00008", days_overdue=5, late_fee=0),
+              source="billing")  # BILLING_LATE_FEE_KES=0
+
+    def sms(user_id: int, count: int) -> list[str]:
+        rows = n.wait_rows(2 * count, user_id=user_id, template="invoice_overdue")
+        return sorted(r["body"] for r in rows if r["channel"] == "sms")
+
+    # Before: "Late fee KES 500 added" at every step, and "Late fee KES 0 added".
+    assert sms(12, 2) == [
+        "Invoice INV-2031-00007 is 10 days overdue, with a late fee of KES 500: KES 4,000 now due. Please pay by "
+        "M-PESA today.",
+        "Invoice INV-2031-00008 is 5 days overdue: KES 3,500 now due. Please pay by M-PESA today."]
+    assert sms(13, 1) == [
+        "Ankara INV-2031-00007 imechelewa siku 10, na ada ya kuchelewa KES 500; sasa unadaiwa KES 4,000. "
+        "Tafadhali lipa kwa M-PESA leo."]
 
 
 def test_an_invoice_partly_paid_ahead_asks_for_the_rest_and_one_paid_ahead_asks_for_nothing(n):

@@ -44,8 +44,8 @@ def test_invoice_messages_name_the_paybill_and_the_invoice_as_account_in_each_la
                           "INV-2031-00007. Thank you, Wanjiku.",
         "payment_reminder": "Reminder: invoice INV-2031-00007, KES 3,500 due 5 Jan 2031 (in 3 days). Pay by M-PESA "
                             "Paybill 174379, account INV-2031-00007.",
-        "invoice_overdue": "Invoice INV-2031-00007 is 5 days overdue. Late fee KES 500 added; KES 4,000 now due. Pay "
-                           "by M-PESA Paybill 174379, account INV-2031-00007.",
+        "invoice_overdue": "Invoice INV-2031-00007 is 5 days overdue, with a late fee of KES 500: KES 4,000 now due. "
+                           "Pay by M-PESA Paybill 174379, account INV-2031-00007.",
         # No invoice named: the booking's reference, whose money goes to the rental's open invoices.
         "access_suspended": "Access to your unit (booking #70) is suspended: KES 4,000 unpaid. Pay by M-PESA Paybill "
                             "174379, account JESH-70. Help: 0700 000 000",

@@ -165,9 +165,10 @@ def make_handlers(policy: Policy) -> Handlers:
             values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date}
             if isinstance(data, InvoiceReminder):  # "today", "tomorrow", "in 3 days" (not "in 0 days")
                 values.update(days=data.days_until_due, when=Phrase("due_in", str(data.days_until_due)))
-            elif isinstance(data, InvoiceOverdue):  # "1 day overdue", "5 days overdue"
+            elif isinstance(data, InvoiceOverdue):  # "1 day overdue", "5 days overdue, with a late fee of KES 500"
                 values.update(days=data.days_overdue, late_fee=data.late_fee,
-                              late=Phrase("days_late", str(data.days_overdue)))
+                              late=Phrase("days_late", str(data.days_overdue)),
+                              with_fee=Phrase("with_fee", "other" if data.late_fee else "none"))
             elif isinstance(data, InvoicePaid):
                 values.update(amount=data.amount_paid, receipt=data.receipt,
                               paid_with=Phrase("paid_with", data.method or "other"))

@@ -56,7 +56,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "payment_reminder": {"number": "INV-2031-00012", "balance": 25000, "due": date(2031, 1, 5), "days": 3,
                          "when": Phrase("due_in", "3")},
     "invoice_overdue": {"number": "INV-2031-00012", "balance": 25500, "late_fee": 500, "days": 5,
-                        "late": Phrase("days_late", "5")},
+                        "late": Phrase("days_late", "5"), "with_fee": Phrase("with_fee", "other")},
     "payment_received": {"number": "INV-2031-00012", "amount": 25000, "balance": 0, "receipt": PESAPAL_CODE,
                          "paid_with": Phrase("paid_with", "card")},
     "access_suspended": {"booking_id": 12345, "balance": 25500},
@@ -83,10 +83,11 @@ TEMPLATES = tuple(SAMPLES)
 # Values a template may use that older stored values lack (a message held before they were added): phrases that
 # say nothing wrong when the fact is not known.
 DEFAULTS: dict[str, Any] = {"paid_with": Phrase("paid_with", "other"), "refund_to": Phrase("refund_to", "other"),
-                            "when": Phrase("due_in", "other"), "late": Phrase("days_late", "other")}
+                            "when": Phrase("due_in", "other"), "late": Phrase("days_late", "other"),
+                            "with_fee": Phrase("with_fee", "other")}
 # The message's values a phrase may give besides {support} ([due_in] "in {days} days"), with a sample for the load-time
 # check of the tables of phrases.
-PHRASE_VALUES: dict[str, str] = {"days": "3"}
+PHRASE_VALUES: dict[str, str] = {"days": "3", "late_fee": "KES 500"}
 # Sent by email only, whatever the customer chose (a secret link never goes by SMS): these templates have no SMS
 # text, and their "email" is the whole email.
 EMAIL_ONLY = frozenset({"password_reset", "account_invite"})
