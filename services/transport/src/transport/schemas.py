@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from jeshkit.schemas import UtcTimestamp
 
 Status = Literal["requested", "scheduled", "in_progress", "completed", "cancelled"]
 
@@ -72,8 +74,6 @@ Distance = Annotated[
     Decimal, BeforeValidator(_not_a_bool), Field(allow_inf_nan=False), AfterValidator(_check_distance),
     WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 500}),
 ]
-# Timestamps leave as ISO 8601 with the UTC offset spelled "+00:00", as in the events.
-Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.astimezone(UTC).isoformat(), return_type=str)]
 PreferredTime = Annotated[datetime, BeforeValidator(_parse_preferred_time)]
 BookingId = Annotated[Annotated[int, Field(gt=0, le=MAX_ID)] | None, BeforeValidator(_empty_booking_id_is_none)]
 
@@ -109,7 +109,7 @@ class TransportRequestOut(BaseModel):
     delivery_address: str
     distance: float
     estimated_cost: int
-    preferred_time: Timestamp
+    preferred_time: UtcTimestamp
     items_description: str
     status: Status
-    created_at: Timestamp
+    created_at: UtcTimestamp

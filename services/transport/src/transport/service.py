@@ -33,8 +33,9 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
-# What a cancelled booking takes down with it: a truck already on the road is left to the team.
-CANCELLED_WITH_BOOKING = ("requested", "scheduled")
+# What a cancelled booking takes down with it: every open request (the contract's "its open transport requests are
+# cancelled too"), one whose truck is on the road included; that one is also logged for the team.
+CANCELLED_WITH_BOOKING = ("requested", "scheduled", "in_progress")
 
 # East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
 
@@ -201,7 +202,7 @@ _FORGET = (
 _OPEN_REQUESTS_OF_BOOKING = (
     select(TransportRequest)
     .where(TransportRequest.booking_id == bindparam("booking_id"))
-    .where(TransportRequest.status.in_((*CANCELLED_WITH_BOOKING, "in_progress")))
+    .where(TransportRequest.status.in_(CANCELLED_WITH_BOOKING))
     .order_by(TransportRequest.id)
     .with_for_update()
 )
@@ -237,7 +238,8 @@ def confirm_booking(*, session: Session, booking_id: int, user_id: int) -> None:
 
 
 def cancel_booking(*, session: Session, booking_id: int, user_id: int, reason: str) -> list[TransportRequest]:
-    """Mark a booking cancelled and cancel its requested/scheduled transport requests; returns those. An expiry of
+    """Mark a booking cancelled and cancel its open (requested, scheduled, in progress) transport requests; returns
+    those. An expiry of
     a booking known confirmed, or cancelled for good, changes nothing (it was delivered after the confirmation that
     followed it)."""
     # Upserting the booking row locks it: a create that read it as active (FOR SHARE) commits first,
@@ -249,14 +251,13 @@ def cancel_booking(*, session: Session, booking_id: int, user_id: int, reason: s
     requests = session.scalars(_OPEN_REQUESTS_OF_BOOKING, {"booking_id": booking_id}).all()
     cancelled = []
     for request in requests:
-        if request.status not in CANCELLED_WITH_BOOKING:
+        if request.status == "in_progress":
             log.warning(
-                "booking %s cancelled while transport request %s is in progress: left for the team",
+                "booking %s cancelled while transport request %s is in progress: cancelled, tell the crew",
                 booking_id,
                 request.id,
                 extra={"booking_id": booking_id, "request_id": request.id},
             )
-            continue
         previous = request.status
         request.status = "cancelled"
         request.updated_at = func.now()
