@@ -251,13 +251,17 @@ def test_an_overdue_invoice_is_never_said_to_get_its_late_fee_again_nor_a_fee_of
         "Tafadhali lipa kwa M-PESA leo."]
 
 
-def test_an_invoice_partly_paid_ahead_asks_for_the_rest_and_one_paid_ahead_asks_for_nothing(n):
+def test_an_invoice_partly_paid_ahead_asks_for_the_rest_and_one_paid_ahead_asks_for_nothing_but_its_receipt(n):
     n.user(11, phone="254700000011")
     n.publish("InvoiceIssued", invoice(11, invoice_id=8, number="INV-2031-00008", balance=1500), source="billing")
     n.publish("InvoiceIssued", invoice(11, invoice_id=9, number="INV-2031-00009", balance=0), source="billing")
     n.publish("InvoicePaid", invoice(11, invoice_id=9, number="INV-2031-00009", amount_paid=3500, balance=0,
                                      receipt=None, method=None), source="billing")
-    n.wait_rows(2, user_id=11, template="payment_received")
+    received = n.wait_rows(2, user_id=11, template="payment_received")
+    # The credit paid it: no ref to wait for (before: "payment ref to follow").
+    assert [r["body"] for r in received if r["channel"] == "sms"] == [
+        "Received KES 3,500 for invoice INV-2031-00009, from the money you paid ahead. Balance now KES 0. Thank you, "
+        "Wanjiku!"]
     rows = n.wait_rows(2, user_id=11, template="invoice_issued")
     # Before: "KES 3,500 due" (the invoice's total, money paid ahead or not), and a second one for INV-2031-00009.
     assert [(r["subject"], r["body"]) for r in rows if r["channel"] == "sms"] == [

@@ -163,3 +163,12 @@ def test_every_template_can_be_listed_and_filtered_by() -> None:
 def test_a_reminder_held_before_it_had_its_when_still_says_the_days(language, words):
     held_values = {"name": "Otieno", "number": "INV-2031-00012", "balance": 25000, "due": date(2031, 1, 5), "days": 3}
     assert words in Texts().render("payment_reminder", language, held_values).sms
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", ", from the money you paid ahead. "),
+                                                 ("sw", ", kwa pesa ulizolipa mapema. ")])
+def test_an_invoice_the_credit_paid_has_no_ref_to_wait_for(language, words):
+    values = {"name": "Otieno", "number": "INV-2031-00012", "amount": 3500, "balance": 0, "receipt": None,
+              "paid_with": Phrase("paid_with", "other"), "paid_how": Phrase("paid_how", "credit")}
+    sms = Texts().render("payment_received", language, values).sms
+    assert words in sms and "ref" not in sms and "kumbukumbu" not in sms and "follow" not in sms, sms

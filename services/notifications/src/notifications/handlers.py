@@ -170,8 +170,10 @@ def make_handlers(policy: Policy) -> Handlers:
                               late=Phrase("days_late", str(data.days_overdue)),
                               with_fee=Phrase("with_fee", "other" if data.late_fee else "none"))
             elif isinstance(data, InvoicePaid):
+                # No method and no receipt: the rental's credit paid it (no payment, no ref will ever come).
+                how = "credit" if data.method is None and data.receipt is None else data.method or "other"
                 values.update(amount=data.amount_paid, receipt=data.receipt,
-                              paid_with=Phrase("paid_with", data.method or "other"))
+                              paid_with=Phrase("paid_with", data.method or "other"), paid_how=Phrase("paid_how", how))
             service.notify(session=session, policy=policy, user_id=data.user_id, template=template,
                            source_key=event.id, values=values)
 

@@ -58,7 +58,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "invoice_overdue": {"number": "INV-2031-00012", "balance": 25500, "late_fee": 500, "days": 5,
                         "late": Phrase("days_late", "5"), "with_fee": Phrase("with_fee", "other")},
     "payment_received": {"number": "INV-2031-00012", "amount": 25000, "balance": 0, "receipt": PESAPAL_CODE,
-                         "paid_with": Phrase("paid_with", "card")},
+                         "paid_with": Phrase("paid_with", "card"), "paid_how": Phrase("paid_how", "card")},
     "access_suspended": {"booking_id": 12345, "balance": 25500},
     "access_restored": {"booking_id": 12345},
     "refund_paid": {"booking_id": 12345, "amount": 25000, "receipt": PESAPAL_CODE,
@@ -84,10 +84,10 @@ TEMPLATES = tuple(SAMPLES)
 # say nothing wrong when the fact is not known.
 DEFAULTS: dict[str, Any] = {"paid_with": Phrase("paid_with", "other"), "refund_to": Phrase("refund_to", "other"),
                             "when": Phrase("due_in", "other"), "late": Phrase("days_late", "other"),
-                            "with_fee": Phrase("with_fee", "other")}
+                            "with_fee": Phrase("with_fee", "other"), "paid_how": Phrase("paid_how", "other")}
 # The message's values a phrase may give besides {support} ([due_in] "in {days} days"), with a sample for the load-time
 # check of the tables of phrases.
-PHRASE_VALUES: dict[str, str] = {"days": "3", "late_fee": "KES 500"}
+PHRASE_VALUES: dict[str, str] = {"days": "3", "late_fee": "KES 500", "receipt": PESAPAL_CODE}
 # Sent by email only, whatever the customer chose (a secret link never goes by SMS): these templates have no SMS
 # text, and their "email" is the whole email.
 EMAIL_ONLY = frozenset({"password_reset", "account_invite"})
