@@ -80,11 +80,18 @@ def test_a_body_nested_too_deep_is_400_not_500(client: TestClient) -> None:
     assert r.json()["success"] is False
 
 
-def test_bad_text_in_query_and_path_is_400(client: TestClient) -> None:
+def not_found(r: Any) -> None:
+    assert r.status_code == 404, r.text
+    assert r.json() == {"success": False, "message": "Not found"}
+
+
+def test_bad_text_in_a_query_is_400_and_in_a_path_404(client: TestClient) -> None:
     refused(client.get("/api/things?size=%00"), "size")
     refused(client.get("/api/things?size=a%ED%A0%80"), "size")
-    refused(client.get("/api/things/ab%00cd"), "path")
-    refused(client.get("/api/things/%ED%A0%80"), "path")
+    # A path no resource can have: the contract's "a malformed id is 404 too".
+    not_found(client.get("/api/things/ab%00cd"))
+    not_found(client.get("/api/things/%ED%A0%80"))
+    not_found(client.post("/api/things/ab%00cd", json={"name": "x"}))
 
 
 def test_good_text_passes_untouched(client: TestClient) -> None:
@@ -112,6 +119,6 @@ def test_request_id_slash_and_refusal_share_one_layer(client: TestClient) -> Non
     assert made.status_code == 200 and made.json()["data"] == "key"
     assert len(made.headers["x-request-id"]) == 32
     bad = client.get("/api/things/a%00b/", headers={"X-Request-Id": "r-9"})
-    refused(bad, "path")
+    not_found(bad)
     assert bad.headers["x-request-id"] == "r-9"
     assert client.get("/api/things/caf%C3%A9").json()["data"] == "café"

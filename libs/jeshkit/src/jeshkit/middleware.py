@@ -92,6 +92,9 @@ class RequestMiddleware:
             await self.app(self._without_slash(scope), receive, send)
             return
         field = self._bad_path_or_query(scope)
+        if field == "path":  # a path no resource can have: an unknown (malformed) id is 404, as the contract says
+            await self._answer(send, 404, error_body("Not found"))
+            return
         if field is not None:
             await self._refuse(send, field)
             return
@@ -150,9 +153,13 @@ class RequestMiddleware:
                     return name if not bad_text(name) else "query"
         return None
 
+    @classmethod
+    async def _refuse(cls, send: Any, field: str) -> None:
+        await cls._answer(send, 400, error_body("Invalid request", [{"field": field, "message": BAD_TEXT}]))
+
     @staticmethod
-    async def _refuse(send: Any, field: str) -> None:
-        body = json.dumps(error_body("Invalid request", [{"field": field, "message": BAD_TEXT}])).encode()
-        await send({"type": "http.response.start", "status": 400, "headers": [
+    async def _answer(send: Any, status: int, content: Any) -> None:
+        body = json.dumps(content).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
