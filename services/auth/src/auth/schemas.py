@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from jeshkit.inputs import SEPARATORS as PHONE_SEPARATORS
 from jeshkit.inputs import kenyan_mobile
+from jeshkit.schemas import UtcTimestamp
 
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MIN_LENGTH = 8
@@ -188,7 +188,7 @@ class ProfileOut(BaseModel):
 class ErasureRequestOut(BaseModel):
     """GET/POST/DELETE /api/auth/profile/erasure-request: the customer's own request to erase their personal data."""
 
-    requested_at: datetime | None = Field(description=(
+    requested_at: UtcTimestamp | None = Field(description=(
         "when the customer asked for their personal data to be erased; null: no request (or withdrawn)"))
 
 
@@ -211,11 +211,11 @@ class AccountOut(BaseModel):
     name: str
     phone: str | None = Field(description="2547XXXXXXXX / 2541XXXXXXXX, or null (an admin made at start-up)")
     role: Role
-    created_at: datetime
-    closed_at: datetime | None = Field(description="closed by an operator: nobody logs in until it is reopened")
-    erasure_requested_at: datetime | None = Field(description=(
+    created_at: UtcTimestamp
+    closed_at: UtcTimestamp | None = Field(description="closed by an operator: nobody logs in until it is reopened")
+    erasure_requested_at: UtcTimestamp | None = Field(description=(
         "the customer asked from the portal for their personal data to be erased (Kenya's Data Protection Act)"))
-    erased_at: datetime | None = Field(description=(
+    erased_at: UtcTimestamp | None = Field(description=(
         "its personal data erased by an operator (POST …/erase): the name and email are placeholders, no phone; "
         "closed for good"))
 
@@ -223,10 +223,10 @@ class AccountOut(BaseModel):
 class AccountDetailOut(AccountOut):
     """One account with how it signs in."""
 
-    last_login_at: datetime | None = Field(description=(
+    last_login_at: UtcTimestamp | None = Field(description=(
         "the last login with its password, registering included (a refresh does not count)"))
     active_sessions: int = Field(description="signed-in devices: refresh token families not ended or expired")
-    login_guarded_until: datetime | None = Field(
+    login_guarded_until: UtcTimestamp | None = Field(
         description="while set, too many wrong passwords from many addresses: only addresses the account has "
                     "logged in from may try (DELETE …/login-guard lifts it)")
 
