@@ -337,7 +337,7 @@ def test_a_rental_s_oldest_invoice_and_what_it_owes_are_shown_past_the_first_pag
     page.goto("/bookings")
     mine = page.locator("ul.list > li").filter(has=page.locator(f'a[href="/bookings/{booking_id}"]'))
     expect(mine).to_contain_text("To pay KES 5,200")
-    assert [q.get("offset") for q in open_asked] == [["0"], ["1000"]], open_asked
+    assert ["1000"] in [q.get("offset") for q in open_asked], open_asked  # the second page was asked for
 
     page.goto(f"/bookings/{booking_id}")
     listed = page.locator("li.invoice")
@@ -379,7 +379,7 @@ def test_a_truck_can_be_ordered_for_a_confirmed_booking_past_the_first_page(
     made = httpx.get(f"{portal}/api/transport-requests", timeout=30,
                      headers={"Authorization": f"Bearer {customer['token']}"}).json()["data"]
     assert [r["booking_id"] for r in made] == [booking_id], made
-    assert [q.get("offset") for q in asked] == [["0"], ["1000"]], asked
+    assert ["1000"] in [q.get("offset") for q in asked], asked  # the second page was asked for
 
 
 def _paid(portal: str, customer: dict[str, Any], booking_id: int) -> None:
