@@ -104,6 +104,26 @@ def test_an_unpaid_rental_gets_one_late_fee_then_is_locked_out_then_lien_and_pay
     assert all(i["status"] == "paid" for i in billing.invoices(12))
 
 
+def test_with_no_grace_days_an_invoice_is_late_on_its_due_date_and_a_paid_rental_stays_current(start_billing):
+    # BILLING_GRACE_DAYS=0 (before: the service refused to start, 'greater than or equal to 1').
+    billing = start_billing(billing_grace_days=0, billing_lockout_days=3, billing_late_fee_kes=300)
+    start = nairobi_today()
+    billing.confirm_rental(20, start, rate=2000)
+    due = anniversary(start, 1, start.day)
+    account = billing.advance(20, due - timedelta(days=1))
+    assert (account["delinquency_stage"], account["balance"]) == ("current", 2000)  # issued, not due yet
+    account = billing.advance(20, due)
+    assert (account["delinquency_stage"], account["access"], account["balance"]) == ("late", "active", 2300)
+    assert [(e["days_overdue"], e["late_fee"]) for e in billing.events("InvoiceOverdue", booking_id=20)] == [(0, 300)]
+    second = billing.invoices(20)[1]
+    billing.pay(20, 2300, invoice_id=second["id"])
+    wait_for(lambda: billing.account(20)["balance"] == 0, what="paid")
+    # Nothing open: current, day after day (nothing past due is not 0 days past due).
+    account = billing.advance(20, due + timedelta(days=5))
+    assert (account["delinquency_stage"], account["access"]) == ("current", "active")
+    assert len(billing.events("InvoiceOverdue", booking_id=20)) == 1
+
+
 def test_payments_go_to_the_oldest_open_invoice_first(start_billing):
     billing = start_billing(billing_late_fee_kes=0)
     start = nairobi_today()

@@ -101,8 +101,8 @@ def refresh_standing(*, session: Session, rental: Rental, rules: Rules) -> str:
     oldest = session.scalar(
         select(func.min(Invoice.due_date)).where(Invoice.booking_id == rental.booking_id, Invoice.status == "open")
     )
-    past_due = (rental.as_of - oldest).days if oldest is not None else 0
-    stage = stage_for(past_due, rules)
+    # Nothing open: current, whatever the knobs (BILLING_GRACE_DAYS=0 makes an invoice late on its due date).
+    stage = stage_for((rental.as_of - oldest).days, rules) if oldest is not None else "current"
     access = access_for(stage)
     if stage != previous:
         rental.delinquency_stage = stage

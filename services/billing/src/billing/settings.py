@@ -12,12 +12,12 @@ class Settings(ServiceSettings):
     billing_invoice_lead_days: int = Field(default=7, ge=0, le=27)
     # A reminder this many days before the due date (another one on the due date).
     billing_reminder_days_before: int = Field(default=3, ge=1, le=27)
-    # Days past due before the late fee (once per invoice) and stage `late`; the fee in KES.
-    billing_grace_days: int = Field(default=5, ge=1)
+    # Days past due before the late fee (once per invoice) and stage `late`; the fee in KES. 0: on the due date.
+    billing_grace_days: int = Field(default=5, ge=0)
     billing_late_fee_kes: int = Field(default=500, ge=0)
     # Days past due before access is suspended (`locked_out`), and before the `lien` stage.
-    billing_lockout_days: int = Field(default=10, ge=1)
-    billing_lien_days: int = Field(default=45, ge=1)
+    billing_lockout_days: int = Field(default=10, ge=0)
+    billing_lien_days: int = Field(default=45, ge=0)
     # A second autopay push this many days after the first (on the due date) if still unpaid.
     billing_autopay_retry_days: int = Field(default=2, ge=1)
     # The daily job bills day D from this hour (Nairobi time) on; it looks every interval seconds.
