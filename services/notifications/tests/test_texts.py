@@ -172,3 +172,13 @@ def test_an_invoice_the_credit_paid_has_no_ref_to_wait_for(language, words):
               "paid_with": Phrase("paid_with", "other"), "paid_how": Phrase("paid_how", "credit")}
     sms = Texts().render("payment_received", language, values).sms
     assert words in sms and "ref" not in sms and "kumbukumbu" not in sms and "follow" not in sms, sms
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "INV-2031-00012 is now overdue, with a late fee of KES 500:"),
+    ("sw", "INV-2031-00012 imechelewa sasa, na ada ya kuchelewa KES 500;"),
+])
+def test_an_invoice_late_on_its_due_date_is_now_overdue_not_0_days(language, words):
+    values = {"name": "Otieno", "number": "INV-2031-00012", "balance": 3500, "late_fee": 500, "days": 0,
+              "late": Phrase("days_late", "0"), "with_fee": Phrase("with_fee", "other")}
+    assert words in Texts().render("invoice_overdue", language, values).sms  # BILLING_GRACE_DAYS=0
