@@ -41,6 +41,13 @@ class UnknownReference(PoisonEvent):
     """The event refers to something this service does not know (e.g. a payment for an unknown booking)."""
 
 
+class NotHeardOfYet(Exception):
+    """The event refers to something this service hears of by an earlier event it has not applied yet (that one is
+    being retried: events out of order). Not poison: it is tried again with the growing delay, bounded by count
+    (consumer_max_deliveries, about a minute), so the usual case sorts itself out; then it is parked like any
+    failure, for an admin to replay."""
+
+
 def describe_failure(exc: BaseException) -> str:
     """What a parked message's or an unpublished outbox row's error says (an admin reads it in the console): the
     event's own fault as it is, any other failure with its kind, e.g. "UnknownReference: payment 12 succeeded for

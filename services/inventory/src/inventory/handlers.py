@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from inventory.models import UnitBooking
 from inventory.service import UNITS_CHANGED
-from jeshkit.consumer import Handlers, UnknownReference
+from jeshkit.consumer import Handlers, NotHeardOfYet
 from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, BookingMovedOut, Event, UnitReleased
 
 log = logging.getLogger("inventory.handlers")
@@ -128,12 +128,12 @@ _END_RENTAL = (
 def end_rental_on(session: Session, booking_id: int, last_day_exclusive: date) -> None:
     """A monthly rental moved out: it holds its unit until then only (an earlier end never moves back).
 
-    A move-out of a booking never heard of (its BookingCreated and BookingConfirmed not applied yet: retried, or
-    parked) is parked in its turn, for an admin to replay once they are in: applied to nothing, it was lost, and
-    the rental the late events then recorded held its unit for good."""
+    A move-out of a booking never heard of (its BookingCreated and BookingConfirmed not applied yet: being retried)
+    is tried again a while (NotHeardOfYet), then parked for an admin to replay: applied to nothing, it was lost,
+    and the rental the late events then recorded held its unit for good."""
     moved = session.execute(_END_RENTAL, {"moving_booking_id": booking_id, "last_day": last_day_exclusive}).first()
     if moved is None and session.get(UnitBooking, booking_id) is None:
-        raise UnknownReference(f"move-out of booking {booking_id}, which inventory has not heard of")
+        raise NotHeardOfYet(f"move-out of booking {booking_id}, which inventory has not heard of")
 
 
 def on_unit_released(session: Session, data: UnitReleased, event: Event) -> None:
