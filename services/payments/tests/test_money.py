@@ -438,8 +438,14 @@ def test_an_invoice_is_paid_by_its_balance_by_either_route(stack: Any, billing: 
     billing["invoices"][502] = {"id": 502, "number": "INV-000502", "booking_id": 77, "user_id": OWNER,
                                 "total": 3500, "balance": 0, "status": "paid"}
     headers = stack.keys.headers(OWNER)
-    r = client.post("/api/payments/mpesa/initiate", json={"invoice_id": 501, "phone_number": "0708374149"},
-                    headers=headers)
+    # An amount given is checked as a booking's is (it was ignored): the client would think it paid 3500.
+    wrong = client.post("/api/payments/mpesa/initiate", json={"invoice_id": 501, "phone_number": "0708374149",
+                                                              "amount": 3500}, headers=headers)
+    assert wrong.status_code == 400 and wrong.json()["message"] == "Amount does not match the invoice balance"
+    assert wrong.json()["errors"] == [{"field": "amount", "message": "must be the invoice's balance (3000)"}]
+    assert stack.sim.daraja.stats["stk_pushes"] == 0  # nothing asked of the customer
+    r = client.post("/api/payments/mpesa/initiate", json={"invoice_id": 501, "phone_number": "0708374149",
+                                                          "amount": 3000}, headers=headers)
     assert r.status_code == 200, r.text
     pushed = stack.sim.transaction(r.json()["data"]["CheckoutRequestID"])
     assert pushed["Amount"] == 3000 and pushed["AccountReference"] == "INV-000501"

@@ -91,7 +91,7 @@ def _start_push(
     state = request.app.state
     if body.invoice_id is not None:
         return Envelope(data=MpesaPaymentStarted(**_pay_invoice(request, session, user, body.invoice_id, payer,
-                                                                for_owner=for_owner)))
+                                                                for_owner=for_owner, amount=amount)))
     assert body.booking_id is not None
     started = service.initiate_payment(
         session=session,
@@ -119,7 +119,7 @@ def pay_invoice(
 
 
 def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id: int, payer: str, *,
-                 for_owner: bool = False) -> dict[str, Any]:
+                 for_owner: bool = False, amount: float | None = None) -> dict[str, Any]:
     state = request.app.state
     billing_url = state.settings.billing_url
     return service.initiate_invoice_payment(
@@ -129,6 +129,7 @@ def _pay_invoice(request: Request, session: Session, user: Principal, invoice_id
         user=user,
         invoice_id=invoice_id,
         payer=payer,
+        amount=amount,
         for_owner=for_owner,
         release_card_orders=card_orders_releaser(request, session, invoice_id=invoice_id),
     )

@@ -35,9 +35,12 @@ class PaymentPrompt(BaseModel):
 
 
 class InitiateMpesaPayment(PaymentPrompt):
-    """POST /api/payments/mpesa/initiate (compat). `amount` is only checked against the booking's total."""
+    """POST /api/payments/mpesa/initiate (compat). `amount` is only checked: against the booking's total_price, or
+    the invoice's balance."""
 
-    amount: float | None = Field(default=None, description="must equal the booking's total_price")
+    amount: float | None = Field(default=None, description=(
+        "what the client thinks it charges: must equal the booking's total_price (or the invoice's balance), else "
+        "400; the charge is always the server's figure"))
     account_reference: str | None = Field(default=None, description="shown to the payer; at most 12 characters")
 
     _no_boolean_amount = field_validator("amount", mode="before")(staticmethod(_not_a_boolean))

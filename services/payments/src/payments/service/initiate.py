@@ -118,11 +118,13 @@ def initiate_invoice_payment(
     user: Principal,
     invoice_id: int,
     payer: str,
+    amount: float | None = None,
     for_owner: bool = False,
     release_card_orders: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open); the
-    owner asks, or (`for_owner`) an admin sends the prompt to the owner's phone for them."""
+    owner asks, or (`for_owner`) an admin sends the prompt to the owner's phone for them. An `amount` given must be
+    that balance (400 otherwise, as a booking's total_price)."""
     session.rollback()  # no transaction open across the call
     if billing is None:
         raise UpstreamUnavailable("The billing service is unavailable, please retry", 503)
@@ -135,6 +137,11 @@ def initiate_invoice_payment(
         raise Forbidden("Unauthorized")
     if status != "open" or balance <= 0:
         raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
+    if amount is not None and Decimal(str(amount)) != balance:
+        raise BadRequest(
+            "Amount does not match the invoice balance",
+            [{"field": "amount", "message": f"must be the invoice's balance ({balance})"}],
+        )
     _check_amount(provider, balance, "this invoice's balance is")
     # A card order its owner left unpaid on Pesapal's page need not hold the invoice; one paid after all settles it.
     if release_card_orders is not None and release_card_orders():
