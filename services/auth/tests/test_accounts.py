@@ -131,8 +131,12 @@ def test_password_needs_eight_characters(auth, register):
     assert exactly_eight.status_code == 201
 
 
-@pytest.mark.parametrize(("name", "ok"), [("", False), ("    ", False), ("x" * 101, False), ("x" * 100, True),
-                                          ("A", True)])
+@pytest.mark.parametrize(("name", "ok"), [
+    ("", False), ("    ", False), ("x" * 101, False), ("x" * 100, True), ("A", True),
+    # invisible characters alone are no name; text direction controls could make the console show another name
+    ("\u200b", False), ("\ufeff \u200b", False), ("Wanjiku \u202eukijnaW", False), ("\u2067Otieno\u2069", False),
+    ("Njeri 👩\u200d💻", True), ("Akinyi Otieno-Wambui", True), ("أمينة", True),
+])
 def test_name_is_one_to_a_hundred_characters(auth, register, name, ok):
     r = register(auth, name=name)
 

@@ -72,9 +72,18 @@ Phone = Annotated[
 Name = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
 
 
+# Bidirectional embeddings, overrides and isolates: in a name they can make the console show another text than the
+# one stored ("\u202egnirts" reads "string"). A name never needs them.
+_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def normalise_name(value: str) -> str:
     name = plain_text(value).strip()
-    if not 1 <= len(name) <= NAME_MAX_LENGTH:
+    if any(c in _DIRECTION_CONTROLS for c in name):
+        raise ValueError("Must not contain text direction controls")
+    # Invisible characters alone (a zero-width space, a byte order mark) are no name: one visible character at least.
+    visible = any(not c.isspace() and unicodedata.category(c) != "Cf" for c in name)
+    if not visible or len(name) > NAME_MAX_LENGTH:
         raise ValueError(f"Name must be 1 to {NAME_MAX_LENGTH} characters")
     return name
 
