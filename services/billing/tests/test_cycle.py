@@ -89,8 +89,13 @@ def test_an_unpaid_rental_gets_one_late_fee_then_is_locked_out_then_lien_and_pay
     assert len(billing.events("LateFeeCharged", booking_id=12)) == 2  # invoice 3 is late too by now, once each
     fees = [len([ln for ln in i["lines"] if ln["kind"] == "late_fee"]) for i in billing.invoices(12)]
     assert fees == [0, 1, 1]
-    stages = [(e["days_overdue"], e["late_fee"]) for e in billing.events("InvoiceOverdue", booking_id=12)]
-    assert stages == [(5, 700), (10, 700), (45, 700)]
+    # Invoice 2 at each step of the ladder; invoice 3 once, when its own fee was charged (before: never, and its
+    # customer was not told of that fee).
+    third = billing.invoices(12)[2]
+    stages = [(e["invoice_id"], e["days_overdue"], e["late_fee"])
+              for e in billing.events("InvoiceOverdue", booking_id=12)]
+    assert stages == [(invoice["id"], 5, 700), (invoice["id"], 10, 700), (third["id"], 5, 700),
+                      (invoice["id"], 45, 700)]
     assert len(billing.events("AccessSuspended", booking_id=12)) == 1
 
     # Paying the whole balance at once: current and active right away (no day has to pass).

@@ -56,13 +56,14 @@ def _issue_due_invoices(session: Session, rental: Rental, day: date, rules: Rule
         rental.next_period_start = period_after(rental.next_period_start, rental.billing_day)
 
 
-def _ladder(session: Session, rental: Rental, invoice: Invoice, day: date, rules: Rules) -> None:
-    """Reminders, the late fee and autopay of one open invoice on `day`."""
+def _ladder(session: Session, rental: Rental, invoice: Invoice, day: date, rules: Rules) -> bool:
+    """Reminders, the late fee and autopay of one open invoice on `day`. True: it went past its grace days today."""
     until_due = (invoice.due_date - day).days
     if until_due in (rules.reminder_days_before, 0) and invoice.issue_date <= day:
         ev.stage(session, ev.InvoiceReminder(**invoice_facts(invoice), days_until_due=until_due))
     past_due = (day - invoice.due_date).days
-    if past_due >= rules.grace_days and not invoice.late_fee_charged:
+    late_today = past_due >= rules.grace_days and not invoice.late_fee_charged
+    if late_today:
         invoice.late_fee_charged = True
         if rules.late_fee > 0:
             invoice.lines.append(
@@ -84,6 +85,7 @@ def _ladder(session: Session, rental: Rental, invoice: Invoice, day: date, rules
                 attempt=1 if past_due == 0 else 2,
             ),
         )
+    return late_today
 
 
 def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bool:
@@ -97,19 +99,22 @@ def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bo
             open_ones = open_invoices(session=session, booking_id=rental.booking_id, lock=True)
             use_credit(session=session, rental=rental, invoices=open_ones, now=datetime.now(UTC))
             return_credit(session=session, rental=rental, amount=rental.credit, reason="credit left at the move-out")
-    for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
-        _ladder(session, rental, invoice, day, rules)
+    open_ones = open_invoices(session=session, booking_id=rental.booking_id, lock=True)
+    late_today = [invoice for invoice in open_ones if _ladder(session, rental, invoice, day, rules)]
     rental.as_of = day
     rental.updated_at = datetime.now(UTC)
     previous = refresh_standing(session=session, rental=rental, rules=rules)
-    if stage_got_worse(previous, rental):
-        oldest = open_invoices(session=session, booking_id=rental.booking_id)[0]
-        fee = sum(line.amount for line in oldest.lines if line.kind == "late_fee")
-        ev.stage(
-            session,
-            ev.InvoiceOverdue(**invoice_facts(oldest), days_overdue=(day - oldest.due_date).days, late_fee=fee),
-        )
+    overdue = []
+    if stage_got_worse(previous, rental):  # the oldest open invoice took the rental a step down the ladder
+        overdue.append(open_ones[0])
         log.info("rental %s is now %s", rental.booking_id, rental.delinquency_stage)
+    # A later invoice past its grace days (its late fee charged) while the rental is late already: the customer hears
+    # of it too (the stage did not move).
+    overdue += [invoice for invoice in late_today if invoice not in overdue]
+    for invoice in overdue:
+        fee = sum(line.amount for line in invoice.lines if line.kind == "late_fee")
+        ev.stage(session, ev.InvoiceOverdue(**invoice_facts(invoice), days_overdue=(day - invoice.due_date).days,
+                                            late_fee=fee))
     return True
 
 
