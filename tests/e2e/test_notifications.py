@@ -198,7 +198,7 @@ def test_billing_refund_and_transport_messages_once_each_even_when_redelivered(
         [*templates, "welcome", "access_restored"])
     texts = inboxes.sms(person.user["phone"])
     assert len(texts) == len(templates) + 2
-    assert any(t.startswith("Invoice INV-") and "is 5 days overdue. Late fee KES 500 added" in t for t in texts)
+    assert any(t.startswith("Invoice INV-") and "is 5 days overdue, with a late fee of KES 500:" in t for t in texts)
     assert f"Your transport request #{request_id} is scheduled. Our team will call you before the truck comes." in texts
     assert len(inboxes.mail(person.user["email"])) == len(templates) + 2
 
