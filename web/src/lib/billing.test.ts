@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 import { renderToStaticMarkup } from "react-dom/server";
 import { createElement } from "react";
 import {
-  accessState, agingValues, balancesByBooking, formatMonth, invoiceBadge, invoiceStanding, oldestOverdue, openInvoices, owesBalance,
+  accessState, agingValues, formatMonth, invoiceBadge, invoiceStanding, oldestOverdue, openInvoices, owesBalance,
   payableBy, pivotRevenue, stageTone, type Invoice,
 } from "./billing";
 import { csvFileName } from "./download";
+import { balancesByBooking } from "./owed";
 import { StageBadge } from "../components/StageBadge";
 import { I18nProvider } from "../i18n/i18n";
 

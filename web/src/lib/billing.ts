@@ -36,14 +36,6 @@ export function openInvoices(invoices: readonly Invoice[]): Invoice[] {
     .sort((a, b) => (a.due_date === b.due_date ? a.id - b.id : a.due_date < b.due_date ? -1 : 1));
 }
 
-/** What each rental owes: the open invoices' balances summed per booking. */
-export function balancesByBooking(invoices: readonly Pick<Invoice, "booking_id" | "status" | "balance">[]): Map<number, number> {
-  const owed = new Map<number, number>();
-  for (const i of invoices) {
-    if (i.status === "open" && i.balance > 0) owed.set(i.booking_id, (owed.get(i.booking_id) ?? 0) + i.balance);
-  }
-  return owed;
-}
 
 export type AccessState =
   | { access: "active"; stage: string }

@@ -1,6 +1,7 @@
 import { Link } from "react-router-dom";
 import { api, errorOf } from "../api/client";
-import { balancesByBooking, type Invoice } from "../lib/billing";
+import type { Invoice } from "../lib/billing";
+import { balancesByBooking } from "../lib/owed";
 import { formatKES } from "../lib/money";
 import { useI18n } from "../i18n/i18n";
 import { useLoad } from "../lib/useLoad";
