@@ -8,6 +8,7 @@ import { accessState, invoiceBadge, openInvoices, type Invoice } from "../lib/bi
 import { addDays, formatDay, nairobiDate } from "../lib/dates";
 import { allPages, MOST_ROWS } from "../lib/paging";
 import { formatKES } from "../lib/money";
+import { lineText } from "../lib/invoiceLines";
 import { displayPhone, normalizeKenyanPhone } from "../lib/phone";
 import { Price } from "./Price";
 import { MpesaPay } from "./MpesaPay";
@@ -54,6 +55,8 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
   const [autopayError, setAutopayError] = useState<ApiError | null>(null);
   const [moveOut, setMoveOut] = useState(addDays(nairobiDate(), 30));
   const [moveOutError, setMoveOutError] = useState<ApiError | null>(null);
+  // A request of the autopay or notice form under way: its button waits (not sent twice).
+  const [sending, setSending] = useState<"autopay" | "notice" | null>(null);
   // The move-out date of a notice given here (booking took it; billing hears of it by an event).
   const [noticeDate, setNoticeDate] = useState<string | null>(null);
 
@@ -106,25 +109,35 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
     setCardBusy(null);
   };
 
+  // A network failure is shown as such, like a refusal (before, the rejected promise was left unhandled: nothing).
   const setAutopay = async (enabled: boolean) => {
     const phone = normalizeKenyanPhone(autopayPhone);
     setAutopayError(null);
+    setSending("autopay");
     const body = enabled ? { enabled, phone_number: phone } : { enabled };
-    const { data, error, response } = await api.PUT("/api/billing/rentals/{booking_id}/autopay", {
-      params: { path: { booking_id: bookingId } }, body,
-    });
-    if (data) account.setData(data.data);
-    else setAutopayError(errorOf(error, response.status));
+    try {
+      const { data, error, response } = await api.PUT("/api/billing/rentals/{booking_id}/autopay", {
+        params: { path: { booking_id: bookingId } }, body,
+      });
+      if (data) account.setData(data.data);
+      else setAutopayError(errorOf(error, response.status));
+    } catch {
+      setAutopayError({ message: "", status: 0 });
+    } finally {
+      setSending(null);
+    }
   };
 
   const giveNotice = async (e: FormEvent) => {
     e.preventDefault();
     setMoveOutError(null);
-    const { data, error, response } = await api.POST("/api/bookings/{booking_id}/move-out", {
+    setSending("notice");
+    const sent = await api.POST("/api/bookings/{booking_id}/move-out", {
       params: { path: { booking_id: bookingId } }, body: { move_out_date: moveOut },
-    });
-    if (!data) {
-      setMoveOutError(errorOf(error, response.status));
+    }).catch(() => null); // null: the network
+    setSending(null);
+    if (!sent?.data) {
+      setMoveOutError(sent ? errorOf(sent.error, sent.response.status) : { message: "", status: 0 });
       return;
     }
     setNoticeDate(moveOut);
@@ -170,7 +183,9 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
           {a.paid_through && <div><dt>{t("rental.paidThrough")}</dt><dd>{formatDay(a.paid_through, lang)}</dd></div>}
           {a.next_invoice_date && <div><dt>{t("rental.nextInvoice")}</dt><dd>{formatDay(a.next_invoice_date, lang)}</dd></div>}
           {a.end_date && <div><dt>{t("rental.moveOut")}</dt><dd>{formatDay(a.end_date, lang)}</dd></div>}
+          {a.credit > 0 && <div><dt>{t("rental.credit")}</dt><dd><Price amount={a.credit} /></dd></div>}
         </dl>
+        {a.credit > 0 && <p className="muted rental-credit">{t("rental.creditText", { amount: formatKES(a.credit) })}</p>}
       </section>
 
       <section className="card" aria-labelledby="invoices">
@@ -194,7 +209,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
                   </div>
                 </div>
                 {inv.lines.length > 1 && (
-                  <ul className="plain-list">{inv.lines.map((l, i) => <li key={i}>{l.description}: <Price amount={l.amount} /></li>)}</ul>
+                  <ul className="plain-list">{inv.lines.map((l, i) => <li key={i}>{lineText(l, inv, t, lang)}: <Price amount={l.amount} /></li>)}</ul>
                 )}
                 {inv.status === "open" && inv.balance > 0 && !paidInvoices.includes(inv.id) && (paying === inv.id ? (
                   <MpesaPay bookingId={bookingId} amount={inv.balance} resume={false}
@@ -231,14 +246,15 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
         {a.autopay.enabled ? (
           <>
             <Alert kind="success">{t("rental.autopayOn", { phone: displayPhone(a.autopay.phone_number ?? "") })}</Alert>
-            <button type="button" className="btn btn-ghost" onClick={() => setAutopay(false)}>{t("rental.autopayOff")}</button>
+            <button type="button" className="btn btn-ghost" disabled={sending === "autopay"}
+              onClick={() => void setAutopay(false)}>{t("rental.autopayOff")}</button>
           </>
         ) : (
           <>
             <TextField label={t("pay.phone")} type="tel" inputMode="tel" value={autopayPhone}
               onChange={(e) => setAutopayPhone(e.target.value)} />
-            <button type="button" className="btn btn-primary" onClick={() => setAutopay(true)}
-              disabled={!normalizeKenyanPhone(autopayPhone)}>{t("rental.autopayEnable")}</button>
+            <button type="button" className="btn btn-primary" onClick={() => void setAutopay(true)}
+              disabled={!normalizeKenyanPhone(autopayPhone) || sending === "autopay"}>{t("rental.autopayEnable")}</button>
           </>
         )}
         <ErrorAlert error={autopayError} />
@@ -250,7 +266,7 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
           <p className="muted">{t("rental.moveOutText")}</p>
           <TextField label={t("rental.moveOut")} type="date" min={nairobiDate()} value={moveOut} onChange={(e) => setMoveOut(e.target.value)} />
           <ErrorAlert error={moveOutError} />
-          <button type="submit" className="btn btn-secondary">{t("rental.moveOutSubmit")}</button>
+          <button type="submit" className="btn btn-secondary" disabled={sending === "notice"}>{t("rental.moveOutSubmit")}</button>
         </form>
       )}
     </div>

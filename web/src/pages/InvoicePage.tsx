@@ -7,6 +7,7 @@ import type { MessageKey } from "../i18n/messages";
 import { invoiceStanding, owesBalance, payableBy, type Invoice } from "../lib/billing";
 import { formatDay } from "../lib/dates";
 import { formatKES } from "../lib/money";
+import { lineText } from "../lib/invoiceLines";
 import { displayPhone } from "../lib/phone";
 import { useLoad } from "../lib/useLoad";
 import { useReloadWhile } from "../lib/useReloadWhile";
@@ -133,7 +134,7 @@ function InvoiceDocument({ invoice: inv, reload }: { invoice: Invoice; reload: (
           </thead>
           <tbody>
             {inv.lines.map((line, i) => (
-              <tr key={i} data-line-kind={line.kind}><td className="desc">{line.description}</td><td className="num">{formatKES(line.amount)}</td></tr>
+              <tr key={i} data-line-kind={line.kind}><td className="desc">{lineText(line, inv, t, lang)}</td><td className="num">{formatKES(line.amount)}</td></tr>
             ))}
           </tbody>
           <tfoot>

@@ -82,6 +82,8 @@ export function TransportPage() {
                 </option>
               ))}
             </SelectField>
+            {/* Without them only "no booking" is offered: say why (before, nothing did). */}
+            <ErrorAlert error={bookings.error} />
             <TextField label={t("transport.pickup")} required value={form.pickup} autoComplete="street-address"
               onChange={(e) => setForm({ ...form, pickup: e.target.value })} />
             <TextField label={t("transport.delivery")} required value={form.delivery}

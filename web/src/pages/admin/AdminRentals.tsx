@@ -43,6 +43,7 @@ export function AdminRentals() {
                 <th scope="col">{t("money.booking")}</th><th scope="col">{t("rentals.tenant")}</th>
                 <th scope="col">{t("admin.unit")}</th><th scope="col">{t("booking.monthlyRate")}</th>
                 <th scope="col">{t("rental.paidThrough")}</th><th scope="col">{t("rental.balance")}</th>
+                <th scope="col">{t("rental.credit")}</th>
                 <th scope="col">{t("rentals.daysPastDue")}</th><th scope="col">{t("rentals.stage")}</th>
                 <th scope="col">{t("rental.access")}</th>
               </tr>
@@ -56,6 +57,7 @@ export function AdminRentals() {
                   <td><Price amount={r.monthly_rate} /></td>
                   <td>{formatDay(r.paid_through, lang)}</td>
                   <td><Price amount={r.balance} /></td>
+                  <td data-col="credit"><Price amount={r.credit} /></td>
                   <td>{r.days_past_due}</td>
                   <td><StageBadge stage={r.delinquency_stage} /></td>
                   <td><StatusBadge status={r.access === "suspended" ? "suspended" : "active"} /></td>
