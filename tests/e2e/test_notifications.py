@@ -166,7 +166,9 @@ def test_billing_refund_and_transport_messages_once_each_even_when_redelivered(
                     source="billing"),
         bus.publish("AccessRestored", {"booking_id": 1, "user_id": user_id, "unit_id": 1, "balance": 0},
                     source="billing"),
-        bus.publish("RefundPaid", {"refund_id": 1, "booking_id": 1, "invoice_id": None, "user_id": user_id,
+        # refund 1 would be payments' own first refund in this stack: billing records each refund once by its id,
+        # and the real one (test_billing's) was then dropped
+        bus.publish("RefundPaid", {"refund_id": 9000 + user_id, "booking_id": 1, "invoice_id": None, "user_id": user_id,
                                    "amount": 1500, "method": "mpesa", "receipt": "RFD42X"}, source="payments"),
     ]
     r = person.post("/api/transport-requests", {"pickup_address": "Moi Avenue, Nairobi",
