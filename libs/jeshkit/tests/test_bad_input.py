@@ -72,6 +72,14 @@ def test_bad_text_in_a_json_body_is_400(client: TestClient, bad: str) -> None:
     refused(post_json(client, {"name": "ok", "extra": {bad: 1}}), "extra")
 
 
+@pytest.mark.parametrize("body", [b'{"name": "x"', b"not json", b'{"name": "x",}'])
+def test_a_body_that_is_not_json_names_the_body_not_a_position(client: TestClient, body: bytes) -> None:
+    r = client.post("/api/things", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["message"] == "Request body must be a JSON object"
+    assert [e["field"] for e in r.json()["errors"]] == ["body"]  # was the parser's character position ("1")
+
+
 def test_a_body_nested_too_deep_is_400_not_500(client: TestClient) -> None:
     # With a \u in it the kit reads it to look for refused text: a RecursionError before (a 500, a stack trace).
     body = b'["\\u0041",' + b"[" * 3000

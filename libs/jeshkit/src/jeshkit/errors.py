@@ -90,7 +90,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         message = str(err.get("msg", "Invalid value"))
         # pydantic prefixes messages of custom validators with "Value error, ".
         message = message.removeprefix("Value error, ")
-        out.append({"field": _field_name(tuple(err.get("loc", ()))), "message": message})
+        # A body that is not JSON at all: pydantic's loc ends in the character position, not a field.
+        field = "body" if err.get("type") == "json_invalid" else _field_name(tuple(err.get("loc", ())))
+        out.append({"field": field, "message": message})
     return out
 
 
