@@ -1,11 +1,13 @@
 """The customer's rental panel and what goes with it: money paid ahead (to the Paybill, more than the rental owes)
 shows as the credit held, on the rental (with what it is for) and in the console's rent roll; turning autopay on
-and off and giving notice say so when the request fails (the network, or refused), and ordering a truck says so when
-the bookings cannot be read; a Kiswahili reader reads the invoice's rent and late-fee lines in Kiswahili."""
+and off, giving notice and paying by card say so when the request fails (the network, or refused), and ordering a
+truck says so when the bookings cannot be read; a Kiswahili reader reads the invoice's rent and late-fee lines in
+Kiswahili."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from playwright.sync_api import expect
@@ -13,7 +15,7 @@ from playwright.sync_api import expect
 from jeshstack.testing import wait_for
 from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, logs_in, overdue_rental, register_customer
 from tests.browser.test_paybill import _pay
-from tests.browser.test_portal_edges import _monthly_rental_paid
+from tests.browser.test_portal_edges import _books, _monthly_rental_paid, _nairobi_today
 
 NETWORK = "We could not reach Jesh Storage. Check your connection and try again."
 
@@ -82,6 +84,28 @@ def test_autopay_and_a_move_out_notice_say_so_when_the_request_fails(
     page.get_by_role("button", name="Turn autopay on").click()
     expect(page.get_by_text("Autopay is on for 0712 345 678.")).to_be_visible()
     expect(autopay.get_by_role("alert")).to_have_count(0)
+
+
+def test_paying_by_card_says_so_when_the_request_fails(new_page: Any, admin_api: Any, portal: str) -> None:
+    customer = register_customer(portal)
+    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=30)
+    rental_id, invoice, _ = overdue_rental(portal, admin_api, customer)
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    # The network fails: the booking's and the rental's card buttons say so and can be pressed again (before: an
+    # unhandled rejection, nothing shown, and the button left waiting).
+    page.route(re.compile(r"/api/payments/card/initiate$"), lambda route: route.abort())
+    page.goto(f"/bookings/{booking['id']}")
+    page.get_by_role("button", name="Pay by card or Airtel Money").click()
+    expect(page.locator(".or-card").get_by_role("alert")).to_have_text(NETWORK)
+    expect(page.get_by_role("button", name="Pay by card or Airtel Money")).to_be_enabled()
+
+    page.goto(f"/bookings/{rental_id}")
+    invoices = page.locator("section").filter(has=page.get_by_role("heading", name="Invoices"))
+    card = page.get_by_role("button", name=f"Pay by card {invoice['number']}")
+    card.click()
+    expect(invoices.get_by_role("alert")).to_have_text(NETWORK)
+    expect(card).to_be_enabled()
 
 
 def test_a_truck_order_says_so_when_the_bookings_cannot_be_read(new_page: Any, portal: str) -> None:

@@ -100,12 +100,12 @@ export function RentalPanel({ bookingId, onChanged }: { bookingId: number; onCha
   const payByCard = async (inv: Invoice) => {
     setCardBusy(inv.id);
     setCardError(null);
-    const { data, error, response } = await api.POST("/api/payments/card/initiate", { body: { invoice_id: inv.id } });
-    if (data) {
-      window.location.assign(data.data.redirect_url); // Pesapal's page; it sends the customer back to /bookings/card-return
+    const sent = await api.POST("/api/payments/card/initiate", { body: { invoice_id: inv.id } }).catch(() => null); // null: the network
+    if (sent?.data) {
+      window.location.assign(sent.data.data.redirect_url); // Pesapal's page; it sends the customer back to /bookings/card-return
       return;
     }
-    setCardError(errorOf(error, response.status));
+    setCardError(sent ? errorOf(sent.error, sent.response.status) : { message: "", status: 0 });
     setCardBusy(null);
   };
 
