@@ -115,8 +115,12 @@ def test_invoice_two_is_issued_on_its_lead_day_reminded_and_paid_by_mpesa(
     rental = account(customer, booking["id"])
     assert (rental["delinquency_stage"], rental["access"], rental["balance"]) == ("current", "active", 0)
     # The customer is told of each payment once: the first month by the booking's confirmation ("Paid KES …"), not
-    # again as invoice 1's receipt; invoice 2 by its receipt (it comes after invoice 1's InvoicePaid: a barrier).
+    # again as invoice 1's receipt; invoice 2's payment by its own receipt, RentPaymentApplied (it comes after invoice
+    # 1's InvoicePaid: a barrier), not by invoice 2's InvoicePaid, which names that payment.
     assert [e["with_booking"] for e in billing_events(jesh_stack, "InvoicePaid", booking["id"])] == [True, False]
+    [applied] = billing_events(jesh_stack, "RentPaymentApplied", booking["id"])
+    assert ([(i["invoice_id"], i["amount"]) for i in applied["invoices"]], applied["balance"], applied["credit"]) == (
+        [(second["id"], 4500)], 0, 0)
     receipts = wait_for(lambda: rows if len(rows := customer.get("/api/notifications", params={
         "template": "payment_received"}).json()["data"]) >= 2 else None, timeout=20, what="invoice 2's receipt")
     assert sorted(r["channel"] for r in receipts) == ["email", "sms"]

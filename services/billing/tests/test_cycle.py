@@ -141,6 +141,53 @@ def test_payments_go_to_the_oldest_open_invoice_first(start_billing):
     assert (second["status"], third["status"], third["amount_paid"], third["balance"]) == ("paid", "open", 500, 1500)
 
 
+def test_a_part_payment_stages_its_receipt_with_what_it_paid_and_what_is_still_due(start_billing):
+    """Every payment billing applies to a rental stages RentPaymentApplied, the customer's receipt of it. Before,
+    only an invoice paid in full had an event (InvoicePaid): a part payment was told to nobody, and the payment that
+    finished the invoice was receipted for the whole of it."""
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(32, start, rate=3000)
+    billing.advance(32, anniversary(start, 1, start.day) - timedelta(days=7))  # invoice 2 issued
+    second = billing.invoices(32)[1]
+    part = billing.pay(32, 1200, invoice_id=second["id"], method="cash")
+    assert billing.events("RentPaymentApplied", booking_id=32) == [{
+        "payment_id": part, "booking_id": 32, "user_id": 5, "amount": 1200, "method": "cash", "receipt": f"RCP{part}",
+        "invoices": [{"invoice_id": second["id"], "number": second["number"], "amount": 1200}],
+        "balance": 1800, "credit": 0, "refund": 0}]
+    assert billing.events("InvoicePaid", invoice_id=second["id"]) == []
+
+    rest = billing.pay(32, 2000, invoice_id=second["id"])  # the 1800 left, and 200 ahead
+    assert billing.events("RentPaymentApplied", payment_id=rest) == [{
+        "payment_id": rest, "booking_id": 32, "user_id": 5, "amount": 2000, "method": "mpesa", "receipt": f"RCP{rest}",
+        "invoices": [{"invoice_id": second["id"], "number": second["number"], "amount": 1800}],
+        "balance": 0, "credit": 200, "refund": 0}]
+    # The invoice's InvoicePaid names the payment that finished it: that payment's receipt is its RentPaymentApplied.
+    [paid] = billing.events("InvoicePaid", invoice_id=second["id"])
+    assert (paid["amount_paid"], paid["receipt"], paid["payment_id"], paid["with_booking"]) == (
+        3000, f"RCP{rest}", rest, False)
+    assert len(billing.events("RentPaymentApplied", booking_id=32)) == 2
+
+
+def test_one_payment_over_two_invoices_stages_one_receipt_naming_both(start_billing):
+    billing = start_billing(billing_late_fee_kes=0)
+    start = nairobi_today()
+    billing.confirm_rental(33, start, rate=2000)
+    billing.advance(33, anniversary(start, 2, start.day))
+    _, second, third = billing.invoices(33)
+    payment = billing.pay(33, 2500, invoice_id=third["id"])
+    [applied] = billing.events("RentPaymentApplied", booking_id=33)
+    assert applied == {
+        "payment_id": payment, "booking_id": 33, "user_id": 5, "amount": 2500, "method": "mpesa",
+        "receipt": f"RCP{payment}",
+        "invoices": [{"invoice_id": second["id"], "number": second["number"], "amount": 2000},
+                     {"invoice_id": third["id"], "number": third["number"], "amount": 500}],
+        "balance": 1500, "credit": 0, "refund": 0}
+    # Invoice 1 paid with the booking; invoice 2 finished by this payment; invoice 3 still open.
+    assert [(e["invoice_id"], e["payment_id"]) for e in billing.events("InvoicePaid", booking_id=33)
+            if not e["with_booking"]] == [(second["id"], payment)]
+
+
 def test_an_invoice_issued_to_a_rental_with_credit_asks_only_for_what_the_credit_leaves(start_billing):
     billing = start_billing(billing_late_fee_kes=0)
     start = nairobi_today()

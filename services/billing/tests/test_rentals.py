@@ -71,8 +71,11 @@ def test_a_month_paid_ahead_of_a_move_out_and_any_credit_go_back_once_the_rental
     second_start = anniversary(start, 1, start.day)
     billing.advance(25, second_start - timedelta(days=7))  # invoice 2 issued
     second = billing.invoices(25)[1]
-    billing.pay(25, 3000 + 1200, invoice_id=second["id"])  # invoice 2 paid, and 1200 ahead
+    ahead = billing.pay(25, 3000 + 1200, invoice_id=second["id"])  # invoice 2 paid, and 1200 ahead
     wait_for(lambda: billing.rental_row(25)["credit"] == 1200, what="1200 of credit")
+    [receipt] = billing.events("RentPaymentApplied", payment_id=ahead)
+    assert (receipt["invoices"], receipt["balance"], receipt["credit"], receipt["refund"]) == (
+        [{"invoice_id": second["id"], "number": second["number"], "amount": 3000}], 0, 1200, 0)
     assert billing.account(25)["credit"] == 1200  # the customer and the operator see the money held
     roll = billing.client.get("/api/billing/reports/rent-roll", headers=billing.admin).json()["data"]
     assert [r["credit"] for r in roll if r["booking_id"] == 25] == [1200]
@@ -90,8 +93,12 @@ def test_a_month_paid_ahead_of_a_move_out_and_any_credit_go_back_once_the_rental
     assert [e["amount"] for e in billing.events("CreditRefundRequired", booking_id=25)] == [4200]
     assert [i["status"] for i in billing.invoices(25)] == ["paid", "void"]
 
-    billing.pay(25, 800, invoice_id=second["id"])  # the customer pays the old invoice again, after the end
+    late = billing.pay(25, 800, invoice_id=second["id"])  # the customer pays the old invoice again, after the end
     wait_for(lambda: billing.events("CreditRefundRequired", booking_id=25)[1:], what="the second refund asked")
+    # Its receipt says it paid nothing and goes back (not "paid ahead": the rental has ended).
+    [receipt] = billing.events("RentPaymentApplied", payment_id=late)
+    assert (receipt["amount"], receipt["invoices"], receipt["balance"], receipt["credit"], receipt["refund"]) == (
+        800, [], 0, 0, 800)
     assert [(e["amount"], e["reason"]) for e in billing.events("CreditRefundRequired", booking_id=25)] == [
         (4200, "credit left at the move-out"), (800, "paid to a rental that had ended")]
     assert billing.rental_row(25)["credit"] == 0

@@ -15,8 +15,10 @@ from jeshkit.events import (
     InvoicePaid,
     InvoiceReminder,
     LateFeeCharged,
+    PaidInvoice,
     PaymentSucceeded,
     RefundPaid,
+    RentPaymentApplied,
     UnitCreated,
     UnitUpdated,
     UserRegistered,
@@ -27,6 +29,6 @@ from jeshkit.events import (
 __all__ = [
     "AccessRestored", "AccessSuspended", "AutopayRequested", "BookingCancelled", "BookingConfirmed",
     "BookingMovedOut", "CreditRefundRequired", "CustomerErased", "Event", "InvoiceIssued", "InvoiceOverdue",
-    "InvoicePaid", "InvoiceReminder", "LateFeeCharged", "PaymentSucceeded", "RefundPaid", "UnitCreated", "UnitUpdated",
-    "UserRegistered", "UserUpdated", "stage",
+    "InvoicePaid", "InvoiceReminder", "LateFeeCharged", "PaidInvoice", "PaymentSucceeded", "RefundPaid",
+    "RentPaymentApplied", "UnitCreated", "UnitUpdated", "UserRegistered", "UserUpdated", "stage",
 ]

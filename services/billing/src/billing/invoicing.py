@@ -167,5 +167,8 @@ def settle(*, session: Session, invoice: Invoice, amount: int, payment: Payment 
             session.flush()  # InvoicePaid carries its id and number
         receipt, method = (payment.receipt, cast(Method, payment.method)) if payment is not None else (None, None)
         with_booking = payment is not None and payment.invoice_id is None  # the booking's own payment
+        # The payment's own receipt is its RentPaymentApplied (service.apply_payment), or, with_booking, the
+        # booking's confirmation: payment_id tells notifications that this one is not a receipt.
         ev.stage(session, ev.InvoicePaid(**invoice_facts(invoice), amount_paid=invoice.amount_paid, receipt=receipt,
-                                         method=method, with_booking=with_booking))
+                                         method=method, with_booking=with_booking,
+                                         payment_id=payment.payment_id if payment is not None else None))

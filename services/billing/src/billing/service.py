@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import UTC, date, datetime, timedelta
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from sqlalchemy import BigInteger, bindparam, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +18,7 @@ from billing.invoicing import new_invoice, open_invoices, settle
 from billing.models import CancelledBooking, EarlyMoveOut, Invoice, Payment, Refund, Rental, Tenant, UnitCopy
 from billing.rules import Rules, access_for, is_worse, period_after, stage_for, today_in_nairobi
 from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound
+from jeshkit.events.payments import Method
 
 log = logging.getLogger("billing.service")
 
@@ -254,34 +255,46 @@ def record_payment(*, session: Session, data: ev.PaymentSucceeded, rules: Rules)
 
 
 def apply_payment(*, session: Session, rental: Rental, payment: Payment, rules: Rules) -> None:
-    """Spread the payment over the open invoices, oldest first; any rest is credit. Then the standing."""
+    """Spread the payment over the open invoices, oldest first; any rest is credit (given back when the rental has
+    ended). Then the standing, and the customer's receipt of it (RentPaymentApplied), whatever it paid."""
     now = datetime.now(UTC)
     remaining = payment.amount
+    paid: list[ev.PaidInvoice] = []
     for invoice in open_invoices(session=session, booking_id=rental.booking_id, lock=True):
         if remaining <= 0:
             break
         part = min(remaining, invoice.balance)
-        settle(session=session, invoice=invoice, amount=part, payment=payment, now=now)
+        if part > 0:
+            settle(session=session, invoice=invoice, amount=part, payment=payment, now=now)
+            paid.append(ev.PaidInvoice(invoice_id=invoice.id, number=invoice.number, amount=part))
         remaining -= part
     rental.credit += remaining
     payment.applied = True
     rental.updated_at = now
+    refund = 0
     if rental.status == "ended":  # no invoice will ever take the rest
-        return_credit(session=session, rental=rental, amount=remaining, reason="paid to a rental that had ended")
+        refund = return_credit(session=session, rental=rental, amount=remaining,
+                               reason="paid to a rental that had ended")
     refresh_standing(session=session, rental=rental, rules=rules)
+    ev.stage(session, ev.RentPaymentApplied(
+        payment_id=payment.payment_id, booking_id=rental.booking_id, user_id=rental.user_id, amount=payment.amount,
+        method=cast(Method, payment.method), receipt=payment.receipt, invoices=paid,
+        balance=rental_balance(session=session, rental=rental), credit=rental.credit, refund=refund,
+    ))
 
 
-def return_credit(*, session: Session, rental: Rental, amount: int, reason: str) -> None:
+def return_credit(*, session: Session, rental: Rental, amount: int, reason: str) -> int:
     """Credit of an ended rental that no invoice will take goes back to the customer: billing never pays anyone, so
-    it asks payments (CreditRefundRequired), which raises the refund for an admin to approve."""
+    it asks payments (CreditRefundRequired), which raises the refund for an admin to approve. Returns how much."""
     amount = min(amount, rental.credit)
     if amount <= 0:
-        return
+        return 0
     rental.credit -= amount
     ev.stage(session, ev.CreditRefundRequired(
         booking_id=rental.booking_id, user_id=rental.user_id, amount=amount, reason=reason
     ))
     log.info("rental %s: %s KES of credit to be refunded (%s)", rental.booking_id, amount, reason)
+    return amount
 
 
 def set_autopay(

@@ -30,6 +30,7 @@ from jeshkit.events.base import (
     Email,
     EventData,
     EventDataError,
+    EventPart,
     Flag,
     Id,
     Int,
@@ -50,6 +51,8 @@ from jeshkit.events.billing import (
     InvoicePaid,
     InvoiceReminder,
     LateFeeCharged,
+    PaidInvoice,
+    RentPaymentApplied,
 )
 from jeshkit.events.booking import (
     BookingCancelled,
@@ -67,11 +70,10 @@ from jeshkit.outbox import Event, stage
 __all__ = [
     "EVENT_TYPES", "AccessRestored", "AccessSuspended", "AccountChanged", "AutopayRequested", "BookingCancelled",
     "BookingConfirmed", "BookingCreated", "BookingMovedOut", "Count", "CreditRefundRequired", "CustomerErased", "Day",
-    "Email", "ErasureRequested", "Event", "EventData", "EventDataError", "Flag",
-    "Id", "Int", "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged",
-    "Moment", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded", "PaymentUnmatched",
-    "RefundFailed", "RefundPaid", "RefundRequired", "Secret", "SessionsEnded", "Text", "TransportStatusChanged",
-    "UnitCreated", "UnitReleased", "UnitUpdated",
-    "UserRegistered", "UserUpdated",
-    "contract_schema", "model_for", "stage",
+    "Email", "ErasureRequested", "Event", "EventData", "EventDataError", "EventPart", "Flag", "Id", "Int",
+    "InvoiceIssued", "InvoiceOverdue", "InvoicePaid", "InvoiceReminder", "Kes", "LateFeeCharged", "Moment",
+    "PaidInvoice", "PasswordChanged", "PasswordResetRequested", "PaymentFailed", "PaymentSucceeded",
+    "PaymentUnmatched", "RefundFailed", "RefundPaid", "RefundRequired", "RentPaymentApplied", "Secret",
+    "SessionsEnded", "Text", "TransportStatusChanged", "UnitCreated", "UnitReleased", "UnitUpdated", "UserRegistered",
+    "UserUpdated", "contract_schema", "model_for", "stage",
 ]

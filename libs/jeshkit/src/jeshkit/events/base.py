@@ -67,6 +67,13 @@ class EventDataError(ValueError):
 EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {}
 
 
+class EventPart(BaseModel):
+    """An object inside an event's data (an item of a list field: `list[SomePart]`), made of the same field types;
+    its contract is an object schema within its event's."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
 class EventData(BaseModel):
     """The data of one event type and version. Subclasses set `source` (and `version` past 1)."""
 
@@ -139,6 +146,10 @@ def _fragment(annotation: Any) -> dict[str, Any]:
         return _fragment(get_args(annotation)[0])
     if origin is Literal:
         return {"type": "string", "enum": list(get_args(annotation))}
+    if origin is list:
+        return {"type": "array", "items": _fragment(get_args(annotation)[0])}
+    if isinstance(annotation, type) and issubclass(annotation, EventPart):
+        return data_schema(annotation)
     if origin in (Union, types.UnionType):
         options = [a for a in get_args(annotation) if a is not type(None)]
         if len(options) != 1 or len(options) == len(get_args(annotation)):
@@ -151,7 +162,7 @@ def _fragment(annotation: Any) -> dict[str, Any]:
     raise TypeError(f"no contract fragment for {annotation!r}: use the field types of jeshkit.events")
 
 
-def data_schema(model: type[EventData]) -> dict[str, Any]:
+def data_schema(model: type[EventData] | type[EventPart]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         annotation: Any = field.annotation

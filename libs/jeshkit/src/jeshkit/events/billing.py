@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from jeshkit.events.base import Count, Day, EventData, Flag, Id, Kes, Text
+from jeshkit.events.base import Count, Day, EventData, EventPart, Flag, Id, Kes, Text
 from jeshkit.events.payments import Method
 
 
@@ -59,6 +59,41 @@ class InvoicePaid(InvoiceFacts):
     with_booking: Flag = Field(
         default=False, description="paid by the booking's own payment (a monthly rental's first invoice, paid when "
         "the booking was): the booking's confirmation already tells the customer of that money"
+    )
+    payment_id: Id | None = Field(
+        default=None, description="the payment that completed it (its RentPaymentApplied is the customer's receipt, "
+        "unless with_booking); null when none did (the rental's credit paid it); absent from events published before "
+        "it was added"
+    )
+
+
+class PaidInvoice(EventPart):
+    """What one payment put on one invoice."""
+
+    invoice_id: Id
+    number: Text
+    amount: Kes
+
+
+class RentPaymentApplied(EventData):
+    """Billing applied a payment to a rental: spread over its open invoices, oldest first, the rest paid ahead (or,
+    the rental having ended, to be refunded). One per payment, whatever it paid: the customer's receipt."""
+
+    source = "billing"
+    payment_id: Id
+    booking_id: Id
+    user_id: Id
+    amount: Kes
+    method: Method
+    receipt: Text | None = Field(description="the payment's receipt; null when the payment carried none")
+    invoices: list[PaidInvoice] = Field(
+        description="what it paid on each invoice, oldest first; empty when it paid none (all paid ahead, or refunded)"
+    )
+    balance: Kes = Field(description="what the rental still owes after it (its open invoices less its credit)")
+    credit: Kes = Field(description="what the rental has paid ahead after it (credit no invoice has taken yet)")
+    refund: Kes = Field(
+        description="what of it goes back to the customer: the rental had ended, no invoice will take it (billing's "
+        "CreditRefundRequired asks payments for the refund)"
     )
 
 
