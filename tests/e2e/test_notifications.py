@@ -160,8 +160,12 @@ def test_billing_refund_and_transport_messages_once_each_even_when_redelivered(
         bus.publish("InvoiceReminder", {**invoice, "days_until_due": 3}, source="billing"),
         bus.publish("InvoiceOverdue", {**invoice, "days_overdue": 5, "late_fee": 500, "balance": 4000},
                     source="billing"),
-        bus.publish("InvoicePaid", {**invoice, "amount_paid": 4000, "balance": 0, "receipt": "SBX42Q"},
-                    source="billing"),
+        # A payment's receipt: billing's RentPaymentApplied (InvoicePaid names the payment and is no receipt then).
+        bus.publish("RentPaymentApplied", {"payment_id": 9000 + user_id, "booking_id": 1, "user_id": user_id,
+                                           "amount": 4000, "method": "mpesa", "receipt": "SBX42Q", "balance": 0,
+                                           "credit": 0, "refund": 0, "invoices": [
+                                               {"invoice_id": invoice["invoice_id"], "number": invoice["number"],
+                                                "amount": 4000}]}, source="billing"),
         bus.publish("AccessSuspended", {"booking_id": 1, "user_id": user_id, "unit_id": 1, "balance": 4000},
                     source="billing"),
         bus.publish("AccessRestored", {"booking_id": 1, "user_id": user_id, "unit_id": 1, "balance": 0},

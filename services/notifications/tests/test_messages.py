@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from jeshkit.clock import NAIROBI
 from jeshstack.testing import wait_for
 
 PHONE = "254712345678"
@@ -13,6 +14,13 @@ def invoice(user_id: int, **extra: object) -> dict[str, object]:
     return {"invoice_id": 7, "number": "INV-2031-00007", "booking_id": 70, "user_id": user_id, "total": 3500,
             "balance": 3500, "due_date": "2031-01-05", "period_start": "2031-01-05", "period_end": "2031-02-04",
             **extra}
+
+
+def applied(user_id: int, *paid: tuple[int, str, int], **extra: object) -> dict[str, object]:
+    """RentPaymentApplied's data: a payment billing applied to rental 70, with what it paid on each invoice."""
+    return {"payment_id": 40, "booking_id": 70, "user_id": user_id, "amount": sum(p[2] for p in paid),
+            "method": "mpesa", "receipt": "SBX9", "balance": 0, "credit": 0, "refund": 0,
+            "invoices": [{"invoice_id": i, "number": number, "amount": amount} for i, number, amount in paid], **extra}
 
 
 def test_welcome_goes_once_by_sms_and_email(n):
@@ -156,7 +164,8 @@ def test_every_billing_refund_and_transport_event_has_its_message(start_notifica
     n.publish("InvoiceIssued", invoice(6), source="billing")
     n.publish("InvoiceReminder", invoice(6, days_until_due=3), source="billing")
     n.publish("InvoiceOverdue", invoice(6, days_overdue=5, late_fee=500, balance=4000), source="billing")
-    n.publish("InvoicePaid", invoice(6, amount_paid=4000, balance=0, receipt="SBX7Q", method="card"), source="billing")
+    n.publish("RentPaymentApplied", applied(6, (7, "INV-2031-00007", 4000), method="card", receipt="SBX7Q"),
+              source="billing")
     n.publish("AccessSuspended", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 4000}, source="billing")
     n.publish("AccessRestored", {"booking_id": 70, "user_id": 6, "unit_id": 2, "balance": 0}, source="billing")
     n.publish("RefundPaid", {"refund_id": 3, "booking_id": 70, "invoice_id": 7, "user_id": 6, "amount": 1200,
@@ -269,6 +278,91 @@ def test_an_invoice_partly_paid_ahead_asks_for_the_rest_and_one_paid_ahead_asks_
                "Wanjiku.")]
     assert [r["subject"] for r in rows if r["channel"] == "email"] == [
         "Invoice INV-2031-00008: KES 1,500 due 5 Jan 2031"]
+
+
+def test_a_part_payment_gets_one_receipt_at_once_with_what_is_still_due_in_each_language(start_notifications):
+    """A payment that pays part of an invoice (Paybill or cash: any amount) has its receipt, in the customer's
+    language, at once (quiet hours now, SMS turned off: a receipt is no reminder), once whatever the redeliveries.
+    Before: nothing at all (only an invoice paid in full had a message, InvoicePaid)."""
+    now = datetime.now(NAIROBI)
+    n = start_notifications(notify_quiet_hours=f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}")
+    n.user(14, phone="254700000014")
+    n.user(15, phone="254700000015", language="sw")
+    r = n.client.put("/api/notifications/preferences", json={"sms": False}, headers=n.keys.headers(15))
+    assert r.status_code == 200, r.text
+    staged = [n.publish("RentPaymentApplied", applied(user_id, (7, "INV-000007", 1200), payment_id=40 + user_id,
+                                                      method="cash", receipt="CASH-000042", balance=2300),
+                        source="billing") for user_id in (14, 15)]
+    n.wait_status("sent", "delivered", template="payment_received", channel="sms")
+    assert [m["message"] for m in n.sms.messages("254700000014") if "CASH" in m["message"]] == [
+        "Received KES 1,200 for invoice INV-000007, cash ref CASH-000042. Still due: KES 2,300. Thank you, Wanjiku!"]
+    assert [m["message"] for m in n.sms.messages("254700000015") if "CASH" in m["message"]] == [
+        "Tumepokea KES 1,200 kwa ankara INV-000007, kumbukumbu ya pesa taslimu CASH-000042. Bado unadaiwa KES 2,300. "
+        "Asante, Wanjiku!"]
+    rows = n.wait_rows(4, template="payment_received")
+    emails = {r["user_id"]: r["subject"] for r in rows if r["channel"] == "email"}
+    assert emails == {14: "Payment of KES 1,200 received", 15: "Tumepokea malipo ya KES 1,200"}
+
+    # Both again, as redeliveries (same event ids, past JetStream's de-duplication), then one more event: nothing new.
+    for env in staged:
+        n.publish("RentPaymentApplied", env["data"], event_id=env["id"], source="billing", dedupe=False)
+    last = n.publish("RentPaymentApplied", applied(14, (7, "INV-000007", 2300), payment_id=99, receipt="SBX99"),
+                     source="billing")
+    wait_for(lambda: _inbox_has(n, last["id"]), what="the last receipt handled")
+    n.wait_status("sent", "delivered", template="payment_received", channel="sms")
+    assert len(n.rows(template="payment_received")) == 6  # three payments, two channels each
+    fourteen = sorted(m["message"] for m in n.sms.messages("254700000014") if m["message"].startswith("Received"))
+    assert fourteen == [
+        "Received KES 1,200 for invoice INV-000007, cash ref CASH-000042. Still due: KES 2,300. Thank you, Wanjiku!",
+        "Received KES 2,300 for invoice INV-000007, M-PESA ref SBX99. Balance now KES 0. Thank you, Wanjiku!"]
+    assert len([m for m in n.sms.messages("254700000015") if "CASH" in m["message"]]) == 1
+
+
+def test_one_payment_over_two_invoices_gets_one_receipt_naming_both(n):
+    """Billing spreads a payment over the open invoices, oldest first: the one it finished has its InvoicePaid (naming
+    the payment), and the payment its RentPaymentApplied. Before: a receipt per invoice it finished, each for that
+    invoice's whole amount, and none for the part of the next."""
+    n.user(16, phone="254700000016")
+    n.user(17, phone="254700000017", language="sw")
+    for user_id in (16, 17):
+        n.publish("InvoicePaid", invoice(user_id, amount_paid=3500, balance=0, receipt="SBX9", method="mpesa",
+                                         payment_id=40), source="billing")
+        n.publish("RentPaymentApplied", applied(user_id, (7, "INV-000007", 3500), (8, "INV-000008", 1500),
+                                                balance=2000), source="billing")
+    rows = n.wait_rows(4, template="payment_received")
+    wait_for(lambda: _inbox_count(n) >= 6, what="every event handled")  # + the two UserRegistered
+    assert len(n.rows(template="payment_received")) == 4  # one receipt per customer, by SMS and email
+    assert sorted(r["body"] for r in rows if r["channel"] == "sms") == [
+        "Received KES 5,000 for invoices INV-000007 and INV-000008, M-PESA ref SBX9. Still due: KES 2,000. Thank you, "
+        "Wanjiku!",
+        "Tumepokea KES 5,000 kwa ankara INV-000007 na INV-000008, kumbukumbu ya M-PESA SBX9. Bado unadaiwa KES 2,000. "
+        "Asante, Wanjiku!"]
+
+
+def test_a_payment_paid_ahead_or_to_an_ended_rental_says_where_the_money_is(n):
+    n.user(18, phone="254700000018")
+    n.publish("RentPaymentApplied", applied(18, (7, "INV-000007", 1800), amount=2000, credit=200), source="billing")
+    n.publish("RentPaymentApplied", applied(18, payment_id=41, amount=800, receipt="SBX10", refund=800),
+              source="billing")
+    rows = n.wait_rows(4, template="payment_received")
+    assert sorted(r["body"] for r in rows if r["channel"] == "sms") == [
+        "Received KES 2,000 for invoice INV-000007, M-PESA ref SBX9. Paid ahead: KES 200. Thank you, Wanjiku!",
+        "Received KES 800 for your rental, M-PESA ref SBX10. KES 800 will be refunded to you. Thank you, Wanjiku!"]
+
+
+def test_an_invoice_the_credit_paid_still_says_so_and_one_a_payment_finished_leaves_it_to_that_payment(n):
+    n.user(19, phone="254700000019")
+    n.publish("InvoicePaid", invoice(19, number="INV-000007", amount_paid=3500, balance=0, receipt=None, method=None,
+                                     payment_id=None), source="billing")
+    n.publish("InvoicePaid", invoice(19, invoice_id=8, number="INV-000008", amount_paid=3500, balance=0,
+                                     receipt="SBX11", method="mpesa", payment_id=41), source="billing")
+    last = n.publish("AccessRestored", {"booking_id": 70, "user_id": 19, "unit_id": 2, "balance": 0}, source="billing")
+    wait_for(lambda: _inbox_has(n, last["id"]), what="the events handled")
+    rows = n.wait_rows(2, template="payment_received")
+    assert [r["body"] for r in rows if r["channel"] == "sms"] == [
+        "Received KES 3,500 for invoice INV-000007, from the money you paid ahead. Balance now KES 0. Thank you, "
+        "Wanjiku!"]
+    assert len(n.rows(template="payment_received")) == 2
 
 
 def test_a_rentals_first_invoice_paid_with_the_booking_sends_no_second_receipt(n):

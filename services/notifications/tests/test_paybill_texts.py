@@ -35,7 +35,9 @@ def test_invoice_messages_name_the_paybill_and_the_invoice_as_account_in_each_la
         n.publish("InvoiceIssued", invoice(user_id), source="billing")
         n.publish("InvoiceReminder", invoice(user_id, days_until_due=3), source="billing")
         n.publish("InvoiceOverdue", invoice(user_id, days_overdue=5, late_fee=500, balance=4000), source="billing")
-        n.publish("InvoicePaid", invoice(user_id, amount_paid=4000, balance=0, receipt="SBX7Q", method="mpesa"),
+        n.publish("RentPaymentApplied", {"payment_id": user_id, "booking_id": 70, "user_id": user_id, "amount": 4000,
+                                         "method": "mpesa", "receipt": "SBX7Q", "balance": 0, "credit": 0, "refund": 0,
+                                         "invoices": [{"invoice_id": 7, "number": "INV-2031-00007", "amount": 4000}]},
                   source="billing")
         n.publish("AccessSuspended", {"booking_id": 70, "user_id": user_id, "unit_id": 2, "balance": 4000},
                   source="billing")

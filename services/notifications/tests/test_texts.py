@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from notifications.quiet import QuietHours
-from notifications.texts import DEV_SUPPORT_PHONE, EMAIL_ONLY, LANGUAGES, SAMPLES, Phrase, Texts, money
+from notifications.texts import DEV_SUPPORT_PHONE, EMAIL_ONLY, LANGUAGES, PESAPAL_CODE, SAMPLES, Phrase, Texts, money
 
 # The GSM 03.38 basic character set: anything else makes a UCS-2 SMS of 70 characters.
 GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
@@ -182,3 +182,18 @@ def test_an_invoice_late_on_its_due_date_is_now_overdue_not_0_days(language, wor
     values = {"name": "Otieno", "number": "INV-2031-00012", "balance": 3500, "late_fee": 500, "days": 0,
               "late": Phrase("days_late", "0"), "with_fee": Phrase("with_fee", "other")}
     assert words in Texts().render("invoice_overdue", language, values).sms  # BILLING_GRACE_DAYS=0
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("paid_for", ["0", "1", "2", "13"])
+@pytest.mark.parametrize("owing", ["due", "paid", "ahead", "refund"])
+def test_a_payments_receipt_fits_one_gsm_sms_whatever_it_paid(language, paid_for, owing):
+    """RentPaymentApplied's receipt: no invoice, one, two or many; still due, nothing, paid ahead or going back; with
+    the longest ref (a Pesapal code), an M-PESA limit's amount and invoice numbers as billing makes them."""
+    values = {"name": "Nyambura Wanjiru", "amount": 250000, "receipt": PESAPAL_CODE,
+              "number": "INV-0001234", "last": "INV-0001240", "more": int(paid_for) - 1, "balance": 250000,
+              "credit": 250000, "refund": 250000, "paid_with": Phrase("paid_with", "card"),
+              "paid_how": Phrase("paid_how", "card"), "paid_for": Phrase("paid_for", paid_for),
+              "owing": Phrase("owing", owing)}
+    sms = Texts(support_phone=LONGEST_SUPPORT_PHONE).render("payment_received", language, values).sms
+    assert sms is not None and len(sms) <= 160 and set(sms) <= GSM and "{" not in sms, (len(sms or ""), sms)

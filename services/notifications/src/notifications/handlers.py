@@ -34,6 +34,7 @@ from jeshkit.events import (
     PaymentSucceeded,
     PaymentUnmatched,
     RefundPaid,
+    RentPaymentApplied,
     TransportStatusChanged,
     UserRegistered,
     UserUpdated,
@@ -47,6 +48,20 @@ from notifications.texts import Phrase
 ACCOUNT_TEMPLATES = {"closed": "account_closed", "reopened": "account_reopened", "role": "role_changed"}
 TRANSPORT_TEMPLATES = {"scheduled": "transport_scheduled", "completed": "transport_completed"}
 
+
+def receipt_values(data: RentPaymentApplied) -> dict[str, Any]:
+    """A payment's receipt: how much and how it was paid, what it paid (the invoices, oldest first, or none: the
+    rental), and what the rental owes after it (still due, nothing, paid ahead, or going back: it had ended)."""
+    owing = "refund" if data.refund else "due" if data.balance else "ahead" if data.credit else "paid"
+    values: dict[str, Any] = {
+        "amount": data.amount, "receipt": data.receipt, "balance": data.balance,
+        "credit": data.credit, "refund": data.refund, "paid_with": Phrase("paid_with", data.method),
+        "paid_how": Phrase("paid_how", data.method), "paid_for": Phrase("paid_for", str(len(data.invoices))),
+        "owing": Phrase("owing", owing),
+    }
+    if data.invoices:
+        values.update(number=data.invoices[0].number, last=data.invoices[-1].number, more=len(data.invoices) - 1)
+    return values
 
 
 def make_handlers(policy: Policy) -> Handlers:
@@ -118,7 +133,7 @@ def make_handlers(policy: Policy) -> Handlers:
 
     def on_payment_succeeded(session: Session, data: PaymentSucceeded, event: Event) -> None:
         if data.invoice_id is not None:
-            return  # an invoice's payment: billing's InvoicePaid speaks of it
+            return  # a rental's payment: billing's RentPaymentApplied is its receipt, once it is applied
         service.payment_succeeded(session=session, policy=policy, booking_id=data.booking_id, user_id=data.user_id,
                                   amount=data.amount, receipt=data.receipt, method=data.method)
 
@@ -126,6 +141,12 @@ def make_handlers(policy: Policy) -> Handlers:
         service.payment_failed(session=session, policy=policy, source_key=event.id, booking_id=data.booking_id,
                                user_id=data.user_id, amount=data.amount, result_code=data.result_code,
                                method=data.method)
+
+    def on_rent_payment_applied(session: Session, data: RentPaymentApplied, event: Event) -> None:
+        # The receipt of every payment billing applied to a rental, whatever it paid (part of an invoice, several, none
+        # at all): at once, whatever the opt-outs (a receipt, not a reminder), once per event and channel.
+        service.notify(session=session, policy=policy, user_id=data.user_id, template="payment_received",
+                       source_key=event.id, values=receipt_values(data))
 
     def on_refund_paid(session: Session, data: RefundPaid, event: Event) -> None:
         service.notify(session=session, policy=policy, user_id=data.user_id, template="refund_paid",
@@ -160,6 +181,8 @@ def make_handlers(policy: Policy) -> Handlers:
         def handle(session: Session, data: InvoiceFacts, event: Event) -> None:
             if isinstance(data, InvoicePaid) and data.with_booking:
                 return  # a rental's first invoice, paid with the booking: its confirmation names that money
+            if isinstance(data, InvoicePaid) and data.payment_id is not None:
+                return  # a payment finished it: that payment's RentPaymentApplied is the receipt (of all it paid)
             if isinstance(data, InvoiceIssued) and data.balance == 0:
                 return  # paid at once by money paid ahead: nothing to ask for (its InvoicePaid tells the customer)
             values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date}
@@ -170,7 +193,8 @@ def make_handlers(policy: Policy) -> Handlers:
                               late=Phrase("days_late", str(data.days_overdue)),
                               with_fee=Phrase("with_fee", "other" if data.late_fee else "none"))
             elif isinstance(data, InvoicePaid):
-                # No method and no receipt: the rental's credit paid it (no payment, no ref will ever come).
+                # No method and no receipt: the rental's credit paid it (no payment, no ref will ever come). With them
+                # (an event from before RentPaymentApplied, which named no payment_id): the receipt it always was.
                 how = "credit" if data.method is None and data.receipt is None else data.method or "other"
                 values.update(amount=data.amount_paid, receipt=data.receipt,
                               paid_with=Phrase("paid_with", data.method or "other"), paid_how=Phrase("paid_how", how))
@@ -201,6 +225,7 @@ def make_handlers(policy: Policy) -> Handlers:
         PaymentFailed: on_payment_failed,
         PaymentUnmatched: on_payment_unmatched,
         RefundPaid: on_refund_paid,
+        RentPaymentApplied: on_rent_payment_applied,
         TransportStatusChanged: on_transport_status_changed,
         InvoiceIssued: invoice_handler("invoice_issued"),
         InvoiceReminder: invoice_handler("payment_reminder"),

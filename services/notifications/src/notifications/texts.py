@@ -57,8 +57,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
                          "when": Phrase("due_in", "3")},
     "invoice_overdue": {"number": "INV-2031-00012", "balance": 25500, "late_fee": 500, "days": 5,
                         "late": Phrase("days_late", "5"), "with_fee": Phrase("with_fee", "other")},
-    "payment_received": {"number": "INV-2031-00012", "amount": 25000, "balance": 0, "receipt": PESAPAL_CODE,
-                         "paid_with": Phrase("paid_with", "card"), "paid_how": Phrase("paid_how", "card")},
+    # A payment billing applied to a rental (RentPaymentApplied), or an invoice the rental's credit paid (InvoicePaid):
+    # what it paid ({paid_for}: the invoices, by {number} the oldest, {last}, and {more} how many after the oldest) and
+    # what the rental owes after it ({owing}: {balance} due, {credit} paid ahead, or {refund} going back).
+    "payment_received": {"number": "INV-2031-00012", "last": "INV-2031-00013", "more": 1,
+                         "amount": 25000, "balance": 0, "credit": 2500, "refund": 0, "receipt": PESAPAL_CODE,
+                         "paid_with": Phrase("paid_with", "card"), "paid_how": Phrase("paid_how", "card"),
+                         "paid_for": Phrase("paid_for", "2"), "owing": Phrase("owing", "ahead")},
     "access_suspended": {"booking_id": 12345, "balance": 25500},
     "access_restored": {"booking_id": 12345},
     "refund_paid": {"booking_id": 12345, "amount": 25000, "receipt": PESAPAL_CODE,
@@ -84,16 +89,21 @@ TEMPLATES = tuple(SAMPLES)
 # say nothing wrong when the fact is not known.
 DEFAULTS: dict[str, Any] = {"paid_with": Phrase("paid_with", "other"), "refund_to": Phrase("refund_to", "other"),
                             "when": Phrase("due_in", "other"), "late": Phrase("days_late", "other"),
-                            "with_fee": Phrase("with_fee", "other"), "paid_how": Phrase("paid_how", "other")}
+                            "with_fee": Phrase("with_fee", "other"), "paid_how": Phrase("paid_how", "other"),
+                            # a receipt held before it said what it paid: its one invoice, and "Balance now …"
+                            "paid_for": Phrase("paid_for", "1"), "owing": Phrase("owing", "paid")}
 # The message's values a phrase may give besides {support} ([due_in] "in {days} days"), with a sample for the load-time
 # check of the tables of phrases.
-PHRASE_VALUES: dict[str, str] = {"days": "3", "late_fee": "KES 500", "receipt": PESAPAL_CODE}
+PHRASE_VALUES: dict[str, str] = {"days": "3", "late_fee": "KES 500", "receipt": PESAPAL_CODE,
+                                  "number": "INV-2031-00012", "last": "INV-2031-00013", "more": "12",
+                                  "balance": "KES 250,000", "credit": "KES 250,000",
+                                  "refund": "KES 250,000"}
 # Sent by email only, whatever the customer chose (a secret link never goes by SMS): these templates have no SMS
 # text, and their "email" is the whole email.
 EMAIL_ONLY = frozenset({"password_reset", "account_invite"})
 SAMPLE_NAME = "Wanjiku"
 # Values that are money, whatever the template.
-MONEY = frozenset({"amount", "total", "balance", "late_fee", "price"})
+MONEY = frozenset({"amount", "total", "balance", "late_fee", "price", "credit", "refund"})
 
 
 @dataclass(frozen=True)
