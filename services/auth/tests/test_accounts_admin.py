@@ -258,7 +258,18 @@ def test_the_owner_signs_out_on_every_other_device_and_stays_signed_in_here(auth
     here = register(auth, email="lost.phone@example.com").json()
     phone = login(auth, "lost.phone@example.com").json()
 
-    r = auth.post("/api/auth/logout-everywhere", headers=bearer(here["token"]))
+    # An access token alone is no session: copied from a device, it must not become one that signs the owner out.
+    alone = auth.post("/api/auth/logout-everywhere", json={}, headers=bearer(here["token"]))
+    assert alone.status_code == 400
+    assert alone.json()["errors"] == [{"field": "refresh_token", "message": "Field required"}]
+    spent_or_foreign = [login(auth, "lost.phone@example.com").json()["refresh_token"], "not-a-token"]
+    assert auth.post("/api/auth/refresh", json={"refresh_token": spent_or_foreign[0]}).status_code == 200  # spent
+    for token in spent_or_foreign:
+        refused = auth.post("/api/auth/logout-everywhere", json={"refresh_token": token}, headers=bearer(here["token"]))
+        assert (refused.status_code, refused.json()["message"]) == (401, "Invalid or expired refresh token")
+
+    r = auth.post("/api/auth/logout-everywhere", json={"refresh_token": here["refresh_token"]},
+                  headers=bearer(here["token"]))
 
     assert r.status_code == 200, r.text
     fresh = r.json()
@@ -271,7 +282,7 @@ def test_the_owner_signs_out_on_every_other_device_and_stays_signed_in_here(auth
     assert auth.get("/api/auth/profile", headers=bearer(fresh["token"])).status_code == 200
     assert auth.post("/api/auth/refresh", json={"refresh_token": fresh["refresh_token"]}).status_code == 200
     assert [e["data"]["reason"] for e in event_bus.events("SessionsEnded")] == ["signed_out"]
-    assert auth.post("/api/auth/logout-everywhere").status_code == 401
+    assert auth.post("/api/auth/logout-everywhere", json={"refresh_token": fresh["refresh_token"]}).status_code == 401
 
 
 def test_an_operator_opens_an_account_at_the_desk_and_the_customer_chooses_the_password_by_the_emailed_link(

@@ -30,7 +30,7 @@ def families(engine, user_id: int) -> int:
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
-    ("post", "/api/auth/logout-everywhere", None),
+    ("post", "/api/auth/logout-everywhere", {"refresh_token": "(the session's own)"}),
     ("post", "/api/auth/password", {"current_password": PASSWORD, "new_password": "another one 2027"}),
     ("patch", "/api/auth/profile", {"name": "Still Here", "email": "back@example.com"}),
 ])
@@ -41,6 +41,8 @@ def test_a_stale_access_token_of_a_closed_account_starts_no_session_and_changes_
     user_id = signed_up["user"]["id"]
     closed_unheard(auth_engine, user_id)
 
+    if body == {"refresh_token": "(the session's own)"}:
+        body = {"refresh_token": signed_up["refresh_token"]}
     r = auth.request(method, path, json=body, headers=bearer(signed_up["token"]))
 
     assert (r.status_code, r.json()) == (403, CLOSED)

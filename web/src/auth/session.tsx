@@ -71,7 +71,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const logoutEverywhereElse = useCallback(async () => {
-    const { data, error, response } = await api.POST("/api/auth/logout-everywhere", {});
+    // This session's refresh token proves it is one (the cookie's; or, once, one stored before the cookie).
+    const current = tokens.session;
+    const { data, error, response } = await api.POST("/api/auth/logout-everywhere", {
+      body: current?.refresh_token ? { refresh_token: current.refresh_token } : {},
+    });
     if (!data) return errorOf(error, response.status, response);
     adopt(data); // every earlier token of the account is refused from now on, this device's included
     return null;

@@ -135,11 +135,17 @@ def logout(body: RefreshIn, user: CurrentUser, session: SessionDep, request: Req
 
 
 @router.post("/logout-everywhere", response_model=AuthOut, responses=ERROR_RESPONSES)
-def logout_everywhere(user: CurrentUser, session: SessionDep, credentials: CredentialsDep, request: Request,
-                      response: Response) -> AuthOut:
+def logout_everywhere(body: RefreshIn, user: CurrentUser, session: SessionDep, credentials: CredentialsDep,
+                      request: Request, response: Response) -> AuthOut:
     """Sign out on every other device: every session of the account ends (their refresh and access tokens are
-    refused), and the caller goes on with the new pair of tokens in the answer (login's shape)."""
-    result = service.logout_everywhere_else(session=session, credentials=credentials, user_id=user.id)
+    refused), and the caller goes on with the new pair of tokens in the answer (login's shape). The body names this
+    session's current `refresh_token` (with `X-Jesh-Session: cookie`, `{}`: the cookie's; none: 400), and one that is
+    not a live, unspent refresh token of this account is 401: an access token copied from a device must not become a
+    long session that signs the owner out."""
+    with session_cookie.dropped_when_refused(request):
+        token = session_cookie.presented(request, body.refresh_token)
+        result = service.logout_everywhere_else(session=session, credentials=credentials, user_id=user.id,
+                                                refresh_token=token)
     return _auth_out(result, request, response)
 
 

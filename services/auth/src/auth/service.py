@@ -184,15 +184,28 @@ def logout(*, session: Session, user_id: int, refresh_token: str) -> None:
     session.commit()
 
 
-def logout_everywhere_else(*, session: Session, credentials: Credentials, user_id: int) -> AuthResult:
+def logout_everywhere_else(*, session: Session, credentials: Credentials, user_id: int,
+                           refresh_token: str) -> AuthResult:
     """The owner ends every session of the account (a lost phone, a shared computer) and goes on here with a new
     one: every refresh token family is revoked, and every access token issued before is refused everywhere
-    (SessionsEnded)."""
+    (SessionsEnded). The caller shows the current refresh token of one of the account's sessions: an access token
+    alone (15 minutes, perhaps copied from a shared computer) must not become a session of months that signs the
+    owner out."""
     user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
     if user is None:
         session.rollback()
         raise Unauthorized("Account no longer exists")
     refuse_if_closed(session, user)
+    now = utcnow()
+    current = session.scalar(
+        select(RefreshToken.id)
+        .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
+        .where(RefreshToken.token_hash == hash_refresh_token(refresh_token), RefreshFamily.user_id == user_id,
+               RefreshFamily.revoked_at.is_(None), RefreshToken.used_at.is_(None), RefreshToken.expires_at > now)
+    )
+    if current is None:
+        session.rollback()
+        raise Unauthorized(INVALID_REFRESH_TOKEN)
     now, ended = end_every_session(session, user_id=user_id, reason="signed_out")
     result = start_session(session, credentials=credentials, user=user, now=now)
     session.commit()
