@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from billing.rules import anniversary
-from jeshkit.clock import nairobi_today
+from billing import daily
+from billing.rules import Rules, anniversary
+from jeshkit.clock import NAIROBI, nairobi_today
 from jeshstack.testing import wait_for
 
 
@@ -259,6 +260,47 @@ def test_an_autopay_retry_on_the_late_fees_day_asks_for_the_fee_too(start_billin
     # The second push charges what is owed that day, the fee with it (before: 3500, leaving the rental late).
     assert [(e["attempt"], e["amount"]) for e in billing.events("AutopayRequested", booking_id=18)] == [
         (1, 3500), (2, 4000)]
+
+
+def test_autopay_asks_once_a_day_for_all_the_rental_owes(start_billing):
+    """A payment goes to the oldest open invoice first: the push for the new invoice's balance alone paid the old
+    one, and left the new invoice open, late, with its fee, though the customer paid all autopay asked."""
+    billing = start_billing(billing_grace_days=5, billing_late_fee_kes=500)
+    start = nairobi_today()
+    billing.confirm_rental(22, start, rate=3000, user_id=8)
+    second_due = anniversary(start, 1, start.day)
+    billing.advance(22, second_due + timedelta(days=6))  # invoice 2 unpaid: 3500 with its fee
+    r = billing.client.put("/api/billing/rentals/22/autopay", json={"enabled": True, "phone_number": "0712345678"},
+                           headers=billing.owner(8))
+    assert r.status_code == 200, r.text
+    third_due = anniversary(start, 2, start.day)
+    billing.advance(22, third_due)
+    second, third = billing.invoices(22)[1:3]
+    [push] = billing.events("AutopayRequested", booking_id=22)
+    assert (push["invoice_id"], push["amount"], push["attempt"]) == (second["id"], 3500 + 3000, 1)
+    assert second["balance"] + third["balance"] == push["amount"] == billing.account(22)["balance"]
+
+
+def test_the_daily_job_catching_up_sends_no_reminder_of_a_day_gone_by_and_one_autopay_push(start_billing):
+    """After an outage the job bills the missed days one by one: every reminder of those days went out at once
+    (due in 3 days, due today, for an invoice already late), and both autopay pushes."""
+    billing = start_billing(billing_autopay_retry_days=2, billing_grace_days=5, billing_late_fee_kes=500)
+    start = nairobi_today()
+    billing.confirm_rental(23, start, rate=3000, user_id=8)
+    r = billing.client.put("/api/billing/rentals/23/autopay", json={"enabled": True, "phone_number": "0712345678"},
+                           headers=billing.owner(8))
+    assert r.status_code == 200, r.text
+    due = anniversary(start, 1, start.day)
+    later = datetime.combine(due + timedelta(days=6), time(9, 0), NAIROBI).astimezone(UTC)  # the job back then
+    rules = Rules(grace_days=5, late_fee=500, autopay_retry_days=2)
+    daily.run_daily_job(session_factory=billing.sessions(), rules=rules, run_hour=6, batch_size=10, now=lambda: later)
+    assert billing.account(23)["as_of"] == (due + timedelta(days=6)).isoformat()
+    second = billing.invoices(23)[1]
+    assert (second["total"], second["status"]) == (3500, "open")  # the fee, the stages: every day was billed
+    assert billing.events("InvoiceIssued", booking_id=23) != []
+    assert billing.events("InvoiceReminder", booking_id=23) == []  # both reminders' days are gone
+    [push] = billing.events("AutopayRequested", booking_id=23)
+    assert (push["attempt"], push["amount"]) == (2, 3500)  # the retry day was among them: one push, for all owed
 
 
 def test_a_rental_starting_on_the_31st_is_billed_on_the_last_day_of_shorter_months(start_billing):

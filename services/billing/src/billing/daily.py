@@ -19,7 +19,14 @@ from billing import events as ev
 from billing.invoicing import invoice_facts, new_invoice, open_invoices, use_credit
 from billing.models import BilledDay, Invoice, InvoiceLine, Rental
 from billing.rules import Rules, issue_date, period_after
-from billing.service import lock_rental, refresh_standing, refuse_going_back, return_credit, stage_got_worse
+from billing.service import (
+    lock_rental,
+    refresh_standing,
+    refuse_going_back,
+    rental_balance,
+    return_credit,
+    stage_got_worse,
+)
 from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.clock import NAIROBI
@@ -56,10 +63,11 @@ def _issue_due_invoices(session: Session, rental: Rental, day: date, rules: Rule
         rental.next_period_start = period_after(rental.next_period_start, rental.billing_day)
 
 
-def _ladder(session: Session, rental: Rental, invoice: Invoice, day: date, rules: Rules) -> bool:
-    """Reminders, the late fee and autopay of one open invoice on `day`. True: it went past its grace days today."""
+def _ladder(session: Session, invoice: Invoice, day: date, rules: Rules, *, nudges: bool) -> bool:
+    """The reminders (`nudges`) and the late fee of one open invoice on `day`. True: it went past its grace days
+    today."""
     until_due = (invoice.due_date - day).days
-    if until_due in (rules.reminder_days_before, 0) and invoice.issue_date <= day:
+    if nudges and until_due in (rules.reminder_days_before, 0) and invoice.issue_date <= day:
         ev.stage(session, ev.InvoiceReminder(**invoice_facts(invoice), days_until_due=until_due))
     past_due = (day - invoice.due_date).days
     late_today = past_due >= rules.grace_days and not invoice.late_fee_charged
@@ -72,24 +80,40 @@ def _ladder(session: Session, rental: Rental, invoice: Invoice, day: date, rules
             invoice.total += rules.late_fee
             session.flush()
             ev.stage(session, ev.LateFeeCharged(**invoice_facts(invoice), amount=rules.late_fee))
-    # After the late fee: a retry on the fee's day asks for what is owed with it.
-    if rental.autopay_enabled and rental.autopay_phone and past_due in (0, rules.autopay_retry_days):
-        ev.stage(
-            session,
-            ev.AutopayRequested(
-                invoice_id=invoice.id,
-                booking_id=rental.booking_id,
-                user_id=rental.user_id,
-                amount=invoice.balance,
-                phone_number=rental.autopay_phone,
-                attempt=1 if past_due == 0 else 2,
-            ),
-        )
     return late_today
 
 
-def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bool:
-    """Bill one day of one locked rental: issue, remind, autopay, late fee, lock-out, lien. False: done before."""
+def _autopay_attempt(invoice: Invoice, since: date, day: date, rules: Rules) -> int | None:
+    """The autopay push an open invoice asks for in the days since..day: 1 on its due date, 2 the retry days
+    after (the later if both), None if neither falls in them."""
+    attempts = {invoice.due_date: 1, invoice.due_date + timedelta(days=rules.autopay_retry_days): 2}
+    return max((attempt for on, attempt in attempts.items() if since <= on <= day), default=None)
+
+
+def _autopay(session: Session, rental: Rental, open_ones: list[Invoice], since: date, day: date,
+             rules: Rules) -> None:
+    """At most one push a day for the rental, for all it owes (after the day's late fees, less money paid ahead):
+    a payment goes to the oldest open invoice first, so a push for the newest invoice's balance alone would pay an
+    older one and leave the newest open, late; and two invoices due the same day would push twice."""
+    if not (rental.autopay_enabled and rental.autopay_phone):
+        return
+    attempts = [a for invoice in open_ones if (a := _autopay_attempt(invoice, since, day, rules)) is not None]
+    owed = rental_balance(session=session, rental=rental)
+    if attempts and owed > 0:
+        ev.stage(session, ev.AutopayRequested(
+            invoice_id=open_ones[0].id, booking_id=rental.booking_id, user_id=rental.user_id, amount=owed,
+            phone_number=rental.autopay_phone, attempt=max(attempts),
+        ))
+
+
+def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules, since: date | None = None,
+             until: date | None = None) -> bool:
+    """Bill one day of one locked rental: issue, remind, autopay, late fee, lock-out, lien. False: done before.
+
+    The daily job catching up after an outage bills the days since..until one by one: the invoices, fees and stages
+    of each, but the customer's nudges only on the last (no reminder of a day gone by; one autopay push, for a due
+    or retry day among them). The test clock bills each day as today (since = until = day)."""
+    since, until = since or day, until or day
     if not _claim_day(session, rental.booking_id, day):
         return False
     _issue_due_invoices(session, rental, day, rules)
@@ -100,7 +124,10 @@ def bill_day(*, session: Session, rental: Rental, day: date, rules: Rules) -> bo
             use_credit(session=session, rental=rental, invoices=open_ones, now=datetime.now(UTC))
             return_credit(session=session, rental=rental, amount=rental.credit, reason="credit left at the move-out")
     open_ones = open_invoices(session=session, booking_id=rental.booking_id, lock=True)
-    late_today = [invoice for invoice in open_ones if _ladder(session, rental, invoice, day, rules)]
+    nudges = day >= until
+    late_today = [invoice for invoice in open_ones if _ladder(session, invoice, day, rules, nudges=nudges)]
+    if nudges:
+        _autopay(session, rental, open_ones, since, day, rules)
     rental.as_of = day
     rental.updated_at = datetime.now(UTC)
     previous = refresh_standing(session=session, rental=rental, rules=rules)
@@ -169,9 +196,9 @@ def run_daily_job(
         with session_factory() as session:
             rentals = session.scalars(_RENTALS_TO_BILL, {"target": target, "batch_size": batch_size}).all()
             for rental in rentals:
-                day = rental.as_of + timedelta(days=1)
+                day = since = rental.as_of + timedelta(days=1)
                 while day <= target:
-                    billed += bill_day(session=session, rental=rental, day=day, rules=rules)
+                    billed += bill_day(session=session, rental=rental, day=day, rules=rules, since=since, until=target)
                     day += timedelta(days=1)
             session.commit()
         if len(rentals) < batch_size:
