@@ -104,6 +104,28 @@ def test_a_month_paid_ahead_of_a_move_out_and_any_credit_go_back_once_the_rental
     assert billing.rental_row(25)["credit"] == 0
 
 
+def test_a_tenant_who_has_left_owing_money_is_never_told_of_gate_access(start_billing):
+    """The ladder goes on for money an ended rental owes (late fee, stages, for the collections), but an 'access
+    suspended' message to someone who moved out weeks ago, and 'access restored' once they pay, tell them nothing
+    true: their gate code opens nothing any more."""
+    billing = start_billing()
+    start = nairobi_today()
+    billing.confirm_rental(27, start, rate=3000)
+    second_start = anniversary(start, 1, start.day)
+    billing.advance(27, second_start + timedelta(days=2))  # month 2 started: billed in full
+    billing.bus.publish("BookingMovedOut", {"booking_id": 27, "user_id": 5, "unit_id": 1,
+                                            "move_out_date": (second_start + timedelta(days=3)).isoformat()})
+    wait_for(lambda: billing.rental_row(27)["end_date"] is not None, what="the notice applied")
+    billing.advance(27, second_start + timedelta(days=20))
+    account = billing.account(27)
+    assert (account["status"], account["delinquency_stage"], account["access"]) == ("ended", "locked_out", "suspended")
+    second = billing.invoices(27)[1]
+    billing.pay(27, second["balance"], invoice_id=second["id"])
+    wait_for(lambda: billing.account(27)["delinquency_stage"] == "current", what="paid up")
+    assert billing.events("AccessSuspended", booking_id=27) == []
+    assert billing.events("AccessRestored", booking_id=27) == []
+
+
 def test_a_move_out_notice_delivered_late_never_moves_the_end_later(start_billing):
     # Booking only ever moves a rental's end earlier; a notice applied after a later one (redelivered, or nak'ed
     # and retried) used to put the end back, and the months up to it were billed again.

@@ -110,8 +110,9 @@ def refresh_standing(*, session: Session, rental: Rental, rules: Rules) -> str:
         rental.updated_at = datetime.now(UTC)
     if access != rental.access:
         rental.access = access
-        facts = access_facts(session=session, rental=rental)
-        ev.stage(session, ev.AccessSuspended(**facts) if access == "suspended" else ev.AccessRestored(**facts))
+        if rental.status != "ended":  # a tenant who has left opens no gate: nothing to tell them, or a gate system
+            facts = access_facts(session=session, rental=rental)
+            ev.stage(session, ev.AccessSuspended(**facts) if access == "suspended" else ev.AccessRestored(**facts))
     return previous
 
 
