@@ -338,3 +338,8 @@ def test_a_paybill_account_names_the_invoice_its_money_goes_to(start_billing):
         missing = billing.client.get(f"/internal/invoices/paybill/{unknown}")
         assert missing.status_code == 404 and missing.json()["success"] is False, unknown
     assert billing.client.get("/internal/invoices/paybill/" + "J" * 21).status_code == 404  # too long for one
+
+
+def test_a_late_fee_line_says_its_days_in_good_english() -> None:
+    assert [daily.late_fee_text(n) for n in (0, 1, 5)] == [
+        "Late fee", "Late fee (1 day past due)", "Late fee (5 days past due)"]

@@ -75,12 +75,20 @@ def _ladder(session: Session, invoice: Invoice, day: date, rules: Rules, *, nudg
         invoice.late_fee_charged = True
         if rules.late_fee > 0:
             invoice.lines.append(
-                InvoiceLine(kind="late_fee", description=f"Late fee ({past_due} days past due)", amount=rules.late_fee)
+                InvoiceLine(kind="late_fee", description=late_fee_text(past_due), amount=rules.late_fee)
             )
             invoice.total += rules.late_fee
             session.flush()
             ev.stage(session, ev.LateFeeCharged(**invoice_facts(invoice), amount=rules.late_fee))
     return late_today
+
+
+def late_fee_text(past_due: int) -> str:
+    """The fee line's words: "Late fee (5 days past due)", "(1 day past due)"; on the due date itself
+    (BILLING_GRACE_DAYS=0) just "Late fee" (it said "(0 days past due)")."""
+    if past_due <= 0:
+        return "Late fee"
+    return f"Late fee ({past_due} day{'' if past_due == 1 else 's'} past due)"
 
 
 def _autopay_attempt(invoice: Invoice, since: date, day: date, rules: Rules) -> int | None:
