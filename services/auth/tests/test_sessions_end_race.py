@@ -122,7 +122,7 @@ def test_a_refresh_racing_sign_out_everywhere_mints_nothing_that_outlives_it(aut
     def sign_out() -> None:
         with sessionmaker(auth_engine, expire_on_commit=False)() as session:
             ended.append(service.logout_everywhere_else(session=session, credentials=auth.app.state.credentials,
-                                                        user_id=user_id))
+                                                        user_id=user_id, refresh_token=first["refresh_token"]))
 
     closer.append(threading.Thread(target=sign_out))
     closer[0].start()

@@ -196,12 +196,12 @@ def logout_everywhere_else(*, session: Session, credentials: Credentials, user_i
         session.rollback()
         raise Unauthorized("Account no longer exists")
     refuse_if_closed(session, user)
-    now = utcnow()
     current = session.scalar(
         select(RefreshToken.id)
         .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
         .where(RefreshToken.token_hash == hash_refresh_token(refresh_token), RefreshFamily.user_id == user_id,
-               RefreshFamily.revoked_at.is_(None), RefreshToken.used_at.is_(None), RefreshToken.expires_at > now)
+               RefreshFamily.revoked_at.is_(None), RefreshToken.used_at.is_(None),
+               RefreshToken.expires_at > func.now())
     )
     if current is None:
         session.rollback()
