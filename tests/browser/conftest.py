@@ -205,21 +205,44 @@ def admin_logs_in(page: Any) -> None:
     logs_in(page, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, r"/admin/units$")
 
 
-def overdue_rental(portal: str, admin: Admin, customer: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """A monthly rental (its first month paid by M-PESA through the API, from PAYS) whose test clock has run 45 days
-    on: its second invoice is overdue with a late fee. The booking's id, that invoice and the paid first one, as
-    billing answers them."""
+def nairobi_now() -> datetime:
+    """Now, moved to Nairobi's wall clock (UTC + 3 h; Kenya keeps no daylight saving): its date() is today there."""
+    return datetime.now(UTC) + timedelta(hours=3)
+
+
+def books(portal: str, customer: dict[str, Any], unit_id: int, start: datetime, days: int = 1) -> dict[str, Any]:
+    """A fixed booking made by the customer through the API: its booking object."""
+    r = httpx.post(f"{portal}/api/bookings", timeout=30, headers={"Authorization": f"Bearer {customer['token']}"},
+                   json={"unit_id": unit_id, "start_date": start.date().isoformat(),
+                         "end_date": (start + timedelta(days=days)).date().isoformat()})
+    assert r.status_code == 201, r.text
+    return dict(r.json()["data"])
+
+
+def paid_monthly_rental(portal: str, admin: Admin, customer: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A monthly rental from today (a unit at 5200) whose first month the customer paid by M-PESA through the API,
+    from PAYS: its booking's id and its first (paid) invoice, once billing has opened the rental."""
     unit = admin.unit(price=5200, size="small")
-    today = (datetime.now(UTC) + timedelta(hours=3)).date()
     with httpx.Client(base_url=portal, timeout=30,
                       headers={"Authorization": f"Bearer {customer['token']}"}) as api:
-        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": today.isoformat(), "plan": "monthly"})
+        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": nairobi_now().date().isoformat(),
+                                            "plan": "monthly"})
         assert r.status_code == 201, r.text
         booking_id = int(r.json()["data"]["id"])
         r = api.post("/api/payments/mpesa/initiate", json={"booking_id": booking_id, "phone_number": PAYS})
         assert r.status_code == 200, r.text
     wait_for(lambda: admin.client.get(f"/api/billing/rentals/{booking_id}").status_code == 200, timeout=30,
              what=f"rental {booking_id} opened")
+    (invoice,) = admin.client.get("/api/invoices", params={"booking_id": booking_id}).json()["data"]
+    return booking_id, dict(invoice)
+
+
+def overdue_rental(portal: str, admin: Admin, customer: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """A monthly rental (its first month paid by M-PESA through the API, from PAYS) whose test clock has run 45 days
+    on: its second invoice is overdue with a late fee. The booking's id, that invoice and the paid first one, as
+    billing answers them."""
+    booking_id, _ = paid_monthly_rental(portal, admin, customer)
+    today = nairobi_now().date()
     r = admin.client.post(f"/api/billing/rentals/{booking_id}/advance",
                           json={"to": (today + timedelta(days=45)).isoformat()})
     assert r.status_code == 200, r.text

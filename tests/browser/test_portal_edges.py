@@ -25,28 +25,19 @@ from tests.browser.conftest import (
     PHONE,
     admin_logs_in,
     assert_no_sideways_scroll,
+    books,
     logs_in,
+    nairobi_now,
+    paid_monthly_rental,
     register_customer,
 )
-
-
-def _nairobi_today() -> datetime:
-    return datetime.now(UTC) + timedelta(hours=3)
-
-
-def _books(portal: str, customer: dict[str, Any], unit_id: int, start: datetime, days: int = 1) -> dict[str, Any]:
-    r = httpx.post(f"{portal}/api/bookings", timeout=30, headers={"Authorization": f"Bearer {customer['token']}"},
-                   json={"unit_id": unit_id, "start_date": start.date().isoformat(),
-                         "end_date": (start + timedelta(days=days)).date().isoformat()})
-    assert r.status_code == 201, r.text
-    return dict(r.json()["data"])
 
 
 def test_a_unit_link_with_a_hand_made_date_shows_the_unit_with_the_usual_dates(
     new_page: Any, admin_api: Any
 ) -> None:
     unit = admin_api.unit(price=3000)
-    today = _nairobi_today().date()
+    today = nairobi_now().date()
     page = new_page(PHONE)
     for query in ("?from=tomorrow", "?from=", "?from=2026-02-30&to=next-month&plan=fixed", "?to=soon"):
         page.goto(f"/units/{unit['id']}{query}")
@@ -65,7 +56,7 @@ def test_a_card_payment_still_pending_after_the_return_page_has_asked_is_said_so
     new_page: Any, check_page: Any, admin_api: Any, portal: str
 ) -> None:
     customer = register_customer(portal)
-    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=30)
+    booking = books(portal, customer, admin_api.unit()["id"], nairobi_now() + timedelta(days=1), days=30)
     page = new_page(PHONE)
     logs_in(page, customer["email"], customer["password"])
     # Pesapal has not answered: the server says pending each time it is asked (until the test says otherwise).
@@ -110,7 +101,7 @@ def test_when_the_hold_runs_out_the_booking_page_reads_the_booking_again(
     new_page: Any, admin_api: Any, portal: str
 ) -> None:
     customer = register_customer(portal)
-    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=10)
+    booking = books(portal, customer, admin_api.unit()["id"], nairobi_now() + timedelta(days=1), days=10)
     page = new_page(PHONE)
     logs_in(page, customer["email"], customer["password"])
     # The browser stack holds a booking for 5 minutes: the page is told its hold ends in a few seconds instead.
@@ -174,13 +165,14 @@ def test_the_start_up_operator_without_a_phone_saves_their_name(
         assert r.status_code == 200, r.text
 
 
-def test_the_console_pages_through_every_booking_past_the_first_200(
-    new_page: Any, admin_api: Any, portal: str
+def test_the_console_and_the_customer_page_through_every_booking_past_the_first_200(
+    new_page: Any, check_page: Any, admin_api: Any, portal: str
 ) -> None:
+    """One customer's 201 bookings (made for real, so they take time: both lists are checked on them)."""
     unit = admin_api.unit(price=3000)
     customer = register_customer(portal)
-    first = _nairobi_today() + timedelta(days=1)
-    ids = [_books(portal, customer, unit["id"], first + timedelta(days=i))["id"] for i in range(201)]
+    first = nairobi_now() + timedelta(days=1)
+    ids = [books(portal, customer, unit["id"], first + timedelta(days=i))["id"] for i in range(201)]
     page = new_page(DESKTOP)
     admin_logs_in(page)
     page.goto(f"/admin/bookings?unit_id={unit['id']}")
@@ -206,6 +198,26 @@ def test_the_console_pages_through_every_booking_past_the_first_200(
     expect(page).not_to_have_url(re.compile(r"offset="))
     expect(rows).to_have_count(200)
 
+    # The customer's own list, on a phone: My bookings showed the newest 200 and nothing said there were more.
+    page = new_page(PHONE)
+    logs_in(page, customer["email"], customer["password"])
+    rows = page.locator("ul.list > li")
+    expect(rows).to_have_count(200)
+    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/bookings/{ids[-1]}")  # newest first
+    pages = page.get_by_role("navigation", name="Pages of your bookings")
+    expect(pages.get_by_role("button", name="Previous")).to_be_disabled()
+    pages.get_by_role("button", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/bookings\?offset=200$"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/bookings/{ids[0]}")  # the oldest
+    expect(pages.get_by_role("button", name="Next")).to_be_disabled()
+    expect(page.get_by_text("You have no bookings yet.")).to_have_count(0)
+    assert_no_sideways_scroll(page)
+    check_page(page, "92-bookings-second-page-phone")
+    pages.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(200)
+    assert "offset" not in page.url
+
 
 def test_the_console_pages_through_every_invoice_past_the_first_200(
     new_page: Any, admin_api: Any, portal: str
@@ -214,7 +226,7 @@ def test_the_console_pages_through_every_invoice_past_the_first_200(
     customer = register_customer(portal)
     unit = admin_api.unit(price=5200, size="small")
     with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as api:
-        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": _nairobi_today().date().isoformat(),
+        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": nairobi_now().date().isoformat(),
                                             "plan": "monthly"})
         assert r.status_code == 201, r.text
         booking_id = r.json()["data"]["id"]
@@ -250,33 +262,6 @@ def test_the_console_pages_through_every_invoice_past_the_first_200(
     expect(rows.first.get_by_role("rowheader")).to_have_text("INV-T00200")
 
 
-def test_a_customer_pages_through_every_one_of_their_bookings_past_the_first_200(
-    new_page: Any, check_page: Any, admin_api: Any, portal: str
-) -> None:
-    unit = admin_api.unit(price=3000)
-    customer = register_customer(portal)
-    first = _nairobi_today() + timedelta(days=1)
-    ids = [_books(portal, customer, unit["id"], first + timedelta(days=i))["id"] for i in range(201)]
-    page = new_page(PHONE)
-    logs_in(page, customer["email"], customer["password"])
-    rows = page.locator("ul.list > li")
-    expect(rows).to_have_count(200)
-    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/bookings/{ids[-1]}")  # newest first
-    pages = page.get_by_role("navigation", name="Pages of your bookings")
-    expect(pages.get_by_role("button", name="Previous")).to_be_disabled()
-    pages.get_by_role("button", name="Next").click()
-    expect(page).to_have_url(re.compile(r"/bookings\?offset=200$"))
-    expect(rows).to_have_count(1)
-    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/bookings/{ids[0]}")  # the oldest
-    expect(pages.get_by_role("button", name="Next")).to_be_disabled()
-    expect(page.get_by_text("You have no bookings yet.")).to_have_count(0)
-    assert_no_sideways_scroll(page)
-    check_page(page, "92-bookings-second-page-phone")
-    pages.get_by_role("button", name="Previous").click()
-    expect(rows).to_have_count(200)
-    assert "offset" not in page.url
-
-
 def _pages_of(rows: list[dict[str, Any]], asked: list[dict[str, list[str]]]) -> Any:
     """A route handler that answers a list as booking and billing do: `limit` rows (200 unless given, at most 1000)
     from `offset`."""
@@ -291,27 +276,11 @@ def _pages_of(rows: list[dict[str, Any]], asked: list[dict[str, list[str]]]) -> 
     return answer
 
 
-def _monthly_rental_paid(portal: str, admin_api: Any, customer: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """A monthly rental whose first month was paid by M-PESA: its booking's id and its first (paid) invoice."""
-    unit = admin_api.unit(price=5200, size="small")
-    with httpx.Client(base_url=portal, timeout=30, headers={"Authorization": f"Bearer {customer['token']}"}) as api:
-        r = api.post("/api/bookings", json={"unit_id": unit["id"], "start_date": _nairobi_today().date().isoformat(),
-                                            "plan": "monthly"})
-        assert r.status_code == 201, r.text
-        booking_id = int(r.json()["data"]["id"])
-        r = api.post("/api/payments/mpesa/initiate", json={"booking_id": booking_id, "phone_number": PAYS})
-        assert r.status_code == 200, r.text
-    wait_for(lambda: admin_api.client.get(f"/api/billing/rentals/{booking_id}").status_code == 200, timeout=30,
-             what=f"rental {booking_id} opened")
-    (invoice,) = admin_api.client.get("/api/invoices", params={"booking_id": booking_id}).json()["data"]
-    return booking_id, dict(invoice)
-
-
 def test_a_rental_s_oldest_invoice_and_what_it_owes_are_shown_past_the_first_page(
     new_page: Any, admin_api: Any, portal: str
 ) -> None:
     customer = register_customer(portal)
-    booking_id, real = _monthly_rental_paid(portal, admin_api, customer)
+    booking_id, real = paid_monthly_rental(portal, admin_api, customer)
     # Billing holds few invoices here: the rental's list is made 200 newer paid ones before the real one, and the
     # customer's open invoices 1000 of other bookings before one of this rental's (its balance "to pay").
     newer = [{**real, "id": 9_000_000 + n, "number": f"INV-T{n:05d}"} for n in range(200, 0, -1)]
@@ -349,7 +318,7 @@ def test_a_truck_can_be_ordered_for_a_confirmed_booking_past_the_first_page(
     new_page: Any, admin_api: Any, portal: str
 ) -> None:
     customer = register_customer(portal)
-    booking_id, _ = _monthly_rental_paid(portal, admin_api, customer)
+    booking_id, _ = paid_monthly_rental(portal, admin_api, customer)
     real = admin_api.client.get("/api/bookings", params={"booking_id": booking_id}).json()["data"][0]
     # Booking holds few here: the customer's confirmed bookings are made 1000 newer ones before the real one.
     newer = [{**real, "id": 9_300_000 + n} for n in range(1000, 0, -1)]
@@ -398,8 +367,8 @@ def test_an_owner_cancels_a_paid_booking_before_it_starts_and_sees_the_refund_ow
 ) -> None:
     unit = admin_api.unit(price=4200)
     customer = register_customer(portal)
-    later = _books(portal, customer, unit["id"], _nairobi_today() + timedelta(days=3), days=30)
-    today = _books(portal, customer, unit["id"], _nairobi_today(), days=2)
+    later = books(portal, customer, unit["id"], nairobi_now() + timedelta(days=3), days=30)
+    today = books(portal, customer, unit["id"], nairobi_now(), days=2)
     _paid(portal, customer, later["id"])
     _paid(portal, customer, today["id"])
     page = new_page(PHONE)
@@ -438,7 +407,7 @@ def test_a_long_payment_reference_wraps_on_a_phone_in_swahili(
     new_page: Any, admin_api: Any, portal: str
 ) -> None:
     customer = register_customer(portal)
-    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=30)
+    booking = books(portal, customer, admin_api.unit()["id"], nairobi_now() + timedelta(days=1), days=30)
     _paid(portal, customer, booking["id"])
     page = new_page(PHONE)
     logs_in(page, customer["email"], customer["password"])
@@ -462,7 +431,7 @@ def test_closing_an_account_names_a_live_booking_older_than_a_thousand_others(
 ) -> None:
     customer = register_customer(portal, name="Juma Hamisi")
     customer_id = customer["user"]["id"]
-    live = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=2), days=30)
+    live = books(portal, customer, admin_api.unit()["id"], nairobi_now() + timedelta(days=2), days=30)
     # Booking holds few here: the customer's list is made 1000 newer cancelled ones before the live one.
     newer = [{**live, "id": 9_400_000 + n, "status": "cancelled"} for n in range(1000, 0, -1)]
     bookings = _pages_of([*newer, live], [])

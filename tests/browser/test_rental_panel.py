@@ -13,9 +13,18 @@ from typing import Any
 from playwright.sync_api import expect
 
 from jeshstack.testing import wait_for
-from tests.browser.conftest import DESKTOP, PHONE, admin_logs_in, logs_in, overdue_rental, register_customer
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    admin_logs_in,
+    books,
+    logs_in,
+    nairobi_now,
+    overdue_rental,
+    paid_monthly_rental,
+    register_customer,
+)
 from tests.browser.test_paybill import _pay
-from tests.browser.test_portal_edges import _books, _monthly_rental_paid, _nairobi_today
 
 NETWORK = "We could not reach Jesh Storage. Check your connection and try again."
 
@@ -24,7 +33,7 @@ def test_money_paid_ahead_shows_as_credit_on_the_rental_and_in_the_rent_roll(
     new_page: Any, check_page: Any, admin_api: Any, portal: str, portal_stack: Any
 ) -> None:
     customer = register_customer(portal)
-    booking_id, _ = _monthly_rental_paid(portal, admin_api, customer)
+    booking_id, _ = paid_monthly_rental(portal, admin_api, customer)
     # The first month is paid, nothing is open: money sent to the rental's Paybill account now is all paid ahead.
     _pay(str(portal_stack.simulator_url), f"JESH-{booking_id}", 1500)
     wait_for(lambda: admin_api.client.get(f"/api/billing/rentals/{booking_id}").json()["data"]["credit"] == 1500,
@@ -52,7 +61,7 @@ def test_autopay_and_a_move_out_notice_say_so_when_the_request_fails(
     new_page: Any, admin_api: Any, portal: str
 ) -> None:
     customer = register_customer(portal)
-    booking_id, _ = _monthly_rental_paid(portal, admin_api, customer)
+    booking_id, _ = paid_monthly_rental(portal, admin_api, customer)
     page = new_page(PHONE)
     logs_in(page, customer["email"], customer["password"])
     page.goto(f"/bookings/{booking_id}")
@@ -88,7 +97,7 @@ def test_autopay_and_a_move_out_notice_say_so_when_the_request_fails(
 
 def test_paying_by_card_says_so_when_the_request_fails(new_page: Any, admin_api: Any, portal: str) -> None:
     customer = register_customer(portal)
-    booking = _books(portal, customer, admin_api.unit()["id"], _nairobi_today() + timedelta(days=1), days=30)
+    booking = books(portal, customer, admin_api.unit()["id"], nairobi_now() + timedelta(days=1), days=30)
     rental_id, invoice, _ = overdue_rental(portal, admin_api, customer)
     page = new_page(PHONE)
     logs_in(page, customer["email"], customer["password"])
