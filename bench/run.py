@@ -178,7 +178,7 @@ function request()
   n = n + 1
   local unit = units[(k % #units) + 1]
   local slot = math.floor(k / #units)
-  local start = base + (slot % 1700)
+  local start = base + (slot % 1200)
   local body = string.format('{"unit_id": %d, "start_date": "%s", "end_date": "%s"}', unit,
       os.date("!%Y-%m-%d", start * 86400), os.date("!%Y-%m-%d", (start + 1) * 86400))
   local token = tokens[(k % #tokens) + 1]
@@ -526,8 +526,9 @@ class Bench:
         spies = self.start_profiles(15, "flows") if self.args.profile and rate is None else []
         client = httpx.Client(base_url=gw, timeout=30)
         booking_ids = []
-        # beyond the write test's dates, and the paced flows beyond the others'
-        start = date.today() + timedelta(days=2000 if rate is None else 2500)
+        # beyond the write test's dates (days 60-1260) and the contention's (1300), the paced flows beyond the
+        # others'; all within the 5 years ahead a booking may start
+        start = date.today() + timedelta(days=1400 if rate is None else 1600)
         for i in range(flows):
             if rate is not None:
                 time.sleep(max(0.0, started + i / rate - time.monotonic()))
@@ -672,7 +673,7 @@ class Bench:
     def contention(self, attempts: int = 200) -> None:
         gw = self.stack.gateway_url
         unit = self.units[0]
-        s = date.today() + timedelta(days=1800)
+        s = date.today() + timedelta(days=1300)
         body = {"unit_id": unit, "start_date": s.isoformat(), "end_date": (s + timedelta(days=30)).isoformat()}
         statuses: list[int] = []
         lock = threading.Lock()
