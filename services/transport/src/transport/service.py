@@ -33,9 +33,10 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
-# What a cancelled booking takes down with it: every open request (the contract's "its open transport requests are
-# cancelled too"), one whose truck is on the road included; that one is also logged for the team.
-CANCELLED_WITH_BOOKING = ("requested", "scheduled", "in_progress")
+# A request not completed nor cancelled: what a cancelled booking takes down with it (the contract's "its open
+# transport requests are cancelled too", one whose truck is on the road included, logged for the team), and what
+# the customer still has here before an erasure.
+OPEN_STATUSES = ("requested", "scheduled", "in_progress")
 
 # East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
 
@@ -202,7 +203,7 @@ _FORGET = (
 _OPEN_REQUESTS_OF_BOOKING = (
     select(TransportRequest)
     .where(TransportRequest.booking_id == bindparam("booking_id"))
-    .where(TransportRequest.status.in_(CANCELLED_WITH_BOOKING))
+    .where(TransportRequest.status.in_(OPEN_STATUSES))
     .order_by(TransportRequest.id)
     .with_for_update()
 )
@@ -211,7 +212,6 @@ _OPEN_REQUESTS_OF_BOOKING = (
 # CustomerErased: what the customer wrote goes (NOT NULL columns: a placeholder); ids, dates, status, distance and
 # price stay. A request erased already is not written again.
 ERASED = "(erased)"
-OPEN_STATUSES = ("requested", "scheduled", "in_progress")
 _REQUESTS = cast(Table, TransportRequest.__table__)
 _ERASE_REQUESTS = (
     update(_REQUESTS)

@@ -71,11 +71,8 @@ def initiate_payment(
     if owner is None or (owner != user.id and not (for_owner and user.is_admin)):
         raise Forbidden("Unauthorized")
     total = booking.total_price
-    if amount is not None and total is not None and Decimal(str(amount)) != total:
-        raise BadRequest(
-            "Amount does not match the booking total",
-            [{"field": "amount", "message": f"must be the booking's total_price ({total})"}],
-        )
+    if total is not None:
+        _check_given_amount(amount, total, "booking total", "booking's total_price")
     if booking.status != "pending" or total is None:
         raise Conflict("Booking is not pending")
     now = datetime.now(UTC)
@@ -110,6 +107,13 @@ def initiate_payment(
     return send_push(session, provider, payment)
 
 
+def _check_given_amount(amount: float | None, charged: int, what: str, whose: str) -> None:
+    """The client's `amount`, when it sends one, must be what the server charges (400 otherwise): it only checks."""
+    if amount is not None and Decimal(str(amount)) != charged:
+        raise BadRequest(f"Amount does not match the {what}",
+                         [{"field": "amount", "message": f"must be the {whose} ({charged})"}])
+
+
 def initiate_invoice_payment(
     *,
     session: Session,
@@ -137,11 +141,7 @@ def initiate_invoice_payment(
         raise Forbidden("Unauthorized")
     if status != "open" or balance <= 0:
         raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
-    if amount is not None and Decimal(str(amount)) != balance:
-        raise BadRequest(
-            "Amount does not match the invoice balance",
-            [{"field": "amount", "message": f"must be the invoice's balance ({balance})"}],
-        )
+    _check_given_amount(amount, balance, "invoice balance", "invoice's balance")
     _check_amount(provider, balance, "this invoice's balance is")
     # A card order its owner left unpaid on Pesapal's page need not hold the invoice; one paid after all settles it.
     if release_card_orders is not None and release_card_orders():
