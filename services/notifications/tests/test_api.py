@@ -30,6 +30,31 @@ def test_a_customer_sees_only_their_own_messages_newest_first_and_an_admin_sees_
     assert {m["user_id"] for m in only_two} == {2} and len(only_two) == 2
 
 
+def test_an_admin_pages_through_every_message_newest_first_with_offset(n):
+    """More messages than one page: `offset` reaches the older ones, each exactly once, in one stable order (the
+    SMS and the email of one event share their created_at: the id breaks the tie)."""
+    n.user(6, phone="254700000006")
+    for refund_id in (1, 2, 3):
+        n.publish("RefundPaid", {"refund_id": refund_id, "booking_id": 5, "invoice_id": None, "user_id": 6,
+                                 "amount": 1000 * refund_id, "method": "mpesa", "receipt": f"RFD{refund_id}"},
+                  source="payments")
+    n.wait_rows(8, user_id=6)
+    admin = n.keys.headers(900, "admin")
+    everything = n.client.get("/api/notifications", params={"user_id": 6}, headers=admin).json()["data"]
+    assert len(everything) == 8
+    assert everything == sorted(everything, key=lambda m: (m["created_at"], m["id"]), reverse=True)
+    pages = [n.client.get("/api/notifications", params={"user_id": 6, "limit": 3, "offset": offset},
+                          headers=admin).json()["data"] for offset in (0, 3, 6, 9)]
+    assert [len(page) for page in pages] == [3, 3, 2, 0]
+    assert [m["id"] for page in pages for m in page] == [m["id"] for m in everything]
+    assert pages[2][-1]["template"] == "welcome"  # the oldest, out of reach of the first page
+    # A customer pages through their own the same way.
+    theirs = n.client.get("/api/notifications", params={"limit": 2, "offset": 6}, headers=n.keys.headers(6))
+    assert [m["id"] for m in theirs.json()["data"]] == [m["id"] for m in everything[6:]]
+    bad = n.client.get("/api/notifications", params={"offset": -1}, headers=admin)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "offset"
+
+
 @pytest.mark.parametrize("path", ["/api/notifications", "/api/notifications/preferences"])
 def test_without_a_token_401(n, path):
     r = n.client.get(path)

@@ -28,13 +28,14 @@ class ListFilters:
     status: str | None = None
     user_id: int | None = None
     limit: int = 100
+    offset: int = 0
 
 
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 
 
 def list_notifications(*, session: Session, user: Principal, filters: ListFilters) -> list[Notification]:
-    """Newest first: the caller's own (an admin: everybody's, or one user's)."""
+    """Newest first, a page of them: the caller's own (an admin: everybody's, or one user's)."""
     query = select(Notification)
     if not user.is_admin:
         query = query.where(Notification.user_id == user.id)
@@ -46,7 +47,8 @@ def list_notifications(*, session: Session, user: Principal, filters: ListFilter
         query = query.where(Notification.channel == filters.channel)
     if filters.status is not None:
         query = query.where(Notification.status == filters.status)
-    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(filters.limit)
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
+    query = query.offset(filters.offset).limit(filters.limit)
     return list(session.scalars(query).all())
 
 

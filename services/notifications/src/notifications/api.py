@@ -55,10 +55,13 @@ def list_notifications(
     status: Status | None = None,
     user_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="admin only")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="skip this many (the next page: offset + limit)")] = 0,
 ) -> Envelope[list[NotificationOut]]:
-    """Newest first. A customer sees their own messages; an admin sees everyone's and may filter by `user_id`.
-    A password reset link is never shown (not even to its owner): only the email has it."""
-    filters = actions.ListFilters(template=template, channel=channel, status=status, user_id=user_id, limit=limit)
+    """Newest first (by `created_at`, then `id`), a page of `limit` from `offset`. A customer sees their own
+    messages; an admin sees everyone's and may filter by `user_id`. A password reset link is never shown (not even
+    to its owner): only the email has it."""
+    filters = actions.ListFilters(template=template, channel=channel, status=status, user_id=user_id, limit=limit,
+                                  offset=offset)
     texts: Texts = request.app.state.texts
     return Envelope(data=[_out(row, texts) for row in actions.list_notifications(session=session, user=user,
                                                                                   filters=filters)])
