@@ -266,10 +266,57 @@ def test_unreachable_and_silent_daraja_are_clean_errors(http: httpx.Client) -> N
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         started = time.monotonic()
-        with pytest.raises(ProviderUncertain) as slow:  # it may have been acted upon
+        # only the token was asked for, and never came: no push went out, whatever M-PESA did with that request
+        with pytest.raises(DarajaUnavailable) as no_token:
             push(client_for(http, f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.3))
         assert time.monotonic() - started < 3
-    assert slow.value.message == "M-PESA did not answer in time"
+    assert no_token.value.message == "M-PESA is unavailable, please retry"
+
+
+def test_a_push_or_query_answered_too_late_may_have_been_acted_upon(sim: Any, http: httpx.Client) -> None:
+    from daraja_sim.proxy import delaying_proxy
+    from jeshstack.procs import free_port
+    from jeshstack.pytest_plugin import LiveServer
+
+    proxy = LiveServer(delaying_proxy(sim.url, {"/mpesa/stkpush/v1/processrequest": 2.0,
+                                                "/mpesa/stkpushquery/v1/query": 2.0}), free_port())
+    try:
+        client = client_for(http, f"http://127.0.0.1:{proxy.port}", timeout=0.5)
+        with pytest.raises(ProviderUncertain) as slow:  # the token came; the push may have reached the phone
+            push(client)
+        assert slow.value.message == "M-PESA did not answer in time"
+        with pytest.raises(ProviderUncertain):
+            client.stk_query("ws_CO_unknown")
+    finally:
+        proxy.stop()
+
+
+def test_a_token_answered_with_a_gateway_error_sends_nothing(http: httpx.Client) -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    from jeshstack.procs import free_port
+    from jeshstack.pytest_plugin import LiveServer
+
+    app = FastAPI()
+    pushes: list[int] = []
+
+    @app.get("/oauth/v1/generate")
+    def token() -> HTMLResponse:
+        return HTMLResponse("<html>503 Service Unavailable</html>", status_code=503)
+
+    @app.post("/mpesa/stkpush/v1/processrequest")
+    def stk() -> HTMLResponse:
+        pushes.append(1)
+        return HTMLResponse("unexpected", status_code=500)
+
+    server = LiveServer(app, free_port())
+    try:
+        with pytest.raises(DarajaUnavailable) as down:  # not ProviderUncertain: no push was sent
+            push(client_for(http, f"http://127.0.0.1:{server.port}"))
+        assert "HTTP 503" in down.value.message and pushes == []
+    finally:
+        server.stop()
 
 
 def test_non_daraja_answers_are_unavailable_not_crashes(http: httpx.Client) -> None:

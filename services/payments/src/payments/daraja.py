@@ -92,9 +92,15 @@ class DarajaClient:
         return self._token.get()
 
     def _fetch_token(self) -> tuple[str, float]:
-        response = self._send(
-            "GET", "/oauth/v1/generate", params={"grant_type": "client_credentials"}, auth=self._credentials
-        )
+        """A new token. Whatever becomes of this request, the call that needed the token has not gone out: a token
+        M-PESA answered too late for, or with a gateway's error page, is 'unavailable', never 'maybe sent' (a push
+        kept as maybe sent would block its booking with nothing on its way to the phone)."""
+        try:
+            response = self._send(
+                "GET", "/oauth/v1/generate", params={"grant_type": "client_credentials"}, auth=self._credentials
+            )
+        except ProviderUncertain:
+            raise ProviderUnavailable("M-PESA is unavailable, please retry") from None
         body = _json_object(response)
         token = body.get("access_token") if body else None
         if response.status_code == 200 and body and isinstance(token, str) and token:
@@ -103,7 +109,10 @@ class DarajaClient:
             except ValueError:
                 expires_in = 300.0
             return token, max(expires_in, 1.0)
-        raise _error_from(response, body, "M-PESA refused our credentials")
+        error = _error_from(response, body, "M-PESA refused our credentials")
+        if isinstance(error, ProviderUncertain):
+            raise ProviderUnavailable(error.message)
+        raise error
 
     # --- STK Push -------------------------------------------------------------------------------
     def stk_push(
