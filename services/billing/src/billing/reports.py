@@ -126,8 +126,28 @@ def aging(*, session: Session) -> dict[str, Any]:
     return {"rows": rows, "totals": {**totals, "total": sum(totals.values())}}
 
 
+# Every month of the range has its rows (zero when nothing moved), so a chart or a spreadsheet of the report skips no
+# month: a range is at most this many months (a row per month and method).
+MAX_REVENUE_MONTHS = 1200
+# The method of an empty month's row when no money moved in the whole range (the way most customers pay).
+USUAL_METHOD = "mpesa"
+
+
+def month_count(start: date, end: date) -> int:
+    """How many months from start's to end's, both included."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def months(start: date, end: date) -> list[str]:
+    """The months (YYYY-MM) from start's to end's, both included."""
+    first = start.year * 12 + start.month - 1
+    return [f"{n // 12:04d}-{n % 12 + 1:02d}" for n in range(first, first + month_count(start, end))]
+
+
 def revenue(*, session: Session, start: date, end: date) -> dict[str, Any]:
-    """Money collected (payments) and refunds paid, per month and method, between start and end (inclusive)."""
+    """Money collected (payments) and refunds paid, per month and method, between start and end (inclusive): a row
+    for every month of the range and every method money moved by in it (zeros where nothing did; a range with no
+    money at all: a row of zeros per month, method mpesa)."""
     table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"collected": 0, "refunds": 0})
     month = func.to_char(Payment.paid_on, "YYYY-MM")
     for key, method, amount in session.execute(
@@ -143,10 +163,12 @@ def revenue(*, session: Session, start: date, end: date) -> dict[str, Any]:
         .group_by(refund_month, Refund.method)
     ):
         table[(key, method)]["refunds"] += int(amount)
+    methods = sorted({method for _, method in table}) or [USUAL_METHOD]
+    nothing = {"collected": 0, "refunds": 0}
     rows = [
         {"month": key, "method": method, "collected": v["collected"], "refunds": v["refunds"],
          "net": v["collected"] - v["refunds"]}
-        for (key, method), v in sorted(table.items())
+        for key in months(start, end) for method in methods for v in (table.get((key, method), nothing),)
     ]
     collected = sum(v["collected"] for v in table.values())
     refunds = sum(v["refunds"] for v in table.values())
