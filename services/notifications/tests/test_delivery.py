@@ -219,3 +219,39 @@ def test_a_booking_created_event_arriving_after_the_booking_was_settled_plans_no
         return notices if handled >= 6 else None
 
     assert wait_for(planned, what="the events handled") == [("receipt_wait", 91), ("hold_expiring", 93)]
+
+
+def test_a_reminder_waiting_for_the_quiet_hours_goes_in_the_language_chosen_meanwhile(start_notifications):
+    """A customer who switches to Swahili at 22:00 gets the 08:00 reminder in Swahili (it was queued in English and
+    went so); a message already sent stays as it went."""
+    now = datetime.now(NAIROBI)
+    quiet = f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}"
+    n = start_notifications(notify_quiet_hours=quiet)
+    n.user(1, phone="254712345678")
+    n.user(2, phone="254712345679", language="sw")  # the same reminder, for someone who chose Swahili before
+    n.publish("InvoiceReminder", reminder(1), source="billing")
+    n.publish("InvoiceReminder", reminder(2), source="billing")
+    n.publish("RefundPaid", refund(1), source="payments")
+    n.wait_status("sent", "delivered", template="refund_paid")
+    n.wait_rows(4, template="payment_reminder")
+
+    def waiting(user_id: int) -> dict[str, tuple[str, str | None, str]]:
+        rows = n.rows(template="payment_reminder", user_id=user_id)
+        assert all(r["status"] == "queued" and r["attempts"] == 0 for r in rows)
+        return {r["channel"]: (r["language"], r["subject"], r["body"]) for r in rows}
+
+    swahili, english = waiting(2), waiting(1)
+    assert {language for language, _, _ in english.values()} == {"en"} and english != swahili
+    r = n.client.put("/api/notifications/preferences", json={"language": "sw"}, headers=n.keys.headers(1))
+    assert r.status_code == 200 and r.json()["data"]["language"] == "sw"
+    assert waiting(1) == swahili  # rendered again: the same words, subject and all, as the Swahili customer's
+    listed = n.client.get("/api/notifications", params={"template": "payment_reminder"},
+                          headers=n.keys.headers(1)).json()["data"]
+    assert {(m["language"], m["body"]) for m in listed} == {("sw", body) for _, _, body in swahili.values()}
+    [receipt] = n.rows(template="refund_paid", channel="sms")
+    assert receipt["language"] == "en"  # sent already: as it went
+    # Back to English, and an opt-out in the same request: the email reminder is English again, the SMS withdrawn.
+    r = n.client.put("/api/notifications/preferences", json={"language": "en", "sms": False},
+                     headers=n.keys.headers(1))
+    assert r.status_code == 200
+    assert waiting(1) == {"email": english["email"]}

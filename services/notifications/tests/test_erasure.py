@@ -186,6 +186,9 @@ def test_messages_not_sent_yet_are_cancelled_not_sent(start_notifications):
     assert sorted((r["template"], r["channel"]) for r in pending) == [
         ("payment_reminder", "email"), ("payment_reminder", "sms"), ("welcome", "sms")]
     assert {(r["status"], r["last_error"]) for r in pending} == {("failed", ERASED_CANCELLED)}
+    # A waiting reminder's values (kept to render it again in a language chosen meanwhile) go with its text.
+    assert [r["params"] for r in n.rows(user_id=7)] == [None] * len(n.rows(user_id=7))
+    assert all(r["params"] for r in n.rows(user_id=8, template="payment_reminder"))
     assert n.held(user_id=7) == [] and notices(7) == 0 and notices(8) == 1
 
     # The gateway back, every queued message due now: the other customer's welcome goes (their reminder waits for

@@ -73,11 +73,13 @@ def get_preferences(user: CurrentUser, session: SessionDep) -> Envelope[Preferen
 
 
 @router.put("/preferences", response_model=Envelope[PreferencesOut], summary="Set the caller's language and opt-outs")
-def set_preferences(body: PreferencesIn, user: CurrentUser, session: SessionDep) -> Envelope[PreferencesOut]:
+def set_preferences(
+    body: PreferencesIn, user: CurrentUser, session: SessionDep, request: Request
+) -> Envelope[PreferencesOut]:
     """`sms:false` / `email:false` stop reminders on that channel (those still waiting are withdrawn); receipts
-    and security messages always go."""
+    and security messages always go. A reminder still waiting (quiet hours) goes in the `language` chosen."""
     row = actions.set_preferences(session=session, user=user, language=body.language, sms=body.sms,
-                                  email=body.email)
+                                  email=body.email, texts=request.app.state.texts)
     return Envelope(data=_preferences(row))
 
 

@@ -21,9 +21,9 @@ _NOTICES = cast(Table, ScheduledNotice.__table__)
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _HELD = cast(Table, HeldMessage.__table__)
 
-# What a message said is gone; its row stays (template, channel, status, times, the provider's id) for the counts
-# and for the delivery reports still to come. One not sent yet never goes. A provider's error may name the address:
-# only the service's own words stay.
+# What a message said is gone (a reminder's values too); its row stays (template, channel, status, times, the
+# provider's id) for the counts and for the delivery reports still to come. One not sent yet never goes. A provider's
+# error may name the address: only the service's own words stay.
 ERASED_CANCELLED = "cancelled: the customer's data was erased"
 
 
@@ -47,7 +47,7 @@ _ERASE_MESSAGES = (
     update(_NOTIFICATIONS)
     .where(_NOTIFICATIONS.c.user_id == bindparam("erased_user"))
     .values(
-        to="", subject=None, body="",
+        to="", subject=None, body="", params=None,
         status=case((_QUEUED, literal("failed")), else_=_NOTIFICATIONS.c.status),
         last_error=case(
             (_QUEUED, literal(ERASED_CANCELLED)),

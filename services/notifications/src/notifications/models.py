@@ -152,6 +152,9 @@ class Notification(Base):
     language: Mapped[str] = mapped_column(String(2), nullable=False)
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
     body: Mapped[str] = mapped_column(Text, nullable=False)
+    # A reminder's template values (as held_messages.params), kept while it may wait: a customer who changes their
+    # language before it goes gets it rendered again in the new one. NULL for every other message (they go at once).
+    params: Mapped[dict[str, object] | None] = mapped_column(JSONB, nullable=True)
     status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="queued")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(

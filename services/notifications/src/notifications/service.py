@@ -7,6 +7,7 @@ a message is queued here and sent later by the sender (delivery.py), never insid
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -111,9 +112,10 @@ _RECIPIENT = select(*_CONTACT).where(_RECIPIENTS.c.user_id == bindparam("user_id
 # The messages of one event, one row per channel, in one statement; a redelivered event or another replica queues
 # nothing new (and gets no id back).
 _QUEUE_MESSAGES = text(
-    'INSERT INTO notifications (source_key, user_id, channel, "to", template, language, subject, body, '
+    'INSERT INTO notifications (source_key, user_id, channel, "to", template, language, subject, body, params, '
     "next_attempt_at, status) "
-    "SELECT :source_key, :user_id, m.channel, m.address, :template, :language, m.subject, m.body, :due, 'queued' "
+    "SELECT :source_key, :user_id, m.channel, m.address, :template, :language, m.subject, m.body, "
+    "CAST(:params AS jsonb), :due, 'queued' "
     "FROM unnest(CAST(:channels AS text[]), CAST(:addresses AS text[]), CAST(:subjects AS text[]), "
     "CAST(:bodies AS text[])) AS m (channel, address, subject, body) "
     "ON CONFLICT ON CONSTRAINT uq_notifications_source_channel DO NOTHING RETURNING id"
@@ -337,6 +339,8 @@ def queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | 
     result = session.execute(_QUEUE_MESSAGES, {
         "source_key": source_key, "user_id": user_id, "template": template, "language": contact.language,
         "due": due, "channels": channels, "addresses": addresses, "subjects": subjects, "bodies": bodies,
+        # A reminder may wait (quiet hours, retries): its values, to render it again in a language chosen meanwhile.
+        "params": json.dumps(held.encode(values)) if reminder else None,
     })
     return len(result.all())
 
