@@ -67,3 +67,20 @@ def test_0016_renews_the_result_tokens_that_daraja_refuses_and_only_those(jesh_p
         assert re.fullmatch(r"[0-9a-f]{48}", after[renewed]), after
     assert after["RC1"] != after["RC2"]
 
+
+
+def test_0017_marks_every_invoice_payment_made_before_it_applied_by_billing(jesh_postgres: Any) -> None:
+    config, engine = database_at(jesh_postgres, "0016")
+    try:
+        with engine.begin() as conn:  # an invoice's success, its failure, and a booking's own success
+            for payment_id, invoice_id, status in ((1, 5, "success"), (2, 5, "failed"), (3, None, "success")):
+                conn.execute(text(
+                    "INSERT INTO payments (id, booking_id, invoice_id, user_id, method, amount, status, settled_at) "
+                    "OVERRIDING SYSTEM VALUE VALUES (:id, 1, :invoice, 1, 'mpesa', 100, :status, now())"),
+                    {"id": payment_id, "invoice": invoice_id, "status": status})
+        command.upgrade(config, "0017")
+        with engine.connect() as conn:
+            applied = dict(conn.execute(text("SELECT id, billing_applied_at IS NOT NULL FROM payments")).all())
+    finally:
+        engine.dispose()
+    assert applied == {1: True, 2: False, 3: False}  # an old invoice payment never holds its invoice

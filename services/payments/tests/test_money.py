@@ -455,7 +455,26 @@ def test_an_invoice_is_paid_by_its_balance_by_either_route(stack: Any, billing: 
     event = stack.wait_event("PaymentSucceeded", 77)
     assert event["invoice_id"] == 501 and event["amount"] == 3000 and event["method"] == "mpesa"
 
-    billing["invoices"][501]["balance"] = 500  # billing applied it; the rest is still open
+    # Paid, but billing has not applied it yet: the balance it answers does not count those 3000, and a push for
+    # it would charge the customer a second time (both routes, and a card order too).
+    pushes = stack.sim.daraja.stats["stk_pushes"]
+    for path, body in (("/api/invoices/501/pay", {"phone_number": "0708374149"}),
+                       ("/api/payments/mpesa/initiate", {"invoice_id": 501, "phone_number": "0708374149"})):
+        again = client.post(path, json=body, headers=headers)
+        assert again.status_code == 409 and again.json()["message"] == "Invoice is already paid", again.text
+    billing["invoices"][501]["balance"] = 3500  # a late fee came meanwhile: more is owed than that payment pays
+    again = client.post("/api/invoices/501/pay", json={"phone_number": "0708374149"}, headers=headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["message"] == (
+        "A payment of this invoice is still being recorded; check the invoice again in a moment")
+    assert stack.sim.daraja.stats["stk_pushes"] == pushes and len(stack.payments(77)) == 1  # nothing sent, nothing kept
+
+    stack.event_bus.publish("RentPaymentApplied", {  # billing applied it; the rest is still open
+        "payment_id": event["payment_id"], "booking_id": 77, "user_id": OWNER, "amount": 3000, "method": "mpesa",
+        "receipt": event["receipt"], "invoices": [{"invoice_id": 501, "number": "INV-000501", "amount": 3000}],
+        "balance": 500, "credit": 0, "refund": 0}, source="billing")
+    wait_for(lambda: stack.payments(77)[0]["billing_applied_at"] is not None, what="RentPaymentApplied followed")
+    billing["invoices"][501]["balance"] = 500
     r = client.post("/api/invoices/501/pay", json={"phone_number": "0708374149"}, headers=headers)
     assert r.status_code == 200, r.text
     assert stack.sim.transaction(r.json()["data"]["CheckoutRequestID"])["Amount"] == 500

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from jeshkit.events import (
     CustomerErased,
     Event,
     RefundRequired,
+    RentPaymentApplied,
 )
 from payments import service
 from payments.daraja_wire import MAX_AMOUNT, normalize_phone
@@ -103,6 +105,17 @@ def on_autopay_requested(session: Session, data: AutopayRequested, event: Event)
         log.info("autopay for invoice %s skipped: a payment is already in progress", data.invoice_id)
 
 
+_APPLIED = text(
+    "UPDATE payments SET billing_applied_at = now() WHERE id = :payment_id AND billing_applied_at IS NULL"
+)
+
+
+def on_rent_payment_applied(session: Session, data: RentPaymentApplied, event: Event) -> None:
+    """Billing applied a payment to a rental: the invoice's balance billing answers now counts it (initiate waits
+    for that before another push for the invoice)."""
+    session.execute(_APPLIED, {"payment_id": data.payment_id})
+
+
 def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> None:
     """Auth erased the customer: their phone numbers go from their payments, refunds and unmatched money; amounts,
     receipts, statuses and dates stay (service.erasure)."""
@@ -118,5 +131,6 @@ def handlers(settings: Settings) -> Handlers:
         RefundRequired: on_refund_required,
         AutopayRequested: on_autopay_requested,
         CreditRefundRequired: on_credit_refund_required,
+        RentPaymentApplied: on_rent_payment_applied,
         CustomerErased: on_customer_erased,
     }

@@ -86,6 +86,9 @@ class Payment(Base):
         Index("ix_payments_cash_paid_at", "paid_at", postgresql_where=text("method = 'cash'")),  # the cash book
         # What reconciliation gave up on, read at every metrics scrape (payments.metrics).
         Index("ix_payments_unknown_created_at", "created_at", postgresql_where=text("status = 'unknown'")),
+        # An invoice's money billing has not applied yet (a new push for the invoice waits for it).
+        Index("ix_payments_unapplied_invoice_id", "invoice_id", postgresql_where=text(
+            "status = 'success' AND invoice_id IS NOT NULL AND billing_applied_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -109,6 +112,9 @@ class Payment(Base):
     receipt: Mapped[str | None] = mapped_column(Text, unique=True)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When billing told (RentPaymentApplied) that it applied this payment of an invoice to the rental: until then the
+    # invoice's balance billing answers does not count it.
+    billing_applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Cash: the operator who took it at the desk.
     received_by: Mapped[int | None] = mapped_column(BigInteger)
     # Anything that did not add up (a callback contradicting Daraja's query, a wrong amount...), for a human.

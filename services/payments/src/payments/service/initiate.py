@@ -39,6 +39,7 @@ UNCERTAIN = (
     "M-PESA did not confirm the payment request in time. If a prompt reaches your phone, answer it: "
     "the payment will be matched. Do not pay again; check the payment status instead"
 )
+RECORDING = "A payment of this invoice is still being recorded; check the invoice again in a moment"
 # The PaymentFailed result code of a push that could not be sent at all (Daraja's own code for it).
 PUSH_NOT_SENT = 1025
 
@@ -141,6 +142,12 @@ def initiate_invoice_payment(
         raise Forbidden("Unauthorized")
     if status != "open" or balance <= 0:
         raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
+    # Money for this invoice billing has not applied yet is not in the balance it answered: a push for that balance
+    # would charge the customer again (PaymentSucceeded reaches billing a moment after the status reads success).
+    recording = session.scalar(_UNAPPLIED, {"invoice_id": invoice_id}) or 0
+    session.rollback()
+    if recording:
+        raise Conflict("Invoice is already paid" if recording >= balance else RECORDING)
     _check_given_amount(amount, balance, "invoice balance", "invoice's balance")
     _check_amount(provider, balance, "this invoice's balance is")
     # A card order its owner left unpaid on Pesapal's page need not hold the invoice; one paid after all settles it.
@@ -308,6 +315,13 @@ def send_queued_pushes(*, session_factory: sessionmaker[Session], providers: Pay
 _LIVE_STATUSES = text(
     "SELECT status FROM payments WHERE booking_id = :booking_id AND invoice_id IS NULL "
     f"AND status IN ('success', {', '.join(repr(s) for s in UNSETTLED)})"
+)
+# What the invoice's success payments billing has not applied yet add up to. Billing applies one within seconds; one
+# it has not told of for UNAPPLIED_WAIT (an event lost, say) holds the invoice no longer.
+UNAPPLIED_WAIT = "10 minutes"
+_UNAPPLIED = text(
+    "SELECT sum(amount) FROM payments WHERE invoice_id = :invoice_id AND status = 'success' "
+    f"AND billing_applied_at IS NULL AND settled_at > now() - interval '{UNAPPLIED_WAIT}'"
 )
 _INSERT_INTENT = text(
     "INSERT INTO payments (booking_id, invoice_id, user_id, method, amount, status, phone_number, account_reference, "
