@@ -102,3 +102,12 @@ def test_invalid_filters_are_400_with_the_field(client, params, field):
     payload = response.json()
     assert payload["success"] is False
     assert field in {error["field"] for error in payload["errors"]}
+
+
+@pytest.mark.parametrize("bad", ["2030-1-1", "1893456000", "20300101", "2030-01-01T00:00:00", "2030-02-30", "x" * 300])
+def test_a_bad_date_filter_is_told_in_words_not_as_a_pattern(client, bad):
+    response = client.get("/api/units", params={"available_from": bad, "available_to": "2030-03-10"})
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"] == [
+        {"field": "available_from", "message": "Must be a real date in the form YYYY-MM-DD"}
+    ]

@@ -1,6 +1,7 @@
 """Thin HTTP routes of the inventory service."""
 
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -32,13 +33,18 @@ def _blank_is_absent(value: object) -> object:
 Blank = BeforeValidator(_blank_is_absent)
 SizeFilter = Annotated[str, StringConstraints(max_length=50)]
 PriceFilter = Annotated[int, Field(ge=0)]
-DayFilter = Annotated[str, StringConstraints(pattern=DATE_PATTERN)]
+# The form is checked by _day (one readable message for every bad date, never the pattern itself); the pattern is
+# only documented.
+DayFilter = Annotated[str, Field(json_schema_extra={"pattern": DATE_PATTERN})]
+_DAY = re.compile(DATE_PATTERN)
 
 
 def _day(value: str | None, field: str, errors: list[dict[str, str]]) -> date | None:
     if value is None:
         return None
     try:
+        if not _DAY.match(value):  # fromisoformat also takes 20300101 and 2030-W01-1
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         errors.append({"field": field, "message": "Must be a real date in the form YYYY-MM-DD"})
