@@ -26,7 +26,10 @@ export async function collectMyData(now: Date): Promise<{ data?: Record<string, 
       const { data, error, response } = await api.GET("/api/invoices", { params: { query: { offset, limit } } });
       return data ? { rows: data.data } : { error: errorOf(error, response.status, response) };
     }, PAGE),
-    read(api.GET("/api/transport-requests", {})),
+    allPages(async (offset, limit) => {
+      const { data, error, response } = await api.GET("/api/transport-requests", { params: { query: { offset, limit } } });
+      return data ? { rows: data.data } : { error: errorOf(error, response.status, response) };
+    }, PAGE),
     read(api.GET("/api/notifications", { params: { query: { limit: MESSAGES } } })),
     read(api.GET("/api/notifications/preferences", {})),
   ]);
@@ -38,7 +41,7 @@ export async function collectMyData(now: Date): Promise<{ data?: Record<string, 
       account: profile.rows,
       bookings: bookings.rows,
       invoices: invoices.rows,
-      transport_requests: transport.rows?.data,
+      transport_requests: transport.rows,
       messages: messages.rows?.data,
       message_preferences: preferences.rows?.data,
     },

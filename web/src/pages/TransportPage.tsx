@@ -15,9 +15,13 @@ export type TransportRequest = transportSchemas["TransportRequestOut"];
 export function TransportPage() {
   const { t, lang } = useI18n();
   const [params] = useSearchParams();
+  // Every request of the customer's (transport answers a page at a time), newest first.
   const requests = useLoad(async () => {
-    const { data, error, response } = await api.GET("/api/transport-requests", {});
-    return data ? { data: [...data.data].sort((a, b) => b.id - a.id) } : { error: errorOf(error, response.status) };
+    const all = await allPages<TransportRequest>(async (offset, limit) => {
+      const { data, error, response } = await api.GET("/api/transport-requests", { params: { query: { offset, limit } } });
+      return data ? { rows: data.data } : { error: errorOf(error, response.status) };
+    }, MOST_ROWS);
+    return all.rows ? { data: all.rows.sort((a, b) => b.id - a.id) } : { error: all.error };
   }, []);
   // Every confirmed booking of the customer's (booking answers a page at a time), newest first.
   const bookings = useLoad(async () => {

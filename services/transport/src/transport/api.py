@@ -1,11 +1,13 @@
 """Thin HTTP routes of the transport service."""
 
 from datetime import date
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast, get_args
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import WithJsonSchema
 
 from jeshkit.db import SessionDep
+from jeshkit.errors import BadRequest
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser
@@ -18,10 +20,24 @@ router = APIRouter(prefix="/api/transport-requests", tags=["transport"], respons
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# A status of the list's filter, checked by _statuses (a 400 on the field `status`, not `status.0`).
+StatusParam = Annotated[str, WithJsonSchema({"type": "string", "enum": list(get_args(Status))})]
+# A page of the planning list, as booking's lists: 200 rows when no limit is given, at most 1000.
+DEFAULT_LIMIT = 200
+MOST_ROWS = 1000
 
 
 def _out(row: TransportRequest) -> TransportRequestOut:
     return TransportRequestOut.model_validate(row, from_attributes=True)
+
+
+def _statuses(values: list[str]) -> tuple[str, ...]:
+    """The statuses asked for, each once; an unknown one is a 400 on the field `status` (as when one was allowed)."""
+    known = get_args(Status)
+    if any(value not in known for value in values):
+        allowed = ", ".join(f"'{s}'" for s in known[:-1]) + f" or '{known[-1]}'"
+        raise BadRequest("Invalid request", [{"field": "status", "message": f"Input should be {allowed}"}])
+    return tuple(dict.fromkeys(values))
 
 
 def _booking_service(request: Request) -> Peer:
@@ -52,24 +68,31 @@ def create_transport_request(
 def list_transport_requests(
     user: CurrentUser,
     session: SessionDep,
-    status: Status | None = None,
+    status: Annotated[list[StatusParam] | None, Query(description="one status, or several (`status=completed&status="
+                                                   "cancelled`): requests in any of them")] = None,
     on_date: Annotated[date | None, Query(alias="date", description="one Nairobi calendar day, YYYY-MM-DD")] = None,
     date_from: Annotated[date | None, Query(alias="from", description="first Nairobi day, YYYY-MM-DD")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="last Nairobi day (inclusive), YYYY-MM-DD")] = None,
     user_id: OptionalId = None,
     booking_id: OptionalId = None,
+    order: Annotated[Literal["asc", "desc"], Query(description="by `preferred_time` then id: `asc` the soonest "
+                                                   "first, `desc` the latest first")] = "asc",
+    limit: Annotated[int, Query(ge=1, le=MOST_ROWS)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Envelope[list[TransportRequestOut]]:
-    """Sorted by `preferred_time`. An admin sees every user's requests (and may filter by `user_id`);
-    anyone else sees only their own. Date filters apply to `preferred_time`, in Nairobi calendar days."""
+    """Sorted by `preferred_time` (then id), a page of `limit` rows from `offset`. An admin sees every user's
+    requests (and may filter by `user_id`); anyone else sees only their own. Date filters apply to
+    `preferred_time`, in Nairobi calendar days."""
     filters = service.ListFilters(
-        status=status,
+        statuses=_statuses(status or []),
         on_date=on_date,
         date_from=date_from,
         date_to=date_to,
         user_id=user_id,
         booking_id=booking_id,
     )
-    rows = service.list_requests(session=session, user=user, filters=filters)
+    page = service.Page(limit=limit, offset=offset, latest_first=order == "desc")
+    rows = service.list_requests(session=session, user=user, filters=filters, page=page)
     return Envelope(data=[_out(row) for row in rows])
 
 

@@ -38,9 +38,6 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
 # the customer still has here before an erasure.
 OPEN_STATUSES = ("requested", "scheduled", "in_progress")
 
-# East Africa Time has no daylight saving: a fixed offset, without depending on the image's tzdata.
-
-
 
 @dataclass(frozen=True)
 class Tariff:
@@ -57,12 +54,19 @@ class Tariff:
 
 @dataclass(frozen=True)
 class ListFilters:
-    status: str | None = None
+    statuses: tuple[str, ...] = ()  # any of them; none: every status
     on_date: date | None = None
     date_from: date | None = None
     date_to: date | None = None
     user_id: int | None = None
     booking_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int | None = None
+    offset: int = 0
+    latest_first: bool = False
 
 
 def create_request(
@@ -113,8 +117,11 @@ def list_for_user(*, session: Session, user: Principal, user_id: int) -> list[Tr
     return list(rows)
 
 
-def list_requests(*, session: Session, user: Principal, filters: ListFilters) -> list[TransportRequest]:
-    """Requests by preferred time (admin: everybody's; anyone else: their own), filtered by status and dates."""
+def list_requests(
+    *, session: Session, user: Principal, filters: ListFilters, page: Page = Page()
+) -> list[TransportRequest]:
+    """Requests by preferred time, then id (admin: everybody's; anyone else: their own), filtered by status and
+    dates, a page at a time: the order is total, so pages neither repeat nor skip a row."""
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise BadRequest("Invalid request", [{"field": "to", "message": "must not be before 'from'"}])
     query = select(TransportRequest)
@@ -124,8 +131,8 @@ def list_requests(*, session: Session, user: Principal, filters: ListFilters) ->
         query = query.where(TransportRequest.user_id == filters.user_id)
     if filters.booking_id is not None:
         query = query.where(TransportRequest.booking_id == filters.booking_id)
-    if filters.status is not None:
-        query = query.where(TransportRequest.status == filters.status)
+    if filters.statuses:
+        query = query.where(TransportRequest.status.in_(filters.statuses))
     # Dates are Nairobi calendar days: what the team means by "the trucks of the 3rd".
     if filters.on_date is not None:
         query = query.where(
@@ -136,7 +143,14 @@ def list_requests(*, session: Session, user: Principal, filters: ListFilters) ->
         query = query.where(TransportRequest.preferred_time >= _nairobi_midnight(filters.date_from))
     if filters.date_to is not None:
         query = query.where(TransportRequest.preferred_time < _nairobi_midnight(filters.date_to + timedelta(days=1)))
-    return list(session.scalars(query.order_by(TransportRequest.preferred_time, TransportRequest.id)).all())
+    if page.latest_first:
+        query = query.order_by(TransportRequest.preferred_time.desc(), TransportRequest.id.desc())
+    else:
+        query = query.order_by(TransportRequest.preferred_time, TransportRequest.id)
+    query = query.offset(page.offset)
+    if page.limit is not None:
+        query = query.limit(page.limit)
+    return list(session.scalars(query).all())
 
 
 def change_status(*, session: Session, request_id: int, status: str, actor: Principal) -> TransportRequest:
