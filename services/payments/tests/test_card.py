@@ -525,8 +525,8 @@ def test_a_completed_order_for_another_amount_or_currency_is_flagged_never_confi
 
 @pytest.mark.parametrize("amount", ["1E+100000", 2**31, "lots"])
 def test_a_completed_status_with_an_amount_no_payment_can_have_is_not_believed(amount: Any) -> None:
-    # Such an amount is read as none at all (daraja_wire.as_decimal), and a status that tells no amount is trusted
-    # on its word: Pesapal's "completed" with such an amount must be refused instead (asked again later).
+    # Such an amount is read as none at all (daraja_wire.as_decimal): Pesapal's "completed" with such an amount, or
+    # with none, or with no currency, is refused (asked again later), never settled on its word.
     from payments.pesapal import PesapalClient
     from payments.providers import ProviderRefused
 
@@ -548,6 +548,12 @@ def test_a_completed_status_with_an_amount_no_payment_can_have_is_not_believed(a
                                token_store=EveryTime())
         with pytest.raises(ProviderRefused, match="unreadable amount"):
             client.transaction_status("order-1")
-        status["amount"] = "4500.00"
+        del status["amount"]
+        with pytest.raises(ProviderRefused, match="paid without its amount"):
+            client.transaction_status("order-1")
+        status["amount"], status["currency"] = "4500.00", ""
+        with pytest.raises(ProviderRefused, match="paid without its currency"):
+            client.transaction_status("order-1")
+        status["currency"] = "KES"
         told = client.transaction_status("order-1")
         assert told is not None and told.amount == 4500 and told.confirmation_code == "AB12CD34"

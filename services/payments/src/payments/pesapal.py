@@ -129,9 +129,14 @@ class PesapalClient:
         if not isinstance(body, dict) or response.status_code != 200:
             raise _error(response, body if isinstance(body, dict) else None, "Pesapal could not report on the payment")
         code, amount = as_int(body.get("status_code")), as_decimal(body.get("amount"))
-        if code == COMPLETED and body.get("amount") is not None and amount is None:
-            # Not "no amount told": an amount no payment can have. Not believed; asked again later, as any refusal.
+        if code == COMPLETED and amount is None:
+            # A completed order settles only for the amount charged, in KES: one that does not tell it (or tells an
+            # amount no payment can have) is not believed; asked again later, as any refusal.
+            if body.get("amount") is None:
+                raise ProviderRefused("Pesapal reported the order paid without its amount")
             raise ProviderRefused(f"Pesapal reported the order paid with an unreadable amount: {body['amount']!r:.40}")
+        if code == COMPLETED and not body.get("currency"):
+            raise ProviderRefused("Pesapal reported the order paid without its currency")
         if code in (COMPLETED, FAILED, REVERSED):
             return OrderStatus(
                 status_code=code,
