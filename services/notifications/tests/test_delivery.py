@@ -255,3 +255,26 @@ def test_a_reminder_waiting_for_the_quiet_hours_goes_in_the_language_chosen_mean
                      headers=n.keys.headers(1))
     assert r.status_code == 200
     assert waiting(1) == {"email": english["email"]}
+
+
+def test_a_reminder_waiting_for_the_quiet_hours_is_withdrawn_once_its_invoice_is_paid(start_notifications):
+    """Billing's day starts at 06:00, in the quiet hours: its reminders wait for 08:00. A customer who pays at 06:05
+    (autopay's push) got at 08:00 "KES 3,500 due today, pay by M-PESA" for an invoice paid already."""
+    now = datetime.now(NAIROBI)
+    quiet = f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}"
+    n = start_notifications(notify_quiet_hours=quiet)
+    n.user(1, phone="254712345678")
+    n.publish("InvoiceIssued", {k: v for k, v in reminder(1, 8).items() if k != "days_until_due"}, source="billing")
+    n.publish("InvoiceReminder", reminder(1, 7), source="billing")
+    n.publish("InvoiceOverdue", {**{k: v for k, v in reminder(1, 7).items() if k != "days_until_due"},
+                                 "days_overdue": 5, "late_fee": 500}, source="billing")
+    n.wait_rows(2, template="invoice_overdue")
+    n.wait_rows(2, template="payment_reminder")
+    n.wait_rows(2, template="invoice_issued")
+    n.publish("InvoicePaid", {**{k: v for k, v in reminder(1, 7).items() if k != "days_until_due"}, "balance": 0,
+                              "amount_paid": 3500, "receipt": "QK1", "method": "mpesa", "payment_id": 31},
+              source="billing")
+    wait_for(lambda: not n.rows(template="payment_reminder"), what="invoice 7's reminders withdrawn")
+    assert n.rows(template="invoice_overdue") == []
+    # Another invoice's reminder, still unpaid, still waits.
+    assert [(r["status"], "INV-8" in r["body"]) for r in n.rows(template="invoice_issued")] == [("queued", True)] * 2

@@ -179,6 +179,8 @@ def make_handlers(policy: Policy) -> Handlers:
 
     def invoice_handler(template: str) -> Handler:
         def handle(session: Session, data: InvoiceFacts, event: Event) -> None:
+            if isinstance(data, InvoicePaid):  # what still waits to ask for its money goes no more
+                service.withdraw_invoice_reminders(session, user_id=data.user_id, number=data.number)
             if isinstance(data, InvoicePaid) and data.with_booking:
                 return  # a rental's first invoice, paid with the booking: its confirmation names that money
             if isinstance(data, InvoicePaid) and data.payment_id is not None:

@@ -43,6 +43,8 @@ log = logging.getLogger("notifications.service")
 # Reminders wait out quiet hours and respect the user's opt-outs; every other message (receipts, security,
 # what the customer just did) always goes, at once.
 REMINDERS = frozenset({"hold_expiring", "invoice_issued", "payment_reminder", "invoice_overdue"})
+# The reminders about one invoice (their values name it: `number`): once it is paid, those still waiting go no more.
+INVOICE_REMINDERS = ("invoice_issued", "payment_reminder", "invoice_overdue")
 # Messages about something that ends at their `expires`: one still held by then is not sent (contacts.py).
 EXPIRING = frozenset({"hold_expiring", "password_reset", "account_invite"})
 
@@ -343,6 +345,22 @@ def queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | 
         "params": json.dumps(held.encode(values)) if reminder else None,
     })
     return len(result.all())
+
+
+_WITHDRAW_INVOICE_REMINDERS = text(
+    "WITH held AS (DELETE FROM held_messages WHERE user_id = :user_id AND template = ANY(:templates) "
+    "AND params ->> 'number' = :number) "
+    "DELETE FROM notifications WHERE user_id = :user_id AND status = 'queued' AND attempts = 0 "
+    "AND template = ANY(:templates) AND params ->> 'number' = :number"
+)
+
+
+def withdraw_invoice_reminders(session: Session, *, user_id: int, number: str) -> None:
+    """The invoice is paid: its reminders still waiting (billing's day starts at 06:00, inside the quiet hours, so they
+    wait for 08:00; a customer often pays in between, autopay's push among them) or held go no more: they would ask
+    for money no longer owed. Those never tried only, as an opt-out's withdrawal (one on its way cannot be recalled)."""
+    session.execute(_WITHDRAW_INVOICE_REMINDERS, {"user_id": user_id, "number": number,
+                                                  "templates": list(INVOICE_REMINDERS)})
 
 
 def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due_at: datetime) -> None:
