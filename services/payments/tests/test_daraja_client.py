@@ -291,6 +291,33 @@ def test_a_push_or_query_answered_too_late_may_have_been_acted_upon(sim: Any, ht
         proxy.stop()
 
 
+def test_a_push_accepted_without_its_checkout_request_id_may_have_been_sent(http: httpx.Client) -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from jeshstack.procs import free_port
+    from jeshstack.pytest_plugin import LiveServer
+
+    app = FastAPI()
+
+    @app.get("/oauth/v1/generate")
+    def token() -> JSONResponse:
+        return JSONResponse({"access_token": "t", "expires_in": "3599"})
+
+    @app.post("/mpesa/stkpush/v1/processrequest")
+    def stk() -> JSONResponse:  # accepted (the prompt goes out), but the answer lost its CheckoutRequestID
+        return JSONResponse({"MerchantRequestID": "29115-1-1", "ResponseCode": "0",
+                             "ResponseDescription": "Success. Request accepted for processing"})
+
+    server = LiveServer(app, free_port())
+    try:
+        with pytest.raises(ProviderUncertain) as unsure:  # not a refusal: the payment must be kept for its callback
+            push(client_for(http, f"http://127.0.0.1:{server.port}"))
+        assert unsure.value.message == "M-PESA accepted the payment request without its reference"
+    finally:
+        server.stop()
+
+
 def test_a_token_answered_with_a_gateway_error_sends_nothing(http: httpx.Client) -> None:
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse

@@ -150,6 +150,11 @@ class DarajaClient:
                 response_description=str(body.get("ResponseDescription", "")),
                 customer_message=str(body.get("CustomerMessage", "")),
             )
+        if body and str(body.get("ResponseCode")) == "0":
+            # Accepted, but without the CheckoutRequestID: the prompt may be on its way. Kept as maybe sent: its
+            # callback (by the push's own token) settles it; deleted, that callback would find no payment.
+            log.warning("Daraja accepted an STK Push without a CheckoutRequestID: %.200r", body)
+            raise ProviderUncertain("M-PESA accepted the payment request without its reference")
         raise _error_from(response, body, "M-PESA did not accept the payment request")
 
     def stk_query(self, checkout_request_id: str) -> StkQueryResult | None:
