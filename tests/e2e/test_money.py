@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,45 @@ def test_an_admin_cancelling_a_paid_booking_refunds_it_by_b2c(
     assert status["refund"]["status"] == "paid" and status["refund"]["amount"] == 3000
     assert admin.post(f"/api/payments/refunds/{required['id']}/approve").status_code == 409
     assert admin.get("/api/payments/unmatched").status_code == 200
+
+
+def test_an_invoice_paid_a_moment_ago_is_not_charged_again(
+    jesh_stack: Any, customer: Api, admin: Api, new_unit: Any
+) -> None:
+    from billing.rules import anniversary
+    from jeshkit.clock import nairobi_today
+    from tests.e2e.test_billing import LEAD, advance, invoices, wait_rental
+    from tests.e2e.test_card import rent
+
+    unit = new_unit(monthly_price=4200)
+    start = nairobi_today() + timedelta(days=2)
+    booking = rent(customer, unit, start)
+    wait_rental(customer, booking["id"])
+    advance(admin, booking["id"], anniversary(start, 1, start.day) - timedelta(days=LEAD))  # invoice 2 is issued
+    second = invoices(customer, booking["id"])[1]
+    assert (second["status"], second["balance"]) == ("open", 4200)
+    pay = {"phone_number": PAYS}
+    first = customer.post(f"/api/invoices/{second['id']}/pay", pay)
+    assert first.status_code == 200, first.text
+
+    # The customer sees the payment succeed (the status they poll) and presses pay again at once: billing may not
+    # have applied the money yet, but it is paid, and nobody is charged twice.
+    wait_for(lambda: customer.get(f"/api/payments/status/{booking['id']}").json()["data"]["status"] == "success",
+             timeout=20, interval=0.02, what="the invoice's payment to succeed")
+    again = customer.post(f"/api/invoices/{second['id']}/pay", pay)
+    assert again.status_code == 409 and again.json()["message"] == "Invoice is already paid", again.text
+    wait_for(lambda: customer.get(f"/api/invoices/{second['id']}").json()["data"]["status"] == "paid", timeout=20,
+             what="billing to apply it")
+    assert customer.post(f"/api/invoices/{second['id']}/pay", pay).status_code == 409
+    paid = [p for p in admin.get("/api/payments", params={"booking_id": booking["id"]}).json()["data"]
+            if p["invoice_id"] == second["id"]]
+    assert [(p["amount"], p["status"]) for p in paid] == [(4200, "success")]
+
+    # Once billing has applied it, the next invoice is paid as usual.
+    advance(admin, booking["id"], anniversary(start, 2, start.day) - timedelta(days=LEAD))
+    third = invoices(customer, booking["id"])[2]
+    assert (third["status"], third["balance"]) == ("open", 4200)
+    assert customer.post(f"/api/invoices/{third['id']}/pay", pay).status_code == 200
 
 
 # Reconciliation gives up after 3 queries 1, 2 and 4 s apart; booking's consumer parks a failing event after 2
