@@ -259,7 +259,8 @@ def test_a_reminder_waiting_for_the_quiet_hours_goes_in_the_language_chosen_mean
 
 def test_a_reminder_waiting_for_the_quiet_hours_is_withdrawn_once_its_invoice_is_paid(start_notifications):
     """Billing's day starts at 06:00, in the quiet hours: its reminders wait for 08:00. A customer who pays at 06:05
-    (autopay's push) got at 08:00 "KES 3,500 due today, pay by M-PESA" for an invoice paid already."""
+    (autopay's push) got at 08:00 "KES 3,500 due today, pay by M-PESA" for an invoice paid already; one whose rental
+    was cancelled meanwhile, an invoice voided."""
     now = datetime.now(NAIROBI)
     quiet = f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}"
     n = start_notifications(notify_quiet_hours=quiet)
@@ -277,4 +278,12 @@ def test_a_reminder_waiting_for_the_quiet_hours_is_withdrawn_once_its_invoice_is
     wait_for(lambda: not n.rows(template="payment_reminder"), what="invoice 7's reminders withdrawn")
     assert n.rows(template="invoice_overdue") == []
     # Another invoice's reminder, still unpaid, still waits.
+    assert [(r["status"], "INV-8" in r["body"]) for r in n.rows(template="invoice_issued")] == [("queued", True)] * 2
+    # A rental cancelled (its invoices voided): the reminders of its invoices go no more, another rental's still wait.
+    n.publish("InvoiceIssued", {**{k: v for k, v in reminder(1, 9).items() if k != "days_until_due"},
+                                "booking_id": 71}, source="billing")
+    n.wait_rows(4, template="invoice_issued")
+    n.publish("BookingCancelled", {"booking_id": 71, "user_id": 1, "unit_id": 1, "start_date": "2030-12-05",
+                                   "end_date": None, "reason": "admin"}, source="booking")
+    n.wait_rows(2, template="booking_cancelled")
     assert [(r["status"], "INV-8" in r["body"]) for r in n.rows(template="invoice_issued")] == [("queued", True)] * 2

@@ -187,7 +187,9 @@ def make_handlers(policy: Policy) -> Handlers:
                 return  # a payment finished it: that payment's RentPaymentApplied is the receipt (of all it paid)
             if isinstance(data, InvoiceIssued) and data.balance == 0:
                 return  # paid at once by money paid ahead: nothing to ask for (its InvoicePaid tells the customer)
-            values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date}
+            # booking_id: no text shows it; a reminder waiting keeps it (a cancelled rental's go no more).
+            values = {"number": data.number, "total": data.total, "balance": data.balance, "due": data.due_date,
+                      "booking_id": data.booking_id}
             if isinstance(data, InvoiceReminder):  # "today", "tomorrow", "in 3 days" (not "in 0 days")
                 values.update(days=data.days_until_due, when=Phrase("due_in", str(data.days_until_due)))
             elif isinstance(data, InvoiceOverdue):  # "1 day overdue", "5 days overdue, with a late fee of KES 500"
