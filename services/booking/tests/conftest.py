@@ -119,7 +119,9 @@ class Kit:
         return self.row("bookings", "id", booking_id)
 
     def seed_unit(self, unit_id: int, *, monthly_price: int = 3000, bookable: bool = True) -> None:
-        """Announce a unit with UnitCreated and wait until booking has it (the service must be running)."""
+        """A unit in inventory (the stub), announced with UnitCreated; waits until booking's copy has it (the service
+        must be running)."""
+        self.inventory.add(unit_id, monthly_price=monthly_price, bookable=bookable)
         self.bus.publish(
             "UnitCreated",
             {
