@@ -287,3 +287,30 @@ def test_a_reminder_waiting_for_the_quiet_hours_is_withdrawn_once_its_invoice_is
                                    "end_date": None, "reason": "admin"}, source="booking")
     n.wait_rows(2, template="booking_cancelled")
     assert [(r["status"], "INV-8" in r["body"]) for r in n.rows(template="invoice_issued")] == [("queued", True)] * 2
+
+
+def test_a_reminder_waiting_for_the_quiet_hours_goes_to_the_phone_and_email_the_customer_has_now(start_notifications):
+    """A customer who changed their number at 22:00 (a lost SIM: the old number may be someone else's by now) got the
+    08:00 reminder, their invoice and balance, on the old number."""
+    now = datetime.now(NAIROBI)
+    quiet = f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}"
+    n = start_notifications(notify_quiet_hours=quiet)
+    n.user(1, phone="254712345678", email="old@example.co.ke")
+    n.publish("InvoiceReminder", reminder(1), source="billing")
+    n.wait_rows(2, template="payment_reminder")
+
+    def updated(phone: str | None, email: str) -> None:
+        n.publish("UserUpdated", {"user_id": 1, "email": email, "phone": phone, "name": "Wanjiku Kamau",
+                                  "role": "user"}, source="auth")
+        wait_for(lambda: (n.recipient(1) or {}).get("phone") == phone, what="the new details")
+
+    def waiting() -> dict[str, tuple[str, str]]:
+        return {r["channel"]: (r["status"], r["to"]) for r in n.rows(template="payment_reminder")}
+
+    updated("254722000111", "new@example.co.ke")
+    assert waiting() == {"sms": ("queued", "254722000111"), "email": ("queued", "new@example.co.ke")}
+    # The phone removed: the SMS still waiting goes nowhere (not to the old number); the email still waits.
+    updated(None, "new@example.co.ke")
+    assert waiting() == {"sms": ("failed", "254722000111"), "email": ("queued", "new@example.co.ke")}
+    assert n.rows(template="payment_reminder", channel="sms")[0]["last_error"].startswith("withdrawn")
+    assert [r["to"] for r in n.rows(template="welcome")] == ["254712345678", "old@example.co.ke"]  # sent: as it went

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from jeshkit.db import autocommit
 from jeshkit.security import Principal
-from notifications import held
+from notifications import waiting
 from notifications.models import Notification, Recipient
 from notifications.service import REMINDERS
 from notifications.texts import Texts
@@ -90,32 +90,9 @@ def set_preferences(*, session: Session, user: Principal, language: str | None, 
     recipient = session.get(Recipient, user.id, populate_existing=True)
     assert recipient is not None
     if language is not None:
-        _render_waiting_reminders(session, recipient, texts)
+        waiting.render_again(session, recipient, texts)
     session.commit()
     return recipient
-
-
-def _render_waiting_reminders(session: Session, recipient: Recipient, texts: Texts) -> None:
-    """A reminder waiting (for the quiet hours to end) in another language than the customer's, rendered again in
-    theirs: they asked for Swahili at 22:00, the 08:00 reminder is in Swahili. Only those never tried (as the
-    withdrawal above; the sender gives a deferred reminder its attempt back): one on its way may not change under
-    it. Rows the sender holds are skipped, never waited for."""
-    waiting = session.scalars(
-        select(Notification).where(
-            Notification.user_id == recipient.user_id, Notification.status == "queued", Notification.attempts == 0,
-            Notification.params.is_not(None), Notification.language != recipient.language,
-        ).with_for_update(skip_locked=True)
-    ).all()
-    for message in waiting:
-        assert message.params is not None
-        rendered = texts.render(message.template, recipient.language,
-                                {"name": recipient.name, **held.decode(message.params)})
-        body = rendered.sms if message.channel == "sms" else rendered.email_text
-        if body is None:
-            continue
-        message.language, message.body = recipient.language, body
-        if message.channel == "email":
-            message.subject = rendered.subject
 
 
 _REPORTED = (

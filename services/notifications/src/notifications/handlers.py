@@ -40,7 +40,7 @@ from jeshkit.events import (
     UserUpdated,
 )
 from jeshkit.events.billing import AccessFacts, InvoiceFacts
-from notifications import erasure, service
+from notifications import erasure, service, waiting
 from notifications.links import reset_link
 from notifications.service import Policy
 from notifications.texts import Phrase
@@ -76,6 +76,7 @@ def make_handlers(policy: Policy) -> Handlers:
     def on_user_updated(session: Session, data: UserUpdated, event: Event) -> None:
         service.remember_user(session=session, user_id=data.user_id, email=data.email, phone=data.phone,
                               name=data.name, as_of=event.moment())
+        waiting.readdress(session, user_id=data.user_id)  # what still waits goes to the details as they are now
 
     def on_password_reset_requested(session: Session, data: PasswordResetRequested, event: Event) -> None:
         # Email only (texts.EMAIL_ONLY), at once: the link is a secret and lives half an hour (a reset) or days (the
@@ -180,7 +181,7 @@ def make_handlers(policy: Policy) -> Handlers:
     def invoice_handler(template: str) -> Handler:
         def handle(session: Session, data: InvoiceFacts, event: Event) -> None:
             if isinstance(data, InvoicePaid):  # what still waits to ask for its money goes no more
-                service.withdraw_invoice_reminders(session, user_id=data.user_id, number=data.number)
+                waiting.withdraw_invoice_reminders(session, user_id=data.user_id, number=data.number)
             if isinstance(data, InvoicePaid) and data.with_booking:
                 return  # a rental's first invoice, paid with the booking: its confirmation names that money
             if isinstance(data, InvoicePaid) and data.payment_id is not None:

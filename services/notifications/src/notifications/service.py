@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
-from notifications import held
+from notifications import held, waiting
 from notifications.links import LOCAL_GATEWAY
 from notifications.models import BookingFacts, Recipient, ScheduledNotice
 from notifications.quiet import QuietHours
@@ -43,9 +43,6 @@ log = logging.getLogger("notifications.service")
 # Reminders wait out quiet hours and respect the user's opt-outs; every other message (receipts, security,
 # what the customer just did) always goes, at once.
 REMINDERS = frozenset({"hold_expiring", "invoice_issued", "payment_reminder", "invoice_overdue"})
-# The reminders about one invoice (their values name it, `number`, and its rental, `booking_id`): once it is paid, or
-# the rental cancelled (its invoices voided), those still waiting go no more.
-INVOICE_REMINDERS = ("invoice_issued", "payment_reminder", "invoice_overdue")
 # Messages about something that ends at their `expires`: one still held by then is not sent (contacts.py).
 EXPIRING = frozenset({"hold_expiring", "password_reset", "account_invite"})
 
@@ -259,7 +256,7 @@ def booking_cancelled(*, session: Session, policy: Policy, source_key: str, book
                       start_date: date, reason: str) -> None:
     _, contact = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
     _unschedule(session, booking_id, "hold_expiring", "receipt_wait")
-    withdraw_invoice_reminders(session, user_id=user_id, booking_id=booking_id)  # a rental's: its invoices voided
+    waiting.withdraw_invoice_reminders(session, user_id=user_id, booking_id=booking_id)  # its invoices voided
     queue(
         session=session, policy=policy, user_id=user_id, contact=contact, template="booking_cancelled",
         source_key=source_key,
@@ -347,28 +344,6 @@ def queue(*, session: Session, policy: Policy, user_id: int, contact: Contact | 
         "params": json.dumps(held.encode(values)) if reminder else None,
     })
     return len(result.all())
-
-
-_WITHDRAW_INVOICE_REMINDERS = {
-    key: text(
-        "WITH held AS (DELETE FROM held_messages WHERE user_id = :user_id AND template = ANY(:templates) "
-        f"AND params ->> '{key}' = :value) "
-        "DELETE FROM notifications WHERE user_id = :user_id AND status = 'queued' AND attempts = 0 "
-        f"AND template = ANY(:templates) AND params ->> '{key}' = :value"
-    )
-    for key in ("number", "booking_id")
-}
-
-
-def withdraw_invoice_reminders(session: Session, *, user_id: int, number: str | None = None,
-                               booking_id: int | None = None) -> None:
-    """The invoice (`number`) is paid, or the rental (`booking_id`) cancelled: the reminders still waiting (billing's
-    day starts at 06:00, inside the quiet hours, so they wait for 08:00; a customer often pays in between, autopay's
-    push among them) or held go no more: they would ask for money no longer owed. Those never tried only, as an
-    opt-out's withdrawal (one on its way cannot be recalled)."""
-    key, value = ("number", number) if number is not None else ("booking_id", str(booking_id))
-    session.execute(_WITHDRAW_INVOICE_REMINDERS[key], {"user_id": user_id, "value": value,
-                                                       "templates": list(INVOICE_REMINDERS)})
 
 
 def _schedule(session: Session, kind: str, booking_id: int, source_key: str, due_at: datetime) -> None:

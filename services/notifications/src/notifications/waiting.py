@@ -1,0 +1,83 @@
+"""Messages still waiting to go (a reminder waits for the quiet hours to end: billing's day starts at 06:00, inside
+them, so its reminders go at 08:00), and what a change meanwhile does to them: rendered again in the language the
+customer chose (render_again), sent to the phone or email they now have (readdress), withdrawn once their invoice
+is paid or their rental cancelled (withdraw_invoice_reminders). Only messages never tried: one on its way cannot be
+recalled or changed under the sender (it claims a message by counting an attempt). All in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from notifications import held
+from notifications.models import Notification, Recipient
+from notifications.texts import Texts
+
+# The reminders about one invoice (their values name it, `number`, and its rental, `booking_id`): once it is paid, or
+# the rental cancelled (its invoices voided), those still waiting go no more.
+INVOICE_REMINDERS = ("invoice_issued", "payment_reminder", "invoice_overdue")
+
+
+def render_again(session: Session, recipient: Recipient, texts: Texts) -> None:
+    """A reminder waiting (for the quiet hours to end) in another language than the customer's, rendered again in
+    theirs: they asked for Swahili at 22:00, the 08:00 reminder is in Swahili. Only those never tried (the sender
+    gives a deferred reminder its attempt back): one on its way may not change under it. Rows the sender holds are
+    skipped, never waited for."""
+    waiting = session.scalars(
+        select(Notification).where(
+            Notification.user_id == recipient.user_id, Notification.status == "queued", Notification.attempts == 0,
+            Notification.params.is_not(None), Notification.language != recipient.language,
+        ).with_for_update(skip_locked=True)
+    ).all()
+    for message in waiting:
+        assert message.params is not None
+        rendered = texts.render(message.template, recipient.language,
+                                {"name": recipient.name, **held.decode(message.params)})
+        body = rendered.sms if message.channel == "sms" else rendered.email_text
+        if body is None:
+            continue
+        message.language, message.body = recipient.language, body
+        if message.channel == "email":
+            message.subject = rendered.subject
+
+
+_WITHDRAW_INVOICE_REMINDERS = {
+    key: text(
+        "WITH held AS (DELETE FROM held_messages WHERE user_id = :user_id AND template = ANY(:templates) "
+        f"AND params ->> '{key}' = :value) "
+        "DELETE FROM notifications WHERE user_id = :user_id AND status = 'queued' AND attempts = 0 "
+        f"AND template = ANY(:templates) AND params ->> '{key}' = :value"
+    )
+    for key in ("number", "booking_id")
+}
+
+
+def withdraw_invoice_reminders(session: Session, *, user_id: int, number: str | None = None,
+                               booking_id: int | None = None) -> None:
+    """The invoice (`number`) is paid, or the rental (`booking_id`) cancelled: the reminders still waiting (billing's
+    day starts at 06:00, inside the quiet hours, so they wait for 08:00; a customer often pays in between, autopay's
+    push among them) or held go no more: they would ask for money no longer owed. Those never tried only, as an
+    opt-out's withdrawal (one on its way cannot be recalled)."""
+    key, value = ("number", number) if number is not None else ("booking_id", str(booking_id))
+    session.execute(_WITHDRAW_INVOICE_REMINDERS[key], {"user_id": user_id, "value": value,
+                                                       "templates": list(INVOICE_REMINDERS)})
+
+
+_ADDRESS = "(CASE n.channel WHEN 'sms' THEN r.phone ELSE r.email END)"
+_READDRESS = text(
+    "WITH r AS (SELECT phone, email FROM recipients WHERE user_id = :user_id AND erased_at IS NULL) "
+    f'UPDATE notifications n SET "to" = coalesce({_ADDRESS}, n."to"), '
+    f"status = CASE WHEN {_ADDRESS} IS NULL THEN 'failed' ELSE n.status END, "
+    f"last_error = CASE WHEN {_ADDRESS} IS NULL THEN 'withdrawn: the customer removed this address' "
+    "ELSE n.last_error END "
+    "FROM r WHERE n.user_id = :user_id AND n.status = 'queued' AND n.attempts = 0 "
+    f'AND n."to" IS DISTINCT FROM {_ADDRESS}'
+)
+
+
+def readdress(session: Session, *, user_id: int) -> None:
+    """The customer's phone or email changed (UserUpdated, once applied): the messages still waiting go to the new
+    one. The old number may be someone else's by now (a lost SIM, a recycled number), and would get the customer's
+    invoice at 08:00. A phone removed: the SMS still waiting go nowhere (failed, and why)."""
+    session.execute(_READDRESS, {"user_id": user_id})
