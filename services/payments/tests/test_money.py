@@ -3,11 +3,15 @@ invoice payments. Real PostgreSQL and NATS, the Daraja simulator over HTTP (a de
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import text
 
 from daraja_sim.proxy import delaying_proxy
@@ -368,6 +372,56 @@ def test_a_payout_sent_twice_with_the_same_originator_id_pays_once(stack: Any, b
     # the queue timeout puts it back to approved; the job re-sends it with the same OriginatorConversationID
     wait_for(lambda: stack.sim.daraja.stats["b2c_requests"] >= 2, timeout=60, what="the re-send")
     assert len(stack.sim.daraja.payouts.all()) == 1
+
+
+def test_a_resent_payout_m_pesa_refuses_keeps_its_originator_id(stack: Any, booking_id: int) -> None:
+    """The first request's answer never came (it may have paid); the re-send is refused. Approved again, the payout
+    goes out with the same OriginatorConversationID (which M-PESA never pays twice), never a new one."""
+    b2c_path = "/mpesa/b2c/v3/paymentrequest"
+    sent: list[str] = []
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def forward(path: str, request: Request) -> Response:
+        body = await request.body()
+        if "/" + path == b2c_path and len(sent) == 1:  # the re-send: refused
+            sent.append(json.loads(body)["OriginatorConversationID"])
+            return Response('{"requestId": "r", "errorCode": "500.002.1001", "errorMessage": "Service is '
+                            'currently unreachable"}', status_code=500, media_type="application/json")
+        async with httpx.AsyncClient(base_url=stack.sim.url) as http:
+            answer = await http.request(request.method, "/" + path, params=request.query_params, content=body,
+                                        headers={"Authorization": request.headers.get("authorization", ""),
+                                                 "Content-Type": "application/json"})
+        if "/" + path == b2c_path:
+            sent.append(json.loads(body)["OriginatorConversationID"])
+            if len(sent) == 1:
+                await asyncio.sleep(2)  # M-PESA took it; its answer comes too late
+        return Response(answer.content, status_code=answer.status_code, media_type="application/json")
+
+    proxy = LiveServer(app, free_port())
+    try:
+        client = stack.start(daraja_base_url=f"http://127.0.0.1:{proxy.port}", daraja_timeout_seconds=0.5,
+                             reconcile_interval_seconds=0.2, refund_result_wait_seconds=3600)
+        paid_booking(stack, client, booking_id, phone="0708379997")  # M-PESA pays its payout, loses the result
+        cancel(stack, booking_id, "admin")
+        [refund] = wait_for(lambda: refunds(stack, client), what="the refund")
+        admin = stack.keys.headers(ADMIN, "admin")
+        assert client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=admin).status_code == 200
+        with stack.db.begin() as conn:  # unsure: re-sent by the money job (after 30 s idle: now)
+            conn.execute(text("UPDATE refunds SET updated_at = now() - interval '1 minute' WHERE id = :id"),
+                         {"id": refund["id"]})
+        failed = wait_for(lambda: refunds(stack, client, "failed"), timeout=30, what="the refused re-send")
+        assert len(sent) == 2 and sent[0] == sent[1]
+        with stack.db.connect() as conn:
+            kept = conn.execute(text("SELECT originator_conversation_id FROM refunds WHERE id = :id"),
+                                {"id": failed[0]["id"]}).scalar_one()
+        assert kept == sent[0]  # not renewed: the first request may have paid
+        assert client.post(f"/api/payments/refunds/{refund['id']}/approve", headers=admin).status_code == 200
+        wait_for(lambda: len(sent) >= 3, timeout=30, what="the payout sent again")
+        assert sent[2] == sent[0]
+        assert len(stack.sim.daraja.payouts.all()) == 1  # paid once
+    finally:
+        proxy.stop()
 
 
 def test_money_for_a_booking_that_could_not_take_it_is_unmatched_and_refunded(stack: Any, booking_id: int) -> None:

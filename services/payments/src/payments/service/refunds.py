@@ -198,7 +198,10 @@ def _send(session: Session, providers: PaymentProviders, refund_id: int) -> None
     elif isinstance(error, ProviderUncertain) and refund.attempts < MAX_PAYOUT_ATTEMPTS:
         log.warning("refund %s: B2C outcome unsure (%s); re-sent later with the same id", refund_id, error.message)
     elif refund.status == "approved":
-        unsure = isinstance(error, ProviderUncertain)
+        # A new id only when no request with this one can have paid: a refusal of the first request. A re-sent one
+        # refused (or unsure again) may follow a first that M-PESA took: approved again, the same id goes out, and
+        # M-PESA never pays it twice; a new id would.
+        unsure = isinstance(error, ProviderUncertain) or resent
         _failed(session, refund, f"{provider.name} did not take the refund: {error.message}", renew_id=not unsure)
     session.commit()
 
