@@ -215,6 +215,10 @@ def test_an_admin_sees_everyones_messages_and_a_customer_only_theirs(person: Api
     theirs = wait_notifications(admin, 2, user_id=str(person.user["id"]))
     assert {r["user_id"] for r in theirs} == {person.user["id"]}
     assert person.put("/api/notifications/preferences", {"language": "de"}).status_code == 400
+    # Older messages than a page holds: offset reaches them, newest first, each once.
+    pages = [notifications(admin, user_id=str(person.user["id"]), limit="1", offset=str(k)) for k in (0, 1, 2)]
+    assert [r["id"] for page in pages for r in page] == [r["id"] for r in theirs] and len(theirs) == 2
+    assert admin.get("/api/notifications", params={"offset": "-1"}).status_code == 400
 
 
 @pytest.mark.fault
