@@ -288,6 +288,8 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     expect(refund_row.get_by_role("button", name=re.compile("^Approve and pay"))).to_have_count(0)
     refund_row.get_by_role("button", name=f"Paid back in cash refund #{owed['id']}").click()
     expect(refund_row).to_have_count(0)  # paid at once: no longer one to approve
+    assert dialogs[-1] == (f"Hand {kes(PRICE)} back in cash from the drawer (refund #{owed['id']})? It goes into "
+                           "today's cash book."), dialogs
     assert (refund() or {}).get("status") == "paid"
     paid_back = section.get_by_role("region", name="Paid back", exact=True)
     expect(paid_back.locator(f'tr[data-receipt="CASH-R{owed["id"]}"]')).to_contain_text(kes(PRICE))

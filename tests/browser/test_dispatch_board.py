@@ -85,6 +85,13 @@ def test_the_board_shows_every_open_request_and_the_closed_ones_a_page_at_a_time
     pages.get_by_role("button", name="Previous").click()
     expect(column("Completed").locator("[data-request-id]")).to_have_count(25)
 
+    # A move whose request gets no answer (the connection dropped) says so and leaves the button to try again.
+    page.route("**/api/transport-requests/*/status", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name=f"Schedule request #{waiting}").click()
+    expect(page.get_by_role("alert").filter(has_text="We could not reach Jesh Storage")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Schedule request #{waiting}")).to_be_enabled()
+    expect(column("Requested").locator(f'[data-request-id="{waiting}"]')).to_be_visible()
+    page.unroute("**/api/transport-requests/*/status")
     # A move from the board: the request changes column, the board read again.
     page.get_by_role("button", name=f"Schedule request #{waiting}").click()
     expect(column("Scheduled").locator(f'[data-request-id="{waiting}"]')).to_be_visible()

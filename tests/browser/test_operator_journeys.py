@@ -179,6 +179,24 @@ def test_an_operator_approves_the_refund_of_a_cancelled_paid_booking(
     expect(row).to_contain_text("KES 5,000")
     expect(row).to_contain_text("To approve")
     check_page(page, "24-console-money-desktop")
+    # Money leaves at once: the console asks first, and a "no" sends nothing.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name=f"Approve and pay refund #{owed['id']}").click()
+    wait_for(lambda: asked, timeout=10, what="the confirmation")
+    assert re.fullmatch(rf"Pay KES 5,000 back by M-PESA to 07\d\d \d{{3}} \d{{3}} \(refund #{owed['id']}\)\? "
+                        r"It is sent at once and cannot be undone\.", asked[0]), asked
+    page.wait_for_timeout(1000)
+    assert (refund() or {}).get("status") == "required"
+    expect(row).to_contain_text("To approve")
+    # Yes, but the answer never comes (the connection dropped): the console says so, the button is there again.
+    page.route("**/api/payments/refunds/*/approve", lambda route: route.abort("internetdisconnected"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Approve and pay refund #{owed['id']}").click()
+    expect(page.get_by_role("alert").filter(has_text="We could not reach Jesh Storage")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Approve and pay refund #{owed['id']}")).to_be_enabled()
+    page.unroute("**/api/payments/refunds/*/approve")
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name=f"Approve and pay refund #{owed['id']}").click()
 
     wait_for(lambda: (refund() or {}).get("status") == "paid", timeout=30, what="the refund paid by B2C")
@@ -252,7 +270,12 @@ def test_an_operator_refunds_card_money_that_matched_no_payment(
     row = page.locator(f'tr[data-refund-id="{refund_id}"]')
     expect(row).to_contain_text("KES 2,700")
     expect(row).to_contain_text("To approve")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name=f"Approve and pay refund #{refund_id}").click()
+    wait_for(lambda: asked, timeout=10, what="the confirmation")
+    assert asked == [f"Pay KES 2,700 back to the card that paid (refund #{refund_id})? It is sent at once and cannot "
+                     "be undone."], asked
 
     def refund_status() -> str:
         rows = admin_api.client.get("/api/payments/refunds").json()["data"]

@@ -1,6 +1,7 @@
 import { Fragment, useState } from "react";
 import { Link } from "react-router-dom";
-import { api, errorOf, type ApiError } from "../../api/client";
+import { api, type ApiError } from "../../api/client";
+import { act } from "../../lib/act";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
@@ -39,8 +40,8 @@ export function AdminBookings() {
   const cancel = async (id: number) => {
     if (!window.confirm(t("booking.cancelConfirm"))) return;
     setCancelError(null);
-    const { error, response } = await api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } });
-    if (error) setCancelError(errorOf(error, response.status)); // in the reader's language when known
+    const { error } = await act(() => api.POST("/api/bookings/{booking_id}/cancel", { params: { path: { booking_id: id } } }));
+    if (error) setCancelError(error); // in the reader's language when known
     void bookings.reload();
   };
   // Booking confirms a booking paid by a prompt on hearing of the payment: the list is read again until it shows it.

@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { api, errorOf, type ApiError, type paths } from "../../api/client";
+import { act } from "../../lib/act";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { formatInstant } from "../../lib/dates";
@@ -41,9 +42,9 @@ export function AdminEvents() {
     setError(null);
     setOutcome(null);
     const path = `${SERVICES[row.service]}/admin/dead-letters/{letter_id}/replay` as "/api/billing/admin/dead-letters/{letter_id}/replay";
-    const { data, error: err, response } = await api.POST(path, { params: { path: { letter_id: row.id } } });
+    const { data, error: err } = await act(() => api.POST(path, { params: { path: { letter_id: row.id } } }));
     if (data) setOutcome(t("events.replayed", { type: row.event_type, outcome: data.data.outcome }));
-    else setError(errorOf(err, response.status));
+    else if (err) setError(err);
     await parked.reload();
     setBusy(null);
   };

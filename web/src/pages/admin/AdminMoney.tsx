@@ -1,10 +1,13 @@
 import { useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
-import { api, errorOf, type ApiError } from "../../api/client";
+import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
+import { act } from "../../lib/act";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { formatInstant } from "../../lib/dates";
 import { displayPhone } from "../../lib/phone";
+import { formatKES } from "../../lib/money";
+import { sayRefundReason } from "../../lib/refundReasons";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
@@ -12,6 +15,7 @@ import { AssignUnmatched, PaybillSection, usePaybillPayments } from "./PaybillMo
 import { CashSection, useCashBook } from "./CashDesk";
 import { NeedsYou, useAttention } from "./MoneyAttention";
 
+type Refund = paymentsSchemas["RefundView"];
 const REFUND_STATUSES = ["required", "approved", "paying", "paid", "failed"] as const;
 type RefundStatus = (typeof REFUND_STATUSES)[number];
 
@@ -55,13 +59,19 @@ export function AdminMoney() {
   }, [attention.moved]);
 
   // A cash refund is paid at once when approved (the operator handed the money back): it is in the cash book too.
-  const approve = async (id: number, method: string) => {
+  // Money leaves at once (M-PESA B2C to the phone, or the drawer's notes): the operator says yes to the amount first.
+  const approve = async ({ id, method, amount, phone_number }: Refund) => {
+    const money = { amount: formatKES(amount), id };
+    const question = method === "cash" ? t("money.paidBackCashConfirm", money)
+      : method === "card" ? t("money.approveCardConfirm", money)
+        : t("money.approveConfirm", { ...money, phone: displayPhone(phone_number) });
+    if (!window.confirm(question)) return;
     setBusy(id);
     setError(null);
-    const { error: err, response } = await api.POST("/api/payments/refunds/{refund_id}/approve", {
+    const { error: err } = await act(() => api.POST("/api/payments/refunds/{refund_id}/approve", {
       params: { path: { refund_id: id } },
-    });
-    if (err) setError(errorOf(err, response.status));
+    }));
+    if (err) setError(err);
     await Promise.all([refunds.reload(), method === "cash" ? cash.reload() : null, attention.reload()]);
     setBusy(null);
   };
@@ -70,10 +80,10 @@ export function AdminMoney() {
     setBusy(-id);
     setUnmatchedError(null);
     setAssigned(null);
-    const { error: err, response } = await api.POST("/api/payments/unmatched/{unmatched_id}/refund", {
+    const { error: err } = await act(() => api.POST("/api/payments/unmatched/{unmatched_id}/refund", {
       params: { path: { unmatched_id: id } },
-    });
-    if (err) setUnmatchedError(errorOf(err, response.status));
+    }));
+    if (err) setUnmatchedError(err);
     await Promise.all([unmatched.reload(), refunds.reload(), attention.reload()]);
     setBusy(null);
   };
@@ -111,12 +121,12 @@ export function AdminMoney() {
                     <th scope="row">{r.id}</th>
                     <td>{r.booking_id ?? "—"}</td>
                     <td><Price amount={r.amount} /></td>
-                    <td className="wrap">{r.reason}{r.failure_reason ? ` — ${r.failure_reason}` : ""}</td>
+                    <td className="wrap">{sayRefundReason(r.reason, t)}{r.failure_reason ? ` — ${r.failure_reason}` : ""}</td>
                     <td>{r.method === "cash" ? t("method.cash") : displayPhone(r.phone_number)}</td>
                     <td><StatusBadge status={r.status} />{r.receipt ? ` ${r.receipt}` : ""}</td>
                     <td>{formatInstant(r.created_at, lang)}</td>
                     <td>{(r.status === "required" || r.status === "failed") && (
-                      <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => approve(r.id, r.method)}>
+                      <button type="button" className="btn btn-small btn-primary" disabled={busy === r.id} onClick={() => approve(r)}>
                         {r.method === "cash" ? t("money.paidBackCash") : t("money.approve")}<span className="sr-only"> {t("money.refundNo", { id: r.id })}</span>
                       </button>
                     )}</td>

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../../api/client";
+import { act } from "../../lib/act";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { useCustomers } from "../../lib/customerNames";
@@ -53,10 +54,10 @@ export function AdminTransport() {
   const move = async (r: TransportRequest, status: Column) => {
     setBusy(r.id);
     setError(null);
-    const { error: err, response } = await api.PATCH("/api/transport-requests/{request_id}/status", {
+    const { error: err } = await act(() => api.PATCH("/api/transport-requests/{request_id}/status", {
       params: { path: { request_id: r.id } }, body: { status },
-    });
-    if (err) setError(errorOf(err, response.status));
+    }));
+    if (err) setError(err);
     await requests.reload();
     setBusy(null);
   };

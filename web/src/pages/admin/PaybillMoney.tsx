@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { api, errorOf, type ApiError, type paymentsSchemas } from "../../api/client";
+import { act } from "../../lib/act";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { formatInstant } from "../../lib/dates";
@@ -92,9 +93,9 @@ function RegisterPaybill() {
     setBusy(true);
     setError(null);
     setDone(null);
-    const { data, error: err, response } = await api.POST("/api/payments/paybill/register", {});
+    const { data, error: err } = await act(() => api.POST("/api/payments/paybill/register", {}));
     if (data) setDone(data.data);
-    else setError(errorOf(err, response.status));
+    else if (err) setError(err);
     setBusy(false);
   };
   return (
@@ -180,12 +181,12 @@ function RegisterPull({ onRegistered }: { onRegistered: (state: PullState) => vo
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const { data, error: err, response } = await api.POST("/api/payments/paybill/pull", {
+    const { data, error: err } = await act(() => api.POST("/api/payments/paybill/pull", {
       body: { nominated_number: nominated.trim() },
-    });
+    }));
     setBusy(false);
     if (data) onRegistered(data.data);
-    else setError(errorOf(err, response.status));
+    else if (err) setError(err);
   };
   return (
     <form className="stack-sm" onSubmit={submit}>
@@ -215,12 +216,12 @@ function ClaimPaybill({ onClaimed }: { onClaimed: () => Promise<unknown> | void 
     setBusy(true);
     setError(null);
     setDone(null);
-    const { data, error: err, response } = await api.POST("/api/payments/paybill/claims", {
+    const { data, error: err } = await act(() => api.POST("/api/payments/paybill/claims", {
       body: { receipt: receipt.trim(), account: account.trim() },
-    });
+    }));
     setBusy(false);
     if (!data) {
-      setError(errorOf(err, response.status));
+      setError(err ?? null);
       return;
     }
     setDone(t("money.claimed", { receipt: data.data.receipt }));
@@ -269,12 +270,12 @@ export function AssignUnmatched({ unmatchedId, label, onAssigned }: {
     if (!typed) return;
     setBusy(true);
     setError(null);
-    const { data, error: err, response } = await api.POST("/api/payments/unmatched/{unmatched_id}/assign", {
+    const { data, error: err } = await act(() => api.POST("/api/payments/unmatched/{unmatched_id}/assign", {
       params: { path: { unmatched_id: unmatchedId } }, body: { account: typed },
-    });
+    }));
     setBusy(false);
     if (!data) {
-      setError(errorOf(err, response.status));
+      setError(err ?? null);
       return;
     }
     setOpen(false);
