@@ -7,7 +7,7 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from booking import rentals, service
+from booking import rentals, service, unit_dates
 from booking.schemas import (
     MAX_ID,
     AnyBookingOut,
@@ -91,6 +91,7 @@ def _book(body: BookingCreate, user_id: int, caller: Principal, *, session: Sess
         plan=body.plan,
         booked_by=booked_by,
     )
+    unit_dates.booked(inventory, booking)
     return _answer(BookingOut.of(booking, admin=caller.is_admin), 201)
 
 
@@ -136,17 +137,19 @@ def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) 
 
 
 @router.post("/{booking_id}/cancel", response_model=Envelope[AnyBookingOut], summary="Cancel a booking")
-def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
+def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep, inventory: InventoryDep) -> Response:
     """Owner (while pending, or once paid until the day before it starts; from its start 409) or admin (any time);
     its dates are free at once. A paid booking's refund is raised by payments. Already cancelled: 409."""
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
     )
+    unit_dates.cancelled(inventory, booking)
     return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 
 @router.post("/{booking_id}/move-out", response_model=Envelope[AnyBookingOut], summary="Move-out notice (monthly)")
-def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep) -> Response:
+def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep,
+             inventory: InventoryDep) -> Response:
     """Owner or admin: a confirmed monthly rental ends on `move_out_date` (today or later, after start_date);
     the later dates are free at once and billing stops. Anything but a confirmed monthly rental: 409."""
     booking = rentals.move_out(
@@ -156,6 +159,7 @@ def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: Sess
         actor_is_admin=user.is_admin,
         move_out_date=body.move_out_date,
     )
+    unit_dates.moved_out(inventory, booking)
     return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 

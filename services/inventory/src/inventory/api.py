@@ -10,11 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from inventory import service
+from inventory import handlers, service
 from inventory.schemas import DateRange, Occupancy, UnitCreate, UnitOut, UnitStatus, UnitUpdate
 from jeshkit.cache import request_key
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.events import Event
 from jeshkit.inputs import DATE_PATTERN
 from jeshkit.internal import InternalUnit
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, MessageEnvelope
@@ -149,5 +150,20 @@ def unit_availability(unit_id: int, session: SessionDep) -> Envelope[list[DateRa
 
 @internal_router.get("/{unit_id}")
 def internal_unit(unit_id: int, session: SessionDep) -> Envelope[InternalUnit]:
-    """For the booking service when a UnitCreated/UnitUpdated has not arrived yet (never routed by the gateway)."""
+    """For the booking service, at each booking: the unit as it is now (never routed by the gateway)."""
     return Envelope(data=InternalUnit(**service.bookable_unit(session=session, unit_id=unit_id)))
+
+
+@internal_router.post("/{unit_id}/booking-events")
+def booking_events(unit_id: int, body: list[dict[str, Any]], session: SessionDep, request: Request) -> dict[str, int]:
+    """Booking, right after committing a booking, a cancellation or a move-out of this unit, sends the events it
+    staged (envelopes as on the stream): the unit's status, dates and listing follow at once. 400 for anything else."""
+    try:
+        envelopes = [Event.from_dict(raw) for raw in body]
+        applied = handlers.apply_told(session, unit_id=unit_id, envelopes=envelopes)
+    except ValueError as exc:
+        session.rollback()
+        raise BadRequest(str(exc)) from None
+    session.commit()
+    request.app.state.response_cache.invalidate()  # this replica's lists; the others hear the NOTIFY
+    return {"applied": applied}
