@@ -111,3 +111,10 @@ def test_a_bad_date_filter_is_told_in_words_not_as_a_pattern(client, bad):
     assert response.json()["errors"] == [
         {"field": "available_from", "message": "Must be a real date in the form YYYY-MM-DD"}
     ]
+
+
+def test_a_size_with_a_non_ascii_capital_is_found_by_itself(client, new_unit):
+    unit = new_unit(size="Ndogo Ürefu")
+    new_unit(size="ndogo")
+    assert ids(client, size="Ndogo Ürefu") == [unit["id"]]
+    assert ids(client, size=" NDOGO ÜREFU ") == [unit["id"]]

@@ -129,7 +129,10 @@ def list_units(*, session: Session, filters: UnitFilters) -> list[UnitView]:
     elif filters.status == "available":
         query = query.where(not_(Unit.in_maintenance), not_(booked))
     if filters.size is not None:
-        query = query.where(func.lower(Unit.size) == filters.size.lower())
+        # Both sides lowered by PostgreSQL, by the same rules: Python's lower() of the filter against the database's of
+        # the column missed a size with a capital PostgreSQL does not lower (under the C locale, any non-ASCII one:
+        # "Ndogo Ürefu" was not found by itself).
+        query = query.where(func.lower(Unit.size) == func.lower(filters.size))
     if filters.min_price is not None:
         query = query.where(Unit.monthly_price >= filters.min_price)
     if filters.max_price is not None:
