@@ -314,3 +314,35 @@ def test_a_reminder_waiting_for_the_quiet_hours_goes_to_the_phone_and_email_the_
     assert waiting() == {"sms": ("failed", "254722000111"), "email": ("queued", "new@example.co.ke")}
     assert n.rows(template="payment_reminder", channel="sms")[0]["last_error"].startswith("withdrawn")
     assert [r["to"] for r in n.rows(template="welcome")] == ["254712345678", "old@example.co.ke"]  # sent: as it went
+
+
+def test_a_reminder_waiting_for_the_quiet_hours_asks_for_what_is_left_after_a_part_payment(start_notifications):
+    """A customer who paid KES 1,000 of 3,500 at 06:30 read "KES 3,500 due" at 08:00 (and might pay it all again)."""
+    now = datetime.now(NAIROBI)
+    quiet = f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}"
+    n = start_notifications(notify_quiet_hours=quiet)
+    n.user(1, phone="254712345678")
+    n.publish("InvoiceReminder", reminder(1, 7), source="billing")
+    n.publish("InvoiceReminder", reminder(1, 8), source="billing")
+    n.wait_rows(4, template="payment_reminder")
+    applied = {"payment_id": 41, "booking_id": 70, "user_id": 1, "amount": 1000, "method": "mpesa", "receipt": "QK41",
+               "invoices": [{"invoice_id": 7, "number": "INV-7", "amount": 1000}], "balance": 6000, "credit": 0,
+               "refund": 0}
+    n.publish("RentPaymentApplied", applied, source="billing")
+    n.wait_rows(2, template="payment_received")
+
+    def waiting(number: str) -> list[tuple[str, str, str | None]]:
+        return sorted((r["channel"], r["body"], r["subject"]) for r in n.rows(template="payment_reminder")
+                      if f"invoice {number}," in r["body"])
+
+    [(_, email, subject), (_, sms, _)] = waiting("INV-7")
+    assert sms == ("Reminder: invoice INV-7, KES 2,500 due 5 Jan 2031 (in 3 days). "
+                   "Pay by M-PESA to keep access to your unit.")
+    assert sms in email and subject == "Reminder: invoice INV-7 due 5 Jan 2031"
+    assert all("KES 3,500" in body for _, body, _ in waiting("INV-8"))  # another invoice: as it was
+    # The rest paid: nothing left to ask for.
+    n.publish("RentPaymentApplied", {**applied, "payment_id": 42, "amount": 2500, "receipt": "QK42",
+                                     "invoices": [{"invoice_id": 7, "number": "INV-7", "amount": 2500}]},
+              source="billing")
+    n.wait_rows(4, template="payment_received")
+    assert waiting("INV-7") == [] and len(waiting("INV-8")) == 2

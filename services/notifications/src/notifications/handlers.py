@@ -144,6 +144,9 @@ def make_handlers(policy: Policy) -> Handlers:
                                method=data.method)
 
     def on_rent_payment_applied(session: Session, data: RentPaymentApplied, event: Event) -> None:
+        # The reminders still waiting of the invoices it paid ask for what is left.
+        waiting.paid_towards(session, user_id=data.user_id, paid=[(i.number, i.amount) for i in data.invoices],
+                             texts=policy.texts)
         # The receipt of every payment billing applied to a rental, whatever it paid (part of an invoice, several, none
         # at all): at once, whatever the opt-outs (a receipt, not a reminder), once per event and channel.
         service.notify(session=session, policy=policy, user_id=data.user_id, template="payment_received",

@@ -1,13 +1,16 @@
 """Messages still waiting to go (a reminder waits for the quiet hours to end: billing's day starts at 06:00, inside
 them, so its reminders go at 08:00), and what a change meanwhile does to them: rendered again in the language the
-customer chose (render_again), sent to the phone or email they now have (readdress), withdrawn once their invoice
-is paid or their rental cancelled (withdraw_invoice_reminders). Only messages never tried: one on its way cannot be
-recalled or changed under the sender (it claims a message by counting an attempt). All in the caller's transaction.
+customer chose (render_again), sent to the phone or email they now have (readdress), asking for what is left once
+a payment paid part of their invoice (paid_towards), withdrawn once it is paid or their rental cancelled
+(withdraw_invoice_reminders). Only messages never tried: one on its way cannot be recalled or changed under the
+sender (it claims a message by counting an attempt). All in the caller's transaction.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from notifications import held
@@ -21,25 +24,56 @@ INVOICE_REMINDERS = ("invoice_issued", "payment_reminder", "invoice_overdue")
 
 def render_again(session: Session, recipient: Recipient, texts: Texts) -> None:
     """A reminder waiting (for the quiet hours to end) in another language than the customer's, rendered again in
-    theirs: they asked for Swahili at 22:00, the 08:00 reminder is in Swahili. Only those never tried (the sender
-    gives a deferred reminder its attempt back): one on its way may not change under it. Rows the sender holds are
-    skipped, never waited for."""
-    waiting = session.scalars(
+    theirs: they asked for Swahili at 22:00, the 08:00 reminder is in Swahili. Rows the sender holds are skipped,
+    never waited for."""
+    for message in _waiting(session, recipient.user_id, Notification.params.is_not(None),
+                            Notification.language != recipient.language):
+        _render(message, recipient, texts)
+
+
+# Deferred (to the quiet hours' end): a message due now goes within the second, as it would have a moment before;
+# only one that would still go hours later is withdrawn or changed for a payment.
+_DEFERRED = Notification.next_attempt_at > func.now()
+
+
+def paid_towards(session: Session, *, user_id: int, paid: list[tuple[str, int]], texts: Texts) -> None:
+    """A payment put these amounts on these invoices (by number): their reminders still waiting ask for what is left
+    (a customer who paid KES 2,000 of 5,000 at 06:30 read "KES 5,000 due today" at 08:00), or go no more when
+    nothing is (InvoicePaid withdraws them too, whichever comes first)."""
+    recipient = session.get(Recipient, user_id)
+    for number, amount in paid:
+        for message in _waiting(session, user_id, Notification.template.in_(INVOICE_REMINDERS),
+                                Notification.params["number"].astext == number, _DEFERRED):
+            assert message.params is not None
+            left = int(str(message.params.get("balance", 0))) - amount
+            if left <= 0 or recipient is None:
+                session.delete(message)
+                continue
+            message.params = {**message.params, "balance": left}
+            _render(message, recipient, texts)
+
+
+def _waiting(session: Session, user_id: int, *where: ColumnElement[bool]) -> Sequence[Notification]:
+    """The user's messages never tried yet (the sender gives a deferred reminder its attempt back), locked: one on
+    its way may not change under the sender; rows the sender holds are skipped, never waited for."""
+    return session.scalars(
         select(Notification).where(
-            Notification.user_id == recipient.user_id, Notification.status == "queued", Notification.attempts == 0,
-            Notification.params.is_not(None), Notification.language != recipient.language,
+            Notification.user_id == user_id, Notification.status == "queued", Notification.attempts == 0, *where,
         ).with_for_update(skip_locked=True)
     ).all()
-    for message in waiting:
-        assert message.params is not None
-        rendered = texts.render(message.template, recipient.language,
-                                {"name": recipient.name, **held.decode(message.params)})
-        body = rendered.sms if message.channel == "sms" else rendered.email_text
-        if body is None:
-            continue
-        message.language, message.body = recipient.language, body
-        if message.channel == "email":
-            message.subject = rendered.subject
+
+
+def _render(message: Notification, recipient: Recipient, texts: Texts) -> None:
+    """The message's text anew from its values, in the customer's language."""
+    assert message.params is not None
+    rendered = texts.render(message.template, recipient.language,
+                            {"name": recipient.name, **held.decode(message.params)})
+    body = rendered.sms if message.channel == "sms" else rendered.email_text
+    if body is None:
+        return
+    message.language, message.body = recipient.language, body
+    if message.channel == "email":
+        message.subject = rendered.subject
 
 
 _WITHDRAW_INVOICE_REMINDERS = {
@@ -47,7 +81,7 @@ _WITHDRAW_INVOICE_REMINDERS = {
         "WITH held AS (DELETE FROM held_messages WHERE user_id = :user_id AND template = ANY(:templates) "
         f"AND params ->> '{key}' = :value) "
         "DELETE FROM notifications WHERE user_id = :user_id AND status = 'queued' AND attempts = 0 "
-        f"AND template = ANY(:templates) AND params ->> '{key}' = :value"
+        f"AND next_attempt_at > now() AND template = ANY(:templates) AND params ->> '{key}' = :value"
     )
     for key in ("number", "booking_id")
 }
@@ -57,8 +91,8 @@ def withdraw_invoice_reminders(session: Session, *, user_id: int, number: str | 
                                booking_id: int | None = None) -> None:
     """The invoice (`number`) is paid, or the rental (`booking_id`) cancelled: the reminders still waiting (billing's
     day starts at 06:00, inside the quiet hours, so they wait for 08:00; a customer often pays in between, autopay's
-    push among them) or held go no more: they would ask for money no longer owed. Those never tried only, as an
-    opt-out's withdrawal (one on its way cannot be recalled)."""
+    push among them) or held go no more: they would ask for money no longer owed. Those never tried and deferred
+    only (one on its way cannot be recalled; one due now goes, as it would have a moment before)."""
     key, value = ("number", number) if number is not None else ("booking_id", str(booking_id))
     session.execute(_WITHDRAW_INVOICE_REMINDERS[key], {"user_id": user_id, "value": value,
                                                        "templates": list(INVOICE_REMINDERS)})
