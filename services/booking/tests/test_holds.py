@@ -102,3 +102,24 @@ def test_two_replicas_sweep_each_expired_hold_exactly_once(start_booking, kit, s
     cancelled = kit.events("BookingCancelled")
     assert sorted(e["booking_id"] for e in cancelled) == sorted(ids)  # each once, never twice
     assert sorted(e["booking_id"] for e in kit.events("UnitReleased")) == sorted(ids)
+
+
+def test_a_hold_that_ran_out_reads_cancelled_before_the_sweeper_comes(start_booking, kit, signing_keys, day):
+    """The contract: unpaid by the end of its hold, a booking is cancelled. A read does not wait for the job's next
+    round (HOLD_SWEEP_INTERVAL_SECONDS): the reader's own holds that ran out are expired first."""
+    client = start_booking(booking_hold_seconds=1, hold_sweep_interval_seconds=3600)
+    kit.seed_unit(1)
+    owner, other = signing_keys.headers(7), signing_keys.headers(8)
+    booking = _book(client, owner, day).json()["data"]
+    theirs = _book(client, other, day, start=10, end=12).json()["data"]
+    time.sleep(1.2)
+
+    [mine] = client.get("/api/bookings", headers=owner).json()["data"]
+    assert (mine["id"], mine["status"]) == (booking["id"], "cancelled")
+    assert kit.booking_row(booking["id"])["cancel_reason"] == "expired"
+    assert kit.booking_row(theirs["id"])["status"] == "pending"  # another customer's: their read, or the job
+    [compat] = client.get("/api/bookings/8", headers=other).json()["data"]
+    assert compat["status"] == "cancelled" and "hold_expires_at" not in compat
+    kit.wait_events("BookingCancelled", booking_id=theirs["id"])
+    assert client.get("/api/bookings", params={"status": "pending"}, headers=signing_keys.headers(1, "admin")
+                      ).json()["data"] == []

@@ -99,6 +99,7 @@ def _book(body: BookingCreate, user_id: int, caller: Principal, *, session: Sess
 def list_bookings(
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     status: Annotated[BookingStatus | None, Query()] = None,
     user_id: QueryId = None,
     unit_id: QueryId = None,
@@ -113,6 +114,7 @@ def list_bookings(
         if user_id is not None and user_id != user.id:
             raise Forbidden("Unauthorized")
         user_id = user.id
+    service.expire_holds(session=session, batch_size=settings.hold_sweep_batch_size, user_id=user_id)
     bookings = service.list_bookings(
         session=session,
         user_id=user_id,
@@ -128,10 +130,11 @@ def list_bookings(
 
 
 @router.get("/{user_id}", response_model=Envelope[list[AnyBookingOut]], summary="A user's bookings (compat)")
-def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
+def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> Response:
     """That user or an admin; anybody else 403."""
     if not user.is_admin and user.id != user_id:
         raise Forbidden("Unauthorized")
+    service.expire_holds(session=session, batch_size=settings.hold_sweep_batch_size, user_id=user_id)
     bookings = service.list_bookings(session=session, user_id=user_id, with_refunds=user.is_admin)
     return _answer([BookingOut.of(b, admin=user.is_admin) for b in bookings])
 

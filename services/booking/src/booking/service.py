@@ -345,24 +345,31 @@ def _live(booking: Booking, unit_number: str) -> str:
     return f"{what} is confirmed until {booking.end_date.isoformat()}"
 
 
+def expire_holds(*, session: Session, batch_size: int, user_id: int | None = None) -> int:
+    """Cancel (reason `expired`) up to batch_size unpaid bookings whose hold is over (of user_id only, when given),
+    releasing their dates, and commit; how many. Rows another transaction holds are skipped (replicas share the work,
+    and a payment being applied to one decides it)."""
+    now = datetime.now(UTC)
+    query = select(Booking).where(Booking.status == "pending", Booking.hold_expires_at < now)
+    if user_id is not None:
+        query = query.where(Booking.user_id == user_id)
+    expired = session.scalars(
+        query.order_by(Booking.hold_expires_at).limit(batch_size).with_for_update(skip_locked=True)
+    ).all()
+    for booking in expired:
+        cancel_row(session=session, booking=booking, reason="expired", now=now)
+    session.commit()
+    return len(expired)
+
+
 def release_expired_holds(*, session_factory: sessionmaker[Session], batch_size: int) -> int:
-    """Cancel unpaid bookings whose hold has expired (reason `expired`) and release their dates."""
+    """The job: cancel every unpaid booking whose hold has expired (reason `expired`) and release its dates."""
     released = 0
     while True:
-        now = datetime.now(UTC)
         with session_factory() as session:
-            expired = session.scalars(
-                select(Booking)
-                .where(Booking.status == "pending", Booking.hold_expires_at < now)
-                .order_by(Booking.hold_expires_at)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)  # replicas share the work, never do it twice
-            ).all()
-            for booking in expired:
-                cancel_row(session=session, booking=booking, reason="expired", now=now)
-            session.commit()
-        released += len(expired)
-        if len(expired) < batch_size:
+            expired = expire_holds(session=session, batch_size=batch_size)
+        released += expired
+        if expired < batch_size:
             break
     if released:
         log.info("released %d expired holds", released)
