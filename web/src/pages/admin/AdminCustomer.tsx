@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Link, useLocation, useParams } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../../api/client";
+import { act } from "../../lib/act";
 import { useSession } from "../../auth/session";
 import { useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
@@ -313,12 +314,12 @@ function CorrectDetails({ customer, onSaved }: { customer: CustomerDetail; onSav
     }
     setBusy(true);
     setError(null);
-    const { data, error: err, response } = await api.PATCH("/api/auth/users/{user_id}", {
+    const { data, error: err } = await act(() => api.PATCH("/api/auth/users/{user_id}", {
       params: { path: { user_id: customer.id } }, body,
-    });
+    }));
     setBusy(false);
     if (!data) {
-      setError(errorOf(err, response.status, response));
+      setError(err ?? null);
       return;
     }
     setOpen(false);

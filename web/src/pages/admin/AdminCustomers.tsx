@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { api, errorOf, type ApiError } from "../../api/client";
+import { act } from "../../lib/act";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
 import { useLoad } from "../../lib/useLoad";
@@ -34,12 +35,12 @@ function OpenAccount() {
     if (!phone || !form.name.trim() || !form.email.trim()) return;
     setBusy(true);
     setError(null);
-    const { data, error: err, response } = await api.POST("/api/auth/users", {
+    const { data, error: err } = await act(() => api.POST("/api/auth/users", {
       body: { name: form.name.trim(), email: form.email.trim(), phone },
-    });
+    }));
     setBusy(false);
     if (!data) {
-      setError(errorOf(err, response.status, response));
+      setError(err ?? null);
       return;
     }
     navigate(`/admin/customers/${data.data.id}`, { state: { opened: true } });

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { api, errorOf, type ApiError, type inventorySchemas } from "../../api/client";
+import { act } from "../../lib/act";
 import { useI18n } from "../../i18n/i18n";
 import { useLoad } from "../../lib/useLoad";
 import { Price } from "../../components/Price";
@@ -24,17 +25,17 @@ export function AdminUnits() {
     e.preventDefault();
     setError(null);
     setCreated(null);
-    const { data, error: err, response } = await api.POST("/api/units", {
+    const { data, error: err } = await act(() => api.POST("/api/units", {
       body: {
         unit_number: form.unit_number.trim(), size: form.size, dimensions: form.dimensions.trim(),
         monthly_price: Number(form.monthly_price), description: form.description.trim() || null,
       },
-    });
+    }));
     if (data) {
       setCreated(data.data.unit_number);
       setForm(EMPTY);
       void units.reload();
-    } else setError(errorOf(err, response.status));
+    } else setError(err ?? null);
   };
 
   return (
