@@ -123,3 +123,20 @@ def test_a_hold_that_ran_out_reads_cancelled_before_the_sweeper_comes(start_book
     kit.wait_events("BookingCancelled", booking_id=theirs["id"])
     assert client.get("/api/bookings", params={"status": "pending"}, headers=signing_keys.headers(1, "admin")
                       ).json()["data"] == []
+
+
+def test_cancelling_a_hold_that_ran_out_is_409_already_cancelled(start_booking, kit, signing_keys, day):
+    client = start_booking(booking_hold_seconds=1, hold_sweep_interval_seconds=3600)
+    kit.seed_unit(1)
+    owner = signing_keys.headers(7)
+    booking = _book(client, owner, day).json()["data"]
+    time.sleep(1.2)
+
+    assert client.post(f"/api/bookings/{booking['id']}/cancel", headers=signing_keys.headers(8)).status_code == 403
+    assert kit.booking_row(booking["id"])["status"] == "pending"  # someone else's refusal changed nothing
+    r = client.post(f"/api/bookings/{booking['id']}/cancel", headers=owner)
+    assert r.status_code == 409
+    assert r.json() == {"success": False, "message": "Booking is already cancelled"}
+    assert kit.booking_row(booking["id"])["cancel_reason"] == "expired"  # by its hold, not by the owner
+    [cancelled] = kit.wait_events("BookingCancelled", booking_id=booking["id"])
+    assert cancelled["reason"] == "expired"

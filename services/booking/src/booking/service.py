@@ -295,9 +295,13 @@ def cancel_booking(*, session: Session, booking_id: int, actor_id: int, actor_is
         raise NotFound("Booking not found")
     if not actor_is_admin and booking.user_id != actor_id:
         raise Forbidden("Unauthorized")
+    now, previous_status = datetime.now(UTC), booking.status
+    if booking.status == "pending" and booking.hold_expires_at is not None and booking.hold_expires_at < now:
+        # Its hold ran out: it is cancelled already (the job's next round would say so); say so now, as a read does.
+        cancel_row(session=session, booking=booking, reason="expired", now=now)
+        session.commit()
     if booking.status == "cancelled":
         raise Conflict("Booking is already cancelled")
-    now, previous_status = datetime.now(UTC), booking.status
     if booking.status == "confirmed" and not actor_is_admin and nairobi_today(now) >= booking.start_date:
         raise Conflict("A booking that has started can no longer be cancelled; ask us to end it")
     cancel_row(session=session, booking=booking, reason="admin" if actor_is_admin else "user", now=now)
