@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session
 
 from notifications import held
@@ -20,6 +20,11 @@ from notifications.texts import Texts
 # The reminders about one invoice (their values name it, `number`, and its rental, `booking_id`): once it is paid, or
 # the rental cancelled (its invoices voided), those still waiting go no more.
 INVOICE_REMINDERS = ("invoice_issued", "payment_reminder", "invoice_overdue")
+# Deferred (to the quiet hours' end): a message due now goes within the second, as it would have a moment before;
+# only one that would still go a while later is withdrawn or changed for a payment. Not now(): the consumer may apply
+# several events in one transaction, whose start now() is, and a message queued by an earlier one is due after it.
+DEFERRED_AFTER = "statement_timestamp() + interval '1 minute'"
+_DEFERRED = Notification.next_attempt_at > text(DEFERRED_AFTER)
 
 
 def render_again(session: Session, recipient: Recipient, texts: Texts) -> None:
@@ -31,9 +36,6 @@ def render_again(session: Session, recipient: Recipient, texts: Texts) -> None:
         _render(message, recipient, texts)
 
 
-# Deferred (to the quiet hours' end): a message due now goes within the second, as it would have a moment before;
-# only one that would still go hours later is withdrawn or changed for a payment.
-_DEFERRED = Notification.next_attempt_at > func.now()
 
 
 def paid_towards(session: Session, *, user_id: int, paid: list[tuple[str, int]], texts: Texts) -> None:
@@ -81,7 +83,7 @@ _WITHDRAW_INVOICE_REMINDERS = {
         "WITH held AS (DELETE FROM held_messages WHERE user_id = :user_id AND template = ANY(:templates) "
         f"AND params ->> '{key}' = :value) "
         "DELETE FROM notifications WHERE user_id = :user_id AND status = 'queued' AND attempts = 0 "
-        f"AND next_attempt_at > now() AND template = ANY(:templates) AND params ->> '{key}' = :value"
+        f"AND next_attempt_at > {DEFERRED_AFTER} AND template = ANY(:templates) AND params ->> '{key}' = :value"
     )
     for key in ("number", "booking_id")
 }
