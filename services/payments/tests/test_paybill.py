@@ -373,3 +373,36 @@ def test_a_lost_confirmation_is_found_by_pull_transactions_and_credited_once(
     assert stack.admin_get(client, "/api/payments/paybill/pull")["pulled_until"] == failed["pulled_until"]
     stack.sim.start()
     wait_for(lambda: stack.admin_get(client, "/api/payments/paybill/pull")["last_error"] is None, what="a pull again")
+
+
+def test_a_receipt_that_paid_a_payment_already_is_never_credited_again(
+    stack: Any, billing: dict[str, Any], booking_id: int
+) -> None:
+    # Before: an operator's claim of an M-PESA Express receipt (the customer showed the SMS of their STK payment)
+    # was kept, verified by Transaction Status, and credited as a second payment: the unique receipt refused it, at
+    # every pass of the money job, and the sweeps after it (reconciliation, refunds) never ran again.
+    client = start(stack, billing, payment_reconcile_after_seconds=1, reconcile_interval_seconds=0.2)
+    admin = stack.keys.headers(ADMIN, "admin")
+    stack.booking(booking_id, OWNER, total_price=4500)
+    started = stack.pay(client, booking_id, OWNER)
+    receipt = stack.wait_event("PaymentSucceeded", booking_id)["receipt"]
+    other, third = booking_id + 1, booking_id + 2
+    stack.booking(other, OWNER, total_price=4500)
+    r = client.post("/api/payments/paybill/claims", json={"receipt": receipt, "account": f"JESH-{other}"},
+                    headers=admin)
+    assert r.status_code == 409, r.text
+    assert r.json()["message"] == f"That receipt paid payment {started['payment_id']} already"
+    assert rows(stack) == []
+
+    # Kept anyway (an older claim, say) and verified: rejected, never credited, and the money job goes on.
+    with stack.db.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO paybill_payments (trans_id, shortcode, account, amount, msisdn, paid_at, result_token, "
+            "payload, status) VALUES (:r, :p, :a, 4500, '254708374149', now(), :t, '{}', 'verified')"),
+            {"r": receipt, "p": PAYBILL, "a": f"JESH-{other}", "t": "ab" * 24})
+    stack.booking(third, OWNER, total_price=4500)
+    stack.pay(client, third, OWNER, phone="0708370000")  # paid, but no callback: only reconciliation settles it
+    wait_for(lambda: [x["status"] for x in rows(stack)] == ["rejected"], timeout=15, what="the claim rejected")
+    assert rows(stack)[0]["note"] == f"receipt {receipt} paid payment {started['payment_id']} already"
+    stack.wait_event("PaymentSucceeded", third, timeout=15)
+    assert stack.payments(other) == [] and len(stack.payments(booking_id)) == 1

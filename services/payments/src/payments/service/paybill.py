@@ -253,6 +253,15 @@ def apply(*, session: Session, peers: Peers, row_id: int) -> bool:
     if row is None:
         session.rollback()
         return True
+    paid = receipt_owner(session, row.trans_id)
+    if paid is not None:
+        # An M-PESA receipt is one sum of money: an operator's claim of an M-PESA Express receipt (the customer
+        # showed that SMS) names money a payment has already. Crediting it again would pay twice (and the unique
+        # receipt refuses it: at every pass of the money job, whose other sweeps then never ran).
+        _reject(row, f"receipt {row.trans_id} paid payment {paid} already")
+        row.updated_at = datetime.now(UTC)
+        session.commit()
+        return True
     if isinstance(target, Miss):
         unmatched = session.execute(
             insert(Unmatched).values(
@@ -276,6 +285,12 @@ def apply(*, session: Session, peers: Peers, row_id: int) -> bool:
     row.updated_at = datetime.now(UTC)
     session.commit()
     return True
+
+
+def receipt_owner(session: Session, receipt: str) -> int | None:
+    """The payment that has this M-PESA receipt already (as its receipt or its reference), if any."""
+    return session.scalar(select(Payment.id).where(
+        (Payment.receipt == receipt) | (Payment.checkout_request_id == receipt)).limit(1))
 
 
 def credit(session: Session, row: PaybillPayment, target: Target) -> int:

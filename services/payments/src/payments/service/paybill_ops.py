@@ -14,7 +14,7 @@ from jeshkit import audit
 from jeshkit.errors import Conflict, NotFound
 from jeshkit.security import Principal
 from payments.models import PaybillPayment, Payment, Refund, Unmatched
-from payments.service.paybill import Miss, Peers, account_number, credit, resolve
+from payments.service.paybill import Miss, Peers, account_number, credit, receipt_owner, resolve
 from payments.settings import new_callback_token
 
 
@@ -54,6 +54,11 @@ def claim(*, session: Session, receipt: str, typed: str, paybill: str, admin: Pr
     (its id, its status token) to ask about. 409 when that receipt is already known."""
     if account_number(typed) is None:
         raise Conflict(f"The account number {typed[:40]!r} names no booking or invoice")
+    paid = receipt_owner(session, receipt)
+    if paid is not None and session.scalar(select(PaybillPayment.id).where(PaybillPayment.trans_id == receipt)) is None:
+        # not Paybill money (known already, below) but an M-PESA Express receipt, say: it paid its payment already
+        session.rollback()
+        raise Conflict(f"That receipt paid payment {paid} already")
     created = session.execute(
         insert(PaybillPayment)
         .values(trans_id=receipt, shortcode=paybill, account=typed, amount=None, status="received",
