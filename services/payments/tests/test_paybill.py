@@ -406,3 +406,20 @@ def test_a_receipt_that_paid_a_payment_already_is_never_credited_again(
     assert rows(stack)[0]["note"] == f"receipt {receipt} paid payment {started['payment_id']} already"
     stack.wait_event("PaymentSucceeded", third, timeout=15)
     assert stack.payments(other) == [] and len(stack.payments(booking_id)) == 1
+
+
+def test_a_money_job_sweep_that_fails_stops_none_of_the_others(
+    stack: Any, billing: dict[str, Any], booking_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the Paybill sweep ran first, and its exception (a row it could not credit, at every pass) ended the
+    # whole run: no push was reconciled, no refund re-sent, for as long as that row stayed.
+    from payments.service import paybill
+
+    def broken(**_: Any) -> int:
+        raise RuntimeError("a Paybill row the sweep cannot handle")
+
+    monkeypatch.setattr(paybill, "settle_paybill", broken)
+    client = start(stack, billing, payment_reconcile_after_seconds=1, reconcile_interval_seconds=0.2)
+    stack.booking(booking_id, OWNER, total_price=4500)
+    stack.pay(client, booking_id, OWNER, phone="0708370000")  # paid, but no callback: only reconciliation settles it
+    assert stack.wait_event("PaymentSucceeded", booking_id, timeout=15)["amount"] == 4500

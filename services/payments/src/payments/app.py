@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -64,38 +65,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("MPESA_CALLBACK_TOKEN unset: /api/payments/mpesa/callback is processed too")
 
     def settle_money(session_factory: sessionmaker[Session]) -> int:
-        """Every payment and refund towards a final state: queued pushes, reconciliation, unsure payouts."""
+        """Every payment and refund towards a final state: Paybill money, queued pushes, reconciliation, unsure
+        payouts, card refunds and orders. Each sweep on its own: one that fails (a row it cannot handle, at every
+        pass) is logged and the others still run."""
         if not service.money_in_flight(session_factory):
             return 0
-        done = paybill.settle_paybill(
-            session_factory=session_factory, providers=providers, peers=peers[0],
-            wait_seconds=settings.paybill_status_wait_seconds, batch_size=settings.reconcile_batch_size,
-        )
-        done += service.send_queued_pushes(
-            session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
-        )
-        done += service.reconcile_pending_payments(
-            session_factory=session_factory,
-            providers=providers,
-            settle_after_seconds=settings.payment_reconcile_after_seconds,
-            retry_after_seconds=settings.reconcile_interval_seconds,
-            batch_size=settings.reconcile_batch_size,
-            max_attempts=settings.payment_reconcile_max_attempts,
-        )
-        done += service.retry_unsure_payouts(
-            session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
-        )
-        done += payout_status.confirm_lost_payouts(
-            session_factory=session_factory, providers=providers, wait_seconds=settings.refund_result_wait_seconds,
-            batch_size=settings.reconcile_batch_size,
-        )
-        done += card.settle_card_refunds(
-            session_factory=session_factory, providers=providers, batch_size=settings.reconcile_batch_size
-        )
-        done += card.fail_abandoned_card_orders(
-            session_factory=session_factory, providers=providers,
-            older_than_seconds=settings.pesapal_order_timeout_seconds, batch_size=settings.reconcile_batch_size,
-        )
+        batch = settings.reconcile_batch_size
+        sweeps: list[tuple[str, Callable[[], int]]] = [
+            ("paybill", lambda: paybill.settle_paybill(
+                session_factory=session_factory, providers=providers, peers=peers[0],
+                wait_seconds=settings.paybill_status_wait_seconds, batch_size=batch)),
+            ("queued pushes", lambda: service.send_queued_pushes(
+                session_factory=session_factory, providers=providers, batch_size=batch)),
+            ("reconciliation", lambda: service.reconcile_pending_payments(
+                session_factory=session_factory, providers=providers,
+                settle_after_seconds=settings.payment_reconcile_after_seconds,
+                retry_after_seconds=settings.reconcile_interval_seconds, batch_size=batch,
+                max_attempts=settings.payment_reconcile_max_attempts)),
+            ("unsure payouts", lambda: service.retry_unsure_payouts(
+                session_factory=session_factory, providers=providers, batch_size=batch)),
+            ("lost payouts", lambda: payout_status.confirm_lost_payouts(
+                session_factory=session_factory, providers=providers,
+                wait_seconds=settings.refund_result_wait_seconds, batch_size=batch)),
+            ("card refunds", lambda: card.settle_card_refunds(
+                session_factory=session_factory, providers=providers, batch_size=batch)),
+            ("abandoned card orders", lambda: card.fail_abandoned_card_orders(
+                session_factory=session_factory, providers=providers,
+                older_than_seconds=settings.pesapal_order_timeout_seconds, batch_size=batch)),
+        ]
+        done = 0
+        for name, sweep in sweeps:
+            try:
+                done += sweep()
+            except Exception:  # the other sweeps still run; this one is tried again next time
+                log.exception("money job: the %s sweep failed", name)
         return done
 
     def pull_paybill(session_factory: sessionmaker[Session]) -> int:
