@@ -182,3 +182,34 @@ def test_the_access_log_keeps_the_path_without_its_query(start_gateway: Any) -> 
     [entry] = gateway.access_entries("search")
     assert entry["RequestPath"] == "/api/auth/users"
     assert phone not in gateway.access_log.read_text()
+
+
+def test_auths_own_429s_on_password_routes_reach_the_client_as_they_are(start_gateway: Any, envelope: Any) -> None:
+    """A password change (its current password counted like a login) and the password reset answer auth's own 429:
+    its message and its real Retry-After, not the gateway's generic page with Retry-After 1."""
+    gateway = start_gateway(["auth"], settings=auth_limits(
+        1, 4, login_max_failures=2, login_backoff_seconds=600))
+    client = gateway.client(source_ip="127.0.0.5")
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.co.ke"
+    signed_up = client.post("/api/auth/register", json={
+        "name": "Wanjiru", "email": email, "password": "Right-pass-2026", "phone": "0712345678"})
+    assert signed_up.status_code == 201, signed_up.text
+    token = {"Authorization": f"Bearer {signed_up.json()['token']}"}
+
+    def change(current: str) -> Any:
+        return client.post("/api/auth/password", headers=token,
+                           json={"current_password": current, "new_password": "New-pass-2026!"})
+
+    assert [change("wrong one").status_code for _ in range(2)] == [400, 400]
+    locked = change("Right-pass-2026")
+    assert envelope(locked, 429)["message"] == "Too many failed login attempts, please try again later"
+    assert 590 <= int(locked.headers["retry-after"]) <= 600
+
+    # The address's credentials bucket (4 at once, then 1 a minute) is spent by now: the reset says so, with the
+    # wait auth computed (about a minute), not 1 s.
+    reset = client.post("/api/auth/password-reset", json={"email": email})
+    assert envelope(reset, 429)["message"] == "Too many requests, please slow down"
+    assert int(reset.headers["retry-after"]) >= 30
+    confirm = client.post("/api/auth/password-reset/confirm", json={"token": "x" * 43, "password": "Other-pass-2026"})
+    assert envelope(confirm, 429)["message"] == "Too many requests, please slow down"
+    assert int(confirm.headers["retry-after"]) >= 30

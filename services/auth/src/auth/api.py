@@ -149,12 +149,13 @@ def logout_everywhere(body: RefreshIn, user: CurrentUser, session: SessionDep, c
     return _auth_out(result, request, response)
 
 
-@router.post("/password", response_model=AuthOut, responses=LOGIN_RESPONSES)
+@router.post("/password", response_model=AuthOut, responses=LOGIN_RESPONSES, dependencies=RATE_LIMITED)
 def change_password(body: PasswordChangeIn, user: CurrentUser, session: SessionDep, credentials: CredentialsDep,
                     ip: ClientIpDep, request: Request, response: Response) -> AuthOut:
     """Change the caller's password: `current_password` must be right (400 otherwise; counted like a failed login,
     429 with Retry-After alike). Every session of the account ends; the answer is a new one, as login gives.
-    Publishes PasswordChanged (the owner is told)."""
+    Publishes PasswordChanged (the owner is told). Counts against this client address's /login and /register rate
+    limit (each try checks a password hash: the gateway's own limit does not cover this path)."""
     return _auth_out(password_change.change_password(
         session=session, credentials=credentials, user_id=user.id, current_password=body.current_password,
         new_password=body.new_password, client_ip=ip,
