@@ -95,6 +95,18 @@ def test_the_board_shows_every_open_request_and_the_closed_ones_a_page_at_a_time
     # A move from the board: the request changes column, the board read again.
     page.get_by_role("button", name=f"Schedule request #{waiting}").click()
     expect(column("Scheduled").locator(f'[data-request-id="{waiting}"]')).to_be_visible()
+    # A cancellation is final: asked first, and a "no" leaves the request where it is.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name=f"Cancel request #{on_the_way}").click()
+    expect(column("On the way").locator(f'[data-request-id="{on_the_way}"]')).to_be_visible()
+    assert asked == [f"Cancel transport request #{on_the_way}? A cancelled request cannot be moved again."], asked
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Cancel request #{on_the_way}").click()
+    expect(column("On the way").locator(".count")).to_have_text("0")
+    # Its preferred time is the earliest of all: the oldest of the closed, on the last page.
+    pages.get_by_role("button", name="Next").click()
+    expect(column("Cancelled").locator(f'[data-request-id="{on_the_way}"]')).to_be_visible()
 
     # On a phone, in Kiswahili: the same board, nothing wider than the screen.
     phone = new_page(PHONE)

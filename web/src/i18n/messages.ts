@@ -366,6 +366,7 @@ export const en = {
   "admin.transportClosedNoMore": "No older completed or cancelled requests.",
   "admin.transportClosedPages": "Pages of completed and cancelled requests",
   "admin.transportOnThisPage": "on this page",
+  "admin.transportCancelConfirm": "Cancel transport request #{id}? A cancelled request cannot be moved again.",
   "admin.owingRefund": "Owing a refund",
   "admin.refundDue": "Refund due",
   "admin.action.scheduled": "Schedule",

@@ -366,6 +366,7 @@ export const sw: Record<MessageKey, string> = {
   "admin.transportClosedNoMore": "Hakuna maombi ya zamani zaidi yaliyokamilika wala yaliyoghairiwa.",
   "admin.transportClosedPages": "Kurasa za maombi yaliyokamilika na yaliyoghairiwa",
   "admin.transportOnThisPage": "kwenye ukurasa huu",
+  "admin.transportCancelConfirm": "Ghairi ombi la usafiri #{id}? Ombi lililoghairiwa haliwezi kusogezwa tena.",
   "admin.owingRefund": "Zinazodai kurejeshewa pesa",
   "admin.refundDue": "Marejesho yanadaiwa",
   "admin.action.scheduled": "Panga",

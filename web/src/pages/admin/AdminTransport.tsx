@@ -52,6 +52,8 @@ export function AdminTransport() {
   const [busy, setBusy] = useState<number | null>(null);
 
   const move = async (r: TransportRequest, status: Column) => {
+    // A cancelled request is final: the customer's truck is off for good.
+    if (status === "cancelled" && !window.confirm(t("admin.transportCancelConfirm", { id: r.id }))) return;
     setBusy(r.id);
     setError(null);
     const { error: err } = await act(() => api.PATCH("/api/transport-requests/{request_id}/status", {
