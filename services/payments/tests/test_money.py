@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -552,9 +553,42 @@ def test_autopay_requested_by_billing_pushes_for_the_invoice(stack: Any) -> None
     stack.event_bus.publish("AutopayRequested", request)
     event = stack.wait_event("PaymentSucceeded", 88, timeout=15)
     assert event["invoice_id"] == 601 and event["amount"] == 2500
+    applied(stack, event, 601)  # billing applied it (a request while it has not is test_autopay_is_not_sent_...)
     stack.event_bus.publish("AutopayRequested", {**request, "attempt": 2})  # a second request: one more push
     wait_for(lambda: stack.sim.daraja.stats["stk_pushes"] == 2, what="the second autopay push")
     assert len(stack.payments(88)) == 2
+
+
+def applied(stack: Any, paid: dict[str, Any], invoice_id: int) -> None:
+    """Billing applied this payment to its rental (its RentPaymentApplied), and payments has followed it."""
+    stack.event_bus.publish("RentPaymentApplied", {
+        "payment_id": paid["payment_id"], "booking_id": paid["booking_id"], "user_id": paid["user_id"],
+        "amount": paid["amount"], "method": paid["method"], "receipt": paid["receipt"],
+        "invoices": [{"invoice_id": invoice_id, "number": f"INV-{invoice_id:06d}", "amount": paid["amount"]}],
+        "balance": 0, "credit": 0, "refund": 0}, source="billing")
+    wait_for(lambda: all(p["billing_applied_at"] is not None for p in stack.payments(paid["booking_id"])
+                         if p["id"] == paid["payment_id"]), what="RentPaymentApplied followed")
+
+
+def test_autopay_is_not_sent_for_money_paid_a_moment_ago(stack: Any, billing: dict[str, Any]) -> None:
+    # Before: billing's daily job asked for the rental's balance while the customer's own payment of it had just
+    # succeeded (billing had not applied it yet), and the autopay push charged them a second time.
+    client = stack.start(billing_url=billing["url"], reconcile_interval_seconds=0.2)
+    billing["invoices"][701] = {"id": 701, "number": "INV-000701", "booking_id": 89, "user_id": OWNER,
+                                "total": 2500, "balance": 2500, "status": "open"}
+    r = client.post("/api/invoices/701/pay", json={"phone_number": "0708374149"}, headers=stack.keys.headers(OWNER))
+    assert r.status_code == 200, r.text
+    paid = stack.wait_event("PaymentSucceeded", 89)
+    request = {"invoice_id": 701, "booking_id": 89, "user_id": OWNER, "amount": 2500, "phone_number": "0708374149",
+               "attempt": 1}
+    stack.event_bus.publish("AutopayRequested", request)
+    wait_for(lambda: stack.event_bus.events("AutopayRequested"), what="the request in the stream")
+    time.sleep(1.5)  # the consumer and the push job have had their time
+    assert stack.sim.daraja.stats["stk_pushes"] == 1 and len(stack.payments(89)) == 1
+
+    applied(stack, paid, 701)  # billing applied it: a later request is charged as usual
+    stack.event_bus.publish("AutopayRequested", {**request, "invoice_id": 702, "attempt": 1})
+    wait_for(lambda: stack.sim.daraja.stats["stk_pushes"] == 2, what="the next autopay push")
 
 
 def test_unmatched_money_becomes_a_refund_only_once_daraja_confirms_it(stack: Any) -> None:

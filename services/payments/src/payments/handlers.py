@@ -26,6 +26,7 @@ from payments import service
 from payments.daraja_wire import MAX_AMOUNT, normalize_phone
 from payments.models import Payment
 from payments.service import remember_booking
+from payments.service.initiate import UNAPPLIED_WAIT
 from payments.settings import Settings, new_callback_token
 
 log = logging.getLogger("payments.handlers")
@@ -84,12 +85,24 @@ def on_credit_refund_required(session: Session, data: CreditRefundRequired, even
                                 reason=data.reason)
 
 
+# What the rental's invoices were paid that billing has not applied yet (initiate.UNAPPLIED_WAIT bounds it).
+_UNAPPLIED_OF_RENTAL = text(
+    "SELECT sum(amount) FROM payments WHERE booking_id = :booking_id AND invoice_id IS NOT NULL "
+    f"AND status = 'success' AND billing_applied_at IS NULL AND settled_at > now() - interval '{UNAPPLIED_WAIT}'"
+)
+
+
 def on_autopay_requested(session: Session, data: AutopayRequested, event: Event) -> None:
     """Billing asks for an invoice to be charged: queue the push (a job sends it; at most one per invoice)."""
     phone = normalize_phone(data.phone_number)
     if phone is None or not 1 <= data.amount <= MAX_AMOUNT:
         log.warning("autopay for invoice %s not possible (phone %r, %s KES)", data.invoice_id, data.phone_number,
                     data.amount)
+        return
+    recording = session.scalar(_UNAPPLIED_OF_RENTAL, {"booking_id": data.booking_id}) or 0
+    if recording >= data.amount:  # paid a moment ago (billing has not applied it yet): not charged again
+        log.info("autopay for invoice %s skipped: KES %s paid for the rental is still being recorded", data.invoice_id,
+                 recording)
         return
     queued = session.execute(
         insert(Payment)
