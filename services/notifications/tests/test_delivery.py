@@ -260,7 +260,7 @@ def test_a_reminder_waiting_for_the_quiet_hours_goes_in_the_language_chosen_mean
 def test_a_reminder_waiting_for_the_quiet_hours_is_withdrawn_once_its_invoice_is_paid(start_notifications):
     """Billing's day starts at 06:00, in the quiet hours: its reminders wait for 08:00. A customer who pays at 06:05
     (autopay's push) got at 08:00 "KES 3,500 due today, pay by M-PESA" for an invoice paid already; one whose rental
-    was cancelled meanwhile, an invoice voided."""
+    was cancelled or given notice meanwhile, for an invoice voided."""
     now = datetime.now(NAIROBI)
     quiet = f"{(now - timedelta(hours=1)):%H:00}-{(now + timedelta(hours=2)):%H:00}"
     n = start_notifications(notify_quiet_hours=quiet)
@@ -279,14 +279,32 @@ def test_a_reminder_waiting_for_the_quiet_hours_is_withdrawn_once_its_invoice_is
     assert n.rows(template="invoice_overdue") == []
     # Another invoice's reminder, still unpaid, still waits.
     assert [(r["status"], "INV-8" in r["body"]) for r in n.rows(template="invoice_issued")] == [("queued", True)] * 2
-    # A rental cancelled (its invoices voided): the reminders of its invoices go no more, another rental's still wait.
-    n.publish("InvoiceIssued", {**{k: v for k, v in reminder(1, 9).items() if k != "days_until_due"},
-                                "booking_id": 71}, source="billing")
-    n.wait_rows(4, template="invoice_issued")
+    # A rental cancelled: the reminders of the invoices it voids (months from tomorrow on) go no more; the month under
+    # way stays owed, its reminder still waits, and so does another rental's.
+    def issued(invoice_id: int, booking_id: int, due: str) -> None:
+        n.publish("InvoiceIssued", {**{k: v for k, v in reminder(1, invoice_id).items() if k != "days_until_due"},
+                                    "booking_id": booking_id, "due_date": due, "period_start": due}, source="billing")
+
+    today = datetime.now(NAIROBI).date()
+    issued(9, 71, "2031-01-05")
+    issued(10, 71, today.isoformat())
+    n.wait_rows(6, template="invoice_issued")
     n.publish("BookingCancelled", {"booking_id": 71, "user_id": 1, "unit_id": 1, "start_date": "2030-12-05",
                                    "end_date": None, "reason": "admin"}, source="booking")
     n.wait_rows(2, template="booking_cancelled")
-    assert [(r["status"], "INV-8" in r["body"]) for r in n.rows(template="invoice_issued")] == [("queued", True)] * 2
+
+    def issued_waiting() -> list[str]:
+        return sorted(r["body"].split(":")[0] for r in n.rows(template="invoice_issued", channel="sms"))
+
+    assert issued_waiting() == ["Invoice INV-10", "Invoice INV-8"]
+    # A move-out notice: the months starting on or after its date are voided, their reminders withdrawn.
+    issued(11, 72, "2031-01-05")
+    issued(12, 72, "2031-02-05")
+    n.wait_rows(8, template="invoice_issued")
+    n.publish("BookingMovedOut", {"booking_id": 72, "user_id": 1, "unit_id": 2, "move_out_date": "2031-02-05"},
+              source="booking")
+    wait_for(lambda: "Invoice INV-12" not in issued_waiting(), what="the voided month's reminder withdrawn")
+    assert issued_waiting() == ["Invoice INV-10", "Invoice INV-11", "Invoice INV-8"]
 
 
 def test_a_reminder_waiting_for_the_quiet_hours_goes_to_the_phone_and_email_the_customer_has_now(start_notifications):

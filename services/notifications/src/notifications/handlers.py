@@ -7,6 +7,7 @@ The kit validates each event's data against its model (jeshkit.events) before a 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from jeshkit.events import (
     BookingCancelled,
     BookingConfirmed,
     BookingCreated,
+    BookingMovedOut,
     CustomerErased,
     ErasureRequested,
     Event,
@@ -131,6 +133,15 @@ def make_handlers(policy: Policy) -> Handlers:
     def on_booking_cancelled(session: Session, data: BookingCancelled, event: Event) -> None:
         service.booking_cancelled(session=session, policy=policy, source_key=event.id, booking_id=data.booking_id,
                                   user_id=data.user_id, start_date=data.start_date, reason=data.reason)
+        # A rental's: billing voids its months from tomorrow on (the one under way stays owed).
+        cancelled_on = event.moment().astimezone(NAIROBI).date()
+        waiting.withdraw_voided_reminders(session, user_id=data.user_id, booking_id=data.booking_id,
+                                          due_from=cancelled_on + timedelta(days=1))
+
+    def on_booking_moved_out(session: Session, data: BookingMovedOut, event: Event) -> None:
+        # No month starting on or after the move-out date is billed: billing voids their invoices.
+        waiting.withdraw_voided_reminders(session, user_id=data.user_id, booking_id=data.booking_id,
+                                          due_from=data.move_out_date)
 
     def on_payment_succeeded(session: Session, data: PaymentSucceeded, event: Event) -> None:
         if data.invoice_id is not None:
@@ -229,6 +240,7 @@ def make_handlers(policy: Policy) -> Handlers:
         BookingCreated: on_booking_created,
         BookingConfirmed: on_booking_confirmed,
         BookingCancelled: on_booking_cancelled,
+        BookingMovedOut: on_booking_moved_out,
         PaymentSucceeded: on_payment_succeeded,
         PaymentFailed: on_payment_failed,
         PaymentUnmatched: on_payment_unmatched,

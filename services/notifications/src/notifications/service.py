@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
-from notifications import held, waiting
+from notifications import held
 from notifications.links import LOCAL_GATEWAY
 from notifications.models import BookingFacts, Recipient, ScheduledNotice
 from notifications.quiet import QuietHours
@@ -256,7 +256,6 @@ def booking_cancelled(*, session: Session, policy: Policy, source_key: str, book
                       start_date: date, reason: str) -> None:
     _, contact = _booking_facts(session, booking_id, user_id, start_date=start_date, cancelled=True)
     _unschedule(session, booking_id, "hold_expiring", "receipt_wait")
-    waiting.withdraw_invoice_reminders(session, user_id=user_id, booking_id=booking_id)  # its invoices voided
     queue(
         session=session, policy=policy, user_id=user_id, contact=contact, template="booking_cancelled",
         source_key=source_key,

@@ -1,16 +1,18 @@
 """Messages still waiting to go (a reminder waits for the quiet hours to end: billing's day starts at 06:00, inside
 them, so its reminders go at 08:00), and what a change meanwhile does to them: rendered again in the language the
 customer chose (render_again), sent to the phone or email they now have (readdress), asking for what is left once
-a payment paid part of their invoice (paid_towards), withdrawn once it is paid or their rental cancelled
-(withdraw_invoice_reminders). Only messages never tried: one on its way cannot be recalled or changed under the
-sender (it claims a message by counting an attempt). All in the caller's transaction.
+a payment paid part of their invoice (paid_towards), withdrawn once it is paid (withdraw_invoice_reminders) or
+voided by the rental's end (withdraw_voided_reminders). Only messages never tried: one on its way cannot be
+recalled or changed under the sender (it claims a message by counting an attempt). All in the caller's
+transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from sqlalchemy import ColumnElement, select, text
+from sqlalchemy import ColumnElement, TextClause, select, text
 from sqlalchemy.orm import Session
 
 from notifications import held
@@ -78,26 +80,34 @@ def _render(message: Notification, recipient: Recipient, texts: Texts) -> None:
         message.subject = rendered.subject
 
 
-_WITHDRAW_INVOICE_REMINDERS = {
-    key: text(
+def _withdraw(matching: str) -> TextClause:
+    return text(
         "WITH held AS (DELETE FROM held_messages WHERE user_id = :user_id AND template = ANY(:templates) "
-        f"AND params ->> '{key}' = :value) "
+        f"AND {matching}) "
         "DELETE FROM notifications WHERE user_id = :user_id AND status = 'queued' AND attempts = 0 "
-        f"AND next_attempt_at > {DEFERRED_AFTER} AND template = ANY(:templates) AND params ->> '{key}' = :value"
+        f"AND next_attempt_at > {DEFERRED_AFTER} AND template = ANY(:templates) AND {matching}"
     )
-    for key in ("number", "booking_id")
-}
 
 
-def withdraw_invoice_reminders(session: Session, *, user_id: int, number: str | None = None,
-                               booking_id: int | None = None) -> None:
-    """The invoice (`number`) is paid, or the rental (`booking_id`) cancelled: the reminders still waiting (billing's
-    day starts at 06:00, inside the quiet hours, so they wait for 08:00; a customer often pays in between, autopay's
-    push among them) or held go no more: they would ask for money no longer owed. Those never tried and deferred
-    only (one on its way cannot be recalled; one due now goes, as it would have a moment before)."""
-    key, value = ("number", number) if number is not None else ("booking_id", str(booking_id))
-    session.execute(_WITHDRAW_INVOICE_REMINDERS[key], {"user_id": user_id, "value": value,
-                                                       "templates": list(INVOICE_REMINDERS)})
+# An invoice's by its number; a rental's invoices due from a day (the voided ones: their periods start then or later).
+_WITHDRAW_PAID = _withdraw("params ->> 'number' = :number")
+_WITHDRAW_VOIDED = _withdraw("params ->> 'booking_id' = :booking_id AND params -> 'due' ->> 'date' >= :due_from")
+
+
+def withdraw_invoice_reminders(session: Session, *, user_id: int, number: str) -> None:
+    """The invoice is paid: its reminders still waiting (billing's day starts at 06:00, inside the quiet hours, so
+    they wait for 08:00; a customer often pays in between, autopay's push among them) or held go no more: they would
+    ask for money no longer owed. Those never tried and deferred only (one on its way cannot be recalled; one due
+    now goes, as it would have a moment before)."""
+    session.execute(_WITHDRAW_PAID, {"user_id": user_id, "number": number, "templates": list(INVOICE_REMINDERS)})
+
+
+def withdraw_voided_reminders(session: Session, *, user_id: int, booking_id: int, due_from: date) -> None:
+    """The rental ends (cancelled, or a move-out notice) before the periods starting on `due_from` or later: billing
+    voids their invoices, and their reminders still waiting or held go no more, as above. An invoice of a period
+    started before stays owed, and so do its reminders."""
+    session.execute(_WITHDRAW_VOIDED, {"user_id": user_id, "booking_id": str(booking_id),
+                                       "due_from": due_from.isoformat(), "templates": list(INVOICE_REMINDERS)})
 
 
 _ADDRESS = "(CASE n.channel WHEN 'sms' THEN r.phone ELSE r.email END)"
