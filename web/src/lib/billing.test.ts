@@ -107,6 +107,17 @@ describe("reports", () => {
     expect(chart.methods).toEqual(["card", "mpesa"]);
     expect(chart.collected).toEqual({ card: [4000, 0], mpesa: [6000, 6500] });
     expect(chart.refunds).toEqual([1000, 0]);
+    expect(chart.empty).toBe(false);
+  });
+  it("says a range with no money is empty, though billing answers every month of it with zeros", () => {
+    const zeros = pivotRevenue([
+      { month: "2026-11", method: "mpesa", collected: 0, refunds: 0, net: 0 },
+      { month: "2026-12", method: "mpesa", collected: 0, refunds: 0, net: 0 },
+    ]);
+    expect(zeros.months).toEqual(["2026-11", "2026-12"]);
+    expect(zeros.empty).toBe(true);
+    expect(pivotRevenue([]).empty).toBe(true);
+    expect(pivotRevenue([{ month: "2026-12", method: "card", collected: 0, refunds: 500, net: -500 }]).empty).toBe(false);
   });
   it("keeps the aging buckets in order", () => {
     expect(agingValues({ current: 1, "1-30": 2, "31-60": 3, "61-90": 4, "90+": 5, total: 15 })).toEqual([1, 2, 3, 4, 5]);

@@ -58,6 +58,8 @@ export interface RevenueChart {
   /** collected per method, one value per month (0 where nothing came in) */
   collected: Record<string, number[]>;
   refunds: number[];
+  /** nothing collected and nothing refunded in any month (billing answers a row of zeros for every month) */
+  empty: boolean;
 }
 
 /** The revenue report's rows (a row per month and method) as a chart's categories and series, months in order. */
@@ -71,7 +73,8 @@ export function pivotRevenue(rows: readonly RevenueRow[]): RevenueChart {
     collected[r.method]![i]! += r.collected;
     refunds[i]! += r.refunds;
   }
-  return { months, methods, collected, refunds };
+  const empty = rows.every((r) => r.collected === 0 && r.refunds === 0);
+  return { months, methods, collected, refunds, empty };
 }
 
 export const AGING_BUCKETS = ["current", "1-30", "31-60", "61-90", "90+"] as const;

@@ -92,7 +92,7 @@ export function AdminReports() {
             <TextField label={t("reports.to")} type="date" value={to} min={from} onChange={(e) => e.target.value && setTo(e.target.value)} />
           </form>
           <ErrorAlert error={revenue.error} />
-          {!revenue.data || !chart ? <Spinner label={t("common.loading")} /> : chart.months.length === 0 ? (
+          {!revenue.data || !chart ? <Spinner label={t("common.loading")} /> : chart.empty ? (
             <p className="empty">{t("reports.noRevenue")}</p>
           ) : (
             <>
