@@ -173,7 +173,7 @@ def test_unknown_unit_is_404_after_asking_inventory(start_booking, kit, signing_
     assert kit.inventory.asked == [404]
 
 
-def test_unit_not_heard_of_yet_is_fetched_from_inventory_and_kept(start_booking, kit, signing_keys, day):
+def test_unit_not_heard_of_yet_is_fetched_from_inventory_once(start_booking, kit, signing_keys, day):
     client = start_booking()
     kit.inventory.add(9, monthly_price=600)
 
@@ -185,41 +185,8 @@ def test_unit_not_heard_of_yet_is_fetched_from_inventory_and_kept(start_booking,
                          headers=signing_keys.headers(2))
     assert second.status_code == 201, second.text
 
-    assert kit.inventory.asked == [9, 9]  # every booking asks inventory for the unit as it is now
-    assert kit.unit_row(9)["monthly_price"] == 600  # and the copy has it (for when inventory cannot answer)
-
-
-def test_a_change_at_inventory_counts_before_its_event_arrives(start_booking, kit, signing_keys, day):
-    """An admin's maintenance or price change of a moment ago: its UnitUpdated has not reached booking's copy yet
-    (here it never does), but the booking follows inventory, as GET /api/units already shows it."""
-    client = start_booking()
-    kit.seed_unit(5, monthly_price=3000)
-    kit.inventory.add(5, monthly_price=3000, bookable=False)  # maintenance, not announced yet
-    body = {"unit_id": 5, "start_date": day(1), "end_date": day(31)}
-
-    refused = client.post("/api/bookings", json=body, headers=signing_keys.headers(1))
-    assert refused.status_code == 400
-    assert refused.json() == {"success": False, "message": "Unit not available"}
-
-    kit.inventory.add(5, monthly_price=6000)  # back in service at a new price
-    r = client.post("/api/bookings", json=body, headers=signing_keys.headers(1))
-    assert r.status_code == 201, r.text
-    assert r.json()["data"]["total_price"] == 6000
-    monthly = client.post("/api/bookings", json={"unit_id": 5, "start_date": day(40), "plan": "monthly"},
-                          headers=signing_keys.headers(2))
-    assert monthly.json()["data"]["monthly_rate"] == 6000
-    assert (kit.unit_row(5)["monthly_price"], kit.unit_row(5)["bookable"]) == (3000, True)  # the copy: events'
-
-
-def test_inventory_unreachable_books_from_the_copy(start_booking, kit, signing_keys, day):
-    from jeshstack.procs import free_port
-
-    client = start_booking(inventory_url=f"http://127.0.0.1:{free_port()}")
-    kit.seed_unit(4, monthly_price=900)
-    r = client.post("/api/bookings", json={"unit_id": 4, "start_date": day(1), "end_date": day(31)},
-                    headers=signing_keys.headers(1))
-    assert r.status_code == 201, r.text
-    assert r.json()["data"]["total_price"] == 900
+    assert kit.inventory.asked == [9]  # the copy answers the second time
+    assert kit.unit_row(9)["monthly_price"] == 600
 
 
 def test_fetched_unit_in_maintenance_is_not_available(start_booking, kit, signing_keys, day):
@@ -260,20 +227,70 @@ def test_unit_in_maintenance_then_back(start_booking, kit, signing_keys, day):
     assert refused.status_code == 400
     assert refused.json()["message"] == "Unit not available"
 
-    kit.seed_unit(5)  # back in service (UnitUpdated would say so too)
+    kit.bus.publish("UnitUpdated", {"unit_id": 5, "unit_number": "U-5", "size": "small",
+                                    "monthly_price": 3000, "bookable": True})
+    wait_for(lambda: kit.unit_row(5)["bookable"], what="unit 5 bookable again")
     assert client.post("/api/bookings", json=body, headers=signing_keys.headers(1)).status_code == 201
+    assert kit.inventory.asked == []  # known from events: inventory never asked
 
 
 def test_unit_updates_change_the_price_of_new_bookings(start_booking, kit, signing_keys, day):
     client = start_booking()
     kit.seed_unit(5, monthly_price=3000)
-    kit.inventory.add(5, monthly_price=6000)
     kit.bus.publish("UnitUpdated", {"unit_id": 5, "unit_number": "U-5", "size": "large",
                                     "monthly_price": 6000, "bookable": True})
     wait_for(lambda: kit.unit_row(5)["monthly_price"] == 6000, what="new price")
     r = client.post("/api/bookings", json={"unit_id": 5, "start_date": day(1), "end_date": day(31)},
                     headers=signing_keys.headers(1))
     assert r.json()["data"]["total_price"] == 6000
+
+
+def _unit_event(kind: str, unit_id: int, at: datetime, **facts: object) -> dict[str, object]:
+    import uuid
+
+    data = {"unit_id": unit_id, "unit_number": f"U-{unit_id}", "size": "small", "monthly_price": 3000,
+            "bookable": True, **facts}
+    return {"id": str(uuid.uuid4()), "type": kind, "version": 1, "occurred_at": at.isoformat(), "source": "inventory",
+            "data": data}
+
+
+def test_a_unit_change_inventory_tells_at_once_counts_for_the_next_booking(start_booking, kit, signing_keys, day):
+    """An admin's maintenance or price change: inventory tells booking right after its commit (its UnitUpdated may
+    still be on its way), so a booking made the moment the admin has the answer follows it; inventory is not asked."""
+    client = start_booking()
+    kit.seed_unit(5, monthly_price=3000)
+    body = {"unit_id": 5, "start_date": day(1), "end_date": day(31)}
+    now = datetime.now(UTC)
+
+    told = client.post("/internal/units/5/unit-events", json=[_unit_event("UnitUpdated", 5, now, bookable=False)])
+    assert told.status_code == 200 and told.json() == {"applied": 1}, told.text
+    refused = client.post("/api/bookings", json=body, headers=signing_keys.headers(1))
+    assert refused.status_code == 400 and refused.json()["message"] == "Unit not available"
+
+    later = now + timedelta(seconds=1)
+    assert client.post("/internal/units/5/unit-events",
+                       json=[_unit_event("UnitUpdated", 5, later, monthly_price=6000)]).status_code == 200
+    r = client.post("/api/bookings", json=body, headers=signing_keys.headers(1))
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["total_price"] == 6000
+
+    # The stream's copy of an older change, coming second, changes nothing.
+    assert client.post("/internal/units/5/unit-events",
+                       json=[_unit_event("UnitUpdated", 5, now, monthly_price=100)]).status_code == 200
+    assert kit.unit_row(5)["monthly_price"] == 6000
+    # Anything but a unit's own creation or change is refused, and changes nothing.
+    for bad in ([_unit_event("UnitUpdated", 6, later, monthly_price=1)],
+                [{**_unit_event("UnitUpdated", 5, later, monthly_price=1), "type": "BookingCreated"}],
+                [{"type": "UnitUpdated"}]):
+        refused_event = client.post("/internal/units/5/unit-events", json=bad)
+        assert refused_event.status_code == 400, refused_event.text
+    assert kit.unit_row(5)["monthly_price"] == 6000
+    # A unit created a moment ago is bookable at once too.
+    assert client.post("/internal/units/7/unit-events",
+                       json=[_unit_event("UnitCreated", 7, later, monthly_price=900)]).status_code == 200
+    created = client.post("/api/bookings", json={**body, "unit_id": 7}, headers=signing_keys.headers(2))
+    assert created.status_code == 201 and created.json()["data"]["total_price"] == 900
+    assert kit.inventory.asked == []
 
 
 def test_an_older_unit_event_arriving_late_changes_nothing(start_booking, kit):

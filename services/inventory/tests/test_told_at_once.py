@@ -80,3 +80,47 @@ def test_anything_but_this_units_booking_events_is_400_and_changes_nothing(clien
     assert r.status_code == 400, r.text
     assert r.json()["success"] is False
     assert state(client, unit["id"]) == ("available", [])
+
+
+def test_a_unit_created_or_changed_is_told_to_booking_at_once(start_inventory, admin):
+    """Booking prices and allows a booking by its copy of the unit: inventory sends it the UnitCreated / UnitUpdated
+    it staged right after the commit (POST /internal/units/{id}/unit-events on BOOKING_URL), the same envelopes the
+    stream carries; a change that changes nothing tells nothing, and booking away is no failure of the admin's act."""
+    from fastapi import FastAPI
+
+    from jeshstack.procs import free_port
+    from jeshstack.pytest_plugin import LiveServer
+
+    told: list[tuple[int, dict[str, Any]]] = []
+    booking = FastAPI()
+
+    @booking.post("/internal/units/{unit_id}/unit-events")
+    def unit_events(unit_id: int, envelopes: list[dict[str, Any]]) -> dict[str, int]:
+        told.extend((unit_id, e) for e in envelopes)
+        return {"applied": len(envelopes)}
+
+    server = LiveServer(booking, free_port())
+    try:
+        client = start_inventory(booking_url=f"http://127.0.0.1:{server.port}")
+        created = client.post("/api/units", json={"unit_number": f"T-{uuid.uuid4().hex[:6]}", "size": "small",
+                                                  "dimensions": "2x2 m", "monthly_price": 3000}, headers=admin)
+        assert created.status_code == 201, created.text
+        unit_id = created.json()["data"]["id"]
+        assert [(n, e["type"], e["data"]["monthly_price"], e["data"]["bookable"]) for n, e in told] == [
+            (unit_id, "UnitCreated", 3000, True)]
+
+        changed = client.put(f"/api/units/{unit_id}", json={"status": "maintenance", "monthly_price": 4500},
+                             headers=admin)
+        assert changed.status_code == 200, changed.text
+        assert [(e["type"], e["data"]["monthly_price"], e["data"]["bookable"]) for _, e in told[1:]] == [
+            ("UnitUpdated", 4500, False)]
+        assert {"id", "type", "version", "occurred_at", "source", "data"} <= set(told[1][1])
+        assert client.put(f"/api/units/{unit_id}", json={"monthly_price": 4500}, headers=admin).status_code == 200
+        assert len(told) == 2  # nothing changed: nothing staged, nothing told
+    finally:
+        server.stop()
+
+    # Booking away: the admin's change stands (the stream tells booking later).
+    away = start_inventory(booking_url=f"http://127.0.0.1:{free_port()}")
+    r = away.put(f"/api/units/{unit_id}", json={"monthly_price": 5000}, headers=admin)
+    assert r.status_code == 200 and r.json()["data"]["monthly_price"] == 5000

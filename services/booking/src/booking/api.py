@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from booking import rentals, service, unit_dates
+from booking import handlers, rentals, service, unit_dates
 from booking.schemas import (
     MAX_ID,
     AnyBookingOut,
@@ -19,14 +19,16 @@ from booking.schemas import (
 )
 from booking.settings import Settings
 from jeshkit.db import SessionDep
-from jeshkit.errors import Forbidden
+from jeshkit.errors import BadRequest, Forbidden
 from jeshkit.internal import InternalBooking
+from jeshkit.outbox import Event
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser, Principal
 
 router = APIRouter(prefix="/api/bookings", tags=["booking"], responses=ERROR_RESPONSES)
 internal_router = APIRouter(prefix="/internal/bookings", include_in_schema=False)
+units_internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -182,3 +184,16 @@ def internal_booking(booking_id: PathId, session: SessionDep) -> Envelope[Intern
         hold_expires_at=booking.hold_expires_at,
         cancel_reason=booking.cancel_reason,
     ))
+
+
+@units_internal_router.post("/{unit_id}/unit-events")
+def unit_events(unit_id: PathId, body: list[dict[str, Any]], session: SessionDep) -> dict[str, int]:
+    """Inventory, right after committing a unit's creation or change, sends the UnitCreated / UnitUpdated it staged
+    (envelopes as on the stream): the next booking is priced and allowed by it at once. 400 for anything else."""
+    try:
+        applied = handlers.apply_unit_told(session, unit_id=unit_id, envelopes=[Event.from_dict(raw) for raw in body])
+    except ValueError as exc:
+        session.rollback()
+        raise BadRequest(str(exc)) from None
+    session.commit()
+    return {"applied": applied}

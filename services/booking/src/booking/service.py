@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, insert, or_, select
+from sqlalchemy import Row, Table, bindparam, exists, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -21,7 +21,7 @@ from jeshkit.errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamUn
 from jeshkit.events import BookingCreated, stage
 from jeshkit.events.inventory import UnitFacts
 from jeshkit.internal import Hold, InternalUser
-from jeshkit.peers import Peer
+from jeshkit.peers import Peer, fetch_on_miss
 from jeshkit.security import Principal
 
 log = logging.getLogger("booking.service")
@@ -109,35 +109,25 @@ _UNITS = cast(Table, Unit.__table__)
 _UNIT_TERMS = select(_UNITS.c.monthly_price, _UNITS.c.bookable).where(_UNITS.c.unit_id == bindparam("unit_id"))
 _BOOKINGS = cast(Table, Booking.__table__)
 _INSERT_BOOKING = insert(_BOOKINGS).returning(_BOOKINGS.c.id)
-# The copy's row a new booking refers to (its foreign key), added if this service has not heard of the unit yet; an
-# existing row is left to the events (nothing written, nothing locked).
-_KEEP_UNIT = pg_insert(_UNITS).on_conflict_do_nothing(index_elements=[_UNITS.c.unit_id])
-
-
-def get_unit_terms(*, session: Session, unit_id: int, inventory: Peer) -> tuple[int, bool]:
-    """The unit's (monthly_price, bookable) as inventory has them now, asked with no transaction open: an admin's
-    price or maintenance change of a moment ago counts (its UnitUpdated may still be on its way to the local copy,
-    and a booking priced or allowed by the copy would contradict what GET /api/units shows). While inventory cannot
-    answer, the local copy answers (a unit never heard of: 503); unknown to inventory: 404."""
-    if session.in_transaction():
-        session.rollback()  # nothing changed yet: no transaction stays open across the call
+def get_unit_terms(*, session: Session, unit_id: int, inventory: Peer) -> Row[int, bool]:
+    """The unit's (monthly_price, bookable) from the local copy, filled from inventory's GET /internal/units/{id}
+    when unheard of."""
     asked_at = datetime.now(UTC)  # an event about a later change of the unit still wins over this answer
-    try:
-        facts = inventory.get_as(f"/internal/units/{unit_id}", UnitFacts)
-        if facts is not None and facts.unit_id != unit_id:
+
+    def save(snapshot: UnitFacts) -> None:
+        if snapshot.unit_id != unit_id:
             raise UpstreamUnavailable("The inventory service is unavailable, please retry", 503)
-    except UpstreamUnavailable:
-        terms = session.execute(_UNIT_TERMS, {"unit_id": unit_id}).first()
-        if terms is None:
-            raise
-        return terms.monthly_price, terms.bookable
-    if facts is None:
+        save_unit_snapshot(session=session, snapshot=snapshot, source_time=asked_at)
+
+    terms = fetch_on_miss(
+        session,
+        load=lambda: session.execute(_UNIT_TERMS, {"unit_id": unit_id}).first(),
+        fetch=lambda: inventory.get_as(f"/internal/units/{unit_id}", UnitFacts),
+        save=save,
+    )
+    if terms is None:
         raise NotFound("Unit not found")
-    session.execute(_KEEP_UNIT, {
-        "unit_id": facts.unit_id, "unit_number": facts.unit_number, "size": facts.size,
-        "monthly_price": facts.monthly_price, "bookable": facts.bookable, "source_time": asked_at,
-    })
-    return facts.monthly_price, facts.bookable
+    return terms
 
 
 def _release_stale_holds(

@@ -10,18 +10,13 @@ answer is not held up: the stream still brings the events."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import UTC, datetime
-
-import httpx
 
 from booking.changes import booking_fields
 from booking.models import Booking
 from jeshkit.events import BookingCancelled, BookingCreated, BookingMovedOut, EventData
 from jeshkit.peers import Peer
-
-log = logging.getLogger("booking.unit_dates")
 
 
 def booked(inventory: Peer, booking: Booking) -> None:
@@ -48,16 +43,6 @@ def moved_out(inventory: Peer, booking: Booking) -> None:
 
 
 def _tell(inventory: Peer, unit_id: int, event: EventData) -> None:
-    booking_id = getattr(event, "booking_id", None)
     envelope = {"id": str(uuid.uuid4()), "type": event.event_type, "version": event.version,
                 "occurred_at": datetime.now(UTC).isoformat(), "source": "booking", "data": event.to_data()}
-    url = f"{inventory.base_url.rstrip('/')}/internal/units/{unit_id}/booking-events"
-    try:
-        response = inventory.http.post(url, json=[envelope])
-    except httpx.HTTPError as exc:
-        log.warning("inventory not told of %s of booking %s now (the stream will): %s", event.event_type,
-                    booking_id, exc)
-        return
-    if response.status_code != 200:
-        log.warning("inventory answered %s to %s of booking %s (the stream will tell it): %s", response.status_code,
-                    event.event_type, booking_id, response.text[:200])
+    inventory.tell(f"/internal/units/{unit_id}/booking-events", [envelope])

@@ -18,6 +18,7 @@ from jeshkit.errors import BadRequest
 from jeshkit.events import Event
 from jeshkit.inputs import DATE_PATTERN
 from jeshkit.internal import InternalUnit
+from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, MessageEnvelope
 from jeshkit.security import AdminUser
 
@@ -112,11 +113,20 @@ def _listing(session_factory: Any, filters: service.UnitFilters) -> tuple[bytes,
 @router.post("", status_code=201, response_model=Envelope[UnitOut], responses=ERROR_RESPONSES)
 def create_unit(body: UnitCreate, session: SessionDep, admin: AdminUser, request: Request) -> Envelope[UnitOut]:
     """Add a unit (admin). Duplicate unit_number (case-insensitive): 409."""
-    unit = service.create_unit(session=session, **body.model_dump(), actor=admin)
+    unit, staged = service.create_unit(session=session, **body.model_dump(), actor=admin)
     # Other replicas hear the commit's NOTIFY within milliseconds; this one forgets before it answers,
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
+    _tell_booking(request, unit.id, staged)
     return Envelope(data=UnitOut.model_validate(unit))
+
+
+def _tell_booking(request: Request, unit_id: int, staged: list[Event]) -> None:
+    """Booking prices and allows a booking by its copy of the unit, fed by UnitCreated / UnitUpdated a moment after
+    this commit: told now (no transaction open), a booking made as soon as the admin has the answer follows it."""
+    if staged:
+        booking = Peer("booking", request.app.state.settings.booking_url, request.app.state.http)
+        booking.tell(f"/internal/units/{unit_id}/unit-events", [event.to_dict() for event in staged])
 
 
 @router.get("/reports/occupancy", response_model=Envelope[Occupancy], responses=ERROR_RESPONSES)
@@ -136,8 +146,9 @@ def update_unit(
     unit_id: int, body: UnitUpdate, session: SessionDep, admin: AdminUser, request: Request
 ) -> MessageEnvelope[UnitOut]:
     """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
-    unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes(), actor=admin)
+    unit, staged = service.update_unit(session=session, unit_id=unit_id, changes=body.changes(), actor=admin)
     request.app.state.response_cache.invalidate()
+    _tell_booking(request, unit_id, staged)
     return MessageEnvelope(message="Unit updated", data=UnitOut.model_validate(unit))
 
 
