@@ -130,9 +130,14 @@ def initiate_invoice_payment(
     """Ask an invoice's owner to pay its balance (the invoice's facts come from billing, no transaction open); the
     owner asks, or (`for_owner`) an admin sends the prompt to the owner's phone for them. An `amount` given must be
     that balance (400 otherwise, as a booking's total_price)."""
-    session.rollback()  # no transaction open across the call
     if billing is None:
         raise UpstreamUnavailable("The billing service is unavailable, please retry", 503)
+    # Money for this invoice billing has not applied yet is not in the balance it answers: a push for that balance
+    # would charge the customer again (PaymentSucceeded reaches billing a moment after the status reads success).
+    # Read before billing is asked: a payment billing applies between the two reads is then counted in both (a 409,
+    # never a second charge); read after, it would be in neither.
+    recording = session.scalar(_UNAPPLIED, {"invoice_id": invoice_id}) or 0
+    session.rollback()  # no transaction open across the call
     invoice = billing.get_as(f"/internal/invoices/{invoice_id}", InternalInvoice)
     if invoice is None:
         raise NotFound("Invoice not found")
@@ -142,10 +147,6 @@ def initiate_invoice_payment(
         raise Forbidden("Unauthorized")
     if status != "open" or balance <= 0:
         raise Conflict("Invoice is already paid" if status == "paid" or balance <= 0 else "Invoice is not open")
-    # Money for this invoice billing has not applied yet is not in the balance it answered: a push for that balance
-    # would charge the customer again (PaymentSucceeded reaches billing a moment after the status reads success).
-    recording = session.scalar(_UNAPPLIED, {"invoice_id": invoice_id}) or 0
-    session.rollback()
     if recording:
         raise Conflict("Invoice is already paid" if recording >= balance else RECORDING)
     _check_given_amount(amount, balance, "invoice balance", "invoice's balance")
