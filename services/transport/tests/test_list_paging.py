@@ -57,6 +57,22 @@ def test_desc_gives_the_latest_first(t: Any) -> None:
     assert listed(t, "?order=asc&limit=2") == ids[:2]
 
 
+def test_recent_gives_the_last_changed_first(t: Any) -> None:
+    """The dispatch board's closed requests: one just completed or cancelled comes first, whatever its trip date (by
+    trip date it could land pages away, and seem to vanish from the board)."""
+    later = insert_many(t, 3)  # closed long ago, trips in 2030
+    with t.db.begin() as conn:
+        conn.execute(text("UPDATE transport_requests SET updated_at = now() - interval '1 day' WHERE id = ANY(:ids)"),
+                     {"ids": later})
+    early = t.create(user_id=2, preferred_time="2029-06-01T09:00:00Z")
+    for status in ("scheduled", "in_progress", "completed"):
+        assert t.patch_status(early, status).status_code == 200
+    assert listed(t, "?status=completed&order=recent&limit=2") == [early, later[2]]
+    assert listed(t, "?status=completed&order=desc&limit=1") == [later[2]]  # by trip date it is the last
+    bad = t.client.get(f"{URL}?order=newest", headers=t.as_user(*ADMIN))
+    assert bad.status_code == 400, bad.text
+
+
 def test_several_statuses_at_once(t: Any) -> None:
     done = insert_many(t, 2, status="completed")
     cancelled = insert_many(t, 2, status="cancelled")

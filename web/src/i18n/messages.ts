@@ -361,7 +361,7 @@ export const en = {
   "admin.transport": "Dispatch",
   "admin.transportSub": "Move each transport request along: scheduled, on the way, completed.",
   "admin.requestNo": "request #{id}",
-  "admin.transportClosedRange": "Completed and cancelled: {from}–{to}, the latest first. Every open request is shown.",
+  "admin.transportClosedRange": "Completed and cancelled: {from}–{to}, the most recently closed first. Every open request is shown.",
   "admin.transportClosedNone": "No completed or cancelled requests. Every open request is shown.",
   "admin.transportClosedNoMore": "No older completed or cancelled requests.",
   "admin.transportClosedPages": "Pages of completed and cancelled requests",

@@ -361,7 +361,7 @@ export const sw: Record<MessageKey, string> = {
   "admin.transport": "Usafirishaji",
   "admin.transportSub": "Sogeza kila ombi la usafiri: limepangwa, njiani, limekamilika.",
   "admin.requestNo": "ombi #{id}",
-  "admin.transportClosedRange": "Yaliyokamilika na yaliyoghairiwa: {from}–{to}, ya karibuni kwanza. Maombi yote yaliyo wazi yanaonyeshwa.",
+  "admin.transportClosedRange": "Yaliyokamilika na yaliyoghairiwa: {from}–{to}, yaliyofungwa karibuni kwanza. Maombi yote yaliyo wazi yanaonyeshwa.",
   "admin.transportClosedNone": "Hakuna maombi yaliyokamilika wala yaliyoghairiwa. Maombi yote yaliyo wazi yanaonyeshwa.",
   "admin.transportClosedNoMore": "Hakuna maombi ya zamani zaidi yaliyokamilika wala yaliyoghairiwa.",
   "admin.transportClosedPages": "Kurasa za maombi yaliyokamilika na yaliyoghairiwa",

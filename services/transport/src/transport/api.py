@@ -75,8 +75,9 @@ def list_transport_requests(
     date_to: Annotated[date | None, Query(alias="to", description="last Nairobi day (inclusive), YYYY-MM-DD")] = None,
     user_id: OptionalId = None,
     booking_id: OptionalId = None,
-    order: Annotated[Literal["asc", "desc"], Query(description="by `preferred_time` then id: `asc` the soonest "
-                                                   "first, `desc` the latest first")] = "asc",
+    order: Annotated[Literal["asc", "desc", "recent"], Query(
+        description="by `preferred_time` then id: `asc` the soonest first, `desc` the latest first; `recent`: the "
+                    "last changed first (e.g. the requests just completed or cancelled)")] = "asc",
     limit: Annotated[int, Query(ge=1, le=MOST_ROWS)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Envelope[list[TransportRequestOut]]:
@@ -91,7 +92,7 @@ def list_transport_requests(
         user_id=user_id,
         booking_id=booking_id,
     )
-    page = service.Page(limit=limit, offset=offset, latest_first=order == "desc")
+    page = service.Page(limit=limit, offset=offset, order=order)
     rows = service.list_requests(session=session, user=user, filters=filters, page=page)
     return Envelope(data=[_out(row) for row in rows])
 

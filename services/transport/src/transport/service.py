@@ -66,7 +66,7 @@ class ListFilters:
 class Page:
     limit: int | None = None
     offset: int = 0
-    latest_first: bool = False
+    order: str = "asc"  # by preferred_time then id ("asc", "desc"), or "recent": the last changed first
 
 
 def create_request(
@@ -143,7 +143,9 @@ def list_requests(
         query = query.where(TransportRequest.preferred_time >= _nairobi_midnight(filters.date_from))
     if filters.date_to is not None:
         query = query.where(TransportRequest.preferred_time < _nairobi_midnight(filters.date_to + timedelta(days=1)))
-    if page.latest_first:
+    if page.order == "recent":  # the board's closed requests: what was just completed or cancelled comes first
+        query = query.order_by(TransportRequest.updated_at.desc(), TransportRequest.id.desc())
+    elif page.order == "desc":
         query = query.order_by(TransportRequest.preferred_time.desc(), TransportRequest.id.desc())
     else:
         query = query.order_by(TransportRequest.preferred_time, TransportRequest.id)

@@ -20,10 +20,10 @@ const CLOSED = ["completed", "cancelled"] as const;
 const COLUMNS = [...OPEN, ...CLOSED] as const;
 type Column = (typeof COLUMNS)[number];
 const NEXT: Partial<Record<Column, Column>> = { requested: "scheduled", scheduled: "in_progress", in_progress: "completed" };
-/** Completed and cancelled requests shown at once, the latest first; older ones a page at a time (`?offset=`). */
+/** Completed and cancelled requests shown at once, the most recently closed first; older ones a page at a time (`?offset=`). */
 export const CLOSED_PAGE = 50;
 
-type Query = { status: Column[]; user_id?: number; order: "asc" | "desc"; limit: number; offset: number };
+type Query = { status: Column[]; user_id?: number; order: "asc" | "desc" | "recent"; limit: number; offset: number };
 
 async function page(query: Query): Promise<{ rows?: TransportRequest[]; error?: ApiError }> {
   const { data, error, response } = await api.GET("/api/transport-requests", { params: { query } });
@@ -31,7 +31,7 @@ async function page(query: Query): Promise<{ rows?: TransportRequest[]; error?: 
 }
 
 /** The dispatch board: every open request (requested, scheduled, on the way: what the trucks still have to do), the
- *  soonest first, and the completed and cancelled ones a page at a time, the latest first. */
+ *  soonest first, and the completed and cancelled ones a page at a time, the most recently closed first. */
 export function AdminTransport() {
   const { t, lang } = useI18n();
   const [params] = useFilterParams();
@@ -41,7 +41,7 @@ export function AdminTransport() {
     const who = userId ? { user_id: userId } : {};
     const [open, closed] = await Promise.all([
       allPages((o, limit) => page({ ...who, status: [...OPEN], order: "asc", limit, offset: o }), MOST_ROWS),
-      page({ ...who, status: [...CLOSED], order: "desc", limit: CLOSED_PAGE, offset }),
+      page({ ...who, status: [...CLOSED], order: "recent", limit: CLOSED_PAGE, offset }),  // just closed: on top
     ]);
     if (!open.rows || !closed.rows) return { error: open.error ?? closed.error };
     return { data: { open: open.rows, closed: closed.rows } };
