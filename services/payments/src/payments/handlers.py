@@ -26,7 +26,7 @@ from payments import service
 from payments.daraja_wire import MAX_AMOUNT, normalize_phone
 from payments.models import Payment
 from payments.service import remember_booking
-from payments.service.initiate import UNAPPLIED_WAIT
+from payments.service.initiate import UNAPPLIED
 from payments.settings import Settings, new_callback_token
 
 log = logging.getLogger("payments.handlers")
@@ -87,8 +87,7 @@ def on_credit_refund_required(session: Session, data: CreditRefundRequired, even
 
 # What the rental's invoices were paid that billing has not applied yet (initiate.UNAPPLIED_WAIT bounds it).
 _UNAPPLIED_OF_RENTAL = text(
-    "SELECT sum(amount) FROM payments WHERE booking_id = :booking_id AND invoice_id IS NOT NULL "
-    f"AND status = 'success' AND billing_applied_at IS NULL AND settled_at > now() - interval '{UNAPPLIED_WAIT}'"
+    f"SELECT sum(amount) FROM payments WHERE booking_id = :booking_id AND invoice_id IS NOT NULL AND {UNAPPLIED}"
 )
 
 

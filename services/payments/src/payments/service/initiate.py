@@ -320,10 +320,9 @@ _LIVE_STATUSES = text(
 # What the invoice's success payments billing has not applied yet add up to. Billing applies one within seconds; one
 # it has not told of for UNAPPLIED_WAIT (an event lost, say) holds the invoice no longer.
 UNAPPLIED_WAIT = "10 minutes"
-_UNAPPLIED = text(
-    "SELECT sum(amount) FROM payments WHERE invoice_id = :invoice_id AND status = 'success' "
-    f"AND billing_applied_at IS NULL AND settled_at > now() - interval '{UNAPPLIED_WAIT}'"
-)
+# The condition itself, shared by the invoice's check here and autopay's for the rental (handlers).
+UNAPPLIED = f"status = 'success' AND billing_applied_at IS NULL AND settled_at > now() - interval '{UNAPPLIED_WAIT}'"
+_UNAPPLIED = text(f"SELECT sum(amount) FROM payments WHERE invoice_id = :invoice_id AND {UNAPPLIED}")
 _INSERT_INTENT = text(
     "INSERT INTO payments (booking_id, invoice_id, user_id, method, amount, status, phone_number, account_reference, "
     "callback_token, push_sent_at) VALUES (:booking_id, :invoice_id, :user_id, :method, :amount, 'pending', "
