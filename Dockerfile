@@ -37,5 +37,7 @@ COPY services/${SERVICE}/migrations services/${SERVICE}/migrations
 USER 10001:10001
 EXPOSE 8000
 # Shell form for ${JESH_SERVICE}; exec hands PID 1 (and SIGTERM) to uvicorn.
+# --timeout-keep-alive: longer than the gateway keeps an idle connection (gateway/traefik.yml idleConnTimeout 90s),
+# so that Traefik never sends a request on a connection uvicorn is closing (a POST that gets 502).
 CMD exec uvicorn "${JESH_SERVICE}.app:create_app" --factory --host 0.0.0.0 --port 8000 \
-    --no-access-log --timeout-graceful-shutdown 20
+    --no-access-log --timeout-graceful-shutdown 20 --timeout-keep-alive 100

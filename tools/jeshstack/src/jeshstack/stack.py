@@ -26,6 +26,10 @@ from jeshstack.procs import Nats, Postgres, Traefik, free_port, http_ok, port_op
 from jeshstack.supervision import ManagedProcess, supervise
 
 SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", "notifications")
+# uvicorn keeps an idle connection open longer than the gateway does (gateway/traefik.yml, serversTransport
+# idleConnTimeout 90s): with uvicorn's default of 5 s, Traefik now and then sent a request on a connection uvicorn was
+# closing, and a POST, which it never retries, came back 502 (1 booking in 1645 in the bench). The Dockerfile's too.
+KEEP_ALIVE_SECONDS = "100"
 @dataclass
 class StackConfig:
     state_dir: Path
@@ -138,6 +142,7 @@ class Stack:
         return [
             sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
+            "--timeout-keep-alive", KEEP_ALIVE_SECONDS,
         ]
 
     def _start_simulator(self, name: str, target: str, url_variable: str) -> str:
