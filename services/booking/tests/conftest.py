@@ -36,13 +36,7 @@ class InventoryStub:
     def __init__(self) -> None:
         self.units: dict[int, dict[str, Any]] = {}
         self.asked: list[int] = []
-        self.told: list[tuple[int, str, dict[str, Any]]] = []  # (unit_id, event type, data) of booking-events
         app = FastAPI()
-
-        @app.post("/internal/units/{unit_id}/booking-events")
-        def booking_events(unit_id: int, envelopes: list[dict[str, Any]]) -> JSONResponse:
-            self.told += [(unit_id, e["type"], e["data"]) for e in envelopes]
-            return JSONResponse({"applied": len(envelopes)})
 
         @app.get("/internal/units/{unit_id}")
         def unit(unit_id: int) -> JSONResponse:
@@ -76,7 +70,6 @@ def start_booking(make_service: Callable[..., Any], inventory_stub: InventoryStu
     """start_booking(**settings): the booking service (a TestClient), its inventory peer being the stub."""
     inventory_stub.units.clear()
     inventory_stub.asked.clear()
-    inventory_stub.told.clear()
 
     def start(**overrides: Any) -> Any:
         overrides.setdefault("inventory_url", inventory_stub.url)

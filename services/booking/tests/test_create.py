@@ -245,54 +245,6 @@ def test_unit_updates_change_the_price_of_new_bookings(start_booking, kit, signi
     assert r.json()["data"]["total_price"] == 6000
 
 
-def _unit_event(kind: str, unit_id: int, at: datetime, **facts: object) -> dict[str, object]:
-    import uuid
-
-    data = {"unit_id": unit_id, "unit_number": f"U-{unit_id}", "size": "small", "monthly_price": 3000,
-            "bookable": True, **facts}
-    return {"id": str(uuid.uuid4()), "type": kind, "version": 1, "occurred_at": at.isoformat(), "source": "inventory",
-            "data": data}
-
-
-def test_a_unit_change_inventory_tells_at_once_counts_for_the_next_booking(start_booking, kit, signing_keys, day):
-    """An admin's maintenance or price change: inventory tells booking right after its commit (its UnitUpdated may
-    still be on its way), so a booking made the moment the admin has the answer follows it; inventory is not asked."""
-    client = start_booking()
-    kit.seed_unit(5, monthly_price=3000)
-    body = {"unit_id": 5, "start_date": day(1), "end_date": day(31)}
-    now = datetime.now(UTC)
-
-    told = client.post("/internal/units/5/unit-events", json=[_unit_event("UnitUpdated", 5, now, bookable=False)])
-    assert told.status_code == 200 and told.json() == {"applied": 1}, told.text
-    refused = client.post("/api/bookings", json=body, headers=signing_keys.headers(1))
-    assert refused.status_code == 400 and refused.json()["message"] == "Unit not available"
-
-    later = now + timedelta(seconds=1)
-    assert client.post("/internal/units/5/unit-events",
-                       json=[_unit_event("UnitUpdated", 5, later, monthly_price=6000)]).status_code == 200
-    r = client.post("/api/bookings", json=body, headers=signing_keys.headers(1))
-    assert r.status_code == 201, r.text
-    assert r.json()["data"]["total_price"] == 6000
-
-    # The stream's copy of an older change, coming second, changes nothing.
-    assert client.post("/internal/units/5/unit-events",
-                       json=[_unit_event("UnitUpdated", 5, now, monthly_price=100)]).status_code == 200
-    assert kit.unit_row(5)["monthly_price"] == 6000
-    # Anything but a unit's own creation or change is refused, and changes nothing.
-    for bad in ([_unit_event("UnitUpdated", 6, later, monthly_price=1)],
-                [{**_unit_event("UnitUpdated", 5, later, monthly_price=1), "type": "BookingCreated"}],
-                [{"type": "UnitUpdated"}]):
-        refused_event = client.post("/internal/units/5/unit-events", json=bad)
-        assert refused_event.status_code == 400, refused_event.text
-    assert kit.unit_row(5)["monthly_price"] == 6000
-    # A unit created a moment ago is bookable at once too.
-    assert client.post("/internal/units/7/unit-events",
-                       json=[_unit_event("UnitCreated", 7, later, monthly_price=900)]).status_code == 200
-    created = client.post("/api/bookings", json={**body, "unit_id": 7}, headers=signing_keys.headers(2))
-    assert created.status_code == 201 and created.json()["data"]["total_price"] == 900
-    assert kit.inventory.asked == []
-
-
 def test_an_older_unit_event_arriving_late_changes_nothing(start_booking, kit):
     start_booking()
     now = datetime.now(UTC)

@@ -98,6 +98,7 @@ def create_service_app(
         cache_task = None
         if cache_channel is not None:
             app.state.response_cache = ResponseCache(engine, cache_channel)
+            messaging.after_told = app.state.response_cache.invalidate
             cache_task = asyncio.create_task(app.state.response_cache.run(), name="response-cache")
         freeze_start_up_heap()
         log.info("%s started", settings.service_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -14,7 +15,8 @@ from nats.js.api import StorageType, StreamConfig
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit.consumer import EventConsumer, Handlers
+from jeshkit import told
+from jeshkit.consumer import EventConsumer, Handlers, describe_failure, handler_table
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.jobs import PeriodicJob, run_periodically
 from jeshkit.outbox import RELAY
@@ -94,6 +96,10 @@ class Messaging:
         self._ended_sessions = ended_sessions
         self._sessions_follower: SessionsFollower | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._answering: set[asyncio.Task[Any]] = set()
+        # What the process does after applying events told to it (jeshkit.told), before it answers: the inventory
+        # forgets its cached unit lists, so that the teller's customer reads the change at once from this replica.
+        self.after_told: Callable[[], None] | None = None
 
     # --- connection -----------------------------------------------------------------------------
     def jetstream(self) -> Any:
@@ -179,6 +185,8 @@ class Messaging:
         if self._ended_sessions is not None:  # every process verifies tokens: every process follows
             self._tasks.append(asyncio.create_task(self._follow_ended_sessions(self._ended_sessions),
                                                    name="ended-sessions"))
+        if self._handlers:  # every replica answers what it is told, workers or not
+            self._tasks.append(asyncio.create_task(self._answer_told(), name="told"))
         if not workers:
             return
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
@@ -201,6 +209,59 @@ class Messaging:
         follower = SessionsFollower(self.nc, js, self.settings.events_subject_prefix, ended)
         await follower.start()
         self._sessions_follower = follower
+
+    # --- events told at once (jeshkit.told) -------------------------------------------------------
+    def tell(self, service: str, payloads: list[str]) -> bool:
+        """From a request's worker thread, right after its commit: tell `service` the events that commit kept
+        (jeshkit.outbox.committed) and wait for it to apply them. True when it did; a service away, slow or refusing
+        is logged and False (the stream brings the events)."""
+        if not payloads:
+            return True
+        if self.nc is None or not self.nc.is_connected or self._loop is None:
+            log.warning("%s not told of %d events now (NATS unavailable): the stream will", service, len(payloads))
+            return False
+        request = self.nc.request(told.subject(self.settings.events_subject_prefix, service), told.body(payloads),
+                                  timeout=told.TIMEOUT_SECONDS)
+        future = asyncio.run_coroutine_threadsafe(request, self._loop)
+        try:
+            reply = json.loads(future.result(told.TIMEOUT_SECONDS + 1.0).data)
+        except Exception as exc:  # noqa: BLE001 - no responder, timeout, connection lost: the stream will
+            future.cancel()
+            log.warning("%s not told of %d events now (the stream will): %s", service, len(payloads),
+                        describe_failure(exc))
+            return False
+        if "error" in reply:
+            log.warning("%s refused the events told to it (the stream will bring them): %s", service, reply["error"])
+            return False
+        return True
+
+    async def _answer_told(self) -> None:
+        await self._connected.wait()
+        table = handler_table(self._handlers)
+
+        async def apply(msg: Any) -> None:
+            try:
+                outcome: int | Exception = await asyncio.to_thread(
+                    told.apply, self._session_factory, self.settings.service_name, table, msg.data)
+                if outcome and self.after_told is not None:
+                    self.after_told()
+            except ValueError as exc:
+                outcome = exc
+            except Exception as exc:
+                log.exception("could not apply the events told to %s", self.settings.service_name)
+                outcome = RuntimeError(describe_failure(exc))
+            try:
+                await msg.respond(told.answer(outcome))
+            except Exception as exc:  # noqa: BLE001 - the teller gave up or NATS went away
+                log.warning("could not answer a tell: %s", describe_failure(exc))
+
+        async def received(msg: Any) -> None:  # each on its own: one slow transaction never queues the others
+            task = asyncio.create_task(apply(msg))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+
+        await self.nc.subscribe(told.subject(self.settings.events_subject_prefix, self.settings.service_name),
+                                queue=self.settings.service_name, cb=received)
 
     async def stop(self) -> None:
         # Cancel until every worker has ended: a library may swallow one cancellation.

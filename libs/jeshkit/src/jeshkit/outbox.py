@@ -141,31 +141,38 @@ class OutboxRow:
     traceparent: str | None = None
 
 
-# session.info keys: the process's relay (set by jeshkit.messaging in every process), and the rows the session's
-# open transaction has written, each with the (nested) transaction that wrote it.
+# session.info keys: the process's relay (set by jeshkit.messaging in every process), the rows the session's
+# open transaction has written, each with the (nested) transaction that wrote it, and those its last commit kept.
 RELAY = "jeshkit.outbox.relay"
 _PENDING = "jeshkit.outbox.pending"
+_COMMITTED = "jeshkit.outbox.committed"
 
 
 def publish_on_commit(session: Session, row: OutboxRow) -> None:
     """Have the process publish an outbox row the session just wrote as soon as its transaction commits (nothing
     when this process runs no relay: the sweep of a process that does sends it)."""
-    if session.info.get(RELAY) is None:
-        return
     written_in = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_PENDING, []).append((written_in, row))
 
 
+def committed(session: Session) -> list[str]:
+    """The envelopes (JSON text, as published) of the events the session's last commit kept, for a request to tell
+    them at once to a service that must follow before the stream brings them (jeshkit.told)."""
+    return [row.payload for row in session.info.get(_COMMITTED, ())]
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _publish_committed(session: Session) -> None:
-    if _PENDING not in session.info or session.get_nested_transaction() is not None:
-        return  # nothing staged, or a savepoint released: its rows are still the outer transaction's
-    pending = session.info.pop(_PENDING)
-    if pending:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint released: its rows are still the outer transaction's
+    rows = [row for _, row in session.info.pop(_PENDING, ())]
+    session.info[_COMMITTED] = rows
+    relay = session.info.get(RELAY)
+    if rows and relay is not None:
         try:
-            session.info[RELAY].publish_committed([row for _, row in pending])
+            relay.publish_committed(rows)
         except Exception:  # the commit stands whatever happens here: the sweep sends the rows
-            log.exception("could not hand %d committed outbox rows to the relay", len(pending))
+            log.exception("could not hand %d committed outbox rows to the relay", len(rows))
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

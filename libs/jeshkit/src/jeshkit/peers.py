@@ -65,24 +65,6 @@ class Peer:
         """GET base_url + path: the `data` of the answer, None on 404, a 503 AppError when the peer cannot answer."""
         return fetch_json(self.http, f"{self.base_url.rstrip('/')}{path}", peer=self.name)
 
-    def tell(self, path: str, envelopes: list[dict[str, Any]]) -> bool:
-        """POST base_url + path the events a request staged, right after its commit (no transaction open), so that
-        what customers read at this peer follows at once; it gets the same events from the stream too and applies
-        them forward-only, so whichever copy comes second changes nothing. Best effort: a peer away or refusing is
-        logged, never the request's failure (the stream still brings them). True when the peer took them."""
-        url = f"{self.base_url.rstrip('/')}{path}"
-        kinds = ", ".join(sorted({str(e.get("type")) for e in envelopes}))
-        try:
-            response = self.http.post(url, json=envelopes)
-        except httpx.HTTPError as exc:
-            log.warning("%s not told of %s now (the stream will): %s", self.name, kinds, exc)
-            return False
-        if response.status_code != 200:
-            log.warning("%s answered %s to %s (the stream will tell it): %s", self.name, response.status_code, kinds,
-                        response.text[:200])
-            return False
-        return True
-
     def get_as(self, path: str, model: type[M]) -> M | None:
         """get(), validated with `model`; an answer that does not fit is the peer failing (503), never a 500."""
         data = self.get(path)

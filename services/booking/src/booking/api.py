@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from booking import handlers, rentals, service, unit_dates
+from booking import rentals, service
 from booking.schemas import (
     MAX_ID,
     AnyBookingOut,
@@ -19,16 +19,15 @@ from booking.schemas import (
 )
 from booking.settings import Settings
 from jeshkit.db import SessionDep
-from jeshkit.errors import BadRequest, Forbidden
+from jeshkit.errors import Forbidden
 from jeshkit.internal import InternalBooking
-from jeshkit.outbox import Event
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser, Principal
+from jeshkit.told import tell
 
 router = APIRouter(prefix="/api/bookings", tags=["booking"], responses=ERROR_RESPONSES)
 internal_router = APIRouter(prefix="/internal/bookings", include_in_schema=False)
-units_internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -57,12 +56,13 @@ def _answer(data: BookingOut | list[BookingOut], status_code: int = 200) -> Resp
 
 @router.post("", status_code=201, response_model=Envelope[AnyBookingOut], summary="Book a unit (compat)")
 def create_booking(
-    body: BookingCreate, user: CurrentUser, session: SessionDep, inventory: InventoryDep, settings: SettingsDep
+    body: BookingCreate, user: CurrentUser, session: SessionDep, inventory: InventoryDep, settings: SettingsDep,
+    request: Request,
 ) -> Response:
     """201 with the new pending booking; 404 unknown unit; 400 `Unit not available` (maintenance or overlap).
 
     `plan:"monthly"`: a monthly rental (`end_date` optional, `monthly_rate` fixed now, `total_price` = first month)."""
-    return _book(body, user.id, user, session=session, inventory=inventory, settings=settings)
+    return _book(body, user.id, user, session=session, inventory=inventory, settings=settings, request=request)
 
 
 @router.post("/for-customer", status_code=201, response_model=Envelope[AnyBookingOut],
@@ -77,11 +77,12 @@ def create_booking_for_customer(
     was erased (503 when auth cannot be asked). The operator's act is in booking's audit log
     (`booking.created_for_customer`)."""
     service.check_customer(auth=Peer("auth", settings.auth_base_url, request.app.state.http), user_id=body.user_id)
-    return _book(body, body.user_id, admin, session=session, inventory=inventory, settings=settings, booked_by=admin)
+    return _book(body, body.user_id, admin, session=session, inventory=inventory, settings=settings, request=request,
+                 booked_by=admin)
 
 
 def _book(body: BookingCreate, user_id: int, caller: Principal, *, session: Session, inventory: Peer,
-          settings: Settings, booked_by: Principal | None = None) -> Response:
+          settings: Settings, request: Request, booked_by: Principal | None = None) -> Response:
     booking = service.create_booking(
         session=session,
         user_id=user_id,
@@ -93,7 +94,7 @@ def _book(body: BookingCreate, user_id: int, caller: Principal, *, session: Sess
         plan=body.plan,
         booked_by=booked_by,
     )
-    unit_dates.booked(inventory, booking)
+    tell(request, session, "inventory")  # the unit shows its dates taken at once (jeshkit.told)
     return _answer(BookingOut.of(booking, admin=caller.is_admin), 201)
 
 
@@ -142,19 +143,19 @@ def list_user_bookings(user_id: PathId, user: CurrentUser, session: SessionDep, 
 
 
 @router.post("/{booking_id}/cancel", response_model=Envelope[AnyBookingOut], summary="Cancel a booking")
-def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep, inventory: InventoryDep) -> Response:
+def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep, request: Request) -> Response:
     """Owner (while pending, or once paid until the day before it starts; from its start 409) or admin (any time);
     its dates are free at once. A paid booking's refund is raised by payments. Already cancelled: 409."""
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
     )
-    unit_dates.cancelled(inventory, booking)
+    tell(request, session, "inventory")
     return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 
 @router.post("/{booking_id}/move-out", response_model=Envelope[AnyBookingOut], summary="Move-out notice (monthly)")
 def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: SessionDep,
-             inventory: InventoryDep) -> Response:
+             request: Request) -> Response:
     """Owner or admin: a confirmed monthly rental ends on `move_out_date` (today or later, after start_date);
     the later dates are free at once and billing stops. Anything but a confirmed monthly rental: 409."""
     booking = rentals.move_out(
@@ -164,7 +165,7 @@ def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: Sess
         actor_is_admin=user.is_admin,
         move_out_date=body.move_out_date,
     )
-    unit_dates.moved_out(inventory, booking)
+    tell(request, session, "inventory")
     return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 
@@ -184,16 +185,3 @@ def internal_booking(booking_id: PathId, session: SessionDep) -> Envelope[Intern
         hold_expires_at=booking.hold_expires_at,
         cancel_reason=booking.cancel_reason,
     ))
-
-
-@units_internal_router.post("/{unit_id}/unit-events")
-def unit_events(unit_id: PathId, body: list[dict[str, Any]], session: SessionDep) -> dict[str, int]:
-    """Inventory, right after committing a unit's creation or change, sends the UnitCreated / UnitUpdated it staged
-    (envelopes as on the stream): the next booking is priced and allowed by it at once. 400 for anything else."""
-    try:
-        applied = handlers.apply_unit_told(session, unit_id=unit_id, envelopes=[Event.from_dict(raw) for raw in body])
-    except ValueError as exc:
-        session.rollback()
-        raise BadRequest(str(exc)) from None
-    session.commit()
-    return {"applied": applied}

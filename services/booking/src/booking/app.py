@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from booking import service
-from booking.api import internal_router, router, units_internal_router
+from booking.api import internal_router, router
 from booking.handlers import HANDLERS
 from booking.settings import Settings
 from jeshkit.app import create_service_app
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Jesh Storage — booking",
         description="bookings, holds, expiry, cancellation",
-        routers=[router, internal_router, units_internal_router, holds_router(service.live_bookings)],
+        routers=[router, internal_router, holds_router(service.live_bookings)],
         handlers=HANDLERS,
         jobs=[release_expired_holds],
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import cast
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -20,27 +19,9 @@ from jeshkit.events import Event, PaymentFailed, PaymentSucceeded, RefundPaid, U
 log = logging.getLogger("booking.handlers")
 
 
-
 def on_unit_changed(session: Session, data: UnitCreated | UnitUpdated, event: Event) -> None:
     """UnitCreated / UnitUpdated: refresh the unit copy (an older event arriving late changes nothing)."""
     save_unit_snapshot(session=session, snapshot=data, source_time=event.moment())
-
-
-def apply_unit_told(session: Session, *, unit_id: int, envelopes: list[Event]) -> int:
-    """UnitCreated / UnitUpdated inventory sends right after its commit (POST /internal/units/{id}/unit-events), so
-    that a booking made the moment an admin's price or maintenance change is answered follows it; applied in the
-    caller's transaction by the consumer's own handler (an older fact never overwrites a newer one: the stream's copy
-    of the same event later changes nothing). ValueError for an event of another kind or unit; how many applied."""
-    for event in envelopes:
-        kind = (event.type, event.version)
-        model = next((m for m in (UnitCreated, UnitUpdated) if (m.event_type, m.version) == kind), None)
-        if model is None:
-            raise ValueError(f"not a unit's event: {event.type} v{event.version}")
-        data = cast(UnitCreated | UnitUpdated, model.parse(event.data))
-        if data.unit_id != unit_id:
-            raise ValueError(f"{event.type} of unit {data.unit_id}, not {unit_id}")
-        on_unit_changed(session, data, event)
-    return len(envelopes)
 
 
 def _mark_paid(booking: Booking, payment: PaymentSucceeded, now: datetime) -> None:

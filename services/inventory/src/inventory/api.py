@@ -10,17 +10,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from inventory import handlers, service
+from inventory import service
 from inventory.schemas import DateRange, Occupancy, UnitCreate, UnitOut, UnitStatus, UnitUpdate
 from jeshkit.cache import request_key
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
-from jeshkit.events import Event
 from jeshkit.inputs import DATE_PATTERN
 from jeshkit.internal import InternalUnit
-from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, MessageEnvelope
 from jeshkit.security import AdminUser
+from jeshkit.told import tell
 
 router = APIRouter(prefix="/api/units", tags=["inventory"])
 internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
@@ -113,20 +112,14 @@ def _listing(session_factory: Any, filters: service.UnitFilters) -> tuple[bytes,
 @router.post("", status_code=201, response_model=Envelope[UnitOut], responses=ERROR_RESPONSES)
 def create_unit(body: UnitCreate, session: SessionDep, admin: AdminUser, request: Request) -> Envelope[UnitOut]:
     """Add a unit (admin). Duplicate unit_number (case-insensitive): 409."""
-    unit, staged = service.create_unit(session=session, **body.model_dump(), actor=admin)
+    unit = service.create_unit(session=session, **body.model_dump(), actor=admin)
     # Other replicas hear the commit's NOTIFY within milliseconds; this one forgets before it answers,
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
-    _tell_booking(request, unit.id, staged)
+    # Booking prices and allows a booking by its copy of the unit: told now (jeshkit.told), not when the stream brings
+    # UnitCreated / UnitUpdated, a booking made as soon as the admin has the answer follows the change.
+    tell(request, session, "booking")
     return Envelope(data=UnitOut.model_validate(unit))
-
-
-def _tell_booking(request: Request, unit_id: int, staged: list[Event]) -> None:
-    """Booking prices and allows a booking by its copy of the unit, fed by UnitCreated / UnitUpdated a moment after
-    this commit: told now (no transaction open), a booking made as soon as the admin has the answer follows it."""
-    if staged:
-        booking = Peer("booking", request.app.state.settings.booking_url, request.app.state.http)
-        booking.tell(f"/internal/units/{unit_id}/unit-events", [event.to_dict() for event in staged])
 
 
 @router.get("/reports/occupancy", response_model=Envelope[Occupancy], responses=ERROR_RESPONSES)
@@ -146,9 +139,9 @@ def update_unit(
     unit_id: int, body: UnitUpdate, session: SessionDep, admin: AdminUser, request: Request
 ) -> MessageEnvelope[UnitOut]:
     """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
-    unit, staged = service.update_unit(session=session, unit_id=unit_id, changes=body.changes(), actor=admin)
+    unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes(), actor=admin)
     request.app.state.response_cache.invalidate()
-    _tell_booking(request, unit_id, staged)
+    tell(request, session, "booking")
     return MessageEnvelope(message="Unit updated", data=UnitOut.model_validate(unit))
 
 
@@ -163,18 +156,3 @@ def unit_availability(unit_id: int, session: SessionDep) -> Envelope[list[DateRa
 def internal_unit(unit_id: int, session: SessionDep) -> Envelope[InternalUnit]:
     """For the booking service, at each booking: the unit as it is now (never routed by the gateway)."""
     return Envelope(data=InternalUnit(**service.bookable_unit(session=session, unit_id=unit_id)))
-
-
-@internal_router.post("/{unit_id}/booking-events")
-def booking_events(unit_id: int, body: list[dict[str, Any]], session: SessionDep, request: Request) -> dict[str, int]:
-    """Booking, right after committing a booking, a cancellation or a move-out of this unit, sends the events it
-    staged (envelopes as on the stream): the unit's status, dates and listing follow at once. 400 for anything else."""
-    try:
-        envelopes = [Event.from_dict(raw) for raw in body]
-        applied = handlers.apply_told(session, unit_id=unit_id, envelopes=envelopes)
-    except ValueError as exc:
-        session.rollback()
-        raise BadRequest(str(exc)) from None
-    session.commit()
-    request.app.state.response_cache.invalidate()  # this replica's lists; the others hear the NOTIFY
-    return {"applied": applied}

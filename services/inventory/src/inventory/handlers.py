@@ -148,33 +148,6 @@ def on_booking_moved_out(session: Session, data: BookingMovedOut, event: Event) 
     end_rental_on(session, data.booking_id, data.move_out_date)
 
 
-# What booking also tells inventory over HTTP right after its commit (apply_told): a customer who books or cancels
-# sees the unit's status and dates follow at once, not when the event arrives.
-TOLD_AT_ONCE = (BookingCreated, BookingCancelled, UnitReleased, BookingMovedOut)
-
-
-def apply_told(session: Session, *, unit_id: int, envelopes: list[Event]) -> int:
-    """Apply events booking sends straight after its commit (POST /internal/units/{id}/booking-events), in the
-    caller's transaction, with the handlers the consumer runs: they only move a booking forward, so the same event
-    from JetStream later changes nothing (nor does this one, when the stream came first). A move-out of a booking
-    not heard of yet is left to the stream. ValueError for an event of another kind or unit; how many applied."""
-    applied = 0
-    for event in envelopes:
-        model = next((m for m in TOLD_AT_ONCE if (m.event_type, m.version) == (event.type, event.version)), None)
-        if model is None:
-            raise ValueError(f"not an event told at once: {event.type} v{event.version}")
-        data = model.parse(event.data)
-        if data.unit_id != unit_id:  # type: ignore[attr-defined]
-            raise ValueError(f"{event.type} of unit {data.unit_id}, not {unit_id}")  # type: ignore[attr-defined]
-        try:
-            with session.begin_nested():
-                HANDLERS[model](session, data, event)
-        except NotHeardOfYet:
-            continue
-        applied += 1
-    return applied
-
-
 HANDLERS: Handlers = {
     BookingCreated: on_booking_created,
     BookingConfirmed: on_booking_confirmed,

@@ -15,7 +15,7 @@ from jeshkit import audit
 from jeshkit.audit import Actor
 from jeshkit.clock import NAIROBI, nairobi_today
 from jeshkit.errors import BadRequest, Conflict, NotFound
-from jeshkit.events import Event, UnitCreated, UnitUpdated, stage
+from jeshkit.events import UnitCreated, UnitUpdated, stage
 from jeshkit.pglisten import notify
 
 # NOTIFY channel of every change that can alter a unit's listing (units, and the bookings that hold them):
@@ -175,9 +175,8 @@ def create_unit(
     monthly_price: int,
     description: str | None,
     actor: Actor,
-) -> tuple[UnitView, list[Event]]:
-    """Add a unit to the catalogue (unit numbers unique, case-insensitively) and announce UnitCreated; the unit and
-    the events staged (for booking, told at once)."""
+) -> UnitView:
+    """Add a unit to the catalogue (unit numbers unique, case-insensitively) and announce UnitCreated."""
     unit_id = session.execute(
         insert(Unit)
         .values(
@@ -194,20 +193,20 @@ def create_unit(
         session.rollback()
         raise Conflict("Unit number already exists")
     unit = session.get_one(Unit, unit_id)
-    created = stage(session, UnitCreated(**_unit_facts(unit)))
+    stage(session, UnitCreated(**_unit_facts(unit)))
     notify(session, UNITS_CHANGED)  # every replica's cached lists lack it
     audit.record(session, actor, "unit.created", f"unit:{unit_id}",
                  {"unit_number": unit_number, "size": size, "monthly_price": monthly_price})
     view = _fetch_unit(session, unit_id, datetime.now(UTC))
     session.commit()
-    return view, [created]
+    return view
 
 
 def update_unit(
     *, session: Session, unit_id: int, changes: dict[str, Any], actor: Actor
-) -> tuple[UnitView, list[Event]]:
-    """Apply an admin's changes (status: maintenance on/off only; `booked` follows bookings) and announce them; the
-    unit and the events staged (none when nothing changed)."""
+) -> UnitView:
+    """Apply an admin's changes (status: maintenance on/off only; `booked` follows bookings) and announce them
+    (UnitUpdated, none when nothing changed)."""
     if not changes:
         raise BadRequest("Nothing to update: send any of status, monthly_price, size, dimensions, description")
     unit = session.get(Unit, unit_id, with_for_update=True)
@@ -229,16 +228,15 @@ def update_unit(
         raise Conflict("A unit is booked only by a booking: status 'booked' cannot be set by hand")
     for name, value in fields.items():
         setattr(unit, name, value)
-    staged: list[Event] = []
     if _fields(unit) != before:
         unit.updated_at = now
-        staged.append(stage(session, UnitUpdated(**_unit_facts(unit))))
+        stage(session, UnitUpdated(**_unit_facts(unit)))
         notify(session, UNITS_CHANGED)
     audit.record(session, actor, "unit.updated", f"unit:{unit_id}", {"changes": changes})
     session.flush()
     view = _fetch_unit(session, unit_id, now)
     session.commit()
-    return view, staged
+    return view
 
 
 def unit_availability(*, session: Session, unit_id: int) -> list[tuple[date, date | None]]:

@@ -152,6 +152,20 @@ class EventBus:
         self._run(go)
         return env
 
+    def tell(self, service: str, envelopes: list[dict[str, Any]]) -> dict[str, Any]:
+        """Tell `service` events at once, as a request that committed them does (jeshkit.told); its answer."""
+        from jeshkit import told
+
+        async def go(nc: Any, _: Any) -> dict[str, Any]:
+            reply = await nc.request(told.subject(self.prefix, service), json.dumps(envelopes).encode(), timeout=5)
+            return dict(json.loads(reply.data))
+
+        return dict(self._run(go))
+
+    def listen_told(self, service: str) -> ToldListener:
+        """Stand in for `service`: record what others tell it at once, answering as if it applied all of it."""
+        return ToldListener(self.nats_url, self.prefix, service)
+
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         """Every event now in the stream (optionally of one type), oldest first."""
 
@@ -179,6 +193,45 @@ class EventBus:
             return out
 
         return list(self._run(go))
+
+
+class ToldListener:
+    """A stand-in for a service that is told events at once (jeshkit.told): `.told` holds each envelope received,
+    in order, answered {"applied": n}; `.stop()` unsubscribes. It listens in a thread of its own."""
+
+    def __init__(self, nats_url: str, prefix: str, service: str) -> None:
+        from jeshkit import told
+
+        self.told: list[dict[str, Any]] = []
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def listen() -> None:
+            self._nc = await nats.connect(nats_url, connect_timeout=2)
+
+            async def received(msg: Any) -> None:
+                envelopes = json.loads(msg.data)
+                self.told.extend(envelopes)
+                await msg.respond(json.dumps({"applied": len(envelopes)}).encode())
+
+            await self._nc.subscribe(told.subject(prefix, service), queue=service, cb=received)
+            await self._nc.flush()
+            ready.set()
+
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(listen(), self._loop).result(10)
+        ready.wait(10)
+
+    def kinds(self) -> list[str]:
+        return [envelope["type"] for envelope in self.told]
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
 
 
 def metric(client: Any, sample: str) -> float:
