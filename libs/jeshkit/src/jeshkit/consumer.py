@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,6 +89,15 @@ _INBOX_ROWS = text(
     "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:event_ids AS uuid[])) "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
+
+
+def first_seen(session: Session, consumer: str, event_ids: Iterable[str]) -> set[str]:
+    """Write the inbox rows of events about to be applied, in the caller's transaction, in one statement; the ids not
+    seen before (the others this consumer has applied, or is applying: the statement waits for that transaction).
+    In ascending order, so that two transactions writing some of the same rows (a batch and a tell, jeshkit.told)
+    take them in the same order and never deadlock."""
+    rows = session.execute(_INBOX_ROWS, {"consumer": consumer, "event_ids": sorted(set(event_ids))})
+    return {str(event_id) for event_id in rows.scalars()}
 
 
 def apply_once(session: Session, consumer: str, event: Event, data: EventData, handler: Handler) -> bool:
@@ -310,9 +319,7 @@ class EventConsumer:
             sa_event.listen(session, "before_commit", _refuse_handler_commit)
             session.info[_BATCH_OPEN] = True
             transaction = session.begin()
-            new = {str(event_id) for event_id in session.execute(
-                _INBOX_ROWS, {"consumer": self.name, "event_ids": [event.id for _, event, _, _ in ready]}
-            ).scalars()}
+            new = first_seen(session, self.name, [event.id for _, event, _, _ in ready])
             for item in ready:
                 msg, event, data, handler = item
                 first_time = event.id in new

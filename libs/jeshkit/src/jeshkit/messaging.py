@@ -243,7 +243,7 @@ class Messaging:
             try:
                 outcome: int | Exception = await asyncio.to_thread(
                     told.apply, self._session_factory, self.settings.service_name, table, msg.data)
-                if outcome and self.after_told is not None:
+                if self.after_told is not None:  # applied now, or by the stream's copy just before
                     self.after_told()
             except ValueError as exc:
                 outcome = exc

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit.consumer import Handler, NotHeardOfYet, apply_once
+from jeshkit.consumer import Handler, NotHeardOfYet, first_seen
 from jeshkit.events.base import EventData
 from jeshkit.outbox import Event, committed
 
@@ -74,9 +74,13 @@ def apply(
         return 0
     with session_factory() as session:
         applied = 0
+        new = first_seen(session, consumer, [event.id for event, _, _ in ready])
         try:
             for event, data, handler in ready:
-                applied += apply_once(session, consumer, event, data, handler)
+                if event.id in new:
+                    new.discard(event.id)  # the same event twice: applied once
+                    handler(session, data, event)
+                    applied += 1
         except NotHeardOfYet as exc:
             session.rollback()
             log.info("told events left to the stream: %s", exc)
