@@ -265,7 +265,7 @@ class Messaging:
 
     async def stop(self) -> None:
         # Cancel until every worker has ended: a library may swallow one cancellation.
-        pending = {task for task in self._tasks if not task.done()}
+        pending = {task for task in [*self._tasks, *self._answering] if not task.done()}
         for _ in range(50):
             if not pending:
                 break
