@@ -15,10 +15,22 @@ def test_an_account_is_answered_as_its_user_registered_event_gives_it(auth, regi
     assert r.status_code == 200, r.text
     body = r.json()
     assert body == {"success": True, "data": {"user_id": user["id"], "email": "peer@example.com",
-                                              "name": "Wanjiru Kamau", "role": "user", "phone": "254712345678"}}
+                                              "name": "Wanjiru Kamau", "role": "user", "phone": "254712345678",
+                                              "closed": False}}
     registered = wait_for(lambda: event_bus.events("UserRegistered"), what="UserRegistered")
-    assert [e["data"] for e in registered if e["data"]["user_id"] == user["id"]] == [body["data"]]
+    assert [{**e["data"], "closed": False} for e in registered if e["data"]["user_id"] == user["id"]] == [body["data"]]
     assert InternalUser.model_validate(body["data"]).email == "peer@example.com"
+
+
+def test_an_account_an_operator_closed_says_so_and_reopened_says_so_no_more(auth, register):
+    user = register(auth, email="closing@example.com").json()["user"]
+    login = auth.post("/api/auth/login", json={"email": "admin@jesh.local", "password": "JeshAdmin2026!"})
+    admin = {"Authorization": f"Bearer {login.json()['token']}"}
+
+    assert auth.post(f"/api/auth/users/{user['id']}/close", headers=admin).status_code == 200
+    assert auth.get(f"/internal/users/{user['id']}").json()["data"]["closed"] is True
+    assert auth.post(f"/api/auth/users/{user['id']}/reopen", headers=admin).status_code == 200
+    assert auth.get(f"/internal/users/{user['id']}").json()["data"]["closed"] is False
 
 
 def test_an_account_without_a_phone_has_phone_null(auth):

@@ -12,22 +12,22 @@ from fastapi.responses import JSONResponse
 from jeshstack.procs import free_port
 from jeshstack.pytest_plugin import LiveServer
 
-CUSTOMER, ADMIN, STRANGER = 42, 1, 43
+CUSTOMER, ADMIN, STRANGER, CLOSED = 42, 1, 43, 44
 PATH = "/api/bookings/for-customer"
 
 
 @pytest.fixture
 def auth_users() -> Iterator[str]:
-    """auth's GET /internal/users/{id}: knows the customer only."""
+    """auth's GET /internal/users/{id}: knows the customer, and an account an operator closed."""
     app = FastAPI()
 
     @app.get("/internal/users/{user_id}")
     def user(user_id: int) -> JSONResponse:
-        if user_id != CUSTOMER:
+        if user_id not in (CUSTOMER, CLOSED):
             return JSONResponse({"success": False, "message": "User not found"}, status_code=404)
-        return JSONResponse({"success": True, "data": {"user_id": CUSTOMER, "email": "wanjiku@example.co.ke",
+        return JSONResponse({"success": True, "data": {"user_id": user_id, "email": f"u{user_id}@example.co.ke",
                                                        "name": "Wanjiku Kamau", "role": "user",
-                                                       "phone": "254712345678"}})
+                                                       "phone": "254712345678", "closed": user_id == CLOSED}})
 
     server = LiveServer(app, free_port())
     yield f"http://127.0.0.1:{server.port}"
@@ -74,6 +74,8 @@ def test_only_an_admin_books_for_someone_and_only_for_an_account_auth_knows(
     assert refused.status_code == 403 and refused.json()["message"] == "Unauthorized"
     unknown = client.post(PATH, json={**body, "user_id": 999}, headers=signing_keys.headers(ADMIN, "admin"))
     assert unknown.status_code == 404 and unknown.json()["message"] == "Customer not found"
+    closed = client.post(PATH, json={**body, "user_id": CLOSED}, headers=signing_keys.headers(ADMIN, "admin"))
+    assert closed.status_code == 409 and closed.json()["message"] == "Customer account is closed", closed.text
     for bad in ({**body, "user_id": True}, {**body, "user_id": 0}, {k: v for k, v in body.items() if k != "user_id"}):
         r = client.post(PATH, json=bad, headers=signing_keys.headers(ADMIN, "admin"))
         assert r.status_code == 400 and r.json()["errors"][0]["field"].endswith("user_id"), r.text

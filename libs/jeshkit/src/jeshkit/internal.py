@@ -8,12 +8,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from jeshkit.events.auth import UserRegistered
 from jeshkit.events.base import Moment
 from jeshkit.events.inventory import UnitFacts
 
-# GET /internal/users/{user_id} (auth): the account's contact facts, as in UserRegistered.
-InternalUser = UserRegistered
+
+class InternalUser(BaseModel):
+    """GET /internal/users/{user_id} (auth): the account's facts as UserRegistered gives them, and whether an operator
+    closed it (an operator books for an open account only)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: int
+    email: str
+    name: str
+    role: Literal["user", "admin"]
+    phone: str | None = None
+    # An added field: False from an auth service that does not send it yet.
+    closed: bool = False
 
 # GET /internal/units/{unit_id} (inventory): the unit's facts, as in UnitCreated/UnitUpdated.
 InternalUnit = UnitFacts

@@ -222,12 +222,13 @@ def get_profile(*, session: Session, user_id: int, lock: bool = False) -> User:
 
 
 def user_facts(*, session: Session, user_id: int) -> InternalUser:
-    """Any account's facts, as UserRegistered gives them (for peers that missed the event); 404 when unknown, and
-    when its personal data was erased: the person is gone (nothing to send them, nothing to book for them)."""
+    """Any account's facts, as UserRegistered gives them (for peers that missed the event), and whether it is closed;
+    404 when unknown, and when its personal data was erased: the person is gone (nothing to send them, nothing to
+    book for them)."""
     user = session.get(User, user_id)
     if user is None or user.erased_at is not None:
         raise NotFound("User not found")
-    return InternalUser(**profile_data(user))
+    return InternalUser(**profile_data(user), closed=user.closed_at is not None)
 
 
 def update_profile(

@@ -74,7 +74,8 @@ def create_booking_for_customer(
     """A customer at the desk or on the phone: the booking is theirs (`user_id`: their bookings, their hold reminder,
     their payment), with the rules and answers of `POST /api/bookings`; then `POST /api/payments/mpesa/prompt` sends
     the M-PESA prompt to their phone. 404 `Customer not found` when auth has no such account, or its personal data
-    was erased (503 when auth cannot be asked). The operator's act is in booking's audit log
+    was erased; 409 `Customer account is closed` when an operator closed it (503 when auth cannot be asked). The
+    operator's act is in booking's audit log
     (`booking.created_for_customer`)."""
     service.check_customer(auth=Peer("auth", settings.auth_base_url, request.app.state.http), user_id=body.user_id)
     return _book(body, body.user_id, admin, session=session, inventory=inventory, settings=settings, request=request,

@@ -233,9 +233,13 @@ def create_booking(
 
 
 def check_customer(*, auth: Peer, user_id: int) -> None:
-    """An operator books for an account auth knows (asked with no transaction open): 404 otherwise."""
-    if auth.get_as(f"/internal/users/{user_id}", InternalUser) is None:
+    """An operator books for an open account auth knows (asked with no transaction open): 404 for none, 409 for an
+    account an operator closed (its owner can no longer sign in to see or pay for it)."""
+    customer = auth.get_as(f"/internal/users/{user_id}", InternalUser)
+    if customer is None:
         raise NotFound("Customer not found")
+    if customer.closed:
+        raise Conflict("Customer account is closed")
 
 
 def get_booking(*, session: Session, booking_id: int) -> Booking:
