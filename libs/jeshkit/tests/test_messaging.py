@@ -573,3 +573,59 @@ def test_committed_is_what_the_last_commit_kept_relay_or_not(kit_db: Engine) -> 
         session.rollback()
         session.commit()  # a commit that kept no event
         assert committed(session) == []
+
+
+def test_events_told_at_once_are_applied_once_and_a_handler_that_commits_is_refused(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    """jeshkit.told end to end: a process tells a service (here itself, service "kit") what a commit kept; one replica
+    applies it with the consumer's handlers and inbox, answers, and forgets its cache first (after_told)."""
+    factory = session_factory(kit_db)
+    forgot: list[bool] = []
+
+    def handler(session: Session, data: Ping, event: Event) -> None:
+        record(session, data, event)
+        if data.n == 13:
+            session.commit()  # would keep the inbox rows of the events after it: refused, nothing applied
+
+    def commit_and_tell(messaging: Messaging, *ns: int) -> tuple[bool, list[str]]:
+        with factory() as session:
+            ids = [stage(session, Ping(n=n)).id for n in ns]
+            session.commit()
+            return messaging.tell("kit", committed(session)), ids
+
+    def inbox_rows() -> int:
+        with kit_db.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM inbox WHERE consumer = 'kit'")).scalar_one())
+
+    async def scenario() -> None:
+        messaging = Messaging(settings_for(jesh_nats), kit_db, factory, handlers={Ping: handler})
+        messaging.after_told = lambda: forgot.append(True)
+        await messaging.start(workers=False)  # no consumer: only what is told is applied
+        try:
+            await messaging.wait_jetstream()
+            await wait_async(lambda: messaging.tell("kit", []) and _answers(event_bus), 10, "the tell's subscription")
+            told, [first, second] = await asyncio.to_thread(commit_and_tell, messaging, 1, 2)
+            assert told and sorted(applied(kit_db)) == sorted([(first, 1), (second, 2)])
+            assert forgot
+            again = await asyncio.to_thread(event_bus.tell, "kit", [event_bus.envelope("Ping", {"n": 1},
+                                                                                       event_id=first)])
+            assert again == {"applied": 0} and len(applied(kit_db)) == 2  # the inbox: once, whichever copy
+            refused, _ = await asyncio.to_thread(commit_and_tell, messaging, 12, 13)
+            assert refused is False and len(applied(kit_db)) == 2 and inbox_rows() == 2  # nothing of that commit
+            bad = await asyncio.to_thread(event_bus.tell, "kit", [{"type": "Ping"}])
+            assert "error" in bad
+            started = time.monotonic()
+            assert await asyncio.to_thread(lambda: messaging.tell("nobody", ['{"x": 1}'])) is False
+            assert time.monotonic() - started < 1.0  # no responders is known at once
+        finally:
+            await messaging.stop()
+
+    asyncio.run(scenario())
+
+
+def _answers(event_bus: EventBus) -> bool:
+    try:
+        return event_bus.tell("kit", []) == {"applied": 0}
+    except Exception:  # noqa: BLE001 - no responders yet
+        return False

@@ -19,7 +19,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from jeshkit.errors import AppError
 from jeshkit.events.base import EventData, EventDataError
@@ -117,6 +117,25 @@ def _refuse_handler_commit(session: Session) -> None:
     """A handler must not commit the batch's transaction (a savepoint of its own may end as it likes)."""
     if session.info.get(_BATCH_OPEN) and session.get_nested_transaction() is None:
         raise RuntimeError("an event handler committed the consumer's transaction")
+
+
+def begin_for_handlers(session: Session) -> SessionTransaction:
+    """Begin the transaction in which several events' handlers run after their inbox rows (a batch, or the events
+    told at once, jeshkit.told): a handler's commit is refused (it would keep the inbox rows of events not applied
+    yet). The caller checks after each handler that it did not end the transaction, and ends it with end_handlers."""
+    sa_event.listen(session, "before_commit", _refuse_handler_commit)
+    session.info[_BATCH_OPEN] = True
+    return session.begin()
+
+
+def check_handler(session: Session, transaction: SessionTransaction, event: Event) -> None:
+    if session.get_transaction() is not transaction:  # committed or rolled back by the handler
+        raise RuntimeError(f"the handler of {event.type} ended the batch's transaction")
+
+
+def end_handlers(session: Session) -> None:
+    """The handlers have run: the caller may commit."""
+    session.info[_BATCH_OPEN] = False
 
 
 # A message ready to apply: the message, its envelope, its validated data and its handler.
@@ -316,9 +335,7 @@ class EventConsumer:
         applied: list[tuple[Ready, bool]] = []
         with self._session_factory() as session:
             # The inbox rows come first: a handler's commit would keep those of events not applied yet.
-            sa_event.listen(session, "before_commit", _refuse_handler_commit)
-            session.info[_BATCH_OPEN] = True
-            transaction = session.begin()
+            transaction = begin_for_handlers(session)
             new = first_seen(session, self.name, [event.id for _, event, _, _ in ready])
             for item in ready:
                 msg, event, data, handler = item
@@ -329,10 +346,9 @@ class EventConsumer:
                     with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
                                    consumer=self.name):  # each event continues its own trace
                         handler(session, data, event)
-                    if session.get_transaction() is not transaction:  # committed or rolled back by the handler
-                        raise RuntimeError(f"the handler of {event.type} ended the batch's transaction")
+                    check_handler(session, transaction, event)
                 applied.append((item, first_time))
-            session.info[_BATCH_OPEN] = False
+            end_handlers(session)
             session.commit()
         return applied
 

@@ -19,6 +19,7 @@ from jeshkit import told
 from jeshkit.consumer import EventConsumer, Handlers, describe_failure, handler_table
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.jobs import PeriodicJob, run_periodically
+from jeshkit.logs import current_request_id, request_id_var
 from jeshkit.outbox import RELAY
 from jeshkit.relay import OutboxRelay
 from jeshkit.retention import prune_messaging
@@ -220,8 +221,10 @@ class Messaging:
         if self.nc is None or not self.nc.is_connected or self._loop is None:
             log.warning("%s not told of %d events now (NATS unavailable): the stream will", service, len(payloads))
             return False
+        request_id = current_request_id()  # the teller's request id goes on in the told service's logs
         request = self.nc.request(told.subject(self.settings.events_subject_prefix, service), told.body(payloads),
-                                  timeout=told.TIMEOUT_SECONDS)
+                                  timeout=told.TIMEOUT_SECONDS,
+                                  headers={"X-Request-Id": request_id} if request_id else None)
         future = asyncio.run_coroutine_threadsafe(request, self._loop)
         try:
             reply = json.loads(future.result(told.TIMEOUT_SECONDS + 1.0).data)
@@ -240,6 +243,7 @@ class Messaging:
         table = handler_table(self._handlers)
 
         async def apply(msg: Any) -> None:
+            request_id_var.set((msg.headers or {}).get("X-Request-Id"))  # this task's own context
             try:
                 outcome: int | Exception = await asyncio.to_thread(
                     told.apply, self._session_factory, self.settings.service_name, table, msg.data)

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit.consumer import Handler, NotHeardOfYet, first_seen
+from jeshkit.consumer import Handler, NotHeardOfYet, begin_for_handlers, check_handler, end_handlers, first_seen
 from jeshkit.events.base import EventData
 from jeshkit.outbox import Event, committed
 
@@ -74,17 +74,20 @@ def apply(
         return 0
     with session_factory() as session:
         applied = 0
+        transaction = begin_for_handlers(session)
         new = first_seen(session, consumer, [event.id for event, _, _ in ready])
         try:
             for event, data, handler in ready:
                 if event.id in new:
                     new.discard(event.id)  # the same event twice: applied once
                     handler(session, data, event)
+                    check_handler(session, transaction, event)
                     applied += 1
         except NotHeardOfYet as exc:
             session.rollback()
             log.info("told events left to the stream: %s", exc)
             return 0
+        end_handlers(session)
         session.commit()
     return applied
 
