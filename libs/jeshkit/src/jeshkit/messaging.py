@@ -25,6 +25,7 @@ from jeshkit.relay import OutboxRelay
 from jeshkit.retention import prune_messaging
 from jeshkit.sessions import EndedSessions, SessionsFollower
 from jeshkit.settings import ServiceSettings
+from jeshkit.tasks import in_thread
 
 log = logging.getLogger("jeshkit.messaging")
 T = TypeVar("T")
@@ -245,7 +246,8 @@ class Messaging:
         async def apply(msg: Any) -> None:
             request_id_var.set((msg.headers or {}).get("X-Request-Id"))  # this task's own context
             try:
-                outcome: int | Exception = await asyncio.to_thread(
+                # in_thread: cancelled at shutdown, the task still waits for its transaction to end
+                outcome: int | Exception = await in_thread(
                     told.apply, self._session_factory, self.settings.service_name, table, msg.data)
                 if self.after_told is not None:  # applied now, or by the stream's copy just before
                     self.after_told()
