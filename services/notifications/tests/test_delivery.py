@@ -316,6 +316,10 @@ def test_a_reminder_waiting_for_the_quiet_hours_goes_to_the_phone_and_email_the_
     n.user(1, phone="254712345678", email="old@example.co.ke")
     n.publish("InvoiceReminder", reminder(1), source="billing")
     n.wait_rows(2, template="payment_reminder")
+    # The welcome goes at once (quiet hours hold reminders only): gone before the change, it stays as it went. Waited
+    # for, not assumed: under a loaded machine it was still queued when the new details came, and went to them.
+    n.wait_rows(2, template="welcome")
+    n.wait_status("sent", "delivered", template="welcome")
 
     def updated(phone: str | None, email: str) -> None:
         n.publish("UserUpdated", {"user_id": 1, "email": email, "phone": phone, "name": "Wanjiku Kamau",
