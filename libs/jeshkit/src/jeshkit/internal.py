@@ -8,23 +8,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from jeshkit.events.base import Moment
+from jeshkit.events.auth import UserRegistered
+from jeshkit.events.base import Flag, Moment
 from jeshkit.events.inventory import UnitFacts
 
 
-class InternalUser(BaseModel):
-    """GET /internal/users/{user_id} (auth): the account's facts as UserRegistered gives them, and whether an operator
-    closed it (an operator books for an open account only)."""
+class InternalUser(UserRegistered):
+    """GET /internal/users/{user_id} (auth): the account's facts as UserRegistered gives them (its fields, one
+    definition), and whether an operator closed it (an operator books for an open account only). Not an event."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    user_id: int
-    email: str
-    name: str
-    role: Literal["user", "admin"]
-    phone: str | None = None
+    abstract = True
     # An added field: False from an auth service that does not send it yet.
-    closed: bool = False
+    closed: Flag = False
 
 # GET /internal/units/{unit_id} (inventory): the unit's facts, as in UnitCreated/UnitUpdated.
 InternalUnit = UnitFacts

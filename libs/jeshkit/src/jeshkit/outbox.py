@@ -149,8 +149,8 @@ _COMMITTED = "jeshkit.outbox.committed"
 
 
 def publish_on_commit(session: Session, row: OutboxRow) -> None:
-    """Have the process publish an outbox row the session just wrote as soon as its transaction commits (nothing
-    when this process runs no relay: the sweep of a process that does sends it)."""
+    """Have the process publish an outbox row the session just wrote as soon as its transaction commits (a process
+    that runs no relay leaves it to the sweep of one that does), and keep it as what that commit kept (committed)."""
     written_in = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_PENDING, []).append((written_in, row))
 

@@ -202,9 +202,7 @@ def create_unit(
     return view
 
 
-def update_unit(
-    *, session: Session, unit_id: int, changes: dict[str, Any], actor: Actor
-) -> UnitView:
+def update_unit(*, session: Session, unit_id: int, changes: dict[str, Any], actor: Actor) -> UnitView:
     """Apply an admin's changes (status: maintenance on/off only; `booked` follows bookings) and announce them
     (UnitUpdated, none when nothing changed)."""
     if not changes:
