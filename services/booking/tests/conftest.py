@@ -16,12 +16,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from booking.api import AT_ONCE
 from jeshkit.clock import nairobi_today
 from jeshkit.messaging import ensure_stream
 from jeshkit.settings import ServiceSettings
 from jeshstack.procs import free_port
 from jeshstack.pytest_plugin import LiveServer
-from jeshstack.testing import EventBus, wait_for
+from jeshstack.testing import EventBus, Listener, wait_for
 
 
 @pytest.fixture
@@ -66,7 +67,17 @@ def inventory_stub() -> Iterator[InventoryStub]:
 
 
 @pytest.fixture
-def start_booking(make_service: Callable[..., Any], inventory_stub: InventoryStub) -> Callable[..., Any]:
+def inventory_applies(event_bus: EventBus) -> Iterator[Listener]:
+    """Inventory's consumer, stood in for: it announces at once each event a booking request waits for it to apply
+    (jeshkit.applied); `.heard` holds them, `.silent = True` makes it announce nothing (inventory away)."""
+    listener = event_bus.stand_in_applied("inventory", [kind.event_type for kind in AT_ONCE])
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+def start_booking(make_service: Callable[..., Any], inventory_stub: InventoryStub,
+                  inventory_applies: Listener) -> Callable[..., Any]:
     """start_booking(**settings): the booking service (a TestClient), its inventory peer being the stub."""
     inventory_stub.units.clear()
     inventory_stub.asked.clear()

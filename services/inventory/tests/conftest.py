@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -10,11 +10,20 @@ import pytest
 from sqlalchemy import Engine, text
 
 from jeshkit.clock import nairobi_today
-from jeshstack.testing import EventBus, SigningKeys, wait_for
+from jeshstack.testing import EventBus, Listener, SigningKeys, wait_for
 
 
 @pytest.fixture
-def start_inventory(make_service: Callable[..., Any]) -> Callable[..., Any]:
+def booking_applies(event_bus: EventBus) -> Iterator[Listener]:
+    """Booking's consumer, stood in for: it announces at once each UnitCreated / UnitUpdated an admin's request waits
+    for it to apply (jeshkit.applied); `.heard` holds them, `.silent = True` makes it announce nothing."""
+    listener = event_bus.stand_in_applied("booking", ["UnitCreated", "UnitUpdated"])
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+def start_inventory(make_service: Callable[..., Any], booking_applies: Listener) -> Callable[..., Any]:
     """Start an inventory replica (each call another one on the same database)."""
 
     def start(**overrides: Any) -> Any:

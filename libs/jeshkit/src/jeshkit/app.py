@@ -63,11 +63,13 @@ def create_service_app(
     cache_channel: str | None = None,
     api_prefix: str | None = None,
     scrape_readers: Sequence[ScrapeReader] = (),
+    follows: Sequence[str] = (),
 ) -> FastAPI:
     """Build a service: envelope errors, request ids, traces, JWT, DB, NATS, relay, consumer, jobs, health, and
     the admin's parked-message and audit-log routes under `api_prefix` (default: the first router's `/api/...`
     prefix). `scrape_readers` read the service's own gauges from its database at each metrics scrape
-    (jeshkit.metrics.ScrapeReader)."""
+    (jeshkit.metrics.ScrapeReader). `follows`: the services whose consumers a request may wait for right after its
+    commit (jeshkit.applied.wait)."""
     configure_logging(settings.service_name, settings.log_level)
     tracing = configure_tracing(settings)
 
@@ -90,7 +92,7 @@ def create_service_app(
         app.state.session_factory = session_factory
         app.state.http = make_http_client()
         messaging = Messaging(settings, engine, session_factory, handlers=handlers, jobs=list(jobs),
-                              ended_sessions=app.state.token_verifier.ended_sessions)
+                              ended_sessions=app.state.token_verifier.ended_sessions, follows=follows)
         app.state.messaging = messaging
         if on_startup is not None:
             await asyncio.to_thread(on_startup, app)
@@ -98,7 +100,7 @@ def create_service_app(
         cache_task = None
         if cache_channel is not None:
             app.state.response_cache = ResponseCache(engine, cache_channel)
-            messaging.after_told = app.state.response_cache.invalidate
+            messaging.after_applied = app.state.response_cache.invalidate
             cache_task = asyncio.create_task(app.state.response_cache.run(), name="response-cache")
         freeze_start_up_heap()
         log.info("%s started", settings.service_name)

@@ -19,7 +19,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit.errors import AppError
 from jeshkit.events.base import EventData, EventDataError
@@ -94,8 +94,8 @@ _INBOX_ROWS = text(
 def first_seen(session: Session, consumer: str, event_ids: Iterable[str]) -> set[str]:
     """Write the inbox rows of events about to be applied, in the caller's transaction, in one statement; the ids not
     seen before (the others this consumer has applied, or is applying: the statement waits for that transaction).
-    In ascending order, so that two transactions writing some of the same rows (a batch and a tell, jeshkit.told)
-    take them in the same order and never deadlock."""
+    In ascending order, so that two transactions writing some of the same rows (two replicas' batches holding the same
+    redelivered events) take them in the same order and never deadlock."""
     rows = session.execute(_INBOX_ROWS, {"consumer": consumer, "event_ids": sorted(set(event_ids))})
     return {str(event_id) for event_id in rows.scalars()}
 
@@ -117,25 +117,6 @@ def _refuse_handler_commit(session: Session) -> None:
     """A handler must not commit the batch's transaction (a savepoint of its own may end as it likes)."""
     if session.info.get(_BATCH_OPEN) and session.get_nested_transaction() is None:
         raise RuntimeError("an event handler committed the consumer's transaction")
-
-
-def begin_for_handlers(session: Session) -> SessionTransaction:
-    """Begin the transaction in which several events' handlers run after their inbox rows (a batch, or the events
-    told at once, jeshkit.told): a handler's commit is refused (it would keep the inbox rows of events not applied
-    yet). The caller checks after each handler that it did not end the transaction, and ends it with end_handlers."""
-    sa_event.listen(session, "before_commit", _refuse_handler_commit)
-    session.info[_BATCH_OPEN] = True
-    return session.begin()
-
-
-def check_handler(session: Session, transaction: SessionTransaction, event: Event) -> None:
-    if session.get_transaction() is not transaction:  # committed or rolled back by the handler
-        raise RuntimeError(f"the handler of {event.type} ended the batch's transaction")
-
-
-def end_handlers(session: Session) -> None:
-    """The handlers have run: the caller may commit."""
-    session.info[_BATCH_OPEN] = False
 
 
 # A message ready to apply: the message, its envelope, its validated data and its handler.
@@ -257,6 +238,7 @@ class EventConsumer:
             for msg, _, _, _ in ready:
                 await self.handle(msg)
             return
+        await self._announce([event.id for (_, event, _, _), _ in applied], new=any(new for _, new in applied))
         for (msg, event, _, _), first_time in applied:
             if not first_time:
                 log.info("consumer %s skipped duplicate event %s", self.name, event.id)
@@ -290,7 +272,13 @@ class EventConsumer:
             return
         if not applied:
             log.info("consumer %s skipped duplicate event %s", self.name, event.id)
+        await self._announce([event.id], new=applied)
         await msg.ack()
+
+    async def _announce(self, event_ids: list[str], *, new: bool) -> None:
+        """After a commit: the events are applied (jeshkit.applied; a request may be waiting for them)."""
+        if self._messaging is not None:
+            await self._messaging.announce_applied(self.name, event_ids, new=new)
 
     async def _failed(self, event: Event, msg: Any, exc: Exception) -> None:
         """A delivery whose handler failed: parked when it can never work or its bound is reached, else nak'ed
@@ -335,7 +323,9 @@ class EventConsumer:
         applied: list[tuple[Ready, bool]] = []
         with self._session_factory() as session:
             # The inbox rows come first: a handler's commit would keep those of events not applied yet.
-            transaction = begin_for_handlers(session)
+            sa_event.listen(session, "before_commit", _refuse_handler_commit)
+            session.info[_BATCH_OPEN] = True
+            transaction = session.begin()
             new = first_seen(session, self.name, [event.id for _, event, _, _ in ready])
             for item in ready:
                 msg, event, data, handler = item
@@ -346,9 +336,10 @@ class EventConsumer:
                     with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
                                    consumer=self.name):  # each event continues its own trace
                         handler(session, data, event)
-                    check_handler(session, transaction, event)
+                    if session.get_transaction() is not transaction:  # committed or rolled back by the handler
+                        raise RuntimeError(f"the handler of {event.type} ended the batch's transaction")
                 applied.append((item, first_time))
-            end_handlers(session)
+            session.info[_BATCH_OPEN] = False
             session.commit()
         return applied
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import nats
@@ -15,17 +14,15 @@ from nats.js.api import StorageType, StreamConfig
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jeshkit import told
-from jeshkit.consumer import EventConsumer, Handlers, describe_failure, handler_table
+from jeshkit import applied
+from jeshkit.consumer import EventConsumer, Handlers
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.jobs import PeriodicJob, run_periodically
-from jeshkit.logs import current_request_id, request_id_var
 from jeshkit.outbox import RELAY
 from jeshkit.relay import OutboxRelay
 from jeshkit.retention import prune_messaging
 from jeshkit.sessions import EndedSessions, SessionsFollower
 from jeshkit.settings import ServiceSettings
-from jeshkit.tasks import in_thread
 
 log = logging.getLogger("jeshkit.messaging")
 T = TypeVar("T")
@@ -81,6 +78,7 @@ class Messaging:
         handlers: Handlers | None = None,
         jobs: list[PeriodicJob] | None = None,
         ended_sessions: EndedSessions | None = None,
+        follows: Sequence[str] = (),
     ) -> None:
         self.settings = settings
         self._engine = engine
@@ -98,10 +96,11 @@ class Messaging:
         self._ended_sessions = ended_sessions
         self._sessions_follower: SessionsFollower | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._answering: set[asyncio.Task[Any]] = set()
-        # What the process does after applying events told to it (jeshkit.told), before it answers: the inventory
-        # forgets its cached unit lists, so that the teller's customer reads the change at once from this replica.
-        self.after_told: Callable[[], None] | None = None
+        # The services whose announcements of applied events this process follows (jeshkit.applied).
+        self._following = {service: applied.Announcements() for service in follows}
+        # What the process does after its consumer committed new events, before it announces them: the inventory
+        # forgets its cached unit lists, so that the waiting request's customer reads the change at once from it.
+        self.after_applied: Callable[[], None] | None = None
 
     # --- connection -----------------------------------------------------------------------------
     def jetstream(self) -> Any:
@@ -187,8 +186,8 @@ class Messaging:
         if self._ended_sessions is not None:  # every process verifies tokens: every process follows
             self._tasks.append(asyncio.create_task(self._follow_ended_sessions(self._ended_sessions),
                                                    name="ended-sessions"))
-        if self._handlers:  # every replica answers what it is told, workers or not
-            self._tasks.append(asyncio.create_task(self._answer_told(), name="told"))
+        if self._following:  # every replica: a request waiting may come to any
+            self._tasks.append(asyncio.create_task(self._follow_applied(), name="applied"))
         if not workers:
             return
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
@@ -212,66 +211,51 @@ class Messaging:
         await follower.start()
         self._sessions_follower = follower
 
-    # --- events told at once (jeshkit.told) -------------------------------------------------------
-    def tell(self, service: str, payloads: list[str]) -> bool:
-        """From a request's worker thread, right after its commit: tell `service` the events that commit kept
-        (jeshkit.outbox.committed) and wait for it to apply them. True when it did; a service away, slow or refusing
-        is logged and False (the stream brings the events)."""
-        if not payloads:
+    # --- waiting for a service to apply what a commit published (jeshkit.applied) ---------------------
+    def wait_applied(self, service: str, event_ids: list[str]) -> bool:
+        """From a request's worker thread, right after its commit: wait until `service` has announced these events
+        applied. True when it has; False, logged, past applied.TIMEOUT_SECONDS or without NATS."""
+        if not event_ids:
             return True
+        announcements = self._following.get(service)
+        if announcements is None:
+            raise RuntimeError(f"{self.settings.service_name} does not follow {service} (create_app's follows=)")
         if self.nc is None or not self.nc.is_connected or self._loop is None:
-            log.warning("%s not told of %d events now (NATS unavailable): the stream will", service, len(payloads))
+            log.warning("not waiting for %s to apply %d events (NATS unavailable)", service, len(event_ids))
             return False
-        request_id = current_request_id()  # the teller's request id goes on in the told service's logs
-        request = self.nc.request(told.subject(self.settings.events_subject_prefix, service), told.body(payloads),
-                                  timeout=told.TIMEOUT_SECONDS,
-                                  headers={"X-Request-Id": request_id} if request_id else None)
-        future = asyncio.run_coroutine_threadsafe(request, self._loop)
+        future = asyncio.run_coroutine_threadsafe(announcements.wait(event_ids), self._loop)
         try:
-            reply = json.loads(future.result(told.TIMEOUT_SECONDS + 1.0).data)
-        except Exception as exc:  # noqa: BLE001 - no responder, timeout, connection lost: the stream will
+            future.result(applied.TIMEOUT_SECONDS + 1.0)
+        except Exception:  # noqa: BLE001 - not within the timeout: the stream still brings them
             future.cancel()
-            log.warning("%s not told of %d events now (the stream will): %s", service, len(payloads),
-                        describe_failure(exc))
-            return False
-        if "error" in reply:
-            log.warning("%s refused the events told to it (the stream will bring them): %s", service, reply["error"])
+            log.warning("%s has not applied %d events within %.0f s (the stream brings them)", service,
+                        len(event_ids), applied.TIMEOUT_SECONDS)
             return False
         return True
 
-    async def _answer_told(self) -> None:
+    async def announce_applied(self, consumer: str, event_ids: list[str], *, new: bool) -> None:
+        """After a consumer's commit: run after_applied when it applied something new, then announce the ids."""
+        if new and self.after_applied is not None:
+            self.after_applied()
+        if not event_ids or self.nc is None or not self.nc.is_connected:
+            return
+        try:
+            await self.nc.publish(applied.subject(self.settings.events_subject_prefix, consumer),
+                                  applied.body(event_ids))
+        except Exception as exc:  # noqa: BLE001 - a waiting request times out; nothing is lost
+            log.warning("could not announce %d applied events: %s", len(event_ids), exc)
+
+    async def _follow_applied(self) -> None:
         await self._connected.wait()
-        table = handler_table(self._handlers)
+        for service, announcements in self._following.items():
+            async def heard(msg: Any, announcements: applied.Announcements = announcements) -> None:
+                announcements.heard(msg.data)
 
-        async def apply(msg: Any) -> None:
-            request_id_var.set((msg.headers or {}).get("X-Request-Id"))  # this task's own context
-            try:
-                # in_thread: cancelled at shutdown, the task still waits for its transaction to end
-                outcome: int | Exception = await in_thread(
-                    told.apply, self._session_factory, self.settings.service_name, table, msg.data)
-                if self.after_told is not None:  # applied now, or by the stream's copy just before
-                    self.after_told()
-            except ValueError as exc:
-                outcome = exc
-            except Exception as exc:
-                log.exception("could not apply the events told to %s", self.settings.service_name)
-                outcome = RuntimeError(describe_failure(exc))
-            try:
-                await msg.respond(told.answer(outcome))
-            except Exception as exc:  # noqa: BLE001 - the teller gave up or NATS went away
-                log.warning("could not answer a tell: %s", describe_failure(exc))
-
-        async def received(msg: Any) -> None:  # each on its own: one slow transaction never queues the others
-            task = asyncio.create_task(apply(msg))
-            self._answering.add(task)
-            task.add_done_callback(self._answering.discard)
-
-        await self.nc.subscribe(told.subject(self.settings.events_subject_prefix, self.settings.service_name),
-                                queue=self.settings.service_name, cb=received)
+            await self.nc.subscribe(applied.subject(self.settings.events_subject_prefix, service), cb=heard)
 
     async def stop(self) -> None:
         # Cancel until every worker has ended: a library may swallow one cancellation.
-        pending = {task for task in [*self._tasks, *self._answering] if not task.done()}
+        pending = {task for task in self._tasks if not task.done()}
         for _ in range(50):
             if not pending:
                 break

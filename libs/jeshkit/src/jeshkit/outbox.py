@@ -155,10 +155,10 @@ def publish_on_commit(session: Session, row: OutboxRow) -> None:
     session.info.setdefault(_PENDING, []).append((written_in, row))
 
 
-def committed(session: Session) -> list[str]:
-    """The envelopes (JSON text, as published) of the events the session's last commit kept, for a request to tell
-    them at once to a service that must follow before the stream brings them (jeshkit.told)."""
-    return [row.payload for row in session.info.get(_COMMITTED, ())]
+def committed(session: Session) -> list[OutboxRow]:
+    """The rows of the events the session's last commit kept, for a request to wait until a service that must follow
+    at once has applied them (jeshkit.applied)."""
+    return list(session.info.get(_COMMITTED, ()))
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -18,16 +18,20 @@ from booking.schemas import (
     MoveOut,
 )
 from booking.settings import Settings
+from jeshkit.applied import wait
 from jeshkit.db import SessionDep
 from jeshkit.errors import Forbidden
+from jeshkit.events import BookingCancelled, BookingCreated, BookingMovedOut, UnitReleased
 from jeshkit.internal import InternalBooking
 from jeshkit.peers import Peer
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser, CurrentUser, Principal
-from jeshkit.told import tell
 
 router = APIRouter(prefix="/api/bookings", tags=["booking"], responses=ERROR_RESPONSES)
 internal_router = APIRouter(prefix="/internal/bookings", include_in_schema=False)
+# What inventory consumes of what a booking, a cancellation or a move-out commits: the request answers once inventory
+# has applied it, so that the unit's status and dates follow at once (the contract).
+AT_ONCE = (BookingCreated, BookingCancelled, BookingMovedOut, UnitReleased)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -95,7 +99,7 @@ def _book(body: BookingCreate, user_id: int, caller: Principal, *, session: Sess
         plan=body.plan,
         booked_by=booked_by,
     )
-    tell(request, session, "inventory")  # the unit shows its dates taken at once (jeshkit.told)
+    wait(request, session, "inventory", AT_ONCE)  # the unit shows its dates taken at once (jeshkit.applied)
     return _answer(BookingOut.of(booking, admin=caller.is_admin), 201)
 
 
@@ -150,7 +154,7 @@ def cancel_booking(booking_id: PathId, user: CurrentUser, session: SessionDep, r
     booking = service.cancel_booking(
         session=session, booking_id=booking_id, actor_id=user.id, actor_is_admin=user.is_admin
     )
-    tell(request, session, "inventory")
+    wait(request, session, "inventory", AT_ONCE)
     return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 
@@ -166,7 +170,7 @@ def move_out(booking_id: PathId, body: MoveOut, user: CurrentUser, session: Sess
         actor_is_admin=user.is_admin,
         move_out_date=body.move_out_date,
     )
-    tell(request, session, "inventory")
+    wait(request, session, "inventory", AT_ONCE)
     return _answer(BookingOut.of(booking, admin=user.is_admin))
 
 

@@ -27,4 +27,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router, internal_router, holds_router(service.live_bookings)],
         handlers=HANDLERS,
         jobs=[release_expired_holds],
+        follows=["inventory"],  # a booking, a cancellation, a move-out shows in the unit at once (api.py)
     )

@@ -12,14 +12,15 @@ from pydantic import BeforeValidator, Field, StringConstraints
 
 from inventory import service
 from inventory.schemas import DateRange, Occupancy, UnitCreate, UnitOut, UnitStatus, UnitUpdate
+from jeshkit.applied import wait
 from jeshkit.cache import request_key
 from jeshkit.db import SessionDep
 from jeshkit.errors import BadRequest
+from jeshkit.events import UnitCreated, UnitUpdated
 from jeshkit.inputs import DATE_PATTERN
 from jeshkit.internal import InternalUnit
 from jeshkit.schemas import ERROR_RESPONSES, Envelope, MessageEnvelope
 from jeshkit.security import AdminUser
-from jeshkit.told import tell
 
 router = APIRouter(prefix="/api/units", tags=["inventory"])
 internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
@@ -116,9 +117,9 @@ def create_unit(body: UnitCreate, session: SessionDep, admin: AdminUser, request
     # Other replicas hear the commit's NOTIFY within milliseconds; this one forgets before it answers,
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
-    # Booking prices and allows a booking by its copy of the unit: told now (jeshkit.told), not when the stream brings
-    # UnitCreated / UnitUpdated, a booking made as soon as the admin has the answer follows the change.
-    tell(request, session, "booking")
+    # Booking prices and allows a booking by its copy of the unit: the answer waits until booking has applied the
+    # UnitCreated / UnitUpdated (jeshkit.applied): a booking made as soon as the admin has it follows the change.
+    wait(request, session, "booking", (UnitCreated, UnitUpdated))
     return Envelope(data=UnitOut.model_validate(unit))
 
 
@@ -141,7 +142,7 @@ def update_unit(
     """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
     unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes(), actor=admin)
     request.app.state.response_cache.invalidate()
-    tell(request, session, "booking")
+    wait(request, session, "booking", (UnitCreated, UnitUpdated))
     return MessageEnvelope(message="Unit updated", data=UnitOut.model_validate(unit))
 
 

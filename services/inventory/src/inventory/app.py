@@ -18,4 +18,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router, internal_router],
         handlers=HANDLERS,
         cache_channel=UNITS_CHANGED,
+        follows=["booking"],  # an admin's unit change counts for the next booking at once (api.py)
     )

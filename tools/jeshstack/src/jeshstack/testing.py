@@ -152,19 +152,35 @@ class EventBus:
         self._run(go)
         return env
 
-    def tell(self, service: str, envelopes: list[dict[str, Any]]) -> dict[str, Any]:
-        """Tell `service` events at once, as a request that committed them does (jeshkit.told); its answer."""
-        from jeshkit import told
+    def announcements(self, service: str) -> Listener:
+        """Record the ids `service`'s consumer announces applied (jeshkit.applied): `.heard`, in order."""
+        from jeshkit import applied
 
-        async def go(nc: Any, _: Any) -> dict[str, Any]:
-            reply = await nc.request(told.subject(self.prefix, service), json.dumps(envelopes).encode(), timeout=5)
-            return dict(json.loads(reply.data))
+        heard: list[str] = []
 
-        return dict(self._run(go))
+        async def received(nc: Any, msg: Any) -> None:
+            heard.extend(json.loads(msg.data))
 
-    def listen_told(self, service: str) -> ToldListener:
-        """Stand in for `service`: record what others tell it at once, answering as if it applied all of it."""
-        return ToldListener(self.nats_url, self.prefix, service)
+        return Listener(self.nats_url, [applied.subject(self.prefix, service)], received, heard)
+
+    def stand_in_applied(self, service: str, kinds: list[str], *, delay: float = 0.0) -> Listener:
+        """Stand in for `service`'s consumer: record each event of these kinds published (`.heard`, envelopes in
+        order) and, `delay` seconds after it came, announce it applied as the consumer would (jeshkit.applied);
+        `.silent = True` stops announcing."""
+        from jeshkit import applied
+
+        heard: list[dict[str, Any]] = []
+
+        async def received(nc: Any, msg: Any) -> None:
+            envelope = json.loads(msg.data)
+            heard.append(envelope)
+            if delay:
+                await asyncio.sleep(delay)
+            if not listener.silent:
+                await nc.publish(applied.subject(self.prefix, service), applied.body([envelope["id"]]))
+
+        listener = Listener(self.nats_url, [f"{self.prefix}.{kind}" for kind in kinds], received, heard)
+        return listener
 
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         """Every event now in the stream (optionally of one type), oldest first."""
@@ -195,36 +211,35 @@ class EventBus:
         return list(self._run(go))
 
 
-class ToldListener:
-    """A stand-in for a service that is told events at once (jeshkit.told): `.told` holds each envelope received,
-    in order, answered {"applied": n}; `.stop()` unsubscribes. It listens in a thread of its own."""
+class Listener:
+    """Plain NATS subscriptions of a test, in a thread of its own: `received(nc, msg)` runs for each message (each
+    on its own task), and records what it likes in `.heard`; `.stop()` unsubscribes."""
 
-    def __init__(self, nats_url: str, prefix: str, service: str) -> None:
-        from jeshkit import told
-
-        self.told: list[dict[str, Any]] = []
+    def __init__(self, nats_url: str, subjects: list[str], received: Callable[[Any, Any], Any],
+                 heard: list[Any]) -> None:
+        self.heard = heard
+        self.silent = False
         self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
         async def listen() -> None:
             self._nc = await nats.connect(nats_url, connect_timeout=2)
 
-            async def received(msg: Any) -> None:
-                envelopes = json.loads(msg.data)
-                self.told.extend(envelopes)
-                await msg.respond(json.dumps({"applied": len(envelopes)}).encode())
+            async def each(msg: Any) -> None:
+                task = asyncio.create_task(received(self._nc, msg))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
-            await self._nc.subscribe(told.subject(prefix, service), queue=service, cb=received)
+            for subject in subjects:
+                await self._nc.subscribe(subject, cb=each)
             await self._nc.flush()
-            ready.set()
 
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         asyncio.run_coroutine_threadsafe(listen(), self._loop).result(10)
-        ready.wait(10)
 
     def kinds(self) -> list[str]:
-        return [envelope["type"] for envelope in self.told]
+        return [envelope["type"] for envelope in self.heard]
 
     def stop(self) -> None:
         if not self._thread.is_alive():
