@@ -57,7 +57,7 @@ class Announcements:
     """What this process hears a followed service announce: the ids it applied lately (an announcement may come
     before the request that waits for it starts waiting) and the requests waiting. Used on the event loop only."""
 
-    remembered = 20_000  # ids kept: far more than a timeout's worth of announcements
+    remembered = 5_000  # ids kept (about 1 MB): many seconds of announcements at the bench's pace
 
     def __init__(self) -> None:
         self._recent: OrderedDict[str, None] = OrderedDict()

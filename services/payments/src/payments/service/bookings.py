@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import cast
 
-from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import Table, and_, bindparam, case, func, or_, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from jeshkit.errors import UpstreamUnavailable
+from jeshkit.internal import InternalBooking
 from jeshkit.peers import Peer, fetch_on_miss
 from payments.models import BOOKING_STATUSES, Booking
 from payments.service.settle import SET_LOCK_TIMEOUT
@@ -86,17 +86,6 @@ def remember_booking(
     )
 
 
-class InternalBooking(BaseModel):
-    """booking's `GET /internal/bookings/{id}`: what payments keeps of it."""
-
-    booking_id: int
-    user_id: int
-    unit_id: int | None = None
-    total_price: int | None = None
-    status: Literal["pending", "confirmed", "cancelled"]
-    hold_expires_at: AwareDatetime | None = None
-
-
 @dataclass(frozen=True)
 class BookingCopy:
     """What a payment needs of payments' copy of a booking."""
@@ -122,7 +111,7 @@ def locked_booking(session: Session, *, booking_service: Peer, booking_id: int) 
         return BookingCopy(row.user_id, row.total_price, row.status, row.hold_expires_at) if row else None
 
     def save(fetched: InternalBooking) -> None:
-        if fetched.booking_id != booking_id:
+        if fetched.booking_id != booking_id or fetched.status not in BOOKING_STATUSES:
             raise UpstreamUnavailable("The booking service is unavailable, please retry", 503)
         remember_booking(
             session, booking_id=booking_id, status=fetched.status, status_at=datetime.now(UTC),  # as of now
