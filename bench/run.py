@@ -605,7 +605,8 @@ class Bench:
 
     def _delivery_split(self) -> str:
         """The last _event_delivery()'s stages and its p50 / p99 by consuming service, as the detail of a row."""
-        return (f"to the consumer's transaction start p50 {pct(self.consume_ms, 50):.1f} / "
+        return (f"stored in the stream p50 {pct(self.store_ms, 50):.1f} / p99 {pct(self.store_ms, 99):.1f} ms after "
+                f"the row; to the consumer's transaction start p50 {pct(self.consume_ms, 50):.1f} / "
                 f"p99 {pct(self.consume_ms, 99):.1f} ms, that transaction p50 {pct(self.apply_ms, 50):.1f} / "
                 f"p99 {pct(self.apply_ms, 99):.1f} ms (publication, by then, marked sent: p50 "
                 f"{pct(self.relay_ms, 50):.1f} / p99 {pct(self.relay_ms, 99):.1f} ms after the row); "
@@ -651,6 +652,9 @@ class Bench:
                     text("SELECT id, created_at, sent_at FROM outbox WHERE created_at >= :t"),
                     {"t": self.flow_started})})
             engine.dispose()
+        stored = self._stored_at(self.flow_started)
+        self.store_ms = [(stored[i] - created).total_seconds() * 1000 for i, (created, _) in published.items()
+                         if i in stored]
         out = []
         self.delivery_by_consumer: dict[str, list[float]] = {}
         self.relay_ms = [(sent - created).total_seconds() * 1000 for created, sent in published.values() if sent]
@@ -669,6 +673,32 @@ class Bench:
                         self.consume_ms.append((started - created).total_seconds() * 1000)
             engine.dispose()
         return out
+
+    def _stored_at(self, since: datetime) -> dict[str, datetime]:
+        """When JetStream stored each event published since `since` (the message's own timestamp), by event id."""
+        import asyncio
+
+        import nats
+        from nats.js.api import ConsumerConfig, DeliverPolicy
+
+        async def read() -> dict[str, datetime]:
+            nc = await nats.connect(self.stack.nats_url)
+            try:
+                sub = await nc.jetstream().pull_subscribe("jesh.events.>", stream="JESH_EVENTS", config=ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since))
+                out: dict[str, datetime] = {}
+                while True:
+                    try:
+                        msgs = await sub.fetch(500, timeout=1.0)
+                    except TimeoutError:
+                        return out
+                    for msg in msgs:
+                        out[json.loads(msg.data)["id"]] = msg.metadata.timestamp
+                        await msg.ack()
+            finally:
+                await nc.close()
+
+        return asyncio.run(read())
 
     def contention(self, attempts: int = 200) -> None:
         gw = self.stack.gateway_url

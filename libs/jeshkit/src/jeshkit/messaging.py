@@ -236,7 +236,10 @@ class Messaging:
     async def announce_applied(self, consumer: str, event_ids: list[str], *, new: bool) -> None:
         """After a consumer's commit: run after_applied when it applied something new, then announce the ids."""
         if new and self.after_applied is not None:
-            self.after_applied()
+            try:
+                self.after_applied()
+            except Exception:  # the events are applied all the same: announced, acked
+                log.exception("after_applied failed")
         if not event_ids or self.nc is None or not self.nc.is_connected:
             return
         try:
