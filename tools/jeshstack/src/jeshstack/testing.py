@@ -165,7 +165,8 @@ class EventBus:
 
     def stand_in_applied(self, service: str, kinds: list[str], *, delay: float = 0.0) -> Listener:
         """Stand in for `service`'s consumer: record each event of these kinds published (`.heard`, envelopes in
-        order) and, `delay` seconds after it came, announce it applied as the consumer would (jeshkit.applied);
+        order, each once: a relay may publish an event twice, which JetStream drops and this plain subscription
+        sees) and, `delay` seconds after it came, announce it applied as the consumer would (jeshkit.applied);
         `.silent = True` stops announcing."""
         from jeshkit import applied
 
@@ -173,7 +174,8 @@ class EventBus:
 
         async def received(nc: Any, msg: Any) -> None:
             envelope = json.loads(msg.data)
-            heard.append(envelope)
+            if envelope["id"] not in {seen["id"] for seen in heard}:
+                heard.append(envelope)
             if delay:
                 await asyncio.sleep(delay)
             if not listener.silent:
