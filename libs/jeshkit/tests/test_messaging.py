@@ -162,6 +162,36 @@ def test_a_commit_publishes_its_events_at_once_and_nothing_that_was_rolled_back(
     assert not set(never) & set(rows)
 
 
+def test_the_first_sweep_leaves_the_rows_committed_since_the_relay_started_to_their_publication(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row left unsent before the relay started (its process died) goes at the first sweep; one committed since is
+    this process's own, on its way since its commit: the sweep does not send it a second time."""
+    monkeypatch.setattr(OutboxRelay, "sweep_interval", 3600.0)
+    plain = session_factory(kit_db)  # no relay attached: its commits publish nothing, as if on their way
+    [left] = stage_committed(plain, 1)
+
+    async def scenario() -> None:
+        messaging = Messaging(settings_for(jesh_nats), kit_db, session_factory(kit_db))
+        await messaging.start(workers=False)
+        relay = OutboxRelay(kit_db, messaging)
+        try:
+            await messaging.wait_jetstream()
+            await asyncio.sleep(0.05)
+            await asyncio.to_thread(stage_committed, plain, 1)  # committed after the relay started
+            sweeping = asyncio.create_task(relay.run())
+            await wait_async(lambda: unsent(kit_db) <= 1, 10, "the first sweep")
+            await asyncio.sleep(0.3)  # room for a second publication to show up
+            sweeping.cancel()
+            await asyncio.gather(sweeping, return_exceptions=True)
+        finally:
+            await messaging.stop()
+
+    asyncio.run(scenario())
+    assert [e["id"] for e in event_bus.events("Ping")] == [left]
+    assert unsent(kit_db) == 1  # left to its own publication (or, past a second, to a later sweep)
+
+
 def test_a_sweep_holds_no_row_lock_while_it_publishes_and_another_sweep_leaves_its_claim_alone(
     kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
 ) -> None:

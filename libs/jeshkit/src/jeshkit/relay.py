@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import nats
@@ -96,14 +97,17 @@ class OutboxRelay:
         self._publishing: set[asyncio.Task[None]] = set()
         self._acked: list[str] = []  # published at once and acknowledged, to be marked sent
         self._marking: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
 
     async def run(self) -> None:
         backoff = 0.2
-        min_age = 0.0  # the first sweep takes every unsent row: nothing of this process is in flight yet
+        # The first sweep takes every unsent row written before this relay started (left by a process that died or
+        # lost NATS); those written since are this process's own, on their way since their commit.
+        min_age: float | None = None
         while True:
             raise_if_cancelling()
             try:
-                _, more = await self.relay_once(min_age)
+                _, more = await self.relay_once(time.monotonic() - self._started if min_age is None else min_age)
                 backoff = 0.2
             except Exception as exc:  # noqa: BLE001 - any failure: keep rows, retry later
                 log.warning("outbox relay failed, will retry: %s", exc)
