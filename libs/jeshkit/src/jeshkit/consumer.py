@@ -8,11 +8,9 @@ would cost two round trips each time)."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,14 +151,6 @@ class EventConsumer:
         self._messaging = messaging
         self._max_deliveries = max_deliveries
         self._retry_seconds = retry_seconds
-        # The consumer's transactions run one at a time in a thread of their own: never queued behind the periodic
-        # jobs' work (an SMS or an e-mail being sent) in the event loop's shared pool, which made deliveries wait.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"consumer-{name}")
-
-    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(*args) in the consumer's thread, with this task's context (the request id of the logs)."""
-        context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self._thread, context.run, fn, *args)
 
     def consumer_config(self) -> ConsumerConfig:
         prefix = self._messaging.settings.events_subject_prefix
@@ -178,12 +168,6 @@ class EventConsumer:
         return self.handlers.get((event.type, event.version))
 
     async def run(self) -> None:
-        try:
-            await self._run()
-        finally:
-            self._thread.shutdown(wait=False)  # a batch under way ends in it; the idle thread goes
-
-    async def _run(self) -> None:
         while True:
             pull: PullBatches | None = None
             try:
@@ -248,7 +232,7 @@ class EventConsumer:
         if not ready:
             return
         try:
-            applied = await self._in_thread(self._apply_batch, ready)
+            applied = await asyncio.to_thread(self._apply_batch, ready)
         except Exception as exc:  # noqa: BLE001 - a handler or the commit failed: each alone decides
             log.info("consumer %s: a batch of %d failed (%s), applying each alone", self.name, len(ready), exc)
             for msg, _, _, _ in ready:
@@ -266,7 +250,7 @@ class EventConsumer:
         try:
             event = Event.from_dict(json.loads(msg.data))
         except ValueError as exc:  # json errors are ValueErrors too: poison, never retried
-            await self._in_thread(self._park, None, msg, f"malformed: {exc}", deliveries)
+            await asyncio.to_thread(self._park, None, msg, f"malformed: {exc}", deliveries)
             await msg.term()
             return
         found = self.handler_for(event)
@@ -282,7 +266,7 @@ class EventConsumer:
         try:
             with consuming(msg.headers, event_type=event.type, event_id=event.id, subject=msg.subject,
                            consumer=self.name):  # the trace of the request that staged it goes on here
-                applied = await self._in_thread(self._apply, event, data, handler)
+                applied = await asyncio.to_thread(self._apply, event, data, handler)
         except Exception as exc:  # noqa: BLE001 - retried unless it can never work
             await self._failed(event, msg, exc)
             return
@@ -321,7 +305,7 @@ class EventConsumer:
             self.name, event.id, event.type, event.version, deliveries, error,
         )
         try:
-            await self._in_thread(self._park, event, msg, error, deliveries)
+            await asyncio.to_thread(self._park, event, msg, error, deliveries)
         except Exception:  # noqa: BLE001 - cannot park now: let it come back later
             await msg.nak(delay=30)
             return
