@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from inventory.api import AT_ONCE
 from jeshkit.clock import nairobi_today
 from jeshstack.testing import EventBus, Listener, SigningKeys, wait_for
 
@@ -17,7 +18,7 @@ from jeshstack.testing import EventBus, Listener, SigningKeys, wait_for
 def booking_applies(event_bus: EventBus) -> Iterator[Listener]:
     """Booking's consumer, stood in for: it announces at once each UnitCreated / UnitUpdated an admin's request waits
     for it to apply (jeshkit.applied); `.heard` holds them, `.silent = True` makes it announce nothing."""
-    listener = event_bus.stand_in_applied("booking", ["UnitCreated", "UnitUpdated"])
+    listener = event_bus.stand_in_applied("booking", [kind.event_type for kind in AT_ONCE])
     yield listener
     listener.stop()
 

@@ -24,6 +24,9 @@ from jeshkit.security import AdminUser
 
 router = APIRouter(prefix="/api/units", tags=["inventory"])
 internal_router = APIRouter(prefix="/internal/units", include_in_schema=False)
+# What booking consumes of what an admin's unit create or update commits: the answer waits until booking has applied
+# it, so that a booking made as soon as the admin has the answer follows the change (jeshkit.applied).
+AT_ONCE = (UnitCreated, UnitUpdated)
 
 
 
@@ -117,9 +120,7 @@ def create_unit(body: UnitCreate, session: SessionDep, admin: AdminUser, request
     # Other replicas hear the commit's NOTIFY within milliseconds; this one forgets before it answers,
     # so that the admin's next read here shows the change.
     request.app.state.response_cache.invalidate()
-    # Booking prices and allows a booking by its copy of the unit: the answer waits until booking has applied the
-    # UnitCreated / UnitUpdated (jeshkit.applied): a booking made as soon as the admin has it follows the change.
-    wait(request, session, "booking", (UnitCreated, UnitUpdated))
+    wait(request, session, "booking", AT_ONCE)  # booking prices by its copy of the unit
     return Envelope(data=UnitOut.model_validate(unit))
 
 
@@ -142,7 +143,7 @@ def update_unit(
     """Change a unit (admin): any of status, monthly_price, size, dimensions, description."""
     unit = service.update_unit(session=session, unit_id=unit_id, changes=body.changes(), actor=admin)
     request.app.state.response_cache.invalidate()
-    wait(request, session, "booking", (UnitCreated, UnitUpdated))
+    wait(request, session, "booking", AT_ONCE)
     return MessageEnvelope(message="Unit updated", data=UnitOut.model_validate(unit))
 
 

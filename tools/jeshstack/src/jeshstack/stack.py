@@ -30,6 +30,8 @@ SERVICES = ("auth", "inventory", "booking", "payments", "transport", "billing", 
 # idleConnTimeout 90s): with uvicorn's default of 5 s, Traefik now and then sent a request on a connection uvicorn was
 # closing, and a POST, which it never retries, came back 502 (1 booking in 1645 in the bench). The Dockerfile's too.
 KEEP_ALIVE_SECONDS = "100"
+
+
 @dataclass
 class StackConfig:
     state_dir: Path
