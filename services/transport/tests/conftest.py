@@ -1,4 +1,5 @@
-"""Fixtures of the transport tests: the service on real PostgreSQL and NATS, a stand-in booking service."""
+"""Fixtures of the transport tests: the service on real PostgreSQL and NATS, a stand-in booking service (asked about
+a booking a request names that transport has not heard of)."""
 
 from __future__ import annotations
 
@@ -62,11 +63,11 @@ def fake_booking() -> Iterator[FakeBookingService]:
 
 
 @pytest.fixture
-def start_transport(make_service: Callable[..., Any]) -> Callable[..., Any]:
-    """Start a transport replica; by default its booking service cannot be reached (see fake_booking)."""
+def start_transport(make_service: Callable[..., Any], fake_booking: FakeBookingService) -> Callable[..., Any]:
+    """Start a transport replica that asks the stand-in booking service (fake_booking) about bookings."""
 
     def start(**overrides: Any) -> Any:
-        overrides.setdefault("booking_url", f"http://127.0.0.1:{free_port()}")
+        overrides.setdefault("booking_url", fake_booking.url)
         return make_service("transport", **overrides)
 
     return start
@@ -85,11 +86,14 @@ def admin(signing_keys: SigningKeys) -> dict[str, str]:
 class Transport:
     """Drives the transport service in a test: the client, tokens, its database and the events stream."""
 
-    def __init__(self, client: Any, keys: SigningKeys, service_db: Engine, bus: EventBus) -> None:
+    def __init__(
+        self, client: Any, keys: SigningKeys, service_db: Engine, bus: EventBus, booking_service: FakeBookingService
+    ) -> None:
         self.client = client
         self.keys = keys
         self.db = service_db
         self.bus = bus
+        self.booking_service = booking_service
 
     @staticmethod
     def future(hours: float = 48) -> str:
@@ -142,22 +146,21 @@ class Transport:
         """The data of every TransportStatusChanged in the stream, oldest first."""
         return [event["data"] for event in self.bus.events("TransportStatusChanged")]
 
-    def booking_created(self, booking_id: int, user_id: int) -> None:
-        """Publish BookingCreated as the booking service would, and wait until transport has recorded it."""
-        self.bus.publish(
-            "BookingCreated",
-            {
-                "booking_id": booking_id,
-                "user_id": user_id,
-                "unit_id": 1,
-                "start_date": "2030-01-01",
-                "end_date": "2030-02-01",
-                "total_price": 5000,
-                "hold_expires_at": self.future(0.25),
-            },
-            source="booking",
-        )
-        wait_for(lambda: self.known_booking(booking_id) is not None, what=f"booking {booking_id} known")
+    def booking_exists(self, booking_id: int, user_id: int, status: str = "pending") -> None:
+        """A booking the booking service answers for (transport hears no BookingCreated: it asks on a miss)."""
+        self.booking_service.add(booking_id, user_id, status=status)
+
+    def booking_confirmed(self, booking_id: int, user_id: int = 1) -> None:
+        """Publish BookingConfirmed as the booking service would."""
+        self.bus.publish("BookingConfirmed", {"booking_id": booking_id, "user_id": user_id, "unit_id": 1,
+                                              "start_date": "2030-01-01", "end_date": "2030-02-01",
+                                              "total_price": 5000}, source="booking")
+
+    def settled(self, marker_booking_id: int) -> None:
+        """Wait until the consumer has applied every event published so far (it applies them in order): a
+        cancellation of a marker booking, published last, has been recorded."""
+        self.booking_cancelled(booking_id=marker_booking_id, user_id=999)
+        wait_for(lambda: self.known_booking(marker_booking_id) is not None, what=f"marker {marker_booking_id}")
 
     def booking_cancelled(self, booking_id: int, user_id: int, reason: str = "user", **kwargs: Any) -> dict[str, Any]:
         """Publish BookingCancelled as the booking service would; returns the envelope."""
@@ -181,5 +184,8 @@ class Transport:
 
 
 @pytest.fixture
-def t(transport: Any, signing_keys: SigningKeys, service_db: Engine, event_bus: EventBus) -> Transport:
-    return Transport(transport, signing_keys, service_db, event_bus)
+def t(
+    transport: Any, signing_keys: SigningKeys, service_db: Engine, event_bus: EventBus,
+    fake_booking: FakeBookingService,
+) -> Transport:
+    return Transport(transport, signing_keys, service_db, event_bus, fake_booking)

@@ -31,8 +31,8 @@ def settled(t: Any, marker_booking_id: int) -> None:
 
 @pytest.mark.parametrize("reason", ["user", "admin", "expired"])
 def test_a_cancelled_booking_cancels_its_open_transport_requests(t: Any, reason: str) -> None:
-    t.booking_created(booking_id=10, user_id=1)
-    t.booking_created(booking_id=11, user_id=1)
+    t.booking_exists(10, user_id=1)
+    t.booking_exists(11, user_id=1)
     ids = {status: bring_to(t, status, booking_id=10) for status in
            ["requested", "scheduled", "in_progress", "completed", "cancelled"]}
     other_booking = bring_to(t, "requested", booking_id=11)
@@ -63,7 +63,7 @@ def test_a_cancelled_booking_cancels_its_open_transport_requests(t: Any, reason:
 
 
 def test_a_redelivered_booking_cancelled_changes_nothing_twice(t: Any) -> None:
-    t.booking_created(booking_id=20, user_id=1)
+    t.booking_exists(20, user_id=1)
     request_id = bring_to(t, "requested", booking_id=20)
     envelope = t.booking_cancelled(booking_id=20, user_id=1)
     wait_for(lambda: t.statuses()[request_id] == "cancelled", what="cascade")
@@ -72,7 +72,7 @@ def test_a_redelivered_booking_cancelled_changes_nothing_twice(t: Any) -> None:
 
     # The same event again, past JetStream's de-duplication (as after a lost ack), then a marker.
     t.bus.publish("BookingCancelled", envelope["data"], event_id=envelope["id"], dedupe=False, source="booking")
-    settled(t, marker_booking_id=21)
+    t.settled(marker_booking_id=21)
 
     assert t.inbox_count() == inbox + 1  # only the marker was applied
     assert t.statuses() == {request_id: "cancelled"}
@@ -80,18 +80,18 @@ def test_a_redelivered_booking_cancelled_changes_nothing_twice(t: Any) -> None:
 
 
 def test_a_second_cancellation_event_of_one_booking_cancels_nothing_more(t: Any) -> None:
-    t.booking_created(booking_id=22, user_id=1)
+    t.booking_exists(22, user_id=1)
     request_id = bring_to(t, "scheduled", booking_id=22)
     t.booking_cancelled(booking_id=22, user_id=1, reason="user")
     wait_for(lambda: t.statuses()[request_id] == "cancelled", what="cascade")
     t.booking_cancelled(booking_id=22, user_id=1, reason="admin")  # another event id
-    settled(t, marker_booking_id=23)
+    t.settled(marker_booking_id=23)
     cascades = [e for e in t.status_events() if e["status"] == "cancelled"]
     assert len(cascades) == 1
 
 
 def test_a_request_created_after_the_cascade_is_refused(t: Any) -> None:
-    t.booking_created(booking_id=24, user_id=1)
+    t.booking_exists(24, user_id=1)
     bring_to(t, "requested", booking_id=24)
     t.booking_cancelled(booking_id=24, user_id=1)
     wait_for(lambda: t.known_booking(24)["cancelled"], what="booking 24 cancelled")
@@ -108,5 +108,5 @@ def test_a_cancellation_of_a_booking_never_heard_of_is_remembered(t: Any) -> Non
 
 def test_a_malformed_booking_event_does_not_stop_the_others(t: Any) -> None:
     t.bus.publish("BookingCancelled", {"user_id": 1}, source="booking")  # no booking_id: parked in the end
-    t.booking_created(booking_id=26, user_id=1)
+    t.settled(marker_booking_id=26)
     assert t.known_booking(26) is not None

@@ -28,7 +28,7 @@ def _erase(t: Any, user_id: int) -> None:
 
 
 def test_an_erased_customer_s_requests_keep_their_facts_but_not_what_they_wrote(t: Any) -> None:
-    t.booking_created(booking_id=10, user_id=CUSTOMER)
+    t.booking_exists(10, user_id=CUSTOMER)
     open_request = t.create(user_id=CUSTOMER, booking_id=10)
     done = t.create(user_id=CUSTOMER, pickup_address="Flat 4, Ngong Road", items_description="Mama's piano")
     for step in ("scheduled", "in_progress", "completed"):

@@ -1,16 +1,15 @@
-"""Reactions of the transport service to other services' events (idempotent; run inside the consumer's transaction)."""
+"""Reactions of the transport service to other services' events (idempotent; run inside the consumer's transaction).
+
+Transport does not consume BookingCreated: most bookings never ask for a truck, so the owner of a booking is asked of
+the booking service when a request first names it (service._lock_known_booking). A confirmation or a cancellation is
+recorded whether or not the booking was heard of, so an answer fetched later never undoes it."""
 
 from sqlalchemy.orm import Session
 
 from jeshkit.consumer import Handlers
 from jeshkit.erasure import forget_personal_events
-from jeshkit.events import BookingCancelled, BookingConfirmed, BookingCreated, CustomerErased, Event
+from jeshkit.events import BookingCancelled, BookingConfirmed, CustomerErased, Event
 from transport import service
-
-
-def on_booking_created(session: Session, data: BookingCreated, event: Event) -> None:
-    """Remember the booking's owner, so that a request can be tied to it without asking the booking service."""
-    service.remember_booking(session=session, booking_id=data.booking_id, user_id=data.user_id)
 
 
 def on_booking_confirmed(session: Session, data: BookingConfirmed, event: Event) -> None:
@@ -31,7 +30,6 @@ def on_customer_erased(session: Session, data: CustomerErased, event: Event) -> 
 
 
 HANDLERS: Handlers = {
-    BookingCreated: on_booking_created,
     BookingConfirmed: on_booking_confirmed,
     BookingCancelled: on_booking_cancelled,
     CustomerErased: on_customer_erased,

@@ -62,7 +62,8 @@ class TransportRequest(Base):
 
 
 class KnownBooking(Base):
-    """What transport needs to know of a booking, kept from BookingCreated/Confirmed/Cancelled (or asked for)."""
+    """What transport needs to know of a booking, asked of the booking service when a request
+    first names it, and kept from BookingConfirmed/BookingCancelled."""
 
     __tablename__ = "known_bookings"
 

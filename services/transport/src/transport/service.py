@@ -186,6 +186,7 @@ def change_status(*, session: Session, request_id: int, status: str, actor: Prin
 # stands for. Built once: every event only binds its values.
 _KNOWN = cast(Table, KnownBooking.__table__)
 _EXPIRED = "expired"
+# A booking the booking service answered pending (transport hears no BookingCreated): an event landed meanwhile wins.
 _REMEMBER = (
     insert(_KNOWN)
     .values(booking_id=bindparam("booking_id"), user_id=bindparam("user_id"), cancelled=False)
@@ -241,11 +242,6 @@ _ERASE_REQUESTS = (
     )
     .values(pickup_address=ERASED, delivery_address=ERASED, items_description=ERASED, updated_at=func.now())
 )
-
-
-def remember_booking(*, session: Session, booking_id: int, user_id: int) -> None:
-    """Record a booking transport may tie requests to (a later or earlier cancellation wins)."""
-    session.execute(_REMEMBER, {"booking_id": booking_id, "user_id": user_id})
 
 
 def confirm_booking(*, session: Session, booking_id: int, user_id: int) -> None:

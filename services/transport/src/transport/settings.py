@@ -12,5 +12,6 @@ class Settings(ServiceSettings):
     transport_base_fee: int = Field(default=1000, ge=0)
     transport_per_km: int = Field(default=100, ge=0)
 
-    # The booking service's base URL, asked for a booking whose BookingCreated has not arrived yet.
+    # The booking service's base URL, asked for a booking transport has not heard of (it does not
+    # consume BookingCreated: a request's first mention of a booking fetches it).
     booking_url: str = "http://127.0.0.1:8003"
