@@ -24,6 +24,7 @@ OWNER = 11
 STRANGER = 12
 ADMIN = 1
 STK_PUSH = "/mpesa/stkpush/v1/processrequest"
+STK_QUERY = "/mpesa/stkpushquery/v1/query"
 
 
 @pytest.fixture
@@ -67,6 +68,32 @@ def test_a_push_answered_after_the_timeout_is_settled_by_its_callback_and_never_
     assert event["receipt"] == transaction.receipt
     assert stack.sim.daraja.stats["stk_pushes"] == 1
     assert stack.status(client, booking_id, OWNER).json()["data"]["status"] == "success"
+
+
+def test_daraja_s_callback_is_answered_quickly_while_the_query_that_confirms_it_is_slow(
+    stack: Any, sim: Any, booking_id: int
+) -> None:
+    # STK Push Query answers after 3 s: Daraja still gets its 200 within callback_answer_seconds, and the success is
+    # applied once the query has confirmed it. Before, the answer waited for the query (up to DARAJA_TIMEOUT_SECONDS).
+    proxy = LiveServer(delaying_proxy(sim.url, {STK_QUERY: 3.0}), free_port())
+    try:
+        client = stack.start(daraja_base_url=f"http://127.0.0.1:{proxy.port}", callback_answer_seconds=0.5)
+        stack.booking(booking_id, OWNER, total_price=3000)
+        started = stack.pay(client, booking_id, OWNER, phone="0708370000")  # the simulator sends no callback
+        body = stack.sim.settled_callback(started["CheckoutRequestID"])
+
+        sent = time.monotonic()
+        answer = stack.post_callback(stack.callback_url(started["CheckoutRequestID"]), body)
+        answered_in = time.monotonic() - sent
+        assert answer.status_code == 200 and answer.json() == {"ResultCode": 0, "ResultDesc": "Success"}
+        assert answered_in < 2.0, answered_in
+        assert stack.payments(booking_id)[0]["status"] == "pending"  # not trusted before the query agrees
+
+        event = stack.wait_event("PaymentSucceeded", booking_id)
+        assert (event["payment_id"], event["amount"]) == (started["payment_id"], 3000)
+        assert stack.payments(booking_id)[0]["callbacks_received"] == 1
+    finally:
+        proxy.stop()
 
 
 def test_a_callback_before_the_answer_on_the_compat_path_is_kept_and_applied(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -284,20 +285,41 @@ async def callback_body(request: Request) -> bytes | None:
     return raw
 
 
+# Callbacks still being applied after their sender was answered (a reference keeps each task alive until it ends).
+_STILL_APPLYING: set[asyncio.Future[None]] = set()
+
+
 async def process_callback(request: Request, apply: Callable[[Session, bytes], None]) -> None:
+    """Apply a provider's callback in a worker thread, and return once it is applied or CALLBACK_ANSWER_SECONDS have
+    passed, whichever comes first: the sender is answered quickly even while applying it waits on the provider (the
+    STK Push Query that confirms a success, up to DARAJA_TIMEOUT_SECONDS). Past that, the callback goes on being
+    applied after the answer; if the process stops meanwhile, reconciliation settles the payment by its query."""
     raw = await callback_body(request)
     if raw is None:
         return
     factory = request.app.state.session_factory
+    answer_within: float = request.app.state.settings.callback_answer_seconds
 
     def process() -> None:
         with factory() as session:
             apply(session, raw)
 
+    applying = asyncio.ensure_future(run_in_threadpool(process))
+    _STILL_APPLYING.add(applying)
+    applying.add_done_callback(_applied)
     try:
-        await run_in_threadpool(process)
-    except Exception:
-        log.exception("callback processing failed; reconciliation will settle it")
+        await asyncio.wait_for(asyncio.shield(applying), timeout=answer_within)
+    except TimeoutError:
+        log.warning("a callback is still being applied after %.1f s (its provider is slow to answer our check); "
+                    "answered, it goes on", answer_within)
+    except Exception:  # noqa: BLE001 - logged by _applied
+        pass
+
+
+def _applied(applying: asyncio.Future[None]) -> None:
+    _STILL_APPLYING.discard(applying)
+    if not applying.cancelled() and applying.exception() is not None:
+        log.error("callback processing failed; reconciliation will settle it", exc_info=applying.exception())
 
 
 def _storable(path: str, raw: bytes) -> bool:
