@@ -318,6 +318,37 @@ def test_a_push_accepted_without_its_checkout_request_id_may_have_been_sent(http
         server.stop()
 
 
+def test_a_query_answering_4999_still_under_processing_is_no_outcome(http: httpx.Client) -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from jeshstack.procs import free_port
+    from jeshstack.pytest_plugin import LiveServer
+
+    app = FastAPI()
+    answers = [("4999", "The transaction is still under processing"), ("1032", "Request cancelled by user")]
+
+    @app.get("/oauth/v1/generate")
+    def token() -> JSONResponse:
+        return JSONResponse({"access_token": "t", "expires_in": "3599"})
+
+    @app.post("/mpesa/stkpushquery/v1/query")
+    def query() -> JSONResponse:
+        code, desc = answers.pop(0)
+        return JSONResponse({"ResponseCode": "0", "ResponseDescription": "The service request has been accepted "
+                             "successsfully", "MerchantRequestID": "29115-1-1", "CheckoutRequestID": "ws_CO_1",
+                             "ResultCode": code, "ResultDesc": desc})
+
+    server = LiveServer(app, free_port())
+    try:
+        client = client_for(http, f"http://127.0.0.1:{server.port}")
+        assert client.stk_query("ws_CO_1") is None  # asked again later, never taken as a failure
+        settled = client.stk_query("ws_CO_1")
+        assert settled is not None and settled.result_code == 1032
+    finally:
+        server.stop()
+
+
 def test_a_token_answered_with_a_gateway_error_sends_nothing(http: httpx.Client) -> None:
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse

@@ -39,6 +39,10 @@ OPERATIONS = {
     "/pulltransactions/v1/query": "pull",
 }
 STILL_PROCESSING = "500.001.1001"
+# STK Push Query also answers "still processing" as a result: ResultCode 4999 "The transaction is still under
+# processing" (seen from Daraja since 2023). It is no outcome: taken as a failure, it would fail a push the payer may
+# still be answering, and tell them so.
+STILL_PROCESSING_RESULT = 4999
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,8 @@ class DarajaClient:
         response, body = self._authorized_post("/mpesa/stkpushquery/v1/query", payload)
         if body and response.status_code == 200 and "ResultCode" in body:
             code = as_int(body["ResultCode"])
+            if code == STILL_PROCESSING_RESULT:
+                return None
             if code is not None:
                 return StkQueryResult(result_code=code, result_desc=str(body.get("ResultDesc", "")))
         message = str(body.get("errorMessage", "")) if body else ""
