@@ -9,6 +9,9 @@ its `after_applied` (inventory forgets its cached unit lists). A process that wa
 announcements (`follows=` of jeshkit.app.create_app), and a request, after its commit (no transaction open), waits
 for the ids of the events of the kinds that service consumes (`wait`). Best effort: past TIMEOUT_SECONDS (the
 service's consumer away or far behind) the request answers anyway, logged, and the stream still brings the events.
+The service is then *behind*: until it announces the event that request waited for in vain (it has caught up), or
+BEHIND_SECONDS have passed, requests do not wait for it at all. Otherwise every request would hold its worker thread
+a full second while the other service is down, and a few dozen a second would take all of a process's threads.
 
 This replaced *telling* the events to the service (an HTTP endpoint, then a NATS request) that applied them in a
 transaction of its own beside the stream's: every event was applied twice (once, and once found in the inbox) and
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -33,6 +37,7 @@ from jeshkit.outbox import committed, subject_for
 log = logging.getLogger("jeshkit.applied")
 
 TIMEOUT_SECONDS = 1.0  # past this the request answers anyway: the stream brings the events
+BEHIND_SECONDS = 30.0  # after a wait ran out, the longest requests go without waiting (unless it catches up sooner)
 
 
 def subject(prefix: str, consumer: str) -> str:
@@ -62,6 +67,13 @@ class Announcements:
     def __init__(self) -> None:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        self._missed: str | None = None  # an event a request waited for in vain, not announced since
+        self._behind_until = 0.0  # time.monotonic() until which requests do not wait while it is missed
+
+    @property
+    def behind(self) -> bool:
+        """A wait ran out lately and the service has not announced that event since: requests do not wait."""
+        return self._missed is not None and time.monotonic() < self._behind_until
 
     def heard(self, raw: bytes) -> None:
         try:
@@ -74,23 +86,34 @@ class Announcements:
         for event_id in ids:
             event_id = str(event_id)
             self._recent[event_id] = None
+            if event_id == self._missed:  # caught up with the requests: they wait again
+                self._missed = None
             for future in self._waiting.pop(event_id, ()):
                 if not future.done():
                     future.set_result(None)
         while len(self._recent) > self.remembered:
             self._recent.popitem(last=False)
 
-    async def wait(self, ids: Iterable[str]) -> None:
-        """Until every id has been announced (raises TimeoutError past TIMEOUT_SECONDS)."""
+    async def wait(self, ids: Iterable[str]) -> bool:
+        """True once every id has been announced. False at once, without waiting, while the service is behind (and
+        not every id has been announced). Raises TimeoutError past TIMEOUT_SECONDS: the service is behind from then
+        on, until it announces the first id still missing or BEHIND_SECONDS have passed."""
         loop = asyncio.get_running_loop()
+        missing = [event_id for event_id in dict.fromkeys(ids) if event_id not in self._recent]
+        if not missing:
+            return True
+        if self.behind:
+            return False
         futures: dict[str, asyncio.Future[None]] = {}
-        for event_id in ids:
-            if event_id not in self._recent and event_id not in futures:
-                futures[event_id] = loop.create_future()
-                self._waiting.setdefault(event_id, []).append(futures[event_id])
+        for event_id in missing:
+            futures[event_id] = loop.create_future()
+            self._waiting.setdefault(event_id, []).append(futures[event_id])
         try:
-            if futures:
-                await asyncio.wait_for(asyncio.gather(*futures.values()), TIMEOUT_SECONDS)
+            await asyncio.wait_for(asyncio.gather(*futures.values()), TIMEOUT_SECONDS)
+        except TimeoutError:
+            self._missed = next((event_id for event_id in missing if event_id not in self._recent), None)
+            self._behind_until = time.monotonic() + BEHIND_SECONDS
+            raise
         finally:
             for event_id, future in futures.items():
                 waiting = self._waiting.get(event_id)
@@ -98,3 +121,4 @@ class Announcements:
                     waiting.remove(future)
                     if not waiting:
                         del self._waiting[event_id]
+        return True

@@ -214,7 +214,8 @@ class Messaging:
     # --- waiting for a service to apply what a commit published (jeshkit.applied) ---------------------
     def wait_applied(self, service: str, event_ids: list[str]) -> bool:
         """From a request's worker thread, right after its commit: wait until `service` has announced these events
-        applied. True when it has; False, logged, past applied.TIMEOUT_SECONDS or without NATS."""
+        applied. True when it has; False, logged, past applied.TIMEOUT_SECONDS or without NATS; False at once while
+        `service` is behind (a wait for it ran out lately: jeshkit.applied)."""
         if not event_ids:
             return True
         announcements = self._following.get(service)
@@ -225,13 +226,16 @@ class Messaging:
             return False
         future = asyncio.run_coroutine_threadsafe(announcements.wait(event_ids), self._loop)
         try:
-            future.result(applied.TIMEOUT_SECONDS + 1.0)
+            done = future.result(applied.TIMEOUT_SECONDS + 1.0)
         except Exception:  # noqa: BLE001 - not within the timeout: the stream still brings them
             future.cancel()
-            log.warning("%s has not applied %d events within %.0f s (the stream brings them)", service,
-                        len(event_ids), applied.TIMEOUT_SECONDS)
+            log.warning("%s has not applied %d events within %.0f s (the stream brings them); requests do not wait "
+                        "for it until it has, for %.0f s at most", service, len(event_ids), applied.TIMEOUT_SECONDS,
+                        applied.BEHIND_SECONDS)
             return False
-        return True
+        if not done:
+            log.debug("not waiting for %s to apply %d events: it is behind", service, len(event_ids))
+        return bool(done)
 
     async def announce_applied(self, consumer: str, event_ids: list[str], *, new: bool) -> None:
         """After a consumer's commit: run after_applied when it applied something new, then announce the ids."""
