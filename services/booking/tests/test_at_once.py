@@ -1,7 +1,7 @@
 """A booking, a cancellation or a move-out answers once inventory has applied what its commit published
 (jeshkit.applied: inventory's consumer announces the ids it applied), so that the unit shows it at once; inventory
-away holds the answer up for a second at most, and the requests after it not at all until it has caught up. And booking's consumer announces what it applied (an admin's unit
-change)."""
+away holds the answer up for a second at most, and the requests after it not at all until it has caught up. And
+booking's consumer announces what it applied (an admin's unit change)."""
 
 from __future__ import annotations
 
