@@ -9,9 +9,10 @@ its `after_applied` (inventory forgets its cached unit lists). A process that wa
 announcements (`follows=` of jeshkit.app.create_app), and a request, after its commit (no transaction open), waits
 for the ids of the events of the kinds that service consumes (`wait`). Best effort: past TIMEOUT_SECONDS (the
 service's consumer away or far behind) the request answers anyway, logged, and the stream still brings the events.
-The service is then *behind*: until it announces the event that request waited for in vain (it has caught up), or
-BEHIND_SECONDS have passed, requests do not wait for it at all. Otherwise every request would hold its worker thread
-a full second while the other service is down, and a few dozen a second would take all of a process's threads.
+The service is then *behind*: until it announces anything (its consumer is at work again: requests wait again, so a
+read right after them is fresh once it has caught up), or BEHIND_SECONDS have passed, requests do not wait for it at
+all. Otherwise every request would hold its worker thread a full second while the other service's consumer is down,
+and a few dozen a second would take all of a process's threads.
 
 This replaced *telling* the events to the service (an HTTP endpoint, then a NATS request) that applied them in a
 transaction of its own beside the stream's: every event was applied twice (once, and once found in the inbox) and
@@ -67,13 +68,12 @@ class Announcements:
     def __init__(self) -> None:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
-        self._missed: str | None = None  # an event a request waited for in vain, not announced since
-        self._behind_until = 0.0  # time.monotonic() until which requests do not wait while it is missed
+        self._behind_until = 0.0  # time.monotonic() until which requests do not wait, unless it announces meanwhile
 
     @property
     def behind(self) -> bool:
-        """A wait ran out lately and the service has not announced that event since: requests do not wait."""
-        return self._missed is not None and time.monotonic() < self._behind_until
+        """A wait ran out lately and the service has announced nothing since: requests do not wait."""
+        return time.monotonic() < self._behind_until
 
     def heard(self, raw: bytes) -> None:
         try:
@@ -83,11 +83,11 @@ class Announcements:
             return
         if not isinstance(ids, list):
             return
+        if ids:
+            self._behind_until = 0.0  # its consumer is at work: requests wait for it again
         for event_id in ids:
             event_id = str(event_id)
             self._recent[event_id] = None
-            if event_id == self._missed:  # caught up with the requests: they wait again
-                self._missed = None
             for future in self._waiting.pop(event_id, ()):
                 if not future.done():
                     future.set_result(None)
@@ -97,7 +97,7 @@ class Announcements:
     async def wait(self, ids: Iterable[str]) -> bool:
         """True once every id has been announced. False at once, without waiting, while the service is behind (and
         not every id has been announced). Raises TimeoutError past TIMEOUT_SECONDS: the service is behind from then
-        on, until it announces the first id still missing or BEHIND_SECONDS have passed."""
+        on, until it announces anything or BEHIND_SECONDS have passed."""
         loop = asyncio.get_running_loop()
         missing = [event_id for event_id in dict.fromkeys(ids) if event_id not in self._recent]
         if not missing:
@@ -111,7 +111,6 @@ class Announcements:
         try:
             await asyncio.wait_for(asyncio.gather(*futures.values()), TIMEOUT_SECONDS)
         except TimeoutError:
-            self._missed = next((event_id for event_id in missing if event_id not in self._recent), None)
             self._behind_until = time.monotonic() + BEHIND_SECONDS
             raise
         finally:
