@@ -24,11 +24,6 @@ def bring_to(t: Any, status: str, booking_id: int | None, user_id: int = 1) -> i
     return request_id
 
 
-def settled(t: Any, marker_booking_id: int) -> None:
-    """Wait until the consumer has handled everything published so far (it handles events in order)."""
-    t.booking_created(booking_id=marker_booking_id, user_id=999)
-
-
 @pytest.mark.parametrize("reason", ["user", "admin", "expired"])
 def test_a_cancelled_booking_cancels_its_open_transport_requests(t: Any, reason: str) -> None:
     t.booking_exists(10, user_id=1)

@@ -46,8 +46,8 @@ class Settings(ServiceSettings):
     daraja_consumer_key: str = DEV_CONSUMER_KEY
     daraja_consumer_secret: str = DEV_CONSUMER_SECRET
     daraja_timeout_seconds: float = 10.0
-    # A provider's callback is answered within this long even when applying it waits on the provider (Daraja: the
-    # STK Push Query that confirms a success); it goes on being applied after the answer.
+    # Daraja's callbacks (STK, B2C, C2B) are answered within this long even when applying one waits on Daraja (the
+    # STK Push Query that confirms a success); it goes on being applied after the answer. Not Pesapal's IPN.
     callback_answer_seconds: float = Field(default=2.0, gt=0)
     # Refresh the OAuth token this long before Daraja says it expires.
     daraja_token_refresh_margin_seconds: float = 60.0
