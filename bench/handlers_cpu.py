@@ -1,4 +1,4 @@
-"""CPU time per consumed event in billing, inventory and transport: each service's real handlers applied the way
+"""CPU time per consumed event in billing, booking, inventory and transport: each service's real handlers applied the way
 jeshkit's consumer applies a message that came alone (the data validated, a session, the inbox row, the handler,
 the commit: EventConsumer._apply), against a real PostgreSQL, without NATS.
 
@@ -6,7 +6,7 @@ the commit: EventConsumer._apply), against a real PostgreSQL, without NATS.
 
 A "flow" is what one booking of the bench's full flow sends each service: BookingCreated, PaymentSucceeded (no
 invoice), BookingConfirmed, for a fixed booking ("fixed") and for a monthly one ("monthly": billing's rental and
-its invoice 1); "idle" is one run of each service's periodic jobs with nothing to do. Every flow uses new ids.
+its invoice 1); booking applies only PaymentSucceeded, to a pending booking of its own put there unmeasured; "idle" is one run of each service's periodic jobs with nothing to do. Every flow uses new ids.
 time.process_time() is this process's CPU only (not PostgreSQL's); the number of statements each event sends is
 counted, and PostgreSQL's statement time (plan + execute, from pg_stat_statements; wall time, so it includes
 waiting for a core on a busy machine). --profile prints cProfile's top functions of one scenario (e.g.
@@ -40,7 +40,7 @@ from sqlalchemy import create_engine, event, text  # noqa: E402
 
 from jeshstack.databases import with_db  # noqa: E402
 
-SERVICES = ("billing", "inventory", "transport")
+SERVICES = ("billing", "booking", "inventory", "transport")
 BASE_ID = int(time.time()) * 1000  # new ids in every run, even against a kept server
 
 
@@ -51,6 +51,10 @@ def handlers_of(service: str) -> Any:
         from billing.settings import Settings
 
         return make_handlers(rules_from(Settings()))
+    if service == "booking":
+        from booking.handlers import HANDLERS as booking_handlers
+
+        return booking_handlers
     if service == "inventory":
         from inventory.handlers import HANDLERS as inventory_handlers
 
@@ -78,7 +82,7 @@ class Service:
     """One service's consumer (without NATS), its session factory and a statement counter."""
 
     def __init__(self, service: str, url: str, database: str) -> None:
-        self.database = database
+        self.name, self.database = service, database
         from jeshkit.consumer import EventConsumer
         from jeshkit.db import make_engine, make_session_factory
 
@@ -130,6 +134,32 @@ def flow_events(n: int, monthly: bool) -> list[Any]:
     ]
 
 
+def put_pending_bookings(service: Service, flows: list[int], monthly: bool) -> None:
+    """The pending bookings flow_events' PaymentSucceeded confirm, in booking's own tables, never overlapping
+    whatever the round: fixed ones on a thousand units, three days apart; a monthly one (open-ended) on a unit of
+    its own."""
+    from booking.models import Booking, Unit
+    from sqlalchemy.dialects.postgresql import insert
+
+    now = datetime.now(UTC)
+    units = [10_000_000 + n for n in flows] if monthly else list(range(1, 1001))
+    with service.factory() as session:
+        session.execute(insert(Unit).values([
+            {"unit_id": u, "unit_number": f"B{u}", "monthly_price": 3000, "bookable": True, "source_time": now}
+            for u in units]).on_conflict_do_nothing())
+        rows = []
+        for n in flows:
+            start = date(2030, 1, 1) + timedelta(days=3 * (n // 1000))
+            unit = 10_000_000 + n if monthly else 1 + n % 1000
+            rows.append({"id": BASE_ID + n, "user_id": 1000 + n % 50, "unit_id": unit, "start_date": start,
+                         "end_date": None if monthly else start + timedelta(days=2),
+                         "plan": "monthly" if monthly else "fixed", "monthly_rate": 3000 if monthly else None,
+                         "total_price": 3000, "status": "pending", "payment_status": "pending",
+                         "hold_expires_at": now + timedelta(minutes=15)})
+        session.execute(insert(Booking), rows)
+        session.commit()
+
+
 class StatementTime:
     """PostgreSQL's statement time (ms, plan + execute) in one database so far, when pg_stat_statements is there."""
 
@@ -175,6 +205,8 @@ def run_scenario(service: Service, scenario: str, start: int, flows: int, pg: St
         cpu = time.process_time() - cpu
         return cpu, service.statements - statements, flows, pg.ms(service.database) - pg_ms
     batches = [flow_events(start + n, scenario == "monthly") for n in range(flows)]
+    if service.name == "booking":
+        put_pending_bookings(service, [start + n for n in range(flows)], scenario == "monthly")
     applied = sum(1 for batch in batches for e in batch if service.consumer.handler_for(e) is not None)
     pg_ms, statements, cpu = pg.ms(service.database), service.statements, time.process_time()
     for batch in batches:
@@ -207,7 +239,7 @@ def run(args: argparse.Namespace, base: str) -> None:
     scenarios = ("fixed", "monthly", "idle")
     for service in services.values():  # warm up: pool connections, compiled statements
         for scenario in scenarios:
-            run_scenario(service, scenario, 10_000_000, 50, pg)
+            run_scenario(service, scenario, 10_000_000 + scenarios.index(scenario) * 100_000, 50, pg)
     if args.profile:
         name, _, scenario = args.profile.partition(":")
         profiler = cProfile.Profile()

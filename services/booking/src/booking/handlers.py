@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import BindParameter, Table, bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,16 @@ from booking.models import Booking, Refund
 from booking.service import is_overlap_refusal, save_unit_snapshot
 from jeshkit.clock import nairobi_today
 from jeshkit.consumer import Handlers, UnknownReference
-from jeshkit.events import Event, PaymentFailed, PaymentSucceeded, RefundPaid, UnitCreated, UnitUpdated
+from jeshkit.events import (
+    BookingConfirmed,
+    Event,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundPaid,
+    UnitCreated,
+    UnitUpdated,
+    stage,
+)
 
 log = logging.getLogger("booking.handlers")
 
@@ -51,21 +61,38 @@ def _try_reconfirm(session: Session, booking: Booking, payment: PaymentSucceeded
     return True
 
 
+# The usual payment, of a booking still pending: confirmed by one statement that returns what BookingConfirmed tells
+# (the row locked as by lock_booking). Anything else takes the locked row and the rules below.
+_BOOKINGS = cast(Table, Booking.__table__)
+_AT: BindParameter[datetime] = bindparam("at")
+_CONFIRM_PENDING = (
+    update(_BOOKINGS)
+    .where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "pending")
+    .values(status="confirmed", confirmed_at=_AT, payment_status="success", payment_id=bindparam("payment"),
+            payment_receipt=bindparam("receipt"), amount_paid=bindparam("amount"), updated_at=_AT)
+    .returning(_BOOKINGS.c.id.label("booking_id"), _BOOKINGS.c.user_id, _BOOKINGS.c.unit_id, _BOOKINGS.c.start_date,
+               _BOOKINGS.c.end_date, _BOOKINGS.c.total_price, _BOOKINGS.c.plan, _BOOKINGS.c.monthly_rate)
+)
+
+
 def on_payment_succeeded(session: Session, payment: PaymentSucceeded, event: Event) -> None:
     """PaymentSucceeded: confirm the booking; money that can no longer buy its dates is recorded for refund."""
     if payment.invoice_id is not None:
         return  # rent for a later month of a monthly rental: billing applies it
+    now = datetime.now(UTC)
+    confirmed = session.execute(_CONFIRM_PENDING, {
+        "booking": payment.booking_id, "at": now, "payment": payment.payment_id, "receipt": payment.receipt,
+        "amount": payment.amount,
+    }).mappings().first()
+    if confirmed is not None:
+        stage(session, BookingConfirmed(**confirmed))
+        return
     booking = lock_booking(session=session, booking_id=payment.booking_id)
     if booking is None:
         raise UnknownReference(f"payment {payment.payment_id} succeeded for unknown booking {payment.booking_id}")
-    now = datetime.now(UTC)
 
-    if booking.status == "pending":
-        booking.status = "confirmed"
-        booking.confirmed_at = now
-        _mark_paid(booking, payment, now)
-        stage_confirmed(session=session, booking=booking)
-        return
+    # Not pending (the statement above waited for any other change of the row and read it again): confirmed or
+    # cancelled, and a booking never becomes pending again.
     if booking.status == "confirmed":
         if booking.payment_id == payment.payment_id:
             return  # the payment that confirmed it, reported again
