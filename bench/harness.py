@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,19 +22,22 @@ from jeshstack.procs import Postgres, free_port
 def bench_postgres(*, settings: dict[str, str] | None = None,
                    workdir: Path | None = None) -> Iterator[tuple[str, Path | None]]:
     """(base URL, data folder) of the server to measure against: JESH_POSTGRES_URL's (data folder None), or a
-    temporary embedded PostgreSQL with these server settings, stopped afterwards."""
+    temporary embedded PostgreSQL with these server settings, stopped and its folder removed afterwards (in
+    `workdir`, when given: the caller's to remove)."""
     base = os.environ.get("JESH_POSTGRES_URL")
     if base is not None:
         yield base, None
         return
-    data = (workdir or Path(tempfile.mkdtemp(prefix="jesh-bench-pg-"))) / "pg"
-    server = Postgres(data, free_port(), settings=settings)
-    server.init()
-    server.start()
+    folder = workdir or Path(tempfile.mkdtemp(prefix="jesh-bench-pg-"))
+    server = Postgres(folder / "pg", free_port(), settings=settings)
     try:
-        yield server.url(), data
+        server.init()
+        server.start()
+        yield server.url(), folder / "pg"
     finally:
         server.stop()
+        if workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def fresh_database(base: str, service: str, database: str) -> str:

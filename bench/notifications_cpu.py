@@ -335,11 +335,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", choices=("events", "send", "reports"), help="cProfile one round of a part")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="jesh-bench-notify-"))
-    with bench_postgres(workdir=workdir) as (base, data):
-        url = fresh_database(base, "notifications", "notifications_cpu")
-        with simulators(workdir) as (at_url, smtp_url):
-            run(args, url, at_url, smtp_url, PostgresCpu(data))
+    with tempfile.TemporaryDirectory(prefix="jesh-bench-notify-") as folder:
+        workdir = Path(folder)
+        with bench_postgres(workdir=workdir) as (base, data):
+            url = fresh_database(base, "notifications", "notifications_cpu")
+            with simulators(workdir) as (at_url, smtp_url):
+                run(args, url, at_url, smtp_url, PostgresCpu(data))
 
 
 if __name__ == "__main__":
