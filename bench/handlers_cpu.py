@@ -105,7 +105,7 @@ class Service:
         if found is None:  # not subscribed: the service never sees it
             return
         model, handler = found
-        self.consumer._apply(envelope, model.parse(envelope.data), handler)
+        self.consumer._apply(self.factory, envelope, model.parse(envelope.data), handler)
 
 
 def envelope(event_type: str, data: dict[str, Any]) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -11,10 +13,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from jeshkit.consumer import Handler, UnknownReference
-from jeshkit.db import make_session_factory
+from jeshkit.consumer import LOOP_LOCK_TIMEOUT_MS, EventConsumer, Handler, UnknownReference
+from jeshkit.db import make_engine, make_session_factory
 from jeshkit.events import EventData, EventDataError, Int
 from jeshkit.messaging import Messaging
 from jeshkit.outbox import Event, committed, stage
@@ -651,3 +654,125 @@ def test_a_request_waits_until_the_consumer_announces_what_its_commit_published(
             announced.stop()
 
     asyncio.run(scenario())
+
+
+# --- the consumer's transactions on the event loop (jeshkit.consumer's docstring) ---------------------------------
+
+
+def consume_on_loop(engine: Engine, nats: Nats, handler: Any, until: Any) -> tuple[int, float]:
+    """Run a process's messaging with `handler` until `until()`. Returns the loop's thread and the longest the loop
+    went without running a 10 ms ticker meanwhile."""
+    factory = session_factory(engine)
+
+    async def scenario() -> tuple[int, float]:
+        longest, stop = 0.0, asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal longest
+            last = time.monotonic()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                longest, last = max(longest, now - last), now
+
+        messaging = Messaging(settings_for(nats), engine, factory, handlers={Ping: handler})
+        await messaging.start(workers=True)
+        ticking = asyncio.create_task(ticker())
+        try:
+            await wait_async(until, 20, "the consumer")
+            await asyncio.sleep(0.5)  # room for a wrong second application to show up
+        finally:
+            stop.set()
+            await ticking
+            await messaging.stop()
+        return threading.get_ident(), longest
+
+    return asyncio.run(scenario())
+
+
+def test_the_consumer_applies_an_event_on_the_event_loop_itself(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    threads: list[int] = []
+
+    def on_ping(session: Session, data: Ping, event: Event) -> None:
+        threads.append(threading.get_ident())
+        record(session, data, event)
+
+    event_bus.publish("Ping", {"n": 1})
+    loop_thread, _ = consume_on_loop(kit_db, jesh_nats, on_ping, lambda: len(applied(kit_db)) == 1)
+
+    assert threads == [loop_thread]  # no hop to a worker thread
+    assert [n for _, n in applied(kit_db)] == [1]
+
+
+def test_a_transaction_that_waits_for_a_lock_leaves_the_loop_and_is_applied_once_in_a_thread(
+    kit_db: Engine, jesh_nats: Nats, event_bus: EventBus
+) -> None:
+    with kit_db.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS guarded"))
+        conn.execute(text("CREATE TABLE guarded (id integer PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO guarded VALUES (1)"))
+    locked, threads = threading.Event(), []
+
+    def on_ping(session: Session, data: Ping, event: Event) -> None:
+        threads.append(threading.get_ident())
+        session.execute(text("SELECT id FROM guarded WHERE id = 1 FOR UPDATE"))  # waits for the holder below
+        record(session, data, event)
+
+    def hold_the_row() -> None:  # another transaction holds the row for 2 s, from before the event comes
+        with kit_db.begin() as conn:
+            conn.execute(text("SELECT id FROM guarded WHERE id = 1 FOR UPDATE"))
+            locked.set()
+            time.sleep(2.0)
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert locked.wait(10)
+    event_bus.publish("Ping", {"n": 7})
+    loop_thread, longest_stall = consume_on_loop(kit_db, jesh_nats, on_ping, lambda: len(applied(kit_db)) == 1)
+    holder.join()
+
+    assert [n for _, n in applied(kit_db)] == [7]  # applied once, after the holder let go
+    assert len(threads) == 2 and threads[0] == loop_thread and threads[1] != loop_thread
+    # The loop waited for the lock no longer than the bound, not for the holder's 2 s.
+    assert longest_stall < 0.3, f"the event loop stalled {longest_stall:.3f} s (bound {LOOP_LOCK_TIMEOUT_MS} ms)"
+
+
+def test_the_consumer_opens_its_loop_connection_in_a_thread_so_a_silent_server_stalls_nothing() -> None:
+    # A server that accepts the connection and never answers: connecting waits for connect_timeout (3 s).
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    engine = make_engine(f"postgresql+psycopg2://postgres@127.0.0.1:{port}/kit", pool_size=1)
+    consumer = EventConsumer(name="kit", handlers={}, session_factory=session_factory(engine), messaging=None,
+                             max_deliveries=3, loop_session_factory=session_factory(engine))
+
+    async def scenario() -> tuple[BaseException | None, float]:
+        longest, stop = 0.0, asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal longest
+            last = time.monotonic()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                longest, last = max(longest, now - last), now
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0.05)  # the ticker is going
+        try:
+            await consumer._transaction(lambda factory: factory().execute(text("SELECT 1")))
+            failure = None
+        except Exception as exc:  # noqa: BLE001 - what the test looks at
+            failure = exc
+        stop.set()
+        await ticking
+        return failure, longest
+
+    try:
+        failure, longest_stall = asyncio.run(scenario())
+    finally:
+        silent.close()
+        engine.dispose()
+    assert isinstance(failure, OperationalError)  # the consumer's usual transient failure: nak'ed, tried again
+    assert longest_stall < 0.3, f"the event loop stalled {longest_stall:.3f} s while connecting"

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, MetaData, create_engine
+from sqlalchemy import URL, Connection, Engine, MetaData, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -26,15 +26,21 @@ def new_metadata() -> MetaData:
 
 
 def make_engine(
-    url: str,
+    url: str | URL,
     *,
     pool_size: int = 20,
     max_overflow: int = 0,
     statement_timeout_ms: int = 5000,
+    lock_timeout_ms: int | None = None,
     pool_timeout: float = 3.0,
     application_name: str = "",
 ) -> Engine:
-    """application_name: the service, shown in PostgreSQL's pg_stat_activity (which service holds what)."""
+    """application_name: the service, shown in PostgreSQL's pg_stat_activity (which service holds what).
+    lock_timeout_ms: how long a statement may wait for a lock (PostgreSQL's default: as long as its statement
+    timeout)."""
+    options = f"-c statement_timeout={statement_timeout_ms}"
+    if lock_timeout_ms is not None:
+        options += f" -c lock_timeout={lock_timeout_ms}"
     return create_engine(
         url,
         pool_size=pool_size,
@@ -44,8 +50,7 @@ def make_engine(
         # No pre-ping (a round trip on every checkout): when PostgreSQL restarts, the first statement on a
         # dead connection fails (503 to that one request) and SQLAlchemy then discards the whole pool.
         pool_recycle=1800,
-        connect_args={"connect_timeout": 3, "options": f"-c statement_timeout={statement_timeout_ms}",
-                      "application_name": application_name},
+        connect_args={"connect_timeout": 3, "options": options, "application_name": application_name},
     )
 
 

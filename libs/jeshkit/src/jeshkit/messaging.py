@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jeshkit import applied
-from jeshkit.consumer import EventConsumer, Handlers
+from jeshkit.consumer import LOOP_LOCK_TIMEOUT_MS, LOOP_STATEMENT_TIMEOUT_MS, EventConsumer, Handlers
+from jeshkit.db import make_engine, make_session_factory
 from jeshkit.errors import UpstreamUnavailable
 from jeshkit.jobs import PeriodicJob, run_periodically
 from jeshkit.outbox import RELAY
@@ -92,6 +93,7 @@ class Messaging:
         self._js: Any = None
         self._connected = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._loop_engine: Engine | None = None
         self.relay: OutboxRelay | None = None
         self._ended_sessions = ended_sessions
         self._sessions_follower: SessionsFollower | None = None
@@ -192,6 +194,13 @@ class Messaging:
             return
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self._handlers:
+            # The consumer's transactions on the event loop: one connection of their own, with short bounds.
+            self._loop_engine = make_engine(
+                self._engine.url, pool_size=1, statement_timeout_ms=LOOP_STATEMENT_TIMEOUT_MS,
+                lock_timeout_ms=LOOP_LOCK_TIMEOUT_MS, application_name=f"{self.settings.service_name}-consumer",
+            )
+            loop_sessions = make_session_factory(self._loop_engine)
+            loop_sessions.kw["info"] = self._session_factory.kw["info"]  # the same: service, subject prefix, relay
             consumer = EventConsumer(
                 name=self.settings.service_name,
                 handlers=self._handlers,
@@ -199,6 +208,7 @@ class Messaging:
                 messaging=self,
                 max_deliveries=self.settings.consumer_max_deliveries,
                 retry_seconds=self.settings.consumer_retry_seconds,
+                loop_session_factory=loop_sessions,
             )
             self._tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
         for job in self._jobs:
@@ -272,6 +282,9 @@ class Messaging:
         if pending:
             log.error("workers still running at shutdown: %s", ", ".join(t.get_name() for t in pending))
         self._tasks.clear()
+        if self._loop_engine is not None:
+            self._loop_engine.dispose()
+            self._loop_engine = None
         if self.relay is not None:
             self._session_factory.kw.get("info", {}).pop(RELAY, None)
             await self.relay.stop_publishing()
