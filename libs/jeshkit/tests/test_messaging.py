@@ -659,33 +659,48 @@ def test_a_request_waits_until_the_consumer_announces_what_its_commit_published(
 # --- the consumer's transactions on the event loop (jeshkit.consumer's docstring) ---------------------------------
 
 
+class StallMeter:
+    """`async with StallMeter() as meter:` the longest the event loop went without running a 10 ms ticker meanwhile
+    (meter.longest, seconds)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        last = time.monotonic()
+        while not self._stop.is_set():
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            self.longest, last = max(self.longest, now - last), now
+
+    async def __aenter__(self) -> StallMeter:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0.05)  # the ticker is going
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+
 def consume_on_loop(engine: Engine, nats: Nats, handler: Any, until: Any) -> tuple[int, float]:
     """Run a process's messaging with `handler` until `until()`. Returns the loop's thread and the longest the loop
-    went without running a 10 ms ticker meanwhile."""
+    stalled meanwhile (StallMeter)."""
     factory = session_factory(engine)
 
     async def scenario() -> tuple[int, float]:
-        longest, stop = 0.0, asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal longest
-            last = time.monotonic()
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
-                now = time.monotonic()
-                longest, last = max(longest, now - last), now
-
         messaging = Messaging(settings_for(nats), engine, factory, handlers={Ping: handler})
         await messaging.start(workers=True)
-        ticking = asyncio.create_task(ticker())
         try:
-            await wait_async(until, 20, "the consumer")
-            await asyncio.sleep(0.5)  # room for a wrong second application to show up
+            async with StallMeter() as meter:
+                await wait_async(until, 20, "the consumer")
+                await asyncio.sleep(0.5)  # room for a wrong second application to show up
         finally:
-            stop.set()
-            await ticking
             await messaging.stop()
-        return threading.get_ident(), longest
+        return threading.get_ident(), meter.longest
 
     return asyncio.run(scenario())
 
@@ -748,26 +763,13 @@ def test_the_consumer_opens_its_loop_connection_in_a_thread_so_a_silent_server_s
                              max_deliveries=3, loop_session_factory=session_factory(engine))
 
     async def scenario() -> tuple[BaseException | None, float]:
-        longest, stop = 0.0, asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal longest
-            last = time.monotonic()
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
-                now = time.monotonic()
-                longest, last = max(longest, now - last), now
-
-        ticking = asyncio.create_task(ticker())
-        await asyncio.sleep(0.05)  # the ticker is going
-        try:
-            await consumer._transaction(lambda factory: factory().execute(text("SELECT 1")))
-            failure = None
-        except Exception as exc:  # noqa: BLE001 - what the test looks at
-            failure = exc
-        stop.set()
-        await ticking
-        return failure, longest
+        failure = None
+        async with StallMeter() as meter:
+            try:
+                await consumer._transaction(lambda factory: factory().execute(text("SELECT 1")))
+            except Exception as exc:  # noqa: BLE001 - what the test looks at
+                failure = exc
+        return failure, meter.longest
 
     try:
         failure, longest_stall = asyncio.run(scenario())
