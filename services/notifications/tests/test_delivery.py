@@ -158,6 +158,57 @@ def test_turning_sms_off_withdraws_a_reminder_waiting_to_be_tried_again(start_no
     assert not any(m["message"].startswith("Reminder") for m in n.sms.messages())
 
 
+def test_a_reminder_waiting_for_its_retry_follows_a_payment_and_a_new_phone(start_notifications):
+    """The SMS gateway down at 08:00: the reminders' first tries failed and wait for a retry. Before, only a message
+    never tried changed: a customer who paid at 08:05 read "KES 3,500 due" at 08:10, on the number they had just
+    replaced."""
+    n = start_notifications(sms_up=False, notify_retry_base_seconds=600, notify_retry_max_seconds=600)
+    n.user(1, phone="254712345678")
+    n.publish("InvoiceReminder", reminder(1, 7), source="billing")
+    n.publish("InvoiceReminder", reminder(1, 8), source="billing")
+    n.publish("InvoiceReminder", reminder(1, 9), source="billing")
+
+    def sms_reminder(number: str) -> dict[str, object]:
+        [row] = [r for r in n.rows(template="payment_reminder", channel="sms") if f"invoice {number}," in r["body"]]
+        return row
+
+    wait_for(lambda: all(r["last_error"] for r in n.wait_rows(3, template="payment_reminder", channel="sms")),
+             what="the SMS reminders tried once, waiting for their retry")
+    # INV-9's as if a sender had it on its way (its lease): whatever comes meanwhile leaves it as it is.
+    with n.db.begin() as conn:
+        conn.execute(text("UPDATE notifications SET sending_until = now() + interval '1 hour' WHERE id = :id"),
+                     {"id": sms_reminder("INV-9")["id"]})
+    n.publish("InvoicePaid", {**{k: v for k, v in reminder(1, 9).items() if k != "days_until_due"}, "balance": 0,
+                              "amount_paid": 3500, "receipt": "QK43", "method": "mpesa", "payment_id": 43},
+              source="billing")
+    n.publish("RentPaymentApplied", {
+        "payment_id": 41, "booking_id": 70, "user_id": 1, "amount": 1000, "method": "mpesa", "receipt": "QK41",
+        "invoices": [{"invoice_id": 7, "number": "INV-7", "amount": 1000}], "balance": 5500, "credit": 0,
+        "refund": 0}, source="billing")
+    n.publish("InvoicePaid", {**{k: v for k, v in reminder(1, 8).items() if k != "days_until_due"}, "balance": 0,
+                              "amount_paid": 3500, "receipt": "QK42", "method": "mpesa", "payment_id": 42},
+              source="billing")
+    n.publish("UserUpdated", {"user_id": 1, "email": "user1@example.co.ke", "phone": "254722000111",
+                              "name": "Wanjiku Kamau", "role": "user"}, source="auth")
+    wait_for(lambda: sms_reminder("INV-7")["to"] == "254722000111", what="the new phone on the waiting reminder")
+    paid = sms_reminder("INV-8")
+    assert (paid["status"], paid["last_error"]) == ("failed", "withdrawn: the invoice was paid")
+    assert paid["attempts"] == 1  # the failed try stays in the log
+    assert "KES 2,500 due" in sms_reminder("INV-7")["body"]
+    on_its_way = sms_reminder("INV-9")
+    assert (on_its_way["status"], on_its_way["to"]) == ("queued", "254712345678")
+    with n.db.begin() as conn:  # what its send would have made of it: not part of what follows
+        conn.execute(text("DELETE FROM notifications WHERE id = :id"), {"id": on_its_way["id"]})
+    # The gateway back: the one reminder left goes, to the new phone, for what is left.
+    n.sms.start()
+    with n.db.begin() as conn:
+        conn.execute(text("UPDATE notifications SET next_attempt_at = now() WHERE status = 'queued'"))
+    n.wait_status("sent", "delivered", template="payment_reminder", channel="sms", id=sms_reminder("INV-7")["id"])
+    sent = [(m["to"], m["message"]) for m in n.sms.messages() if m["message"].startswith("Reminder")]
+    assert sent == [("+254722000111", "Reminder: invoice INV-7, KES 2,500 due 5 Jan 2031 (in 3 days). "
+                                      "Pay by M-PESA to keep access to your unit.")]
+
+
 def test_an_opt_out_stops_reminders_not_receipts(n):
     n.user(1, phone="254712345678", email="one@example.co.ke")
     r = n.client.put("/api/notifications/preferences", json={"sms": False}, headers=n.keys.headers(1))

@@ -6,9 +6,11 @@ the lease) in one statement, sends each with no transaction open, and records it
 each send it looks again that the message is still queued and still its own, and leases it anew: one settled
 meanwhile (its customer erased during the round), or claimed by another replica once the round outlasted its lease,
 does not go, nor does a reminder on a channel its customer has turned off since it was queued (withdrawn:
-`failed`); a reminder due again in the quiet hours (a retry) waits for their end. A transient failure is retried
-with exponential backoff from the database; after NOTIFY_MAX_ATTEMPTS, or on a permanent failure, the message is
-`failed`. A process that dies mid-send leaves its claim to expire and be taken again.
+`failed`); a reminder due again in the quiet hours (a retry) waits for their end. From that look until its outcome is
+recorded the message is on its way (`sending_until`): what changes waiting messages (notifications.waiting: withdrawn
+once paid, the amount left, the language, the address) leaves it alone, and applies again to a retry. A transient
+failure is retried with exponential backoff from the database; after NOTIFY_MAX_ATTEMPTS, or on a permanent failure,
+the message is `failed`. A process that dies mid-send leaves its claim to expire and be taken again.
 """
 
 from __future__ import annotations
@@ -48,9 +50,6 @@ class Retry:
 class Claimed:
     id: int
     channel: str
-    to: str
-    subject: str | None
-    body: str
     attempts: int
     template: str
 
@@ -65,7 +64,7 @@ _CLAIM = text(
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, channel, "to", subject, body, attempts, template
+    RETURNING id, channel, attempts, template
     """
 )
 
@@ -76,14 +75,15 @@ _SCRUB = (f"body = CASE WHEN strpos(body, '{TOKEN_MARK}') > 0 "
           f"THEN regexp_replace(body, '{TOKEN_MARK}\\S+', '{TOKEN_MARK}', 'g') ELSE body END")
 _SENT = text(
     "UPDATE notifications SET status = 'sent', sent_at = now(), provider_id = :provider_id, last_error = NULL, "
-    f"{_SCRUB} WHERE id = :id AND status = 'queued'"
+    f"sending_until = NULL, {_SCRUB} WHERE id = :id AND status = 'queued'"
 )
 _FAILED = text(
-    f"UPDATE notifications SET status = 'failed', last_error = :error, {_SCRUB} WHERE id = :id AND status = 'queued'"
+    "UPDATE notifications SET status = 'failed', last_error = :error, sending_until = NULL, "
+    f"{_SCRUB} WHERE id = :id AND status = 'queued'"
 )
 _RETRY = text(
-    "UPDATE notifications SET last_error = :error, next_attempt_at = now() + make_interval(secs => :delay) "
-    "WHERE id = :id AND status = 'queued'"
+    "UPDATE notifications SET last_error = :error, next_attempt_at = now() + make_interval(secs => :delay), "
+    "sending_until = NULL WHERE id = :id AND status = 'queued'"
 )
 
 
@@ -93,7 +93,9 @@ _ANY_DUE = text("SELECT 1 FROM scheduled_notices WHERE due_at <= now() LIMIT 1")
 # of NOTIFY_SEND_BATCH_SIZE messages may take longer than the lease): looked at again just before it goes, and
 # leased anew from now, in one statement, so that no other replica takes it while it is on its way. In the same
 # round trip, a reminder on a channel its customer has turned off is withdrawn (set_preferences deletes only those
-# never tried: one being sent cannot be taken back).
+# never tried: one being sent cannot be taken back). This lease marks it on its way (`sending_until`): nothing changes
+# it until its outcome is recorded (notifications.waiting). A reminder waiting for its retry may have changed since the
+# claim (the amount left, the language, the address): it goes as it is now.
 _STILL_TO_SEND = text(
     """
     WITH withdrawn AS (
@@ -105,9 +107,10 @@ _STILL_TO_SEND = text(
         )
         RETURNING n.id
     )
-    UPDATE notifications SET next_attempt_at = now() + make_interval(secs => :lease)
+    UPDATE notifications SET next_attempt_at = now() + make_interval(secs => :lease),
+        sending_until = now() + make_interval(secs => :lease)
     WHERE id = :id AND status = 'queued' AND attempts = :attempts AND NOT EXISTS (SELECT 1 FROM withdrawn)
-    RETURNING id
+    RETURNING "to", subject, body
     """
 )
 _REMINDERS = sorted(service.REMINDERS)
@@ -151,12 +154,13 @@ def _send(connection: Connection, channel: Channel, message: Claimed, retry: Ret
                      extra={"notification_id": message.id})
             return
     still = {"id": message.id, "attempts": message.attempts, "reminders": _REMINDERS, "lease": retry.lease_seconds}
-    if connection.execute(_STILL_TO_SEND, still).first() is None:
+    now_is = connection.execute(_STILL_TO_SEND, still).first()
+    if now_is is None:
         log.info("%s message %s was settled, withdrawn or claimed again meanwhile: not sent by this round",
                  message.channel, message.id, extra={"notification_id": message.id})
         return
-    outgoing = Outgoing(to=message.to, subject=message.subject, body=message.body,
-                        html=as_html(message.body) if message.channel == "email" else None)
+    to, subject, body = now_is
+    outgoing = Outgoing(to=to, subject=subject, body=body, html=as_html(body) if message.channel == "email" else None)
     try:
         provider_id = channel.send(outgoing)
     except PermanentFailure as exc:

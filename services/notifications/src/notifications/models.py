@@ -161,6 +161,9 @@ class Notification(Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # While a sender has it on its way (set just before the send, a lease; cleared with the attempt's outcome): what
+    # changes a message still waiting (notifications.waiting) leaves it alone meanwhile. A claim alone does not set it.
+    sending_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

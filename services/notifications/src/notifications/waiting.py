@@ -2,8 +2,10 @@
 them, so its reminders go at 08:00), and what a change meanwhile does to them: rendered again in the language the
 customer chose (render_again), sent to the phone or email they now have (readdress), asking for what is left once
 a payment paid part of their invoice (paid_towards), withdrawn once it is paid (withdraw_invoice_reminders) or
-voided by the rental's end (withdraw_voided_reminders). Only messages never tried: one on its way cannot be
-recalled or changed under the sender (it claims a message by counting an attempt). All in the caller's
+voided by the rental's end (withdraw_voided_reminders). Only messages never tried, or waiting for a retry after a
+failed attempt (the SMS gateway down at 08:00, the customer paid at 08:05: the reminder must not go at 08:10): one on
+its way cannot be recalled or changed under the sender (delivery.py leases it, `sending_until`, just before the send),
+and one claimed for its first attempt goes within the second, as it would have a moment before. All in the caller's
 transaction.
 """
 
@@ -26,7 +28,12 @@ INVOICE_REMINDERS = ("invoice_issued", "payment_reminder", "invoice_overdue")
 # only one that would still go a while later is withdrawn or changed for a payment. Not now(): the consumer may apply
 # several events in one transaction, whose start now() is, and a message queued by an earlier one is due after it.
 DEFERRED_AFTER = "statement_timestamp() + interval '1 minute'"
-_DEFERRED = Notification.next_attempt_at > text(DEFERRED_AFTER)
+# What may still change (columns of notifications, unqualified: for the ORM's selects and the statements below alike).
+WAITING = ("status = 'queued' AND (attempts = 0 OR last_error IS NOT NULL) "
+           "AND (sending_until IS NULL OR sending_until <= now())")
+# What a payment withdraws or changes among those: one deferred, or one that should have gone already and waits for
+# its retry (its time may be near: it asks for money no longer owed all the same).
+LATER = f"(last_error IS NOT NULL OR next_attempt_at > {DEFERRED_AFTER})"
 
 
 def render_again(session: Session, recipient: Recipient, texts: Texts) -> None:
@@ -47,24 +54,32 @@ def paid_towards(session: Session, *, user_id: int, paid: list[tuple[str, int]],
     recipient = session.get(Recipient, user_id)
     for number, amount in paid:
         for message in _waiting(session, user_id, Notification.template.in_(INVOICE_REMINDERS),
-                                Notification.params["number"].astext == number, _DEFERRED):
+                                Notification.params["number"].astext == number, text(LATER)):
             assert message.params is not None
             left = int(str(message.params.get("balance", 0))) - amount
             if left <= 0 or recipient is None:
-                session.delete(message)
+                _withdraw_one(session, message, PAID)
                 continue
             message.params = {**message.params, "balance": left}
             _render(message, recipient, texts)
 
 
-def _waiting(session: Session, user_id: int, *where: ColumnElement[bool]) -> Sequence[Notification]:
-    """The user's messages never tried yet (the sender gives a deferred reminder its attempt back), locked: one on
-    its way may not change under the sender; rows the sender holds are skipped, never waited for."""
+def _waiting(session: Session, user_id: int, *where: ColumnElement[bool] | TextClause) -> Sequence[Notification]:
+    """The user's messages still waiting (WAITING; the sender gives a deferred reminder its attempt back), locked: one
+    on its way may not change under the sender; rows the sender holds are skipped, never waited for."""
     return session.scalars(
-        select(Notification).where(
-            Notification.user_id == user_id, Notification.status == "queued", Notification.attempts == 0, *where,
-        ).with_for_update(skip_locked=True)
+        select(Notification).where(Notification.user_id == user_id, text(WAITING), *where)
+        .with_for_update(skip_locked=True)
     ).all()
+
+
+def _withdraw_one(session: Session, message: Notification, why: str) -> None:
+    """A message never tried is dropped (it never was, for the customer); one tried already stays in the log, failed
+    with the reason (its attempts and their errors are what an operator looks at)."""
+    if message.attempts == 0:
+        session.delete(message)
+    else:
+        message.status, message.last_error = "failed", why
 
 
 def _render(message: Notification, recipient: Recipient, texts: Texts) -> None:
@@ -80,25 +95,33 @@ def _render(message: Notification, recipient: Recipient, texts: Texts) -> None:
         message.subject = rendered.subject
 
 
-def _withdraw(matching: str) -> TextClause:
+PAID = "withdrawn: the invoice was paid"
+VOIDED = "withdrawn: the invoice was voided"
+
+
+def _withdraw(matching: str, why: str) -> TextClause:
+    """The reminders held and waiting that match, withdrawn (as _withdraw_one: the rows tried already are failed with
+    `why`, disjoint from those deleted, never tried)."""
+    reminders = f"user_id = :user_id AND template = ANY(:templates) AND {matching}"
     return text(
-        "WITH held AS (DELETE FROM held_messages WHERE user_id = :user_id AND template = ANY(:templates) "
-        f"AND {matching}) "
-        "DELETE FROM notifications WHERE user_id = :user_id AND status = 'queued' AND attempts = 0 "
-        f"AND next_attempt_at > {DEFERRED_AFTER} AND template = ANY(:templates) AND {matching}"
+        f"WITH held AS (DELETE FROM held_messages WHERE {reminders}), "
+        f"tried AS (UPDATE notifications SET status = 'failed', last_error = '{why}' "
+        f"WHERE {reminders} AND {WAITING} AND {LATER} AND attempts > 0) "
+        f"DELETE FROM notifications WHERE {reminders} AND {WAITING} AND {LATER} AND attempts = 0"
     )
 
 
 # An invoice's by its number; a rental's invoices due from a day (the voided ones: their periods start then or later).
-_WITHDRAW_PAID = _withdraw("params ->> 'number' = :number")
-_WITHDRAW_VOIDED = _withdraw("params ->> 'booking_id' = :booking_id AND params -> 'due' ->> 'date' >= :due_from")
+_WITHDRAW_PAID = _withdraw("params ->> 'number' = :number", PAID)
+_WITHDRAW_VOIDED = _withdraw("params ->> 'booking_id' = :booking_id AND params -> 'due' ->> 'date' >= :due_from",
+                             VOIDED)
 
 
 def withdraw_invoice_reminders(session: Session, *, user_id: int, number: str) -> None:
     """The invoice is paid: its reminders still waiting (billing's day starts at 06:00, inside the quiet hours, so
     they wait for 08:00; a customer often pays in between, autopay's push among them) or held go no more: they would
-    ask for money no longer owed. Those never tried and deferred only (one on its way cannot be recalled; one due
-    now goes, as it would have a moment before)."""
+    ask for money no longer owed. Those deferred or waiting for a retry only (one on its way cannot be recalled; one
+    due now goes, as it would have a moment before)."""
     session.execute(_WITHDRAW_PAID, {"user_id": user_id, "number": number, "templates": list(INVOICE_REMINDERS)})
 
 
@@ -117,7 +140,7 @@ _READDRESS = text(
     f"status = CASE WHEN {_ADDRESS} IS NULL THEN 'failed' ELSE n.status END, "
     f"last_error = CASE WHEN {_ADDRESS} IS NULL THEN 'withdrawn: the customer removed this address' "
     "ELSE n.last_error END "
-    "FROM r WHERE n.user_id = :user_id AND n.status = 'queued' AND n.attempts = 0 "
+    f"FROM r WHERE n.user_id = :user_id AND {WAITING} "
     f'AND n."to" IS DISTINCT FROM {_ADDRESS}'
 )
 
