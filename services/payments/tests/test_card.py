@@ -222,6 +222,35 @@ def test_a_card_order_left_unpaid_does_not_stop_the_customer_paying_by_mpesa_at_
     assert {p["status"] for p in stack.payments(booking_id)} == {"success"}
 
 
+def test_a_card_order_left_unpaid_does_not_stop_the_desk_taking_cash_and_one_paid_does(
+    stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
+) -> None:
+    """Before, the desk refused the cash ("still under way") for the half hour until the abandoned order timed out."""
+    client = card()
+
+    def cash(booking: int) -> httpx.Response:
+        return client.post("/api/payments/cash", json={"account": f"JESH-{booking}", "amount": 4500},
+                           headers=stack.keys.headers(1, "admin"))
+
+    stack.booking(booking_id, OWNER, total_price=4500)
+    started(stack, client, booking_id)  # the customer opens Pesapal's page, then leaves it for the desk
+    r = cash(booking_id)
+    assert r.status_code == 201, r.text
+    card_payment, cash_payment = stack.payments(booking_id)
+    assert (card_payment["method"], card_payment["status"]) == ("card", "failed")
+    assert stack.wait_event("PaymentSucceeded", booking_id)["payment_id"] == cash_payment["id"] == r.json()["data"]["id"]
+
+    # The page paid, its IPN not come yet: Pesapal says so, and the cash would pay the booking twice.
+    paid = booking_id + 1
+    stack.booking(paid, OWNER, total_price=4500)
+    pesapal.pesapal.settings.ipn_delay_seconds = 60
+    assert pesapal.pay(started(stack, client, paid)["redirect_url"]).status_code == 303
+    r = cash(paid)
+    assert r.status_code == 409, r.text
+    assert r.json()["message"] == f"That account cannot take this money: booking JESH-{paid} is paid already"
+    assert [(p["method"], p["status"]) for p in stack.payments(paid)] == [("card", "success")]
+
+
 def test_a_card_order_paid_before_its_ipn_came_is_found_paid_when_the_customer_tries_again(
     stack: Any, card: Any, pesapal: PesapalSim, booking_id: int
 ) -> None:

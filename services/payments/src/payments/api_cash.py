@@ -11,7 +11,7 @@ from jeshkit.clock import nairobi_today
 from jeshkit.db import SessionDep
 from jeshkit.schemas import ERROR_RESPONSES, Envelope
 from jeshkit.security import AdminUser
-from payments.api import UPSTREAM_ERRORS
+from payments.api import UPSTREAM_ERRORS, card_orders_releaser
 from payments.api_paybill import peers_of
 from payments.models import Payment
 from payments.schemas import (
@@ -50,9 +50,12 @@ def take_cash(
     It is a payment like any other: the booking confirms, the invoices are paid, the customer gets the receipt SMS
     (`CASH-000123`). 201 when recorded; the same `Idempotency-Key` again answers 200 with the same payment (409 when
     that key was used for another account or amount); 409 when the account cannot take the money (the reason is
-    given); 503 when billing or booking cannot answer."""
-    payment_id, created = cash.receive(session=session, peers=peers_of(request.app.state), typed=body.account,
-                                       amount=body.amount, note=body.note, key=idempotency_key, admin=admin)
+    given; a card order the customer left unpaid on Pesapal's page does not stop it, an M-PESA prompt still waiting
+    for them does); 503 when billing or booking cannot answer."""
+    payment_id, created = cash.receive(
+        session=session, peers=peers_of(request.app.state), typed=body.account, amount=body.amount, note=body.note,
+        key=idempotency_key, admin=admin,
+        release_card_orders=lambda booking_id: card_orders_releaser(request, session, booking_id=booking_id)())
     if not created:
         response.status_code = 200
     payment = session.get(Payment, payment_id)

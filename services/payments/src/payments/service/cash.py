@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
@@ -38,9 +39,14 @@ _NEXT_RECEIPT = text(
 
 
 def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: str | None, key: str | None,
-            admin: Principal) -> tuple[int, bool]:
+            admin: Principal, release_card_orders: Callable[[int], int] | None = None) -> tuple[int, bool]:
     """Record cash an operator took; (the payment's id, whether it was recorded now). The same `key` again with the
-    same account and amount answers the payment recorded then; with anything else it is a 409."""
+    same account and amount answers the payment recorded then; with anything else it is a 409.
+
+    A booking's payment still under way refuses the cash (both would pay it), except a card order its owner left
+    unpaid on Pesapal's page: `release_card_orders(booking_id)` asks Pesapal with no transaction open (as a new
+    M-PESA prompt does, card.release_unpaid_card_orders), and one nobody paid no longer holds the booking; one paid
+    after all makes it paid already."""
     reference = f"cash:{key}" if key else f"cash:{uuid.uuid4().hex}"
     if key is not None and (done := _replayed(session, reference, typed, amount)) is not None:
         return done, False
@@ -49,13 +55,14 @@ def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: st
         raise Conflict(f"That account cannot take this money: {target.reason}")
     if target.cancelled:
         raise Conflict(f"That account cannot take this money: booking {target.account} was cancelled; book again")
-    if target.invoice_id is None and session.scalar(
-        select(Payment.id).where(Payment.booking_id == target.booking_id, Payment.invoice_id.is_(None),
-                                 Payment.status.in_(UNSETTLED))
-    ):
+    if target.invoice_id is None and _under_way(session, target.booking_id):
         session.rollback()
-        raise Conflict(f"An M-PESA or card payment of booking {target.account} is still under way: wait for it "
-                       "before taking cash")
+        if release_card_orders is not None and release_card_orders(target.booking_id):
+            raise Conflict(f"That account cannot take this money: booking {target.account} is paid already")
+        if release_card_orders is None or _under_way(session, target.booking_id):
+            session.rollback()
+            raise Conflict(f"An M-PESA or card payment of booking {target.account} is still under way: wait for it "
+                           "before taking cash")
     now = datetime.now(UTC)
     payment = Payment(
         booking_id=target.booking_id, invoice_id=target.invoice_id, user_id=target.user_id, method="cash",
@@ -82,6 +89,13 @@ def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: st
     session.commit()
     log.info("cash KES %s for %s taken by user %s (%s)", amount, target.account, admin.id, receipt)
     return payment_id, True
+
+
+def _under_way(session: Session, booking_id: int) -> bool:
+    """A payment of the booking (not of its invoices) whose outcome is not known yet."""
+    return session.scalar(select(Payment.id).where(
+        Payment.booking_id == booking_id, Payment.invoice_id.is_(None), Payment.status.in_(UNSETTLED)).limit(1)
+    ) is not None
 
 
 def _replayed(session: Session, reference: str, typed: str, amount: int) -> int | None:
