@@ -57,15 +57,36 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     booking = next(b for b in mine.get("/api/bookings").json()["data"] if b["id"] == booking_id)
     assert (booking["status"], booking["total_price"]) == ("pending", PRICE), booking
 
-    # At the desk: the operator types the account loosely and a wrong amount; payments' reason is shown.
+    # At the desk: the operator types the account loosely and a wrong amount; payments' reason is shown. Recording
+    # cash is confirmed first (the amount and the account as typed); declined, nothing is sent.
     desk = new_page(DESKTOP)
     admin_logs_in(desk)
+    dialogs: list[str] = []
+    answer = {"accept": False}
+
+    def answered(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        if answer["accept"]:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    desk.on("dialog", answered)
     desk.get_by_role("link", name="Money").click()
     section = desk.get_by_role("region", name="Cash at the desk")
     form = section.get_by_role("form", name="Record cash received")
     form.get_by_label("Account number").fill(f"jesh {booking_id}")
     form.get_by_label("Amount received (KES)").fill("4,000")
     form.get_by_label("Note (optional)").fill("Book 7, page 42")
+    sent: list[str] = []
+    desk.on("request", lambda request: sent.append(request.method) if request.url.endswith("/api/payments/cash")
+            else None)
+    form.get_by_role("button", name="Record cash payment").click()
+    expect(form.get_by_label("Amount received (KES)")).to_have_value("4,000")  # declined: the form as it was
+    assert dialogs == [f"Record KES 4,000 received in cash for account jesh {booking_id}? It is the customer's "
+                       "payment: they get the receipt by SMS."], dialogs
+    assert "POST" not in sent, sent
+    answer["accept"] = True
     form.get_by_role("button", name="Record cash payment").click()
     expect(form.get_by_role("alert")).to_contain_text(
         f"That account cannot take this money: booking JESH-{booking_id} costs KES {PRICE}")
@@ -125,13 +146,8 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
 
     # Float put into the drawer, then cash taken to the bank (confirmed first): both listed, what the drawer should
     # hold follows them.
-    dialogs: list[str] = []
-
-    def accept(dialog: Any) -> None:
-        dialogs.append(dialog.message)
-        dialog.accept()
-
-    desk.on("dialog", accept)
+    assert len(dialogs) == 4, dialogs  # the cash confirmed: declined, refused, the answer lost, sent again
+    dialogs.clear()
     move_form = section.get_by_role("form", name="Bank cash or put in float")
     move_form.get_by_label("Put in float").check()
     move_form.get_by_label("Amount (KES)").fill(f"{FLOAT:,}")

@@ -32,19 +32,28 @@ def test_payments_refusals_are_said_in_kiswahili(new_page: Any, check_page: Any,
     expect(desk.locator("html")).to_have_attribute("lang", "sw")
     section = desk.get_by_role("region", name="Pesa taslimu ofisini")
 
-    # Cash for the cancelled booking, at its full price: payments refuses, the console says why in Kiswahili.
+    # Cash for the cancelled booking, at its full price (confirmed first, in Kiswahili): payments refuses, the console
+    # says why in Kiswahili.
+    dialogs: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    desk.on("dialog", accept)
     form = section.get_by_role("form", name="Rekodi pesa taslimu zilizopokelewa")
     form.get_by_label("Nambari ya akaunti").fill(f"JESH-{booking['id']}")
     form.get_by_label("Kiasi kilichopokelewa (KES)").fill(str(booking["total_price"]))
     form.get_by_role("button", name="Rekodi malipo ya pesa taslimu").click()
     expect(form.get_by_role("alert")).to_have_text(
         f"Nafasi JESH-{booking['id']} imeghairiwa, kwa hivyo haiwezi kupokea pesa hii. Weka nafasi mpya.")
+    assert dialogs == [f"Rekodi KES {booking['total_price']:,} zilizopokelewa taslimu kwa akaunti "
+                       f"JESH-{booking['id']}? Ni malipo ya mteja: anapata risiti kwa SMS."], dialogs
 
     # Banking one shilling more than the drawer should hold (confirmed first): refused with the drawer's amount.
     r = admin_api.client.get("/api/payments/cash")
     assert r.status_code == 200, r.text
     closing = int(r.json()["data"]["closing"])
-    desk.on("dialog", lambda dialog: dialog.accept())
     move_form = section.get_by_role("form", name="Weka benki au weka chenji ya droo")
     move_form.get_by_label("Weka benki", exact=True).check()
     move_form.get_by_label("Kiasi (KES)").fill(str(closing + 1))

@@ -459,6 +459,7 @@ export const en = {
   "cash.bankSubmit": "Record cash banked",
   "cash.floatSubmit": "Record float put in",
   "cash.bankConfirm": "Bank {amount} from the drawer?",
+  "cash.recordConfirm": "Record {amount} received in cash for account {account}? It is the customer's payment: they get the receipt by SMS.",
   "cash.didBank": "{amount} taken from the drawer to the bank.",
   "cash.didFloat": "{amount} put into the drawer as float.",
   "cash.pastDay": "Cash is banked and float put in only in today's book.",

@@ -459,6 +459,7 @@ export const sw: Record<MessageKey, string> = {
   "cash.bankSubmit": "Rekodi pesa zilizowekwa benki",
   "cash.floatSubmit": "Rekodi chenji iliyowekwa",
   "cash.bankConfirm": "Weka benki {amount} kutoka kwenye droo?",
+  "cash.recordConfirm": "Rekodi {amount} zilizopokelewa taslimu kwa akaunti {account}? Ni malipo ya mteja: anapata risiti kwa SMS.",
   "cash.didBank": "{amount} zimetolewa kwenye droo kupelekwa benki.",
   "cash.didFloat": "{amount} zimewekwa kwenye droo kama chenji.",
   "cash.pastDay": "Pesa huwekwa benki na chenji huwekwa kwenye daftari la leo tu.",

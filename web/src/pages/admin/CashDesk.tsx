@@ -438,6 +438,8 @@ function RecordCash({ onRecorded }: { onRecorded: () => Promise<unknown> | void 
     e.preventDefault();
     if (busy || shillings === null || !account.trim()) return;
     const entry = cashEntry(account, shillings, note);
+    // Checked first: an invoice takes any amount (a slip of the finger is a payment, then a refund to hand back).
+    if (!window.confirm(t("cash.recordConfirm", { amount: formatKES(shillings), account: entry.account }))) return;
     setDone(null);
     const payment = await record(entry);
     if (!payment) return;
