@@ -52,6 +52,7 @@ export const en = {
   "err.cashMovementNotFound": "That banking or float was not found. Reload the cash book.",
   "err.reversalNotReversed": "A reversal cannot be reversed: record the movement again.",
   "err.bookingCancelled": "Booking {account} was cancelled, so it cannot take this money. Book again.",
+  "err.bookingPaidAlready": "Booking {account} is paid already, so it cannot take this money.",
   "err.accountCannotTake": "That account cannot take this money: {reason}.",
   "err.paymentUnderWay": "An M-PESA or card payment of booking {account} is still under way. Wait for it before taking cash.",
   "err.cashPaymentKeyUsed": "This form was already recorded as another cash payment. Check the cash book before sending it again.",

@@ -52,6 +52,7 @@ export const sw: Record<MessageKey, string> = {
   "err.cashMovementNotFound": "Pesa hiyo ya benki au chenji haikupatikana. Pakia daftari la pesa taslimu upya.",
   "err.reversalNotReversed": "Ubatilisho hauwezi kubatilishwa: rekodi pesa hiyo upya.",
   "err.bookingCancelled": "Nafasi {account} imeghairiwa, kwa hivyo haiwezi kupokea pesa hii. Weka nafasi mpya.",
+  "err.bookingPaidAlready": "Nafasi {account} imeshalipiwa, kwa hivyo haiwezi kupokea pesa hii.",
   "err.accountCannotTake": "Akaunti hiyo haiwezi kupokea pesa hii: {reason}.",
   "err.paymentUnderWay": "Malipo ya M-PESA au kadi ya nafasi {account} bado yanaendelea. Yasubiri kabla ya kupokea pesa taslimu.",
   "err.cashPaymentKeyUsed": "Fomu hii ilisharekodiwa kama malipo mengine ya pesa taslimu. Angalia daftari la pesa taslimu kabla ya kuituma tena.",

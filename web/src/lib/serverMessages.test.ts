@@ -41,6 +41,8 @@ const REFUSALS: Refusal[] = [
   { file: "drawer.py", literals: ['"A reversal cannot be reversed: record the movement again"'], key: "err.reversalNotReversed" },
   { file: "cash.py", literals: ['f"That account cannot take this money: booking {target.account} was cancelled; book again"'],
     values: { "target.account": "JESH-1042" }, key: "err.bookingCancelled", params: { account: "JESH-1042" } },
+  { file: "cash.py", literals: ['f"That account cannot take this money: booking {target.account} is paid already"'],
+    values: { "target.account": "JESH-1043" }, key: "err.bookingPaidAlready", params: { account: "JESH-1043" } },
   { file: "cash.py", literals: ['f"That account cannot take this money: {target.reason}"'],
     values: { "target.reason": "booking JESH-7 costs KES 5500, KES 500 was paid" },
     key: "err.accountCannotTake", params: { reason: "booking JESH-7 costs KES 5500, KES 500 was paid" } },

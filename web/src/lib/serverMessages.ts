@@ -70,6 +70,8 @@ const SERVER_MESSAGES: ServerMessage[] = [
   { said: "A reversal cannot be reversed: record the movement again", key: "err.reversalNotReversed" },
   { said: /^That account cannot take this money: booking (\S+) was cancelled; book again$/,
     key: "err.bookingCancelled", params: (m) => ({ account: group(m, 1) }) },
+  { said: /^That account cannot take this money: booking (\S+) is paid already$/,
+    key: "err.bookingPaidAlready", params: (m) => ({ account: group(m, 1) }) },
   // The reason is billing's or booking's own English sentence, with values of every kind: only the fixed start is
   // translated and the reason is shown as the server gave it.
   { said: /^That account cannot take this money: (.+)$/, key: "err.accountCannotTake",
