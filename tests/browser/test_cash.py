@@ -88,8 +88,8 @@ def test_an_operator_takes_cash_for_a_booking_and_pays_it_back(
     assert "POST" not in sent, sent
     answer["accept"] = True
     form.get_by_role("button", name="Record cash payment").click()
-    expect(form.get_by_role("alert")).to_contain_text(
-        f"That account cannot take this money: booking JESH-{booking_id} costs KES {PRICE}")
+    expect(form.get_by_role("alert")).to_have_text(
+        f"Booking JESH-{booking_id} costs {kes(PRICE)}, not KES 4,000, so it cannot take this amount.")
     check_page(desk, "95-console-cash-refused-desktop")
 
     # The right amount; the first answer is lost on the way back (payments has recorded it), so the operator sends

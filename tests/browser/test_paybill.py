@@ -164,7 +164,7 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     item.get_by_label("Account number").fill("INV-999999")
     check_page(desk, "91-console-paybill-assign-desktop")
     item.get_by_role("button", name="Assign", exact=True).click()
-    expect(item.get_by_role("alert")).to_contain_text("That account cannot take this money: there is no invoice")
+    expect(item.get_by_role("alert")).to_have_text("There is no invoice INV-999999, so it cannot take this money.")
     item.get_by_label("Account number").fill(f"jesh-{second_id}")
     item.get_by_role("button", name="Assign", exact=True).click()
     expect(desk.get_by_role("status").filter(has_text="Assigned to")).to_contain_text(

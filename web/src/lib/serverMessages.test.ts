@@ -5,10 +5,15 @@ import type { MessageKey } from "../i18n/messages";
 // The payments service's own source, the English the table must follow (Vite's ?raw: the web has no Node types).
 import cashPy from "../../../services/payments/src/payments/service/cash.py?raw";
 import drawerPy from "../../../services/payments/src/payments/service/drawer.py?raw";
+import paybillPy from "../../../services/payments/src/payments/service/paybill.py?raw";
 import paybillOpsPy from "../../../services/payments/src/payments/service/paybill_ops.py?raw";
 import refundsPy from "../../../services/payments/src/payments/service/refunds.py?raw";
 
-const SOURCES = { "cash.py": cashPy, "drawer.py": drawerPy, "paybill_ops.py": paybillOpsPy, "refunds.py": refundsPy };
+const SOURCES = {
+  "cash.py": cashPy, "drawer.py": drawerPy, "paybill.py": paybillPy, "paybill_ops.py": paybillOpsPy, "refunds.py": refundsPy,
+};
+// The reasons paybill.resolve gives (after cash's and paybill_ops' "That account cannot take this money: ").
+const REASON = 'f"That account cannot take this money: {target.reason}"';
 
 interface Refusal {
   file: keyof typeof SOURCES;
@@ -43,12 +48,25 @@ const REFUSALS: Refusal[] = [
     values: { "target.account": "JESH-1042" }, key: "err.bookingCancelled", params: { account: "JESH-1042" } },
   { file: "cash.py", literals: ['f"That account cannot take this money: booking {target.account} is paid already"'],
     values: { "target.account": "JESH-1043" }, key: "err.bookingPaidAlready", params: { account: "JESH-1043" } },
-  { file: "cash.py", literals: ['f"That account cannot take this money: {target.reason}"'],
-    values: { "target.reason": "booking JESH-7 costs KES 5500, KES 500 was paid" },
-    key: "err.accountCannotTake", params: { reason: "booking JESH-7 costs KES 5500, KES 500 was paid" } },
-  { file: "paybill_ops.py", literals: ['f"That account cannot take this money: {target.reason}"'],
-    values: { "target.reason": "there is no invoice INV-000123" },
-    key: "err.accountCannotTake", params: { reason: "there is no invoice INV-000123" } },
+  { file: "cash.py", literals: [REASON], values: { "target.reason": "booking JESH-7 costs KES 5500, KES 500 was paid" },
+    also: [["paybill.py", 'f"booking {account} costs KES {booking.total_price}, KES {amount} was paid"']],
+    key: "err.bookingCosts", params: { account: "JESH-7", price: "KES 5,500", paid: "KES 500" } },
+  { file: "paybill_ops.py", literals: [REASON], values: { "target.reason": "there is no booking JESH-9" },
+    also: [["paybill.py", 'f"there is no booking {account}"']], key: "err.noSuchBooking", params: { account: "JESH-9" } },
+  { file: "cash.py", literals: [REASON], values: { "target.reason": "there is no invoice INV-000123" },
+    also: [["paybill.py", 'f"there is no invoice {account}"']], key: "err.noSuchInvoice",
+    params: { account: "INV-000123" } },
+  { file: "cash.py", literals: [REASON], values: { "target.reason": "invoice INV-000124 was cancelled" },
+    also: [["paybill.py", 'f"invoice {invoice.number or account} was cancelled"']], key: "err.invoiceCancelled",
+    params: { account: "INV-000124" } },
+  { file: "cash.py", literals: [REASON], values: { "target.reason": "the account number 'JESH 1O42' names no booking or invoice" },
+    also: [["paybill.py", 'f"the account number {typed[:40]!r} names no booking or invoice"']],
+    key: "err.accountNamesNothing", params: { account: "'JESH 1O42'" } },
+  { file: "cash.py", literals: [REASON], values: { "target.reason": "booking JESH-8 is paid already" },
+    also: [["paybill.py", 'f"booking {account} is paid already"']], key: "err.bookingPaidAlready",
+    params: { account: "JESH-8" } },
+  { file: "cash.py", literals: [REASON], values: { "target.reason": "a reason added since" },
+    key: "err.accountCannotTake", params: { reason: "a reason added since" } },
   { file: "cash.py",
     literals: ['f"An M-PESA or card payment of booking {target.account} is still under way: wait for it "',
       '"before taking cash"'],
@@ -155,6 +173,9 @@ describe("knownMessage", () => {
       .toBe("Huwezi kuweka benki zaidi ya kile droo inapaswa kuwa nacho (KES 5,500).");
     const reason = knownMessage("That account cannot take this money: there is no booking JESH-9");
     expect(reason && translate("sw", reason.key, reason.params))
-      .toBe("Akaunti hiyo haiwezi kupokea pesa hii: there is no booking JESH-9.");
+      .toBe("Hakuna nafasi JESH-9, kwa hivyo haiwezi kupokea pesa hii.");
+    const other = knownMessage("That account cannot take this money: a reason added since");
+    expect(other && translate("sw", other.key, other.params))
+      .toBe("Akaunti hiyo haiwezi kupokea pesa hii: a reason added since.");
   });
 });

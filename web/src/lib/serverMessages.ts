@@ -1,4 +1,5 @@
 import type { MessageKey } from "../i18n/messages";
+import { formatKES } from "./money";
 
 /** A server's sentence the UI can say in the reader's language: its message key and the values it carried. */
 export interface KnownMessage {
@@ -70,10 +71,24 @@ const SERVER_MESSAGES: ServerMessage[] = [
   { said: "A reversal cannot be reversed: record the movement again", key: "err.reversalNotReversed" },
   { said: /^That account cannot take this money: booking (\S+) was cancelled; book again$/,
     key: "err.bookingCancelled", params: (m) => ({ account: group(m, 1) }) },
+  // Payments' own reasons (paybill.resolve: the cash desk's and the Paybill's), each in the reader's language.
+  { said: /^That account cannot take this money: booking (\S+) costs KES (\d+), KES (\d+) was paid$/,
+    key: "err.bookingCosts",
+    params: (m) => ({
+      account: group(m, 1), price: formatKES(Number(group(m, 2))), paid: formatKES(Number(group(m, 3))),
+    }) },
+  { said: /^That account cannot take this money: there is no booking (\S+)$/, key: "err.noSuchBooking",
+    params: (m) => ({ account: group(m, 1) }) },
+  { said: /^That account cannot take this money: there is no invoice (\S+)$/, key: "err.noSuchInvoice",
+    params: (m) => ({ account: group(m, 1) }) },
+  { said: /^That account cannot take this money: invoice (\S+) was cancelled$/, key: "err.invoiceCancelled",
+    params: (m) => ({ account: group(m, 1) }) },
+  { said: new RegExp(`^That account cannot take this money: the account number ${REPR} names no booking or invoice$`),
+    key: "err.accountNamesNothing", params: (m) => ({ account: group(m, 1) }) },
   { said: /^That account cannot take this money: booking (\S+) is paid already$/,
     key: "err.bookingPaidAlready", params: (m) => ({ account: group(m, 1) }) },
-  // The reason is billing's or booking's own English sentence, with values of every kind: only the fixed start is
-  // translated and the reason is shown as the server gave it.
+  // Any other reason (one added since): only the fixed start is translated and the reason is shown as the server
+  // gave it.
   { said: /^That account cannot take this money: (.+)$/, key: "err.accountCannotTake",
     params: (m) => ({ reason: group(m, 1) }) },
   { said: /^An M-PESA or card payment of booking (\S+) is still under way: wait for it before taking cash$/,
