@@ -3,14 +3,21 @@ import { en, type MessageKey } from "./messages";
 import type { Lang } from "../lib/dates";
 
 const KEY = "jesh.lang";
-type Dict = Record<MessageKey, string>;
+type Dict = Partial<Record<MessageKey, string>>;
 
-// English is in the main chunk; Swahili is a chunk of its own, fetched only by those who read it.
-const DICTS: Partial<Record<Lang, Dict>> = { en };
+// English is in the main chunk, but for the console's sentences, which its chunk adds when it loads (addEnglish);
+// Swahili is a chunk of its own, fetched only by those who read it.
+const ENGLISH: Dict = { ...en };
+const DICTS: Partial<Record<Lang, Dict>> = { en: ENGLISH };
 const LOADERS: Record<Lang, () => Promise<Dict>> = {
-  en: async () => en,
+  en: async () => ENGLISH,
   sw: async () => (await import("./sw")).sw,
 };
+
+/** English sentences of a lazily loaded part (the console's, consoleMessages.ts), added when its chunk loads. */
+export function addEnglish(sentences: Dict): void {
+  Object.assign(ENGLISH, sentences);
+}
 const loading: Partial<Record<Lang, Promise<void>>> = {};
 
 /** Fetch a language's sentences once (a failed fetch is tried again on the next call). */
@@ -46,7 +53,7 @@ export function format(template: string, vars?: Record<string, string | number>)
 
 /** A sentence in `lang`, in English while that language is not loaded (loadLang). */
 export function translate(lang: Lang, key: MessageKey, vars?: Record<string, string | number>): string {
-  const template: string | undefined = DICTS[lang]?.[key] ?? en[key];
+  const template: string | undefined = DICTS[lang]?.[key] ?? ENGLISH[key];
   return template === undefined ? key : format(template, vars);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { en } from "./messages";
+import { everyEnglish as en } from "./everyEnglish";
 import { sw } from "./sw";
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { attentionLines, handledHref, listsToReadAgain, needingAction, type MoneyWaiting } from "./attention";
-import { en } from "../i18n/messages";
+import { everyEnglish as en } from "../i18n/everyEnglish";
 import { sw } from "../i18n/sw";
 
 const none = (what: MoneyWaiting["what"]): MoneyWaiting => ({ what, count: 0, kes: 0, oldest_at: null });

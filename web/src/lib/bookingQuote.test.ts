@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { en, type MessageKey } from "../i18n/messages";
+import { everyEnglish as en } from "../i18n/everyEnglish";
+import type { MessageKey } from "../i18n/messages";
 import { sw } from "../i18n/sw";
 import { QUOTE_WORDING, quoteBooking } from "./bookingQuote";
 

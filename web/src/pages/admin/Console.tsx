@@ -12,6 +12,11 @@ import { AdminEvents } from "./AdminEvents";
 import { AdminAudit } from "./AdminAudit";
 import { AdminCustomers } from "./AdminCustomers";
 import { AdminCustomer } from "./AdminCustomer";
+import { addEnglish } from "../../i18n/i18n";
+import { enConsole } from "../../i18n/consoleMessages";
+
+// The console's sentences in English come with its chunk (not in the main one): added before any of its pages shows.
+addEnglish(enConsole);
 
 /** The operator console's routes, under /admin/*: one chunk of its own (App.tsx loads it lazily), so that customers
  *  never download it. A path no section has gets the portal's NotFound page, outside the console's tabs, as before. */
