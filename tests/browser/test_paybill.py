@@ -130,7 +130,7 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     # The operator has the Money page open meanwhile, in a browser tab out of sight.
     before = _waiting(admin_api)
     expect(_money_tab(desk, before)).to_be_visible()
-    item = desk.locator("li.card").filter(has_text="Paybill account 'JESH 9x'")
+    item = desk.locator("li.card").filter(has_text="Paid to the Paybill with account 'JESH 9x'")
     expect(item).to_have_count(0)
     try:
         without_external_validation(simulator, PAYBILL)
@@ -146,7 +146,8 @@ def test_a_customer_pays_a_booking_from_the_phone_menu_and_the_operator_assigns_
     assert _needing(waiting) > _needing(before), (before, waiting)
     expect(_money_tab(desk, waiting)).to_be_visible()
     item = desk.locator("li.card").filter(has_text=mistyped)
-    expect(item).to_contain_text("Paybill account 'JESH 9x'")
+    expect(item).to_contain_text(  # payments' reason, in the console's words
+        "Paid to the Paybill with account 'JESH 9x': The account number 'JESH 9x' is not a booking or an invoice.")
     expect(item).to_contain_text("KES 4,500")
     expect(desk.locator(f'tr[data-receipt="{mistyped}"]')).to_contain_text("Unmatched")
     # "Needs you" at the top of the Money page shows it with what else waits (the API's figures, as other journeys on

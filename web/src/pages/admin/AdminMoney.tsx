@@ -8,6 +8,7 @@ import { formatInstant } from "../../lib/dates";
 import { displayPhone } from "../../lib/phone";
 import { formatKES } from "../../lib/money";
 import { sayRefundReason } from "../../lib/refundReasons";
+import { sayUnmatchedReason } from "./unmatchedReasons";
 import { Price } from "../../components/Price";
 import { Alert, ErrorAlert, PageTitle, SelectField, Spinner, StatusBadge } from "../../components/ui";
 import type { MessageKey } from "../../i18n/messages";
@@ -147,7 +148,7 @@ export function AdminMoney() {
             {unmatched.data?.map((u) => (
               <li key={u.id} className="card list-item">
                 <div className="list-main">
-                  <p className="list-title">{u.reason}</p>
+                  <p className="list-title">{sayUnmatchedReason(u.reason, t)}</p>
                   <p className="muted">
                     {[u.source, u.receipt, u.reference, displayPhone(u.phone_number), u.booking_id ? t("bookings.booking", { id: u.booking_id }) : null]
                       .filter(Boolean).join(" · ")}
