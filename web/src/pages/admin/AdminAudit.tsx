@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { Fragment, useCallback, useEffect, useRef, useState } from "react";
 import { api, errorOf, type ApiError, type paths } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { useFilterParams } from "../../lib/useFilterParams";
@@ -100,8 +100,8 @@ export function AdminAudit() {
                   <td>{formatInstant(r.occurred_at, lang)}</td>
                   <td>{r.service}</td>
                   <td>#{r.actor_id}<CustomerName customer={admins.get(r.actor_id)} /> · {r.actor_role}</td>
-                  <th scope="row">{r.action}</th>
-                  <td>{r.target}</td>
+                  <th scope="row" className="ident"><Breakable text={r.action} /></th>
+                  <td className="ident"><Breakable text={r.target} /></td>
                   <td className="wrap details">{describe(r.details)}</td>
                   {/* Cut to the column's width (hover or copy gives the whole id, to search the logs by). */}
                   <td className="muted clip" title={r.request_id ?? undefined}>{r.request_id ?? "—"}</td>
@@ -119,4 +119,11 @@ export function AdminAudit() {
       )}
     </div>
   );
+}
+
+/** An identifier ("booking.created_for_customer", "cash-movement:4") that may break after its dots, underscores,
+ *  hyphens and colons, never inside a word: a long one does not push the table past a desktop's width. */
+function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[._:-])/);
+  return <>{parts.map((part, i) => <Fragment key={i}>{part}{i < parts.length - 1 && <wbr />}</Fragment>)}</>;
 }

@@ -89,7 +89,7 @@ export function AdminBookings() {
                     <th scope="row">{b.id}</th>
                     <td>{units.data?.get(b.unit_id)?.unit_number ?? b.unit_id}</td>
                     <td><Link to={`/admin/bookings?user_id=${b.user_id}`}>{b.user_id}</Link><CustomerName customer={customers.get(b.user_id)} /></td>
-                    <td>{formatDay(b.start_date, lang)} – {b.end_date ? formatDay(b.end_date, lang) : t("admin.openEnded")}</td>
+                    <td className="range"><span>{formatDay(b.start_date, lang)}</span> – <span>{b.end_date ? formatDay(b.end_date, lang) : t("admin.openEnded")}</span></td>
                     <td><Price amount={b.total_price} /></td>
                     <td><StatusBadge status={b.status} /></td>
                     <td>

@@ -81,7 +81,7 @@ export function AdminInvoices() {
                   <tr data-invoice-id={i.id}>
                     <th scope="row"><Link to={`/invoices/${i.id}`}>{i.number}</Link></th>
                     <td>#{i.booking_id}</td>
-                    <td>{formatDay(i.period_start, lang)} – {formatDay(i.period_end, lang)}</td>
+                    <td className="range"><span>{formatDay(i.period_start, lang)}</span> – <span>{formatDay(i.period_end, lang)}</span></td>
                     <td>{formatDay(i.due_date, lang)}{i.days_overdue > 0 && <> · <strong className="overdue">{t("rental.overdue", { n: i.days_overdue })}</strong></>}</td>
                     <td><Price amount={i.total} /></td>
                     <td><Price amount={i.balance} /></td>
