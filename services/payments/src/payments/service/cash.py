@@ -39,7 +39,7 @@ _NEXT_RECEIPT = text(
 
 
 def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: str | None, key: str | None,
-            admin: Principal, release_card_orders: Callable[[int], int] | None = None) -> tuple[int, bool]:
+            admin: Principal, release_card_orders: Callable[[int], int]) -> tuple[int, bool]:
     """Record cash an operator took; (the payment's id, whether it was recorded now). The same `key` again with the
     same account and amount answers the payment recorded then; with anything else it is a 409.
 
@@ -57,9 +57,9 @@ def receive(*, session: Session, peers: Peers, typed: str, amount: int, note: st
         raise Conflict(f"That account cannot take this money: booking {target.account} was cancelled; book again")
     if target.invoice_id is None and _under_way(session, target.booking_id):
         session.rollback()
-        if release_card_orders is not None and release_card_orders(target.booking_id):
+        if release_card_orders(target.booking_id):
             raise Conflict(f"That account cannot take this money: booking {target.account} is paid already")
-        if release_card_orders is None or _under_way(session, target.booking_id):
+        if _under_way(session, target.booking_id):
             session.rollback()
             raise Conflict(f"An M-PESA or card payment of booking {target.account} is still under way: wait for it "
                            "before taking cash")
