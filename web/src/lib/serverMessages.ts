@@ -36,6 +36,12 @@ const group = (m: RegExpMatchArray, i: number): string => m[i] ?? "";
 // A Python repr of a string: '...', or "..." when it holds a single quote.
 const REPR = `('.*'|".*")`;
 
+/** How payments starts every reason an account cannot take money (the cash desk's and the Paybill's refusals). */
+export const CANNOT_TAKE = "That account cannot take this money: ";
+// One of those refusals, by its reason (a pattern's source) whose first group is the account.
+const cannotTake = (reason: string, key: MessageKey): ServerMessage =>
+  ({ said: new RegExp(`^${CANNOT_TAKE}${reason}$`), key, params: (m) => ({ account: group(m, 1) }) });
+
 // The first that matches wins: a specific sentence comes before a wider pattern with the same start.
 const SERVER_MESSAGES: ServerMessage[] = [
   { said: "Invalid credentials", key: "err.invalidCredentials" },
@@ -69,28 +75,21 @@ const SERVER_MESSAGES: ServerMessage[] = [
   { said: "A drawer cannot be counted for a day to come", key: "err.countDayToCome" },
   { said: "Cash movement not found", key: "err.cashMovementNotFound" },
   { said: "A reversal cannot be reversed: record the movement again", key: "err.reversalNotReversed" },
-  { said: /^That account cannot take this money: booking (\S+) was cancelled; book again$/,
-    key: "err.bookingCancelled", params: (m) => ({ account: group(m, 1) }) },
+  cannotTake(String.raw`booking (\S+) was cancelled; book again`, "err.bookingCancelled"),
   // Payments' own reasons (paybill.resolve: the cash desk's and the Paybill's), each in the reader's language.
-  { said: /^That account cannot take this money: booking (\S+) costs KES (\d+), KES (\d+) was paid$/,
+  { said: new RegExp(`^${CANNOT_TAKE}booking (\\S+) costs KES (\\d+), KES (\\d+) was paid$`),
     key: "err.bookingCosts",
     params: (m) => ({
       account: group(m, 1), price: formatKES(Number(group(m, 2))), paid: formatKES(Number(group(m, 3))),
     }) },
-  { said: /^That account cannot take this money: there is no booking (\S+)$/, key: "err.noSuchBooking",
-    params: (m) => ({ account: group(m, 1) }) },
-  { said: /^That account cannot take this money: there is no invoice (\S+)$/, key: "err.noSuchInvoice",
-    params: (m) => ({ account: group(m, 1) }) },
-  { said: /^That account cannot take this money: invoice (\S+) was cancelled$/, key: "err.invoiceCancelled",
-    params: (m) => ({ account: group(m, 1) }) },
-  { said: new RegExp(`^That account cannot take this money: the account number ${REPR} names no booking or invoice$`),
-    key: "err.accountNamesNothing", params: (m) => ({ account: group(m, 1) }) },
-  { said: /^That account cannot take this money: booking (\S+) is paid already$/,
-    key: "err.bookingPaidAlready", params: (m) => ({ account: group(m, 1) }) },
+  cannotTake(String.raw`there is no booking (\S+)`, "err.noSuchBooking"),
+  cannotTake(String.raw`there is no invoice (\S+)`, "err.noSuchInvoice"),
+  cannotTake(String.raw`invoice (\S+) was cancelled`, "err.invoiceCancelled"),
+  cannotTake(`the account number ${REPR} names no booking or invoice`, "err.accountNamesNothing"),
+  cannotTake(String.raw`booking (\S+) is paid already`, "err.bookingPaidAlready"),
   // Any other reason (one added since): only the fixed start is translated and the reason is shown as the server
   // gave it.
-  { said: /^That account cannot take this money: (.+)$/, key: "err.accountCannotTake",
-    params: (m) => ({ reason: group(m, 1) }) },
+  { said: new RegExp(`^${CANNOT_TAKE}(.+)$`), key: "err.accountCannotTake", params: (m) => ({ reason: group(m, 1) }) },
   { said: /^An M-PESA or card payment of booking (\S+) is still under way: wait for it before taking cash$/,
     key: "err.paymentUnderWay", params: (m) => ({ account: group(m, 1) }) },
   { said: "That Idempotency-Key was used for another cash payment", key: "err.cashPaymentKeyUsed" },

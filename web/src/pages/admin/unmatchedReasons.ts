@@ -1,6 +1,6 @@
 import type { MessageKey } from "../../i18n/messages";
 import { sayRefundReason } from "../../lib/refundReasons";
-import { knownMessage, sayKnown } from "../../lib/serverMessages";
+import { CANNOT_TAKE, knownMessage, sayKnown } from "../../lib/serverMessages";
 
 type Say = (key: MessageKey, vars?: Record<string, string>) => string;
 
@@ -19,7 +19,7 @@ export function sayUnmatchedReason(reason: string, t: Say): string {
   if (order) return t("unmatchedReason.noCardOrder", { reference: order[1] ?? "" });
   const paybill = reason.match(PAYBILL_ACCOUNT);
   if (paybill) {
-    const known = knownMessage(`That account cannot take this money: ${paybill[2] ?? ""}`);
+    const known = knownMessage(`${CANNOT_TAKE}${paybill[2] ?? ""}`);
     return t("unmatchedReason.paybillAccount", { account: paybill[1] ?? "", reason: known ? sayKnown(known, t) : paybill[2] ?? "" });
   }
   return sayRefundReason(reason, t); // the booking could not take the payment: the refund's own reason
